@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"crossdock/store"
+	"crossdock/web"
+)
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	start := time.Now()
+	key, err := resolveSecretKey(cfg, log)
+	if err != nil {
+		return err
+	}
+	st, closeDB, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if n, err := st.Migrate(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("applied migrations", "count", n)
+	}
+	srv := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("CROSSDOCK_ADDR %s: %w", cfg.Addr, err)
+	}
+
+	bg, stopBG := context.WithCancel(context.Background())
+	housekeeping := make(chan struct{})
+	go func() { defer close(housekeeping); pruneSessions(bg, st, log) }()
+
+	served := make(chan error, 1)
+	go func() { served <- srv.App.Listener(ln) }()
+	log.Info("crossdock is ready", "url", cfg.BaseURL, "startup_ms", time.Since(start).Milliseconds(), "version", version)
+	fmt.Fprintf(stdout, "Crossdock is running at %s — press Ctrl-C to stop.\n", cfg.BaseURL)
+
+	select {
+	case err := <-served:
+		stopBG()
+		<-housekeeping
+		return err
+	case <-ctx.Done():
+	}
+	// Shut down in order: in-flight requests finish, then background work, then the pool.
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		log.Error("http shutdown", "err", err)
+	}
+	stopBG()
+	<-housekeeping
+	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+		log.Error("http server", "err", err)
+	}
+	return nil
+}
+
+// pruneSessions deletes expired sessions and old sign-in failures every hour.
+func pruneSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := st.PruneSessions(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,103 @@
+// Package store is Crossdock's PostgreSQL layer: plain SQL through sqlx, one
+// file per aggregate. Every state change writes its audit entry in the same
+// transaction.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// ErrNotFound is returned when a row asked for by id does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a change collides with existing data (a unique key).
+var ErrConflict = errors.New("already exists")
+
+// Store is the database, on a connection pool.
+type Store struct {
+	q
+	DB *sqlx.DB
+}
+
+// Tx is the database inside one transaction. It has every query method the
+// Store has, so a multi-step change composes them and commits once.
+type Tx struct {
+	q
+	tx *sqlx.Tx
+}
+
+// q carries the query methods; it works on a pool or a transaction alike.
+type q struct {
+	ext sqlx.ExtContext
+}
+
+// Open connects to PostgreSQL and checks the connection.
+func Open(ctx context.Context, url string) (*Store, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	return New(db), nil
+}
+
+// New wraps an open pool.
+func New(db *sqlx.DB) *Store { return &Store{q: q{ext: db}, DB: db} }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.DB.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.DB.PingContext(ctx) }
+
+// InTx runs fn in a transaction: committed when fn returns nil, rolled back otherwise.
+func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := s.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			sqlTx.Rollback() //nolint:errcheck
+			panic(p)
+		}
+		if err != nil {
+			sqlTx.Rollback() //nolint:errcheck
+		}
+	}()
+	if err = fn(&Tx{q: q{ext: sqlTx}, tx: sqlTx}); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "23505"
+}
+
+// notFound turns sql.ErrNoRows into ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

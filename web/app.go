@@ -1,0 +1,77 @@
+// Package web is Crossdock's HTTP front: the Fiber app, its middleware, the
+// central error handler and the route table. Only web and handlers know Fiber.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+
+	"crossdock/handlers"
+	"crossdock/static"
+	"crossdock/store"
+	"crossdock/web/session"
+)
+
+// Config is what the web app needs.
+type Config struct {
+	Store     *store.Store
+	Logger    *slog.Logger
+	SecretKey []byte
+	// SecureCookies marks cookies Secure (Crossdock served over https).
+	SecureCookies bool
+	Version       string
+}
+
+// BodyLimit caps every request body: console forms are small.
+const BodyLimit = 2 << 20
+
+// Server is the console's Fiber app with what its middleware needs.
+type Server struct {
+	App      *fiber.App
+	cfg      Config
+	sessions *session.Manager
+	log      *slog.Logger
+	// setUp turns true once the first admin exists; until then every page
+	// leads to first-run setup. It never turns back, so one read is enough.
+	setUp atomic.Bool
+}
+
+// New builds the app with every route.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg, log: cfg.Logger, sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies)}
+	s.App = fiber.New(fiber.Config{
+		AppName:               "Crossdock",
+		Immutable:             true, // values from the request outlive handlers safely
+		BodyLimit:             BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+	})
+	s.App.Use(s.recoverPanics)
+	s.App.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
+	s.App.Use(s.logRequests)
+	s.App.Use(securityHeaders)
+	s.App.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 300}))
+	s.App.Use(s.loadSession)
+	s.App.Use(s.firstRun)
+	s.App.Use(s.checkCSRF)
+	s.routes()
+	s.App.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return s
+}
+
+// Listen serves on addr until ctx ends, then lets in-flight requests finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.App.ShutdownWithContext(ctx)
+}
+
+func (s *Server) base() handlers.Base { return handlers.Base{Sessions: s.sessions} }

@@ -1,0 +1,157 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"crossdock/handlers"
+	"crossdock/store"
+	"crossdock/web/session"
+)
+
+// errCSRF is a state-changing request without a valid token.
+var errCSRF = errors.New("missing or invalid CSRF token")
+
+func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic", "request_id", handlers.RequestID(c), "method", c.Method(), "path", c.Path(),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return c.Next()
+}
+
+func (s *Server) logRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	status := c.Response().StatusCode()
+	if err != nil {
+		// The error handler runs after us; report the status it will choose.
+		status = statusOf(err)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	if !strings.HasPrefix(c.Path(), "/static/") {
+		s.log.Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(), "status", status,
+			"duration_ms", time.Since(start).Milliseconds(), "request_id", handlers.RequestID(c))
+	}
+	return err
+}
+
+// securityHeaders allows only Crossdock's own scripts and styles (no inline
+// script), and forbids framing.
+func securityHeaders(c *fiber.Ctx) error {
+	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'")
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("X-Frame-Options", "DENY")
+	c.Set("Referrer-Policy", "same-origin")
+	return c.Next()
+}
+
+// machinePaths are called by machines, not browsers: no session, no CSRF.
+func machinePath(p string) bool {
+	return p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/webhooks/")
+}
+
+func (s *Server) loadSession(c *fiber.Ctx) error {
+	if machinePath(c.Path()) {
+		return c.Next()
+	}
+	sess, err := s.sessions.Load(c)
+	if err != nil {
+		return err
+	}
+	if uid := session.UserID(sess); uid != 0 {
+		u, err := s.cfg.Store.UserByID(c.UserContext(), uid)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case u.Active:
+			handlers.SetUser(c, &u)
+		}
+	}
+	return c.Next()
+}
+
+// firstRun sends every visitor to the setup page until the first admin exists.
+func (s *Server) firstRun(c *fiber.Ctx) error {
+	if s.setUp.Load() || machinePath(c.Path()) || c.Path() == "/setup" {
+		return c.Next()
+	}
+	has, err := s.cfg.Store.HasUsers(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if has {
+		s.setUp.Store(true)
+		return c.Next()
+	}
+	return handlers.Redirect(c, "/setup")
+}
+
+func (s *Server) checkCSRF(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if machinePath(c.Path()) {
+		return c.Next()
+	}
+	token := c.Get("X-CSRF-Token")
+	if token == "" {
+		token = c.FormValue("_csrf")
+	}
+	if !s.sessions.ValidCSRF(session.From(c), token) {
+		return errCSRF
+	}
+	return c.Next()
+}
+
+// require lets a request through only for a signed-in user with one of the roles.
+func (s *Server) require(who access) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		u := handlers.CurrentUser(c)
+		if u == nil {
+			return s.toLogin(c)
+		}
+		if !slices.Contains(who, u.Role) {
+			return handlers.ErrForbidden
+		}
+		return c.Next()
+	}
+}
+
+// toLogin sends a visitor who is not signed in to the sign-in page, and back
+// to where they were going afterwards.
+func (s *Server) toLogin(c *fiber.Ctx) error {
+	q := url.Values{}
+	if c.Method() == fiber.MethodGet && c.OriginalURL() != "/" {
+		q.Set("next", c.OriginalURL())
+	}
+	if session.Expired(session.From(c)) {
+		q.Set("expired", "1")
+	}
+	target := "/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	if handlers.IsHTMX(c) {
+		c.Set("HX-Redirect", target)
+		return c.SendStatus(fiber.StatusUnauthorized)
+	}
+	return c.Redirect(target, fiber.StatusSeeOther)
+}

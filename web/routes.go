@@ -1,0 +1,60 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"crossdock/handlers"
+	"crossdock/store"
+)
+
+// access says who may use a route. It is checked on the server for every
+// request; hiding a button is never the only guard.
+type access []store.Role
+
+var (
+	public   access = nil // anyone, signed in or not
+	everyone        = access{store.RoleAdmin, store.RoleOperator, store.RoleFinance}
+	admins          = access{store.RoleAdmin}
+)
+
+// routes is the one table of every page and action of the console.
+func (s *Server) routes() {
+	st := s.cfg.Store
+	base := s.base()
+	health := handlers.Health{Store: st}
+	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }}
+	overview := handlers.Overview{Base: base}
+	settings := handlers.Settings{Base: base, Store: st, Version: s.cfg.Version}
+	users := handlers.Users{Base: base, Store: st}
+	audit := handlers.Audit{Base: base, Store: st}
+
+	s.route(fiber.MethodGet, "/healthz", public, health.Live)
+	s.route(fiber.MethodGet, "/readyz", public, health.Ready)
+
+	s.route(fiber.MethodGet, "/setup", public, auth.SetupPage)
+	s.route(fiber.MethodPost, "/setup", public, auth.Setup)
+	s.route(fiber.MethodGet, "/login", public, auth.LoginPage)
+	s.route(fiber.MethodPost, "/login", public, auth.Login)
+	s.route(fiber.MethodPost, "/logout", everyone, auth.Logout)
+
+	s.route(fiber.MethodGet, "/", everyone, overview.Show)
+	s.route(fiber.MethodGet, "/settings", everyone, settings.Show)
+	s.route(fiber.MethodPost, "/settings/password", everyone, settings.ChangePassword)
+
+	s.route(fiber.MethodGet, "/users", admins, users.List)
+	s.route(fiber.MethodGet, "/users/new", admins, users.New)
+	s.route(fiber.MethodPost, "/users", admins, users.Create)
+	s.route(fiber.MethodGet, "/users/:id<int>", admins, users.Edit)
+	s.route(fiber.MethodPost, "/users/:id<int>", admins, users.Update)
+	s.route(fiber.MethodPost, "/users/:id<int>/password", admins, users.ResetPassword)
+
+	s.route(fiber.MethodGet, "/audit", admins, audit.List)
+}
+
+func (s *Server) route(method, path string, who access, h fiber.Handler) {
+	if who == nil {
+		s.App.Add(method, path, h)
+		return
+	}
+	s.App.Add(method, path, s.require(who), h)
+}
