@@ -123,4 +123,3 @@ func (h Auth) Setup(c *fiber.Ctx) error {
 	h.Flash(c, "success", "Welcome, "+u.Name+". Crossdock is ready.")
 	return Redirect(c, "/")
 }
-
