@@ -94,6 +94,12 @@ func (h Auth) SetupPage(c *fiber.Ctx) error {
 
 // Setup creates the first admin and signs them in.
 func (h Auth) Setup(c *fiber.Ctx) error {
+	if has, err := h.Store.HasUsers(c.UserContext()); err != nil {
+		return err
+	} else if has {
+		h.Flash(c, "info", "Crossdock is already set up. Sign in with your account.")
+		return Redirect(c, "/login")
+	}
 	name, ok1 := form(c, "name", 400)
 	email, ok2 := form(c, "email", 400)
 	password, ok3 := form(c, "password", 400)

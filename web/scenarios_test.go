@@ -1,0 +1,342 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/store"
+	"crossdock/store/storetest"
+	"crossdock/web"
+	"crossdock/web/webtest"
+)
+
+func TestMissingCSRFTokenChangesNothing(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	admin := env.SignIn(t, store.RoleAdmin)
+	form := url.Values{"name": {"Mallory"}, "email": {"mallory@shop.test"}, "role": {"admin"}, "password": {webtest.Password}}
+
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"no token", ""},
+		{"wrong token", "not-the-token"},
+		{"token of another session", env.SignIn(t, store.RoleAdmin).CSRF},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := url.Values{}
+			for k, v := range form {
+				f[k] = v
+			}
+			f.Set("_csrf", tc.token)
+			if tc.token == "" {
+				admin.CSRF, f = "", form // send no token at all
+			}
+			res, body := admin.PostFormBody("/users", f)
+			require.Equal(t, http.StatusForbidden, res.StatusCode)
+			require.Contains(t, body, "This form has expired")
+		})
+	}
+	_, err := env.Store.UserByEmail(t.Context(), "mallory@shop.test")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func TestCSRFHeaderWorksForHTMX(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	admin := env.SignIn(t, store.RoleAdmin)
+	form := url.Values{"name": {"Olga"}, "email": {"olga@shop.test"}, "role": {"operator"}, "password": {webtest.Password}}
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/users", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("X-CSRF-Token", admin.CSRF)
+	res, _ := admin.Do(req)
+	require.Equal(t, http.StatusNoContent, res.StatusCode)
+	require.Equal(t, "/users", res.Header.Get("HX-Redirect"))
+	_, err := env.Store.UserByEmail(t.Context(), "olga@shop.test")
+	require.NoError(t, err)
+}
+
+func TestHTMXErrorsBecomeToasts(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	op := env.SignIn(t, store.RoleOperator)
+	req, _ := http.NewRequest(http.MethodGet, env.URL+"/users", nil)
+	req.Header.Set("HX-Request", "true")
+	res, body := op.Do(req)
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+	require.Equal(t, "#toasts", res.Header.Get("HX-Retarget"))
+	require.Equal(t, "beforeend", res.Header.Get("HX-Reswap"))
+	require.Contains(t, body, `class="banner toast banner-critical"`)
+	require.NotContains(t, body, "<html")
+}
+
+func TestSignIn(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	tests := []struct {
+		name     string
+		email    string
+		password string
+		status   int
+		text     string
+	}{
+		{"wrong password", "admin@shop.test", "wrong password!", http.StatusUnauthorized, "do not match an active account"},
+		{"unknown email says the same", "nobody@shop.test", "wrong password!", http.StatusUnauthorized, "do not match an active account"},
+		{"missing fields", "", "", http.StatusUnprocessableEntity, "Enter your email and password."},
+		{"oversized email", strings.Repeat("a", 300) + "@shop.test", "x", http.StatusUnprocessableEntity, "too long"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := env.Anonymous(t)
+			res, body := c.PostFormBody("/login", url.Values{"email": {tc.email}, "password": {tc.password}})
+			require.Equal(t, tc.status, res.StatusCode)
+			require.Contains(t, body, tc.text)
+			res, _ = c.Get("/")
+			require.Equal(t, http.StatusSeeOther, res.StatusCode, "still signed out")
+		})
+	}
+}
+
+func TestSignInIsThrottledPerAccount(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	c := env.Anonymous(t)
+	for i := 0; i < store.MaxFailuresPerUser; i++ {
+		res := c.PostForm("/login", url.Values{"email": {"operator@shop.test"}, "password": {"guess number " + fmt.Sprint(i)}})
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	}
+	// Now even the right password is refused, with a clear message.
+	res, body := c.PostFormBody("/login", url.Values{"email": {"operator@shop.test"}, "password": {webtest.Password}})
+	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	require.Contains(t, body, "Too many failed sign-ins")
+	// Another account is not affected.
+	res = c.PostForm("/login", url.Values{"email": {"finance@shop.test"}, "password": {webtest.Password}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+}
+
+func TestSignInRedirectsBackButNeverAway(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	tests := []struct{ next, want string }{
+		{"/audit?type=user", "/audit?type=user"},
+		{"https://evil.example/", "/"},
+		{"//evil.example/", "/"},
+		{"/\\evil.example", "/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.next, func(t *testing.T) {
+			t.Parallel()
+			c := env.Anonymous(t)
+			res := c.PostForm("/login", url.Values{"email": {"admin@shop.test"}, "password": {webtest.Password}, "next": {tc.next}})
+			require.Equal(t, http.StatusSeeOther, res.StatusCode)
+			require.Equal(t, tc.want, res.Header.Get("Location"))
+		})
+	}
+}
+
+func TestSessionRotatesAndLogoutEndsItOnTheServer(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	c := env.Anonymous(t)
+	u, _ := url.Parse(env.URL)
+	before := c.HTTP.Jar.Cookies(u)
+	require.NotEmpty(t, before)
+	res := c.PostForm("/login", url.Values{"email": {"admin@shop.test"}, "password": {webtest.Password}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	after := c.HTTP.Jar.Cookies(u)
+	require.NotEqual(t, before[0].Value, after[0].Value, "session id rotates at sign-in")
+	cookie := res.Header.Get("Set-Cookie")
+	require.Contains(t, cookie, "HttpOnly")
+	require.Contains(t, cookie, "SameSite=Lax")
+
+	// Replay the signed-in cookie after logout: the server has forgotten it.
+	stolen := after[0]
+	c.RefreshCSRF("/settings")
+	res = c.PostForm("/logout", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	replay := env.Anonymous(t)
+	replay.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: stolen.Name, Value: stolen.Value, Path: "/"}})
+	res, _ = replay.Get("/")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, "/login?expired=1", res.Header.Get("Location"))
+	_, body := replay.Get("/login?expired=1")
+	require.Contains(t, body, "Your session has ended")
+}
+
+func TestDeactivatedUserIsSignedOutEverywhere(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	op := env.SignIn(t, store.RoleOperator)
+	admin := env.SignIn(t, store.RoleAdmin)
+	id := env.Users[store.RoleOperator].ID
+	res := admin.PostForm(fmt.Sprintf("/users/%d", id), url.Values{"name": {"Operator User"}, "role": {"operator"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	res, _ = op.Get("/")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Contains(t, res.Header.Get("Location"), "/login")
+	c := env.Anonymous(t)
+	res = c.PostForm("/login", url.Values{"email": {"operator@shop.test"}, "password": {webtest.Password}})
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode, "a deactivated user cannot sign in")
+
+	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "user"})
+	require.NoError(t, err)
+	require.Equal(t, "user.updated", entries[0].Action)
+	require.Equal(t, "admin@shop.test", entries[0].ActorLabel)
+	require.Contains(t, entries[0].Summary, "deactivated")
+	var before, after struct{ Active bool }
+	require.NoError(t, json.Unmarshal(*entries[0].Before, &before))
+	require.NoError(t, json.Unmarshal(*entries[0].After, &after))
+	require.True(t, before.Active)
+	require.False(t, after.Active)
+}
+
+func TestUserFormErrorsKeepInputAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	admin := env.SignIn(t, store.RoleAdmin)
+	tests := []struct {
+		name string
+		form url.Values
+		text string
+	}{
+		{"duplicate email", url.Values{"name": {"Dup"}, "email": {"OPERATOR@shop.test"}, "role": {"operator"}, "password": {webtest.Password}}, "A user with this email already exists."},
+		{"weak password", url.Values{"name": {"Weak"}, "email": {"weak@shop.test"}, "role": {"operator"}, "password": {"123"}}, "at least 10 characters"},
+		{"unknown role", url.Values{"name": {"Boss"}, "email": {"boss@shop.test"}, "role": {"owner"}, "password": {webtest.Password}}, "Choose a role"},
+		{"oversized name", url.Values{"name": {strings.Repeat("x", 500)}, "email": {"big@shop.test"}, "role": {"operator"}, "password": {webtest.Password}}, "far too long"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, body := admin.PostFormBody("/users", tc.form)
+			require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+			require.Contains(t, body, tc.text)
+			if len(tc.form.Get("name")) < 100 {
+				require.Contains(t, body, `value="`+tc.form.Get("name")+`"`, "typed input is kept")
+			}
+		})
+	}
+	users, err := env.Store.ListUsers(t.Context())
+	require.NoError(t, err)
+	require.Len(t, users, 3)
+}
+
+func TestOversizedBodyIsRefused(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	admin := env.SignIn(t, store.RoleAdmin)
+	res, body := admin.PostFormBody("/users", url.Values{"name": {strings.Repeat("x", web.BodyLimit+10)}})
+	require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+	require.Contains(t, body, "Too much data")
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	res, _ := env.Anonymous(t).Get("/login")
+	require.Contains(t, res.Header.Get("Content-Security-Policy"), "script-src 'self'")
+	require.NotContains(t, res.Header.Get("Content-Security-Policy"), "unsafe-inline")
+	require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"))
+	require.Equal(t, "DENY", res.Header.Get("X-Frame-Options"))
+	res, body := env.Anonymous(t).Get("/no/such/page")
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+	require.Contains(t, body, "Page not found")
+}
+
+func TestFirstRunCreatesTheFirstAdmin(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t, webtest.Options{Empty: true})
+	c := env.Anonymous(t)
+	res, _ := c.Get("/")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, "/setup", res.Header.Get("Location"))
+	c.RefreshCSRF("/setup")
+
+	res, body := c.PostFormBody("/setup", url.Values{"name": {"Owner"}, "email": {"not-an-email"}, "password": {"short"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	require.Contains(t, body, "Enter an email address like name@example.com.")
+	require.Contains(t, body, "at least 10 characters")
+
+	res = c.PostForm("/setup", url.Values{"name": {"Owner"}, "email": {"owner@shop.test"}, "password": {webtest.Password}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, "/", res.Header.Get("Location"))
+	res, body = c.Get("/")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, body, "Welcome, Owner")
+
+	// Setup is closed once someone owns the installation.
+	other := env.Anonymous(t)
+	res, _ = other.Get("/setup")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, "/login", res.Header.Get("Location"))
+}
+
+func TestAuditLogFiltersAndPages(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	ctx := context.Background()
+	a := store.Actor{UserID: env.Users[store.RoleAdmin].ID, Label: "admin@shop.test"}
+	for i := 0; i < 60; i++ {
+		require.NoError(t, env.Store.Audit(ctx, a, store.Change{Action: "thing.changed", ObjectType: "thing", ObjectID: fmt.Sprint(i), Summary: fmt.Sprintf("Changed thing T%02d.", i)}))
+	}
+	admin := env.SignIn(t, store.RoleAdmin)
+	res, body := admin.Get(fmt.Sprintf("/audit?user=%d", a.UserID))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, 50, strings.Count(body, "<tr>")-1, "one page of 50 rows plus the header row")
+	require.True(t, strings.Contains(body, "Changed thing T59."), "newest first")
+	require.False(t, strings.Contains(body, "Changed thing T09."), "T09 is on the next page")
+	next := between(body, `<a class="btn btn-small" href="`, `">Older`)
+	require.NotEmpty(t, next)
+	res, body = admin.Get(strings.ReplaceAll(next, "&amp;", "&"))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.True(t, strings.Contains(body, "Changed thing T09."))
+	require.True(t, strings.Contains(body, "Changed thing T00."))
+	require.False(t, strings.Contains(body, "Changed thing T10."), "no overlap between pages")
+
+	res, body = admin.Get("/audit?from=yesterday")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, body, "Dates look like 2026-11-03")
+	_, body = admin.Get("/audit?from=2000-01-01&to=2000-01-02")
+	require.Contains(t, body, "Nothing recorded for this filter")
+}
+
+func TestReadyzSaysWhenTheDatabaseIsGone(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	srv := web.New(web.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SecretKey: []byte("0123456789abcdef0123456789abcdef")})
+	res, err := srv.App.Test(httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	st.Close()
+	res, err = srv.App.Test(httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	res, err = srv.App.Test(httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+func between(s, a, b string) string {
+	i := strings.Index(s, a)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(a):]
+	j := strings.Index(s, b)
+	if j < 0 {
+		return ""
+	}
+	return s[:j]
+}

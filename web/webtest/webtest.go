@@ -1,0 +1,166 @@
+// Package webtest starts the real console on a loopback port, on a fresh
+// migrated database, with one user per role, for HTTP and browser tests.
+package webtest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/store"
+	"crossdock/store/storetest"
+	"crossdock/web"
+)
+
+// Password is every test user's password.
+const Password = "correct horse battery"
+
+// Env is a running console.
+type Env struct {
+	URL    string
+	Store  *store.Store
+	Server *web.Server
+	Users  map[store.Role]store.User
+}
+
+// Options tune Start.
+type Options struct {
+	// Empty starts with no users at all (first-run tests).
+	Empty bool
+}
+
+// Start runs the console for the test and stops it when the test ends.
+func Start(t testing.TB, opts ...Options) *Env {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	st := storetest.New(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte("test-secret-key-test-secret-key-0123"), Version: "test"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.App.Listener(ln) //nolint:errcheck
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx) //nolint:errcheck
+	})
+	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Users: map[store.Role]store.User{}}
+	if !o.Empty {
+		ctx := context.Background()
+		admin, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "admin@shop.test", Name: "Ada Admin", Password: Password})
+		require.NoError(t, err)
+		env.Users[store.RoleAdmin] = admin
+		for _, r := range []store.Role{store.RoleOperator, store.RoleFinance} {
+			u, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: string(r) + "@shop.test", Name: strings.ToUpper(string(r[:1])) + string(r[1:]) + " User", Role: r, Password: Password})
+			require.NoError(t, err)
+			env.Users[r] = u
+		}
+	}
+	return env
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w *testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+// Client is a browser-like HTTP client: cookies kept, redirects not followed.
+type Client struct {
+	t    testing.TB
+	env  *Env
+	HTTP *http.Client
+	CSRF string
+}
+
+// Anonymous returns a client that is not signed in (it has fetched /login, so
+// it holds a session cookie and a CSRF token, like a browser on the sign-in page).
+func (e *Env) Anonymous(t testing.TB) *Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &Client{t: t, env: e, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if res, body := c.Get("/login"); res.StatusCode == http.StatusOK {
+		if m := csrfRe.FindStringSubmatch(body); m != nil {
+			c.CSRF = m[1]
+		}
+	}
+	return c
+}
+
+// SignIn returns a client signed in as the role's test user.
+func (e *Env) SignIn(t testing.TB, role store.Role) *Client {
+	t.Helper()
+	c := e.Anonymous(t)
+	res := c.PostForm("/login", url.Values{"email": {e.Users[role].Email}, "password": {Password}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode, "sign in as %s", role)
+	c.RefreshCSRF("/settings")
+	return c
+}
+
+var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// RefreshCSRF reads the CSRF token from a page's forms.
+func (c *Client) RefreshCSRF(path string) {
+	c.t.Helper()
+	res, body := c.Get(path)
+	require.Equal(c.t, http.StatusOK, res.StatusCode, "GET %s for a CSRF token", path)
+	m := csrfRe.FindStringSubmatch(body)
+	require.NotNil(c.t, m, "no CSRF token on %s", path)
+	c.CSRF = m[1]
+}
+
+// Get fetches a path and returns the response and its body.
+func (c *Client) Get(path string) (*http.Response, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, c.env.URL+path, nil)
+	require.NoError(c.t, err)
+	return c.Do(req)
+}
+
+// PostForm posts a form with the client's CSRF token.
+func (c *Client) PostForm(path string, form url.Values) *http.Response {
+	c.t.Helper()
+	res, _ := c.PostFormBody(path, form)
+	return res
+}
+
+// PostFormBody posts a form with the client's CSRF token and returns the body too.
+func (c *Client) PostFormBody(path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("_csrf") == "" && c.CSRF != "" {
+		form.Set("_csrf", c.CSRF)
+	}
+	req, err := http.NewRequest(http.MethodPost, c.env.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(c.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.Do(req)
+}
+
+// Do sends a request and reads the whole body.
+func (c *Client) Do(req *http.Request) (*http.Response, string) {
+	c.t.Helper()
+	res, err := c.HTTP.Do(req)
+	require.NoError(c.t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(c.t, err)
+	return res, string(b)
+}
