@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
@@ -74,9 +75,12 @@ func Redirect(c *fiber.Ctx, path string) error {
 	return c.Redirect(path, fiber.StatusSeeOther)
 }
 
-// Base is what every area's handlers share: sessions, for CSRF tokens and flashes.
+// Base is what every area's handlers share: sessions, for CSRF tokens and
+// flashes, and what the navigation shows.
 type Base struct {
 	Sessions *session.Manager
+	// PendingApprovals counts the change sets an admin may approve (nil: none yet).
+	PendingApprovals func(ctx context.Context, adminID int64) (int, error)
 }
 
 // Meta builds the layout's view model for a signed-in page.
@@ -84,6 +88,10 @@ func (b Base) Meta(c *fiber.Ctx, title, active string) layout.Meta {
 	m := layout.Meta{Title: title, Active: active, CSRF: b.Sessions.CSRFToken(session.From(c))}
 	if u := CurrentUser(c); u != nil {
 		m.User = &layout.NavUser{Name: u.Name, Email: u.Email, Role: string(u.Role), IsAdmin: u.Role == store.RoleAdmin}
+		if m.User.IsAdmin && b.PendingApprovals != nil {
+			// The count is a courtesy: a failure must not break the page.
+			m.PendingApprovals, _ = b.PendingApprovals(c.UserContext(), u.ID)
+		}
 	}
 	if f := b.Sessions.TakeFlash(c); f != nil {
 		m.Flash = &layout.Flash{Kind: f.Kind, Message: f.Message}
