@@ -1,0 +1,231 @@
+package sandbox
+
+import (
+	"slices"
+	"time"
+)
+
+// Product is a seeded or created product variant, as the sandbox holds it.
+type Product struct {
+	ID            int
+	DefaultCode   string
+	Barcode       string
+	Name          string
+	ListPrice     float64
+	StandardPrice float64
+	Active        bool
+	WriteDate     time.Time
+}
+
+// Partner is a res.partner record.
+type Partner struct {
+	ID        int
+	Name      string
+	Email     string
+	Ref       string
+	IsCompany bool
+	Active    bool
+}
+
+// SaleOrder is a sale.order record with its lines.
+type SaleOrder struct {
+	ID             int
+	Name           string // S00001, …
+	PartnerID      int
+	ClientOrderRef string
+	Origin         string
+	State          string // draft, sale, …
+	AmountTotal    float64
+	Lines          []SaleOrderLine
+}
+
+// SaleOrderLine is a sale.order.line record.
+type SaleOrderLine struct {
+	ID          int
+	ProductID   int
+	Name        string
+	Quantity    float64
+	PriceUnit   float64
+	Discount    float64
+	TaxIDs      []int
+	DisplayType string
+}
+
+// CreditNote is an account.move of type out_refund with its lines.
+type CreditNote struct {
+	ID              int
+	Name            string // "/" until posted, then RINV/<year>/<n>
+	State           string // draft or posted
+	PartnerID       int
+	Ref             string
+	InvoiceOrigin   string
+	InvoiceDate     string
+	ReversedEntryID int
+	AmountTotal     float64
+	Lines           []CreditNoteLine
+}
+
+// CreditNoteLine is an account.move.line of a credit note.
+type CreditNoteLine struct {
+	ID        int
+	ProductID int
+	Name      string
+	Quantity  float64
+	PriceUnit float64
+	TaxIDs    []int
+}
+
+// StockMove is an inventory adjustment booked by action_apply_inventory:
+// Quantity is the signed difference it applied.
+type StockMove struct {
+	ProductID  int
+	LocationID int
+	Quantity   float64
+	At         time.Time
+}
+
+func str(r record, k string) string    { v, _ := r[k].(string); return v }
+func num64(r record, k string) float64 { v, _ := r[k].(float64); return v }
+func id(r record, k string) int        { v, _ := r[k].(int); return v }
+func ids(r record, k string) []int     { v, _ := r[k].([]int); return slices.Clone(v) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.ParseInLocation("2006-01-02 15:04:05", s, time.UTC)
+	return t
+}
+
+// Products returns every product variant, archived ones included, by id.
+func (s *Server) Products() []Product {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.models["product.product"]
+	var out []Product
+	for _, pid := range m.sortedIDs() {
+		r := m.recs[pid]
+		out = append(out, Product{ID: pid, DefaultCode: str(r, "default_code"), Barcode: str(r, "barcode"),
+			Name: str(r, "name"), ListPrice: num64(r, "list_price"), StandardPrice: num64(r, "standard_price"),
+			Active: r["active"] == true, WriteDate: parseTime(str(r, "write_date"))})
+	}
+	return out
+}
+
+// Partners returns every partner by id.
+func (s *Server) Partners() []Partner {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.models["res.partner"]
+	var out []Partner
+	for _, pid := range m.sortedIDs() {
+		r := m.recs[pid]
+		out = append(out, Partner{ID: pid, Name: str(r, "name"), Email: str(r, "email"), Ref: str(r, "ref"),
+			IsCompany: r["is_company"] == true, Active: r["active"] == true})
+	}
+	return out
+}
+
+// Quant returns the on-hand quantity of a product in a location (0 when
+// there is no quant), summed over lots and packages.
+func (s *Server) Quant(productID, locationID int) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	total := 0.0
+	for _, q := range s.models["stock.quant"].recs {
+		if q["product_id"] == productID && q["location_id"] == locationID {
+			total += q["quantity"].(float64)
+		}
+	}
+	return total
+}
+
+// SetQuantDirect sets the on-hand quantity behind Odoo's back, as if stock
+// had moved inside Odoo: no write is logged. It creates the quant if needed.
+func (s *Server) SetQuantDirect(productID, locationID int, quantity float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.models["stock.quant"]
+	for _, qid := range m.sortedIDs() {
+		q := m.recs[qid]
+		if q["product_id"] == productID && q["location_id"] == locationID && id(q, "lot_id") == 0 &&
+			id(q, "package_id") == 0 && id(q, "owner_id") == 0 {
+			q["quantity"] = quantity
+			q["write_date"] = s.stamp()
+			return
+		}
+	}
+	qid := m.nextID
+	m.nextID++
+	now := s.stamp()
+	m.recs[qid] = record{"id": qid, "product_id": productID, "location_id": locationID, "lot_id": 0, "package_id": 0,
+		"owner_id": 0, "quantity": quantity, "reserved_quantity": 0.0, "inventory_quantity": 0.0,
+		"inventory_quantity_set": false, "create_date": now, "write_date": now}
+}
+
+// SaleOrders returns every sales order with its lines, by id.
+func (s *Server) SaleOrders() []SaleOrder {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, lines := s.models["sale.order"], s.models["sale.order.line"]
+	taxField := "tax_id"
+	if s.atLeast(18, 1) {
+		taxField = "tax_ids"
+	}
+	var out []SaleOrder
+	for _, oid := range m.sortedIDs() {
+		r := m.recs[oid]
+		o := SaleOrder{ID: oid, Name: str(r, "name"), PartnerID: id(r, "partner_id"),
+			ClientOrderRef: str(r, "client_order_ref"), Origin: str(r, "origin"), State: str(r, "state"),
+			AmountTotal: s.orderTotal(oid)}
+		for _, lid := range s.inverseIDs(m.fields["order_line"], oid) {
+			l := lines.recs[lid]
+			o.Lines = append(o.Lines, SaleOrderLine{ID: lid, ProductID: id(l, "product_id"), Name: str(l, "name"),
+				Quantity: num64(l, "product_uom_qty"), PriceUnit: num64(l, "price_unit"), Discount: num64(l, "discount"),
+				TaxIDs: ids(l, taxField), DisplayType: str(l, "display_type")})
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// CreditNotes returns every customer credit note (out_refund) with its lines, by id.
+func (s *Server) CreditNotes() []CreditNote {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, lines := s.models["account.move"], s.models["account.move.line"]
+	var out []CreditNote
+	for _, mid := range m.sortedIDs() {
+		r := m.recs[mid]
+		if r["move_type"] != "out_refund" {
+			continue
+		}
+		cn := CreditNote{ID: mid, Name: str(r, "name"), State: str(r, "state"), PartnerID: id(r, "partner_id"),
+			Ref: str(r, "ref"), InvoiceOrigin: str(r, "invoice_origin"), InvoiceDate: str(r, "invoice_date"),
+			ReversedEntryID: id(r, "reversed_entry_id"), AmountTotal: s.moveTotal(mid)}
+		for _, lid := range s.inverseIDs(m.fields["invoice_line_ids"], mid) {
+			l := lines.recs[lid]
+			cn.Lines = append(cn.Lines, CreditNoteLine{ID: lid, ProductID: id(l, "product_id"), Name: str(l, "name"),
+				Quantity: num64(l, "quantity"), PriceUnit: num64(l, "price_unit"), TaxIDs: ids(l, "tax_ids")})
+		}
+		out = append(out, cn)
+	}
+	return out
+}
+
+// Writes returns the write log, oldest first.
+func (s *Server) Writes() []Write {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.writes)
+}
+
+// StockMoves returns the inventory adjustments applied, oldest first.
+func (s *Server) StockMoves() []StockMove {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.moves)
+}
+
+// Credentials returns the database, login, password and API key in use, for
+// wiring a client to the sandbox.
+func (s *Server) Credentials() (database, login, password, apiKey string) {
+	return s.opts.Database, s.opts.Login, s.opts.Password, s.opts.APIKey
+}
