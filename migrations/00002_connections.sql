@@ -21,12 +21,20 @@ CREATE TABLE connections (
     last_success_at            timestamptz,
     last_error_at              timestamptz,
     last_error                 text        NOT NULL DEFAULT '',
-    calls_ok                   bigint      NOT NULL DEFAULT 0,
-    calls_failed               bigint      NOT NULL DEFAULT 0,
     budget                     jsonb,
     budget_seen_at             timestamptz
 );
 CREATE UNIQUE INDEX connections_name_key ON connections (lower(name));
 
+-- Calls per connection and hour, for "recent error rate" without a row per call.
+CREATE TABLE connection_call_hours (
+    connection_id bigint      NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+    hour          timestamptz NOT NULL,
+    ok            integer     NOT NULL DEFAULT 0,
+    failed        integer     NOT NULL DEFAULT 0,
+    PRIMARY KEY (connection_id, hour)
+);
+
 -- +goose Down
+DROP TABLE connection_call_hours;
 DROP TABLE connections;

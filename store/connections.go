@@ -54,8 +54,6 @@ type Connection struct {
 	LastSuccessAt            *time.Time        `db:"last_success_at" json:"-"`
 	LastErrorAt              *time.Time        `db:"last_error_at" json:"-"`
 	LastError                string            `db:"last_error" json:"-"`
-	CallsOK                  int64             `db:"calls_ok" json:"-"`
-	CallsFailed              int64             `db:"calls_failed" json:"-"`
 	Budget                   []byte            `db:"budget" json:"-"`
 	BudgetSeenAt             *time.Time        `db:"budget_seen_at" json:"-"`
 }
@@ -65,7 +63,7 @@ func (c Connection) IsProduction() bool { return c.Environment == EnvProduction 
 
 const connectionColumns = `id, name, kind, environment, settings, secrets, secrets_changed_at, previous_webhook_secret,
 previous_secret_valid_until, enabled, created_at, updated_at, last_success_at, last_error_at, last_error,
-calls_ok, calls_failed, budget, budget_seen_at`
+budget, budget_seen_at`
 
 func (c *Connection) decode() error {
 	c.Settings = map[string]string{}
@@ -326,19 +324,47 @@ func (q q) RecordConnectionCall(ctx context.Context, id int64, call ConnectionCa
 	if len(call.Budget) > 0 {
 		budget = call.Budget
 	}
-	_, err := q.ext.ExecContext(ctx, `UPDATE connections SET
-  last_success_at = CASE WHEN $2 THEN now() ELSE last_success_at END,
-  last_error_at   = CASE WHEN $2 THEN last_error_at ELSE now() END,
-  last_error      = CASE WHEN $2 THEN last_error ELSE $3 END,
-  calls_ok        = calls_ok + CASE WHEN $2 THEN 1 ELSE 0 END,
-  calls_failed    = calls_failed + CASE WHEN $2 THEN 0 ELSE 1 END,
-  budget          = COALESCE($4::jsonb, budget),
-  budget_seen_at  = CASE WHEN $4::jsonb IS NULL THEN budget_seen_at ELSE now() END
-WHERE id = $1`, id, call.OK, call.Error, budget)
+	_, err := q.ext.ExecContext(ctx, `WITH c AS (
+  UPDATE connections SET
+    last_success_at = CASE WHEN $2 THEN now() ELSE last_success_at END,
+    last_error_at   = CASE WHEN $2 THEN last_error_at ELSE now() END,
+    last_error      = CASE WHEN $2 THEN last_error ELSE $3 END,
+    budget          = COALESCE($4::jsonb, budget),
+    budget_seen_at  = CASE WHEN $4::jsonb IS NULL THEN budget_seen_at ELSE now() END
+  WHERE id = $1 RETURNING id)
+INSERT INTO connection_call_hours (connection_id, hour, ok, failed)
+SELECT id, date_trunc('hour', now()), CASE WHEN $2 THEN 1 ELSE 0 END, CASE WHEN $2 THEN 0 ELSE 1 END FROM c
+ON CONFLICT (connection_id, hour) DO UPDATE SET ok = connection_call_hours.ok + EXCLUDED.ok,
+  failed = connection_call_hours.failed + EXCLUDED.failed`, id, call.OK, call.Error, budget)
 	if err != nil {
 		return fmt.Errorf("store: record connection call: %w", err)
 	}
 	return nil
+}
+
+// CallStats counts a connection's calls over a recent window.
+type CallStats struct {
+	OK     int `db:"ok"`
+	Failed int `db:"failed"`
+}
+
+// ErrorRate is the share of failed calls, 0 when there were none.
+func (s CallStats) ErrorRate() float64 {
+	if s.OK+s.Failed == 0 {
+		return 0
+	}
+	return float64(s.Failed) / float64(s.OK+s.Failed)
+}
+
+// ConnectionCallStats counts the calls of the last hours.
+func (q q) ConnectionCallStats(ctx context.Context, id int64, since time.Time) (CallStats, error) {
+	var s CallStats
+	err := sqlxGet(ctx, q, &s, `SELECT COALESCE(sum(ok), 0) AS ok, COALESCE(sum(failed), 0) AS failed
+FROM connection_call_hours WHERE connection_id = $1 AND hour >= date_trunc('hour', $2::timestamptz)`, id, since)
+	if err != nil {
+		return CallStats{}, fmt.Errorf("store: connection call stats: %w", err)
+	}
+	return s, nil
 }
 
 func dropEmpty(m map[string]string) map[string]string {

@@ -16,6 +16,7 @@ import (
 	"crossdock/handlers"
 	"crossdock/static"
 	"crossdock/store"
+	"crossdock/store/secretbox"
 	"crossdock/web/session"
 )
 
@@ -27,6 +28,10 @@ type Config struct {
 	// SecureCookies marks cookies Secure (Crossdock served over https).
 	SecureCookies bool
 	Version       string
+	// BaseURL is where people and Shopify reach this console (webhook addresses).
+	BaseURL string
+	// HTTPClient calls the connected systems; nil for a default with timeouts.
+	HTTPClient *http.Client
 }
 
 // BodyLimit caps every request body: console forms are small.
@@ -37,6 +42,8 @@ type Server struct {
 	App      *fiber.App
 	cfg      Config
 	sessions *session.Manager
+	box      *secretbox.Box
+	http     *http.Client
 	log      *slog.Logger
 	// setUp turns true once the first admin exists; until then every page
 	// leads to first-run setup. It never turns back, so one read is enough.
@@ -44,8 +51,15 @@ type Server struct {
 }
 
 // New builds the app with every route.
-func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Logger, sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies)}
+func New(cfg Config) (*Server, error) {
+	box, err := secretbox.New(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, box: box, http: cfg.HTTPClient, sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies)}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "Crossdock",
 		Immutable:             true, // values from the request outlive handlers safely
@@ -66,10 +80,10 @@ func New(cfg Config) *Server {
 	s.App.Use(s.checkCSRF)
 	s.routes()
 	s.App.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
-	return s
+	return s, nil
 }
 
-// Listen serves on addr until ctx ends, then lets in-flight requests finish.
+// Shutdown stops accepting requests and lets in-flight ones finish.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.App.ShutdownWithContext(ctx)
 }

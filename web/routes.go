@@ -14,6 +14,7 @@ type access []store.Role
 var (
 	public   access = nil // anyone, signed in or not
 	everyone        = access{store.RoleAdmin, store.RoleOperator, store.RoleFinance}
+	operators       = access{store.RoleAdmin, store.RoleOperator}
 	admins          = access{store.RoleAdmin}
 )
 
@@ -27,6 +28,7 @@ func (s *Server) routes() {
 	settings := handlers.Settings{Base: base, Store: st, Version: s.cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
 	audit := handlers.Audit{Base: base, Store: st}
+	conns := handlers.Connections{Base: base, Store: st, Box: s.box, BaseURL: s.cfg.BaseURL, HTTP: s.http}
 
 	s.route(fiber.MethodGet, "/healthz", public, health.Live)
 	s.route(fiber.MethodGet, "/readyz", public, health.Ready)
@@ -49,6 +51,18 @@ func (s *Server) routes() {
 	s.route(fiber.MethodPost, "/users/:id<int>/password", admins, users.ResetPassword)
 
 	s.route(fiber.MethodGet, "/audit", admins, audit.List)
+
+	s.route(fiber.MethodGet, "/connections", operators, conns.List)
+	s.route(fiber.MethodGet, "/connections/new", admins, conns.New)
+	s.route(fiber.MethodPost, "/connections", admins, conns.Create)
+	s.route(fiber.MethodGet, "/connections/:id<int>", operators, conns.Show)
+	s.route(fiber.MethodGet, "/connections/:id<int>/edit", admins, conns.Edit)
+	s.route(fiber.MethodPost, "/connections/:id<int>", admins, conns.Update)
+	s.route(fiber.MethodPost, "/connections/:id<int>/test", operators, conns.Test)
+	s.route(fiber.MethodGet, "/connections/:id<int>/subscriptions", operators, conns.Subscriptions)
+	s.route(fiber.MethodPost, "/connections/:id<int>/subscriptions", admins, conns.RegisterSubscriptions)
+	s.route(fiber.MethodPost, "/connections/:id<int>/disable", admins, conns.Disable)
+	s.route(fiber.MethodPost, "/connections/:id<int>/enable", admins, conns.Enable)
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {

@@ -59,6 +59,18 @@ var allRoutes = []routeRow{
 	{"POST", "/users/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 422}},
 	{"POST", "/users/:id<int>/password", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 422}},
 	{"GET", "/audit", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+
+	{"GET", "/connections", expect{anon: forbidden, "operator": 200, "finance": forbidden, "admin": 200}},
+	{"GET", "/connections/new", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+	{"POST", "/connections", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 422}},
+	{"GET", "/connections/:id<int>", expect{anon: forbidden, "operator": 200, "finance": forbidden, "admin": 200}},
+	{"GET", "/connections/:id<int>/edit", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+	{"POST", "/connections/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 422}},
+	{"POST", "/connections/:id<int>/test", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
+	{"GET", "/connections/:id<int>/subscriptions", expect{anon: forbidden, "operator": 200, "finance": forbidden, "admin": 200}},
+	{"POST", "/connections/:id<int>/subscriptions", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+	{"POST", "/connections/:id<int>/disable", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+	{"POST", "/connections/:id<int>/enable", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 }
 
 // logoutRoute runs after all others: it ends the session the rows above use.
@@ -94,9 +106,12 @@ func TestEveryRouteIsInTheAccessTable(t *testing.T) {
 func TestRouteAccessByRole(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	// A user the admin's user actions can act on without locking anyone out.
+	// A user the admin's user actions can act on without locking anyone out,
+	// and a connection to a sandbox shop.
 	target, err := env.Store.CreateUser(t.Context(), store.SystemActor("test"), store.NewUser{Email: "target@shop.test", Name: "Target", Role: store.RoleOperator, Password: webtest.Password})
 	require.NoError(t, err)
+	conn := env.SandboxShopify(t, "Route shop")
+	ids := map[string]int64{"/users/": target.ID, "/connections/": conn.ID}
 
 	for _, role := range roles {
 		t.Run(role, func(t *testing.T) {
@@ -108,7 +123,12 @@ func TestRouteAccessByRole(t *testing.T) {
 				c = env.SignIn(t, store.Role(role))
 			}
 			for _, r := range tableRows() {
-				path := strings.ReplaceAll(r.path, ":id<int>", fmt.Sprint(target.ID))
+				path := r.path
+				for prefix, id := range ids {
+					if strings.HasPrefix(path, prefix) {
+						path = strings.ReplaceAll(path, ":id<int>", fmt.Sprint(id))
+					}
+				}
 				var res *http.Response
 				var body string
 				if r.method == http.MethodGet {

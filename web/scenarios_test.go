@@ -315,7 +315,8 @@ func TestAuditLogFiltersAndPages(t *testing.T) {
 func TestReadyzSaysWhenTheDatabaseIsGone(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
-	srv := web.New(web.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SecretKey: []byte("0123456789abcdef0123456789abcdef")})
+	srv, err := web.New(web.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SecretKey: []byte("0123456789abcdef0123456789abcdef")})
+	require.NoError(t, err)
 	res, err := srv.App.Test(httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, res.StatusCode)

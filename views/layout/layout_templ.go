@@ -48,7 +48,7 @@ type navItem struct {
 // The areas of the product; those not built yet show as "soon" without a link.
 var nav = []navItem{
 	{Key: "overview", Label: "Overview", Href: "/", FinanceOK: true, Ready: true},
-	{Key: "connections", Label: "Connections", Href: "/connections"},
+	{Key: "connections", Label: "Connections", Href: "/connections", Ready: true},
 	{Key: "mappings", Label: "Mappings", Href: "/mappings"},
 	{Key: "sources", Label: "Sources of truth", Href: "/sources"},
 	{Key: "failed", Label: "Failed syncs", Href: "/failed"},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -17,13 +18,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
+	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
 	"crossdock/web"
 )
 
 // Password is every test user's password.
 const Password = "correct horse battery"
+
+// SecretKey is the test console's CROSSDOCK_SECRET_KEY.
+const SecretKey = "test-secret-key-test-secret-key-0123"
 
 // Env is a running console.
 type Env struct {
@@ -51,8 +57,9 @@ func Start(t testing.TB, opts ...Options) *Env {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	srv := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte("test-secret-key-test-secret-key-0123"), Version: "test"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String()})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {
@@ -163,4 +170,21 @@ func (c *Client) Do(req *http.Request) (*http.Response, string) {
 	b, err := io.ReadAll(res.Body)
 	require.NoError(c.t, err)
 	return res, string(b)
+}
+
+// SandboxShopify starts a sandbox Shopify store and adds a test connection to it.
+func (e *Env) SandboxShopify(t testing.TB, name string) store.Connection {
+	t.Helper()
+	shop := sandbox.New(sandbox.Options{Plan: "plus", AccessToken: "shpat_sandbox", Seed: 5, ShopDomain: "route-shop.myshopify.com"})
+	ts := httptest.NewServer(shop)
+	t.Cleanup(ts.Close)
+	box, err := secretbox.New([]byte(SecretKey))
+	require.NoError(t, err)
+	c, err := e.Store.CreateConnection(context.Background(), store.SystemActor("test"), box, store.ConnectionInput{
+		Name: name, Kind: store.KindShopify, Environment: store.EnvTest,
+		Settings: map[string]string{"shop_domain": "route-shop.myshopify.com", "api_base_url": ts.URL},
+		Secrets:  map[string]string{"access_token": "shpat_sandbox", "api_secret": "sandbox-webhook-secret"},
+	})
+	require.NoError(t, err)
+	return c
 }
