@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"os"
 	"net/http"
 	"net/url"
 	"sort"
@@ -12,10 +13,15 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/storetest"
+	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	code := storetest.Run(m)
+	browsertest.Close()
+	os.Exit(code)
+}
 
 const anon = "anonymous"
 

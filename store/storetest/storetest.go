@@ -43,13 +43,16 @@ var (
 
 // Main runs the package's tests and then stops the private cluster, if one was
 // started. Call it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main without the exit, for a TestMain that has more to clean up.
+func Run(m *testing.M) int {
 	mu.Lock()
 	inMain = true
 	mu.Unlock()
 	code := m.Run()
 	cleanup()
-	os.Exit(code)
+	return code
 }
 
 func cleanup() {
