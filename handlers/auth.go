@@ -24,6 +24,8 @@ type Auth struct {
 	Store AuthStore
 	// FirstRunDone is called once the first admin exists.
 	FirstRunDone func()
+	// LoadDemo loads the demo workspace when the first admin asks for it.
+	LoadDemo DemoLoader
 }
 
 // LoginPage shows the sign-in form.
@@ -89,7 +91,7 @@ func (h Auth) SetupPage(c *fiber.Ctx) error {
 	if has {
 		return c.Redirect("/login", fiber.StatusSeeOther)
 	}
-	return Render(c, views.Setup(views.SetupForm{CSRF: h.CSRF(c)}))
+	return Render(c, views.Setup(views.SetupForm{CSRF: h.CSRF(c), Demo: true}))
 }
 
 // Setup creates the first admin and signs them in.
@@ -103,7 +105,7 @@ func (h Auth) Setup(c *fiber.Ctx) error {
 	name, ok1 := form(c, "name", 400)
 	email, ok2 := form(c, "email", 400)
 	password, ok3 := form(c, "password", 400)
-	f := views.SetupForm{CSRF: h.CSRF(c), Name: name, Email: email}
+	f := views.SetupForm{CSRF: h.CSRF(c), Name: name, Email: email, Demo: c.FormValue("demo") == "on"}
 	if !ok1 || !ok2 || !ok3 {
 		f.Errors = map[string]string{"form": "One of the fields is far too long."}
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.Setup(f))
@@ -125,6 +127,16 @@ func (h Auth) Setup(c *fiber.Ctx) error {
 	}
 	if err := h.Sessions.Login(c, u.ID); err != nil {
 		return err
+	}
+	if c.FormValue("demo") == "on" && h.LoadDemo != nil {
+		summary, err := h.LoadDemo(c.UserContext(), store.Actor{UserID: u.ID, Label: u.Email, RequestID: RequestID(c), IP: c.IP()})
+		if err != nil {
+			// The account exists and is signed in: say what failed rather than lose it.
+			h.Flash(c, "critical", "Welcome, "+u.Name+". The demo workspace could not be loaded: "+err.Error())
+			return Redirect(c, "/")
+		}
+		h.Flash(c, "success", "Welcome, "+u.Name+". "+summary)
+		return Redirect(c, "/connections")
 	}
 	h.Flash(c, "success", "Welcome, "+u.Name+". Crossdock is ready.")
 	return Redirect(c, "/")

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
+	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/static"
 	"crossdock/store"
@@ -43,6 +45,7 @@ type Server struct {
 	cfg      Config
 	sessions *session.Manager
 	box      *secretbox.Box
+	demo     *demo.Holder
 	http     *http.Client
 	log      *slog.Logger
 	// setUp turns true once the first admin exists; until then every page
@@ -59,7 +62,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, box: box, http: cfg.HTTPClient, sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies)}
+	s := &Server{cfg: cfg, log: cfg.Logger, box: box, http: cfg.HTTPClient, demo: &demo.Holder{},
+		sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies)}
+	if ok, err := demo.Restore(context.Background(), cfg.Store, cfg.BaseURL, s.demo); err != nil {
+		return nil, err
+	} else if ok {
+		s.log.Info("demo workspace restored: its sandbox systems start from their seed again")
+	}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "Crossdock",
 		Immutable:             true, // values from the request outlive handlers safely
@@ -75,6 +84,8 @@ func New(cfg Config) (*Server, error) {
 	s.App.Use(s.logRequests)
 	s.App.Use(securityHeaders)
 	s.App.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 300}))
+	// The demo's sandbox Shopify and Odoo answer here (404 until the demo is loaded).
+	s.App.Use(demo.PathPrefix, adaptor.HTTPHandler(s.demo))
 	s.App.Use(s.loadSession)
 	s.App.Use(s.firstRun)
 	s.App.Use(s.checkCSRF)

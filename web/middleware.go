@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/store"
 	"crossdock/web/session"
@@ -63,7 +64,7 @@ func securityHeaders(c *fiber.Ctx) error {
 
 // machinePaths are called by machines, not browsers: no session, no CSRF.
 func machinePath(p string) bool {
-	return p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/webhooks/")
+	return p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/webhooks/") || strings.HasPrefix(p, demo.PathPrefix+"/")
 }
 
 func (s *Server) loadSession(c *fiber.Ctx) error {

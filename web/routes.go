@@ -1,8 +1,12 @@
 package web
 
 import (
+	"context"
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 
+	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/store"
 )
@@ -12,10 +16,10 @@ import (
 type access []store.Role
 
 var (
-	public   access = nil // anyone, signed in or not
-	everyone        = access{store.RoleAdmin, store.RoleOperator, store.RoleFinance}
-	operators       = access{store.RoleAdmin, store.RoleOperator}
-	admins          = access{store.RoleAdmin}
+	public    access = nil // anyone, signed in or not
+	everyone         = access{store.RoleAdmin, store.RoleOperator, store.RoleFinance}
+	operators        = access{store.RoleAdmin, store.RoleOperator}
+	admins           = access{store.RoleAdmin}
 )
 
 // routes is the one table of every page and action of the console.
@@ -23,8 +27,9 @@ func (s *Server) routes() {
 	st := s.cfg.Store
 	base := s.base()
 	health := handlers.Health{Store: st}
-	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }}
-	overview := handlers.Overview{Base: base}
+	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
+	overview := handlers.Overview{Base: base, DemoLoaded: func() bool { return s.demo.Workspace() != nil }}
+	demoWS := handlers.Demo{Base: base, Load: s.loadDemo}
 	settings := handlers.Settings{Base: base, Store: st, Version: s.cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
 	audit := handlers.Audit{Base: base, Store: st}
@@ -40,6 +45,7 @@ func (s *Server) routes() {
 	s.route(fiber.MethodPost, "/logout", everyone, auth.Logout)
 
 	s.route(fiber.MethodGet, "/", everyone, overview.Show)
+	s.route(fiber.MethodPost, "/demo", admins, demoWS.LoadWorkspace)
 	s.route(fiber.MethodGet, "/settings", everyone, settings.Show)
 	s.route(fiber.MethodPost, "/settings/password", everyone, settings.ChangePassword)
 
@@ -63,6 +69,8 @@ func (s *Server) routes() {
 	s.route(fiber.MethodPost, "/connections/:id<int>/subscriptions", admins, conns.RegisterSubscriptions)
 	s.route(fiber.MethodPost, "/connections/:id<int>/disable", admins, conns.Disable)
 	s.route(fiber.MethodPost, "/connections/:id<int>/enable", admins, conns.Enable)
+
+	s.webhookRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {
@@ -71,4 +79,16 @@ func (s *Server) route(method, path string, who access, h fiber.Handler) {
 		return
 	}
 	s.App.Add(method, path, s.require(who), h)
+}
+
+// loadDemo loads the demo workspace (sandbox Shopify and Odoo served under /sandbox/).
+func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
+	d, err := demo.Load(ctx, s.cfg.Store, s.box, a, s.cfg.BaseURL, s.demo, demo.DefaultSeed)
+	if errors.Is(err, demo.ErrLoaded) {
+		return "", handlers.ErrDemoLoaded
+	}
+	if err != nil {
+		return "", err
+	}
+	return d.Summary(), nil
 }

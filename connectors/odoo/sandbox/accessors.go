@@ -160,6 +160,22 @@ func (s *Server) SetQuantDirect(productID, locationID int, quantity float64) {
 		"inventory_quantity_set": false, "create_date": now, "write_date": now}
 }
 
+// SetPricesDirect sets a product's sales price and cost behind Odoo's back, as
+// if someone edited them in Odoo: no write is logged. It reports whether the
+// product exists.
+func (s *Server) SetPricesDirect(productID int, listPrice, standardPrice float64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.models["product.product"].recs[productID]
+	if !ok {
+		return false
+	}
+	p["list_price"] = listPrice
+	p["standard_price"] = standardPrice
+	p["write_date"] = s.stamp()
+	return true
+}
+
 // SaleOrders returns every sales order with its lines, by id.
 func (s *Server) SaleOrders() []SaleOrder {
 	s.mu.Lock()

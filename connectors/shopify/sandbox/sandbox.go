@@ -47,6 +47,10 @@ type Options struct {
 	TimeoutSleep time.Duration
 	// Scopes are the granted access scopes; default all that Crossdock needs.
 	Scopes []string
+	// PublicURL is the address clients reach the sandbox at, when it is mounted
+	// under a path prefix (bulk result URLs are built from it); default: the
+	// request's own host.
+	PublicURL string
 }
 
 // Plan rate limits from shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits.
@@ -406,7 +410,8 @@ func (s *Shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	status, ans := s.graphql(&request{version: m[1], base: scheme + "://" + r.Host}, body.Query, body.Variables, body.OperationName)
+	base := cmp.Or(strings.TrimRight(s.opts.PublicURL, "/"), scheme+"://"+r.Host)
+	status, ans := s.graphql(&request{version: m[1], base: base}, body.Query, body.Variables, body.OperationName)
 	writeJSON(w, status, ans)
 }
 

@@ -1,0 +1,212 @@
+// Package demo is the demo workspace a new merchant can load on first run: a
+// sandbox Shopify store and a sandbox Odoo, served inside Crossdock under
+// /sandbox/, connected as two test-environment connections, and seeded with a
+// few thousand products and some deliberate drift between them (prices and
+// stock that differ, products that exist on one side only) for the rest of the
+// product to find.
+//
+// The twins keep their data in memory: a restart re-seeds them from the same
+// seed, so the drift is the same, but writes made to them are forgotten.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	odoosandbox "crossdock/connectors/odoo/sandbox"
+	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/store"
+	"crossdock/store/secretbox"
+)
+
+// SettingKey is where the demo's configuration is stored.
+const SettingKey = "demo_workspace"
+
+// PathPrefix is where the twins are served inside Crossdock.
+const PathPrefix = "/sandbox"
+
+// Config is what it takes to rebuild the same twins after a restart.
+type Config struct {
+	Seed         int    `json:"seed"`
+	ShopifyToken string `json:"shopify_token"`
+	OdooAPIKey   string `json:"odoo_api_key"`
+	ShopDomain   string `json:"shop_domain"`
+	OdooDatabase string `json:"odoo_database"`
+	OdooLogin    string `json:"odoo_login"`
+}
+
+// DefaultSeed gives about 3,000 Shopify variants and 4,500 Odoo products.
+const DefaultSeed = 1500
+
+// Workspace is the pair of twins.
+type Workspace struct {
+	Shop   *shopsandbox.Shop
+	Odoo   *odoosandbox.Server
+	Config Config
+	mux    *http.ServeMux
+}
+
+// Drift counts the deliberate differences the demo starts with.
+type Drift struct {
+	Prices, Stock, OnlyInOdoo, OnlyInShopify int
+}
+
+// New builds the twins for baseURL (Crossdock's own address) and aligns then
+// drifts their data.
+func New(baseURL string, cfg Config) (*Workspace, Drift) {
+	base := strings.TrimRight(baseURL, "/") + PathPrefix
+	w := &Workspace{Config: cfg,
+		Shop: shopsandbox.New(shopsandbox.Options{Plan: "advanced", AccessToken: cfg.ShopifyToken, Seed: cfg.Seed,
+			ShopDomain: cfg.ShopDomain, PublicURL: base + "/shopify"}),
+		Odoo: odoosandbox.New(odoosandbox.Options{Database: cfg.OdooDatabase, Login: cfg.OdooLogin, APIKey: cfg.OdooAPIKey,
+			Password: cfg.OdooAPIKey, Seed: cfg.Seed, Version: "19.0"}),
+		mux: http.NewServeMux(),
+	}
+	w.mux.Handle(PathPrefix+"/shopify/", http.StripPrefix(PathPrefix+"/shopify", w.Shop))
+	w.mux.Handle(PathPrefix+"/odoo/", http.StripPrefix(PathPrefix+"/odoo", w.Odoo))
+	return w, w.alignAndDrift()
+}
+
+// alignAndDrift makes Odoo agree with Shopify on every product both have, then
+// breaks a known, deterministic share of them.
+func (w *Workspace) alignAndDrift() Drift {
+	r := mrand.New(mrand.NewPCG(uint64(w.Config.Seed), 0xd1f7))
+	odooBySKU := map[string]odoosandbox.Product{}
+	for _, p := range w.Odoo.Products() {
+		odooBySKU[p.DefaultCode] = p
+	}
+	locs := w.Shop.Locations()
+	var d Drift
+	seen := map[string]bool{}
+	for i, v := range w.Shop.Variants() {
+		p, ok := odooBySKU[v.SKU]
+		if !ok {
+			d.OnlyInShopify++
+			continue
+		}
+		seen[v.SKU] = true
+		price, _ := strconv.ParseFloat(v.Price, 64)
+		cost, _ := strconv.ParseFloat(v.Cost, 64)
+		if i%17 == 5 {
+			// Someone changed the price in Odoo and it never reached the store.
+			price = float64(int(price*108)) / 100
+			d.Prices++
+		}
+		w.Odoo.SetPricesDirect(p.ID, price, cost)
+		// The first Shopify location is the main warehouse (WH/Stock in Odoo).
+		if len(locs) > 0 {
+			avail, _, _ := w.Shop.InventoryLevel(v.InventoryItemGID(), locs[0].GID())
+			qty := float64(avail)
+			if i%23 == 7 {
+				qty += float64(1 + r.IntN(9)) // phantom stock
+				d.Stock++
+			}
+			w.Odoo.SetQuantDirect(p.ID, odoosandbox.LocationStock, qty)
+		}
+	}
+	d.OnlyInOdoo = len(odooBySKU) - len(seen)
+	return d
+}
+
+// ServeHTTP serves the twins under /sandbox/shopify/ and /sandbox/odoo/.
+func (w *Workspace) ServeHTTP(rw http.ResponseWriter, r *http.Request) { w.mux.ServeHTTP(rw, r) }
+
+// Holder serves the loaded workspace, or 404 while there is none. It lets
+// the console mount the twins once and load the demo later.
+type Holder struct {
+	p atomic.Pointer[Workspace]
+}
+
+// Workspace returns the loaded workspace, or nil.
+func (h *Holder) Workspace() *Workspace { return h.p.Load() }
+
+func (h *Holder) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := h.p.Load()
+	if w == nil {
+		http.Error(rw, "no demo workspace is loaded", http.StatusNotFound)
+		return
+	}
+	w.ServeHTTP(rw, r)
+}
+
+// ErrLoaded is returned when the demo workspace already exists.
+var ErrLoaded = errors.New("the demo workspace is already loaded")
+
+// Load creates the demo: its configuration, two test connections, and the
+// running twins. It is audited as one change.
+func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, baseURL string, h *Holder, seed int) (Drift, error) {
+	cfg := Config{Seed: seed, ShopifyToken: "shpat_demo_" + randomHex(12), OdooAPIKey: "demo-" + randomHex(16),
+		ShopDomain: "crossdock-demo.myshopify.com", OdooDatabase: "demo", OdooLogin: "integration@crossdock-demo.example"}
+	base := strings.TrimRight(baseURL, "/") + PathPrefix
+	var existing Config
+	if err := st.Setting(ctx, SettingKey, &existing); err == nil {
+		return Drift{}, ErrLoaded
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Drift{}, err
+	}
+	// The connections come first: their unique names stop a second, racing
+	// load; the setting that makes the demo "loaded" is written last.
+	if _, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: store.KindShopify, Environment: store.EnvTest,
+		Settings: map[string]string{"shop_domain": cfg.ShopDomain, "api_base_url": base + "/shopify"},
+		Secrets:  map[string]string{"access_token": cfg.ShopifyToken, "api_secret": "demo-webhook-" + randomHex(8)}}); err != nil {
+		return Drift{}, fmt.Errorf("demo: shopify connection: %w", err)
+	}
+	if _, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Odoo", Kind: store.KindOdoo, Environment: store.EnvTest,
+		Settings: map[string]string{"url": base + "/odoo", "database": cfg.OdooDatabase, "username": cfg.OdooLogin, "protocol": "json2"},
+		Secrets:  map[string]string{"api_key": cfg.OdooAPIKey}}); err != nil {
+		return Drift{}, fmt.Errorf("demo: odoo connection: %w", err)
+	}
+	w, drift := New(baseURL, cfg)
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertSetting(ctx, SettingKey, cfg); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return ErrLoaded
+			}
+			return err
+		}
+		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
+			Summary: fmt.Sprintf("Loaded the demo workspace: %d Shopify variants, %d Odoo products, %d price and %d stock differences",
+				len(w.Shop.Variants()), len(w.Odoo.Products()), drift.Prices, drift.Stock)})
+	})
+	if err != nil {
+		return Drift{}, err
+	}
+	h.p.Store(w)
+	return drift, nil
+}
+
+// Restore brings back the twins of a demo loaded before a restart.
+func Restore(ctx context.Context, st *store.Store, baseURL string, h *Holder) (bool, error) {
+	var cfg Config
+	err := st.Setting(ctx, SettingKey, &cfg)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	w, _ := New(baseURL, cfg)
+	h.p.Store(w)
+	return true, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Summary says what the demo holds, for the page that loaded it.
+func (d Drift) Summary() string {
+	return fmt.Sprintf("The demo workspace is ready: a sandbox Shopify store and a sandbox Odoo, connected as test systems. "+
+		"They disagree on purpose: %d prices and %d stock levels differ, %d products exist only in Odoo and %d only in Shopify.",
+		d.Prices, d.Stock, d.OnlyInOdoo, d.OnlyInShopify)
+}

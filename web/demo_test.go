@@ -1,0 +1,49 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/web/webtest"
+)
+
+func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t, webtest.Options{Empty: true})
+	c := env.Anonymous(t)
+	c.RefreshCSRF("/setup")
+	res := c.PostForm("/setup", url.Values{"name": {"Owner"}, "email": {"owner@shop.test"}, "password": {webtest.Password}, "demo": {"on"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, "/connections", res.Header.Get("Location"))
+	_, body := c.Get("/connections")
+	require.Contains(t, body, "The demo workspace is ready")
+	require.Contains(t, body, "Demo Shopify store")
+	require.Contains(t, body, "Demo Odoo")
+
+	// Both demo connections answer through Crossdock's own /sandbox/ address,
+	// with the real connector code.
+	cs, err := env.Store.ListConnections(t.Context())
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	c.RefreshCSRF("/connections")
+	for _, conn := range cs {
+		res := c.PostForm(fmt.Sprintf("/connections/%d/test", conn.ID), nil)
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		_, body := c.Get(fmt.Sprintf("/connections/%d", conn.ID))
+		require.Contains(t, body, "banner-success", "%s: test passes", conn.Name)
+		require.Contains(t, body, "Test", "%s is a test-environment connection", conn.Name)
+	}
+
+	// Loading twice is refused with a clear message.
+	res = c.PostForm("/demo", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = c.Get("/connections")
+	require.Contains(t, body, "already loaded")
+	cs, err = env.Store.ListConnections(t.Context())
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+}
