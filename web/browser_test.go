@@ -64,10 +64,12 @@ func TestBrowserFirstRunSignOutAndSignIn(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".sidebar-foot")),
 	))
+	// The demo workspace is offered, ticked, on the first-run page.
 	text := pageText(t, ctx)
-	require.Contains(t, text, "Welcome, Olivia Owner. Crossdock is ready.")
+	require.Contains(t, text, "Welcome, Olivia Owner. The demo workspace is ready")
+	require.Contains(t, text, "Demo Shopify store")
 	require.Contains(t, text, "Users", "an admin sees user management")
-	browsertest.Screenshot(t, ctx, "overview")
+	browsertest.Screenshot(t, ctx, "demo-connections")
 
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(".sidebar-foot button")),

@@ -237,7 +237,13 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	admin := env.SignIn(t, store.RoleAdmin)
-	res, body := admin.PostFormBody("/users", url.Values{"name": {strings.Repeat("x", web.BodyLimit+10)}})
+	form := url.Values{"name": {strings.Repeat("x", web.BodyLimit+10)}, "_csrf": {admin.CSRF}}
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/users", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// As browsers and proxies may: the server answers before the body is sent,
+	// so the client is not cut off mid-upload.
+	req.Header.Set("Expect", "100-continue")
+	res, body := admin.Do(req)
 	require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
 	require.Contains(t, body, "Too much data")
 }

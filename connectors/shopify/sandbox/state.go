@@ -208,7 +208,7 @@ func formatCents(c int64) string {
 var seedBase = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 var (
-	colors     = []string{"BLK", "WHT", "RED", "BLU", "GRN", "GRY"}
+	colors     = []string{"BLK", "WHT", "RED"} // the Odoo sandbox seeds the same three, so SKUs meet
 	colorNames = map[string]string{"BLK": "Black", "WHT": "White", "RED": "Red", "BLU": "Blue", "GRN": "Green", "GRY": "Grey"}
 	nouns      = []string{"Tee", "Hoodie", "Cap", "Mug", "Tote", "Sock", "Scarf", "Poster", "Notebook", "Bottle"}
 	adjectives = []string{"Classic", "Harbor", "Dockside", "Cargo", "Pallet", "Forklift", "Anchor", "Crane"}
