@@ -42,6 +42,9 @@ Commands:
   migrate                     apply database migrations and exit
   user add --email E --name N --role admin|operator|finance
                               create a user; the password is read from standard input
+  sandbox [--shopify-addr HOST:PORT --odoo-addr HOST:PORT --seed N --plan P
+           --webhook-url URL --webhook-secret S]
+                              run the sandbox Shopify and Odoo twins standalone
   version                     print the version
 
 Configuration comes from the environment: DATABASE_URL, CROSSDOCK_ADDR,
@@ -59,6 +62,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprintln(stdout, usage)
 		return nil
+	}
+	if cmd == "sandbox" {
+		// The twins need no database and no configuration.
+		log := slog.New(slog.NewTextHandler(stderr, nil))
+		return sandbox(ctx, args, log, stdout)
 	}
 	cfg := LoadConfig(os.Getenv)
 	if err := cfg.Validate(); err != nil {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+func TestConfigValidateNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"defaults are valid", map[string]string{}, ""},
+		{"bad database url", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{"bad addr", map[string]string{"CROSSDOCK_ADDR": "8080"}, "CROSSDOCK_ADDR"},
+		{"short secret", map[string]string{"CROSSDOCK_SECRET_KEY": "short"}, "CROSSDOCK_SECRET_KEY"},
+		{"bad base url", map[string]string{"CROSSDOCK_BASE_URL": "crossdock.example.com"}, "CROSSDOCK_BASE_URL"},
+		{"bad log level", map[string]string{"CROSSDOCK_LOG_LEVEL": "loud"}, "CROSSDOCK_LOG_LEVEL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := LoadConfig(func(k string) string { return tc.env[k] })
+			err := cfg.Validate()
+			if tc.want == "" {
+				require.NoError(t, err)
+				require.Equal(t, "127.0.0.1:8080", cfg.Addr)
+				require.Equal(t, "http://127.0.0.1:8080", cfg.BaseURL)
+				return
+			}
+			require.Error(t, err)
+			require.True(t, strings.HasPrefix(err.Error(), tc.want), err.Error())
+		})
+	}
+}
+
+func TestUserAdd(t *testing.T) {
+	t.Setenv("DATABASE_URL", storetest.URL(t))
+	ctx := context.Background()
+	add := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append([]string{"user", "add"}, args...), strings.NewReader(stdin), &out, &bytes.Buffer{})
+		return out.String(), err
+	}
+	out, err := add("correct horse battery\n", "--email", "ana@shop.test", "--name", "Ana", "--role", "admin")
+	require.NoError(t, err)
+	require.Contains(t, out, "created Ana <ana@shop.test> as admin")
+
+	_, err = add("correct horse battery\n", "--email", "ANA@shop.test", "--name", "Ana", "--role", "admin")
+	require.ErrorContains(t, err, "already exists")
+	_, err = add("weak\n", "--email", "bo@shop.test", "--name", "Bo", "--role", "operator")
+	require.ErrorContains(t, err, "at least 10 characters")
+	_, err = add("", "--email", "bo@shop.test", "--name", "Bo", "--role", "operator")
+	require.ErrorContains(t, err, "standard input")
+	_, err = add("correct horse battery\n", "--email", "bo@shop.test", "--name", "Bo", "--role", "boss")
+	require.ErrorContains(t, err, "Choose a role")
+	var ue usageError
+	_, err = add("x\n", "--password", "argv-is-not-for-secrets")
+	require.ErrorAs(t, err, &ue)
+}
