@@ -86,6 +86,7 @@ func (w *Workspace) alignAndDrift() Drift {
 	locs := w.Shop.Locations()
 	var d Drift
 	seen := map[string]bool{}
+	var quants []odoosandbox.QuantSet
 	for i, v := range w.Shop.Variants() {
 		p, ok := odooBySKU[v.SKU]
 		if !ok {
@@ -109,9 +110,10 @@ func (w *Workspace) alignAndDrift() Drift {
 				qty += float64(1 + r.IntN(9)) // phantom stock
 				d.Stock++
 			}
-			w.Odoo.SetQuantDirect(p.ID, odoosandbox.LocationStock, qty)
+			quants = append(quants, odoosandbox.QuantSet{ProductID: p.ID, LocationID: odoosandbox.LocationStock, Quantity: qty})
 		}
 	}
+	w.Odoo.SetQuantsDirect(quants)
 	d.OnlyInOdoo = len(odooBySKU) - len(seen)
 	return d
 }

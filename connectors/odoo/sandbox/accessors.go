@@ -140,24 +140,49 @@ func (s *Server) Quant(productID, locationID int) float64 {
 // SetQuantDirect sets the on-hand quantity behind Odoo's back, as if stock
 // had moved inside Odoo: no write is logged. It creates the quant if needed.
 func (s *Server) SetQuantDirect(productID, locationID int, quantity float64) {
+	s.SetQuantsDirect([]QuantSet{{ProductID: productID, LocationID: locationID, Quantity: quantity}})
+}
+
+// QuantSet is one on-hand quantity for SetQuantsDirect.
+type QuantSet struct {
+	ProductID, LocationID int
+	Quantity              float64
+}
+
+// SetQuantsDirect is SetQuantDirect for many quantities in one pass over the
+// quants (seeding thousands of products one by one would be quadratic).
+func (s *Server) SetQuantsDirect(sets []QuantSet) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.models["stock.quant"]
-	for _, qid := range m.sortedIDs() {
-		q := m.recs[qid]
-		if q["product_id"] == productID && q["location_id"] == locationID && id(q, "lot_id") == 0 &&
-			id(q, "package_id") == 0 && id(q, "owner_id") == 0 {
-			q["quantity"] = quantity
-			q["write_date"] = s.stamp()
-			return
+	type key struct{ product, location int }
+	// The plain quant (no lot, package or owner) of each product and location;
+	// the lowest id wins, as a search ordered by id would find it.
+	plain := map[key]int{}
+	for qid, q := range m.recs {
+		if id(q, "lot_id") != 0 || id(q, "package_id") != 0 || id(q, "owner_id") != 0 {
+			continue
+		}
+		k := key{id(q, "product_id"), id(q, "location_id")}
+		if cur, ok := plain[k]; !ok || qid < cur {
+			plain[k] = qid
 		}
 	}
-	qid := m.nextID
-	m.nextID++
 	now := s.stamp()
-	m.recs[qid] = record{"id": qid, "product_id": productID, "location_id": locationID, "lot_id": 0, "package_id": 0,
-		"owner_id": 0, "quantity": quantity, "reserved_quantity": 0.0, "inventory_quantity": 0.0,
-		"inventory_quantity_set": false, "create_date": now, "write_date": now}
+	for _, set := range sets {
+		k := key{set.ProductID, set.LocationID}
+		if qid, ok := plain[k]; ok {
+			m.recs[qid]["quantity"] = set.Quantity
+			m.recs[qid]["write_date"] = now
+			continue
+		}
+		qid := m.nextID
+		m.nextID++
+		m.recs[qid] = record{"id": qid, "product_id": set.ProductID, "location_id": set.LocationID, "lot_id": 0, "package_id": 0,
+			"owner_id": 0, "quantity": set.Quantity, "reserved_quantity": 0.0, "inventory_quantity": 0.0,
+			"inventory_quantity_set": false, "create_date": now, "write_date": now}
+		plain[k] = qid
+	}
 }
 
 // SetPricesDirect sets a product's sales price and cost behind Odoo's back, as
