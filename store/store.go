@@ -24,6 +24,9 @@ var ErrConflict = errors.New("already exists")
 type Store struct {
 	q
 	DB *sqlx.DB
+	// PasswordCost is the bcrypt cost of new password hashes; 0 means
+	// bcrypt.DefaultCost. Tests lower it: hashing dominates their run time.
+	PasswordCost int
 }
 
 // Tx is the database inside one transaction. It has every query method the

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -146,9 +147,9 @@ func checkEmail(email string) string {
 	return ""
 }
 
-// HashPassword returns a bcrypt hash of pw.
-func HashPassword(pw string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+// HashPassword returns a bcrypt hash of pw at the store's cost.
+func (s *Store) HashPassword(pw string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cmp.Or(s.PasswordCost, bcrypt.DefaultCost))
 	if err != nil {
 		return "", fmt.Errorf("store: hash password: %w", err)
 	}
@@ -184,10 +185,14 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, n NewUser) (User, error
 	if fe := n.Validate(); fe != nil {
 		return User{}, fe
 	}
+	hash, err := s.HashPassword(n.Password)
+	if err != nil {
+		return User{}, err
+	}
 	var u User
-	err := s.InTx(ctx, func(tx *Tx) error {
+	err = s.InTx(ctx, func(tx *Tx) error {
 		var err error
-		u, err = tx.insertUser(ctx, n)
+		u, err = tx.insertUser(ctx, n, hash)
 		if err != nil {
 			return err
 		}
@@ -205,8 +210,12 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, n NewUser) (User, error) {
 	if fe := n.Validate(); fe != nil {
 		return User{}, fe
 	}
+	hash, err := s.HashPassword(n.Password)
+	if err != nil {
+		return User{}, err
+	}
 	var u User
-	err := s.InTx(ctx, func(tx *Tx) error {
+	err = s.InTx(ctx, func(tx *Tx) error {
 		// Serialise concurrent first-run submissions; the loser sees a user exists.
 		if _, err := tx.ext.ExecContext(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 			return fmt.Errorf("store: lock users: %w", err)
@@ -219,7 +228,7 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, n NewUser) (User, error) {
 			return ErrNotFirstUser
 		}
 		var err error
-		if u, err = tx.insertUser(ctx, n); err != nil {
+		if u, err = tx.insertUser(ctx, n, hash); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, Actor{UserID: u.ID, Label: u.Email}, Change{Action: "user.created", ObjectType: "user",
@@ -228,13 +237,9 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, n NewUser) (User, error) {
 	return u, err
 }
 
-func (q q) insertUser(ctx context.Context, n NewUser) (User, error) {
-	hash, err := HashPassword(n.Password)
-	if err != nil {
-		return User{}, err
-	}
+func (q q) insertUser(ctx context.Context, n NewUser, hash string) (User, error) {
 	var u User
-	err = sqlxGet(ctx, q, &u, `INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4)
+	err := sqlxGet(ctx, q, &u, `INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4)
 RETURNING `+userColumns, n.Email, n.Name, n.Role, hash)
 	if isUniqueViolation(err) {
 		return User{}, FieldErrors{"email": "A user with this email already exists."}
@@ -381,7 +386,7 @@ func (s *Store) SetPassword(ctx context.Context, a Actor, id int64, pw string) e
 	if msg := CheckPassword(pw); msg != "" {
 		return FieldErrors{"password": msg}
 	}
-	hash, err := HashPassword(pw)
+	hash, err := s.HashPassword(pw)
 	if err != nil {
 		return err
 	}

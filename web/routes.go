@@ -71,6 +71,7 @@ func (s *Server) routes() {
 	s.route(fiber.MethodPost, "/connections/:id<int>/enable", admins, conns.Enable)
 
 	s.webhookRoutes()
+	s.sourceRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {

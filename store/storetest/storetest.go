@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/crypto/bcrypt"
 
 	"crossdock/store"
 	"crossdock/store/pgembed"
@@ -161,7 +162,9 @@ func New(t testing.TB) *store.Store {
 	}
 	db.SetMaxOpenConns(10)
 	t.Cleanup(func() { db.Close() })
-	return store.New(db)
+	st := store.New(db)
+	st.PasswordCost = bcrypt.MinCost
+	return st
 }
 
 func withDB(rawURL, db string) string {

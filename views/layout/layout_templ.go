@@ -50,7 +50,7 @@ var nav = []navItem{
 	{Key: "overview", Label: "Overview", Href: "/", FinanceOK: true, Ready: true},
 	{Key: "connections", Label: "Connections", Href: "/connections", Ready: true},
 	{Key: "mappings", Label: "Mappings", Href: "/mappings"},
-	{Key: "sources", Label: "Sources of truth", Href: "/sources"},
+	{Key: "sources", Label: "Sources of truth", Href: "/sources", FinanceOK: true, Ready: true},
 	{Key: "failed", Label: "Failed syncs", Href: "/failed"},
 	{Key: "reconciliation", Label: "Reconciliation", Href: "/reconciliation", FinanceOK: true},
 	{Key: "finance", Label: "Finance", Href: "/finance", FinanceOK: true},
