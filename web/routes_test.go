@@ -2,9 +2,9 @@ package web_test
 
 import (
 	"fmt"
-	"os"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"testing"

@@ -84,7 +84,10 @@ func Start(t testing.TB, opts ...Options) *Env {
 
 type testWriter struct{ t testing.TB }
 
-func (w *testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // Client is a browser-like HTTP client: cookies kept, redirects not followed.
 type Client struct {
