@@ -1,15 +1,23 @@
 package handlers
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
 	"crossdock/views"
 )
 
+// OverviewStore is what the overview reads.
+type OverviewStore interface {
+	ListConnections(ctx context.Context) ([]store.Connection, error)
+}
+
 // Overview handles the landing page.
 type Overview struct {
 	Base
+	Store OverviewStore
 	// DemoLoaded reports whether the demo workspace exists.
 	DemoLoaded func() bool
 }
@@ -17,6 +25,14 @@ type Overview struct {
 // Show displays the overview.
 func (h Overview) Show(c *fiber.Ctx) error {
 	u := CurrentUser(c)
-	return Render(c, views.Overview(views.OverviewPage{Meta: h.Meta(c, "Overview", "overview"), IsAdmin: u.Role == store.RoleAdmin,
-		DemoLoaded: h.DemoLoaded != nil && h.DemoLoaded()}))
+	cs, err := h.Store.ListConnections(c.UserContext())
+	if err != nil {
+		return err
+	}
+	p := views.OverviewPage{Meta: h.Meta(c, "Overview", "overview"), IsAdmin: u.Role == store.RoleAdmin,
+		CanSeeConns: u.Role != store.RoleFinance, DemoLoaded: h.DemoLoaded != nil && h.DemoLoaded(), Now: now()}
+	for _, conn := range cs {
+		p.Connections = append(p.Connections, connectionRow(conn))
+	}
+	return Render(c, views.Overview(p))
 }

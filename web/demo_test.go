@@ -38,6 +38,10 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 		require.Contains(t, body, "Test", "%s is a test-environment connection", conn.Name)
 	}
 
+	_, body = c.Get("/")
+	require.Contains(t, body, "Demo Odoo", "the overview lists the connected systems")
+	require.Contains(t, body, "Working")
+
 	// Loading twice is refused with a clear message.
 	res = c.PostForm("/demo", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)

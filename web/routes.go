@@ -28,7 +28,7 @@ func (s *Server) routes() {
 	base := s.base()
 	health := handlers.Health{Store: st}
 	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
-	overview := handlers.Overview{Base: base, DemoLoaded: func() bool { return s.demo.Workspace() != nil }}
+	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }}
 	demoWS := handlers.Demo{Base: base, Load: s.loadDemo}
 	settings := handlers.Settings{Base: base, Store: st, Version: s.cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
