@@ -36,8 +36,10 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// BodyLimit caps every request body: console forms are small.
-const BodyLimit = 2 << 20
+// BodyLimit caps every request body. Console forms are small; the largest
+// bodies are mapping CSV imports (store.MaxImportBytes, 30 MB, about 300,000
+// rows) plus multipart overhead. Webhooks apply their own, smaller cap.
+const BodyLimit = 32 << 20
 
 // Server is the console's Fiber app with what its middleware needs.
 type Server struct {
@@ -99,4 +101,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.App.ShutdownWithContext(ctx)
 }
 
-func (s *Server) base() handlers.Base { return handlers.Base{Sessions: s.sessions} }
+func (s *Server) base() handlers.Base {
+	return handlers.Base{Sessions: s.sessions, PendingApprovals: s.cfg.Store.CountPendingApprovals}
+}

@@ -58,6 +58,8 @@ func (s *Server) routes() {
 
 	s.route(fiber.MethodGet, "/audit", admins, audit.List)
 
+	s.mappingRoutes()
+
 	s.route(fiber.MethodGet, "/connections", operators, conns.List)
 	s.route(fiber.MethodGet, "/connections/new", admins, conns.New)
 	s.route(fiber.MethodPost, "/connections", admins, conns.Create)

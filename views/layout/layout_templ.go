@@ -49,7 +49,7 @@ type navItem struct {
 var nav = []navItem{
 	{Key: "overview", Label: "Overview", Href: "/", FinanceOK: true, Ready: true},
 	{Key: "connections", Label: "Connections", Href: "/connections", Ready: true},
-	{Key: "mappings", Label: "Mappings", Href: "/mappings"},
+	{Key: "mappings", Label: "Mappings", Href: "/mappings", Ready: true},
 	{Key: "sources", Label: "Sources of truth", Href: "/sources", FinanceOK: true, Ready: true},
 	{Key: "failed", Label: "Failed syncs", Href: "/failed"},
 	{Key: "reconciliation", Label: "Reconciliation", Href: "/reconciliation", FinanceOK: true},

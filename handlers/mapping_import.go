@@ -1,0 +1,201 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"crossdock/store"
+	"crossdock/views"
+)
+
+// mappingCSVExample is the template file and the example on the import page.
+const mappingCSVExample = `type,connection,external_id,entity_key,sku,barcode,email,name,action
+variant,Main store,gid://shopify/ProductVariant/4401,FURN-0042,FURN-0042,4006381333931,,Oak chair black,
+variant,Odoo,17,FURN-0042,FURN-0042,4006381333931,,Oak chair black,
+customer,Odoo,res.partner/88,ann@example.com,,,ann@example.com,Ann Example,
+variant,Odoo,12,,,,,,remove
+`
+
+func (h Mappings) importPage(c *fiber.Ctx) (views.ImportPage, error) {
+	l, err := h.mappingLookups(c.UserContext())
+	if err != nil {
+		return views.ImportPage{}, err
+	}
+	p := views.ImportPage{Meta: h.Meta(c, "Import mappings", "mappings"), Columns: strings.Join(store.MappingCSVColumns, ","),
+		Example: mappingCSVExample, MaxMB: store.MaxImportBytes >> 20, MaxRows: store.MaxImportRows}
+	for _, t := range l.types {
+		p.Types = append(p.Types, t.Key)
+	}
+	for _, cn := range l.conns {
+		p.Connections = append(p.Connections, cn.Name)
+	}
+	return p, nil
+}
+
+// ImportForm shows the CSV import form and the file format.
+func (h Mappings) ImportForm(c *fiber.Ctx) error {
+	p, err := h.importPage(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, views.Import(p))
+}
+
+// Template downloads an example mapping CSV.
+func (h Mappings) Template(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="crossdock-mappings-template.csv"`)
+	return c.SendString(mappingCSVExample)
+}
+
+// Import reads an uploaded CSV into a draft change set and shows its preview.
+func (h Mappings) Import(c *fiber.Ctx) error {
+	p, err := h.importPage(c)
+	if err != nil {
+		return err
+	}
+	reason, ok := form(c, "reason", 4000)
+	p.Reason = reason
+	fail := func(status int, msg string, line int) error {
+		p.Error, p.ErrorLine = msg, line
+		return RenderStatus(c, status, views.Import(p))
+	}
+	if !ok {
+		return fail(fiber.StatusUnprocessableEntity, "The reason is far too long.", 0)
+	}
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return fail(fiber.StatusUnprocessableEntity, "Choose a CSV file to upload.", 0)
+	}
+	if fh.Size > store.MaxImportBytes {
+		return fail(fiber.StatusRequestEntityTooLarge, fmt.Sprintf("The file is %.1f MB; the limit is %d MB. Split it into smaller files.",
+			float64(fh.Size)/(1<<20), store.MaxImportBytes>>20), 0)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := h.Store.ImportMappingsCSV(c.UserContext(), Actor(c), f, filepath.Base(fh.Filename), reason)
+	var ie store.ImportError
+	var fe store.FieldErrors
+	switch {
+	case errors.As(err, &ie):
+		return fail(fiber.StatusUnprocessableEntity, ie.Message, ie.Line)
+	case errors.As(err, &fe):
+		return fail(fiber.StatusUnprocessableEntity, fe.Error(), 0)
+	case err != nil:
+		return err
+	}
+	cs := res.ChangeSet
+	msg := fmt.Sprintf("Read %d rows: %d to add, %d to change, %d to remove, %d unchanged.", res.Rows, cs.NAdd, cs.NChange, cs.NRemove, cs.NUnchanged)
+	kind := "success"
+	switch {
+	case cs.NInvalid > 0:
+		kind, msg = "warning", msg+fmt.Sprintf(" %d invalid row(s) are listed below: correct them in the file and import it again.", cs.NInvalid)
+	case cs.NConflicts > 0:
+		kind, msg = "warning", msg+fmt.Sprintf(" %d conflict(s) are explained below.", cs.NConflicts)
+	default:
+		msg += " Nothing is applied until you submit it and an admin approves it."
+	}
+	h.Flash(c, kind, msg)
+	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))
+}
+
+// Unmapped lists records of one system with no counterpart in another, with suggestions.
+func (h Mappings) Unmapped(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	l, err := h.mappingLookups(ctx)
+	if err != nil {
+		return err
+	}
+	p := views.UnmappedPage{Meta: h.Meta(c, "Unmapped records", "mappings"), From: c.Query("from"), To: c.Query("to"), Type: c.Query("type"),
+		Types: l.typeOptions(""), Connections: l.connOptions("")}
+	if p.Type == "" || !l.hasType(p.Type) {
+		p.Type = "variant"
+	}
+	from, to := mappingID(p.From), mappingID(p.To)
+	// Default to the first two systems, so the page is useful at once.
+	if from == 0 && to == 0 && len(l.conns) >= 2 {
+		from, to = l.conns[0].ID, l.conns[1].ID
+		p.From, p.To = strconv.FormatInt(from, 10), strconv.FormatInt(to, 10)
+	}
+	switch {
+	case len(l.conns) < 2:
+		p.Error = "Connect at least two systems to compare their records."
+		return Render(c, views.Unmapped(p))
+	case from == 0 || to == 0 || from == to:
+		p.Error = "Choose two different systems."
+		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.Unmapped(p))
+	}
+	p.FromName, p.ToName = l.connName(from), l.connName(to)
+	after := c.Query("after")
+	rows, more, err := h.Store.ListUnmapped(ctx, store.UnmappedFilter{From: from, To: to, EntityType: p.Type, AfterID: after, Limit: mappingPageSize})
+	if err != nil {
+		return err
+	}
+	p.Ready = true
+	for _, r := range rows {
+		rv := views.UnmappedRowView{ExternalID: r.Record.ExternalID, EntityKey: r.EntityKey,
+			Detail: joinMappingKeys(r.Record.SKU, r.Record.Barcode, r.Record.Email, r.Record.Name)}
+		if s := r.Suggestion; s != nil {
+			rv.Rule, rv.MatchID, rv.MatchKey = s.Rule, s.Record.ExternalID, s.EntityKey
+			rv.MatchInfo = joinMappingKeys(s.Record.SKU, s.Record.Barcode, s.Record.Email, s.Record.Name)
+			p.Suggested++
+		}
+		p.Rows = append(p.Rows, rv)
+	}
+	q := url.Values{"from": {p.From}, "to": {p.To}, "type": {p.Type}}
+	if after != "" {
+		p.FirstHref = "/mappings/unmapped?" + q.Encode()
+	}
+	if more && len(rows) > 0 {
+		q.Set("after", rows[len(rows)-1].Record.ExternalID)
+		p.NextHref = "/mappings/unmapped?" + q.Encode()
+	}
+	return Render(c, views.Unmapped(p))
+}
+
+// AcceptSuggestions turns the ticked suggestions into a draft change set.
+func (h Mappings) AcceptSuggestions(c *fiber.Ctx) error {
+	from, to := mappingID(c.FormValue("from")), mappingID(c.FormValue("to"))
+	typ := c.FormValue("type")
+	reason, _ := form(c, "reason", 4000)
+	var ids []string
+	if args := c.Request().PostArgs(); args != nil {
+		for _, v := range args.PeekMulti("id") {
+			ids = append(ids, string(v))
+		}
+	}
+	if from == 0 || to == 0 || from == to || typ == "" {
+		return h.unmappedError(c, "Choose two different systems and a type.")
+	}
+	cs, err := h.Store.ChangeSetFromSuggestions(c.UserContext(), Actor(c), from, to, typ, ids, reason)
+	var fe store.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		return h.unmappedError(c, fe.Error())
+	case errors.Is(err, store.ErrNotFound):
+		return h.unmappedError(c, "One of the systems no longer exists.")
+	case err != nil:
+		return err
+	}
+	h.Flash(c, "success", fmt.Sprintf("Draft change set with %d row(s) created from the suggestions. Review it, then submit it for approval.", cs.NAdd+cs.NChange))
+	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))
+}
+
+func (h Mappings) unmappedError(c *fiber.Ctx, msg string) error {
+	l, err := h.mappingLookups(c.UserContext())
+	if err != nil {
+		return err
+	}
+	p := views.UnmappedPage{Meta: h.Meta(c, "Unmapped records", "mappings"), From: c.FormValue("from"), To: c.FormValue("to"),
+		Type: c.FormValue("type"), Types: l.typeOptions(""), Connections: l.connOptions(""), Error: msg + " Nothing was created."}
+	return RenderStatus(c, fiber.StatusUnprocessableEntity, views.Unmapped(p))
+}

@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// ExternalRecord is a record a connected system has, as the sync engine last
+// saw it. The unmapped view and auto-match suggestions are built from them.
+type ExternalRecord struct {
+	ConnectionID int64      `db:"connection_id"`
+	EntityType   string     `db:"entity_type"`
+	ExternalID   string     `db:"external_id"`
+	SKU          string     `db:"sku"`
+	Barcode      string     `db:"barcode"`
+	Email        string     `db:"email"`
+	Name         string     `db:"name"`
+	SeenAt       time.Time  `db:"seen_at"`
+	DeletedAt    *time.Time `db:"deleted_at"`
+}
+
+// UpsertExternalRecords records what a system has (one page of a sweep) in
+// one statement; a record seen again is no longer deleted. It returns how
+// many records were written.
+func (q q) UpsertExternalRecords(ctx context.Context, connectionID int64, entityType string, recs []ExternalRecord) (int64, error) {
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	ids := make([]string, 0, len(recs))
+	skus, barcodes, emails, names := make([]string, 0, len(recs)), make([]string, 0, len(recs)), make([]string, 0, len(recs)), make([]string, 0, len(recs))
+	seen := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		id := strings.TrimSpace(r.ExternalID)
+		if id == "" || seen[id] {
+			continue // ON CONFLICT cannot touch one row twice in one statement
+		}
+		seen[id] = true
+		ids = append(ids, id)
+		skus, barcodes = append(skus, strings.TrimSpace(r.SKU)), append(barcodes, strings.TrimSpace(r.Barcode))
+		emails, names = append(emails, strings.TrimSpace(r.Email)), append(names, strings.TrimSpace(r.Name))
+	}
+	res, err := q.ext.ExecContext(ctx, `INSERT INTO external_records (connection_id, entity_type, external_id, sku, barcode, email, name, seen_at)
+SELECT $1, $2, x.id, x.sku, x.barcode, x.email, x.name, now()
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(id, sku, barcode, email, name)
+ON CONFLICT (connection_id, entity_type, external_id) DO UPDATE SET sku = EXCLUDED.sku, barcode = EXCLUDED.barcode,
+  email = EXCLUDED.email, name = EXCLUDED.name, seen_at = EXCLUDED.seen_at, deleted_at = NULL`,
+		connectionID, entityType, pq.Array(ids), pq.Array(skus), pq.Array(barcodes), pq.Array(emails), pq.Array(names))
+	if err != nil {
+		return 0, fmt.Errorf("store: upsert external records: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// MarkMissingExternalRecords marks as deleted the records of a system not
+// seen since a full sweep started (seenBefore), and returns how many.
+func (q q) MarkMissingExternalRecords(ctx context.Context, connectionID int64, entityType string, seenBefore time.Time) (int64, error) {
+	res, err := q.ext.ExecContext(ctx, `UPDATE external_records SET deleted_at = now()
+WHERE connection_id = $1 AND entity_type = $2 AND seen_at < $3 AND deleted_at IS NULL`, connectionID, entityType, seenBefore)
+	if err != nil {
+		return 0, fmt.Errorf("store: mark missing external records: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// Match rules of auto-match suggestions, strongest first.
+const (
+	RuleSKU     = "sku"
+	RuleBarcode = "barcode"
+	RuleEmail   = "email"
+	RuleName    = "name"
+)
+
+// Suggestion is a record of the other system that probably is the same thing.
+type Suggestion struct {
+	Rule   string
+	Record ExternalRecord
+	// The entity the suggested record is already mapped to, if any.
+	EntityID  *int64
+	EntityKey string
+}
+
+// UnmappedRow is a record with no counterpart in the other system.
+type UnmappedRow struct {
+	Record ExternalRecord
+	// The entity the record is mapped to already (it lacks the other side).
+	EntityID   *int64
+	EntityKey  string
+	Suggestion *Suggestion
+}
+
+// UnmappedFilter selects the records of From that have no counterpart in To.
+type UnmappedFilter struct {
+	From, To    int64
+	EntityType  string
+	ExternalIDs []string // only these (accepting suggestions)
+	AfterID     string   // keyset on the external id
+	Limit       int
+}
+
+type unmappedScan struct {
+	ExternalRecord
+	XEntityID  *int64     `db:"x_entity_id"`
+	XEntityKey *string    `db:"x_entity_key"`
+	Rule       *string    `db:"rule"`
+	YID        *string    `db:"y_external_id"`
+	YSKU       *string    `db:"y_sku"`
+	YBarcode   *string    `db:"y_barcode"`
+	YEmail     *string    `db:"y_email"`
+	YName      *string    `db:"y_name"`
+	YSeenAt    *time.Time `db:"y_seen_at"`
+	YEntityID  *int64     `db:"y_entity_id"`
+	YEntityKey *string    `db:"y_entity_key"`
+}
+
+// unmappedSQL: records of $1 whose entity (if any) has no reference in $2,
+// each with the strongest match in $2 that could join it without giving an
+// entity a second reference. Suggestions are computed for the page only.
+const unmappedSQL = `SELECT x.connection_id, x.entity_type, x.external_id, x.sku, x.barcode, x.email, x.name, x.seen_at, x.deleted_at,
+  xr.entity_id AS x_entity_id, xe.key AS x_entity_key,
+  s.rule, s.external_id AS y_external_id, s.sku AS y_sku, s.barcode AS y_barcode, s.email AS y_email, s.name AS y_name,
+  s.seen_at AS y_seen_at, yr.entity_id AS y_entity_id, ye.key AS y_entity_key
+FROM external_records x
+LEFT JOIN mapping_refs xr ON xr.connection_id = x.connection_id AND xr.entity_type = x.entity_type AND xr.external_id = x.external_id AND xr.valid_to IS NULL
+LEFT JOIN mapping_entities xe ON xe.id = xr.entity_id
+LEFT JOIN LATERAL (
+  SELECT m.* FROM (
+    SELECT y.*, 'sku' AS rule, 1 AS prio FROM external_records y
+      WHERE x.sku <> '' AND y.connection_id = $2 AND y.entity_type = x.entity_type AND lower(y.sku) = lower(x.sku) AND y.sku <> ''
+    UNION ALL
+    SELECT y.*, 'barcode', 2 FROM external_records y
+      WHERE x.barcode <> '' AND y.connection_id = $2 AND y.entity_type = x.entity_type AND y.barcode = x.barcode AND y.barcode <> ''
+    UNION ALL
+    SELECT y.*, 'email', 3 FROM external_records y
+      WHERE x.email <> '' AND y.connection_id = $2 AND y.entity_type = x.entity_type AND lower(y.email) = lower(x.email) AND y.email <> ''
+    UNION ALL
+    SELECT y.*, 'name', 4 FROM external_records y
+      WHERE x.name_norm <> '' AND y.connection_id = $2 AND y.entity_type = x.entity_type AND y.name_norm = x.name_norm AND y.name_norm <> ''
+  ) m
+  WHERE m.deleted_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM mapping_refs yr2 WHERE yr2.connection_id = $2 AND yr2.entity_type = m.entity_type
+                    AND yr2.external_id = m.external_id AND yr2.valid_to IS NULL
+                    AND (xr.id IS NOT NULL OR EXISTS (SELECT 1 FROM mapping_refs ar WHERE ar.entity_id = yr2.entity_id
+                                                      AND ar.connection_id = $1 AND ar.valid_to IS NULL)))
+  ORDER BY m.prio, m.external_id LIMIT 1
+) s ON true
+LEFT JOIN mapping_refs yr ON yr.connection_id = $2 AND yr.entity_type = x.entity_type AND yr.external_id = s.external_id AND yr.valid_to IS NULL
+LEFT JOIN mapping_entities ye ON ye.id = yr.entity_id
+WHERE x.connection_id = $1 AND x.entity_type = $3 AND x.deleted_at IS NULL AND x.external_id > $4
+  AND (xr.id IS NULL OR NOT EXISTS (SELECT 1 FROM mapping_refs br WHERE br.entity_id = xr.entity_id AND br.connection_id = $2 AND br.valid_to IS NULL))`
+
+// ListUnmapped returns a page of the records of f.From with no counterpart in
+// f.To, ordered by external id, each with its best auto-match suggestion.
+func (q q) ListUnmapped(ctx context.Context, f UnmappedFilter) ([]UnmappedRow, bool, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	query := unmappedSQL
+	args := []any{f.From, f.To, f.EntityType, f.AfterID}
+	if f.ExternalIDs != nil {
+		args = append(args, pq.Array(f.ExternalIDs))
+		query += fmt.Sprintf(" AND x.external_id = ANY($%d)", len(args))
+	}
+	args = append(args, limit+1)
+	query += fmt.Sprintf(" ORDER BY x.external_id LIMIT $%d", len(args))
+	var scans []unmappedScan
+	if err := sqlxSelect(ctx, q, &scans, query, args...); err != nil {
+		return nil, false, fmt.Errorf("store: list unmapped: %w", err)
+	}
+	more := len(scans) > limit
+	if more {
+		scans = scans[:limit]
+	}
+	rows := make([]UnmappedRow, len(scans))
+	for i, s := range scans {
+		rows[i] = UnmappedRow{Record: s.ExternalRecord, EntityID: s.XEntityID, EntityKey: deref(s.XEntityKey)}
+		if s.Rule != nil {
+			rows[i].Suggestion = &Suggestion{Rule: *s.Rule, EntityID: s.YEntityID, EntityKey: deref(s.YEntityKey),
+				Record: ExternalRecord{ConnectionID: f.To, EntityType: s.EntityType, ExternalID: deref(s.YID), SKU: deref(s.YSKU),
+					Barcode: deref(s.YBarcode), Email: deref(s.YEmail), Name: deref(s.YName)}}
+		}
+	}
+	return rows, more, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// suggestionItems turns accepted suggestions into change set rows: the
+// record joins the entity its match is on, or both form a new entity.
+func suggestionItems(rows []UnmappedRow) []ItemInput {
+	var items []ItemInput
+	// Two records may suggest the same match (a duplicated SKU): the first
+	// one wins, a change set says one thing about each id.
+	used := map[string]bool{}
+	for _, r := range rows {
+		s := r.Suggestion
+		if s == nil || used[s.Record.ExternalID] {
+			continue
+		}
+		used[s.Record.ExternalID] = true
+		x, y := r.Record, s.Record
+		row := func(key string, rec ExternalRecord) ItemInput {
+			return ItemInput{Op: OpSet, EntityType: rec.EntityType, ConnectionID: rec.ConnectionID, EntityKey: key, ExternalID: rec.ExternalID,
+				SKU: Str(rec.SKU), Barcode: Str(rec.Barcode), Email: Str(rec.Email), Name: Str(rec.Name)}
+		}
+		switch {
+		case r.EntityID != nil:
+			items = append(items, row(r.EntityKey, y))
+		case s.EntityID != nil:
+			items = append(items, row(s.EntityKey, x))
+		default:
+			key := newEntityKey(x, y)
+			items = append(items, row(key, x), row(key, y))
+		}
+	}
+	return items
+}
+
+// newEntityKey picks the key a new entity is known by: the SKU, the email,
+// the barcode, or else the type and the first system's id.
+func newEntityKey(x, y ExternalRecord) string {
+	for _, k := range []string{x.SKU, y.SKU, x.Email, y.Email, x.Barcode, y.Barcode} {
+		if k != "" {
+			return k
+		}
+	}
+	return x.EntityType + "-" + x.ExternalID
+}
+
+// ChangeSetFromSuggestions turns the accepted suggestions for records of
+// from into a draft change set. The suggestions are computed again here,
+// never taken from the request.
+func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to int64, entityType string, externalIDs []string, reason string) (ChangeSet, error) {
+	if len(externalIDs) == 0 {
+		return ChangeSet{}, FieldErrors{"form": "Tick at least one suggestion to accept."}
+	}
+	if len(externalIDs) > 5000 {
+		return ChangeSet{}, FieldErrors{"form": "Accept at most 5,000 suggestions at a time."}
+	}
+	rows, _, err := s.ListUnmapped(ctx, UnmappedFilter{From: from, To: to, EntityType: entityType, ExternalIDs: externalIDs, Limit: len(externalIDs)})
+	if err != nil {
+		return ChangeSet{}, err
+	}
+	items := suggestionItems(rows)
+	if len(items) == 0 {
+		return ChangeSet{}, FieldErrors{"form": "None of the ticked records has a suggestion any more; the list may have changed. Reload the page."}
+	}
+	fromC, err := s.ConnectionByID(ctx, from)
+	if err != nil {
+		return ChangeSet{}, err
+	}
+	toC, err := s.ConnectionByID(ctx, to)
+	if err != nil {
+		return ChangeSet{}, err
+	}
+	n := 0
+	for _, r := range rows {
+		if r.Suggestion != nil {
+			n++
+		}
+	}
+	return s.CreateChangeSet(ctx, a, NewChangeSet{Source: SourceSuggestions, Reason: reason,
+		Title: fmt.Sprintf("Match %d %s record(s) of %s with %s", n, entityType, fromC.Name, toC.Name), Items: items})
+}
