@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"crossdock/engine"
 )
 
 func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
@@ -15,6 +17,9 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 	defer closeDB()
 	n, err := st.Migrate(ctx)
 	if err != nil {
+		return err
+	}
+	if err := engine.Migrate(ctx, st.DB.DB); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "applied %d migration(s); the database is current\n", n)

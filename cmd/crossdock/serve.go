@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/web"
 )
@@ -29,6 +30,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	} else if n > 0 {
 		log.Info("applied migrations", "count", n)
 	}
+	if err := engine.Migrate(ctx, st.DB.DB); err != nil {
+		return err
+	}
+	eng, err := engine.New(engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine")})
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL})
 	if err != nil {
 		return err
@@ -36,6 +44,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("CROSSDOCK_ADDR %s: %w", cfg.Addr, err)
+	}
+
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	stopEngine := func() {
+		c, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := eng.Stop(c); err != nil {
+			log.Error("engine stop", "err", err)
+		}
 	}
 
 	bg, stopBG := context.WithCancel(context.Background())
@@ -49,18 +68,21 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 
 	select {
 	case err := <-served:
+		stopEngine()
 		stopBG()
 		<-housekeeping
 		return err
 	case <-ctx.Done():
 	}
-	// Shut down in order: in-flight requests finish, then background work, then the pool.
+	// Shut down in order: in-flight requests finish, then the sync engine
+	// (running jobs finish or are left for another replica), then the pool.
 	log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		log.Error("http shutdown", "err", err)
 	}
+	stopEngine()
 	stopBG()
 	<-housekeeping
 	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {

@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
+	"crossdock/store"
+)
+
+// failure is a sync failure already put in words: its class, a sentence a
+// merchant understands, and the evidence (an answer) to keep.
+type failure struct {
+	class    string
+	message  string
+	evidence any
+	err      error
+}
+
+func (f *failure) Error() string {
+	if f.err != nil {
+		return f.message + ": " + f.err.Error()
+	}
+	return f.message
+}
+
+func (f *failure) Unwrap() error { return f.err }
+
+func fail(class, message string, err error) *failure {
+	return &failure{class: class, message: message, err: err}
+}
+
+// retryable reports whether a class is worth retrying as is. The others need
+// a person (a mapping, a credential, a rule, the data) and fail at once.
+func retryable(class string) bool {
+	return class == store.ClassTransient || class == store.ClassRateLimited
+}
+
+// tripsBreaker reports whether a failure of this class says the system itself
+// is in trouble (rather than one record).
+func tripsBreaker(class string) bool {
+	return class == store.ClassTransient || class == store.ClassRateLimited || class == store.ClassAuth
+}
+
+// classify turns any error of a flow into a class, a message and evidence.
+// system names the system called, for the sentence.
+func classify(err error, system string) *failure {
+	var f *failure
+	if errors.As(err, &f) {
+		return f
+	}
+	var se *shopify.Error
+	if errors.As(err, &se) {
+		out := &failure{message: system + ": " + se.Error(), err: err, evidence: shopifyEvidence(se)}
+		switch se.Kind {
+		case shopify.KindTransient:
+			out.class = store.ClassTransient
+		case shopify.KindThrottled:
+			out.class = store.ClassRateLimited
+			out.message = system + " is rate-limiting Crossdock; the change is sent again shortly."
+		case shopify.KindAuth:
+			out.class = store.ClassAuth
+			out.message = system + " refused Crossdock's access token or permissions. Check the connection, then replay. (" + se.Error() + ")"
+		case shopify.KindNotFound:
+			out.class = store.ClassNotFound
+		case shopify.KindValidation:
+			out.class = store.ClassValidation
+			out.message = system + " refused the change: " + se.Message
+		case shopify.KindConflict:
+			out.class = store.ClassConflict
+		default:
+			out.class = store.ClassInternal
+		}
+		return out
+	}
+	var oe *odoo.Error
+	if errors.As(err, &oe) {
+		out := &failure{message: system + ": " + oe.Error(), err: err, evidence: odooEvidence(oe)}
+		switch oe.Kind {
+		case odoo.KindTransient:
+			out.class = store.ClassTransient
+		case odoo.KindAuth, odoo.KindAccess:
+			out.class = store.ClassAuth
+			out.message = system + " refused Crossdock's user or its rights. Check the connection, then replay. (" + oe.Error() + ")"
+		case odoo.KindValidation:
+			out.class = store.ClassValidation
+			out.message = system + " refused the change: " + oe.Message
+		case odoo.KindMissing:
+			out.class = store.ClassNotFound
+		default:
+			out.class = store.ClassInternal
+		}
+		return out
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &failure{class: store.ClassTransient, message: system + " did not answer in time; the change is sent again shortly.", err: err}
+	}
+	if errors.As(err, &ne) {
+		return &failure{class: store.ClassTransient, message: system + " could not be reached; the change is sent again shortly.", err: err}
+	}
+	return &failure{class: store.ClassInternal, message: "Crossdock hit an internal error: " + err.Error(), err: err}
+}
+
+func shopifyEvidence(e *shopify.Error) map[string]any {
+	m := map[string]any{"kind": e.Kind.String()}
+	if e.Status != 0 {
+		m["status"] = e.Status
+	}
+	if e.Code != "" {
+		m["code"] = e.Code
+	}
+	if len(e.UserErrors) > 0 {
+		m["user_errors"] = e.UserErrors
+	}
+	if len(e.Body) > 0 {
+		m["body"] = string(e.Body)
+	}
+	return m
+}
+
+func odooEvidence(e *odoo.Error) map[string]any {
+	m := map[string]any{"kind": string(e.Kind)}
+	if e.Status != 0 {
+		m["status"] = e.Status
+	}
+	if e.Name != "" {
+		m["exception"] = e.Name
+	}
+	if e.Message != "" {
+		m["message"] = e.Message
+	}
+	if e.Model != "" {
+		m["model"], m["method"] = e.Model, e.Method
+	}
+	if len(e.Body) > 0 {
+		m["body"] = string(e.Body)
+	}
+	return m
+}

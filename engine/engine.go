@@ -1,0 +1,340 @@
+// Package engine moves changes between connected systems: a durable queue and
+// scheduler in PostgreSQL (River, on the same lib/pq pool as the store),
+// intake of stored webhook events, scheduled sweeps, and the flows themselves
+// (stock levels from Odoo to Shopify, Shopify orders into Odoo). Every change
+// it moves or refuses becomes a sync record (store.Sync) that the console reads.
+//
+// Guarantees, and where they come from:
+//   - No accepted event is lost: a webhook event is claimed, turned into a sync
+//     record and its queue job, and marked processed in one transaction.
+//   - No write happens twice: every write carries a key derived from the sync
+//     (Shopify @idempotent; Odoo client_order_ref looked up before create), and
+//     writes to one target entity are serialised by a lease across replicas.
+//   - A stale change never overwrites a newer one: a high-water mark per source
+//     entity rejects late and duplicate events, and a sync superseded while it
+//     waited is skipped.
+//   - One failing system does not clog the others: per-connection concurrency
+//     limits and a circuit breaker; jobs that meet an open breaker are snoozed,
+//     freeing their worker.
+package engine
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"crossdock/connectors"
+	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
+	"crossdock/engine/rules"
+	"crossdock/store"
+	"crossdock/store/secretbox"
+)
+
+// Resolver translates identifiers between systems through the mapping
+// table. *store.Store implements it.
+type Resolver interface {
+	ResolveRefs(ctx context.Context, fromConn, toConn int64, entityType string, externalIDs []string) (map[string]string, []string, error)
+}
+
+// Config configures an Engine. Zero values get the defaults in brackets.
+type Config struct {
+	Store *store.Store
+	// SecretKey opens the connections' sealed secrets (the same key web uses).
+	SecretKey []byte
+	Logger    *slog.Logger
+	// HTTPClient calls the connected systems [60 s timeout].
+	HTTPClient *http.Client
+	// Resolver translates identifiers [Store].
+	Resolver Resolver
+
+	// Workers is how many syncs one replica runs at once [32].
+	Workers int
+	// PerConnection caps the syncs one replica runs against one target system
+	// at once [8]. The limit is per replica: N replicas allow N times as many.
+	PerConnection int
+	// MaxAttempts bounds the attempts of a sync failing transiently [8].
+	MaxAttempts int
+	// RetryBase is the first retry delay; each next one doubles, with ±25 %
+	// jitter [2 min: 8 attempts span about 4 hours].
+	RetryBase time.Duration
+	// JobTimeout bounds one attempt [60 s].
+	JobTimeout time.Duration
+	// BreakerThreshold consecutive transient failures of a system open its
+	// circuit breaker [5]; it stays open BreakerCooldown [30 s], doubling
+	// while the system keeps failing (at most 5 min).
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+
+	// IntakeBatch webhook events are claimed per transaction [200], every
+	// IntakeInterval while there is nothing to claim [100 ms].
+	IntakeBatch    int
+	IntakeInterval time.Duration
+	// SweepTick is how often the scheduler checks which sweeps are due [1 min];
+	// each family's own interval comes from its source-of-truth rule.
+	SweepTick time.Duration
+	// ManualSweepsOnly turns the periodic sweeps off (tests and benchmarks
+	// run sweeps themselves).
+	ManualSweepsOnly bool
+	// InventoryQuantity is the Shopify quantity name stock levels are set on:
+	// "available" (Odoo's on hand minus reserved) or "on_hand" [available].
+	InventoryQuantity string
+
+	// FetchCooldown and FetchPollInterval tune River's fetch loop [10 ms, 200 ms].
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	// RulesTTL is how long a loaded sources-of-truth snapshot is trusted [1 s].
+	RulesTTL time.Duration
+}
+
+func (c *Config) defaults() {
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if c.Resolver == nil {
+		c.Resolver = c.Store
+	}
+	c.Workers = cmp.Or(c.Workers, 32)
+	c.PerConnection = cmp.Or(c.PerConnection, 8)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, 8)
+	c.RetryBase = cmp.Or(c.RetryBase, 2*time.Minute)
+	c.JobTimeout = cmp.Or(c.JobTimeout, 60*time.Second)
+	c.BreakerThreshold = cmp.Or(c.BreakerThreshold, 5)
+	c.BreakerCooldown = cmp.Or(c.BreakerCooldown, 30*time.Second)
+	c.IntakeBatch = cmp.Or(c.IntakeBatch, 200)
+	c.IntakeInterval = cmp.Or(c.IntakeInterval, 100*time.Millisecond)
+	c.SweepTick = cmp.Or(c.SweepTick, time.Minute)
+	c.InventoryQuantity = cmp.Or(c.InventoryQuantity, "available")
+	c.FetchCooldown = cmp.Or(c.FetchCooldown, 10*time.Millisecond)
+	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, 200*time.Millisecond)
+	c.RulesTTL = cmp.Or(c.RulesTTL, time.Second)
+}
+
+// Queue names.
+const (
+	queueSyncs  = "syncs"
+	queueSweeps = "sweeps"
+)
+
+// Engine is the sync engine of one replica.
+type Engine struct {
+	cfg    Config
+	st     *store.Store
+	box    *secretbox.Box
+	log    *slog.Logger
+	river  *river.Client[*sql.Tx]
+	limits *limiter
+
+	rulesMu  sync.Mutex
+	rulesAt  time.Time
+	rulesVal rules.Rules
+
+	clientsMu sync.Mutex
+	shops     map[int64]*shopEntry
+	odoos     map[int64]*odooEntry
+	items     sync.Map // variant GID (per connection) → inventory item GID; never changes in Shopify
+
+	stopIntake context.CancelFunc
+	intakeDone chan struct{}
+}
+
+// Migrate applies River's own schema (its job, leader and queue tables). Call
+// it after store.Migrate: River's migrator keeps its own version table.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	m, err := rivermigrate.New(riverdatabasesql.New(db), nil)
+	if err != nil {
+		return fmt.Errorf("engine: river migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("engine: river migrate: %w", err)
+	}
+	return nil
+}
+
+// New builds an engine. It does not start working until Start.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("engine: no store")
+	}
+	cfg.defaults()
+	if cfg.InventoryQuantity != "available" && cfg.InventoryQuantity != "on_hand" {
+		return nil, fmt.Errorf("engine: inventory quantity %q must be available or on_hand", cfg.InventoryQuantity)
+	}
+	box, err := secretbox.New(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	e := &Engine{cfg: cfg, st: cfg.Store, box: box, log: cfg.Logger,
+		limits: newLimiter(cfg.PerConnection, cfg.BreakerThreshold, cfg.BreakerCooldown),
+		shops:  map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{}}
+
+	var periodic []*river.PeriodicJob
+	if !cfg.ManualSweepsOnly {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepTick), func() (river.JobArgs, *river.InsertOpts) {
+			return SweepArgs{}, sweepOpts()
+		}, &river.PeriodicJobOpts{ID: "inventory_sweep", RunOnStart: true}))
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &syncWorker{e: e})
+	river.AddWorker(workers, &sweepWorker{e: e})
+	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			queueSyncs:  {MaxWorkers: cfg.Workers},
+			queueSweeps: {MaxWorkers: 2},
+		},
+		Workers:           workers,
+		FetchCooldown:     cfg.FetchCooldown,
+		FetchPollInterval: cfg.FetchPollInterval,
+		JobTimeout:        cfg.JobTimeout,
+		// A replica that dies mid-job leaves it running; another one picks it
+		// up after this. The lease (JobTimeout + a minute) has expired by then.
+		RescueStuckJobsAfter: cfg.JobTimeout + 2*time.Minute,
+		// Our own retries snooze the job (our attempt count and backoff live on
+		// the sync record); River's attempts only count infrastructure errors
+		// (database unreachable) and may be many.
+		MaxAttempts:  25,
+		PeriodicJobs: periodic,
+		Logger:       cfg.Logger.With("component", "river"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: river client: %w", err)
+	}
+	return e, nil
+}
+
+// Start starts the queue workers, the scheduler (on the elected leader) and
+// the webhook intake. It returns at once; Stop stops them.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.river.Start(ctx); err != nil {
+		return fmt.Errorf("engine: start queue: %w", err)
+	}
+	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopIntake = cancel
+	e.intakeDone = make(chan struct{})
+	go func() {
+		defer close(e.intakeDone)
+		e.intakeLoop(ictx)
+	}()
+	return nil
+}
+
+// Stop stops claiming new work, lets running syncs finish until ctx ends, and
+// then cancels them (they are retried, never lost).
+func (e *Engine) Stop(ctx context.Context) error {
+	if e.stopIntake != nil {
+		e.stopIntake()
+		select {
+		case <-e.intakeDone:
+		case <-ctx.Done():
+		}
+	}
+	if err := e.river.Stop(ctx); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return e.river.StopAndCancel(context.WithoutCancel(ctx))
+		}
+		return fmt.Errorf("engine: stop queue: %w", err)
+	}
+	return nil
+}
+
+// Rules returns the sources of truth, from a snapshot at most RulesTTL old.
+func (e *Engine) Rules(ctx context.Context) (rules.Rules, error) {
+	e.rulesMu.Lock()
+	defer e.rulesMu.Unlock()
+	if !e.rulesAt.IsZero() && time.Since(e.rulesAt) < e.cfg.RulesTTL {
+		return e.rulesVal, nil
+	}
+	rs, err := e.st.SourceRules(ctx)
+	if err != nil {
+		return rules.Rules{}, err
+	}
+	e.rulesVal, e.rulesAt = rs, time.Now()
+	return rs, nil
+}
+
+type shopEntry struct {
+	updatedAt time.Time
+	conn      store.Connection
+	client    *shopify.Client
+}
+
+type odooEntry struct {
+	updatedAt time.Time
+	conn      store.Connection
+	client    *odoo.Client
+}
+
+// connection reads a connection; a disabled one is a transient failure: its
+// syncs wait (and retry) until someone enables it again.
+func (e *Engine) connection(ctx context.Context, id int64) (store.Connection, error) {
+	c, err := e.st.ConnectionByID(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Connection{}, fail(store.ClassNotFound, fmt.Sprintf("The connection #%d no longer exists.", id), err)
+		}
+		return store.Connection{}, err
+	}
+	if !c.Enabled {
+		return store.Connection{}, fail(store.ClassTransient, fmt.Sprintf("%s is disabled; Crossdock tries again later, and sends the change once it is enabled.", c.Name), nil)
+	}
+	return c, nil
+}
+
+// shopify returns the client of a Shopify connection, reused while the
+// connection is unchanged: the client holds the shop's rate-limit bucket.
+func (e *Engine) shopify(ctx context.Context, id int64) (*shopify.Client, store.Connection, error) {
+	c, err := e.connection(ctx, id)
+	if err != nil {
+		return nil, store.Connection{}, err
+	}
+	e.clientsMu.Lock()
+	defer e.clientsMu.Unlock()
+	if en := e.shops[id]; en != nil && en.updatedAt.Equal(c.UpdatedAt) {
+		return en.client, c, nil
+	}
+	secrets, err := store.ConnectionSecrets(e.box, c)
+	if err != nil {
+		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
+	}
+	cl, err := connectors.Shopify(c, secrets, e.cfg.HTTPClient)
+	if err != nil {
+		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
+	}
+	e.shops[id] = &shopEntry{updatedAt: c.UpdatedAt, conn: c, client: cl}
+	return cl, c, nil
+}
+
+// odoo returns the client of an Odoo connection, reused while it is unchanged
+// (the client keeps its session and the server's version).
+func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connection, error) {
+	c, err := e.connection(ctx, id)
+	if err != nil {
+		return nil, store.Connection{}, err
+	}
+	e.clientsMu.Lock()
+	defer e.clientsMu.Unlock()
+	if en := e.odoos[id]; en != nil && en.updatedAt.Equal(c.UpdatedAt) {
+		return en.client, c, nil
+	}
+	secrets, err := store.ConnectionSecrets(e.box, c)
+	if err != nil {
+		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
+	}
+	cl, err := connectors.Odoo(c, secrets, e.cfg.HTTPClient)
+	if err != nil {
+		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
+	}
+	e.odoos[id] = &odooEntry{updatedAt: c.UpdatedAt, conn: c, client: cl}
+	return cl, c, nil
+}

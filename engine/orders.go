@@ -1,0 +1,358 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"crossdock/connectors/odoo"
+	"crossdock/engine/rules"
+	"crossdock/store"
+)
+
+const (
+	flowOrders      = "orders.shopify_odoo"
+	dirShopifyOdoo  = "shopify_to_odoo"
+	entityOrder     = "order"
+	entityVariant   = "variant"
+	entityLocation  = "location"
+	partnerLeaseTTL = 30 * time.Second
+)
+
+// orderIn is a Shopify order as the orders flow reads it, normalised from
+// the webhook's REST payload. It is the sync's payload: retries and replays
+// work from it.
+type orderIn struct {
+	ID        string      `json:"id"` // the order GID; Odoo's client_order_ref
+	Name      string      `json:"name"`
+	Number    int         `json:"number,omitempty"`
+	Email     string      `json:"email"`
+	Customer  *customerIn `json:"customer,omitempty"`
+	Currency  string      `json:"currency,omitempty"`
+	Total     string      `json:"total,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+	Lines     []lineIn    `json:"lines"`
+}
+
+type customerIn struct {
+	ID        string `json:"id,omitempty"`
+	Email     string `json:"email,omitempty"`
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+}
+
+type lineIn struct {
+	ID        string `json:"id,omitempty"`
+	VariantID string `json:"variant_id"` // GID
+	SKU       string `json:"sku,omitempty"`
+	Title     string `json:"title,omitempty"`
+	Quantity  int    `json:"quantity"`
+	Price     string `json:"price"`
+}
+
+// restOrder is the part of Shopify's orders/create payload the flow reads.
+type restOrder struct {
+	ID           int64   `json:"id"`
+	GID          string  `json:"admin_graphql_api_id"`
+	Name         string  `json:"name"`
+	OrderNumber  int     `json:"order_number"`
+	Email        string  `json:"email"`
+	ContactEmail string  `json:"contact_email"`
+	CreatedAt    string  `json:"created_at"`
+	UpdatedAt    string  `json:"updated_at"`
+	Currency     string  `json:"currency"`
+	TotalPrice   string  `json:"total_price"`
+	CancelledAt  *string `json:"cancelled_at"`
+	Customer     *struct {
+		ID        int64  `json:"id"`
+		GID       string `json:"admin_graphql_api_id"`
+		Email     string `json:"email"`
+		FirstName string `json:"first_name"`
+		LastName  string `json:"last_name"`
+	} `json:"customer"`
+	LineItems []struct {
+		ID        int64  `json:"id"`
+		GID       string `json:"admin_graphql_api_id"`
+		VariantID *int64 `json:"variant_id"`
+		SKU       string `json:"sku"`
+		Title     string `json:"title"`
+		Name      string `json:"name"`
+		Quantity  int    `json:"quantity"`
+		Price     string `json:"price"`
+	} `json:"line_items"`
+}
+
+// parseOrder reads an orders/create payload. A problem is returned as a
+// sentence for the merchant; the order is returned as far as it was read.
+func parseOrder(payload []byte) (orderIn, string) {
+	var r restOrder
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return orderIn{}, "Shopify sent an order Crossdock cannot read (" + err.Error() + "). Nothing was sent on."
+	}
+	o := orderIn{ID: r.GID, Name: r.Name, Number: r.OrderNumber, Email: strings.TrimSpace(r.Email),
+		Currency: r.Currency, Total: r.TotalPrice}
+	if o.ID == "" && r.ID != 0 {
+		o.ID = "gid://shopify/Order/" + strconv.FormatInt(r.ID, 10)
+	}
+	if o.Email == "" {
+		o.Email = strings.TrimSpace(r.ContactEmail)
+	}
+	if c := r.Customer; c != nil {
+		o.Customer = &customerIn{ID: c.GID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}
+		if o.Email == "" {
+			o.Email = strings.TrimSpace(c.Email)
+		}
+	}
+	o.CreatedAt, _ = time.Parse(time.RFC3339, r.CreatedAt)
+	o.UpdatedAt, _ = time.Parse(time.RFC3339, r.UpdatedAt)
+	if o.UpdatedAt.IsZero() {
+		o.UpdatedAt = o.CreatedAt
+	}
+	label := cmpStr(o.Name, "The order")
+	if o.Name != "" {
+		label = "Order " + o.Name
+	}
+	if o.ID == "" {
+		return o, "The order Shopify sent has no id, so Crossdock cannot tell which order it is. Nothing was sent on."
+	}
+	if o.UpdatedAt.IsZero() {
+		return o, label + " has no date (updated_at), so Crossdock cannot tell it from an older version of it. Nothing was sent on."
+	}
+	if len(r.LineItems) == 0 {
+		return o, label + " has no lines; Crossdock sends only orders with products."
+	}
+	for _, l := range r.LineItems {
+		title := cmpStr(l.Title, l.Name)
+		if l.VariantID == nil || *l.VariantID == 0 {
+			return o, fmt.Sprintf("%s: the line %q is not a product from the catalogue (a custom item or a deleted product), so Crossdock cannot find it in the ERP.", label, title)
+		}
+		if l.Quantity <= 0 {
+			return o, fmt.Sprintf("%s: the line %q has quantity %d.", label, title, l.Quantity)
+		}
+		if _, err := strconv.ParseFloat(l.Price, 64); err != nil {
+			return o, fmt.Sprintf("%s: the line %q has no readable price (%q).", label, title, l.Price)
+		}
+		o.Lines = append(o.Lines, lineIn{ID: l.GID, VariantID: "gid://shopify/ProductVariant/" + strconv.FormatInt(*l.VariantID, 10),
+			SKU: l.SKU, Title: title, Quantity: l.Quantity, Price: l.Price})
+	}
+	if o.Email == "" {
+		return o, label + " has no customer e-mail, so Crossdock cannot find or create the customer in the ERP."
+	}
+	return o, ""
+}
+
+func (o orderIn) searchKeys() []string {
+	keys := []string{o.Name, strings.TrimPrefix(o.Name, "#"), o.ID, o.Email}
+	if o.Number != 0 {
+		keys = append(keys, strconv.Itoa(o.Number))
+	}
+	if i := strings.LastIndexByte(o.ID, '/'); i >= 0 {
+		keys = append(keys, o.ID[i+1:])
+	}
+	for _, l := range o.Lines {
+		keys = append(keys, l.SKU)
+	}
+	return keys
+}
+
+// planOrder turns an orders/create event into one sync per Odoo system that
+// could receive it: pending when the sources of truth allow it, rejected
+// (recorded, never written) when they do not, failed when the payload is unusable.
+func (e *Engine) planOrder(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
+	o, problem := parseOrder(ev.Payload)
+	tgts := targets(rs, rules.Orders, store.KindOdoo)
+	if len(tgts) == 0 {
+		p.outcome.Status = store.WebhookIgnored
+		p.outcome.Error = "No ERP is connected to receive orders."
+		return p
+	}
+	base := store.NewSync{Family: string(rules.Orders), Direction: dirShopifyOdoo, Flow: flowOrders,
+		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityOrder, EntityRef: o.ID,
+		EntityKey: cmpStr(o.Name, o.ID), SearchKeys: o.searchKeys(), SourceVersion: o.UpdatedAt, WebhookEventID: ev.ID,
+		IdempotencyKey: o.ID, MaxAttempts: e.cfg.MaxAttempts}
+	if problem != "" {
+		// Kept as a failed sync (with the raw payload) so someone sees it; the
+		// event is marked failed too. No watermark: a corrected delivery of
+		// the same version can still come through.
+		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
+		for _, t := range tgts {
+			s := base
+			s.TargetConnectionID, s.Status, s.ErrorClass, s.Message = t, store.SyncFailed, store.ClassValidation, problem
+			s.Payload = json.RawMessage(ev.Payload)
+			s.IdempotencyKey = cmpStr(o.ID, fmt.Sprintf("webhook-%d", ev.ID))
+			p.syncs = append(p.syncs, queued{sync: s})
+		}
+		return p
+	}
+	p.mark = &store.Watermark{ConnectionID: ev.ConnectionID, EntityType: entityOrder, ExternalID: o.ID, Version: o.UpdatedAt}
+	for _, t := range tgts {
+		s := base
+		s.TargetConnectionID, s.Payload = t, o
+		if d := rs.Decide(rules.Orders, ev.ConnectionID, t, nil); !d.Allowed {
+			s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
+		} else {
+			s.Message = fmt.Sprintf("Order %s is waiting to be sent to %s.", cmpStr(o.Name, o.ID), rs.Name(t))
+		}
+		p.syncs = append(p.syncs, queued{sync: s, lease: leaseFor(flowOrders, t, o.ID)})
+	}
+	return p
+}
+
+// saleOrderRequest is what the orders flow sends to Odoo, as recorded.
+type saleOrderRequest struct {
+	ClientOrderRef string           `json:"client_order_ref"`
+	Partner        odoo.Partner     `json:"partner"`
+	PartnerID      int              `json:"partner_id,omitempty"`
+	Order          odoo.SaleOrder   `json:"sale_order"`
+	Lines          []requestLineSKU `json:"lines"`
+}
+
+type requestLineSKU struct {
+	SKU       string `json:"sku"`
+	VariantID string `json:"shopify_variant_id"`
+	ProductID int    `json:"odoo_product_id"`
+}
+
+// runOrder creates the Shopify order as an Odoo quotation, once: its GID is
+// the client_order_ref, which CreateSaleOrder looks up before it creates.
+func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
+	if r, err := e.decide(ctx, s); err != nil || r != nil {
+		if err != nil {
+			return result{err: err}
+		}
+		return *r
+	}
+	var o orderIn
+	if err := json.Unmarshal(s.Payload, &o); err != nil {
+		return result{err: fail(store.ClassInternal, "The order recorded for this sync cannot be read: "+err.Error(), err)}
+	}
+	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
+	res := result{system: conn.Name}
+	if err != nil {
+		res.err = err
+		return res
+	}
+	label := "Order " + cmpStr(o.Name, o.ID)
+
+	// Lines: Shopify variants to Odoo products, through the mappings.
+	variants := make([]string, 0, len(o.Lines))
+	for _, l := range o.Lines {
+		variants = append(variants, l.VariantID)
+	}
+	mapped, unmapped, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, variants)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if len(unmapped) > 0 {
+		var names []string
+		for _, v := range unmapped {
+			for _, l := range o.Lines {
+				if l.VariantID == v {
+					names = append(names, cmpStr(l.SKU, l.Title+" ("+v+")"))
+					break
+				}
+			}
+		}
+		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then replay this order.",
+			label, conn.Name, notMapped(names, "an Odoo product")), nil)
+		return res
+	}
+	req := saleOrderRequest{ClientOrderRef: o.ID}
+	req.Order.Origin = "Shopify " + cmpStr(o.Name, o.ID)
+	req.Order.DateOrder = o.CreatedAt
+	for _, l := range o.Lines {
+		pid, err := strconv.Atoi(mapped[l.VariantID])
+		if err != nil || pid <= 0 {
+			res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then replay this order.",
+				label, cmpStr(l.SKU, l.VariantID), mapped[l.VariantID]), err)
+			return res
+		}
+		price, _ := strconv.ParseFloat(l.Price, 64)
+		req.Order.Lines = append(req.Order.Lines, odoo.SaleOrderLine{ProductID: pid, Quantity: float64(l.Quantity), PriceUnit: price})
+		req.Lines = append(req.Lines, requestLineSKU{SKU: l.SKU, VariantID: l.VariantID, ProductID: pid})
+	}
+	req.Partner = odoo.Partner{Email: o.Email, Name: o.Email}
+	if c := o.Customer; c != nil {
+		if n := strings.TrimSpace(c.FirstName + " " + c.LastName); n != "" {
+			req.Partner.Name = n
+		}
+		req.Partner.Ref = c.ID
+	}
+	res.request = req
+
+	// The customer: found by e-mail, or created. Two orders of one new
+	// customer must not create two partners: they take turns on the e-mail.
+	partnerLease := fmt.Sprintf("partner:%d:%s", s.TargetConnectionID, strings.ToLower(o.Email))
+	if err := e.waitLease(ctx, partnerLease, s.ID, 2*time.Second); err != nil {
+		res.err = err
+		return res
+	}
+	pid, partnerCreated, err := cl.EnsurePartner(ctx, req.Partner)
+	e.releaseLease(ctx, partnerLease, s.ID)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	req.PartnerID, req.Order.PartnerID = pid, pid
+	res.request = req
+
+	id, created, err := cl.CreateSaleOrder(ctx, req.Order, req.ClientOrderRef)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	res.status, res.targetRef = store.SyncSucceeded, strconv.Itoa(id)
+	res.response = map[string]any{"sale_order_id": id, "created": created, "partner_id": pid, "partner_created": partnerCreated}
+	if created {
+		res.message = fmt.Sprintf("%s was created in %s as quotation #%d.", label, conn.Name, id)
+	} else {
+		res.message = fmt.Sprintf("%s was already in %s (#%d); nothing was created again.", label, conn.Name, id)
+	}
+	return res
+}
+
+// notMapped says which identifiers lack a mapping: "SKU-1 is not mapped to
+// an Odoo product yet", "SKU-1, SKU-2 and 3 more are not mapped to ...".
+func notMapped(names []string, to string) string {
+	switch n := len(names); {
+	case n == 1:
+		return fmt.Sprintf("%s is not mapped to %s yet", names[0], to)
+	case n <= 3:
+		return fmt.Sprintf("%s and %s are not mapped to %ss yet", strings.Join(names[:n-1], ", "), names[n-1], strings.TrimPrefix(strings.TrimPrefix(to, "an "), "a "))
+	default:
+		return fmt.Sprintf("%s and %d more are not mapped to %ss yet", strings.Join(names[:3], ", "), n-3, strings.TrimPrefix(strings.TrimPrefix(to, "an "), "a "))
+	}
+}
+
+// waitLease takes a short lease, waiting up to patience for another sync to
+// give it up. Not getting it is transient: the sync is tried again.
+func (e *Engine) waitLease(ctx context.Context, key string, syncID int64, patience time.Duration) error {
+	deadline := time.Now().Add(patience)
+	for {
+		ok, err := e.st.AcquireLease(ctx, key, syncID, partnerLeaseTTL)
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fail(store.ClassTransient, "Another order of the same customer is being sent right now.", nil)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(jittered(50 * time.Millisecond)):
+		}
+	}
+}
+
+func (e *Engine) releaseLease(ctx context.Context, key string, syncID int64) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := e.st.ReleaseLease(rctx, key, syncID); err != nil {
+		e.log.Warn("release lease", "lease", key, "err", err)
+	}
+}
