@@ -14,6 +14,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/connectors/shopify"
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/views"
@@ -30,13 +31,19 @@ type ConnectionStore interface {
 	ConnectionCallStats(ctx context.Context, id int64, since time.Time) (store.CallStats, error)
 }
 
+// CatalogueReader reads a connection's catalogue into the mapping pages' records.
+type CatalogueReader interface {
+	RefreshCatalogue(ctx context.Context, connectionID int64) (engine.CatalogueCounts, error)
+}
+
 // Connections handles adding, editing, testing and watching connections.
 type Connections struct {
 	Base
-	Store   ConnectionStore
-	Box     *secretbox.Box
-	BaseURL string       // where Shopify reaches Crossdock's webhooks
-	HTTP    *http.Client // for calls to the connected systems
+	Store     ConnectionStore
+	Box       *secretbox.Box
+	BaseURL   string       // where Shopify reaches Crossdock's webhooks
+	HTTP      *http.Client // for calls to the connected systems
+	Catalogue CatalogueReader
 }
 
 func (h Connections) load(c *fiber.Ctx) (store.Connection, error) {
@@ -195,7 +202,7 @@ func (h Connections) Show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := views.ConnectionPage{Meta: h.Meta(c, conn.Name, "connections"), Row: connectionRow(conn), CanManage: isAdmin(c), Now: now(),
+	p := views.ConnectionPage{Meta: h.Meta(c, conn.Name, "connections"), Row: connectionRow(conn), CanManage: isAdmin(c), Now: now(), CanReadCatalogue: h.Catalogue != nil,
 		CallsOK: stats.OK, CallsFailed: stats.Failed, ErrorRate: stats.ErrorRate(), IsShopify: conn.Kind == store.KindShopify,
 		WebhookURL: h.webhookURL(conn), SecretsChangedAt: conn.SecretsChangedAt}
 	if len(conn.Budget) > 0 {
@@ -373,6 +380,28 @@ func (h Connections) Update(c *fiber.Ctx) error {
 	}
 	h.Flash(c, "success", fmt.Sprintf("Saved %s.", after.Name))
 	return Redirect(c, fmt.Sprintf("/connections/%d", after.ID))
+}
+
+// RefreshCatalogue reads the connection's variants and locations now.
+func (h Connections) RefreshCatalogue(c *fiber.Ctx) error {
+	conn, err := h.load(c)
+	if err != nil {
+		return err
+	}
+	if h.Catalogue == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "the sync engine is not running")
+	}
+	n, err := h.Catalogue.RefreshCatalogue(c.UserContext(), conn.ID)
+	if err != nil {
+		h.Flash(c, "critical", fmt.Sprintf("Could not read the catalogue of %s: %s", conn.Name, connectors.Explain(err)))
+		return Redirect(c, fmt.Sprintf("/connections/%d", conn.ID))
+	}
+	msg := fmt.Sprintf("Read %d variants and %d locations from %s.", n.Variants, n.Locations, conn.Name)
+	if n.Gone > 0 {
+		msg += fmt.Sprintf(" %d records it had before are gone.", n.Gone)
+	}
+	h.Flash(c, "success", msg)
+	return Redirect(c, fmt.Sprintf("/connections/%d", conn.ID))
 }
 
 // Disable stops all syncing through a connection.

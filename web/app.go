@@ -34,6 +34,8 @@ type Config struct {
 	BaseURL string
 	// HTTPClient calls the connected systems; nil for a default with timeouts.
 	HTTPClient *http.Client
+	// Engine is the sync engine; nil leaves its actions out (tests of other areas).
+	Engine handlers.CatalogueReader
 }
 
 // BodyLimit caps every request body. Console forms are small; the largest

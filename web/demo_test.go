@@ -21,6 +21,9 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	require.Equal(t, "/connections", res.Header.Get("Location"))
 	_, body := c.Get("/connections")
 	require.Contains(t, body, "The demo workspace is ready")
+	require.Contains(t, body, "Their catalogues are read")
+	_, body = c.Get(fmt.Sprintf("/mappings/unmapped?from=%d&to=%d&type=variant", mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")))
+	require.Contains(t, body, "SKU-0", "Shopify variants waiting for a mapping are listed")
 	require.Contains(t, body, "Demo Shopify store")
 	require.Contains(t, body, "Demo Odoo")
 
@@ -50,4 +53,17 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	cs, err = env.Store.ListConnections(t.Context())
 	require.NoError(t, err)
 	require.Len(t, cs, 2)
+}
+
+func mustConn(t *testing.T, env *webtest.Env, name string) int64 {
+	t.Helper()
+	cs, err := env.Store.ListConnections(t.Context())
+	require.NoError(t, err)
+	for _, c := range cs {
+		if c.Name == name {
+			return c.ID
+		}
+	}
+	t.Fatalf("no connection %q", name)
+	return 0
 }

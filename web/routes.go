@@ -33,7 +33,7 @@ func (s *Server) routes() {
 	settings := handlers.Settings{Base: base, Store: st, Version: s.cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
 	audit := handlers.Audit{Base: base, Store: st}
-	conns := handlers.Connections{Base: base, Store: st, Box: s.box, BaseURL: s.cfg.BaseURL, HTTP: s.http}
+	conns := handlers.Connections{Base: base, Store: st, Box: s.box, BaseURL: s.cfg.BaseURL, HTTP: s.http, Catalogue: s.cfg.Engine}
 
 	s.route(fiber.MethodGet, "/healthz", public, health.Live)
 	s.route(fiber.MethodGet, "/readyz", public, health.Ready)
@@ -71,6 +71,7 @@ func (s *Server) routes() {
 	s.route(fiber.MethodPost, "/connections/:id<int>/subscriptions", admins, conns.RegisterSubscriptions)
 	s.route(fiber.MethodPost, "/connections/:id<int>/disable", admins, conns.Disable)
 	s.route(fiber.MethodPost, "/connections/:id<int>/enable", admins, conns.Enable)
+	s.route(fiber.MethodPost, "/connections/:id<int>/catalogue", operators, conns.RefreshCatalogue)
 
 	s.webhookRoutes()
 	s.sourceRoutes()
@@ -93,5 +94,15 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return d.Summary(), nil
+	summary := d.Summary()
+	if s.cfg.Engine != nil {
+		// Read both catalogues now, so the mapping pages have something to match.
+		for _, id := range []int64{d.ShopifyConnectionID, d.OdooConnectionID} {
+			if _, err := s.cfg.Engine.RefreshCatalogue(ctx, id); err != nil {
+				return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", nil
+			}
+		}
+		summary += " Their catalogues are read: see Mappings → Unmapped for the suggested matches."
+	}
+	return summary, nil
 }

@@ -78,6 +78,7 @@ var allRoutes = []routeRow{
 	{"POST", "/connections/:id<int>/subscriptions", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 	{"POST", "/connections/:id<int>/disable", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 	{"POST", "/connections/:id<int>/enable", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+	{"POST", "/connections/:id<int>/catalogue", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 }
 
 // logoutRoute runs after all others: it ends the session the rows above use.

@@ -59,6 +59,12 @@ type Drift struct {
 	Prices, Stock, OnlyInOdoo, OnlyInShopify int
 }
 
+// Loaded is what Load created.
+type Loaded struct {
+	Drift
+	ShopifyConnectionID, OdooConnectionID int64
+}
+
 // New builds the twins for baseURL (Crossdock's own address) and aligns then
 // drifts their data.
 func New(baseURL string, cfg Config) (*Workspace, Drift) {
@@ -144,30 +150,32 @@ var ErrLoaded = errors.New("the demo workspace is already loaded")
 
 // Load creates the demo: its configuration, two test connections, and the
 // running twins. It is audited as one change.
-func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, baseURL string, h *Holder, seed int) (Drift, error) {
+func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, baseURL string, h *Holder, seed int) (Loaded, error) {
 	cfg := Config{Seed: seed, ShopifyToken: "shpat_demo_" + randomHex(12), OdooAPIKey: "demo-" + randomHex(16),
 		ShopDomain: "crossdock-demo.myshopify.com", OdooDatabase: "demo", OdooLogin: "integration@crossdock-demo.example"}
 	base := strings.TrimRight(baseURL, "/") + PathPrefix
 	var existing Config
 	if err := st.Setting(ctx, SettingKey, &existing); err == nil {
-		return Drift{}, ErrLoaded
+		return Loaded{}, ErrLoaded
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return Drift{}, err
+		return Loaded{}, err
 	}
 	// The connections come first: their unique names stop a second, racing
 	// load; the setting that makes the demo "loaded" is written last.
-	if _, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: store.KindShopify, Environment: store.EnvTest,
+	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: store.KindShopify, Environment: store.EnvTest,
 		Settings: map[string]string{"shop_domain": cfg.ShopDomain, "api_base_url": base + "/shopify"},
-		Secrets:  map[string]string{"access_token": cfg.ShopifyToken, "api_secret": "demo-webhook-" + randomHex(8)}}); err != nil {
-		return Drift{}, fmt.Errorf("demo: shopify connection: %w", err)
+		Secrets:  map[string]string{"access_token": cfg.ShopifyToken, "api_secret": "demo-webhook-" + randomHex(8)}})
+	if err != nil {
+		return Loaded{}, fmt.Errorf("demo: shopify connection: %w", err)
 	}
-	if _, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Odoo", Kind: store.KindOdoo, Environment: store.EnvTest,
+	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Odoo", Kind: store.KindOdoo, Environment: store.EnvTest,
 		Settings: map[string]string{"url": base + "/odoo", "database": cfg.OdooDatabase, "username": cfg.OdooLogin, "protocol": "json2"},
-		Secrets:  map[string]string{"api_key": cfg.OdooAPIKey}}); err != nil {
-		return Drift{}, fmt.Errorf("demo: odoo connection: %w", err)
+		Secrets:  map[string]string{"api_key": cfg.OdooAPIKey}})
+	if err != nil {
+		return Loaded{}, fmt.Errorf("demo: odoo connection: %w", err)
 	}
 	w, drift := New(baseURL, cfg)
-	err := st.InTx(ctx, func(tx *store.Tx) error {
+	err = st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertSetting(ctx, SettingKey, cfg); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return ErrLoaded
@@ -179,10 +187,10 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 				len(w.Shop.Variants()), len(w.Odoo.Products()), drift.Prices, drift.Stock)})
 	})
 	if err != nil {
-		return Drift{}, err
+		return Loaded{}, err
 	}
 	h.p.Store(w)
-	return drift, nil
+	return Loaded{Drift: drift, ShopifyConnectionID: shopConn.ID, OdooConnectionID: odooConn.ID}, nil
 }
 
 // Restore brings back the twins of a demo loaded before a restart.

@@ -28,6 +28,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/pgembed"
 )
@@ -113,7 +114,9 @@ func setup() error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	return nil
+	// The sync engine's queue tables (River's own migrations) too, so every
+	// clone is a complete Crossdock database.
+	return engine.Migrate(ctx, st.DB.DB)
 }
 
 // URL returns the connection string of a fresh migrated database, dropped when

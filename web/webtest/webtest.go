@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
@@ -59,7 +60,11 @@ func Start(t testing.TB, opts ...Options) *Env {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String()})
+	// The engine is built but not started: pages can call its actions
+	// (catalogue refresh), no background sync runs under the tests.
+	eng, err := engine.New(engine.Config{Store: st, SecretKey: []byte(SecretKey), Logger: log})
+	require.NoError(t, err)
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {
