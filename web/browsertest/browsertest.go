@@ -91,7 +91,7 @@ func Tab(t testing.TB) context.Context {
 	return ctx
 }
 
-// Screenshot saves a full-page PNG to path when CROSSDOCK_SCREENSHOTS names a
+// Screenshot saves a PNG of the window to path when CROSSDOCK_SCREENSHOTS names a
 // folder; it is how people look at what the tests saw.
 func Screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
@@ -99,7 +99,7 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot()) // what a person sees first
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return
