@@ -163,7 +163,10 @@ func New(t testing.TB) *store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As many idle as open: a reconnect costs a SCRAM handshake (PBKDF2),
+	// which otherwise dominates the CPU of busy tests and benchmarks.
 	db.SetMaxOpenConns(10)
+	db.SetMaxIdleConns(10)
 	t.Cleanup(func() { db.Close() })
 	st := store.New(db)
 	st.PasswordCost = bcrypt.MinCost
