@@ -205,7 +205,7 @@ func New(cfg Config) (*Engine, error) {
 		// (database unreachable) and may be many.
 		MaxAttempts:  25,
 		PeriodicJobs: periodic,
-		Logger:       cfg.Logger.With("component", "river"),
+		Logger:       cfg.Logger.With("queue", "river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: river client: %w", err)
