@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -65,10 +66,11 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 		trigger = store.TriggerManual
 	}
 	_, err := w.e.SweepInventory(ctx, trigger, job.Args.Force)
-	return err
+	_, perr := w.e.SweepPrices(ctx, trigger, job.Args.Force)
+	return errors.Join(err, perr)
 }
 
-// RequestSweep queues an inventory sweep now, whatever its schedule.
+// RequestSweep queues the inventory and prices sweeps now, whatever their schedule.
 func (e *Engine) RequestSweep(ctx context.Context) error {
 	_, err := e.river.Insert(ctx, SweepArgs{Force: true}, sweepOpts())
 	return err

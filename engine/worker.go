@@ -108,6 +108,8 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 		return e.runOrder(ctx, s)
 	case flowInventory:
 		return e.runInventory(ctx, s)
+	case flowPrices:
+		return e.runPrices(ctx, s)
 	}
 	return result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
@@ -254,6 +256,8 @@ func leaseFor(flow string, target int64, entityRef string) string {
 		return fmt.Sprintf("inventory:%d:%s", target, loc)
 	case flowOrders:
 		return fmt.Sprintf("order:%d:%s", target, entityRef)
+	case flowPrices:
+		return pricesLease(target)
 	}
 	return ""
 }

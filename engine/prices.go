@@ -1,0 +1,562 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
+	"crossdock/engine/rules"
+	"crossdock/store"
+)
+
+// The prices and costs flow, Odoo → Shopify. It is built like the inventory
+// flow: a sweep reads the Odoo products written since the last one (keyset on
+// write_date, id), a high-water mark per product drops what was seen already,
+// and the changed products are queued in syncs of up to 250 per Shopify
+// receiver. A sync re-asks the sources of truth, splits off the products it
+// cannot send (not mapped, invalid, gone from Shopify) as failed syncs of
+// their own, leaves out those Shopify already has at the same price and cost,
+// and updates the rest with one productVariantsBulkUpdate per Shopify product.
+// Writing absolute values that are compared with Shopify's first makes a retry
+// harmless: what the failed attempt already wrote matches and is not written
+// again.
+const (
+	flowPrices         = "prices.odoo_shopify"
+	entityProductPrice = "product_price"  // watermark type: list and cost price of an Odoo product.product
+	entityPrices       = "variant_prices" // a sync's entity: prices and costs of Shopify variants
+	cursorPrices       = "odoo_product_prices"
+)
+
+// priceBatch is the payload of a prices sync: the products' prices and costs
+// as Odoo had them, and which of the two families flow to the target.
+type priceBatch struct {
+	Prices bool      `json:"prices"`
+	Costs  bool      `json:"costs"`
+	Items  []priceIn `json:"items"`
+}
+
+type priceIn struct {
+	ProductID int       `json:"product_id"`
+	SKU       string    `json:"sku"`
+	Price     float64   `json:"list_price"`
+	Cost      float64   `json:"standard_price"`
+	Version   time.Time `json:"write_date"`
+}
+
+func (p priceIn) ref() string  { return "product:" + strconv.Itoa(p.ProductID) }
+func (p priceIn) name() string { return cmpStr(p.SKU, fmt.Sprintf("Odoo product #%d", p.ProductID)) }
+
+// money is how a price is written to Shopify and compared with its own.
+func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// pricesLease serialises the price writes of one Shopify connection: batches
+// and the items split off them may share variants.
+func pricesLease(target int64) string { return fmt.Sprintf("prices:%d", target) }
+
+// priceFamilies are the families this flow carries, in the order they are decided.
+var priceFamilies = []rules.Family{rules.Prices, rules.Costs}
+
+// SweepPrices reads, for every Odoo connection that decides prices or costs,
+// the products changed since its last sweep (all of them the first time) and
+// queues their prices and costs for the Shopify receivers. It runs when the
+// shortest sweep interval of the families the connection decides has passed,
+// or when forced. It returns how many syncs it queued.
+func (e *Engine) SweepPrices(ctx context.Context, trigger string, force bool) (int, error) {
+	rs, err := e.st.SourceRules(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var masters []int64
+	for _, f := range priceFamilies {
+		m := rs.Rule(f).Master
+		if c, ok := rs.Conn(m); ok && c.Kind == store.KindOdoo && c.Enabled && !slices.Contains(masters, m) {
+			masters = append(masters, m)
+		}
+	}
+	total := 0
+	var errs []error
+	for _, m := range masters {
+		n, err := e.sweepPricesOf(ctx, rs, m, trigger, force)
+		total += n
+		errs = append(errs, err)
+	}
+	return total, errors.Join(errs...)
+}
+
+func (e *Engine) sweepPricesOf(ctx context.Context, rs rules.Rules, src int64, trigger string, force bool) (int, error) {
+	var tgts []int64
+	every := time.Duration(0)
+	for _, f := range priceFamilies {
+		rule := rs.Rule(f)
+		for _, rc := range rule.Receivers {
+			if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == store.KindShopify && !slices.Contains(tgts, c.ID) {
+				tgts = append(tgts, c.ID)
+			}
+		}
+		if rule.Master == src {
+			if d := time.Duration(rule.SweepMinutes) * time.Minute; every == 0 || d < every {
+				every = d
+			}
+		}
+	}
+	if len(tgts) == 0 {
+		return 0, nil
+	}
+	if force {
+		every = 0
+	}
+	cur, due, err := e.st.ClaimSweep(ctx, src, cursorPrices, every)
+	if err != nil || !due {
+		return 0, err
+	}
+	cl, master, err := e.odoo(ctx, src)
+	if err != nil {
+		return 0, err
+	}
+	var since time.Time
+	if cur.PositionAt != nil {
+		since = cur.PositionAt.Add(-sweepOverlap)
+	}
+	afterID, queuedN := 0, 0
+	for {
+		rows, err := cl.ProductsChangedSince(ctx, since, afterID, sweepPage)
+		if err != nil {
+			return queuedN, fmt.Errorf("engine: prices sweep of %s: %w", master.Name, err)
+		}
+		if len(rows) == 0 {
+			return queuedN, nil
+		}
+		last := rows[len(rows)-1]
+		lastAt := last.WriteDate.UTC()
+		n, err := e.queuePrices(ctx, rs, src, tgts, trigger, rows, store.SyncCursor{ConnectionID: src,
+			Name: cursorPrices, PositionAt: &lastAt, PositionID: int64(last.ID)})
+		queuedN += n
+		if err != nil {
+			return queuedN, err
+		}
+		if len(rows) < sweepPage {
+			return queuedN, nil
+		}
+		since, afterID = lastAt, last.ID
+	}
+}
+
+// queuePrices queues one page of products, moves the sweep's cursor and
+// raises the products' watermarks, in one transaction: a crash repeats the page.
+func (e *Engine) queuePrices(ctx context.Context, rs rules.Rules, src int64, tgts []int64, trigger string,
+	rows []odoo.Product, cur store.SyncCursor) (int, error) {
+	n := 0
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+		marks := make([]store.Watermark, len(rows))
+		for i, p := range rows {
+			marks[i] = store.Watermark{ConnectionID: src, EntityType: entityProductPrice, ExternalID: strconv.Itoa(p.ID),
+				Version: p.WriteDate.UTC(), Digest: strconv.FormatFloat(p.ListPrice, 'g', -1, 64) + "/" + strconv.FormatFloat(p.StandardPrice, 'g', -1, 64)}
+		}
+		// The overlap re-reads the products of the cursor's last seconds:
+		// those unchanged are dropped here.
+		accepted, err := tx.AdvanceWatermarksOrEqual(ctx, marks)
+		if err != nil {
+			return err
+		}
+		var items []priceIn
+		for i, p := range rows {
+			if accepted[i] {
+				items = append(items, priceIn{ProductID: p.ID, SKU: p.DefaultCode, Price: p.ListPrice, Cost: p.StandardPrice, Version: marks[i].Version})
+			}
+		}
+		var qs []queued
+		for start := 0; start < len(items); start += maxBatch {
+			part := items[start:min(start+maxBatch, len(items))]
+			keys := make([]string, 0, len(part))
+			var newest time.Time
+			for _, it := range part {
+				keys = append(keys, it.SKU)
+				if it.Version.After(newest) {
+					newest = it.Version
+				}
+			}
+			ref := fmt.Sprintf("products:%d-%d", part[0].ProductID, part[len(part)-1].ProductID)
+			for _, t := range tgts {
+				base := store.NewSync{Direction: dirOdooShopify, Flow: flowPrices, SourceConnectionID: src, TargetConnectionID: t,
+					Trigger: trigger, EntityType: entityPrices, EntityRef: ref, SearchKeys: keys, SourceVersion: newest,
+					MaxAttempts: e.cfg.MaxAttempts}
+				b := priceBatch{Items: part}
+				for _, f := range priceFamilies {
+					d := rs.Decide(f, src, t, nil)
+					switch {
+					case d.Allowed && f == rules.Prices:
+						b.Prices = true
+					case d.Allowed:
+						b.Costs = true
+					case refusalWorthRecording(rs.Rule(f), src, t):
+						// Someone else decides the family (or two systems
+						// do): the change would have gone, and is refused.
+						s := base
+						s.Family, s.Status, s.ErrorClass, s.Message = string(f), store.SyncRejected, store.ClassOwnership, d.Reason
+						s.EntityKey = pricesLabel(f, len(part))
+						s.Payload = priceBatch{Prices: f == rules.Prices, Costs: f == rules.Costs, Items: part}
+						s.IdempotencyKey = newKey()
+						qs = append(qs, queued{sync: s})
+					}
+				}
+				if !b.Prices && !b.Costs {
+					continue
+				}
+				s := base
+				s.Family = string(rules.Prices)
+				if !b.Prices {
+					s.Family = string(rules.Costs)
+				}
+				s.EntityKey = batchLabel(b, len(part))
+				s.Payload, s.IdempotencyKey = b, newKey()
+				s.Message = fmt.Sprintf("%s from %s are waiting to be sent to %s.", capital(whatFlows(b)), rs.Name(src), rs.Name(t))
+				qs = append(qs, queued{sync: s, lease: pricesLease(t)})
+			}
+		}
+		if _, err := e.insertSyncs(ctx, tx, qs); err != nil {
+			return err
+		}
+		n = len(qs)
+		return tx.SaveSyncCursor(ctx, cur)
+	})
+	return n, err
+}
+
+// refusalWorthRecording: a family refused for a target is recorded as a
+// rejected sync when another system decides it, or when the target is one of
+// its receivers. A family this Odoo decides but simply does not send to the
+// target (or that nobody decides) is no refusal, just not set up.
+func refusalWorthRecording(rule rules.Rule, src, target int64) bool {
+	if rule.Master == 0 {
+		return false
+	}
+	return rule.Master != src || rule.Receives(target)
+}
+
+func whatFlows(b priceBatch) string {
+	switch {
+	case b.Prices && b.Costs:
+		return "prices and costs"
+	case b.Costs:
+		return "costs"
+	}
+	return "prices"
+}
+
+func batchLabel(b priceBatch, n int) string {
+	if n == 1 {
+		return fmt.Sprintf("%s of %s", whatFlows(b), b.Items[0].name())
+	}
+	return fmt.Sprintf("%s of %d products", whatFlows(b), n)
+}
+
+func pricesLabel(f rules.Family, n int) string {
+	return batchLabel(priceBatch{Prices: f == rules.Prices, Costs: f == rules.Costs, Items: make([]priceIn, n)}, n)
+}
+
+type priceProblem struct {
+	p       priceIn
+	class   string
+	message string
+}
+
+// variantPrices is what Shopify has for a variant.
+type variantPrices struct {
+	product string
+	price   string
+	cost    string // "" when the variant has no cost
+}
+
+// runPrices writes the batch's prices and/or costs into Shopify, one
+// productVariantsBulkUpdate per Shopify product.
+func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
+	var b priceBatch
+	if err := json.Unmarshal(s.Payload, &b); err != nil {
+		return result{err: fail(store.ClassInternal, "The prices recorded for this sync cannot be read: "+err.Error(), err)}
+	}
+	rs, err := e.Rules(ctx)
+	if err != nil {
+		return result{err: err}
+	}
+	// The sources of truth may have changed since the sync was queued.
+	var reasons []string
+	var lastRefusal rules.Decision
+	for _, f := range priceFamilies {
+		want := (f == rules.Prices && b.Prices) || (f == rules.Costs && b.Costs)
+		if !want {
+			continue
+		}
+		if d := rs.Decide(f, s.SourceConnectionID, s.TargetConnectionID, nil); !d.Allowed {
+			reasons, lastRefusal = append(reasons, d.Reason), d
+			if f == rules.Prices {
+				b.Prices = false
+			} else {
+				b.Costs = false
+			}
+		}
+	}
+	if !b.Prices && !b.Costs {
+		if len(reasons) == 0 {
+			reasons = append(reasons, "Neither prices nor costs are sent by this sync.")
+		}
+		return result{status: store.SyncRejected, class: store.ClassOwnership, message: strings.Join(reasons, " "), response: lastRefusal}
+	}
+	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
+	res := result{system: conn.Name}
+	if err != nil {
+		res.err = err
+		return res
+	}
+	single := len(b.Items) == 1
+
+	// Superseded items: a newer version was accepted since this sync was queued.
+	refs := make([]string, len(b.Items))
+	for i, it := range b.Items {
+		refs[i] = strconv.Itoa(it.ProductID)
+	}
+	marks, err := e.st.Watermarks(ctx, s.SourceConnectionID, entityProductPrice, refs)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	var problems []priceProblem
+	var valid []priceIn
+	superseded := 0
+	for i, it := range b.Items {
+		if m, ok := marks[refs[i]]; ok && m.After(it.Version) {
+			superseded++
+			continue
+		}
+		switch {
+		case b.Prices && it.Price == 0:
+			problems = append(problems, priceProblem{it, store.ClassValidation, fmt.Sprintf(
+				"%s has a price of %s in Odoo; Shopify would sell it for free. Fix the price in Odoo.", it.name(), money(it.Price))})
+		case b.Prices && it.Price < 0:
+			problems = append(problems, priceProblem{it, store.ClassValidation, fmt.Sprintf(
+				"%s has a price of %s in Odoo; Shopify does not take a negative price. Fix the price in Odoo.", it.name(), money(it.Price))})
+		case b.Costs && it.Cost < 0:
+			problems = append(problems, priceProblem{it, store.ClassValidation, fmt.Sprintf(
+				"%s has a cost of %s in Odoo; Shopify does not take a negative cost. Fix the cost in Odoo.", it.name(), money(it.Cost))})
+		default:
+			valid = append(valid, it)
+		}
+	}
+
+	pids := make([]string, len(valid))
+	for i, it := range valid {
+		pids[i] = strconv.Itoa(it.ProductID)
+	}
+	variants, _, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, pids)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	var wanted []string
+	for _, v := range variants {
+		wanted = append(wanted, v)
+	}
+	current, err := variantPricesOf(ctx, cl, wanted)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	type target struct {
+		p       priceIn
+		variant string
+		now     variantPrices
+	}
+	var sendable []target
+	for _, it := range valid {
+		v, ok := variants[strconv.Itoa(it.ProductID)]
+		if !ok {
+			problems = append(problems, priceProblem{it, store.ClassUnmapped, notMapped([]string{it.name()}, "a Shopify variant") +
+				". Map it on the Mappings page, then replay this sync."})
+			continue
+		}
+		now, ok := current[v]
+		if !ok {
+			problems = append(problems, priceProblem{it, store.ClassNotFound, fmt.Sprintf(
+				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then replay this sync.", it.name(), v)})
+			continue
+		}
+		sendable = append(sendable, target{p: it, variant: v, now: now})
+	}
+
+	if single && len(problems) == 1 {
+		res.err = fail(problems[0].class, problems[0].message, nil)
+		return res
+	}
+	if err := e.splitOffPrices(ctx, s, b, problems); err != nil {
+		res.err = err
+		return res
+	}
+
+	// Group per Shopify product, leaving out what Shopify already has.
+	byProduct := map[string][]shopify.VariantPriceUpdate{}
+	var products []string
+	unchanged, sent := 0, 0
+	for _, t := range sendable {
+		u := shopify.VariantPriceUpdate{ID: t.variant}
+		if b.Prices && !sameMoney(t.now.price, t.p.Price) {
+			p := money(t.p.Price)
+			u.Price = &p
+		}
+		if b.Costs && !sameMoney(t.now.cost, t.p.Cost) {
+			c := money(t.p.Cost)
+			u.Cost = &c
+		}
+		if u.Price == nil && u.Cost == nil {
+			unchanged++
+			continue
+		}
+		if _, ok := byProduct[t.now.product]; !ok {
+			products = append(products, t.now.product)
+		}
+		byProduct[t.now.product] = append(byProduct[t.now.product], u)
+		sent++
+	}
+	what := whatFlows(b)
+	summary := func(sent int) string {
+		var parts []string
+		if sent > 0 {
+			parts = append(parts, fmt.Sprintf("%s of %s sent to %s.", capital(what), variantsWord(sent), conn.Name))
+		}
+		if unchanged > 0 {
+			parts = append(parts, fmt.Sprintf("%d already matched.", unchanged))
+		}
+		if superseded > 0 {
+			parts = append(parts, fmt.Sprintf("%d had changed again in Odoo and go with a newer sync.", superseded))
+		}
+		if len(problems) > 0 {
+			parts = append(parts, fmt.Sprintf("%d could not be sent and have a failed sync each.", len(problems)))
+		}
+		if len(reasons) > 0 {
+			parts = append(parts, reasons...)
+		}
+		return strings.Join(parts, " ")
+	}
+	if sent == 0 {
+		res.status = store.SyncSkipped
+		res.message = "Nothing to send. " + summary(0)
+		return res
+	}
+	type call struct {
+		ProductID string                       `json:"product_id"`
+		Variants  []shopify.VariantPriceUpdate `json:"variants"`
+	}
+	calls := make([]call, 0, len(products))
+	for _, p := range products {
+		calls = append(calls, call{ProductID: p, Variants: byProduct[p]})
+	}
+	res.request = map[string]any{"mutation": "productVariantsBulkUpdate", "calls": calls}
+	for _, c := range calls {
+		// A failure part way is retried as a whole: the products already
+		// written then match and are left out.
+		if err := cl.UpdateVariantPrices(ctx, c.ProductID, c.Variants); err != nil {
+			res.err = err
+			return res
+		}
+	}
+	res.status = store.SyncSucceeded
+	res.targetRef = products[0]
+	res.message = summary(sent)
+	return res
+}
+
+func variantsWord(n int) string {
+	if n == 1 {
+		return "1 variant"
+	}
+	return fmt.Sprintf("%d variants", n)
+}
+
+// sameMoney reports whether Shopify's amount (a decimal string, "" for none)
+// is v to the cent.
+func sameMoney(shop string, v float64) bool {
+	if shop == "" {
+		return false
+	}
+	f, err := strconv.ParseFloat(shop, 64)
+	return err == nil && money(f) == money(v)
+}
+
+// splitOffPrices records each product the batch cannot send as a failed sync
+// of its own.
+func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch, problems []priceProblem) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	ns := make([]store.NewSync, len(problems))
+	for i, p := range problems {
+		one := priceBatch{Prices: b.Prices, Costs: b.Costs, Items: []priceIn{p.p}}
+		ns[i] = store.NewSync{Family: s.Family, Direction: s.Direction, Flow: s.Flow, SourceConnectionID: s.SourceConnectionID,
+			TargetConnectionID: s.TargetConnectionID, Trigger: s.Trigger, EntityType: s.EntityType,
+			EntityRef: p.p.ref(), EntityKey: batchLabel(one, 1), SearchKeys: []string{p.p.SKU}, SourceVersion: p.p.Version,
+			ParentID: s.ID, Status: store.SyncFailed, ErrorClass: p.class, Message: p.message, Payload: one,
+			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
+	}
+	_, err := e.st.InsertSyncs(ctx, ns)
+	return err
+}
+
+// variantPricesOf reads the product, price and cost of variants (GIDs). A
+// variant Shopify does not know is left out.
+func variantPricesOf(ctx context.Context, cl *shopify.Client, variants []string) (map[string]variantPrices, error) {
+	ask := slices.Clone(variants)
+	slices.Sort(ask)
+	ask = slices.Compact(ask)
+	out := make(map[string]variantPrices, len(ask))
+	const chunk = 50
+	for start := 0; start < len(ask); start += chunk {
+		part := ask[start:min(start+chunk, len(ask))]
+		var q strings.Builder
+		q.WriteString("query CrossdockVariantPrices(")
+		vars := make(map[string]any, len(part))
+		for i, v := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "$v%d: ID!", i)
+			vars[fmt.Sprintf("v%d", i)] = v
+		}
+		q.WriteString(") {")
+		for i := range part {
+			fmt.Fprintf(&q, " v%d: productVariant(id: $v%d) { id price product { id } inventoryItem { unitCost { amount } } }", i, i)
+		}
+		q.WriteString(" }")
+		var ans map[string]*struct {
+			ID      string `json:"id"`
+			Price   string `json:"price"`
+			Product struct {
+				ID string `json:"id"`
+			} `json:"product"`
+			InventoryItem *struct {
+				UnitCost *struct {
+					Amount string `json:"amount"`
+				} `json:"unitCost"`
+			} `json:"inventoryItem"`
+		}
+		if err := cl.Do(ctx, q.String(), vars, &ans); err != nil {
+			return nil, err
+		}
+		for i, v := range part {
+			a := ans[fmt.Sprintf("v%d", i)]
+			if a == nil || a.Product.ID == "" {
+				continue
+			}
+			vp := variantPrices{product: a.Product.ID, price: a.Price}
+			if a.InventoryItem != nil && a.InventoryItem.UnitCost != nil {
+				vp.cost = a.InventoryItem.UnitCost.Amount
+			}
+			out[v] = vp
+		}
+	}
+	return out, nil
+}
