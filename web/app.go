@@ -35,7 +35,7 @@ type Config struct {
 	// HTTPClient calls the connected systems; nil for a default with timeouts.
 	HTTPClient *http.Client
 	// Engine is the sync engine; nil leaves its actions out (tests of other areas).
-	Engine handlers.CatalogueReader
+	Engine handlers.EngineActions
 }
 
 // BodyLimit caps every request body. Console forms are small; the largest

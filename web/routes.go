@@ -75,6 +75,7 @@ func (s *Server) routes() {
 
 	s.webhookRoutes()
 	s.sourceRoutes()
+	s.syncRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {
