@@ -176,6 +176,13 @@ func (h Mappings) AcceptSuggestions(c *fiber.Ctx) error {
 	if from == 0 || to == 0 || from == to || typ == "" {
 		return h.unmappedError(c, "Choose two different systems and a type.")
 	}
+	if c.FormValue("all") == "1" {
+		all, err := h.Store.SuggestedIDs(c.UserContext(), from, to, typ, store.MaxAcceptAtOnce)
+		if err != nil {
+			return err
+		}
+		ids = all
+	}
 	cs, err := h.Store.ChangeSetFromSuggestions(c.UserContext(), Actor(c), from, to, typ, ids, reason)
 	var fe store.FieldErrors
 	switch {

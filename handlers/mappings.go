@@ -30,6 +30,7 @@ type MappingStore interface {
 	LookupAt(ctx context.Context, term string, version int64) ([]store.HistoricMatch, error)
 	ListUnmapped(ctx context.Context, f store.UnmappedFilter) ([]store.UnmappedRow, bool, error)
 	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
+	SuggestedIDs(ctx context.Context, from, to int64, entityType string, max int) ([]string, error)
 	ImportMappingsCSV(ctx context.Context, a store.Actor, r io.Reader, fileName, reason string) (store.ImportResult, error)
 
 	ChangeSetByID(ctx context.Context, id int64) (store.ChangeSet, error)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -236,6 +237,32 @@ func newEntityKey(x, y ExternalRecord) string {
 	return x.EntityType + "-" + x.ExternalID
 }
 
+// MaxAcceptAtOnce caps how many suggestions one change set takes.
+const MaxAcceptAtOnce = 5000
+
+// SuggestedIDs lists the records of from that have an auto-match suggestion
+// in to, up to max, for "accept all suggestions".
+func (q q) SuggestedIDs(ctx context.Context, from, to int64, entityType string, max int) ([]string, error) {
+	var ids []string
+	after := ""
+	for len(ids) < max {
+		rows, more, err := q.ListUnmapped(ctx, UnmappedFilter{From: from, To: to, EntityType: entityType, AfterID: after, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if r.Suggestion != nil && len(ids) < max {
+				ids = append(ids, r.Record.ExternalID)
+			}
+		}
+		if !more || len(rows) == 0 {
+			break
+		}
+		after = rows[len(rows)-1].Record.ExternalID
+	}
+	return ids, nil
+}
+
 // ChangeSetFromSuggestions turns the accepted suggestions for records of
 // from into a draft change set. The suggestions are computed again here,
 // never taken from the request.
@@ -243,12 +270,17 @@ func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to 
 	if len(externalIDs) == 0 {
 		return ChangeSet{}, FieldErrors{"form": "Tick at least one suggestion to accept."}
 	}
-	if len(externalIDs) > 5000 {
+	if len(externalIDs) > MaxAcceptAtOnce {
 		return ChangeSet{}, FieldErrors{"form": "Accept at most 5,000 suggestions at a time."}
 	}
-	rows, _, err := s.ListUnmapped(ctx, UnmappedFilter{From: from, To: to, EntityType: entityType, ExternalIDs: externalIDs, Limit: len(externalIDs)})
-	if err != nil {
-		return ChangeSet{}, err
+	// ListUnmapped answers at most 500 rows a call: ask in chunks.
+	var rows []UnmappedRow
+	for chunk := range slices.Chunk(externalIDs, 500) {
+		part, _, err := s.ListUnmapped(ctx, UnmappedFilter{From: from, To: to, EntityType: entityType, ExternalIDs: chunk, Limit: len(chunk)})
+		if err != nil {
+			return ChangeSet{}, err
+		}
+		rows = append(rows, part...)
 	}
 	items := suggestionItems(rows)
 	if len(items) == 0 {

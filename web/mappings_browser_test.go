@@ -35,7 +35,7 @@ func TestBrowserOperatorProposesAndAdminApprovesMappings(t *testing.T) {
 	require.Contains(t, pageText(t, op), "Same SKU")
 	require.NoError(t, chromedp.Do(op,
 		chromedp.SendKeys(chromedp.CSS("#u-reason"), "SKU matches from the demo catalogues"),
-		chromedp.Click(chromedp.CSS(`form[action="/mappings/unmapped/accept"] button[type="submit"]`)),
+		chromedp.Click(chromedp.CSS(`form[action="/mappings/unmapped/accept"] button[name="all"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/submit"]`)),
 	))
 	browsertest.Screenshot(t, op, "mappings-draft")
@@ -64,6 +64,10 @@ func TestBrowserOperatorProposesAndAdminApprovesMappings(t *testing.T) {
 	))
 	require.Contains(t, pageText(t, adm), "Approved")
 
+	// Every demo variant is mapped now, not just the first page.
+	rows, _, err := env.Store.ListUnmapped(t.Context(), store.UnmappedFilter{From: shopID, To: odooID, EntityType: "variant", Limit: 10})
+	require.NoError(t, err)
+	require.Empty(t, rows, "no Shopify variant is left without its Odoo counterpart")
 	refs, unmapped, err := env.Store.ResolveRefs(t.Context(), shopID, odooID, "variant", []string{"gid://shopify/ProductVariant/44000000000001"})
 	require.NoError(t, err)
 	require.Empty(t, unmapped)
