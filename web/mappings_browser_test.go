@@ -41,6 +41,8 @@ func TestBrowserOperatorProposesAndAdminApprovesMappings(t *testing.T) {
 	browsertest.Screenshot(t, op, "mappings-draft")
 	require.NoError(t, chromedp.Do(op,
 		chromedp.Click(chromedp.CSS(`form[action$="/submit"] button`)),
+		// The draft page had a success banner too: wait for the page after the post.
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
 	loc, err := chromedp.Run(op, chromedp.Location())
@@ -60,6 +62,7 @@ func TestBrowserOperatorProposesAndAdminApprovesMappings(t *testing.T) {
 	browsertest.Screenshot(t, adm, "mappings-approve")
 	require.NoError(t, chromedp.Do(adm,
 		chromedp.Click(chromedp.CSS(`form[action$="/approve"] button[type="submit"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/approve"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
 	require.Contains(t, pageText(t, adm), "Approved")
