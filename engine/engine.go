@@ -205,7 +205,9 @@ func New(cfg Config) (*Engine, error) {
 		// (database unreachable) and may be many.
 		MaxAttempts:  25,
 		PeriodicJobs: periodic,
-		Logger:       cfg.Logger.With("queue", "river"),
+		// River reports its producers' counts every few seconds at info level:
+		// noise in a merchant's log. Its warnings and errors still come through.
+		Logger: slog.New(minLevel{Handler: cfg.Logger.Handler(), min: slog.LevelWarn}).With("queue", "river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: river client: %w", err)
@@ -337,4 +339,22 @@ func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connec
 	}
 	e.odoos[id] = &odooEntry{updatedAt: c.UpdatedAt, conn: c, client: cl}
 	return cl, c, nil
+}
+
+// minLevel drops records below min, whatever the wrapped handler accepts.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"crossdock/store"
@@ -20,7 +23,7 @@ func openDatabase(ctx context.Context, c Config, log *slog.Logger) (st *store.St
 		if err := ensureDataDir(c.DataDir); err != nil {
 			return nil, nil, err
 		}
-		cluster, err = pgembed.New(filepath.Join(c.DataDir, "postgres"), pgembed.Options{Logger: log})
+		cluster, err = pgembed.New(clusterDir(c.DataDir, log), pgembed.Options{Logger: log})
 		if errors.Is(err, pgembed.ErrNoBinaries) {
 			return nil, nil, fmt.Errorf("DATABASE_URL is not set, so Crossdock wants to run its own PostgreSQL, but %w", err)
 		}
@@ -47,4 +50,42 @@ func openDatabase(ctx context.Context, c Config, log *slog.Logger) (st *store.St
 			}
 		}
 	}, nil
+}
+
+// clusterDir is where the embedded cluster lives: in the data directory, unless
+// Crossdock runs as root and the postgres user (who must own the database
+// files) cannot reach it — a checkout under /root, say. Then the cluster goes
+// under /var/lib/crossdock, one directory per data directory, and a log line
+// says where.
+func clusterDir(dataDir string, log *slog.Logger) string {
+	dir := filepath.Join(dataDir, "postgres")
+	abs, err := filepath.Abs(dir)
+	if err != nil || os.Geteuid() != 0 || othersCanReach(filepath.Dir(abs)) {
+		return dir
+	}
+	sum := sha256.Sum256([]byte(abs))
+	alt := filepath.Join("/var/lib/crossdock", hex.EncodeToString(sum[:6]), "postgres")
+	if err := os.MkdirAll(filepath.Dir(alt), 0o711); err != nil {
+		return dir // initdb will then say what is wrong
+	}
+	log.Info("the postgres user cannot reach the data directory, so the embedded PostgreSQL lives elsewhere",
+		"data_dir", dataDir, "cluster_dir", alt)
+	return alt
+}
+
+// othersCanReach reports whether every directory from / down to dir can be
+// traversed by a user who is neither its owner nor in its group.
+func othersCanReach(dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return !errors.Is(err, os.ErrNotExist) // not created yet: its parent decides
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if d == filepath.Dir(d) {
+			return true
+		}
+	}
 }
