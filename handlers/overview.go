@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"context"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"crossdock/engine/rules"
 	"crossdock/store"
 	"crossdock/views"
 )
@@ -12,6 +14,8 @@ import (
 // OverviewStore is what the overview reads.
 type OverviewStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
+	SourceRules(ctx context.Context) (rules.Rules, error)
+	FlowStats(ctx context.Context, since time.Time) ([]store.FlowStat, error)
 }
 
 // Overview handles the landing page.
@@ -33,6 +37,11 @@ func (h Overview) Show(c *fiber.Ctx) error {
 		CanSeeConns: u.Role != store.RoleFinance, DemoLoaded: h.DemoLoaded != nil && h.DemoLoaded(), Now: now()}
 	for _, conn := range cs {
 		p.Connections = append(p.Connections, connectionRow(conn))
+	}
+	if len(p.Connections) > 0 {
+		if p.Flows, err = h.flowsSection(c.UserContext(), p.Now); err != nil {
+			return err
+		}
 	}
 	return Render(c, views.Overview(p))
 }

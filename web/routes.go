@@ -76,6 +76,7 @@ func (s *Server) routes() {
 	s.webhookRoutes()
 	s.sourceRoutes()
 	s.syncRoutes()
+	s.flowRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {

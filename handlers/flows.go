@@ -1,0 +1,189 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"crossdock/engine/rules"
+	"crossdock/store"
+	"crossdock/views"
+	"crossdock/views/components"
+)
+
+// Flow states.
+const (
+	FlowHealthy = "healthy"
+	FlowBehind  = "behind"
+	FlowFailing = "failing"
+)
+
+// FlowSignals are the facts a flow's state is decided from.
+type FlowSignals struct {
+	Now             time.Time
+	Freshness       time.Duration
+	LastSucceededAt *time.Time
+	LastFailedAt    *time.Time
+	FailedLastHour  int
+	OldestWaitingAt *time.Time
+	Retrying        int
+}
+
+// FlowState decides a flow's state: failing when syncs failed in the last
+// hour and none succeeded since; behind when items are retrying, or work has
+// waited longer than the freshness target with no success within it;
+// healthy otherwise.
+func FlowState(s FlowSignals) string {
+	if s.FailedLastHour > 0 && (s.LastSucceededAt == nil || (s.LastFailedAt != nil && !s.LastSucceededAt.After(*s.LastFailedAt))) {
+		return FlowFailing
+	}
+	if s.Retrying > 0 {
+		return FlowBehind
+	}
+	if s.OldestWaitingAt != nil && s.Now.Sub(*s.OldestWaitingAt) > s.Freshness &&
+		(s.LastSucceededAt == nil || s.Now.Sub(*s.LastSucceededAt) > s.Freshness) {
+		return FlowBehind
+	}
+	return FlowHealthy
+}
+
+// Flows renders only the Overview's flows section (its htmx refresh).
+func (h Overview) Flows(c *fiber.Ctx) error {
+	sec, err := h.flowsSection(c.UserContext(), now())
+	if err != nil {
+		return err
+	}
+	return Render(c, views.Flows(sec))
+}
+
+func (h Overview) flowsSection(ctx context.Context, at time.Time) (views.FlowsSection, error) {
+	rs, err := h.Store.SourceRules(ctx)
+	if err != nil {
+		return views.FlowsSection{}, err
+	}
+	start := at.Truncate(time.Hour).Add(-23 * time.Hour)
+	stats, err := h.Store.FlowStats(ctx, start)
+	if err != nil {
+		return views.FlowsSection{}, err
+	}
+	return BuildFlows(rs, stats, at), nil
+}
+
+// BuildFlows turns the rules and the stats into the flows section.
+func BuildFlows(rs rules.Rules, stats []store.FlowStat, at time.Time) views.FlowsSection {
+	by := make(map[rules.Family]store.FlowStat, len(stats))
+	for _, s := range stats {
+		by[s.Family] = s
+	}
+	start := at.Truncate(time.Hour).Add(-23 * time.Hour)
+	var sec views.FlowsSection
+	for _, f := range rules.Families() {
+		rule := rs.Rule(f)
+		if rule.Master == 0 {
+			sec.Unset = append(sec.Unset, f.Noun())
+			continue
+		}
+		st := by[f]
+		fresh := time.Duration(rule.FreshnessMinutes) * time.Minute
+		card := views.FlowCard{Family: string(f), Label: f.Label(), Sentence: rs.Explain(f), Now: at,
+			LastSuccess: st.LastSucceededAt, Total: st.Total, Failed: st.Failed,
+			Target:       rules.Minutes(rule.FreshnessMinutes),
+			ProblemsHref: "/syncs?" + url.Values{"family": {string(f)}, "problems": {"1"}}.Encode()}
+		card.State = FlowState(FlowSignals{Now: at, Freshness: fresh, LastSucceededAt: st.LastSucceededAt, LastFailedAt: st.LastFailedAt,
+			FailedLastHour: st.FailedLastHour, OldestWaitingAt: st.OldestWaitingAt, Retrying: st.Retrying})
+		if st.Total > 0 {
+			card.FailureRate = fmt.Sprintf("%d%%", (st.Failed*100+st.Total/2)/st.Total)
+			card.Volume = fmt.Sprintf("%s, %d failed (%s)", count(st.Total, "sync"), st.Failed, card.FailureRate)
+		} else {
+			card.Volume = "No syncs"
+		}
+		if st.OldestWaitingAt != nil {
+			card.QueueLag = duration(at.Sub(*st.OldestWaitingAt))
+		}
+		if st.LastSucceededAt != nil {
+			card.Freshness = fmt.Sprintf("last change sent %s; target: within %s", components.Relative(*st.LastSucceededAt, at), card.Target)
+		} else {
+			card.Freshness = fmt.Sprintf("no change sent yet; target: within %s", card.Target)
+		}
+		switch card.State {
+		case FlowFailing:
+			card.Advice = fmt.Sprintf("%s failed in the last hour and none succeeded since: see Syncs → Problems", count(st.FailedLastHour, "sync"))
+		case FlowBehind:
+			if st.Retrying > 0 {
+				card.Advice = fmt.Sprintf("%s retrying after a failure: see Syncs → Problems", count(st.Retrying, "sync is", "syncs are"))
+			} else {
+				card.Advice = fmt.Sprintf("Changes have waited %s, longer than the target of %s: check the connections, then see Syncs → Problems", card.QueueLag, card.Target)
+			}
+		}
+		card.Bars, card.ChartSummary = flowBars(st.Hours, start)
+		sec.Cards = append(sec.Cards, card)
+	}
+	return sec
+}
+
+// flowBars lays out the 24 hourly bars of the chart, from start.
+func flowBars(hours []store.FlowHour, start time.Time) ([]views.FlowBar, string) {
+	var buckets [24]store.FlowHour
+	for _, h := range hours {
+		i := int(h.Hour.Sub(start) / time.Hour)
+		if i >= 0 && i < 24 {
+			buckets[i].Succeeded += h.Succeeded
+			buckets[i].Failed += h.Failed
+		}
+	}
+	peak, ok, bad := 0, 0, 0
+	for _, b := range buckets {
+		peak = max(peak, b.Succeeded+b.Failed)
+		ok += b.Succeeded
+		bad += b.Failed
+	}
+	const height, width = 40, 10
+	bars := make([]views.FlowBar, 24)
+	for i, b := range buckets {
+		hs, hf := 0, 0
+		if peak > 0 {
+			hs, hf = b.Succeeded*height/peak, b.Failed*height/peak
+			if b.Succeeded > 0 && hs == 0 {
+				hs = 1
+			}
+			if b.Failed > 0 && hf == 0 {
+				hf = 1
+			}
+		}
+		from := start.Add(time.Duration(i) * time.Hour).UTC()
+		bars[i] = views.FlowBar{X: i * width, Width: width - 2, SucceededY: height - hs, SucceededH: hs, FailedY: height - hs - hf, FailedH: hf,
+			Title: fmt.Sprintf("%s–%s UTC: %d succeeded, %d failed", from.Format("15:04"), from.Add(time.Hour).Format("15:04"), b.Succeeded, b.Failed)}
+	}
+	summary := fmt.Sprintf("Last 24 hours: %d succeeded, %d failed.", ok, bad)
+	if peak > 0 {
+		summary += fmt.Sprintf(" Busiest hour: %d syncs.", peak)
+	}
+	return bars, summary
+}
+
+func count(n int, one string, many ...string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	if len(many) > 0 {
+		return fmt.Sprintf("%d %s", n, many[0])
+	}
+	return fmt.Sprintf("%d %ss", n, one)
+}
+
+// duration says a span in words: "3 minutes", "2 hours".
+func duration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return count(int(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		return count(int(d/time.Hour), "hour")
+	default:
+		return count(int(d/(24*time.Hour)), "day")
+	}
+}

@@ -1,0 +1,87 @@
+package web_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/engine/rules"
+	"crossdock/store"
+)
+
+// flowCard cuts one family's card out of a page.
+func flowCard(t *testing.T, body, family string) string {
+	t.Helper()
+	i := strings.Index(body, `data-family="`+family+`"`)
+	require.GreaterOrEqual(t, i, 0, "no card for %s", family)
+	card := body[i:]
+	if j := strings.Index(card[1:], `data-family="`); j >= 0 {
+		card = card[:j+1]
+	}
+	return card
+}
+
+func TestOverviewFlows(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ctx := t.Context()
+	st := e.env.Store
+	a := store.SystemActor("test")
+	_, err := st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Orders, Master: e.shop.ID, Receivers: []int64{e.odoo.ID},
+		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
+	require.NoError(t, err)
+	_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Inventory, Master: e.odoo.ID, Receivers: []int64{e.shop.ID},
+		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
+	require.NoError(t, err)
+
+	// Orders: three failures and no success: failing. Stock: two successes: healthy.
+	var failed []store.NewSync
+	for _, ref := range []string{"#1001", "#1002", "#1003"} {
+		f := e.order(ref)
+		f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassValidation, "Refused."
+		failed = append(failed, f)
+	}
+	e.insert(t, failed...)
+	for _, id := range e.insert(t, e.stock("SKU-1"), e.stock("SKU-2")) {
+		s, err := st.BeginSyncAttempt(ctx, id)
+		require.NoError(t, err)
+		require.NoError(t, st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: id, Attempt: s.Attempts, Status: store.SyncSucceeded}))
+	}
+
+	for _, role := range []store.Role{store.RoleOperator, store.RoleFinance} {
+		c := e.env.SignIn(t, role)
+		res, body := c.Get("/")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.Contains(t, body, `id="flows"`)
+		require.Contains(t, body, `hx-get="/overview/flows"`)
+
+		orders := flowCard(t, body, "orders")
+		require.Contains(t, orders, "Main store decides orders")
+		require.Contains(t, orders, "Failing")
+		require.NotContains(t, orders, "Healthy")
+		require.Contains(t, orders, "3 syncs failed in the last hour and none succeeded since: see Syncs → Problems")
+		require.Contains(t, orders, `href="/syncs?family=orders&amp;problems=1"`)
+		require.Contains(t, orders, "3 syncs, 3 failed (100%)")
+		require.Contains(t, orders, "None yet")
+		require.Contains(t, orders, "Last 24 hours: 0 succeeded, 3 failed.")
+		require.Contains(t, orders, "<title>")
+
+		stock := flowCard(t, body, "inventory")
+		require.Contains(t, stock, "Healthy")
+		require.Contains(t, stock, "2 syncs, 0 failed (0%)")
+		require.Contains(t, stock, "last change sent just now; target: within 2 minutes")
+		require.Contains(t, stock, "nothing waiting")
+		require.Contains(t, stock, "Last 24 hours: 2 succeeded, 0 failed.")
+
+		require.Contains(t, body, "Nobody decides customers yet")
+		require.NotContains(t, body, `data-family="customers"`)
+
+		res, frag := c.Get("/overview/flows")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		require.True(t, strings.HasPrefix(strings.TrimSpace(frag), `<section id="flows"`), "only the fragment: %.200s", frag)
+		require.NotContains(t, frag, "<html")
+		require.Contains(t, flowCard(t, frag, "orders"), "Failing")
+	}
+}
