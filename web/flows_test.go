@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"github.com/chromedp/chromedp"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/web/browsertest"
 )
 
 // flowCard cuts one family's card out of a page.
@@ -84,4 +86,27 @@ func TestOverviewFlows(t *testing.T) {
 		require.NotContains(t, frag, "<html")
 		require.Contains(t, flowCard(t, frag, "orders"), "Failing")
 	}
+}
+
+func TestBrowserOverviewShowsFlowStates(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ctx := t.Context()
+	st := e.env.Store
+	a := store.SystemActor("test")
+	_, err := st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Orders, Master: e.shop.ID, Receivers: []int64{e.odoo.ID},
+		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
+	require.NoError(t, err)
+	f := e.order("#2001")
+	f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassUnmapped, "SKU-000001-BLK is not mapped to an Odoo product yet."
+	e.insert(t, f)
+
+	ctx2 := browsertest.Tab(t)
+	signIn(t, ctx2, e.env, "operator@shop.test")
+	require.NoError(t, chromedp.Do(ctx2, chromedp.WaitVisible(chromedp.CSS(`#flows [data-family="orders"]`))))
+	browsertest.Screenshot(t, ctx2, "overview-flows")
+	card, err := chromedp.Run(ctx2, chromedp.Text(chromedp.CSS(`#flows [data-family="orders"]`)))
+	require.NoError(t, err)
+	require.Contains(t, card, "Failing")
+	require.Contains(t, card, "see Syncs → Problems")
 }
