@@ -106,6 +106,8 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 	switch s.Flow {
 	case flowOrders:
 		return e.runOrder(ctx, s)
+	case flowRefunds:
+		return e.runRefund(ctx, s)
 	case flowInventory:
 		return e.runInventory(ctx, s)
 	case flowPrices:
@@ -256,6 +258,8 @@ func leaseFor(flow string, target int64, entityRef string) string {
 		return fmt.Sprintf("inventory:%d:%s", target, loc)
 	case flowOrders:
 		return fmt.Sprintf("order:%d:%s", target, entityRef)
+	case flowRefunds:
+		return fmt.Sprintf("refund:%d:%s", target, entityRef)
 	case flowPrices:
 		return pricesLease(target)
 	}
