@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // odooError is a Python exception as Odoo would raise it.
@@ -66,6 +67,30 @@ type node struct {
 	path     string
 	operator string
 	value    any
+	// in holds the normalised values of an "in" / "not in" list, built once
+	// per search: a search for 1,000 ids over thousands of records would
+	// otherwise compare every record with every id.
+	inOnce sync.Once
+	in     map[any]bool
+}
+
+// inSet returns the set of an "in" list's non-empty scalar values, or nil when
+// the list holds something the plain comparison must handle (false, lists).
+func (n *node) inSet() map[any]bool {
+	n.inOnce.Do(func() {
+		list, _ := n.value.([]any)
+		set := make(map[any]bool, len(list))
+		for _, w := range list {
+			switch w.(type) {
+			case json.Number, float64, string:
+				set[norm(w)] = true
+			default:
+				return // leave n.in nil
+			}
+		}
+		n.in = set
+	})
+	return n.in
 }
 
 // parseDomain turns Odoo's prefix-notation domain into a tree; consecutive
@@ -186,6 +211,16 @@ func (s *Server) match(m *model, rec record, n *node) bool {
 		return !s.match(m, rec, n.children[0])
 	}
 	v, f := s.valueAt(m, rec, n.path)
+	if n.operator == "in" || n.operator == "not in" {
+		// Fast path for a plain stored value (an id, a code): set membership
+		// is what the element-by-element "=" below amounts to.
+		switch x := v.(type) {
+		case int, string:
+			if set := n.inSet(); set != nil && !isEmpty(x) && (f == nil || (f.typ != tBoolean && f.typ != tFloat)) {
+				return set[norm(x)] == (n.operator == "in")
+			}
+		}
+	}
 	return evalLeaf(f, v, n.operator, n.value)
 }
 
