@@ -95,6 +95,9 @@ type Config struct {
 	FetchPollInterval time.Duration
 	// RulesTTL is how long a loaded sources-of-truth snapshot is trusted [1 s].
 	RulesTTL time.Duration
+	// PausedRecheck is how often a queued sync of a paused flow looks again
+	// whether its flow was resumed [30 s].
+	PausedRecheck time.Duration
 }
 
 func (c *Config) defaults() {
@@ -119,6 +122,7 @@ func (c *Config) defaults() {
 	c.FetchCooldown = cmp.Or(c.FetchCooldown, 10*time.Millisecond)
 	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, 200*time.Millisecond)
 	c.RulesTTL = cmp.Or(c.RulesTTL, time.Second)
+	c.PausedRecheck = cmp.Or(c.PausedRecheck, 30*time.Second)
 }
 
 // Queue names.
@@ -139,6 +143,8 @@ type Engine struct {
 	rulesMu  sync.Mutex
 	rulesAt  time.Time
 	rulesVal rules.Rules
+	pausedAt time.Time
+	paused   map[string]store.FlowPause
 
 	clientsMu sync.Mutex
 	shops     map[int64]*shopEntry
@@ -263,6 +269,22 @@ func (e *Engine) Rules(ctx context.Context) (rules.Rules, error) {
 	}
 	e.rulesVal, e.rulesAt = rs, time.Now()
 	return rs, nil
+}
+
+// pausedFlow reports whether the family's flow is paused, from a snapshot at
+// most RulesTTL old (like the rules: one small read a second, not one a job).
+func (e *Engine) pausedFlow(ctx context.Context, family string) (bool, error) {
+	e.rulesMu.Lock()
+	defer e.rulesMu.Unlock()
+	if e.pausedAt.IsZero() || time.Since(e.pausedAt) >= e.cfg.RulesTTL {
+		p, err := e.st.FlowPauses(ctx)
+		if err != nil {
+			return false, err
+		}
+		e.paused, e.pausedAt = p, time.Now()
+	}
+	_, ok := e.paused[family]
+	return ok, nil
 }
 
 type shopEntry struct {

@@ -56,6 +56,16 @@ const (
 )
 
 func (e *Engine) work(ctx context.Context, a SyncArgs) error {
+	// A paused flow keeps its syncs queued, without spending attempts.
+	family, err := e.st.SyncFamily(ctx, a.SyncID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if paused, err := e.pausedFlow(ctx, family); err != nil {
+		return err
+	} else if paused {
+		return river.JobSnooze(jittered(e.cfg.PausedRecheck))
+	}
 	if wait, ok := e.limits.admit(a.Target); !ok {
 		return river.JobSnooze(wait + jittered(time.Second))
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -52,14 +53,15 @@ func FlowState(s FlowSignals) string {
 
 // Flows renders only the Overview's flows section (its htmx refresh).
 func (h Overview) Flows(c *fiber.Ctx) error {
-	sec, err := h.flowsSection(c.UserContext(), now())
+	sec, err := h.flowsSection(c, now())
 	if err != nil {
 		return err
 	}
 	return Render(c, views.Flows(sec))
 }
 
-func (h Overview) flowsSection(ctx context.Context, at time.Time) (views.FlowsSection, error) {
+func (h Overview) flowsSection(c *fiber.Ctx, at time.Time) (views.FlowsSection, error) {
+	ctx := c.UserContext()
 	rs, err := h.Store.SourceRules(ctx)
 	if err != nil {
 		return views.FlowsSection{}, err
@@ -69,7 +71,79 @@ func (h Overview) flowsSection(ctx context.Context, at time.Time) (views.FlowsSe
 	if err != nil {
 		return views.FlowsSection{}, err
 	}
-	return BuildFlows(rs, stats, at), nil
+	pauses, err := h.Store.FlowPauses(ctx)
+	if err != nil {
+		return views.FlowsSection{}, err
+	}
+	sec := BuildFlows(rs, stats, at)
+	sec.CanPause, sec.CSRF = isAdmin(c), h.CSRF(c)
+	for i, card := range sec.Cards {
+		if p, ok := pauses[card.Family]; ok {
+			sec.Cards[i].Paused = true
+			sec.Cards[i].PausedNote = fmt.Sprintf("Paused by %s %s", p.By, components.Relative(p.PausedAt, at))
+			if p.Reason != "" {
+				sec.Cards[i].PausedNote += ": " + p.Reason
+			}
+			sec.Cards[i].PausedNote += ". Changes are recorded and wait; nothing is written until the flow is resumed."
+		}
+	}
+	return sec, nil
+}
+
+// FlowStore is what pausing and resuming a flow needs.
+type FlowStore interface {
+	PauseFlow(ctx context.Context, a store.Actor, family, reason string) error
+	ResumeFlow(ctx context.Context, a store.Actor, family string) error
+}
+
+// Flows pauses and resumes flows (admins).
+type Flows struct {
+	Base
+	Store FlowStore
+}
+
+func flowFamily(c *fiber.Ctx) (rules.Family, error) {
+	f := rules.Family(c.Params("family"))
+	if !f.Valid() {
+		return "", store.ErrNotFound
+	}
+	return f, nil
+}
+
+// Pause stops a flow's writes until it is resumed.
+func (h Flows) Pause(c *fiber.Ctx) error {
+	f, err := flowFamily(c)
+	if err != nil {
+		return err
+	}
+	reason, ok := form(c, "reason", 2000)
+	if !ok {
+		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "reason too long")
+	}
+	err = h.Store.PauseFlow(c.UserContext(), Actor(c), string(f), reason)
+	var fe store.FieldErrors
+	if errors.As(err, &fe) {
+		h.Flash(c, "critical", fe.Error())
+		return Redirect(c, "/")
+	}
+	if err != nil {
+		return err
+	}
+	h.Flash(c, "warning", fmt.Sprintf("The %s flow is paused: changes are recorded and wait, nothing is written until you resume it.", f.Noun()))
+	return Redirect(c, "/")
+}
+
+// Resume lets a paused flow's waiting syncs run.
+func (h Flows) Resume(c *fiber.Ctx) error {
+	f, err := flowFamily(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.ResumeFlow(c.UserContext(), Actor(c), string(f)); err != nil {
+		return err
+	}
+	h.Flash(c, "success", fmt.Sprintf("The %s flow is resumed: the changes that waited are being sent now.", f.Noun()))
+	return Redirect(c, "/")
 }
 
 // BuildFlows turns the rules and the stats into the flows section.

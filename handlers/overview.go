@@ -16,6 +16,7 @@ type OverviewStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	SourceRules(ctx context.Context) (rules.Rules, error)
 	FlowStats(ctx context.Context, since time.Time) ([]store.FlowStat, error)
+	FlowPauses(ctx context.Context) (map[string]store.FlowPause, error)
 }
 
 // Overview handles the landing page.
@@ -39,7 +40,7 @@ func (h Overview) Show(c *fiber.Ctx) error {
 		p.Connections = append(p.Connections, connectionRow(conn))
 	}
 	if len(p.Connections) > 0 {
-		if p.Flows, err = h.flowsSection(c.UserContext(), p.Now); err != nil {
+		if p.Flows, err = h.flowsSection(c, p.Now); err != nil {
 			return err
 		}
 	}

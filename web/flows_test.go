@@ -3,6 +3,7 @@ package web_test
 import (
 	"github.com/chromedp/chromedp"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -109,4 +110,42 @@ func TestBrowserOverviewShowsFlowStates(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, card, "Failing")
 	require.Contains(t, card, "see Syncs → Problems")
+}
+
+func TestAdminPausesAndResumesAFlow(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ctx := t.Context()
+	_, err := e.env.Store.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: rules.Orders, Master: e.shop.ID,
+		Receivers: []int64{e.odoo.ID}, Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
+	require.NoError(t, err)
+
+	op := e.env.SignIn(t, store.RoleOperator)
+	_, body := op.Get("/")
+	require.NotContains(t, body, "Pause Orders", "operators do not pause flows")
+	res := op.PostForm("/flows/orders/pause", url.Values{"reason": {"no"}})
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+
+	admin := e.env.SignIn(t, store.RoleAdmin)
+	_, body = admin.Get("/")
+	require.Contains(t, body, "Pause Orders")
+	res = admin.PostForm("/flows/orders/pause", url.Values{"reason": {"Odoo maintenance tonight"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = admin.Get("/")
+	card := flowCard(t, body, "orders")
+	require.Contains(t, card, "Paused")
+	require.Contains(t, card, "Paused by admin@shop.test just now: Odoo maintenance tonight")
+	require.Contains(t, card, "Resume Orders")
+	pauses, err := e.env.Store.FlowPauses(ctx)
+	require.NoError(t, err)
+	require.Contains(t, pauses, "orders")
+
+	res = admin.PostForm("/flows/orders/resume", nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = admin.Get("/")
+	require.Contains(t, body, "The orders flow is resumed")
+	require.NotContains(t, flowCard(t, body, "orders"), "Resume Orders")
+
+	res = admin.PostForm("/flows/nonsense/pause", nil)
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
 }
