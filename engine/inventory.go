@@ -564,41 +564,16 @@ func (e *Engine) inventoryItems(ctx context.Context, cl *shopify.Client, conn in
 			ask = append(ask, v)
 		}
 	}
-	slices.Sort(ask)
-	ask = slices.Compact(ask)
-	const chunk = 50 // 2 points each: well under the 1,000-point query limit
-	for start := 0; start < len(ask); start += chunk {
-		part := ask[start:min(start+chunk, len(ask))]
-		var q strings.Builder
-		q.WriteString("query CrossdockVariantItems(")
-		vars := make(map[string]any, len(part))
-		for i, v := range part {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "$v%d: ID!", i)
-			vars[fmt.Sprintf("v%d", i)] = v
-		}
-		q.WriteString(") {")
-		for i := range part {
-			fmt.Fprintf(&q, " v%d: productVariant(id: $v%d) { id inventoryItem { id } }", i, i)
-		}
-		q.WriteString(" }")
-		var ans map[string]*struct {
-			ID            string `json:"id"`
-			InventoryItem struct {
-				ID string `json:"id"`
-			} `json:"inventoryItem"`
-		}
-		if err := cl.Do(ctx, q.String(), vars, &ans); err != nil {
-			return nil, err
-		}
-		for i, v := range part {
-			if a := ans[fmt.Sprintf("v%d", i)]; a != nil && a.InventoryItem.ID != "" {
-				out[v] = a.InventoryItem.ID
-				e.items.Store(fmt.Sprintf("%d|%s", conn, v), a.InventoryItem.ID)
-			}
-		}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	items, err := cl.InventoryItemIDs(ctx, ask)
+	if err != nil {
+		return nil, err
+	}
+	for v, it := range items {
+		out[v] = it
+		e.items.Store(fmt.Sprintf("%d|%s", conn, v), it)
 	}
 	return out, nil
 }

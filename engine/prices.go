@@ -267,13 +267,6 @@ type priceProblem struct {
 	message string
 }
 
-// variantPrices is what Shopify has for a variant.
-type variantPrices struct {
-	product string
-	price   string
-	cost    string // "" when the variant has no cost
-}
-
 // runPrices writes the batch's prices and/or costs into Shopify, one
 // productVariantsBulkUpdate per Shopify product.
 func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
@@ -362,7 +355,7 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 	for _, v := range variants {
 		wanted = append(wanted, v)
 	}
-	current, err := variantPricesOf(ctx, cl, wanted)
+	current, err := cl.VariantPrices(ctx, wanted)
 	if err != nil {
 		res.err = err
 		return res
@@ -370,7 +363,7 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 	type target struct {
 		p       priceIn
 		variant string
-		now     variantPrices
+		now     shopify.VariantPrice
 	}
 	var sendable []target
 	for _, it := range valid {
@@ -404,11 +397,11 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 	unchanged, sent := 0, 0
 	for _, t := range sendable {
 		u := shopify.VariantPriceUpdate{ID: t.variant}
-		if b.Prices && !sameMoney(t.now.price, t.p.Price) {
+		if b.Prices && !sameMoney(t.now.Price, t.p.Price) {
 			p := money(t.p.Price)
 			u.Price = &p
 		}
-		if b.Costs && !sameMoney(t.now.cost, t.p.Cost) {
+		if b.Costs && !sameMoney(t.now.Cost, t.p.Cost) {
 			c := money(t.p.Cost)
 			u.Cost = &c
 		}
@@ -416,10 +409,10 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 			unchanged++
 			continue
 		}
-		if _, ok := byProduct[t.now.product]; !ok {
-			products = append(products, t.now.product)
+		if _, ok := byProduct[t.now.ProductID]; !ok {
+			products = append(products, t.now.ProductID)
 		}
-		byProduct[t.now.product] = append(byProduct[t.now.product], u)
+		byProduct[t.now.ProductID] = append(byProduct[t.now.ProductID], u)
 		sent++
 	}
 	what := whatFlows(b)
@@ -504,59 +497,4 @@ func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch,
 	}
 	_, err := e.st.InsertSyncs(ctx, ns)
 	return err
-}
-
-// variantPricesOf reads the product, price and cost of variants (GIDs). A
-// variant Shopify does not know is left out.
-func variantPricesOf(ctx context.Context, cl *shopify.Client, variants []string) (map[string]variantPrices, error) {
-	ask := slices.Clone(variants)
-	slices.Sort(ask)
-	ask = slices.Compact(ask)
-	out := make(map[string]variantPrices, len(ask))
-	const chunk = 50
-	for start := 0; start < len(ask); start += chunk {
-		part := ask[start:min(start+chunk, len(ask))]
-		var q strings.Builder
-		q.WriteString("query CrossdockVariantPrices(")
-		vars := make(map[string]any, len(part))
-		for i, v := range part {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "$v%d: ID!", i)
-			vars[fmt.Sprintf("v%d", i)] = v
-		}
-		q.WriteString(") {")
-		for i := range part {
-			fmt.Fprintf(&q, " v%d: productVariant(id: $v%d) { id price product { id } inventoryItem { unitCost { amount } } }", i, i)
-		}
-		q.WriteString(" }")
-		var ans map[string]*struct {
-			ID      string `json:"id"`
-			Price   string `json:"price"`
-			Product struct {
-				ID string `json:"id"`
-			} `json:"product"`
-			InventoryItem *struct {
-				UnitCost *struct {
-					Amount string `json:"amount"`
-				} `json:"unitCost"`
-			} `json:"inventoryItem"`
-		}
-		if err := cl.Do(ctx, q.String(), vars, &ans); err != nil {
-			return nil, err
-		}
-		for i, v := range part {
-			a := ans[fmt.Sprintf("v%d", i)]
-			if a == nil || a.Product.ID == "" {
-				continue
-			}
-			vp := variantPrices{product: a.Product.ID, price: a.Price}
-			if a.InventoryItem != nil && a.InventoryItem.UnitCost != nil {
-				vp.cost = a.InventoryItem.UnitCost.Amount
-			}
-			out[v] = vp
-		}
-	}
-	return out, nil
 }
