@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -37,6 +38,39 @@ type eventPlan struct {
 	outcome store.WebhookOutcome
 	mark    *store.Watermark // checked first: a stale event becomes nothing
 	syncs   []queued
+}
+
+// fanOut turns one webhook event into a sync per target. An event that could
+// not be read (problem) becomes failed syncs that keep the raw payload, and
+// no watermark, so a corrected delivery of the same version still comes
+// through. Otherwise each target gets a waiting sync carrying payload, or a
+// rejected one when the sources of truth refuse it, and the event's version
+// becomes the entity's watermark.
+func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSync, family rules.Family, tgts []int64,
+	problem string, payload any, waiting func(target int64) string) eventPlan {
+	if problem != "" {
+		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
+		for _, t := range tgts {
+			s := base
+			s.TargetConnectionID, s.Status, s.ErrorClass, s.Message = t, store.SyncFailed, store.ClassValidation, problem
+			s.Payload = json.RawMessage(ev.Payload)
+			s.IdempotencyKey = cmpStr(base.EntityRef, fmt.Sprintf("webhook-%d", ev.ID))
+			p.syncs = append(p.syncs, queued{sync: s})
+		}
+		return p
+	}
+	p.mark = &store.Watermark{ConnectionID: ev.ConnectionID, EntityType: base.EntityType, ExternalID: base.EntityRef, Version: base.SourceVersion}
+	for _, t := range tgts {
+		s := base
+		s.TargetConnectionID, s.Payload = t, payload
+		if d := rs.Decide(family, ev.ConnectionID, t, nil); !d.Allowed {
+			s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
+		} else {
+			s.Message = waiting(t)
+		}
+		p.syncs = append(p.syncs, queued{sync: s, lease: leaseFor(base.Flow, t, base.EntityRef)})
+	}
+	return p
 }
 
 // IntakeOnce claims one batch of received webhook events and, in the same

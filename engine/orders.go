@@ -174,32 +174,9 @@ func (e *Engine) planOrder(rs rules.Rules, ev store.WebhookEvent, p eventPlan) e
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityOrder, EntityRef: o.ID,
 		EntityKey: cmpStr(o.Name, o.ID), SearchKeys: o.searchKeys(), SourceVersion: o.UpdatedAt, WebhookEventID: ev.ID,
 		IdempotencyKey: o.ID, MaxAttempts: e.cfg.MaxAttempts}
-	if problem != "" {
-		// Kept as a failed sync (with the raw payload) so someone sees it; the
-		// event is marked failed too. No watermark: a corrected delivery of
-		// the same version can still come through.
-		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
-		for _, t := range tgts {
-			s := base
-			s.TargetConnectionID, s.Status, s.ErrorClass, s.Message = t, store.SyncFailed, store.ClassValidation, problem
-			s.Payload = json.RawMessage(ev.Payload)
-			s.IdempotencyKey = cmpStr(o.ID, fmt.Sprintf("webhook-%d", ev.ID))
-			p.syncs = append(p.syncs, queued{sync: s})
-		}
-		return p
-	}
-	p.mark = &store.Watermark{ConnectionID: ev.ConnectionID, EntityType: entityOrder, ExternalID: o.ID, Version: o.UpdatedAt}
-	for _, t := range tgts {
-		s := base
-		s.TargetConnectionID, s.Payload = t, o
-		if d := rs.Decide(rules.Orders, ev.ConnectionID, t, nil); !d.Allowed {
-			s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
-		} else {
-			s.Message = fmt.Sprintf("Order %s is waiting to be sent to %s.", cmpStr(o.Name, o.ID), rs.Name(t))
-		}
-		p.syncs = append(p.syncs, queued{sync: s, lease: leaseFor(flowOrders, t, o.ID)})
-	}
-	return p
+	return fanOut(p, rs, ev, base, rules.Orders, tgts, problem, o, func(t int64) string {
+		return fmt.Sprintf("Order %s is waiting to be sent to %s.", cmpStr(o.Name, o.ID), rs.Name(t))
+	})
 }
 
 // saleOrderRequest is what the orders flow sends to Odoo, as recorded.

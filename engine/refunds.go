@@ -205,29 +205,9 @@ func (e *Engine) planRefund(rs rules.Rules, ev store.WebhookEvent, p eventPlan) 
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityRefund, EntityRef: r.ID,
 		EntityKey: key, SearchKeys: r.searchKeys(), SourceVersion: r.CreatedAt, WebhookEventID: ev.ID,
 		IdempotencyKey: r.ID, MaxAttempts: e.cfg.MaxAttempts}
-	if problem != "" {
-		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
-		for _, t := range tgts {
-			s := base
-			s.TargetConnectionID, s.Status, s.ErrorClass, s.Message = t, store.SyncFailed, store.ClassValidation, problem
-			s.Payload = json.RawMessage(ev.Payload)
-			s.IdempotencyKey = cmpStr(r.ID, fmt.Sprintf("webhook-%d", ev.ID))
-			p.syncs = append(p.syncs, queued{sync: s})
-		}
-		return p
-	}
-	p.mark = &store.Watermark{ConnectionID: ev.ConnectionID, EntityType: entityRefund, ExternalID: r.ID, Version: r.CreatedAt}
-	for _, t := range tgts {
-		s := base
-		s.TargetConnectionID, s.Payload = t, r
-		if d := rs.Decide(rules.Refunds, ev.ConnectionID, t, nil); !d.Allowed {
-			s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
-		} else {
-			s.Message = fmt.Sprintf("%s is waiting to be sent to %s.", refundLabel(r, ""), rs.Name(t))
-		}
-		p.syncs = append(p.syncs, queued{sync: s, lease: leaseFor(flowRefunds, t, r.ID)})
-	}
-	return p
+	return fanOut(p, rs, ev, base, rules.Refunds, tgts, problem, r, func(t int64) string {
+		return fmt.Sprintf("%s is waiting to be sent to %s.", refundLabel(r, ""), rs.Name(t))
+	})
 }
 
 // creditNoteRequest is what the refunds flow sends to Odoo, as recorded.
