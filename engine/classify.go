@@ -17,6 +17,10 @@ type failure struct {
 	message  string
 	evidence any
 	err      error
+	// waiting marks a record that depends on another not there yet (a refund
+	// before its order): worth retrying, but the system answered fine, so it
+	// must not count towards its circuit breaker.
+	waiting bool
 }
 
 func (f *failure) Error() string {
@@ -30,6 +34,12 @@ func (f *failure) Unwrap() error { return f.err }
 
 func fail(class, message string, err error) *failure {
 	return &failure{class: class, message: message, err: err}
+}
+
+// waitFor is a transient failure of a record whose dependency has not arrived
+// yet: it is retried like one, without counting against the system.
+func waitFor(message string) *failure {
+	return &failure{class: store.ClassTransient, message: message, waiting: true}
 }
 
 // retryable reports whether a class is worth retrying as is. The others need

@@ -328,8 +328,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 	if !found {
 		name := e.shopifyOrderName(ctx, r.OrderID)
 		res.response = map[string]any{"sale_order": nil, "client_order_ref": r.OrderID}
-		res.err = fail(store.ClassTransient, fmt.Sprintf("%s has not reached %s yet; the refund will be retried.",
-			orderLabel(r.OrderID, name), conn.Name), nil)
+		res.err = waitFor(fmt.Sprintf("%s has not reached %s yet; the refund will be retried.", orderLabel(r.OrderID, name), conn.Name))
 		return res
 	}
 	if so.Partner.ID == 0 {

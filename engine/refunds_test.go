@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -213,7 +214,11 @@ func TestRefundDeliveredTwiceMakesOneCreditNote(t *testing.T) {
 
 func TestRefundBeforeItsOrderIsRetried(t *testing.T) {
 	t.Parallel()
-	e := setupRefunds(t, options{configure: func(c *engine.Config) { c.MaxAttempts = 20 }})
+	// A breaker that opens at the first system failure, for a minute: waiting for
+	// the order must not open it, or the order itself would be held back.
+	e := setupRefunds(t, options{configure: func(c *engine.Config) {
+		c.MaxAttempts, c.BreakerThreshold, c.BreakerCooldown = 20, 1, time.Minute
+	}})
 	o, orderPayload := e.order(t)
 	ref, payload := refundPayload(t, o, 1)
 	id := e.deliver(t, "refunds/create", payload)

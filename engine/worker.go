@@ -142,7 +142,7 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 		if o.Response == nil {
 			o.Response = f.evidence
 		}
-		e.limits.record(s.TargetConnectionID, false, tripsBreaker(f.class))
+		e.limits.record(s.TargetConnectionID, false, tripsBreaker(f.class) && !f.waiting)
 		switch {
 		case retryable(f.class) && s.Attempts < s.MaxAttempts:
 			snooze = backoff(e.cfg.RetryBase, s.ID, s.Attempts)
