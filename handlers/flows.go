@@ -9,47 +9,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"crossdock/engine"
 	"crossdock/engine/rules"
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
 )
-
-// Flow states.
-const (
-	FlowHealthy = "healthy"
-	FlowBehind  = "behind"
-	FlowFailing = "failing"
-)
-
-// FlowSignals are the facts a flow's state is decided from.
-type FlowSignals struct {
-	Now             time.Time
-	Freshness       time.Duration
-	LastSucceededAt *time.Time
-	LastFailedAt    *time.Time
-	FailedLastHour  int
-	OldestWaitingAt *time.Time
-	Retrying        int
-}
-
-// FlowState decides a flow's state: failing when syncs failed in the last
-// hour and none succeeded since; behind when items are retrying, or work has
-// waited longer than the freshness target with no success within it;
-// healthy otherwise.
-func FlowState(s FlowSignals) string {
-	if s.FailedLastHour > 0 && (s.LastSucceededAt == nil || (s.LastFailedAt != nil && !s.LastSucceededAt.After(*s.LastFailedAt))) {
-		return FlowFailing
-	}
-	if s.Retrying > 0 {
-		return FlowBehind
-	}
-	if s.OldestWaitingAt != nil && s.Now.Sub(*s.OldestWaitingAt) > s.Freshness &&
-		(s.LastSucceededAt == nil || s.Now.Sub(*s.LastSucceededAt) > s.Freshness) {
-		return FlowBehind
-	}
-	return FlowHealthy
-}
 
 // Flows renders only the Overview's flows section (its htmx refresh).
 func (h Overview) Flows(c *fiber.Ctx) error {
@@ -166,7 +131,7 @@ func BuildFlows(rs rules.Rules, stats []store.FlowStat, at time.Time) views.Flow
 			LastSuccess: st.LastSucceededAt, Total: st.Total, Failed: st.Failed,
 			Target:       rules.Minutes(rule.FreshnessMinutes),
 			ProblemsHref: "/syncs?" + url.Values{"family": {string(f)}, "problems": {"1"}}.Encode()}
-		card.State = FlowState(FlowSignals{Now: at, Freshness: fresh, LastSucceededAt: st.LastSucceededAt, LastFailedAt: st.LastFailedAt,
+		card.State = engine.FlowState(engine.FlowSignals{Now: at, Freshness: fresh, LastSucceededAt: st.LastSucceededAt, LastFailedAt: st.LastFailedAt,
 			FailedLastHour: st.FailedLastHour, OldestWaitingAt: st.OldestWaitingAt, Retrying: st.Retrying})
 		if st.Total > 0 {
 			card.FailureRate = fmt.Sprintf("%d%%", (st.Failed*100+st.Total/2)/st.Total)
@@ -183,9 +148,9 @@ func BuildFlows(rs rules.Rules, stats []store.FlowStat, at time.Time) views.Flow
 			card.Freshness = fmt.Sprintf("no change sent yet; target: within %s", card.Target)
 		}
 		switch card.State {
-		case FlowFailing:
+		case engine.FlowFailing:
 			card.Advice = fmt.Sprintf("%s failed in the last hour and none succeeded since: see Syncs → Problems", count(st.FailedLastHour, "sync"))
-		case FlowBehind:
+		case engine.FlowBehind:
 			if st.Retrying > 0 {
 				card.Advice = fmt.Sprintf("%s retrying after a failure: see Syncs → Problems", count(st.Retrying, "sync is", "syncs are"))
 			} else {
