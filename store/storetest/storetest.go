@@ -67,8 +67,9 @@ func cleanup() {
 		}
 	}
 	if cluster != nil {
-		cluster.Stop(ctx) //nolint:errcheck
-		cluster.Remove()  //nolint:errcheck
+		cluster.Stop(ctx)                    //nolint:errcheck
+		cluster.Remove()                     //nolint:errcheck
+		os.Remove(filepath.Dir(cluster.Dir)) //nolint:errcheck // the temporary parent made for it
 	}
 }
 
