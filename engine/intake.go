@@ -143,6 +143,10 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 		return e.planOrder(rs, ev, p)
 	case "refunds/create":
 		return e.planRefund(rs, ev, p)
+	case "customers/create", "customers/update":
+		return e.planCustomer(rs, ev, p)
+	case "products/create", "products/update":
+		return e.planProduct(rs, ev, p)
 	}
 	p.outcome.Status = store.WebhookIgnored
 	p.outcome.Error = fmt.Sprintf("Crossdock does not sync %q events yet; the event is kept here.", ev.Topic)

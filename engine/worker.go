@@ -122,6 +122,10 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 		return e.runInventory(ctx, s)
 	case flowPrices:
 		return e.runPrices(ctx, s)
+	case flowCustomers:
+		return e.runCustomer(ctx, s)
+	case flowProducts:
+		return e.runProduct(ctx, s)
 	}
 	return result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
@@ -272,6 +276,10 @@ func leaseFor(flow string, target int64, entityRef string) string {
 		return fmt.Sprintf("refund:%d:%s", target, entityRef)
 	case flowPrices:
 		return pricesLease(target)
+	case flowCustomers:
+		return fmt.Sprintf("customer:%d:%s", target, entityRef)
+	case flowProducts:
+		return fmt.Sprintf("product:%d:%s", target, entityRef)
 	}
 	return ""
 }

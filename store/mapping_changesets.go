@@ -27,6 +27,9 @@ const (
 	SourceSuggestions = "suggestions"
 	SourceImport      = "import"
 	SourceRevert      = "revert"
+	// SourceEngine: proposed by the sync engine for a record it created in
+	// a receiving system; submitted at once, approved by an admin.
+	SourceEngine = "engine"
 )
 
 // Item operations: set a reference (add it, or change its entity or keys),
@@ -880,7 +883,7 @@ func (s *Store) SubmitChangeSet(ctx context.Context, a Actor, id int64) (ChangeS
 		if cur.Status != ChangeSetDraft {
 			return StateError{cur.Status}
 		}
-		if !cur.ProposedByUser(a.UserID) {
+		if !cur.ProposedByUser(a.UserID) && !(cur.Source == SourceEngine && cur.ProposedBy == nil && a.UserID == 0) {
 			return ErrNotProposer
 		}
 		if cs, err = tx.checkChangeSet(ctx, id); err != nil {

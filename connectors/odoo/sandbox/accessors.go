@@ -11,6 +11,8 @@ type Product struct {
 	DefaultCode   string
 	Barcode       string
 	Name          string
+	Description   string // description_sale
+	Weight        float64
 	ListPrice     float64
 	StandardPrice float64
 	Active        bool
@@ -22,6 +24,10 @@ type Partner struct {
 	ID        int
 	Name      string
 	Email     string
+	Phone     string
+	Street    string
+	City      string
+	Zip       string
 	Ref       string
 	IsCompany bool
 	Active    bool
@@ -103,7 +109,8 @@ func (s *Server) Products() []Product {
 	for _, pid := range m.sortedIDs() {
 		r := m.recs[pid]
 		out = append(out, Product{ID: pid, DefaultCode: str(r, "default_code"), Barcode: str(r, "barcode"),
-			Name: str(r, "name"), ListPrice: num64(r, "list_price"), StandardPrice: num64(r, "standard_price"),
+			Name: str(r, "name"), Description: str(r, "description_sale"), Weight: num64(r, "weight"),
+			ListPrice: num64(r, "list_price"), StandardPrice: num64(r, "standard_price"),
 			Active: r["active"] == true, WriteDate: parseTime(str(r, "write_date"))})
 	}
 	return out
@@ -117,7 +124,8 @@ func (s *Server) Partners() []Partner {
 	var out []Partner
 	for _, pid := range m.sortedIDs() {
 		r := m.recs[pid]
-		out = append(out, Partner{ID: pid, Name: str(r, "name"), Email: str(r, "email"), Ref: str(r, "ref"),
+		out = append(out, Partner{ID: pid, Name: str(r, "name"), Email: str(r, "email"), Phone: str(r, "phone"),
+			Street: str(r, "street"), City: str(r, "city"), Zip: str(r, "zip"), Ref: str(r, "ref"),
 			IsCompany: r["is_company"] == true, Active: r["active"] == true})
 	}
 	return out

@@ -113,15 +113,17 @@ func (s *Server) buildModels() {
 	}))
 
 	product := newModel("product.product", "Product Variant", "Inventory / Administrator", map[string]*field{
-		"name":           req(char("Name")),
-		"default_code":   char("Internal Reference"),
-		"barcode":        char("Barcode"),
-		"list_price":     num("Sales Price"),
-		"standard_price": num("Cost"),
-		"active":         flag("Active"),
-		"uom_id":         m2o("Unit", "uom.uom"),
-		"type":           sel("Product Type", "consu", "service", "combo"),
-		"is_storable":    flag("Track Inventory"),
+		"name":             req(char("Name")),
+		"default_code":     char("Internal Reference"),
+		"barcode":          char("Barcode"),
+		"description_sale": char("Sales Description"),
+		"weight":           num("Weight"),
+		"list_price":       num("Sales Price"),
+		"standard_price":   num("Cost"),
+		"active":           flag("Active"),
+		"uom_id":           m2o("Unit", "uom.uom"),
+		"type":             sel("Product Type", "consu", "service", "combo"),
+		"is_storable":      flag("Track Inventory"),
 		"lst_price": {typ: tFloat, label: "Sales Price", compute: func(_ *Server, r record) any {
 			return r["list_price"]
 		}},

@@ -884,7 +884,10 @@ func (s *Shop) customer(c *Customer, name string) (any, error) {
 	case "email":
 		return c.Email, nil
 	case "phone":
-		return nil, nil
+		if c.Phone == "" {
+			return nil, nil
+		}
+		return c.Phone, nil
 	case "defaultEmailAddress":
 		return emailSrc(c.Email), nil
 	case "numberOfOrders":

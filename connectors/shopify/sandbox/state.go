@@ -10,14 +10,19 @@ import (
 
 // Product is a seeded product.
 type Product struct {
-	ID         int64
-	Title      string
-	Handle     string
-	Status     string
-	Vendor     string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	VariantIDs []int64
+	ID     int64
+	Title  string
+	Handle string
+	Status string
+	Vendor string
+	// BodyHTML, ProductType and Tags (comma-separated) are empty for seeded
+	// products; AddProduct and EditProduct set them.
+	BodyHTML    string
+	ProductType string
+	Tags        string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	VariantIDs  []int64
 }
 
 // GID is the product's Shopify global id.
@@ -74,6 +79,13 @@ type Customer struct {
 	FirstName string
 	LastName  string
 	Email     string
+	// Phone and the default address ("" means null); set by AddCustomer
+	// and EditCustomer, empty for seeded customers.
+	Phone     string
+	Address1  string
+	City      string
+	Zip       string
+	Country   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
