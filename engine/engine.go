@@ -190,10 +190,12 @@ func New(cfg Config) (*Engine, error) {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepTick), func() (river.JobArgs, *river.InsertOpts) {
 			return SweepArgs{}, sweepOpts()
 		}, &river.PeriodicJobOpts{ID: "inventory_sweep", RunOnStart: true}))
+		periodic = append(periodic, contentSweepJob(cfg.SweepTick))
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{e: e})
 	river.AddWorker(workers, &sweepWorker{e: e})
+	river.AddWorker(workers, &contentSweepWorker{e: e})
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueSyncs:  {MaxWorkers: cfg.Workers},

@@ -126,6 +126,8 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 		return e.runCustomer(ctx, s)
 	case flowProducts:
 		return e.runProduct(ctx, s)
+	case flowProductsOdoo:
+		return e.runProductToShopify(ctx, s)
 	}
 	return result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
@@ -278,7 +280,7 @@ func leaseFor(flow string, target int64, entityRef string) string {
 		return pricesLease(target)
 	case flowCustomers:
 		return fmt.Sprintf("customer:%d:%s", target, entityRef)
-	case flowProducts:
+	case flowProducts, flowProductsOdoo:
 		return fmt.Sprintf("product:%d:%s", target, entityRef)
 	}
 	return ""

@@ -114,3 +114,21 @@ func (c *Client) WriteProduct(ctx context.Context, id int, vals map[string]any) 
 	}
 	return c.Write(ctx, "product.product", []int{id}, vals, nil)
 }
+
+// ProductContentsChangedSince reads up to limit variants written after the
+// keyset (t, afterID), oldest first, archived ones included (as
+// ProductsChangedSince, with the content fields).
+func (c *Client) ProductContentsChangedSince(ctx context.Context, t time.Time, afterID, limit int) ([]ProductContent, error) {
+	ts := formatDateTime(t)
+	domain := []any{"|", []any{"write_date", ">", ts}, "&", []any{"write_date", "=", ts}, []any{"id", ">", afterID}}
+	var rows []contentRow
+	if err := c.searchRead(ctx, "product.product", domain, contentFields, 0, limit, "write_date asc, id asc", map[string]any{"active_test": false}, &rows); err != nil {
+		return nil, err
+	}
+	out := make([]ProductContent, len(rows))
+	for i, r := range rows {
+		out[i] = ProductContent{ID: r.ID, Name: string(r.Name), DefaultCode: string(r.DefaultCode), Barcode: string(r.Barcode),
+			Description: string(r.Description), Weight: float64(r.Weight), Active: r.Active, WriteDate: time.Time(r.WriteDate)}
+	}
+	return out, nil
+}

@@ -210,6 +210,12 @@ func (s *Shop) mutation(e *executor, f *ast.Field, args map[string]any) (any, er
 			return nil, err
 		}
 		payload, errs = p, p.errs
+	case "productUpdate":
+		p := s.productUpdate(args)
+		payload, errs = p, p.errs
+	case "productCreate":
+		p := s.productCreate(args)
+		payload, errs = p, p.errs
 	case "bulkOperationRunQuery":
 		p := s.bulkRun(e, args)
 		payload, errs = p, p.errs

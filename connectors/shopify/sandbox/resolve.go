@@ -19,6 +19,7 @@ type (
 	appSrc      struct{}
 	scopeSrc    string
 	emailSrc    string
+	addressSrc  struct{ c *Customer }
 	apiVersion  string
 	invItem     struct{ v *Variant }
 	money       struct{ amount string }
@@ -321,6 +322,25 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 		}
 	case "Customer":
 		return s.customer(src.(*Customer), name)
+	case "MailingAddress":
+		c := src.(addressSrc).c
+		switch name {
+		case "id":
+			return fmt.Sprintf("gid://shopify/MailingAddress/%d?model_name=CustomerAddress", c.ID+1), nil
+		case "address1":
+			return nullable(c.Address1), nil
+		case "city":
+			return nullable(c.City), nil
+		case "zip":
+			return nullable(c.Zip), nil
+		case "phone":
+			return nullable(c.Phone), nil
+		case "countryCodeV2":
+			return nullable(c.Country), nil
+		case "name":
+			return strings.TrimSpace(c.FirstName + " " + c.LastName), nil
+		}
+		return nil, nil
 	case "CustomerEmailAddress":
 		if name == "emailAddress" {
 			return string(src.(emailSrc)), nil
@@ -700,7 +720,9 @@ func (s *Shop) product(e *executor, p *Product, name string, args map[string]any
 	case "vendor":
 		return p.Vendor, nil
 	case "productType":
-		return "", nil
+		return p.ProductType, nil
+	case "descriptionHtml":
+		return p.BodyHTML, nil
 	case "createdAt":
 		return dt(p.CreatedAt), nil
 	case "updatedAt":
@@ -890,6 +912,11 @@ func (s *Shop) customer(c *Customer, name string) (any, error) {
 		return c.Phone, nil
 	case "defaultEmailAddress":
 		return emailSrc(c.Email), nil
+	case "defaultAddress":
+		if c.Address1 == "" && c.City == "" && c.Zip == "" {
+			return nil, nil
+		}
+		return addressSrc{c}, nil
 	case "numberOfOrders":
 		n := 0
 		for _, o := range s.orders {

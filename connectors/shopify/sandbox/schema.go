@@ -27,6 +27,8 @@ var schema = map[string]map[string]string{
 	"Mutation": {
 		"inventorySetQuantities":    "InventorySetQuantitiesPayload",
 		"productVariantsBulkUpdate": "ProductVariantsBulkUpdatePayload",
+		"productUpdate":             "ProductUpdatePayload",
+		"productCreate":             "ProductCreatePayload",
 		"bulkOperationRunQuery":     "BulkOperationRunQueryPayload",
 		"webhookSubscriptionCreate": "WebhookSubscriptionCreatePayload",
 		"webhookSubscriptionDelete": "WebhookSubscriptionDeletePayload",
@@ -37,7 +39,7 @@ var schema = map[string]map[string]string{
 	"AppInstallation": {"id": "ID", "accessScopes": "[AccessScope]"},
 	"AccessScope":     {"handle": "String", "description": "String"},
 	"Product": {"id": "ID", "title": "String", "handle": "String", "status": "ProductStatus", "vendor": "String",
-		"productType": "String", "createdAt": "DateTime", "updatedAt": "DateTime", "totalInventory": "Int",
+		"productType": "String", "descriptionHtml": "HTML", "createdAt": "DateTime", "updatedAt": "DateTime", "totalInventory": "Int",
 		"variants": "*ProductVariant"},
 	"ProductVariant": {"id": "ID", "title": "String", "displayName": "String", "sku": "String", "barcode": "String",
 		"price": "Money", "compareAtPrice": "Money", "inventoryQuantity": "Int", "createdAt": "DateTime",
@@ -53,7 +55,9 @@ var schema = map[string]map[string]string{
 	"InventoryQuantity": {"id": "ID", "name": "String", "quantity": "Int", "updatedAt": "DateTime"},
 	"Customer": {"id": "ID", "firstName": "String", "lastName": "String", "displayName": "String", "email": "String",
 		"phone": "String", "defaultEmailAddress": "CustomerEmailAddress", "numberOfOrders": "UnsignedInt64",
-		"state": "CustomerState", "createdAt": "DateTime", "updatedAt": "DateTime"},
+		"state": "CustomerState", "createdAt": "DateTime", "updatedAt": "DateTime", "defaultAddress": "MailingAddress"},
+	"MailingAddress": {"id": "ID", "address1": "String", "address2": "String", "city": "String", "zip": "String",
+		"phone": "String", "countryCodeV2": "CountryCode", "name": "String"},
 	"CustomerEmailAddress": {"emailAddress": "String", "marketingState": "CustomerEmailAddressMarketingState"},
 	"Order": {"id": "ID", "name": "String", "email": "String", "createdAt": "DateTime", "updatedAt": "DateTime",
 		"processedAt": "DateTime", "cancelledAt": "DateTime", "closed": "Boolean",
@@ -94,6 +98,8 @@ var schema = map[string]map[string]string{
 	"WebhookSubscriptionCreatePayload":   {"webhookSubscription": "WebhookSubscription", "userErrors": "[UserError]"},
 	"WebhookSubscriptionDeletePayload":   {"deletedWebhookSubscriptionId": "ID", "userErrors": "[UserError]"},
 	"UserError":                          {"field": "String", "message": "String"},
+	"ProductUpdatePayload":               {"product": "Product", "userErrors": "[UserError]"},
+	"ProductCreatePayload":               {"product": "Product", "userErrors": "[UserError]"},
 	"PageInfo":                           {"hasNextPage": "Boolean", "hasPreviousPage": "Boolean", "startCursor": "String", "endCursor": "String"},
 }
 
