@@ -278,8 +278,6 @@ func leaseFor(flow string, target int64, entityRef string) string {
 		return fmt.Sprintf("refund:%d:%s", target, entityRef)
 	case flowPrices:
 		return pricesLease(target)
-	case flowCustomers:
-		return fmt.Sprintf("customer:%d:%s", target, entityRef)
 	case flowProducts, flowProductsOdoo:
 		return fmt.Sprintf("product:%d:%s", target, entityRef)
 	}
