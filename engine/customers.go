@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -208,6 +209,9 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync) result {
 	want := c.partner()
 	lease := partnerLease(s.TargetConnectionID, c.Email)
 	if err := e.waitLease(ctx, lease, s.ID, 2*time.Second); err != nil {
+		if f := (*failure)(nil); errors.As(err, &f) && f.class == store.ClassTransient {
+			err = fail(store.ClassTransient, fmt.Sprintf("Another change of %s (or an order of theirs) is being sent right now.", c.label()), nil)
+		}
 		res.err = err
 		return res
 	}
