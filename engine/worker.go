@@ -122,6 +122,8 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 		return e.runInventory(ctx, s)
 	case flowPrices:
 		return e.runPrices(ctx, s)
+	case flowFulfillments:
+		return e.runFulfillment(ctx, s)
 	}
 	return result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
@@ -272,6 +274,8 @@ func leaseFor(flow string, target int64, entityRef string) string {
 		return fmt.Sprintf("refund:%d:%s", target, entityRef)
 	case flowPrices:
 		return pricesLease(target)
+	case flowFulfillments:
+		return fmt.Sprintf("fulfillment:%d:picking:%s", target, entityRef)
 	}
 	return ""
 }
