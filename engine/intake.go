@@ -143,6 +143,8 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 		return e.planOrder(rs, ev, p)
 	case "refunds/create":
 		return e.planRefund(rs, ev, p)
+	case "inventory_levels/update":
+		return e.planStockLevel(rs, ev, p)
 	}
 	p.outcome.Status = store.WebhookIgnored
 	p.outcome.Error = fmt.Sprintf("Crossdock does not sync %q events yet; the event is kept here.", ev.Topic)

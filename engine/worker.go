@@ -124,6 +124,8 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 		return e.runPrices(ctx, s)
 	case flowFulfillments:
 		return e.runFulfillment(ctx, s)
+	case flowStockLevels:
+		return e.runStockLevel(ctx, s)
 	}
 	return result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
@@ -276,6 +278,8 @@ func leaseFor(flow string, target int64, entityRef string) string {
 		return pricesLease(target)
 	case flowFulfillments:
 		return fmt.Sprintf("fulfillment:%d:picking:%s", target, entityRef)
+	case flowStockLevels:
+		return fmt.Sprintf("stock:%d:%s", target, entityRef)
 	}
 	return ""
 }
