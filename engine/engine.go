@@ -70,6 +70,11 @@ type Config struct {
 	RetryBase time.Duration
 	// JobTimeout bounds one attempt [60 s].
 	JobTimeout time.Duration
+	// RescueAfter is how long a sync left running by a replica that died
+	// (killed, crashed, lost its database) waits before another replica runs
+	// it again [JobTimeout + 2 min]. It must exceed JobTimeout: a sync still
+	// running on a live replica is never started twice.
+	RescueAfter time.Duration
 	// BreakerThreshold consecutive transient failures of a system open its
 	// circuit breaker [5]; it stays open BreakerCooldown [30 s], doubling
 	// while the system keeps failing (at most 5 min).
@@ -113,6 +118,7 @@ func (c *Config) defaults() {
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, 8)
 	c.RetryBase = cmp.Or(c.RetryBase, 2*time.Minute)
 	c.JobTimeout = cmp.Or(c.JobTimeout, 60*time.Second)
+	c.RescueAfter = cmp.Or(c.RescueAfter, c.JobTimeout+2*time.Minute)
 	c.BreakerThreshold = cmp.Or(c.BreakerThreshold, 5)
 	c.BreakerCooldown = cmp.Or(c.BreakerCooldown, 30*time.Second)
 	c.IntakeBatch = cmp.Or(c.IntakeBatch, 200)
@@ -174,6 +180,9 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: no store")
 	}
 	cfg.defaults()
+	if cfg.RescueAfter <= cfg.JobTimeout {
+		return nil, fmt.Errorf("engine: rescue delay %s must exceed the job timeout %s", cfg.RescueAfter, cfg.JobTimeout)
+	}
 	if cfg.InventoryQuantity != "available" && cfg.InventoryQuantity != "on_hand" {
 		return nil, fmt.Errorf("engine: inventory quantity %q must be available or on_hand", cfg.InventoryQuantity)
 	}
@@ -206,8 +215,9 @@ func New(cfg Config) (*Engine, error) {
 		FetchPollInterval: cfg.FetchPollInterval,
 		JobTimeout:        cfg.JobTimeout,
 		// A replica that dies mid-job leaves it running; another one picks it
-		// up after this. The lease (JobTimeout + a minute) has expired by then.
-		RescueStuckJobsAfter: cfg.JobTimeout + 2*time.Minute,
+		// up after this. The sync takes its own lease again (a lease held by
+		// the same sync is renewed), so nothing waits for it to expire.
+		RescueStuckJobsAfter: cfg.RescueAfter,
 		// Our own retries snooze the job (our attempt count and backoff live on
 		// the sync record); River's attempts only count infrastructure errors
 		// (database unreachable) and may be many.

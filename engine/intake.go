@@ -147,6 +147,8 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 		return e.planCustomer(rs, ev, p)
 	case "products/create", "products/update":
 		return e.planProduct(rs, ev, p)
+	case "inventory_levels/update":
+		return e.planStockLevel(rs, ev, p)
 	}
 	p.outcome.Status = store.WebhookIgnored
 	p.outcome.Error = fmt.Sprintf("Crossdock does not sync %q events yet; the event is kept here.", ev.Topic)

@@ -67,7 +67,8 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	}
 	_, err := w.e.SweepInventory(ctx, trigger, job.Args.Force)
 	_, perr := w.e.SweepPrices(ctx, trigger, job.Args.Force)
-	return errors.Join(err, perr)
+	_, ferr := w.e.SweepFulfillments(ctx, trigger, job.Args.Force)
+	return errors.Join(err, perr, ferr)
 }
 
 // RequestSweep queues the inventory and prices sweeps now, whatever their schedule.

@@ -316,7 +316,7 @@ func (e *Engine) waitLease(ctx context.Context, key string, syncID int64, patien
 			return err
 		}
 		if time.Now().After(deadline) {
-			return fail(store.ClassTransient, "Another order of the same customer is being sent right now.", nil)
+			return waitFor("Another order of the same customer is being sent right now.")
 		}
 		select {
 		case <-ctx.Done():

@@ -128,6 +128,10 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 		return e.runProduct(ctx, s)
 	case flowProductsOdoo:
 		return e.runProductToShopify(ctx, s)
+	case flowFulfillments:
+		return e.runFulfillment(ctx, s)
+	case flowStockLevels:
+		return e.runStockLevel(ctx, s)
 	}
 	return result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
@@ -280,6 +284,10 @@ func leaseFor(flow string, target int64, entityRef string) string {
 		return pricesLease(target)
 	case flowProducts, flowProductsOdoo:
 		return fmt.Sprintf("product:%d:%s", target, entityRef)
+	case flowFulfillments:
+		return fmt.Sprintf("fulfillment:%d:picking:%s", target, entityRef)
+	case flowStockLevels:
+		return fmt.Sprintf("stock:%d:%s", target, entityRef)
 	}
 	return ""
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -11,7 +12,12 @@ import (
 	"crossdock/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(serveChildEnv) != "" {
+		os.Exit(serveChild()) // the crash test's server process: see crash_test.go
+	}
+	storetest.Main(m)
+}
 
 func TestConfigValidateNamesTheVariable(t *testing.T) {
 	t.Parallel()

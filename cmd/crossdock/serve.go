@@ -15,6 +15,12 @@ import (
 )
 
 func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	return serveWith(ctx, cfg, log, stdout, nil)
+}
+
+// serveWith is serve with the engine's settings tuned (tests shorten its
+// waits); tune may be nil.
+func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer, tune func(*engine.Config)) error {
 	start := time.Now()
 	key, err := resolveSecretKey(cfg, log)
 	if err != nil {
@@ -33,7 +39,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err := engine.Migrate(ctx, st.DB.DB); err != nil {
 		return err
 	}
-	eng, err := engine.New(engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine")})
+	ecfg := engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine")}
+	if tune != nil {
+		tune(&ecfg)
+	}
+	eng, err := engine.New(ecfg)
 	if err != nil {
 		return err
 	}

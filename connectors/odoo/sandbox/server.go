@@ -113,6 +113,7 @@ func New(opts Options) *Server {
 		base: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	_, _ = fmt.Sscanf(strings.TrimPrefix(opts.Version, "saas~"), "%d.%d", &s.major, &s.minor)
 	s.buildModels()
+	s.buildStockModels()
 	s.seed()
 	return s
 }
@@ -727,6 +728,7 @@ func (s *Server) action(m *model, method string, kw map[string]any, ids []int, c
 			if diff != 0 {
 				s.moves = append(s.moves, StockMove{ProductID: q["product_id"].(int), LocationID: q["location_id"].(int),
 					Quantity: diff, At: s.opts.Now()})
+				s.bookInventoryMoveLocked(q, diff, ctx)
 			}
 			q["quantity"] = q["inventory_quantity"]
 			q["inventory_quantity"] = 0.0

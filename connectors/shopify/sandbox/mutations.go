@@ -225,6 +225,9 @@ func (s *Shop) mutation(e *executor, f *ast.Field, args map[string]any) (any, er
 	case "webhookSubscriptionDelete":
 		p := s.webhookDelete(args)
 		payload, errs = p, p.errs
+	case "fulfillmentCreate":
+		p := s.fulfillmentCreate(args)
+		payload, errs = p, p.errs
 	default:
 		return nil, nil
 	}

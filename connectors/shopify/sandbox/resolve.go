@@ -415,6 +415,14 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 			return fu.Status, nil
 		case "createdAt", "updatedAt":
 			return dt(fu.CreatedAt), nil
+		case "fulfillmentLineItems":
+			return s.fulfillmentLines(e, fu, args)
+		case "totalQuantity":
+			n := 0
+			for _, l := range fu.Lines {
+				n += l.Quantity
+			}
+			return n, nil
 		case "trackingInfo":
 			if fu.Number == "" {
 				return []any{}, nil
@@ -452,6 +460,9 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 	case "Node":
 		return gidOf(src), nil
 	default:
+		if v, ok, err := s.fulfillmentField(e, src, name, args); ok {
+			return v, err
+		}
 		return s.payloadField(e, typ, src, name)
 	}
 	return nil, nil
@@ -532,6 +543,8 @@ func (s *Shop) queryRoot(e *executor, name string, args map[string]any) (any, er
 		return paginate(e, os, func(o *Order) int64 { return o.ID }, args)
 	case "order":
 		return nilIfMissing(s.orderByID[num]), nil
+	case "fulfillmentOrder":
+		return s.fulfillmentOrderByID(num), nil
 	case "bulkOperation":
 		for _, b := range s.bulkOps {
 			if b.id == num {
@@ -980,6 +993,8 @@ func (s *Shop) order(e *executor, o *Order, name string, args map[string]any) (a
 			out = append(out, refundRef{o, &o.Refunds[i]})
 		}
 		return out, nil
+	case "fulfillmentOrders":
+		return s.orderFulfillmentOrders(e, o, args)
 	case "fulfillments":
 		n := len(o.Fulfillments)
 		if f, ok := args["first"]; ok && f != nil {

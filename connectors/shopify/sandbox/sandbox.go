@@ -129,6 +129,7 @@ type Shop struct {
 	replays       int
 	fails         []FailMode
 	seq, lineSeq  int64
+	fos           map[int64][]*FulfillmentOrder // by order id; see fulfillments.go
 }
 
 // New creates a seeded sandbox shop.

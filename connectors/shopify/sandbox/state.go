@@ -127,6 +127,8 @@ type Fulfillment struct {
 	Company   string
 	Number    string
 	URL       string
+	// Lines are what it shipped; nil (seeded) means every line in full.
+	Lines []FulfilledLine
 }
 
 // Order is an order with its lines, refunds and fulfillments.
@@ -158,8 +160,16 @@ func (o Order) Total() string {
 }
 
 func (o Order) fulfillmentStatus() string {
-	if len(o.Fulfillments) > 0 {
+	shipped, all, some := o.shippedByLine(), true, false
+	for _, li := range o.LineItems {
+		all = all && shipped[li.ID] >= li.Quantity
+		some = some || shipped[li.ID] > 0
+	}
+	switch {
+	case some && all:
 		return "FULFILLED"
+	case some:
+		return "PARTIALLY_FULFILLED"
 	}
 	return "UNFULFILLED"
 }
