@@ -48,9 +48,9 @@ type FailedFilter struct {
 	Environment  string `json:"environment,omitempty"`
 	// Search is one SKU, order name or number, e-mail (exact, any case), or an
 	// external id in either system (exact).
-	Search   string    `json:"q,omitempty"`
-	From     time.Time `json:"from,omitzero"`
-	To       time.Time `json:"to,omitzero"` // exclusive
+	Search string    `json:"q,omitempty"`
+	From   time.Time `json:"from,omitzero"`
+	To     time.Time `json:"to,omitzero"` // exclusive
 	// One group of FailedGroups: set Group and its fields.
 	Group    bool   `json:"group,omitempty"`
 	SourceID int64  `json:"source,omitempty"`

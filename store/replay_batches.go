@@ -135,14 +135,14 @@ func (q q) RecentReplayBatches(ctx context.Context, limit int) ([]ReplayBatch, e
 
 // BatchStep is the progress one chunk of a batch made.
 type BatchStep struct {
-	ID                 int64
-	CursorAt           time.Time
-	CursorID           int64
-	Enqueued, Refused  int
-	Refusals           []Refusal
-	Done               bool
-	MappingVersion     int64
-	RulesVersion       int64
+	ID                int64
+	CursorAt          time.Time
+	CursorID          int64
+	Enqueued, Refused int
+	Refusals          []Refusal
+	Done              bool
+	MappingVersion    int64
+	RulesVersion      int64
 }
 
 // AdvanceReplayBatch records a chunk's progress (on the chunk's transaction).
