@@ -194,6 +194,7 @@ func New(cfg Config) (*Engine, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{e: e})
 	river.AddWorker(workers, &sweepWorker{e: e})
+	periodic = append(periodic, addFailedWorkers(workers, e)...) // failed.go: bulk replays, retention
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueSyncs:  {MaxWorkers: cfg.Workers},
