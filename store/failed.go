@@ -464,3 +464,17 @@ FROM syncs WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
 	}
 	return out, nil
 }
+
+// RulesVersionAt is the sources-of-truth version in force at t (0 before any).
+func (q q) RulesVersionAt(ctx context.Context, t time.Time) (int64, error) {
+	var v int64
+	if err := sqlxGet(ctx, q, &v, `SELECT COALESCE(max(version), 0) FROM source_rule_versions WHERE saved_at <= $1`, t); err != nil {
+		return 0, fmt.Errorf("store: rules version at %s: %w", t, err)
+	}
+	return v, nil
+}
+
+// RulesVersion is the sources-of-truth version in force now.
+func (q q) RulesVersion(ctx context.Context) (int64, error) {
+	return q.RulesVersionAt(ctx, time.Now().Add(time.Hour))
+}
