@@ -39,9 +39,15 @@ const replayChunk = 1000
 func addFailedWorkers(workers *river.Workers, e *Engine) []*river.PeriodicJob {
 	river.AddWorker(workers, &replayBatchWorker{e: e})
 	river.AddWorker(workers, &pruneFailedWorker{e: e})
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
-		return PruneFailedArgs{}, sweepOpts() // at most one waiting or running
-	}, &river.PeriodicJobOpts{ID: "prune_failed", RunOnStart: true})}
+	river.AddWorker(workers, &followApprovalsWorker{e: e})
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+			return PruneFailedArgs{}, sweepOpts() // at most one waiting or running
+		}, &river.PeriodicJobOpts{ID: "prune_failed", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(10*time.Second), func() (river.JobArgs, *river.InsertOpts) {
+			return FollowApprovalsArgs{}, sweepOpts()
+		}, &river.PeriodicJobOpts{ID: "follow_approvals"}),
+	}
 }
 
 // ErrAlreadyReplayed is returned for a failure already replayed or dealt with.
@@ -268,17 +274,98 @@ func (e *Engine) StartReplayBatch(ctx context.Context, a store.Actor, in store.N
 	var b store.ReplayBatch
 	err := e.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		if b, err = tx.CreateReplayBatch(ctx, a, in); err != nil {
-			return err
-		}
-		_, err = e.river.InsertTx(ctx, tx.SQLTx(), ReplayBatchArgs{BatchID: b.ID}, &river.InsertOpts{Queue: queueSweeps})
-		if err != nil {
-			return fmt.Errorf("engine: queue replay batch: %w", err)
-		}
-		return nil
+		b, err = e.startReplayBatchTx(ctx, tx, a, in)
+		return err
 	})
 	return b, err
 }
+
+func (e *Engine) startReplayBatchTx(ctx context.Context, tx *store.Tx, a store.Actor, in store.NewReplayBatch) (store.ReplayBatch, error) {
+	b, err := tx.CreateReplayBatch(ctx, a, in)
+	if err != nil {
+		return b, err
+	}
+	if _, err = e.river.InsertTx(ctx, tx.SQLTx(), ReplayBatchArgs{BatchID: b.ID}, &river.InsertOpts{Queue: queueSweeps}); err != nil {
+		return b, fmt.Errorf("engine: queue replay batch: %w", err)
+	}
+	return b, nil
+}
+
+// FollowApprovalsArgs is the periodic job that replays the unmapped failures
+// a newly approved mapping change set may fix.
+type FollowApprovalsArgs struct{}
+
+// Kind is the job kind in River's table.
+func (FollowApprovalsArgs) Kind() string { return "crossdock_follow_approvals" }
+
+type followApprovalsWorker struct {
+	river.WorkerDefaults[FollowApprovalsArgs]
+	e *Engine
+}
+
+func (w *followApprovalsWorker) Work(ctx context.Context, _ *river.Job[FollowApprovalsArgs]) error {
+	_, err := w.e.FollowApprovals(ctx)
+	return err
+}
+
+// followWindow is how far back an approval is still followed up (a replica
+// that was down for less than this catches up).
+const followWindow = 24 * time.Hour
+
+// FollowApprovals looks at the mapping change sets approved recently: when
+// automatic replay is on, the open unmapped failures between the systems a
+// change set maps, from before its approval, are replayed by a bulk replay
+// whose page names the change set (the operator sees it on the failed-syncs
+// page). Failures it did not fix fail again, as unmapped, and stay listed.
+// It returns the batches it started.
+func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, error) {
+	approvals, err := e.st.ApprovalsToFollow(ctx, time.Now().Add(-followWindow))
+	if err != nil {
+		return nil, err
+	}
+	set, err := e.st.FailedSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.ReplayBatch
+	for _, cs := range approvals {
+		f := store.FailedFilter{ErrorClass: store.ClassUnmapped, AnyConnection: cs.Connections, To: cs.DecidedAt}
+		n, _, err := e.st.CountFailed(ctx, f, 1)
+		if err != nil {
+			return out, err
+		}
+		err = e.st.InTx(ctx, func(tx *store.Tx) error {
+			switch {
+			case !set.AutoReplay:
+				_, err := tx.FollowApproval(ctx, cs.ID, 0, "Automatic replay after a mapping fix is off.")
+				return err
+			case n == 0:
+				_, err := tx.FollowApproval(ctx, cs.ID, 0, "No unmapped failure to replay.")
+				return err
+			}
+			b, err := e.startReplayBatchTx(ctx, tx, store.SystemActor("Crossdock"), store.NewReplayBatch{Filter: f, ChangeSetID: cs.ID,
+				Description: fmt.Sprintf("Unmapped failures that mapping change set #%d may fix", cs.ID)})
+			if err != nil {
+				return err
+			}
+			won, err := tx.FollowApproval(ctx, cs.ID, b.ID, "Replayed by bulk replay #"+strconv.FormatInt(b.ID, 10))
+			if err != nil {
+				return err
+			}
+			if !won {
+				return errFollowedElsewhere // another replica did it: roll this batch back
+			}
+			out = append(out, b)
+			return nil
+		})
+		if err != nil && !errors.Is(err, errFollowedElsewhere) {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+var errFollowedElsewhere = errors.New("engine: approval followed up by another replica")
 
 type replayBatchWorker struct {
 	river.WorkerDefaults[ReplayBatchArgs]

@@ -245,3 +245,52 @@ func (f *failOdoo) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// Fixing the cause where you stand: the failure's "Map them" leads to the
+// suggested matches; once the change set is approved, the unmapped failures
+// between the two systems are replayed by themselves, and the batch names
+// the change set.
+func TestApprovedMappingReplaysItsFailures(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true, noMappings: true, configure: func(c *engine.Config) { c.Resolver = nil }})
+	ctx := context.Background()
+	v := e.shop.Variants()[0]
+	o, payload := e.order(t, sandbox.NewLine{VariantID: v.GID(), Quantity: 1})
+	fail := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
+	require.Equal(t, store.ClassUnmapped, fail.Class(), fail.Message)
+
+	// Nothing approved yet: nothing to follow.
+	started, err := e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Empty(t, started)
+
+	_, err = e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	require.NoError(t, err)
+	_, err = e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	require.NoError(t, err)
+	proposer := store.Actor{UserID: mustAdmin(t, e.st, "proposer@shop.test").ID, Label: "proposer@shop.test"}
+	approver := store.Actor{UserID: mustAdmin(t, e.st, "approver@shop.test").ID, Label: "approver@shop.test"}
+	cs, err := e.st.ChangeSetFromSuggestions(ctx, proposer, e.shopConn.ID, e.odooConn.ID, "variant", []string{v.GID()}, "from a failed order")
+	require.NoError(t, err)
+	_, err = e.st.SubmitChangeSet(ctx, proposer, cs.ID)
+	require.NoError(t, err)
+	_, err = e.st.ApproveChangeSet(ctx, approver, cs.ID, "ok")
+	require.NoError(t, err)
+
+	started, err = e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Len(t, started, 1)
+	require.Equal(t, cs.ID, *started[0].ChangeSetID)
+	again, err := e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Empty(t, again, "an approval is followed up once")
+	wait(t, "the replay to succeed", func() bool {
+		p, err := e.st.ReplayBatchProgress(ctx, started[0].ID)
+		require.NoError(t, err)
+		return p.Succeeded == 1
+	})
+	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
+	got, err := e.st.FailedSyncByID(ctx, fail.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.ResolutionReplayed, got.HowResolved())
+}

@@ -303,10 +303,10 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) v
 		v.Sentence = fmt.Sprintf("%s failed because records are not mapped in %s (%s)", what, tgt, v.Keys)
 		v.FixLabel, v.FixHref = "Map them", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(g.SourceID, 10)}, "to": {strconv.FormatInt(g.TargetID, 10)}}.Encode()
 	case store.ClassValidation:
-		v.Sentence = fmt.Sprintf("%s were refused: %s", what, g.Cause)
+		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
 		v.FixLabel = "Correct the data in " + src + ", then replay"
 	case store.ClassOwnership:
-		v.Sentence = fmt.Sprintf("%s are not allowed by the sources of truth", what)
+		v.Sentence = fmt.Sprintf("%s %s not allowed by the sources of truth", what, map[bool]string{true: "is", false: "are"}[g.Count == 1])
 		v.FixLabel, v.FixHref = "Check the sources of truth", "/sources"
 	case store.ClassAuth:
 		v.Sentence = fmt.Sprintf("%s failed: %s refused Crossdock's access", what, tgt)

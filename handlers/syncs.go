@@ -236,7 +236,7 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 		}
 		if c.Query("from") == "failed" {
 			_, _, fq := failedQuery(func(k string) string { return backValues.Get(k) })
-			page.BackHref = "/failed"
+			page.BackHref, page.BackLabel, page.Meta.Active = "/failed", "Failed syncs", "failed"
 			if len(fq) > 0 {
 				page.BackHref += "?" + fq.Encode()
 			}

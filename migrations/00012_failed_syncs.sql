@@ -39,19 +39,16 @@ CREATE TABLE replay_batches (
 );
 CREATE INDEX replay_batches_created_idx ON replay_batches (created_at DESC, id DESC);
 
--- A mapping change set proposed from unmapped failures: once it is approved
--- (and the setting allows), the failures it fixes are replayed by a batch.
+-- Approved mapping change sets the failed-syncs console has followed up:
+-- the unmapped failures between the systems they map were replayed by a
+-- batch (when the setting allows), or why not. One row per change set, so
+-- two replicas never replay for the same approval.
 CREATE TABLE failure_fixes (
     change_set_id bigint      PRIMARY KEY REFERENCES change_sets (id) ON DELETE CASCADE,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    sync_ids      bigint[]    NOT NULL,
     batch_id      bigint      REFERENCES replay_batches (id) ON DELETE SET NULL,
-    -- Set when the change set was decided and nothing was replayed (rejected,
-    -- withdrawn, or automatic replay switched off), with why.
-    closed_at     timestamptz,
     outcome       text        NOT NULL DEFAULT ''
 );
-CREATE INDEX failure_fixes_open_idx ON failure_fixes (change_set_id) WHERE batch_id IS NULL AND closed_at IS NULL;
 
 ALTER TABLE syncs
     -- How an unresolved problem was dealt with: resolved by a person (with a

@@ -45,6 +45,8 @@ type FailedFilter struct {
 	Direction    string `json:"direction,omitempty"`
 	ErrorClass   string `json:"class,omitempty"`
 	ConnectionID int64  `json:"connection,omitempty"` // source or target
+	// AnyConnection: the source or the target is one of these.
+	AnyConnection []int64 `json:"connections,omitempty"`
 	Environment  string `json:"environment,omitempty"`
 	// Search is one SKU, order name or number, e-mail (exact, any case), or an
 	// external id in either system (exact).
@@ -92,6 +94,10 @@ func (f FailedFilter) where(arg func(any) string) []string {
 	if f.ConnectionID != 0 {
 		a := arg(f.ConnectionID)
 		w = append(w, "(source_connection_id = "+a+" OR target_connection_id = "+a+")")
+	}
+	if len(f.AnyConnection) > 0 {
+		a := arg(pq.Array(f.AnyConnection))
+		w = append(w, "(source_connection_id = ANY("+a+"::bigint[]) OR target_connection_id = ANY("+a+"::bigint[]))")
 	}
 	if f.Environment != "" {
 		w = append(w, "target_connection_id IN (SELECT id FROM connections WHERE environment = "+arg(f.Environment)+")")
@@ -477,4 +483,39 @@ func (q q) RulesVersionAt(ctx context.Context, t time.Time) (int64, error) {
 // RulesVersion is the sources-of-truth version in force now.
 func (q q) RulesVersion(ctx context.Context) (int64, error) {
 	return q.RulesVersionAt(ctx, time.Now().Add(time.Hour))
+}
+
+// ApprovedChangeSet is a mapping change set approved since the console last
+// looked, with the connections its rows map.
+type ApprovedChangeSet struct {
+	ID          int64         `db:"id"`
+	DecidedAt   time.Time     `db:"decided_at"`
+	Connections pq.Int64Array `db:"connections"`
+}
+
+// ApprovalsToFollow lists the change sets approved after since that the
+// console has not followed up yet, oldest first.
+func (q q) ApprovalsToFollow(ctx context.Context, since time.Time) ([]ApprovedChangeSet, error) {
+	var out []ApprovedChangeSet
+	if err := sqlxSelect(ctx, q, &out, `SELECT cs.id, cs.decided_at, array_agg(DISTINCT i.connection_id) AS connections
+FROM change_sets cs JOIN change_set_items i ON i.change_set_id = cs.id
+WHERE cs.status = 'approved' AND cs.decided_at > $1
+  AND NOT EXISTS (SELECT 1 FROM failure_fixes f WHERE f.change_set_id = cs.id)
+GROUP BY cs.id, cs.decided_at ORDER BY cs.decided_at LIMIT 20`, since); err != nil {
+		return nil, fmt.Errorf("store: approvals to follow: %w", err)
+	}
+	return out, nil
+}
+
+// FollowApproval records how an approved change set was followed up; false
+// when another replica did it first (call it in the transaction that starts
+// the batch, so that only one batch is started).
+func (q q) FollowApproval(ctx context.Context, changeSetID, batchID int64, outcome string) (bool, error) {
+	res, err := q.ext.ExecContext(ctx, `INSERT INTO failure_fixes (change_set_id, batch_id, outcome) VALUES ($1, $2, $3)
+ON CONFLICT (change_set_id) DO NOTHING`, changeSetID, nullInt(batchID), outcome)
+	if err != nil {
+		return false, fmt.Errorf("store: follow approval %d: %w", changeSetID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
