@@ -47,7 +47,7 @@ type FailedFilter struct {
 	ConnectionID int64  `json:"connection,omitempty"` // source or target
 	// AnyConnection: the source or the target is one of these.
 	AnyConnection []int64 `json:"connections,omitempty"`
-	Environment  string `json:"environment,omitempty"`
+	Environment   string  `json:"environment,omitempty"`
 	// Search is one SKU, order name or number, e-mail (exact, any case), or an
 	// external id in either system (exact).
 	Search string    `json:"q,omitempty"`
