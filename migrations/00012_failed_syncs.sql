@@ -58,7 +58,9 @@ ALTER TABLE syncs
     ADD COLUMN resolution_note text,
     ADD COLUMN resolved_by     bigint REFERENCES users (id) ON DELETE SET NULL,
     ADD COLUMN resolved_label  text,
-    ADD COLUMN replayed_by     bigint REFERENCES syncs (id) ON DELETE SET NULL,
+    -- Deferred: a bulk replay marks the originals with the ids of their
+    -- replays first, then creates the replays, in one transaction.
+    ADD COLUMN replayed_by     bigint REFERENCES syncs (id) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED,
     ADD COLUMN replay_batch_id bigint REFERENCES replay_batches (id) ON DELETE SET NULL,
     -- The edited payload of an edit-and-replay keeps the original's here.
     ADD COLUMN edited_from     bigint REFERENCES syncs (id) ON DELETE SET NULL,

@@ -310,44 +310,56 @@ func idList(ids []int64) string {
 }
 
 // ClaimForReplay marks finished syncs replayed by a, in one statement, and
-// returns those it marked with their payloads. A sync already replayed (or
-// dealt with), or still queued or running, is not returned: two replays of
-// one failure racing each other, or a replay racing its automatic retry, end
-// with exactly one of them holding it. A retrying sync stops waiting (its
-// queued job finds it resolved and does nothing).
-func (q q) ClaimForReplay(ctx context.Context, a Actor, ids []int64) ([]Sync, error) {
-	var out []Sync
+// returns those it marked (without payloads), each with the id its replay
+// will have (ReplayedBy; create it with InsertReplays in the same
+// transaction). A sync already replayed (or dealt with), or still queued or
+// running, is not returned: two replays of one failure racing each other, or
+// a replay racing its automatic retry, end with exactly one of them holding
+// it. A retrying sync stops waiting (its queued job finds it resolved).
+func (q q) ClaimForReplay(ctx context.Context, a Actor, ids []int64) ([]FailedSync, error) {
+	var out []FailedSync
 	if err := sqlxSelect(ctx, q, &out, `UPDATE syncs SET resolved_at = now(),
   resolution = CASE WHEN status IN ('failed', 'retrying', 'rejected') THEN 'replayed' END,
   resolved_by = $2, resolved_label = $3, next_attempt_at = NULL, updated_at = now(),
   status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END,
-  finished_at = COALESCE(finished_at, now())
+  finished_at = COALESCE(finished_at, now()), replayed_by = nextval('syncs_id_seq')
 WHERE id = ANY($1) AND resolved_at IS NULL AND status NOT IN ('pending', 'running')
-RETURNING `+syncColumns, pq.Array(ids), nullInt(a.UserID), a.Label); err != nil {
+RETURNING `+syncListColumns+failedExtraColumns, pq.Array(ids), nullInt(a.UserID), a.Label); err != nil {
 		return nil, fmt.Errorf("store: claim syncs for replay: %w", err)
 	}
 	return out, nil
 }
 
-// LinkReplays points each original at the sync that replays it, and stamps
-// the replays with their batch and the versions they were made under.
-func (q q) LinkReplays(ctx context.Context, originals, replays []int64, batchID, mappingVersion, rulesVersion int64) error {
-	if len(originals) == 0 {
-		return nil
+// InsertReplays creates the replays of claimed originals (ClaimForReplay),
+// copying what they received inside the database: trigger replay, pending,
+// the same payload and idempotency key, stamped with the batch and the
+// mapping and rules versions they are made under.
+func (q q) InsertReplays(ctx context.Context, originals []int64, batchID, mappingVersion, rulesVersion int64) ([]Sync, error) {
+	var out []Sync
+	if err := sqlxSelect(ctx, q, &out, `INSERT INTO syncs (id, family, direction, flow, source_connection_id, target_connection_id,
+  trigger, entity_type, entity_ref, entity_key, search_keys, source_version, replay_of, status, message, payload,
+  idempotency_key, max_attempts, replay_batch_id, mapping_version, rules_version)
+SELECT o.replayed_by, o.family, o.direction, o.flow, o.source_connection_id, o.target_connection_id, 'replay', o.entity_type,
+  o.entity_ref, o.entity_key, o.search_keys, o.source_version, o.id, 'pending', 'Replayed; waiting to be sent.', o.payload,
+  o.idempotency_key, o.max_attempts, $2, $3, $4
+FROM syncs o WHERE o.id = ANY($1) AND o.replayed_by IS NOT NULL
+ORDER BY o.id
+RETURNING `+syncListColumns, pq.Array(originals), nullInt(batchID), mappingVersion, rulesVersion); err != nil {
+		return nil, fmt.Errorf("store: insert replays: %w", err)
 	}
-	if _, err := q.ext.ExecContext(ctx, `WITH t AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS t(orig, repl)),
-o AS (UPDATE syncs s SET replayed_by = t.repl FROM t WHERE s.id = t.orig)
-UPDATE syncs s SET replay_batch_id = $3, mapping_version = $4, rules_version = $5 FROM t WHERE s.id = t.repl`,
-		pq.Array(originals), pq.Array(replays), nullInt(batchID), mappingVersion, rulesVersion); err != nil {
-		return fmt.Errorf("store: link replays: %w", err)
-	}
-	return nil
+	return out, nil
 }
 
-// MarkEdited records that a replay carries an edited payload of original.
-func (q q) MarkEdited(ctx context.Context, replay, original int64) error {
-	if _, err := q.ext.ExecContext(ctx, `UPDATE syncs SET edited_from = $2 WHERE id = $1`, replay, original); err != nil {
-		return fmt.Errorf("store: mark edited: %w", err)
+// EditReplay gives a replay not yet started the corrected payload of an
+// edit-and-replay, and a key of its own: it is a new write.
+func (q q) EditReplay(ctx context.Context, replay, original int64, payload []byte, key string) error {
+	p, err := JSON(json.RawMessage(payload))
+	if err != nil {
+		return err
+	}
+	if _, err := q.ext.ExecContext(ctx, `UPDATE syncs SET payload = $3, idempotency_key = $4, edited_from = $2,
+  message = 'Edited and replayed; waiting to be sent.' WHERE id = $1 AND status = 'pending'`, replay, original, p, key); err != nil {
+		return fmt.Errorf("store: edit replay: %w", err)
 	}
 	return nil
 }
