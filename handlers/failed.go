@@ -275,14 +275,17 @@ func fmtInt(n int) string {
 }
 
 // keysNoun names what a group's distinct records are.
-func keysNoun(entityType string, n int) string {
+func keysNoun(entityType string, n int, capped bool) string {
 	noun := map[string]string{"order": "order", "variant": "SKU", "product": "SKU", "location": "location", "refund": "refund",
 		"price": "SKU", "customer": "customer"}[entityType]
 	if noun == "" {
 		noun = "record"
 	}
-	if n != 1 {
+	if n != 1 || capped {
 		noun += "s"
+	}
+	if capped {
+		return fmtInt(n) + "+ " + noun
 	}
 	return fmtInt(n) + " " + noun
 }
@@ -295,7 +298,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) v
 	if g.Count == 1 {
 		noun = "sync"
 	}
-	v := views.FailedGroupView{Class: g.ErrorClass, Sample: g.Sample, Count: g.Count, Keys: keysNoun(g.EntityType, g.Keys),
+	v := views.FailedGroupView{Class: g.ErrorClass, Sample: g.Sample, Count: g.Count, Keys: keysNoun(g.EntityType, g.Keys, g.KeysCapped),
 		FirstSeen: g.FirstSeen, LastSeen: g.LastSeen}
 	what := fmt.Sprintf("%s %s of %s from %s to %s", fmtInt(g.Count), noun, fam, src, tgt)
 	switch g.ErrorClass {

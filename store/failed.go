@@ -209,7 +209,8 @@ type FailureGroup struct {
 	TargetID     int64     `db:"target_connection_id"`
 	Cause        string    `db:"cause"`
 	Count        int       `db:"n"`
-	Keys         int       `db:"keys"` // distinct records (SKUs, orders) concerned
+	Keys         int       `db:"keys"` // distinct records (SKUs, orders) concerned, up to MaxGroupKeys
+	KeysCapped   bool      `db:"keys_capped"`
 	FirstSeen    time.Time `db:"first_seen"`
 	LastSeen     time.Time `db:"last_seen"`
 	LastID       int64     `db:"last_id"`
@@ -218,30 +219,44 @@ type FailureGroup struct {
 	RetryingOnly bool      `db:"retrying_only"`
 }
 
+// MaxGroupKeys caps the distinct records counted per cause ("10,000+ SKUs").
+const MaxGroupKeys = 10_000
+
 // FailedGroups groups the open failures matching f by cause, largest first,
-// at most limit groups. It reads only the cause index (its rows are in group
-// order, so both aggregations stream), then the latest failure of each group.
+// at most limit groups. One aggregation streams over the cause index (an
+// index-only scan already in group order, never the rows and their
+// payloads); then, for the groups shown only, the distinct records are
+// counted from the same index up to MaxGroupKeys (KeysCapped beyond).
 func (q q) FailedGroups(ctx context.Context, f FailedFilter, limit int) ([]FailureGroup, error) {
 	f.Status = FailedOpen
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	w := f.where(arg)
-	query := `WITH per_key AS (
-  SELECT error_class, family, direction, source_connection_id, target_connection_id, cause, entity_key,
-    count(*) AS n, min(created_at) AS first_seen, max(created_at) AS last_seen, max(id) AS last_id
-  FROM syncs WHERE ` + strings.Join(w, " AND ") + `
-  GROUP BY error_class, family, direction, source_connection_id, target_connection_id, cause, entity_key),
-g AS (
-  SELECT error_class, family, direction, source_connection_id, target_connection_id, COALESCE(cause, '') AS cause,
-    sum(n)::int AS n, count(*)::int AS keys, min(first_seen) AS first_seen, max(last_seen) AS last_seen, max(last_id) AS last_id
-  FROM per_key GROUP BY error_class, family, direction, source_connection_id, target_connection_id, cause
+	w := strings.Join(f.where(arg), " AND ")
+	query := `WITH g AS (
+  SELECT error_class, family, direction, source_connection_id, target_connection_id, cause,
+    count(*)::int AS n, min(created_at) AS first_seen, max(created_at) AS last_seen, max(id) AS last_id
+  FROM syncs WHERE ` + w + `
+  GROUP BY error_class, family, direction, source_connection_id, target_connection_id, cause
   ORDER BY n DESC, last_id DESC LIMIT ` + arg(limit) + `)
 SELECT COALESCE(g.error_class, '') AS error_class, g.family, g.direction, g.source_connection_id, g.target_connection_id,
-  g.cause, g.n, g.keys, g.first_seen, g.last_seen, g.last_id, s.entity_type, s.message AS sample, s.status = 'retrying' AS retrying_only
-FROM g JOIN syncs s ON s.id = g.last_id ORDER BY g.n DESC, g.last_id DESC`
+  COALESCE(g.cause, '') AS cause, g.n, k.keys, k.keys > ` + strconv.Itoa(MaxGroupKeys) + ` AS keys_capped,
+  g.first_seen, g.last_seen, g.last_id, s.entity_type, s.message AS sample, s.status = 'retrying' AS retrying_only
+FROM g JOIN syncs s ON s.id = g.last_id
+CROSS JOIN LATERAL (
+  SELECT count(DISTINCT entity_key)::int AS keys FROM (
+    SELECT entity_key FROM syncs WHERE ` + w + ` AND error_class = g.error_class AND family = g.family
+      AND direction = g.direction AND source_connection_id = g.source_connection_id
+      AND target_connection_id = g.target_connection_id AND cause = g.cause
+    LIMIT ` + strconv.Itoa(MaxGroupKeys+1) + `) t) k
+ORDER BY g.n DESC, g.last_id DESC`
 	var out []FailureGroup
 	if err := sqlxSelect(ctx, q, &out, query, args...); err != nil {
 		return nil, fmt.Errorf("store: group failed syncs: %w", err)
+	}
+	for i := range out {
+		if out[i].KeysCapped {
+			out[i].Keys = MaxGroupKeys
+		}
 	}
 	return out, nil
 }
