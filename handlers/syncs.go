@@ -42,6 +42,8 @@ type Syncs struct {
 	Store SyncStore
 	// Sweep is nil when no engine runs: the "Check stock now" button is hidden.
 	Sweep SweepRequester
+	// Failures adds a failure's summary, versions and actions (failed_detail.go).
+	Failures FailureReader
 }
 
 const (
@@ -227,7 +229,20 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 		d.AttemptRows = append(d.AttemptRows, row)
 	}
 	title := d.Family + " · " + d.Entity
-	return Render(c, views.SyncShow(views.SyncPage{Meta: h.Meta(c, title+" · Syncs", "syncs"), Sync: d, BackHref: back, Now: now()}))
+	page := views.SyncPage{Meta: h.Meta(c, title+" · Syncs", "syncs"), Sync: d, BackHref: back, Now: now()}
+	if h.Failures != nil {
+		if page.Failure, err = failureDetail(c, h.Failures, id, conns); err != nil {
+			return err
+		}
+		if c.Query("from") == "failed" {
+			_, _, fq := failedQuery(func(k string) string { return backValues.Get(k) })
+			page.BackHref, page.BackLabel, page.Meta.Active = "/failed", "Failed syncs", "failed"
+			if len(fq) > 0 {
+				page.BackHref += "?" + fq.Encode()
+			}
+		}
+	}
+	return Render(c, views.SyncShow(page))
 }
 
 // prettyJSON indents JSON evidence; "" stands for none.

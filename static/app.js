@@ -14,3 +14,15 @@
     if (btn) btn.closest(".toast, .banner").remove();
   });
 })();
+
+// A list that refreshes itself (data-hold-when-ticked) waits while boxes are
+// ticked in it, so a refresh never drops what someone is selecting.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var el = e.detail && e.detail.elt;
+    if (el && el.dataset && el.dataset.holdWhenTicked && el.querySelector("input[type=checkbox]:checked")) {
+      e.preventDefault();
+    }
+  });
+})();

@@ -76,6 +76,7 @@ func (s *Server) routes() {
 	s.webhookRoutes()
 	s.sourceRoutes()
 	s.syncRoutes()
+	s.failedRoutes()
 	s.flowRoutes()
 }
 

@@ -10,7 +10,7 @@ import (
 // included, to follow an order into the ERP); operators and admins may ask
 // for a stock check now.
 func (s *Server) syncRoutes() {
-	syncs := handlers.Syncs{Base: s.base(), Store: s.cfg.Store}
+	syncs := handlers.Syncs{Base: s.base(), Store: s.cfg.Store, Failures: s.cfg.Store}
 	if s.cfg.Engine != nil {
 		syncs.Sweep = s.cfg.Engine
 	}

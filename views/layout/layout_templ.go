@@ -52,7 +52,7 @@ var nav = []navItem{
 	{Key: "mappings", Label: "Mappings", Href: "/mappings", Ready: true},
 	{Key: "sources", Label: "Sources of truth", Href: "/sources", FinanceOK: true, Ready: true},
 	{Key: "syncs", Label: "Syncs", Href: "/syncs", FinanceOK: true, Ready: true},
-	{Key: "failed", Label: "Failed syncs", Href: "/failed"},
+	{Key: "failed", Label: "Failed syncs", Href: "/failed", Ready: true},
 	{Key: "reconciliation", Label: "Reconciliation", Href: "/reconciliation", FinanceOK: true},
 	{Key: "finance", Label: "Finance", Href: "/finance", FinanceOK: true},
 	{Key: "audit", Label: "Audit log", Href: "/audit", AdminOnly: true, Ready: true},

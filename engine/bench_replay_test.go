@@ -1,0 +1,104 @@
+package engine_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
+	"crossdock/store"
+)
+
+// BenchmarkReplayByFilter replays every failure matching a filter: n orders
+// that failed because a variant was not mapped, replayed once the mapping is
+// fixed. It reports the time until every failure is queued (one background
+// job, chunks of 1,000 in a transaction each), the time until every replay
+// ran against the Odoo sandbox, and the duplicate sale orders (must be 0).
+//
+//	CROSSDOCK_BENCH_REPLAYS=100000 go test -run '^$' -bench ReplayByFilter -benchtime 1x -timeout 60m ./engine/
+func BenchmarkReplayByFilter(b *testing.B) {
+	n := envInt("CROSSDOCK_BENCH_REPLAYS", 2000)
+	for b.Loop() {
+		e := setup(b, options{seed: 200, start: true, configure: func(c *engine.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			c.FetchCooldown, c.FetchPollInterval = 2*time.Millisecond, 50*time.Millisecond
+		}})
+		ctx := context.Background()
+		v := e.shop.Variants()[0]
+		e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", v.GID())
+		_, payload := e.order(b, shopsandbox.NewLine{VariantID: v.GID(), Quantity: 1})
+		e.deliverB(b, payload, "bench-replay")
+		var first store.Sync
+		wait(b, "the order to fail", func() bool {
+			l, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
+			require.NoError(b, err)
+			if len(l) == 1 {
+				first = e.sync(b, l[0].ID)
+			}
+			return len(l) == 1
+		})
+		require.Equal(b, store.ClassUnmapped, first.Class())
+		// n-1 more failed orders like it, each its own order, set-based.
+		_, err := e.st.DB.ExecContext(ctx, `INSERT INTO syncs (created_at, updated_at, family, direction, flow, source_connection_id,
+  target_connection_id, trigger, entity_type, entity_ref, entity_key, search_keys, source_version, status, error_class, message,
+  payload, idempotency_key, attempts, max_attempts, finished_at)
+SELECT s.created_at, s.updated_at, s.family, s.direction, s.flow, s.source_connection_id, s.target_connection_id, s.trigger,
+  s.entity_type, s.entity_ref || '-' || g, s.entity_key || '-' || g, s.search_keys, s.source_version, s.status, s.error_class,
+  s.message, jsonb_set(jsonb_set(s.payload, '{id}', to_jsonb(s.entity_ref || '-' || g)), '{name}', to_jsonb(s.entity_key || '-' || g)),
+  s.idempotency_key || '-' || g, s.attempts, s.max_attempts, s.finished_at
+FROM syncs s, generate_series(2, $2::int) g WHERE s.id = $1`, first.ID, n)
+		require.NoError(b, err)
+		_, err = e.st.DB.ExecContext(ctx, `ANALYZE syncs`)
+		require.NoError(b, err)
+		e.mapVariant(v)
+
+		t0 := time.Now()
+		batch, err := e.eng.StartReplayBatch(ctx, store.SystemActor("bench"), store.NewReplayBatch{
+			Filter: store.FailedFilter{ErrorClass: store.ClassUnmapped}, Description: "bench"})
+		require.NoError(b, err)
+		for batch.Status != store.BatchDone {
+			time.Sleep(10 * time.Millisecond)
+			batch, err = e.st.ReplayBatchByID(ctx, batch.ID)
+			require.NoError(b, err)
+			require.NotEqual(b, store.BatchFailed, batch.Status)
+		}
+		enqueued := time.Since(t0)
+		require.Equal(b, n, batch.Enqueued)
+		deadline := time.Now().Add(60 * time.Minute)
+		var p store.BatchProgress
+		for {
+			p, err = e.st.ReplayBatchProgress(ctx, batch.ID)
+			require.NoError(b, err)
+			if p.Finished() >= n {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d replays ended", p.Finished(), n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		processed := time.Since(t0)
+		refs := map[string]int{}
+		for _, so := range e.odoo.SaleOrders() {
+			refs[so.ClientOrderRef]++
+		}
+		dups := 0
+		for _, c := range refs {
+			dups += c - 1
+		}
+		require.Zero(b, dups, "duplicate sale orders")
+		require.Equal(b, n, p.Succeeded, "every replay succeeded")
+		require.Len(b, refs, n, "one sale order per failed order")
+		b.ReportMetric(enqueued.Seconds(), "s_to_enqueue")
+		b.ReportMetric(processed.Seconds(), "s_to_process")
+		b.ReportMetric(float64(n)/processed.Seconds(), "replays/s")
+		b.ReportMetric(float64(dups), "duplicates")
+		b.Logf("%d failures replayed by filter: all queued in %s, all processed in %s (%.0f/s), %d duplicates",
+			n, enqueued.Round(time.Millisecond), processed.Round(time.Millisecond), float64(n)/processed.Seconds(), dups)
+	}
+}

@@ -1,0 +1,529 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"crossdock/store"
+)
+
+// ReplayBatchArgs is the job of a bulk replay: it walks the batch's failures
+// in chunks, each chunk replayed and its progress recorded in one transaction,
+// so a crash resumes where the last chunk ended and never replays twice.
+type ReplayBatchArgs struct {
+	BatchID int64 `json:"batch_id"`
+}
+
+// Kind is the job kind in River's table.
+func (ReplayBatchArgs) Kind() string { return "crossdock_replay_batch" }
+
+// PruneFailedArgs is the periodic job deleting resolved failures past the
+// retention period.
+type PruneFailedArgs struct{}
+
+// Kind is the job kind in River's table.
+func (PruneFailedArgs) Kind() string { return "crossdock_prune_failed" }
+
+// replayChunk is how many failures one transaction of a bulk replay takes.
+const replayChunk = 1000
+
+// addFailedWorkers registers the failed-syncs console's jobs and returns its
+// periodic ones.
+func addFailedWorkers(workers *river.Workers, e *Engine) []*river.PeriodicJob {
+	river.AddWorker(workers, &replayBatchWorker{e: e})
+	river.AddWorker(workers, &pruneFailedWorker{e: e})
+	river.AddWorker(workers, &followApprovalsWorker{e: e})
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+			return PruneFailedArgs{}, sweepOpts() // at most one waiting or running
+		}, &river.PeriodicJobOpts{ID: "prune_failed", RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(10*time.Second), func() (river.JobArgs, *river.InsertOpts) {
+			return FollowApprovalsArgs{}, sweepOpts()
+		}, &river.PeriodicJobOpts{ID: "follow_approvals"}),
+	}
+}
+
+// ErrAlreadyReplayed is returned for a failure already replayed or dealt with.
+var ErrAlreadyReplayed = errors.New("this sync has already been replayed or dealt with")
+
+// replayed pairs an original with its replay.
+type replayed struct {
+	original, replay int64
+}
+
+// edit is the corrected payload of an edit-and-replay.
+type edit struct {
+	payload json.RawMessage
+}
+
+// replayTx replays the given syncs inside tx: each is claimed (marked
+// replayed) in one statement, so whatever races it — a second click, another
+// person, a bulk replay, its own automatic retry — only one replay is made;
+// then the new syncs and their queue jobs are created, and linked. Syncs that
+// cannot be replayed come back as refusals with the reason in plain words.
+func (e *Engine) replayTx(ctx context.Context, tx *store.Tx, a store.Actor, ids []int64, batchID int64, ed *edit) ([]replayed, []store.Refusal, error) {
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	disabled, err := tx.DisabledConnections(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	claimIDs := ids
+	var refusals []store.Refusal
+	if len(disabled) > 0 {
+		// A sync touching a disabled system is left open, untouched: replaying
+		// it now would only fail again.
+		rows, err := tx.SyncStates(ctx, ids)
+		if err != nil {
+			return nil, nil, err
+		}
+		claimIDs = claimIDs[:0:0]
+		for _, r := range rows {
+			if name, ok := disabled[r.Target]; ok {
+				refusals = append(refusals, store.Refusal{SyncID: r.ID, Reason: name + " is disabled. Enable it on its connection page, then replay."})
+			} else if name, ok := disabled[r.Source]; ok {
+				refusals = append(refusals, store.Refusal{SyncID: r.ID, Reason: name + " is disabled. Enable it on its connection page, then replay."})
+			} else {
+				claimIDs = append(claimIDs, r.ID)
+			}
+		}
+	}
+	claimed, err := tx.ClaimForReplay(ctx, a, claimIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	got := make(map[int64]bool, len(claimed))
+	for _, s := range claimed {
+		got[s.ID] = true
+	}
+	var missing []int64
+	for _, id := range claimIDs {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	why, err := e.whyNotReplayable(ctx, tx, missing)
+	if err != nil {
+		return nil, nil, err
+	}
+	refusals = append(refusals, why...)
+	if len(claimed) == 0 {
+		return nil, refusals, nil
+	}
+	mv, err := tx.CurrentVersion(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := e.Rules(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	origIDs := make([]int64, len(claimed))
+	for i, s := range claimed {
+		origIDs[i] = s.ID
+	}
+	// The replays are copied from their originals inside the database: the
+	// payloads never travel to Crossdock and back.
+	reps, err := tx.InsertReplays(ctx, origIDs, batchID, mv, rs.Version)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ed != nil && len(reps) == 1 {
+		// The original keeps its payload; the edited one is a new write with
+		// a key of its own.
+		if err := tx.EditReplay(ctx, reps[0].ID, claimed[0].ID, ed.payload, reps[0].IdempotencyKey+"-edit-"+strconv.FormatInt(claimed[0].ID, 10)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := e.enqueue(ctx, tx, reps); err != nil {
+		return nil, nil, err
+	}
+	out := make([]replayed, len(reps))
+	for i, r := range reps {
+		out[i] = replayed{original: *r.ReplayOf, replay: r.ID}
+	}
+	return out, refusals, nil
+}
+
+// enqueue queues the jobs of replays already created, in tx.
+func (e *Engine) enqueue(ctx context.Context, tx *store.Tx, ss []store.Sync) error {
+	if len(ss) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(ss))
+	for i, s := range ss {
+		params[i] = river.InsertManyParams{Args: SyncArgs{SyncID: s.ID, Target: s.TargetConnectionID, Lease: leaseFor(s.Flow, s.TargetConnectionID, s.EntityRef)},
+			InsertOpts: &river.InsertOpts{Queue: queueSyncs}}
+	}
+	// The job points at its sync; the sync's job_id is not written back for
+	// replays (nothing reads it, and it would be one more write per replay
+	// of a bulk replay, measured at a quarter of its time).
+	if _, err := e.river.InsertManyTx(ctx, tx.SQLTx(), params); err != nil {
+		return fmt.Errorf("engine: enqueue replays: %w", err)
+	}
+	return nil
+}
+
+// whyNotReplayable says, for each sync a claim did not take, why.
+func (e *Engine) whyNotReplayable(ctx context.Context, tx *store.Tx, ids []int64) ([]store.Refusal, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.SyncStates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	found := map[int64]bool{}
+	var out []store.Refusal
+	for _, r := range rows {
+		found[r.ID] = true
+		reason := "It was already dealt with."
+		switch {
+		case r.ReplayedBy != nil:
+			reason = fmt.Sprintf("It was already replayed (sync #%d).", *r.ReplayedBy)
+		case r.Status == store.SyncPending || r.Status == store.SyncRunning:
+			reason = "It has not finished yet; wait for it to end."
+		case r.Resolution != nil && *r.Resolution == store.ResolutionIgnored:
+			reason = "It was ignored."
+		case r.Resolution != nil:
+			reason = "It was already resolved."
+		}
+		out = append(out, store.Refusal{SyncID: r.ID, Reason: reason})
+	}
+	for _, id := range ids {
+		if !found[id] {
+			out = append(out, store.Refusal{SyncID: id, Reason: "It no longer exists (pruned, or its connection was removed)."})
+		}
+	}
+	return out, nil
+}
+
+// Replay runs a finished sync again: a new sync (trigger replay, pointing at
+// the original) with the same payload and the same idempotency key, under
+// today's mappings and rules (their versions are recorded on it). The
+// original is marked replayed, and the replay audited, in the transaction that
+// queues it. A sync already replayed gives ErrAlreadyReplayed.
+func (e *Engine) Replay(ctx context.Context, a store.Actor, id int64) (store.Sync, error) {
+	return e.replayOne(ctx, a, id, nil)
+}
+
+// EditAndReplay replays a failure with a corrected payload (a JSON object);
+// the original, with its payload, is kept and marked replayed.
+func (e *Engine) EditAndReplay(ctx context.Context, a store.Actor, id int64, payload []byte) (store.Sync, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(payload, &obj); err != nil || obj == nil {
+		return store.Sync{}, store.FieldErrors{"payload": "The data must be a JSON object, like the one received: { \"field\": value, … }."}
+	}
+	return e.replayOne(ctx, a, id, &edit{payload: payload})
+}
+
+func (e *Engine) replayOne(ctx context.Context, a store.Actor, id int64, ed *edit) (store.Sync, error) {
+	var out store.Sync
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+		s, err := tx.SyncByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if s.ResolvedAt != nil {
+			return ErrAlreadyReplayed
+		}
+		if s.Status == store.SyncPending || s.Status == store.SyncRunning {
+			return ErrNotReplayable
+		}
+		done, refused, err := e.replayTx(ctx, tx, a, []int64{id}, 0, ed)
+		if err != nil {
+			return err
+		}
+		if len(done) == 0 {
+			// Read again: a concurrent replay that won has committed by now.
+			if now, err := tx.SyncByID(ctx, id); err == nil && now.ResolvedAt != nil {
+				return ErrAlreadyReplayed
+			}
+			if len(refused) > 0 {
+				return &NotReplayedError{Reason: refused[0].Reason}
+			}
+			return ErrAlreadyReplayed
+		}
+		action, verb := "sync.replayed", "Replayed"
+		if ed != nil {
+			action, verb = "sync.edited_replayed", "Edited and replayed"
+		}
+		if err := tx.Audit(ctx, a, store.Change{Action: action, ObjectType: "sync", ObjectID: strconv.FormatInt(s.ID, 10),
+			Summary: fmt.Sprintf("%s %s (%s) as sync #%d", verb, s.EntityKey, s.Family, done[0].replay),
+			After:   map[string]any{"replay_id": done[0].replay, "status": s.Status, "error_class": s.Class(), "edited": ed != nil}}); err != nil {
+			return err
+		}
+		out, err = tx.SyncByID(ctx, done[0].replay)
+		return err
+	})
+	return out, err
+}
+
+// NotReplayedError says why a sync was not replayed, in plain words.
+type NotReplayedError struct{ Reason string }
+
+func (e *NotReplayedError) Error() string { return "Not replayed: " + e.Reason }
+
+// StartReplayBatch records a bulk replay and queues its job in one
+// transaction; the job replays every failure of the selection or filter.
+func (e *Engine) StartReplayBatch(ctx context.Context, a store.Actor, in store.NewReplayBatch) (store.ReplayBatch, error) {
+	var b store.ReplayBatch
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		b, err = e.startReplayBatchTx(ctx, tx, a, in)
+		return err
+	})
+	return b, err
+}
+
+func (e *Engine) startReplayBatchTx(ctx context.Context, tx *store.Tx, a store.Actor, in store.NewReplayBatch) (store.ReplayBatch, error) {
+	b, err := tx.CreateReplayBatch(ctx, a, in)
+	if err != nil {
+		return b, err
+	}
+	if _, err = e.river.InsertTx(ctx, tx.SQLTx(), ReplayBatchArgs{BatchID: b.ID}, &river.InsertOpts{Queue: queueSweeps}); err != nil {
+		return b, fmt.Errorf("engine: queue replay batch: %w", err)
+	}
+	return b, nil
+}
+
+// FollowApprovalsArgs is the periodic job that replays the unmapped failures
+// a newly approved mapping change set may fix.
+type FollowApprovalsArgs struct{}
+
+// Kind is the job kind in River's table.
+func (FollowApprovalsArgs) Kind() string { return "crossdock_follow_approvals" }
+
+type followApprovalsWorker struct {
+	river.WorkerDefaults[FollowApprovalsArgs]
+	e *Engine
+}
+
+func (w *followApprovalsWorker) Work(ctx context.Context, _ *river.Job[FollowApprovalsArgs]) error {
+	_, err := w.e.FollowApprovals(ctx)
+	return err
+}
+
+// followWindow is how far back an approval is still followed up (a replica
+// that was down for less than this catches up).
+const followWindow = 24 * time.Hour
+
+// FollowApprovals looks at the mapping change sets approved recently: when
+// automatic replay is on, the open unmapped failures between the systems a
+// change set maps, from before its approval, are replayed by a bulk replay
+// whose page names the change set (the operator sees it on the failed-syncs
+// page). Failures it did not fix fail again, as unmapped, and stay listed.
+// It returns the batches it started.
+func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, error) {
+	approvals, err := e.st.ApprovalsToFollow(ctx, time.Now().Add(-followWindow))
+	if err != nil {
+		return nil, err
+	}
+	set, err := e.st.FailedSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.ReplayBatch
+	for _, cs := range approvals {
+		f := store.FailedFilter{ErrorClass: store.ClassUnmapped, AnyConnection: cs.Connections, To: cs.DecidedAt}
+		n, _, err := e.st.CountFailed(ctx, f, 1)
+		if err != nil {
+			return out, err
+		}
+		err = e.st.InTx(ctx, func(tx *store.Tx) error {
+			switch {
+			case !set.AutoReplay:
+				_, err := tx.FollowApproval(ctx, cs.ID, 0, "Automatic replay after a mapping fix is off.")
+				return err
+			case n == 0:
+				_, err := tx.FollowApproval(ctx, cs.ID, 0, "No unmapped failure to replay.")
+				return err
+			}
+			b, err := e.startReplayBatchTx(ctx, tx, store.SystemActor("Crossdock"), store.NewReplayBatch{Filter: f, ChangeSetID: cs.ID,
+				Description: fmt.Sprintf("Unmapped failures that mapping change set #%d may fix", cs.ID)})
+			if err != nil {
+				return err
+			}
+			won, err := tx.FollowApproval(ctx, cs.ID, b.ID, "Replayed by bulk replay #"+strconv.FormatInt(b.ID, 10))
+			if err != nil {
+				return err
+			}
+			if !won {
+				return errFollowedElsewhere // another replica did it: roll this batch back
+			}
+			out = append(out, b)
+			return nil
+		})
+		if err != nil && !errors.Is(err, errFollowedElsewhere) {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+var errFollowedElsewhere = errors.New("engine: approval followed up by another replica")
+
+type replayBatchWorker struct {
+	river.WorkerDefaults[ReplayBatchArgs]
+	e *Engine
+}
+
+// Timeout: a batch of a million failures takes minutes, not the sync timeout.
+func (w *replayBatchWorker) Timeout(*river.Job[ReplayBatchArgs]) time.Duration { return 2 * time.Hour }
+
+func (w *replayBatchWorker) Work(ctx context.Context, job *river.Job[ReplayBatchArgs]) error {
+	for {
+		done, err := w.e.replayBatchChunk(ctx, job.Args.BatchID)
+		if err != nil {
+			if job.Attempt >= job.MaxAttempts {
+				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				_ = w.e.st.FailReplayBatch(fctx, job.Args.BatchID, "Crossdock could not finish queueing the replays: "+err.Error())
+			}
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// replayBatchChunk replays the next chunk of a batch, and records where it
+// got to, in one transaction. done is true once nothing is left (or the
+// batch was cancelled).
+func (e *Engine) replayBatchChunk(ctx context.Context, batchID int64) (done bool, err error) {
+	err = e.st.InTx(ctx, func(tx *store.Tx) error {
+		b, err := tx.LockReplayBatch(ctx, batchID)
+		if errors.Is(err, store.ErrNotFound) {
+			done = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !b.Open() {
+			done = true
+			return nil
+		}
+		a := store.Actor{Label: b.CreatedLabel + " (bulk replay #" + strconv.FormatInt(b.ID, 10) + ")"}
+		if b.CreatedBy != nil {
+			a.UserID = *b.CreatedBy
+		}
+		step := store.BatchStep{ID: b.ID}
+		var ids []int64
+		if len(b.SyncIDs) > 0 {
+			// A selection: CursorID is how many ids are done.
+			from := 0
+			if b.CursorID != nil {
+				from = int(*b.CursorID)
+			}
+			to := min(from+replayChunk, len(b.SyncIDs))
+			ids = b.SyncIDs[from:to]
+			step.CursorID, step.Done = int64(to), to >= len(b.SyncIDs)
+		} else {
+			f := b.Filter()
+			// The walk starts at the batch's creation: failures that happen
+			// later (its own replays failing again among them) are not taken.
+			f.BeforeAt, f.BeforeID, f.Limit = b.CreatedAt.Add(time.Millisecond), math.MaxInt64, replayChunk
+			if b.CursorID != nil && b.CursorAt != nil {
+				f.BeforeAt, f.BeforeID = *b.CursorAt, *b.CursorID
+			}
+			page, more, err := tx.ListFailed(ctx, f)
+			if err != nil {
+				return err
+			}
+			for _, s := range page {
+				ids = append(ids, s.ID)
+			}
+			step.Done = !more
+			if len(page) > 0 {
+				last := page[len(page)-1]
+				step.CursorAt, step.CursorID = last.CreatedAt, last.ID
+			} else if b.CursorAt != nil {
+				step.CursorAt, step.CursorID = *b.CursorAt, *b.CursorID
+			}
+		}
+		out, refusals, err := e.replayTx(ctx, tx, a, ids, b.ID, nil)
+		if err != nil {
+			return err
+		}
+		step.Enqueued, step.Refused = len(out), len(refusals)
+		if room := store.MaxRefusals - len(b.Refusals()); room > 0 {
+			step.Refusals = refusals[:min(room, len(refusals))]
+		}
+		mv, err := tx.CurrentVersion(ctx)
+		if err != nil {
+			return err
+		}
+		rs, err := e.Rules(ctx)
+		if err != nil {
+			return err
+		}
+		step.MappingVersion, step.RulesVersion = mv, rs.Version
+		done = step.Done
+		return tx.AdvanceReplayBatch(ctx, step)
+	})
+	return done, err
+}
+
+// CancelReplayBatch stops a bulk replay (see store.CancelReplayBatch).
+func (e *Engine) CancelReplayBatch(ctx context.Context, a store.Actor, id int64) (store.ReplayBatch, int64, error) {
+	return e.st.CancelReplayBatch(ctx, a, id)
+}
+
+// autoResolve closes the earlier open failures of the record a sync just
+// wrote successfully. A failure to do so is logged: the success stands.
+func (e *Engine) autoResolve(ctx context.Context, s store.Sync) {
+	n, err := e.st.AutoResolve(ctx, s)
+	if err != nil {
+		e.log.Warn("auto-resolve", "sync_id", s.ID, "err", err)
+		return
+	}
+	if n > 0 {
+		e.log.Info("auto-resolved failures", "sync_id", s.ID, "resolved", n)
+	}
+}
+
+type pruneFailedWorker struct {
+	river.WorkerDefaults[PruneFailedArgs]
+	e *Engine
+}
+
+func (w *pruneFailedWorker) Work(ctx context.Context, _ *river.Job[PruneFailedArgs]) error {
+	_, err := w.e.PruneFailed(ctx)
+	return err
+}
+
+// PruneFailed deletes the failures resolved longer ago than the retention
+// setting, in small batches so that no long lock holds up the syncs. It
+// returns how many it deleted.
+func (e *Engine) PruneFailed(ctx context.Context) (int64, error) {
+	set, err := e.st.FailedSettings(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cutoff := time.Now().Add(-time.Duration(set.RetentionDays) * 24 * time.Hour)
+	var total int64
+	for {
+		n, err := e.st.PruneResolvedFailures(ctx, cutoff, 2000)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < 2000 {
+			break
+		}
+	}
+	if total > 0 {
+		e.log.Info("pruned resolved failures", "deleted", total, "retention_days", set.RetentionDays)
+	}
+	return total, nil
+}

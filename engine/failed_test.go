@@ -1,0 +1,296 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
+	"crossdock/store"
+)
+
+// unmappedOrders places n orders of one variant that is not mapped, and
+// returns their failed syncs (one per order) and the variant.
+func (e *env) unmappedOrders(t *testing.T, n int) ([]store.Sync, sandbox.Variant) {
+	t.Helper()
+	v := e.shop.Variants()[0]
+	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", v.GID())
+	var out []store.Sync
+	for range n {
+		_, payload := e.order(t, sandbox.NewLine{VariantID: v.GID(), Quantity: 1})
+		s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
+		require.Equal(t, store.ClassUnmapped, s.Class(), s.Message)
+		out = append(out, s)
+	}
+	return out, v
+}
+
+func (e *env) mapVariant(v sandbox.Variant) {
+	e.res.set(e.shopConn.ID, e.odooConn.ID, "variant", v.GID(), strconv.Itoa(e.productBySKU[v.SKU].ID))
+}
+
+// The same failure replayed twice, by two people at once and then again:
+// one replay, one sale order.
+func TestReplayTwiceAndConcurrentlyWritesOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fails, v := e.unmappedOrders(t, 1)
+	e.mapVariant(v)
+
+	var wg sync.WaitGroup
+	results := make([]error, 4)
+	replays := make([]store.Sync, 4)
+	for i := range results {
+		wg.Go(func() {
+			replays[i], results[i] = e.eng.Replay(ctx, store.SystemActor("person "+strconv.Itoa(i)), fails[0].ID)
+		})
+	}
+	wg.Wait()
+	var won store.Sync
+	for i, err := range results {
+		if err == nil {
+			require.Zero(t, won.ID, "only one replay wins")
+			won = replays[i]
+		} else {
+			require.ErrorIs(t, err, engine.ErrAlreadyReplayed)
+		}
+	}
+	require.NotZero(t, won.ID)
+	r := e.ended(t, won.ID)
+	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	_, err := e.eng.Replay(ctx, store.SystemActor("later"), fails[0].ID)
+	require.ErrorIs(t, err, engine.ErrAlreadyReplayed)
+
+	orig, err := e.st.FailedSyncByID(ctx, fails[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, store.ResolutionReplayed, orig.HowResolved())
+	require.Equal(t, won.ID, *orig.ReplayedBy)
+	require.Len(t, e.saleOrdersWithRef(fails[0].EntityRef), 1, "one sale order in Odoo's write log")
+	rep, err := e.st.FailedSyncByID(ctx, won.ID)
+	require.NoError(t, err)
+	require.NotNil(t, rep.MappingVersion, "the replay records the mapping version it ran under")
+	require.NotNil(t, rep.RulesVersion)
+}
+
+// A replay racing the automatic retry of the same failure: the retry's job
+// finds its sync replayed and does nothing.
+func TestReplayRacingTheAutomaticRetryWritesOnce(t *testing.T) {
+	t.Parallel()
+	down := &failOdoo{}
+	down.failing.Store(true)
+	e := setup(t, options{start: true, transport: down, configure: func(c *engine.Config) { c.RetryBase = time.Hour }})
+	ctx := context.Background()
+	o, payload := e.order(t)
+	ev := e.deliver(t, "orders/create", payload)
+	var s store.Sync
+	wait(t, "the order to wait for a retry", func() bool {
+		ss, err := e.st.SyncsOfWebhookEvent(ctx, ev)
+		require.NoError(t, err)
+		if len(ss) == 1 && ss[0].Status == store.SyncRetrying {
+			s = ss[0]
+			return true
+		}
+		return false
+	})
+	down.failing.Store(false)
+	r, err := e.eng.Replay(ctx, store.SystemActor("ops"), s.ID)
+	require.NoError(t, err)
+	// Bring the automatic retry forward, to run beside the replay.
+	_, err = e.st.DB.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id = $1`, *s.JobID)
+	require.NoError(t, err)
+	r = e.ended(t, r.ID)
+	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	wait(t, "the original's job to end", func() bool {
+		var state string
+		require.NoError(t, e.st.DB.GetContext(ctx, &state, `SELECT state FROM river_job WHERE id = $1`, *s.JobID))
+		return state == "completed"
+	})
+	orig := e.sync(t, s.ID)
+	require.Equal(t, s.Attempts, orig.Attempts, "the automatic retry made no attempt")
+	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
+}
+
+// Everything matching a filter is replayed by a background job; progress
+// counts what succeeded; a second bulk replay of the same failures replays
+// nothing and says why.
+func TestReplayByFilter(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fails, v := e.unmappedOrders(t, 5)
+	e.mapVariant(v)
+	f := store.FailedFilter{ErrorClass: store.ClassUnmapped}
+
+	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{Filter: f, Description: "every unmapped failure"})
+	require.NoError(t, err)
+	wait(t, "the batch to queue every failure", func() bool {
+		b, err = e.st.ReplayBatchByID(ctx, b.ID)
+		require.NoError(t, err)
+		return b.Status == store.BatchDone
+	})
+	require.Equal(t, 5, b.Enqueued)
+	require.Zero(t, b.Refused)
+	wait(t, "the replays to succeed", func() bool {
+		p, err := e.st.ReplayBatchProgress(ctx, b.ID)
+		require.NoError(t, err)
+		return p.Succeeded == 5
+	})
+	for _, s := range fails {
+		require.Len(t, e.saleOrdersWithRef(s.EntityRef), 1)
+	}
+	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.Empty(t, open, "every failure is dealt with")
+
+	again, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{fails[0].ID}, Description: "once more"})
+	require.NoError(t, err)
+	wait(t, "the second batch to end", func() bool {
+		again, err = e.st.ReplayBatchByID(ctx, again.ID)
+		require.NoError(t, err)
+		return again.Status == store.BatchDone
+	})
+	require.Zero(t, again.Enqueued)
+	require.Equal(t, 1, again.Refused)
+	require.Contains(t, again.Refusals()[0].Reason, "already replayed")
+}
+
+// A cancelled bulk replay calls off the replays that have not started and
+// opens their failures again.
+func TestCancelReplayBatch(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true, configure: func(c *engine.Config) { c.PausedRecheck = 50 * time.Millisecond }})
+	ctx := context.Background()
+	fails, v := e.unmappedOrders(t, 3)
+	e.mapVariant(v)
+	require.NoError(t, e.st.PauseFlow(ctx, store.SystemActor("admin"), "orders", "hold the replays"))
+	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{fails[0].ID, fails[1].ID, fails[2].ID}})
+	require.NoError(t, err)
+	wait(t, "the batch to queue", func() bool {
+		b, err = e.st.ReplayBatchByID(ctx, b.ID)
+		require.NoError(t, err)
+		return b.Status == store.BatchDone
+	})
+	b, reopened, err := e.eng.CancelReplayBatch(ctx, store.SystemActor("ops"), b.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.BatchCancelled, b.Status)
+	require.EqualValues(t, 3, reopened)
+	require.NoError(t, e.st.ResumeFlow(ctx, store.SystemActor("admin"), "orders"))
+	p, err := e.st.ReplayBatchProgress(ctx, b.ID)
+	require.NoError(t, err)
+	require.Equal(t, 3, p.Skipped)
+	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.Len(t, open, 3, "the failures are open again")
+	time.Sleep(200 * time.Millisecond)
+	require.Empty(t, e.odoo.SaleOrders(), "nothing was written")
+}
+
+// Bad input: a replay into a disabled connection is refused with the reason
+// and leaves the failure open; a replay whose mapping is still missing fails
+// again, saying so; edit-and-replay keeps the original.
+func TestReplayBadInput(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fails, _ := e.unmappedOrders(t, 2)
+
+	r, err := e.eng.Replay(ctx, store.SystemActor("ops"), fails[0].ID)
+	require.NoError(t, err, "the mapping is still missing")
+	r = e.ended(t, r.ID)
+	require.Equal(t, store.SyncFailed, r.Status)
+	require.Equal(t, store.ClassUnmapped, r.Class())
+	require.Contains(t, r.Message, "Map it on the Mappings page")
+
+	_, err = e.st.SetConnectionEnabled(ctx, store.SystemActor("admin"), e.odooConn.ID, false)
+	require.NoError(t, err)
+	_, err = e.eng.Replay(ctx, store.SystemActor("ops"), fails[1].ID)
+	var nr *engine.NotReplayedError
+	require.True(t, errors.As(err, &nr), "%v", err)
+	require.Contains(t, nr.Reason, "Odoo is disabled")
+	require.Nil(t, e.sync(t, fails[1].ID).ResolvedAt, "the failure stays open")
+
+	_, err = e.st.SetConnectionEnabled(ctx, store.SystemActor("admin"), e.odooConn.ID, true)
+	require.NoError(t, err)
+	_, err = e.eng.EditAndReplay(ctx, store.SystemActor("admin"), fails[1].ID, []byte(`not json`))
+	require.Error(t, err)
+	require.Nil(t, e.sync(t, fails[1].ID).ResolvedAt, "nothing half done")
+	edited, err := e.eng.EditAndReplay(ctx, store.SystemActor("admin"), fails[1].ID, []byte(`{"id": 1, "line_items": []}`))
+	require.NoError(t, err)
+	got, err := e.st.FailedSyncByID(ctx, edited.ID)
+	require.NoError(t, err)
+	require.Equal(t, fails[1].ID, *got.EditedFrom)
+	require.NotEqual(t, fails[1].IdempotencyKey, got.IdempotencyKey)
+	require.NotContains(t, string(e.sync(t, fails[1].ID).Payload), `"line_items": []`, "the original keeps its payload")
+	require.JSONEq(t, `{"id": 1, "line_items": []}`, string(got.Payload))
+}
+
+// failOdoo answers 503 to every Odoo call while failing is set.
+type failOdoo struct{ failing atomic.Bool }
+
+func (f *failOdoo) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.failing.Load() && strings.HasPrefix(r.URL.Path, "/json/2/") {
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable", Header: http.Header{},
+			Body: io.NopCloser(strings.NewReader("down for maintenance")), Request: r}, nil
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Fixing the cause where you stand: the failure's "Map them" leads to the
+// suggested matches; once the change set is approved, the unmapped failures
+// between the two systems are replayed by themselves, and the batch names
+// the change set.
+func TestApprovedMappingReplaysItsFailures(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true, noMappings: true, configure: func(c *engine.Config) { c.Resolver = nil }})
+	ctx := context.Background()
+	v := e.shop.Variants()[0]
+	o, payload := e.order(t, sandbox.NewLine{VariantID: v.GID(), Quantity: 1})
+	fail := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
+	require.Equal(t, store.ClassUnmapped, fail.Class(), fail.Message)
+
+	// Nothing approved yet: nothing to follow.
+	started, err := e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Empty(t, started)
+
+	_, err = e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	require.NoError(t, err)
+	_, err = e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	require.NoError(t, err)
+	proposer := store.Actor{UserID: mustAdmin(t, e.st, "proposer@shop.test").ID, Label: "proposer@shop.test"}
+	approver := store.Actor{UserID: mustAdmin(t, e.st, "approver@shop.test").ID, Label: "approver@shop.test"}
+	cs, err := e.st.ChangeSetFromSuggestions(ctx, proposer, e.shopConn.ID, e.odooConn.ID, "variant", []string{v.GID()}, "from a failed order")
+	require.NoError(t, err)
+	_, err = e.st.SubmitChangeSet(ctx, proposer, cs.ID)
+	require.NoError(t, err)
+	_, err = e.st.ApproveChangeSet(ctx, approver, cs.ID, "ok")
+	require.NoError(t, err)
+
+	started, err = e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Len(t, started, 1)
+	require.Equal(t, cs.ID, *started[0].ChangeSetID)
+	again, err := e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Empty(t, again, "an approval is followed up once")
+	wait(t, "the replay to succeed", func() bool {
+		p, err := e.st.ReplayBatchProgress(ctx, started[0].ID)
+		require.NoError(t, err)
+		return p.Succeeded == 1
+	})
+	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
+	got, err := e.st.FailedSyncByID(ctx, fail.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.ResolutionReplayed, got.HowResolved())
+}

@@ -1,0 +1,648 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"crossdock/engine"
+	"crossdock/engine/rules"
+	"crossdock/store"
+	"crossdock/views"
+	"crossdock/views/components"
+)
+
+// FailedStore is what the failed-syncs pages need from the store.
+type FailedStore interface {
+	ListFailed(ctx context.Context, f store.FailedFilter) ([]store.FailedSync, bool, error)
+	CountFailed(ctx context.Context, f store.FailedFilter, limit int) (int, bool, error)
+	FailedGroups(ctx context.Context, f store.FailedFilter, limit int) ([]store.FailureGroup, error)
+	FailedSyncByID(ctx context.Context, id int64) (store.FailedSync, error)
+	ResolveFailures(ctx context.Context, a store.Actor, ids []int64, resolution, note string) ([]int64, error)
+	RecentReplayBatches(ctx context.Context, limit int) ([]store.ReplayBatch, error)
+	ReplayBatchByID(ctx context.Context, id int64) (store.ReplayBatch, error)
+	ReplayBatchProgress(ctx context.Context, id int64) (store.BatchProgress, error)
+	BatchReplaysFailedAgain(ctx context.Context, id int64, limit int) ([]store.Sync, error)
+	ListConnections(ctx context.Context) ([]store.Connection, error)
+	FailedSettings(ctx context.Context) (store.FailedSettings, error)
+	SaveFailedSettings(ctx context.Context, a store.Actor, in store.FailedSettings) error
+}
+
+// Replayer replays failures: one, a selection or a filter's worth.
+type Replayer interface {
+	Replay(ctx context.Context, a store.Actor, id int64) (store.Sync, error)
+	EditAndReplay(ctx context.Context, a store.Actor, id int64, payload []byte) (store.Sync, error)
+	StartReplayBatch(ctx context.Context, a store.Actor, in store.NewReplayBatch) (store.ReplayBatch, error)
+	CancelReplayBatch(ctx context.Context, a store.Actor, id int64) (store.ReplayBatch, int64, error)
+}
+
+// Failed is the failed-syncs console.
+type Failed struct {
+	Base
+	Store FailedStore
+	// Engine is nil when no engine runs: replays are refused with a message.
+	Engine Replayer
+}
+
+const (
+	failedPageSize = 50
+	// failedCountCap bounds the count a page load makes: it reads at most
+	// this many index entries, and says "more than" beyond.
+	failedCountCap = 1000
+	maxSelected    = 5000
+)
+
+var directions = []string{"shopify_to_odoo", "odoo_to_shopify"}
+
+func directionLabel(d string) string {
+	switch d {
+	case "shopify_to_odoo":
+		return "Shopify → Odoo"
+	case "odoo_to_shopify":
+		return "Odoo → Shopify"
+	}
+	return d
+}
+
+// failedQuery reads the filters from the URL (or a form's copy of it).
+// Unknown values are dropped with a message so that a stale link still works.
+func failedQuery(get func(string) string) (store.FailedFilter, views.FailedFilterView, url.Values) {
+	v := views.FailedFilterView{Status: get("status"), Family: get("family"), Direction: get("direction"), Class: get("class"),
+		Connection: get("connection"), Environment: get("env"), Search: strings.TrimSpace(get("q")), From: get("from"), To: get("to")}
+	var f store.FailedFilter
+	var bad []string
+	if v.Status != "" && !slices.Contains(store.FailedStatuses, v.Status) {
+		bad, v.Status = append(bad, "status"), ""
+	}
+	if v.Family != "" && !rules.Family(v.Family).Valid() {
+		bad, v.Family = append(bad, "kind of data"), ""
+	}
+	if v.Direction != "" && !slices.Contains(directions, v.Direction) {
+		bad, v.Direction = append(bad, "direction"), ""
+	}
+	if v.Class != "" && !slices.Contains(store.ErrorClasses, v.Class) {
+		bad, v.Class = append(bad, "kind of problem"), ""
+	}
+	if v.Environment != "" && v.Environment != store.EnvProduction && v.Environment != store.EnvTest {
+		bad, v.Environment = append(bad, "environment"), ""
+	}
+	if v.Connection != "" {
+		id, err := strconv.ParseInt(v.Connection, 10, 64)
+		if err != nil || id <= 0 {
+			bad, v.Connection = append(bad, "system"), ""
+		}
+		f.ConnectionID = id
+	}
+	day := func(s *string, what string) time.Time {
+		if *s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(time.DateOnly, *s)
+		if err != nil {
+			bad, *s = append(bad, what), ""
+			return time.Time{}
+		}
+		return t
+	}
+	f.From = day(&v.From, "from")
+	if to := day(&v.To, "to"); !to.IsZero() {
+		f.To = to.AddDate(0, 0, 1) // the day is included
+	}
+	if len(v.Search) > maxSearchSize {
+		bad, v.Search = append(bad, "search"), ""
+	}
+	f.Status, f.Family, f.Direction, f.ErrorClass, f.Environment, f.Search = v.Status, v.Family, v.Direction, v.Class, v.Environment, v.Search
+	q := url.Values{}
+	for k, val := range map[string]string{"status": v.Status, "family": v.Family, "direction": v.Direction, "class": v.Class,
+		"connection": v.Connection, "env": v.Environment, "q": v.Search, "from": v.From, "to": v.To} {
+		if val != "" {
+			q.Set(k, val)
+		}
+	}
+	// One cause (a group's link).
+	if get("g") == "1" {
+		src, err1 := strconv.ParseInt(get("source"), 10, 64)
+		tgt, err2 := strconv.ParseInt(get("target"), 10, 64)
+		if err1 != nil || err2 != nil {
+			bad = append(bad, "cause")
+		} else {
+			f.Group, f.SourceID, f.TargetID, f.Cause = true, src, tgt, get("cause")
+			q.Set("g", "1")
+			q.Set("source", get("source"))
+			q.Set("target", get("target"))
+			q.Set("cause", f.Cause)
+		}
+	}
+	if len(bad) > 0 {
+		v.Error = "Some filters were not understood and are ignored (" + strings.Join(bad, ", ") + "). Choose them again below."
+	}
+	return f, v, q
+}
+
+func (h Failed) canAct(c *fiber.Ctx) bool {
+	u := CurrentUser(c)
+	return u != nil && (u.Role == store.RoleAdmin || u.Role == store.RoleOperator)
+}
+
+// List shows the causes, then the failures, newest first.
+func (h Failed) List(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	f, fv, q := failedQuery(func(k string) string { return c.Query(k) })
+	conns, list, err := syncsConnections(ctx, h.Store)
+	if err != nil {
+		return err
+	}
+	l, err := h.list(c, f, q, conns)
+	if err != nil {
+		return err
+	}
+	if c.Query("part") == "list" {
+		return Render(c, views.FailedListRegion(l))
+	}
+	p := views.FailedPage{Meta: h.Meta(c, "Failed syncs", "failed"), Filter: fv, Query: q.Encode(), List: l, CanAct: h.canAct(c),
+		IsAdmin: isAdmin(c), Now: now()}
+	if f.Group {
+		p.Filter.GroupLabel = fmt.Sprintf("%s, %s → %s", views.ErrorClassLabel(f.ErrorClass), conns.view(f.SourceID).Name, conns.view(f.TargetID).Name)
+		if f.Cause != "" {
+			p.Filter.GroupLabel += ": " + f.Cause
+		}
+	} else if f.Status == store.FailedOpen {
+		groups, err := h.Store.FailedGroups(ctx, f, 50)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			p.Groups = append(p.Groups, groupView(g, f, conns))
+		}
+	}
+	batches, err := h.Store.RecentReplayBatches(ctx, 5)
+	if err != nil {
+		return err
+	}
+	for _, b := range batches {
+		bv, err := h.batchView(ctx, b, conns, false)
+		if err != nil {
+			return err
+		}
+		p.Batches = append(p.Batches, bv)
+	}
+	set, err := h.Store.FailedSettings(ctx)
+	if err != nil {
+		return err
+	}
+	p.RetentionDays, p.AutoReplay = set.RetentionDays, set.AutoReplay
+	p.Statuses = []components.Option{{Value: "", Label: views.FailedStatusLabel("")}}
+	for _, s := range store.FailedStatuses {
+		p.Statuses = append(p.Statuses, components.Option{Value: s, Label: views.FailedStatusLabel(s)})
+	}
+	p.Families = []components.Option{{Value: "", Label: "Every kind of data"}}
+	for _, fam := range rules.Families() {
+		p.Families = append(p.Families, components.Option{Value: string(fam), Label: fam.Label()})
+	}
+	p.Directions = []components.Option{{Value: "", Label: "Both directions"}}
+	for _, d := range directions {
+		p.Directions = append(p.Directions, components.Option{Value: d, Label: directionLabel(d)})
+	}
+	p.Classes = []components.Option{{Value: "", Label: "Every kind of problem"}}
+	for _, cl := range store.ErrorClasses {
+		p.Classes = append(p.Classes, components.Option{Value: cl, Label: views.ErrorClassLabel(cl)})
+	}
+	p.Connections = []components.Option{{Value: "", Label: "Any system"}}
+	for _, conn := range list {
+		p.Connections = append(p.Connections, components.Option{Value: strconv.FormatInt(conn.ID, 10), Label: conn.Name})
+	}
+	p.Environments = []components.Option{{Value: "", Label: "Any environment"}, {Value: store.EnvProduction, Label: "Production"}, {Value: store.EnvTest, Label: "Test"}}
+	return Render(c, views.Failed(p))
+}
+
+func (h Failed) list(c *fiber.Ctx, f store.FailedFilter, q url.Values, conns syncConns) (views.FailedList, error) {
+	ctx := c.UserContext()
+	f.BeforeAt, f.BeforeID = keysetCursor(c)
+	f.Limit = failedPageSize
+	rows, more, err := h.Store.ListFailed(ctx, f)
+	if err != nil {
+		return views.FailedList{}, err
+	}
+	n, capped, err := h.Store.CountFailed(ctx, f, failedCountCap)
+	if err != nil {
+		return views.FailedList{}, err
+	}
+	l := views.FailedList{Count: n, Capped: capped, Paged: f.BeforeID != 0, Filtered: len(q) > 0, CanAct: h.canAct(c), Now: now()}
+	switch {
+	case capped:
+		l.CountText = fmt.Sprintf("More than %s failures match (counted up to %s).", fmtInt(failedCountCap), fmtInt(failedCountCap))
+	case n == 1:
+		l.CountText = "1 failure matches."
+	default:
+		l.CountText = fmt.Sprintf("%s failures match.", fmtInt(n))
+	}
+	if !l.Paged {
+		rq := url.Values{}
+		for k, v := range q {
+			rq[k] = v
+		}
+		rq.Set("part", "list")
+		l.RefreshURL = "/failed?" + rq.Encode()
+	}
+	back := q.Encode()
+	for _, s := range rows {
+		r := views.FailedRow{SyncRow: syncRow(s.Sync, conns, back), Class: s.Class(), Resolution: s.HowResolved(), Open: s.Problem()}
+		r.Href = "/syncs/" + strconv.FormatInt(s.ID, 10) + "?" + url.Values{"from": {"failed"}, "back": {back}}.Encode()
+		if s.ResolutionNote != nil {
+			r.Note = *s.ResolutionNote
+		}
+		l.Rows = append(l.Rows, r)
+	}
+	l.FirstHref, l.NextHref = pageLinks("/failed", q, f.BeforeID != 0, more && len(rows) > 0, func() (time.Time, int64) {
+		return rows[len(rows)-1].CreatedAt, rows[len(rows)-1].ID
+	})
+	return l, nil
+}
+
+func fmtInt(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// keysNoun names what a group's distinct records are.
+func keysNoun(entityType string, n int, capped bool) string {
+	noun := map[string]string{"order": "order", "variant": "SKU", "product": "SKU", "location": "location", "refund": "refund",
+		"price": "SKU", "customer": "customer"}[entityType]
+	if noun == "" {
+		noun = "record"
+	}
+	if n != 1 || capped {
+		noun += "s"
+	}
+	if capped {
+		return fmtInt(n) + "+ " + noun
+	}
+	return fmtInt(n) + " " + noun
+}
+
+// groupView puts a cause in words, with the action that fixes it.
+func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) views.FailedGroupView {
+	src, tgt := conns.view(g.SourceID).Name, conns.view(g.TargetID).Name
+	fam := strings.ToLower(familyLabel(g.Family))
+	noun := "syncs"
+	if g.Count == 1 {
+		noun = "sync"
+	}
+	v := views.FailedGroupView{Class: g.ErrorClass, Sample: g.Sample, Count: g.Count, Keys: keysNoun(g.EntityType, g.Keys, g.KeysCapped),
+		FirstSeen: g.FirstSeen, LastSeen: g.LastSeen}
+	what := fmt.Sprintf("%s %s of %s from %s to %s", fmtInt(g.Count), noun, fam, src, tgt)
+	switch g.ErrorClass {
+	case store.ClassUnmapped:
+		v.Sentence = fmt.Sprintf("%s failed because records are not mapped in %s (%s)", what, tgt, v.Keys)
+		v.FixLabel, v.FixHref = "Map them", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(g.SourceID, 10)}, "to": {strconv.FormatInt(g.TargetID, 10)}}.Encode()
+	case store.ClassValidation:
+		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
+		v.FixLabel = "Correct the data in " + src + ", then replay"
+	case store.ClassOwnership:
+		v.Sentence = fmt.Sprintf("%s %s not allowed by the sources of truth", what, map[bool]string{true: "is", false: "are"}[g.Count == 1])
+		v.FixLabel, v.FixHref = "Check the sources of truth", "/sources"
+	case store.ClassAuth:
+		v.Sentence = fmt.Sprintf("%s failed: %s refused Crossdock's access", what, tgt)
+		v.FixLabel, v.FixHref = "Check the connection", "/connections/"+strconv.FormatInt(g.TargetID, 10)
+	case store.ClassTransient, store.ClassRateLimited:
+		v.Sentence = fmt.Sprintf("%s failed because %s was unavailable", what, tgt)
+		v.FixLabel = "Replay once " + tgt + " is back"
+		if g.RetryingOnly {
+			v.FixLabel = "Nothing yet: Crossdock retries by itself"
+		}
+	case store.ClassNotFound:
+		v.Sentence = fmt.Sprintf("%s failed: the record is missing in %s", what, tgt)
+		v.FixLabel = "Create or map the record, then replay"
+	case store.ClassConflict:
+		v.Sentence = fmt.Sprintf("%s changed in both systems", what)
+		v.FixLabel = "Decide which is right, then replay or ignore"
+	default:
+		v.Sentence = fmt.Sprintf("%s failed: %s", what, g.Cause)
+		v.FixLabel = "Replay; if it fails again, tell your admin"
+	}
+	q := url.Values{"g": {"1"}, "source": {strconv.FormatInt(g.SourceID, 10)}, "target": {strconv.FormatInt(g.TargetID, 10)},
+		"cause": {g.Cause}, "class": {g.ErrorClass}, "family": {g.Family}, "direction": {g.Direction}}
+	if base.Search != "" {
+		q.Set("q", base.Search)
+	}
+	if base.Environment != "" {
+		q.Set("env", base.Environment)
+	}
+	v.Href = "/failed?" + q.Encode()
+	return v
+}
+
+// syncsConnections reads every connection by id.
+func syncsConnections(ctx context.Context, st interface {
+	ListConnections(ctx context.Context) ([]store.Connection, error)
+}) (syncConns, []store.Connection, error) {
+	cs, err := st.ListConnections(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := make(syncConns, len(cs))
+	for _, c := range cs {
+		m[c.ID] = c
+	}
+	return m, cs, nil
+}
+
+func (h Failed) engine() (Replayer, error) {
+	if h.Engine == nil {
+		return nil, fiber.NewError(fiber.StatusServiceUnavailable, "The sync engine is not running, so nothing can be replayed.")
+	}
+	return h.Engine, nil
+}
+
+// backTo is the list with the filters a form carried.
+func backTo(c *fiber.Ctx) string {
+	v, _ := form(c, "filter", 4000)
+	_, _, q := failedQuery(func(k string) string {
+		vals, _ := url.ParseQuery(v)
+		return vals.Get(k)
+	})
+	if len(q) == 0 {
+		return "/failed"
+	}
+	return "/failed?" + q.Encode()
+}
+
+// Replay replays the ticked failures, or every failure matching the filter,
+// as a bulk replay in the background, and shows its page.
+func (h Failed) Replay(c *fiber.Ctx) error {
+	eng, err := h.engine()
+	if err != nil {
+		return err
+	}
+	in := store.NewReplayBatch{}
+	if c.FormValue("all") == "1" {
+		raw, _ := form(c, "filter", 4000)
+		vals, _ := url.ParseQuery(raw)
+		f, _, q := failedQuery(func(k string) string { return vals.Get(k) })
+		in.Filter = f
+		in.Description = "Every failure matching: " + describeFilter(q)
+	} else {
+		ids, ok := parseIDs(c, "id")
+		if !ok || len(ids) == 0 {
+			h.Flash(c, "critical", "Tick at least one failure to replay; nothing was replayed.")
+			return Redirect(c, backTo(c))
+		}
+		if len(ids) > maxSelected {
+			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or replay everything matching the filters.", fmtInt(maxSelected)))
+			return Redirect(c, backTo(c))
+		}
+		in.IDs = ids
+		in.Description = fmt.Sprintf("%d ticked failure(s)", len(ids))
+	}
+	b, err := eng.StartReplayBatch(c.UserContext(), Actor(c), in)
+	if err != nil {
+		return err
+	}
+	h.Flash(c, "success", "The replay runs in the background; this page shows how far it got. You can leave and come back.")
+	return Redirect(c, fmt.Sprintf("/failed/batches/%d", b.ID))
+}
+
+func describeFilter(q url.Values) string {
+	if len(q) == 0 {
+		return "all open failures"
+	}
+	var parts []string
+	for _, k := range []string{"status", "family", "direction", "class", "connection", "env", "q", "from", "to", "cause"} {
+		if v := q.Get(k); v != "" {
+			parts = append(parts, k+" "+strconv.Quote(v))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Resolve marks the ticked failures resolved, with a note.
+func (h Failed) Resolve(c *fiber.Ctx) error { return h.resolve(c, store.ResolutionResolved) }
+
+// Ignore marks the ticked failures ignored, with a reason.
+func (h Failed) Ignore(c *fiber.Ctx) error { return h.resolve(c, store.ResolutionIgnored) }
+
+func (h Failed) resolve(c *fiber.Ctx, resolution string) error {
+	back := backTo(c)
+	if id, err := strconv.ParseInt(c.Params("id"), 10, 64); err == nil && id > 0 {
+		back = "/syncs/" + strconv.FormatInt(id, 10)
+	}
+	ids, ok := parseIDs(c, "id")
+	if !ok || len(ids) > maxSelected {
+		h.Flash(c, "critical", "The ticked failures were not understood; nothing was changed.")
+		return Redirect(c, back)
+	}
+	note, ok := form(c, "note", 4*store.MaxReasonLen)
+	if !ok {
+		h.Flash(c, "critical", "The note is too long; nothing was changed.")
+		return Redirect(c, back)
+	}
+	done, err := h.Store.ResolveFailures(c.UserContext(), Actor(c), ids, resolution, note)
+	var fe store.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		msg := fe["note"]
+		if msg == "" {
+			msg = fe["form"]
+		}
+		h.Flash(c, "critical", msg+" Nothing was changed.")
+		return Redirect(c, back)
+	case errors.Is(err, store.ErrNothingToResolve):
+		h.Flash(c, "warning", "None of these failures is open any more (someone dealt with them meanwhile); nothing was changed.")
+		return Redirect(c, back)
+	case err != nil:
+		return err
+	}
+	verb := "resolved"
+	if resolution == store.ResolutionIgnored {
+		verb = "ignored"
+	}
+	msg := fmt.Sprintf("%d failure(s) marked %s.", len(done), verb)
+	if len(done) < len(ids) {
+		msg += fmt.Sprintf(" %d were already dealt with and were left as they are.", len(ids)-len(done))
+	}
+	h.Flash(c, "success", msg)
+	return Redirect(c, back)
+}
+
+// Batch shows a bulk replay's progress and report.
+func (h Failed) Batch(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.ErrNotFound
+	}
+	b, err := h.Store.ReplayBatchByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	conns, _, err := syncsConnections(ctx, h.Store)
+	if err != nil {
+		return err
+	}
+	bv, err := h.batchView(ctx, b, conns, true)
+	if err != nil {
+		return err
+	}
+	bv.CanCancel = bv.CanCancel && h.canAct(c)
+	p := views.BatchPage{Meta: h.Meta(c, fmt.Sprintf("Bulk replay #%d · Failed syncs", id), "failed"), Batch: bv, Now: now()}
+	if c.Query("part") == "1" {
+		return Render(c, views.ReplayBatchBody(p))
+	}
+	return Render(c, views.ReplayBatch(p))
+}
+
+func (h Failed) batchView(ctx context.Context, b store.ReplayBatch, conns syncConns, full bool) (views.BatchView, error) {
+	p, err := h.Store.ReplayBatchProgress(ctx, b.ID)
+	if err != nil {
+		return views.BatchView{}, err
+	}
+	v := views.BatchView{ID: b.ID, Href: fmt.Sprintf("/failed/batches/%d", b.ID), Description: b.Description, Status: b.Status,
+		By: b.CreatedLabel, CreatedAt: b.CreatedAt, Enqueued: b.Enqueued, Refused: b.Refused, Waiting: p.Waiting, Running: p.Running,
+		Succeeded: p.Succeeded, FailedAgain: p.FailedAgain, Skipped: p.Skipped, Open: b.Open(), Running_: p.Waiting+p.Running > 0}
+	if b.Enqueued > 0 {
+		v.Percent = p.Finished() * 100 / b.Enqueued
+	} else if !b.Open() {
+		v.Percent = 100
+	}
+	v.CanCancel = b.Open() || (b.Status == store.BatchDone && p.Waiting > 0)
+	if b.MappingVersion != nil {
+		v.Mapping = fmt.Sprintf("mapping version %d", *b.MappingVersion)
+	}
+	if b.RulesVersion != nil {
+		v.Rules = fmt.Sprintf("sources of truth version %d", *b.RulesVersion)
+	}
+	if b.ChangeSetID != nil {
+		v.ChangeSet = fmt.Sprintf("Started by itself after mapping change set #%d was approved.", *b.ChangeSetID)
+	}
+	if !full {
+		return v, nil
+	}
+	for _, r := range b.Refusals() {
+		br := views.BatchRefusal{SyncID: r.SyncID, Reason: r.Reason}
+		if r.SyncID != 0 {
+			br.Href = fmt.Sprintf("/syncs/%d", r.SyncID)
+		}
+		v.Refusals = append(v.Refusals, br)
+	}
+	if p.FailedAgain > 0 {
+		again, err := h.Store.BatchReplaysFailedAgain(ctx, b.ID, 100)
+		if err != nil {
+			return views.BatchView{}, err
+		}
+		for _, s := range again {
+			v.FailedRows = append(v.FailedRows, syncRow(s, conns, ""))
+		}
+	}
+	return v, nil
+}
+
+// CancelBatch stops a bulk replay.
+func (h Failed) CancelBatch(c *fiber.Ctx) error {
+	eng, err := h.engine()
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.ErrNotFound
+	}
+	_, reopened, err := eng.CancelReplayBatch(c.UserContext(), Actor(c), id)
+	if err != nil {
+		return err
+	}
+	h.Flash(c, "success", fmt.Sprintf("The bulk replay is cancelled: %d replays that had not started are called off, and their failures are open again.", reopened))
+	return Redirect(c, fmt.Sprintf("/failed/batches/%d", id))
+}
+
+// ReplayOne replays one sync from its page.
+func (h Failed) ReplayOne(c *fiber.Ctx) error {
+	eng, err := h.engine()
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.ErrNotFound
+	}
+	r, err := eng.Replay(c.UserContext(), Actor(c), id)
+	var nr *engine.NotReplayedError
+	switch {
+	case errors.As(err, &nr):
+		h.Flash(c, "critical", nr.Reason+" Nothing was replayed.")
+		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
+	case errors.Is(err, engine.ErrAlreadyReplayed):
+		h.Flash(c, "warning", "This sync was already replayed or dealt with (perhaps by someone else just now); nothing was replayed again.")
+		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
+	case errors.Is(err, engine.ErrNotReplayable):
+		h.Flash(c, "warning", "This sync has not finished yet; wait for it to end before replaying it.")
+		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
+	case err != nil:
+		return err
+	}
+	h.Flash(c, "success", "Replayed with today's mappings and rules. This is the replay; it runs in a moment.")
+	return Redirect(c, fmt.Sprintf("/syncs/%d", r.ID))
+}
+
+// EditReplay replays one failure with a corrected payload (admins).
+func (h Failed) EditReplay(c *fiber.Ctx) error {
+	eng, err := h.engine()
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.ErrNotFound
+	}
+	payload, ok := form(c, "payload", 1<<20)
+	if !ok || strings.TrimSpace(payload) == "" {
+		h.Flash(c, "critical", "Enter the corrected data (at most 1 MB); nothing was replayed.")
+		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
+	}
+	r, err := eng.EditAndReplay(c.UserContext(), Actor(c), id, []byte(payload))
+	var fe store.FieldErrors
+	var nr *engine.NotReplayedError
+	switch {
+	case errors.As(err, &fe):
+		h.Flash(c, "critical", fe["payload"]+" Nothing was replayed.")
+		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
+	case errors.As(err, &nr):
+		h.Flash(c, "critical", nr.Reason+" Nothing was replayed.")
+		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
+	case errors.Is(err, engine.ErrAlreadyReplayed), errors.Is(err, engine.ErrNotReplayable):
+		h.Flash(c, "warning", "This sync was already replayed or has not finished; nothing was replayed.")
+		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
+	case err != nil:
+		return err
+	}
+	h.Flash(c, "success", "The corrected data is being sent. The original failure is kept, with the data as it was received.")
+	return Redirect(c, fmt.Sprintf("/syncs/%d", r.ID))
+}
+
+// SaveSettings saves the retention period and automatic replay (admins).
+func (h Failed) SaveSettings(c *fiber.Ctx) error {
+	days, err := strconv.Atoi(strings.TrimSpace(c.FormValue("retention_days")))
+	if err != nil {
+		days = 0
+	}
+	err = h.Store.SaveFailedSettings(c.UserContext(), Actor(c), store.FailedSettings{RetentionDays: days, AutoReplay: c.FormValue("auto_replay") == "1"})
+	var fe store.FieldErrors
+	if errors.As(err, &fe) {
+		h.Flash(c, "critical", fe["retention_days"]+" Nothing was changed.")
+		return Redirect(c, "/failed")
+	}
+	if err != nil {
+		return err
+	}
+	h.Flash(c, "success", fmt.Sprintf("Saved: resolved failures are kept %d days.", days))
+	return Redirect(c, "/failed")
+}

@@ -1,0 +1,120 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"crossdock/store"
+	"crossdock/views"
+)
+
+// FailureReader is what a failed sync's page needs beyond the sync itself.
+type FailureReader interface {
+	FailedSyncByID(ctx context.Context, id int64) (store.FailedSync, error)
+	VersionAt(ctx context.Context, t time.Time) (int64, error)
+	CurrentVersion(ctx context.Context) (int64, error)
+	RulesVersionAt(ctx context.Context, t time.Time) (int64, error)
+	RulesVersion(ctx context.Context) (int64, error)
+}
+
+// failureDetail builds the failure section of a sync's page; nil for a sync
+// that neither failed nor replays a failure.
+func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*views.FailureDetail, error) {
+	ctx := c.UserContext()
+	s, err := st.FailedSyncByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if s.Class() == "" && s.HowResolved() == "" && s.ReplayOf == nil {
+		return nil, nil
+	}
+	d := &views.FailureDetail{ID: s.ID, Open: s.Problem(), SourceRef: s.EntityRef, TargetRef: s.TargetRef,
+		Resolution: s.HowResolved(), Payload: prettyJSON(s.Payload)}
+	u := CurrentUser(c)
+	d.CanAct = u != nil && (u.Role == store.RoleAdmin || u.Role == store.RoleOperator)
+	d.CanEdit = u != nil && u.Role == store.RoleAdmin
+	if s.ResolvedLabel != nil {
+		d.ResolvedBy = *s.ResolvedLabel
+	}
+	if s.ResolutionNote != nil {
+		d.Note = *s.ResolutionNote
+	}
+	if s.ReplayedBy != nil {
+		d.ReplayedBy = *s.ReplayedBy
+	}
+	if s.ReplayOf != nil {
+		d.ReplayOf = *s.ReplayOf
+	}
+	if s.EditedFrom != nil {
+		d.EditedFrom = *s.EditedFrom
+	}
+	if key := entityLabel(s.Sync); key != "" {
+		d.MappingHref = "/mappings?" + url.Values{"q": {key}}.Encode()
+	}
+	if d.MappingThen, err = st.VersionAt(ctx, s.CreatedAt); err != nil {
+		return nil, err
+	}
+	if s.MappingVersion != nil {
+		d.MappingThen = *s.MappingVersion // a replay records the version it was made under
+	}
+	if d.MappingNow, err = st.CurrentVersion(ctx); err != nil {
+		return nil, err
+	}
+	if d.RulesThen, err = st.RulesVersionAt(ctx, s.CreatedAt); err != nil {
+		return nil, err
+	}
+	if s.RulesVersion != nil {
+		d.RulesThen = *s.RulesVersion
+	}
+	if d.RulesNow, err = st.RulesVersion(ctx); err != nil {
+		return nil, err
+	}
+	src, tgt := conns.view(s.SourceConnectionID).Name, conns.view(s.TargetConnectionID).Name
+	what := fmt.Sprintf("%s %s", familyLabel(s.Family), entityLabel(s.Sync))
+	switch s.Class() {
+	case store.ClassUnmapped:
+		d.Summary = fmt.Sprintf("%s could not be sent from %s to %s, because a record in it is not mapped in %s yet.", what, src, tgt, tgt)
+		d.Advice = "Map the missing record, then replay this sync."
+		d.FixLabel, d.FixHref = "Map it", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(s.SourceConnectionID, 10)}, "to": {strconv.FormatInt(s.TargetConnectionID, 10)}}.Encode()
+	case store.ClassValidation:
+		d.Summary = fmt.Sprintf("%s refused %s from %s.", tgt, what, src)
+		d.Advice = "Correct the data in " + src + " (or, as an admin, edit it below), then replay."
+	case store.ClassOwnership:
+		d.Summary = fmt.Sprintf("%s was not sent to %s: the sources of truth do not allow it.", what, tgt)
+		d.Advice = "If the rule is wrong, change the sources of truth, then replay; otherwise ignore this sync."
+		d.FixLabel, d.FixHref = "Sources of truth", "/sources"
+	case store.ClassAuth:
+		d.Summary = fmt.Sprintf("%s refused Crossdock's access while sending %s.", tgt, what)
+		d.Advice = "Check the credentials of the connection, then replay."
+		d.FixLabel, d.FixHref = "Open the connection", "/connections/"+strconv.FormatInt(s.TargetConnectionID, 10)
+	case store.ClassTransient, store.ClassRateLimited:
+		d.Summary = fmt.Sprintf("%s could not reach %s: it was unavailable or busy.", what, tgt)
+		d.Advice = "Crossdock retries by itself; once it has given up, replay when " + tgt + " is back."
+	case store.ClassNotFound:
+		d.Summary = fmt.Sprintf("%s refers to a record that %s does not have.", what, tgt)
+		d.Advice = "Create the record or correct its mapping, then replay; or ignore this sync if the record was deleted on purpose."
+	case store.ClassConflict:
+		d.Summary = fmt.Sprintf("%s changed in %s since Crossdock last wrote it.", what, tgt)
+		d.Advice = "Decide which value is right, then replay or ignore."
+	case "":
+		d.Summary = fmt.Sprintf("%s: %s", what, views.SyncStatusLabel(s.Status))
+	default:
+		d.Summary = fmt.Sprintf("%s failed because of a fault in Crossdock.", what)
+		d.Advice = "Replay it; if it fails again, give the sync number to your admin."
+	}
+	switch {
+	case !d.Open:
+		d.ReplayNow = "Nothing: this failure has been dealt with."
+	case d.MappingNow != d.MappingThen || d.RulesNow != d.RulesThen:
+		d.ReplayNow = fmt.Sprintf("Sends the same data again with today's mappings (version %d, was %d) and sources of truth (version %d, was %d), so it may now go through. Anything already written is not written twice.",
+			d.MappingNow, d.MappingThen, d.RulesNow, d.RulesThen)
+	default:
+		d.ReplayNow = "Sends the same data again; the mappings and sources of truth have not changed since, so unless the other system changed it will likely fail the same way."
+	}
+	return d, nil
+}

@@ -1,0 +1,548 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// How a failure was dealt with (syncs.resolution).
+const (
+	ResolutionResolved     = "resolved"      // a person fixed it elsewhere, with a note
+	ResolutionIgnored      = "ignored"       // a person decided it needs nothing, with a reason
+	ResolutionReplayed     = "replayed"      // replayed: replayed_by is the new sync
+	ResolutionAutoResolved = "auto_resolved" // a later sync of the same record succeeded
+)
+
+// Statuses of the failed-syncs console's filter. "" (open) is every failure
+// not yet dealt with.
+const (
+	FailedOpen     = ""
+	FailedFailed   = "failed" // failed or not allowed, not retried any more
+	FailedRetrying = "retrying"
+	FailedResolved = "resolved" // by a person or automatically
+	FailedIgnored  = "ignored"
+	FailedReplayed = "replayed"
+)
+
+// FailedStatuses lists the filter's statuses, in the order it shows them.
+var FailedStatuses = []string{FailedFailed, FailedRetrying, FailedResolved, FailedIgnored, FailedReplayed}
+
+// problemsPredicate is spelled exactly as the partial indexes' predicate, so
+// the planner uses them.
+const problemsPredicate = "status IN ('failed', 'retrying', 'rejected') AND resolved_at IS NULL"
+
+// FailedFilter narrows the failed syncs. Zero values mean "any".
+type FailedFilter struct {
+	Status       string `json:"status,omitempty"` // one of FailedStatuses, or "" for the open ones
+	Family       string `json:"family,omitempty"`
+	Direction    string `json:"direction,omitempty"`
+	ErrorClass   string `json:"class,omitempty"`
+	ConnectionID int64  `json:"connection,omitempty"` // source or target
+	// AnyConnection: the source or the target is one of these.
+	AnyConnection []int64 `json:"connections,omitempty"`
+	Environment   string  `json:"environment,omitempty"`
+	// Search is one SKU, order name or number, e-mail (exact, any case), or an
+	// external id in either system (exact).
+	Search string    `json:"q,omitempty"`
+	From   time.Time `json:"from,omitzero"`
+	To     time.Time `json:"to,omitzero"` // exclusive
+	// One group of FailedGroups: set Group and its fields.
+	Group    bool   `json:"group,omitempty"`
+	SourceID int64  `json:"source,omitempty"`
+	TargetID int64  `json:"target,omitempty"`
+	Cause    string `json:"cause,omitempty"`
+
+	// Keyset cursor: failures strictly older than (BeforeAt, BeforeID).
+	BeforeAt time.Time `json:"-"`
+	BeforeID int64     `json:"-"`
+	Limit    int       `json:"-"`
+}
+
+// where renders the filter as SQL conditions; arg numbers its arguments.
+func (f FailedFilter) where(arg func(any) string) []string {
+	var w []string
+	switch f.Status {
+	case FailedFailed:
+		w = append(w, problemsPredicate, "status IN ('failed', 'rejected')")
+	case FailedRetrying:
+		w = append(w, problemsPredicate, "status = 'retrying'")
+	case FailedResolved:
+		w = append(w, "resolution IS NOT NULL", "resolution IN ('resolved', 'auto_resolved')")
+	case FailedIgnored:
+		w = append(w, "resolution IS NOT NULL", "resolution = 'ignored'")
+	case FailedReplayed:
+		w = append(w, "resolution IS NOT NULL", "resolution = 'replayed'")
+	default:
+		w = append(w, problemsPredicate)
+	}
+	if f.Family != "" {
+		w = append(w, "family = "+arg(f.Family))
+	}
+	if f.Direction != "" {
+		w = append(w, "direction = "+arg(f.Direction))
+	}
+	if f.ErrorClass != "" {
+		w = append(w, "error_class = "+arg(f.ErrorClass))
+	}
+	if f.ConnectionID != 0 {
+		a := arg(f.ConnectionID)
+		w = append(w, "(source_connection_id = "+a+" OR target_connection_id = "+a+")")
+	}
+	if len(f.AnyConnection) > 0 {
+		a := arg(pq.Array(f.AnyConnection))
+		w = append(w, "(source_connection_id = ANY("+a+"::bigint[]) OR target_connection_id = ANY("+a+"::bigint[]))")
+	}
+	if f.Environment != "" {
+		w = append(w, "target_connection_id IN (SELECT id FROM connections WHERE environment = "+arg(f.Environment)+")")
+	}
+	if s := strings.TrimSpace(f.Search); s != "" {
+		// Three indexed arms (GIN over the keys, the failures' entity and
+		// target refs), combined by a bitmap OR.
+		keys, raw := arg(pq.Array(SearchKeys(s))), arg(s)
+		w = append(w, "(search_keys @> "+keys+"::text[]"+
+			" OR (entity_ref = "+raw+" AND status IN ('failed', 'retrying', 'rejected'))"+
+			" OR (target_ref = "+raw+" AND status IN ('failed', 'retrying', 'rejected') AND target_ref <> ''))")
+	}
+	if !f.From.IsZero() {
+		w = append(w, "created_at >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		w = append(w, "created_at < "+arg(f.To))
+	}
+	if f.Group {
+		w = append(w, "source_connection_id = "+arg(f.SourceID), "target_connection_id = "+arg(f.TargetID),
+			"cause = "+arg(f.Cause))
+	}
+	return w
+}
+
+// FailedSync is a failure with how it was dealt with.
+type FailedSync struct {
+	Sync
+	Resolution     *string `db:"resolution"`
+	ResolutionNote *string `db:"resolution_note"`
+	ResolvedLabel  *string `db:"resolved_label"`
+	ReplayedBy     *int64  `db:"replayed_by"`
+	ReplayBatchID  *int64  `db:"replay_batch_id"`
+	EditedFrom     *int64  `db:"edited_from"`
+	MappingVersion *int64  `db:"mapping_version"`
+	RulesVersion   *int64  `db:"rules_version"`
+	Cause          *string `db:"cause"`
+}
+
+// HowResolved is the resolution, "" while the failure is open.
+func (s FailedSync) HowResolved() string {
+	if s.Resolution == nil {
+		return ""
+	}
+	return *s.Resolution
+}
+
+const failedExtraColumns = `, resolution, resolution_note, resolved_label, replayed_by, replay_batch_id, edited_from,
+mapping_version, rules_version, cause`
+
+// ListFailed returns one page of failures, newest first, without payloads;
+// one row more is read to know whether a next page exists. It never counts.
+func (q q) ListFailed(ctx context.Context, f FailedFilter) ([]FailedSync, bool, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := f.where(arg)
+	if f.BeforeID != 0 {
+		w = append(w, fmt.Sprintf("(created_at, id) < (%s, %s)", arg(f.BeforeAt), arg(f.BeforeID)))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	query := `SELECT ` + syncListColumns + failedExtraColumns + ` FROM syncs WHERE ` + strings.Join(w, " AND ") +
+		` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
+	var out []FailedSync
+	if err := sqlxSelect(ctx, q, &out, query, args...); err != nil {
+		return nil, false, fmt.Errorf("store: list failed syncs: %w", err)
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// FailedSyncByID returns one sync with its payload and how it was dealt with.
+func (q q) FailedSyncByID(ctx context.Context, id int64) (FailedSync, error) {
+	var s FailedSync
+	if err := sqlxGet(ctx, q, &s, `SELECT `+syncColumns+failedExtraColumns+` FROM syncs WHERE id = $1`, id); err != nil {
+		return FailedSync{}, fmt.Errorf("store: sync %d: %w", id, err)
+	}
+	return s, nil
+}
+
+// CountFailed counts the failures matching f up to limit: it reads at most
+// limit+1 index entries, so a page load never counts millions of rows.
+// capped says there are more than limit.
+func (q q) CountFailed(ctx context.Context, f FailedFilter, limit int) (n int, capped bool, err error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := f.where(arg)
+	query := `SELECT count(*) FROM (SELECT 1 FROM syncs WHERE ` + strings.Join(w, " AND ") + ` LIMIT ` + arg(limit+1) + `) t`
+	if err := sqlxGet(ctx, q, &n, query, args...); err != nil {
+		return 0, false, fmt.Errorf("store: count failed syncs: %w", err)
+	}
+	if n > limit {
+		return limit, true, nil
+	}
+	return n, false, nil
+}
+
+// FailureGroup is the open failures of one cause: one kind of problem, of
+// one kind of data, between two systems, for one reason.
+type FailureGroup struct {
+	ErrorClass   string    `db:"error_class"`
+	Family       string    `db:"family"`
+	Direction    string    `db:"direction"`
+	SourceID     int64     `db:"source_connection_id"`
+	TargetID     int64     `db:"target_connection_id"`
+	Cause        string    `db:"cause"`
+	Count        int       `db:"n"`
+	Keys         int       `db:"keys"` // distinct records (SKUs, orders) concerned, up to MaxGroupKeys
+	KeysCapped   bool      `db:"keys_capped"`
+	FirstSeen    time.Time `db:"first_seen"`
+	LastSeen     time.Time `db:"last_seen"`
+	LastID       int64     `db:"last_id"`
+	EntityType   string    `db:"entity_type"` // of the latest failure
+	Sample       string    `db:"sample"`      // the latest failure's message
+	RetryingOnly bool      `db:"retrying_only"`
+}
+
+// MaxGroupKeys caps the distinct records counted per cause ("10,000+ SKUs").
+const MaxGroupKeys = 10_000
+
+// FailedGroups groups the open failures matching f by cause, largest first,
+// at most limit groups. One aggregation streams over the cause index (an
+// index-only scan already in group order, never the rows and their
+// payloads); then, for the groups shown only, the distinct records are
+// counted from the same index up to MaxGroupKeys (KeysCapped beyond).
+func (q q) FailedGroups(ctx context.Context, f FailedFilter, limit int) ([]FailureGroup, error) {
+	f.Status = FailedOpen
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := strings.Join(f.where(arg), " AND ")
+	query := `WITH g AS (
+  SELECT error_class, family, direction, source_connection_id, target_connection_id, cause,
+    count(*)::int AS n, min(created_at) AS first_seen, max(created_at) AS last_seen, max(id) AS last_id
+  FROM syncs WHERE ` + w + `
+  GROUP BY error_class, family, direction, source_connection_id, target_connection_id, cause
+  ORDER BY n DESC, last_id DESC LIMIT ` + arg(limit) + `)
+SELECT COALESCE(g.error_class, '') AS error_class, g.family, g.direction, g.source_connection_id, g.target_connection_id,
+  COALESCE(g.cause, '') AS cause, g.n, k.keys, k.keys > ` + strconv.Itoa(MaxGroupKeys) + ` AS keys_capped,
+  g.first_seen, g.last_seen, g.last_id, s.entity_type, s.message AS sample, s.status = 'retrying' AS retrying_only
+FROM g JOIN syncs s ON s.id = g.last_id
+CROSS JOIN LATERAL (
+  SELECT count(DISTINCT entity_key)::int AS keys FROM (
+    SELECT entity_key FROM syncs WHERE ` + w + ` AND error_class = g.error_class AND family = g.family
+      AND direction = g.direction AND source_connection_id = g.source_connection_id
+      AND target_connection_id = g.target_connection_id AND cause = g.cause
+    LIMIT ` + strconv.Itoa(MaxGroupKeys+1) + `) t) k
+ORDER BY g.n DESC, g.last_id DESC`
+	var out []FailureGroup
+	if err := sqlxSelect(ctx, q, &out, query, args...); err != nil {
+		return nil, fmt.Errorf("store: group failed syncs: %w", err)
+	}
+	for i := range out {
+		if out[i].KeysCapped {
+			out[i].Keys = MaxGroupKeys
+		}
+	}
+	return out, nil
+}
+
+// Filter is the filter of the group's failures, within base.
+func (g FailureGroup) Filter(base FailedFilter) FailedFilter {
+	base.Status = FailedOpen
+	base.ErrorClass, base.Family, base.Direction = g.ErrorClass, g.Family, g.Direction
+	base.Group, base.SourceID, base.TargetID, base.Cause = true, g.SourceID, g.TargetID, g.Cause
+	return base
+}
+
+// ErrNothingToResolve is returned when none of the failures is open any more.
+var ErrNothingToResolve = errors.New("store: none of these failures is open any more")
+
+// ResolveFailures marks open failures resolved (with a note) or ignored (with
+// a reason), audited in the same transaction. It returns the ids it changed:
+// a failure dealt with meanwhile by someone else is left as it is.
+func (s *Store) ResolveFailures(ctx context.Context, a Actor, ids []int64, resolution, note string) ([]int64, error) {
+	note = strings.TrimSpace(note)
+	switch {
+	case resolution != ResolutionResolved && resolution != ResolutionIgnored:
+		return nil, fmt.Errorf("store: resolution %q: %w", resolution, ErrNotFound)
+	case note == "" && resolution == ResolutionIgnored:
+		return nil, FieldErrors{"note": "Say why these failures can be ignored."}
+	case note == "":
+		return nil, FieldErrors{"note": "Say how these failures were resolved."}
+	case len([]rune(note)) > MaxReasonLen:
+		return nil, FieldErrors{"note": fmt.Sprintf("Keep it under %d characters.", MaxReasonLen)}
+	case len(ids) == 0:
+		return nil, FieldErrors{"form": "Tick at least one failure."}
+	}
+	var done []int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := sqlxSelect(ctx, tx.q, &done, `UPDATE syncs SET resolved_at = now(), resolution = $2, resolution_note = $3,
+  resolved_by = $4, resolved_label = $5, next_attempt_at = NULL, updated_at = now(),
+  status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END
+WHERE id = ANY($1) AND `+problemsPredicate+` RETURNING id`,
+			pq.Array(ids), resolution, note, nullInt(a.UserID), a.Label); err != nil {
+			return fmt.Errorf("store: resolve failures: %w", err)
+		}
+		if len(done) == 0 {
+			return ErrNothingToResolve
+		}
+		verb := "Resolved"
+		if resolution == ResolutionIgnored {
+			verb = "Ignored"
+		}
+		return tx.Audit(ctx, a, Change{Action: "sync." + resolution, ObjectType: "sync", ObjectID: idList(done),
+			Summary: fmt.Sprintf("%s %d failed sync(s): %s", verb, len(done), note),
+			After:   map[string]any{"ids": done, "resolution": resolution, "note": note}})
+	})
+	return done, err
+}
+
+func idList(ids []int64) string {
+	parts := make([]string, 0, min(len(ids), 20))
+	for i, id := range ids {
+		if i == 20 {
+			parts = append(parts, fmt.Sprintf("… (%d)", len(ids)))
+			break
+		}
+		parts = append(parts, strconv.FormatInt(id, 10))
+	}
+	return strings.Join(parts, ",")
+}
+
+// ClaimForReplay marks finished syncs replayed by a, in one statement, and
+// returns those it marked (without payloads), each with the id its replay
+// will have (ReplayedBy; create it with InsertReplays in the same
+// transaction). A sync already replayed (or dealt with), or still queued or
+// running, is not returned: two replays of one failure racing each other, or
+// a replay racing its automatic retry, end with exactly one of them holding
+// it. A retrying sync stops waiting (its queued job finds it resolved).
+func (q q) ClaimForReplay(ctx context.Context, a Actor, ids []int64) ([]FailedSync, error) {
+	var out []FailedSync
+	if err := sqlxSelect(ctx, q, &out, `UPDATE syncs SET resolved_at = now(),
+  resolution = CASE WHEN status IN ('failed', 'retrying', 'rejected') THEN 'replayed' END,
+  resolved_by = $2, resolved_label = $3, next_attempt_at = NULL, updated_at = now(),
+  status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END,
+  finished_at = COALESCE(finished_at, now()), replayed_by = nextval('syncs_id_seq')
+WHERE id = ANY($1) AND resolved_at IS NULL AND status NOT IN ('pending', 'running')
+RETURNING `+syncListColumns+failedExtraColumns, pq.Array(ids), nullInt(a.UserID), a.Label); err != nil {
+		return nil, fmt.Errorf("store: claim syncs for replay: %w", err)
+	}
+	return out, nil
+}
+
+// InsertReplays creates the replays of claimed originals (ClaimForReplay),
+// copying what they received inside the database: trigger replay, pending,
+// the same payload and idempotency key, stamped with the batch and the
+// mapping and rules versions they are made under.
+func (q q) InsertReplays(ctx context.Context, originals []int64, batchID, mappingVersion, rulesVersion int64) ([]Sync, error) {
+	var out []Sync
+	if err := sqlxSelect(ctx, q, &out, `INSERT INTO syncs (id, family, direction, flow, source_connection_id, target_connection_id,
+  trigger, entity_type, entity_ref, entity_key, search_keys, source_version, replay_of, status, message, payload,
+  idempotency_key, max_attempts, replay_batch_id, mapping_version, rules_version)
+SELECT o.replayed_by, o.family, o.direction, o.flow, o.source_connection_id, o.target_connection_id, 'replay', o.entity_type,
+  o.entity_ref, o.entity_key, o.search_keys, o.source_version, o.id, 'pending', 'Replayed; waiting to be sent.', o.payload,
+  o.idempotency_key, o.max_attempts, $2, $3, $4
+FROM syncs o WHERE o.id = ANY($1) AND o.replayed_by IS NOT NULL
+ORDER BY o.id
+RETURNING `+syncListColumns, pq.Array(originals), nullInt(batchID), mappingVersion, rulesVersion); err != nil {
+		return nil, fmt.Errorf("store: insert replays: %w", err)
+	}
+	return out, nil
+}
+
+// EditReplay gives a replay not yet started the corrected payload of an
+// edit-and-replay, and a key of its own: it is a new write.
+func (q q) EditReplay(ctx context.Context, replay, original int64, payload []byte, key string) error {
+	p, err := JSON(json.RawMessage(payload))
+	if err != nil {
+		return err
+	}
+	if _, err := q.ext.ExecContext(ctx, `UPDATE syncs SET payload = $3, idempotency_key = $4, edited_from = $2,
+  message = 'Edited and replayed; waiting to be sent.' WHERE id = $1 AND status = 'pending'`, replay, original, p, key); err != nil {
+		return fmt.Errorf("store: edit replay: %w", err)
+	}
+	return nil
+}
+
+// AutoResolve resolves the open failures of the same record, direction and
+// target that happened before s, now that s succeeded. It returns how many.
+func (q q) AutoResolve(ctx context.Context, s Sync) (int64, error) {
+	if s.EntityRef == "" {
+		return 0, nil
+	}
+	res, err := q.ext.ExecContext(ctx, `UPDATE syncs SET resolved_at = now(), resolution = 'auto_resolved',
+  resolution_note = $5, resolved_label = 'Crossdock', next_attempt_at = NULL, updated_at = now(),
+  status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END
+WHERE entity_ref = $1 AND target_connection_id = $2 AND status IN ('failed', 'retrying', 'rejected') AND resolved_at IS NULL
+  AND family = $3 AND direction = $6 AND id < $4`,
+		s.EntityRef, s.TargetConnectionID, s.Family, s.ID,
+		fmt.Sprintf("A later sync of the same record succeeded (sync #%d).", s.ID), s.Direction)
+	if err != nil {
+		return 0, fmt.Errorf("store: auto-resolve: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// PruneResolvedFailures deletes up to limit failures resolved before cutoff
+// (with their attempts), oldest first, keeping any whose split-off items are
+// still open. It returns how many it deleted; call it again while it deletes.
+func (q q) PruneResolvedFailures(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	res, err := q.ext.ExecContext(ctx, `DELETE FROM syncs WHERE id IN (
+  SELECT s.id FROM syncs s WHERE s.resolution IS NOT NULL AND s.resolved_at < $1
+    AND s.status IN ('failed', 'retrying', 'rejected')
+    AND NOT EXISTS (SELECT 1 FROM syncs c WHERE c.parent_id = s.id AND c.resolved_at IS NULL)
+  ORDER BY s.resolved_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, cutoff, limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune resolved failures: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// FailedSettings are the console's installation-wide settings.
+type FailedSettings struct {
+	// RetentionDays: a resolved failure is deleted this many days after it
+	// was resolved [30]. Open failures are never deleted.
+	RetentionDays int `json:"retention_days"`
+	// AutoReplay replays the failures a mapping change set fixes once it is
+	// approved [on].
+	AutoReplay bool `json:"auto_replay"`
+}
+
+// DefaultFailedSettings apply until an admin saves others.
+var DefaultFailedSettings = FailedSettings{RetentionDays: 30, AutoReplay: true}
+
+const failedSettingsKey = "failed_syncs"
+
+// FailedSettings returns the saved settings, or the defaults.
+func (q q) FailedSettings(ctx context.Context) (FailedSettings, error) {
+	s := DefaultFailedSettings
+	if err := q.Setting(ctx, failedSettingsKey, &s); err != nil && !errors.Is(err, ErrNotFound) {
+		return s, err
+	}
+	if s.RetentionDays <= 0 {
+		s.RetentionDays = DefaultFailedSettings.RetentionDays
+	}
+	return s, nil
+}
+
+// SaveFailedSettings stores the settings, audited.
+func (s *Store) SaveFailedSettings(ctx context.Context, a Actor, in FailedSettings) error {
+	if in.RetentionDays < 1 || in.RetentionDays > 3650 {
+		return FieldErrors{"retention_days": "Keep resolved failures between 1 and 3,650 days."}
+	}
+	return s.InTx(ctx, func(tx *Tx) error {
+		before, err := tx.FailedSettings(ctx)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(in)
+		if _, err := tx.ext.ExecContext(ctx, `INSERT INTO app_settings (key, value) VALUES ($1, $2)
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, failedSettingsKey, b); err != nil {
+			return fmt.Errorf("store: save failed-sync settings: %w", err)
+		}
+		return tx.Audit(ctx, a, Change{Action: "settings.failed_syncs", ObjectType: "settings", ObjectID: failedSettingsKey,
+			Summary: fmt.Sprintf("Failed syncs: resolved failures kept %d days, automatic replay after a mapping fix %s",
+				in.RetentionDays, map[bool]string{true: "on", false: "off"}[in.AutoReplay]),
+			Before: before, After: in})
+	})
+}
+
+// DisabledConnections names the disabled connections, by id.
+func (q q) DisabledConnections(ctx context.Context) (map[int64]string, error) {
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := sqlxSelect(ctx, q, &rows, `SELECT id, name FROM connections WHERE NOT enabled`); err != nil {
+		return nil, fmt.Errorf("store: disabled connections: %w", err)
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
+}
+
+// SyncState is where a sync stands, for explaining why it was not replayed.
+type SyncState struct {
+	ID         int64   `db:"id"`
+	Source     int64   `db:"source_connection_id"`
+	Target     int64   `db:"target_connection_id"`
+	Status     string  `db:"status"`
+	Resolution *string `db:"resolution"`
+	ReplayedBy *int64  `db:"replayed_by"`
+}
+
+// SyncStates returns the state of the given syncs (those that exist).
+func (q q) SyncStates(ctx context.Context, ids []int64) ([]SyncState, error) {
+	var out []SyncState
+	if err := sqlxSelect(ctx, q, &out, `SELECT id, source_connection_id, target_connection_id, status, resolution, replayed_by
+FROM syncs WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: sync states: %w", err)
+	}
+	return out, nil
+}
+
+// RulesVersionAt is the sources-of-truth version in force at t (0 before any).
+func (q q) RulesVersionAt(ctx context.Context, t time.Time) (int64, error) {
+	var v int64
+	if err := sqlxGet(ctx, q, &v, `SELECT COALESCE(max(version), 0) FROM source_rule_versions WHERE saved_at <= $1`, t); err != nil {
+		return 0, fmt.Errorf("store: rules version at %s: %w", t, err)
+	}
+	return v, nil
+}
+
+// RulesVersion is the sources-of-truth version in force now.
+func (q q) RulesVersion(ctx context.Context) (int64, error) {
+	return q.RulesVersionAt(ctx, time.Now().Add(time.Hour))
+}
+
+// ApprovedChangeSet is a mapping change set approved since the console last
+// looked, with the connections its rows map.
+type ApprovedChangeSet struct {
+	ID          int64         `db:"id"`
+	DecidedAt   time.Time     `db:"decided_at"`
+	Connections pq.Int64Array `db:"connections"`
+}
+
+// ApprovalsToFollow lists the change sets approved after since that the
+// console has not followed up yet, oldest first.
+func (q q) ApprovalsToFollow(ctx context.Context, since time.Time) ([]ApprovedChangeSet, error) {
+	var out []ApprovedChangeSet
+	if err := sqlxSelect(ctx, q, &out, `SELECT cs.id, cs.decided_at, array_agg(DISTINCT i.connection_id) AS connections
+FROM change_sets cs JOIN change_set_items i ON i.change_set_id = cs.id
+WHERE cs.status = 'approved' AND cs.decided_at > $1
+  AND NOT EXISTS (SELECT 1 FROM failure_fixes f WHERE f.change_set_id = cs.id)
+GROUP BY cs.id, cs.decided_at ORDER BY cs.decided_at LIMIT 20`, since); err != nil {
+		return nil, fmt.Errorf("store: approvals to follow: %w", err)
+	}
+	return out, nil
+}
+
+// FollowApproval records how an approved change set was followed up; false
+// when another replica did it first (call it in the transaction that starts
+// the batch, so that only one batch is started).
+func (q q) FollowApproval(ctx context.Context, changeSetID, batchID int64, outcome string) (bool, error) {
+	res, err := q.ext.ExecContext(ctx, `INSERT INTO failure_fixes (change_set_id, batch_id, outcome) VALUES ($1, $2, $3)
+ON CONFLICT (change_set_id) DO NOTHING`, changeSetID, nullInt(batchID), outcome)
+	if err != nil {
+		return false, fmt.Errorf("store: follow approval %d: %w", changeSetID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

@@ -1,0 +1,127 @@
+package store_test
+
+import (
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/store"
+)
+
+// Run with: go test -run '^$' -bench FailedList -benchtime 1x ./store/
+// CROSSDOCK_BENCH_SYNCS sets how many sync records (5 % failed) it builds
+// [200,000]; the figures in the README are for 10,000,000.
+
+// seedSyncs builds n sync records with set-based SQL, in chunks of a million:
+// one in twenty failed (several causes, with the record in the message, as
+// the flows write them), the rest succeeded; 100 ms apart, newest last.
+func (e *benchEnv) seedSyncs(b *testing.B, n int) {
+	b.Helper()
+	ctx := b.Context()
+	start := time.Now()
+	const chunk = 1_000_000
+	for from := 1; from <= n; from += chunk {
+		to := min(from+chunk-1, n)
+		_, err := e.st.DB.ExecContext(ctx, `INSERT INTO syncs (created_at, updated_at, family, direction, flow, source_connection_id,
+  target_connection_id, trigger, entity_type, entity_ref, entity_key, search_keys, status, error_class, message, payload,
+  idempotency_key, attempts, max_attempts, finished_at)
+SELECT ts, ts, fam, dir, fam || '.flow', src, tgt, 'webhook', etype, ref, key, ARRAY[lower(key), 'sku-' || (g % 50000)],
+  CASE WHEN failed THEN CASE WHEN cls = 'ownership' THEN 'rejected' ELSE 'failed' END ELSE 'succeeded' END,
+  CASE WHEN failed THEN cls END,
+  CASE WHEN NOT failed THEN ''
+       WHEN cls = 'unmapped' THEN key || ' cannot be sent: SKU-' || (g % 50000) || ' is not mapped yet. Map it on the Mappings page, then replay.'
+       WHEN cls = 'validation' THEN 'Odoo refused the change: customer ' || (g % 977) || ' has no country.'
+       WHEN cls = 'transient' THEN 'Odoo did not answer in time. Crossdock gave up after 8 attempts; replay it once the system is back.'
+       WHEN cls = 'not_found' THEN 'The product ' || (g % 3000) || ' does not exist in Odoo.'
+       ELSE 'Odoo is not the master of prices.' END,
+  '{}', 'k' || g, 1, 8, ts
+FROM (
+  SELECT g, now() - ($2::int - g) * interval '100 milliseconds' AS ts, g % 20 = 0 AS failed,
+    (ARRAY['unmapped', 'validation', 'unmapped', 'transient', 'not_found', 'ownership', 'unmapped'])[1 + (g / 20) % 7] AS cls,
+    (ARRAY['orders', 'inventory', 'prices', 'refunds'])[1 + g % 4] AS fam,
+    CASE WHEN g % 4 IN (1, 2) THEN 'odoo_to_shopify' ELSE 'shopify_to_odoo' END AS dir,
+    CASE WHEN g % 4 IN (1, 2) THEN $3::bigint ELSE $4::bigint END AS src,
+    CASE WHEN g % 4 IN (1, 2) THEN $4::bigint ELSE $3::bigint END AS tgt,
+    CASE WHEN g % 4 IN (1, 2) THEN 'variant' ELSE 'order' END AS etype,
+    'gid://shopify/Order/' || g AS ref,
+    CASE WHEN g % 4 IN (1, 2) THEN 'SKU-' || (g % 50000) ELSE '#' || g END AS key
+  FROM generate_series($1::int, $5::int) g) t`, from, n, e.shop.ID, e.odoo.ID, to)
+		require.NoError(b, err)
+	}
+	_, err := e.st.DB.ExecContext(ctx, `VACUUM ANALYZE syncs`)
+	require.NoError(b, err)
+	b.Logf("seeded %d sync records (%d failed) in %s", n, n/20, time.Since(start).Round(time.Second))
+}
+
+// BenchmarkFailedList measures the failed-syncs console's reads over n sync
+// records, 5 % failed: p95 of the first page (page + capped count, as the
+// page loads them), a filtered page, a deep page, a search by SKU and the
+// grouped view.
+func BenchmarkFailedList(b *testing.B) {
+	n := 200_000
+	if v, err := strconv.Atoi(os.Getenv("CROSSDOCK_BENCH_SYNCS")); err == nil && v > 0 {
+		n = v
+	}
+	e := benchSetup(b)
+	e.seedSyncs(b, n)
+	ctx := b.Context()
+	// A cursor halfway down the failures, for the deep page.
+	var mid struct {
+		At time.Time `db:"created_at"`
+		ID int64     `db:"id"`
+	}
+	require.NoError(b, e.st.DB.GetContext(ctx, &mid, `SELECT created_at, id FROM syncs
+WHERE status IN ('failed', 'retrying', 'rejected') AND resolved_at IS NULL ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1`, n/40))
+
+	cases := []struct {
+		name string
+		run  func() error
+	}{
+		{"first_page", func() error {
+			if _, _, err := e.st.ListFailed(ctx, store.FailedFilter{Limit: 50}); err != nil {
+				return err
+			}
+			_, _, err := e.st.CountFailed(ctx, store.FailedFilter{}, 1000)
+			return err
+		}},
+		{"filtered_page", func() error {
+			f := store.FailedFilter{ErrorClass: store.ClassValidation, Limit: 50}
+			if _, _, err := e.st.ListFailed(ctx, f); err != nil {
+				return err
+			}
+			_, _, err := e.st.CountFailed(ctx, f, 1000)
+			return err
+		}},
+		{"deep_page", func() error {
+			_, _, err := e.st.ListFailed(ctx, store.FailedFilter{BeforeAt: mid.At, BeforeID: mid.ID, Limit: 50})
+			return err
+		}},
+		{"search_sku", func() error {
+			f := store.FailedFilter{Search: "SKU-12345", Limit: 50}
+			if _, _, err := e.st.ListFailed(ctx, f); err != nil {
+				return err
+			}
+			_, _, err := e.st.CountFailed(ctx, f, 1000)
+			return err
+		}},
+		{"grouped", func() error {
+			_, err := e.st.FailedGroups(ctx, store.FailedFilter{}, 50)
+			return err
+		}},
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, c := range cases {
+			ds := make([]time.Duration, 0, 50)
+			for range 50 {
+				t0 := time.Now()
+				require.NoError(b, c.run(), c.name)
+				ds = append(ds, time.Since(t0))
+			}
+			b.ReportMetric(p95(ds), c.name+"_p95_ms")
+		}
+	}
+}

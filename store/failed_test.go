@@ -1,0 +1,164 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/store"
+)
+
+// failures inserts failed syncs: refs with their class and message.
+func (e syncEnv) failures(t *testing.T, rows ...store.NewSync) []int64 {
+	t.Helper()
+	ids, err := e.st.InsertSyncs(t.Context(), rows)
+	require.NoError(t, err)
+	return ids
+}
+
+func (e syncEnv) failed(ref, class, msg string, keys ...string) store.NewSync {
+	s := e.newSync(ref, keys...)
+	s.Status, s.ErrorClass, s.Message = store.SyncFailed, class, msg
+	return s
+}
+
+func TestFailedListFiltersAndPages(t *testing.T) {
+	t.Parallel()
+	e := syncSetup(t)
+	ctx := t.Context()
+	ok := e.newSync("#ok", "sku-ok")
+	ok.Status = store.SyncSucceeded
+	ids := e.failures(t,
+		e.failed("#1001", store.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-1 is not mapped.", "sku-1", "#1001", "ana@shop.test"),
+		e.failed("#1002", store.ClassValidation, "Odoo refused the change: customer 42 has no country.", "sku-2", "#1002"),
+		e.failed("#1003", store.ClassValidation, "Odoo refused the change: customer 43 has no country.", "sku-3", "#1003"),
+		ok,
+	)
+	all, more, err := e.st.ListFailed(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.False(t, more)
+	require.Len(t, all, 3, "the success is not a failure")
+	require.Equal(t, ids[2], all[0].ID, "newest first")
+
+	tests := []struct {
+		name string
+		f    store.FailedFilter
+		want []int64
+	}{
+		{"class", store.FailedFilter{ErrorClass: store.ClassValidation}, []int64{ids[2], ids[1]}},
+		{"search by SKU, any case", store.FailedFilter{Search: "SKU-2"}, []int64{ids[1]}},
+		{"search by e-mail", store.FailedFilter{Search: "Ana@Shop.test"}, []int64{ids[0]}},
+		{"search by external id", store.FailedFilter{Search: "#1003"}, []int64{ids[2]}},
+		{"connection", store.FailedFilter{ConnectionID: e.odoo.ID, Family: "orders", Direction: "shopify_to_odoo"}, []int64{ids[2], ids[1], ids[0]}},
+		{"environment", store.FailedFilter{Environment: store.EnvProduction}, nil},
+		{"date range", store.FailedFilter{From: time.Now().Add(time.Hour)}, nil},
+		{"resolved", store.FailedFilter{Status: store.FailedResolved}, nil},
+	}
+	for _, tc := range tests {
+		got, _, err := e.st.ListFailed(ctx, tc.f)
+		require.NoError(t, err, tc.name)
+		var gotIDs []int64
+		for _, s := range got {
+			gotIDs = append(gotIDs, s.ID)
+		}
+		require.Equal(t, tc.want, gotIDs, tc.name)
+	}
+
+	// Keyset pages of one.
+	p1, more, err := e.st.ListFailed(ctx, store.FailedFilter{Limit: 1})
+	require.NoError(t, err)
+	require.True(t, more)
+	p2, _, err := e.st.ListFailed(ctx, store.FailedFilter{Limit: 1, BeforeAt: p1[0].CreatedAt, BeforeID: p1[0].ID})
+	require.NoError(t, err)
+	require.Equal(t, ids[1], p2[0].ID)
+
+	n, capped, err := e.st.CountFailed(ctx, store.FailedFilter{}, 2)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.True(t, capped, "3 failures counted up to 2 say 'more than 2'")
+	n, capped, err = e.st.CountFailed(ctx, store.FailedFilter{}, 10)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.False(t, capped)
+
+	// Grouped by cause: the two refusals for a missing country are one cause.
+	groups, err := e.st.FailedGroups(ctx, store.FailedFilter{}, 10)
+	require.NoError(t, err)
+	require.Len(t, groups, 2)
+	require.Equal(t, store.ClassValidation, groups[0].ErrorClass)
+	require.Equal(t, 2, groups[0].Count)
+	require.Equal(t, 2, groups[0].Keys)
+	require.Equal(t, "Odoo refused the change: customer … has no country.", groups[0].Cause)
+	require.Equal(t, ids[2], groups[0].LastID)
+	inGroup, _, err := e.st.ListFailed(ctx, groups[0].Filter(store.FailedFilter{}))
+	require.NoError(t, err)
+	require.Len(t, inGroup, 2)
+	require.Equal(t, 1, groups[1].Count)
+	require.Equal(t, store.ClassUnmapped, groups[1].ErrorClass)
+}
+
+func TestResolveIgnoreAutoResolveAndPrune(t *testing.T) {
+	t.Parallel()
+	e := syncSetup(t)
+	ctx := t.Context()
+	a := store.SystemActor("ops")
+	ids := e.failures(t,
+		e.failed("#1", store.ClassValidation, "refused"),
+		e.failed("#2", store.ClassValidation, "refused"),
+		e.failed("#3", store.ClassTransient, "down"),
+	)
+	_, err := e.st.ResolveFailures(ctx, a, ids[:1], store.ResolutionIgnored, " ")
+	var fe store.FieldErrors
+	require.ErrorAs(t, err, &fe)
+	require.Contains(t, fe["note"], "why")
+
+	done, err := e.st.ResolveFailures(ctx, a, ids[:1], store.ResolutionResolved, "Fixed the customer in Odoo")
+	require.NoError(t, err)
+	require.Equal(t, ids[:1], done)
+	_, err = e.st.ResolveFailures(ctx, a, ids[:1], store.ResolutionIgnored, "again")
+	require.ErrorIs(t, err, store.ErrNothingToResolve, "a failure is dealt with once")
+	_, err = e.st.ResolveFailures(ctx, a, ids[1:2], store.ResolutionIgnored, "Test order")
+	require.NoError(t, err)
+
+	got, err := e.st.FailedSyncByID(ctx, ids[0])
+	require.NoError(t, err)
+	require.Equal(t, store.ResolutionResolved, got.HowResolved())
+	require.Equal(t, "Fixed the customer in Odoo", *got.ResolutionNote)
+	for status, want := range map[string]int64{store.FailedResolved: ids[0], store.FailedIgnored: ids[1]} {
+		l, _, err := e.st.ListFailed(ctx, store.FailedFilter{Status: status})
+		require.NoError(t, err)
+		require.Len(t, l, 1, status)
+		require.Equal(t, want, l[0].ID, status)
+	}
+	entries, _, err := e.st.ListAudit(ctx, store.AuditFilter{})
+	require.NoError(t, err)
+	require.Contains(t, entries[0].Summary, "Ignored 1 failed sync(s): Test order")
+
+	// A later success of #3 into the same system resolves its failure.
+	later := e.newSync("#3")
+	later.Status = store.SyncSucceeded
+	lid := e.failures(t, later)[0]
+	s, err := e.st.SyncByID(ctx, lid)
+	require.NoError(t, err)
+	n, err := e.st.AutoResolve(ctx, s)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	got, err = e.st.FailedSyncByID(ctx, ids[2])
+	require.NoError(t, err)
+	require.Equal(t, store.ResolutionAutoResolved, got.HowResolved())
+
+	// Retention: nothing resolved is older than an hour ago; everything is
+	// older than an hour from now. Open failures are never pruned.
+	open := e.failures(t, e.failed("#4", store.ClassValidation, "refused"))[0]
+	n, err = e.st.PruneResolvedFailures(ctx, time.Now().Add(-time.Hour), 100)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	n, err = e.st.PruneResolvedFailures(ctx, time.Now().Add(time.Hour), 100)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, n)
+	_, err = e.st.SyncByID(ctx, ids[0])
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = e.st.SyncByID(ctx, open)
+	require.NoError(t, err)
+}

@@ -1,0 +1,145 @@
+package web_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"crossdock/store"
+	"crossdock/web/browsertest"
+)
+
+func (e syncsEnv) failure(ref, class, msg string, keys ...string) store.NewSync {
+	s := e.order(ref, keys...)
+	s.Status, s.ErrorClass, s.Message = store.SyncFailed, class, msg
+	return s
+}
+
+func TestFailedConsoleGroupsFiltersAndResolves(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ids := e.insert(t,
+		e.failure("#1001", store.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-RED is not mapped to an Odoo product yet.", "#1001", "sku-red"),
+		e.failure("#1002", store.ClassValidation, "Odoo refused the change: customer 41 has no country.", "#1002"),
+		e.failure("#1003", store.ClassValidation, "Odoo refused the change: customer 42 has no country.", "#1003"),
+	)
+	op := e.env.SignIn(t, store.RoleOperator)
+	res, body := op.Get("/failed")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, body, `href="/failed" aria-current="page"`, "the nav marks Failed syncs, ready")
+	require.Contains(t, body, "2 syncs of orders from Main store to Odoo were refused: Odoo refused the change: customer … has no country.")
+	require.Contains(t, body, "1 sync of orders from Main store to Odoo failed because records are not mapped in Odoo (1 order)")
+	require.Contains(t, body, "3 failures match.")
+	require.Contains(t, body, `hx-trigger="every 10s"`, "the list refreshes itself")
+	require.Contains(t, body, "Replay all 3 matching failures")
+	require.NotContains(t, body, "style=", "no inline styles (CSP)")
+	require.NotContains(t, body, "Settings of failed syncs", "settings are for admins")
+
+	// Filtered and searched; the htmx refresh returns only the list.
+	_, body = op.Get("/failed?q=SKU-RED")
+	require.Contains(t, body, "1 failure matches.")
+	require.Contains(t, body, "#1001")
+	require.NotContains(t, body, "#1002")
+	_, body = op.Get("/failed?class=validation&part=list")
+	require.True(t, strings.HasPrefix(strings.TrimSpace(body), `<section class="card table-wrap" id="failed-list"`), body[:min(200, len(body))])
+	require.Contains(t, body, "2 failures match.")
+	_, body = op.Get("/failed?class=nonsense")
+	require.Contains(t, body, "Some filters were not understood and are ignored (kind of problem)")
+
+	// Resolving needs a note; with one, it is resolved, audited and listed as such.
+	res, _ = op.PostFormBody("/failed/resolve", url.Values{"id": {fmt.Sprint(ids[1])}, "note": {""}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = op.Get("/failed")
+	require.Contains(t, body, "Say how these failures were resolved. Nothing was changed.")
+	res, _ = op.PostFormBody("/failed/ignore", url.Values{"id": {fmt.Sprint(ids[1]), fmt.Sprint(ids[2])}, "note": {"Test orders from the warehouse"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = op.Get("/failed")
+	require.Contains(t, body, "2 failure(s) marked ignored.")
+	require.Contains(t, body, "1 failure matches.")
+	_, body = op.Get("/failed?status=ignored")
+	require.Contains(t, body, "Test orders from the warehouse")
+	require.Contains(t, body, ">Ignored<")
+
+	// The sync's page puts the failure first, with its fix and the versions.
+	res, body = op.Get(fmt.Sprintf("/syncs/%d?from=failed", ids[0]))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, body, "Orders #1001 could not be sent from Main store to Odoo, because a record in it is not mapped in Odoo yet.")
+	require.Contains(t, body, "Replay this sync")
+	require.Contains(t, body, "version 0 (now 0)")
+	require.NotContains(t, body, "Edit the data and replay", "edit and replay is for admins")
+	_, body = e.env.SignIn(t, store.RoleAdmin).Get(fmt.Sprintf("/syncs/%d", ids[0]))
+	require.Contains(t, body, "Edit the data and replay")
+
+	// Finance has no access to the area.
+	res, _ = e.env.SignIn(t, store.RoleFinance).Get("/failed")
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+}
+
+func TestFailedReplaySelectionStartsABulkReplay(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ids := e.insert(t, e.failure("#2001", store.ClassTransient, "Odoo was unavailable."))
+	op := e.env.SignIn(t, store.RoleOperator)
+	res, _ := op.PostFormBody("/failed/replay", url.Values{})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, "/failed", res.Header.Get("Location"))
+
+	res, _ = op.PostFormBody("/failed/replay", url.Values{"id": {fmt.Sprint(ids[0])}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	loc := res.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/failed/batches/"), loc)
+	res, body := op.Get(loc)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, body, "1 ticked failure(s)")
+	require.Contains(t, body, "Cancel the replay", "the engine is not running here, so the batch waits and can be cancelled")
+	require.Contains(t, body, `hx-trigger="every 2s"`, "progress refreshes itself")
+
+	op.RefreshCSRF(loc)
+	res, _ = op.PostFormBody(loc+"/cancel", url.Values{})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = op.Get(loc)
+	require.Contains(t, body, ">Cancelled<")
+	require.NotContains(t, body, "Cancel the replay")
+}
+
+func TestBrowserFailedConsole(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	var rows []store.NewSync
+	for i := range 12 {
+		rows = append(rows, e.failure(fmt.Sprintf("#30%02d", i), store.ClassUnmapped,
+			fmt.Sprintf("#30%02d cannot be sent to Odoo: SKU-%d is not mapped to an Odoo product yet. Map it on the Mappings page, then replay this order.", i, i%3)))
+	}
+	rows = append(rows, e.failure("#3100", store.ClassValidation, "Odoo refused the change: customer 7 has no country."))
+	e.insert(t, rows...)
+	ctx := browsertest.Tab(t)
+	signIn(t, ctx, e.env, e.env.Users[store.RoleOperator].Email)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(e.env.URL+"/failed"),
+		chromedp.WaitVisible(chromedp.CSS("#failed-groups")),
+	))
+	browsertest.Screenshot(t, ctx, "failed-console")
+	text := pageText(t, ctx)
+	require.Contains(t, text, "12 syncs of orders from Main store to Odoo failed because records are not mapped in Odoo (12 orders)")
+
+	// A new failure appears without reloading: the list refreshes itself.
+	e.insert(t, e.failure("#9999", store.ClassAuth, "Odoo refused Crossdock's access token."))
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#failed-count").textContent.includes("14 failures")`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	require.NoError(t, err)
+	require.Contains(t, pageText(t, ctx), "#9999")
+
+	// Open a failure: the plain summary comes first.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#failed-list tbody tr:last-child td:nth-child(5) a`)),
+		chromedp.WaitVisible(chromedp.CSS("#failure-summary")),
+	))
+	browsertest.Screenshot(t, ctx, "failed-detail")
+	require.Contains(t, pageText(t, ctx), "because a record in it is not mapped in Odoo yet")
+}
