@@ -98,6 +98,9 @@ type Config struct {
 	// PausedRecheck is how often a queued sync of a paused flow looks again
 	// whether its flow was resumed [30 s].
 	PausedRecheck time.Duration
+	// ReconGrace leaves orders and refunds younger than this out of a
+	// reconciliation: their syncs may still be on their way [1 h].
+	ReconGrace time.Duration
 }
 
 func (c *Config) defaults() {
@@ -123,6 +126,7 @@ func (c *Config) defaults() {
 	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, 200*time.Millisecond)
 	c.RulesTTL = cmp.Or(c.RulesTTL, time.Second)
 	c.PausedRecheck = cmp.Or(c.PausedRecheck, 30*time.Second)
+	c.ReconGrace = cmp.Or(c.ReconGrace, time.Hour)
 }
 
 // Queue names.
@@ -189,15 +193,17 @@ func New(cfg Config) (*Engine, error) {
 	if !cfg.ManualSweepsOnly {
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepTick), func() (river.JobArgs, *river.InsertOpts) {
 			return SweepArgs{}, sweepOpts()
-		}, &river.PeriodicJobOpts{ID: "inventory_sweep", RunOnStart: true}))
+		}, &river.PeriodicJobOpts{ID: "inventory_sweep", RunOnStart: true}), reconPeriodic(cfg.SweepTick))
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{e: e})
 	river.AddWorker(workers, &sweepWorker{e: e})
+	e.addReconWorkers(workers)
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueSyncs:  {MaxWorkers: cfg.Workers},
 			queueSweeps: {MaxWorkers: 2},
+			queueRecon:  {MaxWorkers: 1},
 		},
 		Workers:           workers,
 		FetchCooldown:     cfg.FetchCooldown,
