@@ -165,7 +165,7 @@ func (s *Store) SetReconSchedule(ctx context.Context, a Actor, family string, mi
 		}
 		return tx.Audit(ctx, a, Change{Action: "reconciliation.scheduled", ObjectType: "reconciliation", ObjectID: family,
 			Summary: fmt.Sprintf("Reconciliation of %s set to every %d minutes (0: only on demand).", family, minutes),
-			Before: map[string]int{"every_minutes": before}, After: map[string]int{"every_minutes": minutes}})
+			Before:  map[string]int{"every_minutes": before}, After: map[string]int{"every_minutes": minutes}})
 	})
 }
 
@@ -663,4 +663,3 @@ func (q q) CheckMappings(ctx context.Context, runID, connID int64) (CompareResul
 	}
 	return r, nil
 }
-
