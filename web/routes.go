@@ -77,6 +77,7 @@ func (s *Server) routes() {
 	s.sourceRoutes()
 	s.syncRoutes()
 	s.flowRoutes()
+	s.reconciliationRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {
