@@ -107,8 +107,10 @@ CREATE TABLE discrepancies (
     kind                 text        NOT NULL,
     -- Identity across runs, e.g. "2:v17:l3" (other connection, variant, location).
     key                  text        NOT NULL,
-    master_connection_id bigint      REFERENCES connections (id) ON DELETE CASCADE,
-    other_connection_id  bigint      REFERENCES connections (id) ON DELETE CASCADE,
+    -- Connections are disabled, never deleted; no foreign key, so that a
+    -- comparison writing thousands of rows pays no check per row.
+    master_connection_id bigint,
+    other_connection_id  bigint,
     label                text        NOT NULL,
     master_value         text        NOT NULL DEFAULT '',
     other_value          text        NOT NULL DEFAULT '',
@@ -122,8 +124,10 @@ CREATE TABLE discrepancies (
     note                 text        NOT NULL DEFAULT '',
     first_seen_at        timestamptz NOT NULL DEFAULT now(),
     last_seen_at         timestamptz NOT NULL DEFAULT now(),
-    first_run_id         bigint      NOT NULL REFERENCES recon_runs (id),
-    last_run_id          bigint      NOT NULL REFERENCES recon_runs (id),
+    -- Not foreign keys: a comparison writes thousands of rows at once, and
+    -- runs are never deleted while discrepancies point at them.
+    first_run_id         bigint      NOT NULL,
+    last_run_id          bigint      NOT NULL,
     closed_at            timestamptz,
     sync_id              bigint
 );
