@@ -137,7 +137,18 @@ CREATE INDEX discrepancies_id_desc ON discrepancies (id DESC);
 CREATE INDEX discrepancies_status_id ON discrepancies (status, id DESC);
 CREATE INDEX discrepancies_family_open ON discrepancies (family, last_run_id) WHERE status IN ('open', 'acknowledged', 'ignored');
 
+-- Finance review: margin thresholds (percent of the storefront price).
+CREATE TABLE finance_thresholds (
+    id       boolean PRIMARY KEY DEFAULT true CHECK (id),
+    critical numeric NOT NULL DEFAULT 10,
+    high     numeric NOT NULL DEFAULT 20,
+    medium   numeric NOT NULL DEFAULT 30,
+    CHECK (critical <= high AND high <= medium)
+);
+INSERT INTO finance_thresholds (id) VALUES (true);
+
 -- +goose Down
+DROP TABLE finance_thresholds;
 DROP TABLE discrepancies;
 DROP TABLE recon_records;
 DROP TABLE recon_refunds;

@@ -78,6 +78,7 @@ func (s *Server) routes() {
 	s.syncRoutes()
 	s.flowRoutes()
 	s.reconciliationRoutes()
+	s.financeRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {

@@ -54,7 +54,7 @@ var nav = []navItem{
 	{Key: "syncs", Label: "Syncs", Href: "/syncs", FinanceOK: true, Ready: true},
 	{Key: "failed", Label: "Failed syncs", Href: "/failed"},
 	{Key: "reconciliation", Label: "Reconciliation", Href: "/reconciliation", FinanceOK: true, Ready: true},
-	{Key: "finance", Label: "Finance", Href: "/finance", FinanceOK: true},
+	{Key: "finance", Label: "Finance", Href: "/finance", FinanceOK: true, Ready: true},
 	{Key: "audit", Label: "Audit log", Href: "/audit", AdminOnly: true, Ready: true},
 	{Key: "settings", Label: "Settings", Href: "/settings", FinanceOK: true, Ready: true},
 }
