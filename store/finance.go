@@ -44,7 +44,7 @@ func (s *Store) SetFinanceThresholds(ctx context.Context, a Actor, t Thresholds)
 		}
 		return tx.Audit(ctx, a, Change{Action: "finance.thresholds", ObjectType: "finance", ObjectID: "thresholds",
 			Summary: fmt.Sprintf("Margin thresholds set to critical %g %%, high %g %%, medium %g %%.", t.Critical, t.High, t.Medium),
-			Before: before, After: t})
+			Before:  before, After: t})
 	})
 }
 
