@@ -103,6 +103,9 @@ type Config struct {
 	// PausedRecheck is how often a queued sync of a paused flow looks again
 	// whether its flow was resumed [30 s].
 	PausedRecheck time.Duration
+	// ReconGrace leaves orders and refunds younger than this out of a
+	// reconciliation: their syncs may still be on their way [1 h].
+	ReconGrace time.Duration
 }
 
 func (c *Config) defaults() {
@@ -129,6 +132,7 @@ func (c *Config) defaults() {
 	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, 200*time.Millisecond)
 	c.RulesTTL = cmp.Or(c.RulesTTL, time.Second)
 	c.PausedRecheck = cmp.Or(c.PausedRecheck, 30*time.Second)
+	c.ReconGrace = cmp.Or(c.ReconGrace, time.Hour)
 }
 
 // Queue names.
@@ -200,16 +204,19 @@ func New(cfg Config) (*Engine, error) {
 			return SweepArgs{}, sweepOpts()
 		}, &river.PeriodicJobOpts{ID: "inventory_sweep", RunOnStart: true}))
 		periodic = append(periodic, contentSweepJob(cfg.SweepTick))
+		periodic = append(periodic, reconPeriodic(cfg.SweepTick))
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{e: e})
 	river.AddWorker(workers, &sweepWorker{e: e})
 	river.AddWorker(workers, &contentSweepWorker{e: e})
 	periodic = append(periodic, addFailedWorkers(workers, e)...) // failed.go: bulk replays, retention
+	e.addReconWorkers(workers)
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueSyncs:  {MaxWorkers: cfg.Workers},
 			queueSweeps: {MaxWorkers: 2},
+			queueRecon:  {MaxWorkers: 1},
 		},
 		Workers:           workers,
 		FetchCooldown:     cfg.FetchCooldown,

@@ -78,6 +78,8 @@ func (s *Server) routes() {
 	s.syncRoutes()
 	s.failedRoutes()
 	s.flowRoutes()
+	s.reconciliationRoutes()
+	s.financeRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {

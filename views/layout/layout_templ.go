@@ -53,8 +53,8 @@ var nav = []navItem{
 	{Key: "sources", Label: "Sources of truth", Href: "/sources", FinanceOK: true, Ready: true},
 	{Key: "syncs", Label: "Syncs", Href: "/syncs", FinanceOK: true, Ready: true},
 	{Key: "failed", Label: "Failed syncs", Href: "/failed", Ready: true},
-	{Key: "reconciliation", Label: "Reconciliation", Href: "/reconciliation", FinanceOK: true},
-	{Key: "finance", Label: "Finance", Href: "/finance", FinanceOK: true},
+	{Key: "reconciliation", Label: "Reconciliation", Href: "/reconciliation", FinanceOK: true, Ready: true},
+	{Key: "finance", Label: "Finance", Href: "/finance", FinanceOK: true, Ready: true},
 	{Key: "audit", Label: "Audit log", Href: "/audit", AdminOnly: true, Ready: true},
 	{Key: "settings", Label: "Settings", Href: "/settings", FinanceOK: true, Ready: true},
 }

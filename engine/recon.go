@@ -1,0 +1,768 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
+	"crossdock/engine/rules"
+	"crossdock/store"
+)
+
+// Reconciliation: a run pulls a snapshot of one family from the master and
+// from each receiver into PostgreSQL (Shopify through bulk exports, Odoo
+// through search_read in pages), translating ids through the mappings as it
+// stores them, and compares the snapshots with one set-based statement per
+// pair of systems (store.Compare*). A run that fails, or a pair it could not
+// pull, never closes a discrepancy: only a pair compared in full does.
+
+const (
+	queueRecon = "reconcile"
+	reconPage  = 1000
+	// snapshotBatch rows are copied into PostgreSQL at a time.
+	snapshotBatch = 5000
+)
+
+// ReconcileArgs is the queue job of one reconciliation run.
+type ReconcileArgs struct {
+	RunID int64 `json:"run_id"`
+}
+
+// Kind is the job kind in River's table.
+func (ReconcileArgs) Kind() string { return "crossdock_reconcile" }
+
+// ReconTickArgs is the periodic job that queues the reconciliations that are due.
+type ReconTickArgs struct{}
+
+// Kind is the job kind in River's table.
+func (ReconTickArgs) Kind() string { return "crossdock_reconcile_tick" }
+
+type reconWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	e *Engine
+}
+
+// Timeout: a snapshot of a large shop takes minutes, not the sync timeout.
+func (w *reconWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return time.Hour }
+
+func (w *reconWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
+	_, err := w.e.Reconcile(ctx, job.Args.RunID)
+	return err
+}
+
+type reconTickWorker struct {
+	river.WorkerDefaults[ReconTickArgs]
+	e *Engine
+}
+
+func (w *reconTickWorker) Work(ctx context.Context, _ *river.Job[ReconTickArgs]) error {
+	fs, err := w.e.st.ClaimDueReconFamilies(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range fs {
+		if _, err := w.e.RequestReconciliation(ctx, f, "schedule", "Crossdock (schedule)"); err != nil && !errors.Is(err, store.ErrRunLive) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reconPeriodic is the scheduler's tick; River runs periodic jobs on the
+// elected leader only, so one replica queues each due run.
+func reconPeriodic(tick time.Duration) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(tick), func() (river.JobArgs, *river.InsertOpts) {
+		return ReconTickArgs{}, &river.InsertOpts{Queue: queueRecon, MaxAttempts: 1}
+	}, &river.PeriodicJobOpts{ID: "reconcile_tick"})
+}
+
+// addReconWorkers registers the reconciliation workers.
+func (e *Engine) addReconWorkers(ws *river.Workers) {
+	river.AddWorker(ws, &reconWorker{e: e})
+	river.AddWorker(ws, &reconTickWorker{e: e})
+}
+
+// RequestReconciliation queues a run of family. When one is already waiting
+// or running it returns that run and store.ErrRunLive.
+func (e *Engine) RequestReconciliation(ctx context.Context, family, trigger, by string) (store.ReconRun, error) {
+	if !slices.Contains(store.ReconFamilies, family) {
+		return store.ReconRun{}, fmt.Errorf("engine: no reconciliation of %q", family)
+	}
+	var run store.ReconRun
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		run, err = tx.CreateReconRun(ctx, family, trigger, by)
+		if err != nil {
+			return err
+		}
+		_, err = e.river.InsertTx(ctx, tx.SQLTx(), ReconcileArgs{RunID: run.ID}, &river.InsertOpts{Queue: queueRecon, MaxAttempts: 3})
+		return err
+	})
+	return run, err
+}
+
+// pairFailure is a pair of systems a run could not compare.
+type pairFailure struct {
+	other int64
+	err   error
+}
+
+// Reconcile runs a queued run now (the worker calls it; tests too).
+func (e *Engine) Reconcile(ctx context.Context, runID int64) (store.ReconRun, error) {
+	run, err := e.st.StartReconRun(ctx, runID)
+	if errors.Is(err, store.ErrSyncDone) {
+		return e.st.ReconRunByID(ctx, runID)
+	}
+	if err != nil {
+		return run, err
+	}
+	out := e.reconcile(ctx, run)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return e.st.FinishReconRun(fctx, run, out)
+}
+
+func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.RunOutcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("reconciliation panicked", "run_id", run.ID, "panic", p)
+			out = store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf("Crossdock hit an internal error: %v", p)}
+		}
+	}()
+	rs, err := e.st.SourceRules(ctx)
+	if err != nil {
+		return failed(err, "the sources of truth could not be read")
+	}
+	if run.Family == store.ReconMappings {
+		return e.reconcileMappings(ctx, run, rs)
+	}
+	fam := map[string]rules.Family{store.ReconInventory: rules.Inventory, store.ReconPrices: rules.Prices,
+		store.ReconOrders: rules.Orders, store.ReconRefunds: rules.Refunds}[run.Family]
+	rule := rs.Rule(fam)
+	master, ok := rs.Conn(rule.Master)
+	if !ok {
+		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
+			"No system decides %s yet, so there is nothing to compare against. Name one on the Sources of truth page.", fam.Noun())}
+	}
+	wantMaster, wantOther := store.KindOdoo, store.KindShopify
+	if fam == rules.Orders || fam == rules.Refunds {
+		wantMaster, wantOther = store.KindShopify, store.KindOdoo
+	}
+	if master.Kind != wantMaster {
+		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
+			"Crossdock compares %s when %s decides them; %s decides them here.", fam.Noun(), kindName(wantMaster), master.Name)}
+	}
+	var others []rules.ConnInfo
+	for _, rc := range rule.Receivers {
+		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == wantOther {
+			others = append(others, c)
+		}
+	}
+	if len(others) == 0 {
+		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
+			"No %s system receives %s from %s, so there is nothing to compare.", kindName(wantOther), fam.Noun(), master.Name)}
+	}
+	start := time.Now()
+	if err := e.pullSnapshot(ctx, run, master); err != nil {
+		return failed(err, fmt.Sprintf("%s could not be read from %s", fam.Noun(), master.Name))
+	}
+	var res store.CompareResult
+	var fails []pairFailure
+	var closePairs []int64
+	for _, o := range others {
+		if err := e.pullSnapshot(ctx, run, o); err != nil {
+			fails = append(fails, pairFailure{o.ID, fmt.Errorf("%s could not be read from %s: %w", fam.Noun(), o.Name, err)})
+			continue
+		}
+		var r store.CompareResult
+		switch run.Family {
+		case store.ReconInventory:
+			r, err = e.st.CompareInventory(ctx, run.ID, master.ID, o.ID, e.cfg.InventoryQuantity)
+		case store.ReconPrices:
+			r, err = e.st.ComparePrices(ctx, run.ID, master.ID, o.ID)
+		case store.ReconOrders:
+			r, err = e.st.CompareOrders(ctx, run.ID, master.ID, o.ID, start.Add(-e.cfg.ReconGrace))
+		case store.ReconRefunds:
+			r, err = e.st.CompareRefunds(ctx, run.ID, master.ID, o.ID, start.Add(-e.cfg.ReconGrace))
+		}
+		if err != nil {
+			fails = append(fails, pairFailure{o.ID, fmt.Errorf("%s of %s and %s could not be compared: %w", fam.Noun(), master.Name, o.Name, err)})
+			continue
+		}
+		res.Compared += r.Compared
+		res.Differing += r.Differing
+		res.Opened += r.Opened
+		res.NotComparable = append(res.NotComparable, r.NotComparable...)
+		closePairs = append(closePairs, o.ID)
+	}
+	return outcome(res, fails, closePairs, len(others))
+}
+
+// reconcileMappings checks, for every Shopify and Odoo connection, that the
+// variants and locations the mappings point to still exist.
+func (e *Engine) reconcileMappings(ctx context.Context, run store.ReconRun, rs rules.Rules) store.RunOutcome {
+	conns, err := e.st.ListConnections(ctx)
+	if err != nil {
+		return failed(err, "the connections could not be read")
+	}
+	var res store.CompareResult
+	var fails []pairFailure
+	var closePairs []int64
+	n := 0
+	for _, c := range conns {
+		if !c.Enabled || (c.Kind != store.KindShopify && c.Kind != store.KindOdoo) {
+			continue
+		}
+		n++
+		if err := e.pullRecords(ctx, run, c); err != nil {
+			fails = append(fails, pairFailure{c.ID, fmt.Errorf("the records of %s could not be read: %w", c.Name, err)})
+			continue
+		}
+		r, err := e.st.CheckMappings(ctx, run.ID, c.ID)
+		if err != nil {
+			fails = append(fails, pairFailure{c.ID, err})
+			continue
+		}
+		res.Compared += r.Compared
+		res.Differing += r.Differing
+		res.Opened += r.Opened
+		closePairs = append(closePairs, c.ID)
+	}
+	if n == 0 {
+		return store.RunOutcome{Status: store.RunFailed, Message: "There is no enabled Shopify or Odoo connection to check."}
+	}
+	return outcome(res, fails, closePairs, n)
+}
+
+func outcome(res store.CompareResult, fails []pairFailure, closePairs []int64, pairs int) store.RunOutcome {
+	out := store.RunOutcome{Status: store.RunSucceeded, Result: res, ClosePairs: closePairs}
+	for _, f := range fails {
+		out.Problems = append(out.Problems, store.RunProblem{What: "A comparison was left out", Why: plain(f.err)})
+	}
+	switch {
+	case len(fails) == pairs:
+		out.Status, out.ClosePairs = store.RunFailed, nil
+		out.Message = "Nothing could be compared; open discrepancies stay as they were. " + plain(fails[0].err)
+	case len(fails) > 0:
+		out.Status = store.RunPartial
+		out.Message = fmt.Sprintf("%d of %d comparisons could not be made; their open discrepancies stay as they were.", len(fails), pairs)
+	default:
+		out.Message = fmt.Sprintf("%d compared, %d differ.", res.Compared, res.Differing)
+	}
+	return out
+}
+
+func failed(err error, what string) store.RunOutcome {
+	return store.RunOutcome{Status: store.RunFailed, Message: capital(what) + "; open discrepancies stay as they were. " + plain(err),
+		Problems: []store.RunProblem{{What: capital(what), Why: plain(err)}}}
+}
+
+// plain says an error in a sentence a merchant can act on.
+func plain(err error) string {
+	f := classify(err, "The other system")
+	if f.message != "" {
+		return f.message
+	}
+	return err.Error()
+}
+
+func kindName(k string) string {
+	if k == store.KindShopify {
+		return "Shopify"
+	}
+	return "Odoo"
+}
+
+// ---- snapshots ----
+
+func (e *Engine) pullSnapshot(ctx context.Context, run store.ReconRun, c rules.ConnInfo) error {
+	switch {
+	case c.Kind == store.KindOdoo && run.Family == store.ReconInventory:
+		return e.odooStock(ctx, run, c.ID)
+	case c.Kind == store.KindShopify && run.Family == store.ReconInventory:
+		return e.shopifyStock(ctx, run, c.ID)
+	case c.Kind == store.KindOdoo && run.Family == store.ReconPrices:
+		return e.odooPrices(ctx, run, c.ID)
+	case c.Kind == store.KindShopify && run.Family == store.ReconPrices:
+		return e.shopifyPrices(ctx, run, c.ID)
+	case c.Kind == store.KindShopify && (run.Family == store.ReconOrders || run.Family == store.ReconRefunds):
+		return e.shopifyOrders(ctx, run, c.ID)
+	case c.Kind == store.KindOdoo && run.Family == store.ReconOrders:
+		return e.odooOrders(ctx, run, c.ID)
+	case c.Kind == store.KindOdoo && run.Family == store.ReconRefunds:
+		return e.odooCreditNotes(ctx, run, c.ID)
+	}
+	return fmt.Errorf("engine: no %s snapshot for %s", run.Family, c.Kind)
+}
+
+// bulkExport runs a Shopify bulk query and streams its lines to fn.
+func (e *Engine) bulkExport(ctx context.Context, connID int64, query string, fn func(line []byte) error) error {
+	cl, _, err := e.shopify(ctx, connID)
+	if err != nil {
+		return err
+	}
+	op, err := cl.RunBulkQuery(ctx, query)
+	if err != nil {
+		return err
+	}
+	op, err = cl.WaitBulk(ctx, op.ID, 250*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	if op.URL == "" { // nothing to export
+		return nil
+	}
+	return cl.StreamJSONL(ctx, op.URL, fn)
+}
+
+// batcher collects rows and stores them snapshotBatch at a time.
+type batcher[T any] struct {
+	rows  []T
+	flush func([]T) error
+}
+
+func (b *batcher[T]) add(r T) error {
+	b.rows = append(b.rows, r)
+	if len(b.rows) >= snapshotBatch {
+		return b.done()
+	}
+	return nil
+}
+
+func (b *batcher[T]) done() error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	err := b.flush(b.rows)
+	b.rows = b.rows[:0]
+	return err
+}
+
+const stockBulkQuery = `{
+  locations {
+    edges {
+      node {
+        id
+        name
+        inventoryLevels {
+          edges {
+            node {
+              quantities(names: ["available", "on_hand"]) { name quantity }
+              item { variant { id sku } }
+            }
+          }
+        }
+      }
+    }
+  }
+}`
+
+func (e *Engine) shopifyStock(ctx context.Context, run store.ReconRun, connID int64) error {
+	names := map[string]string{}
+	b := &batcher[store.StockRow]{flush: func(rs []store.StockRow) error { return e.st.AddStockSnapshot(ctx, run.ID, connID, rs) }}
+	err := e.bulkExport(ctx, connID, stockBulkQuery, func(line []byte) error {
+		var row struct {
+			ID         string `json:"id"`
+			Name       string `json:"name"`
+			Quantities []struct {
+				Name     string `json:"name"`
+				Quantity int64  `json:"quantity"`
+			} `json:"quantities"`
+			Item *struct {
+				Variant *struct {
+					ID  string `json:"id"`
+					SKU string `json:"sku"`
+				} `json:"variant"`
+			} `json:"item"`
+			ParentID string `json:"__parentId"`
+		}
+		if err := json.Unmarshal(line, &row); err != nil {
+			return fmt.Errorf("engine: Shopify export line: %w", err)
+		}
+		if row.ParentID == "" {
+			names[row.ID] = row.Name
+			return nil
+		}
+		if row.Item == nil || row.Item.Variant == nil {
+			return nil // an inventory item without a variant is not sold
+		}
+		r := store.StockRow{VariantRef: row.Item.Variant.ID, LocationRef: row.ParentID, Label: row.Item.Variant.SKU, Location: names[row.ParentID]}
+		for _, q := range row.Quantities {
+			switch q.Name {
+			case "available":
+				r.Available = float64(q.Quantity)
+			case "on_hand":
+				r.OnHand = float64(q.Quantity)
+			}
+		}
+		return b.add(r)
+	})
+	if err != nil {
+		return err
+	}
+	return b.done()
+}
+
+func (e *Engine) odooStock(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := e.odoo(ctx, connID)
+	if err != nil {
+		return err
+	}
+	locs, err := cl.Locations(ctx)
+	if err != nil {
+		return err
+	}
+	locName := map[int]string{}
+	for _, l := range locs {
+		locName[l.ID] = cmpStr(l.CompleteName, l.Name)
+	}
+	for after := 0; ; {
+		var rows []quantRow
+		err := cl.Call(ctx, "stock.quant", "search_read", []any{[]any{[]any{"location_id.usage", "=", "internal"}, []any{"id", ">", after}}},
+			map[string]any{"fields": []string{"id", "product_id", "location_id", "quantity", "reserved_quantity"}, "order": "id asc", "limit": reconPage}, &rows)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		skus, err := productSKUs(ctx, cl, rows)
+		if err != nil {
+			return err
+		}
+		out := make([]store.StockRow, len(rows))
+		for i, r := range rows {
+			out[i] = store.StockRow{VariantRef: strconv.Itoa(r.Product.ID), LocationRef: strconv.Itoa(r.Location.ID),
+				Label: cmpStr(skus[r.Product.ID], r.Product.Name), Location: cmpStr(locName[r.Location.ID], r.Location.Name),
+				OnHand: r.Quantity, Available: r.Quantity - r.Reserved}
+		}
+		if err := e.st.AddStockSnapshot(ctx, run.ID, connID, out); err != nil {
+			return err
+		}
+		if len(rows) < reconPage {
+			return nil
+		}
+		after = rows[len(rows)-1].ID
+	}
+}
+
+const pricesBulkQuery = `{
+  productVariants {
+    edges {
+      node {
+        id
+        sku
+        price
+        compareAtPrice
+        product { id }
+        inventoryItem { unitCost { amount currencyCode } }
+      }
+    }
+  }
+}`
+
+func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := e.shopify(ctx, connID)
+	if err != nil {
+		return err
+	}
+	shop, err := cl.Shop(ctx)
+	if err != nil {
+		return err
+	}
+	b := &batcher[store.PriceRow]{flush: func(rs []store.PriceRow) error { return e.st.AddPriceSnapshot(ctx, run.ID, connID, rs) }}
+	err = e.bulkExport(ctx, connID, pricesBulkQuery, func(line []byte) error {
+		var row struct {
+			ID             string  `json:"id"`
+			SKU            string  `json:"sku"`
+			Price          *string `json:"price"`
+			CompareAtPrice *string `json:"compareAtPrice"`
+			Product        struct {
+				ID string `json:"id"`
+			} `json:"product"`
+			InventoryItem *struct {
+				UnitCost *struct {
+					Amount       string `json:"amount"`
+					CurrencyCode string `json:"currencyCode"`
+				} `json:"unitCost"`
+			} `json:"inventoryItem"`
+		}
+		if err := json.Unmarshal(line, &row); err != nil {
+			return fmt.Errorf("engine: Shopify export line: %w", err)
+		}
+		r := store.PriceRow{VariantRef: row.ID, ProductRef: row.Product.ID, Label: row.SKU, Currency: shop.CurrencyCode,
+			Price: decimal(row.Price), CompareAt: decimal(row.CompareAtPrice)}
+		if row.InventoryItem != nil && row.InventoryItem.UnitCost != nil {
+			r.Cost, r.CostCurrency = decimal(&row.InventoryItem.UnitCost.Amount), row.InventoryItem.UnitCost.CurrencyCode
+		}
+		return b.add(r)
+	})
+	if err != nil {
+		return err
+	}
+	return b.done()
+}
+
+// decimal reads a Shopify decimal string; nil or unreadable is no value.
+func decimal(s *string) *float64 {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(*s, 64)
+	if err != nil {
+		return nil
+	}
+	return &f
+}
+
+func (e *Engine) odooPrices(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := e.odoo(ctx, connID)
+	if err != nil {
+		return err
+	}
+	for after := 0; ; {
+		ps, err := cl.Products(ctx, []any{[]any{"id", ">", after}}, 0, reconPage)
+		if err != nil {
+			return err
+		}
+		out := make([]store.PriceRow, len(ps))
+		for i, p := range ps {
+			price, cost := p.ListPrice, p.StandardPrice
+			out[i] = store.PriceRow{VariantRef: strconv.Itoa(p.ID), Label: cmpStr(p.DefaultCode, p.Name), Price: &price, Cost: &cost}
+		}
+		if err := e.st.AddPriceSnapshot(ctx, run.ID, connID, out); err != nil {
+			return err
+		}
+		if len(ps) < reconPage {
+			return nil
+		}
+		after = ps[len(ps)-1].ID
+	}
+}
+
+const ordersBulkQuery = `{
+  orders {
+    edges {
+      node {
+        id
+        name
+        createdAt
+        currencyCode
+        totalPriceSet { shopMoney { amount currencyCode } }
+        refunds { id createdAt totalRefundedSet { shopMoney { amount } } }
+      }
+    }
+  }
+}`
+
+// shopifyOrders exports every order with its refunds, for both the orders
+// and the refunds comparison.
+func (e *Engine) shopifyOrders(ctx context.Context, run store.ReconRun, connID int64) error {
+	ob := &batcher[store.OrderRow]{flush: func(rs []store.OrderRow) error { return e.st.AddOrderSnapshot(ctx, run.ID, connID, rs) }}
+	rb := &batcher[store.RefundRow]{flush: func(rs []store.RefundRow) error { return e.st.AddRefundSnapshot(ctx, run.ID, connID, rs) }}
+	err := e.bulkExport(ctx, connID, ordersBulkQuery, func(line []byte) error {
+		var row struct {
+			ID            string    `json:"id"`
+			Name          string    `json:"name"`
+			CreatedAt     time.Time `json:"createdAt"`
+			CurrencyCode  string    `json:"currencyCode"`
+			TotalPriceSet struct {
+				ShopMoney shopify.Money `json:"shopMoney"`
+			} `json:"totalPriceSet"`
+			Refunds []struct {
+				ID               string    `json:"id"`
+				CreatedAt        time.Time `json:"createdAt"`
+				TotalRefundedSet struct {
+					ShopMoney shopify.Money `json:"shopMoney"`
+				} `json:"totalRefundedSet"`
+			} `json:"refunds"`
+		}
+		if err := json.Unmarshal(line, &row); err != nil {
+			return fmt.Errorf("engine: Shopify export line: %w", err)
+		}
+		amount := row.TotalPriceSet.ShopMoney.Amount
+		if run.Family == store.ReconOrders {
+			return ob.add(store.OrderRow{OrderRef: row.ID, Label: row.Name, Total: decimal(&amount),
+				Currency: cmpStr(row.TotalPriceSet.ShopMoney.CurrencyCode, row.CurrencyCode), CreatedAt: row.CreatedAt})
+		}
+		for _, r := range row.Refunds {
+			a := r.TotalRefundedSet.ShopMoney.Amount
+			if err := rb.add(store.RefundRow{RefundRef: r.ID, OrderRef: row.ID, Label: row.Name, Amount: decimal(&a), CreatedAt: r.CreatedAt}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return errors.Join(ob.done(), rb.done())
+}
+
+func (e *Engine) odooOrders(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := e.odoo(ctx, connID)
+	if err != nil {
+		return err
+	}
+	for after := 0; ; {
+		var rows []struct {
+			ID     int     `json:"id"`
+			Name   any     `json:"name"`
+			Ref    any     `json:"client_order_ref"`
+			Total  float64 `json:"amount_total"`
+			Status any     `json:"state"`
+		}
+		err := cl.Call(ctx, "sale.order", "search_read", []any{[]any{[]any{"client_order_ref", "=like", "gid://shopify/Order/%"}, []any{"id", ">", after}}},
+			map[string]any{"fields": []string{"id", "name", "client_order_ref", "amount_total", "state"}, "order": "id asc", "limit": reconPage}, &rows)
+		if err != nil {
+			return err
+		}
+		out := make([]store.OrderRow, 0, len(rows))
+		for _, r := range rows {
+			ref, _ := r.Ref.(string)
+			name, _ := r.Name.(string)
+			if st, _ := r.Status.(string); st == "cancel" || ref == "" {
+				continue
+			}
+			total := r.Total
+			out = append(out, store.OrderRow{OrderRef: ref, Label: name, Total: &total})
+		}
+		if err := e.st.AddOrderSnapshot(ctx, run.ID, connID, out); err != nil {
+			return err
+		}
+		if len(rows) < reconPage {
+			return nil
+		}
+		after = rows[len(rows)-1].ID
+	}
+}
+
+func (e *Engine) odooCreditNotes(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := e.odoo(ctx, connID)
+	if err != nil {
+		return err
+	}
+	for after := 0; ; {
+		var rows []struct {
+			ID    int     `json:"id"`
+			Ref   any     `json:"ref"`
+			Total float64 `json:"amount_total"`
+		}
+		err := cl.Call(ctx, "account.move", "search_read", []any{[]any{[]any{"move_type", "=", "out_refund"},
+			[]any{"ref", "=like", "gid://shopify/Refund/%"}, []any{"id", ">", after}}},
+			map[string]any{"fields": []string{"id", "ref", "amount_total"}, "order": "id asc", "limit": reconPage}, &rows)
+		if err != nil {
+			return err
+		}
+		out := make([]store.RefundRow, 0, len(rows))
+		for _, r := range rows {
+			if ref, _ := r.Ref.(string); ref != "" {
+				total := r.Total
+				out = append(out, store.RefundRow{RefundRef: ref, Amount: &total})
+			}
+		}
+		if err := e.st.AddRefundSnapshot(ctx, run.ID, connID, out); err != nil {
+			return err
+		}
+		if len(rows) < reconPage {
+			return nil
+		}
+		after = rows[len(rows)-1].ID
+	}
+}
+
+const recordsBulkQuery = `{ productVariants { edges { node { id } } } }`
+
+// pullRecords stores the ids of the variants and locations a connection has.
+func (e *Engine) pullRecords(ctx context.Context, run store.ReconRun, c store.Connection) error {
+	var locIDs []string
+	switch c.Kind {
+	case store.KindShopify:
+		b := &batcher[string]{flush: func(ids []string) error { return e.st.AddRecordSnapshot(ctx, run.ID, c.ID, entityVariant, ids) }}
+		err := e.bulkExport(ctx, c.ID, recordsBulkQuery, func(line []byte) error {
+			var row struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(line, &row); err != nil {
+				return fmt.Errorf("engine: Shopify export line: %w", err)
+			}
+			return b.add(row.ID)
+		})
+		if err == nil {
+			err = b.done()
+		}
+		if err != nil {
+			return err
+		}
+		cl, _, err := e.shopify(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		locs, err := cl.Locations(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range locs {
+			locIDs = append(locIDs, l.ID)
+		}
+	case store.KindOdoo:
+		cl, _, err := e.odoo(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		for after := 0; ; {
+			var rows []struct {
+				ID int `json:"id"`
+			}
+			// Archived products still exist: a mapping to one is not broken.
+			err := cl.Call(ctx, "product.product", "search_read", []any{[]any{[]any{"id", ">", after}}},
+				map[string]any{"fields": []string{"id"}, "order": "id asc", "limit": reconPage * 5, "context": map[string]any{"active_test": false}}, &rows)
+			if err != nil {
+				return err
+			}
+			ids := make([]string, len(rows))
+			for i, r := range rows {
+				ids[i] = strconv.Itoa(r.ID)
+			}
+			if err := e.st.AddRecordSnapshot(ctx, run.ID, c.ID, entityVariant, ids); err != nil {
+				return err
+			}
+			if len(rows) < reconPage*5 {
+				break
+			}
+			after = rows[len(rows)-1].ID
+		}
+		locs, err := odooAllLocations(ctx, cl)
+		if err != nil {
+			return err
+		}
+		locIDs = locs
+	}
+	return e.st.AddRecordSnapshot(ctx, run.ID, c.ID, entityLocation, locIDs)
+}
+
+// odooAllLocations lists every stock location id, archived ones too.
+func odooAllLocations(ctx context.Context, cl *odoo.Client) ([]string, error) {
+	var rows []struct {
+		ID int `json:"id"`
+	}
+	if err := cl.Call(ctx, "stock.location", "search_read", []any{[]any{}}, map[string]any{"fields": []string{"id"},
+		"context": map[string]any{"active_test": false}}, &rows); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = strconv.Itoa(r.ID)
+	}
+	return out, nil
+}

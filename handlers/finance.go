@@ -1,0 +1,179 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"crossdock/store"
+	"crossdock/views"
+	"crossdock/views/components"
+)
+
+// FinanceStore is what the finance review needs from the store.
+type FinanceStore interface {
+	FinanceThresholds(ctx context.Context) (store.Thresholds, error)
+	SetFinanceThresholds(ctx context.Context, a store.Actor, t store.Thresholds) error
+	FinanceReview(ctx context.Context, t store.Thresholds, f store.FinanceFilter) ([]store.FinanceRow, bool, error)
+	FinanceReviewTotals(ctx context.Context, t store.Thresholds) (store.FinanceTotals, error)
+}
+
+// Finance is the margin review of the latest prices comparison.
+type Finance struct {
+	Base
+	Store FinanceStore
+}
+
+func financeQuery(c *fiber.Ctx) (store.FinanceFilter, string) {
+	var f store.FinanceFilter
+	flag := c.Query("flag")
+	if !slices.Contains(store.FinanceFlags, flag) {
+		flag = ""
+	}
+	f.Flag = flag
+	return f, flag
+}
+
+func financeRow(r store.FinanceRow) views.FinanceRow {
+	return views.FinanceRow{SKU: r.SKU, ShopPrice: r.ShopPrice, CompareAt: r.CompareAt, ListPrice: r.ListPrice, OdooCost: r.OdooCost,
+		ShopCost: r.ShopCost, Currency: r.Currency, Margin: r.Margin, MarginPct: r.MarginPct, PriceDiffers: r.PriceDiffers,
+		Level: r.Level, CostMissing: r.CostMissing}
+}
+
+// List shows the review: totals, then the variants lowest margin first.
+func (h Finance) List(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	f, flag := financeQuery(c)
+	if id, err := strconv.ParseInt(c.Query("after_id"), 10, 64); err == nil && id > 0 {
+		f.AfterID = id
+		if p, err := strconv.ParseFloat(c.Query("after_pct"), 64); err == nil {
+			f.AfterPct = &p
+		}
+	}
+	f.Limit = 50
+	t, err := h.Store.FinanceThresholds(ctx)
+	if err != nil {
+		return err
+	}
+	totals, err := h.Store.FinanceReviewTotals(ctx, t)
+	if err != nil {
+		return err
+	}
+	rows, more, err := h.Store.FinanceReview(ctx, t, f)
+	if err != nil {
+		return err
+	}
+	u := CurrentUser(c)
+	p := views.FinancePage{Meta: h.Meta(c, "Finance review", "finance"), Flag: flag, Totals: totals, Thresholds: t,
+		CanSetThresholds: u != nil && u.Role == store.RoleAdmin}
+	p.Flags = []components.Option{{Value: "", Label: "Every variant"}}
+	for _, fl := range store.FinanceFlags {
+		p.Flags = append(p.Flags, components.Option{Value: fl, Label: views.FinanceFlagLabel(fl)})
+	}
+	for _, r := range rows {
+		p.Rows = append(p.Rows, financeRow(r))
+	}
+	q := url.Values{}
+	if flag != "" {
+		q.Set("flag", flag)
+	}
+	p.CSVHref = "/finance.csv"
+	if len(q) > 0 {
+		p.CSVHref += "?" + q.Encode()
+	}
+	if f.AfterID != 0 {
+		p.FirstHref = "/finance"
+		if len(q) > 0 {
+			p.FirstHref += "?" + q.Encode()
+		}
+	}
+	if more && len(rows) > 0 {
+		last := rows[len(rows)-1]
+		nq := url.Values{}
+		for k, v := range q {
+			nq[k] = v
+		}
+		nq.Set("after_id", strconv.FormatInt(last.VariantID, 10))
+		if last.MarginPct != nil {
+			nq.Set("after_pct", strconv.FormatFloat(*last.MarginPct, 'f', -1, 64))
+		}
+		p.NextHref = "/finance?" + nq.Encode()
+	}
+	return Render(c, views.FinanceReview(p))
+}
+
+// CSV exports every variant of the view, with the filter in the file name.
+func (h Finance) CSV(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	f, flag := financeQuery(c)
+	t, err := h.Store.FinanceThresholds(ctx)
+	if err != nil {
+		return err
+	}
+	name := "finance-review"
+	if flag != "" {
+		name += "_flag-" + flag
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.csv"`, name))
+	w := csv.NewWriter(c.Response().BodyWriter())
+	_ = w.Write([]string{"sku", "shopify_price", "shopify_compare_at", "odoo_list_price", "odoo_cost", "shopify_unit_cost", "currency",
+		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing"})
+	num := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', -1, 64)
+	}
+	f.Limit = 200
+	for {
+		rows, more, err := h.Store.FinanceReview(ctx, t, f)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			_ = w.Write([]string{csvSafe(r.SKU), num(r.ShopPrice), num(r.CompareAt), num(r.ListPrice), num(r.OdooCost), num(r.ShopCost),
+				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing)})
+		}
+		if !more || len(rows) == 0 {
+			break
+		}
+		last := rows[len(rows)-1]
+		f.AfterID, f.AfterPct = last.VariantID, last.MarginPct
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// SetThresholds saves the global margin thresholds.
+func (h Finance) SetThresholds(c *fiber.Ctx) error {
+	parse := func(k string) (float64, bool) {
+		v, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue(k)), 64)
+		return v, err == nil
+	}
+	cr, ok1 := parse("critical")
+	hi, ok2 := parse("high")
+	me, ok3 := parse("medium")
+	if !ok1 || !ok2 || !ok3 {
+		h.Flash(c, "critical", "Enter each threshold as a number of percent, e.g. 15.")
+		return Redirect(c, "/finance")
+	}
+	err := h.Store.SetFinanceThresholds(c.UserContext(), Actor(c), store.Thresholds{Critical: cr, High: hi, Medium: me})
+	var fe store.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		h.Flash(c, "critical", fe["thresholds"])
+	case err != nil:
+		return err
+	default:
+		h.Flash(c, "success", "The margin thresholds are saved.")
+	}
+	return Redirect(c, "/finance")
+}
