@@ -139,6 +139,7 @@ type Engine struct {
 	log    *slog.Logger
 	river  *river.Client[*sql.Tx]
 	limits *limiter
+	counts syncCounter // finished attempts, for metrics
 
 	rulesMu  sync.Mutex
 	rulesAt  time.Time

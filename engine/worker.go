@@ -164,6 +164,7 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 		// Not recorded: let River retry the job; the writes are idempotent.
 		return err
 	}
+	e.counts.add(s.Family, o.Status, o.ErrorClass)
 	if snooze > 0 {
 		return river.JobSnooze(snooze)
 	}

@@ -37,7 +37,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng})
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken})
 	if err != nil {
 		return err
 	}
@@ -60,6 +60,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	bg, stopBG := context.WithCancel(context.Background())
 	housekeeping := make(chan struct{})
 	go func() { defer close(housekeeping); pruneSessions(bg, st, log) }()
+
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, srv, log)
+		if err != nil {
+			stopEngine()
+			stopBG()
+			<-housekeeping
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.App.Listener(ln) }()
