@@ -33,7 +33,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err := engine.Migrate(ctx, st.DB.DB); err != nil {
 		return err
 	}
-	eng, err := engine.New(engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine")})
+	eng, err := engine.New(engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine"), BaseURL: cfg.BaseURL})
 	if err != nil {
 		return err
 	}
