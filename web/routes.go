@@ -78,6 +78,7 @@ func (s *Server) routes() {
 	s.sourceRoutes()
 	s.syncRoutes()
 	s.flowRoutes()
+	s.alertRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {
