@@ -157,4 +157,16 @@ func TestBrowserAlertsPage(t *testing.T) {
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#open-alerts`)))
 	require.NoError(t, err)
 	require.Contains(t, text, "Acknowledged by operator@shop.test")
+
+	// An admin sets a rule; an impossible value is refused next to its field.
+	admin := browsertest.Tab(t)
+	signIn(t, admin, env, "admin@shop.test")
+	require.NoError(t, chromedp.Do(admin, chromedp.Navigate(env.URL+"/alerts/settings"), chromedp.WaitVisible(chromedp.CSS(`#rule-webhook_failure_rate`)),
+		chromedp.SetValue(chromedp.CSS(`#th-webhook_failure_rate`), "100"),
+		chromedp.Click(chromedp.CSS(`#rule-webhook_failure_rate button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#th-webhook_failure_rate-error`))))
+	browsertest.Screenshot(t, admin, "alert-settings-refused")
+	msg, err := chromedp.Run(admin, chromedp.Text(chromedp.CSS(`#th-webhook_failure_rate-error`)))
+	require.NoError(t, err)
+	require.Contains(t, msg, "nothing ever could")
 }

@@ -156,13 +156,14 @@ var (
 		[]string{"connection_id", "connection", "kind"}, nil)
 	descRecon = prometheus.NewDesc("crossdock_reconciliation_discrepancies", "Open reconciliation discrepancies, by kind.",
 		[]string{"kind"}, nil)
+	descAlertsOpen  = prometheus.NewDesc("crossdock_alerts_open", "Alerts firing or acknowledged and not yet resolved.", nil, nil)
 	descScrapeError = prometheus.NewDesc("crossdock_metrics_read_errors", "Parts of this scrape that could not be read (1 each).",
 		[]string{"part"}, nil)
 )
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueueDepth, descQueueLag, descUnresolved, descFinished, descIntakeBacklog,
-		descIntakeLag, descBudget, descBudgetMax, descBreaker, descRecon, descScrapeError} {
+		descIntakeLag, descBudget, descBudgetMax, descBreaker, descRecon, descAlertsOpen, descScrapeError} {
 		ch <- d
 	}
 }
@@ -204,6 +205,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descIntakeBacklog, prometheus.GaugeValue, float64(b.Waiting))
 		ch <- prometheus.MustNewConstMetric(descIntakeLag, prometheus.GaugeValue, lag)
+	}
+	if n, err := c.st.CountOpenAlerts(ctx); err != nil {
+		failed("alerts")
+	} else {
+		ch <- prometheus.MustNewConstMetric(descAlertsOpen, prometheus.GaugeValue, float64(n))
 	}
 	if c.recon != nil {
 		if rs, err := c.recon(ctx); err != nil {

@@ -122,6 +122,8 @@ func TestMetricsScrapeCountsWhatHappened(t *testing.T) {
 	res, _ = deliver(t, env, path, fx.body, bad)
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 
+	fireAlert(t, env, "orders", "Orders: 12 syncs failed in the last 10 minutes")
+
 	status, fams := scrape(t, env, metricsToken)
 	require.Equal(t, http.StatusOK, status)
 
@@ -137,6 +139,7 @@ func TestMetricsScrapeCountsWhatHappened(t *testing.T) {
 		{"orders waiting", "crossdock_queue_depth", map[string]string{"family": "orders", "status": "pending"}, 2},
 		{"unresolved by class", "crossdock_syncs_unresolved", map[string]string{"family": "inventory", "status": "failed", "error_class": "unmapped"}, 1},
 		{"intake backlog", "crossdock_webhook_intake_backlog", nil, 1},
+		{"open alerts", "crossdock_alerts_open", nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := value(fams, tc.metric, tc.labels)
