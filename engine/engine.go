@@ -100,6 +100,18 @@ type Config struct {
 	FetchPollInterval time.Duration
 	// RulesTTL is how long a loaded sources-of-truth snapshot is trusted [1 s].
 	RulesTTL time.Duration
+	// AlertTick is how often the alert rules are evaluated [1 min];
+	// ManualAlertsOnly turns the periodic evaluation off (tests call
+	// EvaluateAlerts). NotifyAttempts bounds the tries of one notice to one
+	// channel [3], NotifyBackoff is the first pause between them [2 s],
+	// NotifyTimeout bounds one try [10 s]. BaseURL is where people reach the
+	// console (links in alerts, the webhook address subscriptions must use).
+	AlertTick        time.Duration
+	ManualAlertsOnly bool
+	NotifyAttempts   int
+	NotifyBackoff    time.Duration
+	NotifyTimeout    time.Duration
+	BaseURL          string
 	// PausedRecheck is how often a queued sync of a paused flow looks again
 	// whether its flow was resumed [30 s].
 	PausedRecheck time.Duration
@@ -133,6 +145,10 @@ func (c *Config) defaults() {
 	c.RulesTTL = cmp.Or(c.RulesTTL, time.Second)
 	c.PausedRecheck = cmp.Or(c.PausedRecheck, 30*time.Second)
 	c.ReconGrace = cmp.Or(c.ReconGrace, time.Hour)
+	c.AlertTick = cmp.Or(c.AlertTick, time.Minute)
+	c.NotifyAttempts = cmp.Or(c.NotifyAttempts, 3)
+	c.NotifyBackoff = cmp.Or(c.NotifyBackoff, 2*time.Second)
+	c.NotifyTimeout = cmp.Or(c.NotifyTimeout, 10*time.Second)
 }
 
 // Queue names.
@@ -149,6 +165,8 @@ type Engine struct {
 	log    *slog.Logger
 	river  *river.Client[*sql.Tx]
 	limits *limiter
+	counts syncCounter // finished attempts, for metrics
+	memo   alertMemo
 
 	rulesMu  sync.Mutex
 	rulesAt  time.Time
@@ -206,7 +224,13 @@ func New(cfg Config) (*Engine, error) {
 		periodic = append(periodic, contentSweepJob(cfg.SweepTick))
 		periodic = append(periodic, reconPeriodic(cfg.SweepTick))
 	}
+	if !cfg.ManualAlertsOnly {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.AlertTick), func() (river.JobArgs, *river.InsertOpts) {
+			return AlertArgs{}, alertOpts()
+		}, &river.PeriodicJobOpts{ID: "alerts"}))
+	}
 	workers := river.NewWorkers()
+	river.AddWorker(workers, &alertWorker{e: e})
 	river.AddWorker(workers, &syncWorker{e: e})
 	river.AddWorker(workers, &sweepWorker{e: e})
 	river.AddWorker(workers, &contentSweepWorker{e: e})
@@ -217,6 +241,7 @@ func New(cfg Config) (*Engine, error) {
 			queueSyncs:  {MaxWorkers: cfg.Workers},
 			queueSweeps: {MaxWorkers: 2},
 			queueRecon:  {MaxWorkers: 1},
+			queueAlerts: {MaxWorkers: 1},
 		},
 		Workers:           workers,
 		FetchCooldown:     cfg.FetchCooldown,

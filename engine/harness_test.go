@@ -174,7 +174,7 @@ func setup(t testing.TB, o options) *env {
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RetryBase: 20 * time.Millisecond, IntakeInterval: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 		FetchCooldown: 5 * time.Millisecond, BreakerCooldown: 50 * time.Millisecond, BreakerThreshold: 50, RulesTTL: time.Millisecond,
-		ManualSweepsOnly: true}
+		ManualSweepsOnly: true, ManualAlertsOnly: true}
 	if o.configure != nil {
 		o.configure(&cfg)
 	}

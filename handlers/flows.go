@@ -31,8 +31,8 @@ func (h Overview) flowsSection(c *fiber.Ctx, at time.Time) (views.FlowsSection, 
 	if err != nil {
 		return views.FlowsSection{}, err
 	}
-	start := at.Truncate(time.Hour).Add(-23 * time.Hour)
-	stats, err := h.Store.FlowStats(ctx, start)
+	w := flowWindowOf(c.Query("range"))
+	stats, err := h.Store.FlowStats(ctx, w.start(at))
 	if err != nil {
 		return views.FlowsSection{}, err
 	}
@@ -40,7 +40,7 @@ func (h Overview) flowsSection(c *fiber.Ctx, at time.Time) (views.FlowsSection, 
 	if err != nil {
 		return views.FlowsSection{}, err
 	}
-	sec := BuildFlows(rs, stats, at)
+	sec := BuildFlowsOver(rs, stats, at, w)
 	sec.CanPause, sec.CSRF = isAdmin(c), h.CSRF(c)
 	for i, card := range sec.Cards {
 		if p, ok := pauses[card.Family]; ok {
@@ -111,14 +111,19 @@ func (h Flows) Resume(c *fiber.Ctx) error {
 	return Redirect(c, "/")
 }
 
-// BuildFlows turns the rules and the stats into the flows section.
+// BuildFlows turns the rules and the stats of the last 24 hours into the flows section.
 func BuildFlows(rs rules.Rules, stats []store.FlowStat, at time.Time) views.FlowsSection {
+	return BuildFlowsOver(rs, stats, at, Last24Hours)
+}
+
+// BuildFlowsOver turns the rules and the stats of window w into the flows section.
+func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, at time.Time, w FlowWindow) views.FlowsSection {
 	by := make(map[rules.Family]store.FlowStat, len(stats))
 	for _, s := range stats {
 		by[s.Family] = s
 	}
-	start := at.Truncate(time.Hour).Add(-23 * time.Hour)
-	var sec views.FlowsSection
+	start := w.start(at)
+	sec := views.FlowsSection{Range: w.Key, RangeLabel: w.Label}
 	for _, f := range rules.Families() {
 		rule := rs.Rule(f)
 		if rule.Master == 0 {
@@ -157,18 +162,22 @@ func BuildFlows(rs rules.Rules, stats []store.FlowStat, at time.Time) views.Flow
 				card.Advice = fmt.Sprintf("Changes have waited %s, longer than the target of %s: check the connections, then see Syncs → Problems", card.QueueLag, card.Target)
 			}
 		}
-		card.Bars, card.ChartSummary = flowBars(st.Hours, start)
+		card.Bars, card.ChartSummary = flowBars(st.Hours, start, w)
+		card.ChartWidth, card.ChartFrom, card.RangeLabel = len(card.Bars)*10, w.Ago, w.Label
 		sec.Cards = append(sec.Cards, card)
 	}
 	return sec
 }
 
-// flowBars lays out the 24 hourly bars of the chart, from start.
-func flowBars(hours []store.FlowHour, start time.Time) ([]views.FlowBar, string) {
-	var buckets [24]store.FlowHour
+// flowBars lays out the bars of the chart, one per w.Bucket from start.
+func flowBars(hours []store.FlowHour, start time.Time, w FlowWindow) ([]views.FlowBar, string) {
+	buckets := make([]store.FlowHour, w.Bars)
 	for _, h := range hours {
-		i := int(h.Hour.Sub(start) / time.Hour)
-		if i >= 0 && i < 24 {
+		d := h.Hour.Sub(start)
+		if d < 0 {
+			continue // before the window (division would round it into the first bar)
+		}
+		if i := int(d / w.Bucket); i < w.Bars {
 			buckets[i].Succeeded += h.Succeeded
 			buckets[i].Failed += h.Failed
 		}
@@ -180,7 +189,7 @@ func flowBars(hours []store.FlowHour, start time.Time) ([]views.FlowBar, string)
 		bad += b.Failed
 	}
 	const height, width = 40, 10
-	bars := make([]views.FlowBar, 24)
+	bars := make([]views.FlowBar, w.Bars)
 	for i, b := range buckets {
 		hs, hf := 0, 0
 		if peak > 0 {
@@ -192,13 +201,13 @@ func flowBars(hours []store.FlowHour, start time.Time) ([]views.FlowBar, string)
 				hf = 1
 			}
 		}
-		from := start.Add(time.Duration(i) * time.Hour).UTC()
+		from := start.Add(time.Duration(i) * w.Bucket).UTC()
 		bars[i] = views.FlowBar{X: i * width, Width: width - 2, SucceededY: height - hs, SucceededH: hs, FailedY: height - hs - hf, FailedH: hf,
-			Title: fmt.Sprintf("%s–%s UTC: %d succeeded, %d failed", from.Format("15:04"), from.Add(time.Hour).Format("15:04"), b.Succeeded, b.Failed)}
+			Title: fmt.Sprintf("%s–%s UTC: %d succeeded, %d failed", from.Format(w.TimeFormat), from.Add(w.Bucket).Format(w.TimeFormat), b.Succeeded, b.Failed)}
 	}
-	summary := fmt.Sprintf("Last 24 hours: %d succeeded, %d failed.", ok, bad)
+	summary := fmt.Sprintf("%s: %d succeeded, %d failed.", w.Label, ok, bad)
 	if peak > 0 {
-		summary += fmt.Sprintf(" Busiest hour: %d syncs.", peak)
+		summary += fmt.Sprintf(" Busiest %s: %d syncs.", w.BucketNoun, peak)
 	}
 	return bars, summary
 }

@@ -36,6 +36,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Engine is the sync engine; nil leaves its actions out (tests of other areas).
 	Engine handlers.EngineActions
+	// MetricsToken, when set, lets /metrics answer requests that carry it
+	// as a bearer token (CROSSDOCK_METRICS_TOKEN).
+	MetricsToken string
+	// Reconciliation counts open discrepancies for /metrics; nil leaves them out.
+	Reconciliation ReconciliationCounter
 }
 
 // BodyLimit caps every request body. Console forms are small; the largest
@@ -52,6 +57,7 @@ type Server struct {
 	demo     *demo.Holder
 	http     *http.Client
 	log      *slog.Logger
+	metrics  *metrics
 	// setUp turns true once the first admin exists; until then every page
 	// leads to first-run setup. It never turns back, so one read is enough.
 	setUp atomic.Bool
@@ -68,6 +74,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, box: box, http: cfg.HTTPClient, demo: &demo.Holder{},
 		sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies)}
+	eng, _ := cfg.Engine.(engineObserver)
+	s.metrics = newMetrics(cfg.Store, eng, cfg.Reconciliation)
 	if ok, err := demo.Restore(context.Background(), cfg.Store, cfg.BaseURL, s.demo); err != nil {
 		return nil, err
 	} else if ok {
@@ -84,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 		DisableStartupMessage: true,
 	})
 	s.App.Use(s.recoverPanics)
+	s.App.Use(s.observeRequests)
 	s.App.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	s.App.Use(s.logRequests)
 	s.App.Use(securityHeaders)

@@ -64,7 +64,7 @@ func securityHeaders(c *fiber.Ctx) error {
 
 // machinePaths are called by machines, not browsers: no session, no CSRF.
 func machinePath(p string) bool {
-	return p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/webhooks/") || strings.HasPrefix(p, demo.PathPrefix+"/")
+	return p == "/healthz" || p == "/readyz" || p == "/metrics" || strings.HasPrefix(p, "/webhooks/") || strings.HasPrefix(p, demo.PathPrefix+"/")
 }
 
 func (s *Server) loadSession(c *fiber.Ctx) error {

@@ -37,6 +37,7 @@ func (s *Server) routes() {
 
 	s.route(fiber.MethodGet, "/healthz", public, health.Live)
 	s.route(fiber.MethodGet, "/readyz", public, health.Ready)
+	s.route(fiber.MethodGet, "/metrics", public, s.serveMetrics())
 
 	s.route(fiber.MethodGet, "/setup", public, auth.SetupPage)
 	s.route(fiber.MethodPost, "/setup", public, auth.Setup)
@@ -80,6 +81,7 @@ func (s *Server) routes() {
 	s.flowRoutes()
 	s.reconciliationRoutes()
 	s.financeRoutes()
+	s.alertRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {

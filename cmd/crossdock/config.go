@@ -22,17 +22,24 @@ type Config struct {
 	SecretKey   string // CROSSDOCK_SECRET_KEY; empty: generated into DataDir
 	BaseURL     string // CROSSDOCK_BASE_URL
 	LogLevel    string // CROSSDOCK_LOG_LEVEL: debug, info, warn, error
+	// MetricsAddr serves /metrics on a listener of its own, without a token
+	// (CROSSDOCK_METRICS_ADDR); MetricsToken opens /metrics on the console's
+	// address to requests carrying it (CROSSDOCK_METRICS_TOKEN).
+	MetricsAddr  string
+	MetricsToken string
 }
 
 // LoadConfig reads the environment and fills in defaults.
 func LoadConfig(getenv func(string) string) Config {
 	c := Config{
-		DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")),
-		Addr:        cmp.Or(strings.TrimSpace(getenv("CROSSDOCK_ADDR")), "127.0.0.1:8080"),
-		DataDir:     cmp.Or(strings.TrimSpace(getenv("CROSSDOCK_DATA_DIR")), "./.crossdock"),
-		SecretKey:   getenv("CROSSDOCK_SECRET_KEY"),
-		BaseURL:     strings.TrimRight(strings.TrimSpace(getenv("CROSSDOCK_BASE_URL")), "/"),
-		LogLevel:    cmp.Or(strings.ToLower(strings.TrimSpace(getenv("CROSSDOCK_LOG_LEVEL"))), "info"),
+		DatabaseURL:  strings.TrimSpace(getenv("DATABASE_URL")),
+		Addr:         cmp.Or(strings.TrimSpace(getenv("CROSSDOCK_ADDR")), "127.0.0.1:8080"),
+		DataDir:      cmp.Or(strings.TrimSpace(getenv("CROSSDOCK_DATA_DIR")), "./.crossdock"),
+		SecretKey:    getenv("CROSSDOCK_SECRET_KEY"),
+		BaseURL:      strings.TrimRight(strings.TrimSpace(getenv("CROSSDOCK_BASE_URL")), "/"),
+		LogLevel:     cmp.Or(strings.ToLower(strings.TrimSpace(getenv("CROSSDOCK_LOG_LEVEL"))), "info"),
+		MetricsAddr:  strings.TrimSpace(getenv("CROSSDOCK_METRICS_ADDR")),
+		MetricsToken: strings.TrimSpace(getenv("CROSSDOCK_METRICS_TOKEN")),
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + displayAddr(c.Addr)
@@ -56,6 +63,14 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("CROSSDOCK_BASE_URL must be an http(s) address like https://crossdock.example.com (got %q)", c.BaseURL)
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return fmt.Errorf("CROSSDOCK_METRICS_ADDR must be host:port, like 127.0.0.1:9090 (got %q)", c.MetricsAddr)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return errors.New("CROSSDOCK_METRICS_TOKEN must be at least 16 characters (try: openssl rand -hex 16)")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

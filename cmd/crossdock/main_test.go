@@ -32,6 +32,8 @@ func TestConfigValidateNamesTheVariable(t *testing.T) {
 		{"short secret", map[string]string{"CROSSDOCK_SECRET_KEY": "short"}, "CROSSDOCK_SECRET_KEY"},
 		{"bad base url", map[string]string{"CROSSDOCK_BASE_URL": "crossdock.example.com"}, "CROSSDOCK_BASE_URL"},
 		{"bad log level", map[string]string{"CROSSDOCK_LOG_LEVEL": "loud"}, "CROSSDOCK_LOG_LEVEL"},
+		{"bad metrics addr", map[string]string{"CROSSDOCK_METRICS_ADDR": "9090"}, "CROSSDOCK_METRICS_ADDR"},
+		{"short metrics token", map[string]string{"CROSSDOCK_METRICS_TOKEN": "abc"}, "CROSSDOCK_METRICS_TOKEN"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

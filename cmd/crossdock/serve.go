@@ -39,7 +39,7 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err := engine.Migrate(ctx, st.DB.DB); err != nil {
 		return err
 	}
-	ecfg := engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine")}
+	ecfg := engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine"), BaseURL: cfg.BaseURL}
 	if tune != nil {
 		tune(&ecfg)
 	}
@@ -47,7 +47,7 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng})
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken})
 	if err != nil {
 		return err
 	}
@@ -70,6 +70,17 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	bg, stopBG := context.WithCancel(context.Background())
 	housekeeping := make(chan struct{})
 	go func() { defer close(housekeeping); pruneSessions(bg, st, log) }()
+
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, srv, log)
+		if err != nil {
+			stopEngine()
+			stopBG()
+			<-housekeeping
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.App.Listener(ln) }()

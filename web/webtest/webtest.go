@@ -44,6 +44,8 @@ type Env struct {
 type Options struct {
 	// Empty starts with no users at all (first-run tests).
 	Empty bool
+	// MetricsToken opens /metrics to requests carrying it.
+	MetricsToken string
 }
 
 // Start runs the console for the test and stops it when the test ends.
@@ -64,7 +66,7 @@ func Start(t testing.TB, opts ...Options) *Env {
 	// (catalogue refresh), no background sync runs under the tests.
 	eng, err := engine.New(engine.Config{Store: st, SecretKey: []byte(SecretKey), Logger: log})
 	require.NoError(t, err)
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng})
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng, MetricsToken: o.MetricsToken})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {

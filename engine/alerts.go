@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"crossdock/connectors"
+	"crossdock/engine/rules"
+	"crossdock/store"
+)
+
+const queueAlerts = "alerts"
+
+// AlertArgs is the periodic job that evaluates the alert rules. River's
+// periodic jobs are enqueued by the elected leader only, so the rules are
+// evaluated once across replicas; the unique index on open alerts keeps a
+// condition to one alert even if two evaluations ever overlapped.
+type AlertArgs struct{}
+
+// Kind is the job kind in River's table.
+func (AlertArgs) Kind() string { return "crossdock_alerts" }
+
+func alertOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: queueAlerts, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateScheduled}}}
+}
+
+type alertWorker struct {
+	river.WorkerDefaults[AlertArgs]
+	e *Engine
+}
+
+func (w *alertWorker) Work(ctx context.Context, _ *river.Job[AlertArgs]) error {
+	_, err := w.e.EvaluateAlerts(ctx)
+	return err
+}
+
+// alertMemo keeps the last subscription check: it calls Shopify, so it runs
+// once per rule window, not at every evaluation.
+type alertMemo struct {
+	mu        sync.Mutex
+	subsAt    time.Time
+	subsConds []store.AlertCondition
+}
+
+// EvaluateAlerts checks every rule now, opens, refreshes and resolves alerts,
+// and sends what is due. It returns what it sent (tests, the page's "check now").
+func (e *Engine) EvaluateAlerts(ctx context.Context) ([]store.AlertNotice, error) {
+	now := time.Now()
+	rs, err := e.st.AlertRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var evaluated []store.AlertRule
+	var conds []store.AlertCondition
+	for _, r := range rs {
+		if !r.Enabled {
+			evaluated = append(evaluated, r) // its open alerts resolve
+			continue
+		}
+		cs, err := e.alertConditions(ctx, r, now)
+		if err != nil {
+			// Not known is not cleared: this kind's open alerts stay as they are.
+			e.log.Warn("alert rule not evaluated", "kind", r.Kind, "err", err)
+			continue
+		}
+		evaluated = append(evaluated, r)
+		conds = append(conds, cs...)
+	}
+	notices, err := e.st.ApplyAlertConditions(ctx, evaluated, conds, now)
+	if err != nil {
+		return nil, err
+	}
+	e.sendNotices(ctx, notices)
+	return notices, nil
+}
+
+func minutes(d time.Duration) string {
+	m := int(math.Round(d.Minutes()))
+	if m == 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
+}
+
+func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
+	var out []store.AlertCondition
+	switch r.Kind {
+	case store.AlertWebhookFailureRate:
+		w, err := e.st.WebhookFailuresSince(ctx, now.Add(-r.Window()))
+		if err != nil {
+			return nil, err
+		}
+		bad := w.Rejected + w.Failed
+		if w.Total == 0 || bad == 0 {
+			return nil, nil
+		}
+		rate := 100 * float64(bad) / float64(w.Total)
+		if rate > r.Threshold {
+			out = append(out, store.AlertCondition{Kind: r.Kind, Key: "all", Value: rate,
+				Title: fmt.Sprintf("%.0f %% of Shopify's webhooks failed in the last %s", rate, minutes(r.Window())),
+				Message: fmt.Sprintf("%d of %d webhook deliveries were turned away (%d) or could not be processed (%d). "+
+					"Open the connection's Webhooks page to see why: a wrong API secret key turns every delivery away, and "+
+					"Shopify deletes a subscription that keeps failing.", bad, w.Total, w.Rejected, w.Failed)})
+		}
+	case store.AlertQueueLag:
+		qs, err := e.st.QueueStats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		limit := time.Duration(r.Threshold * float64(time.Minute))
+		for _, q := range qs {
+			if q.OldestWaitingAt == nil || now.Sub(*q.OldestWaitingAt) <= limit {
+				continue
+			}
+			lag := now.Sub(*q.OldestWaitingAt)
+			f := rules.Family(q.Family)
+			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: lag.Seconds(),
+				Title: fmt.Sprintf("The %s flow is %s behind", f.Noun(), minutes(lag)),
+				Message: fmt.Sprintf("The oldest change of %s has waited %s (the alert is at %s); %d wait, %d are retrying. "+
+					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), minutes(lag), minutes(limit), q.Pending, q.Retrying)})
+		}
+	case store.AlertFreshnessMissed:
+		rs, err := e.Rules(ctx)
+		if err != nil {
+			return nil, err
+		}
+		qs, err := e.st.QueueStats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		last, err := e.st.LastSuccesses(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range qs {
+			f := rules.Family(q.Family)
+			fresh := time.Duration(rs.Rule(f).FreshnessMinutes) * time.Minute
+			if q.OldestWaitingAt == nil || now.Sub(*q.OldestWaitingAt) <= fresh {
+				continue
+			}
+			if t, ok := last[q.Family]; ok && now.Sub(t) <= fresh {
+				continue
+			}
+			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: now.Sub(*q.OldestWaitingAt).Seconds(),
+				Title: fmt.Sprintf("The %s flow missed its freshness target of %s", f.Noun(), minutes(fresh)),
+				Message: fmt.Sprintf("Nothing of the %s flow got through for more than %s, and changes are waiting. "+
+					"Open the Overview: the flow's card says what to do.", f.Noun(), minutes(fresh))})
+		}
+	case store.AlertFailedSyncsBurst:
+		n, err := e.st.FailedSince(ctx, now.Add(-r.Window()))
+		if err != nil {
+			return nil, err
+		}
+		for fam, c := range n {
+			if float64(c) < r.Threshold {
+				continue
+			}
+			f := rules.Family(fam)
+			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
+				Title: fmt.Sprintf("%s: %d syncs failed in the last %s", f.Label(), c, minutes(r.Window())),
+				Message: fmt.Sprintf("%d syncs of %s started in the last %s failed or are retrying. Open Syncs, filter on the "+
+					"flow and group by cause; fix the cause and replay them.", c, f.Noun(), minutes(r.Window()))})
+		}
+	case store.AlertBreakerOpen:
+		for _, cs := range e.Connections() {
+			if !cs.BreakerOpen {
+				continue
+			}
+			name := cmpStr(cs.Name, "connection #"+strconv.FormatInt(cs.ConnectionID, 10))
+			out = append(out, store.AlertCondition{Kind: r.Kind, Key: strconv.FormatInt(cs.ConnectionID, 10),
+				Title: fmt.Sprintf("Crossdock stopped sending to %s for a while", name),
+				Message: fmt.Sprintf("%s failed several times in a row, so Crossdock pauses its changes until %s and then tries one. "+
+					"Nothing is lost: they wait in the queue. Check that the system is up and its credentials are valid.", name, cs.OpenUntil.Format("15:04:05 MST"))})
+		}
+	case store.AlertSubscriptionGone:
+		return e.subscriptionConditions(ctx, r, now)
+	}
+	return out, nil
+}
+
+// subscriptionConditions lists the Shopify connections missing a webhook
+// subscription Crossdock needs, checked once per rule window.
+func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
+	if e.cfg.BaseURL == "" {
+		return nil, nil // no address to compare subscriptions with
+	}
+	e.memo.mu.Lock()
+	defer e.memo.mu.Unlock()
+	if !e.memo.subsAt.IsZero() && now.Sub(e.memo.subsAt) < r.Window() {
+		return e.memo.subsConds, nil
+	}
+	cs, err := e.st.ListConnections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.AlertCondition
+	for _, c := range cs {
+		if c.Kind != store.KindShopify || !c.Enabled {
+			continue
+		}
+		cl, _, err := e.shopify(ctx, c.ID)
+		if err != nil {
+			continue
+		}
+		callback := strings.TrimRight(e.cfg.BaseURL, "/") + fmt.Sprintf("/webhooks/shopify/%d", c.ID)
+		subs, err := connectors.Subscriptions(ctx, cl, callback)
+		if err != nil {
+			e.log.Warn("webhook subscriptions not checked", "connection_id", c.ID, "err", err)
+			continue
+		}
+		var missing []string
+		for _, s := range subs {
+			if !s.Registered {
+				missing = append(missing, s.Topic)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		out = append(out, store.AlertCondition{Kind: r.Kind, Key: strconv.FormatInt(c.ID, 10), Value: float64(len(missing)),
+			Title: fmt.Sprintf("%s is not sending %s to Crossdock", c.Name, strings.Join(missing, ", ")),
+			Message: fmt.Sprintf("Shopify has no webhook subscription for %s pointing at Crossdock (Shopify deletes one that keeps "+
+				"failing, without warning). Open the connection's Webhook subscriptions and register them; the sweeps catch up the gap.",
+				strings.Join(missing, ", "))})
+	}
+	e.memo.subsAt, e.memo.subsConds = now, out
+	return out, nil
+}
