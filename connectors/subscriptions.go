@@ -11,7 +11,7 @@ import (
 // ShopifyTopics are the webhook topics Crossdock subscribes to.
 var ShopifyTopics = []string{
 	"orders/create", "orders/updated", "refunds/create", "fulfillments/create",
-	"products/update", "inventory_levels/update", "customers/create", "customers/update",
+	"products/create", "products/update", "inventory_levels/update", "customers/create", "customers/update",
 }
 
 // Subscription is the state of one needed webhook topic.

@@ -103,36 +103,15 @@ func (e *Engine) SweepFulfillments(ctx context.Context, trigger string, force bo
 	if err != nil {
 		return 0, err
 	}
-	rule := rs.Rule(rules.Fulfillments)
-	master, ok := rs.Conn(rule.Master)
-	if !ok || master.Kind != store.KindOdoo || !master.Enabled {
+	master, tgts, ok := odooToShopify(rs, rules.Fulfillments)
+	if !ok {
 		return 0, nil
 	}
-	var tgts []int64
-	for _, rc := range rule.Receivers {
-		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == store.KindShopify {
-			tgts = append(tgts, c.ID)
-		}
-	}
-	if len(tgts) == 0 {
-		return 0, nil
-	}
-	every := time.Duration(rule.SweepMinutes) * time.Minute
-	if force {
-		every = 0
-	}
-	cur, due, err := e.st.ClaimSweep(ctx, master.ID, cursorPickings, every)
+	sw, due, err := e.claimOdooSweep(ctx, master.ID, cursorPickings, e.every(rs, rules.Fulfillments, force))
 	if err != nil || !due {
 		return 0, err
 	}
-	cl, _, err := e.odoo(ctx, master.ID)
-	if err != nil {
-		return 0, err
-	}
-	var since time.Time
-	if cur.PositionAt != nil {
-		since = cur.PositionAt.Add(-sweepOverlap)
-	}
+	cl, since := sw.cl, sw.since
 	afterID, queuedN := 0, 0
 	for {
 		shipments, last, n, err := readShipments(ctx, cl, since, afterID)

@@ -71,10 +71,13 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	return errors.Join(err, perr, ferr)
 }
 
-// RequestSweep queues the inventory and prices sweeps now, whatever their schedule.
+// RequestSweep queues every sweep now (stock, prices and costs,
+// fulfillments, customers and products), whatever their schedule.
 func (e *Engine) RequestSweep(ctx context.Context) error {
-	_, err := e.river.Insert(ctx, SweepArgs{Force: true}, sweepOpts())
-	return err
+	if _, err := e.river.Insert(ctx, SweepArgs{Force: true}, sweepOpts()); err != nil {
+		return err
+	}
+	return e.RequestContentSweep(ctx)
 }
 
 // inventoryBatch is the payload of an inventory sync: stock levels of one
@@ -114,36 +117,15 @@ func (e *Engine) SweepInventory(ctx context.Context, trigger string, force bool)
 	if err != nil {
 		return 0, err
 	}
-	rule := rs.Rule(rules.Inventory)
-	master, ok := rs.Conn(rule.Master)
-	if !ok || master.Kind != store.KindOdoo || !master.Enabled {
+	master, tgts, ok := odooToShopify(rs, rules.Inventory)
+	if !ok {
 		return 0, nil
 	}
-	var tgts []int64
-	for _, rc := range rule.Receivers {
-		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == store.KindShopify {
-			tgts = append(tgts, c.ID)
-		}
-	}
-	if len(tgts) == 0 {
-		return 0, nil
-	}
-	every := time.Duration(rule.SweepMinutes) * time.Minute
-	if force {
-		every = 0
-	}
-	cur, due, err := e.st.ClaimSweep(ctx, master.ID, cursorQuants, every)
+	sw, due, err := e.claimOdooSweep(ctx, master.ID, cursorQuants, e.every(rs, rules.Inventory, force))
 	if err != nil || !due {
 		return 0, err
 	}
-	cl, _, err := e.odoo(ctx, master.ID)
-	if err != nil {
-		return 0, err
-	}
-	var since time.Time
-	if cur.PositionAt != nil {
-		since = cur.PositionAt.Add(-sweepOverlap)
-	}
+	cl, since := sw.cl, sw.since
 	afterID, queuedN := 0, 0
 	for {
 		rows, err := readQuants(ctx, cl, since, afterID)

@@ -112,18 +112,11 @@ func (e *Engine) sweepPricesOf(ctx context.Context, rs rules.Rules, src int64, t
 	if force {
 		every = 0
 	}
-	cur, due, err := e.st.ClaimSweep(ctx, src, cursorPrices, every)
+	sw, due, err := e.claimOdooSweep(ctx, src, cursorPrices, every)
 	if err != nil || !due {
 		return 0, err
 	}
-	cl, master, err := e.odoo(ctx, src)
-	if err != nil {
-		return 0, err
-	}
-	var since time.Time
-	if cur.PositionAt != nil {
-		since = cur.PositionAt.Add(-sweepOverlap)
-	}
+	cl, master, since := sw.cl, sw.conn, sw.since
 	afterID, queuedN := 0, 0
 	for {
 		rows, err := cl.ProductsChangedSince(ctx, since, afterID, sweepPage)

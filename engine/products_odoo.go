@@ -95,18 +95,11 @@ func (e *Engine) SweepOdooProducts(ctx context.Context, trigger string, force bo
 }
 
 func (e *Engine) sweepOdooProductsOf(ctx context.Context, rs rules.Rules, src int64, tgts []int64, trigger string, every time.Duration) (int, error) {
-	cur, due, err := e.st.ClaimSweep(ctx, src, cursorProductContent, every)
+	sw, due, err := e.claimOdooSweep(ctx, src, cursorProductContent, every)
 	if err != nil || !due {
 		return 0, err
 	}
-	cl, master, err := e.odoo(ctx, src)
-	if err != nil {
-		return 0, err
-	}
-	var since time.Time
-	if cur.PositionAt != nil {
-		since = cur.PositionAt.Add(-sweepOverlap)
-	}
+	cl, master, since := sw.cl, sw.conn, sw.since
 	afterID, queuedN := 0, 0
 	for {
 		rows, err := cl.ProductContentsChangedSince(ctx, since, afterID, sweepPage)

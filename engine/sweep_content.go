@@ -91,13 +91,6 @@ func shopifySources(rs rules.Rules, f rules.Family, allowed func(src, tgt int64)
 	return out
 }
 
-func (e *Engine) every(rs rules.Rules, f rules.Family, force bool) time.Duration {
-	if force {
-		return 0
-	}
-	return time.Duration(rs.Rule(f).SweepMinutes) * time.Minute
-}
-
 // SweepCustomers reads, from every Shopify system that decides customers,
 // the customers updated since its last sweep (all of them the first time),
 // and queues those not seen yet for the Odoo receivers. It returns how many

@@ -25,7 +25,7 @@ type SyncStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 }
 
-// SweepRequester queues a stock check now, whatever its schedule.
+// SweepRequester queues a check of every system now, whatever their schedules.
 type SweepRequester interface {
 	RequestSweep(ctx context.Context) error
 }
@@ -253,14 +253,14 @@ func prettyJSON(b []byte) string {
 	return prettyBody(b)
 }
 
-// RequestSweep queues a stock check now and goes back to the list.
+// RequestSweep queues a check of every system now and goes back to the list.
 func (h Syncs) RequestSweep(c *fiber.Ctx) error {
 	if h.Sweep == nil {
-		return fiber.NewError(fiber.StatusServiceUnavailable, "The sync engine is not running, so a stock check cannot be queued.")
+		return fiber.NewError(fiber.StatusServiceUnavailable, "The sync engine is not running, so a check cannot be queued.")
 	}
 	if err := h.Sweep.RequestSweep(c.UserContext()); err != nil {
 		return err
 	}
-	h.Flash(c, "success", "A stock check is queued; results appear below within a minute.")
+	h.Flash(c, "success", "A check of every system is queued: stock, prices, fulfillments, customers and products. Results appear below within a minute.")
 	return Redirect(c, "/syncs")
 }

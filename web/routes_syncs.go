@@ -8,7 +8,7 @@ import (
 
 // syncRoutes serves the sync records: everyone may read them (finance
 // included, to follow an order into the ERP); operators and admins may ask
-// for a stock check now.
+// for a check of every system now.
 func (s *Server) syncRoutes() {
 	syncs := handlers.Syncs{Base: s.base(), Store: s.cfg.Store, Failures: s.cfg.Store}
 	if s.cfg.Engine != nil {

@@ -70,9 +70,9 @@ func TestSyncsListShowsEveryStatusNewestFirst(t *testing.T) {
 		require.Contains(t, body, `badge badge-warning">Production<`)
 		require.Contains(t, body, `<label for="f-q">SKU, order number or email</label>`)
 		if role == store.RoleFinance {
-			require.NotContains(t, body, "Check stock now", "finance may not start a stock check")
+			require.NotContains(t, body, "Check all systems now", "finance may not start a stock check")
 		} else {
-			require.Contains(t, body, "Check stock now")
+			require.Contains(t, body, "Check all systems now")
 		}
 		require.NotContains(t, body, "style=", "no inline styles (CSP)")
 	}
@@ -235,7 +235,7 @@ func TestSyncSweepQueuesAStockCheck(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Equal(t, "/syncs", res.Header.Get("Location"))
 	_, body := c.Get("/syncs")
-	require.Contains(t, body, "A stock check is queued; results appear below within a minute.")
+	require.Contains(t, body, "A check of every system is queued: stock, prices, fulfillments, customers and products. Results appear below within a minute.")
 	var queued int
 	require.NoError(t, env.Store.DB.GetContext(t.Context(), &queued,
 		`SELECT count(*) FROM river_job WHERE kind = 'crossdock_inventory_sweep'`))
@@ -272,7 +272,7 @@ func TestSyncSweepWithoutEngine(t *testing.T) {
 
 	res, body := do(httptest.NewRequest(http.MethodGet, "/syncs", nil))
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	require.NotContains(t, body, "Check stock now")
+	require.NotContains(t, body, "Check all systems now")
 
 	req := httptest.NewRequest(http.MethodPost, "/syncs/sweep", strings.NewReader(url.Values{"_csrf": {c.CSRF}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
