@@ -313,6 +313,10 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 
 	orderLease := fmt.Sprintf("fulfillment-order:%d:%s", s.TargetConnectionID, sh.OrderID)
 	if err := e.waitLease(ctx, orderLease, s.ID, 2*time.Second); err != nil {
+		var f *failure
+		if errors.As(err, &f) && f.waiting {
+			err = waitFor(fmt.Sprintf("Another delivery of order %s is being sent right now.", cmpStr(sh.OrderName, gidTail(sh.OrderID))))
+		}
 		res.err = err
 		return res
 	}

@@ -231,3 +231,34 @@ func TestFulfillmentRefusedWhenShopifyIsTheMaster(t *testing.T) {
 	require.Empty(t, ss, "Odoo is not the master of fulfillments: nothing is swept from it")
 	require.Zero(t, e.fulfillmentCreates())
 }
+
+func TestFulfillmentWaitsForAnotherDeliveryOfTheSameOrder(t *testing.T) {
+	t.Parallel()
+	e := setupFulfillments(t)
+	ctx := context.Background()
+	o, so := e.placed(t)
+	// Another delivery of the same order is being sent (on any replica).
+	lease := "fulfillment-order:" + strconv.FormatInt(e.shopConn.ID, 10) + ":" + o.GID()
+	got, err := e.st.AcquireLease(ctx, lease, 1<<40, time.Minute)
+	require.NoError(t, err)
+	require.True(t, got)
+	_, err = e.odoo.AddDelivery(odoosandbox.NewDelivery{SaleOrderID: so.ID, TrackingRef: "W1", Done: true})
+	require.NoError(t, err)
+	n, err := e.eng.SweepFulfillments(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	var s store.Sync
+	wait(t, "the delivery to wait for the other one", func() bool {
+		ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Fulfillments), Limit: 1})
+		require.NoError(t, err)
+		s = ss[0]
+		return s.Status == store.SyncRetrying
+	})
+	require.Contains(t, s.Message, "Another delivery of order "+o.Name+" is being sent right now.")
+	require.Zero(t, e.fulfillmentCreates())
+
+	require.NoError(t, e.st.ReleaseLease(ctx, lease, 1<<40))
+	s = e.ended(t, s.ID)
+	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, 1, e.fulfillmentCreates())
+}
