@@ -248,3 +248,23 @@ func TestReconciliationOneLiveRunPerFamily(t *testing.T) {
 	_, err = e.eng.RequestReconciliation(ctx, store.ReconPrices, "manual", "a")
 	require.NoError(t, err)
 }
+
+func TestReconcileRefundsWithoutCreditNotes(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{configure: func(c *engine.Config) { c.ReconGrace = 1 }})
+	e.refundsRule(t, e.shopConn.ID, e.odooConn.ID)
+	run := e.reconcile(t, store.ReconRefunds)
+	// The sandbox's seeded orders carry refunds that never reached Odoo.
+	require.Equal(t, store.RunSucceeded, run.Status, run.Message)
+	require.Positive(t, run.Compared)
+	ds := e.discrepancies(t, store.DiscFilter{Family: store.ReconRefunds})
+	require.Len(t, ds, int(run.Differing))
+	require.NotEmpty(t, ds)
+	for _, d := range ds {
+		require.Equal(t, "refund_no_credit_note", d.Kind)
+		var det struct{ Refund, Order string }
+		require.NoError(t, json.Unmarshal(d.Detail, &det))
+		require.True(t, strings.HasPrefix(det.Refund, "gid://shopify/Refund/"), det.Refund)
+		require.True(t, strings.HasPrefix(det.Order, "gid://shopify/Order/"), det.Order)
+	}
+}
