@@ -39,8 +39,6 @@ type Config struct {
 	// MetricsToken, when set, lets /metrics answer requests that carry it
 	// as a bearer token (CROSSDOCK_METRICS_TOKEN).
 	MetricsToken string
-	// Reconciliation counts open discrepancies for /metrics; nil leaves them out.
-	Reconciliation ReconciliationCounter
 }
 
 // BodyLimit caps every request body. Console forms are small; the largest
@@ -75,7 +73,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, box: box, http: cfg.HTTPClient, demo: &demo.Holder{},
 		sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies)}
 	eng, _ := cfg.Engine.(engineObserver)
-	s.metrics = newMetrics(cfg.Store, eng, cfg.Reconciliation)
+	s.metrics = newMetrics(cfg.Store, eng)
 	if ok, err := demo.Restore(context.Background(), cfg.Store, cfg.BaseURL, s.demo); err != nil {
 		return nil, err
 	} else if ok {

@@ -26,11 +26,6 @@ type engineObserver interface {
 	SyncCounts() []engine.SyncCount
 }
 
-// ReconciliationCounter is the hook for reconciliation discrepancies: the
-// open discrepancies by kind (stock, price, cost, order). Nil until the
-// reconciliation area provides one; the metric is then left out.
-type ReconciliationCounter func(ctx context.Context) (map[string]int, error)
-
 // metrics is the console's Prometheus registry: counters and histograms kept
 // in memory per replica (HTTP latency, webhook deliveries), and gauges read
 // from PostgreSQL and the engine at scrape time.
@@ -41,7 +36,7 @@ type metrics struct {
 	rejected *prometheus.CounterVec
 }
 
-func newMetrics(st *store.Store, eng engineObserver, recon ReconciliationCounter) *metrics {
+func newMetrics(st *store.Store, eng engineObserver) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(),
 		httpDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "crossdock_http_request_duration_seconds",
@@ -60,7 +55,7 @@ func newMetrics(st *store.Store, eng engineObserver, recon ReconciliationCounter
 	}
 	m.reg.MustRegister(m.httpDur, m.received, m.rejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&stateCollector{st: st, eng: eng, recon: recon})
+		&stateCollector{st: st, eng: eng})
 	return m
 }
 
@@ -132,9 +127,8 @@ func (s *Server) serveMetrics() fiber.Handler {
 // all replicas share (queue, problems, intake), the engine for what this
 // replica knows (breakers, API budgets, finished attempts).
 type stateCollector struct {
-	st    *store.Store
-	eng   engineObserver
-	recon ReconciliationCounter
+	st  *store.Store
+	eng engineObserver
 }
 
 var (
@@ -154,8 +148,8 @@ var (
 		[]string{"connection_id", "connection", "kind"}, nil)
 	descBreaker = prometheus.NewDesc("crossdock_circuit_breaker_open", "1 while this replica's circuit breaker for the connection is open.",
 		[]string{"connection_id", "connection", "kind"}, nil)
-	descRecon = prometheus.NewDesc("crossdock_reconciliation_discrepancies", "Open reconciliation discrepancies, by kind.",
-		[]string{"kind"}, nil)
+	descRecon = prometheus.NewDesc("crossdock_reconciliation_discrepancies", "Open or acknowledged reconciliation discrepancies, by data family.",
+		[]string{"family"}, nil)
 	descAlertsOpen  = prometheus.NewDesc("crossdock_alerts_open", "Alerts firing or acknowledged and not yet resolved.", nil, nil)
 	descScrapeError = prometheus.NewDesc("crossdock_metrics_read_errors", "Parts of this scrape that could not be read (1 each).",
 		[]string{"part"}, nil)
@@ -211,13 +205,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		ch <- prometheus.MustNewConstMetric(descAlertsOpen, prometheus.GaugeValue, float64(n))
 	}
-	if c.recon != nil {
-		if rs, err := c.recon(ctx); err != nil {
-			failed("reconciliation")
-		} else {
-			for kind, n := range rs {
-				ch <- prometheus.MustNewConstMetric(descRecon, prometheus.GaugeValue, float64(n), kind)
-			}
+	if rs, err := c.st.ReconCounts(ctx); err != nil {
+		failed("reconciliation")
+	} else {
+		for family, n := range rs {
+			ch <- prometheus.MustNewConstMetric(descRecon, prometheus.GaugeValue, float64(n), family)
 		}
 	}
 	if c.eng == nil {
