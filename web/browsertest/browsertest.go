@@ -83,7 +83,10 @@ func Tab(t testing.TB) context.Context {
 		t.Fatalf("browsertest: start Chromium (install it with `apt-get install chromium`, or set CHROMIUM_PATH): %v", startErr)
 	}
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	// A bound so that a stuck page fails its test instead of hanging the
+	// suite; generous, because a busy 2-core machine runs many tests at once.
+	// It is not a speed check.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancel() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("browsertest: open tab: %v", err)

@@ -109,7 +109,10 @@ type Client struct {
 func (e *Env) Anonymous(t testing.TB) *Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &Client{t: t, env: e, HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	// The timeout only stops a stuck request from hanging the suite (loading
+	// the demo workspace on a busy machine takes tens of seconds); it is not
+	// a speed check.
+	c := &Client{t: t, env: e, HTTP: &http.Client{Jar: jar, Timeout: 2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if res, body := c.Get("/login"); res.StatusCode == http.StatusOK {
 		if m := csrfRe.FindStringSubmatch(body); m != nil {
