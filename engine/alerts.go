@@ -168,8 +168,8 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			f := rules.Family(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
 				Title: fmt.Sprintf("%s: %d syncs failed in the last %s", f.Label(), c, minutes(r.Window())),
-				Message: fmt.Sprintf("%d syncs of %s started in the last %s failed or are retrying. Open Syncs, filter on the "+
-					"flow and group by cause; fix the cause and replay them.", c, f.Noun(), minutes(r.Window()))})
+				Message: fmt.Sprintf("%d syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
+					"they are grouped by cause, each with what fixes it; fix the cause, then replay them.", c, f.Noun(), minutes(r.Window()))})
 		}
 	case store.AlertBreakerOpen:
 		for _, cs := range e.Connections() {
