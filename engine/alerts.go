@@ -184,6 +184,33 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 		}
 	case store.AlertSubscriptionGone:
 		return e.subscriptionConditions(ctx, r, now)
+	case store.AlertReconDiscrepancies:
+		n, err := e.st.ReconCounts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for fam, c := range n {
+			if float64(c) < r.Threshold {
+				continue
+			}
+			label, noun := reconWhat(fam)
+			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
+				Title: fmt.Sprintf("%s: %d differences between systems are open", label, c),
+				Message: fmt.Sprintf("Reconciliation found %d open differences in %s. Open Reconciliation → Discrepancies, "+
+					"filter on this kind of data, and assign, fix or send the master's value.", c, noun)})
+		}
+	case store.AlertReconRunFailed:
+		runs, err := e.st.FailedReconRuns(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, run := range runs {
+			label, noun := reconWhat(run.Family)
+			out = append(out, store.AlertCondition{Kind: r.Kind, Key: run.Family, Value: 1,
+				Title: fmt.Sprintf("%s: the latest comparison failed", label),
+				Message: fmt.Sprintf("The comparison of %s (run #%d) failed: %s Open Reconciliation to see why, fix it, "+
+					"then compare again; open differences stay open meanwhile.", noun, run.ID, cmpStr(run.Message, "no reason was recorded."))})
+		}
 	}
 	return out, nil
 }
@@ -235,4 +262,12 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 	}
 	e.memo.subsAt, e.memo.subsConds = now, out
 	return out, nil
+}
+
+// reconWhat names a reconciliation family: a data family, or the mappings.
+func reconWhat(fam string) (label, noun string) {
+	if f := rules.Family(fam); f.Valid() {
+		return f.Label(), f.Noun()
+	}
+	return "Mappings", "mapping references"
 }

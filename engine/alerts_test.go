@@ -376,3 +376,47 @@ func TestAlertQueueLag(t *testing.T) {
 	require.Len(t, notices, 1)
 	require.Equal(t, "The stock levels flow is 25 minutes behind", notices[0].Alert.Title)
 }
+
+func TestAlertReconciliation(t *testing.T) {
+	t.Parallel()
+	e := alertsSetup(t)
+	ctx := t.Context()
+	setRule(t, e, store.AlertFailedSyncsBurst, false, 10, 10, 60)
+	setRule(t, e, store.AlertReconDiscrepancies, true, 3, 60, 240)
+	setRule(t, e, store.AlertReconRunFailed, true, 0, 60, 240)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		_, err := e.st.DB.ExecContext(ctx, q, args...)
+		require.NoError(t, err)
+	}
+	// Stock: a failed run after a good one, and 3 open differences; prices:
+	// a failed run followed by a good one, and 2 differences (below 3).
+	exec(`INSERT INTO recon_runs (family, trigger, status, finished_at, message) VALUES
+ ('inventory', 'schedule', 'succeeded', now() - interval '2 hours', ''),
+ ('inventory', 'schedule', 'failed', now() - interval '1 hour', 'Odoo could not be reached.'),
+ ('prices', 'schedule', 'failed', now() - interval '2 hours', 'Shopify could not be reached.'),
+ ('prices', 'schedule', 'succeeded', now() - interval '1 hour', '')`)
+	for i, fam := range []string{"inventory", "inventory", "inventory", "prices", "prices"} {
+		exec(`INSERT INTO discrepancies (family, kind, key, label, first_run_id, last_run_id) VALUES ($1, 'stock', $2, 'x', 1, 1)`,
+			fam, strconv.Itoa(i))
+	}
+	notices, err := e.eng.EvaluateAlerts(ctx)
+	require.NoError(t, err)
+	got := map[string]store.AlertNotice{}
+	for _, n := range notices {
+		got[n.Alert.Kind+"/"+n.Alert.Key] = n
+	}
+	require.Len(t, got, 2, "only stock crosses either threshold: %v", notices)
+	require.Equal(t, "Inventory: 3 differences between systems are open", got["recon_discrepancies/inventory"].Alert.Title)
+	require.Contains(t, got["recon_run_failed/inventory"].Alert.Message, "Odoo could not be reached.")
+
+	// A later good run and fixed differences clear both.
+	exec(`INSERT INTO recon_runs (family, trigger, status, finished_at) VALUES ('inventory', 'manual', 'succeeded', now())`)
+	exec(`UPDATE discrepancies SET status = 'resolved' WHERE family = 'inventory' AND key = '0'`)
+	notices, err = e.eng.EvaluateAlerts(ctx)
+	require.NoError(t, err)
+	require.Len(t, notices, 2)
+	for _, n := range notices {
+		require.Equal(t, "resolved", n.Event, n.Alert.Title)
+	}
+}

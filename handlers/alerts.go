@@ -127,7 +127,10 @@ var ruleWords = map[string]struct{ title, help, label, hint string }{
 	store.AlertFreshnessMissed: {"Freshness target missed", "A flow has not delivered within its own freshness target (set under Sources of truth) while changes wait.", "", ""},
 	store.AlertFailedSyncsBurst: {"Failed syncs burst", "This many syncs of one flow fail (or start retrying) within the window: you hear of the first burst, not after the last retry.",
 		"Alert at (failed syncs)", "A whole number, at least 1."},
-	store.AlertBreakerOpen:      {"System unavailable", "Crossdock paused sending to a system after it failed several times in a row (circuit breaker open).", "", ""},
+	store.AlertBreakerOpen: {"System unavailable", "Crossdock paused sending to a system after it failed several times in a row (circuit breaker open).", "", ""},
+	store.AlertReconDiscrepancies: {"Reconciliation differences piling up", "A kind of data has this many open (or acknowledged) differences between systems after its comparisons.",
+		"Alert at (open differences in one kind of data)", "A whole number, at least 1."},
+	store.AlertReconRunFailed:   {"Reconciliation failing", "The latest comparison of a kind of data failed, so differences may go unnoticed; it clears when a later comparison gets through.", "", ""},
 	store.AlertSubscriptionGone: {"Shopify webhook subscription missing", "A webhook subscription Crossdock needs is missing or points elsewhere (Shopify deletes failing ones without warning). Checked once per window.", "", ""},
 }
 

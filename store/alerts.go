@@ -24,6 +24,8 @@ const (
 	AlertFailedSyncsBurst   = "failed_syncs_burst"
 	AlertBreakerOpen        = "breaker_open"
 	AlertSubscriptionGone   = "webhook_subscription_missing"
+	AlertReconDiscrepancies = "recon_discrepancies"
+	AlertReconRunFailed     = "recon_run_failed"
 )
 
 // Alert states.
@@ -35,7 +37,7 @@ const (
 
 // AlertKinds lists the rule kinds in page order.
 var AlertKinds = []string{AlertWebhookFailureRate, AlertQueueLag, AlertFreshnessMissed, AlertFailedSyncsBurst,
-	AlertBreakerOpen, AlertSubscriptionGone}
+	AlertBreakerOpen, AlertSubscriptionGone, AlertReconDiscrepancies, AlertReconRunFailed}
 
 // AlertRule is one kind of condition Crossdock watches.
 type AlertRule struct {
@@ -67,7 +69,7 @@ type AlertRuleInput struct {
 // freshness target missed).
 func UsesThreshold(kind string) bool {
 	switch kind {
-	case AlertWebhookFailureRate, AlertQueueLag, AlertFailedSyncsBurst:
+	case AlertWebhookFailureRate, AlertQueueLag, AlertFailedSyncsBurst, AlertReconDiscrepancies:
 		return true
 	}
 	return false

@@ -670,3 +670,15 @@ SELECT (SELECT count(*) FROM cmp) AS compared, (SELECT count(*) FROM up) AS diff
 func (s *Store) CheckMappings(ctx context.Context, runID, connID int64) (CompareResult, error) {
 	return s.compare(ctx, mappingsSQL, runID, connID, connID, ReconMappings)
 }
+
+// FailedReconRuns returns, per family, its latest finished comparison when
+// that one failed: the family's alert holds until a later run gets through.
+func (q q) FailedReconRuns(ctx context.Context) ([]ReconRun, error) {
+	var rs []ReconRun
+	if err := sqlxSelect(ctx, q, &rs, `SELECT `+reconRunColumns+` FROM (
+  SELECT DISTINCT ON (family) * FROM recon_runs WHERE finished_at IS NOT NULL ORDER BY family, finished_at DESC, id DESC
+) latest WHERE status = 'failed' ORDER BY family`); err != nil {
+		return nil, fmt.Errorf("store: failed reconciliation runs: %w", err)
+	}
+	return rs, nil
+}
