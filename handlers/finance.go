@@ -23,6 +23,7 @@ type FinanceStore interface {
 	SetFinanceThresholds(ctx context.Context, a store.Actor, t store.Thresholds) error
 	FinanceReview(ctx context.Context, t store.Thresholds, f store.FinanceFilter) ([]store.FinanceRow, bool, error)
 	FinanceReviewTotals(ctx context.Context, t store.Thresholds) (store.FinanceTotals, error)
+	ReviewVariant(ctx context.Context, a store.Actor, in store.FinanceAction) (store.FinanceReviewState, error)
 }
 
 // Finance is the margin review of the latest prices comparison.
@@ -44,7 +45,7 @@ func financeQuery(c *fiber.Ctx) (store.FinanceFilter, string) {
 func financeRow(r store.FinanceRow) views.FinanceRow {
 	return views.FinanceRow{SKU: r.SKU, ShopPrice: r.ShopPrice, CompareAt: r.CompareAt, ListPrice: r.ListPrice, OdooCost: r.OdooCost,
 		ShopCost: r.ShopCost, Currency: r.Currency, Margin: r.Margin, MarginPct: r.MarginPct, PriceDiffers: r.PriceDiffers,
-		Level: r.Level, CostMissing: r.CostMissing}
+		Level: r.Level, CostMissing: r.CostMissing, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote}
 }
 
 // List shows the review: totals, then the variants lowest margin first.
@@ -87,6 +88,10 @@ func (h Finance) List(c *fiber.Ctx) error {
 	p.CSVHref = "/finance.csv"
 	if len(q) > 0 {
 		p.CSVHref += "?" + q.Encode()
+	}
+	p.Back = "/finance"
+	if qs := string(c.Request().URI().QueryString()); qs != "" {
+		p.Back += "?" + qs
 	}
 	if f.AfterID != 0 {
 		p.FirstHref = "/finance"

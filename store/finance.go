@@ -76,6 +76,8 @@ type FinanceRow struct {
 	PriceDiffers bool     `db:"price_differs"`
 	Level        string   `db:"level"` // negative, critical, high, medium or ""
 	CostMissing  bool     `db:"cost_missing"`
+	ReviewState  string   `db:"review_state"` // acknowledged, accepted, sent or ""
+	ReviewNote   string   `db:"review_note"`
 }
 
 // FinanceFilter selects rows of the review.
@@ -107,11 +109,13 @@ const financeSQL = `WITH run AS (
   SELECT id FROM recon_runs WHERE family = 'prices' AND status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1),
 base AS (
   SELECT o.variant_id, coalesce(nullif(s.label, ''), o.label) AS sku, s.price AS shop_price, s.compare_at, o.price AS list_price,
-    nullif(o.cost, 0) AS odoo_cost, s.cost AS shop_cost, s.currency, coalesce(nullif(o.cost, 0), s.cost) AS cost
+    nullif(o.cost, 0) AS odoo_cost, s.cost AS shop_cost, s.currency, coalesce(nullif(o.cost, 0), s.cost) AS cost,
+    coalesce(fr.state, '') AS review_state, coalesce(fr.note, '') AS review_note
   FROM recon_prices o
   JOIN connections co ON co.id = o.connection_id AND co.kind = 'odoo'
   JOIN recon_prices s ON s.run_id = o.run_id AND s.variant_id = o.variant_id
   JOIN connections cs ON cs.id = s.connection_id AND cs.kind = 'shopify'
+  LEFT JOIN finance_reviews fr ON fr.variant_id = o.variant_id
   WHERE o.run_id = (SELECT id FROM run) AND o.variant_id IS NOT NULL),
 rows AS (
   SELECT b.*, round(b.shop_price - b.cost, 2) AS margin,
@@ -150,7 +154,7 @@ func (q q) FinanceReview(ctx context.Context, t Thresholds, f FinanceFilter) ([]
 	}
 	args = append(args, limit+1)
 	query := financeSQL + `SELECT variant_id, sku, shop_price, compare_at, list_price, odoo_cost, shop_cost, currency, margin, margin_pct,
-  price_differs, level, cost_missing FROM flagged WHERE ` + strings.Join(where, " AND ") +
+  price_differs, level, cost_missing, review_state, review_note FROM flagged WHERE ` + strings.Join(where, " AND ") +
 		fmt.Sprintf(` ORDER BY coalesce(margin_pct, -1e9), variant_id LIMIT $%d`, len(args))
 	var rows []FinanceRow
 	if err := sqlxSelect(ctx, q, &rows, query, args...); err != nil {
