@@ -39,13 +39,17 @@ func financeQuery(c *fiber.Ctx) (store.FinanceFilter, string) {
 		flag = ""
 	}
 	f.Flag = flag
+	if srt := c.Query("sort"); slices.Contains(store.FinanceSorts, srt) && srt != store.SortMarginPct {
+		f.Sort = srt
+	}
 	return f, flag
 }
 
 func financeRow(r store.FinanceRow) views.FinanceRow {
 	return views.FinanceRow{SKU: r.SKU, ShopPrice: r.ShopPrice, CompareAt: r.CompareAt, ListPrice: r.ListPrice, OdooCost: r.OdooCost,
 		ShopCost: r.ShopCost, Currency: r.Currency, Margin: r.Margin, MarginPct: r.MarginPct, PriceDiffers: r.PriceDiffers,
-		Level: r.Level, CostMissing: r.CostMissing, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote}
+		Level: r.Level, CostMissing: r.CostMissing, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote,
+		Units: r.Units, Revenue: r.Revenue}
 }
 
 // List shows the review: totals, then the variants lowest margin first.
@@ -54,8 +58,8 @@ func (h Finance) List(c *fiber.Ctx) error {
 	f, flag := financeQuery(c)
 	if id, err := strconv.ParseInt(c.Query("after_id"), 10, 64); err == nil && id > 0 {
 		f.AfterID = id
-		if p, err := strconv.ParseFloat(c.Query("after_pct"), 64); err == nil {
-			f.AfterPct = &p
+		if p, err := strconv.ParseFloat(c.Query("after_key"), 64); err == nil {
+			f.AfterKey = &p
 		}
 	}
 	f.Limit = 50
@@ -85,6 +89,14 @@ func (h Finance) List(c *fiber.Ctx) error {
 	if flag != "" {
 		q.Set("flag", flag)
 	}
+	if f.Sort != "" {
+		q.Set("sort", f.Sort)
+	}
+	p.Sort = f.Sort
+	p.OrdersKnown = totals.Revenue != nil
+	for _, srt := range store.FinanceSorts {
+		p.Sorts = append(p.Sorts, components.Option{Value: srt, Label: views.FinanceSortLabel(srt)})
+	}
 	p.CSVHref = "/finance.csv"
 	if len(q) > 0 {
 		p.CSVHref += "?" + q.Encode()
@@ -106,8 +118,8 @@ func (h Finance) List(c *fiber.Ctx) error {
 			nq[k] = v
 		}
 		nq.Set("after_id", strconv.FormatInt(last.VariantID, 10))
-		if last.MarginPct != nil {
-			nq.Set("after_pct", strconv.FormatFloat(*last.MarginPct, 'f', -1, 64))
+		if k := last.SortKey(f.Sort); k != nil {
+			nq.Set("after_key", strconv.FormatFloat(*k, 'f', -1, 64))
 		}
 		p.NextHref = "/finance?" + nq.Encode()
 	}
@@ -126,11 +138,14 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 	if flag != "" {
 		name += "_flag-" + flag
 	}
+	if f.Sort != "" {
+		name += "_sort-" + f.Sort
+	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.csv"`, name))
 	w := csv.NewWriter(c.Response().BodyWriter())
 	_ = w.Write([]string{"sku", "shopify_price", "shopify_compare_at", "odoo_list_price", "odoo_cost", "shopify_unit_cost", "currency",
-		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing"})
+		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing", "units_sold_30_days", "revenue_30_days", "review"})
 	num := func(v *float64) string {
 		if v == nil {
 			return ""
@@ -145,13 +160,14 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 		}
 		for _, r := range rows {
 			_ = w.Write([]string{csvSafe(r.SKU), num(r.ShopPrice), num(r.CompareAt), num(r.ListPrice), num(r.OdooCost), num(r.ShopCost),
-				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing)})
+				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing),
+				num(r.Units), num(r.Revenue), r.ReviewState})
 		}
 		if !more || len(rows) == 0 {
 			break
 		}
 		last := rows[len(rows)-1]
-		f.AfterID, f.AfterPct = last.VariantID, last.MarginPct
+		f.AfterID, f.AfterKey = last.VariantID, last.SortKey(f.Sort)
 	}
 	w.Flush()
 	return w.Error()
