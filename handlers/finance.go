@@ -175,17 +175,16 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 
 // SetThresholds saves the global margin thresholds.
 func (h Finance) SetThresholds(c *fiber.Ctx) error {
-	parse := func(k string) (float64, bool) {
-		v, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue(k)), 64)
-		return v, err == nil
+	var t [3]float64
+	for i, f := range []struct{ key, name string }{{"critical", "critical"}, {"high", "low"}, {"medium", "below target"}} {
+		v, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue(f.key)), 64)
+		if err != nil {
+			h.Flash(c, "critical", "Enter the "+f.name+" threshold as a number of percent, e.g. 15. Nothing was saved.")
+			return Redirect(c, "/finance")
+		}
+		t[i] = v
 	}
-	cr, ok1 := parse("critical")
-	hi, ok2 := parse("high")
-	me, ok3 := parse("medium")
-	if !ok1 || !ok2 || !ok3 {
-		h.Flash(c, "critical", "Enter each threshold as a number of percent, e.g. 15.")
-		return Redirect(c, "/finance")
-	}
+	cr, hi, me := t[0], t[1], t[2]
 	err := h.Store.SetFinanceThresholds(c.UserContext(), Actor(c), store.Thresholds{Critical: cr, High: hi, Medium: me})
 	var fe store.FieldErrors
 	switch {

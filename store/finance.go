@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -14,10 +15,22 @@ type Thresholds struct {
 	Medium   float64 `db:"medium"`
 }
 
-// Validate checks that the thresholds go up.
+// Validate checks that each threshold is a percent and that they go up
+// from critical to medium, saying which one is wrong.
 func (t Thresholds) Validate() FieldErrors {
-	if t.Critical > t.High || t.High > t.Medium || t.Critical < -100 || t.Medium > 100 {
-		return FieldErrors{"thresholds": "Thresholds go up from critical to medium, between -100 % and 100 %."}
+	for _, v := range []struct {
+		name string
+		v    float64
+	}{{"critical", t.Critical}, {"low", t.High}, {"below target", t.Medium}} {
+		if math.IsNaN(v.v) || v.v < -100 || v.v > 100 {
+			return FieldErrors{"thresholds": fmt.Sprintf("The %s threshold must be a percent between -100 and 100; %g is not.", v.name, v.v)}
+		}
+	}
+	if t.Critical > t.High {
+		return FieldErrors{"thresholds": fmt.Sprintf("Thresholds go up from critical to medium: the critical threshold (%g %%) cannot be above the low one (%g %%).", t.Critical, t.High)}
+	}
+	if t.High > t.Medium {
+		return FieldErrors{"thresholds": fmt.Sprintf("Thresholds go up from critical to medium: the low threshold (%g %%) cannot be above the below-target one (%g %%).", t.High, t.Medium)}
 	}
 	return nil
 }
