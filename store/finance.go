@@ -71,6 +71,9 @@ const (
 	FlagCostMissing  = "cost_missing"
 )
 
+// FlagAny selects every flagged variant (the month-end summary).
+const FlagAny = "any"
+
 // FinanceFlags lists the flags in filter order.
 var FinanceFlags = []string{FlagPriceDiffers, FlagNegative, FlagCritical, FlagHigh, FlagMedium, FlagCostMissing}
 
@@ -157,6 +160,11 @@ type FinanceTotals struct {
 	// level or a price that differs); nil without order data.
 	Revenue        *float64 `db:"revenue"`
 	FlaggedRevenue *float64 `db:"flagged_revenue"`
+	// Flagged variants (any flag) and their review states.
+	Flagged      int64 `db:"flagged"`
+	Acknowledged int64 `db:"acknowledged"`
+	Accepted     int64 `db:"accepted"`
+	Sent         int64 `db:"sent"`
 }
 
 // financeSQL is the review of the latest prices comparison that pulled
@@ -206,6 +214,8 @@ func flagWhere(flag string) string {
 		return "cost_missing"
 	case FlagNegative, FlagCritical, FlagHigh, FlagMedium:
 		return "level = '" + flag + "'"
+	case FlagAny:
+		return "(level <> '' OR price_differs OR cost_missing)"
 	}
 	return "true"
 }
@@ -256,6 +266,10 @@ func (q q) FinanceReviewTotals(ctx context.Context, t Thresholds) (FinanceTotals
   count(*) FILTER (WHERE level = 'critical') AS critical, count(*) FILTER (WHERE level = 'high') AS high,
   count(*) FILTER (WHERE level = 'medium') AS medium, count(*) FILTER (WHERE cost_missing) AS cost_missing,
   round(avg(margin_pct), 1)::float8 AS avg_margin_pct, sum(revenue)::float8 AS revenue,
+  count(*) FILTER (WHERE level <> '' OR price_differs OR cost_missing) AS flagged,
+  count(*) FILTER (WHERE (level <> '' OR price_differs OR cost_missing) AND review_state = 'acknowledged') AS acknowledged,
+  count(*) FILTER (WHERE (level <> '' OR price_differs OR cost_missing) AND review_state = 'accepted') AS accepted,
+  count(*) FILTER (WHERE (level <> '' OR price_differs OR cost_missing) AND review_state = 'sent') AS sent,
   CASE WHEN bool_or(revenue IS NOT NULL) THEN coalesce(sum(revenue) FILTER (WHERE level <> '' OR price_differs), 0) END::float8 AS flagged_revenue FROM flagged`, t.Critical, t.High, t.Medium)
 	if err != nil {
 		return out, fmt.Errorf("store: finance totals: %w", err)
