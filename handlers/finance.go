@@ -23,6 +23,7 @@ type FinanceStore interface {
 	SetFinanceThresholds(ctx context.Context, a store.Actor, t store.Thresholds) error
 	FinanceReview(ctx context.Context, t store.Thresholds, f store.FinanceFilter) ([]store.FinanceRow, bool, error)
 	FinanceReviewTotals(ctx context.Context, t store.Thresholds) (store.FinanceTotals, error)
+	ReviewVariant(ctx context.Context, a store.Actor, in store.FinanceAction) (store.FinanceReviewState, error)
 }
 
 // Finance is the margin review of the latest prices comparison.
@@ -38,13 +39,17 @@ func financeQuery(c *fiber.Ctx) (store.FinanceFilter, string) {
 		flag = ""
 	}
 	f.Flag = flag
+	if srt := c.Query("sort"); slices.Contains(store.FinanceSorts, srt) && srt != store.SortMarginPct {
+		f.Sort = srt
+	}
 	return f, flag
 }
 
 func financeRow(r store.FinanceRow) views.FinanceRow {
 	return views.FinanceRow{SKU: r.SKU, ShopPrice: r.ShopPrice, CompareAt: r.CompareAt, ListPrice: r.ListPrice, OdooCost: r.OdooCost,
 		ShopCost: r.ShopCost, Currency: r.Currency, Margin: r.Margin, MarginPct: r.MarginPct, PriceDiffers: r.PriceDiffers,
-		Level: r.Level, CostMissing: r.CostMissing}
+		Level: r.Level, CostMissing: r.CostMissing, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote,
+		Units: r.Units, Revenue: r.Revenue}
 }
 
 // List shows the review: totals, then the variants lowest margin first.
@@ -53,8 +58,8 @@ func (h Finance) List(c *fiber.Ctx) error {
 	f, flag := financeQuery(c)
 	if id, err := strconv.ParseInt(c.Query("after_id"), 10, 64); err == nil && id > 0 {
 		f.AfterID = id
-		if p, err := strconv.ParseFloat(c.Query("after_pct"), 64); err == nil {
-			f.AfterPct = &p
+		if p, err := strconv.ParseFloat(c.Query("after_key"), 64); err == nil {
+			f.AfterKey = &p
 		}
 	}
 	f.Limit = 50
@@ -84,9 +89,21 @@ func (h Finance) List(c *fiber.Ctx) error {
 	if flag != "" {
 		q.Set("flag", flag)
 	}
+	if f.Sort != "" {
+		q.Set("sort", f.Sort)
+	}
+	p.Sort = f.Sort
+	p.OrdersKnown = totals.Revenue != nil
+	for _, srt := range store.FinanceSorts {
+		p.Sorts = append(p.Sorts, components.Option{Value: srt, Label: views.FinanceSortLabel(srt)})
+	}
 	p.CSVHref = "/finance.csv"
 	if len(q) > 0 {
 		p.CSVHref += "?" + q.Encode()
+	}
+	p.Back = "/finance"
+	if qs := string(c.Request().URI().QueryString()); qs != "" {
+		p.Back += "?" + qs
 	}
 	if f.AfterID != 0 {
 		p.FirstHref = "/finance"
@@ -101,8 +118,8 @@ func (h Finance) List(c *fiber.Ctx) error {
 			nq[k] = v
 		}
 		nq.Set("after_id", strconv.FormatInt(last.VariantID, 10))
-		if last.MarginPct != nil {
-			nq.Set("after_pct", strconv.FormatFloat(*last.MarginPct, 'f', -1, 64))
+		if k := last.SortKey(f.Sort); k != nil {
+			nq.Set("after_key", strconv.FormatFloat(*k, 'f', -1, 64))
 		}
 		p.NextHref = "/finance?" + nq.Encode()
 	}
@@ -121,11 +138,14 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 	if flag != "" {
 		name += "_flag-" + flag
 	}
+	if f.Sort != "" {
+		name += "_sort-" + f.Sort
+	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.csv"`, name))
 	w := csv.NewWriter(c.Response().BodyWriter())
 	_ = w.Write([]string{"sku", "shopify_price", "shopify_compare_at", "odoo_list_price", "odoo_cost", "shopify_unit_cost", "currency",
-		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing"})
+		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing", "units_sold_30_days", "revenue_30_days", "review"})
 	num := func(v *float64) string {
 		if v == nil {
 			return ""
@@ -140,13 +160,14 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 		}
 		for _, r := range rows {
 			_ = w.Write([]string{csvSafe(r.SKU), num(r.ShopPrice), num(r.CompareAt), num(r.ListPrice), num(r.OdooCost), num(r.ShopCost),
-				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing)})
+				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing),
+				num(r.Units), num(r.Revenue), r.ReviewState})
 		}
 		if !more || len(rows) == 0 {
 			break
 		}
 		last := rows[len(rows)-1]
-		f.AfterID, f.AfterPct = last.VariantID, last.MarginPct
+		f.AfterID, f.AfterKey = last.VariantID, last.SortKey(f.Sort)
 	}
 	w.Flush()
 	return w.Error()
@@ -154,17 +175,16 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 
 // SetThresholds saves the global margin thresholds.
 func (h Finance) SetThresholds(c *fiber.Ctx) error {
-	parse := func(k string) (float64, bool) {
-		v, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue(k)), 64)
-		return v, err == nil
+	var t [3]float64
+	for i, f := range []struct{ key, name string }{{"critical", "critical"}, {"high", "low"}, {"medium", "below target"}} {
+		v, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue(f.key)), 64)
+		if err != nil {
+			h.Flash(c, "critical", "Enter the "+f.name+" threshold as a number of percent, e.g. 15. Nothing was saved.")
+			return Redirect(c, "/finance")
+		}
+		t[i] = v
 	}
-	cr, ok1 := parse("critical")
-	hi, ok2 := parse("high")
-	me, ok3 := parse("medium")
-	if !ok1 || !ok2 || !ok3 {
-		h.Flash(c, "critical", "Enter each threshold as a number of percent, e.g. 15.")
-		return Redirect(c, "/finance")
-	}
+	cr, hi, me := t[0], t[1], t[2]
 	err := h.Store.SetFinanceThresholds(c.UserContext(), Actor(c), store.Thresholds{Critical: cr, High: hi, Medium: me})
 	var fe store.FieldErrors
 	switch {

@@ -15,5 +15,9 @@ func (s *Server) financeRoutes() {
 
 	s.route(fiber.MethodGet, "/finance", finance, h.List)
 	s.route(fiber.MethodGet, "/finance.csv", finance, h.CSV)
+	s.route(fiber.MethodGet, "/finance/summary", finance, h.Summary)
 	s.route(fiber.MethodPost, "/finance/thresholds", admins, h.SetThresholds)
+	s.route(fiber.MethodPost, "/finance/variants/:id<int>/acknowledge", finance, h.Review("acknowledge"))
+	s.route(fiber.MethodPost, "/finance/variants/:id<int>/accept", finance, h.Review("accept"))
+	s.route(fiber.MethodPost, "/finance/variants/:id<int>/send", finance, h.Review("send"))
 }
