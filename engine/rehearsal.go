@@ -53,7 +53,9 @@ func drainLimit(a RehearsalArgs, r store.Rehearsal) time.Duration {
 }
 
 // Timeout lets a rehearsal run its whole length plus its drain.
-func (w *rehearsalWorker) Timeout(j *river.Job[RehearsalArgs]) time.Duration { return 2*time.Hour + 20*time.Minute }
+func (w *rehearsalWorker) Timeout(j *river.Job[RehearsalArgs]) time.Duration {
+	return 2*time.Hour + 20*time.Minute
+}
 
 func (w *rehearsalWorker) Work(ctx context.Context, j *river.Job[RehearsalArgs]) error {
 	return w.e.runRehearsal(ctx, j.Args)

@@ -64,38 +64,38 @@ func (r Rehearsal) Report() (RehearsalReport, error) {
 type RehearsalReport struct {
 	// Asked and achieved: orders (and inventory updates) delivered to the
 	// webhook endpoint, and orders per minute over the delivery window.
-	AskedOrdersPerMin    float64 `json:"asked_orders_per_min"`
-	OrdersSent           int     `json:"orders_sent"`
-	UpdatesSent          int     `json:"updates_sent"`
-	WebhooksAccepted     int     `json:"webhooks_accepted"`
-	WebhooksRefused      int     `json:"webhooks_refused"` // non-2xx answers or no answer
-	SentOrdersPerMin     float64 `json:"sent_orders_per_min"`
+	AskedOrdersPerMin     float64 `json:"asked_orders_per_min"`
+	OrdersSent            int     `json:"orders_sent"`
+	UpdatesSent           int     `json:"updates_sent"`
+	WebhooksAccepted      int     `json:"webhooks_accepted"`
+	WebhooksRefused       int     `json:"webhooks_refused"` // non-2xx answers or no answer
+	SentOrdersPerMin      float64 `json:"sent_orders_per_min"`
 	ProcessedOrdersPerMin float64 `json:"processed_orders_per_min"`
-	SendSeconds          float64 `json:"send_seconds"`
+	SendSeconds           float64 `json:"send_seconds"`
 	// DrainSeconds is how long after the last delivery the queue took to
 	// empty (or the drain limit, when it did not).
 	DrainSeconds float64 `json:"drain_seconds"`
 	Drained      bool    `json:"drained"`
 	// Webhook answer times in milliseconds, against Shopify's 5 s limit.
-	AnswerP50Ms  float64 `json:"answer_p50_ms"`
-	AnswerP99Ms  float64 `json:"answer_p99_ms"`
-	AnswerMaxMs  float64 `json:"answer_max_ms"`
-	OverLimit    int     `json:"over_limit"` // answers slower than 5 s
+	AnswerP50Ms float64 `json:"answer_p50_ms"`
+	AnswerP99Ms float64 `json:"answer_p99_ms"`
+	AnswerMaxMs float64 `json:"answer_max_ms"`
+	OverLimit   int     `json:"over_limit"` // answers slower than 5 s
 	// Queue lag over time: one sample a tick.
 	Lag       []LagSample `json:"lag"`
 	MaxLagSec float64     `json:"max_lag_sec"`
 	// Syncs the rehearsal created, by outcome and by failure class.
-	Syncs        int            `json:"syncs"`
-	Succeeded    int            `json:"succeeded"`
-	Failed       int            `json:"failed"`
-	Waiting      int            `json:"waiting"` // still pending, running or retrying when the report was written
-	ByStatus     map[string]int `json:"by_status"`
+	Syncs         int            `json:"syncs"`
+	Succeeded     int            `json:"succeeded"`
+	Failed        int            `json:"failed"`
+	Waiting       int            `json:"waiting"` // still pending, running or retrying when the report was written
+	ByStatus      map[string]int `json:"by_status"`
 	FailedByClass map[string]int `json:"failed_by_class"`
 	// API budget: calls Crossdock made to the connected systems during the
 	// run, and how many were throttled.
-	APICalls     int `json:"api_calls"`
-	APIFailed    int `json:"api_failed"`
-	Cancelled    bool `json:"cancelled"`
+	APICalls  int  `json:"api_calls"`
+	APIFailed int  `json:"api_failed"`
+	Cancelled bool `json:"cancelled"`
 }
 
 // LagSample is the queue lag at one moment of a rehearsal.
