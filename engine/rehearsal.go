@@ -18,7 +18,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
 )
 
@@ -61,25 +60,10 @@ func (w *rehearsalWorker) Work(ctx context.Context, j *river.Job[RehearsalArgs])
 	return w.e.runRehearsal(ctx, j.Args)
 }
 
-// BusiestOrderHour returns the most orders Crossdock saw arrive in one hour
-// over the last 30 days, and when (zero when it saw none).
+// BusiestOrderHour returns the most orders Crossdock synced in one hour
+// over the last 30 days (rehearsals left out), and when; zero when none.
 func (e *Engine) BusiestOrderHour(ctx context.Context) (int, time.Time, error) {
-	stats, err := e.st.FlowStats(ctx, time.Now().Add(-30*24*time.Hour))
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	best, at := 0, time.Time{}
-	for _, s := range stats {
-		if s.Family != rules.Orders {
-			continue
-		}
-		for _, h := range s.Hours {
-			if n := h.Succeeded + h.Failed + h.Other; n > best {
-				best, at = n, h.Hour
-			}
-		}
-	}
-	return best, at, nil
+	return e.st.BusiestOrderHour(ctx, time.Now().Add(-30*24*time.Hour))
 }
 
 // ErrNoBusiestHour refuses a "multiple of your busiest hour" rehearsal when no
@@ -363,8 +347,12 @@ func RehearsalVerdict(r store.Rehearsal, rep store.RehearsalReport, busiestHour 
 		return fmt.Sprintf("Cancelled after %s orders of the load of %s: the figures cover only what was sent.", strconv.Itoa(rep.OrdersSent), load)
 	}
 	if KeptUp(rep) {
-		return fmt.Sprintf("Keeps up with %s: webhooks were answered in %s at worst for 99 in 100 (Shopify allows 5 s) and the queue never fell more than %s behind.",
+		v := fmt.Sprintf("Keeps up with %s: webhooks were answered in %s at worst for 99 in 100 (Shopify allows 5 s) and the queue never fell more than %s behind.",
 			load, fmtMs(rep.AnswerP99Ms), fmtSec(rep.MaxLagSec))
+		if rep.Failed > 0 {
+			v += fmt.Sprintf(" %d of %d syncs failed, mostly %s: see the failures below.", rep.Failed, rep.Syncs, topClass(rep.FailedByClass))
+		}
+		return v
 	}
 	var why []string
 	if rep.SentOrdersPerMin < 0.95*rep.AskedOrdersPerMin {
@@ -496,4 +484,27 @@ func (w *rehearsalRun) order(i int) []delivery {
 		out = append(out, delivery{topic: "inventory_levels/update", payload: lv})
 	}
 	return out
+}
+
+// topClass names the most frequent failure class in plain words.
+func topClass(byClass map[string]int) string {
+	best, n := "", -1
+	for k, v := range byClass {
+		if v > n || (v == n && k < best) {
+			best, n = k, v
+		}
+	}
+	switch best {
+	case "unmapped":
+		return "because the products are not mapped"
+	case "rate_limited":
+		return "on the other system's rate limit"
+	case "transient":
+		return "because the other system was briefly unavailable"
+	case "validation":
+		return "refused as invalid by the other system"
+	case "auth":
+		return "because access was refused"
+	}
+	return "for other reasons (" + best + ")"
 }

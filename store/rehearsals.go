@@ -317,3 +317,22 @@ func (q q) RehearsalWebhooks(ctx context.Context, connID int64, since time.Time)
 WHERE connection_id = $1 AND received_at >= $2`, connID, since)
 	return row.N, row.U, err
 }
+
+// BusiestOrderHour returns the most order syncs created in one hour since
+// since, and that hour, leaving out the syncs rehearsals made (a rehearsal
+// must not raise the bar of the next one). Zero when there were none.
+func (q q) BusiestOrderHour(ctx context.Context, since time.Time) (int, time.Time, error) {
+	var rows []struct {
+		Hour time.Time `db:"hour"`
+		N    int       `db:"n"`
+	}
+	err := sqlxSelect(ctx, q, &rows, `SELECT date_trunc('hour', s.created_at) AS hour, count(*) AS n FROM syncs s
+WHERE s.family = 'orders' AND s.created_at >= $1
+  AND NOT EXISTS (SELECT 1 FROM rehearsals r WHERE r.connection_id = s.source_connection_id AND r.started_at IS NOT NULL
+                  AND s.created_at >= r.started_at AND s.created_at <= COALESCE(r.finished_at, 'infinity'))
+GROUP BY 1 ORDER BY 2 DESC, 1 DESC LIMIT 1`, since)
+	if err != nil || len(rows) == 0 {
+		return 0, time.Time{}, err
+	}
+	return rows[0].N, rows[0].Hour, nil
+}

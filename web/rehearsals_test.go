@@ -97,6 +97,9 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.Equal(t, rep.Syncs, rep.Succeeded+rep.Failed+rep.Waiting+byStatus["skipped"])
 	require.Positive(t, rep.Syncs, "the orders became syncs")
 	require.NotEmpty(t, r.Verdict)
+	best, _, err := env.Store.BusiestOrderHour(t.Context(), time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, best, "a rehearsal's own orders do not raise the busiest hour")
 
 	_, body = admin.Get(fmt.Sprintf("/rehearsals/%d", id))
 	require.Contains(t, body, r.Verdict[:20])
