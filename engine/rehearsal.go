@@ -505,6 +505,8 @@ func topClass(byClass map[string]int) string {
 		return "refused as invalid by the other system"
 	case "auth":
 		return "because access was refused"
+	case "ownership":
+		return "because the sources of truth do not let this store send orders (set them on the Sources of truth page)"
 	}
 	return "for other reasons (" + best + ")"
 }

@@ -231,6 +231,8 @@ func failureClassLabel(k string) string {
 		return "Refused by the other system as invalid"
 	case "unmapped":
 		return "Product or record not mapped"
+	case "ownership":
+		return "Not allowed by the sources of truth"
 	}
 	return "Other: " + k
 }

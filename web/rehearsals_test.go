@@ -20,7 +20,7 @@ import (
 
 // startEngine runs a real engine on the console's database, delivering to
 // the console's own webhook address.
-func startEngine(t *testing.T, env *webtest.Env) {
+func startEngine(t testing.TB, env *webtest.Env) {
 	t.Helper()
 	eng, err := engine.New(engine.Config{Store: env.Store, SecretKey: []byte(webtest.SecretKey), BaseURL: env.URL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ManualSweepsOnly: true, ManualAlertsOnly: true,
