@@ -82,6 +82,7 @@ func (s *Server) routes() {
 	s.reconciliationRoutes()
 	s.financeRoutes()
 	s.alertRoutes()
+	s.rehearsalRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {

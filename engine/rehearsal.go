@@ -1,0 +1,512 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"crossdock/connectors/shopify/sandbox"
+	"crossdock/store"
+)
+
+// queueRehearsals runs peak rehearsals, one at a time per replica.
+const queueRehearsals = "rehearsals"
+
+// ShopifyAnswerLimit is how long Shopify waits for a webhook answer before it
+// counts the delivery as failed.
+const ShopifyAnswerLimit = 5 * time.Second
+
+// RehearsalArgs runs one peak rehearsal.
+type RehearsalArgs struct {
+	ID int64 `json:"id"`
+	// DrainLimit bounds the wait for the queue to empty after the last
+	// delivery [the rehearsal's duration, at least 1 min, at most 15 min].
+	DrainLimit time.Duration `json:"drain_limit,omitempty"`
+}
+
+// Kind names the job.
+func (RehearsalArgs) Kind() string { return "crossdock_rehearsal" }
+
+type rehearsalWorker struct {
+	river.WorkerDefaults[RehearsalArgs]
+	e *Engine
+}
+
+func drainLimit(a RehearsalArgs, r store.Rehearsal) time.Duration {
+	if a.DrainLimit > 0 {
+		return a.DrainLimit
+	}
+	return min(max(time.Duration(r.DurationSeconds)*time.Second, time.Minute), 15*time.Minute)
+}
+
+// Timeout lets a rehearsal run its whole length plus its drain.
+func (w *rehearsalWorker) Timeout(j *river.Job[RehearsalArgs]) time.Duration {
+	return 2*time.Hour + 20*time.Minute
+}
+
+func (w *rehearsalWorker) Work(ctx context.Context, j *river.Job[RehearsalArgs]) error {
+	return w.e.runRehearsal(ctx, j.Args)
+}
+
+// BusiestOrderHour returns the most orders Crossdock synced in one hour
+// over the last 30 days (rehearsals left out), and when; zero when none.
+func (e *Engine) BusiestOrderHour(ctx context.Context) (int, time.Time, error) {
+	return e.st.BusiestOrderHour(ctx, time.Now().Add(-30*24*time.Hour))
+}
+
+// ErrNoBusiestHour refuses a "multiple of your busiest hour" rehearsal when no
+// order was ever synced.
+var ErrNoBusiestHour = store.FieldErrors{"multiple": "Crossdock has not synced any order in the last 30 days, so there is no busiest hour to multiply: ask for a number of orders per minute instead."}
+
+// StartRehearsal records a rehearsal and queues its run in one transaction.
+// A best-hour profile gets its rate from the busiest recorded hour.
+func (e *Engine) StartRehearsal(ctx context.Context, a store.Actor, in store.NewRehearsal, args RehearsalArgs) (store.Rehearsal, error) {
+	if in.Profile == store.RehearsalBestHour {
+		best, _, err := e.BusiestOrderHour(ctx)
+		if err != nil {
+			return store.Rehearsal{}, err
+		}
+		if best == 0 {
+			return store.Rehearsal{}, ErrNoBusiestHour
+		}
+		in.OrdersPerMin = math.Round(float64(best)*in.Multiple/60*10) / 10
+		if in.OrdersPerMin <= 0 {
+			in.OrdersPerMin = 0.1
+		}
+	}
+	var r store.Rehearsal
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if r, err = tx.CreateRehearsal(ctx, a, in); err != nil {
+			return err
+		}
+		args.ID = r.ID
+		_, err = e.river.InsertTx(ctx, tx.SQLTx(), args, &river.InsertOpts{Queue: queueRehearsals, MaxAttempts: 1})
+		return err
+	})
+	return r, err
+}
+
+// delivery is one webhook the rehearsal sends.
+type delivery struct {
+	topic   string
+	payload []byte
+}
+
+// runRehearsal drives the load: signed orders/create and
+// inventory_levels/update webhooks POSTed to the console's own endpoint at the
+// asked rate, while it samples the queue lag; then it waits for the queue to
+// drain and writes the report.
+func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
+	r, err := e.st.Rehearsal(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	ok, err := e.st.StartRehearsalRun(ctx, r.ID)
+	if err != nil || !ok {
+		return err // cancelled before it started
+	}
+	fail := func(msg string) error {
+		return e.st.FinishRehearsal(context.WithoutCancel(ctx), r.ID, store.RehearsalFailed, store.RehearsalReport{}, "", msg)
+	}
+	if e.cfg.BaseURL == "" {
+		return fail("Crossdock does not know its own address (CROSSDOCK_BASE_URL), so the rehearsal cannot reach its webhook endpoint: set it and start again.")
+	}
+	conn, err := e.st.ConnectionByID(ctx, r.ConnectionID)
+	if err != nil {
+		return fail("The connection was removed before the rehearsal started.")
+	}
+	if conn.IsProduction() {
+		return fail("The connection was switched to production: a rehearsal only runs against test systems.")
+	}
+	secrets, err := store.WebhookSecrets(e.box, conn, time.Now())
+	if err != nil || len(secrets) == 0 {
+		return fail("The connection has no readable API secret key to sign the webhooks with: enter it again on the connection.")
+	}
+	client := &http.Client{Timeout: ShopifyAnswerLimit, Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	sender := &sandbox.Sender{URL: strings.TrimRight(e.cfg.BaseURL, "/") + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10),
+		Secret: secrets[0], ShopDomain: conn.Settings["shop_domain"], Client: client}
+
+	run := newRehearsalRun(r)
+	start := time.Now().Add(-time.Millisecond) // created_at of the first sync is after this
+	budgetBefore, _ := e.st.ConnectionCallStats(ctx, conn.ID, start)
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var cancelled atomic.Bool
+	var lagMu sync.Mutex
+	var lag []store.LagSample
+	sampleEvery := max(time.Duration(r.DurationSeconds)*time.Second/60, time.Second)
+	samplerDone := make(chan struct{})
+	go func() { // cancel checks and queue-lag samples
+		defer close(samplerDone)
+		t := time.NewTicker(min(sampleEvery, time.Second))
+		defer t.Stop()
+		last := time.Time{}
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case now := <-t.C:
+				if c, err := e.st.RehearsalCancelRequested(rctx, r.ID); err == nil && c {
+					cancelled.Store(true)
+					cancel()
+					return
+				}
+				if now.Sub(last) < sampleEvery {
+					continue
+				}
+				last = now
+				l, n, err := e.st.RehearsalLag(rctx, conn.ID, start, now)
+				if err != nil {
+					continue
+				}
+				lagMu.Lock()
+				lag = append(lag, store.LagSample{AtSec: now.Sub(start).Seconds(), LagSec: l.Seconds(), Waiting: n})
+				lagMu.Unlock()
+			}
+		}
+	}()
+
+	// Send: order i is due at start + i/rate; each is followed by its
+	// inventory updates. Up to 64 deliveries are in flight at once.
+	interval := time.Duration(float64(time.Minute) / r.OrdersPerMin)
+	total := int(math.Round(r.OrdersPerMin * float64(r.DurationSeconds) / 60))
+	total = max(total, 1)
+	var answers []time.Duration
+	var ansMu sync.Mutex
+	var accepted, refused, ordersSent, updatesSent atomic.Int64
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	send := func(d delivery) {
+		defer wg.Done()
+		defer func() { <-sem }()
+		t0 := time.Now()
+		st, err := sender.Send(rctx, d.topic, d.payload, sandbox.SendOptions{})
+		took := time.Since(t0)
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		ansMu.Lock()
+		answers = append(answers, took)
+		ansMu.Unlock()
+		if err == nil && st >= 200 && st < 300 {
+			accepted.Add(1)
+		} else {
+			refused.Add(1)
+		}
+	}
+sending:
+	for i := range total {
+		due := start.Add(time.Duration(i) * interval)
+		if w := time.Until(due); w > 0 {
+			select {
+			case <-rctx.Done():
+				break sending
+			case <-time.After(w):
+			}
+		}
+		for _, d := range run.order(i) {
+			select {
+			case <-rctx.Done():
+				break sending
+			case sem <- struct{}{}:
+			}
+			if d.topic == "orders/create" {
+				ordersSent.Add(1)
+			} else {
+				updatesSent.Add(1)
+			}
+			wg.Add(1)
+			go send(d)
+		}
+	}
+	wg.Wait()
+	sentAt := time.Now()
+
+	// Drain: wait for every stored event to become syncs and every sync to
+	// end (or the limit).
+	drained := false
+	deadline := sentAt.Add(drainLimit(a, r))
+	for !cancelled.Load() && time.Now().Before(deadline) {
+		_, unprocessed, err1 := e.st.RehearsalWebhooks(rctx, conn.ID, start)
+		_, waiting, err2 := e.st.RehearsalLag(rctx, conn.ID, start, time.Now())
+		if err1 == nil && err2 == nil && unprocessed == 0 && waiting == 0 {
+			drained = true
+			break
+		}
+		select {
+		case <-rctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	endAt := time.Now()
+	cancel()
+	<-samplerDone
+
+	fctx := context.WithoutCancel(ctx)
+	rep := store.RehearsalReport{AskedOrdersPerMin: r.OrdersPerMin, OrdersSent: int(ordersSent.Load()), UpdatesSent: int(updatesSent.Load()),
+		WebhooksAccepted: int(accepted.Load()), WebhooksRefused: int(refused.Load()), SendSeconds: sentAt.Sub(start).Seconds(),
+		DrainSeconds: endAt.Sub(sentAt).Seconds(), Drained: drained, Cancelled: cancelled.Load(), Lag: lag}
+	if rep.SendSeconds > 0 {
+		// Orders per minute over the time the load was asked to last (or took,
+		// when sending fell behind).
+		window := max(rep.SendSeconds, float64(total-1)*interval.Seconds())
+		if window > 0 {
+			rep.SentOrdersPerMin = float64(rep.OrdersSent) / window * 60
+		}
+	}
+	slices.Sort(answers)
+	rep.AnswerP50Ms, rep.AnswerP99Ms = ms(quantile(answers, 0.50)), ms(quantile(answers, 0.99))
+	if len(answers) > 0 {
+		rep.AnswerMaxMs = ms(answers[len(answers)-1])
+	}
+	for _, d := range answers {
+		if d >= ShopifyAnswerLimit {
+			rep.OverLimit++
+		}
+	}
+	// A final lag sample at the end.
+	if l, n, err := e.st.RehearsalLag(fctx, conn.ID, start, endAt); err == nil {
+		rep.Lag = append(rep.Lag, store.LagSample{AtSec: endAt.Sub(start).Seconds(), LagSec: l.Seconds(), Waiting: n})
+	}
+	for _, s := range rep.Lag {
+		rep.MaxLagSec = max(rep.MaxLagSec, s.LagSec)
+	}
+	byStatus, byClass, err := e.st.RehearsalSyncCounts(fctx, conn.ID, start)
+	if err != nil {
+		return fail("The rehearsal ran but its results could not be read: " + err.Error())
+	}
+	rep.ByStatus, rep.FailedByClass = byStatus, byClass
+	for st, n := range byStatus {
+		rep.Syncs += n
+		switch st {
+		case "succeeded":
+			rep.Succeeded += n
+		case "failed", "rejected":
+			rep.Failed += n
+		case "pending", "running", "retrying":
+			rep.Waiting += n
+		}
+	}
+	if done := rep.Syncs - rep.Waiting; done > 0 {
+		rep.ProcessedOrdersPerMin = float64(rep.OrdersSent) * float64(done) / float64(rep.Syncs) / max(endAt.Sub(start).Seconds(), 1) * 60
+	}
+	if after, err := e.st.ConnectionCallStats(fctx, conn.ID, start); err == nil {
+		rep.APICalls = after.OK + after.Failed - budgetBefore.OK - budgetBefore.Failed
+		rep.APIFailed = after.Failed - budgetBefore.Failed
+	}
+	best, _, _ := e.BusiestOrderHour(fctx)
+	state := store.RehearsalFinished
+	if rep.Cancelled {
+		state = store.RehearsalCancelled
+	}
+	return e.st.FinishRehearsal(fctx, r.ID, state, rep, RehearsalVerdict(r, rep, best), "")
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Millisecond)*10) / 10 }
+
+// quantile of sorted durations (nearest rank).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// KeptUp reports whether a rehearsal's report shows Crossdock keeping up:
+// it received at least 95 % of the asked rate, answered every webhook within
+// Shopify's limit at p99, and its queue never lagged a minute.
+func KeptUp(rep store.RehearsalReport) bool {
+	return rep.SentOrdersPerMin >= 0.95*rep.AskedOrdersPerMin && rep.AnswerP99Ms < float64(ShopifyAnswerLimit/time.Millisecond) &&
+		rep.WebhooksRefused == 0 && rep.Drained && rep.MaxLagSec < 60
+}
+
+// RehearsalVerdict says in one or two plain sentences what the rehearsal showed.
+func RehearsalVerdict(r store.Rehearsal, rep store.RehearsalReport, busiestHour int) string {
+	load := fmt.Sprintf("%s orders a minute", fmtRate(r.OrdersPerMin))
+	if busiestHour > 0 {
+		mult := r.OrdersPerMin * 60 / float64(busiestHour)
+		load = fmt.Sprintf("%s× your busiest hour (%s orders a minute)", fmtRate(mult), fmtRate(r.OrdersPerMin))
+	}
+	if rep.Cancelled {
+		return fmt.Sprintf("Cancelled after %s orders of the load of %s: the figures cover only what was sent.", strconv.Itoa(rep.OrdersSent), load)
+	}
+	if KeptUp(rep) {
+		v := fmt.Sprintf("Keeps up with %s: webhooks were answered in %s at worst for 99 in 100 (Shopify allows 5 s) and the queue never fell more than %s behind.",
+			load, fmtMs(rep.AnswerP99Ms), fmtSec(rep.MaxLagSec))
+		if rep.Failed > 0 {
+			v += fmt.Sprintf(" %d of %d syncs failed, mostly %s: see the failures below.", rep.Failed, rep.Syncs, topClass(rep.FailedByClass))
+		}
+		return v
+	}
+	var why []string
+	if rep.SentOrdersPerMin < 0.95*rep.AskedOrdersPerMin {
+		why = append(why, fmt.Sprintf("only %s orders a minute got through", fmtRate(rep.SentOrdersPerMin)))
+	}
+	if rep.AnswerP99Ms >= float64(ShopifyAnswerLimit/time.Millisecond) || rep.OverLimit > 0 {
+		why = append(why, fmt.Sprintf("%d webhook answers took longer than Shopify's 5 s, so Shopify would count them as failed", rep.OverLimit))
+	}
+	if rep.WebhooksRefused > 0 {
+		why = append(why, fmt.Sprintf("%d webhooks were refused or not answered", rep.WebhooksRefused))
+	}
+	if rep.MaxLagSec >= 60 || !rep.Drained {
+		why = append(why, fmt.Sprintf("the queue lagged %s behind", fmtSec(rep.MaxLagSec)))
+		if !rep.Drained {
+			why[len(why)-1] += fmt.Sprintf(" and still held %d syncs when the rehearsal stopped waiting", rep.Waiting)
+		}
+	}
+	return fmt.Sprintf("Does not keep up with %s: %s.", load, strings.Join(why, "; "))
+}
+
+func fmtRate(f float64) string {
+	if f == math.Trunc(f) || f >= 100 {
+		return strconv.FormatFloat(math.Round(f), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64)
+}
+
+func fmtMs(v float64) string {
+	if v >= 1000 {
+		return strconv.FormatFloat(v/1000, 'f', 1, 64) + " s"
+	}
+	return strconv.FormatFloat(math.Round(v), 'f', 0, 64) + " ms"
+}
+
+func fmtSec(v float64) string {
+	if v >= 120 {
+		return strconv.FormatFloat(math.Round(v/60), 'f', 0, 64) + " minutes"
+	}
+	return strconv.FormatFloat(math.Round(v), 'f', 0, 64) + " s"
+}
+
+// rehearsalRun makes the rehearsal's payloads: Shopify's REST webhook
+// shapes, with ids unique to the run so that no two deliveries are the same
+// event and the engine's high-water marks let every one through.
+type rehearsalRun struct {
+	r       store.Rehearsal
+	base    int64
+	rng     *rand.Rand
+	created time.Time
+}
+
+func newRehearsalRun(r store.Rehearsal) *rehearsalRun {
+	return &rehearsalRun{r: r, base: 9_000_000_000_000 + r.ID*10_000_000, rng: rand.New(rand.NewPCG(uint64(r.ID), 8)), created: time.Now()}
+}
+
+type rmoney struct {
+	Amount       string `json:"amount"`
+	CurrencyCode string `json:"currency_code"`
+}
+
+type rset struct {
+	ShopMoney        rmoney `json:"shop_money"`
+	PresentmentMoney rmoney `json:"presentment_money"`
+}
+
+func mset(a string) rset { return rset{rmoney{a, "EUR"}, rmoney{a, "EUR"}} }
+
+// order returns order i's deliveries: its orders/create, then the
+// inventory_levels/update of each of its updates.
+func (w *rehearsalRun) order(i int) []delivery {
+	id := w.base + int64(i)
+	now := time.Now().UTC().Format("2006-01-02T15:04:05-07:00")
+	lines := 1 + w.rng.IntN(3)
+	type line struct {
+		ID                int64  `json:"id"`
+		AdminGraphqlAPIID string `json:"admin_graphql_api_id"`
+		Name              string `json:"name"`
+		Price             string `json:"price"`
+		PriceSet          rset   `json:"price_set"`
+		ProductID         int64  `json:"product_id"`
+		Quantity          int    `json:"quantity"`
+		RequiresShipping  bool   `json:"requires_shipping"`
+		SKU               string `json:"sku"`
+		Title             string `json:"title"`
+		VariantID         int64  `json:"variant_id"`
+		VariantTitle      string `json:"variant_title"`
+		Vendor            string `json:"vendor"`
+		TotalDiscount     string `json:"total_discount"`
+		TotalDiscountSet  rset   `json:"total_discount_set"`
+		FulfillableQty    int    `json:"fulfillable_quantity"`
+		Taxable           bool   `json:"taxable"`
+	}
+	var ls []line
+	total := 0.0
+	for j := range lines {
+		v := int64(1 + w.rng.IntN(500))
+		q := 1 + w.rng.IntN(3)
+		price := float64(10+w.rng.IntN(90)) + 0.99
+		total += price * float64(q)
+		p := strconv.FormatFloat(price, 'f', 2, 64)
+		ls = append(ls, line{ID: id*10 + int64(j), AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/LineItem/%d", id*10+int64(j)),
+			Name: fmt.Sprintf("Rehearsal product %d - Default", v), Price: p, PriceSet: mset(p), ProductID: 8_000_000 + v, Quantity: q,
+			RequiresShipping: true, SKU: fmt.Sprintf("REHEARSAL-%04d", v), Title: fmt.Sprintf("Rehearsal product %d", v),
+			VariantID: 7_000_000 + v, VariantTitle: "Default", Vendor: "Crossdock rehearsal", TotalDiscount: "0.00",
+			TotalDiscountSet: mset("0.00"), FulfillableQty: q, Taxable: true})
+	}
+	t := strconv.FormatFloat(total, 'f', 2, 64)
+	name := fmt.Sprintf("#R%d-%d", w.r.ID, i+1)
+	email := fmt.Sprintf("rehearsal+%d@example.com", i%50)
+	order := map[string]any{
+		"id": id, "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Order/%d", id), "cancel_reason": nil, "cancelled_at": nil,
+		"contact_email": email, "created_at": now, "currency": "EUR", "current_total_price": t, "email": email,
+		"financial_status": "paid", "fulfillment_status": nil, "name": name, "order_number": i + 1, "processed_at": now,
+		"subtotal_price": t, "subtotal_price_set": mset(t), "test": true, "total_price": t, "total_price_set": mset(t),
+		"updated_at": now, "line_items": ls, "refunds": []any{}, "fulfillments": []any{},
+		"customer": map[string]any{"id": 6_000_000 + int64(i%50), "email": email, "first_name": "Rehearsal", "last_name": fmt.Sprintf("Customer %d", i%50),
+			"state": "enabled", "currency": "EUR", "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Customer/%d", 6_000_000+int64(i%50)),
+			"created_at": now, "updated_at": now},
+	}
+	b, _ := json.Marshal(order)
+	out := []delivery{{topic: "orders/create", payload: b}}
+	for k := range w.r.UpdatesPerOrder {
+		item := 5_000_000 + int64(w.rng.IntN(500))
+		// Each update is a distinct moment: a later updated_at per (order, update)
+		// so none is turned away as stale.
+		at := w.created.Add(time.Duration(i*(w.r.UpdatesPerOrder+1)+k+1) * time.Millisecond).UTC().Format(time.RFC3339Nano)
+		lv, _ := json.Marshal(map[string]any{"inventory_item_id": item, "location_id": 4_000_001, "available": w.rng.IntN(200),
+			"updated_at": at, "admin_graphql_api_id": fmt.Sprintf("gid://shopify/InventoryLevel/4000001?inventory_item_id=%d", item)})
+		out = append(out, delivery{topic: "inventory_levels/update", payload: lv})
+	}
+	return out
+}
+
+// topClass names the most frequent failure class in plain words.
+func topClass(byClass map[string]int) string {
+	best, n := "", -1
+	for k, v := range byClass {
+		if v > n || (v == n && k < best) {
+			best, n = k, v
+		}
+	}
+	switch best {
+	case "unmapped":
+		return "because the products are not mapped"
+	case "rate_limited":
+		return "on the other system's rate limit"
+	case "transient":
+		return "because the other system was briefly unavailable"
+	case "validation":
+		return "refused as invalid by the other system"
+	case "auth":
+		return "because access was refused"
+	case "ownership":
+		return "because the sources of truth do not let this store send orders (set them on the Sources of truth page)"
+	}
+	return "for other reasons (" + best + ")"
+}
