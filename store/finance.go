@@ -172,11 +172,11 @@ type FinanceTotals struct {
 // price, compare-at price and unit cost, per mapped variant.
 const financeSQL = `WITH run AS (
   SELECT id FROM recon_runs WHERE family = 'prices' AND status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1),
-orders AS (
+orders AS MATERIALIZED (
   SELECT DISTINCT ON (entity_ref) payload FROM syncs
   WHERE flow = 'orders.shopify_odoo' AND created_at >= now() - interval '30 days' AND parent_id IS NULL
   ORDER BY entity_ref, id DESC),
-sold AS (
+sold AS MATERIALIZED (
   SELECT l->>'variant_id' AS ref, sum((l->>'quantity')::numeric) AS units
   FROM orders o, jsonb_array_elements(CASE WHEN jsonb_typeof(o.payload->'lines') = 'array' THEN o.payload->'lines' ELSE '[]' END) l
   WHERE l->>'quantity' ~ '^[0-9]{1,9}$' AND l->>'variant_id' <> ''
