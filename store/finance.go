@@ -172,27 +172,31 @@ type FinanceTotals struct {
 // price, compare-at price and unit cost, per mapped variant.
 const financeSQL = `WITH run AS (
   SELECT id FROM recon_runs WHERE family = 'prices' AND status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1),
-orders AS (
+orders AS MATERIALIZED (
   SELECT DISTINCT ON (entity_ref) payload FROM syncs
   WHERE flow = 'orders.shopify_odoo' AND created_at >= now() - interval '30 days' AND parent_id IS NULL
   ORDER BY entity_ref, id DESC),
-sold AS (
+sold AS MATERIALIZED (
   SELECT l->>'variant_id' AS ref, sum((l->>'quantity')::numeric) AS units
   FROM orders o, jsonb_array_elements(CASE WHEN jsonb_typeof(o.payload->'lines') = 'array' THEN o.payload->'lines' ELSE '[]' END) l
   WHERE l->>'quantity' ~ '^[0-9]{1,9}$' AND l->>'variant_id' <> ''
   GROUP BY 1),
+odoo AS MATERIALIZED (
+  SELECT p.variant_id, p.variant_ref, p.label, p.price, p.cost FROM recon_prices p JOIN connections c ON c.id = p.connection_id AND c.kind = 'odoo'
+  WHERE p.run_id = (SELECT id FROM run) AND p.variant_id IS NOT NULL),
+shop AS MATERIALIZED (
+  SELECT p.variant_id, p.variant_ref, p.label, p.price, p.compare_at, p.cost, p.currency FROM recon_prices p
+  JOIN connections c ON c.id = p.connection_id AND c.kind = 'shopify'
+  WHERE p.run_id = (SELECT id FROM run) AND p.variant_id IS NOT NULL),
 base AS (
   SELECT o.variant_id, coalesce(nullif(s.label, ''), o.label) AS sku, s.price AS shop_price, s.compare_at, o.price AS list_price,
     nullif(o.cost, 0) AS odoo_cost, s.cost AS shop_cost, s.currency, coalesce(nullif(o.cost, 0), s.cost) AS cost,
     coalesce(fr.state, '') AS review_state, coalesce(fr.note, '') AS review_note,
     CASE WHEN EXISTS (SELECT 1 FROM orders) THEN coalesce(sd.units, 0) END AS units
-  FROM recon_prices o
-  JOIN connections co ON co.id = o.connection_id AND co.kind = 'odoo'
-  JOIN recon_prices s ON s.run_id = o.run_id AND s.variant_id = o.variant_id
-  JOIN connections cs ON cs.id = s.connection_id AND cs.kind = 'shopify'
+  FROM odoo o
+  JOIN shop s ON s.variant_id = o.variant_id
   LEFT JOIN finance_reviews fr ON fr.variant_id = o.variant_id
-  LEFT JOIN sold sd ON sd.ref = s.variant_ref
-  WHERE o.run_id = (SELECT id FROM run) AND o.variant_id IS NOT NULL),
+  LEFT JOIN sold sd ON sd.ref = s.variant_ref),
 rows AS (
   SELECT b.*, round(b.shop_price - b.cost, 2) AS margin,
     CASE WHEN b.shop_price > 0 AND b.cost IS NOT NULL THEN round((b.shop_price - b.cost) / b.shop_price * 100, 1) END AS margin_pct,

@@ -1,0 +1,93 @@
+package web_test
+
+import (
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/store"
+	"crossdock/store/secretbox"
+	"crossdock/web/webtest"
+)
+
+// Run with: go test -run '^$' -bench FinanceReview -benchtime 1x ./web/
+// CROSSDOCK_BENCH_VARIANTS sets how many mapped variants the prices
+// comparison holds [20,000]; the figures in the closing note are for 200,000.
+
+// BenchmarkFinanceReview measures the finance review as a browser asks for
+// it, over real HTTP from the running console: p95 of the first page, a
+// filtered page and the revenue sort, over n variants compared in Odoo and
+// Shopify, with n/4 orders (two lines each) synced in the last 30 days.
+func BenchmarkFinanceReview(b *testing.B) {
+	n := 20_000
+	if v, err := strconv.Atoi(os.Getenv("CROSSDOCK_BENCH_VARIANTS")); err == nil && v > 0 {
+		n = v
+	}
+	env := webtest.Start(b)
+	ctx := b.Context()
+	db := env.Store.DB
+	box, err := secretbox.New([]byte(webtest.SecretKey))
+	require.NoError(b, err)
+	sys := store.SystemActor("bench")
+	shop, err := env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
+		Environment: store.EnvProduction, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
+	require.NoError(b, err)
+	odoo, err := env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
+		Environment: store.EnvProduction, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
+	require.NoError(b, err)
+	start := time.Now()
+	var run int64
+	require.NoError(b, db.GetContext(ctx, &run, `INSERT INTO recon_runs (family, trigger, status, started_at, finished_at)
+VALUES ('prices', 'manual', 'succeeded', now(), now()) RETURNING id`))
+	// Odoo: list price 10..109, cost 40 % to 100 % of it, one in fifty
+	// without cost. Shopify: the same price, one in twenty different.
+	_, err = db.ExecContext(ctx, `INSERT INTO recon_prices (run_id, connection_id, variant_ref, variant_id, label, price, cost, currency)
+SELECT $1::bigint, $2::bigint, g::text, g, 'SKU-' || g, 10 + g % 100, CASE WHEN g % 50 = 0 THEN 0 ELSE round((10 + g % 100) * (0.4 + (g % 61) / 100.0), 2) END, ''
+FROM generate_series(1, $4::int) g
+UNION ALL
+SELECT $1::bigint, $3::bigint, 'gid://shopify/ProductVariant/' || g, g, 'SKU-' || g, 10 + g % 100 - CASE WHEN g % 20 = 0 THEN 2 ELSE 0 END,
+  NULL, 'EUR'
+FROM generate_series(1, $4::int) g`, run, odoo.ID, shop.ID, n)
+	require.NoError(b, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO syncs (family, direction, flow, source_connection_id, target_connection_id, trigger, entity_type,
+  entity_ref, idempotency_key, max_attempts, status, created_at, payload)
+SELECT 'orders', 'shopify_odoo', 'orders.shopify_odoo', $1, $2, 'webhook', 'order', 'gid://shopify/Order/' || g, 'o' || g, 5, 'succeeded',
+  now() - (g % 40) * interval '1 day',
+  jsonb_build_object('id', 'gid://shopify/Order/' || g, 'name', '#' || g, 'lines', jsonb_build_array(
+    jsonb_build_object('variant_id', 'gid://shopify/ProductVariant/' || (1 + (g * 7) % $3), 'quantity', 1 + g % 3, 'price', '10'),
+    jsonb_build_object('variant_id', 'gid://shopify/ProductVariant/' || (1 + (g * 13) % $3), 'quantity', 1, 'price', '10')))
+FROM generate_series(1, $3::int / 4) g`, shop.ID, odoo.ID, n)
+	require.NoError(b, err)
+	for _, t := range []string{"recon_prices", "syncs"} {
+		_, err = db.ExecContext(ctx, `VACUUM ANALYZE `+t)
+		require.NoError(b, err)
+	}
+	b.Logf("seeded %d variants and %d orders in %s", n, n/4, time.Since(start).Round(time.Millisecond))
+
+	c := env.SignIn(b, store.RoleFinance)
+	cases := []struct{ name, path string }{
+		{"first_page", "/finance"},
+		{"filtered_page", "/finance?flag=critical"},
+		{"revenue_sort", "/finance?sort=revenue"},
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, cs := range cases {
+			ds := make([]time.Duration, 0, 20)
+			for range 20 {
+				t0 := time.Now()
+				res, body := c.Get(cs.path)
+				ds = append(ds, time.Since(t0))
+				require.Equal(b, http.StatusOK, res.StatusCode)
+				require.Contains(b, body, "SKU-", cs.name)
+			}
+			slices.Sort(ds)
+			b.ReportMetric(float64(ds[len(ds)*95/100].Microseconds())/1000, cs.name+"_p95_ms")
+		}
+	}
+}
