@@ -174,10 +174,10 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 		// Not recorded: let River retry the job; the writes are idempotent.
 		return err
 	}
+	e.counts.add(s.Family, o.Status, o.ErrorClass)
 	if o.Status == store.SyncSucceeded {
 		e.autoResolve(fctx, s) // failed.go: earlier failures of the same record are resolved
 	}
-	e.counts.add(s.Family, o.Status, o.ErrorClass)
 	if snooze > 0 {
 		return river.JobSnooze(snooze)
 	}
