@@ -138,28 +138,14 @@ func parseCustomer(payload []byte) (customerRec, string) {
 // sync per Odoo system that could receive it.
 func (e *Engine) planCustomer(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	c, problem := parseCustomer(ev.Payload)
-	tgts := targets(rs, rules.Customers, store.KindOdoo)
-	if len(tgts) == 0 {
-		p.outcome.Status = store.WebhookIgnored
-		p.outcome.Error = "No ERP is connected to receive customers."
-		return p
-	}
-	base := e.customerSync(c, ev.ConnectionID, store.TriggerWebhook)
-	base.WebhookEventID = ev.ID
-	return fanOut(p, rs, ev, base, rules.Customers, tgts, problem, c, func(t int64) string {
-		return fmt.Sprintf("%s is waiting to be sent to %s.", c.label(), rs.Name(t))
-	})
+	return planToOdoo(rs, ev, p, rules.Customers, e.customerSync(c, ev.ConnectionID, store.TriggerWebhook), problem, c, c.label())
 }
 
 func (e *Engine) customerSync(c customerRec, src int64, trigger string) store.NewSync {
-	key := c.ID
-	if !c.UpdatedAt.IsZero() {
-		key += "@" + c.UpdatedAt.UTC().Format(time.RFC3339)
-	}
 	return store.NewSync{Family: string(rules.Customers), Direction: dirShopifyOdoo, Flow: flowCustomers,
 		SourceConnectionID: src, Trigger: trigger, EntityType: entityCustomer, EntityRef: c.ID,
 		EntityKey: cmpStr(c.Email, c.name()), SearchKeys: c.searchKeys(), SourceVersion: c.UpdatedAt,
-		IdempotencyKey: key, MaxAttempts: e.cfg.MaxAttempts}
+		IdempotencyKey: versionKey(c.ID, c.UpdatedAt), MaxAttempts: e.cfg.MaxAttempts}
 }
 
 // partnerLease is the lease the orders and customers flows take on an

@@ -175,3 +175,28 @@ func targets(rs rules.Rules, f rules.Family, kind string) []int64 {
 	}
 	return slices.Compact(out)
 }
+
+// planToOdoo fans a Shopify record's webhook event out into one sync per
+// Odoo system that could receive its family; with none connected the event
+// is kept, marked ignored, with the reason.
+func planToOdoo(rs rules.Rules, ev store.WebhookEvent, p eventPlan, f rules.Family, base store.NewSync, problem string, rec any, label string) eventPlan {
+	tgts := targets(rs, f, store.KindOdoo)
+	if len(tgts) == 0 {
+		p.outcome.Status = store.WebhookIgnored
+		p.outcome.Error = "No ERP is connected to receive " + string(f) + "."
+		return p
+	}
+	base.WebhookEventID = ev.ID
+	return fanOut(p, rs, ev, base, f, tgts, problem, rec, func(t int64) string {
+		return fmt.Sprintf("%s is waiting to be sent to %s.", label, rs.Name(t))
+	})
+}
+
+// versionKey is the idempotency key of one version of a source record: its
+// id and, when known, its updated_at.
+func versionKey(id string, updatedAt time.Time) string {
+	if updatedAt.IsZero() {
+		return id
+	}
+	return id + "@" + updatedAt.UTC().Format(time.RFC3339)
+}

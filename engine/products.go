@@ -148,28 +148,14 @@ func parseProduct(payload []byte) (productRec, string) {
 // sync per Odoo system that could receive product content.
 func (e *Engine) planProduct(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	pr, problem := parseProduct(ev.Payload)
-	tgts := targets(rs, rules.Products, store.KindOdoo)
-	if len(tgts) == 0 {
-		p.outcome.Status = store.WebhookIgnored
-		p.outcome.Error = "No ERP is connected to receive products."
-		return p
-	}
-	base := e.productSync(pr, ev.ConnectionID, store.TriggerWebhook)
-	base.WebhookEventID = ev.ID
-	return fanOut(p, rs, ev, base, rules.Products, tgts, problem, pr, func(t int64) string {
-		return fmt.Sprintf("%s is waiting to be sent to %s.", pr.label(), rs.Name(t))
-	})
+	return planToOdoo(rs, ev, p, rules.Products, e.productSync(pr, ev.ConnectionID, store.TriggerWebhook), problem, pr, pr.label())
 }
 
 func (e *Engine) productSync(p productRec, src int64, trigger string) store.NewSync {
-	key := p.ID
-	if !p.UpdatedAt.IsZero() {
-		key += "@" + p.UpdatedAt.UTC().Format(time.RFC3339)
-	}
 	return store.NewSync{Family: string(rules.Products), Direction: dirShopifyOdoo, Flow: flowProducts,
 		SourceConnectionID: src, Trigger: trigger, EntityType: entityProduct, EntityRef: p.ID,
 		EntityKey: cmpStr(p.Title, p.ID), SearchKeys: p.searchKeys(), SourceVersion: p.UpdatedAt,
-		IdempotencyKey: key, MaxAttempts: e.cfg.MaxAttempts}
+		IdempotencyKey: versionKey(p.ID, p.UpdatedAt), MaxAttempts: e.cfg.MaxAttempts}
 }
 
 type variantProblem struct {
