@@ -111,25 +111,15 @@ func (e *Engine) SweepFulfillments(ctx context.Context, trigger string, force bo
 	if err != nil || !due {
 		return 0, err
 	}
-	cl, since := sw.cl, sw.since
-	afterID, queuedN := 0, 0
-	for {
-		shipments, last, n, err := readShipments(ctx, cl, since, afterID)
-		if err != nil {
-			return queuedN, fmt.Errorf("engine: fulfillments sweep of %s: %w", master.Name, err)
+	return sw.walk("fulfillments", pickingPage, func(since time.Time, afterID int) (sweptPage, error) {
+		shipments, last, n, err := readShipments(ctx, sw.cl, since, afterID)
+		if err != nil || n == 0 {
+			return sweptPage{}, err
 		}
-		if n == 0 {
-			return queuedN, nil
-		}
-		lastAt := parseOdooTime(last.WriteDate)
-		q, err := e.queueShipments(ctx, rs, master.ID, tgts, trigger, shipments, store.SyncCursor{ConnectionID: master.ID,
-			Name: cursorPickings, PositionAt: &lastAt, PositionID: int64(last.ID)})
-		queuedN += q
-		if err != nil || n < pickingPage {
-			return queuedN, err
-		}
-		since, afterID = lastAt, last.ID
-	}
+		pg := sweptPage{rows: n, lastAt: parseOdooTime(last.WriteDate), lastID: last.ID}
+		pg.queued, err = e.queueShipments(ctx, rs, master.ID, tgts, trigger, shipments, sw.at(pg.lastAt, pg.lastID))
+		return pg, err
+	})
 }
 
 // readShipments reads a page of done outgoing pickings of Shopify orders

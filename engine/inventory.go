@@ -125,33 +125,20 @@ func (e *Engine) SweepInventory(ctx context.Context, trigger string, force bool)
 	if err != nil || !due {
 		return 0, err
 	}
-	cl, since := sw.cl, sw.since
-	afterID, queuedN := 0, 0
-	for {
-		rows, err := readQuants(ctx, cl, since, afterID)
-		if err != nil {
-			return queuedN, fmt.Errorf("engine: inventory sweep of %s: %w", master.Name, err)
+	return sw.walk("inventory", sweepPage, func(since time.Time, afterID int) (sweptPage, error) {
+		rows, err := readQuants(ctx, sw.cl, since, afterID)
+		if err != nil || len(rows) == 0 {
+			return sweptPage{}, err
 		}
-		if len(rows) == 0 {
-			return queuedN, nil
-		}
-		skus, err := productSKUs(ctx, cl, rows)
+		skus, err := productSKUs(ctx, sw.cl, rows)
 		if err != nil {
-			return queuedN, fmt.Errorf("engine: inventory sweep of %s: %w", master.Name, err)
+			return sweptPage{}, err
 		}
 		last := rows[len(rows)-1]
-		lastAt := parseOdooTime(last.WriteDate)
-		n, err := e.queueQuants(ctx, rs, master.ID, tgts, trigger, rows, skus, store.SyncCursor{ConnectionID: master.ID,
-			Name: cursorQuants, PositionAt: &lastAt, PositionID: int64(last.ID)})
-		queuedN += n
-		if err != nil {
-			return queuedN, err
-		}
-		if len(rows) < sweepPage {
-			return queuedN, nil
-		}
-		since, afterID = lastAt, last.ID
-	}
+		pg := sweptPage{rows: len(rows), lastAt: parseOdooTime(last.WriteDate), lastID: last.ID}
+		pg.queued, err = e.queueQuants(ctx, rs, master.ID, tgts, trigger, rows, skus, sw.at(pg.lastAt, pg.lastID))
+		return pg, err
+	})
 }
 
 // readQuants reads a page of internal quants written after (since, afterID),

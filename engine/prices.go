@@ -116,29 +116,16 @@ func (e *Engine) sweepPricesOf(ctx context.Context, rs rules.Rules, src int64, t
 	if err != nil || !due {
 		return 0, err
 	}
-	cl, master, since := sw.cl, sw.conn, sw.since
-	afterID, queuedN := 0, 0
-	for {
-		rows, err := cl.ProductsChangedSince(ctx, since, afterID, sweepPage)
-		if err != nil {
-			return queuedN, fmt.Errorf("engine: prices sweep of %s: %w", master.Name, err)
-		}
-		if len(rows) == 0 {
-			return queuedN, nil
+	return sw.walk("prices", sweepPage, func(since time.Time, afterID int) (sweptPage, error) {
+		rows, err := sw.cl.ProductsChangedSince(ctx, since, afterID, sweepPage)
+		if err != nil || len(rows) == 0 {
+			return sweptPage{}, err
 		}
 		last := rows[len(rows)-1]
-		lastAt := last.WriteDate.UTC()
-		n, err := e.queuePrices(ctx, rs, src, tgts, trigger, rows, store.SyncCursor{ConnectionID: src,
-			Name: cursorPrices, PositionAt: &lastAt, PositionID: int64(last.ID)})
-		queuedN += n
-		if err != nil {
-			return queuedN, err
-		}
-		if len(rows) < sweepPage {
-			return queuedN, nil
-		}
-		since, afterID = lastAt, last.ID
-	}
+		pg := sweptPage{rows: len(rows), lastAt: last.WriteDate.UTC(), lastID: last.ID}
+		pg.queued, err = e.queuePrices(ctx, rs, src, tgts, trigger, rows, sw.at(pg.lastAt, pg.lastID))
+		return pg, err
+	})
 }
 
 // queuePrices queues one page of products, moves the sweep's cursor and

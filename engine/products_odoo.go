@@ -99,26 +99,16 @@ func (e *Engine) sweepOdooProductsOf(ctx context.Context, rs rules.Rules, src in
 	if err != nil || !due {
 		return 0, err
 	}
-	cl, master, since := sw.cl, sw.conn, sw.since
-	afterID, queuedN := 0, 0
-	for {
-		rows, err := cl.ProductContentsChangedSince(ctx, since, afterID, sweepPage)
-		if err != nil {
-			return queuedN, fmt.Errorf("engine: product content sweep of %s: %w", master.Name, err)
-		}
-		if len(rows) == 0 {
-			return queuedN, nil
+	return sw.walk("product content", sweepPage, func(since time.Time, afterID int) (sweptPage, error) {
+		rows, err := sw.cl.ProductContentsChangedSince(ctx, since, afterID, sweepPage)
+		if err != nil || len(rows) == 0 {
+			return sweptPage{}, err
 		}
 		last := rows[len(rows)-1]
-		lastAt := last.WriteDate.UTC()
-		n, err := e.queueOdooProducts(ctx, rs, src, tgts, trigger, rows, store.SyncCursor{ConnectionID: src,
-			Name: cursorProductContent, PositionAt: &lastAt, PositionID: int64(last.ID)})
-		queuedN += n
-		if err != nil || len(rows) < sweepPage {
-			return queuedN, err
-		}
-		since, afterID = lastAt, last.ID
-	}
+		pg := sweptPage{rows: len(rows), lastAt: last.WriteDate.UTC(), lastID: last.ID}
+		pg.queued, err = e.queueOdooProducts(ctx, rs, src, tgts, trigger, rows, sw.at(pg.lastAt, pg.lastID))
+		return pg, err
+	})
 }
 
 // queueOdooProducts queues one page, moves the cursor and the marks in one

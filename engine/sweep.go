@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"crossdock/connectors/odoo"
@@ -12,9 +13,42 @@ import (
 // odooSweep is a claimed sweep of one Odoo system: its client, its
 // connection, and the write date reading resumes from.
 type odooSweep struct {
-	cl    *odoo.Client
-	conn  store.Connection
-	since time.Time
+	cl     *odoo.Client
+	conn   store.Connection
+	cursor string
+	since  time.Time
+}
+
+// sweptPage is one page of an Odoo sweep as its flow queued it.
+type sweptPage struct {
+	rows   int // rows read: a page shorter than the page size is the last
+	queued int // syncs queued
+	// The page's last row: the next page starts after it.
+	lastAt time.Time
+	lastID int
+}
+
+// at is the sweep's cursor moved to a row, saved with the page's syncs.
+func (sw odooSweep) at(t time.Time, id int) store.SyncCursor {
+	return store.SyncCursor{ConnectionID: sw.conn.ID, Name: sw.cursor, PositionAt: &t, PositionID: int64(id)}
+}
+
+// walk reads the sweep page by page from its resume point, oldest first:
+// page reads and queues the rows written after (since, afterID), until a
+// page shorter than size. It returns how many syncs were queued.
+func (sw odooSweep) walk(what string, size int, page func(since time.Time, afterID int) (sweptPage, error)) (int, error) {
+	since, afterID, queued := sw.since, 0, 0
+	for {
+		pg, err := page(since, afterID)
+		queued += pg.queued
+		if err != nil {
+			return queued, fmt.Errorf("engine: %s sweep of %s: %w", what, sw.conn.Name, err)
+		}
+		if pg.rows < size {
+			return queued, nil
+		}
+		since, afterID = pg.lastAt, pg.lastID
+	}
 }
 
 // claimOdooSweep claims the named sweep cursor of an Odoo system when it is
@@ -29,7 +63,7 @@ func (e *Engine) claimOdooSweep(ctx context.Context, src int64, cursor string, e
 	if err != nil {
 		return odooSweep{}, false, err
 	}
-	sw := odooSweep{cl: cl, conn: conn}
+	sw := odooSweep{cl: cl, conn: conn, cursor: cursor}
 	if cur.PositionAt != nil {
 		sw.since = cur.PositionAt.Add(-sweepOverlap)
 	}
