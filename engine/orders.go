@@ -164,19 +164,11 @@ func (o orderIn) searchKeys() []string {
 // (recorded, never written) when they do not, failed when the payload is unusable.
 func (e *Engine) planOrder(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	o, problem := parseOrder(ev.Payload)
-	tgts := targets(rs, rules.Orders, store.KindOdoo)
-	if len(tgts) == 0 {
-		p.outcome.Status = store.WebhookIgnored
-		p.outcome.Error = "No ERP is connected to receive orders."
-		return p
-	}
 	base := store.NewSync{Family: string(rules.Orders), Direction: dirShopifyOdoo, Flow: flowOrders,
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityOrder, EntityRef: o.ID,
-		EntityKey: cmpStr(o.Name, o.ID), SearchKeys: o.searchKeys(), SourceVersion: o.UpdatedAt, WebhookEventID: ev.ID,
+		EntityKey: cmpStr(o.Name, o.ID), SearchKeys: o.searchKeys(), SourceVersion: o.UpdatedAt,
 		IdempotencyKey: o.ID, MaxAttempts: e.cfg.MaxAttempts}
-	return fanOut(p, rs, ev, base, rules.Orders, tgts, problem, o, func(t int64) string {
-		return fmt.Sprintf("Order %s is waiting to be sent to %s.", cmpStr(o.Name, o.ID), rs.Name(t))
-	})
+	return planToOdoo(rs, ev, p, rules.Orders, base, problem, o, "Order "+cmpStr(o.Name, o.ID))
 }
 
 // saleOrderRequest is what the orders flow sends to Odoo, as recorded.

@@ -191,23 +191,15 @@ func (r refundIn) searchKeys() []string {
 // second delivery of it is recognised by the watermark.
 func (e *Engine) planRefund(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	r, problem := parseRefund(ev.Payload)
-	tgts := targets(rs, rules.Refunds, store.KindOdoo)
-	if len(tgts) == 0 {
-		p.outcome.Status = store.WebhookIgnored
-		p.outcome.Error = "No ERP is connected to receive refunds."
-		return p
-	}
 	key := refundLabel(r, "")
 	if r.ID != "" {
 		key = "Refund " + gidTail(r.ID) + " of order " + gidTail(r.OrderID)
 	}
 	base := store.NewSync{Family: string(rules.Refunds), Direction: dirShopifyOdoo, Flow: flowRefunds,
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityRefund, EntityRef: r.ID,
-		EntityKey: key, SearchKeys: r.searchKeys(), SourceVersion: r.CreatedAt, WebhookEventID: ev.ID,
+		EntityKey: key, SearchKeys: r.searchKeys(), SourceVersion: r.CreatedAt,
 		IdempotencyKey: r.ID, MaxAttempts: e.cfg.MaxAttempts}
-	return fanOut(p, rs, ev, base, rules.Refunds, tgts, problem, r, func(t int64) string {
-		return fmt.Sprintf("%s is waiting to be sent to %s.", refundLabel(r, ""), rs.Name(t))
-	})
+	return planToOdoo(rs, ev, p, rules.Refunds, base, problem, r, refundLabel(r, ""))
 }
 
 // creditNoteRequest is what the refunds flow sends to Odoo, as recorded.
