@@ -40,7 +40,8 @@ func (h Overview) flowsSection(c *fiber.Ctx, at time.Time) (views.FlowsSection, 
 	if err != nil {
 		return views.FlowsSection{}, err
 	}
-	sec := BuildFlowsOver(rs, stats, at, w)
+	u := CurrentUser(c)
+	sec := BuildFlowsOver(rs, stats, at, w, u != nil && u.Role != store.RoleFinance)
 	sec.CanPause, sec.CSRF = isAdmin(c), h.CSRF(c)
 	for i, card := range sec.Cards {
 		if p, ok := pauses[card.Family]; ok {
@@ -111,13 +112,16 @@ func (h Flows) Resume(c *fiber.Ctx) error {
 	return Redirect(c, "/")
 }
 
-// BuildFlows turns the rules and the stats of the last 24 hours into the flows section.
+// BuildFlows turns the rules and the stats of the last 24 hours into the flows
+// section, for someone who may open the failed syncs.
 func BuildFlows(rs rules.Rules, stats []store.FlowStat, at time.Time) views.FlowsSection {
-	return BuildFlowsOver(rs, stats, at, Last24Hours)
+	return BuildFlowsOver(rs, stats, at, Last24Hours, true)
 }
 
-// BuildFlowsOver turns the rules and the stats of window w into the flows section.
-func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, at time.Time, w FlowWindow) views.FlowsSection {
+// BuildFlowsOver turns the rules and the stats of window w into the flows
+// section. A flow in trouble points to its failed syncs, or, for someone who
+// may not open them (finance), to its problems on the Syncs page.
+func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, at time.Time, w FlowWindow, failedPage bool) views.FlowsSection {
 	by := make(map[rules.Family]store.FlowStat, len(stats))
 	for _, s := range stats {
 		by[s.Family] = s
@@ -136,6 +140,10 @@ func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, at time.Time, w Flow
 			LastSuccess: st.LastSucceededAt, Total: st.Total, Failed: st.Failed,
 			Target:       rules.Minutes(rule.FreshnessMinutes),
 			ProblemsHref: "/syncs?" + url.Values{"family": {string(f)}, "problems": {"1"}}.Encode()}
+		problems := "Syncs → Problems"
+		if failedPage {
+			card.ProblemsHref, problems = "/failed?"+url.Values{"family": {string(f)}}.Encode(), "Failed syncs"
+		}
 		card.State = engine.FlowState(engine.FlowSignals{Now: at, Freshness: fresh, LastSucceededAt: st.LastSucceededAt, LastFailedAt: st.LastFailedAt,
 			FailedLastHour: st.FailedLastHour, OldestWaitingAt: st.OldestWaitingAt, Retrying: st.Retrying})
 		if st.Total > 0 {
@@ -154,12 +162,12 @@ func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, at time.Time, w Flow
 		}
 		switch card.State {
 		case engine.FlowFailing:
-			card.Advice = fmt.Sprintf("%s failed in the last hour and none succeeded since: see Syncs → Problems", count(st.FailedLastHour, "sync"))
+			card.Advice = fmt.Sprintf("%s failed in the last hour and none succeeded since: see %s", count(st.FailedLastHour, "sync"), problems)
 		case engine.FlowBehind:
 			if st.Retrying > 0 {
-				card.Advice = fmt.Sprintf("%s retrying after a failure: see Syncs → Problems", count(st.Retrying, "sync is", "syncs are"))
+				card.Advice = fmt.Sprintf("%s retrying after a failure: see %s", count(st.Retrying, "sync is", "syncs are"), problems)
 			} else {
-				card.Advice = fmt.Sprintf("Changes have waited %s, longer than the target of %s: check the connections, then see Syncs → Problems", card.QueueLag, card.Target)
+				card.Advice = fmt.Sprintf("Changes have waited %s, longer than the target of %s: check the connections, then see %s", card.QueueLag, card.Target, problems)
 			}
 		}
 		card.Bars, card.ChartSummary = flowBars(st.Hours, start, w)
