@@ -97,17 +97,17 @@ func (c Config) Validate() error {
 
 // Client calls one Odoo database as one user. It is safe for concurrent use.
 type Client struct {
-	cfg     Config
-	base    string // URL without trailing slash
-	http    *http.Client
-	log     *slog.Logger
-	reqID   atomic.Int64
+	cfg   Config
+	base  string // URL without trailing slash
+	http  *http.Client
+	log   *slog.Logger
+	reqID atomic.Int64
 	// calls and failed count Call's answers, for a rehearsal's report.
 	calls, failed atomic.Int64
-	authMu  sync.Mutex // serialises logins so a burst of calls authenticates once
-	uid     atomic.Int64
-	verMu   sync.Mutex
-	version *VersionInfo
+	authMu        sync.Mutex // serialises logins so a burst of calls authenticates once
+	uid           atomic.Int64
+	verMu         sync.Mutex
+	version       *VersionInfo
 }
 
 // maxAnswer bounds how much of an answer is read: a sweep page of a few
