@@ -27,13 +27,13 @@ import (
 // step whose queue lag stayed under 1 minute and drained; the profile stops
 // at the first step that does not.
 //
-//	CROSSDOCK_REHEARSAL_RATES         orders/min per step [300,600,1200,2400]
+//	CROSSDOCK_REHEARSAL_RATES         orders/min per step [300,600,1200,2400,3600,4800]
 //	CROSSDOCK_REHEARSAL_STEP_SECONDS  length of each step [30]
 //	CROSSDOCK_REHEARSAL_UPDATES       stock updates per order [1]
 //
 //	flock /tmp/bench.lock go test -run '^$' -bench RehearsalCeiling -benchtime 1x -timeout 60m ./web/
 func BenchmarkRehearsalCeiling(b *testing.B) {
-	rates := []float64{300, 600, 1200, 2400}
+	rates := []float64{300, 600, 1200, 2400, 3600, 4800}
 	if v := os.Getenv("CROSSDOCK_REHEARSAL_RATES"); v != "" {
 		rates = nil
 		for _, f := range strings.Split(v, ",") {
