@@ -178,6 +178,7 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 	// What Crossdock asks of the systems during the run: Shopify's cost
 	// bucket as its answers report it, and the calls to each Odoo.
 	meter := shop.MeterCost()
+	defer meter.Stop() // also when the run fails before its report
 	odooBefore := map[int64][2]int64{}
 	odoos := map[int64]*odoo.Client{}
 	for _, id := range set.Targets {
