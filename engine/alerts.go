@@ -172,7 +172,13 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 					"they are grouped by cause, each with what fixes it; fix the cause, then replay them.", c, f.Noun(), minutes(r.Window()))})
 		}
 	case store.AlertBreakerOpen:
-		for _, cs := range e.Connections() {
+		// Every replica's breakers, not only this one's: the rule is
+		// evaluated on one replica, the breaker may have opened on another.
+		css, err := e.SharedConnections(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, cs := range css {
 			if !cs.BreakerOpen {
 				continue
 			}

@@ -118,6 +118,9 @@ type Config struct {
 	// ReconGrace leaves orders and refunds younger than this out of a
 	// reconciliation: their syncs may still be on their way [1 h].
 	ReconGrace time.Duration
+	// StatePublishInterval is how often the replica writes its breakers and
+	// API budgets to the database besides on every breaker change [10 s].
+	StatePublishInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -149,6 +152,7 @@ func (c *Config) defaults() {
 	c.NotifyAttempts = cmp.Or(c.NotifyAttempts, 3)
 	c.NotifyBackoff = cmp.Or(c.NotifyBackoff, 2*time.Second)
 	c.NotifyTimeout = cmp.Or(c.NotifyTimeout, 10*time.Second)
+	c.StatePublishInterval = cmp.Or(c.StatePublishInterval, 10*time.Second)
 }
 
 // Queue names.
@@ -181,6 +185,12 @@ type Engine struct {
 
 	stopIntake context.CancelFunc
 	intakeDone chan struct{}
+
+	// replica names this engine's rows of shared state (replica_state.go).
+	replica       string
+	statesChanged chan struct{}
+	stopPublish   context.CancelFunc
+	publishDone   chan struct{}
 }
 
 // Migrate applies River's own schema (its job, leader and queue tables). Call
@@ -214,7 +224,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, st: cfg.Store, box: box, log: cfg.Logger,
 		limits: newLimiter(cfg.PerConnection, cfg.BreakerThreshold, cfg.BreakerCooldown),
-		shops:  map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{}}
+		shops:  map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{},
+		replica: newReplicaID(), statesChanged: make(chan struct{}, 1)}
+	e.limits.changed = e.stateChanged
 
 	var periodic []*river.PeriodicJob
 	if !cfg.ManualSweepsOnly {
@@ -281,12 +293,25 @@ func (e *Engine) Start(ctx context.Context) error {
 		defer close(e.intakeDone)
 		e.intakeLoop(ictx)
 	}()
+	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopPublish, e.publishDone = stop, make(chan struct{})
+	go func() {
+		defer close(e.publishDone)
+		e.publishLoop(pctx)
+	}()
 	return nil
 }
 
 // Stop stops claiming new work, lets running syncs finish until ctx ends, and
 // then cancels them (they are retried, never lost).
 func (e *Engine) Stop(ctx context.Context) error {
+	if e.stopPublish != nil {
+		e.stopPublish()
+		select {
+		case <-e.publishDone:
+		case <-ctx.Done():
+		}
+	}
 	if e.stopIntake != nil {
 		e.stopIntake()
 		select {

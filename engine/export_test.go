@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // ForgetSubscriptionCheck makes the next evaluation check the webhook
 // subscriptions again instead of reusing the last check of its window.
@@ -9,3 +12,17 @@ func ForgetSubscriptionCheck(e *Engine) {
 	e.memo.subsAt = time.Time{}
 	e.memo.mu.Unlock()
 }
+
+// OpenBreaker opens the circuit breaker of a connection on this replica, as
+// BreakerThreshold system failures in a row would.
+func OpenBreaker(e *Engine, id int64) {
+	for range e.cfg.BreakerThreshold {
+		e.limits.record(id, false, true)
+	}
+}
+
+// CloseBreaker closes it, as a success would.
+func CloseBreaker(e *Engine, id int64) { e.limits.record(id, true, false) }
+
+// PublishStates writes the replica's breakers and budgets now.
+func PublishStates(e *Engine, ctx context.Context) error { return e.publishStates(ctx) }

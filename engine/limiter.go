@@ -12,12 +12,16 @@ import (
 // limiter holds, per target connection, a concurrency limit and a circuit
 // breaker. Both live in memory, per replica: a breaker opened here does not
 // open on the other replicas (each learns on its own after a few failures),
-// and the concurrency limit multiplies by the number of replicas.
+// and the concurrency limit multiplies by the number of replicas. The
+// breakers' states are published to the database (replica_state.go) so that
+// alerts and metrics see every replica's.
 type limiter struct {
 	size      int
 	threshold int
 	cooldown  time.Duration
 	now       func() time.Time
+	// changed is called (outside the lock) when a breaker opens or closes.
+	changed func()
 
 	mu    sync.Mutex
 	conns map[int64]*connState
@@ -95,8 +99,7 @@ func (l *limiter) acquire(ctx context.Context, id int64, patience time.Duration)
 func (l *limiter) record(id int64, success, systemFailure bool) {
 	s := l.state(id)
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	wasProbe := s.probing
+	wasProbe, wasOpen := s.probing, !s.openUntil.IsZero()
 	s.probing = false
 	switch {
 	case success:
@@ -111,6 +114,11 @@ func (l *limiter) record(id int64, success, systemFailure bool) {
 	case wasProbe:
 		// A neutral answer still proves the system answers.
 		s.failures, s.opens, s.openUntil = 0, 0, time.Time{}
+	}
+	changed := wasOpen != !s.openUntil.IsZero() || (systemFailure && s.failures >= l.threshold)
+	l.mu.Unlock()
+	if changed && l.changed != nil {
+		l.changed()
 	}
 }
 

@@ -15,6 +15,8 @@ type ConnectionState struct {
 	Name, Kind   string
 	BreakerOpen  bool
 	OpenUntil    time.Time
+	// OpenReplicas counts the replicas whose breaker is open (SharedConnections only).
+	OpenReplicas int
 	// BudgetKnown is false until the system reported a budget.
 	BudgetKnown                bool
 	BudgetAvailable, BudgetMax float64

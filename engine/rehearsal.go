@@ -17,7 +17,9 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify/sandbox"
+	"crossdock/engine/rules"
 	"crossdock/store"
 )
 
@@ -92,6 +94,11 @@ func (e *Engine) StartRehearsal(ctx context.Context, a store.Actor, in store.New
 		if r, err = tx.CreateRehearsal(ctx, a, in); err != nil {
 			return err
 		}
+		// After CreateRehearsal, which refuses production and non-Shopify
+		// connections in its own words; refusing here rolls the row back.
+		if _, err := e.RehearsalReady(ctx, in.ConnectionID, in.UpdatesPerOrder); err != nil {
+			return err
+		}
 		args.ID = r.ID
 		_, err = e.river.InsertTx(ctx, tx.SQLTx(), args, &river.InsertOpts{Queue: queueRehearsals, MaxAttempts: 1})
 		return err
@@ -135,14 +142,59 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 	if err != nil || len(secrets) == 0 {
 		return fail("The connection has no readable API secret key to sign the webhooks with: enter it again on the connection.")
 	}
+	// The sources of truth or the mappings may have changed since it was
+	// queued: check again that everything it writes goes to test systems.
+	set, err := e.RehearsalReady(ctx, conn.ID, r.UpdatesPerOrder)
+	var fe store.FieldErrors
+	if errors.As(err, &fe) {
+		return fail(fe["connection"])
+	} else if err != nil {
+		return err
+	}
+	// Every replica plans webhooks from a snapshot of the rules up to
+	// RulesTTL old: rules saved just now would refuse the first deliveries.
+	if w := e.cfg.RulesTTL - time.Since(set.RulesAt); w > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(w):
+		}
+	}
+	shop, _, err := e.shopify(ctx, conn.ID)
+	if err != nil {
+		return fail("Crossdock cannot call " + conn.Name + ": " + err.Error())
+	}
+	variants := make([]string, 0, len(set.Variants))
+	for _, v := range set.Variants {
+		variants = append(variants, v.ExternalID)
+	}
+	items, err := shop.InventoryItemIDs(ctx, variants)
+	if err != nil {
+		return fail("Crossdock could not read the inventory items of the mapped variants from " + conn.Name + ": " + err.Error())
+	}
+	if r.UpdatesPerOrder > 0 && len(items) == 0 {
+		return fail(conn.Name + " does not know any of the mapped variants any more, so there is no stock to update: refresh its catalogue and check the mappings.")
+	}
+	// What Crossdock asks of the systems during the run: Shopify's cost
+	// bucket as its answers report it, and the calls to each Odoo.
+	meter := shop.MeterCost()
+	defer meter.Stop() // also when the run fails before its report
+	odooBefore := map[int64][2]int64{}
+	odoos := map[int64]*odoo.Client{}
+	for _, id := range set.Targets {
+		if cl, _, err := e.odoo(ctx, id); err == nil {
+			n, f := cl.Calls()
+			odooBefore[id], odoos[id] = [2]int64{n, f}, cl
+		}
+	}
+	shopBefore := shop.Stats()
 	client := &http.Client{Timeout: ShopifyAnswerLimit, Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 	defer client.CloseIdleConnections()
 	sender := &sandbox.Sender{URL: strings.TrimRight(e.cfg.BaseURL, "/") + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10),
 		Secret: secrets[0], ShopDomain: conn.Settings["shop_domain"], Client: client}
 
-	run := newRehearsalRun(r)
+	run := newRehearsalRun(r, set, items)
 	start := time.Now().Add(-time.Millisecond) // created_at of the first sync is after this
-	budgetBefore, _ := e.st.ConnectionCallStats(ctx, conn.ID, start)
 
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -305,10 +357,33 @@ sending:
 	if done := rep.Syncs - rep.Waiting; done > 0 {
 		rep.ProcessedOrdersPerMin = float64(rep.OrdersSent) * float64(done) / float64(rep.Syncs) / max(endAt.Sub(start).Seconds(), 1) * 60
 	}
-	if after, err := e.st.ConnectionCallStats(fctx, conn.ID, start); err == nil {
-		rep.APICalls = after.OK + after.Failed - budgetBefore.OK - budgetBefore.Failed
-		rep.APIFailed = after.Failed - budgetBefore.Failed
+	rep.Variants, rep.Locations, rep.Targets = len(set.Variants), len(set.Locations), set.Names
+	lat, err := e.st.RehearsalLatency(fctx, conn.ID, start)
+	if err != nil {
+		return fail("The rehearsal ran but its results could not be read: " + err.Error())
 	}
+	if o, ok := lat[string(rules.Orders)]; ok {
+		rep.OrdersSynced, rep.OrderE2EP50Ms, rep.OrderE2EP99Ms = o.Succeeded, round1(o.P50Ms), round1(o.P99Ms)
+		// Over the time the orders were asked to take, or took.
+		window := max(o.LastFinished.Sub(start).Seconds(), float64(total-1)*interval.Seconds(), 1)
+		rep.SyncedOrdersPerMin = float64(o.Succeeded) / window * 60
+	}
+	if s, ok := lat[string(rules.Inventory)]; ok {
+		rep.StockSynced, rep.StockE2EP50Ms, rep.StockE2EP99Ms = s.Succeeded, round1(s.P50Ms), round1(s.P99Ms)
+	}
+	// The clients may have been rebuilt during the run (a connection edited):
+	// the counts then cover the run until that moment.
+	use := meter.Stop()
+	shopAfter := shop.Stats()
+	rep.ShopifyCalls = int(shopAfter.Calls - shopBefore.Calls)
+	rep.ShopifyCost, rep.ShopifyLowest, rep.ShopifyMax, rep.ShopifyThrottled = use.Spent, use.Lowest, use.Maximum, int(use.Throttled)
+	for id, cl := range odoos {
+		n, f := cl.Calls()
+		rep.OdooCalls += int(n - odooBefore[id][0])
+		rep.OdooFailed += int(f - odooBefore[id][1])
+	}
+	rep.APICalls = rep.ShopifyCalls + rep.OdooCalls
+	rep.APIFailed = rep.OdooFailed
 	best, _, _ := e.BusiestOrderHour(fctx)
 	state := store.RehearsalFinished
 	if rep.Cancelled {
@@ -317,7 +392,9 @@ sending:
 	return e.st.FinishRehearsal(fctx, r.ID, state, rep, RehearsalVerdict(r, rep, best), "")
 }
 
-func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Millisecond)*10) / 10 }
+func ms(d time.Duration) float64 { return round1(float64(d) / float64(time.Millisecond)) }
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
 // quantile of sorted durations (nearest rank).
 func quantile(sorted []time.Duration, q float64) time.Duration {
@@ -330,10 +407,30 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 
 // KeptUp reports whether a rehearsal's report shows Crossdock keeping up:
 // it received at least 95 % of the asked rate, answered every webhook within
-// Shopify's limit at p99, and its queue never lagged a minute.
+// Shopify's limit at p99, its queue never lagged a minute, and (in reports
+// of end-to-end rehearsals, which name their variants) orders were created in
+// the ERP at 95 % of the asked rate: below that the lag grows for as long as
+// the peak lasts, even if a short rehearsal ends before it reaches a minute.
 func KeptUp(rep store.RehearsalReport) bool {
 	return rep.SentOrdersPerMin >= 0.95*rep.AskedOrdersPerMin && rep.AnswerP99Ms < float64(ShopifyAnswerLimit/time.Millisecond) &&
-		rep.WebhooksRefused == 0 && rep.Drained && rep.MaxLagSec < 60
+		rep.WebhooksRefused == 0 && rep.Drained && rep.MaxLagSec < 60 && !syncedTooSlowly(rep)
+}
+
+// syncedTooSlowly: an end-to-end rehearsal whose orders reached the ERP at
+// under 95 % of the asked rate.
+func syncedTooSlowly(rep store.RehearsalReport) bool {
+	return rep.Variants > 0 && rep.OrdersSent > 0 && rep.SyncedOrdersPerMin < 0.95*rep.AskedOrdersPerMin
+}
+
+func noOrderSynced(rep store.RehearsalReport) bool {
+	return rep.Variants > 0 && rep.OrdersSent > 0 && rep.OrdersSynced == 0
+}
+
+func erpNames(rep store.RehearsalReport) string {
+	if len(rep.Targets) == 0 {
+		return "the ERP"
+	}
+	return strings.Join(rep.Targets, " and ")
 }
 
 // RehearsalVerdict says in one or two plain sentences what the rehearsal showed.
@@ -349,12 +446,26 @@ func RehearsalVerdict(r store.Rehearsal, rep store.RehearsalReport, busiestHour 
 	if KeptUp(rep) {
 		v := fmt.Sprintf("Keeps up with %s: webhooks were answered in %s at worst for 99 in 100 (Shopify allows 5 s) and the queue never fell more than %s behind.",
 			load, fmtMs(rep.AnswerP99Ms), fmtSec(rep.MaxLagSec))
+		if rep.OrdersSynced > 0 {
+			v += fmt.Sprintf(" %d orders reached %s, within %s of Shopify sending them for 99 in 100.", rep.OrdersSynced, erpNames(rep), fmtMs(rep.OrderE2EP99Ms))
+		}
 		if rep.Failed > 0 {
 			v += fmt.Sprintf(" %d of %d syncs failed, mostly %s: see the failures below.", rep.Failed, rep.Syncs, topClass(rep.FailedByClass))
 		}
 		return v
 	}
 	var why []string
+	switch {
+	case noOrderSynced(rep):
+		w := "no order reached " + erpNames(rep)
+		if len(rep.FailedByClass) > 0 {
+			w += " (the syncs failed mostly " + topClass(rep.FailedByClass) + ")"
+		}
+		why = append(why, w)
+	case syncedTooSlowly(rep):
+		why = append(why, fmt.Sprintf("orders were created in %s at only %s a minute, so over a longer peak the queue would keep falling behind",
+			erpNames(rep), fmtRate(rep.SyncedOrdersPerMin)))
+	}
 	if rep.SentOrdersPerMin < 0.95*rep.AskedOrdersPerMin {
 		why = append(why, fmt.Sprintf("only %s orders a minute got through", fmtRate(rep.SentOrdersPerMin)))
 	}
@@ -395,17 +506,46 @@ func fmtSec(v float64) string {
 }
 
 // rehearsalRun makes the rehearsal's payloads: Shopify's REST webhook
-// shapes, with ids unique to the run so that no two deliveries are the same
-// event and the engine's high-water marks let every one through.
+// shapes, with order ids unique to the run so that no two deliveries are the
+// same event, made of the mapped variants so that every order becomes a real
+// quotation in the test ERP, and stock updates of those variants' inventory
+// items at mapped locations.
 type rehearsalRun struct {
-	r       store.Rehearsal
-	base    int64
-	rng     *rand.Rand
-	created time.Time
+	r        store.Rehearsal
+	base     int64
+	rng      *rand.Rand
+	created  time.Time
+	variants []rvariant
+	stocked  []rvariant // variants whose inventory item Shopify answered
+	locs     []int64
 }
 
-func newRehearsalRun(r store.Rehearsal) *rehearsalRun {
-	return &rehearsalRun{r: r, base: 9_000_000_000_000 + r.ID*10_000_000, rng: rand.New(rand.NewPCG(uint64(r.ID), 8)), created: time.Now()}
+type rvariant struct {
+	id, item int64 // numeric Shopify ids
+	sku      string
+}
+
+func gidNum(gid string) int64 {
+	n, _ := strconv.ParseInt(gidTail(gid), 10, 64)
+	return n
+}
+
+func newRehearsalRun(r store.Rehearsal, set rehearsalSetup, items map[string]string) *rehearsalRun {
+	// Whole milliseconds: PostgreSQL keeps microseconds, and a watermark
+	// rounded up past its own level would turn that level away as stale.
+	w := &rehearsalRun{r: r, base: 9_000_000_000_000 + r.ID*10_000_000, rng: rand.New(rand.NewPCG(uint64(r.ID), 8)), created: time.Now().Truncate(time.Millisecond)}
+	for _, v := range set.Variants {
+		rv := rvariant{id: gidNum(v.ExternalID), sku: v.SKU}
+		if it, ok := items[v.ExternalID]; ok {
+			rv.item = gidNum(it)
+			w.stocked = append(w.stocked, rv)
+		}
+		w.variants = append(w.variants, rv)
+	}
+	for _, l := range set.Locations {
+		w.locs = append(w.locs, gidNum(l.ExternalID))
+	}
+	return w
 }
 
 type rmoney struct {
@@ -425,20 +565,18 @@ func mset(a string) rset { return rset{rmoney{a, "EUR"}, rmoney{a, "EUR"}} }
 func (w *rehearsalRun) order(i int) []delivery {
 	id := w.base + int64(i)
 	now := time.Now().UTC().Format("2006-01-02T15:04:05-07:00")
-	lines := 1 + w.rng.IntN(3)
+	lines := min(1+w.rng.IntN(3), len(w.variants))
 	type line struct {
 		ID                int64  `json:"id"`
 		AdminGraphqlAPIID string `json:"admin_graphql_api_id"`
 		Name              string `json:"name"`
 		Price             string `json:"price"`
 		PriceSet          rset   `json:"price_set"`
-		ProductID         int64  `json:"product_id"`
 		Quantity          int    `json:"quantity"`
 		RequiresShipping  bool   `json:"requires_shipping"`
 		SKU               string `json:"sku"`
 		Title             string `json:"title"`
 		VariantID         int64  `json:"variant_id"`
-		VariantTitle      string `json:"variant_title"`
 		Vendor            string `json:"vendor"`
 		TotalDiscount     string `json:"total_discount"`
 		TotalDiscountSet  rset   `json:"total_discount_set"`
@@ -447,40 +585,46 @@ func (w *rehearsalRun) order(i int) []delivery {
 	}
 	var ls []line
 	total := 0.0
-	for j := range lines {
-		v := int64(1 + w.rng.IntN(500))
+	// Distinct variants per order, as a checkout would list them.
+	for j, k := range w.rng.Perm(len(w.variants))[:lines] {
+		v := w.variants[k]
 		q := 1 + w.rng.IntN(3)
 		price := float64(10+w.rng.IntN(90)) + 0.99
 		total += price * float64(q)
 		p := strconv.FormatFloat(price, 'f', 2, 64)
 		ls = append(ls, line{ID: id*10 + int64(j), AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/LineItem/%d", id*10+int64(j)),
-			Name: fmt.Sprintf("Rehearsal product %d - Default", v), Price: p, PriceSet: mset(p), ProductID: 8_000_000 + v, Quantity: q,
-			RequiresShipping: true, SKU: fmt.Sprintf("REHEARSAL-%04d", v), Title: fmt.Sprintf("Rehearsal product %d", v),
-			VariantID: 7_000_000 + v, VariantTitle: "Default", Vendor: "Crossdock rehearsal", TotalDiscount: "0.00",
-			TotalDiscountSet: mset("0.00"), FulfillableQty: q, Taxable: true})
+			Name: v.sku, Price: p, PriceSet: mset(p), Quantity: q, RequiresShipping: true, SKU: v.sku, Title: v.sku,
+			VariantID: v.id, Vendor: "Crossdock rehearsal", TotalDiscount: "0.00", TotalDiscountSet: mset("0.00"), FulfillableQty: q, Taxable: true})
 	}
 	t := strconv.FormatFloat(total, 'f', 2, 64)
 	name := fmt.Sprintf("#R%d-%d", w.r.ID, i+1)
-	email := fmt.Sprintf("rehearsal+%d@example.com", i%50)
+	// 1,000 customers: orders of one customer take turns on the partner,
+	// as on a real peak day with some repeat buyers.
+	c := int64(i % 1000)
+	email := fmt.Sprintf("rehearsal+%d@example.com", c)
 	order := map[string]any{
 		"id": id, "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Order/%d", id), "cancel_reason": nil, "cancelled_at": nil,
 		"contact_email": email, "created_at": now, "currency": "EUR", "current_total_price": t, "email": email,
 		"financial_status": "paid", "fulfillment_status": nil, "name": name, "order_number": i + 1, "processed_at": now,
 		"subtotal_price": t, "subtotal_price_set": mset(t), "test": true, "total_price": t, "total_price_set": mset(t),
 		"updated_at": now, "line_items": ls, "refunds": []any{}, "fulfillments": []any{},
-		"customer": map[string]any{"id": 6_000_000 + int64(i%50), "email": email, "first_name": "Rehearsal", "last_name": fmt.Sprintf("Customer %d", i%50),
-			"state": "enabled", "currency": "EUR", "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Customer/%d", 6_000_000+int64(i%50)),
+		"customer": map[string]any{"id": 6_000_000 + c, "email": email, "first_name": "Rehearsal", "last_name": fmt.Sprintf("Customer %d", c),
+			"state": "enabled", "currency": "EUR", "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Customer/%d", 6_000_000+c),
 			"created_at": now, "updated_at": now},
 	}
 	b, _ := json.Marshal(order)
 	out := []delivery{{topic: "orders/create", payload: b}}
+	if len(w.stocked) == 0 || len(w.locs) == 0 {
+		return out
+	}
 	for k := range w.r.UpdatesPerOrder {
-		item := 5_000_000 + int64(w.rng.IntN(500))
+		v := w.stocked[w.rng.IntN(len(w.stocked))]
+		loc := w.locs[w.rng.IntN(len(w.locs))]
 		// Each update is a distinct moment: a later updated_at per (order, update)
 		// so none is turned away as stale.
 		at := w.created.Add(time.Duration(i*(w.r.UpdatesPerOrder+1)+k+1) * time.Millisecond).UTC().Format(time.RFC3339Nano)
-		lv, _ := json.Marshal(map[string]any{"inventory_item_id": item, "location_id": 4_000_001, "available": w.rng.IntN(200),
-			"updated_at": at, "admin_graphql_api_id": fmt.Sprintf("gid://shopify/InventoryLevel/4000001?inventory_item_id=%d", item)})
+		lv, _ := json.Marshal(map[string]any{"inventory_item_id": v.item, "location_id": loc, "available": w.rng.IntN(200),
+			"updated_at": at, "admin_graphql_api_id": fmt.Sprintf("gid://shopify/InventoryLevel/%d?inventory_item_id=%d", loc, v.item)})
 		out = append(out, delivery{topic: "inventory_levels/update", payload: lv})
 	}
 	return out

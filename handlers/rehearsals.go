@@ -205,9 +205,14 @@ func rehearsalFigures(rep store.RehearsalReport) (figs, fails []views.RehearsalF
 		{Label: "Longest queue lag", Value: fmt.Sprintf("%s s", num(math.Round(rep.MaxLagSec))), Bad: rep.MaxLagSec >= 60},
 		{Label: "Queue empty after the last delivery", Value: fmt.Sprintf("%.1f s", rep.DrainSeconds), Bad: !rep.Drained,
 			Note: map[bool]string{true: "", false: fmt.Sprintf("not empty: %d syncs still waited when the rehearsal stopped watching", rep.Waiting)}[rep.Drained]},
-		{Label: "API calls to the connected systems", Value: strconv.Itoa(rep.APICalls), Note: fmt.Sprintf("%d failed", rep.APIFailed), Bad: rep.APIFailed > 0},
-		{Label: "Syncs", Value: strconv.Itoa(rep.Syncs), Note: fmt.Sprintf("%d succeeded, %d failed or refused, %d still waiting", rep.Succeeded, rep.Failed, rep.Waiting)},
 	}
+	if rep.Variants > 0 {
+		figs = append(figs, endToEndFigures(rep)...)
+	} else {
+		// Reports of rehearsals that sent made-up products: intake only.
+		figs = append(figs, views.RehearsalFigure{Label: "API calls to the connected systems", Value: strconv.Itoa(rep.APICalls), Note: fmt.Sprintf("%d failed", rep.APIFailed), Bad: rep.APIFailed > 0})
+	}
+	figs = append(figs, views.RehearsalFigure{Label: "Syncs", Value: strconv.Itoa(rep.Syncs), Note: fmt.Sprintf("%d succeeded, %d failed or refused, %d still waiting", rep.Succeeded, rep.Failed, rep.Waiting)})
 	classes := make([]string, 0, len(rep.FailedByClass))
 	for k := range rep.FailedByClass {
 		classes = append(classes, k)
@@ -217,6 +222,31 @@ func rehearsalFigures(rep store.RehearsalReport) (figs, fails []views.RehearsalF
 		fails = append(fails, views.RehearsalFigure{Label: failureClassLabel(k), Value: strconv.Itoa(rep.FailedByClass[k]), Note: "syncs"})
 	}
 	return figs, fails
+}
+
+// endToEndFigures are the figures of a rehearsal whose orders were made of
+// mapped variants: what reached the ERP, how fast, and what it cost in the
+// connected systems' API budgets.
+func endToEndFigures(rep store.RehearsalReport) []views.RehearsalFigure {
+	erps := strings.Join(rep.Targets, " and ")
+	budget := "no answer reported a cost"
+	if rep.ShopifyMax > 0 {
+		budget = fmt.Sprintf("the bucket went down to %s of %s", fmtInt(int(rep.ShopifyLowest)), fmtInt(int(rep.ShopifyMax)))
+	}
+	return []views.RehearsalFigure{
+		{Label: "Orders created in " + erps, Value: fmt.Sprintf("%s of %s", fmtInt(rep.OrdersSynced), fmtInt(rep.OrdersSent)), Bad: rep.OrdersSynced < rep.OrdersSent,
+			Note: fmt.Sprintf("made of %d mapped variants", rep.Variants)},
+		{Label: "Orders per minute created in " + erps, Value: num(math.Round(rep.SyncedOrdersPerMin*10) / 10), Bad: rep.SyncedOrdersPerMin < 0.95*rep.AskedOrdersPerMin,
+			Note: "from the first delivery until the last order was created"},
+		{Label: "Order: Shopify sent it → created in " + erps, Value: fmt.Sprintf("%s ms median, %s ms for 99 in 100", num(math.Round(rep.OrderE2EP50Ms)), num(math.Round(rep.OrderE2EP99Ms))),
+			Bad: rep.OrderE2EP99Ms >= 60_000},
+		{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", fmtInt(rep.StockSynced), fmtInt(rep.UpdatesSent)),
+			Note: fmt.Sprintf("at %d mapped locations; %s ms median, %s ms for 99 in 100 from Shopify sending them (a level superseded by a newer one is skipped, not applied)",
+				rep.Locations, num(math.Round(rep.StockE2EP50Ms)), num(math.Round(rep.StockE2EP99Ms)))},
+		{Label: "Shopify API budget", Value: fmt.Sprintf("spent %s cost points; %s", fmtInt(int(math.Round(rep.ShopifyCost))), budget), Bad: rep.ShopifyThrottled > 0,
+			Note: fmt.Sprintf("%s calls, %d answered THROTTLED", fmtInt(rep.ShopifyCalls), rep.ShopifyThrottled)},
+		{Label: "Calls to " + erps, Value: fmtInt(rep.OdooCalls), Note: fmt.Sprintf("%d failed", rep.OdooFailed), Bad: rep.OdooFailed > 0},
+	}
 }
 
 func failureClassLabel(k string) string {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // Rehearsal profiles.
@@ -92,10 +94,37 @@ type RehearsalReport struct {
 	ByStatus      map[string]int `json:"by_status"`
 	FailedByClass map[string]int `json:"failed_by_class"`
 	// API budget: calls Crossdock made to the connected systems during the
-	// run, and how many were throttled.
+	// run (Shopify and Odoo), and how many failed.
 	APICalls  int  `json:"api_calls"`
 	APIFailed int  `json:"api_failed"`
 	Cancelled bool `json:"cancelled"`
+
+	// End to end: the mapped variants and locations the orders and stock
+	// updates were made of, and the ERPs they were written to.
+	Variants  int      `json:"variants,omitempty"`
+	Locations int      `json:"locations,omitempty"`
+	Targets   []string `json:"targets,omitempty"`
+	// Orders created in the ERP and stock levels applied (succeeded syncs),
+	// and orders per minute synced from the first delivery until the last
+	// order sync ended.
+	OrdersSynced       int     `json:"orders_synced,omitempty"`
+	StockSynced        int     `json:"stock_synced,omitempty"`
+	SyncedOrdersPerMin float64 `json:"synced_orders_per_min,omitempty"`
+	// Webhook accepted → sync succeeded, in milliseconds.
+	OrderE2EP50Ms float64 `json:"order_e2e_p50_ms,omitempty"`
+	OrderE2EP99Ms float64 `json:"order_e2e_p99_ms,omitempty"`
+	StockE2EP50Ms float64 `json:"stock_e2e_p50_ms,omitempty"`
+	StockE2EP99Ms float64 `json:"stock_e2e_p99_ms,omitempty"`
+	// Shopify's cost bucket as its answers reported it during the run: the
+	// points spent (sum of actualQueryCost), the lowest currentlyAvailable
+	// seen, of maximumAvailable, and the throttled answers.
+	ShopifyCalls     int     `json:"shopify_calls,omitempty"`
+	ShopifyCost      float64 `json:"shopify_cost,omitempty"`
+	ShopifyLowest    float64 `json:"shopify_lowest,omitempty"`
+	ShopifyMax       float64 `json:"shopify_max,omitempty"`
+	ShopifyThrottled int     `json:"shopify_throttled,omitempty"`
+	OdooCalls        int     `json:"odoo_calls,omitempty"`
+	OdooFailed       int     `json:"odoo_failed,omitempty"`
 }
 
 // LagSample is the queue lag at one moment of a rehearsal.
@@ -289,21 +318,83 @@ WHERE created_at >= $2 AND (source_connection_id = $1 OR target_connection_id = 
 	return byStatus, failedByClass, nil
 }
 
-// RehearsalLag returns the age of the oldest waiting sync (pending or
-// retrying) created since since, and how many wait.
+// RehearsalLag returns how long the oldest piece of work of the rehearsal's
+// connection created since since has waited — a webhook event not yet turned
+// into syncs, or a sync still pending, running or retrying, counted from when
+// its webhook was accepted — and how many such pieces wait.
 func (q q) RehearsalLag(ctx context.Context, connID int64, since, now time.Time) (lag time.Duration, waiting int, err error) {
 	var row struct {
 		Oldest *time.Time `db:"oldest"`
 		N      int        `db:"n"`
 	}
-	if err = sqlxGet(ctx, q, &row, `SELECT min(created_at) AS oldest, count(*) AS n FROM syncs
-WHERE created_at >= $2 AND status IN ('pending', 'running', 'retrying') AND (source_connection_id = $1 OR target_connection_id = $1)`, connID, since); err != nil {
+	if err = sqlxGet(ctx, q, &row, `SELECT min(t) AS oldest, COALESCE(sum(n), 0) AS n FROM (
+  SELECT min(COALESCE(w.received_at, s.created_at)) AS t, count(*) AS n FROM syncs s
+  LEFT JOIN webhook_events w ON w.id = s.webhook_event_id
+  WHERE s.created_at >= $2 AND s.status IN ('pending', 'running', 'retrying') AND (s.source_connection_id = $1 OR s.target_connection_id = $1)
+  UNION ALL
+  SELECT min(received_at), count(*) FROM webhook_events WHERE connection_id = $1 AND received_at >= $2 AND processed_at IS NULL) x`,
+		connID, since); err != nil {
 		return 0, 0, err
 	}
 	if row.Oldest != nil {
 		lag = max(now.Sub(*row.Oldest), 0)
 	}
 	return lag, row.N, nil
+}
+
+// FamilyLatency is how long a rehearsal's succeeded syncs of one family took
+// from their webhook being accepted to their success.
+type FamilyLatency struct {
+	Family       string    `db:"family"`
+	Succeeded    int       `db:"n"`
+	P50Ms        float64   `db:"p50_ms"`
+	P99Ms        float64   `db:"p99_ms"`
+	LastFinished time.Time `db:"last_finished"`
+}
+
+// RehearsalLatency measures, per family, the succeeded syncs that came from
+// the connection's webhooks accepted since since: webhook accepted → sync
+// succeeded.
+func (q q) RehearsalLatency(ctx context.Context, connID int64, since time.Time) (map[string]FamilyLatency, error) {
+	var rows []FamilyLatency
+	if err := sqlxSelect(ctx, q, &rows, `SELECT s.family, count(*) AS n,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - w.received_at)) * 1000 AS p50_ms,
+  percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM s.finished_at - w.received_at)) * 1000 AS p99_ms,
+  max(s.finished_at) AS last_finished
+FROM syncs s JOIN webhook_events w ON w.id = s.webhook_event_id
+WHERE s.source_connection_id = $1 AND s.created_at >= $2 AND w.received_at >= $2 AND s.status = 'succeeded' AND s.finished_at IS NOT NULL
+GROUP BY s.family`, connID, since); err != nil {
+		return nil, fmt.Errorf("store: rehearsal latency: %w", err)
+	}
+	out := make(map[string]FamilyLatency, len(rows))
+	for _, r := range rows {
+		out[r.Family] = r
+	}
+	return out, nil
+}
+
+// MappedRef is a current reference of one system whose entity is also
+// mapped in the other systems asked about.
+type MappedRef struct {
+	ExternalID string `db:"external_id"`
+	SKU        string `db:"sku"`
+	Name       string `db:"name"`
+}
+
+// MappedRefs lists up to limit current references of entityType in from
+// whose entity has a current reference in every one of to, oldest first:
+// the variants (or locations) a rehearsal can use, since every ERP it writes
+// to knows them.
+func (q q) MappedRefs(ctx context.Context, from int64, to []int64, entityType string, limit int) ([]MappedRef, error) {
+	var refs []MappedRef
+	if err := sqlxSelect(ctx, q, &refs, `SELECT a.external_id, a.sku, a.name FROM mapping_refs a
+WHERE a.connection_id = $1 AND a.entity_type = $2 AND a.valid_to IS NULL
+  AND (SELECT count(DISTINCT b.connection_id) FROM mapping_refs b
+       WHERE b.entity_id = a.entity_id AND b.connection_id = ANY($3) AND b.valid_to IS NULL) = cardinality($3::bigint[])
+ORDER BY a.id LIMIT $4`, from, entityType, pq.Array(to), limit); err != nil {
+		return nil, fmt.Errorf("store: mapped refs: %w", err)
+	}
+	return refs, nil
 }
 
 // RehearsalWebhooks counts the webhook events the connection stored since

@@ -158,7 +158,7 @@ func Rehearsals(p RehearsalsPage) templ.Component {
 				}
 			}
 			templ_7745c5c3_Err = components.Select(components.SelectProps{ID: "connection", Name: "connection", Label: "Test Shopify store", Value: p.Form.ConnectionID,
-				Options: p.Form.Connections, Error: p.Form.Errors["connection"], Hint: "Production stores are never offered: a rehearsal floods the connection with made-up orders."}).Render(ctx, templ_7745c5c3_Buffer)
+				Options: p.Form.Connections, Error: p.Form.Errors["connection"], Hint: "Production stores are never offered: a rehearsal floods the connection with made-up orders. Its orders are made of the store's mapped variants and become real quotations in the test Odoo, so the store must be the source of truth of orders (and of stock, for stock updates) with a test Odoo receiving them."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

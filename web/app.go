@@ -113,3 +113,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) base() handlers.Base {
 	return handlers.Base{Sessions: s.sessions, PendingApprovals: s.cfg.Store.CountPendingApprovals}
 }
+
+// DemoWorkspace returns the loaded demo workspace (its sandbox twins), or nil.
+func (s *Server) DemoWorkspace() *demo.Workspace { return s.demo.Workspace() }

@@ -124,7 +124,7 @@ func (s *Server) serveMetrics() fiber.Handler {
 }
 
 // stateCollector reads the state gauges at scrape time: PostgreSQL for what
-// all replicas share (queue, problems, intake), the engine for what this
+// all replicas share (queue, problems, intake, breakers open on any replica), the engine for what this
 // replica knows (breakers, API budgets, finished attempts).
 type stateCollector struct {
 	st  *store.Store
@@ -148,6 +148,9 @@ var (
 		[]string{"connection_id", "connection", "kind"}, nil)
 	descBreaker = prometheus.NewDesc("crossdock_circuit_breaker_open", "1 while this replica's circuit breaker for the connection is open.",
 		[]string{"connection_id", "connection", "kind"}, nil)
+	descBreakerReplicas = prometheus.NewDesc("crossdock_circuit_breaker_open_replicas",
+		"Replicas whose circuit breaker for the connection is open, from the states every replica publishes (the same on every replica's scrape).",
+		[]string{"connection_id", "connection", "kind"}, nil)
 	descRecon = prometheus.NewDesc("crossdock_reconciliation_discrepancies", "Open or acknowledged reconciliation discrepancies, by data family.",
 		[]string{"family"}, nil)
 	descAlertsOpen  = prometheus.NewDesc("crossdock_alerts_open", "Alerts firing or acknowledged and not yet resolved.", nil, nil)
@@ -157,7 +160,7 @@ var (
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descQueueDepth, descQueueLag, descUnresolved, descFinished, descIntakeBacklog,
-		descIntakeLag, descBudget, descBudgetMax, descBreaker, descRecon, descAlertsOpen, descScrapeError} {
+		descIntakeLag, descBudget, descBudgetMax, descBreaker, descBreakerReplicas, descRecon, descAlertsOpen, descScrapeError} {
 		ch <- d
 	}
 }
@@ -210,6 +213,14 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	} else {
 		for family, n := range rs {
 			ch <- prometheus.MustNewConstMetric(descRecon, prometheus.GaugeValue, float64(n), family)
+		}
+	}
+	if ss, err := c.st.SharedConnectionStates(ctx, store.ReplicaStatesFresh, ""); err != nil {
+		failed("breakers")
+	} else {
+		for _, s := range ss {
+			ch <- prometheus.MustNewConstMetric(descBreakerReplicas, prometheus.GaugeValue, float64(s.OpenReplicas),
+				strconv.FormatInt(s.ConnectionID, 10), s.Name, s.Kind)
 		}
 	}
 	if c.eng == nil {

@@ -3,8 +3,10 @@ package web_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -162,4 +164,28 @@ func TestMetricsScrapeCountsWhatHappened(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The breakers every replica publishes are one gauge, the same whichever
+// replica is scraped: how many replicas have a connection's breaker open.
+func TestMetricsShowBreakersOpenOnAnyReplica(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t, webtest.Options{MetricsToken: metricsToken})
+	shop, odoo := sourceSystems(t, env)
+	until := time.Now().Add(time.Minute)
+	ctx := t.Context()
+	require.NoError(t, env.Store.PublishReplicaStates(ctx, "replica-a", []store.ReplicaConnState{{ConnectionID: odoo.ID, BreakerOpenUntil: &until}, {ConnectionID: shop.ID}}))
+	require.NoError(t, env.Store.PublishReplicaStates(ctx, "replica-b", []store.ReplicaConnState{{ConnectionID: odoo.ID, BreakerOpenUntil: &until}}))
+	_, fams := scrape(t, env, metricsToken)
+	n, ok := value(fams, "crossdock_circuit_breaker_open_replicas", map[string]string{"connection_id": strconv.FormatInt(odoo.ID, 10), "kind": "odoo"})
+	require.True(t, ok)
+	require.Equal(t, 2.0, n)
+	n, ok = value(fams, "crossdock_circuit_breaker_open_replicas", map[string]string{"connection_id": strconv.FormatInt(shop.ID, 10)})
+	require.True(t, ok)
+	require.Zero(t, n)
+
+	require.NoError(t, env.Store.ForgetReplica(ctx, "replica-b"))
+	_, fams = scrape(t, env, metricsToken)
+	n, _ = value(fams, "crossdock_circuit_breaker_open_replicas", map[string]string{"connection_id": strconv.FormatInt(odoo.ID, 10)})
+	require.Equal(t, 1.0, n, "a stopped replica's breakers no longer count")
 }

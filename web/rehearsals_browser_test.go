@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
@@ -19,8 +18,7 @@ func TestBrowserAdminRehearsesAPeak(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	startEngine(t, env)
-	res := env.SignIn(t, store.RoleAdmin).PostForm("/demo", nil)
-	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	prepareRehearsal(t, env, env.SignIn(t, store.RoleAdmin), 20)
 
 	ctx := browsertest.Tab(t)
 	signIn(t, ctx, env, "admin@shop.test")

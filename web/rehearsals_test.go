@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/engine"
+	"crossdock/engine/rules"
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/web/webtest"
@@ -34,23 +37,73 @@ func startEngine(t testing.TB, env *webtest.Env) {
 	})
 }
 
+// prepareRehearsal loads the demo workspace and readies it for an end-to-end
+// rehearsal the way admins would: the suggested SKU matches of up to
+// variants variants and the first Shopify location (to WH/Stock) proposed by
+// one admin and approved by another, and Shopify made the source of truth of
+// orders and stock, with the demo Odoo receiving them.
+func prepareRehearsal(t testing.TB, env *webtest.Env, admin *webtest.Client, variants int) (shop, erp int64) {
+	t.Helper()
+	ctx := t.Context()
+	require.Equal(t, http.StatusSeeOther, admin.PostForm("/demo", nil).StatusCode)
+	cs, err := env.Store.ListConnections(ctx)
+	require.NoError(t, err)
+	for _, c := range cs {
+		switch c.Kind {
+		case store.KindShopify:
+			shop = c.ID
+		case store.KindOdoo:
+			erp = c.ID
+		}
+	}
+	proposer := store.Actor{UserID: env.Users[store.RoleAdmin].ID, Label: env.Users[store.RoleAdmin].Email}
+	second, err := env.Store.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "second-admin@shop.test", Name: "Second admin",
+		Role: store.RoleAdmin, Password: webtest.Password})
+	require.NoError(t, err)
+	approver := store.Actor{UserID: second.ID, Label: second.Email}
+
+	ids, err := env.Store.SuggestedIDs(ctx, shop, erp, "variant", variants)
+	require.NoError(t, err)
+	require.NotEmpty(t, ids, "the demo suggests SKU matches")
+	set, err := env.Store.ChangeSetFromSuggestions(ctx, proposer, shop, erp, "variant", ids, "rehearsal")
+	require.NoError(t, err)
+	locs, _, err := env.Store.ListUnmapped(ctx, store.UnmappedFilter{From: shop, To: erp, EntityType: "location", Limit: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, locs)
+	_, err = env.Store.AddChangeSetItems(ctx, proposer, set.ID, []store.ItemInput{
+		{EntityType: "location", ConnectionID: shop, EntityKey: "Main warehouse", ExternalID: locs[0].Record.ExternalID},
+		{EntityType: "location", ConnectionID: erp, EntityKey: "Main warehouse", ExternalID: strconv.Itoa(odoosandbox.LocationStock)}})
+	require.NoError(t, err)
+	_, err = env.Store.SubmitChangeSet(ctx, proposer, set.ID)
+	require.NoError(t, err)
+	_, err = env.Store.ApproveChangeSet(ctx, approver, set.ID, "for the rehearsal")
+	require.NoError(t, err)
+
+	for _, f := range []rules.Family{rules.Orders, rules.Inventory} {
+		_, err = env.Store.SaveSourceRule(ctx, proposer, store.SourceRuleInput{Family: f, Master: shop, Receivers: []int64{erp},
+			Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
+		require.NoError(t, err)
+	}
+	return shop, erp
+}
+
 // A short rehearsal (60 orders with one stock update each, over 10 s) runs
 // end to end against the demo's sandbox twins: signed deliveries to the real
-// webhook endpoint, intake, queue, connectors. Its report agrees with what
-// the endpoint stored and what the engine made of it.
+// webhook endpoint, intake, queue, connectors, and real quotations and stock
+// in the Odoo twin. Its report agrees with what the endpoint stored, what
+// the engine made of it and what the Odoo twin holds.
 func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	startEngine(t, env)
 	admin := env.SignIn(t, store.RoleAdmin)
-	res := admin.PostForm("/demo", nil)
-	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	shop := mustConn(t, env, "Demo Shopify store")
+	shop, _ := prepareRehearsal(t, env, admin, 40)
+	erpOrdersBefore := len(env.Server.DemoWorkspace().Odoo.SaleOrders())
 
 	_, body := admin.Get("/rehearsals")
 	require.Contains(t, body, "Demo Shopify store", "the demo's test store is offered")
 	admin.RefreshCSRF("/rehearsals")
-	res = admin.PostForm("/rehearsals", url.Values{"connection": {fmt.Sprint(shop)}, "profile": {"rate"}, "orders_per_min": {"360"},
+	res := admin.PostForm("/rehearsals", url.Values{"connection": {fmt.Sprint(shop)}, "profile": {"rate"}, "orders_per_min": {"360"},
 		"minutes": {fmt.Sprint(10.0 / 60)}, "updates_per_order": {"1"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 
@@ -84,6 +137,34 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.GreaterOrEqual(t, rep.AnswerP99Ms, rep.AnswerP50Ms)
 	require.NotEmpty(t, rep.Lag)
 
+	// End to end: every order is a quotation in the Odoo twin, the stock
+	// levels were applied, and the latencies are measured.
+	require.Equal(t, 40, rep.Variants)
+	require.Equal(t, 1, rep.Locations)
+	require.Equal(t, []string{"Demo Odoo"}, rep.Targets)
+	require.Equal(t, 60, rep.OrdersSynced, "every order reached Odoo: %v", rep.FailedByClass)
+	require.Equal(t, erpOrdersBefore+60, len(env.Server.DemoWorkspace().Odoo.SaleOrders()), "60 quotations were created in the Odoo twin")
+	require.Positive(t, rep.StockSynced, "%v %v", rep.ByStatus, rep.FailedByClass)
+	require.Equal(t, 60, rep.StockSynced+rep.ByStatus["skipped"], "each stock level was applied, or skipped for a newer one")
+	require.Positive(t, rep.OrderE2EP50Ms)
+	require.GreaterOrEqual(t, rep.OrderE2EP99Ms, rep.OrderE2EP50Ms)
+	require.Positive(t, rep.StockE2EP99Ms)
+	// Not a speed check: the rate is computed over the right window (a busy
+	// machine may be slower, never faster than asked).
+	require.InDelta(t, 360, rep.SyncedOrdersPerMin, 180)
+	require.LessOrEqual(t, rep.SyncedOrdersPerMin, 380.0)
+	require.Zero(t, rep.Failed)
+
+	// The budgets: Shopify's cost bucket as its answers reported it (the
+	// stock flow asks Shopify which variant an item is), and Odoo's calls.
+	require.Positive(t, rep.ShopifyCalls)
+	require.Positive(t, rep.ShopifyCost)
+	require.Equal(t, 4000.0, rep.ShopifyMax, "the demo store's bucket size (Advanced plan), as Shopify reports it")
+	require.Less(t, rep.ShopifyLowest, rep.ShopifyMax)
+	require.GreaterOrEqual(t, rep.OdooCalls, 60, "at least one call per order")
+	require.Zero(t, rep.OdooFailed)
+	require.Equal(t, rep.ShopifyCalls+rep.OdooCalls, rep.APICalls)
+
 	// The report's syncs are the engine's: the same count by status.
 	byStatus, byClass, err := env.Store.RehearsalSyncCounts(t.Context(), shop, start.Add(-time.Second))
 	require.NoError(t, err)
@@ -95,8 +176,11 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	}
 	require.Equal(t, n, rep.Syncs)
 	require.Equal(t, rep.Syncs, rep.Succeeded+rep.Failed+rep.Waiting+byStatus["skipped"])
-	require.Positive(t, rep.Syncs, "the orders became syncs")
-	require.NotEmpty(t, r.Verdict)
+	if engine.KeptUp(rep) {
+		require.Contains(t, r.Verdict, "60 orders reached Demo Odoo")
+	} else {
+		require.Contains(t, r.Verdict, "Does not keep up")
+	}
 	best, _, err := env.Store.BusiestOrderHour(t.Context(), time.Now().Add(-time.Hour))
 	require.NoError(t, err)
 	require.Zero(t, best, "a rehearsal's own orders do not raise the busiest hour")
@@ -105,6 +189,9 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.Contains(t, body, r.Verdict[:20])
 	require.Contains(t, body, "<polyline")
 	require.Contains(t, body, "Webhook answer time, 99 in 100")
+	require.Contains(t, body, "Orders created in Demo Odoo")
+	require.Contains(t, body, "60 of 60")
+	require.Regexp(t, `spent [0-9,]+ cost points; the bucket went down to [0-9,]+ of 4,000`, body)
 	_, body = admin.Get("/rehearsals")
 	require.Contains(t, body, fmt.Sprintf("/rehearsals/%d", id), "the report is kept in the list")
 
@@ -115,6 +202,60 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	r2, err := env.Store.Rehearsal(t.Context(), id)
 	require.NoError(t, err)
 	require.Equal(t, store.RehearsalFinished, r2.State)
+}
+
+// A rehearsal that could not reach a test ERP is refused before it starts,
+// with the fix named: no orders rule, no stock rule for stock updates, no
+// mapped variant, a production system among the receivers.
+func TestRehearsalRefusesWhatCannotRunEndToEnd(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	startEngine(t, env)
+	admin := env.SignIn(t, store.RoleAdmin)
+	ctx := t.Context()
+	a := store.SystemActor("test")
+	require.Equal(t, http.StatusSeeOther, admin.PostForm("/demo", nil).StatusCode)
+	shop, erp := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
+	admin.RefreshCSRF("/rehearsals")
+	start := func(updates string) string {
+		t.Helper()
+		res, body := admin.PostFormBody("/rehearsals", url.Values{"connection": {fmt.Sprint(shop)}, "profile": {"rate"}, "orders_per_min": {"60"},
+			"minutes": {"1"}, "updates_per_order": {updates}})
+		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+		return body
+	}
+	rule := func(f rules.Family, receivers ...int64) {
+		t.Helper()
+		_, err := env.Store.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: f, Master: shop, Receivers: receivers,
+			Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins, Version: currentVersion(t, env, f)})
+		require.NoError(t, err)
+	}
+
+	require.Contains(t, start("0"), "Set Demo Shopify store as the source of truth for orders")
+	rule(rules.Orders, erp)
+	require.Contains(t, start("1"), "Set Demo Shopify store as the source of truth for stock levels")
+	require.Contains(t, start("1"), "Or ask for 0 stock updates per order.")
+	require.Contains(t, start("0"), "Map at least one variant of Demo Shopify store to a product of Demo Odoo")
+
+	box, err := secretbox.New([]byte(webtest.SecretKey))
+	require.NoError(t, err)
+	live, err := env.Store.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Live Odoo", Kind: store.KindOdoo, Environment: store.EnvProduction,
+		Settings: map[string]string{"url": "https://erp.example.com", "database": "live", "username": "api", "protocol": "json2"},
+		Secrets:  map[string]string{"api_key": "secret"}})
+	require.NoError(t, err)
+	rule(rules.Orders, erp, live.ID)
+	require.Contains(t, start("0"), "Live Odoo receives orders and is a production system")
+
+	rs, err := env.Store.ListRehearsals(ctx, 10)
+	require.NoError(t, err)
+	require.Empty(t, rs, "nothing was queued")
+}
+
+func currentVersion(t testing.TB, env *webtest.Env, f rules.Family) int64 {
+	t.Helper()
+	rs, err := env.Store.SourceRules(t.Context())
+	require.NoError(t, err)
+	return rs.Rule(f).Version
 }
 
 // Production connections are refused in plain words; nothing is queued.

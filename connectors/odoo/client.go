@@ -97,15 +97,17 @@ func (c Config) Validate() error {
 
 // Client calls one Odoo database as one user. It is safe for concurrent use.
 type Client struct {
-	cfg     Config
-	base    string // URL without trailing slash
-	http    *http.Client
-	log     *slog.Logger
-	reqID   atomic.Int64
-	authMu  sync.Mutex // serialises logins so a burst of calls authenticates once
-	uid     atomic.Int64
-	verMu   sync.Mutex
-	version *VersionInfo
+	cfg   Config
+	base  string // URL without trailing slash
+	http  *http.Client
+	log   *slog.Logger
+	reqID atomic.Int64
+	// calls and failed count Call's answers, for a rehearsal's report.
+	calls, failed atomic.Int64
+	authMu        sync.Mutex // serialises logins so a burst of calls authenticates once
+	uid           atomic.Int64
+	verMu         sync.Mutex
+	version       *VersionInfo
 }
 
 // maxAnswer bounds how much of an answer is read: a sweep page of a few
@@ -159,11 +161,17 @@ func (c *Client) Call(ctx context.Context, model, method string, args []any, kwa
 	}
 	c.log.DebugContext(ctx, "odoo call", "protocol", string(c.cfg.Protocol), "model", model, "method", method,
 		"duration_ms", time.Since(start).Milliseconds(), "error", err)
+	c.calls.Add(1)
 	if err != nil {
+		c.failed.Add(1)
 		return err
 	}
 	return decodeResult(raw, out, model, method)
 }
+
+// Calls counts the calls made through Call since the client was created, and
+// how many of them failed.
+func (c *Client) Calls() (calls, failed int64) { return c.calls.Load(), c.failed.Load() }
 
 func decodeResult(raw json.RawMessage, out any, model, method string) error {
 	if out == nil {

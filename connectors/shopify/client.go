@@ -64,6 +64,7 @@ type Client struct {
 
 	budgetMu sync.Mutex
 	budget   BudgetStatus
+	meters   map[*CostMeter]struct{}
 
 	calls, throttled, retries atomic.Int64
 }
@@ -328,6 +329,9 @@ func (c *Client) observe(query string, cost *Cost) {
 	}
 	c.budgetMu.Lock()
 	c.budget = BudgetStatus{ThrottleStatus: cost.ThrottleStatus, SeenAt: now}
+	for m := range c.meters {
+		m.add(cost)
+	}
 	c.budgetMu.Unlock()
 }
 
