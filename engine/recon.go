@@ -205,7 +205,35 @@ func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.R
 		res.NotComparable = append(res.NotComparable, r.NotComparable...)
 		closePairs = append(closePairs, o.ID)
 	}
-	return outcome(res, fails, closePairs, len(others))
+	out = outcome(res, fails, closePairs, len(others))
+	if run.Family == store.ReconPrices && len(closePairs) > 0 {
+		out.Problems = append(out.Problems, e.buildFinanceReview(ctx, run, master, closePairs, others)...)
+	}
+	return out
+}
+
+// buildFinanceReview computes the finance review of a prices run, against
+// the first Shopify store compared: the review (and finance's decisions) is
+// per variant. What it could not do is said as run problems; the
+// comparison itself stands.
+func (e *Engine) buildFinanceReview(ctx context.Context, run store.ReconRun, master rules.ConnInfo, compared []int64, others []rules.ConnInfo) []store.RunProblem {
+	shop := compared[0]
+	if _, err := e.st.BuildFinanceReview(ctx, run.ID, master.ID, shop); err != nil {
+		e.log.Error("finance review not built", "run_id", run.ID, "error", err)
+		return []store.RunProblem{{What: "The finance review was not updated",
+			Why: "It still shows the previous comparison. " + plain(err)}}
+	}
+	if len(compared) < 2 {
+		return nil
+	}
+	name := ""
+	for _, o := range others {
+		if o.ID == shop {
+			name = o.Name
+		}
+	}
+	return []store.RunProblem{{What: "The finance review shows one store",
+		Why: fmt.Sprintf("It compares Odoo with %s only; the prices of the %d other stores are compared in the discrepancies.", name, len(compared)-1)}}
 }
 
 // reconcileMappings checks, for every Shopify and Odoo connection, that the

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -165,6 +166,19 @@ func TestReconcilePricesAndPushMaster(t *testing.T) {
 		}
 	}
 	require.NotNil(t, d, "the changed price is a discrepancy")
+	// The run computed the finance review once; the changed price is flagged there.
+	th, err := e.st.FinanceThresholds(ctx)
+	require.NoError(t, err)
+	totals, err := e.st.FinanceReviewTotals(ctx, th)
+	require.NoError(t, err)
+	require.Equal(t, run.ID, totals.RunID)
+	require.Positive(t, totals.Variants)
+	flagged, _, err := e.st.FinanceReview(ctx, th, store.FinanceFilter{Flag: store.FlagPriceDiffers, Limit: 200})
+	require.NoError(t, err)
+	require.True(t, slices.ContainsFunc(flagged, func(r store.FinanceRow) bool { return r.SKU == changed }), "%+v", flagged)
+	var older int
+	require.NoError(t, e.st.DB.GetContext(ctx, &older, `SELECT count(*) FROM finance_rows WHERE run_id <> $1`, run.ID))
+	require.Zero(t, older, "the previous run's review is dropped once this one is built")
 	require.Equal(t, "1.23", d.OtherValue)
 	require.Equal(t, strconv.FormatFloat(p.ListPrice, 'f', -1, 64), d.MasterValue)
 	var zeroNoted bool

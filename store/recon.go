@@ -307,6 +307,8 @@ type PriceRow struct {
 	VariantRef, ProductRef, Label string
 	Price, CompareAt, Cost        *float64
 	Currency, CostCurrency        string
+	// Collections are the Shopify collections of the variant's product (GIDs).
+	Collections []string
 }
 
 // OrderRow is one order (Odoo: a sale order created for a Shopify order).
@@ -372,14 +374,22 @@ GROUP BY 1, 2, 3, 4, 5, 6`)
 
 // AddPriceSnapshot stores variant prices and costs of one connection for a run.
 func (s *Store) AddPriceSnapshot(ctx context.Context, runID, connID int64, rows []PriceRow) error {
-	return s.copyRows(ctx, "recon_prices", []string{"run_id", "connection_id", "variant_ref", "product_ref", "label", "price", "compare_at", "cost", "currency", "cost_currency"},
+	return s.copyRows(ctx, "recon_prices", []string{"run_id", "connection_id", "variant_ref", "product_ref", "label", "price", "compare_at", "cost", "currency", "cost_currency", "collections"},
 		len(rows), func(i int) []any {
 			r := rows[i]
-			return []any{runID, connID, r.VariantRef, r.ProductRef, r.Label, r.Price, r.CompareAt, r.Cost, r.Currency, r.CostCurrency}
-		}, `INSERT INTO recon_prices (run_id, connection_id, variant_ref, variant_id, product_ref, label, price, compare_at, cost, currency, cost_currency)
-SELECT t.run_id, t.connection_id, t.variant_ref, mv.entity_id, t.product_ref, t.label, t.price, t.compare_at, t.cost, t.currency, t.cost_currency
+			return []any{runID, connID, r.VariantRef, r.ProductRef, r.Label, r.Price, r.CompareAt, r.Cost, r.Currency, r.CostCurrency, collectionsArray(r.Collections)}
+		}, `INSERT INTO recon_prices (run_id, connection_id, variant_ref, variant_id, product_ref, label, price, compare_at, cost, currency, cost_currency, collections)
+SELECT t.run_id, t.connection_id, t.variant_ref, mv.entity_id, t.product_ref, t.label, t.price, t.compare_at, t.cost, t.currency, t.cost_currency, t.collections
 FROM tmp t
 LEFT JOIN mapping_refs mv ON mv.connection_id = t.connection_id AND mv.entity_type = 'variant' AND mv.external_id = t.variant_ref AND mv.valid_to IS NULL`)
+}
+
+// collectionsArray is a NOT NULL array value: '{}' rather than NULL.
+func collectionsArray(ids []string) pq.StringArray {
+	if ids == nil {
+		return pq.StringArray{}
+	}
+	return ids
 }
 
 // AddOrderSnapshot stores orders of one connection for a run.

@@ -28,7 +28,21 @@ func financeSetup(t *testing.T) *webtest.Env {
   ($1, $2, '4', 4, 'NOCOST-4', 10, NULL, 0, ''), ($1, $3, 'gid://shopify/ProductVariant/4', 4, 'NOCOST-4', 10, NULL, NULL, 'EUR')`,
 		run, odoo.ID, shop.ID)
 	require.NoError(t, err)
+	buildFinance(t, env)
 	return env
+}
+
+// buildFinance computes the review of the latest prices run, as the run
+// does when it ends.
+func buildFinance(t *testing.T, env *webtest.Env) {
+	t.Helper()
+	var run, odoo, shop int64
+	db := env.Store.DB
+	require.NoError(t, db.Get(&run, `SELECT max(id) FROM recon_runs WHERE family = 'prices'`))
+	require.NoError(t, db.Get(&odoo, `SELECT id FROM connections WHERE kind = 'odoo'`))
+	require.NoError(t, db.Get(&shop, `SELECT id FROM connections WHERE kind = 'shopify'`))
+	_, err := env.Store.BuildFinanceReview(t.Context(), run, odoo, shop)
+	require.NoError(t, err)
 }
 
 func TestFinanceReviewFlagsTotalsAndExport(t *testing.T) {
