@@ -566,7 +566,8 @@ func (e *Engine) odooPrices(ctx context.Context, run store.ReconRun, connID int6
 		out := make([]store.PriceRow, len(ps))
 		for i, p := range ps {
 			price, cost := p.ListPrice, p.StandardPrice
-			out[i] = store.PriceRow{VariantRef: strconv.Itoa(p.ID), Label: cmpStr(p.DefaultCode, p.Name), Price: &price, Cost: &cost}
+			out[i] = store.PriceRow{VariantRef: strconv.Itoa(p.ID), Label: cmpStr(p.DefaultCode, p.Name), Price: &price, Cost: &cost,
+				Currency: p.Currency, CostCurrency: p.CostCurrency}
 		}
 		if err := e.st.AddPriceSnapshot(ctx, run.ID, connID, out); err != nil {
 			return err

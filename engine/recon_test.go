@@ -282,3 +282,45 @@ func TestReconcileRefundsWithoutCreditNotes(t *testing.T) {
 		require.True(t, strings.HasPrefix(det.Order, "gid://shopify/Order/"), det.Order)
 	}
 }
+
+// Odoo in EUR, the store in USD: no price is compared across currencies,
+// the run says so and the finance review computes no margin.
+func TestReconcilePricesInTwoCurrencies(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{})
+	e.mapInDB(t)
+	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, rules.Costs, e.odooConn.ID, e.shopConn.ID)
+	ctx := context.Background()
+	require.True(t, e.odoo.SetCurrencyDirect("EUR"))
+	changed := e.mappedSKUs(t, 1)[0]
+	require.NoError(t, e.shop.SetPriceDirect(e.variant(t, changed).GID(), "1.23"))
+
+	run := e.reconcile(t, store.ReconPrices)
+	require.Equal(t, store.RunSucceeded, run.Status, run.Message)
+	for _, x := range e.discrepancies(t, store.DiscFilter{Family: store.ReconPrices}) {
+		require.NotEqual(t, "price", x.Kind, "no price difference across currencies: %+v", x)
+	}
+	var said bool
+	for _, pr := range run.Problems() {
+		if pr.What == "prices and costs in different currencies" && pr.Count > 0 {
+			said = true
+		}
+	}
+	require.True(t, said, "the run says what it could not compare: %+v", run.Problems())
+
+	th, err := e.st.FinanceThresholds(ctx)
+	require.NoError(t, err)
+	totals, err := e.st.FinanceReviewTotals(ctx, th)
+	require.NoError(t, err)
+	require.Positive(t, totals.Variants)
+	require.Equal(t, totals.Variants, totals.Currencies)
+	require.Zero(t, totals.PriceDiffers)
+	rows, _, err := e.st.FinanceReview(ctx, th, store.FinanceFilter{Flag: store.FlagCurrencies, Limit: 5})
+	require.NoError(t, err)
+	require.NotEmpty(t, rows)
+	require.Equal(t, "EUR", rows[0].OdooCurrency)
+	require.Equal(t, "USD", rows[0].Currency)
+	require.Nil(t, rows[0].Margin)
+	require.Empty(t, rows[0].Level)
+}

@@ -20,7 +20,8 @@ sold AS MATERIALIZED (
   WHERE l->>'quantity' ~ '^[0-9]{1,9}$' AND l->>'variant_id' <> ''
   GROUP BY 1),
 odoo AS (
-  SELECT DISTINCT ON (variant_id) variant_id, label, price, nullif(cost, 0) AS cost, currency FROM recon_prices
+  SELECT DISTINCT ON (variant_id) variant_id, label, price, nullif(cost, 0) AS cost, currency,
+    coalesce(nullif(cost_currency, ''), currency) AS cost_currency FROM recon_prices
   WHERE run_id = $1 AND connection_id = $2 AND variant_id IS NOT NULL ORDER BY variant_id, variant_ref),
 shop AS (
   SELECT DISTINCT ON (variant_id) variant_id, variant_ref, label, price, compare_at, cost, currency, cost_currency, collections FROM recon_prices
@@ -31,7 +32,7 @@ base AS (
     (s.currency <> '' AND o.currency <> '' AND s.currency <> o.currency) AS prices_differ_in_currency,
     -- The cost a margin is measured with: Odoo's, else Shopify's unit cost.
     coalesce(o.cost, s.cost) AS cost,
-    CASE WHEN o.cost IS NOT NULL THEN o.currency ELSE s.cost_currency END AS cost_currency,
+    CASE WHEN o.cost IS NOT NULL THEN o.cost_currency ELSE s.cost_currency END AS cost_currency,
     CASE WHEN EXISTS (SELECT 1 FROM orders) THEN coalesce(sd.units, 0) END AS units
   FROM odoo o
   JOIN shop s ON s.variant_id = o.variant_id

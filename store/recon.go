@@ -572,8 +572,9 @@ FROM j`, runID, master, other)
 			Why: "A variant with no cost in one of the systems has nothing to compare. Enter the cost in Odoo.", Count: nc.NoCost})
 	}
 	if nc.Currencies > 0 {
-		r.NotComparable = append(r.NotComparable, RunProblem{What: "amounts in different currencies",
-			Why: "Crossdock does not convert currencies, so these amounts were not compared.", Count: nc.Currencies})
+		r.NotComparable = append(r.NotComparable, RunProblem{What: "prices and costs in different currencies",
+			Why:   "Odoo and Shopify price these variants in different currencies. Crossdock does not convert currencies, so their prices were not compared and the finance review shows no margin for them (flagged “Currencies differ”).",
+			Count: nc.Currencies})
 	}
 	return r, nil
 }

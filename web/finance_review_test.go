@@ -162,5 +162,5 @@ func TestFinanceReviewRevenue(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(csv), "\n")
 	require.Len(t, lines, 5)
 	require.True(t, strings.HasPrefix(lines[1], "GOOD-1,"), lines[1])
-	require.True(t, strings.HasSuffix(lines[1], ",2,200,"), lines[1])
+	require.True(t, strings.HasSuffix(lines[1], ",2,200,,,false"), lines[1])
 }
