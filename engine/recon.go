@@ -484,16 +484,33 @@ func (e *Engine) odooStock(ctx context.Context, run store.ReconRun, connID int64
 	}
 }
 
+// pricesBulkQuery exports products with their collections and variants:
+// nested connections come as lines of their own whose __parentId is the
+// product, before or after other products' lines.
 const pricesBulkQuery = `{
-  productVariants {
+  products {
     edges {
       node {
         id
-        sku
-        price
-        compareAtPrice
-        product { id }
-        inventoryItem { unitCost { amount currencyCode } }
+        collections {
+          edges {
+            node {
+              id
+              title
+            }
+          }
+        }
+        variants {
+          edges {
+            node {
+              id
+              sku
+              price
+              compareAtPrice
+              inventoryItem { unitCost { amount currencyCode } }
+            }
+          }
+        }
       }
     }
   }
@@ -509,26 +526,32 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 		return err
 	}
 	b := &batcher[store.PriceRow]{flush: func(rs []store.PriceRow) error { return e.st.AddPriceSnapshot(ctx, run.ID, connID, rs) }}
+	cb := &batcher[store.CollectionRow]{flush: func(rs []store.CollectionRow) error { return e.st.AddCollectionSnapshot(ctx, run.ID, connID, rs) }}
 	err = e.bulkExport(ctx, connID, pricesBulkQuery, func(line []byte) error {
 		var row struct {
 			ID             string  `json:"id"`
+			Title          string  `json:"title"`
 			SKU            string  `json:"sku"`
 			Price          *string `json:"price"`
 			CompareAtPrice *string `json:"compareAtPrice"`
-			Product        struct {
-				ID string `json:"id"`
-			} `json:"product"`
-			InventoryItem *struct {
+			InventoryItem  *struct {
 				UnitCost *struct {
 					Amount       string `json:"amount"`
 					CurrencyCode string `json:"currencyCode"`
 				} `json:"unitCost"`
 			} `json:"inventoryItem"`
+			ParentID string `json:"__parentId"`
 		}
 		if err := json.Unmarshal(line, &row); err != nil {
 			return fmt.Errorf("engine: Shopify export line: %w", err)
 		}
-		r := store.PriceRow{VariantRef: row.ID, ProductRef: row.Product.ID, Label: row.SKU, Currency: shop.CurrencyCode,
+		switch {
+		case row.ParentID == "": // a product: its children say what is needed
+			return nil
+		case strings.HasPrefix(row.ID, "gid://shopify/Collection/"):
+			return cb.add(store.CollectionRow{ProductRef: row.ParentID, CollectionRef: row.ID, Title: row.Title})
+		}
+		r := store.PriceRow{VariantRef: row.ID, ProductRef: row.ParentID, Label: row.SKU, Currency: shop.CurrencyCode,
 			Price: decimal(row.Price), CompareAt: decimal(row.CompareAtPrice)}
 		if row.InventoryItem != nil && row.InventoryItem.UnitCost != nil {
 			r.Cost, r.CostCurrency = decimal(&row.InventoryItem.UnitCost.Amount), row.InventoryItem.UnitCost.CurrencyCode
@@ -538,7 +561,7 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 	if err != nil {
 		return err
 	}
-	return b.done()
+	return errors.Join(b.done(), cb.done())
 }
 
 // decimal reads a Shopify decimal string; nil or unreadable is no value.

@@ -179,6 +179,15 @@ func TestReconcilePricesAndPushMaster(t *testing.T) {
 	var older int
 	require.NoError(t, e.st.DB.GetContext(ctx, &older, `SELECT count(*) FROM finance_rows WHERE run_id <> $1`, run.ID))
 	require.Zero(t, older, "the previous run's review is dropped once this one is built")
+	// The store's collections came with the prices (product.collections in the bulk export).
+	cs, err := e.st.FinanceCollections(ctx)
+	require.NoError(t, err)
+	titles := map[string]int64{}
+	for _, c := range cs {
+		titles[c.Title] = c.Variants
+	}
+	require.Positive(t, titles["Home & living"], "%+v", cs)
+	require.Positive(t, titles["Sale"], "%+v", cs)
 	require.Equal(t, "1.23", d.OtherValue)
 	require.Equal(t, strconv.FormatFloat(p.ListPrice, 'f', -1, 64), d.MasterValue)
 	var zeroNoted bool

@@ -24,6 +24,9 @@ type FinanceStore interface {
 	FinanceReview(ctx context.Context, t store.Thresholds, f store.FinanceFilter) ([]store.FinanceRow, bool, error)
 	FinanceReviewTotals(ctx context.Context, t store.Thresholds) (store.FinanceTotals, error)
 	ReviewVariant(ctx context.Context, a store.Actor, in store.FinanceAction) (store.FinanceReviewState, error)
+	FinanceCollections(ctx context.Context) ([]store.FinanceCollection, error)
+	SetCollectionThresholds(ctx context.Context, a store.Actor, ref, title string, t store.Thresholds) error
+	ClearCollectionThresholds(ctx context.Context, a store.Actor, ref string) error
 }
 
 // Finance is the margin review of the latest prices comparison.
@@ -48,7 +51,8 @@ func financeQuery(c *fiber.Ctx) (store.FinanceFilter, string) {
 func financeRow(r store.FinanceRow) views.FinanceRow {
 	return views.FinanceRow{SKU: r.SKU, ShopPrice: r.ShopPrice, CompareAt: r.CompareAt, ListPrice: r.ListPrice, OdooCost: r.OdooCost,
 		ShopCost: r.ShopCost, Currency: r.Currency, OdooCurrency: r.OdooCurrency, Margin: r.Margin, MarginPct: r.MarginPct,
-		PriceDiffers: r.PriceDiffers, Level: r.Level, CostMissing: r.CostMissing, CurrencyDiffers: r.CurrencyDiffers, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote,
+		PriceDiffers: r.PriceDiffers, Level: r.Level, CostMissing: r.CostMissing, CurrencyDiffers: r.CurrencyDiffers,
+		CollectionLimits: r.CollectionLimits, Critical: r.Critical, High: r.High, Medium: r.Medium, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote,
 		Units: r.Units, Revenue: r.Revenue}
 }
 

@@ -90,11 +90,12 @@ CREATE TABLE finance_collection_thresholds (
     CHECK (critical < high AND high < medium)
 );
 
--- The prices snapshot learns collections and Odoo's currency.
-ALTER TABLE recon_prices ADD COLUMN collections text[] NOT NULL DEFAULT '{}';
+-- Snapshot (like recon_prices): which collections each Shopify product of
+-- a prices run is in.
 CREATE UNLOGGED TABLE recon_collections (
     run_id         bigint NOT NULL,
     connection_id  bigint NOT NULL,
+    product_ref    text   NOT NULL,
     collection_ref text   NOT NULL,
     title          text   NOT NULL DEFAULT ''
 );
@@ -102,7 +103,6 @@ CREATE INDEX recon_collections_run ON recon_collections (run_id, connection_id);
 
 -- +goose Down
 DROP TABLE recon_collections;
-ALTER TABLE recon_prices DROP COLUMN collections;
 DROP TABLE finance_collection_thresholds;
 DROP TABLE finance_collections;
 DROP TABLE finance_bands;

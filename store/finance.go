@@ -165,16 +165,19 @@ func (r FinanceRow) SortKey(sort string) *float64 {
 
 // FinanceTotals sum up the review.
 type FinanceTotals struct {
-	RunID        int64    `db:"run_id"`
-	Variants     int64    `db:"variants"`
-	PriceDiffers int64    `db:"price_differs"`
-	Negative     int64    `db:"negative"`
-	Critical     int64    `db:"critical"`
-	High         int64    `db:"high"`
-	Medium       int64    `db:"medium"`
-	CostMissing  int64    `db:"cost_missing"`
-	Currencies   int64    `db:"currency_differs"`
-	AvgMarginPct *float64 `db:"avg_margin_pct"`
+	RunID        int64 `db:"run_id"`
+	Variants     int64 `db:"variants"`
+	PriceDiffers int64 `db:"price_differs"`
+	Negative     int64 `db:"negative"`
+	Critical     int64 `db:"critical"`
+	High         int64 `db:"high"`
+	Medium       int64 `db:"medium"`
+	CostMissing  int64 `db:"cost_missing"`
+	Currencies   int64 `db:"currency_differs"`
+	// CollectionThresholds counts the collections with thresholds of
+	// their own: the levels then depend on the variant's collections.
+	CollectionThresholds int64    `db:"collection_thresholds"`
+	AvgMarginPct         *float64 `db:"avg_margin_pct"`
 	// Revenue of the last 30 days, all variants and flagged ones (a margin
 	// level or a price that differs); nil without order data.
 	Revenue        *float64 `db:"revenue"`
@@ -314,7 +317,8 @@ SELECT coalesce((SELECT id FROM run), 0) AS run_id, coalesce(sum(variants), 0)::
   (SELECT count(*) FROM rv WHERE state = 'acknowledged') AS acknowledged,
   (SELECT count(*) FROM rv WHERE state = 'accepted') AS accepted,
   (SELECT count(*) FROM rv WHERE state = 'sent') AS sent,
-  CASE WHEN bool_or(revenue IS NOT NULL) THEN coalesce(sum(revenue) FILTER (WHERE level <> '' OR price_differs), 0) END::float8 AS flagged_revenue
+  CASE WHEN bool_or(revenue IS NOT NULL) THEN coalesce(sum(revenue) FILTER (WHERE level <> '' OR price_differs), 0) END::float8 AS flagged_revenue,
+  (SELECT count(*) FROM finance_collection_thresholds) AS collection_thresholds
 FROM b`
 
 // FinanceReviewTotals counts the flags over the whole review, from the

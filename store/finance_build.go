@@ -24,11 +24,14 @@ odoo AS (
     coalesce(nullif(cost_currency, ''), currency) AS cost_currency FROM recon_prices
   WHERE run_id = $1 AND connection_id = $2 AND variant_id IS NOT NULL ORDER BY variant_id, variant_ref),
 shop AS (
-  SELECT DISTINCT ON (variant_id) variant_id, variant_ref, label, price, compare_at, cost, currency, cost_currency, collections FROM recon_prices
+  SELECT DISTINCT ON (variant_id) variant_id, variant_ref, product_ref, label, price, compare_at, cost, currency, cost_currency FROM recon_prices
   WHERE run_id = $1 AND connection_id = $3 AND variant_id IS NOT NULL ORDER BY variant_id, variant_ref),
+collections AS (
+  SELECT product_ref, array_agg(DISTINCT collection_ref ORDER BY collection_ref) AS refs FROM recon_collections
+  WHERE run_id = $1 AND connection_id = $3 GROUP BY product_ref),
 base AS (
   SELECT o.variant_id, coalesce(nullif(s.label, ''), nullif(o.label, ''), s.variant_ref) AS sku, s.price AS shop_price, s.compare_at, o.price AS list_price,
-    o.cost AS odoo_cost, s.cost AS shop_cost, s.currency, o.currency AS odoo_currency, s.collections,
+    o.cost AS odoo_cost, s.cost AS shop_cost, s.currency, o.currency AS odoo_currency, coalesce(c.refs, '{}') AS collections,
     (s.currency <> '' AND o.currency <> '' AND s.currency <> o.currency) AS prices_differ_in_currency,
     -- The cost a margin is measured with: Odoo's, else Shopify's unit cost.
     coalesce(o.cost, s.cost) AS cost,
@@ -36,7 +39,8 @@ base AS (
     CASE WHEN EXISTS (SELECT 1 FROM orders) THEN coalesce(sd.units, 0) END AS units
   FROM odoo o
   JOIN shop s ON s.variant_id = o.variant_id
-  LEFT JOIN sold sd ON sd.ref = s.variant_ref),
+  LEFT JOIN sold sd ON sd.ref = s.variant_ref
+  LEFT JOIN collections c ON c.product_ref = s.product_ref),
 cmp AS (
   SELECT b.*, (b.cost_currency = '' OR b.currency = '' OR b.cost_currency = b.currency) AS cost_comparable FROM base b)
 INSERT INTO finance_rows (run_id, variant_id, sku, shop_price, compare_at, list_price, odoo_cost, shop_cost, currency, odoo_currency,

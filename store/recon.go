@@ -290,7 +290,7 @@ not_comparable = $5, opened = $6, closed = $7, problems = $8, message = $9 WHERE
 	return out, err
 }
 
-var snapshotTables = []string{"recon_stock", "recon_prices", "recon_orders", "recon_refunds", "recon_records"}
+var snapshotTables = []string{"recon_stock", "recon_prices", "recon_collections", "recon_orders", "recon_refunds", "recon_records"}
 
 // ---- snapshots ----
 
@@ -307,8 +307,6 @@ type PriceRow struct {
 	VariantRef, ProductRef, Label string
 	Price, CompareAt, Cost        *float64
 	Currency, CostCurrency        string
-	// Collections are the Shopify collections of the variant's product (GIDs).
-	Collections []string
 }
 
 // OrderRow is one order (Odoo: a sale order created for a Shopify order).
@@ -374,22 +372,29 @@ GROUP BY 1, 2, 3, 4, 5, 6`)
 
 // AddPriceSnapshot stores variant prices and costs of one connection for a run.
 func (s *Store) AddPriceSnapshot(ctx context.Context, runID, connID int64, rows []PriceRow) error {
-	return s.copyRows(ctx, "recon_prices", []string{"run_id", "connection_id", "variant_ref", "product_ref", "label", "price", "compare_at", "cost", "currency", "cost_currency", "collections"},
+	return s.copyRows(ctx, "recon_prices", []string{"run_id", "connection_id", "variant_ref", "product_ref", "label", "price", "compare_at", "cost", "currency", "cost_currency"},
 		len(rows), func(i int) []any {
 			r := rows[i]
-			return []any{runID, connID, r.VariantRef, r.ProductRef, r.Label, r.Price, r.CompareAt, r.Cost, r.Currency, r.CostCurrency, collectionsArray(r.Collections)}
-		}, `INSERT INTO recon_prices (run_id, connection_id, variant_ref, variant_id, product_ref, label, price, compare_at, cost, currency, cost_currency, collections)
-SELECT t.run_id, t.connection_id, t.variant_ref, mv.entity_id, t.product_ref, t.label, t.price, t.compare_at, t.cost, t.currency, t.cost_currency, t.collections
+			return []any{runID, connID, r.VariantRef, r.ProductRef, r.Label, r.Price, r.CompareAt, r.Cost, r.Currency, r.CostCurrency}
+		}, `INSERT INTO recon_prices (run_id, connection_id, variant_ref, variant_id, product_ref, label, price, compare_at, cost, currency, cost_currency)
+SELECT t.run_id, t.connection_id, t.variant_ref, mv.entity_id, t.product_ref, t.label, t.price, t.compare_at, t.cost, t.currency, t.cost_currency
 FROM tmp t
 LEFT JOIN mapping_refs mv ON mv.connection_id = t.connection_id AND mv.entity_type = 'variant' AND mv.external_id = t.variant_ref AND mv.valid_to IS NULL`)
 }
 
-// collectionsArray is a NOT NULL array value: '{}' rather than NULL.
-func collectionsArray(ids []string) pq.StringArray {
-	if ids == nil {
-		return pq.StringArray{}
-	}
-	return ids
+// CollectionRow says that a Shopify product is in a collection.
+type CollectionRow struct {
+	ProductRef, CollectionRef, Title string
+}
+
+// AddCollectionSnapshot stores which collections the products of one
+// connection are in, for a run.
+func (s *Store) AddCollectionSnapshot(ctx context.Context, runID, connID int64, rows []CollectionRow) error {
+	return s.copyRows(ctx, "recon_collections", []string{"run_id", "connection_id", "product_ref", "collection_ref", "title"},
+		len(rows), func(i int) []any {
+			r := rows[i]
+			return []any{runID, connID, r.ProductRef, r.CollectionRef, r.Title}
+		}, `INSERT INTO recon_collections SELECT * FROM tmp`)
 }
 
 // AddOrderSnapshot stores orders of one connection for a run.
