@@ -136,12 +136,20 @@ func TestReconcileInventoryFindsClosesAndKeepsOnFailure(t *testing.T) {
 	require.Contains(t, got.Note, "Closed automatically")
 }
 
-func TestReconcilePricesAndPushMaster(t *testing.T) {
-	t.Parallel()
+// pricesSetup maps the sandboxes' catalogues and makes Odoo the master of
+// prices and costs, the Shopify store their receiver.
+func pricesSetup(t *testing.T) *env {
+	t.Helper()
 	e := setup(t, options{})
 	e.mapInDB(t)
 	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
 	e.priceRule(t, rules.Costs, e.odooConn.ID, e.shopConn.ID)
+	return e
+}
+
+func TestReconcilePricesAndPushMaster(t *testing.T) {
+	t.Parallel()
+	e := pricesSetup(t)
 	ctx := context.Background()
 
 	base := e.reconcile(t, store.ReconPrices)
@@ -296,10 +304,7 @@ func TestReconcileRefundsWithoutCreditNotes(t *testing.T) {
 // the run says so and the finance review computes no margin.
 func TestReconcilePricesInTwoCurrencies(t *testing.T) {
 	t.Parallel()
-	e := setup(t, options{})
-	e.mapInDB(t)
-	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
-	e.priceRule(t, rules.Costs, e.odooConn.ID, e.shopConn.ID)
+	e := pricesSetup(t)
 	ctx := context.Background()
 	require.True(t, e.odoo.SetCurrencyDirect("EUR"))
 	changed := e.mappedSKUs(t, 1)[0]

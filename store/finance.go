@@ -201,6 +201,11 @@ func levelSQL(pct, critical, high, medium string) string {
 const collectionLimitsSQL = `LEFT JOIN LATERAL (SELECT max(ct.critical) AS critical, max(ct.high) AS high, max(ct.medium) AS medium
   FROM finance_collection_thresholds ct WHERE ct.collection_ref = ANY(r.collections)) e ON true`
 
+// rowLevelSQL joins to finance row r its thresholds (e) and its level (lv),
+// $1..$3 being the global thresholds.
+var rowLevelSQL = collectionLimitsSQL + `
+CROSS JOIN LATERAL (SELECT ` + levelSQL("r.margin_pct", "coalesce(e.critical, $1)", "coalesce(e.high, $2)", "coalesce(e.medium, $3)") + ` AS level) lv`
+
 // financeRunSQL is the run the review shows: the latest prices comparison
 // that built one.
 const financeRunSQL = `(SELECT max(run_id) FROM finance_runs)`
@@ -275,8 +280,7 @@ func (q q) FinanceReview(ctx context.Context, t Thresholds, f FinanceFilter) ([]
 	}
 	query := `SELECT ` + financeRowColumns + `
 FROM finance_rows r
-` + collectionLimitsSQL + `
-CROSS JOIN LATERAL (SELECT ` + levelSQL("r.margin_pct", "coalesce(e.critical, $1)", "coalesce(e.high, $2)", "coalesce(e.medium, $3)") + ` AS level) lv
+` + rowLevelSQL + `
 LEFT JOIN finance_reviews fr ON fr.variant_id = r.variant_id
 WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(`
 ORDER BY %s%s, r.variant_id LIMIT %s`, key, dir, arg(limit+1))
@@ -300,8 +304,7 @@ b AS (
 rv AS (
   SELECT fr.state FROM finance_reviews fr
   JOIN finance_rows r ON r.run_id = (SELECT id FROM run) AND r.variant_id = fr.variant_id
-  ` + collectionLimitsSQL + `
-  CROSS JOIN LATERAL (SELECT ` + levelSQL("r.margin_pct", "coalesce(e.critical, $1)", "coalesce(e.high, $2)", "coalesce(e.medium, $3)") + ` AS level) lv
+  ` + rowLevelSQL + `
   WHERE (lv.level <> '' OR r.price_differs OR r.cost_missing OR r.currency_differs))
 SELECT coalesce((SELECT id FROM run), 0) AS run_id, coalesce(sum(variants), 0)::bigint AS variants,
   coalesce(sum(variants) FILTER (WHERE price_differs), 0)::bigint AS price_differs,

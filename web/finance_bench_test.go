@@ -22,7 +22,8 @@ import (
 
 // BenchmarkFinanceReview measures the finance review as a browser asks for
 // it, over real HTTP from the running console: p95 and median of the first
-// page, a filtered page and the revenue sort (20 requests each), over n
+// page, a filtered page, the revenue sort, a level filtered by revenue and
+// the month-end summary (200 flagged rows) (20 requests each), over n
 // variants compared in Odoo and Shopify (in 20 collections, two with
 // thresholds of their own), with n/4 orders (two lines each) synced in the
 // last 30 days; and build_s, the time the prices run spends
@@ -97,6 +98,8 @@ FROM generate_series(1, $3::int / 4) g`, shop.ID, odoo.ID, n)
 		{"first_page", "/finance"},
 		{"filtered_page", "/finance?flag=critical"},
 		{"revenue_sort", "/finance?sort=revenue"},
+		{"level_by_revenue", "/finance?flag=medium&sort=revenue"},
+		{"month_end_summary", "/finance/summary"},
 	}
 	b.ResetTimer()
 	for b.Loop() {
