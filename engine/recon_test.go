@@ -196,6 +196,14 @@ func TestReconcilePricesAndPushMaster(t *testing.T) {
 	}
 	require.Positive(t, titles["Home & living"], "%+v", cs)
 	require.Positive(t, titles["Sale"], "%+v", cs)
+	// A run that fails (Odoo down) leaves this review in place.
+	e.odoo.FailNext(1, odoosandbox.Status500)
+	failedRun := e.reconcile(t, store.ReconPrices)
+	require.Equal(t, store.RunFailed, failedRun.Status)
+	after, err := e.st.FinanceReviewTotals(ctx, th)
+	require.NoError(t, err)
+	require.Equal(t, run.ID, after.RunID)
+	require.Equal(t, totals.Variants, after.Variants)
 	require.Equal(t, "1.23", d.OtherValue)
 	require.Equal(t, strconv.FormatFloat(p.ListPrice, 'f', -1, 64), d.MasterValue)
 	var zeroNoted bool
