@@ -111,11 +111,14 @@ func TestBrowserFinanceCollectionThresholds(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#c0-medium"), "90"),
 		chromedp.Click(chromedp.Search(`//button[text()="Save thresholds of Premium"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//*[contains(text(), "The thresholds of Premium are saved")]`)),
+	))
+	browsertest.Screenshot(t, ctx, "finance-collections")
+	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.URL+"/finance?flag=critical"),
 		chromedp.WaitVisible(chromedp.CSS("#finance-rows table")),
 	))
 	text := pageText(t, ctx)
 	require.Contains(t, text, "GOOD-1")
 	require.Contains(t, text, "Its collection's thresholds: critical under 70 %")
-	browsertest.Screenshot(t, ctx, "finance-collections")
+	browsertest.Screenshot(t, ctx, "finance-review-collection-thresholds")
 }
