@@ -213,13 +213,25 @@ const financeRunSQL = `(SELECT max(run_id) FROM finance_runs)`
 // flagged says whether a row (or band) with this level needs a look.
 const flaggedSQL = `(level <> '' OR price_differs OR cost_missing OR currency_differs)`
 
-// financeFlagWhere is a flag filter; level filters are also given as a
-// range of the margin % sort key, which the index scans instead of the
-// whole review ($1..$3: the global thresholds).
-func financeFlagWhere(flag string) []string {
+// financeBounds is the review's run and the range of each threshold over
+// the global ones and every collection's.
+type financeBounds struct {
+	RunID       *int64  `db:"run_id"`
+	MinCritical float64 `db:"min_critical"`
+	MaxCritical float64 `db:"max_critical"`
+	MinHigh     float64 `db:"min_high"`
+	MaxHigh     float64 `db:"max_high"`
+	MaxMedium   float64 `db:"max_medium"`
+}
+
+// financeFlagWhere is a flag filter. Level filters also bound the margin %
+// sort key with constants, so the planner reads the level's rows from its
+// index, or the sort's index when the level is most of the review, knowing
+// from the statistics how many rows the range holds.
+func financeFlagWhere(flag string, b financeBounds, arg func(any) string) []string {
 	pctKey := "coalesce(r.margin_pct, -1e9)"
-	upTo := func(col, global string) string {
-		return fmt.Sprintf(`%s >= 0 AND %s < (SELECT greatest(%s, max(%s)) FROM finance_collection_thresholds)`, pctKey, pctKey, global, col)
+	between := func(lo, hi float64) string {
+		return fmt.Sprintf("%s >= %s::numeric AND %s < %s::numeric", pctKey, arg(max(lo, 0)), pctKey, arg(hi))
 	}
 	switch flag {
 	case FlagPriceDiffers:
@@ -230,12 +242,15 @@ func financeFlagWhere(flag string) []string {
 		return []string{"r.currency_differs"}
 	case FlagNegative:
 		return []string{pctKey + " > -1e9", pctKey + " < 0"}
+	// The level as comparisons rather than lv.level = '…': the planner
+	// estimates those, and an equality on a CASE at 0.5 % makes it sort the
+	// whole range instead of reading the index in order.
 	case FlagCritical:
-		return []string{"lv.level = 'critical'", upTo("critical", "$1")}
+		return []string{between(0, b.MaxCritical), "r.margin_pct < coalesce(e.critical, $1)"}
 	case FlagHigh:
-		return []string{"lv.level = 'high'", upTo("high", "$2")}
+		return []string{between(b.MinCritical, b.MaxHigh), "r.margin_pct >= coalesce(e.critical, $1)", "r.margin_pct < coalesce(e.high, $2)"}
 	case FlagMedium:
-		return []string{"lv.level = 'medium'", upTo("medium", "$3")}
+		return []string{between(b.MinHigh, b.MaxMedium), "r.margin_pct >= coalesce(e.high, $2)", "r.margin_pct < coalesce(e.medium, $3)"}
 	case FlagAny:
 		return []string{"(lv.level <> '' OR r.price_differs OR r.cost_missing OR r.currency_differs)"}
 	}
@@ -258,7 +273,17 @@ func (q q) FinanceReview(ctx context.Context, t Thresholds, f FinanceFilter) ([]
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	where := append([]string{"r.run_id = " + financeRunSQL}, financeFlagWhere(f.Flag)...)
+	var b financeBounds
+	if err := sqlxGet(ctx, q, &b, `SELECT `+financeRunSQL+` AS run_id,
+  least($1, min(critical))::float8 AS min_critical, greatest($1, max(critical))::float8 AS max_critical,
+  least($2, min(high))::float8 AS min_high, greatest($2, max(high))::float8 AS max_high, greatest($3, max(medium))::float8 AS max_medium
+FROM finance_collection_thresholds`, t.Critical, t.High, t.Medium); err != nil {
+		return nil, false, fmt.Errorf("store: finance review: %w", err)
+	}
+	if b.RunID == nil {
+		return nil, false, nil
+	}
+	where := append([]string{"r.run_id = " + arg(*b.RunID)}, financeFlagWhere(f.Flag, b, arg)...)
 	key, desc := financeOrder(f.Sort)
 	if f.AfterID != 0 {
 		null := "-1e9"
