@@ -205,7 +205,35 @@ func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.R
 		res.NotComparable = append(res.NotComparable, r.NotComparable...)
 		closePairs = append(closePairs, o.ID)
 	}
-	return outcome(res, fails, closePairs, len(others))
+	out = outcome(res, fails, closePairs, len(others))
+	if run.Family == store.ReconPrices && len(closePairs) > 0 {
+		out.Problems = append(out.Problems, e.buildFinanceReview(ctx, run, master, closePairs, others)...)
+	}
+	return out
+}
+
+// buildFinanceReview computes the finance review of a prices run, against
+// the first Shopify store compared: the review (and finance's decisions) is
+// per variant. What it could not do is said as run problems; the
+// comparison itself stands.
+func (e *Engine) buildFinanceReview(ctx context.Context, run store.ReconRun, master rules.ConnInfo, compared []int64, others []rules.ConnInfo) []store.RunProblem {
+	shop := compared[0]
+	if _, err := e.st.BuildFinanceReview(ctx, run.ID, master.ID, shop); err != nil {
+		e.log.Error("finance review not built", "run_id", run.ID, "error", err)
+		return []store.RunProblem{{What: "The finance review was not updated",
+			Why: "It still shows the previous comparison. " + plain(err)}}
+	}
+	if len(compared) < 2 {
+		return nil
+	}
+	name := ""
+	for _, o := range others {
+		if o.ID == shop {
+			name = o.Name
+		}
+	}
+	return []store.RunProblem{{What: "The finance review shows one store",
+		Why: fmt.Sprintf("It compares Odoo with %s only; the prices of the %d other stores are compared in the discrepancies.", name, len(compared)-1)}}
 }
 
 // reconcileMappings checks, for every Shopify and Odoo connection, that the
@@ -456,16 +484,33 @@ func (e *Engine) odooStock(ctx context.Context, run store.ReconRun, connID int64
 	}
 }
 
+// pricesBulkQuery exports products with their collections and variants:
+// nested connections come as lines of their own whose __parentId is the
+// product, before or after other products' lines.
 const pricesBulkQuery = `{
-  productVariants {
+  products {
     edges {
       node {
         id
-        sku
-        price
-        compareAtPrice
-        product { id }
-        inventoryItem { unitCost { amount currencyCode } }
+        collections {
+          edges {
+            node {
+              id
+              title
+            }
+          }
+        }
+        variants {
+          edges {
+            node {
+              id
+              sku
+              price
+              compareAtPrice
+              inventoryItem { unitCost { amount currencyCode } }
+            }
+          }
+        }
       }
     }
   }
@@ -481,26 +526,32 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 		return err
 	}
 	b := &batcher[store.PriceRow]{flush: func(rs []store.PriceRow) error { return e.st.AddPriceSnapshot(ctx, run.ID, connID, rs) }}
+	cb := &batcher[store.CollectionRow]{flush: func(rs []store.CollectionRow) error { return e.st.AddCollectionSnapshot(ctx, run.ID, connID, rs) }}
 	err = e.bulkExport(ctx, connID, pricesBulkQuery, func(line []byte) error {
 		var row struct {
 			ID             string  `json:"id"`
+			Title          string  `json:"title"`
 			SKU            string  `json:"sku"`
 			Price          *string `json:"price"`
 			CompareAtPrice *string `json:"compareAtPrice"`
-			Product        struct {
-				ID string `json:"id"`
-			} `json:"product"`
-			InventoryItem *struct {
+			InventoryItem  *struct {
 				UnitCost *struct {
 					Amount       string `json:"amount"`
 					CurrencyCode string `json:"currencyCode"`
 				} `json:"unitCost"`
 			} `json:"inventoryItem"`
+			ParentID string `json:"__parentId"`
 		}
 		if err := json.Unmarshal(line, &row); err != nil {
 			return fmt.Errorf("engine: Shopify export line: %w", err)
 		}
-		r := store.PriceRow{VariantRef: row.ID, ProductRef: row.Product.ID, Label: row.SKU, Currency: shop.CurrencyCode,
+		switch {
+		case row.ParentID == "": // a product: its children say what is needed
+			return nil
+		case strings.HasPrefix(row.ID, "gid://shopify/Collection/"):
+			return cb.add(store.CollectionRow{ProductRef: row.ParentID, CollectionRef: row.ID, Title: row.Title})
+		}
+		r := store.PriceRow{VariantRef: row.ID, ProductRef: row.ParentID, Label: row.SKU, Currency: shop.CurrencyCode,
 			Price: decimal(row.Price), CompareAt: decimal(row.CompareAtPrice)}
 		if row.InventoryItem != nil && row.InventoryItem.UnitCost != nil {
 			r.Cost, r.CostCurrency = decimal(&row.InventoryItem.UnitCost.Amount), row.InventoryItem.UnitCost.CurrencyCode
@@ -510,7 +561,7 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 	if err != nil {
 		return err
 	}
-	return b.done()
+	return errors.Join(b.done(), cb.done())
 }
 
 // decimal reads a Shopify decimal string; nil or unreadable is no value.
@@ -538,7 +589,8 @@ func (e *Engine) odooPrices(ctx context.Context, run store.ReconRun, connID int6
 		out := make([]store.PriceRow, len(ps))
 		for i, p := range ps {
 			price, cost := p.ListPrice, p.StandardPrice
-			out[i] = store.PriceRow{VariantRef: strconv.Itoa(p.ID), Label: cmpStr(p.DefaultCode, p.Name), Price: &price, Cost: &cost}
+			out[i] = store.PriceRow{VariantRef: strconv.Itoa(p.ID), Label: cmpStr(p.DefaultCode, p.Name), Price: &price, Cost: &cost,
+				Currency: p.Currency, CostCurrency: p.CostCurrency}
 		}
 		if err := e.st.AddPriceSnapshot(ctx, run.ID, connID, out); err != nil {
 			return err

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,12 +136,20 @@ func TestReconcileInventoryFindsClosesAndKeepsOnFailure(t *testing.T) {
 	require.Contains(t, got.Note, "Closed automatically")
 }
 
-func TestReconcilePricesAndPushMaster(t *testing.T) {
-	t.Parallel()
+// pricesSetup maps the sandboxes' catalogues and makes Odoo the master of
+// prices and costs, the Shopify store their receiver.
+func pricesSetup(t *testing.T) *env {
+	t.Helper()
 	e := setup(t, options{})
 	e.mapInDB(t)
 	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
 	e.priceRule(t, rules.Costs, e.odooConn.ID, e.shopConn.ID)
+	return e
+}
+
+func TestReconcilePricesAndPushMaster(t *testing.T) {
+	t.Parallel()
+	e := pricesSetup(t)
 	ctx := context.Background()
 
 	base := e.reconcile(t, store.ReconPrices)
@@ -165,6 +174,36 @@ func TestReconcilePricesAndPushMaster(t *testing.T) {
 		}
 	}
 	require.NotNil(t, d, "the changed price is a discrepancy")
+	// The run computed the finance review once; the changed price is flagged there.
+	th, err := e.st.FinanceThresholds(ctx)
+	require.NoError(t, err)
+	totals, err := e.st.FinanceReviewTotals(ctx, th)
+	require.NoError(t, err)
+	require.Equal(t, run.ID, totals.RunID)
+	require.Positive(t, totals.Variants)
+	flagged, _, err := e.st.FinanceReview(ctx, th, store.FinanceFilter{Flag: store.FlagPriceDiffers, Limit: 200})
+	require.NoError(t, err)
+	require.True(t, slices.ContainsFunc(flagged, func(r store.FinanceRow) bool { return r.SKU == changed }), "%+v", flagged)
+	var older int
+	require.NoError(t, e.st.DB.GetContext(ctx, &older, `SELECT count(*) FROM finance_rows WHERE run_id <> $1`, run.ID))
+	require.Zero(t, older, "the previous run's review is dropped once this one is built")
+	// The store's collections came with the prices (product.collections in the bulk export).
+	cs, err := e.st.FinanceCollections(ctx)
+	require.NoError(t, err)
+	titles := map[string]int64{}
+	for _, c := range cs {
+		titles[c.Title] = c.Variants
+	}
+	require.Positive(t, titles["Home & living"], "%+v", cs)
+	require.Positive(t, titles["Sale"], "%+v", cs)
+	// A run that fails (Odoo down) leaves this review in place.
+	e.odoo.FailNext(1, odoosandbox.Status500)
+	failedRun := e.reconcile(t, store.ReconPrices)
+	require.Equal(t, store.RunFailed, failedRun.Status)
+	after, err := e.st.FinanceReviewTotals(ctx, th)
+	require.NoError(t, err)
+	require.Equal(t, run.ID, after.RunID)
+	require.Equal(t, totals.Variants, after.Variants)
 	require.Equal(t, "1.23", d.OtherValue)
 	require.Equal(t, strconv.FormatFloat(p.ListPrice, 'f', -1, 64), d.MasterValue)
 	var zeroNoted bool
@@ -267,4 +306,43 @@ func TestReconcileRefundsWithoutCreditNotes(t *testing.T) {
 		require.True(t, strings.HasPrefix(det.Refund, "gid://shopify/Refund/"), det.Refund)
 		require.True(t, strings.HasPrefix(det.Order, "gid://shopify/Order/"), det.Order)
 	}
+}
+
+// Odoo in EUR, the store in USD: no price is compared across currencies,
+// the run says so and the finance review computes no margin.
+func TestReconcilePricesInTwoCurrencies(t *testing.T) {
+	t.Parallel()
+	e := pricesSetup(t)
+	ctx := context.Background()
+	require.True(t, e.odoo.SetCurrencyDirect("EUR"))
+	changed := e.mappedSKUs(t, 1)[0]
+	require.NoError(t, e.shop.SetPriceDirect(e.variant(t, changed).GID(), "1.23"))
+
+	run := e.reconcile(t, store.ReconPrices)
+	require.Equal(t, store.RunSucceeded, run.Status, run.Message)
+	for _, x := range e.discrepancies(t, store.DiscFilter{Family: store.ReconPrices}) {
+		require.NotEqual(t, "price", x.Kind, "no price difference across currencies: %+v", x)
+	}
+	var said bool
+	for _, pr := range run.Problems() {
+		if pr.What == "prices and costs in different currencies" && pr.Count > 0 {
+			said = true
+		}
+	}
+	require.True(t, said, "the run says what it could not compare: %+v", run.Problems())
+
+	th, err := e.st.FinanceThresholds(ctx)
+	require.NoError(t, err)
+	totals, err := e.st.FinanceReviewTotals(ctx, th)
+	require.NoError(t, err)
+	require.Positive(t, totals.Variants)
+	require.Equal(t, totals.Variants, totals.Currencies)
+	require.Zero(t, totals.PriceDiffers)
+	rows, _, err := e.st.FinanceReview(ctx, th, store.FinanceFilter{Flag: store.FlagCurrencies, Limit: 5})
+	require.NoError(t, err)
+	require.NotEmpty(t, rows)
+	require.Equal(t, "EUR", rows[0].OdooCurrency)
+	require.Equal(t, "USD", rows[0].Currency)
+	require.Nil(t, rows[0].Margin)
+	require.Empty(t, rows[0].Level)
 }

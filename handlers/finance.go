@@ -24,6 +24,9 @@ type FinanceStore interface {
 	FinanceReview(ctx context.Context, t store.Thresholds, f store.FinanceFilter) ([]store.FinanceRow, bool, error)
 	FinanceReviewTotals(ctx context.Context, t store.Thresholds) (store.FinanceTotals, error)
 	ReviewVariant(ctx context.Context, a store.Actor, in store.FinanceAction) (store.FinanceReviewState, error)
+	FinanceCollections(ctx context.Context) ([]store.FinanceCollection, error)
+	SetCollectionThresholds(ctx context.Context, a store.Actor, ref, title string, t store.Thresholds) error
+	ClearCollectionThresholds(ctx context.Context, a store.Actor, ref string) error
 }
 
 // Finance is the margin review of the latest prices comparison.
@@ -47,8 +50,9 @@ func financeQuery(c *fiber.Ctx) (store.FinanceFilter, string) {
 
 func financeRow(r store.FinanceRow) views.FinanceRow {
 	return views.FinanceRow{SKU: r.SKU, ShopPrice: r.ShopPrice, CompareAt: r.CompareAt, ListPrice: r.ListPrice, OdooCost: r.OdooCost,
-		ShopCost: r.ShopCost, Currency: r.Currency, Margin: r.Margin, MarginPct: r.MarginPct, PriceDiffers: r.PriceDiffers,
-		Level: r.Level, CostMissing: r.CostMissing, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote,
+		ShopCost: r.ShopCost, Currency: r.Currency, OdooCurrency: r.OdooCurrency, Margin: r.Margin, MarginPct: r.MarginPct,
+		PriceDiffers: r.PriceDiffers, Level: r.Level, CostMissing: r.CostMissing, CurrencyDiffers: r.CurrencyDiffers,
+		CollectionLimits: r.CollectionLimits, Critical: r.Critical, High: r.High, Medium: r.Medium, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote,
 		Units: r.Units, Revenue: r.Revenue}
 }
 
@@ -145,7 +149,8 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.csv"`, name))
 	w := csv.NewWriter(c.Response().BodyWriter())
 	_ = w.Write([]string{"sku", "shopify_price", "shopify_compare_at", "odoo_list_price", "odoo_cost", "shopify_unit_cost", "currency",
-		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing", "units_sold_30_days", "revenue_30_days", "review"})
+		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing", "units_sold_30_days", "revenue_30_days", "review",
+		"odoo_currency", "currencies_differ"})
 	num := func(v *float64) string {
 		if v == nil {
 			return ""
@@ -161,7 +166,7 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 		for _, r := range rows {
 			_ = w.Write([]string{csvSafe(r.SKU), num(r.ShopPrice), num(r.CompareAt), num(r.ListPrice), num(r.OdooCost), num(r.ShopCost),
 				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing),
-				num(r.Units), num(r.Revenue), r.ReviewState})
+				num(r.Units), num(r.Revenue), r.ReviewState, r.OdooCurrency, strconv.FormatBool(r.CurrencyDiffers)})
 		}
 		if !more || len(rows) == 0 {
 			break

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/lib/pq"
 )
 
 // Thresholds are the margins (percent of the storefront price) below which
@@ -69,13 +71,16 @@ const (
 	FlagHigh         = "high"
 	FlagMedium       = "medium"
 	FlagCostMissing  = "cost_missing"
+	// FlagCurrencies: the two systems price the variant in different
+	// currencies, so neither the prices nor the margin were compared.
+	FlagCurrencies = "currency_differs"
 )
 
 // FlagAny selects every flagged variant (the month-end summary).
 const FlagAny = "any"
 
 // FinanceFlags lists the flags in filter order.
-var FinanceFlags = []string{FlagPriceDiffers, FlagNegative, FlagCritical, FlagHigh, FlagMedium, FlagCostMissing}
+var FinanceFlags = []string{FlagPriceDiffers, FlagNegative, FlagCritical, FlagHigh, FlagMedium, FlagCostMissing, FlagCurrencies}
 
 // FinanceRow is one mapped variant in the finance review.
 type FinanceRow struct {
@@ -86,19 +91,31 @@ type FinanceRow struct {
 	ListPrice    *float64 `db:"list_price"`
 	OdooCost     *float64 `db:"odoo_cost"`
 	ShopCost     *float64 `db:"shop_cost"`
-	Currency     string   `db:"currency"`
+	Currency     string   `db:"currency"` // the storefront's
+	OdooCurrency string   `db:"odoo_currency"`
 	Margin       *float64 `db:"margin"`
 	MarginPct    *float64 `db:"margin_pct"`
 	PriceDiffers bool     `db:"price_differs"`
 	Level        string   `db:"level"` // negative, critical, high, medium or ""
 	CostMissing  bool     `db:"cost_missing"`
-	ReviewState  string   `db:"review_state"` // acknowledged, accepted, sent or ""
-	ReviewNote   string   `db:"review_note"`
+	// CurrencyDiffers: Odoo and the storefront (or the cost) are in
+	// different currencies; price and margin are not compared.
+	CurrencyDiffers bool   `db:"currency_differs"`
+	ReviewState     string `db:"review_state"` // acknowledged, accepted, sent or ""
+	ReviewNote      string `db:"review_note"`
 	// Units sold and revenue (Shopify price × units) over the last 30
 	// days, from the orders flow's sync records; nil when no order was
 	// synced in that time.
 	Units   *float64 `db:"units"`
 	Revenue *float64 `db:"revenue"`
+	// Collections are the Shopify collections of the variant's product.
+	Collections pq.StringArray `db:"collections"`
+	// The thresholds its level was measured against, and whether they are
+	// its collections' (the strictest of them) rather than the global ones.
+	Critical         float64 `db:"th_critical"`
+	High             float64 `db:"th_high"`
+	Medium           float64 `db:"th_medium"`
+	CollectionLimits bool    `db:"th_collection"`
 }
 
 // FinanceFilter selects rows of the review.
@@ -124,14 +141,15 @@ var FinanceSorts = []string{SortMarginPct, SortMargin, SortRevenue}
 
 // financeOrder is a sort's key expression and direction. NULL keys come
 // first for margins (-1e9 stands in for them) and last for revenue (-1).
+// The expressions are those of the finance_rows indexes.
 func financeOrder(sort string) (key string, desc bool) {
 	switch sort {
 	case SortMargin:
-		return "coalesce(margin, -1e9)", false
+		return "coalesce(r.margin, -1e9)", false
 	case SortRevenue:
-		return "coalesce(revenue, -1)", true
+		return "coalesce(r.revenue, -1)", true
 	}
-	return "coalesce(margin_pct, -1e9)", false
+	return "coalesce(r.margin_pct, -1e9)", false
 }
 
 // SortKey is the value a row has in a sort's order, for the keyset.
@@ -147,15 +165,19 @@ func (r FinanceRow) SortKey(sort string) *float64 {
 
 // FinanceTotals sum up the review.
 type FinanceTotals struct {
-	RunID        int64    `db:"run_id"`
-	Variants     int64    `db:"variants"`
-	PriceDiffers int64    `db:"price_differs"`
-	Negative     int64    `db:"negative"`
-	Critical     int64    `db:"critical"`
-	High         int64    `db:"high"`
-	Medium       int64    `db:"medium"`
-	CostMissing  int64    `db:"cost_missing"`
-	AvgMarginPct *float64 `db:"avg_margin_pct"`
+	RunID        int64 `db:"run_id"`
+	Variants     int64 `db:"variants"`
+	PriceDiffers int64 `db:"price_differs"`
+	Negative     int64 `db:"negative"`
+	Critical     int64 `db:"critical"`
+	High         int64 `db:"high"`
+	Medium       int64 `db:"medium"`
+	CostMissing  int64 `db:"cost_missing"`
+	Currencies   int64 `db:"currency_differs"`
+	// CollectionThresholds counts the collections with thresholds of
+	// their own: the levels then depend on the variant's collections.
+	CollectionThresholds int64    `db:"collection_thresholds"`
+	AvgMarginPct         *float64 `db:"avg_margin_pct"`
 	// Revenue of the last 30 days, all variants and flagged ones (a margin
 	// level or a price that differs); nil without order data.
 	Revenue        *float64 `db:"revenue"`
@@ -167,91 +189,126 @@ type FinanceTotals struct {
 	Sent         int64 `db:"sent"`
 }
 
-// financeSQL is the review of the latest prices comparison that pulled
-// both systems: the master's (Odoo) list price and cost against Shopify's
-// price, compare-at price and unit cost, per mapped variant.
-const financeSQL = `WITH run AS (
-  SELECT id FROM recon_runs WHERE family = 'prices' AND status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1),
-orders AS MATERIALIZED (
-  SELECT DISTINCT ON (entity_ref) payload FROM syncs
-  WHERE flow = 'orders.shopify_odoo' AND created_at >= now() - interval '30 days' AND parent_id IS NULL
-  ORDER BY entity_ref, id DESC),
-sold AS MATERIALIZED (
-  SELECT l->>'variant_id' AS ref, sum((l->>'quantity')::numeric) AS units
-  FROM orders o, jsonb_array_elements(CASE WHEN jsonb_typeof(o.payload->'lines') = 'array' THEN o.payload->'lines' ELSE '[]' END) l
-  WHERE l->>'quantity' ~ '^[0-9]{1,9}$' AND l->>'variant_id' <> ''
-  GROUP BY 1),
-odoo AS MATERIALIZED (
-  SELECT p.variant_id, p.variant_ref, p.label, p.price, p.cost FROM recon_prices p JOIN connections c ON c.id = p.connection_id AND c.kind = 'odoo'
-  WHERE p.run_id = (SELECT id FROM run) AND p.variant_id IS NOT NULL),
-shop AS MATERIALIZED (
-  SELECT p.variant_id, p.variant_ref, p.label, p.price, p.compare_at, p.cost, p.currency FROM recon_prices p
-  JOIN connections c ON c.id = p.connection_id AND c.kind = 'shopify'
-  WHERE p.run_id = (SELECT id FROM run) AND p.variant_id IS NOT NULL),
-base AS (
-  SELECT o.variant_id, coalesce(nullif(s.label, ''), o.label) AS sku, s.price AS shop_price, s.compare_at, o.price AS list_price,
-    nullif(o.cost, 0) AS odoo_cost, s.cost AS shop_cost, s.currency, coalesce(nullif(o.cost, 0), s.cost) AS cost,
-    coalesce(fr.state, '') AS review_state, coalesce(fr.note, '') AS review_note,
-    CASE WHEN EXISTS (SELECT 1 FROM orders) THEN coalesce(sd.units, 0) END AS units
-  FROM odoo o
-  JOIN shop s ON s.variant_id = o.variant_id
-  LEFT JOIN finance_reviews fr ON fr.variant_id = o.variant_id
-  LEFT JOIN sold sd ON sd.ref = s.variant_ref),
-rows AS (
-  SELECT b.*, round(b.shop_price - b.cost, 2) AS margin,
-    CASE WHEN b.shop_price > 0 AND b.cost IS NOT NULL THEN round((b.shop_price - b.cost) / b.shop_price * 100, 1) END AS margin_pct,
-    (b.shop_price IS NOT NULL AND b.list_price IS NOT NULL AND round(b.shop_price, 2) <> round(b.list_price, 2)) AS price_differs,
-    (b.cost IS NULL) AS cost_missing,
-    round(b.shop_price * b.units, 2) AS revenue
-  FROM base b),
-flagged AS (
-  SELECT r.*, CASE WHEN r.margin_pct IS NULL THEN '' WHEN r.margin < 0 THEN 'negative' WHEN r.margin_pct < $1 THEN 'critical'
-    WHEN r.margin_pct < $2 THEN 'high' WHEN r.margin_pct < $3 THEN 'medium' ELSE '' END AS level
-  FROM rows r)
-`
-
-func flagWhere(flag string) string {
-	switch flag {
-	case FlagPriceDiffers:
-		return "price_differs"
-	case FlagCostMissing:
-		return "cost_missing"
-	case FlagNegative, FlagCritical, FlagHigh, FlagMedium:
-		return "level = '" + flag + "'"
-	case FlagAny:
-		return "(level <> '' OR price_differs OR cost_missing)"
-	}
-	return "true"
+// levelSQL is a margin level as a range of margin %: below zero is a loss,
+// then critical, high and medium below their thresholds.
+func levelSQL(pct, critical, high, medium string) string {
+	return fmt.Sprintf(`CASE WHEN %[1]s IS NULL THEN '' WHEN %[1]s < 0 THEN 'negative' WHEN %[1]s < %[2]s THEN 'critical'
+  WHEN %[1]s < %[3]s THEN 'high' WHEN %[1]s < %[4]s THEN 'medium' ELSE '' END`, pct, critical, high, medium)
 }
 
-// FinanceReview returns a page of the review, lowest margin first (no
-// margin first of all), and whether more rows follow.
+// collectionLimitsSQL joins the strictest thresholds of the collections of
+// finance row r as e (NULLs when none of them has its own).
+const collectionLimitsSQL = `LEFT JOIN LATERAL (SELECT max(ct.critical) AS critical, max(ct.high) AS high, max(ct.medium) AS medium
+  FROM finance_collection_thresholds ct WHERE ct.collection_ref = ANY(r.collections)) e ON true`
+
+// rowLevelSQL joins to finance row r its thresholds (e) and its level (lv),
+// $1..$3 being the global thresholds.
+var rowLevelSQL = collectionLimitsSQL + `
+CROSS JOIN LATERAL (SELECT ` + levelSQL("r.margin_pct", "coalesce(e.critical, $1)", "coalesce(e.high, $2)", "coalesce(e.medium, $3)") + ` AS level) lv`
+
+// financeRunSQL is the run the review shows: the latest prices comparison
+// that built one.
+const financeRunSQL = `(SELECT max(run_id) FROM finance_runs)`
+
+// flagged says whether a row (or band) with this level needs a look.
+const flaggedSQL = `(level <> '' OR price_differs OR cost_missing OR currency_differs)`
+
+// financeBounds is the review's run and the range of each threshold over
+// the global ones and every collection's.
+type financeBounds struct {
+	RunID       *int64  `db:"run_id"`
+	MinCritical float64 `db:"min_critical"`
+	MaxCritical float64 `db:"max_critical"`
+	MinHigh     float64 `db:"min_high"`
+	MaxHigh     float64 `db:"max_high"`
+	MaxMedium   float64 `db:"max_medium"`
+}
+
+// financeFlagWhere is a flag filter. Level filters also bound the margin %
+// sort key with constants, so the planner reads the level's rows from its
+// index, or the sort's index when the level is most of the review, knowing
+// from the statistics how many rows the range holds.
+func financeFlagWhere(flag string, b financeBounds, arg func(any) string) []string {
+	pctKey := "coalesce(r.margin_pct, -1e9)"
+	between := func(lo, hi float64) string {
+		return fmt.Sprintf("%s >= %s::numeric AND %s < %s::numeric", pctKey, arg(max(lo, 0)), pctKey, arg(hi))
+	}
+	switch flag {
+	case FlagPriceDiffers:
+		return []string{"r.price_differs"}
+	case FlagCostMissing:
+		return []string{"r.cost_missing"}
+	case FlagCurrencies:
+		return []string{"r.currency_differs"}
+	case FlagNegative:
+		return []string{pctKey + " > -1e9", pctKey + " < 0"}
+	// The level as comparisons rather than lv.level = '…': the planner
+	// estimates those, and an equality on a CASE at 0.5 % makes it sort the
+	// whole range instead of reading the index in order.
+	case FlagCritical:
+		return []string{between(0, b.MaxCritical), "r.margin_pct < coalesce(e.critical, $1)"}
+	case FlagHigh:
+		return []string{between(b.MinCritical, b.MaxHigh), "r.margin_pct >= coalesce(e.critical, $1)", "r.margin_pct < coalesce(e.high, $2)"}
+	case FlagMedium:
+		return []string{between(b.MinHigh, b.MaxMedium), "r.margin_pct >= coalesce(e.high, $2)", "r.margin_pct < coalesce(e.medium, $3)"}
+	case FlagAny:
+		return []string{"(lv.level <> '' OR r.price_differs OR r.cost_missing OR r.currency_differs)"}
+	}
+	return nil
+}
+
+const financeRowColumns = `r.variant_id, r.sku, r.shop_price, r.compare_at, r.list_price, r.odoo_cost, r.shop_cost, r.currency, r.odoo_currency,
+  r.margin, r.margin_pct, r.price_differs, lv.level, r.cost_missing, r.currency_differs, coalesce(fr.state, '') AS review_state,
+  coalesce(fr.note, '') AS review_note, r.units, r.revenue, r.collections, coalesce(e.critical, $1) AS th_critical,
+  coalesce(e.high, $2) AS th_high, coalesce(e.medium, $3) AS th_medium, e.critical IS NOT NULL AS th_collection`
+
+// FinanceReview returns a page of the review of the latest prices
+// comparison in the filter's order, and whether more rows follow. The rows
+// were computed by the run (BuildFinanceReview); only the margin levels
+// (thresholds) and review states are applied here.
 func (q q) FinanceReview(ctx context.Context, t Thresholds, f FinanceFilter) ([]FinanceRow, bool, error) {
 	limit := pageLimit(f.Limit)
-	where := []string{flagWhere(f.Flag)}
 	args := []any{t.Critical, t.High, t.Medium}
-	key, desc := financeOrder(f.Sort)
-	null := "-1e9"
-	if desc {
-		null = "-1"
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
 	}
+	var b financeBounds
+	if err := sqlxGet(ctx, q, &b, `SELECT `+financeRunSQL+` AS run_id,
+  least($1, min(critical))::float8 AS min_critical, greatest($1, max(critical))::float8 AS max_critical,
+  least($2, min(high))::float8 AS min_high, greatest($2, max(high))::float8 AS max_high, greatest($3, max(medium))::float8 AS max_medium
+FROM finance_collection_thresholds`, t.Critical, t.High, t.Medium); err != nil {
+		return nil, false, fmt.Errorf("store: finance review: %w", err)
+	}
+	if b.RunID == nil {
+		return nil, false, nil
+	}
+	where := append([]string{"r.run_id = " + arg(*b.RunID)}, financeFlagWhere(f.Flag, b, arg)...)
+	key, desc := financeOrder(f.Sort)
 	if f.AfterID != 0 {
-		args = append(args, f.AfterKey, f.AfterID)
-		after := fmt.Sprintf("coalesce($4::numeric, %s)", null)
+		null := "-1e9"
 		if desc {
-			where = append(where, fmt.Sprintf("(%s < %s OR (%s = %s AND variant_id > $5))", key, after, key, after))
+			null = "-1"
+		}
+		after := fmt.Sprintf("coalesce(%s::numeric, %s)", arg(f.AfterKey), null)
+		id := arg(f.AfterID)
+		if desc {
+			// The first condition bounds the index scan; the second is the keyset.
+			where = append(where, fmt.Sprintf("%s <= %s", key, after), fmt.Sprintf("(%s < %s OR r.variant_id > %s)", key, after, id))
 		} else {
-			where = append(where, fmt.Sprintf("(%s, variant_id) > (%s, $5)", key, after))
+			where = append(where, fmt.Sprintf("(%s, r.variant_id) > (%s, %s)", key, after, id))
 		}
 	}
-	args = append(args, limit+1)
 	dir := ""
 	if desc {
 		dir = " DESC"
 	}
-	query := financeSQL + `SELECT variant_id, sku, shop_price, compare_at, list_price, odoo_cost, shop_cost, currency, margin, margin_pct,
-  price_differs, level, cost_missing, review_state, review_note, units, revenue FROM flagged WHERE ` + strings.Join(where, " AND ") +
-		fmt.Sprintf(` ORDER BY %s%s, variant_id LIMIT $%d`, key, dir, len(args))
+	query := `SELECT ` + financeRowColumns + `
+FROM finance_rows r
+` + rowLevelSQL + `
+LEFT JOIN finance_reviews fr ON fr.variant_id = r.variant_id
+WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(`
+ORDER BY %s%s, r.variant_id LIMIT %s`, key, dir, arg(limit+1))
 	var rows []FinanceRow
 	if err := sqlxSelect(ctx, q, &rows, query, args...); err != nil {
 		return nil, false, fmt.Errorf("store: finance review: %w", err)
@@ -262,20 +319,41 @@ func (q q) FinanceReview(ctx context.Context, t Thresholds, f FinanceFilter) ([]
 	return rows, false, nil
 }
 
-// FinanceReviewTotals counts the flags over the whole review.
+// financeTotalsSQL adds up the bands of the review's run under the global
+// thresholds ($1..$3), and counts the review states of flagged variants
+// (reviews are few: each is a person's decision).
+var financeTotalsSQL = `WITH run AS (SELECT ` + financeRunSQL + ` AS id),
+b AS (
+  SELECT b.*, ` + levelSQL("b.margin_pct", "coalesce(b.critical, $1)", "coalesce(b.high, $2)", "coalesce(b.medium, $3)") + ` AS level
+  FROM finance_bands b WHERE b.run_id = (SELECT id FROM run)),
+rv AS (
+  SELECT fr.state FROM finance_reviews fr
+  JOIN finance_rows r ON r.run_id = (SELECT id FROM run) AND r.variant_id = fr.variant_id
+  ` + rowLevelSQL + `
+  WHERE (lv.level <> '' OR r.price_differs OR r.cost_missing OR r.currency_differs))
+SELECT coalesce((SELECT id FROM run), 0) AS run_id, coalesce(sum(variants), 0)::bigint AS variants,
+  coalesce(sum(variants) FILTER (WHERE price_differs), 0)::bigint AS price_differs,
+  coalesce(sum(variants) FILTER (WHERE level = 'negative'), 0)::bigint AS negative,
+  coalesce(sum(variants) FILTER (WHERE level = 'critical'), 0)::bigint AS critical,
+  coalesce(sum(variants) FILTER (WHERE level = 'high'), 0)::bigint AS high,
+  coalesce(sum(variants) FILTER (WHERE level = 'medium'), 0)::bigint AS medium,
+  coalesce(sum(variants) FILTER (WHERE cost_missing), 0)::bigint AS cost_missing,
+  coalesce(sum(variants) FILTER (WHERE currency_differs), 0)::bigint AS currency_differs,
+  round(sum(margin_pct * variants) / nullif(sum(variants) FILTER (WHERE margin_pct IS NOT NULL), 0), 1)::float8 AS avg_margin_pct,
+  sum(revenue)::float8 AS revenue,
+  coalesce(sum(variants) FILTER (WHERE ` + flaggedSQL + `), 0)::bigint AS flagged,
+  (SELECT count(*) FROM rv WHERE state = 'acknowledged') AS acknowledged,
+  (SELECT count(*) FROM rv WHERE state = 'accepted') AS accepted,
+  (SELECT count(*) FROM rv WHERE state = 'sent') AS sent,
+  CASE WHEN bool_or(revenue IS NOT NULL) THEN coalesce(sum(revenue) FILTER (WHERE level <> '' OR price_differs), 0) END::float8 AS flagged_revenue,
+  (SELECT count(*) FROM finance_collection_thresholds) AS collection_thresholds
+FROM b`
+
+// FinanceReviewTotals counts the flags over the whole review, from the
+// run's bands: a few thousand rows whatever the number of variants.
 func (q q) FinanceReviewTotals(ctx context.Context, t Thresholds) (FinanceTotals, error) {
 	var out FinanceTotals
-	err := sqlxGet(ctx, q, &out, financeSQL+`SELECT coalesce((SELECT id FROM run), 0) AS run_id, count(*) AS variants,
-  count(*) FILTER (WHERE price_differs) AS price_differs, count(*) FILTER (WHERE level = 'negative') AS negative,
-  count(*) FILTER (WHERE level = 'critical') AS critical, count(*) FILTER (WHERE level = 'high') AS high,
-  count(*) FILTER (WHERE level = 'medium') AS medium, count(*) FILTER (WHERE cost_missing) AS cost_missing,
-  round(avg(margin_pct), 1)::float8 AS avg_margin_pct, sum(revenue)::float8 AS revenue,
-  count(*) FILTER (WHERE level <> '' OR price_differs OR cost_missing) AS flagged,
-  count(*) FILTER (WHERE (level <> '' OR price_differs OR cost_missing) AND review_state = 'acknowledged') AS acknowledged,
-  count(*) FILTER (WHERE (level <> '' OR price_differs OR cost_missing) AND review_state = 'accepted') AS accepted,
-  count(*) FILTER (WHERE (level <> '' OR price_differs OR cost_missing) AND review_state = 'sent') AS sent,
-  CASE WHEN bool_or(revenue IS NOT NULL) THEN coalesce(sum(revenue) FILTER (WHERE level <> '' OR price_differs), 0) END::float8 AS flagged_revenue FROM flagged`, t.Critical, t.High, t.Medium)
-	if err != nil {
+	if err := sqlxGet(ctx, q, &out, financeTotalsSQL, t.Critical, t.High, t.Medium); err != nil {
 		return out, fmt.Errorf("store: finance totals: %w", err)
 	}
 	return out, nil

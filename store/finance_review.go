@@ -78,9 +78,7 @@ func (s *Store) ReviewVariant(ctx context.Context, a Actor, in FinanceAction) (F
 	var out FinanceReviewState
 	err := s.InTx(ctx, func(tx *Tx) error {
 		var label string
-		err := sqlxGet(ctx, tx.q, &label, `SELECT coalesce(nullif(label, ''), variant_ref) FROM recon_prices
-WHERE run_id = (SELECT id FROM recon_runs WHERE family = 'prices' AND status IN ('succeeded', 'partial') ORDER BY id DESC LIMIT 1)
-  AND variant_id = $1 ORDER BY label = '' LIMIT 1`, in.VariantID)
+		err := sqlxGet(ctx, tx.q, &label, `SELECT sku FROM finance_rows r WHERE r.run_id = `+financeRunSQL+` AND r.variant_id = $1`, in.VariantID)
 		if errors.Is(err, ErrNotFound) {
 			return ErrNotFound
 		}

@@ -290,7 +290,7 @@ not_comparable = $5, opened = $6, closed = $7, problems = $8, message = $9 WHERE
 	return out, err
 }
 
-var snapshotTables = []string{"recon_stock", "recon_prices", "recon_orders", "recon_refunds", "recon_records"}
+var snapshotTables = []string{"recon_stock", "recon_prices", "recon_collections", "recon_orders", "recon_refunds", "recon_records"}
 
 // ---- snapshots ----
 
@@ -380,6 +380,21 @@ func (s *Store) AddPriceSnapshot(ctx context.Context, runID, connID int64, rows 
 SELECT t.run_id, t.connection_id, t.variant_ref, mv.entity_id, t.product_ref, t.label, t.price, t.compare_at, t.cost, t.currency, t.cost_currency
 FROM tmp t
 LEFT JOIN mapping_refs mv ON mv.connection_id = t.connection_id AND mv.entity_type = 'variant' AND mv.external_id = t.variant_ref AND mv.valid_to IS NULL`)
+}
+
+// CollectionRow says that a Shopify product is in a collection.
+type CollectionRow struct {
+	ProductRef, CollectionRef, Title string
+}
+
+// AddCollectionSnapshot stores which collections the products of one
+// connection are in, for a run.
+func (s *Store) AddCollectionSnapshot(ctx context.Context, runID, connID int64, rows []CollectionRow) error {
+	return s.copyRows(ctx, "recon_collections", []string{"run_id", "connection_id", "product_ref", "collection_ref", "title"},
+		len(rows), func(i int) []any {
+			r := rows[i]
+			return []any{runID, connID, r.ProductRef, r.CollectionRef, r.Title}
+		}, `INSERT INTO recon_collections SELECT * FROM tmp`)
 }
 
 // AddOrderSnapshot stores orders of one connection for a run.
@@ -562,8 +577,9 @@ FROM j`, runID, master, other)
 			Why: "A variant with no cost in one of the systems has nothing to compare. Enter the cost in Odoo.", Count: nc.NoCost})
 	}
 	if nc.Currencies > 0 {
-		r.NotComparable = append(r.NotComparable, RunProblem{What: "amounts in different currencies",
-			Why: "Crossdock does not convert currencies, so these amounts were not compared.", Count: nc.Currencies})
+		r.NotComparable = append(r.NotComparable, RunProblem{What: "prices and costs in different currencies",
+			Why:   "Odoo and Shopify price these variants in different currencies. Crossdock does not convert currencies, so their prices were not compared and the finance review shows no margin for them (flagged “Currencies differ”).",
+			Count: nc.Currencies})
 	}
 	return r, nil
 }

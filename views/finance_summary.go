@@ -14,6 +14,9 @@ func summaryFlags(r FinanceRow) string {
 	if r.CostMissing {
 		fs = append(fs, FinanceFlagLabel("cost_missing"))
 	}
+	if r.CurrencyDiffers {
+		fs = append(fs, FinanceFlagLabel("currency_differs"))
+	}
 	return strings.Join(fs, "; ")
 }
 

@@ -28,7 +28,21 @@ func financeSetup(t *testing.T) *webtest.Env {
   ($1, $2, '4', 4, 'NOCOST-4', 10, NULL, 0, ''), ($1, $3, 'gid://shopify/ProductVariant/4', 4, 'NOCOST-4', 10, NULL, NULL, 'EUR')`,
 		run, odoo.ID, shop.ID)
 	require.NoError(t, err)
+	buildFinance(t, env)
 	return env
+}
+
+// buildFinance computes the review of the latest prices run, as the run
+// does when it ends.
+func buildFinance(t *testing.T, env *webtest.Env) {
+	t.Helper()
+	var run, odoo, shop int64
+	db := env.Store.DB
+	require.NoError(t, db.Get(&run, `SELECT max(id) FROM recon_runs WHERE family = 'prices'`))
+	require.NoError(t, db.Get(&odoo, `SELECT id FROM connections WHERE kind = 'odoo'`))
+	require.NoError(t, db.Get(&shop, `SELECT id FROM connections WHERE kind = 'shopify'`))
+	_, err := env.Store.BuildFinanceReview(t.Context(), run, odoo, shop)
+	require.NoError(t, err)
 }
 
 func TestFinanceReviewFlagsTotalsAndExport(t *testing.T) {
@@ -67,4 +81,33 @@ func TestFinanceReviewFlagsTotalsAndExport(t *testing.T) {
 	_, body = admin.Get("/finance")
 	require.Contains(t, body, "Margin critical (under 50 %)</dt><dd>1</dd>", "DIFF-2 (33 %) is critical now")
 	require.Contains(t, body, "Margin below target (60 to 70 %)</dt><dd>1</dd>", "GOOD-1 (60 %) is below target now")
+}
+
+// Odoo and Shopify pricing a variant in two currencies: no margin and no
+// price difference across them, a flag that says what was not compared.
+func TestFinanceReviewCurrenciesDiffer(t *testing.T) {
+	t.Parallel()
+	env := financeSetup(t)
+	_, err := env.Store.DB.Exec(`UPDATE recon_prices SET currency = 'USD' WHERE variant_ref IN ('1', '2')`)
+	require.NoError(t, err)
+	buildFinance(t, env)
+	c := env.SignIn(t, store.RoleFinance)
+
+	_, body := c.Get("/finance")
+	require.Contains(t, body, "Currencies differ</dt><dd>2</dd>")
+	require.Contains(t, body, "Odoo prices it in USD, Shopify in EUR: Crossdock does not convert currencies")
+	require.Contains(t, body, "100.00 USD", "Odoo's list price says its currency")
+	require.Contains(t, body, "Storefront price differs from Odoo</dt><dd>0</dd>", "45 EUR against 50 USD is not a price difference")
+
+	_, body = c.Get("/finance?flag=currency_differs")
+	require.Contains(t, body, "GOOD-1")
+	require.Contains(t, body, "DIFF-2")
+	require.NotContains(t, body, "LOSS-3")
+
+	res, csv := c.Get("/finance.csv?flag=currency_differs")
+	require.Contains(t, res.Header.Get("Content-Disposition"), "finance-review_flag-currency_differs.csv")
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	require.Len(t, lines, 3)
+	// No margin, no level, no price difference; the currencies are named.
+	require.Contains(t, csv, "GOOD-1,100,120,100,40,40,EUR,,,false,,false,,,,USD,true")
 }

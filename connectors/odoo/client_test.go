@@ -210,6 +210,14 @@ func TestProducts(t *testing.T) {
 			require.Greater(t, first.ListPrice, first.StandardPrice)
 			require.True(t, first.Active)
 			require.False(t, first.WriteDate.IsZero())
+			// Prices are in the company's currency, a many2one [id, "USD"] on the wire.
+			require.Equal(t, "USD", first.Currency)
+			require.Equal(t, "USD", first.CostCurrency)
+			require.True(t, b.sb.SetCurrencyDirect("EUR"))
+			again, err := c.Products(ctx, []any{[]any{"id", "=", first.ID}}, 0, 0)
+			require.NoError(t, err)
+			require.Equal(t, "EUR", again[0].Currency)
+			require.True(t, b.sb.SetCurrencyDirect("USD"))
 
 			tests := []struct {
 				name   string

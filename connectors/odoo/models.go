@@ -94,8 +94,13 @@ type Product struct {
 	DisplayName   string // "[SKU] Name (variant values)"
 	ListPrice     float64
 	StandardPrice float64 // cost
-	WriteDate     time.Time
-	Active        bool
+	// Currency and CostCurrency are the ISO codes ("EUR") list_price and
+	// standard_price are in: the company's currency, read through the
+	// template's currency_id / cost_currency_id ("" when not given).
+	Currency     string
+	CostCurrency string
+	WriteDate    time.Time
+	Active       bool
 }
 
 type productRow struct {
@@ -106,17 +111,20 @@ type productRow struct {
 	DisplayName   text     `json:"display_name"`
 	ListPrice     number   `json:"list_price"`
 	StandardPrice number   `json:"standard_price"`
+	Currency      Many2One `json:"currency_id"`
+	CostCurrency  Many2One `json:"cost_currency_id"`
 	WriteDate     datetime `json:"write_date"`
 	Active        bool     `json:"active"`
 }
 
 var productFields = []string{"id", "default_code", "barcode", "name", "display_name",
-	"list_price", "standard_price", "write_date", "active"}
+	"list_price", "standard_price", "currency_id", "cost_currency_id", "write_date", "active"}
 
 func (r productRow) product() Product {
 	return Product{ID: r.ID, DefaultCode: string(r.DefaultCode), Barcode: string(r.Barcode),
 		Name: string(r.Name), DisplayName: string(r.DisplayName), ListPrice: float64(r.ListPrice),
-		StandardPrice: float64(r.StandardPrice), WriteDate: time.Time(r.WriteDate), Active: r.Active}
+		StandardPrice: float64(r.StandardPrice), Currency: r.Currency.Name, CostCurrency: r.CostCurrency.Name,
+		WriteDate: time.Time(r.WriteDate), Active: r.Active}
 }
 
 // Products reads product variants matching domain, ordered by id. Archived

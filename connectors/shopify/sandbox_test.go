@@ -448,3 +448,40 @@ func TestThrottleWaitIsBoundedByContext(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Len(t, b.shop.Writes(), 0)
 }
+
+// product.collections in a bulk export: each membership is a line of its own
+// whose __parentId is the product, as for the variants.
+func TestBulkExportCollections(t *testing.T) {
+	t.Parallel()
+	c, b := setup(t, sandbox.Options{Seed: 10, BulkDelay: 10 * time.Millisecond})
+	ctx := context.Background()
+	p := b.shop.Variants()[3].ProductGID()
+	clearance, err := b.shop.AddToCollectionDirect(p, "Clearance")
+	require.NoError(t, err)
+	op, err := c.RunBulkQuery(ctx, `{ products { edges { node { id collections { edges { node { id title } } }
+  variants { edges { node { id sku } } } } } } }`)
+	require.NoError(t, err)
+	done, err := c.WaitBulk(ctx, op.ID, 5*time.Millisecond)
+	require.NoError(t, err)
+	in := map[string][]string{} // collection title → product GIDs
+	err = c.StreamJSONL(ctx, done.URL, func(line []byte) error {
+		var row struct {
+			ID     string `json:"id"`
+			Title  string `json:"title"`
+			Parent string `json:"__parentId"`
+		}
+		require.NoError(t, json.Unmarshal(line, &row))
+		if strings.HasPrefix(row.ID, "gid://shopify/Collection/") {
+			require.True(t, strings.HasPrefix(row.Parent, "gid://shopify/Product/"), "%s", line)
+			in[row.Title] = append(in[row.Title], row.Parent)
+			if row.Title == "Clearance" {
+				require.Equal(t, clearance, row.ID)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{p}, in["Clearance"])
+	require.Len(t, in["Home & living"], 5, "every other product of the seed")
+	require.Len(t, in["Sale"], 2, "every fifth")
+}

@@ -209,6 +209,20 @@ func (s *Server) SetPricesDirect(productID int, listPrice, standardPrice float64
 	return true
 }
 
+// SetCurrencyDirect sets the company's currency (an ISO code), as if an
+// administrator changed it in Odoo; it reports whether Odoo knows it.
+func (s *Server) SetCurrencyDirect(code string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for cid, c := range s.models["res.currency"].recs {
+		if c["name"] == code {
+			s.models["res.company"].recs[1]["currency_id"] = cid
+			return true
+		}
+	}
+	return false
+}
+
 // SaleOrders returns every sales order with its lines, by id.
 func (s *Server) SaleOrders() []SaleOrder {
 	s.mu.Lock()

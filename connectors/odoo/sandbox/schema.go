@@ -107,6 +107,17 @@ func (s *Server) buildModels() {
 		"name": req(char("Unit")),
 	}))
 
+	// A currency's display name is its ISO code ("EUR"), as in Odoo.
+	add(newModel("res.currency", "Currency", "Administration / Settings", map[string]*field{
+		"name":   req(char("Currency")),
+		"symbol": char("Symbol"),
+		"active": flag("Active"),
+	}))
+	add(newModel("res.company", "Companies", "Administration / Settings", map[string]*field{
+		"name":        req(char("Company Name")),
+		"currency_id": req(m2o("Currency", "res.currency")),
+	}))
+
 	add(newModel("account.tax", "Tax", "Invoicing / Billing", map[string]*field{
 		"name":   req(char("Tax Name")),
 		"amount": num("Amount"),
@@ -129,6 +140,14 @@ func (s *Server) buildModels() {
 		}},
 		"qty_available": {typ: tFloat, label: "Quantity On Hand", compute: func(s *Server, r record) any {
 			return s.onHand(r["id"].(int))
+		}},
+		// Related on product.template: the company's currency, in which
+		// list_price and standard_price are expressed.
+		"currency_id": {typ: tMany2one, label: "Currency", relation: "res.currency", compute: func(s *Server, _ record) any {
+			return s.companyCurrency()
+		}},
+		"cost_currency_id": {typ: tMany2one, label: "Cost Currency", relation: "res.currency", compute: func(s *Server, _ record) any {
+			return s.companyCurrency()
 		}},
 	})
 	product.displayName = func(_ *Server, r record) string {
@@ -356,6 +375,12 @@ func (s *Server) onHand(productID int) float64 {
 	return round2(total)
 }
 
+// companyCurrency is the id of the (only) company's currency.
+func (s *Server) companyCurrency() int {
+	v, _ := s.models["res.company"].recs[1]["currency_id"].(int)
+	return v
+}
+
 func (s *Server) displayName(m *model, rec record) string {
 	if rec == nil {
 		return ""
@@ -408,6 +433,9 @@ func (s *Server) seed() {
 		m.recs[id] = vals
 		return id
 	}
+	put("res.currency", record{"name": "USD", "symbol": "$", "active": true})
+	put("res.currency", record{"name": "EUR", "symbol": "€", "active": true})
+	put("res.company", record{"name": "My Company", "currency_id": 1})
 	put("uom.uom", record{"name": "Units"})
 	put("account.tax", record{"name": "15%", "amount": 15.0})
 

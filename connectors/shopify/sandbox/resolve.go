@@ -82,6 +82,8 @@ func typeNameOf(src any) string {
 		return "Product"
 	case *Variant:
 		return "ProductVariant"
+	case *Collection:
+		return "Collection"
 	case invItem:
 		return "InventoryItem"
 	case *Location:
@@ -295,6 +297,8 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 		return s.product(e, src.(*Product), name, args)
 	case "ProductVariant":
 		return s.variant(src.(*Variant), name)
+	case "Collection":
+		return s.collection(e, src.(*Collection), name, args)
 	case "InventoryItem":
 		return s.inventoryItem(e, src.(invItem).v, name, args)
 	case "MoneyV2":
@@ -504,6 +508,16 @@ func (s *Shop) queryRoot(e *executor, name string, args map[string]any) (any, er
 		return paginate(e, ps, func(p *Product) int64 { return p.ID }, args)
 	case "product":
 		return nilIfMissing(s.productByID[num]), nil
+	case "collections":
+		cs := filter(s.collections, args, func(c *Collection, field string) (string, time.Time) {
+			if field == "title" {
+				return c.Title, time.Time{}
+			}
+			return "", timeField(field, c.UpdatedAt, c.UpdatedAt)
+		})
+		return paginate(e, cs, func(c *Collection) int64 { return c.ID }, args)
+	case "collection":
+		return nilIfMissing(s.collectionByID(num)), nil
 	case "inventoryItem":
 		if v := s.variantByItem[num]; v != nil {
 			return invItem{v}, nil
@@ -599,6 +613,8 @@ func (s *Shop) node(id string) any {
 	switch kind {
 	case "Product":
 		return nilIfMissing(s.productByID[num])
+	case "Collection":
+		return nilIfMissing(s.collectionByID(num))
 	case "ProductVariant":
 		return nilIfMissing(s.variantByID[num])
 	case "InventoryItem":
@@ -752,6 +768,43 @@ func (s *Shop) product(e *executor, p *Product, name string, args map[string]any
 			vs = append(vs, s.variantByID[id])
 		}
 		return paginate(e, vs, func(v *Variant) int64 { return v.ID }, args)
+	case "collections":
+		cs := make([]*Collection, 0, len(p.CollectionIDs))
+		for _, id := range p.CollectionIDs {
+			cs = append(cs, s.collectionByID(id))
+		}
+		return paginate(e, cs, func(c *Collection) int64 { return c.ID }, args)
+	}
+	return nil, nil
+}
+
+func (s *Shop) collectionByID(id int64) *Collection {
+	for _, c := range s.collections {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *Shop) collection(e *executor, c *Collection, name string, args map[string]any) (any, error) {
+	switch name {
+	case "id":
+		return c.GID(), nil
+	case "title":
+		return c.Title, nil
+	case "handle":
+		return c.Handle, nil
+	case "updatedAt":
+		return dt(c.UpdatedAt), nil
+	case "products":
+		var ps []*Product
+		for _, p := range s.products {
+			if slices.Contains(p.CollectionIDs, c.ID) {
+				ps = append(ps, p)
+			}
+		}
+		return paginate(e, ps, func(p *Product) int64 { return p.ID }, args)
 	}
 	return nil, nil
 }

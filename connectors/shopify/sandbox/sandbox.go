@@ -15,6 +15,7 @@ import (
 	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -113,6 +114,7 @@ type Shop struct {
 	bucketAt      time.Time
 	products      []*Product
 	productByID   map[int64]*Product
+	collections   []*Collection
 	variants      []*Variant
 	variantByID   map[int64]*Variant
 	variantByItem map[int64]*Variant
@@ -288,6 +290,35 @@ func (s *Shop) SetPriceDirect(variantID, price string) error {
 	v.Price = formatCents(parseCents(price))
 	v.UpdatedAt = s.now()
 	return nil
+}
+
+// AddToCollectionDirect puts a product in the collection titled title (made
+// when it does not exist yet), as a merchant would in the admin, and
+// returns the collection's GID.
+func (s *Shop) AddToCollectionDirect(productID, title string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, id, _ := parseGID(productID)
+	p := s.productByID[id]
+	if p == nil {
+		return "", fmt.Errorf("sandbox: product %s does not exist", productID)
+	}
+	var c *Collection
+	for _, x := range s.collections {
+		if x.Title == title {
+			c = x
+		}
+	}
+	if c == nil {
+		c = &Collection{ID: 450000000000 + int64(len(s.collections)+1), Title: title,
+			Handle: strings.ToLower(strings.ReplaceAll(title, " ", "-")), UpdatedAt: s.now()}
+		s.collections = append(s.collections, c)
+	}
+	if !slices.Contains(p.CollectionIDs, c.ID) {
+		p.CollectionIDs = append(p.CollectionIDs, c.ID)
+		slices.Sort(p.CollectionIDs)
+	}
+	return c.GID(), nil
 }
 
 // NewOrder describes an order to add with AddOrder.

@@ -18,7 +18,7 @@ var schema = map[string]map[string]string{
 	"QueryRoot": {
 		"shop": "Shop", "currentAppInstallation": "AppInstallation",
 		"productVariants": "*ProductVariant", "productVariant": "ProductVariant",
-		"products": "*Product", "product": "Product",
+		"products": "*Product", "product": "Product", "collections": "*Collection", "collection": "Collection",
 		"inventoryItem": "InventoryItem", "locations": "*Location", "location": "Location",
 		"customers": "*Customer", "customer": "Customer", "orders": "*Order", "order": "Order",
 		"bulkOperation": "BulkOperation", "currentBulkOperation": "BulkOperation", "node": "Node",
@@ -40,7 +40,8 @@ var schema = map[string]map[string]string{
 	"AccessScope":     {"handle": "String", "description": "String"},
 	"Product": {"id": "ID", "title": "String", "handle": "String", "status": "ProductStatus", "vendor": "String",
 		"productType": "String", "descriptionHtml": "HTML", "createdAt": "DateTime", "updatedAt": "DateTime", "totalInventory": "Int",
-		"variants": "*ProductVariant"},
+		"variants": "*ProductVariant", "collections": "*Collection"},
+	"Collection": {"id": "ID", "title": "String", "handle": "String", "updatedAt": "DateTime", "products": "*Product"},
 	"ProductVariant": {"id": "ID", "title": "String", "displayName": "String", "sku": "String", "barcode": "String",
 		"price": "Money", "compareAtPrice": "Money", "inventoryQuantity": "Int", "createdAt": "DateTime",
 		"updatedAt": "DateTime", "product": "Product", "inventoryItem": "InventoryItem"},

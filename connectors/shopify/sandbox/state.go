@@ -23,10 +23,23 @@ type Product struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	VariantIDs  []int64
+	// CollectionIDs are the (manual) collections the product is in.
+	CollectionIDs []int64
 }
 
 // GID is the product's Shopify global id.
 func (p Product) GID() string { return gid("Product", p.ID) }
+
+// Collection is a manual collection of products.
+type Collection struct {
+	ID        int64
+	Title     string
+	Handle    string
+	UpdatedAt time.Time
+}
+
+// GID is the collection's Shopify global id.
+func (c Collection) GID() string { return gid("Collection", c.ID) }
 
 // Variant is a product variant and its inventory item (one to one in Shopify).
 type Variant struct {
@@ -300,6 +313,18 @@ func (s *Shop) seed(n int) {
 		}
 		s.products = append(s.products, p)
 		s.productByID[pid] = p
+	}
+	// Collections without drawing from r, so the rest of the seed stays as it was:
+	// every other product is "Home & living", every fifth is also on "Sale".
+	for ci, title := range []string{"Home & living", "Sale"} {
+		c := &Collection{ID: 450000000000 + int64(ci+1), Title: title, Handle: strings.ToLower(strings.NewReplacer(" & ", "-", " ", "-").Replace(title)),
+			UpdatedAt: seedBase}
+		s.collections = append(s.collections, c)
+		for i, p := range s.products {
+			if (ci == 0 && i%2 == 0) || (ci == 1 && i%5 == 0) {
+				p.CollectionIDs = append(p.CollectionIDs, c.ID)
+			}
+		}
 	}
 	ncust := min(max(3, n/2), 50)
 	for i := range ncust {
