@@ -31,6 +31,23 @@ type PruneFailedArgs struct{}
 // Kind is the job kind in River's table.
 func (PruneFailedArgs) Kind() string { return "crossdock_prune_failed" }
 
+// FoldFailureGroupsArgs is the periodic job folding the failures opened and
+// closed lately into the summary of causes the grouped view reads.
+type FoldFailureGroupsArgs struct{}
+
+// Kind is the job kind in River's table.
+func (FoldFailureGroupsArgs) Kind() string { return "crossdock_fold_failure_groups" }
+
+type foldFailureGroupsWorker struct {
+	river.WorkerDefaults[FoldFailureGroupsArgs]
+	e *Engine
+}
+
+func (w *foldFailureGroupsWorker) Work(ctx context.Context, _ *river.Job[FoldFailureGroupsArgs]) error {
+	_, err := w.e.st.FoldFailureGroupChanges(ctx)
+	return err
+}
+
 // replayChunk is how many failures one transaction of a bulk replay takes.
 const replayChunk = 1000
 
@@ -40,6 +57,7 @@ func addFailedWorkers(workers *river.Workers, e *Engine) []*river.PeriodicJob {
 	river.AddWorker(workers, &replayBatchWorker{e: e})
 	river.AddWorker(workers, &pruneFailedWorker{e: e})
 	river.AddWorker(workers, &followApprovalsWorker{e: e})
+	river.AddWorker(workers, &foldFailureGroupsWorker{e: e})
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return PruneFailedArgs{}, sweepOpts() // at most one waiting or running
@@ -47,6 +65,11 @@ func addFailedWorkers(workers *river.Workers, e *Engine) []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(10*time.Second), func() (river.JobArgs, *river.InsertOpts) {
 			return FollowApprovalsArgs{}, sweepOpts()
 		}, &river.PeriodicJobOpts{ID: "follow_approvals"}),
+		// The grouped view is exact without it (it adds the changes not
+		// folded yet); folding keeps those few.
+		river.NewPeriodicJob(river.PeriodicInterval(10*time.Second), func() (river.JobArgs, *river.InsertOpts) {
+			return FoldFailureGroupsArgs{}, sweepOpts()
+		}, &river.PeriodicJobOpts{ID: "fold_failure_groups", RunOnStart: true}),
 	}
 }
 
@@ -72,25 +95,25 @@ func (e *Engine) replayTx(ctx context.Context, tx *store.Tx, a store.Actor, ids 
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	disabled, err := tx.DisabledConnections(ctx)
+	limits, err := tx.ReplayLimits(ctx, a.UserID)
 	if err != nil {
 		return nil, nil, err
 	}
 	claimIDs := ids
 	var refusals []store.Refusal
-	if len(disabled) > 0 {
-		// A sync touching a disabled system is left open, untouched: replaying
-		// it now would only fail again.
+	if len(limits.Disabled)+len(limits.OutOfScope) > 0 {
+		// A sync into a production system, from someone who may replay into
+		// test systems only, or touching a disabled system, is left open,
+		// untouched: the first is not theirs to replay, the second would
+		// only fail again.
 		rows, err := tx.SyncStates(ctx, ids)
 		if err != nil {
 			return nil, nil, err
 		}
 		claimIDs = claimIDs[:0:0]
 		for _, r := range rows {
-			if name, ok := disabled[r.Target]; ok {
-				refusals = append(refusals, store.Refusal{SyncID: r.ID, Reason: name + " is disabled. Enable it on its connection page, then replay."})
-			} else if name, ok := disabled[r.Source]; ok {
-				refusals = append(refusals, store.Refusal{SyncID: r.ID, Reason: name + " is disabled. Enable it on its connection page, then replay."})
+			if why := limits.Refusal(r); why != "" {
+				refusals = append(refusals, store.Refusal{SyncID: r.ID, Reason: why})
 			} else {
 				claimIDs = append(claimIDs, r.ID)
 			}

@@ -305,3 +305,110 @@ func TestApprovedMappingReplaysItsFailures(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.ResolutionReplayed, got.HowResolved())
 }
+
+// An operator allowed to replay into test systems only: a failure into a
+// production system is refused, one by one, by filter or edited, in words;
+// the failures stay open and nothing is written. Someone without the limit
+// replays them.
+func TestReplayScopeTestOnly(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fails, v := e.unmappedOrders(t, 3)
+	e.mapVariant(v)
+	sys := store.SystemActor("admin")
+	_, err := e.st.DB.ExecContext(ctx, `UPDATE connections SET environment = 'production' WHERE id = $1`, e.odooConn.ID)
+	require.NoError(t, err)
+	u, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "op@shop.test", Name: "Op", Role: store.RoleOperator, Password: "correct horse battery"})
+	require.NoError(t, err)
+	_, err = e.st.UpdateUser(ctx, sys, u.ID, store.UserUpdate{Name: "Op", Role: store.RoleOperator, Active: true, Scope: store.ScopeTest})
+	require.NoError(t, err)
+	op := store.Actor{UserID: u.ID, Label: u.Email}
+
+	_, err = e.eng.Replay(ctx, op, fails[0].ID)
+	var nr *engine.NotReplayedError
+	require.True(t, errors.As(err, &nr), "%v", err)
+	require.Equal(t, "You may replay into test systems only, and Odoo is a production system. Ask an admin to replay it.", nr.Reason)
+	_, err = e.eng.EditAndReplay(ctx, op, fails[0].ID, []byte(`{"id": 1}`))
+	require.True(t, errors.As(err, &nr), "%v", err)
+
+	b, err := e.eng.StartReplayBatch(ctx, op, store.NewReplayBatch{Filter: store.FailedFilter{ErrorClass: store.ClassUnmapped}, Description: "all"})
+	require.NoError(t, err)
+	wait(t, "the batch to end", func() bool {
+		b, err = e.st.ReplayBatchByID(ctx, b.ID)
+		require.NoError(t, err)
+		return b.Status == store.BatchDone
+	})
+	require.Zero(t, b.Enqueued)
+	require.Equal(t, 3, b.Refused)
+	require.Contains(t, b.Refusals()[0].Reason, "Odoo is a production system")
+	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.Len(t, open, 3, "nothing was claimed")
+	require.Empty(t, e.odoo.SaleOrders())
+
+	r, err := e.eng.Replay(ctx, store.Actor{UserID: mustAdmin(t, e.st, "boss@shop.test").ID, Label: "boss@shop.test"}, fails[0].ID)
+	require.NoError(t, err, "an admin with every system replays it")
+	require.Equal(t, store.SyncSucceeded, e.ended(t, r.ID).Status)
+}
+
+// Bad input, each with its own outcome and nothing half done: the product
+// was deleted in Odoo since the mapping was made (Odoo answers it does not
+// exist: the replay fails, saying so, and no order is created); the mapping
+// was removed since the failure (the replay fails as unmapped again); the
+// connection is disabled within a bulk replay (refused, left open).
+func TestReplayDeletedEntityRemovedMappingDisabledConnection(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fails, v := e.unmappedOrders(t, 1)
+
+	// Mapped to an Odoo product that is then deleted in Odoo.
+	p := e.productBySKU[v.SKU]
+	e.mapVariant(v)
+	req, err := http.NewRequest(http.MethodPost, e.odooConn.Settings["url"]+"/json/2/product.product/unlink", strings.NewReader(`{"ids": [`+strconv.Itoa(p.ID)+`]}`))
+	require.NoError(t, err)
+	_, _, _, key := e.odoo.Credentials()
+	req.Header.Set("Authorization", "bearer "+key)
+	req.Header.Set("X-Odoo-Database", e.odooConn.Settings["database"])
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	r, err := e.eng.Replay(ctx, store.SystemActor("ops"), fails[0].ID)
+	require.NoError(t, err)
+	r = e.ended(t, r.ID)
+	require.Equal(t, store.SyncFailed, r.Status, r.Message)
+	require.Equal(t, store.ClassValidation, r.Class())
+	require.Contains(t, r.Message, "Odoo refused the change: The operation cannot be completed", "Odoo's own words")
+	require.Empty(t, e.saleOrdersWithRef(fails[0].EntityRef), "no order half made")
+	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.Len(t, open, 1, "the replay's failure is open, the original replayed")
+	require.Equal(t, r.ID, open[0].ID)
+
+	// The mapping removed: the replay fails as unmapped again.
+	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", v.GID())
+	r2, err := e.eng.Replay(ctx, store.SystemActor("ops"), r.ID)
+	require.NoError(t, err)
+	r2 = e.ended(t, r2.ID)
+	require.Equal(t, store.SyncFailed, r2.Status)
+	require.Equal(t, store.ClassUnmapped, r2.Class())
+	require.Contains(t, r2.Message, "Map it on the Mappings page")
+	require.Empty(t, e.saleOrdersWithRef(fails[0].EntityRef))
+
+	// A bulk replay with the target disabled: refused per item, left open.
+	_, err = e.st.SetConnectionEnabled(ctx, store.SystemActor("admin"), e.odooConn.ID, false)
+	require.NoError(t, err)
+	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{r2.ID}, Description: "disabled"})
+	require.NoError(t, err)
+	wait(t, "the batch to end", func() bool {
+		b, err = e.st.ReplayBatchByID(ctx, b.ID)
+		require.NoError(t, err)
+		return b.Status == store.BatchDone
+	})
+	require.Zero(t, b.Enqueued)
+	require.Equal(t, []store.Refusal{{SyncID: r2.ID, Reason: "Odoo is disabled. Enable it on its connection page, then replay."}}, b.Refusals())
+	require.Nil(t, e.sync(t, r2.ID).ResolvedAt, "left open")
+}

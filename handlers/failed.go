@@ -167,7 +167,10 @@ func (h Failed) List(c *fiber.Ctx) error {
 		return Render(c, views.FailedListRegion(l))
 	}
 	p := views.FailedPage{Meta: h.Meta(c, "Failed syncs", "failed"), Filter: fv, Query: q.Encode(), List: l, CanAct: h.canAct(c),
-		IsAdmin: isAdmin(c), Now: now()}
+		IsAdmin: isAdmin(c), GroupsCounted: !f.SummarisedGroups(), Now: now()}
+	if u := CurrentUser(c); u != nil {
+		p.TestOnly = u.Scope == store.ScopeTest
+	}
 	if f.Group {
 		p.Filter.GroupLabel = fmt.Sprintf("%s, %s → %s", views.ErrorClassLabel(f.ErrorClass), conns.view(f.SourceID).Name, conns.view(f.TargetID).Name)
 		if f.Cause != "" {

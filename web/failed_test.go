@@ -143,3 +143,41 @@ func TestBrowserFailedConsole(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "failed-detail")
 	require.Contains(t, pageText(t, ctx), "because a record in it is not mapped in Odoo yet")
 }
+
+// An admin limits an operator to test systems on the Users page; the failed
+// page says so, and a replay into a production system is refused in words.
+func TestFailedReplayScopeTestOnly(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ids := e.insert(t, e.failure("#4001", store.ClassTransient, "Odoo was unavailable."))
+	op := e.env.SignIn(t, store.RoleOperator)
+	opUser := e.env.Users[store.RoleOperator]
+	_, body := op.Get("/failed")
+	require.NotContains(t, body, "You may replay into test systems only")
+
+	admin := e.env.SignIn(t, store.RoleAdmin)
+	res, body := admin.Get(fmt.Sprintf("/users/%d", opUser.ID))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, body, "May replay failed syncs into")
+	admin.RefreshCSRF(fmt.Sprintf("/users/%d", opUser.ID))
+	res, body = admin.PostFormBody(fmt.Sprintf("/users/%d", opUser.ID), url.Values{"name": {opUser.Name}, "role": {"operator"}, "active": {"on"}, "scope": {"prod-ish"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	require.Contains(t, body, "Choose where this person may replay failed syncs")
+	res, _ = admin.PostFormBody(fmt.Sprintf("/users/%d", opUser.ID), url.Values{"name": {opUser.Name}, "role": {"operator"}, "active": {"on"}, "scope": {"test"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = admin.Get("/users")
+	require.Contains(t, body, "Test systems only")
+	_, body = admin.Get("/audit")
+	require.Contains(t, body, "may replay into test systems only")
+
+	_, body = op.Get("/failed")
+	require.Contains(t, body, "You may replay into test systems only.")
+	op.RefreshCSRF(fmt.Sprintf("/syncs/%d", ids[0]))
+	res, _ = op.PostFormBody(fmt.Sprintf("/syncs/%d/replay", ids[0]), url.Values{})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = op.Get(res.Header.Get("Location"))
+	require.Contains(t, body, "You may replay into test systems only, and Odoo is a production system. Ask an admin to replay it. Nothing was replayed.")
+	s, err := e.env.Store.FailedSyncByID(t.Context(), ids[0])
+	require.NoError(t, err)
+	require.Nil(t, s.ResolvedAt, "the failure stays open")
+}
