@@ -412,3 +412,57 @@ func TestReplayDeletedEntityRemovedMappingDisabledConnection(t *testing.T) {
 	require.Equal(t, []store.Refusal{{SyncID: r2.ID, Reason: "Odoo is disabled. Enable it on its connection page, then replay."}}, b.Refusals())
 	require.Nil(t, e.sync(t, r2.ID).ResolvedAt, "left open")
 }
+
+// From the failures to the change set and back: unmapped orders record which
+// variants were missing; "Propose the missing mappings" makes a draft of
+// them matched by SKU; once approved, exactly the failures of the mapped
+// variants are replayed, not the others between the same systems.
+func TestProposedMappingsReplayExactlyTheirFailures(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true, noMappings: true, configure: func(c *engine.Config) { c.Resolver = nil }})
+	ctx := context.Background()
+	va, vb := e.shop.Variants()[0], e.shop.Variants()[1]
+	oa, pa := e.order(t, sandbox.NewLine{VariantID: va.GID(), Quantity: 1})
+	failA := e.endedSyncs(t, e.deliver(t, "orders/create", pa))[0]
+	_, pb := e.order(t, sandbox.NewLine{VariantID: vb.GID(), Quantity: 1})
+	failB := e.endedSyncs(t, e.deliver(t, "orders/create", pb))[0]
+	require.Equal(t, store.ClassUnmapped, failA.Class(), failA.Message)
+	require.JSONEq(t, `{"unmapped": {"entity_type": "variant", "external_ids": ["`+va.GID()+`"]}}`, string(e.sync(t, failA.ID).Response))
+
+	_, err := e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	require.NoError(t, err)
+	_, err = e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	require.NoError(t, err)
+	// The cause of the first order alone (a search by its record).
+	missing, err := e.st.MissingMappingsOf(ctx, store.FailedFilter{Search: failA.EntityRef})
+	require.NoError(t, err)
+	require.Equal(t, store.MissingMappings{SourceID: e.shopConn.ID, TargetID: e.odooConn.ID, EntityType: "variant", ExternalIDs: []string{va.GID()}}, missing)
+	both, err := e.st.MissingMappingsOf(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{va.GID(), vb.GID()}, both.ExternalIDs)
+
+	proposer := store.Actor{UserID: mustAdmin(t, e.st, "proposer@shop.test").ID, Label: "proposer@shop.test"}
+	approver := store.Actor{UserID: mustAdmin(t, e.st, "approver@shop.test").ID, Label: "approver@shop.test"}
+	cs, err := e.st.ChangeSetFromSuggestions(ctx, proposer, missing.SourceID, missing.TargetID, missing.EntityType, missing.ExternalIDs, "from failures")
+	require.NoError(t, err)
+	_, err = e.st.SubmitChangeSet(ctx, proposer, cs.ID)
+	require.NoError(t, err)
+	_, err = e.st.ApproveChangeSet(ctx, approver, cs.ID, "ok")
+	require.NoError(t, err)
+	started, err := e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Len(t, started, 1)
+	wait(t, "the batch to queue", func() bool {
+		started[0], err = e.st.ReplayBatchByID(ctx, started[0].ID)
+		require.NoError(t, err)
+		return started[0].Status == store.BatchDone
+	})
+	require.Equal(t, 1, started[0].Enqueued, "only the failure of the mapped variant")
+	wait(t, "the replay to succeed", func() bool {
+		p, err := e.st.ReplayBatchProgress(ctx, started[0].ID)
+		require.NoError(t, err)
+		return p.Succeeded == 1
+	})
+	require.Len(t, e.saleOrdersWithRef(oa.GID()), 1)
+	require.Nil(t, e.sync(t, failB.ID).ResolvedAt, "the other variant's failure is left open, not replayed")
+}

@@ -53,6 +53,10 @@ type FailedFilter struct {
 	Search string    `json:"q,omitempty"`
 	From   time.Time `json:"from,omitzero"`
 	To     time.Time `json:"to,omitzero"` // exclusive
+	// FixedBy: the unmapped failures an approved change set fixes — those
+	// whose recorded missing records (Unmapped) it maps, and those that
+	// recorded none, between the systems it maps (AnyConnection).
+	FixedBy int64 `json:"fixed_by,omitempty"`
 	// One group of FailedGroups: set Group and its fields.
 	Group    bool   `json:"group,omitempty"`
 	SourceID int64  `json:"source,omitempty"`
@@ -101,6 +105,11 @@ func (f FailedFilter) where(arg func(any) string) []string {
 		w = append(w, "source_connection_id = "+arg(f.SourceID), "target_connection_id = "+arg(f.TargetID),
 			"cause = "+arg(f.Cause))
 	}
+	if f.FixedBy != 0 {
+		w = append(w, `(NOT COALESCE(response ? 'unmapped', false) OR EXISTS (SELECT 1 FROM change_set_items i
+  WHERE i.change_set_id = `+arg(f.FixedBy)+` AND i.connection_id = syncs.source_connection_id
+    AND i.external_id IN (SELECT jsonb_array_elements_text(syncs.response->'unmapped'->'external_ids'))))`)
+	}
 	return w
 }
 
@@ -136,7 +145,66 @@ func (f FailedFilter) causeWhere(arg func(any) string) []string {
 // of causes: its filters are all on a cause's own fields. A search or a
 // date range groups the matching failures themselves instead.
 func (f FailedFilter) SummarisedGroups() bool {
-	return strings.TrimSpace(f.Search) == "" && f.From.IsZero() && f.To.IsZero() && !f.Group
+	return strings.TrimSpace(f.Search) == "" && f.From.IsZero() && f.To.IsZero() && !f.Group && f.FixedBy == 0
+}
+
+// Unmapped is what an unmapped failure records in its response: the records
+// of its source system that have no mapping to its target, so that the
+// mappings can be proposed from the failures and an approved change set
+// replays the failures it fixes.
+type Unmapped struct {
+	EntityType  string   `json:"entity_type"`
+	ExternalIDs []string `json:"external_ids"`
+}
+
+// UnmappedResponse is the response of an unmapped failure.
+func UnmappedResponse(entityType string, externalIDs []string) map[string]Unmapped {
+	return map[string]Unmapped{"unmapped": {EntityType: entityType, ExternalIDs: externalIDs}}
+}
+
+// MissingMappings are the records unmapped failures say have no mapping:
+// of one kind, in the failures' source system, towards their target.
+type MissingMappings struct {
+	SourceID    int64
+	TargetID    int64
+	EntityType  string
+	ExternalIDs []string
+}
+
+// maxMissingScan bounds how many of the newest matching failures
+// MissingMappingsOf reads: a proposal is made from a click, but a cause can
+// hold half a million failures.
+const maxMissingScan = 20_000
+
+// MissingMappingsOf collects the missing records recorded by the newest open
+// unmapped failures matching f (at most maxMissingScan of them, and
+// MaxAcceptAtOnce records), for the source and target of the most failures.
+// Zero when none recorded any (failures from before they did).
+func (q q) MissingMappingsOf(ctx context.Context, f FailedFilter) (MissingMappings, error) {
+	f.Status, f.ErrorClass = FailedOpen, ClassUnmapped
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := strings.Join(f.where(arg), " AND ")
+	var rows []struct {
+		SourceID   int64          `db:"source_connection_id"`
+		TargetID   int64          `db:"target_connection_id"`
+		EntityType string         `db:"entity_type"`
+		IDs        pq.StringArray `db:"ids"`
+	}
+	if err := sqlxSelect(ctx, q, &rows, `SELECT source_connection_id, target_connection_id, entity_type,
+  (array_agg(DISTINCT x ORDER BY x))[1:`+strconv.Itoa(MaxAcceptAtOnce)+`] AS ids
+FROM (SELECT source_connection_id, target_connection_id, response FROM syncs
+  WHERE `+w+` AND response ? 'unmapped' ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(maxMissingScan)+`) s,
+  LATERAL (SELECT s.response->'unmapped'->>'entity_type' AS entity_type) t,
+  jsonb_array_elements_text(s.response->'unmapped'->'external_ids') x
+GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1`, args...); err != nil {
+		return MissingMappings{}, fmt.Errorf("store: missing mappings of failures: %w", err)
+	}
+	if len(rows) == 0 {
+		return MissingMappings{}, nil
+	}
+	r := rows[0]
+	return MissingMappings{SourceID: r.SourceID, TargetID: r.TargetID, EntityType: r.EntityType, ExternalIDs: r.IDs}, nil
 }
 
 // FailedSync is a failure with how it was dealt with.
@@ -167,6 +235,34 @@ mapping_version, rules_version, cause`
 // ListFailed returns one page of failures, newest first, without payloads;
 // one row more is read to know whether a next page exists. It never counts.
 func (q q) ListFailed(ctx context.Context, f FailedFilter) ([]FailedSync, bool, error) {
+	var out []FailedSync
+	more, err := q.listFailed(ctx, f, syncListColumns+failedExtraColumns, &out, func() int { return len(out) })
+	if more {
+		out = out[:len(out)-1]
+	}
+	return out, more, err
+}
+
+// FailedKey is where a failure stands in the newest-first order.
+type FailedKey struct {
+	ID        int64     `db:"id"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// ListFailedKeys is ListFailed reading only the ids and times (a bulk
+// replay's walk needs no more).
+func (q q) ListFailedKeys(ctx context.Context, f FailedFilter) ([]FailedKey, bool, error) {
+	var out []FailedKey
+	more, err := q.listFailed(ctx, f, "id, created_at", &out, func() int { return len(out) })
+	if more {
+		out = out[:len(out)-1]
+	}
+	return out, more, err
+}
+
+// listFailed reads a page of columns into dest (a slice pointer, n its
+// length); more says it holds one row beyond the page.
+func (q q) listFailed(ctx context.Context, f FailedFilter, columns string, dest any, n func() int) (more bool, err error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	w := f.where(arg)
@@ -174,19 +270,15 @@ func (q q) ListFailed(ctx context.Context, f FailedFilter) ([]FailedSync, bool, 
 		w = append(w, fmt.Sprintf("(created_at, id) < (%s, %s)", arg(f.BeforeAt), arg(f.BeforeID)))
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 || limit > 5000 {
 		limit = 50
 	}
-	query := `SELECT ` + syncListColumns + failedExtraColumns + ` FROM syncs WHERE ` + strings.Join(w, " AND ") +
+	query := `SELECT ` + columns + ` FROM syncs WHERE ` + strings.Join(w, " AND ") +
 		` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
-	var out []FailedSync
-	if err := sqlxSelect(ctx, q, &out, query, args...); err != nil {
-		return nil, false, fmt.Errorf("store: list failed syncs: %w", err)
+	if err := sqlxSelect(ctx, q, dest, query, args...); err != nil {
+		return false, fmt.Errorf("store: list failed syncs: %w", err)
 	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return n() > limit, nil
 }
 
 // FailedSyncByID returns one sync with its payload and how it was dealt with.
@@ -404,43 +496,47 @@ func idList(ids []int64) string {
 	return strings.Join(parts, ",")
 }
 
-// ClaimForReplay marks finished syncs replayed by a, in one statement, and
-// returns those it marked (without payloads), each with the id its replay
-// will have (ReplayedBy; create it with InsertReplays in the same
-// transaction). A sync already replayed (or dealt with), or still queued or
-// running, is not returned: two replays of one failure racing each other, or
-// a replay racing its automatic retry, end with exactly one of them holding
-// it. A retrying sync stops waiting (its queued job finds it resolved).
-func (q q) ClaimForReplay(ctx context.Context, a Actor, ids []int64) ([]FailedSync, error) {
-	var out []FailedSync
-	if err := sqlxSelect(ctx, q, &out, `UPDATE syncs SET resolved_at = now(),
-  resolution = CASE WHEN status IN ('failed', 'retrying', 'rejected') THEN 'replayed' END,
-  resolved_by = $2, resolved_label = $3, next_attempt_at = NULL, updated_at = now(),
-  status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END,
-  finished_at = COALESCE(finished_at, now()), replayed_by = nextval('syncs_id_seq')
-WHERE id = ANY($1) AND resolved_at IS NULL AND status NOT IN ('pending', 'running')
-RETURNING `+syncListColumns+failedExtraColumns, pq.Array(ids), nullInt(a.UserID), a.Label); err != nil {
-		return nil, fmt.Errorf("store: claim syncs for replay: %w", err)
-	}
-	return out, nil
+// Replay is a replay ReplayFailures made: what its queue job needs.
+type Replay struct {
+	ID                 int64  `db:"id"`
+	ReplayOf           int64  `db:"replay_of"`
+	TargetConnectionID int64  `db:"target_connection_id"`
+	Flow               string `db:"flow"`
+	EntityRef          string `db:"entity_ref"`
+	IdempotencyKey     string `db:"idempotency_key"`
 }
 
-// InsertReplays creates the replays of claimed originals (ClaimForReplay),
-// copying what they received inside the database: trigger replay, pending,
-// the same payload and idempotency key, stamped with the batch and the
-// mapping and rules versions they are made under.
-func (q q) InsertReplays(ctx context.Context, originals []int64, batchID, mappingVersion, rulesVersion int64) ([]Sync, error) {
-	var out []Sync
-	if err := sqlxSelect(ctx, q, &out, `INSERT INTO syncs (id, family, direction, flow, source_connection_id, target_connection_id,
+// ReplayFailures claims finished syncs for replay and creates their replays,
+// in one statement. The claim marks each original replayed by a (with the id
+// its replay gets); a sync already replayed (or dealt with), or still queued
+// or running, is not taken, so two replays of one failure racing each other,
+// or a replay racing its automatic retry, end with exactly one of them
+// holding it. A retrying sync stops waiting (its queued job finds it
+// resolved). The replays are copied from their originals inside the
+// database (the payloads never travel to Crossdock and back): trigger
+// replay, pending, the same payload and idempotency key, stamped with the
+// batch and the mapping and rules versions they are made under.
+func (q q) ReplayFailures(ctx context.Context, a Actor, ids []int64, batchID, mappingVersion, rulesVersion int64) ([]Replay, error) {
+	var out []Replay
+	if err := sqlxSelect(ctx, q, &out, `WITH o AS (
+  UPDATE syncs SET resolved_at = now(),
+    resolution = CASE WHEN status IN ('failed', 'retrying', 'rejected') THEN 'replayed' END,
+    resolved_by = $2, resolved_label = $3, next_attempt_at = NULL, updated_at = now(),
+    status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END,
+    finished_at = COALESCE(finished_at, now()), replayed_by = nextval('syncs_id_seq')
+  WHERE id = ANY($1) AND resolved_at IS NULL AND status NOT IN ('pending', 'running')
+  RETURNING id, replayed_by, family, direction, flow, source_connection_id, target_connection_id, entity_type, entity_ref,
+    entity_key, search_keys, source_version, payload, idempotency_key, max_attempts)
+INSERT INTO syncs (id, family, direction, flow, source_connection_id, target_connection_id,
   trigger, entity_type, entity_ref, entity_key, search_keys, source_version, replay_of, status, message, payload,
   idempotency_key, max_attempts, replay_batch_id, mapping_version, rules_version)
 SELECT o.replayed_by, o.family, o.direction, o.flow, o.source_connection_id, o.target_connection_id, 'replay', o.entity_type,
   o.entity_ref, o.entity_key, o.search_keys, o.source_version, o.id, 'pending', 'Replayed; waiting to be sent.', o.payload,
-  o.idempotency_key, o.max_attempts, $2, $3, $4
-FROM syncs o WHERE o.id = ANY($1) AND o.replayed_by IS NOT NULL
-ORDER BY o.id
-RETURNING `+syncListColumns, pq.Array(originals), nullInt(batchID), mappingVersion, rulesVersion); err != nil {
-		return nil, fmt.Errorf("store: insert replays: %w", err)
+  o.idempotency_key, o.max_attempts, $4, $5, $6
+FROM o ORDER BY o.id
+RETURNING id, replay_of, target_connection_id, flow, entity_ref, idempotency_key`,
+		pq.Array(ids), nullInt(a.UserID), a.Label, nullInt(batchID), mappingVersion, rulesVersion); err != nil {
+		return nil, fmt.Errorf("store: replay failures: %w", err)
 	}
 	return out, nil
 }

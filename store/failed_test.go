@@ -233,13 +233,10 @@ func TestFailureGroupsSummary(t *testing.T) {
 	require.NoError(t, err)
 	same("ignored")
 	fold("ignored")
-	require.NoError(t, e.st.InTx(ctx, func(tx *store.Tx) error {
-		claimed, err := tx.ClaimForReplay(ctx, a, ids[2:3])
-		require.NoError(t, err)
-		require.Len(t, claimed, 1)
-		_, err = tx.InsertReplays(ctx, ids[2:3], 0, 0, 0)
-		return err
-	}))
+	reps, err := e.st.ReplayFailures(ctx, a, ids[2:3], 0, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, reps, 1)
+	require.Equal(t, ids[2], reps[0].ReplayOf)
 	same("replayed")
 	_, err = e.st.DB.ExecContext(ctx, `DELETE FROM syncs WHERE id = $1`, ids[3])
 	require.NoError(t, err)

@@ -181,3 +181,59 @@ func TestFailedReplayScopeTestOnly(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, s.ResolvedAt, "the failure stays open")
 }
+
+// "Propose the missing mappings" from an unmapped cause: a draft change set
+// of the missing records matched by SKU; without a match, or without the
+// missing records noted, the person is sent to the unmapped records, told why.
+func TestFailedProposeMissingMappings(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ctx := t.Context()
+	ids := e.insert(t,
+		e.failure("#5001", store.ClassUnmapped, "#5001 cannot be sent to Odoo: SKU-BLUE is not mapped to an Odoo product yet.", "#5001"),
+		e.failure("#5002", store.ClassUnmapped, "#5002 cannot be sent to Odoo: SKU-GREEN is not mapped to an Odoo product yet.", "#5002"),
+	)
+	op := e.env.SignIn(t, store.RoleOperator)
+	_, body := op.Get("/failed")
+	require.Contains(t, body, "Propose the missing mappings")
+	group := url.Values{"g": {"1"}, "source": {fmt.Sprint(e.shop.ID)}, "target": {fmt.Sprint(e.odoo.ID)}, "cause": {""}, "class": {"unmapped"}}.Encode()
+
+	// Failures from before Crossdock noted the missing records.
+	res, _ := op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, "/mappings/unmapped", res.Header.Get("Location"))
+	_, body = op.Get("/mappings/unmapped")
+	require.Contains(t, body, "These failures do not say which records are missing")
+
+	for i, gid := range []string{"gid://shopify/ProductVariant/1", "gid://shopify/ProductVariant/2"} {
+		_, err := e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET response = $2 WHERE id = $1`, ids[i],
+			`{"unmapped": {"entity_type": "variant", "external_ids": ["`+gid+`"]}}`)
+		require.NoError(t, err)
+	}
+	// No counterpart known in Odoo yet.
+	op.RefreshCSRF("/failed")
+	res, _ = op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Contains(t, res.Header.Get("Location"), "/mappings/unmapped?from=")
+	_, body = op.Get(res.Header.Get("Location"))
+	require.Contains(t, body, "None of the 2 missing record(s) has a match")
+
+	// Odoo has SKU-BLUE: the draft holds it, matched.
+	now := time.Now()
+	_, err := e.env.Store.UpsertExternalRecords(ctx, e.shop.ID, "variant", []store.ExternalRecord{
+		{ExternalID: "gid://shopify/ProductVariant/1", SKU: "SKU-BLUE", SeenAt: now},
+		{ExternalID: "gid://shopify/ProductVariant/2", SKU: "SKU-GREEN", SeenAt: now}})
+	require.NoError(t, err)
+	_, err = e.env.Store.UpsertExternalRecords(ctx, e.odoo.ID, "variant", []store.ExternalRecord{{ExternalID: "41", SKU: "SKU-BLUE", SeenAt: now}})
+	require.NoError(t, err)
+	op.RefreshCSRF("/failed")
+	res, _ = op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	loc := res.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/mappings/change-sets/"), loc)
+	_, body = op.Get(loc)
+	require.Contains(t, body, "Draft change set made from the failures: 2 missing record(s)")
+	require.Contains(t, body, "the failures it fixes are replayed by themselves")
+	require.Contains(t, body, "SKU-BLUE")
+	require.NotContains(t, body, "SKU-GREEN", "no match, left out")
+}
