@@ -154,6 +154,9 @@ func TestFailedReplayScopeTestOnly(t *testing.T) {
 	opUser := e.env.Users[store.RoleOperator]
 	_, body := op.Get("/failed")
 	require.NotContains(t, body, "You may replay into test systems only")
+	require.NotContains(t, body, "Counted from the failures matching", "no search: the running totals")
+	_, body = op.Get("/failed?q=%234001")
+	require.Contains(t, body, "Counted from the failures matching your search or dates")
 
 	admin := e.env.SignIn(t, store.RoleAdmin)
 	res, body := admin.Get(fmt.Sprintf("/users/%d", opUser.ID))
