@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -33,6 +34,18 @@ func (e *env) unmappedOrders(t *testing.T, n int) ([]store.Sync, sandbox.Variant
 		out = append(out, s)
 	}
 	return out, v
+}
+
+// batchDone waits until a bulk replay has queued everything it could.
+func (e *env) batchDone(t *testing.T, b store.ReplayBatch) store.ReplayBatch {
+	t.Helper()
+	wait(t, fmt.Sprintf("bulk replay %d to queue everything", b.ID), func() bool {
+		var err error
+		b, err = e.st.ReplayBatchByID(context.Background(), b.ID)
+		require.NoError(t, err)
+		return b.Status == store.BatchDone
+	})
+	return b
 }
 
 func (e *env) mapVariant(v sandbox.Variant) {
@@ -145,11 +158,7 @@ func TestReplayByFilter(t *testing.T) {
 
 	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{Filter: f, Description: "every unmapped failure"})
 	require.NoError(t, err)
-	wait(t, "the batch to queue every failure", func() bool {
-		b, err = e.st.ReplayBatchByID(ctx, b.ID)
-		require.NoError(t, err)
-		return b.Status == store.BatchDone
-	})
+	b = e.batchDone(t, b)
 	require.Equal(t, 5, b.Enqueued)
 	require.Zero(t, b.Refused)
 	wait(t, "the replays to succeed", func() bool {
@@ -166,11 +175,7 @@ func TestReplayByFilter(t *testing.T) {
 
 	again, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{fails[0].ID}, Description: "once more"})
 	require.NoError(t, err)
-	wait(t, "the second batch to end", func() bool {
-		again, err = e.st.ReplayBatchByID(ctx, again.ID)
-		require.NoError(t, err)
-		return again.Status == store.BatchDone
-	})
+	again = e.batchDone(t, again)
 	require.Zero(t, again.Enqueued)
 	require.Equal(t, 1, again.Refused)
 	require.Contains(t, again.Refusals()[0].Reason, "already replayed")
@@ -187,11 +192,7 @@ func TestCancelReplayBatch(t *testing.T) {
 	require.NoError(t, e.st.PauseFlow(ctx, store.SystemActor("admin"), "orders", "hold the replays"))
 	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{fails[0].ID, fails[1].ID, fails[2].ID}})
 	require.NoError(t, err)
-	wait(t, "the batch to queue", func() bool {
-		b, err = e.st.ReplayBatchByID(ctx, b.ID)
-		require.NoError(t, err)
-		return b.Status == store.BatchDone
-	})
+	b = e.batchDone(t, b)
 	b, reopened, err := e.eng.CancelReplayBatch(ctx, store.SystemActor("ops"), b.ID)
 	require.NoError(t, err)
 	require.Equal(t, store.BatchCancelled, b.Status)
@@ -334,11 +335,7 @@ func TestReplayScopeTestOnly(t *testing.T) {
 
 	b, err := e.eng.StartReplayBatch(ctx, op, store.NewReplayBatch{Filter: store.FailedFilter{ErrorClass: store.ClassUnmapped}, Description: "all"})
 	require.NoError(t, err)
-	wait(t, "the batch to end", func() bool {
-		b, err = e.st.ReplayBatchByID(ctx, b.ID)
-		require.NoError(t, err)
-		return b.Status == store.BatchDone
-	})
+	b = e.batchDone(t, b)
 	require.Zero(t, b.Enqueued)
 	require.Equal(t, 3, b.Refused)
 	require.Contains(t, b.Refusals()[0].Reason, "Odoo is a production system")
@@ -403,11 +400,7 @@ func TestReplayDeletedEntityRemovedMappingDisabledConnection(t *testing.T) {
 	require.NoError(t, err)
 	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{r2.ID}, Description: "disabled"})
 	require.NoError(t, err)
-	wait(t, "the batch to end", func() bool {
-		b, err = e.st.ReplayBatchByID(ctx, b.ID)
-		require.NoError(t, err)
-		return b.Status == store.BatchDone
-	})
+	b = e.batchDone(t, b)
 	require.Zero(t, b.Enqueued)
 	require.Equal(t, []store.Refusal{{SyncID: r2.ID, Reason: "Odoo is disabled. Enable it on its connection page, then replay."}}, b.Refusals())
 	require.Nil(t, e.sync(t, r2.ID).ResolvedAt, "left open")
@@ -452,11 +445,7 @@ func TestProposedMappingsReplayExactlyTheirFailures(t *testing.T) {
 	started, err := e.eng.FollowApprovals(ctx)
 	require.NoError(t, err)
 	require.Len(t, started, 1)
-	wait(t, "the batch to queue", func() bool {
-		started[0], err = e.st.ReplayBatchByID(ctx, started[0].ID)
-		require.NoError(t, err)
-		return started[0].Status == store.BatchDone
-	})
+	started[0] = e.batchDone(t, started[0])
 	require.Equal(t, 1, started[0].Enqueued, "only the failure of the mapped variant")
 	wait(t, "the replay to succeed", func() bool {
 		p, err := e.st.ReplayBatchProgress(ctx, started[0].ID)
