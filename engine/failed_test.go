@@ -258,7 +258,7 @@ func (f *failOdoo) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// Fixing the cause where you stand: the failure's "Map them" leads to the
+// Fixing the cause where you stand: the failure's "See unmapped records" leads to the
 // suggested matches; once the change set is approved, the unmapped failures
 // between the two systems are replayed by themselves, and the batch names
 // the change set.
