@@ -31,6 +31,23 @@ type PruneFailedArgs struct{}
 // Kind is the job kind in River's table.
 func (PruneFailedArgs) Kind() string { return "crossdock_prune_failed" }
 
+// FoldFailureGroupsArgs is the periodic job folding the failures opened and
+// closed lately into the summary of causes the grouped view reads.
+type FoldFailureGroupsArgs struct{}
+
+// Kind is the job kind in River's table.
+func (FoldFailureGroupsArgs) Kind() string { return "crossdock_fold_failure_groups" }
+
+type foldFailureGroupsWorker struct {
+	river.WorkerDefaults[FoldFailureGroupsArgs]
+	e *Engine
+}
+
+func (w *foldFailureGroupsWorker) Work(ctx context.Context, _ *river.Job[FoldFailureGroupsArgs]) error {
+	_, err := w.e.st.FoldFailureGroupChanges(ctx)
+	return err
+}
+
 // replayChunk is how many failures one transaction of a bulk replay takes.
 const replayChunk = 1000
 
@@ -40,6 +57,7 @@ func addFailedWorkers(workers *river.Workers, e *Engine) []*river.PeriodicJob {
 	river.AddWorker(workers, &replayBatchWorker{e: e})
 	river.AddWorker(workers, &pruneFailedWorker{e: e})
 	river.AddWorker(workers, &followApprovalsWorker{e: e})
+	river.AddWorker(workers, &foldFailureGroupsWorker{e: e})
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 			return PruneFailedArgs{}, sweepOpts() // at most one waiting or running
@@ -47,6 +65,11 @@ func addFailedWorkers(workers *river.Workers, e *Engine) []*river.PeriodicJob {
 		river.NewPeriodicJob(river.PeriodicInterval(10*time.Second), func() (river.JobArgs, *river.InsertOpts) {
 			return FollowApprovalsArgs{}, sweepOpts()
 		}, &river.PeriodicJobOpts{ID: "follow_approvals"}),
+		// The grouped view is exact without it (it adds the changes not
+		// folded yet); folding keeps those few.
+		river.NewPeriodicJob(river.PeriodicInterval(10*time.Second), func() (river.JobArgs, *river.InsertOpts) {
+			return FoldFailureGroupsArgs{}, sweepOpts()
+		}, &river.PeriodicJobOpts{ID: "fold_failure_groups", RunOnStart: true}),
 	}
 }
 
@@ -64,45 +87,53 @@ type edit struct {
 }
 
 // replayTx replays the given syncs inside tx: each is claimed (marked
-// replayed) in one statement, so whatever races it — a second click, another
-// person, a bulk replay, its own automatic retry — only one replay is made;
-// then the new syncs and their queue jobs are created, and linked. Syncs that
+// replayed) and copied into its replay in one statement, so whatever races
+// it — a second click, another person, a bulk replay, its own automatic
+// retry — only one replay is made; then their queue jobs are created. Syncs that
 // cannot be replayed come back as refusals with the reason in plain words.
 func (e *Engine) replayTx(ctx context.Context, tx *store.Tx, a store.Actor, ids []int64, batchID int64, ed *edit) ([]replayed, []store.Refusal, error) {
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	disabled, err := tx.DisabledConnections(ctx)
+	limits, err := tx.ReplayLimits(ctx, a.UserID)
 	if err != nil {
 		return nil, nil, err
 	}
 	claimIDs := ids
 	var refusals []store.Refusal
-	if len(disabled) > 0 {
-		// A sync touching a disabled system is left open, untouched: replaying
-		// it now would only fail again.
+	if len(limits.Disabled)+len(limits.OutOfScope) > 0 {
+		// A sync into a production system, from someone who may replay into
+		// test systems only, or touching a disabled system, is left open,
+		// untouched: the first is not theirs to replay, the second would
+		// only fail again.
 		rows, err := tx.SyncStates(ctx, ids)
 		if err != nil {
 			return nil, nil, err
 		}
 		claimIDs = claimIDs[:0:0]
 		for _, r := range rows {
-			if name, ok := disabled[r.Target]; ok {
-				refusals = append(refusals, store.Refusal{SyncID: r.ID, Reason: name + " is disabled. Enable it on its connection page, then replay."})
-			} else if name, ok := disabled[r.Source]; ok {
-				refusals = append(refusals, store.Refusal{SyncID: r.ID, Reason: name + " is disabled. Enable it on its connection page, then replay."})
+			if why := limits.Refusal(r); why != "" {
+				refusals = append(refusals, store.Refusal{SyncID: r.ID, Reason: why})
 			} else {
 				claimIDs = append(claimIDs, r.ID)
 			}
 		}
 	}
-	claimed, err := tx.ClaimForReplay(ctx, a, claimIDs)
+	mv, err := tx.CurrentVersion(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	got := make(map[int64]bool, len(claimed))
-	for _, s := range claimed {
-		got[s.ID] = true
+	rs, err := e.Rules(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	reps, err := tx.ReplayFailures(ctx, a, claimIDs, batchID, mv, rs.Version)
+	if err != nil {
+		return nil, nil, err
+	}
+	got := make(map[int64]bool, len(reps))
+	for _, r := range reps {
+		got[r.ReplayOf] = true
 	}
 	var missing []int64
 	for _, id := range claimIDs {
@@ -115,31 +146,13 @@ func (e *Engine) replayTx(ctx context.Context, tx *store.Tx, a store.Actor, ids 
 		return nil, nil, err
 	}
 	refusals = append(refusals, why...)
-	if len(claimed) == 0 {
+	if len(reps) == 0 {
 		return nil, refusals, nil
-	}
-	mv, err := tx.CurrentVersion(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	rs, err := e.Rules(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	origIDs := make([]int64, len(claimed))
-	for i, s := range claimed {
-		origIDs[i] = s.ID
-	}
-	// The replays are copied from their originals inside the database: the
-	// payloads never travel to Crossdock and back.
-	reps, err := tx.InsertReplays(ctx, origIDs, batchID, mv, rs.Version)
-	if err != nil {
-		return nil, nil, err
 	}
 	if ed != nil && len(reps) == 1 {
 		// The original keeps its payload; the edited one is a new write with
 		// a key of its own.
-		if err := tx.EditReplay(ctx, reps[0].ID, claimed[0].ID, ed.payload, reps[0].IdempotencyKey+"-edit-"+strconv.FormatInt(claimed[0].ID, 10)); err != nil {
+		if err := tx.EditReplay(ctx, reps[0].ID, reps[0].ReplayOf, ed.payload, reps[0].IdempotencyKey+"-edit-"+strconv.FormatInt(reps[0].ReplayOf, 10)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -148,25 +161,26 @@ func (e *Engine) replayTx(ctx context.Context, tx *store.Tx, a store.Actor, ids 
 	}
 	out := make([]replayed, len(reps))
 	for i, r := range reps {
-		out[i] = replayed{original: *r.ReplayOf, replay: r.ID}
+		out[i] = replayed{original: r.ReplayOf, replay: r.ID}
 	}
 	return out, refusals, nil
 }
 
 // enqueue queues the jobs of replays already created, in tx.
-func (e *Engine) enqueue(ctx context.Context, tx *store.Tx, ss []store.Sync) error {
-	if len(ss) == 0 {
+func (e *Engine) enqueue(ctx context.Context, tx *store.Tx, reps []store.Replay) error {
+	if len(reps) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, len(ss))
-	for i, s := range ss {
-		params[i] = river.InsertManyParams{Args: SyncArgs{SyncID: s.ID, Target: s.TargetConnectionID, Lease: leaseFor(s.Flow, s.TargetConnectionID, s.EntityRef)},
+	params := make([]river.InsertManyParams, len(reps))
+	for i, r := range reps {
+		params[i] = river.InsertManyParams{Args: SyncArgs{SyncID: r.ID, Target: r.TargetConnectionID, Lease: leaseFor(r.Flow, r.TargetConnectionID, r.EntityRef)},
 			InsertOpts: &river.InsertOpts{Queue: queueSyncs}}
 	}
 	// The job points at its sync; the sync's job_id is not written back for
 	// replays (nothing reads it, and it would be one more write per replay
-	// of a bulk replay, measured at a quarter of its time).
-	if _, err := e.river.InsertManyTx(ctx, tx.SQLTx(), params); err != nil {
+	// of a bulk replay, measured at a quarter of its time). The jobs are not
+	// read back either (InsertManyFast).
+	if _, err := e.river.InsertManyFastTx(ctx, tx.SQLTx(), params); err != nil {
 		return fmt.Errorf("engine: enqueue replays: %w", err)
 	}
 	return nil
@@ -317,8 +331,10 @@ func (w *followApprovalsWorker) Work(ctx context.Context, _ *river.Job[FollowApp
 const followWindow = 24 * time.Hour
 
 // FollowApprovals looks at the mapping change sets approved recently: when
-// automatic replay is on, the open unmapped failures between the systems a
-// change set maps, from before its approval, are replayed by a bulk replay
+// automatic replay is on, the open unmapped failures a change set fixes,
+// from before its approval — those whose missing records it maps, and those
+// between the systems it maps that did not record which records were
+// missing (store.FailedFilter.FixedBy) — are replayed by a bulk replay
 // whose page names the change set (the operator sees it on the failed-syncs
 // page). Failures it did not fix fail again, as unmapped, and stay listed.
 // It returns the batches it started.
@@ -333,7 +349,7 @@ func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, erro
 	}
 	var out []store.ReplayBatch
 	for _, cs := range approvals {
-		f := store.FailedFilter{ErrorClass: store.ClassUnmapped, AnyConnection: cs.Connections, To: cs.DecidedAt}
+		f := store.FailedFilter{ErrorClass: store.ClassUnmapped, AnyConnection: cs.Connections, To: cs.DecidedAt, FixedBy: cs.ID}
 		n, _, err := e.st.CountFailed(ctx, f, 1)
 		if err != nil {
 			return out, err
@@ -436,7 +452,7 @@ func (e *Engine) replayBatchChunk(ctx context.Context, batchID int64) (done bool
 			if b.CursorID != nil && b.CursorAt != nil {
 				f.BeforeAt, f.BeforeID = *b.CursorAt, *b.CursorID
 			}
-			page, more, err := tx.ListFailed(ctx, f)
+			page, more, err := tx.ListFailedKeys(ctx, f)
 			if err != nil {
 				return err
 			}

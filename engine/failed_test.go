@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -33,6 +34,18 @@ func (e *env) unmappedOrders(t *testing.T, n int) ([]store.Sync, sandbox.Variant
 		out = append(out, s)
 	}
 	return out, v
+}
+
+// batchDone waits until a bulk replay has queued everything it could.
+func (e *env) batchDone(t *testing.T, b store.ReplayBatch) store.ReplayBatch {
+	t.Helper()
+	wait(t, fmt.Sprintf("bulk replay %d to queue everything", b.ID), func() bool {
+		var err error
+		b, err = e.st.ReplayBatchByID(context.Background(), b.ID)
+		require.NoError(t, err)
+		return b.Status == store.BatchDone
+	})
+	return b
 }
 
 func (e *env) mapVariant(v sandbox.Variant) {
@@ -145,11 +158,7 @@ func TestReplayByFilter(t *testing.T) {
 
 	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{Filter: f, Description: "every unmapped failure"})
 	require.NoError(t, err)
-	wait(t, "the batch to queue every failure", func() bool {
-		b, err = e.st.ReplayBatchByID(ctx, b.ID)
-		require.NoError(t, err)
-		return b.Status == store.BatchDone
-	})
+	b = e.batchDone(t, b)
 	require.Equal(t, 5, b.Enqueued)
 	require.Zero(t, b.Refused)
 	wait(t, "the replays to succeed", func() bool {
@@ -166,11 +175,7 @@ func TestReplayByFilter(t *testing.T) {
 
 	again, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{fails[0].ID}, Description: "once more"})
 	require.NoError(t, err)
-	wait(t, "the second batch to end", func() bool {
-		again, err = e.st.ReplayBatchByID(ctx, again.ID)
-		require.NoError(t, err)
-		return again.Status == store.BatchDone
-	})
+	again = e.batchDone(t, again)
 	require.Zero(t, again.Enqueued)
 	require.Equal(t, 1, again.Refused)
 	require.Contains(t, again.Refusals()[0].Reason, "already replayed")
@@ -187,11 +192,7 @@ func TestCancelReplayBatch(t *testing.T) {
 	require.NoError(t, e.st.PauseFlow(ctx, store.SystemActor("admin"), "orders", "hold the replays"))
 	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{fails[0].ID, fails[1].ID, fails[2].ID}})
 	require.NoError(t, err)
-	wait(t, "the batch to queue", func() bool {
-		b, err = e.st.ReplayBatchByID(ctx, b.ID)
-		require.NoError(t, err)
-		return b.Status == store.BatchDone
-	})
+	b = e.batchDone(t, b)
 	b, reopened, err := e.eng.CancelReplayBatch(ctx, store.SystemActor("ops"), b.ID)
 	require.NoError(t, err)
 	require.Equal(t, store.BatchCancelled, b.Status)
@@ -257,7 +258,7 @@ func (f *failOdoo) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// Fixing the cause where you stand: the failure's "Map them" leads to the
+// Fixing the cause where you stand: the failure's "See unmapped records" leads to the
 // suggested matches; once the change set is approved, the unmapped failures
 // between the two systems are replayed by themselves, and the batch names
 // the change set.
@@ -304,4 +305,153 @@ func TestApprovedMappingReplaysItsFailures(t *testing.T) {
 	got, err := e.st.FailedSyncByID(ctx, fail.ID)
 	require.NoError(t, err)
 	require.Equal(t, store.ResolutionReplayed, got.HowResolved())
+}
+
+// An operator allowed to replay into test systems only: a failure into a
+// production system is refused, one by one, by filter or edited, in words;
+// the failures stay open and nothing is written. Someone without the limit
+// replays them.
+func TestReplayScopeTestOnly(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fails, v := e.unmappedOrders(t, 3)
+	e.mapVariant(v)
+	sys := store.SystemActor("admin")
+	_, err := e.st.DB.ExecContext(ctx, `UPDATE connections SET environment = 'production' WHERE id = $1`, e.odooConn.ID)
+	require.NoError(t, err)
+	u, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "op@shop.test", Name: "Op", Role: store.RoleOperator, Password: "correct horse battery"})
+	require.NoError(t, err)
+	_, err = e.st.UpdateUser(ctx, sys, u.ID, store.UserUpdate{Name: "Op", Role: store.RoleOperator, Active: true, Scope: store.ScopeTest})
+	require.NoError(t, err)
+	op := store.Actor{UserID: u.ID, Label: u.Email}
+
+	_, err = e.eng.Replay(ctx, op, fails[0].ID)
+	var nr *engine.NotReplayedError
+	require.True(t, errors.As(err, &nr), "%v", err)
+	require.Equal(t, "You may replay into test systems only, and Odoo is a production system. Ask an admin to replay it.", nr.Reason)
+	_, err = e.eng.EditAndReplay(ctx, op, fails[0].ID, []byte(`{"id": 1}`))
+	require.True(t, errors.As(err, &nr), "%v", err)
+
+	b, err := e.eng.StartReplayBatch(ctx, op, store.NewReplayBatch{Filter: store.FailedFilter{ErrorClass: store.ClassUnmapped}, Description: "all"})
+	require.NoError(t, err)
+	b = e.batchDone(t, b)
+	require.Zero(t, b.Enqueued)
+	require.Equal(t, 3, b.Refused)
+	require.Contains(t, b.Refusals()[0].Reason, "Odoo is a production system")
+	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.Len(t, open, 3, "nothing was claimed")
+	require.Empty(t, e.odoo.SaleOrders())
+
+	r, err := e.eng.Replay(ctx, store.Actor{UserID: mustAdmin(t, e.st, "boss@shop.test").ID, Label: "boss@shop.test"}, fails[0].ID)
+	require.NoError(t, err, "an admin with every system replays it")
+	require.Equal(t, store.SyncSucceeded, e.ended(t, r.ID).Status)
+}
+
+// Bad input, each with its own outcome and nothing half done: the product
+// was deleted in Odoo since the mapping was made (Odoo answers it does not
+// exist: the replay fails, saying so, and no order is created); the mapping
+// was removed since the failure (the replay fails as unmapped again); the
+// connection is disabled within a bulk replay (refused, left open).
+func TestReplayDeletedEntityRemovedMappingDisabledConnection(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fails, v := e.unmappedOrders(t, 1)
+
+	// Mapped to an Odoo product that is then deleted in Odoo.
+	p := e.productBySKU[v.SKU]
+	e.mapVariant(v)
+	req, err := http.NewRequest(http.MethodPost, e.odooConn.Settings["url"]+"/json/2/product.product/unlink", strings.NewReader(`{"ids": [`+strconv.Itoa(p.ID)+`]}`))
+	require.NoError(t, err)
+	_, _, _, key := e.odoo.Credentials()
+	req.Header.Set("Authorization", "bearer "+key)
+	req.Header.Set("X-Odoo-Database", e.odooConn.Settings["database"])
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	r, err := e.eng.Replay(ctx, store.SystemActor("ops"), fails[0].ID)
+	require.NoError(t, err)
+	r = e.ended(t, r.ID)
+	require.Equal(t, store.SyncFailed, r.Status, r.Message)
+	require.Equal(t, store.ClassValidation, r.Class())
+	require.Contains(t, r.Message, "Odoo refused the change: The operation cannot be completed", "Odoo's own words")
+	require.Empty(t, e.saleOrdersWithRef(fails[0].EntityRef), "no order half made")
+	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.Len(t, open, 1, "the replay's failure is open, the original replayed")
+	require.Equal(t, r.ID, open[0].ID)
+
+	// The mapping removed: the replay fails as unmapped again.
+	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", v.GID())
+	r2, err := e.eng.Replay(ctx, store.SystemActor("ops"), r.ID)
+	require.NoError(t, err)
+	r2 = e.ended(t, r2.ID)
+	require.Equal(t, store.SyncFailed, r2.Status)
+	require.Equal(t, store.ClassUnmapped, r2.Class())
+	require.Contains(t, r2.Message, "Map it on the Mappings page")
+	require.Empty(t, e.saleOrdersWithRef(fails[0].EntityRef))
+
+	// A bulk replay with the target disabled: refused per item, left open.
+	_, err = e.st.SetConnectionEnabled(ctx, store.SystemActor("admin"), e.odooConn.ID, false)
+	require.NoError(t, err)
+	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{r2.ID}, Description: "disabled"})
+	require.NoError(t, err)
+	b = e.batchDone(t, b)
+	require.Zero(t, b.Enqueued)
+	require.Equal(t, []store.Refusal{{SyncID: r2.ID, Reason: "Odoo is disabled. Enable it on its connection page, then replay."}}, b.Refusals())
+	require.Nil(t, e.sync(t, r2.ID).ResolvedAt, "left open")
+}
+
+// From the failures to the change set and back: unmapped orders record which
+// variants were missing; "Propose the missing mappings" makes a draft of
+// them matched by SKU; once approved, exactly the failures of the mapped
+// variants are replayed, not the others between the same systems.
+func TestProposedMappingsReplayExactlyTheirFailures(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true, noMappings: true, configure: func(c *engine.Config) { c.Resolver = nil }})
+	ctx := context.Background()
+	va, vb := e.shop.Variants()[0], e.shop.Variants()[1]
+	oa, pa := e.order(t, sandbox.NewLine{VariantID: va.GID(), Quantity: 1})
+	failA := e.endedSyncs(t, e.deliver(t, "orders/create", pa))[0]
+	_, pb := e.order(t, sandbox.NewLine{VariantID: vb.GID(), Quantity: 1})
+	failB := e.endedSyncs(t, e.deliver(t, "orders/create", pb))[0]
+	require.Equal(t, store.ClassUnmapped, failA.Class(), failA.Message)
+	require.JSONEq(t, `{"unmapped": {"entity_type": "variant", "external_ids": ["`+va.GID()+`"]}}`, string(e.sync(t, failA.ID).Response))
+
+	_, err := e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	require.NoError(t, err)
+	_, err = e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	require.NoError(t, err)
+	// The cause of the first order alone (a search by its record).
+	missing, err := e.st.MissingMappingsOf(ctx, store.FailedFilter{Search: failA.EntityRef})
+	require.NoError(t, err)
+	require.Equal(t, store.MissingMappings{SourceID: e.shopConn.ID, TargetID: e.odooConn.ID, EntityType: "variant", ExternalIDs: []string{va.GID()}}, missing)
+	both, err := e.st.MissingMappingsOf(ctx, store.FailedFilter{})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{va.GID(), vb.GID()}, both.ExternalIDs)
+
+	proposer := store.Actor{UserID: mustAdmin(t, e.st, "proposer@shop.test").ID, Label: "proposer@shop.test"}
+	approver := store.Actor{UserID: mustAdmin(t, e.st, "approver@shop.test").ID, Label: "approver@shop.test"}
+	cs, err := e.st.ChangeSetFromSuggestions(ctx, proposer, missing.SourceID, missing.TargetID, missing.EntityType, missing.ExternalIDs, "from failures")
+	require.NoError(t, err)
+	_, err = e.st.SubmitChangeSet(ctx, proposer, cs.ID)
+	require.NoError(t, err)
+	_, err = e.st.ApproveChangeSet(ctx, approver, cs.ID, "ok")
+	require.NoError(t, err)
+	started, err := e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Len(t, started, 1)
+	started[0] = e.batchDone(t, started[0])
+	require.Equal(t, 1, started[0].Enqueued, "only the failure of the mapped variant")
+	wait(t, "the replay to succeed", func() bool {
+		p, err := e.st.ReplayBatchProgress(ctx, started[0].ID)
+		require.NoError(t, err)
+		return p.Succeeded == 1
+	})
+	require.Len(t, e.saleOrdersWithRef(oa.GID()), 1)
+	require.Nil(t, e.sync(t, failB.ID).ResolvedAt, "the other variant's failure is left open, not replayed")
 }

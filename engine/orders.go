@@ -229,6 +229,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 		}
 		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then replay this order.",
 			label, conn.Name, notMapped(names, "an Odoo product")), nil)
+		res.response = store.UnmappedResponse(entityVariant, unmapped)
 		return res
 	}
 	req := saleOrderRequest{ClientOrderRef: o.ID}

@@ -295,6 +295,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 		label := refundLabel(r, e.shopifyOrderName(ctx, r.OrderID))
 		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then replay this refund.",
 			label, conn.Name, notMapped(names, "an Odoo product")), nil)
+		res.response = store.UnmappedResponse(entityVariant, unmapped)
 		return res
 	}
 	req := creditNoteRequest{Ref: r.ID, ClientOrderRef: r.OrderID}

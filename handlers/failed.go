@@ -32,6 +32,8 @@ type FailedStore interface {
 	BatchReplaysFailedAgain(ctx context.Context, id int64, limit int) ([]store.Sync, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	FailedSettings(ctx context.Context) (store.FailedSettings, error)
+	MissingMappingsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
+	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
 	SaveFailedSettings(ctx context.Context, a store.Actor, in store.FailedSettings) error
 }
 
@@ -167,7 +169,10 @@ func (h Failed) List(c *fiber.Ctx) error {
 		return Render(c, views.FailedListRegion(l))
 	}
 	p := views.FailedPage{Meta: h.Meta(c, "Failed syncs", "failed"), Filter: fv, Query: q.Encode(), List: l, CanAct: h.canAct(c),
-		IsAdmin: isAdmin(c), Now: now()}
+		IsAdmin: isAdmin(c), GroupsCounted: !f.SummarisedGroups(), Now: now()}
+	if u := CurrentUser(c); u != nil {
+		p.TestOnly = u.Scope == store.ScopeTest
+	}
 	if f.Group {
 		p.Filter.GroupLabel = fmt.Sprintf("%s, %s → %s", views.ErrorClassLabel(f.ErrorClass), conns.view(f.SourceID).Name, conns.view(f.TargetID).Name)
 		if f.Cause != "" {
@@ -304,7 +309,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) v
 	switch g.ErrorClass {
 	case store.ClassUnmapped:
 		v.Sentence = fmt.Sprintf("%s failed because records are not mapped in %s (%s)", what, tgt, v.Keys)
-		v.FixLabel, v.FixHref = "Map them", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(g.SourceID, 10)}, "to": {strconv.FormatInt(g.TargetID, 10)}}.Encode()
+		v.FixLabel, v.FixHref = "See unmapped records", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(g.SourceID, 10)}, "to": {strconv.FormatInt(g.TargetID, 10)}}.Encode()
 	case store.ClassValidation:
 		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
 		v.FixLabel = "Correct the data in " + src + ", then replay"
@@ -339,6 +344,9 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) v
 		q.Set("env", base.Environment)
 	}
 	v.Href = "/failed?" + q.Encode()
+	if g.ErrorClass == store.ClassUnmapped {
+		v.ProposeFilter = q.Encode()
+	}
 	return v
 }
 
@@ -645,4 +653,54 @@ func (h Failed) SaveSettings(c *fiber.Ctx) error {
 	}
 	h.Flash(c, "success", fmt.Sprintf("Saved: resolved failures are kept %d days.", days))
 	return Redirect(c, "/failed")
+}
+
+// ProposeMappings makes a draft mapping change set from the records the
+// unmapped failures of a cause (or of one sync) say are missing, matched by
+// SKU in the receiving system where Crossdock finds a match. The person
+// checks it and submits it; once approved, the failures it fixes are
+// replayed (when the setting allows).
+func (h Failed) ProposeMappings(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	raw, _ := form(c, "filter", 4000)
+	vals, _ := url.ParseQuery(raw)
+	f, _, _ := failedQuery(func(k string) string { return vals.Get(k) })
+	back := backTo(c)
+	missing, err := h.Store.MissingMappingsOf(ctx, f)
+	if err != nil {
+		return err
+	}
+	unmapped := "/mappings/unmapped"
+	if missing.SourceID != 0 {
+		unmapped += "?" + url.Values{"from": {strconv.FormatInt(missing.SourceID, 10)}, "to": {strconv.FormatInt(missing.TargetID, 10)},
+			"type": {missing.EntityType}}.Encode()
+	}
+	if len(missing.ExternalIDs) == 0 {
+		h.Flash(c, "warning", "These failures do not say which records are missing (they failed before Crossdock noted it). Match the records on this page, then replay the failures.")
+		return Redirect(c, unmapped)
+	}
+	n := len(missing.ExternalIDs)
+	cs, err := h.Store.ChangeSetFromSuggestions(ctx, Actor(c), missing.SourceID, missing.TargetID, missing.EntityType, missing.ExternalIDs,
+		fmt.Sprintf("Proposed from failed syncs: %d record(s) they could not send were not mapped.", n))
+	var fe store.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		h.Flash(c, "warning", fmt.Sprintf("None of the %d missing record(s) has a match by SKU, barcode, email or name in the other system, so nothing was proposed. Choose their counterparts on this page.", n))
+		return Redirect(c, unmapped)
+	case errors.Is(err, store.ErrNotFound):
+		h.Flash(c, "critical", "One of the systems no longer exists; nothing was proposed.")
+		return Redirect(c, back)
+	case err != nil:
+		return err
+	}
+	set, err := h.Store.FailedSettings(ctx)
+	if err != nil {
+		return err
+	}
+	then := "Once an admin approves it, the failures it fixes are replayed by themselves: follow them under Recent bulk replays on Failed syncs."
+	if !set.AutoReplay {
+		then = "Automatic replay after a mapping fix is off: once it is approved, replay the failures from Failed syncs."
+	}
+	h.Flash(c, "success", fmt.Sprintf("Draft change set made from the failures: %d missing record(s), with the counterparts Crossdock matched (records without a match are left out; map them on Unmapped records). Check it and submit it for approval. %s", n, then))
+	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))
 }

@@ -81,6 +81,9 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 		d.Summary = fmt.Sprintf("%s could not be sent from %s to %s, because a record in it is not mapped in %s yet.", what, src, tgt, tgt)
 		d.Advice = "Map the missing record, then replay this sync."
 		d.FixLabel, d.FixHref = "Map it", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(s.SourceConnectionID, 10)}, "to": {strconv.FormatInt(s.TargetConnectionID, 10)}}.Encode()
+		if d.Open {
+			d.ProposeFilter = url.Values{"q": {s.EntityRef}, "connection": {strconv.FormatInt(s.SourceConnectionID, 10)}}.Encode()
+		}
 	case store.ClassValidation:
 		d.Summary = fmt.Sprintf("%s refused %s from %s.", tgt, what, src)
 		d.Advice = "Correct the data in " + src + " (or, as an admin, edit it below), then replay."

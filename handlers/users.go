@@ -37,7 +37,7 @@ func (h Users) List(c *fiber.Ctx) error {
 	p := views.UsersPage{Meta: h.Meta(c, "Users", "users"), Now: now()}
 	for _, u := range us {
 		p.Users = append(p.Users, views.UserRow{ID: u.ID, Name: u.Name, Email: u.Email, Role: string(u.Role),
-			Active: u.Active, LastLoginAt: u.LastLoginAt, IsSelf: me != nil && me.ID == u.ID})
+			Active: u.Active, TestOnly: u.Scope == store.ScopeTest, LastLoginAt: u.LastLoginAt, IsSelf: me != nil && me.ID == u.ID})
 	}
 	return Render(c, views.Users(p))
 }
@@ -82,7 +82,7 @@ func (h Users) load(c *fiber.Ctx) (store.User, error) {
 func (h Users) editForm(c *fiber.Ctx, u store.User) views.UserForm {
 	me := CurrentUser(c)
 	return views.UserForm{Meta: h.Meta(c, u.Name, "users"), ID: u.ID, Name: u.Name, Email: u.Email,
-		Role: string(u.Role), Active: u.Active, IsSelf: me != nil && me.ID == u.ID}
+		Role: string(u.Role), Active: u.Active, Scope: u.Scope, IsSelf: me != nil && me.ID == u.ID}
 }
 
 // Edit shows one user's details, access and password reset.
@@ -102,13 +102,15 @@ func (h Users) Update(c *fiber.Ctx) error {
 	}
 	name, ok1 := form(c, "name", 400)
 	role, ok2 := form(c, "role", 40)
+	scope, ok3 := form(c, "scope", 40)
 	f := h.editForm(c, u)
-	f.Name, f.Role, f.Active = name, role, c.FormValue("active") == "on"
-	if !ok1 || !ok2 {
+	f.Name, f.Role, f.Active, f.Scope = name, role, c.FormValue("active") == "on", scope
+	if !ok1 || !ok2 || !ok3 {
 		f.Errors = map[string]string{"form": "One of the fields is far too long."}
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditUser(f))
 	}
-	after, err := h.Store.UpdateUser(c.UserContext(), Actor(c), u.ID, store.UserUpdate{Name: name, Role: store.Role(role), Active: f.Active})
+	after, err := h.Store.UpdateUser(c.UserContext(), Actor(c), u.ID, store.UserUpdate{Name: name, Role: store.Role(role), Active: f.Active,
+		Scope: scope})
 	var fe store.FieldErrors
 	switch {
 	case errors.As(err, &fe):

@@ -53,6 +53,10 @@ type FailedFilter struct {
 	Search string    `json:"q,omitempty"`
 	From   time.Time `json:"from,omitzero"`
 	To     time.Time `json:"to,omitzero"` // exclusive
+	// FixedBy: the unmapped failures an approved change set fixes — those
+	// whose recorded missing records (Unmapped) it maps, and those that
+	// recorded none, between the systems it maps (AnyConnection).
+	FixedBy int64 `json:"fixed_by,omitempty"`
 	// One group of FailedGroups: set Group and its fields.
 	Group    bool   `json:"group,omitempty"`
 	SourceID int64  `json:"source,omitempty"`
@@ -82,6 +86,38 @@ func (f FailedFilter) where(arg func(any) string) []string {
 	default:
 		w = append(w, problemsPredicate)
 	}
+	w = append(w, f.causeWhere(arg)...)
+	if s := strings.TrimSpace(f.Search); s != "" {
+		// Three indexed arms (GIN over the keys, the failures' entity and
+		// target refs), combined by a bitmap OR.
+		keys, raw := arg(pq.Array(SearchKeys(s))), arg(s)
+		w = append(w, "(search_keys @> "+keys+"::text[]"+
+			" OR (entity_ref = "+raw+" AND status IN ('failed', 'retrying', 'rejected'))"+
+			" OR (target_ref = "+raw+" AND status IN ('failed', 'retrying', 'rejected') AND target_ref <> ''))")
+	}
+	if !f.From.IsZero() {
+		w = append(w, "created_at >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		w = append(w, "created_at < "+arg(f.To))
+	}
+	if f.Group {
+		w = append(w, "source_connection_id = "+arg(f.SourceID), "target_connection_id = "+arg(f.TargetID),
+			"cause = "+arg(f.Cause))
+	}
+	if f.FixedBy != 0 {
+		w = append(w, `(NOT COALESCE(response ? 'unmapped', false) OR EXISTS (SELECT 1 FROM change_set_items i
+  WHERE i.change_set_id = `+arg(f.FixedBy)+` AND i.connection_id = syncs.source_connection_id
+    AND i.external_id IN (SELECT jsonb_array_elements_text(syncs.response->'unmapped'->'external_ids'))))`)
+	}
+	return w
+}
+
+// causeWhere renders the filters on a cause's own fields (kind of problem,
+// kind of data, direction, systems, environment): the columns failures and
+// the summary of causes share.
+func (f FailedFilter) causeWhere(arg func(any) string) []string {
+	var w []string
 	if f.Family != "" {
 		w = append(w, "family = "+arg(f.Family))
 	}
@@ -102,25 +138,73 @@ func (f FailedFilter) where(arg func(any) string) []string {
 	if f.Environment != "" {
 		w = append(w, "target_connection_id IN (SELECT id FROM connections WHERE environment = "+arg(f.Environment)+")")
 	}
-	if s := strings.TrimSpace(f.Search); s != "" {
-		// Three indexed arms (GIN over the keys, the failures' entity and
-		// target refs), combined by a bitmap OR.
-		keys, raw := arg(pq.Array(SearchKeys(s))), arg(s)
-		w = append(w, "(search_keys @> "+keys+"::text[]"+
-			" OR (entity_ref = "+raw+" AND status IN ('failed', 'retrying', 'rejected'))"+
-			" OR (target_ref = "+raw+" AND status IN ('failed', 'retrying', 'rejected') AND target_ref <> ''))")
-	}
-	if !f.From.IsZero() {
-		w = append(w, "created_at >= "+arg(f.From))
-	}
-	if !f.To.IsZero() {
-		w = append(w, "created_at < "+arg(f.To))
-	}
-	if f.Group {
-		w = append(w, "source_connection_id = "+arg(f.SourceID), "target_connection_id = "+arg(f.TargetID),
-			"cause = "+arg(f.Cause))
-	}
 	return w
+}
+
+// SummarisedGroups reports whether FailedGroups answers f from the summary
+// of causes: its filters are all on a cause's own fields. A search or a
+// date range groups the matching failures themselves instead.
+func (f FailedFilter) SummarisedGroups() bool {
+	return strings.TrimSpace(f.Search) == "" && f.From.IsZero() && f.To.IsZero() && !f.Group && f.FixedBy == 0
+}
+
+// Unmapped is what an unmapped failure records in its response: the records
+// of its source system that have no mapping to its target, so that the
+// mappings can be proposed from the failures and an approved change set
+// replays the failures it fixes.
+type Unmapped struct {
+	EntityType  string   `json:"entity_type"`
+	ExternalIDs []string `json:"external_ids"`
+}
+
+// UnmappedResponse is the response of an unmapped failure.
+func UnmappedResponse(entityType string, externalIDs []string) map[string]Unmapped {
+	return map[string]Unmapped{"unmapped": {EntityType: entityType, ExternalIDs: externalIDs}}
+}
+
+// MissingMappings are the records unmapped failures say have no mapping:
+// of one kind, in the failures' source system, towards their target.
+type MissingMappings struct {
+	SourceID    int64
+	TargetID    int64
+	EntityType  string
+	ExternalIDs []string
+}
+
+// maxMissingScan bounds how many of the newest matching failures
+// MissingMappingsOf reads: a proposal is made from a click, but a cause can
+// hold half a million failures.
+const maxMissingScan = 20_000
+
+// MissingMappingsOf collects the missing records recorded by the newest open
+// unmapped failures matching f (at most maxMissingScan of them, and
+// MaxAcceptAtOnce records), for the source and target of the most failures.
+// Zero when none recorded any (failures from before they did).
+func (q q) MissingMappingsOf(ctx context.Context, f FailedFilter) (MissingMappings, error) {
+	f.Status, f.ErrorClass = FailedOpen, ClassUnmapped
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := strings.Join(f.where(arg), " AND ")
+	var rows []struct {
+		SourceID   int64          `db:"source_connection_id"`
+		TargetID   int64          `db:"target_connection_id"`
+		EntityType string         `db:"entity_type"`
+		IDs        pq.StringArray `db:"ids"`
+	}
+	if err := sqlxSelect(ctx, q, &rows, `SELECT source_connection_id, target_connection_id, entity_type,
+  (array_agg(DISTINCT x ORDER BY x))[1:`+strconv.Itoa(MaxAcceptAtOnce)+`] AS ids
+FROM (SELECT source_connection_id, target_connection_id, response FROM syncs
+  WHERE `+w+` AND response ? 'unmapped' ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(maxMissingScan)+`) s,
+  LATERAL (SELECT s.response->'unmapped'->>'entity_type' AS entity_type) t,
+  jsonb_array_elements_text(s.response->'unmapped'->'external_ids') x
+GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1`, args...); err != nil {
+		return MissingMappings{}, fmt.Errorf("store: missing mappings of failures: %w", err)
+	}
+	if len(rows) == 0 {
+		return MissingMappings{}, nil
+	}
+	r := rows[0]
+	return MissingMappings{SourceID: r.SourceID, TargetID: r.TargetID, EntityType: r.EntityType, ExternalIDs: r.IDs}, nil
 }
 
 // FailedSync is a failure with how it was dealt with.
@@ -151,6 +235,34 @@ mapping_version, rules_version, cause`
 // ListFailed returns one page of failures, newest first, without payloads;
 // one row more is read to know whether a next page exists. It never counts.
 func (q q) ListFailed(ctx context.Context, f FailedFilter) ([]FailedSync, bool, error) {
+	var out []FailedSync
+	more, err := q.listFailed(ctx, f, syncListColumns+failedExtraColumns, &out, func() int { return len(out) })
+	if more {
+		out = out[:len(out)-1]
+	}
+	return out, more, err
+}
+
+// FailedKey is where a failure stands in the newest-first order.
+type FailedKey struct {
+	ID        int64     `db:"id"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// ListFailedKeys is ListFailed reading only the ids and times (a bulk
+// replay's walk needs no more).
+func (q q) ListFailedKeys(ctx context.Context, f FailedFilter) ([]FailedKey, bool, error) {
+	var out []FailedKey
+	more, err := q.listFailed(ctx, f, "id, created_at", &out, func() int { return len(out) })
+	if more {
+		out = out[:len(out)-1]
+	}
+	return out, more, err
+}
+
+// listFailed reads a page of columns into dest (a slice pointer, n its
+// length); more says it holds one row beyond the page.
+func (q q) listFailed(ctx context.Context, f FailedFilter, columns string, dest any, n func() int) (more bool, err error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	w := f.where(arg)
@@ -158,19 +270,15 @@ func (q q) ListFailed(ctx context.Context, f FailedFilter) ([]FailedSync, bool, 
 		w = append(w, fmt.Sprintf("(created_at, id) < (%s, %s)", arg(f.BeforeAt), arg(f.BeforeID)))
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 || limit > 5000 {
 		limit = 50
 	}
-	query := `SELECT ` + syncListColumns + failedExtraColumns + ` FROM syncs WHERE ` + strings.Join(w, " AND ") +
+	query := `SELECT ` + columns + ` FROM syncs WHERE ` + strings.Join(w, " AND ") +
 		` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
-	var out []FailedSync
-	if err := sqlxSelect(ctx, q, &out, query, args...); err != nil {
-		return nil, false, fmt.Errorf("store: list failed syncs: %w", err)
+	if err := sqlxSelect(ctx, q, dest, query, args...); err != nil {
+		return false, fmt.Errorf("store: list failed syncs: %w", err)
 	}
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
+	return n() > limit, nil
 }
 
 // FailedSyncByID returns one sync with its payload and how it was dealt with.
@@ -219,35 +327,69 @@ type FailureGroup struct {
 	RetryingOnly bool      `db:"retrying_only"`
 }
 
-// MaxGroupKeys caps the distinct records counted per cause ("10,000+ SKUs").
-const MaxGroupKeys = 10_000
+// MaxGroupKeys caps the distinct records counted per cause ("100+ SKUs"):
+// each costs one index lookup (~12 µs), for each of up to 50 causes shown.
+const MaxGroupKeys = 100
 
 // FailedGroups groups the open failures matching f by cause, largest first,
-// at most limit groups. One aggregation streams over the cause index (an
-// index-only scan already in group order, never the rows and their
-// payloads); then, for the groups shown only, the distinct records are
-// counted from the same index up to MaxGroupKeys (KeysCapped beyond).
+// at most limit groups.
+//
+// Filters on a cause's own fields (SummarisedGroups) read the summary of
+// causes, failure_groups, plus the changes not folded into it yet: a few
+// hundred rows whatever the number of failures. A search or a date range
+// groups the matching failures themselves, over the cause index.
+//
+// Then, for the groups shown only, the distinct records are counted up to
+// MaxGroupKeys (KeysCapped beyond): from the summary, by skipping from one
+// record to the next in the cause index (one index lookup per record, however
+// many failures each has).
 func (q q) FailedGroups(ctx context.Context, f FailedFilter, limit int) ([]FailureGroup, error) {
 	f.Status = FailedOpen
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	w := strings.Join(f.where(arg), " AND ")
-	query := `WITH g AS (
-  SELECT error_class, family, direction, source_connection_id, target_connection_id, cause,
-    count(*)::int AS n, min(created_at) AS first_seen, max(created_at) AS last_seen, max(id) AS last_id
+	groupKey := `error_class, family, direction, source_connection_id, target_connection_id, cause`
+	sameCause := `error_class = g.error_class AND family = g.family AND direction = g.direction
+      AND source_connection_id = g.source_connection_id AND target_connection_id = g.target_connection_id AND cause = g.cause`
+	var groups, keys string
+	if f.SummarisedGroups() {
+		w := "TRUE"
+		if cw := f.causeWhere(arg); len(cw) > 0 {
+			w = strings.Join(cw, " AND ")
+		}
+		groups = `SELECT ` + groupKey + `, sum(n)::int AS n, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+    max(last_id) AS last_id
+  FROM (
+    SELECT ` + groupKey + `, n, first_seen, last_seen, last_id FROM failure_groups
+    UNION ALL
+    SELECT ` + groupKey + `, n, CASE WHEN n > 0 THEN seen_at END, CASE WHEN n > 0 THEN seen_at END,
+      CASE WHEN n > 0 THEN sync_id END FROM failure_group_changes) u
+  WHERE ` + w + `
+  GROUP BY ` + groupKey + ` HAVING sum(n) > 0`
+		keys = `WITH RECURSIVE k(key, i) AS (
+    (SELECT entity_key, 1 FROM syncs WHERE ` + problemsPredicate + ` AND ` + sameCause + `
+      ORDER BY entity_key LIMIT 1)
+    UNION ALL
+    SELECT (SELECT entity_key FROM syncs WHERE ` + problemsPredicate + ` AND ` + sameCause + ` AND entity_key > k.key
+      ORDER BY entity_key LIMIT 1), i + 1
+    FROM k WHERE k.key IS NOT NULL AND i <= ` + strconv.Itoa(MaxGroupKeys) + `)
+  SELECT count(key)::int AS keys FROM k`
+	} else {
+		w := strings.Join(f.where(arg), " AND ")
+		groups = `SELECT COALESCE(error_class, '') AS error_class, family, direction, source_connection_id, target_connection_id,
+    COALESCE(cause, '') AS cause, count(*)::int AS n, min(created_at) AS first_seen, max(created_at) AS last_seen, max(id) AS last_id
   FROM syncs WHERE ` + w + `
-  GROUP BY error_class, family, direction, source_connection_id, target_connection_id, cause
+  GROUP BY ` + groupKey
+		keys = `SELECT count(*)::int AS keys FROM (
+    SELECT DISTINCT entity_key FROM syncs WHERE ` + w + ` AND ` + sameCause + `
+    LIMIT ` + strconv.Itoa(MaxGroupKeys+1) + `) t`
+	}
+	query := `WITH g AS (` + groups + `
   ORDER BY n DESC, last_id DESC LIMIT ` + arg(limit) + `)
-SELECT COALESCE(g.error_class, '') AS error_class, g.family, g.direction, g.source_connection_id, g.target_connection_id,
-  COALESCE(g.cause, '') AS cause, g.n, k.keys, k.keys > ` + strconv.Itoa(MaxGroupKeys) + ` AS keys_capped,
-  g.first_seen, g.last_seen, g.last_id, s.entity_type, s.message AS sample, s.status = 'retrying' AS retrying_only
-FROM g JOIN syncs s ON s.id = g.last_id
-CROSS JOIN LATERAL (
-  SELECT count(DISTINCT entity_key)::int AS keys FROM (
-    SELECT entity_key FROM syncs WHERE ` + w + ` AND error_class = g.error_class AND family = g.family
-      AND direction = g.direction AND source_connection_id = g.source_connection_id
-      AND target_connection_id = g.target_connection_id AND cause = g.cause
-    LIMIT ` + strconv.Itoa(MaxGroupKeys+1) + `) t) k
+SELECT g.error_class, g.family, g.direction, g.source_connection_id, g.target_connection_id, g.cause, g.n,
+  k.keys, k.keys > ` + strconv.Itoa(MaxGroupKeys) + ` AS keys_capped, g.first_seen, g.last_seen, g.last_id,
+  COALESCE(s.entity_type, '') AS entity_type, COALESCE(s.message, '') AS sample, COALESCE(s.status = 'retrying', false) AS retrying_only
+FROM g LEFT JOIN syncs s ON s.id = g.last_id
+CROSS JOIN LATERAL (` + keys + `) k
 ORDER BY g.n DESC, g.last_id DESC`
 	var out []FailureGroup
 	if err := sqlxSelect(ctx, q, &out, query, args...); err != nil {
@@ -259,6 +401,36 @@ ORDER BY g.n DESC, g.last_id DESC`
 		}
 	}
 	return out, nil
+}
+
+// FoldFailureGroupChanges folds the failures opened and closed since the last
+// call into the summary of causes, and drops the causes left with none open.
+// Changes written meanwhile (not visible to this transaction) stay for the
+// next call. It returns how many changes it folded.
+func (q q) FoldFailureGroupChanges(ctx context.Context) (int64, error) {
+	var n int64
+	if err := sqlxGet(ctx, q, &n, `WITH d AS (DELETE FROM failure_group_changes RETURNING *),
+a AS (
+  SELECT error_class, family, direction, source_connection_id, target_connection_id, cause, sum(n) AS n,
+    min(seen_at) FILTER (WHERE n > 0) AS first_seen, max(seen_at) FILTER (WHERE n > 0) AS last_seen,
+    max(sync_id) FILTER (WHERE n > 0) AS last_id, count(*) AS changes
+  FROM d GROUP BY error_class, family, direction, source_connection_id, target_connection_id, cause),
+up AS (
+  INSERT INTO failure_groups AS fg (error_class, family, direction, source_connection_id, target_connection_id, cause, n,
+    first_seen, last_seen, last_id)
+  SELECT error_class, family, direction, source_connection_id, target_connection_id, cause, n,
+    COALESCE(first_seen, '-infinity'), COALESCE(last_seen, '-infinity'), COALESCE(last_id, 0) FROM a
+  ON CONFLICT (error_class, family, direction, source_connection_id, target_connection_id, cause) DO UPDATE SET
+    n = fg.n + EXCLUDED.n,
+    first_seen = LEAST(fg.first_seen, NULLIF(EXCLUDED.first_seen, '-infinity')),
+    last_seen = GREATEST(fg.last_seen, EXCLUDED.last_seen), last_id = GREATEST(fg.last_id, EXCLUDED.last_id))
+SELECT COALESCE(sum(changes), 0)::bigint FROM a`); err != nil {
+		return 0, fmt.Errorf("store: fold failure group changes: %w", err)
+	}
+	if _, err := q.ext.ExecContext(ctx, `DELETE FROM failure_groups WHERE n <= 0`); err != nil {
+		return 0, fmt.Errorf("store: drop closed failure groups: %w", err)
+	}
+	return n, nil
 }
 
 // Filter is the filter of the group's failures, within base.
@@ -324,43 +496,47 @@ func idList(ids []int64) string {
 	return strings.Join(parts, ",")
 }
 
-// ClaimForReplay marks finished syncs replayed by a, in one statement, and
-// returns those it marked (without payloads), each with the id its replay
-// will have (ReplayedBy; create it with InsertReplays in the same
-// transaction). A sync already replayed (or dealt with), or still queued or
-// running, is not returned: two replays of one failure racing each other, or
-// a replay racing its automatic retry, end with exactly one of them holding
-// it. A retrying sync stops waiting (its queued job finds it resolved).
-func (q q) ClaimForReplay(ctx context.Context, a Actor, ids []int64) ([]FailedSync, error) {
-	var out []FailedSync
-	if err := sqlxSelect(ctx, q, &out, `UPDATE syncs SET resolved_at = now(),
-  resolution = CASE WHEN status IN ('failed', 'retrying', 'rejected') THEN 'replayed' END,
-  resolved_by = $2, resolved_label = $3, next_attempt_at = NULL, updated_at = now(),
-  status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END,
-  finished_at = COALESCE(finished_at, now()), replayed_by = nextval('syncs_id_seq')
-WHERE id = ANY($1) AND resolved_at IS NULL AND status NOT IN ('pending', 'running')
-RETURNING `+syncListColumns+failedExtraColumns, pq.Array(ids), nullInt(a.UserID), a.Label); err != nil {
-		return nil, fmt.Errorf("store: claim syncs for replay: %w", err)
-	}
-	return out, nil
+// Replay is a replay ReplayFailures made: what its queue job needs.
+type Replay struct {
+	ID                 int64  `db:"id"`
+	ReplayOf           int64  `db:"replay_of"`
+	TargetConnectionID int64  `db:"target_connection_id"`
+	Flow               string `db:"flow"`
+	EntityRef          string `db:"entity_ref"`
+	IdempotencyKey     string `db:"idempotency_key"`
 }
 
-// InsertReplays creates the replays of claimed originals (ClaimForReplay),
-// copying what they received inside the database: trigger replay, pending,
-// the same payload and idempotency key, stamped with the batch and the
-// mapping and rules versions they are made under.
-func (q q) InsertReplays(ctx context.Context, originals []int64, batchID, mappingVersion, rulesVersion int64) ([]Sync, error) {
-	var out []Sync
-	if err := sqlxSelect(ctx, q, &out, `INSERT INTO syncs (id, family, direction, flow, source_connection_id, target_connection_id,
+// ReplayFailures claims finished syncs for replay and creates their replays,
+// in one statement. The claim marks each original replayed by a (with the id
+// its replay gets); a sync already replayed (or dealt with), or still queued
+// or running, is not taken, so two replays of one failure racing each other,
+// or a replay racing its automatic retry, end with exactly one of them
+// holding it. A retrying sync stops waiting (its queued job finds it
+// resolved). The replays are copied from their originals inside the
+// database (the payloads never travel to Crossdock and back): trigger
+// replay, pending, the same payload and idempotency key, stamped with the
+// batch and the mapping and rules versions they are made under.
+func (q q) ReplayFailures(ctx context.Context, a Actor, ids []int64, batchID, mappingVersion, rulesVersion int64) ([]Replay, error) {
+	var out []Replay
+	if err := sqlxSelect(ctx, q, &out, `WITH o AS (
+  UPDATE syncs SET resolved_at = now(),
+    resolution = CASE WHEN status IN ('failed', 'retrying', 'rejected') THEN 'replayed' END,
+    resolved_by = $2, resolved_label = $3, next_attempt_at = NULL, updated_at = now(),
+    status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END,
+    finished_at = COALESCE(finished_at, now()), replayed_by = nextval('syncs_id_seq')
+  WHERE id = ANY($1) AND resolved_at IS NULL AND status NOT IN ('pending', 'running')
+  RETURNING id, replayed_by, family, direction, flow, source_connection_id, target_connection_id, entity_type, entity_ref,
+    entity_key, search_keys, source_version, payload, idempotency_key, max_attempts)
+INSERT INTO syncs (id, family, direction, flow, source_connection_id, target_connection_id,
   trigger, entity_type, entity_ref, entity_key, search_keys, source_version, replay_of, status, message, payload,
   idempotency_key, max_attempts, replay_batch_id, mapping_version, rules_version)
 SELECT o.replayed_by, o.family, o.direction, o.flow, o.source_connection_id, o.target_connection_id, 'replay', o.entity_type,
   o.entity_ref, o.entity_key, o.search_keys, o.source_version, o.id, 'pending', 'Replayed; waiting to be sent.', o.payload,
-  o.idempotency_key, o.max_attempts, $2, $3, $4
-FROM syncs o WHERE o.id = ANY($1) AND o.replayed_by IS NOT NULL
-ORDER BY o.id
-RETURNING `+syncListColumns, pq.Array(originals), nullInt(batchID), mappingVersion, rulesVersion); err != nil {
-		return nil, fmt.Errorf("store: insert replays: %w", err)
+  o.idempotency_key, o.max_attempts, $4, $5, $6
+FROM o ORDER BY o.id
+RETURNING id, replay_of, target_connection_id, flow, entity_ref, idempotency_key`,
+		pq.Array(ids), nullInt(a.UserID), a.Label, nullInt(batchID), mappingVersion, rulesVersion); err != nil {
+		return nil, fmt.Errorf("store: replay failures: %w", err)
 	}
 	return out, nil
 }
@@ -462,20 +638,56 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, failedSettingsKey, b); 
 	})
 }
 
-// DisabledConnections names the disabled connections, by id.
-func (q q) DisabledConnections(ctx context.Context) (map[int64]string, error) {
+// ReplayLimits are the connections a replay may not write through now, by
+// id, with their names: the disabled ones, and the production ones when the
+// person replaying may replay into test systems only (users.environment_scope).
+type ReplayLimits struct {
+	Disabled     map[int64]string
+	OutOfScope   map[int64]string
+	ScopeLimited bool // the person may replay into test systems only
+}
+
+// ReplayLimits reads the limits of a replay made by the given user (0: by
+// Crossdock itself, which has no scope).
+func (q q) ReplayLimits(ctx context.Context, userID int64) (ReplayLimits, error) {
 	var rows []struct {
-		ID   int64  `db:"id"`
-		Name string `db:"name"`
+		ID         int64  `db:"id"`
+		Name       string `db:"name"`
+		Disabled   bool   `db:"disabled"`
+		OutOfScope bool   `db:"out_of_scope"`
+		Limited    bool   `db:"limited"`
 	}
-	if err := sqlxSelect(ctx, q, &rows, `SELECT id, name FROM connections WHERE NOT enabled`); err != nil {
-		return nil, fmt.Errorf("store: disabled connections: %w", err)
+	if err := sqlxSelect(ctx, q, &rows, `WITH u AS (
+  SELECT COALESCE((SELECT environment_scope = 'test' FROM users WHERE id = $1), false) AS limited)
+SELECT COALESCE(c.id, 0) AS id, COALESCE(c.name, '') AS name, COALESCE(NOT c.enabled, false) AS disabled,
+  COALESCE(u.limited AND c.environment = 'production', false) AS out_of_scope, u.limited
+FROM u LEFT JOIN connections c ON NOT c.enabled OR (u.limited AND c.environment = 'production')`, userID); err != nil {
+		return ReplayLimits{}, fmt.Errorf("store: replay limits: %w", err)
 	}
-	out := make(map[int64]string, len(rows))
+	out := ReplayLimits{Disabled: map[int64]string{}, OutOfScope: map[int64]string{}}
 	for _, r := range rows {
-		out[r.ID] = r.Name
+		out.ScopeLimited = r.Limited
+		if r.Disabled {
+			out.Disabled[r.ID] = r.Name
+		}
+		if r.OutOfScope {
+			out.OutOfScope[r.ID] = r.Name
+		}
 	}
 	return out, nil
+}
+
+// Refusal says in plain words why the sync may not be replayed now, or "".
+func (l ReplayLimits) Refusal(s SyncState) string {
+	if name, ok := l.OutOfScope[s.Target]; ok {
+		return "You may replay into test systems only, and " + name + " is a production system. Ask an admin to replay it."
+	}
+	for _, id := range []int64{s.Target, s.Source} {
+		if name, ok := l.Disabled[id]; ok {
+			return name + " is disabled. Enable it on its connection page, then replay."
+		}
+	}
+	return ""
 }
 
 // SyncState is where a sync stands, for explaining why it was not replayed.

@@ -1,12 +1,15 @@
 package store_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/store/secretbox"
 )
 
 // failures inserts failed syncs: refs with their class and message.
@@ -161,4 +164,188 @@ func TestResolveIgnoreAutoResolveAndPrune(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 	_, err = e.st.SyncByID(ctx, open)
 	require.NoError(t, err)
+}
+
+// TestFailureGroupsSummary checks the summary of causes against grouping the
+// failures themselves (a date range forces that) as failures open, change
+// cause, are resolved, replayed and deleted, before and after folding.
+func TestFailureGroupsSummary(t *testing.T) {
+	t.Parallel()
+	e := syncSetup(t)
+	ctx := t.Context()
+	a := store.SystemActor("ops")
+	same := func(stage string) {
+		t.Helper()
+		summary, err := e.st.FailedGroups(ctx, store.FailedFilter{}, 50)
+		require.NoError(t, err, stage)
+		direct, err := e.st.FailedGroups(ctx, store.FailedFilter{From: time.Unix(0, 0)}, 50)
+		require.NoError(t, err, stage)
+		type group struct {
+			class, cause string
+			n, keys      int
+		}
+		var got, want []group
+		for _, g := range summary {
+			got = append(got, group{g.ErrorClass, g.Cause, g.Count, g.Keys})
+		}
+		for _, g := range direct {
+			want = append(want, group{g.ErrorClass, g.Cause, g.Count, g.Keys})
+		}
+		require.Equal(t, want, got, stage)
+		for _, f := range []store.FailedFilter{{ErrorClass: store.ClassValidation}, {Environment: store.EnvProduction}, {ConnectionID: e.odoo.ID}} {
+			summary, err := e.st.FailedGroups(ctx, f, 50)
+			require.NoError(t, err, stage)
+			f.From = time.Unix(0, 0)
+			direct, err := e.st.FailedGroups(ctx, f, 50)
+			require.NoError(t, err, stage)
+			require.Equal(t, len(direct), len(summary), stage)
+		}
+	}
+	fold := func(stage string) {
+		t.Helper()
+		_, err := e.st.FoldFailureGroupChanges(ctx)
+		require.NoError(t, err, stage)
+		same(stage + ", folded")
+	}
+	ok := e.newSync("#ok")
+	ok.Status = store.SyncSucceeded
+	ids := e.failures(t,
+		e.failed("#1", store.ClassValidation, "Odoo refused the change: customer 1 has no country."),
+		e.failed("#2", store.ClassValidation, "Odoo refused the change: customer 2 has no country."),
+		e.failed("#2", store.ClassValidation, "Odoo refused the change: customer 2 has no country."),
+		e.failed("#3", store.ClassUnmapped, "#3 cannot be sent: SKU-3 is not mapped."),
+		ok,
+	)
+	same("opened")
+	groups, err := e.st.FailedGroups(ctx, store.FailedFilter{}, 50)
+	require.NoError(t, err)
+	require.Len(t, groups, 2)
+	require.Equal(t, 3, groups[0].Count)
+	require.Equal(t, 2, groups[0].Keys, "#2 failed twice: two orders")
+	require.Equal(t, ids[2], groups[0].LastID)
+	fold("opened")
+
+	// A retry that fails differently moves to another cause.
+	_, err = e.st.DB.ExecContext(ctx, `UPDATE syncs SET error_class = 'transient', message = 'Odoo did not answer in time.' WHERE id = $1`, ids[0])
+	require.NoError(t, err)
+	same("cause changed")
+	_, err = e.st.ResolveFailures(ctx, a, ids[1:2], store.ResolutionIgnored, "Test order")
+	require.NoError(t, err)
+	same("ignored")
+	fold("ignored")
+	reps, err := e.st.ReplayFailures(ctx, a, ids[2:3], 0, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, reps, 1)
+	require.Equal(t, ids[2], reps[0].ReplayOf)
+	same("replayed")
+	_, err = e.st.DB.ExecContext(ctx, `DELETE FROM syncs WHERE id = $1`, ids[3])
+	require.NoError(t, err)
+	fold("deleted")
+	groups, err = e.st.FailedGroups(ctx, store.FailedFilter{}, 50)
+	require.NoError(t, err)
+	require.Len(t, groups, 1, "only the transient failure is open")
+	var rows int
+	require.NoError(t, e.st.DB.GetContext(ctx, &rows, `SELECT count(*) FROM failure_groups`))
+	require.Equal(t, 1, rows, "causes with nothing open are dropped")
+}
+
+// TestFailureGroupsConcurrentWriters fails syncs of one cause from many
+// connections at once while the summary is folded: none waits on another's
+// counter, and no failure is lost or counted twice.
+func TestFailureGroupsConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	e := syncSetup(t)
+	ctx := t.Context()
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+1)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := e.st.FoldFailureGroupChanges(ctx); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				ref := fmt.Sprintf("#%d-%d", w, i)
+				if _, err := e.st.InsertSyncs(ctx, []store.NewSync{e.failed(ref, store.ClassValidation, "Odoo refused the change: customer 7 has no country.")}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	_, err := e.st.FoldFailureGroupChanges(ctx)
+	require.NoError(t, err)
+	groups, err := e.st.FailedGroups(ctx, store.FailedFilter{}, 50)
+	require.NoError(t, err)
+	require.Len(t, groups, 1)
+	require.Equal(t, writers*each, groups[0].Count)
+	require.Equal(t, store.MaxGroupKeys, groups[0].Keys)
+	require.True(t, groups[0].KeysCapped, "200 orders, counted up to 100")
+}
+
+// TestReplayScope: an admin limits a person to test systems, audited; the
+// limits of their replays name the production systems, and not for others.
+func TestReplayScope(t *testing.T) {
+	t.Parallel()
+	e := syncSetup(t)
+	ctx := t.Context()
+	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	sys := store.SystemActor("test")
+	prod, err := e.st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo live", Kind: store.KindOdoo, Environment: store.EnvProduction})
+	require.NoError(t, err)
+	op, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "op@shop.test", Name: "Op", Role: store.RoleOperator, Password: "correct horse battery"})
+	require.NoError(t, err)
+	require.Equal(t, store.ScopeAll, op.Scope, "every system until an admin says otherwise")
+
+	_, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op", Role: store.RoleOperator, Active: true, Scope: "staging"})
+	var fe store.FieldErrors
+	require.ErrorAs(t, err, &fe)
+	require.Contains(t, fe["scope"], "test systems only")
+	op, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op", Role: store.RoleOperator, Active: true, Scope: store.ScopeTest})
+	require.NoError(t, err)
+	require.Equal(t, store.ScopeTest, op.Scope)
+	entries, _, err := e.st.ListAudit(ctx, store.AuditFilter{})
+	require.NoError(t, err)
+	require.Equal(t, "op@shop.test: may replay into test systems only", entries[0].Summary)
+	op, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op 2", Role: store.RoleOperator, Active: true})
+	require.NoError(t, err)
+	require.Equal(t, store.ScopeTest, op.Scope, "a form without the field keeps the scope")
+
+	limits, err := e.st.ReplayLimits(ctx, op.ID)
+	require.NoError(t, err)
+	require.True(t, limits.ScopeLimited)
+	require.Equal(t, map[int64]string{prod.ID: "Odoo live"}, limits.OutOfScope)
+	require.Contains(t, limits.Refusal(store.SyncState{Source: e.shop.ID, Target: prod.ID}), "Odoo live is a production system")
+	require.Empty(t, limits.Refusal(store.SyncState{Source: e.shop.ID, Target: e.odoo.ID}), "test systems are theirs")
+	require.Empty(t, limits.Refusal(store.SyncState{Source: prod.ID, Target: e.odoo.ID}), "reading from production into test is allowed")
+
+	for _, who := range []int64{0, 999999} {
+		limits, err = e.st.ReplayLimits(ctx, who)
+		require.NoError(t, err)
+		require.False(t, limits.ScopeLimited)
+		require.Empty(t, limits.OutOfScope)
+	}
+	_, err = e.st.SetConnectionEnabled(ctx, sys, e.odoo.ID, false)
+	require.NoError(t, err)
+	limits, err = e.st.ReplayLimits(ctx, 0)
+	require.NoError(t, err)
+	require.Contains(t, limits.Refusal(store.SyncState{Source: e.shop.ID, Target: e.odoo.ID}), "Odoo is disabled")
 }

@@ -55,7 +55,15 @@ type User struct {
 	UpdatedAt         time.Time  `db:"updated_at" json:"-"`
 	PasswordChangedAt time.Time  `db:"password_changed_at" json:"-"`
 	LastLoginAt       *time.Time `db:"last_login_at" json:"-"`
+	// Scope is where the person may replay failures: ScopeAll or ScopeTest.
+	Scope string `db:"environment_scope" json:"environment_scope"`
 }
+
+// Environment scopes of a user.
+const (
+	ScopeAll  = "all"  // production and test systems
+	ScopeTest = "test" // test systems only
+)
 
 // Password rules, kept simple and long rather than clever (NIST SP 800-63B).
 const (
@@ -177,7 +185,8 @@ var ErrEmailTaken = fmt.Errorf("a user with this email already exists: %w", ErrC
 // that already has users.
 var ErrNotFirstUser = errors.New("this installation already has users")
 
-const userColumns = `id, email, name, role, password_hash, active, created_at, updated_at, password_changed_at, last_login_at`
+const userColumns = `id, email, name, role, password_hash, active, created_at, updated_at, password_changed_at, last_login_at,
+environment_scope`
 
 // CreateUser validates and stores a new user and audits it.
 func (s *Store) CreateUser(ctx context.Context, a Actor, n NewUser) (User, error) {
@@ -292,6 +301,7 @@ type UserUpdate struct {
 	Name   string
 	Role   Role
 	Active bool
+	Scope  string // ScopeAll or ScopeTest; "" keeps the current one
 }
 
 // ErrLastAdmin is returned when a change would leave no active admin.
@@ -310,6 +320,9 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, upd UserUpdat
 	if !upd.Role.Valid() {
 		fe["role"] = "Choose a role: admin, operator or finance."
 	}
+	if upd.Scope != "" && upd.Scope != ScopeAll && upd.Scope != ScopeTest {
+		fe["scope"] = "Choose where this person may replay failed syncs: every system, or test systems only."
+	}
 	if len(fe) > 0 {
 		return User{}, fe
 	}
@@ -319,13 +332,15 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, upd UserUpdat
 		if err != nil {
 			return err
 		}
+		upd.Scope = cmp.Or(upd.Scope, before.Scope)
 		if before.Role == RoleAdmin && before.Active && (upd.Role != RoleAdmin || !upd.Active) {
 			if err := tx.ensureAnotherAdmin(ctx, id); err != nil {
 				return err
 			}
 		}
-		if err := sqlxGet(ctx, tx.q, &after, `UPDATE users SET name = $2, role = $3, active = $4, updated_at = now()
-WHERE id = $1 RETURNING `+userColumns, id, upd.Name, upd.Role, upd.Active); err != nil {
+		if err := sqlxGet(ctx, tx.q, &after, `UPDATE users SET name = $2, role = $3, active = $4, environment_scope = $5,
+  updated_at = now()
+WHERE id = $1 RETURNING `+userColumns, id, upd.Name, upd.Role, upd.Active, upd.Scope); err != nil {
 			return fmt.Errorf("store: update user: %w", err)
 		}
 		if before.Role != after.Role || !after.Active {
@@ -339,6 +354,14 @@ WHERE id = $1 RETURNING `+userColumns, id, upd.Name, upd.Role, upd.Active); err 
 	return after, err
 }
 
+// ScopeLabel says where a person with this scope may replay failed syncs.
+func ScopeLabel(scope string) string {
+	if scope == ScopeTest {
+		return "test systems only"
+	}
+	return "every system"
+}
+
 func describeUserChange(b, a User) string {
 	var parts []string
 	if b.Name != a.Name {
@@ -346,6 +369,9 @@ func describeUserChange(b, a User) string {
 	}
 	if b.Role != a.Role {
 		parts = append(parts, fmt.Sprintf("role %s → %s", b.Role, a.Role))
+	}
+	if b.Scope != a.Scope {
+		parts = append(parts, "may replay into "+ScopeLabel(a.Scope))
 	}
 	if b.Active != a.Active {
 		if a.Active {

@@ -143,3 +143,100 @@ func TestBrowserFailedConsole(t *testing.T) {
 	browsertest.Screenshot(t, ctx, "failed-detail")
 	require.Contains(t, pageText(t, ctx), "because a record in it is not mapped in Odoo yet")
 }
+
+// An admin limits an operator to test systems on the Users page; the failed
+// page says so, and a replay into a production system is refused in words.
+func TestFailedReplayScopeTestOnly(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ids := e.insert(t, e.failure("#4001", store.ClassTransient, "Odoo was unavailable."))
+	op := e.env.SignIn(t, store.RoleOperator)
+	opUser := e.env.Users[store.RoleOperator]
+	_, body := op.Get("/failed")
+	require.NotContains(t, body, "You may replay into test systems only")
+	require.NotContains(t, body, "Counted from the failures matching", "no search: the running totals")
+	_, body = op.Get("/failed?q=%234001")
+	require.Contains(t, body, "Counted from the failures matching your search or dates")
+
+	admin := e.env.SignIn(t, store.RoleAdmin)
+	res, body := admin.Get(fmt.Sprintf("/users/%d", opUser.ID))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, body, "May replay failed syncs into")
+	admin.RefreshCSRF(fmt.Sprintf("/users/%d", opUser.ID))
+	res, body = admin.PostFormBody(fmt.Sprintf("/users/%d", opUser.ID), url.Values{"name": {opUser.Name}, "role": {"operator"}, "active": {"on"}, "scope": {"prod-ish"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	require.Contains(t, body, "Choose where this person may replay failed syncs")
+	res, _ = admin.PostFormBody(fmt.Sprintf("/users/%d", opUser.ID), url.Values{"name": {opUser.Name}, "role": {"operator"}, "active": {"on"}, "scope": {"test"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = admin.Get("/users")
+	require.Contains(t, body, "Test systems only")
+	_, body = admin.Get("/audit")
+	require.Contains(t, body, "may replay into test systems only")
+
+	_, body = op.Get("/failed")
+	require.Contains(t, body, "You may replay into test systems only.")
+	op.RefreshCSRF(fmt.Sprintf("/syncs/%d", ids[0]))
+	res, _ = op.PostFormBody(fmt.Sprintf("/syncs/%d/replay", ids[0]), url.Values{})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = op.Get(res.Header.Get("Location"))
+	require.Contains(t, body, "You may replay into test systems only, and Odoo is a production system. Ask an admin to replay it. Nothing was replayed.")
+	s, err := e.env.Store.FailedSyncByID(t.Context(), ids[0])
+	require.NoError(t, err)
+	require.Nil(t, s.ResolvedAt, "the failure stays open")
+}
+
+// "Propose the missing mappings" from an unmapped cause: a draft change set
+// of the missing records matched by SKU; without a match, or without the
+// missing records noted, the person is sent to the unmapped records, told why.
+func TestFailedProposeMissingMappings(t *testing.T) {
+	t.Parallel()
+	e := syncsSetup(t)
+	ctx := t.Context()
+	ids := e.insert(t,
+		e.failure("#5001", store.ClassUnmapped, "#5001 cannot be sent to Odoo: SKU-BLUE is not mapped to an Odoo product yet.", "#5001"),
+		e.failure("#5002", store.ClassUnmapped, "#5002 cannot be sent to Odoo: SKU-GREEN is not mapped to an Odoo product yet.", "#5002"),
+	)
+	op := e.env.SignIn(t, store.RoleOperator)
+	_, body := op.Get("/failed")
+	require.Contains(t, body, "Propose the missing mappings")
+	group := url.Values{"g": {"1"}, "source": {fmt.Sprint(e.shop.ID)}, "target": {fmt.Sprint(e.odoo.ID)}, "cause": {""}, "class": {"unmapped"}}.Encode()
+
+	// Failures from before Crossdock noted the missing records.
+	res, _ := op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, "/mappings/unmapped", res.Header.Get("Location"))
+	_, body = op.Get("/mappings/unmapped")
+	require.Contains(t, body, "These failures do not say which records are missing")
+
+	for i, gid := range []string{"gid://shopify/ProductVariant/1", "gid://shopify/ProductVariant/2"} {
+		_, err := e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET response = $2 WHERE id = $1`, ids[i],
+			`{"unmapped": {"entity_type": "variant", "external_ids": ["`+gid+`"]}}`)
+		require.NoError(t, err)
+	}
+	// No counterpart known in Odoo yet.
+	op.RefreshCSRF("/failed")
+	res, _ = op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Contains(t, res.Header.Get("Location"), "/mappings/unmapped?from=")
+	_, body = op.Get(res.Header.Get("Location"))
+	require.Contains(t, body, "None of the 2 missing record(s) has a match")
+
+	// Odoo has SKU-BLUE: the draft holds it, matched.
+	now := time.Now()
+	_, err := e.env.Store.UpsertExternalRecords(ctx, e.shop.ID, "variant", []store.ExternalRecord{
+		{ExternalID: "gid://shopify/ProductVariant/1", SKU: "SKU-BLUE", SeenAt: now},
+		{ExternalID: "gid://shopify/ProductVariant/2", SKU: "SKU-GREEN", SeenAt: now}})
+	require.NoError(t, err)
+	_, err = e.env.Store.UpsertExternalRecords(ctx, e.odoo.ID, "variant", []store.ExternalRecord{{ExternalID: "41", SKU: "SKU-BLUE", SeenAt: now}})
+	require.NoError(t, err)
+	op.RefreshCSRF("/failed")
+	res, _ = op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	loc := res.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/mappings/change-sets/"), loc)
+	_, body = op.Get(loc)
+	require.Contains(t, body, "Draft change set made from the failures: 2 missing record(s)")
+	require.Contains(t, body, "the failures it fixes are replayed by themselves")
+	require.Contains(t, body, "SKU-BLUE")
+	require.NotContains(t, body, "SKU-GREEN", "no match, left out")
+}

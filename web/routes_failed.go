@@ -22,6 +22,7 @@ func (s *Server) failedRoutes() {
 	s.route(fiber.MethodPost, "/failed/resolve", operators, failed.Resolve)
 	s.route(fiber.MethodPost, "/failed/ignore", operators, failed.Ignore)
 	s.route(fiber.MethodPost, "/failed/settings", admins, failed.SaveSettings)
+	s.route(fiber.MethodPost, "/failed/propose-mappings", operators, failed.ProposeMappings)
 	s.route(fiber.MethodGet, "/failed/batches/:id<int>", operators, failed.Batch)
 	s.route(fiber.MethodPost, "/failed/batches/:id<int>/cancel", operators, failed.CancelBatch)
 	s.route(fiber.MethodPost, "/syncs/:id<int>/replay", operators, failed.ReplayOne)

@@ -11,6 +11,7 @@ func init() {
 		routeRow{"POST", "/failed/resolve", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 		routeRow{"POST", "/failed/ignore", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 		routeRow{"POST", "/failed/settings", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+		routeRow{"POST", "/failed/propose-mappings", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 		routeRow{"GET", "/failed/batches/:id<int>", expect{anon: 404, "operator": 404, "finance": 404, "admin": 404}},
 		routeRow{"POST", "/failed/batches/:id<int>/cancel", expect{anon: 404, "operator": 404, "finance": 404, "admin": 404}},
 		routeRow{"POST", "/syncs/:id<int>/replay", expect{anon: 404, "operator": 404, "finance": 404, "admin": 404}},
