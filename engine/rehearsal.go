@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -653,4 +654,67 @@ func topClass(byClass map[string]int) string {
 		return "because the sources of truth do not let this store send orders (set them on the Sources of truth page)"
 	}
 	return "for other reasons (" + best + ")"
+}
+
+// RehearsalsSummary reads the kept end-to-end rehearsals of a store
+// together: the heaviest load that kept up and the lightest heavier one that
+// did not, with how far the queue fell behind there ("keeps up with 3× your
+// busiest hour; at 5× the queue lagged 4 min behind"). Cancelled and failed
+// runs, and reports of the intake only (from before rehearsals wrote to the
+// ERP), are left out; with several test stores, the store of the newest
+// report is read. rs is newest first. "" when there is nothing to read yet.
+func RehearsalsSummary(rs []store.Rehearsal, busiestHour int) string {
+	type run struct {
+		rate float64
+		rep  store.RehearsalReport
+	}
+	var up, down []run
+	var shop int64
+	for _, r := range rs {
+		if r.State != store.RehearsalFinished || (shop != 0 && r.ConnectionID != shop) {
+			continue
+		}
+		rep, err := r.Report()
+		if err != nil || rep.Variants == 0 || rep.OrdersSent == 0 {
+			continue
+		}
+		shop = r.ConnectionID
+		if KeptUp(rep) {
+			up = append(up, run{rep.AskedOrdersPerMin, rep})
+		} else {
+			down = append(down, run{rep.AskedOrdersPerMin, rep})
+		}
+	}
+	load := func(rate float64) string {
+		if busiestHour > 0 {
+			return fmt.Sprintf("%s× your busiest hour (%s orders a minute)", fmtRate(rate*60/float64(busiestHour)), fmtRate(rate))
+		}
+		return fmtRate(rate) + " orders a minute"
+	}
+	behind := func(r run) string {
+		s := fmt.Sprintf("the queue lagged %s behind", fmtSec(r.rep.MaxLagSec))
+		if syncedTooSlowly(r.rep) {
+			s += fmt.Sprintf(" and orders reached %s at %s a minute", erpNames(r.rep), fmtRate(r.rep.SyncedOrdersPerMin))
+		}
+		return s
+	}
+	if len(up) == 0 && len(down) == 0 {
+		return ""
+	}
+	if len(up) == 0 {
+		low := slices.MinFunc(down, func(a, b run) int { return cmp.Compare(a.rate, b.rate) })
+		return fmt.Sprintf("No rehearsal kept up yet: at %s, the lightest so far, %s. Try a lighter load to find what it keeps up with.",
+			load(low.rate), behind(low))
+	}
+	best := slices.MaxFunc(up, func(a, b run) int { return cmp.Compare(a.rate, b.rate) })
+	var next *run
+	for i := range down {
+		if down[i].rate > best.rate && (next == nil || down[i].rate < next.rate) {
+			next = &down[i]
+		}
+	}
+	if next == nil {
+		return fmt.Sprintf("Keeps up with %s, the heaviest rehearsal so far: try a heavier one to find the limit.", load(best.rate))
+	}
+	return fmt.Sprintf("Keeps up with %s; at %s %s.", load(best.rate), load(next.rate), behind(*next))
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,6 +42,48 @@ func TestRehearsalVerdict(t *testing.T) {
 			tc.edit(&rep)
 			require.Equal(t, tc.keptUp, engine.KeptUp(rep))
 			require.Contains(t, engine.RehearsalVerdict(r, rep, 0), tc.want)
+		})
+	}
+}
+
+// The kept rehearsals of a store read together: the heaviest load that kept
+// up, and how far the lightest heavier one fell behind.
+func TestRehearsalsSummary(t *testing.T) {
+	t.Parallel()
+	kept := func(id, shop int64, state string, rate, synced, lag float64) store.Rehearsal {
+		rep := store.RehearsalReport{AskedOrdersPerMin: rate, SentOrdersPerMin: rate, OrdersSent: 100, WebhooksAccepted: 100,
+			AnswerP99Ms: 20, Drained: true, MaxLagSec: lag, Variants: 20, Targets: []string{"Demo Odoo"}, OrdersSynced: 100,
+			SyncedOrdersPerMin: synced}
+		b, err := json.Marshal(rep)
+		require.NoError(t, err)
+		return store.Rehearsal{ID: id, ConnectionID: shop, State: state, OrdersPerMin: rate, ReportJSON: b}
+	}
+	intakeOnly := kept(9, 1, store.RehearsalFinished, 9000, 0, 0)
+	intakeOnly.ReportJSON = []byte(`{"asked_orders_per_min": 9000, "sent_orders_per_min": 9000, "orders_sent": 10, "drained": true}`)
+	cases := []struct {
+		name string
+		rs   []store.Rehearsal
+		hour int
+		want string
+	}{
+		{"nothing kept yet", nil, 0, ""},
+		{"a limit found, against the busiest hour", []store.Rehearsal{
+			kept(5, 1, store.RehearsalFinished, 3000, 2100, 240), // 5×: behind
+			kept(4, 1, store.RehearsalFinished, 1800, 1795, 0.5), // 3×: keeps up
+			kept(3, 1, store.RehearsalFinished, 600, 600, 0),
+			kept(2, 1, store.RehearsalCancelled, 2400, 2400, 0),
+			kept(1, 2, store.RehearsalFinished, 2400, 2400, 1), // another store
+			intakeOnly,
+		}, 36000, "Keeps up with 3× your busiest hour (1800 orders a minute); at 5× your busiest hour (3000 orders a minute) the queue lagged 4 minutes behind and orders reached Demo Odoo at 2100 a minute."},
+		{"no limit found yet", []store.Rehearsal{kept(2, 1, store.RehearsalFinished, 600, 600, 0), kept(1, 1, store.RehearsalFinished, 300, 300, 0)}, 0,
+			"Keeps up with 600 orders a minute, the heaviest rehearsal so far: try a heavier one to find the limit."},
+		{"nothing kept up", []store.Rehearsal{kept(2, 1, store.RehearsalFinished, 4800, 1000, 81), kept(1, 1, store.RehearsalFinished, 3600, 2000, 21)}, 0,
+			"No rehearsal kept up yet: at 3600 orders a minute, the lightest so far, the queue lagged 21 s behind and orders reached Demo Odoo at 2000 a minute. Try a lighter load to find what it keeps up with."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, engine.RehearsalsSummary(tc.rs, tc.hour))
 		})
 	}
 }

@@ -83,6 +83,7 @@ func (h Rehearsals) page(c *fiber.Ctx, f views.RehearsalForm) (views.RehearsalsP
 	for _, r := range rs {
 		p.Rehearsals = append(p.Rehearsals, rehearsalRow(r))
 	}
+	p.Summary = engine.RehearsalsSummary(rs, p.Form.BusiestHour)
 	return p, nil
 }
 

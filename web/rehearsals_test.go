@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -194,6 +195,10 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.Regexp(t, `spent [0-9,]+ cost points; the bucket went down to [0-9,]+ of 4,000`, body)
 	_, body = admin.Get("/rehearsals")
 	require.Contains(t, body, fmt.Sprintf("/rehearsals/%d", id), "the report is kept in the list")
+	// The kept reports read together, in the same words as the engine's.
+	summary := engine.RehearsalsSummary([]store.Rehearsal{r}, 0)
+	require.NotEmpty(t, summary)
+	require.Contains(t, body, html.EscapeString(summary))
 
 	// Cancelling a finished rehearsal changes nothing.
 	admin.RefreshCSRF(fmt.Sprintf("/rehearsals/%d", id))
