@@ -48,4 +48,7 @@ func TestBrowserAdminRehearsesAPeak(t *testing.T) {
 	require.Contains(t, verdict, "240 orders a minute")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(env.URL+"/rehearsals"), chromedp.WaitVisible(chromedp.CSS("#past-rehearsals"))))
 	browsertest.Screenshot(t, ctx, "rehearsals")
+	summary, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#rehearsals-summary")))
+	require.NoError(t, err)
+	require.Contains(t, summary, "240 orders a minute", "the kept reports read together name the load rehearsed")
 }
