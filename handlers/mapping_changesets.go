@@ -171,6 +171,19 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 	for _, cm := range comments {
 		p.Comments = append(p.Comments, views.CommentView{Author: cm.AuthorLabel, Body: cm.Body, At: cm.CreatedAt})
 	}
+	if cs.Status == store.ChangeSetApproved {
+		// What became of the failures it fixes: told to whoever looks.
+		fix, err := h.Store.FailureFixOf(ctx, cs.ID)
+		if err != nil {
+			return err
+		}
+		if fix != nil {
+			p.FollowUp, p.FollowUpAt = fix.Outcome, &fix.CreatedAt
+			if fix.BatchID != nil {
+				p.FollowUpHref = fmt.Sprintf("/failed/batches/%d", *fix.BatchID)
+			}
+		}
+	}
 	return RenderStatus(c, status, views.ChangeSetView(p))
 }
 

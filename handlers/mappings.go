@@ -18,6 +18,7 @@ import (
 
 // MappingStore is what identifier mapping needs from the store.
 type MappingStore interface {
+	FailureFixOf(ctx context.Context, changeSetID int64) (*store.FailureFix, error)
 	EntityTypes(ctx context.Context) ([]store.EntityType, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	ListMappings(ctx context.Context, f store.MappingFilter) ([]store.MappingRow, bool, error)

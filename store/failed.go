@@ -746,6 +746,28 @@ GROUP BY cs.id, cs.decided_at ORDER BY cs.decided_at LIMIT 20`, since); err != n
 	return out, nil
 }
 
+// FailureFix is how Crossdock followed up an approved mapping change set:
+// the bulk replay it started for the failures the change set fixes, or why
+// none (Outcome, in words).
+type FailureFix struct {
+	CreatedAt time.Time `db:"created_at"`
+	BatchID   *int64    `db:"batch_id"`
+	Outcome   string    `db:"outcome"`
+}
+
+// FailureFixOf returns the follow-up of a change set; nil before there is one.
+func (q q) FailureFixOf(ctx context.Context, changeSetID int64) (*FailureFix, error) {
+	var f FailureFix
+	err := notFound(sqlxGet(ctx, q, &f, `SELECT created_at, batch_id, outcome FROM failure_fixes WHERE change_set_id = $1`, changeSetID))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: follow-up of change set %d: %w", changeSetID, err)
+	}
+	return &f, nil
+}
+
 // FollowApproval records how an approved change set was followed up; false
 // when another replica did it first (call it in the transaction that starts
 // the batch, so that only one batch is started).

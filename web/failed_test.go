@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +240,26 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	require.Contains(t, body, "the failures it fixes are replayed by themselves")
 	require.Contains(t, body, "SKU-BLUE")
 	require.NotContains(t, body, "SKU-GREEN", "no match, left out")
+
+	// Once approved and followed up, the change set tells whoever opens it
+	// what became of the failures it fixes, with the way to the replay.
+	csID, err := strconv.ParseInt(strings.TrimPrefix(loc, "/mappings/change-sets/"), 10, 64)
+	require.NoError(t, err)
+	proposer := store.Actor{UserID: e.env.Users[store.RoleOperator].ID, Label: e.env.Users[store.RoleOperator].Email}
+	admin := store.Actor{UserID: e.env.Users[store.RoleAdmin].ID, Label: e.env.Users[store.RoleAdmin].Email}
+	_, err = e.env.Store.SubmitChangeSet(ctx, proposer, csID)
+	require.NoError(t, err)
+	_, err = e.env.Store.ApproveChangeSet(ctx, admin, csID, "matches")
+	require.NoError(t, err)
+	_, body = op.Get(loc)
+	require.NotContains(t, body, `id="follow-up"`, "nothing to say before the follow-up")
+	batch, err := e.env.Store.CreateReplayBatch(ctx, store.SystemActor("test"), store.NewReplayBatch{IDs: ids[:1],
+		Description: fmt.Sprintf("Unmapped failures that mapping change set #%d may fix", csID), ChangeSetID: csID})
+	require.NoError(t, err)
+	won, err := e.env.Store.FollowApproval(ctx, csID, batch.ID, fmt.Sprintf("Replayed by bulk replay #%d", batch.ID))
+	require.NoError(t, err)
+	require.True(t, won)
+	_, body = op.Get(loc)
+	require.Contains(t, body, fmt.Sprintf("Replayed by bulk replay #%d", batch.ID))
+	require.Contains(t, body, fmt.Sprintf(`href="/failed/batches/%d"`, batch.ID))
 }
