@@ -186,9 +186,9 @@ func (s *Server) SetQuantsDirect(sets []QuantSet) {
 		}
 		qid := m.nextID
 		m.nextID++
-		m.recs[qid] = record{"id": qid, "product_id": set.ProductID, "location_id": set.LocationID, "lot_id": 0, "package_id": 0,
+		m.put(qid, record{"id": qid, "product_id": set.ProductID, "location_id": set.LocationID, "lot_id": 0, "package_id": 0,
 			"owner_id": 0, "quantity": set.Quantity, "reserved_quantity": 0.0, "inventory_quantity": 0.0,
-			"inventory_quantity_set": false, "create_date": now, "write_date": now}
+			"inventory_quantity_set": false, "create_date": now, "write_date": now})
 		plain[k] = qid
 	}
 }

@@ -256,14 +256,7 @@ func (s *Server) stored(m *model, rec record, name string) any {
 }
 
 func (s *Server) inverseIDs(f *field, id int) []int {
-	rel := s.models[f.relation]
-	out := []int{}
-	for _, rid := range rel.sortedIDs() {
-		if rel.recs[rid][f.inverse] == id {
-			out = append(out, rid)
-		}
-	}
-	return out
+	return s.models[f.relation].childIDs(f.inverse, id)
 }
 
 func isEmpty(v any) bool {
@@ -473,7 +466,7 @@ func (s *Server) search(m *model, domain []any, ctx map[string]any, offset, limi
 	}
 	activeTest := m.has("active") && !root.mentions("active") && ctx["active_test"] != false
 	var ids []int
-	for _, id := range m.sortedIDs() {
+	for _, id := range s.candidates(m, root) {
 		rec := m.recs[id]
 		if activeTest && rec["active"] != true {
 			continue
@@ -502,6 +495,32 @@ func (s *Server) search(m *model, domain []any, ctx map[string]any, offset, limi
 		ids = []int{}
 	}
 	return ids, nil
+}
+
+// candidates returns, ascending, the ids a search must match the domain
+// against: when the domain requires an indexed field to equal a non-empty
+// text (and-ed with anything), only the records holding that text; otherwise
+// all of them.
+func (s *Server) candidates(m *model, n *node) []int {
+	var find func(n *node) ([]int, bool)
+	find = func(n *node) ([]int, bool) {
+		switch n.op {
+		case "&":
+			if ids, ok := find(n.children[0]); ok {
+				return ids, true
+			}
+			return find(n.children[1])
+		case "leaf":
+			if want, ok := n.value.(string); ok && want != "" && n.operator == "=" {
+				return m.withValue(n.path, want)
+			}
+		}
+		return nil, false
+	}
+	if ids, ok := find(n); ok {
+		return ids
+	}
+	return m.sortedIDs()
 }
 
 // orderedRow keeps the field order of a read, as Odoo's JSON does.
@@ -710,11 +729,11 @@ func (s *Server) create(m *model, vals map[string]any, ctx map[string]any) (int,
 	rec["id"] = id
 	now := s.stamp()
 	rec["create_date"], rec["write_date"] = now, now
-	m.recs[id] = rec
+	m.put(id, rec)
 	sort.Strings(x2many)
 	for _, name := range x2many {
 		if err := s.applyX2many(m, rec, name, vals[name], ctx); err != nil {
-			delete(m.recs, id)
+			m.remove(id)
 			return 0, err
 		}
 	}
@@ -812,7 +831,7 @@ func (s *Server) applyX2many(m *model, rec record, name string, v any, ctx map[s
 			}
 		case 2, 3:
 			if f.typ == tOne2many {
-				delete(rel.recs, targetID)
+				rel.remove(targetID)
 			} else {
 				set(slices.DeleteFunc(slices.Clone(current()), func(x int) bool { return x == targetID }))
 			}
@@ -823,13 +842,14 @@ func (s *Server) applyX2many(m *model, rec record, name string, v any, ctx map[s
 			}
 			if f.typ == tOne2many {
 				rel.recs[targetID][f.inverse] = id
+				rel.put(targetID, rel.recs[targetID])
 			} else if !slices.Contains(current(), targetID) {
 				set(append(slices.Clone(current()), targetID))
 			}
 		case 5:
 			if f.typ == tOne2many {
 				for _, rid := range current() {
-					delete(rel.recs, rid)
+					rel.remove(rid)
 				}
 			}
 			set([]int{})
@@ -911,7 +931,7 @@ func (s *Server) write(m *model, ids []int, vals map[string]any, ctx map[string]
 			return err
 		}
 		next["write_date"] = s.stamp()
-		m.recs[id] = next
+		m.put(id, next)
 		sort.Strings(x2many)
 		for _, name := range x2many {
 			if err := s.applyX2many(m, next, name, vals[name], ctx); err != nil {
@@ -930,13 +950,13 @@ func (s *Server) unlink(m *model, ids []int) *odooError {
 		}
 	}
 	for _, id := range ids {
-		delete(m.recs, id)
+		m.remove(id)
 		// Cascade one2many children (order lines, move lines), as their
 		// ondelete='cascade' foreign keys do.
 		for _, f := range m.fields {
 			if f.typ == tOne2many {
 				for _, child := range s.inverseIDs(f, id) {
-					delete(s.models[f.relation].recs, child)
+					s.models[f.relation].remove(child)
 				}
 			}
 		}

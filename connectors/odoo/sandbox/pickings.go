@@ -126,7 +126,7 @@ func (s *Server) insertLocked(m *model, vals record) int {
 	}
 	now := s.stamp()
 	vals["create_date"], vals["write_date"] = now, now
-	m.recs[rid] = vals
+	m.put(rid, vals)
 	return rid
 }
 

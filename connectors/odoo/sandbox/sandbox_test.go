@@ -281,3 +281,58 @@ func TestCreateIsAllOrNothing(t *testing.T) {
 	require.Equal(t, "#9", w[0].Ref)
 	require.Equal(t, []int{1}, w[0].IDs)
 }
+
+// The sandbox looks lines up by order and orders by reference through
+// indexes; they must follow every write, link, delete and unlink.
+func TestLookupsFollowChanges(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(sandbox.Options{Seed: 1})
+	bearer := map[string]string{"Authorization": "Bearer sandbox-api-key"}
+	call := func(model, method string, body map[string]any) string {
+		t.Helper()
+		status, out := post(t, s, "/json/2/"+model+"/"+method, body, bearer)
+		require.Equal(t, 200, status, "%s", out)
+		return string(out)
+	}
+	order := func(ref string, qty float64) string {
+		return call("sale.order", "create", map[string]any{"vals_list": []any{map[string]any{"partner_id": 1,
+			"client_order_ref": ref, "order_line": []any{[]any{0, 0, map[string]any{"product_id": 1, "product_uom_qty": qty}}}}}})
+	}
+	byRef := func(ref string) string {
+		return call("sale.order", "search", map[string]any{"domain": []any{[]any{"client_order_ref", "=", ref}}})
+	}
+	lines := func(orderID int) string {
+		return call("sale.order", "read", map[string]any{"ids": []any{orderID}, "fields": []any{"order_line"}})
+	}
+	require.JSONEq(t, `[1]`, order("#1", 1))
+	require.JSONEq(t, `[2]`, order("#2", 2))
+	require.JSONEq(t, `[{"id": 1, "order_line": [1]}]`, lines(1))
+
+	call("sale.order", "write", map[string]any{"ids": []any{1}, "vals": map[string]any{"client_order_ref": "#3"}})
+	require.JSONEq(t, `[]`, byRef("#1"))
+	require.JSONEq(t, `[1]`, byRef("#3"))
+	require.JSONEq(t, `[2]`, byRef("#2"))
+	require.JSONEq(t, `[2]`, call("sale.order", "search", map[string]any{"domain": []any{
+		[]any{"client_order_ref", "=", "#2"}, []any{"state", "=", "draft"}}}), "an indexed leaf and-ed with another")
+
+	// Order 2's line moves to order 1, then order 1's own line is deleted.
+	call("sale.order", "write", map[string]any{"ids": []any{1}, "vals": map[string]any{"order_line": []any{[]any{4, 2, 0}}}})
+	require.JSONEq(t, `[{"id": 1, "order_line": [1, 2]}]`, lines(1))
+	require.JSONEq(t, `[{"id": 2, "order_line": []}]`, lines(2))
+	call("sale.order", "write", map[string]any{"ids": []any{1}, "vals": map[string]any{"order_line": []any{[]any{2, 1, 0}}}})
+	require.JSONEq(t, `[{"id": 1, "order_line": [2]}]`, lines(1))
+	orders := s.SaleOrders()
+	require.Len(t, orders, 2)
+	require.Len(t, orders[0].Lines, 1)
+	require.Equal(t, 2.0, orders[0].Lines[0].Quantity)
+	require.Empty(t, orders[1].Lines)
+
+	// Unlinking an order deletes its lines and frees its reference.
+	call("sale.order", "unlink", map[string]any{"ids": []any{1}})
+	require.JSONEq(t, `[]`, byRef("#3"))
+	require.JSONEq(t, `[]`, call("sale.order.line", "search", map[string]any{"domain": []any{}}))
+	require.JSONEq(t, `[3]`, order("#3", 3))
+	require.JSONEq(t, `[3]`, byRef("#3"))
+	require.JSONEq(t, `[2, 3]`, call("sale.order", "search", map[string]any{"domain": []any{}}))
+	require.JSONEq(t, `[{"id": 3, "order_line": [3]}]`, lines(3))
+}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -51,21 +52,140 @@ type model struct {
 	description string // the _description, used in error messages
 	group       string // the group named by AccessError messages
 	fields      map[string]*field
+	// recs is written only through put and remove, which keep order and
+	// index in step with it.
 	recs        map[int]record
 	nextID      int
 	displayName func(s *Server, rec record) string
 	defaults    func(s *Server, rec record)
+	// order is the ids in ascending order, nil when it must be rebuilt.
+	// Slices handed out are only ever appended to, never changed in place.
+	order []int
+	// index maps, for the fields in it, a non-empty stored value to the ids
+	// holding it, ascending: the many2one fields one2many fields are the
+	// inverse of, and the references searched for with "=". indexed is the
+	// reverse (field name → id → value indexed), so a record replaced, or
+	// changed in place then put back, leaves the list of its old value.
+	index   map[string]map[any][]int
+	indexed map[string]map[int]any
 }
 
 func (m *model) has(name string) bool { _, ok := m.fields[name]; return ok }
 
+// sortedIDs returns the ids in ascending order. The slice is shared: callers
+// must not modify it.
 func (m *model) sortedIDs() []int {
-	ids := make([]int, 0, len(m.recs))
-	for id := range m.recs {
-		ids = append(ids, id)
+	if m.order == nil || len(m.order) != len(m.recs) {
+		ids := make([]int, 0, len(m.recs))
+		for id := range m.recs {
+			ids = append(ids, id)
+		}
+		sort.Ints(ids)
+		m.order = ids
 	}
-	sort.Ints(ids)
-	return ids
+	return m.order
+}
+
+// put stores rec under id, new or replacing (or re-indexing, when rec was
+// changed in place) the record already there. Every store goes through put
+// and every delete through remove.
+func (m *model) put(id int, rec record) {
+	if _, ok := m.recs[id]; !ok && m.order != nil {
+		if n := len(m.order); n > 0 && m.order[n-1] > id {
+			m.order = nil // ids are handed out ascending; anything else rebuilds
+		} else {
+			m.order = append(m.order, id)
+		}
+	}
+	m.recs[id] = rec
+	for name, byValue := range m.index {
+		old, had := m.indexed[name][id]
+		v := rec[name]
+		ok := false
+		switch v.(type) {
+		case int, string:
+			ok = !isEmpty(v)
+		}
+		if had && (!ok || old != v) {
+			m.unindex(name, id, old)
+		}
+		if ok && (!had || old != v) {
+			ids := byValue[v]
+			if n := len(ids); n == 0 || ids[n-1] < id {
+				byValue[v] = append(ids, id)
+			} else {
+				i, _ := slices.BinarySearch(ids, id)
+				byValue[v] = slices.Insert(slices.Clone(ids), i, id)
+			}
+			m.indexed[name][id] = v
+		}
+	}
+}
+
+// remove deletes the record id, if there is one.
+func (m *model) remove(id int) {
+	if _, ok := m.recs[id]; !ok {
+		return
+	}
+	delete(m.recs, id)
+	m.order = nil
+	for name := range m.index {
+		if old, had := m.indexed[name][id]; had {
+			m.unindex(name, id, old)
+		}
+	}
+}
+
+// unindex takes id out of the list of value, on a copy: a list handed out
+// may be being ranged over.
+func (m *model) unindex(name string, id int, value any) {
+	ids := slices.DeleteFunc(slices.Clone(m.index[name][value]), func(x int) bool { return x == id })
+	if len(ids) == 0 {
+		delete(m.index[name], value)
+	} else {
+		m.index[name][value] = ids
+	}
+	delete(m.indexed[name], id)
+}
+
+// withValue returns the ids whose field name holds value, ascending, and
+// whether name is indexed. The slice is shared: callers must not modify it.
+func (m *model) withValue(name string, value any) ([]int, bool) {
+	byValue, ok := m.index[name]
+	return byValue[value], ok
+}
+
+// childIDs returns the ids of the records whose many2one name points to
+// parentID (not 0), ascending, in a new slice (never nil).
+func (m *model) childIDs(name string, parentID int) []int {
+	ids, _ := m.withValue(name, parentID)
+	return append([]int{}, ids...)
+}
+
+// searchedRefs are the references the connector looks records up by with
+// "=", once per order or refund: without an index each lookup reads every
+// record.
+var searchedRefs = map[string][]string{"sale.order": {"client_order_ref"}, "account.move": {"ref"}}
+
+// indexFields sets up the indexes of every model (see model.index). It runs
+// before the first record is stored.
+func (s *Server) indexFields() {
+	add := func(m *model, name string) {
+		if m.index == nil {
+			m.index, m.indexed = map[string]map[any][]int{}, map[string]map[int]any{}
+		}
+		m.index[name], m.indexed[name] = map[any][]int{}, map[int]any{}
+	}
+	for _, m := range s.models {
+		for _, f := range m.fields {
+			if f.typ == tOne2many {
+				add(s.models[f.relation], f.inverse)
+			}
+		}
+		for _, name := range searchedRefs[m.name] {
+			add(m, name)
+		}
+	}
 }
 
 func newModel(name, description, group string, fields map[string]*field) *model {
@@ -344,22 +464,21 @@ func lineSubtotal(r record) float64 {
 
 func (s *Server) orderTotal(orderID int) float64 {
 	total := 0.0
-	for _, l := range s.models["sale.order.line"].recs {
-		if l["order_id"] == orderID {
-			total += lineSubtotal(l)
-		}
+	lines := s.models["sale.order.line"]
+	for _, lid := range lines.childIDs("order_id", orderID) {
+		total += lineSubtotal(lines.recs[lid])
 	}
 	return round2(total)
 }
 
 func (s *Server) moveTotal(moveID int) float64 {
 	total := 0.0
-	for _, l := range s.models["account.move.line"].recs {
-		if l["move_id"] == moveID {
-			q, _ := l["quantity"].(float64)
-			p, _ := l["price_unit"].(float64)
-			total += q * p
-		}
+	lines := s.models["account.move.line"]
+	for _, lid := range lines.childIDs("move_id", moveID) {
+		l := lines.recs[lid]
+		q, _ := l["quantity"].(float64)
+		p, _ := l["price_unit"].(float64)
+		total += q * p
 	}
 	return round2(total)
 }
@@ -430,7 +549,7 @@ func (s *Server) seed() {
 		if vals["write_date"] == "" {
 			vals["write_date"] = formatTime(s.base)
 		}
-		m.recs[id] = vals
+		m.put(id, vals)
 		return id
 	}
 	put("res.currency", record{"name": "USD", "symbol": "$", "active": true})
