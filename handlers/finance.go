@@ -178,19 +178,36 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 	return w.Error()
 }
 
+// thresholdsForm reads the three margin thresholds of a form (global or a
+// collection's): the values, the text typed per field, and the fields that
+// are not numbers, in form order.
+func thresholdsForm(c *fiber.Ctx) (t store.Thresholds, typed map[string]string, notNumbers []string) {
+	typed = map[string]string{}
+	for _, f := range []struct {
+		key string
+		v   *float64
+	}{{"critical", &t.Critical}, {"high", &t.High}, {"medium", &t.Medium}} {
+		typed[f.key] = strings.TrimSpace(c.FormValue(f.key))
+		v, err := strconv.ParseFloat(typed[f.key], 64)
+		if err != nil {
+			notNumbers = append(notNumbers, f.key)
+		}
+		*f.v = v
+	}
+	return t, typed, notNumbers
+}
+
+// thresholdNames are the thresholds' names in words, by form field.
+var thresholdNames = map[string]string{"critical": "critical", "high": "low", "medium": "below target"}
+
 // SetThresholds saves the global margin thresholds.
 func (h Finance) SetThresholds(c *fiber.Ctx) error {
-	var t [3]float64
-	for i, f := range []struct{ key, name string }{{"critical", "critical"}, {"high", "low"}, {"medium", "below target"}} {
-		v, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue(f.key)), 64)
-		if err != nil {
-			h.Flash(c, "critical", "Enter the "+f.name+" threshold as a number of percent, e.g. 15. Nothing was saved.")
-			return Redirect(c, "/finance")
-		}
-		t[i] = v
+	t, _, bad := thresholdsForm(c)
+	if len(bad) > 0 {
+		h.Flash(c, "critical", "Enter the "+thresholdNames[bad[0]]+" threshold as a number of percent, e.g. 15. Nothing was saved.")
+		return Redirect(c, "/finance")
 	}
-	cr, hi, me := t[0], t[1], t[2]
-	err := h.Store.SetFinanceThresholds(c.UserContext(), Actor(c), store.Thresholds{Critical: cr, High: hi, Medium: me})
+	err := h.Store.SetFinanceThresholds(c.UserContext(), Actor(c), t)
 	var fe store.FieldErrors
 	switch {
 	case errors.As(err, &fe):

@@ -53,20 +53,14 @@ func (h Finance) Collections(c *fiber.Ctx) error {
 // values come back next to their fields, nothing saved.
 func (h Finance) SetCollectionThresholds(c *fiber.Ctx) error {
 	ref, title := c.FormValue("collection"), c.FormValue("title")
-	form := map[string]string{}
+	t, form, bad := thresholdsForm(c)
 	fe := store.FieldErrors{}
-	var t [3]float64
-	for i, k := range []string{"critical", "high", "medium"} {
-		form[k] = strings.TrimSpace(c.FormValue(k))
-		v, err := strconv.ParseFloat(form[k], 64)
-		if err != nil {
-			fe[k] = "Enter a number of percent from 0 to 100, e.g. 15."
-		}
-		t[i] = v
+	for _, k := range bad {
+		fe[k] = "Enter a number of percent from 0 to 100, e.g. 15."
 	}
 	err := error(fe)
 	if len(fe) == 0 {
-		err = h.Store.SetCollectionThresholds(c.UserContext(), Actor(c), ref, title, store.Thresholds{Critical: t[0], High: t[1], Medium: t[2]})
+		err = h.Store.SetCollectionThresholds(c.UserContext(), Actor(c), ref, title, t)
 	}
 	if errors.As(err, &fe) {
 		p, perr := h.collectionsPage(c)
