@@ -436,11 +436,7 @@ func erpNames(rep store.RehearsalReport) string {
 
 // RehearsalVerdict says in one or two plain sentences what the rehearsal showed.
 func RehearsalVerdict(r store.Rehearsal, rep store.RehearsalReport, busiestHour int) string {
-	load := fmt.Sprintf("%s orders a minute", fmtRate(r.OrdersPerMin))
-	if busiestHour > 0 {
-		mult := r.OrdersPerMin * 60 / float64(busiestHour)
-		load = fmt.Sprintf("%s× your busiest hour (%s orders a minute)", fmtRate(mult), fmtRate(r.OrdersPerMin))
-	}
+	load := loadWords(r.OrdersPerMin, busiestHour)
 	if rep.Cancelled {
 		return fmt.Sprintf("Cancelled after %s orders of the load of %s: the figures cover only what was sent.", strconv.Itoa(rep.OrdersSent), load)
 	}
@@ -483,6 +479,15 @@ func RehearsalVerdict(r store.Rehearsal, rep store.RehearsalReport, busiestHour 
 		}
 	}
 	return fmt.Sprintf("Does not keep up with %s: %s.", load, strings.Join(why, "; "))
+}
+
+// loadWords names a rehearsal's load: orders a minute, and the multiple of
+// the busiest recorded hour (orders in it) when there is one.
+func loadWords(perMin float64, busiestHour int) string {
+	if busiestHour > 0 {
+		return fmt.Sprintf("%s× your busiest hour (%s orders a minute)", fmtRate(perMin*60/float64(busiestHour)), fmtRate(perMin))
+	}
+	return fmtRate(perMin) + " orders a minute"
 }
 
 func fmtRate(f float64) string {
@@ -685,12 +690,7 @@ func RehearsalsSummary(rs []store.Rehearsal, busiestHour int) string {
 			down = append(down, run{rep.AskedOrdersPerMin, rep})
 		}
 	}
-	load := func(rate float64) string {
-		if busiestHour > 0 {
-			return fmt.Sprintf("%s× your busiest hour (%s orders a minute)", fmtRate(rate*60/float64(busiestHour)), fmtRate(rate))
-		}
-		return fmtRate(rate) + " orders a minute"
-	}
+	load := func(rate float64) string { return loadWords(rate, busiestHour) }
 	behind := func(r run) string {
 		s := fmt.Sprintf("the queue lagged %s behind", fmtSec(r.rep.MaxLagSec))
 		if syncedTooSlowly(r.rep) {
