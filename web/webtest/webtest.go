@@ -37,6 +37,9 @@ type Env struct {
 	URL    string
 	Store  *store.Store
 	Server *web.Server
+	// Engine is the console's sync engine, built but not started: a test
+	// calls the periodic work it needs (FollowApprovals) itself.
+	Engine *engine.Engine
 	Users  map[store.Role]store.User
 }
 
@@ -74,7 +77,7 @@ func Start(t testing.TB, opts ...Options) *Env {
 		defer cancel()
 		srv.Shutdown(ctx) //nolint:errcheck
 	})
-	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Users: map[store.Role]store.User{}}
+	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Users: map[store.Role]store.User{}}
 	if !o.Empty {
 		ctx := context.Background()
 		admin, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "admin@shop.test", Name: "Ada Admin", Password: Password})
