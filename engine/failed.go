@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -14,9 +13,10 @@ import (
 	"crossdock/store"
 )
 
-// ReplayBatchArgs is the job of a bulk replay: it walks the batch's failures
-// in chunks, each chunk replayed and its progress recorded in one transaction,
-// so a crash resumes where the last chunk ended and never replays twice.
+// ReplayBatchArgs is the job of a bulk replay: it queues the batch's failures
+// in one transaction, then replays them in chunks, each chunk replayed and
+// its progress recorded in one transaction, so a crash resumes where the
+// last chunk ended and never replays twice.
 type ReplayBatchArgs struct {
 	BatchID int64 `json:"batch_id"`
 }
@@ -397,12 +397,12 @@ func (w *replayBatchWorker) Timeout(*river.Job[ReplayBatchArgs]) time.Duration {
 
 func (w *replayBatchWorker) Work(ctx context.Context, job *river.Job[ReplayBatchArgs]) error {
 	for {
-		done, err := w.e.replayBatchChunk(ctx, job.Args.BatchID)
+		done, err := w.e.replayBatchStep(ctx, job.Args.BatchID)
 		if err != nil {
 			if job.Attempt >= job.MaxAttempts {
 				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 				defer cancel()
-				_ = w.e.st.FailReplayBatch(fctx, job.Args.BatchID, "Crossdock could not finish queueing the replays: "+err.Error())
+				_ = w.e.st.FailReplayBatch(fctx, job.Args.BatchID, "Crossdock could not finish making the replays: "+err.Error())
 			}
 			return err
 		}
@@ -412,10 +412,11 @@ func (w *replayBatchWorker) Work(ctx context.Context, job *river.Job[ReplayBatch
 	}
 }
 
-// replayBatchChunk replays the next chunk of a batch, and records where it
-// got to, in one transaction. done is true once nothing is left (or the
-// batch was cancelled).
-func (e *Engine) replayBatchChunk(ctx context.Context, batchID int64) (done bool, err error) {
+// replayBatchStep moves a batch on by one transaction: the first queues its
+// failures (store.TakeReplayFailures), each next one replays a chunk of them
+// and records it. done is true once its queue is empty (or the batch was
+// cancelled). A crash resumes with the chunk that did not commit.
+func (e *Engine) replayBatchStep(ctx context.Context, batchID int64) (done bool, err error) {
 	err = e.st.InTx(ctx, func(tx *store.Tx) error {
 		b, err := tx.LockReplayBatch(ctx, batchID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -429,49 +430,23 @@ func (e *Engine) replayBatchChunk(ctx context.Context, batchID int64) (done bool
 			done = true
 			return nil
 		}
+		if b.Taken == nil {
+			_, err := tx.TakeReplayFailures(ctx, b)
+			return err
+		}
 		a := store.Actor{Label: b.CreatedLabel + " (bulk replay #" + strconv.FormatInt(b.ID, 10) + ")"}
 		if b.CreatedBy != nil {
 			a.UserID = *b.CreatedBy
 		}
-		step := store.BatchStep{ID: b.ID}
-		var ids []int64
-		if len(b.SyncIDs) > 0 {
-			// A selection: CursorID is how many ids are done.
-			from := 0
-			if b.CursorID != nil {
-				from = int(*b.CursorID)
-			}
-			to := min(from+replayChunk, len(b.SyncIDs))
-			ids = b.SyncIDs[from:to]
-			step.CursorID, step.Done = int64(to), to >= len(b.SyncIDs)
-		} else {
-			f := b.Filter()
-			// The walk starts at the batch's creation: failures that happen
-			// later (its own replays failing again among them) are not taken.
-			f.BeforeAt, f.BeforeID, f.Limit = b.CreatedAt.Add(time.Millisecond), math.MaxInt64, replayChunk
-			if b.CursorID != nil && b.CursorAt != nil {
-				f.BeforeAt, f.BeforeID = *b.CursorAt, *b.CursorID
-			}
-			page, more, err := tx.ListFailedKeys(ctx, f)
-			if err != nil {
-				return err
-			}
-			for _, s := range page {
-				ids = append(ids, s.ID)
-			}
-			step.Done = !more
-			if len(page) > 0 {
-				last := page[len(page)-1]
-				step.CursorAt, step.CursorID = last.CreatedAt, last.ID
-			} else if b.CursorAt != nil {
-				step.CursorAt, step.CursorID = *b.CursorAt, *b.CursorID
-			}
+		ids, err := tx.NextReplayFailures(ctx, b.ID, replayChunk)
+		if err != nil {
+			return err
 		}
 		out, refusals, err := e.replayTx(ctx, tx, a, ids, b.ID, nil)
 		if err != nil {
 			return err
 		}
-		step.Enqueued, step.Refused = len(out), len(refusals)
+		step := store.BatchStep{ID: b.ID, Enqueued: len(out), Refused: len(refusals), Done: len(ids) < replayChunk}
 		if room := store.MaxRefusals - len(b.Refusals()); room > 0 {
 			step.Refusals = refusals[:min(room, len(refusals))]
 		}

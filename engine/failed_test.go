@@ -181,6 +181,83 @@ func TestReplayByFilter(t *testing.T) {
 	require.Contains(t, again.Refusals()[0].Reason, "already replayed")
 }
 
+// A bulk replay queues its failures in one step, untouched; each is claimed
+// when its turn comes, so one replayed by hand meanwhile is refused then,
+// and written once. Cancelled after queueing, the failures it had not come
+// to stay open as they were.
+func TestReplayBatchQueuesThenClaimsInTurn(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fails, v := e.unmappedOrders(t, 3)
+	e.mapVariant(v)
+	f := store.FailedFilter{ErrorClass: store.ClassUnmapped}
+	// Made without its job: the test moves it on step by step.
+	b, err := e.st.CreateReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{Filter: f, Description: "every unmapped failure"})
+	require.NoError(t, err)
+	done, err := engine.ReplayBatchStep(e.eng, ctx, b.ID)
+	require.NoError(t, err)
+	require.False(t, done)
+	b, err = e.st.ReplayBatchByID(ctx, b.ID)
+	require.NoError(t, err)
+	require.NotNil(t, b.Taken)
+	require.Equal(t, 3, *b.Taken)
+	require.Equal(t, store.BatchRunning, b.Status)
+	require.Zero(t, b.Enqueued)
+	require.Equal(t, 3, b.Left())
+	open, _, err := e.st.ListFailed(ctx, f)
+	require.NoError(t, err)
+	require.Len(t, open, 3, "queued, not claimed yet")
+
+	_, err = e.eng.Replay(ctx, store.SystemActor("someone"), fails[1].ID)
+	require.NoError(t, err)
+	done, err = engine.ReplayBatchStep(e.eng, ctx, b.ID)
+	require.NoError(t, err)
+	require.True(t, done)
+	b, err = e.st.ReplayBatchByID(ctx, b.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.BatchDone, b.Status)
+	require.Equal(t, 2, b.Enqueued)
+	require.Equal(t, 1, b.Refused)
+	require.Zero(t, b.Left())
+	require.Equal(t, fails[1].ID, b.Refusals()[0].SyncID)
+	require.Contains(t, b.Refusals()[0].Reason, "already replayed")
+	wait(t, "the replays to succeed", func() bool {
+		p, err := e.st.ReplayBatchProgress(ctx, b.ID)
+		require.NoError(t, err)
+		return p.Succeeded == 2
+	})
+	for _, s := range fails {
+		wait(t, "the sale order of "+s.EntityKey, func() bool { return len(e.saleOrdersWithRef(s.EntityRef)) > 0 })
+		require.Len(t, e.saleOrdersWithRef(s.EntityRef), 1, s.EntityKey)
+	}
+
+	// Queued, then cancelled before its turn: nothing is claimed.
+	more, v2 := e.unmappedOrders(t, 2)
+	e.mapVariant(v2)
+	b, err = e.st.CreateReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{IDs: []int64{more[0].ID, more[1].ID, more[0].ID}})
+	require.NoError(t, err)
+	_, err = engine.ReplayBatchStep(e.eng, ctx, b.ID)
+	require.NoError(t, err)
+	b, err = e.st.ReplayBatchByID(ctx, b.ID)
+	require.NoError(t, err)
+	require.Equal(t, 2, *b.Taken, "a failure ticked twice is queued once")
+	b, left, err := e.eng.CancelReplayBatch(ctx, store.SystemActor("ops"), b.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, left)
+	require.Equal(t, store.BatchCancelled, b.Status)
+	done, err = engine.ReplayBatchStep(e.eng, ctx, b.ID)
+	require.NoError(t, err)
+	require.True(t, done)
+	for _, s := range more {
+		got := e.sync(t, s.ID)
+		require.Nil(t, got.ResolvedAt, "still open")
+	}
+	p, err := e.st.ReplayBatchProgress(ctx, b.ID)
+	require.NoError(t, err)
+	require.Zero(t, p.Waiting+p.Running+p.Finished(), "no replay made")
+}
+
 // A cancelled bulk replay calls off the replays that have not started and
 // opens their failures again.
 func TestCancelReplayBatch(t *testing.T) {

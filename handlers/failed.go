@@ -514,11 +514,17 @@ func (h Failed) batchView(ctx context.Context, b store.ReplayBatch, conns syncCo
 	if err != nil {
 		return views.BatchView{}, err
 	}
+	// Waiting: the replays made and not started, and the failures the
+	// batch has not come to yet.
 	v := views.BatchView{ID: b.ID, Href: fmt.Sprintf("/failed/batches/%d", b.ID), Description: b.Description, Status: b.Status,
-		By: b.CreatedLabel, CreatedAt: b.CreatedAt, Enqueued: b.Enqueued, Refused: b.Refused, Waiting: p.Waiting, Running: p.Running,
-		Succeeded: p.Succeeded, FailedAgain: p.FailedAgain, Skipped: p.Skipped, Open: b.Open(), Running_: p.Waiting+p.Running > 0}
-	if b.Enqueued > 0 {
-		v.Percent = p.Finished() * 100 / b.Enqueued
+		By: b.CreatedLabel, CreatedAt: b.CreatedAt, Listed: b.Taken != nil, Refused: b.Refused, Waiting: p.Waiting + b.Left(),
+		Running: p.Running, Succeeded: p.Succeeded, FailedAgain: p.FailedAgain, Skipped: p.Skipped, Open: b.Open()}
+	v.Running_ = v.Waiting+v.Running > 0
+	if b.Taken != nil {
+		v.Taken = *b.Taken
+	}
+	if v.Taken > 0 {
+		v.Percent = min((p.Finished()+b.Refused)*100/v.Taken, 100)
 	} else if !b.Open() {
 		v.Percent = 100
 	}
@@ -568,7 +574,7 @@ func (h Failed) CancelBatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.Flash(c, "success", fmt.Sprintf("The bulk replay is cancelled: %d replays that had not started are called off, and their failures are open again.", reopened))
+	h.Flash(c, "success", fmt.Sprintf("The bulk replay is cancelled: %d failures it had not replayed yet stay open.", reopened))
 	return Redirect(c, fmt.Sprintf("/failed/batches/%d", id))
 }
 

@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -13,24 +16,26 @@ import (
 // Replay batch states.
 const (
 	BatchQueued    = "queued"
-	BatchRunning   = "running" // still finding and queueing failures
-	BatchDone      = "done"    // every failure is queued; their replays may still run
+	BatchRunning   = "running" // its failures are queued; their replays are still being made
+	BatchDone      = "done"    // every replay is made; some may still run
 	BatchCancelled = "cancelled"
 	BatchFailed    = "failed"
 )
 
 // ReplayBatch is a bulk replay: a selection, or everything matching a filter.
 type ReplayBatch struct {
-	ID             int64           `db:"id"`
-	CreatedAt      time.Time       `db:"created_at"`
-	CreatedBy      *int64          `db:"created_by"`
-	CreatedLabel   string          `db:"created_label"`
-	FilterJSON     []byte          `db:"filter"`
-	SyncIDs        pq.Int64Array   `db:"sync_ids"`
-	Description    string          `db:"description"`
-	Status         string          `db:"status"`
-	CursorAt       *time.Time      `db:"cursor_at"`
-	CursorID       *int64          `db:"cursor_id"`
+	ID           int64         `db:"id"`
+	CreatedAt    time.Time     `db:"created_at"`
+	CreatedBy    *int64        `db:"created_by"`
+	CreatedLabel string        `db:"created_label"`
+	FilterJSON   []byte        `db:"filter"`
+	SyncIDs      pq.Int64Array `db:"sync_ids"`
+	Description  string        `db:"description"`
+	Status       string        `db:"status"`
+	// Taken is how many failures the batch queued (nil until its job has
+	// listed them); Enqueued how many of them it replayed so far, Refused
+	// how many it could not.
+	Taken          *int            `db:"taken"`
 	Enqueued       int             `db:"enqueued"`
 	Refused        int             `db:"refused"`
 	RefusalsJSON   json.RawMessage `db:"refusals"`
@@ -65,11 +70,19 @@ func (b ReplayBatch) Refusals() []Refusal {
 // MaxRefusals bounds the refusals a batch keeps with their reasons.
 const MaxRefusals = 200
 
-// Open reports whether the batch may still queue replays.
+// Open reports whether the batch may still make replays.
 func (b ReplayBatch) Open() bool { return b.Status == BatchQueued || b.Status == BatchRunning }
 
-const replayBatchColumns = `id, created_at, created_by, created_label, filter, sync_ids, description, status, cursor_at,
-cursor_id, enqueued, refused, refusals, mapping_version, rules_version, change_set_id, enqueued_at, cancelled_at, cancelled_by`
+// Left is how many of the failures it took the batch has not come to yet.
+func (b ReplayBatch) Left() int {
+	if b.Taken == nil || !b.Open() {
+		return 0
+	}
+	return max(*b.Taken-b.Enqueued-b.Refused, 0)
+}
+
+const replayBatchColumns = `id, created_at, created_by, created_label, filter, sync_ids, description, status, taken,
+enqueued, refused, refusals, mapping_version, rules_version, change_set_id, enqueued_at, cancelled_at, cancelled_by`
 
 // NewReplayBatch is a bulk replay to start.
 type NewReplayBatch struct {
@@ -133,11 +146,55 @@ func (q q) RecentReplayBatches(ctx context.Context, limit int) ([]ReplayBatch, e
 	return out, nil
 }
 
+// TakeReplayFailures queues a batch's failures: the ticked ones, or those
+// matching its filter that happened before it started (its own replays
+// failing again are not taken), in one statement. It returns how many.
+func (q q) TakeReplayFailures(ctx context.Context, b ReplayBatch) (int, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	var query string
+	if len(b.SyncIDs) > 0 {
+		query = `INSERT INTO replay_batch_items (batch_id, sync_id) SELECT DISTINCT ` + arg(b.ID) + `::bigint, unnest(` +
+			arg(pq.Array(b.SyncIDs)) + `::bigint[])`
+	} else {
+		f := b.Filter()
+		id := arg(b.ID)
+		w := append(f.where(arg), "created_at <= (SELECT created_at FROM replay_batches WHERE id = "+id+")")
+		query = `INSERT INTO replay_batch_items (batch_id, sync_id) SELECT ` + id + `::bigint, id FROM syncs WHERE ` +
+			strings.Join(w, " AND ")
+	}
+	res, err := q.ext.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: queue the failures of replay batch %d: %w", b.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := q.ext.ExecContext(ctx, `UPDATE replay_batches SET taken = $2, status = 'running' WHERE id = $1`, b.ID, n); err != nil {
+		return 0, fmt.Errorf("store: queue the failures of replay batch %d: %w", b.ID, err)
+	}
+	return int(n), nil
+}
+
+// NextReplayFailures takes up to n failures off a batch's queue, newest
+// first, for the caller's transaction to replay.
+func (q q) NextReplayFailures(ctx context.Context, batchID int64, n int) ([]int64, error) {
+	var ids []int64
+	// The range form reads the primary key backwards, whatever the planner
+	// believes of a queue filled a moment ago.
+	if err := sqlxSelect(ctx, q, &ids, `DELETE FROM replay_batch_items WHERE batch_id = $1 AND sync_id >= (
+  SELECT min(sync_id) FROM (SELECT sync_id FROM replay_batch_items WHERE batch_id = $1 ORDER BY sync_id DESC LIMIT $2) n)
+RETURNING sync_id`, batchID, n); err != nil {
+		return nil, fmt.Errorf("store: next failures of replay batch %d: %w", batchID, err)
+	}
+	slices.SortFunc(ids, func(a, b int64) int { return cmp.Compare(b, a) })
+	return ids, nil
+}
+
 // BatchStep is the progress one chunk of a batch made.
 type BatchStep struct {
 	ID                int64
-	CursorAt          time.Time
-	CursorID          int64
 	Enqueued, Refused int
 	Refusals          []Refusal
 	Done              bool
@@ -158,11 +215,11 @@ func (q q) AdvanceReplayBatch(ctx context.Context, st BatchStep) error {
 	if st.Done {
 		status = BatchDone
 	}
-	if _, err := q.ext.ExecContext(ctx, `UPDATE replay_batches SET status = $2, cursor_at = $3, cursor_id = $4,
-  enqueued = enqueued + $5, refused = refused + $6,
-  refusals = CASE WHEN jsonb_array_length(refusals) >= $10 THEN refusals ELSE refusals || $7::jsonb END,
-  mapping_version = $8, rules_version = $9, enqueued_at = CASE WHEN $2 = 'done' THEN now() END
-WHERE id = $1`, st.ID, status, nullTime(st.CursorAt), nullInt(st.CursorID), st.Enqueued, st.Refused, refusals,
+	if _, err := q.ext.ExecContext(ctx, `UPDATE replay_batches SET status = $2,
+  enqueued = enqueued + $3, refused = refused + $4,
+  refusals = CASE WHEN jsonb_array_length(refusals) >= $8 THEN refusals ELSE refusals || $5::jsonb END,
+  mapping_version = $6, rules_version = $7, enqueued_at = CASE WHEN $2 = 'done' THEN now() END
+WHERE id = $1`, st.ID, status, st.Enqueued, st.Refused, refusals,
 		st.MappingVersion, st.RulesVersion, MaxRefusals); err != nil {
 		return fmt.Errorf("store: advance replay batch %d: %w", st.ID, err)
 	}
@@ -225,12 +282,13 @@ WHERE replay_batch_id = $1 AND status IN ('failed', 'rejected') ORDER BY id LIMI
 	return out, nil
 }
 
-// CancelReplayBatch stops a batch: it queues nothing more, its replays not
-// started yet are skipped, and their originals become open failures again.
-// Replays already running or ended stay as they are. Audited.
+// CancelReplayBatch stops a batch: the failures it has not come to yet leave
+// its queue, its replays not started yet are skipped, and their originals
+// become open failures again. Replays already running or ended stay as they
+// are. It returns how many failures are left open by the cancel. Audited.
 func (s *Store) CancelReplayBatch(ctx context.Context, a Actor, id int64) (ReplayBatch, int64, error) {
 	var b ReplayBatch
-	var reopened int64
+	var reopened, dropped int64
 	err := s.InTx(ctx, func(tx *Tx) error {
 		var err error
 		if b, err = tx.LockReplayBatch(ctx, id); err != nil {
@@ -249,13 +307,18 @@ FROM c WHERE o.id = c.replay_of`, id)
 			return fmt.Errorf("store: cancel replay batch %d: %w", id, err)
 		}
 		reopened, _ = res.RowsAffected()
+		if res, err = tx.ext.ExecContext(ctx, `DELETE FROM replay_batch_items WHERE batch_id = $1`, id); err != nil {
+			return fmt.Errorf("store: cancel replay batch %d: %w", id, err)
+		}
+		dropped, _ = res.RowsAffected()
+		reopened += dropped
 		if err := sqlxGet(ctx, tx.q, &b, `UPDATE replay_batches SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2
 WHERE id = $1 RETURNING `+replayBatchColumns, id, a.Label); err != nil {
 			return fmt.Errorf("store: cancel replay batch %d: %w", id, err)
 		}
 		return tx.Audit(ctx, a, Change{Action: "sync.replay_batch_cancelled", ObjectType: "replay_batch", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Cancelled bulk replay #%d: %d replays not started are called off and their failures are open again", id, reopened),
-			After:   map[string]any{"reopened": reopened}})
+			Summary: fmt.Sprintf("Cancelled bulk replay #%d: %d failures not replayed yet stay open", id, reopened),
+			After:   map[string]any{"reopened": reopened - dropped, "not_reached": dropped}})
 	})
 	return b, reopened, err
 }
