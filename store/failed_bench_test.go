@@ -3,6 +3,7 @@ package store_test
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,5 +150,54 @@ ORDER BY created_at DESC, id DESC LIMIT 51`,
 			// just written): shown apart, to tell disk from plan.
 			b.ReportMetric(float64(ds[0].Microseconds())/1000, c.name+"_first_ms")
 		}
+	}
+}
+
+// BenchmarkPruneResolved measures retention: 10,000 failures of n sync
+// records, resolved 40 days ago (half of them replayed, pointing at their
+// replays), deleted by PruneResolvedFailures in its chunks of 1,000, as the
+// hourly job does. It reports the median and slowest chunk.
+//
+//	go test -run '^$' -bench PruneResolved -benchtime 1x ./store/   (CROSSDOCK_BENCH_SYNCS [200,000])
+func BenchmarkPruneResolved(b *testing.B) {
+	n := 200_000
+	if v, err := strconv.Atoi(os.Getenv("CROSSDOCK_BENCH_SYNCS")); err == nil && v > 0 {
+		n = v
+	}
+	e := benchSetup(b)
+	e.seedSyncs(b, n)
+	ctx := b.Context()
+	// Every twentieth sync failed; the next one (a success) stands in as the
+	// replay of half of those resolved.
+	res, err := e.st.DB.ExecContext(ctx, `UPDATE syncs SET resolved_at = now() - interval '40 days',
+  resolution = CASE WHEN id % 40 = 0 THEN 'replayed' ELSE 'resolved' END,
+  replayed_by = CASE WHEN id % 40 = 0 THEN id + 1 END
+WHERE id IN (SELECT id FROM syncs WHERE status IN ('failed', 'rejected') AND id < (SELECT max(id) FROM syncs)
+  ORDER BY id LIMIT 10000)`)
+	require.NoError(b, err)
+	resolved, err := res.RowsAffected()
+	require.NoError(b, err)
+	_, err = e.st.DB.ExecContext(ctx, `VACUUM ANALYZE syncs`)
+	require.NoError(b, err)
+	cutoff := time.Now().Add(-30 * 24 * time.Hour)
+	for b.Loop() {
+		var ds []time.Duration
+		var total int64
+		for {
+			t0 := time.Now()
+			got, err := e.st.PruneResolvedFailures(ctx, cutoff, 1000)
+			require.NoError(b, err)
+			if got == 0 {
+				break
+			}
+			ds = append(ds, time.Since(t0))
+			total += got
+		}
+		require.Equal(b, resolved, total, "every resolved failure past retention is deleted")
+		slices.Sort(ds)
+		b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "chunk_median_ms")
+		b.ReportMetric(float64(ds[len(ds)-1].Microseconds())/1000, "chunk_max_ms")
+		b.Logf("%d resolved failures of %d syncs pruned in %d chunks of 1,000: median %s, slowest %s", total, n, len(ds),
+			ds[len(ds)/2].Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
 	}
 }
