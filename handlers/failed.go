@@ -574,7 +574,7 @@ func (h Failed) CancelBatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.Flash(c, "success", fmt.Sprintf("The bulk replay is cancelled: %d failures it had not replayed yet stay open.", reopened))
+	h.Flash(c, "success", fmt.Sprintf("The bulk replay is cancelled: %d failure(s) it had not replayed yet stay open.", reopened))
 	return Redirect(c, fmt.Sprintf("/failed/batches/%d", id))
 }
 
@@ -707,6 +707,11 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	if !set.AutoReplay {
 		then = "Automatic replay after a mapping fix is off: once it is approved, replay the failures from Failed syncs."
 	}
-	h.Flash(c, "success", fmt.Sprintf("Draft change set made from the failures: %d missing record(s), with the counterparts Crossdock matched (records without a match are left out; map them on Unmapped records). Check it and submit it for approval. %s", n, then))
+	matched := fmt.Sprintf("Crossdock matched all %d missing record(s).", n)
+	if left := n - cs.Matched; left > 0 {
+		matched = fmt.Sprintf("Crossdock matched %d of the %d missing record(s); those without a match (%d) are left out: map them on Unmapped records.",
+			cs.Matched, n, left)
+	}
+	h.Flash(c, "success", fmt.Sprintf("Draft change set made from the failures. %s Check it and submit it for approval. %s", matched, then))
 	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))
 }

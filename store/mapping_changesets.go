@@ -95,6 +95,9 @@ type ChangeSet struct {
 	NInvalid        int        `db:"n_invalid"`
 	NConflicts      int        `db:"n_conflicts"`
 	CheckedAt       *time.Time `db:"checked_at"`
+	// Matched: how many records ChangeSetFromSuggestions found a
+	// counterpart for (not stored).
+	Matched int `db:"-"`
 }
 
 // Open reports whether the change set can still change or be decided.

@@ -300,6 +300,8 @@ func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to 
 			n++
 		}
 	}
-	return s.CreateChangeSet(ctx, a, NewChangeSet{Source: SourceSuggestions, Reason: reason,
+	cs, err := s.CreateChangeSet(ctx, a, NewChangeSet{Source: SourceSuggestions, Reason: reason,
 		Title: fmt.Sprintf("Match %d %s record(s) of %s with %s", n, entityType, fromC.Name, toC.Name), Items: items})
+	cs.Matched = n
+	return cs, err
 }

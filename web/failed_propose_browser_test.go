@@ -74,7 +74,7 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 	require.NoError(t, err, loc)
 	browsertest.Screenshot(t, op, "failed-propose-draft")
 	text := pageText(t, op)
-	require.Contains(t, text, "Draft change set made from the failures: 3 missing record(s)")
+	require.Contains(t, text, "Crossdock matched 2 of the 3 missing record(s); those without a match (1) are left out")
 	require.Contains(t, text, "Once an admin approves it, the failures it fixes are replayed by themselves")
 	diff, err := chromedp.Run(op, chromedp.Text(chromedp.CSS("#diff")))
 	require.NoError(t, err)

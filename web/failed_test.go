@@ -100,13 +100,31 @@ func TestFailedReplaySelectionStartsABulkReplay(t *testing.T) {
 	require.Contains(t, body, "1 ticked failure(s)")
 	require.Contains(t, body, "Cancel the replay", "the engine is not running here, so the batch waits and can be cancelled")
 	require.Contains(t, body, `hx-trigger="every 2s"`, "progress refreshes itself")
+	require.Contains(t, body, "Finding them…", "its failures are not queued yet")
+
+	// Its job's first step, as the engine would run it: the failure is
+	// queued, not replayed yet.
+	id, err := strconv.ParseInt(strings.TrimPrefix(loc, "/failed/batches/"), 10, 64)
+	require.NoError(t, err)
+	b, err := e.env.Store.ReplayBatchByID(t.Context(), id)
+	require.NoError(t, err)
+	_, err = e.env.Store.TakeReplayFailures(t.Context(), b)
+	require.NoError(t, err)
+	_, body = op.Get(loc)
+	require.Contains(t, body, ">Replaying<")
+	require.Regexp(t, `<dt>Failures queued</dt><dd>1</dd><dt>Waiting or running</dt><dd>1</dd>`, body)
 
 	op.RefreshCSRF(loc)
 	res, _ = op.PostFormBody(loc+"/cancel", url.Values{})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	_, body = op.Get(loc)
+	_, body = op.Get(res.Header.Get("Location"))
 	require.Contains(t, body, ">Cancelled<")
+	require.Contains(t, body, "The bulk replay is cancelled: 1 failure(s) it had not replayed yet stay open.")
 	require.NotContains(t, body, "Cancel the replay")
+	require.Regexp(t, `<dt>Waiting or running</dt><dd>0</dd>`, body)
+	s, err := e.env.Store.FailedSyncByID(t.Context(), ids[0])
+	require.NoError(t, err)
+	require.Nil(t, s.ResolvedAt, "the failure was never claimed and stays open")
 }
 
 func TestBrowserFailedConsole(t *testing.T) {
@@ -236,7 +254,7 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	loc := res.Header.Get("Location")
 	require.True(t, strings.HasPrefix(loc, "/mappings/change-sets/"), loc)
 	_, body = op.Get(loc)
-	require.Contains(t, body, "Draft change set made from the failures: 2 missing record(s)")
+	require.Contains(t, body, "Draft change set made from the failures. Crossdock matched 1 of the 2 missing record(s); those without a match (1) are left out")
 	require.Contains(t, body, "the failures it fixes are replayed by themselves")
 	require.Contains(t, body, "SKU-BLUE")
 	require.NotContains(t, body, "SKU-GREEN", "no match, left out")
