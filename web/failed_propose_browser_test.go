@@ -119,6 +119,11 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 	batch := batches[0]
 	require.NotNil(t, batch.ChangeSetID)
 	require.Equal(t, csID, *batch.ChangeSetID)
+	// And its job's first step: the batch queues the failures the change set
+	// fixes (SKU-BLUE twice, SKU-RED), not SKU-GREEN's.
+	queued, err := e.env.Store.TakeReplayFailures(ctx, batch)
+	require.NoError(t, err)
+	require.Equal(t, 3, queued)
 
 	// The operator comes back to the change set: what became of the failures,
 	// and the way to their replay.
@@ -151,4 +156,8 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 	text = pageText(t, op)
 	require.Contains(t, text, fmt.Sprintf("Bulk replay #%d", batch.ID))
 	require.Contains(t, text, fmt.Sprintf("Started by itself after mapping change set #%d was approved.", csID))
+	require.Contains(t, text, "Replaying")
+	counts, err := chromedp.Run(op, chromedp.Text(chromedp.CSS("#batch-counts"), chromedp.AtLeast(0)))
+	require.NoError(t, err)
+	require.Regexp(t, `Failures queued\s*3\s*Waiting or running\s*3`, counts)
 }
