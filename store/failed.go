@@ -235,34 +235,6 @@ mapping_version, rules_version, cause`
 // ListFailed returns one page of failures, newest first, without payloads;
 // one row more is read to know whether a next page exists. It never counts.
 func (q q) ListFailed(ctx context.Context, f FailedFilter) ([]FailedSync, bool, error) {
-	var out []FailedSync
-	more, err := q.listFailed(ctx, f, syncListColumns+failedExtraColumns, &out, func() int { return len(out) })
-	if more {
-		out = out[:len(out)-1]
-	}
-	return out, more, err
-}
-
-// FailedKey is where a failure stands in the newest-first order.
-type FailedKey struct {
-	ID        int64     `db:"id"`
-	CreatedAt time.Time `db:"created_at"`
-}
-
-// ListFailedKeys is ListFailed reading only the ids and times (a bulk
-// replay's walk needs no more).
-func (q q) ListFailedKeys(ctx context.Context, f FailedFilter) ([]FailedKey, bool, error) {
-	var out []FailedKey
-	more, err := q.listFailed(ctx, f, "id, created_at", &out, func() int { return len(out) })
-	if more {
-		out = out[:len(out)-1]
-	}
-	return out, more, err
-}
-
-// listFailed reads a page of columns into dest (a slice pointer, n its
-// length); more says it holds one row beyond the page.
-func (q q) listFailed(ctx context.Context, f FailedFilter, columns string, dest any, n func() int) (more bool, err error) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	w := f.where(arg)
@@ -273,12 +245,15 @@ func (q q) listFailed(ctx context.Context, f FailedFilter, columns string, dest 
 	if limit <= 0 || limit > 5000 {
 		limit = 50
 	}
-	query := `SELECT ` + columns + ` FROM syncs WHERE ` + strings.Join(w, " AND ") +
-		` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
-	if err := sqlxSelect(ctx, q, dest, query, args...); err != nil {
-		return false, fmt.Errorf("store: list failed syncs: %w", err)
+	var out []FailedSync
+	if err := sqlxSelect(ctx, q, &out, `SELECT `+syncListColumns+failedExtraColumns+` FROM syncs WHERE `+strings.Join(w, " AND ")+
+		` ORDER BY created_at DESC, id DESC LIMIT `+arg(limit+1), args...); err != nil {
+		return nil, false, fmt.Errorf("store: list failed syncs: %w", err)
 	}
-	return n() > limit, nil
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
 }
 
 // FailedSyncByID returns one sync with its payload and how it was dealt with.
