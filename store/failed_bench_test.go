@@ -18,6 +18,15 @@ import (
 // CROSSDOCK_BENCH_SYNCS sets how many sync records (5 % failed) it builds
 // [200,000]; the figures in the README are for 10,000,000.
 
+// benchSyncs is how many sync records a benchmark builds:
+// CROSSDOCK_BENCH_SYNCS [200,000].
+func benchSyncs() int {
+	if v, err := strconv.Atoi(os.Getenv("CROSSDOCK_BENCH_SYNCS")); err == nil && v > 0 {
+		return v
+	}
+	return 200_000
+}
+
 // seedSyncs builds n sync records with set-based SQL, in chunks of a million:
 // one in twenty failed (several causes, with the record in the message, as
 // the flows write them), the rest succeeded; 100 ms apart, newest last.
@@ -69,10 +78,7 @@ FROM (
 // grouped view (from the summary of causes), whole and by kind of data.
 // CROSSDOCK_BENCH_EXPLAIN=1 prints the plans of the first page's reads.
 func BenchmarkFailedList(b *testing.B) {
-	n := 200_000
-	if v, err := strconv.Atoi(os.Getenv("CROSSDOCK_BENCH_SYNCS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchSyncs()
 	e := benchSetup(b)
 	e.seedSyncs(b, n)
 	ctx := b.Context()
@@ -160,10 +166,7 @@ ORDER BY created_at DESC, id DESC LIMIT 51`,
 //
 //	go test -run '^$' -bench PruneResolved -benchtime 1x ./store/   (CROSSDOCK_BENCH_SYNCS [200,000])
 func BenchmarkPruneResolved(b *testing.B) {
-	n := 200_000
-	if v, err := strconv.Atoi(os.Getenv("CROSSDOCK_BENCH_SYNCS")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchSyncs()
 	e := benchSetup(b)
 	e.seedSyncs(b, n)
 	ctx := b.Context()
