@@ -263,6 +263,9 @@ func (h Failed) list(c *fiber.Ctx, f store.FailedFilter, q url.Values, conns syn
 		if s.ResolutionNote != nil {
 			r.Note = *s.ResolutionNote
 		}
+		if s.QueuedIn != nil && r.Open {
+			r.QueuedIn = *s.QueuedIn
+		}
 		l.Rows = append(l.Rows, r)
 	}
 	l.FirstHref, l.NextHref = pageLinks("/failed", q, f.BeforeID != 0, more && len(rows) > 0, func() (time.Time, int64) {

@@ -44,6 +44,9 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 	if s.ResolutionNote != nil {
 		d.Note = *s.ResolutionNote
 	}
+	if s.QueuedIn != nil && d.Open {
+		d.QueuedIn = *s.QueuedIn
+	}
 	if s.ReplayedBy != nil {
 		d.ReplayedBy = *s.ReplayedBy
 	}

@@ -14,6 +14,8 @@ CREATE TABLE replay_batch_items (
     sync_id  bigint NOT NULL,
     PRIMARY KEY (batch_id, sync_id)
 );
+-- The failed list says which failures wait in a bulk replay's queue.
+CREATE INDEX replay_batch_items_sync_idx ON replay_batch_items (sync_id);
 
 -- How many failures the batch took (NULL until its job has listed them).
 -- The walk's cursor is gone: the queue is where a batch got to.

@@ -219,6 +219,9 @@ type FailedSync struct {
 	MappingVersion *int64  `db:"mapping_version"`
 	RulesVersion   *int64  `db:"rules_version"`
 	Cause          *string `db:"cause"`
+	// QueuedIn: the bulk replay whose queue holds the failure, waiting for
+	// its turn (the first, when two do).
+	QueuedIn *int64 `db:"queued_in"`
 }
 
 // HowResolved is the resolution, "" while the failure is open.
@@ -230,7 +233,7 @@ func (s FailedSync) HowResolved() string {
 }
 
 const failedExtraColumns = `, resolution, resolution_note, resolved_label, replayed_by, replay_batch_id, edited_from,
-mapping_version, rules_version, cause`
+mapping_version, rules_version, cause, (SELECT min(i.batch_id) FROM replay_batch_items i WHERE i.sync_id = syncs.id) AS queued_in`
 
 // ListFailed returns one page of failures, newest first, without payloads;
 // one row more is read to know whether a next page exists. It never counts.

@@ -124,6 +124,16 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 	queued, err := e.env.Store.TakeReplayFailures(ctx, batch)
 	require.NoError(t, err)
 	require.Equal(t, 3, queued)
+	// Until the batch comes to them, the failures say where they wait.
+	require.NoError(t, chromedp.Do(op,
+		chromedp.Navigate(e.env.URL+"/failed"),
+		chromedp.WaitVisible(chromedp.CSS("#failed-list")),
+		chromedp.ScrollIntoView(chromedp.CSS("#failed-list")),
+	))
+	browsertest.Screenshot(t, op, "failed-propose-queued")
+	waiting, err := chromedp.Run(op, chromedp.Evaluate[int](`document.querySelectorAll("#failed-list tbody tr .hint a[href$='/failed/batches/`+fmt.Sprint(batch.ID)+`']").length`))
+	require.NoError(t, err)
+	require.Equal(t, 3, waiting, "the three failures it fixes, not SKU-GREEN's")
 
 	// The operator comes back to the change set: what became of the failures,
 	// and the way to their replay.

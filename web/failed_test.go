@@ -113,6 +113,12 @@ func TestFailedReplaySelectionStartsABulkReplay(t *testing.T) {
 	_, body = op.Get(loc)
 	require.Contains(t, body, ">Replaying<")
 	require.Regexp(t, `<dt>Failures queued</dt><dd>1</dd><dt>Waiting or running</dt><dd>1</dd>`, body)
+	// The failure, still open, says where it waits, in the list and on its page.
+	queued := fmt.Sprintf(`Queued for replay in <a href="%s">bulk replay #%d</a>`, loc, id)
+	_, body = op.Get("/failed")
+	require.Contains(t, body, queued)
+	_, body = op.Get(fmt.Sprintf("/syncs/%d", ids[0]))
+	require.Contains(t, body, queued)
 
 	op.RefreshCSRF(loc)
 	res, _ = op.PostFormBody(loc+"/cancel", url.Values{})
@@ -125,6 +131,8 @@ func TestFailedReplaySelectionStartsABulkReplay(t *testing.T) {
 	s, err := e.env.Store.FailedSyncByID(t.Context(), ids[0])
 	require.NoError(t, err)
 	require.Nil(t, s.ResolvedAt, "the failure was never claimed and stays open")
+	_, body = op.Get("/failed")
+	require.NotContains(t, body, "Queued for replay")
 }
 
 func TestBrowserFailedConsole(t *testing.T) {
