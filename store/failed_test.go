@@ -349,3 +349,63 @@ func TestReplayScope(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, limits.Refusal(store.SyncState{Source: e.shop.ID, Target: e.odoo.ID}), "Odoo is disabled")
 }
+
+// A bulk replay's queue: the ticked failures once each, or those matching
+// its filter from before it started; taken off newest first; emptied when
+// the batch is cancelled or its job gives up, leaving the failures open.
+func TestReplayBatchQueue(t *testing.T) {
+	t.Parallel()
+	e := syncSetup(t)
+	ctx := t.Context()
+	sys := store.SystemActor("test")
+	ids := e.failures(t,
+		e.failed("#7001", store.ClassUnmapped, "#7001 cannot be sent to Odoo: SKU-A is not mapped yet."),
+		e.failed("#7002", store.ClassUnmapped, "#7002 cannot be sent to Odoo: SKU-B is not mapped yet."),
+		e.failed("#7003", store.ClassValidation, "Odoo refused the change: customer 7 has no country."))
+
+	byFilter, err := e.st.CreateReplayBatch(ctx, sys, store.NewReplayBatch{Filter: store.FailedFilter{ErrorClass: store.ClassUnmapped}})
+	require.NoError(t, err)
+	later := e.failures(t, e.failed("#7004", store.ClassUnmapped, "#7004 cannot be sent to Odoo: SKU-C is not mapped yet."))
+	_, err = e.st.DB.ExecContext(ctx, `UPDATE syncs SET created_at = now() + interval '1 second' WHERE id = $1`, later[0])
+	require.NoError(t, err)
+	n, err := e.st.TakeReplayFailures(ctx, byFilter)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "the unmapped failures from before the batch, not the validation one nor the later one")
+	next, err := e.st.NextReplayFailures(ctx, byFilter.ID, 1)
+	require.NoError(t, err)
+	require.Equal(t, []int64{ids[1]}, next, "newest first")
+	s, err := e.st.FailedSyncByID(ctx, ids[0])
+	require.NoError(t, err)
+	require.NotNil(t, s.QueuedIn)
+	require.Equal(t, byFilter.ID, *s.QueuedIn)
+	s, err = e.st.FailedSyncByID(ctx, ids[1])
+	require.NoError(t, err)
+	require.Nil(t, s.QueuedIn, "taken off the queue")
+
+	// Its job gives up: what is left leaves the queue; the failure is open.
+	require.NoError(t, e.st.FailReplayBatch(ctx, byFilter.ID, "the database went away"))
+	byFilter, err = e.st.ReplayBatchByID(ctx, byFilter.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.BatchFailed, byFilter.Status)
+	require.Zero(t, byFilter.Left())
+	s, err = e.st.FailedSyncByID(ctx, ids[0])
+	require.NoError(t, err)
+	require.Nil(t, s.QueuedIn)
+	require.Nil(t, s.ResolvedAt)
+
+	ticked, err := e.st.CreateReplayBatch(ctx, sys, store.NewReplayBatch{IDs: []int64{ids[2], ids[0], ids[2]}})
+	require.NoError(t, err)
+	n, err = e.st.TakeReplayFailures(ctx, ticked)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "a failure ticked twice is queued once")
+	ticked, err = e.st.ReplayBatchByID(ctx, ticked.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.BatchRunning, ticked.Status)
+	require.Equal(t, 2, ticked.Left())
+	_, left, err := e.st.CancelReplayBatch(ctx, sys, ticked.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, left)
+	next, err = e.st.NextReplayFailures(ctx, ticked.ID, 10)
+	require.NoError(t, err)
+	require.Empty(t, next)
+}

@@ -226,11 +226,14 @@ WHERE id = $1`, st.ID, status, st.Enqueued, st.Refused, refusals,
 	return nil
 }
 
-// FailReplayBatch ends a batch whose job gave up.
+// FailReplayBatch ends a batch whose job gave up: the failures it had not
+// come to leave its queue, open as they were.
 func (q q) FailReplayBatch(ctx context.Context, id int64, why string) error {
-	if _, err := q.ext.ExecContext(ctx, `UPDATE replay_batches SET status = 'failed',
-  refusals = refusals || jsonb_build_array(jsonb_build_object('sync_id', 0, 'reason', $2::text))
-WHERE id = $1 AND status IN ('queued', 'running')`, id, why); err != nil {
+	if _, err := q.ext.ExecContext(ctx, `WITH b AS (
+  UPDATE replay_batches SET status = 'failed',
+    refusals = refusals || jsonb_build_array(jsonb_build_object('sync_id', 0, 'reason', $2::text))
+  WHERE id = $1 AND status IN ('queued', 'running') RETURNING id)
+DELETE FROM replay_batch_items WHERE batch_id IN (SELECT id FROM b)`, id, why); err != nil {
 		return fmt.Errorf("store: fail replay batch %d: %w", id, err)
 	}
 	return nil
