@@ -95,7 +95,7 @@ func (e *Engine) replayTx(ctx context.Context, tx *store.Tx, a store.Actor, ids 
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	limits, err := tx.ReplayLimits(ctx, a.UserID)
+	limits, err := tx.ReplayLimits(ctx, a)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -406,7 +406,7 @@ func TestReplayScopeTestOnly(t *testing.T) {
 	_, err = e.eng.Replay(ctx, op, fails[0].ID)
 	var nr *engine.NotReplayedError
 	require.True(t, errors.As(err, &nr), "%v", err)
-	require.Equal(t, "You may replay into test systems only, and Odoo is a production system. Ask an admin to replay it.", nr.Reason)
+	require.Equal(t, "You may write only into test systems, and Odoo is a production system. Ask an admin.", nr.Reason)
 	_, err = e.eng.EditAndReplay(ctx, op, fails[0].ID, []byte(`{"id": 1}`))
 	require.True(t, errors.As(err, &nr), "%v", err)
 

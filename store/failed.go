@@ -618,38 +618,32 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, failedSettingsKey, b); 
 
 // ReplayLimits are the connections a replay may not write through now, by
 // id, with their names: the disabled ones, and the production ones when the
-// person replaying may replay into test systems only (users.environment_scope).
+// person replaying may write into test systems only (see MayWriteInto).
 type ReplayLimits struct {
 	Disabled     map[int64]string
 	OutOfScope   map[int64]string
-	ScopeLimited bool // the person may replay into test systems only
+	ScopeLimited bool // the person may write into test systems only
 }
 
-// ReplayLimits reads the limits of a replay made by the given user (0: by
-// Crossdock itself, which has no scope).
-func (q q) ReplayLimits(ctx context.Context, userID int64) (ReplayLimits, error) {
-	var rows []struct {
-		ID         int64  `db:"id"`
-		Name       string `db:"name"`
-		Disabled   bool   `db:"disabled"`
-		OutOfScope bool   `db:"out_of_scope"`
-		Limited    bool   `db:"limited"`
+// ReplayLimits reads the limits of a replay made by the actor (Crossdock
+// itself has no scope), with the rule and words of MayWriteInto.
+func (q q) ReplayLimits(ctx context.Context, a Actor) (ReplayLimits, error) {
+	scope, err := q.writeScope(ctx, a)
+	if err != nil {
+		return ReplayLimits{}, err
 	}
-	if err := sqlxSelect(ctx, q, &rows, `WITH u AS (
-  SELECT COALESCE((SELECT environment_scope = 'test' FROM users WHERE id = $1), false) AS limited)
-SELECT COALESCE(c.id, 0) AS id, COALESCE(c.name, '') AS name, COALESCE(NOT c.enabled, false) AS disabled,
-  COALESCE(u.limited AND c.environment = 'production', false) AS out_of_scope, u.limited
-FROM u LEFT JOIN connections c ON NOT c.enabled OR (u.limited AND c.environment = 'production')`, userID); err != nil {
+	var cs []Connection
+	if err := sqlxSelect(ctx, q, &cs, `SELECT id, name, environment, enabled FROM connections
+WHERE NOT enabled OR $1 <> 'all'`, scope); err != nil {
 		return ReplayLimits{}, fmt.Errorf("store: replay limits: %w", err)
 	}
-	out := ReplayLimits{Disabled: map[int64]string{}, OutOfScope: map[int64]string{}}
-	for _, r := range rows {
-		out.ScopeLimited = r.Limited
-		if r.Disabled {
-			out.Disabled[r.ID] = r.Name
+	out := ReplayLimits{Disabled: map[int64]string{}, OutOfScope: map[int64]string{}, ScopeLimited: scope != ScopeAll}
+	for _, c := range cs {
+		if !c.Enabled {
+			out.Disabled[c.ID] = c.Name
 		}
-		if r.OutOfScope {
-			out.OutOfScope[r.ID] = r.Name
+		if mayWrite(scope, c) != nil {
+			out.OutOfScope[c.ID] = c.Name
 		}
 	}
 	return out, nil
@@ -658,7 +652,7 @@ FROM u LEFT JOIN connections c ON NOT c.enabled OR (u.limited AND c.environment 
 // Refusal says in plain words why the sync may not be replayed now, or "".
 func (l ReplayLimits) Refusal(s SyncState) string {
 	if name, ok := l.OutOfScope[s.Target]; ok {
-		return "You may replay into test systems only, and " + name + " is a production system. Ask an admin to replay it."
+		return (&OutOfScopeError{System: name}).Error()
 	}
 	for _, id := range []int64{s.Target, s.Source} {
 		if name, ok := l.Disabled[id]; ok {

@@ -55,7 +55,8 @@ type User struct {
 	UpdatedAt         time.Time  `db:"updated_at" json:"-"`
 	PasswordChangedAt time.Time  `db:"password_changed_at" json:"-"`
 	LastLoginAt       *time.Time `db:"last_login_at" json:"-"`
-	// Scope is where the person may replay failures: ScopeAll or ScopeTest.
+	// Scope is where the person may write (replays, pushed values, checks,
+	// subscriptions): ScopeAll or ScopeTest. See MayWriteInto.
 	Scope string `db:"environment_scope" json:"environment_scope"`
 }
 
@@ -321,7 +322,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, upd UserUpdat
 		fe["role"] = "Choose a role: admin, operator or finance."
 	}
 	if upd.Scope != "" && upd.Scope != ScopeAll && upd.Scope != ScopeTest {
-		fe["scope"] = "Choose where this person may replay failed syncs: every system, or test systems only."
+		fe["scope"] = "Choose where this person may write: into every system, or into test systems only."
 	}
 	if len(fe) > 0 {
 		return User{}, fe
@@ -354,7 +355,7 @@ WHERE id = $1 RETURNING `+userColumns, id, upd.Name, upd.Role, upd.Active, upd.S
 	return after, err
 }
 
-// ScopeLabel says where a person with this scope may replay failed syncs.
+// ScopeLabel says where a person with this scope may write.
 func ScopeLabel(scope string) string {
 	if scope == ScopeTest {
 		return "test systems only"
@@ -371,7 +372,7 @@ func describeUserChange(b, a User) string {
 		parts = append(parts, fmt.Sprintf("role %s → %s", b.Role, a.Role))
 	}
 	if b.Scope != a.Scope {
-		parts = append(parts, "may replay into "+ScopeLabel(a.Scope))
+		parts = append(parts, "may write into "+ScopeLabel(a.Scope))
 	}
 	if b.Active != a.Active {
 		if a.Active {

@@ -22,7 +22,7 @@ type UserRow struct {
 	Email       string
 	Role        string
 	Active      bool
-	TestOnly    bool // may replay into test systems only
+	TestOnly    bool // may write into test systems only
 	LastLoginAt *time.Time
 	IsSelf      bool
 }
@@ -425,9 +425,9 @@ func EditUser(f UserForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.Select(components.SelectProps{ID: "scope", Name: "scope", Label: "May replay failed syncs into", Value: f.Scope,
+			templ_7745c5c3_Err = components.Select(components.SelectProps{ID: "scope", Name: "scope", Label: "May write into", Value: f.Scope,
 				Options: []components.Option{{Value: "all", Label: "Every system, production and test"}, {Value: "test", Label: "Test systems only"}},
-				Error:   f.Errors["scope"], Hint: "With test systems only, failures into a production system stay listed but are not replayed for them."}).Render(ctx, templ_7745c5c3_Buffer)
+				Error:   f.Errors["scope"], Hint: "With test systems only, they cannot replay, send a value, check all systems or register webhooks into a production system; its failures stay listed for someone else."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
