@@ -362,9 +362,15 @@ func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, erro
 			case n == 0:
 				_, err := tx.FollowApproval(ctx, cs.ID, 0, "No unmapped failure to replay.")
 				return err
+			case cs.ApprovedBy == nil:
+				// Nobody whose scope could apply: replaying as Crossdock
+				// would write anywhere.
+				_, err := tx.FollowApproval(ctx, cs.ID, 0, "Not replayed automatically: the admin who approved it is no longer known. Replay its failures from the failed-syncs page.")
+				return err
 			}
-			b, err := e.startReplayBatchTx(ctx, tx, store.SystemActor("Crossdock"), store.NewReplayBatch{Filter: f, ChangeSetID: cs.ID,
-				Description: fmt.Sprintf("Unmapped failures that mapping change set #%d may fix", cs.ID)})
+			b, err := e.startReplayBatchTx(ctx, tx, onBehalfOfApprover(cs), store.NewReplayBatch{Filter: f, ChangeSetID: cs.ID,
+				Description: fmt.Sprintf("Unmapped failures that mapping change set #%d may fix, replayed automatically on behalf of %s, who approved it",
+					cs.ID, cs.ApproverName)})
 			if err != nil {
 				return err
 			}
@@ -386,6 +392,15 @@ func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, erro
 }
 
 var errFollowedElsewhere = errors.New("engine: approval followed up by another replica")
+
+// onBehalfOfApprover is who replays a change set's failures automatically:
+// Crossdock, acting for the admin who approved it, so that their
+// environment scope applies to every replay (a person limited to test
+// systems approving a mapping does not replay into production through it)
+// and the audit log says whose approval it follows.
+func onBehalfOfApprover(cs store.ApprovedChangeSet) store.Actor {
+	return store.Actor{UserID: *cs.ApprovedBy, Label: "Crossdock, on behalf of " + cs.ApproverName}
+}
 
 type replayBatchWorker struct {
 	river.WorkerDefaults[ReplayBatchArgs]

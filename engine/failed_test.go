@@ -384,6 +384,65 @@ func TestApprovedMappingReplaysItsFailures(t *testing.T) {
 	require.Equal(t, store.ResolutionReplayed, got.HowResolved())
 }
 
+// The automatic replay after an approval acts on behalf of the approver:
+// an admin limited to test systems approves a mapping between Shopify and a
+// production Odoo; the bulk replay it starts is theirs (their scope, their
+// name in the audit log), so its replays into production are refused in
+// words, the failure stays open and Odoo receives nothing.
+func TestApprovedMappingReplaysOnBehalfOfTheApprover(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true, noMappings: true, configure: func(c *engine.Config) { c.Resolver = nil }})
+	ctx := context.Background()
+	v := e.shop.Variants()[0]
+	_, payload := e.order(t, sandbox.NewLine{VariantID: v.GID(), Quantity: 1})
+	fail := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
+	require.Equal(t, store.ClassUnmapped, fail.Class(), fail.Message)
+	sys := store.SystemActor("test")
+	_, err := e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	require.NoError(t, err)
+	_, err = e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	require.NoError(t, err)
+	_, err = e.st.DB.ExecContext(ctx, `UPDATE connections SET environment = 'production' WHERE id = $1`, e.odooConn.ID)
+	require.NoError(t, err)
+
+	proposer := store.Actor{UserID: mustAdmin(t, e.st, "proposer@shop.test").ID, Label: "proposer@shop.test"}
+	ana, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "ana@shop.test", Name: "Ana", Role: store.RoleAdmin, Password: "correct horse battery"})
+	require.NoError(t, err)
+	_, err = e.st.UpdateUser(ctx, sys, ana.ID, store.UserUpdate{Name: "Ana", Role: store.RoleAdmin, Active: true, Scope: store.ScopeTest})
+	require.NoError(t, err)
+	cs, err := e.st.ChangeSetFromSuggestions(ctx, proposer, e.shopConn.ID, e.odooConn.ID, "variant", []string{v.GID()}, "from a failed order")
+	require.NoError(t, err)
+	_, err = e.st.SubmitChangeSet(ctx, proposer, cs.ID)
+	require.NoError(t, err)
+	_, err = e.st.ApproveChangeSet(ctx, store.Actor{UserID: ana.ID, Label: ana.Email}, cs.ID, "ok")
+	require.NoError(t, err)
+
+	started, err := e.eng.FollowApprovals(ctx)
+	require.NoError(t, err)
+	require.Len(t, started, 1)
+	b := started[0]
+	require.NotNil(t, b.CreatedBy)
+	require.Equal(t, ana.ID, *b.CreatedBy, "the batch is the approver's")
+	want := "replayed automatically on behalf of Ana, who approved it"
+	require.Contains(t, b.Description, want)
+	b = e.batchDone(t, b)
+	require.Zero(t, b.Enqueued)
+	require.Equal(t, 1, b.Refused)
+	require.Equal(t, "You may write only into test systems, and Odoo is a production system. Ask an admin.", b.Refusals()[0].Reason)
+	got, err := e.st.FailedSyncByID(ctx, fail.ID)
+	require.NoError(t, err)
+	require.Nil(t, got.ResolvedAt, "the failure stays open for someone who may write into production")
+	require.Empty(t, e.odoo.SaleOrders())
+
+	entries, _, err := e.st.ListAudit(ctx, store.AuditFilter{ObjectType: "replay_batch"})
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "Crossdock, on behalf of Ana", entries[0].ActorLabel)
+	require.NotNil(t, entries[0].ActorID)
+	require.Equal(t, ana.ID, *entries[0].ActorID)
+	require.Contains(t, entries[0].Summary, fmt.Sprintf("mapping change set #%d may fix, %s", cs.ID, want))
+}
+
 // An operator allowed to replay into test systems only: a failure into a
 // production system is refused, one by one, by filter or edited, in words;
 // the failures stay open and nothing is written. Someone without the limit

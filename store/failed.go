@@ -702,17 +702,23 @@ type ApprovedChangeSet struct {
 	ID          int64         `db:"id"`
 	DecidedAt   time.Time     `db:"decided_at"`
 	Connections pq.Int64Array `db:"connections"`
+	// The admin who approved it, on whose behalf its failures are
+	// replayed (their environment scope applies), and their name.
+	ApprovedBy   *int64 `db:"decided_by"`
+	ApproverName string `db:"approver_name"`
 }
 
 // ApprovalsToFollow lists the change sets approved after since that the
 // console has not followed up yet, oldest first.
 func (q q) ApprovalsToFollow(ctx context.Context, since time.Time) ([]ApprovedChangeSet, error) {
 	var out []ApprovedChangeSet
-	if err := sqlxSelect(ctx, q, &out, `SELECT cs.id, cs.decided_at, array_agg(DISTINCT i.connection_id) AS connections
+	if err := sqlxSelect(ctx, q, &out, `SELECT cs.id, cs.decided_at, array_agg(DISTINCT i.connection_id) AS connections,
+  cs.decided_by, COALESCE(u.name, cs.decided_label) AS approver_name
 FROM change_sets cs JOIN change_set_items i ON i.change_set_id = cs.id
+LEFT JOIN users u ON u.id = cs.decided_by
 WHERE cs.status = 'approved' AND cs.decided_at > $1
   AND NOT EXISTS (SELECT 1 FROM failure_fixes f WHERE f.change_set_id = cs.id)
-GROUP BY cs.id, cs.decided_at ORDER BY cs.decided_at LIMIT 20`, since); err != nil {
+GROUP BY cs.id, cs.decided_at, u.name ORDER BY cs.decided_at LIMIT 20`, since); err != nil {
 		return nil, fmt.Errorf("store: approvals to follow: %w", err)
 	}
 	return out, nil
