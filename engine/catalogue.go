@@ -21,8 +21,14 @@ type CatalogueCounts struct {
 // stock locations — into the catalogue of external records that the mapping
 // pages match against (unmapped records, auto-match suggestions, "record no
 // longer exists" conflicts). Records not seen again are marked gone.
-func (e *Engine) RefreshCatalogue(ctx context.Context, connectionID int64) (CatalogueCounts, error) {
+// Reading Shopify's catalogue starts a bulk operation in the shop (at most a
+// few run at once per shop, shared with the merchant's apps), so a refresh
+// counts as a write for the actor's environment scope, whatever the kind.
+func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connectionID int64) (CatalogueCounts, error) {
 	start := time.Now()
+	if err := e.st.MayWriteInto(ctx, a, connectionID); err != nil {
+		return CatalogueCounts{}, err
+	}
 	conn, err := e.connection(ctx, connectionID)
 	if err != nil {
 		return CatalogueCounts{}, err

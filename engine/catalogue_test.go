@@ -19,11 +19,11 @@ func TestCatalogueSuggestionsApprovedMappingsCarryAnOrder(t *testing.T) {
 	e := setup(t, options{noMappings: true, configure: func(c *engine.Config) { c.Resolver = nil }})
 	ctx := context.Background()
 
-	shopN, err := e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	shopN, err := e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.shopConn.ID)
 	require.NoError(t, err)
 	require.Equal(t, len(e.shop.Variants()), shopN.Variants)
 	require.Equal(t, len(e.shop.Locations()), shopN.Locations)
-	odooN, err := e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	odooN, err := e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.odooConn.ID)
 	require.NoError(t, err)
 	require.Equal(t, len(e.odoo.Products()), odooN.Variants)
 
@@ -60,7 +60,7 @@ func TestCatalogueSuggestionsApprovedMappingsCarryAnOrder(t *testing.T) {
 	require.Len(t, e.odoo.SaleOrders(), 1)
 
 	// Nothing disappeared from the shop: a second refresh marks nothing gone.
-	again, err := e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	again, err := e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.shopConn.ID)
 	require.NoError(t, err)
 	require.Zero(t, again.Gone)
 }

@@ -353,9 +353,9 @@ func TestApprovedMappingReplaysItsFailures(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, started)
 
-	_, err = e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	_, err = e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.shopConn.ID)
 	require.NoError(t, err)
-	_, err = e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	_, err = e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.odooConn.ID)
 	require.NoError(t, err)
 	proposer := store.Actor{UserID: mustAdmin(t, e.st, "proposer@shop.test").ID, Label: "proposer@shop.test"}
 	approver := store.Actor{UserID: mustAdmin(t, e.st, "approver@shop.test").ID, Label: "approver@shop.test"}
@@ -398,9 +398,9 @@ func TestApprovedMappingReplaysOnBehalfOfTheApprover(t *testing.T) {
 	fail := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
 	require.Equal(t, store.ClassUnmapped, fail.Class(), fail.Message)
 	sys := store.SystemActor("test")
-	_, err := e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	_, err := e.eng.RefreshCatalogue(ctx, sys, e.shopConn.ID)
 	require.NoError(t, err)
-	_, err = e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	_, err = e.eng.RefreshCatalogue(ctx, sys, e.odooConn.ID)
 	require.NoError(t, err)
 	_, err = e.st.DB.ExecContext(ctx, `UPDATE connections SET environment = 'production' WHERE id = $1`, e.odooConn.ID)
 	require.NoError(t, err)
@@ -558,9 +558,9 @@ func TestProposedMappingsReplayExactlyTheirFailures(t *testing.T) {
 	require.Equal(t, store.ClassUnmapped, failA.Class(), failA.Message)
 	require.JSONEq(t, `{"unmapped": {"entity_type": "variant", "external_ids": ["`+va.GID()+`"]}}`, string(e.sync(t, failA.ID).Response))
 
-	_, err := e.eng.RefreshCatalogue(ctx, e.shopConn.ID)
+	_, err := e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.shopConn.ID)
 	require.NoError(t, err)
-	_, err = e.eng.RefreshCatalogue(ctx, e.odooConn.ID)
+	_, err = e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.odooConn.ID)
 	require.NoError(t, err)
 	// The cause of the first order alone (a search by its record).
 	missing, err := e.st.MissingMappingsOf(ctx, store.FailedFilter{Search: failA.EntityRef})

@@ -72,8 +72,25 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 }
 
 // RequestSweep queues every sweep now (stock, prices and costs,
-// fulfillments, customers and products), whatever their schedule.
-func (e *Engine) RequestSweep(ctx context.Context) error {
+// fulfillments, customers and products), whatever their schedule. The
+// sweeps write into every enabled system (each is a receiver of some
+// family, or of the fulfillments and stock it masters) and move shared
+// cursors, so they cannot run for some systems only: someone who may write
+// into test systems only is refused while a production system is enabled.
+func (e *Engine) RequestSweep(ctx context.Context, a store.Actor) error {
+	cs, err := e.st.ListConnections(ctx)
+	if err != nil {
+		return err
+	}
+	var into []int64
+	for _, c := range cs {
+		if c.Enabled {
+			into = append(into, c.ID)
+		}
+	}
+	if err := e.st.MayWriteInto(ctx, a, into...); err != nil {
+		return err
+	}
 	if _, err := e.river.Insert(ctx, SweepArgs{Force: true}, sweepOpts()); err != nil {
 		return err
 	}

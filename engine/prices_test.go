@@ -292,7 +292,7 @@ func TestRequestSweepRunsPrices(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true})
 	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
-	require.NoError(t, e.eng.RequestSweep(context.Background()))
+	require.NoError(t, e.eng.RequestSweep(context.Background(), store.SystemActor("test")))
 	wait(t, "a prices sync from the requested sweep", func() bool {
 		ss, _, err := e.st.ListSyncs(context.Background(), store.SyncFilter{Family: "prices", Limit: 1})
 		require.NoError(t, err)

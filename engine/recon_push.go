@@ -60,6 +60,9 @@ func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64
 			return err
 		}
 		src, tgt := *d.MasterConnectionID, *d.OtherConnectionID
+		if err := tx.MayWriteInto(ctx, a, tgt); err != nil {
+			return err
+		}
 		now := time.Now().UTC()
 		s := store.NewSync{Direction: dirOdooShopify, SourceConnectionID: src, TargetConnectionID: tgt, Trigger: store.TriggerManual,
 			SearchKeys: []string{det.SKU}, SourceVersion: now, IdempotencyKey: newKey(), MaxAttempts: e.cfg.MaxAttempts}

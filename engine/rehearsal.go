@@ -97,7 +97,13 @@ func (e *Engine) StartRehearsal(ctx context.Context, a store.Actor, in store.New
 		}
 		// After CreateRehearsal, which refuses production and non-Shopify
 		// connections in its own words; refusing here rolls the row back.
-		if _, err := e.RehearsalReady(ctx, in.ConnectionID, in.UpdatesPerOrder); err != nil {
+		set, err := e.RehearsalReady(ctx, in.ConnectionID, in.UpdatesPerOrder)
+		if err != nil {
+			return err
+		}
+		// Every rehearsal writes into test systems only today; the scope is
+		// checked all the same, so that stays true for whoever starts one.
+		if err := tx.MayWriteInto(ctx, a, append([]int64{in.ConnectionID}, set.Targets...)...); err != nil {
 			return err
 		}
 		args.ID = r.ID

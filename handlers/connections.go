@@ -29,11 +29,12 @@ type ConnectionStore interface {
 	SetConnectionEnabled(ctx context.Context, a store.Actor, id int64, enabled bool) (store.Connection, error)
 	RecordConnectionCall(ctx context.Context, id int64, call store.ConnectionCall) error
 	ConnectionCallStats(ctx context.Context, id int64, since time.Time) (store.CallStats, error)
+	MayWriteInto(ctx context.Context, a store.Actor, connectionIDs ...int64) error
 }
 
 // CatalogueReader reads a connection's catalogue into the mapping pages' records.
 type CatalogueReader interface {
-	RefreshCatalogue(ctx context.Context, connectionID int64) (engine.CatalogueCounts, error)
+	RefreshCatalogue(ctx context.Context, a store.Actor, connectionID int64) (engine.CatalogueCounts, error)
 }
 
 // Connections handles adding, editing, testing and watching connections.
@@ -306,6 +307,10 @@ func (h Connections) RegisterSubscriptions(c *fiber.Ctx) error {
 	if conn.Kind != store.KindShopify {
 		return fiber.NewError(fiber.StatusBadRequest, "only Shopify connections have webhook subscriptions")
 	}
+	// Registering creates subscriptions in the shop: a write into it.
+	if err := h.Store.MayWriteInto(c.UserContext(), Actor(c), conn.ID); err != nil {
+		return err
+	}
 	secrets, err := store.ConnectionSecrets(h.Box, conn)
 	if err != nil {
 		return err
@@ -391,7 +396,11 @@ func (h Connections) RefreshCatalogue(c *fiber.Ctx) error {
 	if h.Catalogue == nil {
 		return fiber.NewError(fiber.StatusServiceUnavailable, "the sync engine is not running")
 	}
-	n, err := h.Catalogue.RefreshCatalogue(c.UserContext(), conn.ID)
+	n, err := h.Catalogue.RefreshCatalogue(c.UserContext(), Actor(c), conn.ID)
+	var oos *store.OutOfScopeError
+	if errors.As(err, &oos) {
+		return err
+	}
 	if err != nil {
 		h.Flash(c, "critical", fmt.Sprintf("Could not read the catalogue of %s: %s", conn.Name, connectors.Explain(err)))
 		return Redirect(c, fmt.Sprintf("/connections/%d", conn.ID))

@@ -498,6 +498,8 @@ func (h Reconciliation) Push(c *fiber.Ctx) error {
 	case errors.Is(err, store.ErrDiscrepancyClosed):
 		h.Flash(c, "critical", err.Error())
 		return Redirect(c, back)
+	case errors.As(err, new(*store.OutOfScopeError)):
+		return err // 403, in words
 	case err != nil:
 		// The engine's refusals (not pushable, against the sources of truth) are sentences.
 		h.Flash(c, "critical", "Nothing was sent: "+err.Error())

@@ -27,7 +27,7 @@ type SyncStore interface {
 
 // SweepRequester queues a check of every system now, whatever their schedules.
 type SweepRequester interface {
-	RequestSweep(ctx context.Context) error
+	RequestSweep(ctx context.Context, a store.Actor) error
 }
 
 // EngineActions is what the pages ask of the sync engine.
@@ -258,7 +258,7 @@ func (h Syncs) RequestSweep(c *fiber.Ctx) error {
 	if h.Sweep == nil {
 		return fiber.NewError(fiber.StatusServiceUnavailable, "The sync engine is not running, so a check cannot be queued.")
 	}
-	if err := h.Sweep.RequestSweep(c.UserContext()); err != nil {
+	if err := h.Sweep.RequestSweep(c.UserContext(), Actor(c)); err != nil {
 		return err
 	}
 	h.Flash(c, "success", "A check of every system is queued: stock, prices, fulfillments, customers and products. Results appear below within a minute.")

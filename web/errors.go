@@ -15,12 +15,13 @@ import (
 
 func statusOf(err error) int {
 	var fe *fiber.Error
+	var oos *store.OutOfScopeError
 	switch {
 	case errors.As(err, &fe):
 		return fe.Code
 	case errors.Is(err, store.ErrNotFound):
 		return fiber.StatusNotFound
-	case errors.Is(err, handlers.ErrForbidden), errors.Is(err, errCSRF):
+	case errors.Is(err, handlers.ErrForbidden), errors.Is(err, errCSRF), errors.As(err, &oos):
 		return fiber.StatusForbidden
 	}
 	return fiber.StatusInternalServerError
@@ -29,7 +30,10 @@ func statusOf(err error) int {
 // describe turns an error into words for the person who met it. Internal
 // details stay in the log, next to the request id shown on the page.
 func describe(err error, status int) (title, message string) {
+	var oos *store.OutOfScopeError
 	switch {
+	case errors.As(err, &oos):
+		return "Not allowed into a production system", oos.Error() + " Nothing was sent or queued."
 	case errors.Is(err, errCSRF):
 		return "This form has expired", "For your safety, forms stop working after you sign in or out elsewhere. Go back, reload the page and try again; nothing was changed."
 	case errors.Is(err, handlers.ErrForbidden):

@@ -106,7 +106,7 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 	if s.cfg.Engine != nil {
 		// Read both catalogues now, so the mapping pages have something to match.
 		for _, id := range []int64{d.ShopifyConnectionID, d.OdooConnectionID} {
-			if _, err := s.cfg.Engine.RefreshCatalogue(ctx, id); err != nil {
+			if _, err := s.cfg.Engine.RefreshCatalogue(ctx, a, id); err != nil {
 				return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", nil
 			}
 		}
