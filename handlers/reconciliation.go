@@ -30,6 +30,7 @@ type ReconStore interface {
 	ActOnDiscrepancy(ctx context.Context, a store.Actor, in store.DiscAction) (store.Discrepancy, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	ListUsers(ctx context.Context) ([]store.User, error)
+	MayWriteInto(ctx context.Context, a store.Actor, connectionIDs ...int64) error
 }
 
 // ReconEngine queues runs and sends a master's value.
@@ -425,6 +426,14 @@ func (h Reconciliation) Discrepancy(c *fiber.Ctx) error {
 		CanPush: d.Pushable() && h.Engine != nil && canOperate(c), Now: now(), RunHref: "/reconciliation/runs/" + strconv.FormatInt(d.LastRunID, 10)}
 	if d.SyncID != nil {
 		p.SyncHref = "/syncs/" + strconv.FormatInt(*d.SyncID, 10)
+	}
+	if p.CanPush && d.OtherConnectionID != nil {
+		var oos *store.OutOfScopeError
+		if err := h.Store.MayWriteInto(ctx, Actor(c), *d.OtherConnectionID); errors.As(err, &oos) {
+			p.PushRefused = oos.Error()
+		} else if err != nil {
+			return err
+		}
 	}
 	if d.AssigneeID != nil {
 		p.AssigneeID = strconv.FormatInt(*d.AssigneeID, 10)

@@ -242,6 +242,9 @@ VALUES ('inventory', 'manual', 'test', 'succeeded', now() - interval '1 minute',
 VALUES ('inventory', 'stock', 'scope', $1, $2, 'CHAIR-RED at WH/Stock', '12', '5', 7,
   '{"sku": "CHAIR-RED", "location": "WH/Stock", "odoo_product_id": "1", "odoo_location_id": "8", "on_hand": 14, "available": 12}', $3, $3) RETURNING id`,
 			e.odooConn.ID, e.shopConn.ID, run))
+		_, page := c.Get(fmt.Sprintf("/reconciliation/discrepancies/%d", id))
+		require.Contains(t, page, `id="push-refused">`+scopeRefusal("Main store"), "the page says so instead of offering the button")
+		require.NotContains(t, page, fmt.Sprintf(`action="/reconciliation/discrepancies/%d/push"`, id))
 		res, body := c.PostFormBody(fmt.Sprintf("/reconciliation/discrepancies/%d/push", id), nil)
 		require.Equal(t, http.StatusForbidden, res.StatusCode)
 		require.Contains(t, body, scopeRefusal("Main store"))
