@@ -242,14 +242,14 @@ func TestShopifyWebhookOverTheAppBodyLimitIsAnsweredInJSON(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	c := shopifyConnection(t, env, testSecret)
-	// Over the app-wide limit Fiber refuses the body as soon as it reads the
+	// Over the webhook route's limit Fiber refuses the body as soon as it reads the
 	// Content-Length, before any handler runs, and closes the connection (a
 	// client still writing may only see a reset). Announce the size without
 	// sending the body, so the answer can be read.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "POST /webhooks/shopify/%d HTTP/1.1\r\nHost: crossdock\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", c.ID, web.BodyLimit+1)
+	_, err = fmt.Fprintf(conn, "POST /webhooks/shopify/%d HTTP/1.1\r\nHost: crossdock\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", c.ID, web.WebhookRouteLimit+1)
 	require.NoError(t, err)
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
