@@ -73,7 +73,7 @@ func New(cfg Config) (*Server, error) {
 		https:    strings.HasPrefix(cfg.BaseURL, "https://")}
 	eng, _ := cfg.Engine.(engineObserver)
 	s.metrics = newMetrics(cfg.Store, eng)
-	if ok, err := demo.Restore(context.Background(), cfg.Store, cfg.BaseURL, s.demo); err != nil {
+	if ok, err := demo.Restore(context.Background(), cfg.Store, box, cfg.BaseURL, s.demo); err != nil {
 		return nil, err
 	} else if ok {
 		s.log.Info("demo workspace restored: its sandbox systems start from their seed again")
