@@ -25,7 +25,7 @@ type ReplayBatchArgs struct {
 func (ReplayBatchArgs) Kind() string { return "crossdock_replay_batch" }
 
 // PruneFailedArgs is the periodic job deleting resolved failures past the
-// retention period.
+// retention period, and rejected webhook deliveries past theirs.
 type PruneFailedArgs struct{}
 
 // Kind is the job kind in River's table.
@@ -504,8 +504,33 @@ type pruneFailedWorker struct {
 }
 
 func (w *pruneFailedWorker) Work(ctx context.Context, _ *river.Job[PruneFailedArgs]) error {
-	_, err := w.e.PruneFailed(ctx)
+	if _, err := w.e.PruneFailed(ctx); err != nil {
+		return err
+	}
+	_, err := w.e.PruneWebhookRejections(ctx)
 	return err
+}
+
+// PruneWebhookRejections deletes rejected webhook deliveries, and their
+// hourly counts, older than store.WebhookRejectionRetention, in small
+// batches. It returns how many deliveries it deleted.
+func (e *Engine) PruneWebhookRejections(ctx context.Context) (int64, error) {
+	cutoff := time.Now().Add(-store.WebhookRejectionRetention)
+	var total int64
+	for {
+		n, err := e.st.PruneWebhookRejections(ctx, cutoff, 2000)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < 2000 {
+			break
+		}
+	}
+	if total > 0 {
+		e.log.Info("pruned rejected webhooks", "deleted", total, "retention_days", int(store.WebhookRejectionRetention/(24*time.Hour)))
+	}
+	return total, nil
 }
 
 // PruneFailed deletes the failures resolved longer ago than the retention

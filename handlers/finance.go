@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"crossdock/csvfile"
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
@@ -147,7 +147,7 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.csv"`, name))
-	w := csv.NewWriter(c.Response().BodyWriter())
+	w := csvfile.NewWriter(c.Response().BodyWriter())
 	_ = w.Write([]string{"sku", "shopify_price", "shopify_compare_at", "odoo_list_price", "odoo_cost", "shopify_unit_cost", "currency",
 		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing", "units_sold_30_days", "revenue_30_days", "review",
 		"odoo_currency", "currencies_differ"})
@@ -164,7 +164,7 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 			return err
 		}
 		for _, r := range rows {
-			_ = w.Write([]string{csvSafe(r.SKU), num(r.ShopPrice), num(r.CompareAt), num(r.ListPrice), num(r.OdooCost), num(r.ShopCost),
+			_ = w.Write([]string{r.SKU, num(r.ShopPrice), num(r.CompareAt), num(r.ListPrice), num(r.OdooCost), num(r.ShopCost),
 				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing),
 				num(r.Units), num(r.Revenue), r.ReviewState, r.OdooCurrency, strconv.FormatBool(r.CurrencyDiffers)})
 		}

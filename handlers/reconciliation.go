@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"crossdock/csvfile"
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
@@ -362,7 +362,7 @@ func (h Reconciliation) CSV(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.csv"`, name))
-	w := csv.NewWriter(c.Response().BodyWriter())
+	w := csvfile.NewWriter(c.Response().BodyWriter())
 	_ = w.Write([]string{"id", "kind_of_data", "difference", "about", "master_system", "master_value", "other_system", "other_value",
 		"size", "status", "assignee", "first_seen", "last_seen", "note"})
 	f.Limit = 200
@@ -373,9 +373,9 @@ func (h Reconciliation) CSV(c *fiber.Ctx) error {
 		}
 		for _, d := range ds {
 			r := discRow(d, conns)
-			_ = w.Write([]string{strconv.FormatInt(d.ID, 10), r.Family, r.Kind, csvSafe(d.Label), r.Master, csvSafe(d.MasterValue),
-				r.Other, csvSafe(d.OtherValue), strconv.FormatFloat(d.Size, 'f', -1, 64), d.Status, csvSafe(r.Assignee),
-				d.FirstSeenAt.UTC().Format(time.RFC3339), d.LastSeenAt.UTC().Format(time.RFC3339), csvSafe(d.Note)})
+			_ = w.Write([]string{strconv.FormatInt(d.ID, 10), r.Family, r.Kind, d.Label, r.Master, d.MasterValue,
+				r.Other, d.OtherValue, strconv.FormatFloat(d.Size, 'f', -1, 64), d.Status, r.Assignee,
+				d.FirstSeenAt.UTC().Format(time.RFC3339), d.LastSeenAt.UTC().Format(time.RFC3339), d.Note})
 		}
 		if !more || len(ds) == 0 {
 			break
@@ -384,16 +384,6 @@ func (h Reconciliation) CSV(c *fiber.Ctx) error {
 	}
 	w.Flush()
 	return w.Error()
-}
-
-// csvSafe keeps a spreadsheet from reading a value as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		if _, err := strconv.ParseFloat(s, 64); err != nil {
-			return "'" + s
-		}
-	}
-	return s
 }
 
 func safeFilePart(s string) string {

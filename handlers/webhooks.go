@@ -26,13 +26,9 @@ import (
 )
 
 // WebhookBodyLimit caps a webhook body. Shopify's payloads are far smaller
-// (a large order is a few hundred KB); the app-wide BodyLimit (2 MB) turns
-// away anything larger before it reaches the handler, unrecorded.
+// (a large order is a few hundred KB); the route's body limit (web, twice
+// this) turns away anything larger before it reaches the handler, unrecorded.
 const WebhookBodyLimit = 1 << 20
-
-// rejectedBodyCap is how much of an unauthenticated body a rejection keeps:
-// enough to see what was sent, not a way to fill the database.
-const rejectedBodyCap = 64 << 10
 
 // webhookStoreTimeout keeps the answer within Shopify's 5 s: a delivery that
 // could not be stored by then fails, and Shopify sends it again.
@@ -172,13 +168,11 @@ type delivery struct {
 }
 
 func (h ShopifyWebhooks) reject(ctx context.Context, c *fiber.Ctx, d delivery, status int, reason, detail string) error {
-	body := d.body
-	if !d.signed && len(body) > rejectedBodyCap {
-		body = body[:rejectedBodyCap]
-	}
+	// The store keeps a sample of unsigned ones (RejectionSampleBytes of the
+	// body, RejectionsKeptPerHour per hour) and counts the rest.
 	if _, err := h.Store.RecordWebhookRejection(ctx, store.NewWebhookRejection{
 		ConnectionID: d.connectionID, Reason: reason, Detail: detail, StatusCode: status, WebhookID: clip(d.webhookID, 200),
-		Topic: clip(d.topic, 200), Headers: d.headers, Body: body, BodySize: int64(len(d.body)), RemoteAddr: d.remote,
+		Topic: clip(d.topic, 200), Headers: d.headers, Body: d.body, BodySize: int64(len(d.body)), RemoteAddr: d.remote, Signed: d.signed,
 	}); err != nil {
 		// The answer is still the honest one; the missing record is logged.
 		h.Log.Error("record webhook rejection", "connection_id", d.connectionID, "reason", reason, "request_id", RequestID(c), "err", err)
@@ -271,6 +265,7 @@ type WebhookPagesStore interface {
 	ListWebhookRejections(ctx context.Context, f store.WebhookRejectionFilter) ([]store.WebhookRejection, bool, error)
 	WebhookRejectionByID(ctx context.Context, connectionID, id int64) (store.WebhookRejection, error)
 	CountRecentWebhookRejections(ctx context.Context, connectionID int64, since time.Time) (int, error)
+	DroppedWebhookRejections(ctx context.Context, connectionID int64, since time.Time) (int64, error)
 }
 
 // Webhooks shows the webhook deliveries a connection received or turned away.
@@ -326,6 +321,9 @@ func (h Webhooks) List(c *fiber.Ctx) error {
 		return err
 	}
 	p.RecentRejections = recent
+	if p.UnkeptRejections, err = h.Store.DroppedWebhookRejections(ctx, conn.ID, now().Add(-24*time.Hour)); err != nil {
+		return err
+	}
 
 	if c.Query("tab") == "rejected" {
 		p.Tab = views.WebhookTabRejected

@@ -588,7 +588,9 @@ type WebhookFailures struct {
 	Failed   int `db:"failed"`
 }
 
-// WebhookFailuresSince counts the deliveries received since since.
+// WebhookFailuresSince counts the deliveries received since since. Rejections
+// beyond an hour's kept sample count too, by whole hours (a flood is never
+// hidden by the cap; it may count up to an hour early).
 func (q q) WebhookFailuresSince(ctx context.Context, since time.Time) (WebhookFailures, error) {
 	var w WebhookFailures
 	if err := sqlxGet(ctx, q, &w, `SELECT COALESCE(sum(e.n), 0) + COALESCE(sum(r.n), 0) AS total,
@@ -596,7 +598,8 @@ func (q q) WebhookFailuresSince(ctx context.Context, since time.Time) (WebhookFa
 FROM connections c
 CROSS JOIN LATERAL (SELECT count(*) AS n, count(*) FILTER (WHERE status = 'failed') AS failed
   FROM webhook_events WHERE connection_id = c.id AND received_at >= $1) e
-CROSS JOIN LATERAL (SELECT count(*) AS n FROM webhook_rejections WHERE connection_id = c.id AND received_at >= $1) r`, since); err != nil {
+CROSS JOIN LATERAL (SELECT (SELECT count(*) FROM webhook_rejections WHERE connection_id = c.id AND received_at >= $1)
+  + (SELECT COALESCE(sum(dropped), 0) FROM webhook_rejection_hours WHERE connection_id = c.id AND hour >= date_trunc('hour', $1::timestamptz)) AS n) r`, since); err != nil {
 		return WebhookFailures{}, fmt.Errorf("store: webhook failures: %w", err)
 	}
 	return w, nil

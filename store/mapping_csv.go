@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/lib/pq"
+
+	"crossdock/csvfile"
 )
 
 // MappingCSVColumns is the header of mapping CSV files, as exported. An
@@ -230,7 +232,9 @@ func parseMappingCSV(r io.Reader, types []EntityType, conns []Connection) (*pars
 		if !ok {
 			return "", false
 		}
-		return strings.TrimSpace(rec[i]), true
+		// An exported cell that would read as a formula was written with a
+		// leading quote: read back, it is the value again.
+		return strings.TrimSpace(csvfile.Unescape(rec[i])), true
 	}
 	opt := func(rec []string, name string) *string {
 		if v, ok := get(rec, name); ok {
@@ -376,7 +380,7 @@ func csvReason(err error) string {
 // f as a mapping CSV (the import format), page by page, and returns the
 // number of rows written.
 func (q q) ExportMappingsCSV(ctx context.Context, w io.Writer, f MappingFilter) (int, error) {
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	if err := cw.Write(MappingCSVColumns); err != nil {
 		return 0, err
 	}

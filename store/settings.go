@@ -33,3 +33,19 @@ func (q q) InsertSetting(ctx context.Context, key string, value any) error {
 	}
 	return nil
 }
+
+// UpdateSetting replaces the value of an existing setting; ErrNotFound if unset.
+func (q q) UpdateSetting(ctx context.Context, key string, value any) error {
+	b, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("store: setting %s: %w", key, err)
+	}
+	res, err := q.ext.ExecContext(ctx, `UPDATE app_settings SET value = $2, updated_at = now() WHERE key = $1`, key, b)
+	if err != nil {
+		return fmt.Errorf("store: setting %s: %w", key, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("store: setting %s: %w", key, ErrNotFound)
+	}
+	return nil
+}

@@ -204,6 +204,20 @@ const (
 	RejectSecretUnreadable = "secret_unreadable"
 )
 
+// Limits on what rejected deliveries keep. Anyone can post to a webhook
+// address: unsigned deliveries are evidence worth a sample, not a way to fill
+// the database.
+const (
+	// RejectionSampleBytes is how much of an unsigned body a rejection keeps.
+	RejectionSampleBytes = 2 << 10
+	// RejectionsKeptPerHour is how many unsigned rejections are kept per
+	// connection and hour; later ones in the hour are only counted.
+	RejectionsKeptPerHour = 100
+	// WebhookRejectionRetention is how long rejections and their hourly
+	// counts are kept.
+	WebhookRejectionRetention = 7 * 24 * time.Hour
+)
+
 // NewWebhookRejection is a delivery Crossdock turned away, with its evidence.
 type NewWebhookRejection struct {
 	ConnectionID int64
@@ -213,9 +227,14 @@ type NewWebhookRejection struct {
 	WebhookID    string
 	Topic        string
 	Headers      map[string]string
-	Body         []byte // possibly capped
+	Body         []byte // as sent; cut to RejectionSampleBytes unless Signed
 	BodySize     int64  // the size that was sent
 	RemoteAddr   string
+	// Signed deliveries carry a valid signature: Shopify's own, kept whole
+	// and always. Others count against the hour's sample.
+	Signed bool
+	// ReceivedAt is when it arrived; zero for the database's now().
+	ReceivedAt time.Time
 }
 
 // WebhookRejection is a stored rejected delivery.
@@ -235,7 +254,11 @@ type WebhookRejection struct {
 	RemoteAddr   string    `db:"remote_addr"`
 }
 
-// RecordWebhookRejection keeps the evidence of a rejected delivery.
+// RecordWebhookRejection keeps the evidence of a rejected delivery and
+// returns its id. An unsigned delivery keeps the first RejectionSampleBytes
+// of its body, and only the first RejectionsKeptPerHour of the connection's
+// hour are stored: later ones are counted (DroppedWebhookRejections) and the
+// id is 0.
 func (q q) RecordWebhookRejection(ctx context.Context, r NewWebhookRejection) (int64, error) {
 	headers, err := json.Marshal(nonNil(r.Headers))
 	if err != nil {
@@ -245,14 +268,70 @@ func (q q) RecordWebhookRejection(ctx context.Context, r NewWebhookRejection) (i
 	if body == nil {
 		body = []byte{}
 	}
+	var at *time.Time
+	if !r.ReceivedAt.IsZero() {
+		at = &r.ReceivedAt
+	}
+	args := []any{r.ConnectionID, r.Reason, r.Detail, r.StatusCode, r.WebhookID, r.Topic, headers, body, r.BodySize, r.RemoteAddr, at}
+	query := `INSERT INTO webhook_rejections
+  (connection_id, reason, detail, status_code, webhook_id, topic, headers, body, body_size, remote_addr, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now())) RETURNING id`
+	if !r.Signed {
+		if len(body) > RejectionSampleBytes {
+			args[7] = body[:RejectionSampleBytes]
+		}
+		// The hour's counter row decides, under its row lock, whether this
+		// one is kept: concurrent rejections never keep more than the cap.
+		args = append(args, RejectionsKeptPerHour)
+		query = `WITH slot AS (
+  INSERT INTO webhook_rejection_hours AS h (connection_id, hour, kept, last_kept)
+  VALUES ($1, date_trunc('hour', coalesce($11::timestamptz, now())), 1, true)
+  ON CONFLICT (connection_id, hour) DO UPDATE
+  SET kept = h.kept + CASE WHEN h.kept < $12 THEN 1 ELSE 0 END,
+      dropped = h.dropped + CASE WHEN h.kept < $12 THEN 0 ELSE 1 END,
+      last_kept = h.kept < $12
+  RETURNING last_kept)
+INSERT INTO webhook_rejections
+  (connection_id, reason, detail, status_code, webhook_id, topic, headers, body, body_size, remote_addr, received_at)
+SELECT $1::bigint, $2::text, $3::text, $4::integer, $5::text, $6::text, $7::jsonb, $8::bytea, $9::bigint, $10::text,
+  coalesce($11::timestamptz, now())
+FROM slot WHERE slot.last_kept RETURNING id`
+	}
 	var id int64
-	if err := q.ext.QueryRowxContext(ctx, `INSERT INTO webhook_rejections
-  (connection_id, reason, detail, status_code, webhook_id, topic, headers, body, body_size, remote_addr)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		r.ConnectionID, r.Reason, r.Detail, r.StatusCode, r.WebhookID, r.Topic, headers, body, r.BodySize, r.RemoteAddr).Scan(&id); err != nil {
+	err = q.ext.QueryRowxContext(ctx, query, args...).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // counted, not kept
+	}
+	if err != nil {
 		return 0, fmt.Errorf("store: record webhook rejection: %w", err)
 	}
 	return id, nil
+}
+
+// DroppedWebhookRejections counts a connection's rejected deliveries since a
+// time that were counted but not kept (the hour's sample was full).
+func (q q) DroppedWebhookRejections(ctx context.Context, connectionID int64, since time.Time) (int64, error) {
+	var n int64
+	if err := sqlxGet(ctx, q, &n, `SELECT coalesce(sum(dropped), 0) FROM webhook_rejection_hours
+WHERE connection_id = $1 AND hour >= date_trunc('hour', $2::timestamptz)`, connectionID, since); err != nil {
+		return 0, fmt.Errorf("store: count dropped webhook rejections: %w", err)
+	}
+	return n, nil
+}
+
+// PruneWebhookRejections deletes up to limit rejections received before
+// cutoff, oldest first, and the hourly counts before it. It returns how many
+// rejections it deleted; call it again while it deletes.
+func (q q) PruneWebhookRejections(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	if _, err := q.ext.ExecContext(ctx, `DELETE FROM webhook_rejection_hours WHERE hour < $1`, cutoff); err != nil {
+		return 0, fmt.Errorf("store: prune webhook rejection counts: %w", err)
+	}
+	res, err := q.ext.ExecContext(ctx, `DELETE FROM webhook_rejections WHERE id IN (
+  SELECT id FROM webhook_rejections WHERE received_at < $1 ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, cutoff, limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune webhook rejections: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // WebhookRejectionFilter pages through a connection's rejected deliveries.

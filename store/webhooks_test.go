@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"bytes"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,4 +237,83 @@ func TestWebhookTargetsNeverCachePastTheGracePeriod(t *testing.T) {
 	got, err = targets.Target(ctx, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, []string{"second"}, got.Secrets, "the entry expired with the previous secret")
+}
+
+func TestUnsignedWebhookRejectionsAreABoundedSampleCappedPerHour(t *testing.T) {
+	t.Parallel()
+	st, box, c := webhookSetup(t, "s")
+	other, err := st.CreateConnection(t.Context(), store.SystemActor("test"), box, store.ConnectionInput{Name: "Second store",
+		Kind: store.KindShopify, Environment: store.EnvTest})
+	require.NoError(t, err)
+	ctx := t.Context()
+	hour := time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC)
+	body := bytes.Repeat([]byte("x"), 64<<10)
+	reject := func(conn int64, at time.Time, signed bool) (int64, error) {
+		return st.RecordWebhookRejection(ctx, store.NewWebhookRejection{ConnectionID: conn, Reason: store.RejectBadSignature,
+			Detail: "Signature did not match", StatusCode: 401, Body: body, BodySize: int64(len(body)), Signed: signed, ReceivedAt: at})
+	}
+
+	// A flood, from several clients at once, within one hour.
+	const sent = store.RejectionsKeptPerHour + 25
+	var wg sync.WaitGroup
+	errs := make(chan error, sent)
+	for i := range sent {
+		wg.Go(func() {
+			_, err := reject(c.ID, hour.Add(time.Duration(i)*time.Second), false)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	var kept []struct {
+		Stored int64 `db:"stored"`
+		Size   int64 `db:"body_size"`
+	}
+	require.NoError(t, st.DB.SelectContext(ctx, &kept, `SELECT octet_length(body) AS stored, body_size FROM webhook_rejections WHERE connection_id = $1`, c.ID))
+	require.Len(t, kept, store.RejectionsKeptPerHour, "only the hour's sample is stored")
+	for _, k := range kept {
+		require.Equal(t, int64(store.RejectionSampleBytes), k.Stored, "the body is cut to the sample size")
+		require.Equal(t, int64(len(body)), k.Size, "the size sent is kept")
+	}
+	dropped, err := st.DroppedWebhookRejections(ctx, c.ID, hour.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, int64(25), dropped, "the rest are counted")
+	wf, err := st.WebhookFailuresSince(ctx, hour.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, sent, wf.Rejected, "the alert on rejected webhooks counts the ones not kept too")
+
+	// A delivery with a valid signature is Shopify's own: kept whole, always.
+	id, err := reject(c.ID, hour.Add(30*time.Minute), true)
+	require.NoError(t, err)
+	r, err := st.WebhookRejectionByID(ctx, c.ID, id)
+	require.NoError(t, err)
+	require.Len(t, r.Body, len(body))
+	// The next hour, and another connection, have their own samples.
+	id, err = reject(c.ID, hour.Add(time.Hour), false)
+	require.NoError(t, err)
+	require.NotZero(t, id)
+	id, err = reject(other.ID, hour.Add(time.Minute), false)
+	require.NoError(t, err)
+	require.NotZero(t, id)
+	dropped, err = st.DroppedWebhookRejections(ctx, other.ID, hour.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, dropped)
+
+	// Retention: what is older than the cutoff goes, rejections and counts.
+	n, err := st.PruneWebhookRejections(ctx, hour.Add(time.Hour), 40)
+	require.NoError(t, err)
+	require.Equal(t, int64(40), n, "one batch at a time")
+	for n == 40 {
+		n, err = st.PruneWebhookRejections(ctx, hour.Add(time.Hour), 40)
+		require.NoError(t, err)
+	}
+	var left int
+	require.NoError(t, st.DB.GetContext(ctx, &left, `SELECT count(*) FROM webhook_rejections`))
+	require.Equal(t, 1, left, "only the rejection of the next hour is left")
+	dropped, err = st.DroppedWebhookRejections(ctx, c.ID, hour.Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, dropped, "the counts of the pruned hours went with them")
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -41,11 +42,6 @@ type Config struct {
 	MetricsToken string
 }
 
-// BodyLimit caps every request body. Console forms are small; the largest
-// bodies are mapping CSV imports (store.MaxImportBytes, 30 MB, about 300,000
-// rows) plus multipart overhead. Webhooks apply their own, smaller cap.
-const BodyLimit = 32 << 20
-
 // Server is the console's Fiber app with what its middleware needs.
 type Server struct {
 	App      *fiber.App
@@ -56,6 +52,8 @@ type Server struct {
 	http     *http.Client
 	log      *slog.Logger
 	metrics  *metrics
+	// https is true when the base URL is https (HSTS is sent).
+	https bool
 	// setUp turns true once the first admin exists; until then every page
 	// leads to first-run setup. It never turns back, so one read is enough.
 	setUp atomic.Bool
@@ -71,10 +69,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, box: box, http: cfg.HTTPClient, demo: &demo.Holder{},
-		sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies)}
+		sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies),
+		https:    strings.HasPrefix(cfg.BaseURL, "https://")}
 	eng, _ := cfg.Engine.(engineObserver)
 	s.metrics = newMetrics(cfg.Store, eng)
-	if ok, err := demo.Restore(context.Background(), cfg.Store, cfg.BaseURL, s.demo); err != nil {
+	if ok, err := demo.Restore(context.Background(), cfg.Store, box, cfg.BaseURL, s.demo); err != nil {
 		return nil, err
 	} else if ok {
 		s.log.Info("demo workspace restored: its sandbox systems start from their seed again")
@@ -89,11 +88,13 @@ func New(cfg Config) (*Server, error) {
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
 	})
+	// Each route's own body limit, applied from the headers (bodylimit.go).
+	s.App.Server().HeaderReceived = limitBodies
 	s.App.Use(s.recoverPanics)
 	s.App.Use(s.observeRequests)
 	s.App.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	s.App.Use(s.logRequests)
-	s.App.Use(securityHeaders)
+	s.App.Use(s.securityHeaders)
 	s.App.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 300}))
 	// The demo's sandbox Shopify and Odoo answer here (404 until the demo is loaded).
 	s.App.Use(demo.PathPrefix, adaptor.HTTPHandler(s.demo))

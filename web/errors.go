@@ -29,7 +29,7 @@ func statusOf(err error) int {
 
 // describe turns an error into words for the person who met it. Internal
 // details stay in the log, next to the request id shown on the page.
-func describe(err error, status int) (title, message string) {
+func describe(c *fiber.Ctx, err error, status int) (title, message string) {
 	var oos *store.OutOfScopeError
 	switch {
 	case errors.As(err, &oos):
@@ -43,7 +43,7 @@ func describe(err error, status int) (title, message string) {
 	case fiber.StatusNotFound:
 		return "Page not found", "There is nothing at this address. It may have been removed, or the link is mistyped."
 	case fiber.StatusRequestEntityTooLarge:
-		return "Too much data", "What you sent is larger than Crossdock accepts, so nothing was changed."
+		return "Too much data", "What you sent is larger than the " + sizeInWords(bodyLimit(c.Path())) + " Crossdock accepts here, so nothing was changed."
 	case fiber.StatusMethodNotAllowed:
 		return "Not possible here", "This address does not accept that kind of request."
 	case fiber.StatusBadRequest:
@@ -58,7 +58,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if status >= 500 {
 		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
 	}
-	title, msg := describe(err, status)
+	title, msg := describe(c, err, status)
 	c.Status(status)
 	if machinePath(c.Path()) || c.Get(fiber.HeaderAccept) == fiber.MIMEApplicationJSON {
 		return c.JSON(fiber.Map{"error": title, "message": msg, "request_id": rid})

@@ -52,8 +52,14 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 }
 
 // securityHeaders allows only Crossdock's own scripts and styles (no inline
-// script), and forbids framing.
-func securityHeaders(c *fiber.Ctx) error {
+// script), forbids framing, and, when Crossdock is served over https, tells
+// browsers never to reach it over plain http again (HSTS). HSTS is only sent
+// for an https base URL: over http a browser ignores it, and a console first
+// tried over http must not lock its people out once they switch.
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	if s.https {
+		c.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'")
 	c.Set("X-Content-Type-Options", "nosniff")
@@ -71,6 +77,10 @@ func (s *Server) loadSession(c *fiber.Ctx) error {
 	if machinePath(c.Path()) {
 		return c.Next()
 	}
+	// Console pages show a person's data and carry their CSRF token: no
+	// browser or proxy may keep them, so Back after signing out shows the
+	// sign-in page rather than the finance page from the cache.
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	sess, err := s.sessions.Load(c)
 	if err != nil {
 		return err
@@ -112,14 +122,27 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	if machinePath(c.Path()) {
 		return c.Next()
 	}
-	token := c.Get("X-CSRF-Token")
-	if token == "" {
-		token = c.FormValue("_csrf")
-	}
-	if !s.sessions.ValidCSRF(session.From(c), token) {
+	if !s.sessions.ValidCSRF(session.From(c), csrfToken(c)) {
 		return errCSRF
 	}
 	return c.Next()
+}
+
+// csrfToken is the token a request sends in the X-CSRF-Token header (htmx)
+// or in its posted form, never in the query string: a token in a URL lands in
+// logs, browser history and Referer headers, and a link could carry it.
+// (c.FormValue would look in the query string first.)
+func csrfToken(c *fiber.Ctx) string {
+	if t := c.Get("X-CSRF-Token"); t != "" {
+		return t
+	}
+	if t := c.Request().PostArgs().Peek("_csrf"); len(t) > 0 {
+		return string(t)
+	}
+	if f, err := c.MultipartForm(); err == nil && len(f.Value["_csrf"]) > 0 {
+		return f.Value["_csrf"][0]
+	}
+	return ""
 }
 
 // require lets a request through only for a signed-in user with one of the roles.

@@ -236,7 +236,7 @@ func TestUserFormErrorsKeepInputAndChangeNothing(t *testing.T) {
 	require.Len(t, users, 3)
 }
 
-func TestOversizedBodyIsRefused(t *testing.T) {
+func TestOversizedBodyIsRefusedPerRoute(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	admin := env.SignIn(t, store.RoleAdmin)
@@ -245,18 +245,85 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 	// bare connection: an HTTP client would start sending the body once told
 	// to continue, and the server closing on it mid-upload makes the test
 	// depend on timing.
+	tests := []struct {
+		name, path, contentType string
+		limit                   int
+		words                   string
+	}{
+		{"console form", "/users", "application/x-www-form-urlencoded", web.FormBodyLimit, "64 KB"},
+		{"sign-in form", "/login", "application/x-www-form-urlencoded", web.FormBodyLimit, "64 KB"},
+		{"ticked failures", "/failed/replay", "application/x-www-form-urlencoded", web.SelectionBodyLimit, "1 MB"},
+		{"edited payload", "/syncs/1/edit-replay", "application/x-www-form-urlencoded", web.PayloadBodyLimit, "4 MB"},
+		{"mapping import", "/mappings/import", "multipart/form-data; boundary=x", web.ImportBodyLimit, "31 MB"},
+		{"webhook", "/webhooks/shopify/1", "application/json", web.WebhookRouteLimit, "2 MB"},
+		{"demo sandbox", "/sandbox/shopify/admin/api/2026-04/graphql.json", "application/json", web.SandboxBodyLimit, "4 MB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			res, body := rawRequest(t, env, admin, fmt.Sprintf("POST %s HTTP/1.1\r\nContent-Type: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n",
+				tc.path, tc.contentType, tc.limit+1), nil)
+			require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+			require.Contains(t, body, "Too much data")
+			require.Contains(t, body, "larger than the "+tc.words+" Crossdock accepts here")
+		})
+	}
+
+	// A chunked body announces no size: it is cut off once its chunks pass
+	// the route's limit. All the chunks are sent up to the one that crosses
+	// it, whose size line alone is read, so the server has read everything
+	// sent when it answers.
+	chunked := []struct {
+		name, path string
+		limit      int
+	}{
+		{"console form", "/users", web.FormBodyLimit},
+		{"webhook", "/webhooks/shopify/1", web.WebhookRouteLimit},
+	}
+	for _, tc := range chunked {
+		t.Run("chunked "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			res, body := rawRequest(t, env, admin, fmt.Sprintf("POST %s HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n", tc.path),
+				func(w io.Writer) {
+					chunk := strings.Repeat("a", 16<<10)
+					for sent := 0; sent < tc.limit; sent += len(chunk) {
+						fmt.Fprintf(w, "%x\r\n%s\r\n", len(chunk), chunk)
+					}
+					fmt.Fprint(w, "1\r\n")
+				})
+			require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
+			require.Contains(t, body, "Too much data")
+		})
+	}
+
+	// Up to the limit, a form goes through.
+	res := admin.PostForm("/users", url.Values{"name": {"Padded"}, "email": {"padded@shop.test"}, "role": {"operator"},
+		"password": {webtest.Password}, "padding": {strings.Repeat("a", web.FormBodyLimit-1024)}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+}
+
+// rawRequest speaks one request over a bare connection, with the client's
+// cookies: head is the request line and headers (without the blank line),
+// body writes what follows them, if anything.
+func rawRequest(t *testing.T, env *webtest.Env, c *webtest.Client, head string, body func(io.Writer)) (*http.Response, string) {
+	t.Helper()
 	u, err := url.Parse(env.URL)
 	require.NoError(t, err)
 	conn, err := net.Dial("tcp", u.Host)
 	require.NoError(t, err)
 	defer conn.Close()
 	var cookies []string
-	for _, c := range admin.HTTP.Jar.Cookies(u) {
-		cookies = append(cookies, c.Name+"="+c.Value)
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
 	}
-	_, err = fmt.Fprintf(conn, "POST /users HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"+
-		"Content-Length: %d\r\nExpect: 100-continue\r\nCookie: %s\r\n\r\n", u.Host, web.BodyLimit+10, strings.Join(cookies, "; "))
+	w := bufio.NewWriter(conn)
+	_, err = fmt.Fprintf(w, "%sHost: %s\r\nCookie: %s\r\n\r\n", head, u.Host, strings.Join(cookies, "; "))
 	require.NoError(t, err)
+	if body != nil {
+		body(w)
+	}
+	require.NoError(t, w.Flush())
+	// Only so a server that waits for a body never sent cannot hang the suite.
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(time.Minute)))
 	br := bufio.NewReader(conn)
 	res, err := http.ReadResponse(br, nil)
@@ -266,10 +333,9 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 		require.NoError(t, err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
-	require.Contains(t, string(body), "Too much data")
+	return res, string(b)
 }
 
 func TestSecurityHeaders(t *testing.T) {
@@ -370,4 +436,45 @@ func between(s, a, b string) string {
 		return ""
 	}
 	return s[:j]
+}
+
+func TestCSRFTokenInTheQueryStringIsRefused(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	admin := env.SignIn(t, store.RoleAdmin)
+	token := admin.CSRF
+	admin.CSRF = "" // the token travels only in the address
+	form := url.Values{"name": {"Mallory"}, "email": {"mallory@shop.test"}, "role": {"admin"}, "password": {webtest.Password}}
+	res, body := admin.PostFormBody("/users?_csrf="+url.QueryEscape(token), form)
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+	require.Contains(t, body, "This form has expired")
+	_, err := env.Store.UserByEmail(t.Context(), "mallory@shop.test")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// The same token in the form is accepted.
+	admin.CSRF = token
+	res = admin.PostForm("/users", form)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+}
+
+func TestConsolePagesAreNotCachedAndHSTSOnlyOverHTTPS(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	finance := env.SignIn(t, store.RoleFinance)
+	for _, path := range []string{"/finance", "/settings", "/login"} {
+		res, _ := finance.Get(path)
+		require.Equal(t, "no-store", res.Header.Get("Cache-Control"), path)
+		require.Empty(t, res.Header.Get("Strict-Transport-Security"), "%s: no HSTS over http", path)
+	}
+	res, _ := finance.Get("/static/app.css")
+	require.NotEqual(t, "no-store", res.Header.Get("Cache-Control"), "assets stay cacheable")
+
+	st := storetest.New(t)
+	srv, err := web.New(web.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SecretKey: []byte(webtest.SecretKey), BaseURL: "https://crossdock.example.com", SecureCookies: true})
+	require.NoError(t, err)
+	res, err = srv.App.Test(httptest.NewRequest(http.MethodGet, "/login", nil))
+	require.NoError(t, err)
+	require.Equal(t, "max-age=31536000", res.Header.Get("Strict-Transport-Security"))
+	require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 }

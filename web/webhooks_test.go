@@ -127,7 +127,7 @@ func TestShopifyWebhookIngest(t *testing.T) {
 	}{
 		{name: "good signature is stored once", secret: testSecret, status: 200, text: "stored", events: 1},
 		{name: "duplicate delivery answers 200 and stores nothing more", secret: testSecret, sends: 2, status: 200, text: "already received", events: 1},
-		{name: "wrong secret", secret: "another-secret", status: 401, text: "Signature did not match: check the API secret key saved for this connection", reason: store.RejectBadSignature, keepsBytes: len(fx.body)},
+		{name: "wrong secret", secret: "another-secret", status: 401, text: "Signature did not match: check the API secret key saved for this connection", reason: store.RejectBadSignature, keepsBytes: min(len(fx.body), store.RejectionSampleBytes)},
 		{name: "missing HMAC header", secret: testSecret, headers: func(h map[string]string) { delete(h, "X-Shopify-Hmac-Sha256") },
 			status: 401, text: "X-Shopify-Hmac-Sha256", reason: store.RejectMissingSignature},
 		{name: "garbled HMAC header", secret: testSecret, headers: func(h map[string]string) { h["X-Shopify-Hmac-Sha256"] = "not base64!" },
@@ -146,7 +146,7 @@ func TestShopifyWebhookIngest(t *testing.T) {
 		{name: "wrong content type", secret: testSecret, headers: func(h map[string]string) { h["Content-Type"] = "application/x-www-form-urlencoded" },
 			status: 415, text: "application/json", reason: store.RejectContentType},
 		{name: "oversized body is capped as evidence", secret: testSecret, body: bytes.Repeat([]byte("a"), 1<<20+1), sign: testSecret,
-			status: 413, text: "more than the 1.0 MB", reason: store.RejectTooLarge, keepsBytes: 64 << 10},
+			status: 413, text: "more than the 1.0 MB", reason: store.RejectTooLarge, keepsBytes: store.RejectionSampleBytes},
 		{name: "missing topic header is named", secret: testSecret, headers: func(h map[string]string) { delete(h, "X-Shopify-Topic") },
 			status: 400, text: "missing header X-Shopify-Topic", reason: store.RejectMissingHeader},
 		{name: "disabled connection", secret: testSecret, prepare: func(t *testing.T, c store.Connection) {
@@ -242,14 +242,14 @@ func TestShopifyWebhookOverTheAppBodyLimitIsAnsweredInJSON(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	c := shopifyConnection(t, env, testSecret)
-	// Over the app-wide limit Fiber refuses the body as soon as it reads the
+	// Over the webhook route's limit Fiber refuses the body as soon as it reads the
 	// Content-Length, before any handler runs, and closes the connection (a
 	// client still writing may only see a reset). Announce the size without
 	// sending the body, so the answer can be read.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
 	require.NoError(t, err)
 	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "POST /webhooks/shopify/%d HTTP/1.1\r\nHost: crossdock\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", c.ID, web.BodyLimit+1)
+	_, err = fmt.Fprintf(conn, "POST /webhooks/shopify/%d HTTP/1.1\r\nHost: crossdock\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", c.ID, web.WebhookRouteLimit+1)
 	require.NoError(t, err)
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	require.NoError(t, err)
@@ -403,4 +403,53 @@ func TestWebhookPages(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
 		require.Contains(t, out["message"], "not a Shopify store")
 	})
+}
+
+func TestUnsignedWebhookFloodKeepsASampleAndCountsTheRest(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	c := shopifyConnection(t, env, testSecret)
+	path := fmt.Sprintf("/webhooks/shopify/%d", c.ID)
+	headers := map[string]string{"Content-Type": "application/json", "X-Shopify-Hmac-Sha256": "forged"}
+	body := bytes.Repeat([]byte("x"), 100<<10)
+	// Twice the hourly sample and some: whichever hours the flood falls in
+	// (at most two), some of it is only counted.
+	const sent = 2*store.RejectionsKeptPerHour + 10
+	for range sent {
+		res, _ := deliver(t, env, path, body, headers)
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	}
+	var hours []struct {
+		Kept    int   `db:"kept"`
+		Dropped int64 `db:"dropped"`
+	}
+	require.NoError(t, env.Store.DB.SelectContext(t.Context(), &hours, `SELECT kept, dropped FROM webhook_rejection_hours WHERE connection_id = $1`, c.ID))
+	var kept int
+	var dropped int64
+	for _, h := range hours {
+		require.LessOrEqual(t, h.Kept, store.RejectionsKeptPerHour)
+		kept += h.Kept
+		dropped += h.Dropped
+	}
+	require.Positive(t, dropped)
+	require.Equal(t, int64(sent), int64(kept)+dropped, "every delivery is kept or counted")
+	require.Equal(t, kept, countRows(t, env, "webhook_rejections", c.ID))
+	var largest int
+	require.NoError(t, env.Store.DB.GetContext(t.Context(), &largest, `SELECT max(octet_length(body)) FROM webhook_rejections WHERE connection_id = $1`, c.ID))
+	require.Equal(t, store.RejectionSampleBytes, largest)
+
+	op := env.SignIn(t, store.RoleOperator)
+	_, page := op.Get(fmt.Sprintf("/connections/%d/webhooks?tab=rejected", c.ID))
+	require.Contains(t, page, fmt.Sprintf("%d more deliveries were turned away in the last 24 hours, only counted", dropped))
+
+	// Retention: the periodic pruning job removes them once they are old.
+	_, err := env.Store.DB.ExecContext(t.Context(), `UPDATE webhook_rejections SET received_at = received_at - interval '8 days' WHERE connection_id = $1`, c.ID)
+	require.NoError(t, err)
+	_, err = env.Store.DB.ExecContext(t.Context(), `UPDATE webhook_rejection_hours SET hour = hour - interval '8 days' WHERE connection_id = $1`, c.ID)
+	require.NoError(t, err)
+	n, err := env.Engine.PruneWebhookRejections(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, int64(kept), n)
+	require.Zero(t, countRows(t, env, "webhook_rejections", c.ID))
+	require.Zero(t, countRows(t, env, "webhook_rejection_hours", c.ID))
 }

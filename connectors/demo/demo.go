@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -35,12 +36,64 @@ const PathPrefix = "/sandbox"
 
 // Config is what it takes to rebuild the same twins after a restart.
 type Config struct {
+	Seed         int
+	ShopifyToken string
+	OdooAPIKey   string
+	ShopDomain   string
+	OdooDatabase string
+	OdooLogin    string
+}
+
+// storedConfig is Config as the demo_workspace setting holds it: the twins'
+// credentials sealed like every other secret, under a context that binds them
+// to this setting. Settings written before they were sealed carry them in
+// plain text (shopify_token, odoo_api_key); Restore reads those and seals
+// them in place.
+type storedConfig struct {
 	Seed         int    `json:"seed"`
-	ShopifyToken string `json:"shopify_token"`
-	OdooAPIKey   string `json:"odoo_api_key"`
 	ShopDomain   string `json:"shop_domain"`
 	OdooDatabase string `json:"odoo_database"`
 	OdooLogin    string `json:"odoo_login"`
+	Secrets      []byte `json:"secrets,omitempty"`
+	// Plain-text credentials of settings written before sealing.
+	ShopifyToken string `json:"shopify_token,omitempty"`
+	OdooAPIKey   string `json:"odoo_api_key,omitempty"`
+}
+
+type demoSecrets struct {
+	ShopifyToken string `json:"shopify_token"`
+	OdooAPIKey   string `json:"odoo_api_key"`
+}
+
+const sealContext = "setting:" + SettingKey
+
+func seal(box *secretbox.Box, cfg Config) (storedConfig, error) {
+	b, err := json.Marshal(demoSecrets{ShopifyToken: cfg.ShopifyToken, OdooAPIKey: cfg.OdooAPIKey})
+	if err != nil {
+		return storedConfig{}, err
+	}
+	return storedConfig{Seed: cfg.Seed, ShopDomain: cfg.ShopDomain, OdooDatabase: cfg.OdooDatabase, OdooLogin: cfg.OdooLogin,
+		Secrets: box.Seal(b, sealContext)}, nil
+}
+
+// open returns the configuration, and whether its credentials were stored in
+// plain text.
+func (sc storedConfig) open(box *secretbox.Box) (cfg Config, plain bool, err error) {
+	cfg = Config{Seed: sc.Seed, ShopDomain: sc.ShopDomain, OdooDatabase: sc.OdooDatabase, OdooLogin: sc.OdooLogin}
+	if len(sc.Secrets) == 0 {
+		cfg.ShopifyToken, cfg.OdooAPIKey = sc.ShopifyToken, sc.OdooAPIKey
+		return cfg, true, nil
+	}
+	b, err := box.Open(sc.Secrets, sealContext)
+	if err != nil {
+		return Config{}, false, fmt.Errorf("demo: credentials of the sandbox systems: %w", err)
+	}
+	var sec demoSecrets
+	if err := json.Unmarshal(b, &sec); err != nil {
+		return Config{}, false, fmt.Errorf("demo: credentials of the sandbox systems: %w", err)
+	}
+	cfg.ShopifyToken, cfg.OdooAPIKey = sec.ShopifyToken, sec.OdooAPIKey
+	return cfg, false, nil
 }
 
 // DefaultSeed gives about 3,000 Shopify variants and 4,500 Odoo products.
@@ -154,7 +207,7 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	cfg := Config{Seed: seed, ShopifyToken: "shpat_demo_" + randomHex(12), OdooAPIKey: "demo-" + randomHex(16),
 		ShopDomain: "crossdock-demo.myshopify.com", OdooDatabase: "demo", OdooLogin: "integration@crossdock-demo.example"}
 	base := strings.TrimRight(baseURL, "/") + PathPrefix
-	var existing Config
+	var existing storedConfig
 	if err := st.Setting(ctx, SettingKey, &existing); err == nil {
 		return Loaded{}, ErrLoaded
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -175,8 +228,12 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 		return Loaded{}, fmt.Errorf("demo: odoo connection: %w", err)
 	}
 	w, drift := New(baseURL, cfg)
+	sealed, err := seal(box, cfg)
+	if err != nil {
+		return Loaded{}, err
+	}
 	err = st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertSetting(ctx, SettingKey, cfg); err != nil {
+		if err := tx.InsertSetting(ctx, SettingKey, sealed); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return ErrLoaded
 			}
@@ -193,15 +250,30 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	return Loaded{Drift: drift, ShopifyConnectionID: shopConn.ID, OdooConnectionID: odooConn.ID}, nil
 }
 
-// Restore brings back the twins of a demo loaded before a restart.
-func Restore(ctx context.Context, st *store.Store, baseURL string, h *Holder) (bool, error) {
-	var cfg Config
-	err := st.Setting(ctx, SettingKey, &cfg)
+// Restore brings back the twins of a demo loaded before a restart. Credentials
+// a former version stored in plain text are sealed in place.
+func Restore(ctx context.Context, st *store.Store, box *secretbox.Box, baseURL string, h *Holder) (bool, error) {
+	var sc storedConfig
+	err := st.Setting(ctx, SettingKey, &sc)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
+	}
+	cfg, plain, err := sc.open(box)
+	if err != nil {
+		return false, err
+	}
+	if plain {
+		sealed, err := seal(box, cfg)
+		if err != nil {
+			return false, err
+		}
+		// Replicas starting together may each seal it: any of the values opens.
+		if err := st.UpdateSetting(ctx, SettingKey, sealed); err != nil {
+			return false, fmt.Errorf("demo: seal the sandbox credentials: %w", err)
+		}
 	}
 	w, _ := New(baseURL, cfg)
 	h.p.Store(w)

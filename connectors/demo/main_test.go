@@ -1,0 +1,9 @@
+package demo_test
+
+import (
+	"testing"
+
+	"crossdock/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
