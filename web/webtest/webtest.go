@@ -54,6 +54,8 @@ type Options struct {
 	// peers (127.0.0.1/32: the test's own requests), so a test can sign in
 	// from several client addresses.
 	TrustedProxies []netip.Prefix
+	// Now is the clock of sign-in throttling (nil: time.Now).
+	Now func() time.Time
 }
 
 // Start runs the console for the test and stops it when the test ends.
@@ -64,6 +66,7 @@ func Start(t testing.TB, opts ...Options) *Env {
 		o = opts[0]
 	}
 	st := storetest.New(t)
+	st.Now = o.Now
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
