@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
+	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -13,7 +15,7 @@ import (
 
 // AuthStore is what sign-in and first run need from the store.
 type AuthStore interface {
-	Authenticate(ctx context.Context, email, password, ip string) (store.User, error)
+	Authenticate(ctx context.Context, email, password string, a store.Actor) (store.User, error)
 	CreateFirstAdmin(ctx context.Context, n store.NewUser) (store.User, error)
 	HasUsers(ctx context.Context) (bool, error)
 }
@@ -56,10 +58,19 @@ func (h Auth) Login(c *fiber.Ctx) error {
 		f.Error = "Enter your email and password."
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.Login(f))
 	}
-	u, err := h.Store.Authenticate(c.UserContext(), email, password, c.IP())
+	u, err := h.Store.Authenticate(c.UserContext(), email, password, Actor(c))
+	var te *store.ThrottledError
 	switch {
-	case errors.Is(err, store.ErrThrottled):
-		f.Error = "Too many failed sign-ins. Wait 15 minutes and try again, or ask an admin to reset your password."
+	case errors.As(err, &te):
+		// Refused without checking the password: say when to try again.
+		wait := max(te.Wait, time.Second)
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		if te.Address {
+			f.Error = "Too many failed sign-ins from your network. Try again in " + store.DescribeWait(wait) + "."
+		} else {
+			f.Error = "Too many failed sign-ins to this account. Try again in " + store.DescribeWait(wait) +
+				", or ask an admin to unlock it on the Users page."
+		}
 		return RenderStatus(c, fiber.StatusTooManyRequests, views.Login(f))
 	case errors.Is(err, store.ErrBadCredentials):
 		f.Error = "That email and password do not match an active account."
@@ -129,7 +140,7 @@ func (h Auth) Setup(c *fiber.Ctx) error {
 		return err
 	}
 	if c.FormValue("demo") == "on" && h.LoadDemo != nil {
-		summary, err := h.LoadDemo(c.UserContext(), store.Actor{UserID: u.ID, Label: u.Email, RequestID: RequestID(c), IP: c.IP()})
+		summary, err := h.LoadDemo(c.UserContext(), store.Actor{UserID: u.ID, Label: u.Email, RequestID: RequestID(c), IP: ClientIP(c)})
 		if err != nil {
 			// The account exists and is signed in: say what failed rather than lose it.
 			h.Flash(c, "critical", "Welcome, "+u.Name+". The demo workspace could not be loaded: "+err.Error())

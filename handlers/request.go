@@ -24,6 +24,7 @@ var ErrForbidden = errors.New("your role does not allow this")
 const (
 	localUser      = "crossdock.user"
 	localRequestID = "requestid"
+	localClientIP  = "crossdock.client_ip"
 )
 
 // SetUser records the signed-in user for the rest of the request.
@@ -41,9 +42,22 @@ func RequestID(c *fiber.Ctx) string {
 	return id
 }
 
+// SetClientIP records the address of the client behind the request (the
+// direct peer, or what trusted proxies say it is).
+func SetClientIP(c *fiber.Ctx, ip string) { c.Locals(localClientIP, ip) }
+
+// ClientIP is the address of the client behind the request: what
+// SetClientIP recorded, else the direct peer.
+func ClientIP(c *fiber.Ctx) string {
+	if ip, _ := c.Locals(localClientIP).(string); ip != "" {
+		return ip
+	}
+	return c.IP()
+}
+
 // Actor is who makes the request's changes, for the audit log.
 func Actor(c *fiber.Ctx) store.Actor {
-	a := store.Actor{RequestID: RequestID(c), IP: c.IP()}
+	a := store.Actor{RequestID: RequestID(c), IP: ClientIP(c)}
 	if u := CurrentUser(c); u != nil {
 		a.UserID, a.Label = u.ID, u.Email
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -19,6 +20,8 @@ type UserStore interface {
 	CreateUser(ctx context.Context, a store.Actor, n store.NewUser) (store.User, error)
 	UpdateUser(ctx context.Context, a store.Actor, id int64, upd store.UserUpdate) (store.User, error)
 	SetPassword(ctx context.Context, a store.Actor, id int64, pw string) error
+	SignInHolds(ctx context.Context) ([]store.SignInHold, error)
+	UnlockSignIn(ctx context.Context, a store.Actor, id int64) (store.User, bool, error)
 }
 
 // Users handles the admin's user management.
@@ -33,11 +36,21 @@ func (h Users) List(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	holds, err := h.Store.SignInHolds(c.UserContext())
+	if err != nil {
+		return err
+	}
+	byEmail := make(map[string]store.SignInHold, len(holds))
+	for _, hd := range holds {
+		byEmail[hd.Email] = hd
+	}
 	me := CurrentUser(c)
 	p := views.UsersPage{Meta: h.Meta(c, "Users", "users"), Now: now()}
 	for _, u := range us {
+		hd := byEmail[strings.ToLower(u.Email)]
 		p.Users = append(p.Users, views.UserRow{ID: u.ID, Name: u.Name, Email: u.Email, Role: string(u.Role),
-			Active: u.Active, TestOnly: u.Scope == store.ScopeTest, LastLoginAt: u.LastLoginAt, IsSelf: me != nil && me.ID == u.ID})
+			Active: u.Active, TestOnly: u.Scope == store.ScopeTest, LastLoginAt: u.LastLoginAt, IsSelf: me != nil && me.ID == u.ID,
+			FailedSignIns: hd.Failures, Throttled: hd.Throttled, HeldUntil: hd.Until})
 	}
 	return Render(c, views.Users(p))
 }
@@ -154,5 +167,23 @@ func (h Users) ResetPassword(c *fiber.Ctx) error {
 		}
 	}
 	h.Flash(c, "success", fmt.Sprintf("New password set for %s; they were signed out everywhere.", u.Name))
+	return Redirect(c, "/users")
+}
+
+// UnlockSignIn forgets a user's failed sign-ins, so they may sign in at once.
+func (h Users) UnlockSignIn(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.ErrNotFound
+	}
+	u, unlocked, err := h.Store.UnlockSignIn(c.UserContext(), Actor(c), id)
+	if err != nil {
+		return err
+	}
+	if unlocked {
+		h.Flash(c, "success", fmt.Sprintf("%s can sign in again at once; their failed sign-ins are forgotten.", u.Name))
+	} else {
+		h.Flash(c, "info", fmt.Sprintf("%s had no failed sign-ins to forget.", u.Name))
+	}
 	return Redirect(c, "/users")
 }

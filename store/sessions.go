@@ -51,44 +51,14 @@ func (q q) DeleteUserSessions(ctx context.Context, userID int64) error {
 	return nil
 }
 
-// PruneSessions deletes expired sessions and old sign-in failures.
+// PruneSessions deletes expired sessions and sign-in throttles quiet for a day.
 func (q q) PruneSessions(ctx context.Context) error {
 	if _, err := q.ext.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < now()`); err != nil {
 		return fmt.Errorf("store: prune sessions: %w", err)
 	}
-	if _, err := q.ext.ExecContext(ctx, `DELETE FROM login_failures WHERE at < now() - interval '1 day'`); err != nil {
-		return fmt.Errorf("store: prune login failures: %w", err)
-	}
-	return nil
-}
-
-// RecordLoginFailure notes a failed sign-in for throttling.
-func (q q) RecordLoginFailure(ctx context.Context, email, ip string) error {
-	if _, err := q.ext.ExecContext(ctx, `INSERT INTO login_failures (email, ip) VALUES (lower($1), $2)`, email, ip); err != nil {
-		return fmt.Errorf("store: record login failure: %w", err)
-	}
-	return nil
-}
-
-// LoginFailures counts recent failed sign-ins for an email and for an address.
-func (q q) LoginFailures(ctx context.Context, email, ip string, since time.Time) (byEmail, byIP int, err error) {
-	row := struct {
-		ByEmail int `db:"by_email"`
-		ByIP    int `db:"by_ip"`
-	}{}
-	err = sqlxGet(ctx, q, &row, `SELECT
-  (SELECT count(*) FROM login_failures WHERE lower(email) = lower($1) AND at > $3) AS by_email,
-  (SELECT count(*) FROM login_failures WHERE ip = $2 AND at > $3) AS by_ip`, email, ip, since)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: login failures: %w", err)
-	}
-	return row.ByEmail, row.ByIP, nil
-}
-
-// ClearLoginFailures forgets an account's failures after a successful sign-in.
-func (q q) ClearLoginFailures(ctx context.Context, email string) error {
-	if _, err := q.ext.ExecContext(ctx, `DELETE FROM login_failures WHERE lower(email) = lower($1)`, email); err != nil {
-		return fmt.Errorf("store: clear login failures: %w", err)
+	if _, err := q.ext.ExecContext(ctx, `DELETE FROM login_throttles
+WHERE updated_at < now() - interval '1 day' AND (blocked_until IS NULL OR blocked_until < now())`); err != nil {
+		return fmt.Errorf("store: prune sign-in throttles: %w", err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -27,6 +28,19 @@ type Store struct {
 	// PasswordCost is the bcrypt cost of new password hashes; 0 means
 	// bcrypt.DefaultCost. Tests lower it: hashing dominates their run time.
 	PasswordCost int
+	// Now is the clock of sign-in throttling; nil means time.Now. Tests
+	// move it instead of waiting for a back-off to pass.
+	Now func() time.Time
+	// AccountThrottle and AddressThrottle hold back repeated failed
+	// sign-ins; zero values mean DefaultAccountThrottle and
+	// DefaultAddressThrottle.
+	AccountThrottle Throttle
+	AddressThrottle Throttle
+
+	dummy struct {
+		once sync.Once
+		hash []byte
+	}
 }
 
 // Tx is the database inside one transaction. It has every query method the

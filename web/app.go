@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,10 @@ type Config struct {
 	// MetricsToken, when set, lets /metrics answer requests that carry it
 	// as a bearer token (CROSSDOCK_METRICS_TOKEN).
 	MetricsToken string
+	// TrustedProxies are the proxies (load balancers) in front of the
+	// console (CROSSDOCK_TRUSTED_PROXIES): only requests from them have
+	// their X-Forwarded-For read for the client's address.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the console's Fiber app with what its middleware needs.
@@ -91,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 	// Each route's own body limit, applied from the headers (bodylimit.go).
 	s.App.Server().HeaderReceived = limitBodies
 	s.App.Use(s.recoverPanics)
+	s.App.Use(s.clientAddr)
 	s.App.Use(s.observeRequests)
 	s.App.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	s.App.Use(s.logRequests)

@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	s.route(fiber.MethodGet, "/users/:id<int>", admins, users.Edit)
 	s.route(fiber.MethodPost, "/users/:id<int>", admins, users.Update)
 	s.route(fiber.MethodPost, "/users/:id<int>/password", admins, users.ResetPassword)
+	s.route(fiber.MethodPost, "/users/:id<int>/unlock", admins, users.UnlockSignIn)
 
 	s.route(fiber.MethodGet, "/audit", admins, audit.List)
 

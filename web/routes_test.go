@@ -65,6 +65,7 @@ var allRoutes = []routeRow{
 	{"GET", "/users/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 	{"POST", "/users/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 422}},
 	{"POST", "/users/:id<int>/password", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 422}},
+	{"POST", "/users/:id<int>/unlock", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 	{"GET", "/audit", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 
 	{"GET", "/connections", expect{anon: forbidden, "operator": 200, "finance": forbidden, "admin": 200}},

@@ -116,16 +116,18 @@ func TestSignIn(t *testing.T) {
 
 func TestSignInIsThrottledPerAccount(t *testing.T) {
 	t.Parallel()
-	env := webtest.Start(t)
+	// A stopped clock: the wait cannot pass while the test runs, however slow.
+	env := webtest.Start(t, webtest.Options{Now: newTestClock().Now})
 	c := env.Anonymous(t)
-	for i := 0; i < store.MaxFailuresPerUser; i++ {
+	for i := 0; i < store.DefaultAccountThrottle.Limit; i++ {
 		res := c.PostForm("/login", url.Values{"email": {"operator@shop.test"}, "password": {"guess number " + fmt.Sprint(i)}})
 		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	}
 	// Now even the right password is refused, with a clear message.
 	res, body := c.PostFormBody("/login", url.Values{"email": {"operator@shop.test"}, "password": {webtest.Password}})
 	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
-	require.Contains(t, body, "Too many failed sign-ins")
+	require.Contains(t, body, "Too many failed sign-ins to this account. Try again in 10 seconds")
+	require.Equal(t, "10", res.Header.Get("Retry-After"))
 	// Another account is not affected.
 	res = c.PostForm("/login", url.Values{"email": {"finance@shop.test"}, "password": {webtest.Password}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -197,12 +199,14 @@ func TestDeactivatedUserIsSignedOutEverywhere(t *testing.T) {
 
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "user"})
 	require.NoError(t, err)
-	require.Equal(t, "user.updated", entries[0].Action)
-	require.Equal(t, "admin@shop.test", entries[0].ActorLabel)
-	require.Contains(t, entries[0].Summary, "deactivated")
+	require.Equal(t, "user.sign_in_failed", entries[0].Action)
+	require.Equal(t, "Failed sign-in as operator@shop.test: the account is deactivated", entries[0].Summary)
+	require.Equal(t, "user.updated", entries[1].Action)
+	require.Equal(t, "admin@shop.test", entries[1].ActorLabel)
+	require.Contains(t, entries[1].Summary, "deactivated")
 	var before, after struct{ Active bool }
-	require.NoError(t, json.Unmarshal(*entries[0].Before, &before))
-	require.NoError(t, json.Unmarshal(*entries[0].After, &after))
+	require.NoError(t, json.Unmarshal(*entries[1].Before, &before))
+	require.NoError(t, json.Unmarshal(*entries[1].After, &after))
 	require.True(t, before.Active)
 	require.False(t, after.Active)
 }
@@ -383,11 +387,12 @@ func TestAuditLogFiltersAndPages(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	ctx := context.Background()
+	// Signed in first: the sign-in's own audit entry is then the oldest.
+	admin := env.SignIn(t, store.RoleAdmin)
 	a := store.Actor{UserID: env.Users[store.RoleAdmin].ID, Label: "admin@shop.test"}
 	for i := 0; i < 60; i++ {
 		require.NoError(t, env.Store.Audit(ctx, a, store.Change{Action: "thing.changed", ObjectType: "thing", ObjectID: fmt.Sprint(i), Summary: fmt.Sprintf("Changed thing T%02d.", i)}))
 	}
-	admin := env.SignIn(t, store.RoleAdmin)
 	res, body := admin.Get(fmt.Sprintf("/audit?user=%d", a.UserID))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Equal(t, 50, strings.Count(body, "<tr>")-1, "one page of 50 rows plus the header row")

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"crossdock/web"
 )
 
 // Config is Crossdock's configuration, read from the environment.
@@ -27,19 +30,25 @@ type Config struct {
 	// address to requests carrying it (CROSSDOCK_METRICS_TOKEN).
 	MetricsAddr  string
 	MetricsToken string
+	// TrustedProxies lists the proxies in front of Crossdock
+	// (CROSSDOCK_TRUSTED_PROXIES, comma-separated IPs and CIDR ranges):
+	// only for requests from them is X-Forwarded-For read for the client's
+	// address, which sign-in throttling and the audit log use.
+	TrustedProxies string
 }
 
 // LoadConfig reads the environment and fills in defaults.
 func LoadConfig(getenv func(string) string) Config {
 	c := Config{
-		DatabaseURL:  strings.TrimSpace(getenv("DATABASE_URL")),
-		Addr:         cmp.Or(strings.TrimSpace(getenv("CROSSDOCK_ADDR")), "127.0.0.1:8080"),
-		DataDir:      cmp.Or(strings.TrimSpace(getenv("CROSSDOCK_DATA_DIR")), "./.crossdock"),
-		SecretKey:    getenv("CROSSDOCK_SECRET_KEY"),
-		BaseURL:      strings.TrimRight(strings.TrimSpace(getenv("CROSSDOCK_BASE_URL")), "/"),
-		LogLevel:     cmp.Or(strings.ToLower(strings.TrimSpace(getenv("CROSSDOCK_LOG_LEVEL"))), "info"),
-		MetricsAddr:  strings.TrimSpace(getenv("CROSSDOCK_METRICS_ADDR")),
-		MetricsToken: strings.TrimSpace(getenv("CROSSDOCK_METRICS_TOKEN")),
+		DatabaseURL:    strings.TrimSpace(getenv("DATABASE_URL")),
+		Addr:           cmp.Or(strings.TrimSpace(getenv("CROSSDOCK_ADDR")), "127.0.0.1:8080"),
+		DataDir:        cmp.Or(strings.TrimSpace(getenv("CROSSDOCK_DATA_DIR")), "./.crossdock"),
+		SecretKey:      getenv("CROSSDOCK_SECRET_KEY"),
+		BaseURL:        strings.TrimRight(strings.TrimSpace(getenv("CROSSDOCK_BASE_URL")), "/"),
+		LogLevel:       cmp.Or(strings.ToLower(strings.TrimSpace(getenv("CROSSDOCK_LOG_LEVEL"))), "info"),
+		MetricsAddr:    strings.TrimSpace(getenv("CROSSDOCK_METRICS_ADDR")),
+		MetricsToken:   strings.TrimSpace(getenv("CROSSDOCK_METRICS_TOKEN")),
+		TrustedProxies: strings.TrimSpace(getenv("CROSSDOCK_TRUSTED_PROXIES")),
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = "http://" + displayAddr(c.Addr)
@@ -72,12 +81,21 @@ func (c Config) Validate() error {
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return errors.New("CROSSDOCK_METRICS_TOKEN must be at least 16 characters (try: openssl rand -hex 16)")
 	}
+	if _, err := web.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("CROSSDOCK_TRUSTED_PROXIES must list IP addresses or CIDR ranges separated by commas, like 10.0.0.0/8,192.168.1.7: %w", err)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("CROSSDOCK_LOG_LEVEL must be debug, info, warn or error (got %q)", c.LogLevel)
 	}
 	return nil
+}
+
+// trustedProxies returns the parsed CROSSDOCK_TRUSTED_PROXIES (validated).
+func (c Config) trustedProxies() []netip.Prefix {
+	p, _ := web.ParseTrustedProxies(c.TrustedProxies)
+	return p
 }
 
 // SecureCookies reports whether Crossdock is served over https.

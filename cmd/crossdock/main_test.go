@@ -34,6 +34,9 @@ func TestConfigValidateNamesTheVariable(t *testing.T) {
 		{"bad log level", map[string]string{"CROSSDOCK_LOG_LEVEL": "loud"}, "CROSSDOCK_LOG_LEVEL"},
 		{"bad metrics addr", map[string]string{"CROSSDOCK_METRICS_ADDR": "9090"}, "CROSSDOCK_METRICS_ADDR"},
 		{"short metrics token", map[string]string{"CROSSDOCK_METRICS_TOKEN": "abc"}, "CROSSDOCK_METRICS_TOKEN"},
+		{"trusted proxy not an address", map[string]string{"CROSSDOCK_TRUSTED_PROXIES": "10.0.0.1, lb.internal"}, "CROSSDOCK_TRUSTED_PROXIES"},
+		{"trusted proxy bad range", map[string]string{"CROSSDOCK_TRUSTED_PROXIES": "10.0.0.0/33"}, "CROSSDOCK_TRUSTED_PROXIES"},
+		{"trusted proxies valid", map[string]string{"CROSSDOCK_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.7 ,fd00::/8"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

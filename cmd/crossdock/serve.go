@@ -47,7 +47,8 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken})
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
+		TrustedProxies: cfg.trustedProxies()})
 	if err != nil {
 		return err
 	}

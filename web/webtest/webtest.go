@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -49,6 +50,12 @@ type Options struct {
 	Empty bool
 	// MetricsToken opens /metrics to requests carrying it.
 	MetricsToken string
+	// TrustedProxies makes the console read X-Forwarded-For from these
+	// peers (127.0.0.1/32: the test's own requests), so a test can sign in
+	// from several client addresses.
+	TrustedProxies []netip.Prefix
+	// Now is the clock of sign-in throttling (nil: time.Now).
+	Now func() time.Time
 }
 
 // Start runs the console for the test and stops it when the test ends.
@@ -59,6 +66,7 @@ func Start(t testing.TB, opts ...Options) *Env {
 		o = opts[0]
 	}
 	st := storetest.New(t)
+	st.Now = o.Now
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -69,7 +77,8 @@ func Start(t testing.TB, opts ...Options) *Env {
 	// (catalogue refresh), no background sync runs under the tests.
 	eng, err := engine.New(engine.Config{Store: st, SecretKey: []byte(SecretKey), Logger: log})
 	require.NoError(t, err)
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng, MetricsToken: o.MetricsToken})
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng, MetricsToken: o.MetricsToken,
+		TrustedProxies: o.TrustedProxies})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {
@@ -203,4 +212,27 @@ func (e *Env) SandboxShopify(t testing.TB, name string) store.Connection {
 	})
 	require.NoError(t, err)
 	return c
+}
+
+// From makes the client's requests arrive as if from ip, named in
+// X-Forwarded-For by the test's own address (start the console with
+// Options.TrustedProxies 127.0.0.1/32 for it to be believed).
+func (c *Client) From(ip string) *Client {
+	next := c.HTTP.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.HTTP.Transport = forwardedFor{ip: ip, next: next}
+	return c
+}
+
+type forwardedFor struct {
+	ip   string
+	next http.RoundTripper
+}
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", f.ip)
+	return f.next.RoundTrip(r)
 }
