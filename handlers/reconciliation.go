@@ -12,7 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"crossdock/csvfile"
+	"crossdock/store/csvfile"
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"

@@ -14,7 +14,7 @@ import (
 
 	"github.com/lib/pq"
 
-	"crossdock/csvfile"
+	"crossdock/store/csvfile"
 )
 
 // MappingCSVColumns is the header of mapping CSV files, as exported. An

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/csvfile"
+	"crossdock/store/csvfile"
 )
 
 func TestFormulaCellsAreWrittenAsText(t *testing.T) {
