@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"crossdock/connectors/shopify"
 	"crossdock/engine/rules"
 	"crossdock/store"
 )
@@ -136,6 +137,12 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 	src, ok := rs.Conn(ev.ConnectionID)
 	if !ok || src.Kind != store.KindShopify {
 		p.outcome.Status, p.outcome.Error = store.WebhookIgnored, "This connection's webhooks are not synced."
+		return p
+	}
+	// Shopify signs the body, not the topic: a body is acted on only when it
+	// is a record of the kind its topic names.
+	if problem := shopify.CheckTopicShape(ev.Topic, ev.Payload); problem != "" {
+		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
 		return p
 	}
 	switch ev.Topic {
