@@ -4,9 +4,12 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
 	"crossdock/store"
 )
 
@@ -60,4 +63,54 @@ func TestIntakeActsOnlyOnBodiesOfTheirTopic(t *testing.T) {
 	require.Zero(t, e.odooWrites("res.partner"), "no contact was created from an order")
 	require.Zero(t, e.odooWrites("sale.order"))
 	require.Zero(t, e.odooWrites("account.move"))
+}
+
+// A customers/update stored right after the customers rule was saved is
+// decided by that rule, even while the engine holds a snapshot of the rules
+// from before it (a long RulesTTL makes the race certain).
+func TestIntakeReadsTheRuleSavedJustBeforeTheEvent(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{configure: func(c *engine.Config) { c.RulesTTL = time.Hour }})
+	e.start(t)
+	before, err := e.eng.Rules(context.Background()) // the snapshot: nobody decides customers
+	require.NoError(t, err)
+	require.Zero(t, before.Rule("customers").Master)
+
+	e.customersFromShopify(t)
+	c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Grace", LastName: "Hopper", Email: "grace@example.org"})
+	ss := e.endedSyncs(t, e.deliver(t, "customers/update", e.customerPayload(t, c.GID())))
+	require.Len(t, ss, 1)
+	s := e.sync(t, ss[0].ID)
+	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Len(t, e.partnersWithEmail("grace@example.org"), 1)
+}
+
+// A change refused because nobody decided customers yet is not "handled":
+// once an admin saves the rule, replaying the refusal sends it, and the same
+// version delivered again is sent too rather than dropped as already seen.
+func TestRefusedCustomerChangeComesThroughOnceTheRuleExists(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{})
+	e.start(t)
+	c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Ada", LastName: "Byron", Email: "ada.b@example.org"})
+	payload := e.customerPayload(t, c.GID())
+	ss := e.endedSyncs(t, e.deliver(t, "customers/update", payload))
+	require.Len(t, ss, 1)
+	refused := e.sync(t, ss[0].ID)
+	require.Equal(t, store.SyncRejected, refused.Status)
+	require.Contains(t, refused.Message, "Nobody decides customers yet")
+	require.Empty(t, e.partnersWithEmail("ada.b@example.org"))
+
+	e.customersFromShopify(t)
+	replay, err := e.eng.Replay(context.Background(), store.SystemActor("test"), refused.ID)
+	require.NoError(t, err)
+	r := e.ended(t, replay.ID)
+	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Len(t, e.partnersWithEmail("ada.b@example.org"), 1)
+
+	again := e.endedSyncs(t, e.deliver(t, "customers/update", payload))
+	require.Len(t, again, 1, "the same version, delivered again, is not dropped as already handled")
+	s := e.sync(t, again[0].ID)
+	require.Contains(t, []string{store.SyncSucceeded, store.SyncSkipped}, s.Status, s.Message)
+	require.Len(t, e.partnersWithEmail("ada.b@example.org"), 1, "one contact, however many times the change came")
 }
