@@ -119,6 +119,97 @@ func (c *Client) ConfirmSaleOrder(ctx context.Context, id int) error {
 	return c.Action(ctx, "sale.order", "action_confirm", []int{id}, nil)
 }
 
+// OrderInOdoo is a sale order as Odoo has it, with its product lines.
+type OrderInOdoo struct {
+	ID    int
+	Name  string // S00042
+	State string // draft, sent, sale, cancel (done up to Odoo 16)
+	Lines []OrderLineInOdoo
+}
+
+// OrderLineInOdoo is one product line of an order (notes and sections are left out).
+type OrderLineInOdoo struct {
+	ID        int
+	ProductID int
+	Quantity  float64
+	PriceUnit float64
+}
+
+// SaleOrderByRef finds the sale order whose client_order_ref is ref (the
+// reference CreateSaleOrder stores) and reads its product lines.
+func (c *Client) SaleOrderByRef(ctx context.Context, ref string) (o OrderInOdoo, found bool, err error) {
+	var orders []struct {
+		ID    int  `json:"id"`
+		Name  text `json:"name"`
+		State text `json:"state"`
+	}
+	if err := c.searchRead(ctx, "sale.order", []any{[]any{"client_order_ref", "=", ref}}, []string{"id", "name", "state"},
+		0, 1, "id", nil, &orders); err != nil {
+		return o, false, fmt.Errorf("odoo: sale order %q: %w", ref, err)
+	}
+	if len(orders) == 0 {
+		return o, false, nil
+	}
+	o = OrderInOdoo{ID: orders[0].ID, Name: string(orders[0].Name), State: string(orders[0].State)}
+	var lines []struct {
+		ID          int      `json:"id"`
+		ProductID   Many2One `json:"product_id"`
+		Quantity    number   `json:"product_uom_qty"`
+		PriceUnit   number   `json:"price_unit"`
+		DisplayType text     `json:"display_type"`
+	}
+	if err := c.searchRead(ctx, "sale.order.line", []any{[]any{"order_id", "=", o.ID}},
+		[]string{"id", "product_id", "product_uom_qty", "price_unit", "display_type"}, 0, 0, "id", nil, &lines); err != nil {
+		return o, true, fmt.Errorf("odoo: lines of sale order %q: %w", ref, err)
+	}
+	for _, l := range lines {
+		if l.DisplayType != "" || l.ProductID.ID == 0 {
+			continue
+		}
+		o.Lines = append(o.Lines, OrderLineInOdoo{ID: l.ID, ProductID: l.ProductID.ID, Quantity: float64(l.Quantity), PriceUnit: float64(l.PriceUnit)})
+	}
+	return o, true, nil
+}
+
+// LineChange is one change to an order's lines: LineID 0 adds a line.
+type LineChange struct {
+	LineID    int     `json:"line_id,omitempty"`
+	ProductID int     `json:"product_id,omitempty"`
+	Quantity  float64 `json:"quantity"`
+	PriceUnit float64 `json:"price_unit"`
+}
+
+// ChangeSaleOrderLines writes changes to an order's lines in one call (one
+// transaction in Odoo: all or nothing). Lines are never deleted: a confirmed
+// order refuses it, and Odoo's own advice is to set the quantity to 0.
+func (c *Client) ChangeSaleOrderLines(ctx context.Context, orderID int, changes []LineChange) error {
+	cmds := make([]any, 0, len(changes))
+	for _, ch := range changes {
+		if ch.LineID != 0 {
+			cmds = append(cmds, Command{1, ch.LineID, map[string]any{"product_uom_qty": ch.Quantity, "price_unit": ch.PriceUnit}})
+		}
+	}
+	for _, ch := range changes {
+		if ch.LineID == 0 {
+			cmds = append(cmds, CreateCommand(map[string]any{"product_id": ch.ProductID, "product_uom_qty": ch.Quantity, "price_unit": ch.PriceUnit}))
+		}
+	}
+	if err := c.Write(ctx, "sale.order", []int{orderID}, map[string]any{"order_line": cmds}, nil); err != nil {
+		return fmt.Errorf("odoo: change the lines of sale order %d: %w", orderID, err)
+	}
+	return nil
+}
+
+// CancelSaleOrder cancels an order (action_cancel). disable_cancel_warning
+// makes Odoo cancel at once rather than answer with its cancel wizard, which
+// it does for any order past the quotation stage.
+func (c *Client) CancelSaleOrder(ctx context.Context, id int) error {
+	if err := c.Action(ctx, "sale.order", "action_cancel", []int{id}, map[string]any{"disable_cancel_warning": true}); err != nil {
+		return fmt.Errorf("odoo: cancel sale order %d: %w", id, err)
+	}
+	return nil
+}
+
 // CreditNote is a customer credit note (account.move, move_type out_refund).
 type CreditNote struct {
 	PartnerID       int

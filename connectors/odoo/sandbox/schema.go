@@ -372,7 +372,10 @@ func (s *Server) buildModels() {
 		"origin":           char("Source Document"),
 		"date_order":       req(when("Order Date")),
 		"state":            sel("Status", "draft", "sent", "sale", "cancel"),
-		"order_line":       o2m("Order Lines", "sale.order.line", "order_id"),
+		// locked (Odoo 17+; "done" before): a locked order's lines cannot be
+		// changed and the order cannot be cancelled until someone unlocks it.
+		"locked":     flag("Locked"),
+		"order_line": o2m("Order Lines", "sale.order.line", "order_id"),
 		"amount_untaxed": {typ: tFloat, label: "Untaxed Amount", compute: func(s *Server, r record) any {
 			return s.orderTotal(r["id"].(int))
 		}},
@@ -382,6 +385,7 @@ func (s *Server) buildModels() {
 	})
 	order.defaults = func(s *Server, r record) {
 		setDefault(r, "state", "draft")
+		setDefault(r, "locked", false)
 		setDefault(r, "date_order", s.stamp())
 		s.counter["sale.order"]++
 		setDefault(r, "name", fmt.Sprintf("S%05d", s.counter["sale.order"]))
