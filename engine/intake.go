@@ -153,7 +153,7 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 		return p
 	}
 	switch ev.Topic {
-	case "orders/create":
+	case "orders/create", "orders/updated", "orders/cancelled":
 		return e.planOrder(rs, ev, p)
 	case "refunds/create":
 		return e.planRefund(rs, ev, p)
