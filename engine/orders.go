@@ -231,15 +231,20 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 		return res
 	}
 	label := "Order " + cmpStr(o.Name, o.ID)
-	// The syncs of one order take turns (their lease); an older version's
-	// sync that waited behind a newer one must not undo it.
-	if newer, err := e.superseded(ctx, s, entityOrder, o.ID, o.UpdatedAt); err != nil {
-		res.err = err
-		return res
-	} else if newer {
-		res.status = store.SyncSkipped
-		res.message = fmt.Sprintf("%s changed again in Shopify; the newer version is sent by its own sync, so this one is not.", label)
-		return res
+	// The syncs of one order take turns (their lease); an older edit's sync
+	// that waited behind a newer version must not undo it. A create needs no
+	// such check: it never touches an order that exists.
+	if o.Edit || o.Cancelled {
+		newer, err := e.superseded(ctx, s, entityOrder, o.ID, o.UpdatedAt)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		if newer {
+			res.status = store.SyncSkipped
+			res.message = fmt.Sprintf("%s changed again in Shopify; the newer version is sent by its own sync, so this one is not.", label)
+			return res
+		}
 	}
 	if o.Cancelled {
 		return e.cancelOrder(ctx, cl, conn, o, label, res)
