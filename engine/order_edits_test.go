@@ -183,3 +183,38 @@ func TestOrderEditOfALockedOrderFailsWithOdoosWords(t *testing.T) {
 	require.Equal(t, "sale", after.State)
 	require.Equal(t, map[int]float64{e.productBySKU[vs[0].SKU].ID: 2}, odooQuantities(after))
 }
+
+// A new delivery address in Shopify becomes the order's delivery contact in
+// Odoo (a child of the customer), once.
+func TestOrderEditChangesTheDeliveryAddressOnce(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	o, created := e.order(t)
+	require.Equal(t, store.SyncSucceeded, e.endedSyncs(t, e.deliver(t, "orders/create", created))[0].Status)
+	before := e.oneSaleOrder(t, o.GID())
+
+	moved := setJSON(t, orderVersion(t, created, o.UpdatedAt.Add(time.Minute), nil), "shipping_address", map[string]any{
+		"first_name": "Ada", "last_name": "Byron", "name": "Ada Byron", "address1": "12 St James's Square", "address2": nil,
+		"city": "London", "zip": "SW1Y 4JH", "country_code": "GB", "phone": "+44 20 7946 0000"})
+	s := e.endedSyncs(t, e.deliver(t, "orders/updated", moved))[0]
+	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Contains(t, s.Message, "It now ships to 12 St James's Square, London, SW1Y 4JH")
+	after := e.oneSaleOrder(t, o.GID())
+	require.NotZero(t, after.ShippingPartnerID)
+	var contact odoosandbox.Partner
+	for _, p := range e.odoo.Partners() {
+		if p.ID == after.ShippingPartnerID {
+			contact = p
+		}
+	}
+	require.Equal(t, "12 St James's Square", contact.Street)
+	require.Equal(t, "Ada Byron", contact.Name)
+	require.Equal(t, odooQuantities(before), odooQuantities(after), "the lines are as they were")
+
+	partners := len(e.odoo.Partners())
+	replay, err := e.eng.Replay(context.Background(), store.SystemActor("test"), s.ID)
+	require.NoError(t, err)
+	r := e.ended(t, replay.ID)
+	require.Equal(t, store.SyncSkipped, r.Status, r.Message)
+	require.Len(t, e.odoo.Partners(), partners, "no second delivery contact")
+}

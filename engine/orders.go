@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,6 +42,8 @@ type orderIn struct {
 	// are made to match in Odoo. Cancelled: it was cancelled there.
 	Edit      bool `json:"edit,omitempty"`
 	Cancelled bool `json:"cancelled,omitempty"`
+	// Shipping is where the order goes (an edit may change it).
+	Shipping *odoo.Address `json:"shipping,omitempty"`
 }
 
 type customerIn struct {
@@ -72,7 +75,17 @@ type restOrder struct {
 	Currency     string  `json:"currency"`
 	TotalPrice   string  `json:"total_price"`
 	CancelledAt  *string `json:"cancelled_at"`
-	Customer     *struct {
+	Shipping     *struct {
+		Name      string `json:"name"`
+		FirstName string `json:"first_name"`
+		LastName  string `json:"last_name"`
+		Address1  string `json:"address1"`
+		Address2  string `json:"address2"`
+		City      string `json:"city"`
+		Zip       string `json:"zip"`
+		Phone     string `json:"phone"`
+	} `json:"shipping_address"`
+	Customer *struct {
 		ID        int64  `json:"id"`
 		GID       string `json:"admin_graphql_api_id"`
 		Email     string `json:"email"`
@@ -115,6 +128,12 @@ func parseOrder(payload []byte, topic string) (orderIn, string) {
 		if o.Email == "" {
 			o.Email = strings.TrimSpace(c.Email)
 		}
+	}
+	if a := r.Shipping; a != nil && strings.TrimSpace(a.Address1+a.City+a.Zip) != "" {
+		o.Shipping = &odoo.Address{Name: cmpStr(strings.TrimSpace(a.Name), strings.TrimSpace(a.FirstName+" "+a.LastName)),
+			Street: strings.TrimSpace(a.Address1), Street2: strings.TrimSpace(a.Address2), City: strings.TrimSpace(a.City),
+			Zip: strings.TrimSpace(a.Zip), Phone: strings.TrimSpace(a.Phone)}
+		o.Shipping.Name = cmpStr(o.Shipping.Name, o.Shipping.Street)
 	}
 	o.CreatedAt, _ = time.Parse(time.RFC3339, r.CreatedAt)
 	o.UpdatedAt, _ = time.Parse(time.RFC3339, r.UpdatedAt)
@@ -296,7 +315,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 			return res
 		}
 		if found {
-			return editOrder(ctx, cl, conn, ex, req, label, res)
+			return editOrder(ctx, cl, conn, ex, req, o.Shipping, label, res)
 		}
 		// Not in Odoo yet (its orders/create came later, or failed): created
 		// below as it is now.
@@ -386,7 +405,8 @@ func (e *Engine) releaseLease(ctx context.Context, key string, syncID int64) {
 // order: quantities and prices changed, products added, products no longer
 // ordered set to 0 (Odoo refuses to delete a confirmed order's lines and
 // says to do that). Applied twice, the second time writes nothing.
-func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex odoo.OrderInOdoo, req saleOrderRequest, label string, res result) result {
+func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex odoo.OrderInOdoo, req saleOrderRequest,
+	ship *odoo.Address, label string, res result) result {
 	res.targetRef = strconv.Itoa(ex.ID)
 	where := fmt.Sprintf("%s (%s)", conn.Name, cmpStr(ex.Name, "#"+strconv.Itoa(ex.ID)))
 	if ex.State == "cancel" {
@@ -394,14 +414,20 @@ func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex o
 		return res
 	}
 	changes := lineChanges(ex.Lines, req.Order.Lines)
-	if len(changes) == 0 {
+	shipTo, err := deliveryAddress(ctx, cl, ex, ship)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if len(changes) == 0 && shipTo == 0 {
 		res.status = store.SyncSkipped
 		res.response = map[string]any{"sale_order_id": ex.ID, "changes": []odoo.LineChange{}}
 		res.message = fmt.Sprintf("%s already matches Shopify in %s; nothing was written.", label, where)
 		return res
 	}
-	res.request = map[string]any{"model": "sale.order", "method": "write", "ids": []int{ex.ID}, "order_line": changes, "lines": req.Lines}
-	if err := cl.ChangeSaleOrderLines(ctx, ex.ID, changes); err != nil {
+	res.request = map[string]any{"model": "sale.order", "method": "write", "ids": []int{ex.ID}, "order_line": changes, "lines": req.Lines,
+		"partner_shipping_id": shipTo, "shipping": ship}
+	if err := cl.ChangeSaleOrder(ctx, ex.ID, changes, shipTo); err != nil {
 		res.err = err
 		return res
 	}
@@ -417,10 +443,48 @@ func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex o
 		}
 	}
 	res.status = store.SyncSucceeded
-	res.response = map[string]any{"sale_order_id": ex.ID, "changes": changes}
-	res.message = fmt.Sprintf("%s was updated in %s: %s changed, %s added, %s no longer ordered (quantity 0).", label, where,
-		plural(changed, "line"), plural(added, "line"), plural(zeroed, "line"))
+	res.response = map[string]any{"sale_order_id": ex.ID, "changes": changes, "partner_shipping_id": shipTo}
+	res.message = fmt.Sprintf("%s was updated in %s.", label, where)
+	if len(changes) > 0 {
+		res.message = fmt.Sprintf("%s was updated in %s: %s changed, %s added, %s no longer ordered (quantity 0).", label, where,
+			plural(changed, "line"), plural(added, "line"), plural(zeroed, "line"))
+	}
+	if shipTo != 0 {
+		res.message += fmt.Sprintf(" It now ships to %s.", strings.Join(nonEmpty(ship.Street, ship.City, ship.Zip), ", "))
+	}
 	return res
+}
+
+// deliveryAddress returns the delivery contact to set on the order when the
+// Shopify order ships elsewhere than Odoo's order says; 0 when it already
+// ships there (or Shopify gave no address).
+func deliveryAddress(ctx context.Context, cl *odoo.Client, ex odoo.OrderInOdoo, ship *odoo.Address) (int, error) {
+	if ship == nil || ex.PartnerID == 0 {
+		return 0, nil
+	}
+	current := cmp.Or(ex.ShippingPartnerID, ex.PartnerID)
+	ps, err := cl.Partners(ctx, []any{[]any{"id", "=", current}}, 0, 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(ps) == 1 && ship.Same(ps[0]) {
+		return 0, nil
+	}
+	id, _, err := cl.EnsureDeliveryAddress(ctx, ex.PartnerID, *ship)
+	if err != nil || id == current {
+		return 0, err
+	}
+	return id, nil
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // lineChanges compares an order's lines in Odoo with the lines wanted, per
