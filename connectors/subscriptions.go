@@ -10,7 +10,7 @@ import (
 
 // ShopifyTopics are the webhook topics Crossdock subscribes to.
 var ShopifyTopics = []string{
-	"orders/create", "orders/updated", "refunds/create", "fulfillments/create",
+	"orders/create", "orders/updated", "orders/cancelled", "refunds/create", "fulfillments/create",
 	"products/create", "products/update", "inventory_levels/update", "customers/create", "customers/update",
 }
 

@@ -343,6 +343,49 @@ func (e *Engine) Rules(ctx context.Context) (rules.Rules, error) {
 	return rs, nil
 }
 
+// rulesIn returns the sources of truth as tx sees them. The cached snapshot
+// serves while its version is still the newest saved (one index lookup);
+// otherwise the rules are read again in tx. A webhook stored just after an
+// admin saved a rule is so planned under that rule, never under the snapshot
+// from before it.
+func (e *Engine) rulesIn(ctx context.Context, tx *store.Tx) (rules.Rules, error) {
+	v, err := tx.SourceRulesVersion(ctx)
+	if err != nil {
+		return rules.Rules{}, err
+	}
+	e.rulesMu.Lock()
+	cached, fresh := e.rulesVal, !e.rulesAt.IsZero() && time.Since(e.rulesAt) < e.cfg.RulesTTL
+	e.rulesMu.Unlock()
+	if fresh && cached.Version == v {
+		return cached, nil
+	}
+	rs, err := tx.SourceRules(ctx)
+	if err != nil {
+		return rules.Rules{}, err
+	}
+	e.keepRules(rs)
+	return rs, nil
+}
+
+// freshRules reads the sources of truth now, bypassing the snapshot.
+func (e *Engine) freshRules(ctx context.Context) (rules.Rules, error) {
+	rs, err := e.st.SourceRules(ctx)
+	if err != nil {
+		return rules.Rules{}, err
+	}
+	e.keepRules(rs)
+	return rs, nil
+}
+
+// keepRules makes rs the snapshot unless a newer one is kept already.
+func (e *Engine) keepRules(rs rules.Rules) {
+	e.rulesMu.Lock()
+	defer e.rulesMu.Unlock()
+	if rs.Version >= e.rulesVal.Version {
+		e.rulesVal, e.rulesAt = rs, time.Now()
+	}
+}
+
 // pausedFlow reports whether the family's flow is paused, from a snapshot at
 // most RulesTTL old (like the rules: one small read a second, not one a job).
 func (e *Engine) pausedFlow(ctx context.Context, family string) (bool, error) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"crossdock/connectors/shopify"
 	"crossdock/engine/rules"
 	"crossdock/store"
 )
@@ -44,8 +45,8 @@ type eventPlan struct {
 // not be read (problem) becomes failed syncs that keep the raw payload, and
 // no watermark, so a corrected delivery of the same version still comes
 // through. Otherwise each target gets a waiting sync carrying payload, or a
-// rejected one when the sources of truth refuse it, and the event's version
-// becomes the entity's watermark.
+// rejected one when the sources of truth refuse it; the event's version
+// becomes the entity's watermark when at least one target may receive it.
 func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSync, family rules.Family, tgts []int64,
 	problem string, payload any, waiting func(target int64) string) eventPlan {
 	if problem != "" {
@@ -59,16 +60,21 @@ func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSy
 		}
 		return p
 	}
-	p.mark = &store.Watermark{ConnectionID: ev.ConnectionID, EntityType: base.EntityType, ExternalID: base.EntityRef, Version: base.SourceVersion}
+	allowed := false
 	for _, t := range tgts {
 		s := base
 		s.TargetConnectionID, s.Payload = t, payload
 		if d := rs.Decide(family, ev.ConnectionID, t, nil); !d.Allowed {
 			s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
 		} else {
-			s.Message = waiting(t)
+			s.Message, allowed = waiting(t), true
 		}
 		p.syncs = append(p.syncs, queued{sync: s, lease: leaseFor(base.Flow, t, base.EntityRef)})
+	}
+	// A version nothing may receive is not handled: once a rule lets it
+	// through, the same version (a replay, a redelivery, the sweep) still is.
+	if allowed {
+		p.mark = &store.Watermark{ConnectionID: ev.ConnectionID, EntityType: base.EntityType, ExternalID: base.EntityRef, Version: base.SourceVersion}
 	}
 	return p
 }
@@ -77,12 +83,8 @@ func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSy
 // transaction, creates their sync records and queue jobs and marks them
 // processed, ignored or failed. It returns how many events it claimed.
 func (e *Engine) IntakeOnce(ctx context.Context) (int, error) {
-	rs, err := e.Rules(ctx)
-	if err != nil {
-		return 0, err
-	}
 	var n int
-	err = e.st.InTx(ctx, func(tx *store.Tx) error {
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
 		evs, err := tx.ClaimWebhookEvents(ctx, e.cfg.IntakeBatch)
 		if err != nil {
 			return err
@@ -90,6 +92,12 @@ func (e *Engine) IntakeOnce(ctx context.Context) (int, error) {
 		n = len(evs)
 		if n == 0 {
 			return nil
+		}
+		// Read after the claim: every rule saved before these events were
+		// stored decides them.
+		rs, err := e.rulesIn(ctx, tx)
+		if err != nil {
+			return err
 		}
 		plans := make([]eventPlan, len(evs))
 		var marks []store.Watermark
@@ -138,8 +146,14 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 		p.outcome.Status, p.outcome.Error = store.WebhookIgnored, "This connection's webhooks are not synced."
 		return p
 	}
+	// Shopify signs the body, not the topic: a body is acted on only when it
+	// is a record of the kind its topic names.
+	if problem := shopify.CheckTopicShape(ev.Topic, ev.Payload); problem != "" {
+		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
+		return p
+	}
 	switch ev.Topic {
-	case "orders/create":
+	case "orders/create", "orders/updated", "orders/cancelled":
 		return e.planOrder(rs, ev, p)
 	case "refunds/create":
 		return e.planRefund(rs, ev, p)

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +38,12 @@ type orderIn struct {
 	CreatedAt time.Time   `json:"created_at"`
 	UpdatedAt time.Time   `json:"updated_at"`
 	Lines     []lineIn    `json:"lines"`
+	// Edit: the order was changed in Shopify (orders/updated), so its lines
+	// are made to match in Odoo. Cancelled: it was cancelled there.
+	Edit      bool `json:"edit,omitempty"`
+	Cancelled bool `json:"cancelled,omitempty"`
+	// Shipping is where the order goes (an edit may change it).
+	Shipping *odoo.Address `json:"shipping,omitempty"`
 }
 
 type customerIn struct {
@@ -67,7 +75,17 @@ type restOrder struct {
 	Currency     string  `json:"currency"`
 	TotalPrice   string  `json:"total_price"`
 	CancelledAt  *string `json:"cancelled_at"`
-	Customer     *struct {
+	Shipping     *struct {
+		Name      string `json:"name"`
+		FirstName string `json:"first_name"`
+		LastName  string `json:"last_name"`
+		Address1  string `json:"address1"`
+		Address2  string `json:"address2"`
+		City      string `json:"city"`
+		Zip       string `json:"zip"`
+		Phone     string `json:"phone"`
+	} `json:"shipping_address"`
+	Customer *struct {
 		ID        int64  `json:"id"`
 		GID       string `json:"admin_graphql_api_id"`
 		Email     string `json:"email"`
@@ -82,13 +100,17 @@ type restOrder struct {
 		Title     string `json:"title"`
 		Name      string `json:"name"`
 		Quantity  int    `json:"quantity"`
-		Price     string `json:"price"`
+		// CurrentQuantity is the quantity after the order's edits (removed
+		// units taken off); absent from payloads older than 2023-01.
+		CurrentQuantity *int   `json:"current_quantity"`
+		Price           string `json:"price"`
 	} `json:"line_items"`
 }
 
-// parseOrder reads an orders/create payload. A problem is returned as a
-// sentence for the merchant; the order is returned as far as it was read.
-func parseOrder(payload []byte) (orderIn, string) {
+// parseOrder reads an orders/create, orders/updated or orders/cancelled
+// payload. A problem is returned as a sentence for the merchant; the order is
+// returned as far as it was read.
+func parseOrder(payload []byte, topic string) (orderIn, string) {
 	var r restOrder
 	if err := json.Unmarshal(payload, &r); err != nil {
 		return orderIn{}, "Shopify sent an order Crossdock cannot read (" + err.Error() + "). Nothing was sent on."
@@ -107,6 +129,12 @@ func parseOrder(payload []byte) (orderIn, string) {
 			o.Email = strings.TrimSpace(c.Email)
 		}
 	}
+	if a := r.Shipping; a != nil && strings.TrimSpace(a.Address1+a.City+a.Zip) != "" {
+		o.Shipping = &odoo.Address{Name: cmpStr(strings.TrimSpace(a.Name), strings.TrimSpace(a.FirstName+" "+a.LastName)),
+			Street: strings.TrimSpace(a.Address1), Street2: strings.TrimSpace(a.Address2), City: strings.TrimSpace(a.City),
+			Zip: strings.TrimSpace(a.Zip), Phone: strings.TrimSpace(a.Phone)}
+		o.Shipping.Name = cmpStr(o.Shipping.Name, o.Shipping.Street)
+	}
 	o.CreatedAt, _ = time.Parse(time.RFC3339, r.CreatedAt)
 	o.UpdatedAt, _ = time.Parse(time.RFC3339, r.UpdatedAt)
 	if o.UpdatedAt.IsZero() {
@@ -122,11 +150,24 @@ func parseOrder(payload []byte) (orderIn, string) {
 	if o.UpdatedAt.IsZero() {
 		return o, label + " has no date (updated_at), so Crossdock cannot tell it from an older version of it. Nothing was sent on."
 	}
+	// Every order topic carries cancelled_at; orders/create's is left alone,
+	// as it always was (an order is created as it was placed).
+	o.Edit = topic == "orders/updated"
+	o.Cancelled = topic == "orders/cancelled" || (o.Edit && r.CancelledAt != nil && *r.CancelledAt != "")
+	if o.Cancelled {
+		return o, "" // its lines do not matter: the whole order is cancelled
+	}
 	if len(r.LineItems) == 0 {
 		return o, label + " has no lines; Crossdock sends only orders with products."
 	}
 	for _, l := range r.LineItems {
 		title := cmpStr(l.Title, l.Name)
+		if l.CurrentQuantity != nil && *l.CurrentQuantity == 0 && l.Quantity > 0 {
+			continue // removed by an edit: no longer on the order
+		}
+		if l.CurrentQuantity != nil {
+			l.Quantity = *l.CurrentQuantity
+		}
 		if l.VariantID == nil || *l.VariantID == 0 {
 			return o, fmt.Sprintf("%s: the line %q is not a product from the catalogue (a custom item or a deleted product), so Crossdock cannot find it in the ERP.", label, title)
 		}
@@ -138,6 +179,9 @@ func parseOrder(payload []byte) (orderIn, string) {
 		}
 		o.Lines = append(o.Lines, lineIn{ID: l.GID, VariantID: "gid://shopify/ProductVariant/" + strconv.FormatInt(*l.VariantID, 10),
 			SKU: l.SKU, Title: title, Quantity: l.Quantity, Price: l.Price})
+	}
+	if len(o.Lines) == 0 {
+		return o, label + " has no lines left; Crossdock sends only orders with products."
 	}
 	if o.Email == "" {
 		return o, label + " has no customer e-mail, so Crossdock cannot find or create the customer in the ERP."
@@ -163,7 +207,7 @@ func (o orderIn) searchKeys() []string {
 // could receive it: pending when the sources of truth allow it, rejected
 // (recorded, never written) when they do not, failed when the payload is unusable.
 func (e *Engine) planOrder(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
-	o, problem := parseOrder(ev.Payload)
+	o, problem := parseOrder(ev.Payload, ev.Topic)
 	base := store.NewSync{Family: string(rules.Orders), Direction: dirShopifyOdoo, Flow: flowOrders,
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityOrder, EntityRef: o.ID,
 		EntityKey: cmpStr(o.Name, o.ID), SearchKeys: o.searchKeys(), SourceVersion: o.UpdatedAt,
@@ -206,6 +250,24 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 		return res
 	}
 	label := "Order " + cmpStr(o.Name, o.ID)
+	// The syncs of one order take turns (their lease); an older edit's sync
+	// that waited behind a newer version must not undo it. A create needs no
+	// such check: it never touches an order that exists.
+	if o.Edit || o.Cancelled {
+		newer, err := e.superseded(ctx, s, entityOrder, o.ID, o.UpdatedAt)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		if newer {
+			res.status = store.SyncSkipped
+			res.message = fmt.Sprintf("%s changed again in Shopify; the newer version is sent by its own sync, so this one is not.", label)
+			return res
+		}
+	}
+	if o.Cancelled {
+		return e.cancelOrder(ctx, cl, conn, o, label, res)
+	}
 
 	// Lines: Shopify variants to Odoo products, through the mappings.
 	variants := make([]string, 0, len(o.Lines))
@@ -245,6 +307,18 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 		price, _ := strconv.ParseFloat(l.Price, 64)
 		req.Order.Lines = append(req.Order.Lines, odoo.SaleOrderLine{ProductID: pid, Quantity: float64(l.Quantity), PriceUnit: price})
 		req.Lines = append(req.Lines, requestLineSKU{SKU: l.SKU, VariantID: l.VariantID, ProductID: pid})
+	}
+	if o.Edit {
+		ex, found, err := cl.SaleOrderByRef(ctx, o.ID)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		if found {
+			return editOrder(ctx, cl, conn, ex, req, o.Shipping, label, res)
+		}
+		// Not in Odoo yet (its orders/create came later, or failed): created
+		// below as it is now.
 	}
 	req.Partner = odoo.Partner{Email: o.Email, Name: o.Email}
 	if c := o.Customer; c != nil {
@@ -325,4 +399,168 @@ func (e *Engine) releaseLease(ctx context.Context, key string, syncID int64) {
 	if err := e.st.ReleaseLease(rctx, key, syncID); err != nil {
 		e.log.Warn("release lease", "lease", key, "err", err)
 	}
+}
+
+// editOrder makes the lines of an order already in Odoo match the Shopify
+// order: quantities and prices changed, products added, products no longer
+// ordered set to 0 (Odoo refuses to delete a confirmed order's lines and
+// says to do that). Applied twice, the second time writes nothing.
+func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex odoo.OrderInOdoo, req saleOrderRequest,
+	ship *odoo.Address, label string, res result) result {
+	res.targetRef = strconv.Itoa(ex.ID)
+	where := fmt.Sprintf("%s (%s)", conn.Name, cmpStr(ex.Name, "#"+strconv.Itoa(ex.ID)))
+	if ex.State == "cancel" {
+		res.err = fail(store.ClassValidation, fmt.Sprintf("%s was changed in Shopify, but it is cancelled in %s; Crossdock does not change a cancelled order. Set it back to a quotation in Odoo, then replay this sync.", label, where), nil)
+		return res
+	}
+	changes := lineChanges(ex.Lines, req.Order.Lines)
+	shipTo, err := deliveryAddress(ctx, cl, ex, ship)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if len(changes) == 0 && shipTo == 0 {
+		res.status = store.SyncSkipped
+		res.response = map[string]any{"sale_order_id": ex.ID, "changes": []odoo.LineChange{}}
+		res.message = fmt.Sprintf("%s already matches Shopify in %s; nothing was written.", label, where)
+		return res
+	}
+	res.request = map[string]any{"model": "sale.order", "method": "write", "ids": []int{ex.ID}, "order_line": changes, "lines": req.Lines,
+		"partner_shipping_id": shipTo, "shipping": ship}
+	if err := cl.ChangeSaleOrder(ctx, ex.ID, changes, shipTo); err != nil {
+		res.err = err
+		return res
+	}
+	var changed, added, zeroed int
+	for _, c := range changes {
+		switch {
+		case c.LineID == 0:
+			added++
+		case c.Quantity == 0:
+			zeroed++
+		default:
+			changed++
+		}
+	}
+	res.status = store.SyncSucceeded
+	res.response = map[string]any{"sale_order_id": ex.ID, "changes": changes, "partner_shipping_id": shipTo}
+	res.message = fmt.Sprintf("%s was updated in %s.", label, where)
+	if len(changes) > 0 {
+		res.message = fmt.Sprintf("%s was updated in %s: %s changed, %s added, %s no longer ordered (quantity 0).", label, where,
+			plural(changed, "line"), plural(added, "line"), plural(zeroed, "line"))
+	}
+	if shipTo != 0 {
+		res.message += fmt.Sprintf(" It now ships to %s.", strings.Join(nonEmpty(ship.Street, ship.City, ship.Zip), ", "))
+	}
+	return res
+}
+
+// deliveryAddress returns the delivery contact to set on the order when the
+// Shopify order ships elsewhere than Odoo's order says; 0 when it already
+// ships there (or Shopify gave no address).
+func deliveryAddress(ctx context.Context, cl *odoo.Client, ex odoo.OrderInOdoo, ship *odoo.Address) (int, error) {
+	if ship == nil || ex.PartnerID == 0 {
+		return 0, nil
+	}
+	current := cmp.Or(ex.ShippingPartnerID, ex.PartnerID)
+	ps, err := cl.Partners(ctx, []any{[]any{"id", "=", current}}, 0, 1)
+	if err != nil {
+		return 0, err
+	}
+	if len(ps) == 1 && ship.Same(ps[0]) {
+		return 0, nil
+	}
+	id, _, err := cl.EnsureDeliveryAddress(ctx, ex.PartnerID, *ship)
+	if err != nil || id == current {
+		return 0, err
+	}
+	return id, nil
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// lineChanges compares an order's lines in Odoo with the lines wanted, per
+// product (a product on two Shopify lines is one quantity in Odoo).
+func lineChanges(have []odoo.OrderLineInOdoo, want []odoo.SaleOrderLine) []odoo.LineChange {
+	type wanted struct {
+		qty, price float64
+		seen       bool
+	}
+	w := map[int]*wanted{}
+	var order []int
+	for _, l := range want {
+		if x := w[l.ProductID]; x != nil {
+			x.qty += l.Quantity
+			continue
+		}
+		w[l.ProductID] = &wanted{qty: l.Quantity, price: l.PriceUnit}
+		order = append(order, l.ProductID)
+	}
+	same := func(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+	var out []odoo.LineChange
+	for _, h := range have {
+		x := w[h.ProductID]
+		switch {
+		case x != nil && !x.seen:
+			x.seen = true
+			if !same(h.Quantity, x.qty) || !same(h.PriceUnit, x.price) {
+				out = append(out, odoo.LineChange{LineID: h.ID, ProductID: h.ProductID, Quantity: x.qty, PriceUnit: x.price})
+			}
+		case !same(h.Quantity, 0): // not ordered any more, or a second line of the product
+			out = append(out, odoo.LineChange{LineID: h.ID, ProductID: h.ProductID, Quantity: 0, PriceUnit: h.PriceUnit})
+		}
+	}
+	for _, pid := range order {
+		if x := w[pid]; !x.seen {
+			out = append(out, odoo.LineChange{ProductID: pid, Quantity: x.qty, PriceUnit: x.price})
+		}
+	}
+	return out
+}
+
+// cancelOrder cancels the order in Odoo; an order never sent there is left
+// alone, and one cancelled already is not cancelled again.
+func (e *Engine) cancelOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, o orderIn, label string, res result) result {
+	ex, found, err := cl.SaleOrderByRef(ctx, o.ID)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if !found {
+		res.status = store.SyncSkipped
+		res.message = fmt.Sprintf("%s was cancelled in Shopify before it reached %s; nothing was created or cancelled.", label, conn.Name)
+		return res
+	}
+	res.targetRef = strconv.Itoa(ex.ID)
+	where := fmt.Sprintf("%s (%s)", conn.Name, cmpStr(ex.Name, "#"+strconv.Itoa(ex.ID)))
+	if ex.State == "cancel" {
+		res.status = store.SyncSkipped
+		res.response = map[string]any{"sale_order_id": ex.ID, "state": ex.State}
+		res.message = fmt.Sprintf("%s is already cancelled in %s; nothing was written.", label, where)
+		return res
+	}
+	res.request = map[string]any{"model": "sale.order", "method": "action_cancel", "ids": []int{ex.ID}}
+	if err := cl.CancelSaleOrder(ctx, ex.ID); err != nil {
+		res.err = err
+		return res
+	}
+	res.status = store.SyncSucceeded
+	res.response = map[string]any{"sale_order_id": ex.ID, "cancelled": true}
+	res.message = fmt.Sprintf("%s was cancelled in Shopify and in %s.", label, where)
+	return res
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -192,6 +192,15 @@ func (e *Engine) decide(ctx context.Context, s store.Sync) (*result, error) {
 		return nil, err
 	}
 	d := rs.Decide(rules.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, nil)
+	if !d.Allowed {
+		// The snapshot may predate a rule saved a moment ago, under which
+		// intake planned this sync: a refusal is checked against the rules
+		// as they are now (refusals are rare, so this read is too).
+		if rs, err = e.freshRules(ctx); err != nil {
+			return nil, err
+		}
+		d = rs.Decide(rules.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, nil)
+	}
 	if d.Allowed {
 		return nil, nil
 	}

@@ -132,6 +132,7 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 			return h.reject(ctx, c, d, fiber.StatusUnauthorized, store.RejectBadSignature,
 				"Signature did not match: check the API secret key saved for this connection.")
 		}
+		t = fresh
 	}
 	// From here on the body is Shopify's own: keep all of it as evidence.
 	d.signed = true
@@ -139,6 +140,16 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 	if err != nil {
 		return h.reject(ctx, c, d, fiber.StatusBadRequest, store.RejectMissingHeader,
 			"A Shopify webhook header is missing or malformed: "+strings.TrimPrefix(err.Error(), "shopify webhook: ")+".")
+	}
+	// Shopify signs the body only, and an app's secret signs the deliveries
+	// of every shop the app is installed on: a signed body captured from
+	// another shop must not pass for this one's.
+	if shop := strings.ToLower(strings.TrimSpace(meta.ShopDomain)); t.ShopDomain == "" {
+		return h.reject(ctx, c, d, fiber.StatusForbidden, store.RejectWrongShop,
+			"No shop domain is saved for this connection, so Crossdock cannot tell that the delivery comes from its shop: enter the store's .myshopify.com address on the connection.")
+	} else if shop != t.ShopDomain {
+		return h.reject(ctx, c, d, fiber.StatusForbidden, store.RejectWrongShop,
+			fmt.Sprintf("The delivery comes from the shop %q, but this connection is for %q: it was turned away. Check the address of the webhook subscription in the other shop.", clip(shop, 200), t.ShopDomain))
 	}
 	if !json.Valid(body) {
 		return h.reject(ctx, c, d, fiber.StatusBadRequest, store.RejectInvalidJSON,

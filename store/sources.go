@@ -182,6 +182,15 @@ FROM source_rule_receivers r JOIN connections c ON c.id = r.connection_id ORDER 
 	return rs, nil
 }
 
+// SourceRulesVersion is the version of the newest saved rules.
+func (q q) SourceRulesVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := sqlxGet(ctx, q, &v, `SELECT COALESCE(max(version), 0) FROM source_rule_versions`); err != nil {
+		return 0, fmt.Errorf("store: source rules version: %w", err)
+	}
+	return v, nil
+}
+
 // SourceRulesAt returns the rules in force from a version on, as they were
 // saved (connection names as they were then); ErrNotFound for an unknown version.
 func (q q) SourceRulesAt(ctx context.Context, version int64) (rules.Rules, error) {

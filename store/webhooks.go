@@ -202,6 +202,7 @@ const (
 	RejectDisabled         = "connection_disabled"
 	RejectWrongKind        = "wrong_kind"
 	RejectSecretUnreadable = "secret_unreadable"
+	RejectWrongShop        = "wrong_shop"
 )
 
 // Limits on what rejected deliveries keep. Anyone can post to a webhook
@@ -399,6 +400,11 @@ type WebhookTarget struct {
 	ConnectionID int64
 	Kind         string
 	Enabled      bool
+	// ShopDomain is the connection's shop (lower case), from its settings.
+	// Shopify signs only the body, and one app's secret signs the
+	// deliveries of every shop it is installed on: the domain header is
+	// what tells this shop's deliveries from another's.
+	ShopDomain string
 	// Secrets are the webhook secrets valid now: the current one and, during
 	// a rotation's grace period, the previous one. Empty when none is saved.
 	Secrets []string
@@ -485,7 +491,8 @@ func (w *WebhookTargets) load(ctx context.Context, id int64, old *webhookTargetE
 	if old != nil && old.updatedAt.Equal(c.UpdatedAt) && (c.PreviousSecretValidUntil == nil || now.Before(*c.PreviousSecretValidUntil)) {
 		e.target = old.target // unchanged: no need to open the secrets again
 	} else {
-		e.target = WebhookTarget{ConnectionID: c.ID, Kind: c.Kind, Enabled: c.Enabled}
+		e.target = WebhookTarget{ConnectionID: c.ID, Kind: c.Kind, Enabled: c.Enabled,
+			ShopDomain: strings.ToLower(strings.TrimSpace(c.Settings["shop_domain"]))}
 		if w.box == nil {
 			return WebhookTarget{}, ErrNoSecretBox
 		}

@@ -157,6 +157,16 @@ func TestShopifyWebhookIngest(t *testing.T) {
 			_, err := env.Store.DB.ExecContext(t.Context(), `UPDATE connections SET secrets = '\x01'::bytea WHERE id = $1`, c.ID)
 			require.NoError(t, err)
 		}, status: 503, text: "cannot be decrypted", reason: store.RejectSecretUnreadable},
+		{name: "a signed body from another shop of the same app", secret: testSecret,
+			headers: func(h map[string]string) { h["X-Shopify-Shop-Domain"] = "someone-else.myshopify.com" },
+			status:  403, text: `comes from the shop "someone-else.myshopify.com", but this connection is for "crossdock-test.myshopify.com"`,
+			reason: store.RejectWrongShop, keepsBytes: len(fx.body)},
+		{name: "the shop domain in other letter case is the same shop", secret: testSecret,
+			headers: func(h map[string]string) { h["X-Shopify-Shop-Domain"] = "Crossdock-Test.myshopify.com" }, status: 200, text: "stored", events: 1},
+		{name: "no shop domain saved", secret: testSecret, prepare: func(t *testing.T, c store.Connection) {
+			_, err := env.Store.DB.ExecContext(t.Context(), `UPDATE connections SET settings = settings - 'shop_domain' WHERE id = $1`, c.ID)
+			require.NoError(t, err)
+		}, status: 403, text: "No shop domain is saved for this connection", reason: store.RejectWrongShop},
 		{name: "unknown connection", secret: testSecret, path: "/webhooks/shopify/999999", status: 404, text: "No connection has this id"},
 		{name: "connection id that is not a number", secret: testSecret, path: "/webhooks/shopify/main", status: 404, text: "No connection has this id"},
 	}

@@ -461,6 +461,59 @@ func TestCreateSaleOrderIsIdempotent(t *testing.T) {
 	}
 }
 
+// Order edits and cancellations, as Odoo answers them: lines changed in one
+// write, a cancel that needs disable_cancel_warning past the quotation, and a
+// locked order's refusals in Odoo's own words.
+func TestChangeAndCancelSaleOrder(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []odoo.Protocol{odoo.ProtocolJSONRPC, odoo.ProtocolJSON2} {
+		t.Run(string(proto), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			c, b := setup(t, proto, sandbox.Options{Version: "19.0", Seed: 2})
+			id, _, err := c.CreateSaleOrder(ctx, odoo.SaleOrder{PartnerID: 1, Lines: []odoo.SaleOrderLine{
+				{ProductID: 1, Quantity: 2, PriceUnit: 10}, {DisplayType: "line_note", Name: "Gift"}}}, "#2001")
+			require.NoError(t, err)
+			o, found, err := c.SaleOrderByRef(ctx, "#2001")
+			require.NoError(t, err)
+			require.True(t, found)
+			require.Equal(t, id, o.ID)
+			require.Equal(t, "draft", o.State)
+			require.Len(t, o.Lines, 1, "notes are not product lines")
+			require.Equal(t, odoo.OrderLineInOdoo{ID: o.Lines[0].ID, ProductID: 1, Quantity: 2, PriceUnit: 10}, o.Lines[0])
+			_, found, err = c.SaleOrderByRef(ctx, "#nope")
+			require.NoError(t, err)
+			require.False(t, found)
+
+			require.NoError(t, c.ChangeSaleOrderLines(ctx, id, []odoo.LineChange{
+				{ProductID: 2, Quantity: 3, PriceUnit: 5}, {LineID: o.Lines[0].ID, ProductID: 1, Quantity: 0, PriceUnit: 10}}))
+			o, _, err = c.SaleOrderByRef(ctx, "#2001")
+			require.NoError(t, err)
+			require.Len(t, o.Lines, 2)
+			require.Equal(t, 0.0, o.Lines[0].Quantity)
+			require.Equal(t, 2, o.Lines[1].ProductID)
+			require.Equal(t, 3.0, o.Lines[1].Quantity)
+
+			require.NoError(t, c.ConfirmSaleOrder(ctx, id))
+			require.NoError(t, c.Write(ctx, "sale.order", []int{id}, map[string]any{"locked": true}, nil))
+			err = c.ChangeSaleOrderLines(ctx, id, []odoo.LineChange{{LineID: o.Lines[1].ID, ProductID: 2, Quantity: 4, PriceUnit: 5}})
+			require.ErrorContains(t, err, "It is forbidden to modify the following fields in a locked order:\n")
+			require.ErrorContains(t, err, "Quantity")
+			require.ErrorContains(t, c.CancelSaleOrder(ctx, id), "You cannot cancel a locked order. Please unlock it first.")
+			o, _, _ = c.SaleOrderByRef(ctx, "#2001")
+			require.Equal(t, 3.0, o.Lines[1].Quantity, "a refused write changes nothing")
+
+			require.NoError(t, c.Write(ctx, "sale.order", []int{id}, map[string]any{"locked": false}, nil))
+			// Without disable_cancel_warning Odoo would answer with its wizard and
+			// leave a confirmed order as it is.
+			require.NoError(t, c.Action(ctx, "sale.order", "action_cancel", []int{id}, nil))
+			require.Equal(t, "sale", b.sb.SaleOrders()[0].State)
+			require.NoError(t, c.CancelSaleOrder(ctx, id))
+			require.Equal(t, "cancel", b.sb.SaleOrders()[0].State)
+		})
+	}
+}
+
 func TestCreateCreditNoteIsIdempotent(t *testing.T) {
 	t.Parallel()
 	for _, proto := range protocols {

@@ -119,6 +119,164 @@ func (c *Client) ConfirmSaleOrder(ctx context.Context, id int) error {
 	return c.Action(ctx, "sale.order", "action_confirm", []int{id}, nil)
 }
 
+// OrderInOdoo is a sale order as Odoo has it, with its product lines.
+type OrderInOdoo struct {
+	ID        int
+	Name      string // S00042
+	State     string // draft, sent, sale, cancel (done up to Odoo 16)
+	PartnerID int
+	// ShippingPartnerID is the delivery address: the customer or one of
+	// their delivery contacts (0 when Odoo has none set).
+	ShippingPartnerID int
+	Lines             []OrderLineInOdoo
+}
+
+// OrderLineInOdoo is one product line of an order (notes and sections are left out).
+type OrderLineInOdoo struct {
+	ID        int
+	ProductID int
+	Quantity  float64
+	PriceUnit float64
+}
+
+// SaleOrderByRef finds the sale order whose client_order_ref is ref (the
+// reference CreateSaleOrder stores) and reads its product lines.
+func (c *Client) SaleOrderByRef(ctx context.Context, ref string) (o OrderInOdoo, found bool, err error) {
+	var orders []struct {
+		ID       int      `json:"id"`
+		Name     text     `json:"name"`
+		State    text     `json:"state"`
+		Partner  Many2One `json:"partner_id"`
+		Shipping Many2One `json:"partner_shipping_id"`
+	}
+	if err := c.searchRead(ctx, "sale.order", []any{[]any{"client_order_ref", "=", ref}},
+		[]string{"id", "name", "state", "partner_id", "partner_shipping_id"}, 0, 1, "id", nil, &orders); err != nil {
+		return o, false, fmt.Errorf("odoo: sale order %q: %w", ref, err)
+	}
+	if len(orders) == 0 {
+		return o, false, nil
+	}
+	r := orders[0]
+	o = OrderInOdoo{ID: r.ID, Name: string(r.Name), State: string(r.State), PartnerID: r.Partner.ID, ShippingPartnerID: r.Shipping.ID}
+	var lines []struct {
+		ID          int      `json:"id"`
+		ProductID   Many2One `json:"product_id"`
+		Quantity    number   `json:"product_uom_qty"`
+		PriceUnit   number   `json:"price_unit"`
+		DisplayType text     `json:"display_type"`
+	}
+	if err := c.searchRead(ctx, "sale.order.line", []any{[]any{"order_id", "=", o.ID}},
+		[]string{"id", "product_id", "product_uom_qty", "price_unit", "display_type"}, 0, 0, "id", nil, &lines); err != nil {
+		return o, true, fmt.Errorf("odoo: lines of sale order %q: %w", ref, err)
+	}
+	for _, l := range lines {
+		if l.DisplayType != "" || l.ProductID.ID == 0 {
+			continue
+		}
+		o.Lines = append(o.Lines, OrderLineInOdoo{ID: l.ID, ProductID: l.ProductID.ID, Quantity: float64(l.Quantity), PriceUnit: float64(l.PriceUnit)})
+	}
+	return o, true, nil
+}
+
+// LineChange is one change to an order's lines: LineID 0 adds a line.
+type LineChange struct {
+	LineID    int     `json:"line_id,omitempty"`
+	ProductID int     `json:"product_id,omitempty"`
+	Quantity  float64 `json:"quantity"`
+	PriceUnit float64 `json:"price_unit"`
+}
+
+// Address is a postal address, as a delivery contact holds it.
+type Address struct {
+	Name    string `json:"name"`
+	Street  string `json:"street,omitempty"`
+	Street2 string `json:"street2,omitempty"`
+	City    string `json:"city,omitempty"`
+	Zip     string `json:"zip,omitempty"`
+	Phone   string `json:"phone,omitempty"`
+}
+
+// Same reports whether the partner is at this address.
+func (a Address) Same(p Partner) bool {
+	return strings.EqualFold(a.Street, p.Street) && strings.EqualFold(a.Street2, p.Street2) &&
+		strings.EqualFold(a.City, p.City) && strings.EqualFold(a.Zip, p.Zip)
+}
+
+// EnsureDeliveryAddress returns the customer's delivery contact at a (a
+// child res.partner of type delivery), creating it when there is none.
+func (c *Client) EnsureDeliveryAddress(ctx context.Context, customerID int, a Address) (id int, created bool, err error) {
+	orFalse := func(s string) any {
+		if s == "" {
+			return false // Odoo stores an empty char field as NULL
+		}
+		return s
+	}
+	found, err := c.Partners(ctx, []any{[]any{"parent_id", "=", customerID}, []any{"type", "=", "delivery"},
+		[]any{"street", "=", orFalse(a.Street)}, []any{"street2", "=", orFalse(a.Street2)},
+		[]any{"city", "=", orFalse(a.City)}, []any{"zip", "=", orFalse(a.Zip)}}, 0, 1)
+	if err != nil {
+		return 0, false, fmt.Errorf("odoo: find delivery address: %w", err)
+	}
+	if len(found) > 0 {
+		return found[0].ID, false, nil
+	}
+	vals := map[string]any{"parent_id": customerID, "type": "delivery", "name": a.Name}
+	for k, v := range map[string]string{"street": a.Street, "street2": a.Street2, "city": a.City, "zip": a.Zip, "phone": a.Phone} {
+		if v != "" {
+			vals[k] = v
+		}
+	}
+	id, err = c.Create(ctx, "res.partner", vals, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("odoo: create delivery address: %w", err)
+	}
+	return id, true, nil
+}
+
+// ChangeSaleOrderLines writes changes to an order's lines in one call (one
+// transaction in Odoo: all or nothing). Lines are never deleted: a confirmed
+// order refuses it, and Odoo's own advice is to set the quantity to 0.
+func (c *Client) ChangeSaleOrderLines(ctx context.Context, orderID int, changes []LineChange) error {
+	return c.ChangeSaleOrder(ctx, orderID, changes, 0)
+}
+
+// ChangeSaleOrder is ChangeSaleOrderLines that also sets the delivery
+// address (a partner id; 0 leaves it), in the same write.
+func (c *Client) ChangeSaleOrder(ctx context.Context, orderID int, changes []LineChange, shippingPartnerID int) error {
+	cmds := make([]any, 0, len(changes))
+	for _, ch := range changes {
+		if ch.LineID != 0 {
+			cmds = append(cmds, Command{1, ch.LineID, map[string]any{"product_uom_qty": ch.Quantity, "price_unit": ch.PriceUnit}})
+		}
+	}
+	for _, ch := range changes {
+		if ch.LineID == 0 {
+			cmds = append(cmds, CreateCommand(map[string]any{"product_id": ch.ProductID, "product_uom_qty": ch.Quantity, "price_unit": ch.PriceUnit}))
+		}
+	}
+	vals := map[string]any{}
+	if len(cmds) > 0 {
+		vals["order_line"] = cmds
+	}
+	if shippingPartnerID != 0 {
+		vals["partner_shipping_id"] = shippingPartnerID
+	}
+	if err := c.Write(ctx, "sale.order", []int{orderID}, vals, nil); err != nil {
+		return fmt.Errorf("odoo: change the lines of sale order %d: %w", orderID, err)
+	}
+	return nil
+}
+
+// CancelSaleOrder cancels an order (action_cancel). disable_cancel_warning
+// makes Odoo cancel at once rather than answer with its cancel wizard, which
+// it does for any order past the quotation stage.
+func (c *Client) CancelSaleOrder(ctx context.Context, id int) error {
+	if err := c.Action(ctx, "sale.order", "action_cancel", []int{id}, map[string]any{"disable_cancel_warning": true}); err != nil {
+		return fmt.Errorf("odoo: cancel sale order %d: %w", id, err)
+	}
+	return nil
+}
+
 // CreditNote is a customer credit note (account.move, move_type out_refund).
 type CreditNote struct {
 	PartnerID       int

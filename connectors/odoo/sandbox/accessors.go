@@ -41,8 +41,10 @@ type SaleOrder struct {
 	ClientOrderRef string
 	Origin         string
 	State          string // draft, sale, …
-	AmountTotal    float64
-	Lines          []SaleOrderLine
+	// ShippingPartnerID is the delivery address (0: the customer's own).
+	ShippingPartnerID int
+	AmountTotal       float64
+	Lines             []SaleOrderLine
 }
 
 // SaleOrderLine is a sale.order.line record.
@@ -236,7 +238,7 @@ func (s *Server) SaleOrders() []SaleOrder {
 	for _, oid := range m.sortedIDs() {
 		r := m.recs[oid]
 		o := SaleOrder{ID: oid, Name: str(r, "name"), PartnerID: id(r, "partner_id"),
-			ClientOrderRef: str(r, "client_order_ref"), Origin: str(r, "origin"), State: str(r, "state"),
+			ClientOrderRef: str(r, "client_order_ref"), Origin: str(r, "origin"), State: str(r, "state"), ShippingPartnerID: id(r, "partner_shipping_id"),
 			AmountTotal: s.orderTotal(oid)}
 		for _, lid := range s.inverseIDs(m.fields["order_line"], oid) {
 			l := lines.recs[lid]

@@ -895,6 +895,9 @@ func (s *Server) write(m *model, ids []int, vals map[string]any, ctx map[string]
 				m.name, id, uid))
 		}
 	}
+	if err := s.checkLocked(m, ids, vals); err != nil {
+		return err
+	}
 	for _, id := range ids {
 		rec := m.recs[id]
 		next := maps(rec)
@@ -957,6 +960,62 @@ func (s *Server) unlink(m *model, ids []int) *odooError {
 			if f.typ == tOne2many {
 				for _, child := range s.inverseIDs(f, id) {
 					s.models[f.relation].remove(child)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// protectedLineFields are the order line fields a locked order keeps as they
+// are (sale.order.line._get_protected_fields).
+var protectedLineFields = []string{"product_id", "name", "price_unit", "product_uom_qty", "discount", "tax_id", "tax_ids"}
+
+// checkLocked refuses, as sale.order.line.write does, a change of protected
+// line fields on a locked order: written on the line, or through the order's
+// order_line commands (checked before any of them applies).
+func (s *Server) checkLocked(m *model, ids []int, vals map[string]any) *odooError {
+	orders, lines := s.models["sale.order"], s.models["sale.order.line"]
+	check := func(lineID int, lvals map[string]any) *odooError {
+		line := lines.recs[lineID]
+		if line == nil {
+			return nil
+		}
+		oid, _ := line["order_id"].(int)
+		if o := orders.recs[oid]; o == nil || o["locked"] != true {
+			return nil
+		}
+		var labels []string
+		for _, f := range protectedLineFields {
+			if _, ok := lvals[f]; ok && lines.fields[f] != nil {
+				labels = append(labels, lines.fields[f].label)
+			}
+		}
+		if len(labels) == 0 {
+			return nil
+		}
+		return userError("It is forbidden to modify the following fields in a locked order:\n" + strings.Join(labels, "\n"))
+	}
+	switch m.name {
+	case "sale.order.line":
+		for _, id := range ids {
+			if err := check(id, vals); err != nil {
+				return err
+			}
+		}
+	case "sale.order":
+		cmds, _ := vals["order_line"].([]any)
+		for _, c := range cmds {
+			cmd, _ := c.([]any)
+			if len(cmd) < 3 {
+				continue
+			}
+			code, _ := cmd[0].(float64)
+			target, _ := cmd[1].(float64)
+			lvals, _ := cmd[2].(map[string]any)
+			if code == 1 {
+				if err := check(int(target), lvals); err != nil {
+					return err
 				}
 			}
 		}

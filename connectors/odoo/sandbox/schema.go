@@ -353,8 +353,12 @@ func (s *Server) buildModels() {
 		"ref":        char("Reference"),
 		"is_company": flag("Is a Company"),
 		"active":     flag("Active"),
+		// A delivery address is a child contact of type delivery.
+		"parent_id": m2o("Related Company", "res.partner"),
+		"type":      sel("Address Type", "contact", "invoice", "delivery", "other"),
 	})
 	partner.defaults = func(_ *Server, r record) {
+		setDefault(r, "type", "contact")
 		setDefault(r, "active", true)
 		setDefault(r, "is_company", false)
 	}
@@ -366,13 +370,18 @@ func (s *Server) buildModels() {
 		lineTax = "tax_ids"
 	}
 	order := newModel("sale.order", "Sales Order", "Sales / Administrator", map[string]*field{
-		"name":             char("Order Reference"),
-		"partner_id":       req(m2o("Customer", "res.partner")),
-		"client_order_ref": char("Customer Reference"),
-		"origin":           char("Source Document"),
-		"date_order":       req(when("Order Date")),
-		"state":            sel("Status", "draft", "sent", "sale", "cancel"),
-		"order_line":       o2m("Order Lines", "sale.order.line", "order_id"),
+		"name":       char("Order Reference"),
+		"partner_id": req(m2o("Customer", "res.partner")),
+		// Empty here means the customer's own address (Odoo fills it in).
+		"partner_shipping_id": m2o("Delivery Address", "res.partner"),
+		"client_order_ref":    char("Customer Reference"),
+		"origin":              char("Source Document"),
+		"date_order":          req(when("Order Date")),
+		"state":               sel("Status", "draft", "sent", "sale", "cancel"),
+		// locked (Odoo 17+; "done" before): a locked order's lines cannot be
+		// changed and the order cannot be cancelled until someone unlocks it.
+		"locked":     flag("Locked"),
+		"order_line": o2m("Order Lines", "sale.order.line", "order_id"),
 		"amount_untaxed": {typ: tFloat, label: "Untaxed Amount", compute: func(s *Server, r record) any {
 			return s.orderTotal(r["id"].(int))
 		}},
@@ -382,6 +391,7 @@ func (s *Server) buildModels() {
 	})
 	order.defaults = func(s *Server, r record) {
 		setDefault(r, "state", "draft")
+		setDefault(r, "locked", false)
 		setDefault(r, "date_order", s.stamp())
 		s.counter["sale.order"]++
 		setDefault(r, "name", fmt.Sprintf("S%05d", s.counter["sale.order"]))

@@ -372,6 +372,7 @@ var signatures = map[string][]string{
 	"check_access_rights":    {"operation", "raise_exception"},
 	"action_apply_inventory": {"ids"},
 	"action_confirm":         {"ids"},
+	"action_cancel":          {"ids"},
 	"action_post":            {"ids"},
 }
 
@@ -418,7 +419,7 @@ func methodOn(model, method string) bool {
 	switch method {
 	case "action_apply_inventory":
 		return model == "stock.quant"
-	case "action_confirm":
+	case "action_confirm", "action_cancel":
 		return model == "sale.order"
 	case "action_post":
 		return model == "account.move"
@@ -547,7 +548,7 @@ func (s *Server) dispatch(m *model, method string, kw map[string]any, single boo
 	switch method {
 	case "create":
 		operation = "create"
-	case "write", "action_apply_inventory", "action_confirm", "action_post":
+	case "write", "action_apply_inventory", "action_confirm", "action_cancel", "action_post":
 		operation = "write"
 	case "unlink":
 		operation = "unlink"
@@ -745,6 +746,28 @@ func (s *Server) action(m *model, method string, kw map[string]any, ids []int, c
 		}
 		for _, id := range ids {
 			m.recs[id]["state"] = "sale"
+			m.recs[id]["write_date"] = s.stamp()
+		}
+		result = true
+	case "action_cancel":
+		// sale.order.action_cancel: a locked order refuses; a non-draft one
+		// answers with the cancel wizard (and stays as it is) unless the
+		// context carries disable_cancel_warning.
+		for _, id := range ids {
+			if m.recs[id]["locked"] == true {
+				return nil, userError("You cannot cancel a locked order. Please unlock it first.")
+			}
+		}
+		if ctx["disable_cancel_warning"] != true {
+			for _, id := range ids {
+				if m.recs[id]["state"] != "draft" {
+					return map[string]any{"name": "Cancel Sales Order", "type": "ir.actions.act_window", "view_mode": "form",
+						"res_model": "sale.order.cancel", "target": "new", "context": map[string]any{"default_order_id": id}}, nil
+				}
+			}
+		}
+		for _, id := range ids {
+			m.recs[id]["state"] = "cancel"
 			m.recs[id]["write_date"] = s.stamp()
 		}
 		result = true
