@@ -135,3 +135,61 @@ func TestOrderWebhookWithNULFailsAlone(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+// An event left waiting longer than the "webhook intake stuck" threshold (5
+// minutes on install) turns /readyz to 503 with words and fires the alert;
+// once intake takes it, both clear.
+func TestStuckWebhookIntakeShowsOnReadyzAndAlerts(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	fx := loadOrdersCreate(t)
+	shop := shopifyConnection(t, env, testSecret)
+	res, out := deliver(t, env, fmt.Sprintf("/webhooks/shopify/%d", shop.ID), fx.body, fx.headers)
+	require.Equal(t, http.StatusOK, res.StatusCode, "answer: %v", out)
+
+	readyz := func() (int, map[string]any) {
+		res, err := http.Get(env.URL + "/readyz")
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&out))
+		return res.StatusCode, out
+	}
+	stuckAlerts := func() []store.AlertNotice {
+		notices, err := env.Engine.EvaluateAlerts(t.Context())
+		require.NoError(t, err)
+		var out []store.AlertNotice
+		for _, n := range notices {
+			if n.Alert.Kind == store.AlertIntakeStuck {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+
+	status, body := readyz()
+	require.Equal(t, http.StatusOK, status, "an event received just now is not stuck: %v", body)
+	require.Equal(t, "ok", body["webhook_intake"])
+	require.Empty(t, stuckAlerts())
+
+	_, err := env.Store.DB.ExecContext(t.Context(), `UPDATE webhook_events SET received_at = now() - interval '12 minutes' WHERE connection_id = $1`, shop.ID)
+	require.NoError(t, err)
+	status, body = readyz()
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Equal(t, "stuck", body["webhook_intake"])
+	require.Contains(t, body["message"], "Webhook intake is stuck: the oldest event has waited 12 minutes to become syncs (the limit is 5 minutes")
+	alerts := stuckAlerts()
+	require.Len(t, alerts, 1)
+	require.Equal(t, "Webhook intake is stuck: the oldest event has waited 12 minutes", alerts[0].Alert.Title)
+
+	n, err := env.Engine.IntakeOnce(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	status, body = readyz()
+	require.Equal(t, http.StatusOK, status, "intake took the event: %v", body)
+	var open int
+	_, err = env.Engine.EvaluateAlerts(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, env.Store.DB.GetContext(t.Context(), &open, `SELECT count(*) FROM alerts WHERE kind = $1 AND state <> 'resolved'`, store.AlertIntakeStuck))
+	require.Zero(t, open, "the alert resolved by itself")
+}
