@@ -36,7 +36,7 @@ func unstorable(p eventPlan, ev store.WebhookEvent) eventPlan {
 	}
 	reason := ""
 	for _, q := range p.syncs {
-		if reason = nulInSync(q.sync); reason != "" {
+		if reason = nulInSync(q.sync, nil); reason != "" {
 			break
 		}
 	}
@@ -62,12 +62,54 @@ func unstorable(p eventPlan, ev store.WebhookEvent) eventPlan {
 
 func clean(s string) string { return strings.ReplaceAll(s, "\x00", nulMark) }
 
+// mendSync is the last edge before the database for every sync the engine
+// creates (intake, sweeps, replays): one that would carry a NUL character
+// becomes failed, class validation, with the field named, its text mended,
+// so that it alone fails rather than the transaction of its whole batch.
+// The payload is marshalled here, once, and handed on as JSON.
+func mendSync(s store.NewSync) store.NewSync {
+	var payload []byte
+	switch p := s.Payload.(type) {
+	case nil:
+	case json.RawMessage:
+		if cmpStr(s.Status, store.SyncPending) != store.SyncPending {
+			// Kept as evidence of a sync that will not run: the store shows
+			// its NULs as U+FFFD, only its own text fields matter.
+			payload = []byte{}
+			break
+		}
+		payload = p
+	case []byte:
+		payload = p
+	default:
+		if b, err := json.Marshal(p); err == nil {
+			payload, s.Payload = b, json.RawMessage(b)
+		}
+	}
+	reason := nulInSync(s, payload)
+	if reason == "" {
+		return s
+	}
+	s.Status, s.ErrorClass = store.SyncFailed, store.ClassValidation
+	s.Message = reason + " Nothing was sent on; correct it where it comes from and it will come through again."
+	s.EntityRef, s.EntityKey, s.IdempotencyKey = clean(s.EntityRef), clean(s.EntityKey), clean(s.IdempotencyKey)
+	s.SearchKeys = slices.Clone(s.SearchKeys)
+	for j, k := range s.SearchKeys {
+		s.SearchKeys[j] = clean(k)
+	}
+	return s
+}
+
 // nulInSync returns the reason a sync cannot be stored because of a NUL
-// character, naming the field, or "" when it can.
-func nulInSync(s store.NewSync) string {
+// character, naming the field, or "" when it can. payload is the sync's
+// payload as JSON (nil to marshal it here).
+func nulInSync(s store.NewSync, payload []byte) string {
 	noun := strings.ReplaceAll(cmpStr(s.EntityType, "record"), "_", " ")
-	if b, err := json.Marshal(s.Payload); err == nil && bytes.Contains(b, []byte(`\u0000`)) {
-		if field := nulField(b); field != "" {
+	if payload == nil && s.Payload != nil {
+		payload, _ = json.Marshal(s.Payload)
+	}
+	if bytes.Contains(payload, []byte(`\u0000`)) || bytes.IndexByte(payload, 0) >= 0 {
+		if field := nulField(payload); field != "" {
 			return NULReason(noun, field)
 		}
 	}
