@@ -15,10 +15,10 @@ import (
 // character that stands for one that could not be kept.
 const nulMark = "\ufffd"
 
-// NULReason says, in words, that a field of a record holds U+0000, which
+// nulReason says, in words, that a field of a record holds U+0000, which
 // PostgreSQL text (and jsonb) cannot store: "The order's line 1 SKU contains
 // a character that cannot be stored (a NUL byte)".
-func NULReason(noun, field string) string {
+func nulReason(noun, field string) string {
 	return fmt.Sprintf("The %s's %s contains a character that cannot be stored (a NUL byte).", noun, field)
 }
 
@@ -50,11 +50,8 @@ func unstorable(p eventPlan, ev store.WebhookEvent) eventPlan {
 		s := &p.syncs[i].sync
 		s.Status, s.ErrorClass, s.Message = store.SyncFailed, store.ClassValidation, reason
 		s.Payload = json.RawMessage(ev.Payload)
-		s.EntityRef, s.EntityKey = clean(s.EntityRef), clean(s.EntityKey)
-		s.IdempotencyKey = cmpStr(clean(s.IdempotencyKey), fmt.Sprintf("webhook-%d", ev.ID))
-		for j, k := range s.SearchKeys {
-			s.SearchKeys[j] = clean(k)
-		}
+		s.IdempotencyKey = cmpStr(s.IdempotencyKey, fmt.Sprintf("webhook-%d", ev.ID))
+		*s = cleanSync(*s)
 		p.syncs[i].lease = ""
 	}
 	return p
@@ -68,16 +65,15 @@ func clean(s string) string { return strings.ReplaceAll(s, "\x00", nulMark) }
 // so that it alone fails rather than the transaction of its whole batch.
 // The payload is marshalled here, once, and handed on as JSON.
 func mendSync(s store.NewSync) store.NewSync {
+	if cmpStr(s.Status, store.SyncPending) != store.SyncPending {
+		// A sync that will not run keeps its own reason; its text is only
+		// mended (and the store shows its payload's NULs as U+FFFD).
+		return cleanSync(s)
+	}
 	var payload []byte
 	switch p := s.Payload.(type) {
 	case nil:
 	case json.RawMessage:
-		if cmpStr(s.Status, store.SyncPending) != store.SyncPending {
-			// Kept as evidence of a sync that will not run: the store shows
-			// its NULs as U+FFFD, only its own text fields matter.
-			payload = []byte{}
-			break
-		}
 		payload = p
 	case []byte:
 		payload = p
@@ -92,10 +88,17 @@ func mendSync(s store.NewSync) store.NewSync {
 	}
 	s.Status, s.ErrorClass = store.SyncFailed, store.ClassValidation
 	s.Message = reason + " Nothing was sent on; correct it where it comes from and it will come through again."
-	s.EntityRef, s.EntityKey, s.IdempotencyKey = clean(s.EntityRef), clean(s.EntityKey), clean(s.IdempotencyKey)
-	s.SearchKeys = slices.Clone(s.SearchKeys)
-	for j, k := range s.SearchKeys {
-		s.SearchKeys[j] = clean(k)
+	return cleanSync(s)
+}
+
+// cleanSync replaces NUL characters in a sync's text fields by U+FFFD.
+func cleanSync(s store.NewSync) store.NewSync {
+	s.EntityRef, s.EntityKey, s.IdempotencyKey, s.Message = clean(s.EntityRef), clean(s.EntityKey), clean(s.IdempotencyKey), clean(s.Message)
+	if slices.ContainsFunc(s.SearchKeys, func(k string) bool { return strings.ContainsRune(k, 0) }) {
+		s.SearchKeys = slices.Clone(s.SearchKeys)
+		for j, k := range s.SearchKeys {
+			s.SearchKeys[j] = clean(k)
+		}
 	}
 	return s
 }
@@ -110,18 +113,18 @@ func nulInSync(s store.NewSync, payload []byte) string {
 	}
 	if bytes.Contains(payload, []byte(`\u0000`)) || bytes.IndexByte(payload, 0) >= 0 {
 		if field := nulField(payload); field != "" {
-			return NULReason(noun, field)
+			return nulReason(noun, field)
 		}
 	}
 	switch {
 	case strings.ContainsRune(s.EntityKey, 0):
-		return NULReason(noun, "name")
+		return nulReason(noun, "name")
 	case strings.ContainsRune(s.EntityRef, 0) || strings.ContainsRune(s.IdempotencyKey, 0):
-		return NULReason(noun, "id")
+		return nulReason(noun, "id")
 	case slices.ContainsFunc(s.SearchKeys, func(k string) bool { return strings.ContainsRune(k, 0) }):
-		return NULReason(noun, "SKU, number or e-mail")
+		return nulReason(noun, "SKU, number or e-mail")
 	case strings.ContainsRune(s.Message, 0):
-		return NULReason(noun, "name or title")
+		return nulReason(noun, "name or title")
 	}
 	return ""
 }
