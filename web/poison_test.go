@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -192,4 +193,33 @@ func TestStuckWebhookIntakeShowsOnReadyzAndAlerts(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, env.Store.DB.GetContext(t.Context(), &open, `SELECT count(*) FROM alerts WHERE kind = $1 AND state <> 'resolved'`, store.AlertIntakeStuck))
 	require.Zero(t, open, "the alert resolved by itself")
+}
+
+// Reading a catalogue whose product title holds U+0000 used to put the raw
+// database error on the page. Now the refresh goes through and says, in
+// words, which record holds the character.
+func TestCatalogueRefreshWithANULTitleSaysSoInWords(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	shop := sandbox.New(sandbox.Options{Plan: "plus", AccessToken: "shpat_sandbox", Seed: 5, ShopDomain: "nul-shop.myshopify.com"})
+	ts := httptest.NewServer(shop)
+	t.Cleanup(ts.Close)
+	conn, err := env.Store.CreateConnection(t.Context(), store.SystemActor("test"), testBox(t), store.ConnectionInput{
+		Name: "NUL shop", Kind: store.KindShopify, Environment: store.EnvTest,
+		Settings: map[string]string{"shop_domain": "nul-shop.myshopify.com", "api_base_url": ts.URL},
+		Secrets:  map[string]string{"access_token": "shpat_sandbox", "api_secret": "s"}})
+	require.NoError(t, err)
+	v := shop.Variants()[0]
+	_, err = shop.EditProduct(v.ProductGID(), func(p *sandbox.Product, _ []*sandbox.Variant) { p.Title = "Oak\x00 chair" })
+	require.NoError(t, err)
+
+	op := env.SignIn(t, store.RoleOperator)
+	res := op.PostForm(fmt.Sprintf("/connections/%d/catalogue", conn.ID), nil)
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	res, body := op.Get(res.Header.Get("Location"))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, body, fmt.Sprintf("Read %d variants", len(shop.Variants())))
+	require.Contains(t, body, "a character that cannot be stored (a NUL byte), kept with � in its place: Oak� chair (SKU "+v.SKU)
+	require.NotContains(t, body, "pq:")
+	require.NotContains(t, body, "invalid byte sequence")
 }
