@@ -37,7 +37,7 @@ const (
 )
 
 // AlertKinds lists the rule kinds in page order.
-var AlertKinds = []string{AlertWebhookFailureRate, AlertIntakeStuck, AlertQueueLag, AlertFreshnessMissed, AlertFailedSyncsBurst,
+var AlertKinds = []string{AlertWebhookFailureRate, AlertQueueLag, AlertIntakeStuck, AlertFreshnessMissed, AlertFailedSyncsBurst,
 	AlertBreakerOpen, AlertSubscriptionGone, AlertReconDiscrepancies, AlertReconRunFailed}
 
 // AlertRule is one kind of condition Crossdock watches.
