@@ -112,6 +112,19 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 					"Open the connection's Webhooks page to see why: a wrong API secret key turns every delivery away, and "+
 					"Shopify deletes a subscription that keeps failing.", bad, w.Total, w.Rejected, w.Failed)})
 		}
+	case store.AlertIntakeStuck:
+		l, err := e.st.WebhookIntakeLag(ctx)
+		if err != nil {
+			return nil, err
+		}
+		limit := time.Duration(r.Threshold * float64(time.Minute))
+		if l.Oldest > limit {
+			out = append(out, store.AlertCondition{Kind: r.Kind, Key: "all", Value: l.Oldest.Seconds(),
+				Title: fmt.Sprintf("Webhook intake is stuck: the oldest event has waited %s", minutes(l.Oldest)),
+				Message: fmt.Sprintf("A webhook event Shopify delivered %s ago is still waiting to become syncs (the alert is at %s), "+
+					"and every event after it waits too. Crossdock may be stopped, or unable to write to its database: "+
+					"check that it runs and read its log.", minutes(l.Oldest), minutes(limit))})
+		}
 	case store.AlertQueueLag:
 		qs, err := e.st.QueueStats(ctx)
 		if err != nil {

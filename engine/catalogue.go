@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"crossdock/store"
@@ -15,6 +16,88 @@ type CatalogueCounts struct {
 	Variants, Locations int
 	// Gone is how many previously seen records the system no longer has.
 	Gone int64
+	// Mended names the records kept with U+FFFD in place of a NUL
+	// character; Refused the records the database would not store, each
+	// with the reason in words. Both lists are capped at maxNamed.
+	Mended, Refused []string
+	// MendedCount and RefusedCount count them all.
+	MendedCount, RefusedCount int
+}
+
+// maxNamed caps the records a refresh names; the counts say the rest.
+const maxNamed = 20
+
+// upsertRecords stores one batch of a system's records. A NUL character in a
+// record (which PostgreSQL text cannot hold) is replaced by U+FFFD and the
+// record named, so one odd title does not fail the whole refresh. A batch
+// the database still refuses is stored again one record at a time: the
+// refused ones are named with the reason, the others are kept. It returns
+// how many records were stored.
+func (e *Engine) upsertRecords(ctx context.Context, id int64, typ string, recs []store.ExternalRecord, n *CatalogueCounts) (int, error) {
+	for i, r := range recs {
+		if m, ok := mendRecord(r); ok {
+			recs[i] = m
+			n.MendedCount++
+			if len(n.Mended) < maxNamed {
+				n.Mended = append(n.Mended, recordLabel(m))
+			}
+		}
+	}
+	_, err := e.cfg.Store.UpsertExternalRecords(ctx, id, typ, recs)
+	if err == nil || ctx.Err() != nil || !store.Refused(err) {
+		if err != nil {
+			return 0, err
+		}
+		return len(recs), nil
+	}
+	e.log.Warn("catalogue: the database refused a batch; storing its records one at a time", "connection_id", id, "err", err)
+	stored := 0
+	for _, r := range recs {
+		_, err := e.cfg.Store.UpsertExternalRecords(ctx, id, typ, []store.ExternalRecord{r})
+		switch {
+		case err == nil:
+			stored++
+		case ctx.Err() != nil || !store.Refused(err):
+			return stored, err
+		default:
+			n.RefusedCount++
+			if len(n.Refused) < maxNamed {
+				n.Refused = append(n.Refused, recordLabel(r)+": it holds "+store.RefusalWords(err))
+			}
+		}
+	}
+	return stored, nil
+}
+
+// mendRecord replaces NUL characters in a record's fields by U+FFFD and
+// reports whether it had any.
+func mendRecord(r store.ExternalRecord) (store.ExternalRecord, bool) {
+	fields := []*string{&r.ExternalID, &r.SKU, &r.Barcode, &r.Email, &r.Name}
+	mended := false
+	for _, f := range fields {
+		if strings.ContainsRune(*f, 0) {
+			*f, mended = clean(*f), true
+		}
+	}
+	return r, mended
+}
+
+// recordLabel names a record for a person: its name and SKU when it has
+// them, its id otherwise; never longer than a line.
+func recordLabel(r store.ExternalRecord) string {
+	label := r.ExternalID
+	switch {
+	case r.Name != "" && r.SKU != "":
+		label = fmt.Sprintf("%s (SKU %s)", r.Name, r.SKU)
+	case r.Name != "":
+		label = r.Name
+	case r.SKU != "":
+		label = "SKU " + r.SKU
+	}
+	if rs := []rune(label); len(rs) > 80 {
+		label = string(rs[:79]) + "…"
+	}
+	return label
 }
 
 // RefreshCatalogue reads what a connection holds — its product variants and
@@ -98,10 +181,11 @@ func (e *Engine) shopifyCatalogue(ctx context.Context, id int64) (CatalogueCount
 		if len(batch) == 0 {
 			return nil
 		}
-		if _, err := e.cfg.Store.UpsertExternalRecords(ctx, id, entityVariant, batch); err != nil {
+		stored, err := e.upsertRecords(ctx, id, entityVariant, batch, &n)
+		if err != nil {
 			return err
 		}
-		n.Variants += len(batch)
+		n.Variants += stored
 		batch = batch[:0]
 		return nil
 	}
@@ -146,10 +230,9 @@ func (e *Engine) shopifyCatalogue(ctx context.Context, id int64) (CatalogueCount
 	for _, l := range locs {
 		recs = append(recs, store.ExternalRecord{ExternalID: l.ID, Name: l.Name})
 	}
-	if _, err := e.cfg.Store.UpsertExternalRecords(ctx, id, entityLocation, recs); err != nil {
+	if n.Locations, err = e.upsertRecords(ctx, id, entityLocation, recs, &n); err != nil {
 		return n, err
 	}
-	n.Locations = len(recs)
 	return n, nil
 }
 
@@ -169,10 +252,11 @@ func (e *Engine) odooCatalogue(ctx context.Context, id int64) (CatalogueCounts, 
 		for _, p := range ps {
 			recs = append(recs, store.ExternalRecord{ExternalID: strconv.Itoa(p.ID), SKU: p.DefaultCode, Barcode: p.Barcode, Name: p.Name})
 		}
-		if _, err := e.cfg.Store.UpsertExternalRecords(ctx, id, entityVariant, recs); err != nil {
+		stored, err := e.upsertRecords(ctx, id, entityVariant, recs, &n)
+		if err != nil {
 			return n, err
 		}
-		n.Variants += len(recs)
+		n.Variants += stored
 		if len(ps) < page {
 			break
 		}
@@ -185,9 +269,8 @@ func (e *Engine) odooCatalogue(ctx context.Context, id int64) (CatalogueCounts, 
 	for _, l := range locs {
 		recs = append(recs, store.ExternalRecord{ExternalID: strconv.Itoa(l.ID), Name: l.CompleteName})
 	}
-	if _, err := e.cfg.Store.UpsertExternalRecords(ctx, id, entityLocation, recs); err != nil {
+	if n.Locations, err = e.upsertRecords(ctx, id, entityLocation, recs, &n); err != nil {
 		return n, err
 	}
-	n.Locations = len(recs)
 	return n, nil
 }

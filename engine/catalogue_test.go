@@ -2,6 +2,10 @@ package engine_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -70,4 +74,56 @@ func mustAdmin(t *testing.T, st *store.Store, email string) store.User {
 	u, err := st.CreateUser(context.Background(), store.SystemActor("test"), store.NewUser{Email: email, Name: email, Role: store.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
 	return u
+}
+
+// A product title holding U+0000 used to fail the whole refresh with the
+// database's error. Now its variants are kept with U+FFFD and named; a
+// record the database refuses for a reason nobody checks (a barcode too
+// long for its index) is left out and named; every other record is read.
+func TestCatalogueRefreshSetsPoisonRecordsAside(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{noMappings: true})
+	ctx := context.Background()
+	vs := e.shop.Variants()
+	nul, long := vs[0], vs[len(vs)-1]
+	require.NotEqual(t, nul.ProductID, long.ProductID)
+	_, err := e.shop.EditProduct(fmt.Sprintf("gid://shopify/Product/%d", nul.ProductID), func(p *shopsandbox.Product, _ []*shopsandbox.Variant) {
+		p.Title = "Oak\x00 chair"
+	})
+	require.NoError(t, err)
+	noise := make([]byte, 4000)
+	_, _ = rand.Read(noise)
+	_, err = e.shop.EditProduct(fmt.Sprintf("gid://shopify/Product/%d", long.ProductID), func(_ *shopsandbox.Product, vs []*shopsandbox.Variant) {
+		for _, v := range vs {
+			if v.ID == long.ID {
+				v.Barcode = hex.EncodeToString(noise) // 8,000 characters that do not compress
+			}
+		}
+	})
+	require.NoError(t, err)
+	mended := 0
+	for _, v := range vs {
+		if v.ProductID == nul.ProductID {
+			mended++
+		}
+	}
+
+	n, err := e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.shopConn.ID)
+	require.NoError(t, err, "one odd product must not fail the refresh")
+	require.Equal(t, len(vs)-1, n.Variants, "every variant but the refused one is read")
+	require.Equal(t, len(e.shop.Locations()), n.Locations)
+	require.Equal(t, mended, n.MendedCount)
+	require.Contains(t, n.Mended[0], "Oak\ufffd chair (SKU ")
+	require.Equal(t, 1, n.RefusedCount)
+	require.Len(t, n.Refused, 1)
+	require.True(t, strings.HasSuffix(n.Refused[0], "(SKU "+long.SKU+"): it holds a value too long to be stored"), n.Refused[0])
+
+	var name string
+	require.NoError(t, e.st.DB.GetContext(ctx, &name, `SELECT name FROM external_records WHERE connection_id = $1 AND external_id = $2`,
+		e.shopConn.ID, nul.GID()))
+	require.Equal(t, "Oak\ufffd chair", name)
+	var refused int
+	require.NoError(t, e.st.DB.GetContext(ctx, &refused, `SELECT count(*) FROM external_records WHERE connection_id = $1 AND external_id = $2`,
+		e.shopConn.ID, long.GID()))
+	require.Zero(t, refused)
 }

@@ -82,16 +82,51 @@ func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSy
 // IntakeOnce claims one batch of received webhook events and, in the same
 // transaction, creates their sync records and queue jobs and marks them
 // processed, ignored or failed. It returns how many events it claimed.
+//
+// One event the database refuses (a value it cannot store) must not hold
+// back the others: the batch rolls back whole, so its events are taken
+// again one per transaction, and the one refused again is marked failed
+// with the reason while the rest go on.
 func (e *Engine) IntakeOnce(ctx context.Context) (int, error) {
-	var n int
+	ids, err := e.intakeBatch(ctx, e.cfg.IntakeBatch)
+	if err == nil || ctx.Err() != nil || !store.Refused(err) {
+		return len(ids), err
+	}
+	e.log.Warn("webhook intake: the database refused a batch; taking its events one at a time", "events", len(ids), "err", err)
+	for range ids {
+		one, err := e.intakeBatch(ctx, 1)
+		switch {
+		case len(one) == 0:
+			return len(ids), err // nothing left: another replica took them
+		case err == nil:
+			continue
+		case ctx.Err() != nil || !store.Refused(err):
+			return len(ids), err
+		}
+		e.log.Warn("webhook intake: event refused by the database", "webhook_event_id", one[0], "err", err)
+		reason := "Crossdock could not record this event: it holds " + store.RefusalWords(err) +
+			". Nothing was sent on; the events after it went on."
+		if err := e.st.FailWebhookEvent(ctx, one[0], reason); err != nil {
+			return len(ids), err
+		}
+	}
+	return len(ids), nil
+}
+
+// intakeBatch is one intake transaction over up to limit events. It returns
+// the ids of the events it claimed, also when the transaction failed.
+func (e *Engine) intakeBatch(ctx context.Context, limit int) ([]int64, error) {
+	var ids []int64
 	err := e.st.InTx(ctx, func(tx *store.Tx) error {
-		evs, err := tx.ClaimWebhookEvents(ctx, e.cfg.IntakeBatch)
+		evs, err := tx.ClaimWebhookEvents(ctx, limit)
 		if err != nil {
 			return err
 		}
-		n = len(evs)
-		if n == 0 {
+		if len(evs) == 0 {
 			return nil
+		}
+		for _, ev := range evs {
+			ids = append(ids, ev.ID)
 		}
 		// Read after the claim: every rule saved before these events were
 		// stored decides them.
@@ -103,7 +138,7 @@ func (e *Engine) IntakeOnce(ctx context.Context) (int, error) {
 		var marks []store.Watermark
 		var markOf []int
 		for i, ev := range evs {
-			plans[i] = e.planEvent(rs, ev)
+			plans[i] = unstorable(e.planEvent(rs, ev), ev)
 			if m := plans[i].mark; m != nil {
 				marks = append(marks, *m)
 				markOf = append(markOf, i)
@@ -134,7 +169,7 @@ func (e *Engine) IntakeOnce(ctx context.Context) (int, error) {
 		}
 		return tx.MarkWebhookEvents(ctx, outs)
 	})
-	return n, err
+	return ids, err
 }
 
 // planEvent decides what a webhook event becomes. It never fails: whatever

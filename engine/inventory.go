@@ -534,6 +534,9 @@ func (e *Engine) splitOff(ctx context.Context, s store.Sync, b inventoryBatch, p
 			Payload:        inventoryBatch{OdooLocationID: b.OdooLocationID, OdooLocation: b.OdooLocation, Items: []quantIn{p.q}},
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
 	}
+	for i := range ns {
+		ns[i] = mendSync(ns[i])
+	}
 	_, err := e.st.InsertSyncs(ctx, ns)
 	return err
 }

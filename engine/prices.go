@@ -475,6 +475,9 @@ func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch,
 			ParentID: s.ID, Status: store.SyncFailed, ErrorClass: p.class, Message: p.message, Payload: one,
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
 	}
+	for i := range ns {
+		ns[i] = mendSync(ns[i])
+	}
 	_, err := e.st.InsertSyncs(ctx, ns)
 	return err
 }

@@ -433,6 +433,9 @@ func (e *Engine) splitOffVariants(ctx context.Context, s store.Sync, p productRe
 			SourceVersion: p.UpdatedAt, ParentID: s.ID, Status: store.SyncFailed, ErrorClass: pr.class, Message: pr.message,
 			Payload: one, IdempotencyKey: s.IdempotencyKey + "/" + pr.v.ID, MaxAttempts: s.MaxAttempts}
 	}
+	for i := range ns {
+		ns[i] = mendSync(ns[i])
+	}
 	_, err := e.st.InsertSyncs(ctx, ns)
 	return err
 }

@@ -95,3 +95,36 @@ func TestProductsSweepSendsMissedChangesAndHonoursOwnership(t *testing.T) {
 	require.Equal(t, op.DefaultCode, e.odooProduct(t, op.ID).DefaultCode, "Odoo owns the SKU")
 	require.Positive(t, len(e.odoo.Writes())-before)
 }
+
+// A product whose title holds U+0000 used to fail the sweep's whole page in
+// the database, at every run. Now its sync alone fails, in words, and the
+// other products' syncs are queued.
+func TestProductsSweepWithANULTitleFailsThatProductAlone(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{})
+	e.productsFromShopify(t, map[string]int64{"sku": e.odooConn.ID, "barcode": e.odooConn.ID})
+	ctx := context.Background()
+	v := e.shop.Variants()[0]
+	_, err := e.shop.EditProduct(v.ProductGID(), func(p *shopsandbox.Product, _ []*shopsandbox.Variant) { p.Title = "Oak\x00 chair" })
+	require.NoError(t, err)
+
+	n, err := e.eng.SweepProducts(ctx, store.TriggerManual, true)
+	require.NoError(t, err, "one product must not fail the sweep")
+	require.Greater(t, n, 1)
+	got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Products), Limit: 200})
+	require.NoError(t, err)
+	failed, queued := 0, 0
+	for _, s := range got {
+		switch s.Status {
+		case store.SyncFailed:
+			failed++
+			require.Equal(t, store.ClassValidation, s.Class())
+			require.Contains(t, s.Message, "title contains a character that cannot be stored (a NUL byte)")
+			require.NotContains(t, s.EntityKey, "\x00")
+		case store.SyncPending:
+			queued++
+		}
+	}
+	require.Equal(t, 1, failed, "only the product with the NUL")
+	require.Positive(t, queued, "the other products are queued")
+}

@@ -242,7 +242,7 @@ func (e *Engine) insertSyncs(ctx context.Context, tx *store.Tx, qs []queued) ([]
 	}
 	ns := make([]store.NewSync, len(qs))
 	for i, q := range qs {
-		ns[i] = q.sync
+		ns[i] = mendSync(q.sync)
 	}
 	ids, err := tx.InsertSyncs(ctx, ns)
 	if err != nil {
@@ -251,7 +251,7 @@ func (e *Engine) insertSyncs(ctx context.Context, tx *store.Tx, qs []queued) ([]
 	var params []river.InsertManyParams
 	var jobSyncs []int64
 	for i, q := range qs {
-		if ids[i] == 0 || cmpStr(q.sync.Status, store.SyncPending) != store.SyncPending {
+		if ids[i] == 0 || cmpStr(ns[i].Status, store.SyncPending) != store.SyncPending {
 			continue
 		}
 		params = append(params, river.InsertManyParams{

@@ -122,6 +122,8 @@ func (h Alerts) Acknowledge(c *fiber.Ctx) error {
 var ruleWords = map[string]struct{ title, help, label, hint string }{
 	store.AlertWebhookFailureRate: {"Webhooks failing", "Shopify's webhook deliveries turned away (wrong signature...) or failing to process, as a share of all deliveries in the window.",
 		"Alert above (% of deliveries)", "Above 0 and below 100, e.g. 5."},
+	store.AlertIntakeStuck: {"Webhook intake stuck", "A webhook event Shopify delivered has waited longer than this to become syncs: intake is stopped or stuck, and every later event waits behind it. /readyz answers 503 on the same condition.",
+		"Alert when an event waits longer than (minutes)", "From 1 to 10080."},
 	store.AlertQueueLag: {"Queue lag per flow", "The oldest change waiting in a flow has waited longer than this.",
 		"Alert when waiting longer than (minutes)", "From 1 to 10080."},
 	store.AlertFreshnessMissed: {"Freshness target missed", "A flow has not delivered within its own freshness target (set under Sources of truth) while changes wait.", "", ""},

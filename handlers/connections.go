@@ -409,7 +409,17 @@ func (h Connections) RefreshCatalogue(c *fiber.Ctx) error {
 	if n.Gone > 0 {
 		msg += fmt.Sprintf(" %d records it had before are gone.", n.Gone)
 	}
-	h.Flash(c, "success", msg)
+	kind := "success"
+	if n.MendedCount > 0 {
+		kind = "warning"
+		msg += fmt.Sprintf(" %s a character that cannot be stored (a NUL byte), kept with � in its place: %s. Correct %s in %s and read the catalogue again.",
+			plural(n.MendedCount, "record holds", "records hold"), namedList(n.Mended, n.MendedCount), pick(n.MendedCount, "it", "them"), conn.Name)
+	}
+	if n.RefusedCount > 0 {
+		kind = "warning"
+		msg += fmt.Sprintf(" %s left out: %s.", plural(n.RefusedCount, "record was", "records were"), namedList(n.Refused, n.RefusedCount))
+	}
+	h.Flash(c, kind, msg)
 	return Redirect(c, fmt.Sprintf("/connections/%d", conn.ID))
 }
 
@@ -434,4 +444,24 @@ func (h Connections) setEnabled(c *fiber.Ctx, enabled bool) error {
 		h.Flash(c, "warning", fmt.Sprintf("%s is disabled: nothing is read from or written to it until you enable it.", after.Name))
 	}
 	return Redirect(c, fmt.Sprintf("/connections/%d", after.ID))
+}
+
+func plural(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, pick(n, one, many))
+}
+
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// namedList joins the named items, saying how many more there are.
+func namedList(named []string, total int) string {
+	out := strings.Join(named, "; ")
+	if more := total - len(named); more > 0 {
+		out += fmt.Sprintf(" and %d more", more)
+	}
+	return out
 }

@@ -75,7 +75,10 @@ func directionLabel(d string) string {
 
 // failedQuery reads the filters from the URL (or a form's copy of it).
 // Unknown values are dropped with a message so that a stale link still works.
-func failedQuery(get func(string) string) (store.FailedFilter, views.FailedFilterView, url.Values) {
+func failedQuery(getRaw func(string) string) (store.FailedFilter, views.FailedFilterView, url.Values) {
+	// The URL itself is checked for NULs (web's refuseNUL); a form's copy
+	// of it is decoded here, so a NUL in it is dropped here.
+	get := func(k string) string { return strings.ReplaceAll(getRaw(k), "\x00", "") }
 	v := views.FailedFilterView{Status: get("status"), Family: get("family"), Direction: get("direction"), Class: get("class"),
 		Connection: get("connection"), Environment: get("env"), Search: strings.TrimSpace(get("q")), From: get("from"), To: get("to")}
 	var f store.FailedFilter

@@ -2,15 +2,20 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"crossdock/store"
 )
 
 // HealthStore is what the readiness check asks the database.
 type HealthStore interface {
 	Ping(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
+	WebhookIntakeLag(ctx context.Context) (store.IntakeLag, error)
 }
 
 // Health answers the liveness and readiness probes.
@@ -34,5 +39,26 @@ func (h Health) Ready(c *fiber.Ctx) error {
 	if err != nil || !ok {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "database": "reachable", "migrations": "pending"})
 	}
-	return c.JSON(fiber.Map{"status": "ok", "database": "reachable", "migrations": "current"})
+	// A stuck intake leaves every delivery accepted but none synced: the
+	// process looks healthy while nothing moves, so readiness says so.
+	lag, err := h.Store.WebhookIntakeLag(ctx)
+	if err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "database": "reachable",
+			"migrations": "current", "webhook_intake": "unknown", "message": "The age of the oldest waiting webhook event could not be read."})
+	}
+	if lag.Stuck() {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "database": "reachable",
+			"migrations": "current", "webhook_intake": "stuck", "oldest_waiting_seconds": math.Round(lag.Oldest.Seconds()),
+			"message": fmt.Sprintf("Webhook intake is stuck: the oldest event has waited %s to become syncs (the limit is %s, "+
+				"set by the alert rule \"Webhook intake stuck\").", roughly(lag.Oldest), roughly(lag.Limit))})
+	}
+	return c.JSON(fiber.Map{"status": "ok", "database": "reachable", "migrations": "current", "webhook_intake": "ok"})
+}
+
+// roughly says a duration in whole minutes, or seconds under two minutes.
+func roughly(d time.Duration) string {
+	if d < 2*time.Minute {
+		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	}
+	return fmt.Sprintf("%d minutes", int(d.Minutes()))
 }

@@ -3,11 +3,13 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -82,8 +84,11 @@ func (s *Store) ImportMappingsCSV(ctx context.Context, a Actor, r io.Reader, fil
 	if utf8.RuneCountInString(reason) > MaxReasonLen {
 		return ImportResult{}, FieldErrors{"reason": fmt.Sprintf("The reason must be at most %d characters.", MaxReasonLen)}
 	}
+	if strings.ContainsRune(reason, 0) {
+		return ImportResult{}, FieldErrors{"reason": "The reason contains a character that cannot be stored (a NUL byte). Remove it and try again."}
+	}
 	fileName = strings.TrimSpace(fileName)
-	if utf8.RuneCountInString(fileName) > MaxTitleLen || !utf8.ValidString(fileName) {
+	if utf8.RuneCountInString(fileName) > MaxTitleLen || !utf8.ValidString(fileName) || strings.ContainsRune(fileName, 0) {
 		fileName = "mappings.csv"
 	}
 	var res ImportResult
@@ -184,6 +189,7 @@ func parseMappingCSV(r io.Reader, types []EntityType, conns []Connection) (*pars
 	if err != nil {
 		return nil, ImportError{Line: 1, Message: "The header line could not be read: " + csvReason(err)}
 	}
+	header = slices.Clone(header) // ReuseRecord: the next Read writes over it
 	col := map[string]int{}
 	known := map[string]bool{}
 	for _, c := range MappingCSVColumns {
@@ -270,6 +276,14 @@ func parseMappingCSV(r io.Reader, types []EntityType, conns []Connection) (*pars
 		}
 		if !validUTF8(rec) {
 			p.bad(line, "This line is not UTF-8 text (accented letters may be garbled). Save the file as \"CSV UTF-8\" and import it again.")
+			continue
+		}
+		// PostgreSQL text cannot hold U+0000: the row is invalid on its own,
+		// rather than the whole import failing in the database.
+		if i := slices.IndexFunc(rec, func(f string) bool { return strings.ContainsRune(f, 0) }); i >= 0 {
+			name := strings.ToLower(strings.TrimSpace(header[i]))
+			p.bad(line, "The %s contains a character that cannot be stored (a NUL byte, often left by the program that wrote the file). "+
+				"Remove it and import the file again.", cmp.Or(name, "value in column "+strconv.Itoa(i+1)))
 			continue
 		}
 		typ, _ := get(rec, "type")

@@ -144,3 +144,42 @@ func TestImportCSVManyRows(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 1)
 }
+
+// A NUL character (which PostgreSQL text cannot hold) in a row makes that
+// row invalid, with its line and the reason in words, under the import's
+// rule for invalid rows: the other rows are checked and counted, and the
+// draft cannot be submitted until the file is corrected. A NUL in the file
+// name or the reason does not fail the import with a database error either.
+func TestImportCSVRowWithNUL(t *testing.T) {
+	t.Parallel()
+	e := setupMappings(t)
+	ctx := t.Context()
+	file := "type,connection,external_id,entity_key,sku,name\n" +
+		"variant,Odoo,1,A,A-1,Oak chair\n" + // line 2: fine
+		"variant,Odoo,2,B,B-\x002,Pine chair\n" + // 3: NUL in the SKU
+		"variant,Odoo,3,C,C-3,Ash\x00 table\n" + // 4: NUL in the name
+		"variant,Odoo,4,D,D-4,Elm desk\n" // 5: fine
+	res, err := e.st.ImportMappingsCSV(ctx, e.oper, strings.NewReader(file), "nul\x00.csv", "")
+	require.NoError(t, err)
+	cs := res.ChangeSet
+	require.Equal(t, 4, res.Rows)
+	require.Equal(t, 2, cs.NInvalid)
+	require.Equal(t, 2, cs.NAdd)
+	require.Equal(t, "Import of mappings.csv", cs.Title)
+	issues, err := e.st.ChangeSetIssues(ctx, cs.ID, 0)
+	require.NoError(t, err)
+	byLine := map[int]string{}
+	for _, is := range issues {
+		byLine[is.Line] = is.Message
+	}
+	require.Equal(t, "The sku contains a character that cannot be stored (a NUL byte, often left by the program that wrote the file). Remove it and import the file again.", byLine[3])
+	require.Contains(t, byLine[4], "The name contains a character that cannot be stored (a NUL byte")
+	require.Len(t, byLine, 2)
+	_, err = e.st.SubmitChangeSet(ctx, e.oper, cs.ID)
+	require.ErrorIs(t, err, store.ErrHasInvalidRows)
+
+	_, err = e.st.ImportMappingsCSV(ctx, e.oper, strings.NewReader(file), "x.csv", "fix\x00")
+	var fe store.FieldErrors
+	require.ErrorAs(t, err, &fe)
+	require.Contains(t, fe["reason"], "a character that cannot be stored (a NUL byte)")
+}

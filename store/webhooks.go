@@ -509,3 +509,37 @@ func (w *WebhookTargets) load(ctx context.Context, id int64, old *webhookTargetE
 	w.mu.Unlock()
 	return e.target, nil
 }
+
+// IntakeLag is how long the oldest webhook event still waiting for intake
+// has waited, against the "webhook intake stuck" rule.
+type IntakeLag struct {
+	// Oldest is the age of the oldest received, unprocessed event; 0 when none waits.
+	Oldest time.Duration
+	// Limit is the rule's threshold; Enabled says whether the rule is on.
+	Limit   time.Duration
+	Enabled bool
+}
+
+// Stuck reports whether the oldest waiting event is older than the limit.
+func (l IntakeLag) Stuck() bool { return l.Enabled && l.Oldest > l.Limit }
+
+// WebhookIntakeLag reads the age of the oldest received event (measured by
+// the database's clock, the one that stamped it) and the rule's threshold.
+// The age is one probe of webhook_events_status_received_idx.
+func (q q) WebhookIntakeLag(ctx context.Context) (IntakeLag, error) {
+	var row struct {
+		OldestSeconds float64 `db:"oldest_seconds"`
+		Threshold     float64 `db:"threshold"`
+		Enabled       bool    `db:"enabled"`
+	}
+	err := sqlxGet(ctx, q, &row, `SELECT
+  COALESCE(extract(epoch FROM now() - (SELECT received_at FROM webhook_events WHERE status = 'received'
+    ORDER BY received_at, id LIMIT 1)), 0)::float8 AS oldest_seconds,
+  COALESCE(r.threshold, 5)::float8 AS threshold, COALESCE(r.enabled, false) AS enabled
+FROM (SELECT 1) one LEFT JOIN alert_rules r ON r.kind = $1`, AlertIntakeStuck)
+	if err != nil {
+		return IntakeLag{}, fmt.Errorf("store: webhook intake lag: %w", err)
+	}
+	return IntakeLag{Oldest: time.Duration(row.OldestSeconds * float64(time.Second)),
+		Limit: time.Duration(row.Threshold * float64(time.Minute)), Enabled: row.Enabled}, nil
+}

@@ -106,6 +106,7 @@ func New(cfg Config) (*Server, error) {
 	s.App.Use(demo.PathPrefix, adaptor.HTTPHandler(s.demo))
 	s.App.Use(s.loadSession)
 	s.App.Use(s.firstRun)
+	s.App.Use(refuseNUL)
 	s.App.Use(s.checkCSRF)
 	s.routes()
 	s.App.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

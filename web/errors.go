@@ -21,6 +21,8 @@ func statusOf(err error) int {
 		return fe.Code
 	case errors.Is(err, store.ErrNotFound):
 		return fiber.StatusNotFound
+	case errors.Is(err, errNUL):
+		return fiber.StatusBadRequest
 	case errors.Is(err, handlers.ErrForbidden), errors.Is(err, errCSRF), errors.As(err, &oos):
 		return fiber.StatusForbidden
 	}
@@ -36,6 +38,8 @@ func describe(c *fiber.Ctx, err error, status int) (title, message string) {
 		return "Not allowed into a production system", oos.Error() + " Nothing was sent or queued."
 	case errors.Is(err, errCSRF):
 		return "This form has expired", "For your safety, forms stop working after you sign in or out elsewhere. Go back, reload the page and try again; nothing was changed."
+	case errors.Is(err, errNUL):
+		return "A character in the request cannot be searched for", "A search, filter or form field contains a character Crossdock cannot store or look for (a NUL byte, %00). Remove it and try again; nothing was changed."
 	case errors.Is(err, handlers.ErrForbidden):
 		return "Not available for your role", "Your role does not allow this page or action, and nothing was changed. Ask an admin if you need it."
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +66,28 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
+	return c.Next()
+}
+
+// errNUL is a request whose address (or form) holds a NUL character.
+var errNUL = errors.New("a NUL character in the request's parameters")
+
+// refuseNUL answers 400 when a query parameter — or a field of a posted
+// form — holds a NUL character (%00): PostgreSQL text cannot hold one, so
+// a search for it could only fail in the database. One check here covers
+// every list, today's and tomorrow's.
+func refuseNUL(c *fiber.Ctx) error {
+	found := false
+	hasNUL := func(k, v []byte) {
+		found = found || bytes.IndexByte(k, 0) >= 0 || bytes.IndexByte(v, 0) >= 0
+	}
+	c.Request().URI().QueryArgs().VisitAll(hasNUL)
+	if !found && !machinePath(c.Path()) && strings.HasPrefix(string(c.Request().Header.ContentType()), fiber.MIMEApplicationForm) {
+		c.Request().PostArgs().VisitAll(hasNUL)
+	}
+	if found {
+		return errNUL
+	}
 	return c.Next()
 }
 
