@@ -126,7 +126,7 @@ func TestReplayRacingTheAutomaticRetryWritesOnce(t *testing.T) {
 	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
 	// The job may meet the replay's lease and snooze first; River's scheduler
 	// then makes it available again, which takes seconds on a busy machine.
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := waitDeadline(t)
 	for {
 		var state string
 		require.NoError(t, e.st.DB.GetContext(ctx, &state, `SELECT state FROM river_job WHERE id = $1`, *s.JobID))

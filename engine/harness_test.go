@@ -226,10 +226,23 @@ func (e *env) deliver(t testing.TB, topic string, payload []byte) int64 {
 	return id
 }
 
-// wait polls until cond holds, or fails the test after 15 s.
+// waitDeadline is when a wait for an outcome gives up: shortly before the
+// test binary's own deadline (go test -timeout), or in 5 minutes without
+// one. A busy machine makes the engine slower, not wrong, and a short limit
+// would fail the test for it.
+func waitDeadline(t testing.TB) time.Time {
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if end, set := d.Deadline(); set {
+			return end.Add(-5 * time.Second)
+		}
+	}
+	return time.Now().Add(5 * time.Minute)
+}
+
+// wait polls until cond holds, or fails the test at waitDeadline.
 func wait(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := waitDeadline(t)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

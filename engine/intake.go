@@ -39,6 +39,12 @@ type eventPlan struct {
 	outcome store.WebhookOutcome
 	mark    *store.Watermark // checked first: a stale event becomes nothing
 	syncs   []queued
+	// superseded, when set, keeps an event older than its entity's mark as
+	// skipped syncs saying so, instead of nothing: a family whose every
+	// change is counted (stock levels: each one was applied, superseded by a
+	// newer level of the same item, or failed). The same version again (a
+	// duplicate) still becomes nothing.
+	superseded string
 }
 
 // fanOut turns one webhook event into a sync per target. An event that could
@@ -148,13 +154,29 @@ func (e *Engine) intakeBatch(ctx context.Context, limit int) ([]int64, error) {
 		if err != nil {
 			return err
 		}
+		var stale []int
 		for j, ok := range accepted {
 			if !ok {
-				p := &plans[markOf[j]]
-				p.syncs = nil
-				p.outcome.Status = store.WebhookIgnored
-				p.outcome.Error = "Already handled: Crossdock has processed this version (or a newer one) of the same record."
+				stale = append(stale, markOf[j])
 			}
+		}
+		older, err := olderThanMark(ctx, tx, plans, stale)
+		if err != nil {
+			return err
+		}
+		for _, i := range stale {
+			p := &plans[i]
+			p.outcome.Status = store.WebhookIgnored
+			if !older[i] {
+				p.syncs = nil
+				p.outcome.Error = "Already handled: Crossdock has processed this version (or a newer one) of the same record."
+				continue
+			}
+			for k := range p.syncs {
+				s := &p.syncs[k].sync
+				s.Status, s.ErrorClass, s.Message = store.SyncSkipped, "", p.superseded
+			}
+			p.outcome.Error = "Superseded: " + p.superseded
 		}
 		var qs []queued
 		for _, p := range plans {
@@ -170,6 +192,43 @@ func (e *Engine) intakeBatch(ctx context.Context, limit int) ([]int64, error) {
 		return tx.MarkWebhookEvents(ctx, outs)
 	})
 	return ids, err
+}
+
+// olderThanMark tells, of the plans whose watermark was turned away (stale)
+// and that keep superseded events, those whose version is older than their
+// entity's mark now — a newer version was accepted first, in an earlier
+// batch or in this one — from the same version delivered again. It reads the
+// marks in the transaction that advanced them.
+func olderThanMark(ctx context.Context, tx *store.Tx, plans []eventPlan, stale []int) (map[int]bool, error) {
+	type kind struct {
+		conn int64
+		typ  string
+	}
+	refs := map[kind][]string{}
+	for _, i := range stale {
+		if m := plans[i].mark; plans[i].superseded != "" {
+			refs[kind{m.ConnectionID, m.EntityType}] = append(refs[kind{m.ConnectionID, m.EntityType}], m.ExternalID)
+		}
+	}
+	older := map[int]bool{}
+	for k, ids := range refs {
+		marks, err := tx.Watermarks(ctx, k.conn, k.typ, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range stale {
+			m := plans[i].mark
+			if plans[i].superseded == "" || m.ConnectionID != k.conn || m.EntityType != k.typ {
+				continue
+			}
+			// PostgreSQL keeps microseconds: compare at that precision, so a
+			// duplicate is never taken for an older version.
+			if v, ok := marks[m.ExternalID]; ok && v.After(m.Version.Round(time.Microsecond)) {
+				older[i] = true
+			}
+		}
+	}
+	return older, nil
 }
 
 // planEvent decides what a webhook event becomes. It never fails: whatever

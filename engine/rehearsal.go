@@ -345,11 +345,19 @@ sending:
 	for _, s := range rep.Lag {
 		rep.MaxLagSec = max(rep.MaxLagSec, s.LagSec)
 	}
-	byStatus, byClass, err := e.st.RehearsalSyncCounts(fctx, conn.ID, start)
+	byStatus, byClass, byFlow, err := e.st.RehearsalSyncCounts(fctx, conn.ID, start)
 	if err != nil {
 		return fail("The rehearsal ran but its results could not be read: " + err.Error())
 	}
 	rep.ByStatus, rep.FailedByClass = byStatus, byClass
+	// Every stock level sent becomes one sync per receiving ERP, including
+	// a level superseded by a newer one of the same item and location: it is
+	// a skipped sync, whether intake or the worker found the newer one.
+	stock := byFlow[flowStockLevels]
+	rep.StockReceivers = len(set.Stock)
+	rep.StockSynced, rep.StockSuperseded = stock[store.SyncSucceeded], stock[store.SyncSkipped]
+	rep.StockFailed = stock[store.SyncFailed] + stock[store.SyncRejected]
+	rep.StockWaiting = stock[store.SyncPending] + stock[store.SyncRunning] + stock[store.SyncRetrying]
 	for st, n := range byStatus {
 		rep.Syncs += n
 		switch st {
@@ -376,7 +384,7 @@ sending:
 		rep.SyncedOrdersPerMin = float64(o.Succeeded) / window * 60
 	}
 	if s, ok := lat[string(rules.Inventory)]; ok {
-		rep.StockSynced, rep.StockE2EP50Ms, rep.StockE2EP99Ms = s.Succeeded, round1(s.P50Ms), round1(s.P99Ms)
+		rep.StockE2EP50Ms, rep.StockE2EP99Ms = round1(s.P50Ms), round1(s.P99Ms)
 	}
 	// The clients may have been rebuilt during the run (a connection edited):
 	// the counts then cover the run until that moment.

@@ -20,6 +20,7 @@ const maxRehearsalVariants = 250
 // mapped variants and locations its payloads are made of.
 type rehearsalSetup struct {
 	Targets   []int64 // Odoo connections that receive the orders (and stock)
+	Stock     []int64 // of those, the ones receiving stock levels (none without stock updates)
 	Names     []string
 	Variants  []store.MappedRef // Shopify variants mapped in every target
 	Locations []store.MappedRef // Shopify locations mapped in every stock target
@@ -75,6 +76,7 @@ func (e *Engine) RehearsalReady(ctx context.Context, shopID int64, updatesPerOrd
 			}
 			return set, err
 		}
+		set.Stock = stock
 		for _, id := range stock {
 			if !slices.Contains(set.Targets, id) {
 				set.Targets = append(set.Targets, id)

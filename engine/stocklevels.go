@@ -76,10 +76,17 @@ func (e *Engine) planStockLevel(rs rules.Rules, ev store.WebhookEvent, p eventPl
 		EntityKey: key, SearchKeys: []string{l.ItemID, gidTail(l.ItemID)}, SourceVersion: l.UpdatedAt, WebhookEventID: ev.ID,
 		IdempotencyKey: fmt.Sprintf("crossdock-shopify-%d-level-%s-%s", ev.ConnectionID, l.ref(), l.UpdatedAt.UTC().Format(time.RFC3339Nano)),
 		MaxAttempts:    e.cfg.MaxAttempts}
-	return fanOut(p, rs, ev, base, rules.Inventory, tgts, problem, l, func(t int64) string {
+	p = fanOut(p, rs, ev, base, rules.Inventory, tgts, problem, l, func(t int64) string {
 		return fmt.Sprintf("A stock level from Shopify is waiting to be sent to %s.", rs.Name(t))
 	})
+	p.superseded = supersededLevel
+	return p
 }
+
+// supersededLevel says why a stock level was not sent: at intake (a newer
+// level of the item at that location had arrived first) or when its turn
+// came (one arrived since).
+const supersededLevel = "A newer stock level of this item at this location arrived from Shopify; it is sent instead of this one."
 
 // runStockLevel applies one Shopify stock level to Odoo, by set or adjust.
 func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
@@ -99,7 +106,7 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 		return result{err: err}
 	}
 	if m, ok := marks[l.ref()]; ok && m.After(l.UpdatedAt) {
-		return result{status: store.SyncSkipped, message: "A newer stock level of this item arrived from Shopify; it is sent instead of this one."}
+		return result{status: store.SyncSkipped, message: supersededLevel}
 	}
 	shop, shopConn, err := e.shopify(ctx, s.SourceConnectionID)
 	if err != nil {

@@ -85,14 +85,79 @@ func TestStockFromShopifyAdjustsOdooOnceAndIgnoresOlderLevels(t *testing.T) {
 	}
 	require.Equal(t, 1, moves)
 
-	// A late, older level is dropped at intake.
+	// A late, older level is not sent, and is counted: a skipped sync says
+	// a newer level came first.
 	ev := e.deliver(t, "inventory_levels/update", e.level(t, 50, t0.Add(30*time.Second)))
-	wait(t, "the stale event to be handled", func() bool {
-		ss, err := e.st.SyncsOfWebhookEvent(context.Background(), ev)
-		require.NoError(t, err)
-		return len(ss) == 0 && e.eventDone(t, ev)
-	})
+	ss := e.endedSyncs(t, ev)
+	require.Len(t, ss, 1)
+	require.Equal(t, store.SyncSkipped, ss[0].Status)
+	require.Contains(t, ss[0].Message, "A newer stock level of this item at this location arrived from Shopify")
 	require.Equal(t, 12.0, e.odoo.Quant(pid, loc))
+}
+
+// Every stock level delivered becomes a sync per receiver, whatever order
+// the deliveries arrive in and however many one intake batch holds: a level
+// older than one already accepted for the same item and location is a
+// skipped sync saying it was superseded, never nothing; only the same level
+// delivered again is dropped as a duplicate.
+func TestStockLevelsSupersededAtIntakeAreCounted(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{}) // not started: the test runs the intake itself
+	rs, err := e.st.SourceRules(t.Context())
+	require.NoError(t, err)
+	_, err = e.st.SaveSourceRule(t.Context(), store.SystemActor("test"), store.SourceRuleInput{Family: rules.Inventory, Master: e.shopConn.ID,
+		Receivers: []int64{e.odooConn.ID}, Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins,
+		Version: rs.Rule(rules.Inventory).Version})
+	require.NoError(t, err)
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	intake := func() {
+		t.Helper()
+		for {
+			n, err := e.eng.IntakeOnce(t.Context())
+			require.NoError(t, err)
+			if n == 0 {
+				return
+			}
+		}
+	}
+	statusOf := func(ev int64) []string {
+		t.Helper()
+		ss, err := e.st.SyncsOfWebhookEvent(t.Context(), ev)
+		require.NoError(t, err)
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.Status)
+		}
+		return out
+	}
+
+	// One batch: the newest arrives first, then two older ones and a
+	// duplicate of the newest; the middle one arrives last.
+	newest := e.deliver(t, "inventory_levels/update", e.level(t, 7, t0.Add(2*time.Minute)))
+	oldest := e.deliver(t, "inventory_levels/update", e.level(t, 10, t0))
+	dup := e.deliver(t, "inventory_levels/update", e.level(t, 7, t0.Add(2*time.Minute)))
+	middle := e.deliver(t, "inventory_levels/update", e.level(t, 9, t0.Add(time.Minute)))
+	intake()
+	require.Equal(t, []string{store.SyncPending}, statusOf(newest))
+	require.Equal(t, []string{store.SyncSkipped}, statusOf(oldest))
+	require.Equal(t, []string{store.SyncSkipped}, statusOf(middle))
+	require.Empty(t, statusOf(dup), "the same level again is a duplicate, not a change")
+
+	// A later batch: an older level arriving late is counted the same way.
+	late := e.deliver(t, "inventory_levels/update", e.level(t, 8, t0.Add(90*time.Second)))
+	again := e.deliver(t, "inventory_levels/update", e.level(t, 7, t0.Add(2*time.Minute)))
+	intake()
+	require.Equal(t, []string{store.SyncSkipped}, statusOf(late))
+	require.Empty(t, statusOf(again))
+	for _, id := range []int64{oldest, middle, late} {
+		ev, err := e.st.WebhookEventByID(t.Context(), e.shopConn.ID, id)
+		require.NoError(t, err)
+		require.Equal(t, store.WebhookIgnored, ev.Status)
+		require.Contains(t, ev.Error, "Superseded: A newer stock level")
+	}
+	ev, err := e.st.WebhookEventByID(t.Context(), e.shopConn.ID, again)
+	require.NoError(t, err)
+	require.Contains(t, ev.Error, "Already handled")
 }
 
 func (e *env) eventDone(t *testing.T, id int64) bool {

@@ -241,13 +241,39 @@ func endToEndFigures(rep store.RehearsalReport) []views.RehearsalFigure {
 			Note: "from the first delivery until the last order was created"},
 		{Label: "Order: Shopify sent it → created in " + erps, Value: fmt.Sprintf("%s ms median, %s ms for 99 in 100", num(math.Round(rep.OrderE2EP50Ms)), num(math.Round(rep.OrderE2EP99Ms))),
 			Bad: rep.OrderE2EP99Ms >= 60_000},
-		{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", fmtInt(rep.StockSynced), fmtInt(rep.UpdatesSent)),
-			Note: fmt.Sprintf("at %d mapped locations; %s ms median, %s ms for 99 in 100 from Shopify sending them (a level superseded by a newer one is skipped, not applied)",
-				rep.Locations, num(math.Round(rep.StockE2EP50Ms)), num(math.Round(rep.StockE2EP99Ms)))},
+		stockFigure(rep, erps),
 		{Label: "Shopify API budget", Value: fmt.Sprintf("spent %s cost points; %s", fmtInt(int(math.Round(rep.ShopifyCost))), budget), Bad: rep.ShopifyThrottled > 0,
 			Note: fmt.Sprintf("%s calls, %d answered THROTTLED", fmtInt(rep.ShopifyCalls), rep.ShopifyThrottled)},
 		{Label: "Calls to " + erps, Value: fmtInt(rep.OdooCalls), Note: fmt.Sprintf("%d failed", rep.OdooFailed), Bad: rep.OdooFailed > 0},
 	}
+}
+
+// stockFigure accounts for every stock level sent: applied, superseded by a
+// newer level of the same item at the same location (not sent, and rightly
+// so: the newer one was), failed, or still waiting. Reports from before the
+// superseded levels were counted have no receivers recorded and show the
+// applied ones only.
+func stockFigure(rep store.RehearsalReport, erps string) views.RehearsalFigure {
+	timing := fmt.Sprintf("%s ms median, %s ms for 99 in 100 from Shopify sending them", num(math.Round(rep.StockE2EP50Ms)), num(math.Round(rep.StockE2EP99Ms)))
+	if rep.StockReceivers == 0 {
+		return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", fmtInt(rep.StockSynced), fmtInt(rep.UpdatesSent)),
+			Note: fmt.Sprintf("at %d mapped locations; %s (a level superseded by a newer one is skipped, not applied)", rep.Locations, timing)}
+	}
+	sent := rep.UpdatesSent * rep.StockReceivers
+	note := fmt.Sprintf("%s superseded by a newer level of the same item at the same location (not sent: the newer one was), %s failed",
+		fmtInt(rep.StockSuperseded), fmtInt(rep.StockFailed))
+	if rep.StockWaiting > 0 {
+		note += fmt.Sprintf(", %s still waiting", fmtInt(rep.StockWaiting))
+	}
+	if missing := sent - rep.StockSynced - rep.StockSuperseded - rep.StockFailed - rep.StockWaiting; missing > 0 {
+		note += fmt.Sprintf(", %s never reached the queue (see the webhooks refused)", fmtInt(missing))
+	}
+	if rep.StockReceivers > 1 {
+		note += fmt.Sprintf("; each level goes to %d systems", rep.StockReceivers)
+	}
+	note += fmt.Sprintf("; at %d mapped locations; %s", rep.Locations, timing)
+	return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", fmtInt(rep.StockSynced), fmtInt(sent)),
+		Note: note, Bad: rep.StockFailed > 0 || rep.StockSynced+rep.StockSuperseded+rep.StockFailed < sent}
 }
 
 func failureClassLabel(k string) string {

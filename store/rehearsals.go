@@ -110,6 +110,15 @@ type RehearsalReport struct {
 	OrdersSynced       int     `json:"orders_synced,omitempty"`
 	StockSynced        int     `json:"stock_synced,omitempty"`
 	SyncedOrdersPerMin float64 `json:"synced_orders_per_min,omitempty"`
+	// What became of every stock level sent, per receiving ERP: each one
+	// was applied (StockSynced), superseded by a newer level of the same
+	// item at the same location (counted, not sent), failed, or was still
+	// waiting when the report was written. StockReceivers is how many ERPs
+	// receive each level: the four add up to UpdatesSent × StockReceivers.
+	StockSuperseded int `json:"stock_superseded,omitempty"`
+	StockFailed     int `json:"stock_failed,omitempty"`
+	StockWaiting    int `json:"stock_waiting,omitempty"`
+	StockReceivers  int `json:"stock_receivers,omitempty"`
 	// Webhook accepted → sync succeeded, in milliseconds.
 	OrderE2EP50Ms float64 `json:"order_e2e_p50_ms,omitempty"`
 	OrderE2EP99Ms float64 `json:"order_e2e_p99_ms,omitempty"`
@@ -293,20 +302,26 @@ finished_at = CASE WHEN $2 = 'cancelled' THEN now() ELSE finished_at END WHERE i
 }
 
 // RehearsalSyncCounts counts the syncs a rehearsal's connection had created
-// since since, by status and by the failures' class.
-func (q q) RehearsalSyncCounts(ctx context.Context, connID int64, since time.Time) (byStatus, failedByClass map[string]int, err error) {
+// since since, by status, by the failures' class, and by flow then status
+// (what became of the stock levels, say).
+func (q q) RehearsalSyncCounts(ctx context.Context, connID int64, since time.Time) (byStatus, failedByClass map[string]int, byFlow map[string]map[string]int, err error) {
 	var rows []struct {
+		Flow   string  `db:"flow"`
 		Status string  `db:"status"`
 		Class  *string `db:"error_class"`
 		N      int     `db:"n"`
 	}
-	if err = sqlxSelect(ctx, q, &rows, `SELECT status, error_class, count(*) AS n FROM syncs
-WHERE created_at >= $2 AND (source_connection_id = $1 OR target_connection_id = $1) GROUP BY 1, 2`, connID, since); err != nil {
-		return nil, nil, err
+	if err = sqlxSelect(ctx, q, &rows, `SELECT flow, status, error_class, count(*) AS n FROM syncs
+WHERE created_at >= $2 AND (source_connection_id = $1 OR target_connection_id = $1) GROUP BY 1, 2, 3`, connID, since); err != nil {
+		return nil, nil, nil, fmt.Errorf("store: rehearsal sync counts: %w", err)
 	}
-	byStatus, failedByClass = map[string]int{}, map[string]int{}
+	byStatus, failedByClass, byFlow = map[string]int{}, map[string]int{}, map[string]map[string]int{}
 	for _, r := range rows {
 		byStatus[r.Status] += r.N
+		if byFlow[r.Flow] == nil {
+			byFlow[r.Flow] = map[string]int{}
+		}
+		byFlow[r.Flow][r.Status] += r.N
 		if r.Status == "failed" || r.Status == "rejected" || r.Status == "retrying" {
 			cl := "unclassified"
 			if r.Class != nil {
@@ -315,7 +330,7 @@ WHERE created_at >= $2 AND (source_connection_id = $1 OR target_connection_id = 
 			failedByClass[cl] += r.N
 		}
 	}
-	return byStatus, failedByClass, nil
+	return byStatus, failedByClass, byFlow, nil
 }
 
 // RehearsalLag returns how long the oldest piece of work of the rehearsal's

@@ -226,14 +226,19 @@ func TestWebhookTargetsNeverCachePastTheGracePeriod(t *testing.T) {
 	_, err := st.UpdateConnection(ctx, store.SystemActor("test"), box, c.ID, store.ConnectionInput{Name: c.Name, Kind: c.Kind,
 		Environment: c.Environment, Secrets: map[string]string{"api_secret": "second"}})
 	require.NoError(t, err)
-	// The grace period ends in 200 ms; the cache's TTL is an hour.
-	_, err = st.DB.ExecContext(ctx, `UPDATE connections SET previous_secret_valid_until = now() + interval '200 milliseconds' WHERE id = $1`, c.ID)
+	// The grace period ends at until; the cache's TTL is an hour. The
+	// cache's clock is moved past until rather than slept past it, so a
+	// slow machine cannot reach the end before the first read.
+	until := time.Now().Add(time.Minute).Truncate(time.Microsecond)
+	_, err = st.DB.ExecContext(ctx, `UPDATE connections SET previous_secret_valid_until = $2 WHERE id = $1`, c.ID, until)
 	require.NoError(t, err)
 	targets := st.NewWebhookTargets(box, time.Hour)
+	now := until.Add(-time.Millisecond)
+	store.SetWebhookTargetsClock(targets, func() time.Time { return now })
 	got, err := targets.Target(ctx, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, []string{"second", "first"}, got.Secrets)
-	time.Sleep(300 * time.Millisecond)
+	now = until.Add(time.Millisecond)
 	got, err = targets.Target(ctx, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, []string{"second"}, got.Secrets, "the entry expired with the previous secret")

@@ -78,12 +78,16 @@ func BenchmarkRehearsalCeiling(b *testing.B) {
 			require.Equal(b, store.RehearsalFinished, r.State, r.Error)
 			rep, err := r.Report()
 			require.NoError(b, err)
-			b.Logf("step %.0f orders/min for %d s: received %.0f/min, created in Odoo %.0f/min (%d of %d orders; %d of %d stock levels applied); "+
+			b.Logf("step %.0f orders/min for %d s: received %.0f/min, created in Odoo %.0f/min (%d of %d orders; %d of %d stock levels applied, %d superseded, %d failed); "+
 				"max queue lag %.1f s, drained %v after %.1f s; webhook p50 %.1f ms p99 %.1f ms; Shopify→Odoo order p50 %.0f ms p99 %.0f ms, stock p99 %.0f ms; "+
 				"Shopify: %d calls, %.0f cost points, bucket down to %.0f of %.0f, %d throttled; Odoo: %d calls, %d failed; failed syncs by class %v",
-				rate, stepSeconds, rep.SentOrdersPerMin, rep.SyncedOrdersPerMin, rep.OrdersSynced, rep.OrdersSent, rep.StockSynced, rep.UpdatesSent,
+				rate, stepSeconds, rep.SentOrdersPerMin, rep.SyncedOrdersPerMin, rep.OrdersSynced, rep.OrdersSent, rep.StockSynced, rep.UpdatesSent, rep.StockSuperseded, rep.StockFailed,
 				rep.MaxLagSec, rep.Drained, rep.DrainSeconds, rep.AnswerP50Ms, rep.AnswerP99Ms, rep.OrderE2EP50Ms, rep.OrderE2EP99Ms, rep.StockE2EP99Ms,
 				rep.ShopifyCalls, rep.ShopifyCost, rep.ShopifyLowest, rep.ShopifyMax, rep.ShopifyThrottled, rep.OdooCalls, rep.OdooFailed, rep.FailedByClass)
+			if rep.Drained && rep.WebhooksRefused == 0 {
+				require.Equal(b, rep.UpdatesSent*rep.StockReceivers, rep.StockSynced+rep.StockSuperseded+rep.StockFailed,
+					"every stock level is applied, superseded or failed")
+			}
 			sustained = sustained && rep.MaxLagSec < 60 && rep.Drained && rep.SyncedOrdersPerMin >= 0.95*rate
 			if sustained {
 				ceiling, p99, e2e99, synced = rate, rep.AnswerP99Ms, rep.OrderE2EP99Ms, rep.SyncedOrdersPerMin

@@ -28,11 +28,16 @@ func TestRehearsalCancelStopsARunningRehearsal(t *testing.T) {
 	rs, err := env.Store.ListRehearsals(t.Context(), 1)
 	require.NoError(t, err)
 	id := rs[0].ID
+	// A few orders go out: waited for, not slept for, so a busy machine
+	// that is slow to start sending still cancels a rehearsal that sent some.
 	require.Eventually(t, func() bool {
 		r, err := env.Store.Rehearsal(t.Context(), id)
-		return err == nil && r.State == store.RehearsalRunning
-	}, time.Minute, 100*time.Millisecond)
-	time.Sleep(2500 * time.Millisecond) // a few orders go out
+		if err != nil || r.State != store.RehearsalRunning || r.StartedAt == nil {
+			return false
+		}
+		stored, _, err := env.Store.RehearsalWebhooks(t.Context(), shop, r.StartedAt.Add(-time.Second))
+		return err == nil && stored >= 3
+	}, 5*time.Minute, 100*time.Millisecond)
 	admin.RefreshCSRF(fmt.Sprintf("/rehearsals/%d", id))
 	res = admin.PostForm(fmt.Sprintf("/rehearsals/%d/cancel", id), nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -40,12 +45,12 @@ func TestRehearsalCancelStopsARunningRehearsal(t *testing.T) {
 	require.Eventually(t, func() bool {
 		r, err = env.Store.Rehearsal(t.Context(), id)
 		return err == nil && r.Done()
-	}, 30*time.Second, 100*time.Millisecond)
+	}, 5*time.Minute, 100*time.Millisecond)
 	require.Equal(t, store.RehearsalCancelled, r.State)
 	rep, err := r.Report()
 	require.NoError(t, err)
 	require.True(t, rep.Cancelled)
-	require.Positive(t, rep.OrdersSent)
+	require.GreaterOrEqual(t, rep.OrdersSent, 3, "what went out before the cancel is in the report")
 	require.Less(t, rep.OrdersSent, 600, "it stopped long before the 600 asked")
 	require.Contains(t, r.Verdict, "Cancelled")
 }

@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -117,7 +118,7 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.Eventually(t, func() bool {
 		r, err = env.Store.Rehearsal(t.Context(), id)
 		return err == nil && r.Done()
-	}, 3*time.Minute, 200*time.Millisecond)
+	}, 15*time.Minute, 200*time.Millisecond) // a bound on a hang, not a speed check
 	require.Equal(t, store.RehearsalFinished, r.State, r.Error)
 	rep, err := r.Report()
 	require.NoError(t, err)
@@ -133,7 +134,11 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.Equal(t, 120, stored, "every accepted webhook is a stored event")
 	require.Zero(t, unprocessed)
 	require.True(t, rep.Drained)
-	require.InDelta(t, 360, rep.SentOrdersPerMin, 36, "the asked rate was delivered")
+	// Not a speed check: the sent rate is computed over the time the 60
+	// orders were asked to take (59 intervals of 1/6 s), or took when a busy
+	// machine sent them more slowly, so it is never above the asked rate.
+	require.InDelta(t, float64(rep.OrdersSent)/math.Max(rep.SendSeconds, 59.0/6)*60, rep.SentOrdersPerMin, 0.01)
+	require.LessOrEqual(t, rep.SentOrdersPerMin, 360*60/59.0+0.01)
 	require.Greater(t, rep.AnswerP99Ms, 0.0)
 	require.GreaterOrEqual(t, rep.AnswerP99Ms, rep.AnswerP50Ms)
 	require.NotEmpty(t, rep.Lag)
@@ -145,15 +150,26 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.Equal(t, []string{"Demo Odoo"}, rep.Targets)
 	require.Equal(t, 60, rep.OrdersSynced, "every order reached Odoo: %v", rep.FailedByClass)
 	require.Equal(t, erpOrdersBefore+60, len(env.Server.DemoWorkspace().Odoo.SaleOrders()), "60 quotations were created in the Odoo twin")
+	// Every stock level sent is accounted for, exactly: applied, superseded
+	// by a newer level of the same item and location (however late or
+	// however batched it arrived), or failed; none is still waiting.
 	require.Positive(t, rep.StockSynced, "%v %v", rep.ByStatus, rep.FailedByClass)
-	require.Equal(t, 60, rep.StockSynced+rep.ByStatus["skipped"], "each stock level was applied, or skipped for a newer one")
+	require.Equal(t, 1, rep.StockReceivers)
+	require.Zero(t, rep.StockWaiting)
+	require.Equal(t, rep.UpdatesSent, rep.StockSynced+rep.StockSuperseded+rep.StockFailed,
+		"applied %d + superseded %d + failed %d", rep.StockSynced, rep.StockSuperseded, rep.StockFailed)
+	var atIntake int
+	require.NoError(t, env.Store.DB.GetContext(t.Context(), &atIntake, `SELECT count(*) FROM webhook_events
+WHERE connection_id = $1 AND topic = 'inventory_levels/update' AND error LIKE 'Superseded:%'`, shop))
+	t.Logf("stock levels: %d applied, %d superseded (%d of them at intake, which once left no sync), %d failed",
+		rep.StockSynced, rep.StockSuperseded, atIntake, rep.StockFailed)
 	require.Positive(t, rep.OrderE2EP50Ms)
 	require.GreaterOrEqual(t, rep.OrderE2EP99Ms, rep.OrderE2EP50Ms)
 	require.Positive(t, rep.StockE2EP99Ms)
 	// Not a speed check: the rate is computed over the right window (a busy
 	// machine may be slower, never faster than asked).
-	require.InDelta(t, 360, rep.SyncedOrdersPerMin, 180)
-	require.LessOrEqual(t, rep.SyncedOrdersPerMin, 380.0)
+	require.Positive(t, rep.SyncedOrdersPerMin)
+	require.LessOrEqual(t, rep.SyncedOrdersPerMin, 360*60/59.0+0.01)
 	require.Zero(t, rep.Failed)
 
 	// The budgets: Shopify's cost bucket as its answers reported it (the
@@ -167,9 +183,10 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.Equal(t, rep.ShopifyCalls+rep.OdooCalls, rep.APICalls)
 
 	// The report's syncs are the engine's: the same count by status.
-	byStatus, byClass, err := env.Store.RehearsalSyncCounts(t.Context(), shop, start.Add(-time.Second))
+	byStatus, byClass, byFlow, err := env.Store.RehearsalSyncCounts(t.Context(), shop, start.Add(-time.Second))
 	require.NoError(t, err)
 	require.Equal(t, byStatus, rep.ByStatus)
+	require.Equal(t, rep.StockSuperseded, byFlow["inventory.shopify_odoo"]["skipped"])
 	require.Equal(t, byClass, rep.FailedByClass)
 	n := 0
 	for _, c := range byStatus {
@@ -192,6 +209,7 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	require.Contains(t, body, "Webhook answer time, 99 in 100")
 	require.Contains(t, body, "Orders created in Demo Odoo")
 	require.Contains(t, body, "60 of 60")
+	require.Contains(t, body, fmt.Sprintf("%d superseded by a newer level of the same item at the same location", rep.StockSuperseded))
 	require.Regexp(t, `spent [0-9,]+ cost points; the bucket went down to [0-9,]+ of 4,000`, body)
 	_, body = admin.Get("/rehearsals")
 	require.Contains(t, body, fmt.Sprintf("/rehearsals/%d", id), "the report is kept in the list")

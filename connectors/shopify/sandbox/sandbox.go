@@ -406,6 +406,9 @@ func (s *Shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch s.takeFail(false, false) {
 	case FailTimeout:
+		// Read the body first: only then does net/http notice the client
+		// hanging up and cancel r.Context(), ending the stall with it.
+		_, _ = io.Copy(io.Discard, r.Body)
 		sleep(r, s.opts.TimeoutSleep)
 		writeJSON(w, http.StatusGatewayTimeout, map[string]any{"errors": "Gateway Timeout"})
 		return

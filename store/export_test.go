@@ -1,0 +1,7 @@
+package store
+
+import "time"
+
+// SetWebhookTargetsClock lets a test move the cache's clock instead of
+// sleeping past a deadline.
+func SetWebhookTargetsClock(w *WebhookTargets, now func() time.Time) { w.now = now }
