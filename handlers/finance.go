@@ -11,8 +11,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"crossdock/store/csvfile"
 	"crossdock/store"
+	"crossdock/store/csvfile"
 	"crossdock/views"
 	"crossdock/views/components"
 )

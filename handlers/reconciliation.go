@@ -12,8 +12,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"crossdock/store/csvfile"
 	"crossdock/store"
+	"crossdock/store/csvfile"
 	"crossdock/views"
 	"crossdock/views/components"
 )

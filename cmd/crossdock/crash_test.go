@@ -63,8 +63,22 @@ const crashSecret = "crash-test-secret-key-0123456789abcdef"
 
 // server is one run of the server process.
 type server struct {
-	cmd *exec.Cmd
-	log *lockedBuffer
+	cmd  *exec.Cmd
+	log  *lockedBuffer
+	done chan struct{} // closed once the process has ended and cmd.ProcessState is set
+}
+
+// wait waits for the process to end (one goroutine calls cmd.Wait).
+func (s *server) wait() { <-s.done }
+
+// ended reports whether the process has ended, without waiting.
+func (s *server) ended() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // lockedBuffer collects the process's output; the test reads it meanwhile.
@@ -87,15 +101,16 @@ func (l *lockedBuffer) String() string {
 
 func startServer(t *testing.T, env []string, base string) *server {
 	t.Helper()
-	s := &server{log: &lockedBuffer{}}
+	s := &server{log: &lockedBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	require.NoError(t, s.cmd.Start())
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
+		if !s.ended() {
 			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			_ = s.cmd.Wait()
+			s.wait()
 		}
 		if t.Failed() || testing.Verbose() {
 			t.Logf("server log:\n%s", s.log.String())
@@ -107,6 +122,9 @@ func startServer(t *testing.T, env []string, base string) *server {
 		if err == nil {
 			res.Body.Close()
 			return s
+		}
+		if s.ended() {
+			require.FailNow(t, "the server exited before answering", "%v\n%s", s.cmd.ProcessState, s.log.String())
 		}
 		require.True(t, time.Now().Before(deadline), "the server did not start: %v\n%s", err, s.log.String())
 		time.Sleep(20 * time.Millisecond)
@@ -207,12 +225,12 @@ func TestKillNineUnderLoadLosesNothingAndDuplicatesNothing(t *testing.T) {
 	}
 	killed := make(chan int, 1)
 	go func() {
-		until := time.Now().Add(30 * time.Second)
+		until := time.Now().Add(3 * time.Minute) // a backstop, not a speed: the kill waits for work done
 		for saleOrderCreates(odoo) < orders/5 && time.Now().Before(until) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		_ = first.cmd.Process.Kill() // SIGKILL: no shutdown, no cleanup
-		_ = first.cmd.Wait()
+		first.wait()
 		killed <- saleOrderCreates(odoo)
 	}()
 	for i := range orders {
