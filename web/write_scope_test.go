@@ -43,6 +43,7 @@ var writesNowhere = map[string]string{
 	"POST /users":                                             "Crossdock's own users",
 	"POST /users/:id<int>":                                    "Crossdock's own users (sets the scope)",
 	"POST /users/:id<int>/password":                           "Crossdock's own users",
+	"POST /users/:id<int>/unlock":                             "Crossdock's own users (sign-in throttling)",
 	"POST /connections":                                       "records a connection",
 	"POST /connections/:id<int>":                              "edits a connection's settings in Crossdock",
 	"POST /connections/:id<int>/test":                         "reads the shop or ERP's identity and limits",
