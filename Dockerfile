@@ -1,5 +1,7 @@
 # Crossdock: one static binary with its migrations, templates and assets embedded.
 FROM golang:1.26-bookworm AS build
+# Go 1.26.8 has standard-library vulnerabilities Crossdock reaches; 1.27.3 has none (see README).
+ENV GOTOOLCHAIN=go1.27.3
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
