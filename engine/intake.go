@@ -138,6 +138,9 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 		p.outcome.Status, p.outcome.Error = store.WebhookIgnored, "This connection's webhooks are not synced."
 		return p
 	}
+	// A NUL character cannot be stored in a text column: one in a name or an
+	// id would fail the whole batch's transaction, again at every claim.
+	ev.Payload = store.WithoutNUL(ev.Payload)
 	switch ev.Topic {
 	case "orders/create":
 		return e.planOrder(rs, ev, p)
