@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test check bench generate
+.PHONY: run build test check bench generate fuzz
 
 ## run: build and start Crossdock (embedded PostgreSQL unless DATABASE_URL is set)
 run: build
@@ -26,6 +26,23 @@ check:
 ## generate: regenerate templ components after editing *.templ
 generate:
 	$(GO) tool templ generate
+
+## fuzz: every fuzz target for FUZZTIME each, one after another (failures land in testdata/fuzz)
+FUZZTIME ?= 1m
+FUZZ_TARGETS := \
+	./engine/:FuzzPlanEvent \
+	./store/:FuzzParseMappingCSV \
+	./connectors/shopify/:FuzzReadAnswer \
+	./connectors/shopify/:FuzzWebhookHeaders \
+	./connectors/shopify/sandbox/:FuzzGraphQL \
+	./connectors/odoo/:FuzzCall \
+	./connectors/odoo/sandbox/:FuzzDomain
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg; \
+	done
 
 ## bench: the committed benchmarks
 bench:
