@@ -81,7 +81,7 @@ func (s *Store) ImportMappingsCSV(ctx context.Context, a Actor, r io.Reader, fil
 		return ImportResult{}, FieldErrors{"reason": fmt.Sprintf("The reason must be at most %d characters.", MaxReasonLen)}
 	}
 	fileName = strings.TrimSpace(fileName)
-	if utf8.RuneCountInString(fileName) > MaxTitleLen || !utf8.ValidString(fileName) {
+	if utf8.RuneCountInString(fileName) > MaxTitleLen || !utf8.ValidString(fileName) || strings.IndexByte(fileName, 0) >= 0 {
 		fileName = "mappings.csv"
 	}
 	var res ImportResult
@@ -268,6 +268,10 @@ func parseMappingCSV(r io.Reader, types []EntityType, conns []Connection) (*pars
 			p.bad(line, "This line is not UTF-8 text (accented letters may be garbled). Save the file as \"CSV UTF-8\" and import it again.")
 			continue
 		}
+		if hasNUL(rec) {
+			p.bad(line, "This line contains a character that cannot be stored (a NUL byte). Remove it and import the file again.")
+			continue
+		}
 		typ, _ := get(rec, "type")
 		typ = strings.ToLower(typ)
 		connName, _ := get(rec, "connection")
@@ -347,6 +351,16 @@ func isBlank(rec []string) bool {
 		}
 	}
 	return true
+}
+
+// hasNUL reports whether a field holds a NUL byte, which PostgreSQL text cannot.
+func hasNUL(rec []string) bool {
+	for _, f := range rec {
+		if strings.IndexByte(f, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func validUTF8(rec []string) bool {
