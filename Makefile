@@ -52,6 +52,25 @@ vulndb:
 generate:
 	$(GO) tool templ generate
 
+## fuzz: every fuzz target for FUZZTIME each, one after another (failures land in testdata/fuzz)
+FUZZTIME ?= 1m
+# Go minimizes each new interesting input for up to a minute by default: on a short run that is most of it.
+FUZZMINIMIZETIME ?= 10s
+FUZZ_TARGETS := \
+	./engine/:FuzzPlanEvent \
+	./store/:FuzzParseMappingCSV \
+	./connectors/shopify/:FuzzReadAnswer \
+	./connectors/shopify/:FuzzWebhookHeaders \
+	./connectors/shopify/sandbox/:FuzzGraphQL \
+	./connectors/odoo/:FuzzCall \
+	./connectors/odoo/sandbox/:FuzzDomain
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel 1 $$pkg; \
+	done
+
 ## bench: the committed benchmarks
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...

@@ -96,11 +96,12 @@ func TestImportCSVBadInput(t *testing.T) {
 		"variant,Odoo,5,E,\"bad \"quote\",\n" + // 8: bad quoting
 		"variant,Odoo,6\n" + // 9: too few fields
 		"variant,Odoo,7,,,\n" + // 10: no entity key
-		"variant,Odoo,8,F,,explode\n" // 11: unknown action
+		"variant,Odoo,8,F,,explode\n" + // 11: unknown action
+		"variant,Odoo,9,G\x00,,\n" // 12: a NUL byte, which PostgreSQL cannot store
 	res, err := e.st.ImportMappingsCSV(ctx, e.oper, strings.NewReader(file), "bad.csv", "")
 	require.NoError(t, err)
 	cs := res.ChangeSet
-	require.Equal(t, 9, cs.NInvalid)
+	require.Equal(t, 10, cs.NInvalid)
 	require.Equal(t, 1, cs.NAdd)
 	issues, err := e.st.ChangeSetIssues(ctx, cs.ID, 0)
 	require.NoError(t, err)
@@ -112,6 +113,7 @@ func TestImportCSVBadInput(t *testing.T) {
 	for line, text := range map[int]string{
 		3: `Unknown type "spaceship"`, 4: "external_id is empty", 5: "repeats the Odoo id 1 of line 2", 6: `no connection named "Nowhere"`,
 		7: "not UTF-8", 8: "quote", 9: "has 3 values but the header has 6", 10: "entity_key is empty", 11: `Unknown action "explode"`,
+		12: "cannot be stored (a NUL byte)",
 	} {
 		require.Contains(t, byLine[line], text, "line %d", line)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -183,7 +184,34 @@ func JSON(v any) ([]byte, error) {
 		s, _ := json.Marshal(string(b)) // evidence that is not JSON is kept as a string
 		b = s
 	}
-	return []byte(strings.ReplaceAll(string(b), `\u0000`, `\ufffd`)), nil
+	return WithoutNUL(b), nil
+}
+
+// WithoutNUL returns the JSON text b with every escaped NUL character
+// ("\u0000": valid JSON, which neither jsonb nor a text column accepts)
+// turned into U+FFFD, the replacement character. An escaped backslash before
+// "u0000" is left alone. b is returned as it is when it holds none.
+func WithoutNUL(b []byte) []byte {
+	const nul, repl = `\u0000`, `\ufffd`
+	if !bytes.Contains(b, []byte(nul)) {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] != '\\':
+			out = append(out, b[i])
+		case bytes.HasPrefix(b[i:], []byte(nul)):
+			out = append(out, repl...)
+			i += len(nul) - 1
+		case i+1 < len(b):
+			out = append(out, b[i], b[i+1])
+			i++
+		default:
+			out = append(out, b[i])
+		}
+	}
+	return out
 }
 
 func nullInt(v int64) *int64 {

@@ -103,7 +103,23 @@ func (b *Bucket) Wait(ctx context.Context, cost float64) error {
 	if avail >= 0 {
 		return ctx.Err()
 	}
-	return b.sleep(ctx, time.Duration(-avail/rate*float64(time.Second)))
+	return b.sleep(ctx, refillWait(-avail, rate))
+}
+
+// maxRefillWait bounds one wait on the bucket. Shopify's buckets refill in
+// about 20 seconds; a longer wait comes from numbers that cannot be right (a
+// restore rate near zero), and asking again gets fresh ones.
+const maxRefillWait = time.Minute
+
+// refillWait is how long rate points a second take to refill deficit points.
+// The division can overflow a Duration, which would wrap to a negative wait
+// and make callers spin: it is bounded first.
+func refillWait(deficit, rate float64) time.Duration {
+	secs := deficit / rate
+	if !(secs < maxRefillWait.Seconds()) { // also NaN
+		return maxRefillWait
+	}
+	return time.Duration(secs * float64(time.Second))
 }
 
 // refund gives back reserved points when a request never reached Shopify.

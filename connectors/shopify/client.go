@@ -250,14 +250,16 @@ func (c *Client) Do(ctx context.Context, query string, variables map[string]any,
 			c.bucket.refund(cost)
 			return err
 		}
-		var ans answer
-		jsonErr := json.Unmarshal(raw, &ans)
+		ans, throttled, err := readAnswer(status, raw, out)
 		c.bucket.settle(cost)
-		if jsonErr == nil && ans.Extensions.Cost != nil {
+		if ans.Extensions.Cost != nil {
 			c.observe(query, ans.Extensions.Cost)
 		}
+		if !throttled {
+			return err
+		}
+		c.throttled.Add(1)
 		if status == http.StatusTooManyRequests {
-			c.throttled.Add(1)
 			d := minThrottleBackoff
 			if s, err := strconv.Atoi(hdr.Get("Retry-After")); err == nil && s > 0 {
 				d = time.Duration(s) * time.Second
@@ -268,55 +270,70 @@ func (c *Client) Do(ctx context.Context, query string, variables map[string]any,
 			}
 			continue
 		}
-		if e := statusError(status, raw); e != nil {
-			return e
+		requested := cost
+		if ans.Extensions.Cost != nil && ans.Extensions.Cost.RequestedQueryCost > 0 {
+			requested = ans.Extensions.Cost.RequestedQueryCost
 		}
-		if jsonErr != nil {
-			return &Error{Kind: KindProtocol, Status: status, Message: "answer is not JSON", Body: evidence(raw), Err: jsonErr}
-		}
-		gqlErrs, perr := parseErrors(ans.Errors)
-		if perr != nil {
-			return &Error{Kind: KindProtocol, Status: status, Message: "errors field is neither a list nor a string", Body: evidence(raw), Err: perr}
-		}
-		if throttledAnswer(gqlErrs) {
-			c.throttled.Add(1)
-			requested := cost
-			if ans.Extensions.Cost != nil && ans.Extensions.Cost.RequestedQueryCost > 0 {
-				requested = ans.Extensions.Cost.RequestedQueryCost
-			}
-			cost = requested
-			if ans.Extensions.Cost == nil {
-				// The minimal throttled form carries no bucket numbers: back off a fixed time.
-				if err := sleepCtx(ctx, time.Second); err != nil {
-					return &Error{Kind: KindThrottled, Status: status, Code: "THROTTLED", Body: evidence(raw), Err: err}
-				}
-			}
-			avail := c.bucket.Available(time.Now())
-			c.log.DebugContext(ctx, "shopify throttled", "requested_cost", requested, "available", avail)
-			if avail >= requested {
-				// Shopify said no while our estimate says yes: never spin on that.
-				if err := sleepCtx(ctx, minThrottleBackoff); err != nil {
-					return &Error{Kind: KindThrottled, Status: status, Code: "THROTTLED", Body: evidence(raw), Err: err}
-				}
-			}
-			continue
-		}
-		if len(gqlErrs) > 0 {
-			if out != nil && len(ans.Data) > 0 && string(ans.Data) != "null" {
-				_ = json.Unmarshal(ans.Data, out)
-			}
-			return graphQLErrorsToError(status, gqlErrs, raw)
-		}
-		if len(ans.Data) == 0 || string(ans.Data) == "null" {
-			return &Error{Kind: KindProtocol, Status: status, Message: "answer has no data", Body: evidence(raw)}
-		}
-		if out != nil {
-			if err := json.Unmarshal(ans.Data, out); err != nil {
-				return &Error{Kind: KindProtocol, Status: status, Message: "data does not match the expected shape: " + err.Error(), Body: evidence(raw), Err: err}
+		cost = requested
+		if ans.Extensions.Cost == nil {
+			// The minimal throttled form carries no bucket numbers: back off a fixed time.
+			if err := sleepCtx(ctx, time.Second); err != nil {
+				return &Error{Kind: KindThrottled, Status: status, Code: "THROTTLED", Body: evidence(raw), Err: err}
 			}
 		}
-		return nil
+		avail := c.bucket.Available(time.Now())
+		c.log.DebugContext(ctx, "shopify throttled", "requested_cost", requested, "available", avail)
+		if avail >= requested {
+			// Shopify said no while our estimate says yes: never spin on that.
+			if err := sleepCtx(ctx, minThrottleBackoff); err != nil {
+				return &Error{Kind: KindThrottled, Status: status, Code: "THROTTLED", Body: evidence(raw), Err: err}
+			}
+		}
 	}
+}
+
+// readAnswer judges one answer: throttled (a 429, or a THROTTLED error: ask
+// again), an *Error, or nil with data decoded into out (when out is not nil).
+// ans carries the answer's cost when it could be read.
+func readAnswer(status int, raw []byte, out any) (ans answer, throttled bool, err error) {
+	if jsonErr := json.Unmarshal(raw, &ans); jsonErr != nil {
+		ans = answer{} // a value of the wrong type leaves the rest half read
+		if status == http.StatusTooManyRequests {
+			return ans, true, nil
+		}
+		if e := statusError(status, raw); e != nil {
+			return ans, false, e
+		}
+		return ans, false, &Error{Kind: KindProtocol, Status: status, Message: "answer is not JSON", Body: evidence(raw), Err: jsonErr}
+	}
+	if status == http.StatusTooManyRequests {
+		return ans, true, nil
+	}
+	if e := statusError(status, raw); e != nil {
+		return ans, false, e
+	}
+	gqlErrs, perr := parseErrors(ans.Errors)
+	if perr != nil {
+		return ans, false, &Error{Kind: KindProtocol, Status: status, Message: "errors field is neither a list nor a string", Body: evidence(raw), Err: perr}
+	}
+	if throttledAnswer(gqlErrs) {
+		return ans, true, nil
+	}
+	if len(gqlErrs) > 0 {
+		if out != nil && len(ans.Data) > 0 && string(ans.Data) != "null" {
+			_ = json.Unmarshal(ans.Data, out)
+		}
+		return ans, false, graphQLErrorsToError(status, gqlErrs, raw)
+	}
+	if len(ans.Data) == 0 || string(ans.Data) == "null" {
+		return ans, false, &Error{Kind: KindProtocol, Status: status, Message: "answer has no data", Body: evidence(raw)}
+	}
+	if out != nil {
+		if err := json.Unmarshal(ans.Data, out); err != nil {
+			return ans, false, &Error{Kind: KindProtocol, Status: status, Message: "data does not match the expected shape: " + err.Error(), Body: evidence(raw), Err: err}
+		}
+	}
+	return ans, false, nil
 }
 
 func (c *Client) observe(query string, cost *Cost) {
