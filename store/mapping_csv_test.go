@@ -113,7 +113,7 @@ func TestImportCSVBadInput(t *testing.T) {
 	for line, text := range map[int]string{
 		3: `Unknown type "spaceship"`, 4: "external_id is empty", 5: "repeats the Odoo id 1 of line 2", 6: `no connection named "Nowhere"`,
 		7: "not UTF-8", 8: "quote", 9: "has 3 values but the header has 6", 10: "entity_key is empty", 11: `Unknown action "explode"`,
-		12: "cannot be stored (a NUL byte)",
+		12: "cannot be stored (a NUL byte",
 	} {
 		require.Contains(t, byLine[line], text, "line %d", line)
 	}
