@@ -5,6 +5,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"sync"
@@ -108,4 +109,28 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 		return
 	}
 	os.WriteFile(dir+"/"+name+".png", png, 0o644) //nolint:errcheck
+}
+
+// ScreenshotWidths saves the page as a person sees it on a laptop (1280 px)
+// and on a phone (390 px), as name-1280.png and name-390.png, when
+// CROSSDOCK_SCREENSHOTS names a folder; the window is left at 1280 px.
+func ScreenshotWidths(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	if os.Getenv("CROSSDOCK_SCREENSHOTS") == "" {
+		return
+	}
+	for _, w := range []struct {
+		width, height int64
+		mobile        bool
+	}{{390, 844, true}, {1280, 900, false}} {
+		opts := []chromedp.EmulateViewportOption{}
+		if w.mobile {
+			opts = append(opts, chromedp.EmulateMobile)
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w.width, w.height, opts...)); err != nil {
+			t.Logf("screenshot %s at %d px: %v", name, w.width, err)
+			return
+		}
+		Screenshot(t, ctx, fmt.Sprintf("%s-%d", name, w.width))
+	}
 }
