@@ -68,6 +68,10 @@ func answerMissing(status int, rows ...string) {
 // Posts send an empty form (with a valid CSRF token), so allowed posts
 // answer 422 (form errors) or 303 (done / redirected).
 // Areas add their rows from their own test files with addRoutes in an init func.
+// Each ":id<int>" becomes a real record of the role's own (routeRecords),
+// and every concrete path must reach its row's route: a path that matches
+// none would meet a 404 for every role and check nothing.
+// TestRouteAccessByRoleMissingRecords sends ids that name nothing.
 var allRoutes = []routeRow{
 	{"GET", "/healthz", expect{anon: 200, "operator": 200, "finance": 200, "admin": 200}},
 	{"GET", "/readyz", expect{anon: 200, "operator": 200, "finance": 200, "admin": 200}},
@@ -146,7 +150,7 @@ func TestRouteAccessByRole(t *testing.T) {
 	shared := routeIDs{"/users/": target.ID, "/connections/": conn.ID}
 	// Every role gets records of its own, so what one role's actions change
 	// (a replay, an acknowledgement) is not what another role meets.
-	ids := routeRecords(t, env, conn, shared)
+	ids := routeRecords(t, env, shared)
 
 	// Every row must reach its own route: a path no route matches answers
 	// 404 to every role and would check nothing.
@@ -248,11 +252,13 @@ func checkAccess(t *testing.T, c *webtest.Client, role, method, path string, wan
 // routeRecords makes, for each role, the records the table's ids name (a
 // failed sync, a bulk replay, a rehearsal, an alert and two channels, a
 // reconciliation run and a discrepancy, a reviewed price) and says where
-// each goes.
-func routeRecords(t *testing.T, env *webtest.Env, shop store.Connection, shared routeIDs) map[string]routeIDs {
+// each goes. They use systems of their own: the admin's rows disable the
+// shared connection while the other roles' rows run.
+func routeRecords(t *testing.T, env *webtest.Env, shared routeIDs) map[string]routeIDs {
 	t.Helper()
 	ctx := t.Context()
 	db := env.Store.DB
+	shop := env.SandboxShopify(t, "Records shop")
 	box, err := secretbox.New([]byte(webtest.SecretKey))
 	require.NoError(t, err)
 	odoo, err := env.Store.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
