@@ -11,9 +11,13 @@ func init() {
 		// No collection in the form: the admin is told to choose one (422); finance_collections_test.go saves real ones.
 		routeRow{"POST", "/finance/collections/thresholds", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 422}},
 		routeRow{"POST", "/finance/collections/thresholds/clear", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
-		// ":id<int>" stays literal, which no route matches; finance_review_test.go checks real variants and roles.
-		routeRow{"POST", "/finance/variants/:id<int>/acknowledge", expect{anon: 404, "operator": 404, "finance": 404, "admin": 404}},
-		routeRow{"POST", "/finance/variants/:id<int>/accept", expect{anon: 404, "operator": 404, "finance": 404, "admin": 404}},
-		routeRow{"POST", "/finance/variants/:id<int>/send", expect{anon: 404, "operator": 404, "finance": 404, "admin": 404}},
+		// ":id<int>" is a variant of the latest price comparison, one per role;
+		// empty forms are answered in words on the review (303).
+		// finance_review_test.go checks what each decision does.
+		routeRow{"POST", "/finance/variants/:id<int>/acknowledge", expect{anon: forbidden, "operator": forbidden, "finance": 303, "admin": 303}},
+		routeRow{"POST", "/finance/variants/:id<int>/accept", expect{anon: forbidden, "operator": forbidden, "finance": 303, "admin": 303}},
+		routeRow{"POST", "/finance/variants/:id<int>/send", expect{anon: forbidden, "operator": forbidden, "finance": 303, "admin": 303}},
 	)
+	// A variant outside the latest comparison is answered in words on the review.
+	answerMissing(303, "POST /finance/variants/:id<int>/acknowledge", "POST /finance/variants/:id<int>/accept", "POST /finance/variants/:id<int>/send")
 }

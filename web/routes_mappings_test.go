@@ -1,7 +1,8 @@
 package web_test
 
-// Identifier mapping's access contract. The test user's id stands in for
-// :id; no entity or change set has it, so the roles allowed in get 404.
+// Identifier mapping's access contract. ":id" is sent as it is: it
+// reaches the route as an id no entity or change set has, so the roles
+// allowed in get 404.
 // Empty posts answer 422 (form errors) where no id is involved.
 func init() {
 	ops := func(status int) expect {
