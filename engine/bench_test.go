@@ -226,7 +226,7 @@ func BenchmarkOrders(b *testing.B) {
 	// all at once (a burst: latency then measures the backlog).
 	rate := envInt("CROSSDOCK_BENCH_RATE", 0)
 	for b.Loop() {
-		e := setup(b, options{seed: 200, configure: func(c *engine.Config) {
+		e := setup(b, options{seed: 200, realMappings: true, configure: func(c *engine.Config) {
 			c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 			c.RetryBase = 100 * time.Millisecond
 			c.FetchCooldown, c.FetchPollInterval = 2*time.Millisecond, 50*time.Millisecond
