@@ -160,8 +160,12 @@ func runRiverBench(tb testing.TB, db *sql.DB, n, workers int) riverRun {
 		tb.Fatalf("river: %d of %d jobs done", done.Load(), n)
 	}
 	// Every job has run; the clock stops when River has recorded them all.
+	deadline := waitDeadline(tb)
 	c := completed()
 	for ; c < n; c = completed() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("river: %d of %d jobs recorded completed", c, n)
+		}
 		time.Sleep(time.Millisecond)
 	}
 	run := riverRun{elapsed: time.Since(t0), completed: c}
