@@ -24,7 +24,7 @@ func BenchmarkCustomers(b *testing.B) {
 	n := envInt("CROSSDOCK_BENCH_CUSTOMERS", 2000)
 	people := max(1, n/4)
 	for b.Loop() {
-		e := setup(b, options{seed: 20, configure: func(c *engine.Config) {
+		e := setup(b, options{seed: 20, realMappings: true, configure: func(c *engine.Config) {
 			c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 			c.FetchCooldown, c.FetchPollInterval = 2*time.Millisecond, 50*time.Millisecond
 		}})

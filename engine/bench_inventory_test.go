@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -189,7 +188,7 @@ func BenchmarkInventory100k(b *testing.B) {
 		for _, p := range od.Products() {
 			productBySKU[p.DefaultCode] = p.ID
 		}
-		res := newResolver()
+		var mapped []store.ItemInput
 		type pair struct {
 			productID int
 			item      string
@@ -200,20 +199,22 @@ func BenchmarkInventory100k(b *testing.B) {
 				break
 			}
 			if pid, ok := productBySKU[v.SKU]; ok {
-				res.set(shopConn.ID, odooConn.ID, "variant", v.GID(), strconv.Itoa(pid))
+				mapped = append(mapped, variantItems(shopConn.ID, odooConn.ID, v, pid)...)
 				pairs = append(pairs, pair{pid, v.InventoryItemGID()})
 			}
 		}
 		require.Len(b, pairs, n, "not enough SKUs in both sandboxes")
 		loc := shop.Locations()[0].GID()
-		res.set(odooConn.ID, shopConn.ID, "location", strconv.Itoa(odoosandbox.LocationStock), loc)
+		// Approved through a change set and resolved through the store, as
+		// the server does.
+		approveMappings(b, st, append(mapped, locationItems(shopConn.ID, odooConn.ID, loc)...))
 
 		// The last sweep ran now: only what changes after it is read.
 		last := clk.now()
 		require.NoError(b, st.SaveSyncCursor(ctx, store.SyncCursor{ConnectionID: odooConn.ID, Name: "odoo_quants", PositionAt: &last}))
 
 		meter := newCostMeter(strings.TrimPrefix(shopSrv.URL, "http://"))
-		eng, err := engine.New(engine.Config{Store: st, SecretKey: secretKey, Resolver: res,
+		eng, err := engine.New(engine.Config{Store: st, SecretKey: secretKey,
 			HTTPClient: &http.Client{Timeout: 60 * time.Second, Transport: meter},
 			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Workers:    workers, PerConnection: perConn,

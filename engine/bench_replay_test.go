@@ -30,13 +30,15 @@ func BenchmarkReplayByFilter(b *testing.B) {
 	// [60]; past it, the rate so far is reported.
 	processFor := time.Duration(envInt("CROSSDOCK_BENCH_PROCESS_MINUTES", 60)) * time.Minute
 	for b.Loop() {
-		e := setup(b, options{seed: 200, start: true, configure: func(c *engine.Config) {
+		e := setup(b, options{seed: 200, start: true, realMappings: true, configure: func(c *engine.Config) {
 			c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 			c.FetchCooldown, c.FetchPollInterval = 2*time.Millisecond, 50*time.Millisecond
 		}})
 		ctx := context.Background()
 		v := e.shop.Variants()[0]
-		e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", v.GID())
+		// The variant's mapping removed through a change set, as a person
+		// would: its orders fail as unmapped.
+		approveMappings(b, e.st, []store.ItemInput{{Op: store.OpRemove, EntityType: "variant", ConnectionID: e.shopConn.ID, ExternalID: v.GID()}})
 		_, payload := e.order(b, shopsandbox.NewLine{VariantID: v.GID(), Quantity: 1})
 		e.deliverB(b, payload, "bench-replay")
 		var first store.Sync
@@ -61,7 +63,7 @@ FROM syncs s, generate_series(2, $2::int) g WHERE s.id = $1`, first.ID, n)
 		require.NoError(b, err)
 		_, err = e.st.DB.ExecContext(ctx, `ANALYZE syncs`)
 		require.NoError(b, err)
-		e.mapVariant(v)
+		approveMappings(b, e.st, e.variantItems(v, e.productBySKU[v.SKU].ID))
 
 		t0 := time.Now()
 		batch, err := e.eng.StartReplayBatch(ctx, store.SystemActor("bench"), store.NewReplayBatch{

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,6 +72,51 @@ func (r *resolver) ResolveRefs(_ context.Context, from, to int64, typ string, id
 	return out, missing, nil
 }
 
+var mappingActors atomic.Int64
+
+// approveMappings saves items (pairs of records in two systems) as people
+// do on the Mappings page: an operator proposes a change set, an admin
+// approves it. The engine's default resolver then reads them from the store.
+func approveMappings(t testing.TB, st *store.Store, items []store.ItemInput) {
+	t.Helper()
+	ctx := context.Background()
+	sys := store.SystemActor("test")
+	n := mappingActors.Add(1)
+	op, err := st.CreateUser(ctx, sys, store.NewUser{Email: fmt.Sprintf("olga-%d@shop.test", n), Name: "Olga",
+		Role: store.RoleOperator, Password: "correct horse battery"})
+	require.NoError(t, err)
+	admin, err := st.CreateUser(ctx, sys, store.NewUser{Email: fmt.Sprintf("ada-%d@shop.test", n), Name: "Ada",
+		Role: store.RoleAdmin, Password: "correct horse battery"})
+	require.NoError(t, err)
+	opA, adminA := store.Actor{UserID: op.ID, Label: op.Email}, store.Actor{UserID: admin.ID, Label: admin.Email}
+	cs, err := st.CreateChangeSet(ctx, opA, store.NewChangeSet{Reason: "mappings for the test", Items: items})
+	require.NoError(t, err)
+	_, err = st.SubmitChangeSet(ctx, opA, cs.ID)
+	require.NoError(t, err)
+	_, err = st.ApproveChangeSet(ctx, adminA, cs.ID, "")
+	require.NoError(t, err)
+}
+
+// variantItems pairs a Shopify variant with the Odoo product of its SKU.
+func (e *env) variantItems(v shopsandbox.Variant, productID int) []store.ItemInput {
+	return variantItems(e.shopConn.ID, e.odooConn.ID, v, productID)
+}
+
+func variantItems(shopConn, odooConn int64, v shopsandbox.Variant, productID int) []store.ItemInput {
+	return []store.ItemInput{
+		{EntityType: "variant", ConnectionID: shopConn, EntityKey: v.SKU, ExternalID: v.GID(), SKU: store.Str(v.SKU)},
+		{EntityType: "variant", ConnectionID: odooConn, EntityKey: v.SKU, ExternalID: strconv.Itoa(productID), SKU: store.Str(v.SKU)},
+	}
+}
+
+// locationItems pairs Odoo's WH/Stock with the shop's location.
+func locationItems(shopConn, odooConn int64, shopLocation string) []store.ItemInput {
+	return []store.ItemInput{
+		{EntityType: "location", ConnectionID: odooConn, EntityKey: "WH/Stock", ExternalID: strconv.Itoa(odoosandbox.LocationStock)},
+		{EntityType: "location", ConnectionID: shopConn, EntityKey: "WH/Stock", ExternalID: shopLocation},
+	}
+}
+
 // clock is a settable clock for the Odoo sandbox's write_date.
 type clock struct {
 	mu sync.Mutex
@@ -106,6 +152,10 @@ type options struct {
 	noMappings  bool
 	ordersRule  *store.SourceRuleInput // nil: Shopify decides orders, Odoo receives
 	inventoryOn bool
+	// realMappings approves the mappings through a change set and lets the
+	// engine resolve them through the store, as the server does, instead of
+	// the in-memory table: benchmarks measure the real lookup.
+	realMappings bool
 }
 
 // setup starts a migrated database, the two sandboxes behind HTTP servers,
@@ -160,7 +210,18 @@ func setup(t testing.TB, o options) *env {
 	for _, p := range odoo.Products() {
 		e.productBySKU[p.DefaultCode] = p
 	}
-	if !o.noMappings {
+	switch {
+	case o.noMappings:
+	case o.realMappings:
+		var items []store.ItemInput
+		for sku, v := range e.variantBySKU {
+			if p, ok := e.productBySKU[sku]; ok {
+				items = append(items, e.variantItems(v, p.ID)...)
+			}
+		}
+		items = append(items, locationItems(shopConn.ID, odooConn.ID, shop.Locations()[0].GID())...)
+		approveMappings(t, st, items)
+	default:
 		for sku, v := range e.variantBySKU {
 			if p, ok := e.productBySKU[sku]; ok {
 				e.res.set(shopConn.ID, odooConn.ID, "variant", v.GID(), strconv.Itoa(p.ID))
@@ -175,6 +236,11 @@ func setup(t testing.TB, o options) *env {
 		RetryBase: 20 * time.Millisecond, IntakeInterval: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 		FetchCooldown: 5 * time.Millisecond, BreakerCooldown: 50 * time.Millisecond, BreakerThreshold: 50, RulesTTL: time.Millisecond,
 		ManualSweepsOnly: true, ManualAlertsOnly: true}
+	if o.realMappings {
+		// No in-memory table to fall back on: the engine resolves through
+		// the store (its default Resolver).
+		e.res, cfg.Resolver = nil, nil
+	}
 	if o.configure != nil {
 		o.configure(&cfg)
 	}
@@ -310,4 +376,36 @@ func (e *env) saleOrdersWithRef(ref string) []odoosandbox.SaleOrder {
 		}
 	}
 	return out
+}
+
+// The benchmarks' mappings are approved through a change set and read by
+// the engine from the store, as on the server: none is in an in-memory table
+// that would skip the real lookup.
+func TestRealMappingsResolveThroughTheStore(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{realMappings: true, start: true})
+	ctx := context.Background()
+	require.Nil(t, e.res, "no in-memory table to fall back on")
+	want := map[string]string{}
+	var gids []string
+	for sku, v := range e.variantBySKU {
+		if p, ok := e.productBySKU[sku]; ok {
+			want[v.GID()] = strconv.Itoa(p.ID)
+			gids = append(gids, v.GID())
+		}
+	}
+	require.NotEmpty(t, gids)
+	got, unmapped, err := e.st.ResolveRefs(ctx, e.shopConn.ID, e.odooConn.ID, "variant", gids)
+	require.NoError(t, err)
+	require.Empty(t, unmapped)
+	require.Equal(t, want, got)
+	locs, _, err := e.st.ResolveRefs(ctx, e.odooConn.ID, e.shopConn.ID, "location", []string{strconv.Itoa(odoosandbox.LocationStock)})
+	require.NoError(t, err)
+	require.Equal(t, e.shop.Locations()[0].GID(), locs[strconv.Itoa(odoosandbox.LocationStock)])
+
+	// An order goes through with those mappings alone.
+	o, payload := e.order(t)
+	ss := e.endedSyncs(t, e.deliver(t, "orders/create", payload))
+	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 }
