@@ -1,0 +1,60 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/engine/rules"
+	"crossdock/store"
+)
+
+// The sources of truth are checked again when a sync writes, not only at
+// intake: a sync queued under one rule and run after an admin changed it is
+// refused, in words, and nothing reaches the target. Intake runs before the
+// engine starts, so every sync here is queued while the old rule allowed it.
+func TestRuleChangedAfterQueueingRefusesTheWrite(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		family rules.Family
+		before func(e *env, t *testing.T)                 // the rule the sync is queued under
+		queue  func(e *env, t *testing.T) (int64, string) // an event and the Odoo model it would write
+	}{
+		{"an order", rules.Orders, func(*env, *testing.T) {}, func(e *env, t *testing.T) (int64, string) {
+			_, payload := e.order(t)
+			return e.deliver(t, "orders/create", payload), "sale.order"
+		}},
+		{"a customer", rules.Customers, func(e *env, t *testing.T) { e.customersFromShopify(t) }, func(e *env, t *testing.T) (int64, string) {
+			c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Ada", LastName: "Lovelace", Email: "ada.writetime@example.org"})
+			return e.deliver(t, "customers/update", e.customerPayload(t, c.GID())), "res.partner"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, options{})
+			ctx := context.Background()
+			tc.before(e, t)
+			ev, model := tc.queue(e, t)
+			n, err := e.eng.IntakeOnce(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			ss, err := e.st.SyncsOfWebhookEvent(ctx, ev)
+			require.NoError(t, err)
+			require.Len(t, ss, 1)
+			require.Equal(t, store.SyncPending, ss[0].Status, "intake allowed it: %s", ss[0].Message)
+
+			// Odoo no longer receives the family: the queued sync must not write.
+			e.rule(t, store.SourceRuleInput{Family: tc.family, Master: e.shopConn.ID})
+			e.start(t)
+			s := e.ended(t, ss[0].ID)
+			require.Equal(t, store.SyncRejected, s.Status, s.Message)
+			require.Equal(t, store.ClassOwnership, s.Class())
+			require.Contains(t, s.Message, "Odoo does not receive "+tc.family.Noun())
+			require.Equal(t, 1, s.Attempts, "the worker ran it and refused")
+			require.Zero(t, e.odooWrites(model), "nothing was written into Odoo")
+		})
+	}
+}
