@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -20,16 +21,22 @@ func TestRuleChangedAfterQueueingRefusesTheWrite(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		family rules.Family
-		before func(e *env, t *testing.T)                 // the rule the sync is queued under
-		queue  func(e *env, t *testing.T) (int64, string) // an event and the Odoo model it would write
+		before func(e *env, t *testing.T)       // the rule the sync is queued under
+		queue  func(e *env, t *testing.T) int64 // the event that becomes the sync
 	}{
-		{"an order", rules.Orders, func(*env, *testing.T) {}, func(e *env, t *testing.T) (int64, string) {
+		{"an order", rules.Orders, func(*env, *testing.T) {}, func(e *env, t *testing.T) int64 {
 			_, payload := e.order(t)
-			return e.deliver(t, "orders/create", payload), "sale.order"
+			return e.deliver(t, "orders/create", payload)
 		}},
-		{"a customer", rules.Customers, func(e *env, t *testing.T) { e.customersFromShopify(t) }, func(e *env, t *testing.T) (int64, string) {
+		{"a customer", rules.Customers, func(e *env, t *testing.T) { e.customersFromShopify(t) }, func(e *env, t *testing.T) int64 {
 			c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Ada", LastName: "Lovelace", Email: "ada.writetime@example.org"})
-			return e.deliver(t, "customers/update", e.customerPayload(t, c.GID())), "res.partner"
+			return e.deliver(t, "customers/update", e.customerPayload(t, c.GID()))
+		}},
+		{"a stock level", rules.Inventory, func(e *env, t *testing.T) {
+			e.rule(t, store.SourceRuleInput{Family: rules.Inventory, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID}, SweepMinutes: 5})
+			e.mapShopLocation()
+		}, func(e *env, t *testing.T) int64 {
+			return e.deliver(t, "inventory_levels/update", e.level(t, 10, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,7 +44,7 @@ func TestRuleChangedAfterQueueingRefusesTheWrite(t *testing.T) {
 			e := setup(t, options{})
 			ctx := context.Background()
 			tc.before(e, t)
-			ev, model := tc.queue(e, t)
+			ev := tc.queue(e, t)
 			n, err := e.eng.IntakeOnce(ctx)
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
@@ -54,7 +61,7 @@ func TestRuleChangedAfterQueueingRefusesTheWrite(t *testing.T) {
 			require.Equal(t, store.ClassOwnership, s.Class())
 			require.Contains(t, s.Message, "Odoo does not receive "+tc.family.Noun())
 			require.Equal(t, 1, s.Attempts, "the worker ran it and refused")
-			require.Zero(t, e.odooWrites(model), "nothing was written into Odoo")
+			require.Empty(t, e.odoo.Writes(), "nothing was written into Odoo")
 		})
 	}
 }
