@@ -65,3 +65,31 @@ func TestRuleChangedAfterQueueingRefusesTheWrite(t *testing.T) {
 		})
 	}
 }
+
+// The same for a sweep's syncs, Odoo → Shopify: stock queued by a sweep while
+// Shopify received stock is refused once it no longer does, and Shopify is
+// not written to.
+func TestRuleChangedAfterSweepRefusesTheWrite(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{})
+	ctx := context.Background()
+	n, err := e.eng.SweepInventory(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	require.NotZero(t, n)
+	queued, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Inventory), Limit: 200})
+	require.NoError(t, err)
+	require.NotEmpty(t, queued)
+	for _, s := range queued {
+		require.Equal(t, store.SyncPending, s.Status, "the sweep queued it: %s", s.Message)
+	}
+
+	e.rule(t, store.SourceRuleInput{Family: rules.Inventory, Master: e.odooConn.ID, Trigger: rules.Scheduled, SweepMinutes: 5})
+	e.start(t)
+	for _, q := range queued {
+		s := e.ended(t, q.ID)
+		require.Equal(t, store.SyncRejected, s.Status, s.Message)
+		require.Equal(t, store.ClassOwnership, s.Class())
+		require.Contains(t, s.Message, "Main store does not receive "+rules.Inventory.Noun())
+	}
+	require.Empty(t, e.shop.Writes(), "nothing was written into Shopify")
+}
