@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
 	"crossdock/engine/rules"
 	"crossdock/store"
 )
@@ -92,4 +93,39 @@ func TestRuleChangedAfterSweepRefusesTheWrite(t *testing.T) {
 		require.Contains(t, s.Message, "Main store does not receive "+rules.Inventory.Noun())
 	}
 	require.Empty(t, e.shop.Writes(), "nothing was written into Shopify")
+}
+
+// The same for a refund: queued while its flow is paused (the order it
+// refunds is in Odoo already), refused when it runs after Odoo stopped
+// receiving refunds; no credit note is written.
+func TestRuleChangedWhileRefundWaitedRefusesTheWrite(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{configure: func(c *engine.Config) { c.PausedRecheck = 50 * time.Millisecond }})
+	ctx := context.Background()
+	e.refundsRule(t, e.shopConn.ID, e.odooConn.ID)
+	e.start(t)
+	o, _ := e.placed(t)
+	admin := store.SystemActor("test")
+	require.NoError(t, e.st.PauseFlow(ctx, admin, "refunds", "month-end close"))
+	_, payload := refundPayload(t, o, 1)
+	ev := e.deliver(t, "refunds/create", payload)
+	var queued store.Sync
+	wait(t, "the refund to be queued", func() bool {
+		ss, err := e.st.SyncsOfWebhookEvent(ctx, ev)
+		require.NoError(t, err)
+		if len(ss) == 0 {
+			return false
+		}
+		queued = ss[0]
+		return true
+	})
+	require.Equal(t, store.SyncPending, queued.Status, "intake allowed it: %s", queued.Message)
+
+	e.rule(t, store.SourceRuleInput{Family: rules.Refunds, Master: e.shopConn.ID})
+	require.NoError(t, e.st.ResumeFlow(ctx, admin, "refunds"))
+	s := e.ended(t, queued.ID)
+	require.Equal(t, store.SyncRejected, s.Status, s.Message)
+	require.Equal(t, store.ClassOwnership, s.Class())
+	require.Contains(t, s.Message, "Odoo does not receive "+rules.Refunds.Noun())
+	require.Zero(t, e.odooWrites("account.move"), "no credit note was written")
 }
