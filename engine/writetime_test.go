@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/engine/rules"
@@ -128,4 +129,36 @@ func TestRuleChangedWhileRefundWaitedRefusesTheWrite(t *testing.T) {
 	require.Equal(t, store.ClassOwnership, s.Class())
 	require.Contains(t, s.Message, "Odoo does not receive "+rules.Refunds.Noun())
 	require.Zero(t, e.odooWrites("account.move"), "no credit note was written")
+}
+
+// The same for a fulfillment swept from Odoo while its flow was paused:
+// refused once Shopify no longer receives fulfillments, and not created.
+func TestRuleChangedWhileFulfillmentWaitedRefusesTheWrite(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{configure: func(c *engine.Config) { c.PausedRecheck = 50 * time.Millisecond }})
+	ctx := context.Background()
+	e.rule(t, store.SourceRuleInput{Family: rules.Fulfillments, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID},
+		Trigger: rules.Scheduled, SweepMinutes: 5})
+	e.start(t)
+	_, so := e.placed(t)
+	admin := store.SystemActor("test")
+	require.NoError(t, e.st.PauseFlow(ctx, admin, "fulfillments", "carrier change"))
+	_, err := e.odoo.AddDelivery(odoosandbox.NewDelivery{SaleOrderID: so.ID, CarrierID: odoosandbox.CarrierUPS, TrackingRef: "1Z999AA10123456784", Done: true})
+	require.NoError(t, err)
+	e.clock.add(2 * time.Second)
+	n, err := e.eng.SweepFulfillments(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	queued, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Fulfillments), Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, queued, 1)
+	require.Equal(t, store.SyncPending, queued[0].Status, "the sweep queued it: %s", queued[0].Message)
+
+	e.rule(t, store.SourceRuleInput{Family: rules.Fulfillments, Master: e.odooConn.ID, Trigger: rules.Scheduled, SweepMinutes: 5})
+	require.NoError(t, e.st.ResumeFlow(ctx, admin, "fulfillments"))
+	s := e.ended(t, queued[0].ID)
+	require.Equal(t, store.SyncRejected, s.Status, s.Message)
+	require.Equal(t, store.ClassOwnership, s.Class())
+	require.Contains(t, s.Message, "Main store does not receive "+rules.Fulfillments.Noun())
+	require.Zero(t, e.fulfillmentCreates(), "no fulfillment was created in Shopify")
 }
