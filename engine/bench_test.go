@@ -84,21 +84,33 @@ func BenchmarkQueue(b *testing.B) {
 		var plainDone atomic.Int64
 		t0 := time.Now()
 		var wg sync.WaitGroup
+		// require stops the benchmark with FailNow, which must run on its
+		// own goroutine: the workers hand their errors back instead.
+		errs := make(chan error, workers)
 		for range workers {
 			wg.Go(func() {
 				for {
 					ids, err := claim(ctx, st.DB.DB)
-					require.NoError(b, err)
+					if err != nil {
+						errs <- err
+						return
+					}
 					if len(ids) == 0 {
 						return
 					}
-					_, err = st.DB.ExecContext(ctx, `UPDATE bench_jobs SET state = 'completed', finalized_at = now() WHERE id = ANY($1)`, int64Array(ids))
-					require.NoError(b, err)
+					if _, err = st.DB.ExecContext(ctx, `UPDATE bench_jobs SET state = 'completed', finalized_at = now() WHERE id = ANY($1)`, int64Array(ids)); err != nil {
+						errs <- err
+						return
+					}
 					plainDone.Add(int64(len(ids)))
 				}
 			})
 		}
 		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(b, err)
+		}
 		plainTime := time.Since(t0)
 		require.EqualValues(b, n, plainDone.Load())
 
@@ -257,7 +269,10 @@ func BenchmarkOrders(b *testing.B) {
 		t0 := time.Now()
 		var wg sync.WaitGroup
 		next := atomic.Int64{}
-		for range 8 { // concurrent ingest, as the web handlers store them
+		const ingesters = 8
+		// Asserted after Wait, on the benchmark's goroutine.
+		errs := make(chan error, ingesters)
+		for range ingesters { // concurrent ingest, as the web handlers store them
 			wg.Go(func() {
 				for {
 					i := int(next.Add(1)) - 1
@@ -267,14 +282,22 @@ func BenchmarkOrders(b *testing.B) {
 					if rate > 0 { // paced: order i arrives at i/rate seconds
 						time.Sleep(time.Until(t0.Add(time.Duration(float64(i) / float64(rate) * float64(time.Second)))))
 					}
-					e.deliverB(b, payloads[i], fmt.Sprintf("bench-%d", i))
-					if i%20 == 0 {
-						e.deliverB(b, payloads[i], fmt.Sprintf("bench-%d-again", i))
+					err := e.storeOrderEvent(payloads[i], fmt.Sprintf("bench-%d", i))
+					if err == nil && i%20 == 0 {
+						err = e.storeOrderEvent(payloads[i], fmt.Sprintf("bench-%d-again", i))
+					}
+					if err != nil {
+						errs <- err
+						return
 					}
 				}
 			})
 		}
 		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(b, err)
+		}
 		ingest := time.Since(t0)
 		var ended int
 		deadline := time.Now().Add(30 * time.Minute)
@@ -350,8 +373,19 @@ FROM syncs WHERE status <> 'succeeded' GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 10
 }
 
 func (e *env) deliverB(b testing.TB, payload []byte, webhookID string) {
+	require.NoError(b, e.storeOrderEvent(payload, webhookID))
+}
+
+// storeOrderEvent stores an orders/create webhook as ingest does. It returns
+// its error rather than failing the benchmark, so goroutines may call it.
+func (e *env) storeOrderEvent(payload []byte, webhookID string) error {
 	_, inserted, err := e.st.InsertWebhookEvent(context.Background(), store.NewWebhookEvent{ConnectionID: e.shopConn.ID,
 		WebhookID: webhookID, EventID: "evt", Topic: "orders/create", ShopDomain: e.shop.Domain(), APIVersion: "2026-04", Payload: payload})
-	require.NoError(b, err)
-	require.True(b, inserted)
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		return fmt.Errorf("webhook %s was stored already", webhookID)
+	}
+	return nil
 }

@@ -45,7 +45,17 @@ func TestFailingSystemDoesNotClogOthers(t *testing.T) {
 	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
 	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 
-	time.Sleep(300 * time.Millisecond) // many retry delays (20 ms) pass
+	// The retry (due after 20 ms) is taken by a worker and held back by the
+	// breaker: a second snooze, this one until the breaker's minute is over.
+	// Both are positive signals, whatever the machine's speed.
+	require.NotNil(t, batch.JobID)
+	wait(t, "the breaker to hold the retry back", func() bool {
+		require.Equal(t, 1, e.sync(t, batch.ID).Attempts, "the retry was attempted through an open breaker")
+		var held bool
+		require.NoError(t, e.st.DB.GetContext(t.Context(), &held,
+			`SELECT state = 'scheduled' AND scheduled_at > now() + interval '30 seconds' FROM river_job WHERE id = $1`, *batch.JobID))
+		return held && e.snoozes(t, *batch.JobID) >= 2
+	})
 	batch = e.sync(t, batch.ID)
 	require.Equal(t, store.SyncRetrying, batch.Status)
 	require.Equal(t, 1, batch.Attempts, "an open breaker holds the retries back without spending attempts")

@@ -281,7 +281,32 @@ func TestCancelReplayBatch(t *testing.T) {
 	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
 	require.NoError(t, err)
 	require.Len(t, open, 3, "the failures are open again")
-	time.Sleep(200 * time.Millisecond)
+	// Resumed, the workers take the cancelled replays' jobs and end them
+	// without an attempt: wait for that positive signal, then look at Odoo.
+	// (A replay's job points at its sync; the sync does not point back.)
+	const replayJobs = `SELECT s.id, j.state FROM syncs s
+JOIN river_job j ON j.kind = 'crossdock_sync' AND (j.args->>'sync_id')::bigint = s.id
+WHERE s.replay_batch_id = $1 ORDER BY s.id`
+	var jobs []struct {
+		ID    int64  `db:"id"`
+		State string `db:"state"`
+	}
+	wait(t, "the cancelled replays' jobs to end", func() bool {
+		jobs = jobs[:0]
+		require.NoError(t, e.st.DB.SelectContext(ctx, &jobs, replayJobs, b.ID))
+		for _, j := range jobs {
+			if j.State != "completed" {
+				return false
+			}
+		}
+		return true
+	})
+	require.Len(t, jobs, 3, "each cancelled replay had its job")
+	for _, j := range jobs {
+		r := e.sync(t, j.ID)
+		require.Equal(t, store.SyncSkipped, r.Status, r.Message)
+		require.Zero(t, r.Attempts, "a cancelled replay is never attempted")
+	}
 	require.Empty(t, e.odoo.SaleOrders(), "nothing was written")
 }
 

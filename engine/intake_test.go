@@ -2,6 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -11,6 +14,8 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/store/secretbox"
+	"crossdock/store/storetest"
 )
 
 // event waits until intake has decided a webhook event and returns it.
@@ -113,4 +118,76 @@ func TestRefusedCustomerChangeComesThroughOnceTheRuleExists(t *testing.T) {
 	s := e.sync(t, again[0].ID)
 	require.Contains(t, []string{store.SyncSucceeded, store.SyncSkipped}, s.Status, s.Message)
 	require.Len(t, e.partnersWithEmail("ada.b@example.org"), 1, "one contact, however many times the change came")
+}
+
+// intakeOne stores one webhook event for a connection and runs intake over
+// it (the engine is not started: the test drives it), returning the event as
+// decided and the syncs it became.
+func intakeOne(t *testing.T, st *store.Store, eng *engine.Engine, conn int64, domain, topic string, payload []byte) (store.WebhookEvent, []store.Sync) {
+	t.Helper()
+	ctx := context.Background()
+	id, inserted, err := st.InsertWebhookEvent(ctx, store.NewWebhookEvent{ConnectionID: conn, WebhookID: "wh-" + t.Name(),
+		EventID: "evt", Topic: topic, ShopDomain: domain, APIVersion: "2026-04", Payload: payload})
+	require.NoError(t, err)
+	require.True(t, inserted)
+	n, err := eng.IntakeOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	ev, err := st.WebhookEventByID(ctx, conn, id)
+	require.NoError(t, err)
+	ss, err := st.SyncsOfWebhookEvent(ctx, id)
+	require.NoError(t, err)
+	return ev, ss
+}
+
+// Events intake has no use for are kept, marked ignored with the reason in
+// words, and become no sync.
+func TestIntakeIgnoresWhatItDoesNotSync(t *testing.T) {
+	t.Parallel()
+	t.Run("a topic Crossdock does not sync", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t, options{})
+		ev, ss := intakeOne(t, e.st, e.eng, e.shopConn.ID, e.shop.Domain(), "app/uninstalled", []byte(`{"id": 1}`))
+		require.Equal(t, store.WebhookIgnored, ev.Status)
+		require.Equal(t, `Crossdock does not sync "app/uninstalled" events yet; the event is kept here.`, ev.Error)
+		require.Empty(t, ss)
+	})
+	t.Run("an event of a connection that is not a Shopify store", func(t *testing.T) {
+		t.Parallel()
+		e := setup(t, options{})
+		_, payload := e.order(t)
+		ev, ss := intakeOne(t, e.st, e.eng, e.odooConn.ID, e.shop.Domain(), "orders/create", payload)
+		require.Equal(t, store.WebhookIgnored, ev.Status)
+		require.Equal(t, "This connection's webhooks are not synced.", ev.Error)
+		require.Empty(t, ss)
+		require.Zero(t, e.odooWrites("sale.order"))
+	})
+	t.Run("an order with no ERP connected", func(t *testing.T) {
+		t.Parallel()
+		// A workspace with only the Shopify store: nobody could receive orders.
+		ctx := context.Background()
+		st := storetest.New(t)
+		require.NoError(t, engine.Migrate(ctx, st.DB.DB))
+		shop := shopsandbox.New(shopsandbox.Options{Seed: 10, Plan: "enterprise", BucketSize: 1e9, RestoreRate: 1e9})
+		srv := httptest.NewServer(shop)
+		t.Cleanup(srv.Close)
+		box, err := secretbox.New(secretKey)
+		require.NoError(t, err)
+		conn, err := st.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
+			Environment: store.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": srv.URL},
+			Secrets: map[string]string{"access_token": shop.AccessToken(), "api_secret": "whsec"}})
+		require.NoError(t, err)
+		eng, err := engine.New(engine.Config{Store: st, SecretKey: secretKey, Resolver: newResolver(),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ManualSweepsOnly: true, ManualAlertsOnly: true})
+		require.NoError(t, err)
+		o, err := shop.AddOrder(shopsandbox.NewOrder{Lines: []shopsandbox.NewLine{{VariantID: shop.Variants()[0].GID(), Quantity: 1}}})
+		require.NoError(t, err)
+		payload, err := shop.OrderCreatePayload(o.GID())
+		require.NoError(t, err)
+
+		ev, ss := intakeOne(t, st, eng, conn.ID, shop.Domain(), "orders/create", payload)
+		require.Equal(t, store.WebhookIgnored, ev.Status)
+		require.Equal(t, "No ERP is connected to receive orders.", ev.Error)
+		require.Empty(t, ss)
+	})
 }

@@ -34,8 +34,15 @@ func TestPausedFlowWritesNothingUntilResumed(t *testing.T) {
 		}
 		return len(ids) == 1
 	})
-	time.Sleep(700 * time.Millisecond) // several rechecks while paused
+	// A positive signal that the worker took the job and held it back,
+	// several times, rather than a pause long enough on a fast machine.
 	s := e.sync(t, ids[0])
+	require.NotNil(t, s.JobID)
+	wait(t, "the worker to find the flow paused three times", func() bool {
+		require.Nil(t, e.sync(t, ids[0]).FinishedAt, "the sync ran while its flow was paused")
+		return e.snoozes(t, *s.JobID) >= 3
+	})
+	s = e.sync(t, ids[0])
 	require.Nil(t, s.FinishedAt, "the sync waits")
 	require.Zero(t, s.Attempts, "no attempt is spent while paused")
 	require.Empty(t, e.odoo.SaleOrders(), "nothing is written while paused")
@@ -50,4 +57,15 @@ func TestPausedFlowWritesNothingUntilResumed(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 2, "one pause and one resume are audited")
 	require.Equal(t, "flow.resumed", entries[0].Action)
+}
+
+// snoozes is how many times River's worker took a job and snoozed it: each
+// time the engine ran it and chose to wait (paused flow, open breaker,
+// retry delay) without spending an attempt.
+func (e *env) snoozes(t testing.TB, jobID int64) int {
+	t.Helper()
+	var n int
+	require.NoError(t, e.st.DB.GetContext(context.Background(), &n,
+		`SELECT coalesce((metadata->>'snoozes')::int, 0) FROM river_job WHERE id = $1`, jobID))
+	return n
 }

@@ -257,10 +257,13 @@ func TestFailureGroupsConcurrentWriters(t *testing.T) {
 	e := syncSetup(t)
 	ctx := t.Context()
 	const writers, each = 8, 25
-	var wg sync.WaitGroup
+	// Every goroutine is waited for before errs is read: a folder still
+	// running when the test returns would send on a closed channel and
+	// panic, taking the package's results (and its cluster) with it.
+	var writersWG, folderWG sync.WaitGroup
 	errs := make(chan error, writers+1)
 	stop := make(chan struct{})
-	go func() {
+	folderWG.Go(func() {
 		for {
 			select {
 			case <-stop:
@@ -272,9 +275,9 @@ func TestFailureGroupsConcurrentWriters(t *testing.T) {
 				return
 			}
 		}
-	}()
+	})
 	for w := range writers {
-		wg.Go(func() {
+		writersWG.Go(func() {
 			for i := range each {
 				ref := fmt.Sprintf("#%d-%d", w, i)
 				if _, err := e.st.InsertSyncs(ctx, []store.NewSync{e.failed(ref, store.ClassValidation, "Odoo refused the change: customer 7 has no country.")}); err != nil {
@@ -284,8 +287,9 @@ func TestFailureGroupsConcurrentWriters(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	writersWG.Wait()
 	close(stop)
+	folderWG.Wait()
 	close(errs)
 	for err := range errs {
 		require.NoError(t, err)

@@ -254,17 +254,27 @@ func TestWatermarksUnderConcurrency(t *testing.T) {
 	ctx := t.Context()
 	t0 := time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)
 	// Ten replicas receive the same webhook at once: exactly one wins it.
+	// require must fail the test from its own goroutine: errors are
+	// collected and asserted after Wait.
 	var wg sync.WaitGroup
 	wins := make(chan bool, 10)
+	errs := make(chan error, 10)
 	for range 10 {
 		wg.Go(func() {
 			got, err := e.st.AdvanceWatermarks(ctx, []store.Watermark{{ConnectionID: e.shop.ID, EntityType: "order", ExternalID: "x", Version: t0}})
-			require.NoError(t, err)
+			if err != nil {
+				errs <- err
+				return
+			}
 			wins <- got[0]
 		})
 	}
 	wg.Wait()
 	close(wins)
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 	n := 0
 	for w := range wins {
 		if w {

@@ -81,7 +81,14 @@ func TestBrowserFirstRunSignOutAndSignIn(t *testing.T) {
 	require.True(t, strings.HasSuffix(loc, "/login"), loc)
 
 	signIn(t, ctx, env, "olivia@shop.test")
-	require.Contains(t, pageText(t, ctx), "Overview")
+	// Signed in, she lands on the Overview page itself (the navigation names
+	// it on every page, so its word alone proves nothing).
+	loc, err = chromedp.Run(ctx, chromedp.Location())
+	require.NoError(t, err)
+	require.Equal(t, env.URL+"/", loc)
+	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main h1")))
+	require.NoError(t, err)
+	require.Equal(t, "Overview", strings.TrimSpace(heading))
 }
 
 func TestBrowserWrongPassword(t *testing.T) {

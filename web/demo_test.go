@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/store"
 	"crossdock/web/webtest"
 )
 
@@ -38,7 +40,9 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		_, body := c.Get(fmt.Sprintf("/connections/%d", conn.ID))
 		require.Contains(t, body, "banner-success", "%s: test passes", conn.Name)
-		require.Contains(t, body, "Test", "%s is a test-environment connection", conn.Name)
+		require.Equal(t, store.EnvTest, conn.Environment, "%s is a test-environment connection", conn.Name)
+		require.Regexp(t, `<h1>\s*`+regexp.QuoteMeta(conn.Name)+`\s*<span class="badge badge-info">Test</span>\s*</h1>`, body,
+			"%s's page wears the Test badge by its name", conn.Name)
 	}
 
 	_, body = c.Get("/")

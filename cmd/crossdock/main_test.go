@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/store"
 	"crossdock/store/storetest"
 )
 
@@ -55,7 +56,8 @@ func TestConfigValidateNamesTheVariable(t *testing.T) {
 }
 
 func TestUserAdd(t *testing.T) {
-	t.Setenv("DATABASE_URL", storetest.URL(t))
+	dbURL := storetest.URL(t)
+	t.Setenv("DATABASE_URL", dbURL)
 	ctx := context.Background()
 	add := func(stdin string, args ...string) (string, error) {
 		var out bytes.Buffer
@@ -77,4 +79,20 @@ func TestUserAdd(t *testing.T) {
 	var ue usageError
 	_, err = add("x\n", "--password", "argv-is-not-for-secrets")
 	require.ErrorAs(t, err, &ue)
+
+	// What was stored, not what was printed: one active admin who signs in
+	// with the password given on standard input; the refused ones are absent.
+	st, err := store.Open(ctx, dbURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.DB.Close() })
+	users, err := st.ListUsers(ctx)
+	require.NoError(t, err)
+	require.Len(t, users, 1, "only the valid command created a user")
+	u := users[0]
+	require.Equal(t, "ana@shop.test", u.Email)
+	require.Equal(t, "Ana", u.Name)
+	require.Equal(t, store.RoleAdmin, u.Role)
+	require.True(t, u.Active)
+	require.True(t, store.PasswordMatches(&u, "correct horse battery"), "the password read from standard input is the one stored")
+	require.False(t, store.PasswordMatches(&u, "argv-is-not-for-secrets"))
 }
