@@ -515,22 +515,11 @@ func (w *pruneFailedWorker) Work(ctx context.Context, _ *river.Job[PruneFailedAr
 // hourly counts, older than store.WebhookRejectionRetention, in small
 // batches. It returns how many deliveries it deleted.
 func (e *Engine) PruneWebhookRejections(ctx context.Context) (int64, error) {
-	cutoff := time.Now().Add(-store.WebhookRejectionRetention)
-	var total int64
-	for {
-		n, err := e.st.PruneWebhookRejections(ctx, cutoff, 2000)
-		if err != nil {
-			return total, err
-		}
-		total += n
-		if n < 2000 {
-			break
-		}
-	}
+	total, err := pruneInBatches(ctx, time.Now().Add(-store.WebhookRejectionRetention), e.st.PruneWebhookRejections)
 	if total > 0 {
 		e.log.Info("pruned rejected webhooks", "deleted", total, "retention_days", int(store.WebhookRejectionRetention/(24*time.Hour)))
 	}
-	return total, nil
+	return total, err
 }
 
 // PruneFailed deletes the failures resolved longer ago than the retention
@@ -541,20 +530,24 @@ func (e *Engine) PruneFailed(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	cutoff := time.Now().Add(-time.Duration(set.RetentionDays) * 24 * time.Hour)
-	var total int64
-	for {
-		n, err := e.st.PruneResolvedFailures(ctx, cutoff, 2000)
-		if err != nil {
-			return total, err
-		}
-		total += n
-		if n < 2000 {
-			break
-		}
-	}
+	total, err := pruneInBatches(ctx, time.Now().Add(-time.Duration(set.RetentionDays)*24*time.Hour), e.st.PruneResolvedFailures)
 	if total > 0 {
 		e.log.Info("pruned resolved failures", "deleted", total, "retention_days", set.RetentionDays)
 	}
-	return total, nil
+	return total, err
+}
+
+// pruneInBatches deletes what is older than cutoff through prune, 2,000 rows
+// at a time so that no long lock holds up the syncs, until a batch comes
+// back short. It returns how many rows it deleted, also on an error.
+func pruneInBatches(ctx context.Context, cutoff time.Time, prune func(context.Context, time.Time, int) (int64, error)) (int64, error) {
+	const batch = 2000
+	var total int64
+	for {
+		n, err := prune(ctx, cutoff, batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+	}
 }
