@@ -80,7 +80,7 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 	}
 	body := c.Request().Body() // the raw bytes Shopify signed, never decoded
 	headers, hdr := requestHeaders(c)
-	d := delivery{connectionID: id, body: body, headers: headers, remote: c.IP(),
+	d := delivery{connectionID: id, body: body, headers: headers, remote: ClientIP(c),
 		webhookID: hdr.Get(shopify.HeaderWebhookID), topic: hdr.Get(shopify.HeaderTopic)}
 	if errors.Is(err, secretbox.ErrOpen) {
 		// Only an operator can fix this; 503 keeps Shopify retrying meanwhile.
