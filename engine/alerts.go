@@ -60,6 +60,12 @@ func (e *Engine) EvaluateAlerts(ctx context.Context) ([]store.AlertNotice, error
 	if err != nil {
 		return nil, err
 	}
+	// Alerts about a data family, or its comparison, are raised only while
+	// a system decides it: one the merchant cannot clear is noise.
+	sources, err := e.st.SourceRules(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var evaluated []store.AlertRule
 	var conds []store.AlertCondition
 	for _, r := range rs {
@@ -74,7 +80,11 @@ func (e *Engine) EvaluateAlerts(ctx context.Context) ([]store.AlertNotice, error
 			continue
 		}
 		evaluated = append(evaluated, r)
-		conds = append(conds, cs...)
+		for _, c := range cs {
+			if familyHasSource(sources, c.Key) {
+				conds = append(conds, c)
+			}
+		}
 	}
 	notices, err := e.st.ApplyAlertConditions(ctx, evaluated, conds, now)
 	if err != nil {

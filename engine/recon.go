@@ -65,7 +65,11 @@ type reconTickWorker struct {
 }
 
 func (w *reconTickWorker) Work(ctx context.Context, _ *river.Job[ReconTickArgs]) error {
-	fs, err := w.e.st.ClaimDueReconFamilies(ctx)
+	rs, err := w.e.st.SourceRules(ctx)
+	if err != nil {
+		return err
+	}
+	fs, err := w.e.st.ClaimDueReconFamilies(ctx, eligibleRecon(rs))
 	if err != nil {
 		return err
 	}

@@ -146,8 +146,9 @@ func (h Auth) Setup(c *fiber.Ctx) error {
 			h.Flash(c, "critical", "Welcome, "+u.Name+". The demo workspace could not be loaded: "+err.Error())
 			return Redirect(c, "/")
 		}
+		// The Overview first: it shows what the demo holds and what to try.
 		h.Flash(c, "success", "Welcome, "+u.Name+". "+summary)
-		return Redirect(c, "/connections")
+		return Redirect(c, "/")
 	}
 	h.Flash(c, "success", "Welcome, "+u.Name+". Crossdock is ready.")
 	return Redirect(c, "/")

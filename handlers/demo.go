@@ -32,5 +32,5 @@ func (h Demo) LoadWorkspace(c *fiber.Ctx) error {
 		return err
 	}
 	h.Flash(c, "success", summary)
-	return Redirect(c, "/connections")
+	return Redirect(c, "/")
 }

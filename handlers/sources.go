@@ -24,6 +24,14 @@ type SourceStore interface {
 type Sources struct {
 	Base
 	Store SourceStore
+	// Compare queues the comparison of a family whose source was just saved
+	// (nil when no engine runs).
+	Compare SourceComparer
+}
+
+// SourceComparer queues the comparison a newly set source makes possible.
+type SourceComparer interface {
+	SourceSaved(ctx context.Context, f rules.Family, by string) (store.ReconRun, bool, error)
 }
 
 // List shows one card per data family: who decides it, who receives it, how
@@ -246,6 +254,16 @@ func (h Sources) Update(c *fiber.Ctx) error {
 	case err != nil:
 		return err
 	}
-	h.Flash(c, "success", "Saved. "+after.Explain(f))
+	msg := "Saved. " + after.Explain(f)
+	if h.Compare != nil {
+		// The rule is saved whatever happens here: a comparison that could
+		// not be queued runs at the next scheduled check.
+		if _, queued, err := h.Compare.SourceSaved(c.UserContext(), f, Actor(c).Label); err != nil {
+			msg += " The comparison of the two systems could not start now (" + err.Error() + "); it runs at the next scheduled check."
+		} else if queued {
+			msg += " A comparison of the two systems has started: see Reconciliation."
+		}
+	}
+	h.Flash(c, "success", msg)
 	return Redirect(c, "/sources#"+string(f))
 }

@@ -115,9 +115,11 @@ ON CONFLICT (family) WHERE status IN ('queued', 'running') DO NOTHING RETURNING 
 	return r, nil
 }
 
-// ClaimDueReconFamilies marks the families whose interval has passed as
-// queued now and returns them; concurrent callers never get the same family.
-func (q q) ClaimDueReconFamilies(ctx context.Context) ([]string, error) {
+// ClaimDueReconFamilies marks the families among eligible whose interval
+// has passed as queued now and returns them; concurrent callers never get
+// the same family. A family left out (nothing decides it) is not claimed,
+// so it is due at once when it becomes eligible.
+func (q q) ClaimDueReconFamilies(ctx context.Context, eligible []string) ([]string, error) {
 	// A run whose replica stopped mid-way would block its family for good.
 	if _, err := q.ext.ExecContext(ctx, `UPDATE recon_runs SET status = 'failed', finished_at = now(),
 message = 'Crossdock stopped while this run was going on; nothing was closed. The next run compares again.'
@@ -127,7 +129,8 @@ WHERE status = 'running' AND started_at < now() - $1 * interval '1 second'`, (St
 	var fs []string
 	err := sqlxSelect(ctx, q, &fs, `UPDATE recon_schedules SET last_queued_at = now()
 WHERE every_minutes > 0 AND (last_queued_at IS NULL OR last_queued_at <= now() - every_minutes * interval '1 minute')
-RETURNING family`)
+  AND family = ANY($1)
+RETURNING family`, pq.Array(eligible))
 	if err != nil {
 		return nil, fmt.Errorf("store: due reconciliations: %w", err)
 	}

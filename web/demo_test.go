@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/engine/rules"
 	"crossdock/store"
 	"crossdock/web/webtest"
 )
@@ -20,12 +21,34 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	c.RefreshCSRF("/setup")
 	res := c.PostForm("/setup", url.Values{"name": {"Owner"}, "email": {"owner@shop.test"}, "password": {webtest.Password}, "demo": {"on"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	require.Equal(t, "/connections", res.Header.Get("Location"))
-	_, body := c.Get("/connections")
+	require.Equal(t, "/", res.Header.Get("Location"), "the first page after setup is the Overview")
+	_, body := c.Get("/")
 	require.Contains(t, body, "The demo workspace is ready")
 	require.Contains(t, body, "Their catalogues are read")
-	_, body = c.Get(fmt.Sprintf("/mappings/unmapped?from=%d&to=%d&type=variant", mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")))
-	require.Contains(t, body, "SKU-0", "Shopify variants waiting for a mapping are listed")
+	require.Contains(t, body, "variants are mapped by SKU")
+
+	// The sources a typical merchant has, saved (and audited) as the demo's.
+	shopID, odooID := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
+	rs, err := env.Store.SourceRules(t.Context())
+	require.NoError(t, err)
+	for f, want := range map[rules.Family]int64{rules.Orders: shopID, rules.Refunds: shopID, rules.Customers: shopID, rules.Products: shopID,
+		rules.Prices: odooID, rules.Costs: odooID, rules.Inventory: odooID, rules.Fulfillments: odooID} {
+		require.Equal(t, want, rs.Rule(f).Master, "the source of %s", f)
+	}
+	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "source_rule"})
+	require.NoError(t, err)
+	require.Len(t, entries, 8, "each source is saved through the audited path")
+	// Comparisons of the families with a source are queued at once.
+	runs, _, err := env.Store.ListReconRuns(t.Context(), store.ReconRunFilter{})
+	require.NoError(t, err)
+	var families []string
+	for _, r := range runs {
+		families = append(families, r.Family)
+	}
+	require.ElementsMatch(t, []string{store.ReconInventory, store.ReconPrices, store.ReconOrders, store.ReconRefunds}, families)
+
+	_, body = c.Get(fmt.Sprintf("/mappings/unmapped?from=%d&to=%d&type=variant", shopID, odooID))
+	require.Contains(t, body, "SKU-0", "the variants left unmapped on purpose are listed, with their match")
 	require.Contains(t, body, "Demo Shopify store")
 	require.Contains(t, body, "Demo Odoo")
 

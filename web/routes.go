@@ -111,7 +111,16 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 				return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", nil
 			}
 		}
-		summary += " Their catalogues are read: see Mappings → Unmapped for the suggested matches."
+		summary += " Their catalogues are read."
+		// Every family the demo gives a source is compared now, not at the
+		// next scheduled check.
+		if c, ok := s.cfg.Engine.(handlers.SourceComparer); ok {
+			for _, f := range demo.Families() {
+				if _, _, err := c.SourceSaved(ctx, f, demo.Actor); err != nil {
+					return summary + " Starting its comparisons failed (" + err.Error() + "); they run at the next scheduled check.", nil
+				}
+			}
+		}
 	}
 	return summary, nil
 }

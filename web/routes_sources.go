@@ -10,6 +10,9 @@ import (
 // included, for margin questions); only admins change them.
 func (s *Server) sourceRoutes() {
 	sources := handlers.Sources{Base: s.base(), Store: s.cfg.Store}
+	if e, ok := s.cfg.Engine.(handlers.SourceComparer); ok && s.cfg.Engine != nil {
+		sources.Compare = e
+	}
 
 	s.route(fiber.MethodGet, "/sources", everyone, sources.List)
 	s.route(fiber.MethodGet, "/sources/:family/edit", admins, sources.Edit)

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 	"sync/atomic"
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	"crossdock/engine/rules"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/secretbox"
@@ -105,11 +107,26 @@ type Workspace struct {
 	Odoo   *odoosandbox.Server
 	Config Config
 	mux    *http.ServeMux
+	plan   plan
 }
 
-// Drift counts the deliberate differences the demo starts with.
+// Drift counts the deliberate differences the demo starts with: drift the
+// comparisons find, and problems to practise on, each counted.
 type Drift struct {
 	Prices, Stock, OnlyInOdoo, OnlyInShopify int
+	// Mapped is how many variants are mapped (their SKU exists on both
+	// sides); Unmapped how many of those were left out on purpose, so
+	// "Map it" has something to do.
+	Mapped, Unmapped int
+	// UnmappedLocation is the Shopify location left unmapped (stock Odoo
+	// keeps for it fails); MappedLocation the one mapped to WH/Stock.
+	UnmappedLocation, MappedLocation string
+	// RefusedProducts are restricted to another company in Odoo, so Odoo
+	// refuses orders of them; RefusedOrders of the demo's orders contain one.
+	RefusedProducts, Orders, RefusedOrders int
+	// BelowCost variants sell under Odoo's cost; BelowThreshold have a
+	// margin under the finance "low" threshold (20 %).
+	BelowCost, BelowThreshold int
 }
 
 // Loaded is what Load created.
@@ -117,6 +134,31 @@ type Loaded struct {
 	Drift
 	ShopifyConnectionID, OdooConnectionID int64
 }
+
+// pair is a Shopify variant and its Odoo product.
+type pair struct {
+	v         shopsandbox.Variant
+	productID int
+	odooName  string
+}
+
+// plan is what the seed decided: what to map, what to leave out, which
+// products Odoo refuses to sell.
+type plan struct {
+	mapped   []pair
+	refused  []pair // mapped, but restricted to another company in Odoo
+	fine     []pair // mapped, nothing wrong: the demo's orders use them
+	location [2]string
+}
+
+// How many of each deliberate problem the demo has (fewer in a tiny seed).
+const (
+	wantUnmapped       = 8
+	wantRefused        = 3
+	wantBelowCost      = 4
+	wantBelowThreshold = 6
+	demoOrders         = 12
+)
 
 // New builds the twins for baseURL (Crossdock's own address) and aligns then
 // drifts their data.
@@ -138,6 +180,9 @@ func New(baseURL string, cfg Config) (*Workspace, Drift) {
 // breaks a known, deterministic share of them.
 func (w *Workspace) alignAndDrift() Drift {
 	r := mrand.New(mrand.NewPCG(uint64(w.Config.Seed), 0xd1f7))
+	// The problems to practise on draw from their own stream, so the drift
+	// above stays what it was for a given seed.
+	pr := mrand.New(mrand.NewPCG(uint64(w.Config.Seed), 0x9a1d))
 	odooBySKU := map[string]odoosandbox.Product{}
 	for _, p := range w.Odoo.Products() {
 		odooBySKU[p.DefaultCode] = p
@@ -146,6 +191,8 @@ func (w *Workspace) alignAndDrift() Drift {
 	var d Drift
 	seen := map[string]bool{}
 	var quants []odoosandbox.QuantSet
+	var both []pair
+	prices := map[int][2]float64{} // Odoo product id: list price, cost
 	for i, v := range w.Shop.Variants() {
 		p, ok := odooBySKU[v.SKU]
 		if !ok {
@@ -153,6 +200,7 @@ func (w *Workspace) alignAndDrift() Drift {
 			continue
 		}
 		seen[v.SKU] = true
+		both = append(both, pair{v: v, productID: p.ID, odooName: p.Name})
 		price, _ := strconv.ParseFloat(v.Price, 64)
 		cost, _ := strconv.ParseFloat(v.Cost, 64)
 		if i%17 == 5 {
@@ -160,7 +208,7 @@ func (w *Workspace) alignAndDrift() Drift {
 			price = float64(int(price*108)) / 100
 			d.Prices++
 		}
-		w.Odoo.SetPricesDirect(p.ID, price, cost)
+		prices[p.ID] = [2]float64{price, cost}
 		// The first Shopify location is the main warehouse (WH/Stock in Odoo).
 		if len(locs) > 0 {
 			avail, _, _ := w.Shop.InventoryLevel(v.InventoryItemGID(), locs[0].GID())
@@ -172,10 +220,79 @@ func (w *Workspace) alignAndDrift() Drift {
 			quants = append(quants, odoosandbox.QuantSet{ProductID: p.ID, LocationID: odoosandbox.LocationStock, Quantity: qty})
 		}
 	}
-	w.Odoo.SetQuantsDirect(quants)
 	d.OnlyInOdoo = len(odooBySKU) - len(seen)
+
+	// The problems, drawn once from the pairs in a seeded order: each pair
+	// has at most one, so every count below is exact.
+	order := pr.Perm(len(both))
+	take := func(n int) []pair {
+		n = min(n, len(order)/8) // a tiny seed keeps most of its catalogue healthy
+		out := make([]pair, 0, n)
+		for _, k := range order[:n] {
+			out = append(out, both[k])
+		}
+		order = order[n:]
+		return out
+	}
+	unmapped := take(wantUnmapped)
+	w.plan.refused = take(wantRefused)
+	belowCost := take(wantBelowCost)
+	belowThreshold := take(wantBelowThreshold)
+	left := map[int]bool{}
+	for _, p := range unmapped {
+		left[p.productID] = true
+	}
+	for _, p := range both {
+		if !left[p.productID] {
+			w.plan.mapped = append(w.plan.mapped, p)
+		}
+	}
+	refused := map[int]bool{}
+	for _, p := range w.plan.refused {
+		refused[p.productID] = true
+	}
+	for _, k := range order {
+		w.plan.fine = append(w.plan.fine, both[k])
+	}
+	for _, p := range belowCost {
+		// Odoo's cost went up and the store's price did not follow.
+		pc := prices[p.productID]
+		shop, _ := strconv.ParseFloat(p.v.Price, 64)
+		prices[p.productID] = [2]float64{pc[0], round2(shop * 1.12)}
+	}
+	for _, p := range belowThreshold {
+		pc := prices[p.productID]
+		shop, _ := strconv.ParseFloat(p.v.Price, 64)
+		prices[p.productID] = [2]float64{pc[0], round2(shop * 0.85)} // a 15 % margin
+	}
+	for _, p := range both {
+		pc := prices[p.productID]
+		w.Odoo.SetPricesDirect(p.productID, pc[0], pc[1])
+	}
+	if len(w.plan.refused) > 0 {
+		// A wholesale company of the same Odoo owns these products: Odoo
+		// refuses them on the shop's sales orders, as it does for real.
+		other := w.Odoo.AddCompanyDirect("Crossdock Demo Wholesale")
+		for _, p := range w.plan.refused {
+			w.Odoo.SetProductCompanyDirect(p.productID, other)
+		}
+	}
+	w.Odoo.SetQuantsDirect(quants)
+
+	d.Mapped, d.Unmapped = len(w.plan.mapped), len(unmapped)
+	d.RefusedProducts, d.BelowCost, d.BelowThreshold = len(w.plan.refused), len(belowCost), len(belowThreshold)
+	if len(locs) > 0 {
+		w.plan.location[0] = locs[0].GID()
+		d.MappedLocation = locs[0].Name
+	}
+	if len(locs) > 1 {
+		// WH2/Stock in Odoo has stock for it, and nobody mapped them.
+		d.UnmappedLocation = locs[1].Name
+	}
 	return d
 }
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 // ServeHTTP serves the twins under /sandbox/shopify/ and /sandbox/odoo/.
 func (w *Workspace) ServeHTTP(rw http.ResponseWriter, r *http.Request) { w.mux.ServeHTTP(rw, r) }
@@ -228,6 +345,18 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 		return Loaded{}, fmt.Errorf("demo: odoo connection: %w", err)
 	}
 	w, drift := New(baseURL, cfg)
+	// What the demo writes itself is audited as the demo's, with the
+	// request of the person who loaded it.
+	sys := store.Actor{Label: Actor, RequestID: a.RequestID, IP: a.IP}
+	if err := setSources(ctx, st, sys, shopConn.ID, odooConn.ID); err != nil {
+		return Loaded{}, fmt.Errorf("demo: sources of truth: %w", err)
+	}
+	if _, err := st.SeedMappings(ctx, sys, w.mappings(shopConn.ID, odooConn.ID)); err != nil {
+		return Loaded{}, fmt.Errorf("demo: mappings: %w", err)
+	}
+	if drift.Orders, drift.RefusedOrders, err = w.placeOrders(ctx, st, shopConn.ID); err != nil {
+		return Loaded{}, fmt.Errorf("demo: orders: %w", err)
+	}
 	sealed, err := seal(box, cfg)
 	if err != nil {
 		return Loaded{}, err
@@ -240,14 +369,145 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 			return err
 		}
 		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
-			Summary: fmt.Sprintf("Loaded the demo workspace: %d Shopify variants, %d Odoo products, %d price and %d stock differences",
-				len(w.Shop.Variants()), len(w.Odoo.Products()), drift.Prices, drift.Stock)})
+			Summary: fmt.Sprintf("Loaded the demo workspace: %d Shopify variants, %d Odoo products, %d mapped, %d price and %d stock differences, "+
+				"%d variants left unmapped, %d orders of which Odoo refuses %d, %d prices below cost and %d margins below threshold",
+				len(w.Shop.Variants()), len(w.Odoo.Products()), drift.Mapped, drift.Prices, drift.Stock, drift.Unmapped,
+				drift.Orders, drift.RefusedOrders, drift.BelowCost, drift.BelowThreshold)})
 	})
 	if err != nil {
 		return Loaded{}, err
 	}
 	h.p.Store(w)
 	return Loaded{Drift: drift, ShopifyConnectionID: shopConn.ID, OdooConnectionID: odooConn.ID}, nil
+}
+
+// Actor is who the demo's own changes (sources, mappings) are audited as.
+const Actor = "Demo workspace"
+
+// sourcesOf is what a typical merchant runs: the store decides what
+// shoppers do (orders, refunds, customers), the ERP decides what the
+// business knows (prices, costs, stock, shipments). Product content —
+// titles, descriptions, images — is decided in Shopify, where merchants
+// write it for their storefront; Odoo keeps its own names for the
+// warehouse, so nothing is written into them (no receivers). A source of
+// product content in Shopify also means a record that exists only in Odoo
+// is not created in the store behind the merchant's back.
+func sourcesOf(shop, odoo int64) []store.SourceRuleInput {
+	rule := func(f rules.Family, master, receiver int64, t rules.Trigger, every int) store.SourceRuleInput {
+		in := store.SourceRuleInput{Family: f, Master: master, Trigger: t, SweepMinutes: every, FreshnessMinutes: 60, Policy: rules.MasterWins}
+		if receiver != 0 {
+			in.Receivers = []int64{receiver}
+		}
+		return in
+	}
+	return []store.SourceRuleInput{
+		rule(rules.Orders, shop, odoo, rules.Realtime, 15),
+		rule(rules.Refunds, shop, odoo, rules.Realtime, 15),
+		rule(rules.Customers, shop, odoo, rules.Realtime, 15),
+		rule(rules.Prices, odoo, shop, rules.Scheduled, 5),
+		rule(rules.Costs, odoo, shop, rules.Scheduled, 5),
+		rule(rules.Inventory, odoo, shop, rules.Scheduled, 5),
+		rule(rules.Fulfillments, odoo, shop, rules.Scheduled, 5),
+		rule(rules.Products, shop, 0, rules.Scheduled, 60),
+	}
+}
+
+// setSources saves each family's source through the audited path admins use.
+func setSources(ctx context.Context, st *store.Store, a store.Actor, shop, odoo int64) error {
+	for _, in := range sourcesOf(shop, odoo) {
+		if _, err := st.SaveSourceRule(ctx, a, in); err != nil {
+			return fmt.Errorf("%s: %w", in.Family.Label(), err)
+		}
+	}
+	return nil
+}
+
+// Families lists the data families the demo gives a source of truth.
+func Families() []rules.Family {
+	var fs []rules.Family
+	for _, in := range sourcesOf(1, 2) {
+		fs = append(fs, in.Family)
+	}
+	return fs
+}
+
+// mappings is the demo's seed: every variant whose SKU exists on both sides
+// (but those left out on purpose), and the main location to WH/Stock.
+func (w *Workspace) mappings(shop, odoo int64) store.NewChangeSet {
+	items := make([]store.ItemInput, 0, 2*len(w.plan.mapped)+2)
+	titles := map[string]string{}
+	for _, p := range w.plan.mapped {
+		title, ok := titles[p.v.ProductGID()]
+		if !ok {
+			prod, _, _ := w.Shop.ShopProduct(p.v.ProductGID())
+			title = prod.Title
+			titles[p.v.ProductGID()] = title
+		}
+		name := strings.TrimSpace(title + " – " + p.v.Title)
+		items = append(items,
+			store.ItemInput{EntityType: "variant", ConnectionID: shop, EntityKey: p.v.SKU, ExternalID: p.v.GID(), SKU: store.Str(p.v.SKU), Name: store.Str(name)},
+			store.ItemInput{EntityType: "variant", ConnectionID: odoo, EntityKey: p.v.SKU, ExternalID: strconv.Itoa(p.productID), SKU: store.Str(p.v.SKU), Name: store.Str(p.odooName)})
+	}
+	if w.plan.location[0] != "" {
+		items = append(items,
+			store.ItemInput{EntityType: "location", ConnectionID: odoo, EntityKey: "WH/Stock", ExternalID: strconv.Itoa(odoosandbox.LocationStock), Name: store.Str("WH/Stock")},
+			store.ItemInput{EntityType: "location", ConnectionID: shop, EntityKey: "WH/Stock", ExternalID: w.plan.location[0], Name: store.Str(w.Shop.Locations()[0].Name)})
+	}
+	return store.NewChangeSet{Title: "Demo workspace: the catalogue mapped by SKU",
+		Reason: "Written by Crossdock when the demo workspace was loaded: every variant whose SKU exists in both systems, " +
+			"and the main Shopify location to WH/Stock. A few are left unmapped on purpose, to practise on.",
+		Items: items}
+}
+
+// placeOrders places the demo's orders in the store as shoppers would, and
+// records their orders/create webhooks as Crossdock's intake does, so the
+// engine turns them into sales orders in Odoo. The first ones contain a
+// product Odoo refuses.
+func (w *Workspace) placeOrders(ctx context.Context, st *store.Store, shop int64) (orders, refused int, err error) {
+	customers := w.Shop.ShopCustomers()
+	lines := func(n int) []shopsandbox.NewLine {
+		if len(w.plan.fine) == 0 {
+			return nil
+		}
+		var ls []shopsandbox.NewLine
+		for k := range 1 + n%2 {
+			p := w.plan.fine[(n*3+k)%len(w.plan.fine)]
+			ls = append(ls, shopsandbox.NewLine{VariantID: p.v.GID(), Quantity: 1 + (n+k)%3})
+		}
+		return ls
+	}
+	for n := range demoOrders {
+		ls := lines(n)
+		bad := n < len(w.plan.refused)
+		if bad {
+			ls = append(ls, shopsandbox.NewLine{VariantID: w.plan.refused[n].v.GID(), Quantity: 1})
+		}
+		if len(ls) == 0 {
+			continue
+		}
+		in := shopsandbox.NewOrder{Lines: ls}
+		if len(customers) > 0 {
+			in.CustomerID = customers[n%len(customers)].GID()
+		}
+		o, err := w.Shop.AddOrder(in)
+		if err != nil {
+			return orders, refused, err
+		}
+		payload, err := w.Shop.OrderCreatePayload(o.GID())
+		if err != nil {
+			return orders, refused, err
+		}
+		if _, _, err := st.InsertWebhookEvent(ctx, store.NewWebhookEvent{ConnectionID: shop, WebhookID: "demo-order-" + strconv.Itoa(n+1),
+			EventID: "demo-order-" + strconv.Itoa(n+1), Topic: "orders/create", ShopDomain: w.Config.ShopDomain, APIVersion: "2026-04",
+			Payload: payload}); err != nil {
+			return orders, refused, err
+		}
+		orders++
+		if bad {
+			refused++
+		}
+	}
+	return orders, refused, nil
 }
 
 // Restore brings back the twins of a demo loaded before a restart. Credentials
@@ -288,7 +548,30 @@ func randomHex(n int) string {
 
 // Summary says what the demo holds, for the page that loaded it.
 func (d Drift) Summary() string {
-	return fmt.Sprintf("The demo workspace is ready: a sandbox Shopify store and a sandbox Odoo, connected as test systems. "+
-		"They disagree on purpose: %d prices and %d stock levels differ, %d products exist only in Odoo and %d only in Shopify.",
-		d.Prices, d.Stock, d.OnlyInOdoo, d.OnlyInShopify)
+	n := thousands
+	var b strings.Builder
+	fmt.Fprintf(&b, "The demo workspace is ready: a sandbox Shopify store and a sandbox Odoo, connected as test systems. "+
+		"Shopify is the source of orders, refunds, customers and product content; Odoo of prices, costs, stock and shipments. "+
+		"%s variants are mapped by SKU. Problems to practise on: %s variants left unmapped, ",
+		n((d.Mapped)), n((d.Unmapped)))
+	if d.UnmappedLocation != "" {
+		fmt.Fprintf(&b, "the location %s not mapped, ", d.UnmappedLocation)
+	}
+	fmt.Fprintf(&b, "%s of %s orders that Odoo refuses, %s prices below cost, %s margins below the threshold, "+
+		"%s prices and %s stock levels that differ, and %s products that exist only in Odoo.",
+		n((d.RefusedOrders)), n((d.Orders)), n((d.BelowCost)), n((d.BelowThreshold)),
+		n((d.Prices)), n((d.Stock)), n((d.OnlyInOdoo)))
+	return b.String()
+}
+
+// thousands writes n with a comma between thousands, as every page does.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

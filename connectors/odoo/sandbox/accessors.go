@@ -294,3 +294,30 @@ func (s *Server) StockMoves() []StockMove {
 func (s *Server) Credentials() (database, login, password, apiKey string) {
 	return s.opts.Database, s.opts.Login, s.opts.Password, s.opts.APIKey
 }
+
+// AddCompanyDirect creates another company, as an administrator of a
+// multi-company Odoo would, and returns its id.
+func (s *Server) AddCompanyDirect(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.models["res.company"]
+	id := m.nextID
+	m.nextID++
+	now := s.stamp()
+	m.put(id, record{"id": id, "name": name, "currency_id": s.companyCurrency(), "create_date": now, "write_date": now})
+	return id
+}
+
+// SetProductCompanyDirect restricts a product to one company (0: shared by
+// all), as if someone edited it in Odoo; it reports whether the product
+// exists. A sales order of another company cannot sell it.
+func (s *Server) SetProductCompanyDirect(productID, companyID int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.models["product.product"].recs[productID]
+	if !ok {
+		return false
+	}
+	p["company_id"] = companyID
+	return true
+}

@@ -760,6 +760,9 @@ func (s *Server) constraints(m *model, rec record, selfID int) *odooError {
 		if rec["display_type"] == "" && isEmpty(rec["product_id"]) {
 			return validationError("Missing required product and quantity on accountable sale order line.")
 		}
+		if err := s.checkLineCompany(rec); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -1021,4 +1024,25 @@ func (s *Server) checkLocked(m *model, ids []int, vals map[string]any) *odooErro
 		}
 	}
 	return nil
+}
+
+// checkLineCompany is Odoo's _check_company on a sales order line: a product
+// that belongs to another company than the order's (the sandbox has one
+// company per order, the first) is refused with Odoo's own UserError.
+func (s *Server) checkLineCompany(rec record) *odooError {
+	pid, _ := rec["product_id"].(int)
+	products := s.models["product.product"]
+	p := products.recs[pid]
+	if p == nil {
+		return nil
+	}
+	company, _ := p["company_id"].(int)
+	if company == 0 || company == 1 {
+		return nil
+	}
+	orders := s.models["sale.order"]
+	oid, _ := rec["order_id"].(int)
+	return userError(fmt.Sprintf("Incompatible companies on records:\n- '%s - %s' belongs to company '%s' and 'Product' (product_id: '%s') "+
+		"belongs to another company.", s.displayName(orders, orders.recs[oid]), s.displayName(products, p),
+		s.displayName(s.models["res.company"], s.models["res.company"].recs[1]), s.displayName(products, p)))
 }

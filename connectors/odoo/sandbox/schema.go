@@ -255,6 +255,8 @@ func (s *Server) buildModels() {
 		"uom_id":           m2o("Unit", "uom.uom"),
 		"type":             sel("Product Type", "consu", "service", "combo"),
 		"is_storable":      flag("Track Inventory"),
+		// Empty (0): shared by every company, as Odoo's products are by default.
+		"company_id": m2o("Company", "res.company"),
 		"lst_price": {typ: tFloat, label: "Sales Price", compute: func(_ *Server, r record) any {
 			return r["list_price"]
 		}},

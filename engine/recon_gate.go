@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+
+	"crossdock/engine/rules"
+	"crossdock/store"
+)
+
+// A comparison answers "do the systems agree with the source?": without a
+// source there is nothing to agree with. So a comparison, and the alerts
+// about it or about its data family, run only for families that have a
+// source; naming one later queues its comparison at once.
+
+// reconFamilies are the data families each comparison covers (prices
+// compares costs too).
+var reconFamilies = map[string][]rules.Family{
+	store.ReconInventory: {rules.Inventory},
+	store.ReconPrices:    {rules.Prices, rules.Costs},
+	store.ReconOrders:    {rules.Orders},
+	store.ReconRefunds:   {rules.Refunds},
+}
+
+// hasSource reports whether a system decides the family.
+func hasSource(rs rules.Rules, f rules.Family) bool {
+	r := rs.Rule(f)
+	return r.Set && r.Master != 0
+}
+
+// reconHasSource reports whether a comparison has a source to compare with.
+// The mapping check compares each system with the mappings, not with a
+// source, and always has one.
+func reconHasSource(rs rules.Rules, recon string) bool {
+	fams, ok := reconFamilies[recon]
+	if !ok {
+		return true
+	}
+	// Prices are compared against the source of prices; costs ride along.
+	return hasSource(rs, fams[0])
+}
+
+// familyHasSource is hasSource for an alert's key: a data family, or a
+// comparison's name; any other key (a connection, "all") is not a family.
+func familyHasSource(rs rules.Rules, key string) bool {
+	if _, ok := reconFamilies[key]; ok {
+		return reconHasSource(rs, key)
+	}
+	if f := rules.Family(key); f.Valid() {
+		return hasSource(rs, f)
+	}
+	return true
+}
+
+// eligibleRecon lists the comparisons that have a source now.
+func eligibleRecon(rs rules.Rules) []string {
+	var out []string
+	for _, f := range store.ReconFamilies {
+		if reconHasSource(rs, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// SourceSaved queues the comparison that covers family f, when f now has a
+// source: setting a source runs its comparison then, not at the next
+// scheduled check. It returns the run (a live one if one was waiting), and
+// false when there is nothing to compare (no source, or no comparison of f).
+func (e *Engine) SourceSaved(ctx context.Context, f rules.Family, by string) (store.ReconRun, bool, error) {
+	recon := ""
+	for r, fams := range reconFamilies {
+		if slices.Contains(fams, f) {
+			recon = r
+		}
+	}
+	if recon == "" {
+		return store.ReconRun{}, false, nil
+	}
+	rs, err := e.st.SourceRules(ctx)
+	if err != nil {
+		return store.ReconRun{}, false, err
+	}
+	if !reconHasSource(rs, recon) {
+		return store.ReconRun{}, false, nil
+	}
+	run, err := e.RequestReconciliation(ctx, recon, "schedule", "Crossdock, when "+cmp.Or(by, "someone")+" set the source of "+f.Noun())
+	if errors.Is(err, store.ErrRunLive) {
+		return run, true, nil
+	}
+	return run, err == nil, err
+}
