@@ -90,5 +90,8 @@ func (e *Engine) SourceSaved(ctx context.Context, f rules.Family, by string) (st
 	if errors.Is(err, store.ErrRunLive) {
 		return run, true, nil
 	}
-	return run, err == nil, err
+	if err != nil {
+		return run, false, err
+	}
+	return run, true, e.st.MarkReconQueued(ctx, recon)
 }

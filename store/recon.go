@@ -137,6 +137,15 @@ RETURNING family`, pq.Array(eligible))
 	return fs, nil
 }
 
+// MarkReconQueued records that a family's comparison was queued now, out of
+// schedule, so the next scheduled one counts its interval from now.
+func (q q) MarkReconQueued(ctx context.Context, family string) error {
+	if _, err := q.ext.ExecContext(ctx, `UPDATE recon_schedules SET last_queued_at = now() WHERE family = $1`, family); err != nil {
+		return fmt.Errorf("store: mark reconciliation queued: %w", err)
+	}
+	return nil
+}
+
 // ReconSchedules returns each family's interval in minutes (0: on demand only).
 func (q q) ReconSchedules(ctx context.Context) (map[string]int, error) {
 	var rows []struct {

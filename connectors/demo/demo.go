@@ -191,6 +191,7 @@ func (w *Workspace) alignAndDrift() Drift {
 	var d Drift
 	seen := map[string]bool{}
 	var quants []odoosandbox.QuantSet
+	zero := 0.0
 	var both []pair
 	prices := map[int][2]float64{} // Odoo product id: list price, cost
 	for i, v := range w.Shop.Variants() {
@@ -217,7 +218,8 @@ func (w *Workspace) alignAndDrift() Drift {
 				qty += float64(1 + r.IntN(9)) // phantom stock
 				d.Stock++
 			}
-			quants = append(quants, odoosandbox.QuantSet{ProductID: p.ID, LocationID: odoosandbox.LocationStock, Quantity: qty})
+			// Nothing reserved: what Odoo has available is what the store shows.
+			quants = append(quants, odoosandbox.QuantSet{ProductID: p.ID, LocationID: odoosandbox.LocationStock, Quantity: qty, Reserved: &zero})
 		}
 	}
 	d.OnlyInOdoo = len(odooBySKU) - len(seen)
@@ -320,7 +322,7 @@ var ErrLoaded = errors.New("the demo workspace is already loaded")
 
 // Load creates the demo: its configuration, two test connections, and the
 // running twins. It is audited as one change.
-func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, baseURL string, h *Holder, seed int) (Loaded, error) {
+func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, baseURL string, h *Holder, seed int) (_ Loaded, err error) {
 	cfg := Config{Seed: seed, ShopifyToken: "shpat_demo_" + randomHex(12), OdooAPIKey: "demo-" + randomHex(16),
 		ShopDomain: "crossdock-demo.myshopify.com", OdooDatabase: "demo", OdooLogin: "integration@crossdock-demo.example"}
 	base := strings.TrimRight(baseURL, "/") + PathPrefix
@@ -345,6 +347,15 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 		return Loaded{}, fmt.Errorf("demo: odoo connection: %w", err)
 	}
 	w, drift := New(baseURL, cfg)
+	// The twins answer before anything makes the engine call them (sources,
+	// orders); the unique connection names above make this load the only
+	// one, and a load that fails below takes them down again.
+	h.p.Store(w)
+	defer func() {
+		if err != nil {
+			h.p.CompareAndSwap(w, nil)
+		}
+	}()
 	// What the demo writes itself is audited as the demo's, with the
 	// request of the person who loaded it.
 	sys := store.Actor{Label: Actor, RequestID: a.RequestID, IP: a.IP}
@@ -377,7 +388,6 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	if err != nil {
 		return Loaded{}, err
 	}
-	h.p.Store(w)
 	return Loaded{Drift: drift, ShopifyConnectionID: shopConn.ID, OdooConnectionID: odooConn.ID}, nil
 }
 
@@ -464,6 +474,38 @@ func (w *Workspace) mappings(shop, odoo int64) store.NewChangeSet {
 // engine turns them into sales orders in Odoo. The first ones contain a
 // product Odoo refuses.
 func (w *Workspace) placeOrders(ctx context.Context, st *store.Store, shop int64) (orders, refused int, err error) {
+	deliver := func(o shopsandbox.Order, key string) error {
+		payload, err := w.Shop.OrderCreatePayload(o.GID())
+		if err != nil {
+			return err
+		}
+		_, _, err = st.InsertWebhookEvent(ctx, store.NewWebhookEvent{ConnectionID: shop, WebhookID: key, EventID: key,
+			Topic: "orders/create", ShopDomain: w.Config.ShopDomain, APIVersion: "2026-04", Payload: payload})
+		return err
+	}
+	// The shop's past orders reached Odoo before: they are carried again
+	// (the same orders, so nothing is duplicated), leaving out those with a
+	// variant the demo keeps unmapped or refused — they stay as orders the
+	// comparison finds missing in Odoo.
+	clean := map[int64]bool{}
+	for _, p := range w.plan.mapped {
+		clean[p.v.ID] = true
+	}
+	for _, p := range w.plan.refused {
+		clean[p.v.ID] = false
+	}
+	for _, o := range w.Shop.Orders() {
+		ok := true
+		for _, l := range o.LineItems {
+			ok = ok && clean[l.VariantID]
+		}
+		if !ok {
+			continue
+		}
+		if err := deliver(o, "demo-history-"+strconv.FormatInt(o.ID, 10)); err != nil {
+			return orders, refused, err
+		}
+	}
 	customers := w.Shop.ShopCustomers()
 	lines := func(n int) []shopsandbox.NewLine {
 		if len(w.plan.fine) == 0 {
@@ -493,13 +535,7 @@ func (w *Workspace) placeOrders(ctx context.Context, st *store.Store, shop int64
 		if err != nil {
 			return orders, refused, err
 		}
-		payload, err := w.Shop.OrderCreatePayload(o.GID())
-		if err != nil {
-			return orders, refused, err
-		}
-		if _, _, err := st.InsertWebhookEvent(ctx, store.NewWebhookEvent{ConnectionID: shop, WebhookID: "demo-order-" + strconv.Itoa(n+1),
-			EventID: "demo-order-" + strconv.Itoa(n+1), Topic: "orders/create", ShopDomain: w.Config.ShopDomain, APIVersion: "2026-04",
-			Payload: payload}); err != nil {
+		if err := deliver(o, "demo-order-"+strconv.Itoa(n+1)); err != nil {
 			return orders, refused, err
 		}
 		orders++

@@ -157,6 +157,9 @@ func (s *Server) SetQuantDirect(productID, locationID int, quantity float64) {
 type QuantSet struct {
 	ProductID, LocationID int
 	Quantity              float64
+	// Reserved, when set, is the quantity reserved for deliveries (nil
+	// keeps the quant's own): what is available is Quantity - Reserved.
+	Reserved *float64
 }
 
 // SetQuantsDirect is SetQuantDirect for many quantities in one pass over the
@@ -183,13 +186,20 @@ func (s *Server) SetQuantsDirect(sets []QuantSet) {
 		k := key{set.ProductID, set.LocationID}
 		if qid, ok := plain[k]; ok {
 			m.recs[qid]["quantity"] = set.Quantity
+			if set.Reserved != nil {
+				m.recs[qid]["reserved_quantity"] = *set.Reserved
+			}
 			m.recs[qid]["write_date"] = now
 			continue
+		}
+		reserved := 0.0
+		if set.Reserved != nil {
+			reserved = *set.Reserved
 		}
 		qid := m.nextID
 		m.nextID++
 		m.put(qid, record{"id": qid, "product_id": set.ProductID, "location_id": set.LocationID, "lot_id": 0, "package_id": 0,
-			"owner_id": 0, "quantity": set.Quantity, "reserved_quantity": 0.0, "inventory_quantity": 0.0,
+			"owner_id": 0, "quantity": set.Quantity, "reserved_quantity": reserved, "inventory_quantity": 0.0,
 			"inventory_quantity_set": false, "create_date": now, "write_date": now})
 		plain[k] = qid
 	}
