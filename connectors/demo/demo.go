@@ -24,8 +24,8 @@ import (
 	"sync/atomic"
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
-	"crossdock/engine/rules"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/engine/rules"
 	"crossdock/store"
 	"crossdock/store/secretbox"
 )
