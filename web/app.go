@@ -45,6 +45,9 @@ type Config struct {
 	// console (CROSSDOCK_TRUSTED_PROXIES): only requests from them have
 	// their X-Forwarded-For read for the client's address.
 	TrustedProxies []netip.Prefix
+	// DemoSeed sizes the demo workspace (0: demo.DefaultSeed; tests load a
+	// smaller one).
+	DemoSeed int
 }
 
 // Server is the console's Fiber app with what its middleware needs.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -96,7 +97,7 @@ func (s *Server) route(method, path string, who access, h fiber.Handler) {
 
 // loadDemo loads the demo workspace (sandbox Shopify and Odoo served under /sandbox/).
 func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
-	d, err := demo.Load(ctx, s.cfg.Store, s.box, a, s.cfg.BaseURL, s.demo, demo.DefaultSeed)
+	d, err := demo.Load(ctx, s.cfg.Store, s.box, a, s.cfg.BaseURL, s.demo, cmp.Or(s.cfg.DemoSeed, demo.DefaultSeed))
 	if errors.Is(err, demo.ErrLoaded) {
 		return "", handlers.ErrDemoLoaded
 	}

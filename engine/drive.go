@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"crossdock/store"
+)
+
+// Round is what RunScheduledOnce did.
+type Round struct {
+	Events, Swept, Worked, Compared int
+}
+
+// RunScheduledOnce does, in the calling goroutine, one round of what a
+// started engine does in the background: it takes in the stored webhooks,
+// runs every scheduled check (sweep) now, works the syncs they queued, runs
+// the comparisons that are due or queued, and evaluates the alerts. It is
+// for tests and the demo's browser walk, on an engine that was never
+// started: never call it while Start's workers run.
+func (e *Engine) RunScheduledOnce(ctx context.Context) (Round, error) {
+	var r Round
+	for {
+		n, err := e.IntakeOnce(ctx)
+		if err != nil {
+			return r, fmt.Errorf("engine: intake: %w", err)
+		}
+		r.Events += n
+		if n == 0 {
+			break
+		}
+	}
+	var errs []error
+	for _, sweep := range []func(context.Context, string, bool) (int, error){
+		e.SweepInventory, e.SweepPrices, e.SweepFulfillments, e.SweepCustomers, e.SweepProducts, e.SweepOdooProducts,
+	} {
+		n, err := sweep(ctx, store.TriggerSweep, true)
+		r.Swept += n
+		errs = append(errs, err)
+	}
+	n, err := e.workQueued(ctx)
+	r.Worked += n
+	errs = append(errs, err)
+
+	if err := (&reconTickWorker{e: e}).Work(ctx, nil); err != nil {
+		errs = append(errs, err)
+	}
+	runs, _, err := e.st.ListReconRuns(ctx, store.ReconRunFilter{Limit: 100})
+	if err != nil {
+		return r, err
+	}
+	for _, run := range runs {
+		if run.Ended() {
+			continue
+		}
+		if _, err := e.Reconcile(ctx, run.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.Compared++
+	}
+	if _, err := e.EvaluateAlerts(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return r, errors.Join(errs...)
+}
+
+// workQueued works the sync jobs waiting in River's table, each once, as a
+// worker would, and the jobs those queue in turn. A job that snoozes (a
+// paused flow) or fails is left as River would keep it.
+func (e *Engine) workQueued(ctx context.Context) (int, error) {
+	worked := 0
+	var after int64
+	for {
+		var jobs []struct {
+			ID   int64           `db:"id"`
+			Args json.RawMessage `db:"args"`
+		}
+		if err := e.st.DB.SelectContext(ctx, &jobs, `SELECT id, args FROM river_job
+WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable') AND id > $2 ORDER BY id LIMIT 1000`, SyncArgs{}.Kind(), after); err != nil {
+			return worked, fmt.Errorf("engine: queued syncs: %w", err)
+		}
+		if len(jobs) == 0 {
+			return worked, nil
+		}
+		for _, j := range jobs {
+			after = j.ID
+			var a SyncArgs
+			if err := json.Unmarshal(j.Args, &a); err != nil {
+				return worked, fmt.Errorf("engine: job %d: %w", j.ID, err)
+			}
+			if err := e.work(ctx, a); err != nil {
+				// Snoozed (a paused flow) or to be retried: its sync says
+				// why, and River would try it again.
+				continue
+			}
+			if _, err := e.st.DB.ExecContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(), attempt = attempt + 1
+WHERE id = $1`, j.ID); err != nil {
+				return worked, fmt.Errorf("engine: complete job %d: %w", j.ID, err)
+			}
+			worked++
+		}
+	}
+}
