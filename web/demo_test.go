@@ -83,7 +83,7 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	require.Len(t, cs, 2)
 }
 
-func mustConn(t *testing.T, env *webtest.Env, name string) int64 {
+func mustConn(t testing.TB, env *webtest.Env, name string) int64 {
 	t.Helper()
 	cs, err := env.Store.ListConnections(t.Context())
 	require.NoError(t, err)

@@ -60,7 +60,7 @@ func BenchmarkRehearsalCeiling(b *testing.B) {
 		env := webtest.Start(b)
 		startEngine(b, env)
 		admin := env.SignIn(b, store.RoleAdmin)
-		shop, _ := prepareRehearsal(b, env, admin, 250)
+		shop, _ := prepareRehearsal(b, env, admin)
 		admin.RefreshCSRF("/rehearsals")
 		var ceiling, p99, e2e99, synced float64
 		sustained := true

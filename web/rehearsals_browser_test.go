@@ -18,7 +18,7 @@ func TestBrowserAdminRehearsesAPeak(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	startEngine(t, env)
-	prepareRehearsal(t, env, env.SignIn(t, store.RoleAdmin), 20)
+	prepareRehearsal(t, env, env.SignIn(t, store.RoleAdmin))
 
 	ctx := browsertest.Tab(t)
 	signIn(t, ctx, env, "admin@shop.test")

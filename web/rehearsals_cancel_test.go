@@ -20,7 +20,7 @@ func TestRehearsalCancelStopsARunningRehearsal(t *testing.T) {
 	env := webtest.Start(t)
 	startEngine(t, env)
 	admin := env.SignIn(t, store.RoleAdmin)
-	shop, _ := prepareRehearsal(t, env, admin, 20)
+	shop, _ := prepareRehearsal(t, env, admin)
 	admin.RefreshCSRF("/rehearsals")
 	res := admin.PostForm("/rehearsals", url.Values{"connection": {fmt.Sprint(shop)}, "profile": {"rate"}, "orders_per_min": {"60"},
 		"minutes": {"10"}, "updates_per_order": {"0"}})

@@ -9,13 +9,11 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/engine"
 	"crossdock/engine/rules"
 	"crossdock/store"
@@ -39,53 +37,28 @@ func startEngine(t testing.TB, env *webtest.Env) {
 	})
 }
 
-// prepareRehearsal loads the demo workspace and readies it for an end-to-end
-// rehearsal the way admins would: the suggested SKU matches of up to
-// variants variants and the first Shopify location (to WH/Stock) proposed by
-// one admin and approved by another, and Shopify made the source of truth of
-// orders and stock, with the demo Odoo receiving them.
-func prepareRehearsal(t testing.TB, env *webtest.Env, admin *webtest.Client, variants int) (shop, erp int64) {
+// prepareRehearsal loads the demo workspace — its catalogue comes mapped by
+// SKU and its main Shopify location to WH/Stock — and makes Shopify the
+// source of truth of orders and stock, with the demo Odoo receiving them,
+// the way an admin would. It waits until the demo's own orders have reached
+// Odoo (or been refused), so what a rehearsal adds is counted alone.
+func prepareRehearsal(t testing.TB, env *webtest.Env, admin *webtest.Client) (shop, erp int64) {
 	t.Helper()
 	ctx := t.Context()
 	require.Equal(t, http.StatusSeeOther, admin.PostForm("/demo", nil).StatusCode)
-	cs, err := env.Store.ListConnections(ctx)
-	require.NoError(t, err)
-	for _, c := range cs {
-		switch c.Kind {
-		case store.KindShopify:
-			shop = c.ID
-		case store.KindOdoo:
-			erp = c.ID
-		}
-	}
+	shop, erp = mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
 	proposer := store.Actor{UserID: env.Users[store.RoleAdmin].ID, Label: env.Users[store.RoleAdmin].Email}
-	second, err := env.Store.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "second-admin@shop.test", Name: "Second admin",
-		Role: store.RoleAdmin, Password: webtest.Password})
-	require.NoError(t, err)
-	approver := store.Actor{UserID: second.ID, Label: second.Email}
-
-	ids, err := env.Store.SuggestedIDs(ctx, shop, erp, "variant", variants)
-	require.NoError(t, err)
-	require.NotEmpty(t, ids, "the demo suggests SKU matches")
-	set, err := env.Store.ChangeSetFromSuggestions(ctx, proposer, shop, erp, "variant", ids, "rehearsal")
-	require.NoError(t, err)
-	locs, _, err := env.Store.ListUnmapped(ctx, store.UnmappedFilter{From: shop, To: erp, EntityType: "location", Limit: 1})
-	require.NoError(t, err)
-	require.NotEmpty(t, locs)
-	_, err = env.Store.AddChangeSetItems(ctx, proposer, set.ID, []store.ItemInput{
-		{EntityType: "location", ConnectionID: shop, EntityKey: "Main warehouse", ExternalID: locs[0].Record.ExternalID},
-		{EntityType: "location", ConnectionID: erp, EntityKey: "Main warehouse", ExternalID: strconv.Itoa(odoosandbox.LocationStock)}})
-	require.NoError(t, err)
-	_, err = env.Store.SubmitChangeSet(ctx, proposer, set.ID)
-	require.NoError(t, err)
-	_, err = env.Store.ApproveChangeSet(ctx, approver, set.ID, "for the rehearsal")
-	require.NoError(t, err)
-
 	for _, f := range []rules.Family{rules.Orders, rules.Inventory} {
-		_, err = env.Store.SaveSourceRule(ctx, proposer, store.SourceRuleInput{Family: f, Master: shop, Receivers: []int64{erp},
-			Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
+		_, err := env.Store.SaveSourceRule(ctx, proposer, store.SourceRuleInput{Family: f, Master: shop, Receivers: []int64{erp},
+			Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins, Version: currentVersion(t, env, f)})
 		require.NoError(t, err)
 	}
+	require.Eventually(t, func() bool {
+		var waiting int
+		require.NoError(t, env.Store.DB.GetContext(ctx, &waiting, `SELECT (SELECT count(*) FROM webhook_events WHERE status = 'received')
+  + (SELECT count(*) FROM syncs WHERE family = 'orders' AND status IN ('pending', 'running', 'retrying'))`))
+		return waiting == 0
+	}, 15*time.Minute, 100*time.Millisecond) // a bound on a hang, not a speed check
 	return shop, erp
 }
 
@@ -99,8 +72,11 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	env := webtest.Start(t)
 	startEngine(t, env)
 	admin := env.SignIn(t, store.RoleAdmin)
-	shop, _ := prepareRehearsal(t, env, admin, 40)
+	shop, _ := prepareRehearsal(t, env, admin)
 	erpOrdersBefore := len(env.Server.DemoWorkspace().Odoo.SaleOrders())
+	// The demo's own orders are real: they make the busiest hour so far.
+	bestBefore, _, err := env.Store.BusiestOrderHour(t.Context(), time.Now().Add(-time.Hour))
+	require.NoError(t, err)
 
 	_, body := admin.Get("/rehearsals")
 	require.Contains(t, body, "Demo Shopify store", "the demo's test store is offered")
@@ -145,7 +121,7 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 
 	// End to end: every order is a quotation in the Odoo twin, the stock
 	// levels were applied, and the latencies are measured.
-	require.Equal(t, 40, rep.Variants)
+	require.Equal(t, 250, rep.Variants, "the demo maps its whole catalogue; a rehearsal takes at most 250 variants")
 	require.Equal(t, 1, rep.Locations)
 	require.Equal(t, []string{"Demo Odoo"}, rep.Targets)
 	require.Equal(t, 60, rep.OrdersSynced, "every order reached Odoo: %v", rep.FailedByClass)
@@ -201,7 +177,7 @@ WHERE connection_id = $1 AND topic = 'inventory_levels/update' AND error LIKE 'S
 	}
 	best, _, err := env.Store.BusiestOrderHour(t.Context(), time.Now().Add(-time.Hour))
 	require.NoError(t, err)
-	require.Zero(t, best, "a rehearsal's own orders do not raise the busiest hour")
+	require.Equal(t, bestBefore, best, "a rehearsal's own orders do not raise the busiest hour")
 
 	_, body = admin.Get(fmt.Sprintf("/rehearsals/%d", id))
 	require.Contains(t, body, r.Verdict[:20])
@@ -214,7 +190,7 @@ WHERE connection_id = $1 AND topic = 'inventory_levels/update' AND error LIKE 'S
 	_, body = admin.Get("/rehearsals")
 	require.Contains(t, body, fmt.Sprintf("/rehearsals/%d", id), "the report is kept in the list")
 	// The kept reports read together, in the same words as the engine's.
-	summary := engine.RehearsalsSummary([]store.Rehearsal{r}, 0)
+	summary := engine.RehearsalsSummary([]store.Rehearsal{r}, bestBefore) // measured against the demo's own busiest hour
 	require.NotEmpty(t, summary)
 	require.Contains(t, body, html.EscapeString(summary))
 
@@ -240,25 +216,32 @@ func TestRehearsalRefusesWhatCannotRunEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, admin.PostForm("/demo", nil).StatusCode)
 	shop, erp := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
 	admin.RefreshCSRF("/rehearsals")
-	start := func(updates string) string {
+	startOn := func(conn int64, updates string) string {
 		t.Helper()
-		res, body := admin.PostFormBody("/rehearsals", url.Values{"connection": {fmt.Sprint(shop)}, "profile": {"rate"}, "orders_per_min": {"60"},
+		res, body := admin.PostFormBody("/rehearsals", url.Values{"connection": {fmt.Sprint(conn)}, "profile": {"rate"}, "orders_per_min": {"60"},
 			"minutes": {"1"}, "updates_per_order": {updates}})
 		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 		return body
 	}
-	rule := func(f rules.Family, receivers ...int64) {
+	start := func(updates string) string { t.Helper(); return startOn(shop, updates) }
+	ruleOf := func(master int64, f rules.Family, receivers ...int64) {
 		t.Helper()
-		_, err := env.Store.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: f, Master: shop, Receivers: receivers,
+		_, err := env.Store.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: f, Master: master, Receivers: receivers,
 			Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins, Version: currentVersion(t, env, f)})
 		require.NoError(t, err)
 	}
+	rule := func(f rules.Family, receivers ...int64) { t.Helper(); ruleOf(shop, f, receivers...) }
 
+	// The demo comes with Shopify deciding orders: take that away first.
+	ruleOf(0, rules.Orders)
 	require.Contains(t, start("0"), "Set Demo Shopify store as the source of truth for orders")
 	rule(rules.Orders, erp)
 	require.Contains(t, start("1"), "Set Demo Shopify store as the source of truth for stock levels")
 	require.Contains(t, start("1"), "Or ask for 0 stock updates per order.")
-	require.Contains(t, start("0"), "Map at least one variant of Demo Shopify store to a product of Demo Odoo")
+	// The demo's catalogue comes mapped; a second store's is not.
+	other := env.SandboxShopify(t, "Second store")
+	ruleOf(other.ID, rules.Orders, erp)
+	require.Contains(t, startOn(other.ID, "0"), "Map at least one variant of Second store to a product of Demo Odoo")
 
 	box, err := secretbox.New([]byte(webtest.SecretKey))
 	require.NoError(t, err)
