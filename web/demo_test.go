@@ -137,3 +137,29 @@ WHERE family = 'prices' AND status = 'failed' AND error_class = 'unmapped'`))
 	require.Equal(t, 4, count(`SELECT count(*) FROM finance_rows WHERE run_id = (SELECT max(run_id) FROM finance_rows) AND margin_pct < 0`))
 	require.Equal(t, 6, count(`SELECT count(*) FROM finance_rows WHERE run_id = (SELECT max(run_id) FROM finance_rows) AND margin_pct >= 0 AND margin_pct < 20`))
 }
+
+// Naming a source on the Sources of truth page starts that family's
+// comparison at once; a family nobody decides is not compared.
+func TestSavingASourceStartsItsComparison(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	shop, odoo := sourceSystems(t, env)
+	admin := env.SignIn(t, store.RoleAdmin)
+	runs := func() []string {
+		t.Helper()
+		rs, _, err := env.Store.ListReconRuns(t.Context(), store.ReconRunFilter{})
+		require.NoError(t, err)
+		var fs []string
+		for _, r := range rs {
+			fs = append(fs, r.Family)
+		}
+		return fs
+	}
+	require.Empty(t, runs())
+	admin.RefreshCSRF("/sources/inventory/edit")
+	res := admin.PostForm("/sources/inventory", inventoryForm(shop, odoo))
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body := admin.Get("/sources")
+	require.Contains(t, body, "A comparison of the two systems has started")
+	require.Equal(t, []string{store.ReconInventory}, runs(), "stock is compared now; prices, orders and refunds have no source")
+}
