@@ -136,6 +136,13 @@ WHERE family = 'prices' AND status = 'failed' AND error_class = 'unmapped'`))
 	require.Zero(t, count(`SELECT count(*) FROM recon_runs WHERE status = 'failed'`))
 	require.Equal(t, 4, count(`SELECT count(*) FROM finance_rows WHERE run_id = (SELECT max(run_id) FROM finance_rows) AND margin_pct < 0`))
 	require.Equal(t, 6, count(`SELECT count(*) FROM finance_rows WHERE run_id = (SELECT max(run_id) FROM finance_rows) AND margin_pct >= 0 AND margin_pct < 20`))
+
+	// Another round finds nothing new to send: the failures stay as they
+	// are, they do not pile up at every scheduled check.
+	failed := count(`SELECT count(*) FROM syncs WHERE status = 'failed'`)
+	_, err := env.Engine.RunScheduledOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, failed, count(`SELECT count(*) FROM syncs WHERE status = 'failed'`))
 }
 
 // Naming a source on the Sources of truth page starts that family's

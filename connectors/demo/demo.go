@@ -380,10 +380,11 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 			return err
 		}
 		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
-			Summary: fmt.Sprintf("Loaded the demo workspace: %d Shopify variants, %d Odoo products, %d mapped, %d price and %d stock differences, "+
-				"%d variants left unmapped, %d orders of which Odoo refuses %d, %d prices below cost and %d margins below threshold",
-				len(w.Shop.Variants()), len(w.Odoo.Products()), drift.Mapped, drift.Prices, drift.Stock, drift.Unmapped,
-				drift.Orders, drift.RefusedOrders, drift.BelowCost, drift.BelowThreshold)})
+			Summary: fmt.Sprintf("Loaded the demo workspace: %s Shopify variants, %s Odoo products, %s mapped, %s price and %s stock differences, "+
+				"%s variants left unmapped, %s orders of which Odoo refuses %s, %s prices below cost and %s margins below threshold",
+				thousands(len(w.Shop.Variants())), thousands(len(w.Odoo.Products())), thousands(drift.Mapped), thousands(drift.Prices),
+				thousands(drift.Stock), thousands(drift.Unmapped), thousands(drift.Orders), thousands(drift.RefusedOrders),
+				thousands(drift.BelowCost), thousands(drift.BelowThreshold))})
 	})
 	if err != nil {
 		return Loaded{}, err
