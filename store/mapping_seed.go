@@ -78,7 +78,7 @@ func (s *Store) SeedMappings(ctx context.Context, a Actor, in NewChangeSet) (Cha
 		return tx.Audit(ctx, a, Change{Action: "changeset.seeded", ObjectType: "change_set", ObjectID: strconv.FormatInt(cs.ID, 10),
 			Summary: fmt.Sprintf("%s seeded proposed change #%d %q: mapping version %d (%s mappings added)", a.Label, cs.ID, cs.Title, version,
 				thousands(cs.NAdd)),
-			After:   auditChangeSet(cs)})
+			After: auditChangeSet(cs)})
 	})
 	if err != nil {
 		return ChangeSet{}, err

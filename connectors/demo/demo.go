@@ -592,7 +592,7 @@ func (d Drift) Summary() string {
 		"%s variants are mapped by SKU. Problems to practise on: %s variants left unmapped, ",
 		n((d.Mapped)), n((d.Unmapped)))
 	if d.UnmappedLocation != "" {
-		fmt.Fprintf(&b, "the location %s not mapped, ", d.UnmappedLocation)
+		fmt.Fprintf(&b, "the Shopify location %s not mapped to Odoo's WH2/Stock, ", d.UnmappedLocation)
 	}
 	fmt.Fprintf(&b, "%s of %s orders that Odoo refuses, %s prices below cost, %s margins below the threshold, "+
 		"%s prices and %s stock levels that differ, and %s products that exist only in Odoo.",
@@ -603,10 +603,10 @@ func (d Drift) Summary() string {
 
 // thousands writes n with a comma between thousands, as every page does.
 func thousands(n int) string {
-	s := strconv.Itoa(n)
 	if n < 0 {
 		return "-" + thousands(-n)
 	}
+	s := strconv.Itoa(n)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}
