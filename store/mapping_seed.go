@@ -59,6 +59,9 @@ func (s *Store) SeedMappings(ctx context.Context, a Actor, in NewChangeSet) (Cha
 		if cs.NConflicts > 0 || cs.NInvalid > 0 || cs.NChange > 0 || cs.NRemove > 0 {
 			return fmt.Errorf("store: seed mappings: %d conflicts, %d changes, %d removals: %w", cs.NConflicts, cs.NChange, cs.NRemove, ErrSeedConflicts)
 		}
+		if cs.NAdd == 0 {
+			return ErrNothingToChange
+		}
 		version++
 		if err := tx.apply(ctx, cs, version); err != nil {
 			return err
