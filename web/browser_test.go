@@ -69,7 +69,12 @@ func TestBrowserFirstRunSignOutAndSignIn(t *testing.T) {
 	require.Contains(t, text, "Welcome, Olivia Owner. The demo workspace is ready")
 	require.Contains(t, text, "Demo Shopify store")
 	require.Contains(t, text, "Users", "an admin sees user management")
-	browsertest.Screenshot(t, ctx, "demo-connections")
+	// The first page after setup is the Overview, saying what was loaded.
+	here, err := chromedp.Run(ctx, chromedp.Location())
+	require.NoError(t, err)
+	require.Equal(t, env.URL+"/", here)
+	require.Contains(t, text, "variants are mapped by SKU")
+	browsertest.ScreenshotWidths(t, ctx, "demo-overview")
 
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(".sidebar-foot button")),

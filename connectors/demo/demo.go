@@ -588,16 +588,14 @@ func (d Drift) Summary() string {
 	n := thousands
 	var b strings.Builder
 	fmt.Fprintf(&b, "The demo workspace is ready: a sandbox Shopify store and a sandbox Odoo, connected as test systems. "+
-		"Shopify is the source of orders, refunds, customers and product content; Odoo of prices, costs, stock and shipments. "+
-		"%s variants are mapped by SKU. Problems to practise on: %s variants left unmapped, ",
-		n((d.Mapped)), n((d.Unmapped)))
+		"Shopify decides orders, refunds, customers and product content; Odoo decides prices, costs, stock and shipments; "+
+		"%s variants are mapped by SKU. To practise on: %s variants not mapped, ", n(d.Mapped), n(d.Unmapped))
 	if d.UnmappedLocation != "" {
 		fmt.Fprintf(&b, "the Shopify location %s not mapped to Odoo's WH2/Stock, ", d.UnmappedLocation)
 	}
-	fmt.Fprintf(&b, "%s of %s orders that Odoo refuses, %s prices below cost, %s margins below the threshold, "+
-		"%s prices and %s stock levels that differ, and %s products that exist only in Odoo.",
-		n((d.RefusedOrders)), n((d.Orders)), n((d.BelowCost)), n((d.BelowThreshold)),
-		n((d.Prices)), n((d.Stock)), n((d.OnlyInOdoo)))
+	fmt.Fprintf(&b, "%s of %s orders that Odoo refuses, %s prices below cost, %s margins below the threshold "+
+		"and %s products that exist only in Odoo. %s prices and %s stock levels differ until the first scheduled check sends Odoo's.",
+		n(d.RefusedOrders), n(d.Orders), n(d.BelowCost), n(d.BelowThreshold), n(d.OnlyInOdoo), n(d.Prices), n(d.Stock))
 	return b.String()
 }
 
