@@ -133,11 +133,11 @@ type NewSync struct {
 	ParentID           int64
 	// Status is SyncPending unless intake already knows the outcome
 	// (failed, rejected, skipped), in which case ErrorClass and Message say why.
-	Status         string
-	ErrorClass     string
-	Message        string
-	Payload        any // marshalled to JSON
-	Request        any // marshalled to JSON; nil for none
+	Status     string
+	ErrorClass string
+	Message    string
+	Payload    any // marshalled to JSON
+	Request    any // marshalled to JSON; nil for none
 	// Response: the evidence a failure is born with (marshalled to JSON;
 	// nil for none), such as the record OnlyInOneResponse names.
 	Response       any
