@@ -26,3 +26,16 @@
     }
   });
 })();
+
+// A tick-all box (data-tick-all names the form of the boxes) ticks or
+// unticks every box of that form on the page.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (e) {
+    var all = e.target.closest && e.target.closest("[data-tick-all]");
+    if (!all) return;
+    document.querySelectorAll("input[type=checkbox][name=id][form='" + all.dataset.tickAll + "']").forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+})();

@@ -38,7 +38,7 @@ func TestFailedConsoleGroupsFiltersAndResolves(t *testing.T) {
 	require.Contains(t, body, "1 sync of orders from Main store to Odoo failed because records are not mapped in Odoo (1 order)")
 	require.Contains(t, body, "3 failures match.")
 	require.Contains(t, body, `hx-trigger="every 10s"`, "the list refreshes itself")
-	require.Contains(t, body, "Replay all 3 matching failures")
+	require.Contains(t, body, "Try again all 3 matching failures")
 	require.NotContains(t, body, "style=", "no inline styles (CSP)")
 	require.NotContains(t, body, "Settings of failed syncs", "settings are for admins")
 
