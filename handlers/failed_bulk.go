@@ -189,6 +189,9 @@ func (h Failed) Exclude(c *fiber.Ctx) error {
 		h.Flash(c, "critical", "The ticked failures were not understood; nothing was changed.")
 		return Redirect(c, back)
 	}
+	if c.FormValue("from") == "sync" && len(ids) == 1 {
+		back = fmt.Sprintf("/syncs/%d", ids[0]) // the failure's own page
+	}
 	if ids == nil {
 		ids = []int64{}
 	}

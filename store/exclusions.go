@@ -238,6 +238,7 @@ ins AS (
   INSERT INTO exclusions (connection_id, entity_type, family, external_id, sku, name, reason, created_by, created_label)
   SELECT connection_id, entity_type, family, external_id, sku, name, `+why+`, `+actor+`, `+label+` FROM recs
   WHERE EXISTS (SELECT 1 FROM connections c WHERE c.id = recs.connection_id)
+  ORDER BY sku DESC, external_id DESC -- listed newest first: by SKU then
   ON CONFLICT (connection_id, entity_type, family, external_id) WHERE included_at IS NULL DO NOTHING
   RETURNING id),
 upd AS (

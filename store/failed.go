@@ -468,7 +468,7 @@ WHERE id = ANY($1) AND `+problemsPredicate+` RETURNING id`,
 
 // MaxActAtOnce bounds how many failures one "everything matching" action
 // changes, in one transaction: the confirmation says so when more match.
-const MaxActAtOnce = 200_000
+const MaxActAtOnce = 50_000
 
 // Matching is what an "everything matching" action would touch: the open
 // failures matching the filter now, counted exactly up to MaxActAtOnce, and

@@ -151,10 +151,17 @@ func TestFailedExcludeTickedAndMatching(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, op.PostForm("/failed/exclude", url.Values{"id": {"999999"}, "note": {"why"}}).StatusCode)
 	require.Equal(t, 3, e.openOnlyInOne(t))
 
-	// Ticked.
-	require.Equal(t, http.StatusSeeOther, op.PostForm("/failed/exclude", url.Values{"id": {fmt.Sprint(ids[0])}, "note": {"Sample product"}}).StatusCode)
-	_, body = op.Get("/failed")
+	// From the failure's own page.
+	_, body = op.Get(fmt.Sprintf("/syncs/%d", ids[0]))
+	require.Contains(t, body, "There is nothing to map it to.")
+	require.Contains(t, body, "Exclude this record from syncing")
+	res := op.PostForm("/failed/exclude", url.Values{"id": {fmt.Sprint(ids[0])}, "note": {"Sample product"}, "from": {"sync"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.Equal(t, fmt.Sprintf("/syncs/%d", ids[0]), res.Header.Get("Location"))
+	_, body = op.Get(fmt.Sprintf("/syncs/%d", ids[0]))
 	require.Contains(t, body, "1 record excluded from syncing; 1 failure closed.")
+	require.Contains(t, body, "Excluded from syncing")
+	require.NotContains(t, body, "Exclude this record from syncing", "dealt with")
 	require.Equal(t, 2, e.openOnlyInOne(t))
 
 	// Everything matching.
@@ -183,7 +190,7 @@ func TestFailedExcludeTickedAndMatching(t *testing.T) {
 	_, body = op.Get("/exclusions")
 	require.Contains(t, body, "Linen shirt 1, white of Odoo is synced again")
 	require.Contains(t, body, "2 records are excluded from syncing.")
-	res := op.PostForm(fmt.Sprintf("/exclusions/%d/include", first), url.Values{})
+	res = op.PostForm(fmt.Sprintf("/exclusions/%d/include", first), url.Values{})
 	require.Equal(t, http.StatusNotFound, res.StatusCode, "already included")
 
 	res, _ = e.env.SignIn(t, store.RoleFinance).Get("/exclusions")
