@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -65,8 +66,8 @@ func (h Exclusions) IncludeAgain(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.Flash(c, "success", fmt.Sprintf("%s of %s is synced again (%s): its next change or scheduled check sends it, or fails again if it still exists in only one system.",
-		cmpOr(e.Name, e.SKU, e.ExternalID), e.ConnectionName, familyLabel(e.Family)))
+	h.Flash(c, "success", fmt.Sprintf("%s (%s) is synced again for %s: its next change or scheduled check sends it, or it fails again if it still exists in only one system.",
+		cmpOr(e.Name, e.SKU, e.ExternalID), e.ConnectionName, strings.ToLower(familyLabel(e.Family))))
 	return Redirect(c, "/exclusions")
 }
 

@@ -452,11 +452,11 @@ func (h Failed) Replay(c *fiber.Ctx) error {
 	} else {
 		ids, ok := parseIDs(c, "id")
 		if !ok || len(ids) == 0 {
-			h.Flash(c, "critical", "Tick at least one failure to replay; nothing was replayed.")
+			h.Flash(c, "critical", "Tick at least one failure to try again; nothing was tried again.")
 			return Redirect(c, backTo(c))
 		}
 		if len(ids) > maxSelected {
-			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or replay everything matching the filters.", fmtInt(maxSelected)))
+			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or try again everything matching the filters.", fmtInt(maxSelected)))
 			return Redirect(c, backTo(c))
 		}
 		in.IDs = ids
@@ -466,7 +466,7 @@ func (h Failed) Replay(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.Flash(c, "success", "The replay runs in the background; this page shows how far it got. You can leave and come back.")
+	h.Flash(c, "success", "Trying again runs in the background; this page shows how far it got. You can leave and come back.")
 	return Redirect(c, fmt.Sprintf("/failed/batches/%d", b.ID))
 }
 
@@ -524,9 +524,10 @@ func (h Failed) resolve(c *fiber.Ctx, resolution string) error {
 	if resolution == store.ResolutionIgnored {
 		verb = "ignored"
 	}
-	msg := fmt.Sprintf("%d failure(s) marked %s.", len(done), verb)
-	if len(done) < len(ids) {
-		msg += fmt.Sprintf(" %d were already dealt with and were left as they are.", len(ids)-len(done))
+	msg := fmt.Sprintf("%s marked %s.", countOf(len(done), "failure"), verb)
+	if left := len(ids) - len(done); left > 0 {
+		msg += fmt.Sprintf(" %s %s already dealt with and left as %s.", fmtInt(left), map[bool]string{true: "was", false: "were"}[left == 1],
+			map[bool]string{true: "it was", false: "they were"}[left == 1])
 	}
 	h.Flash(c, "success", msg)
 	return Redirect(c, back)

@@ -449,7 +449,7 @@ func Failed(p FailedPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.CanAct && p.TestOnly {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<div class=\"banner banner-info\" role=\"status\" id=\"scope-note\">You may replay into test systems only. Failures into a production system stay listed here; an admin, or someone allowed to, replays them.</div>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<div class=\"banner banner-info\" role=\"status\" id=\"scope-note\">You may try again into test systems only. Failures into a production system stay listed here; an admin, or someone allowed to, tries them again.</div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -480,7 +480,7 @@ func Failed(p FailedPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\"><h2>Act on the ticked failures</h2><p class=\"hint\">Tick failures in the list below (the box in its header ticks the whole page).</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\"><h2>Act on the ticked failures <span class=\"badge badge-info\" id=\"ticked-count\" data-ticked-for=\"failed-actions\" aria-live=\"polite\">0 ticked</span></h2><p class=\"hint\">Tick failures in the list below (the box in its header ticks the whole page).</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

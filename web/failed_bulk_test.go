@@ -188,7 +188,7 @@ func TestFailedExcludeTickedAndMatching(t *testing.T) {
 	require.NoError(t, e.env.Store.DB.GetContext(t.Context(), &first, `SELECT id FROM exclusions WHERE external_id = '1'`))
 	require.Equal(t, http.StatusSeeOther, op.PostForm(fmt.Sprintf("/exclusions/%d/include", first), url.Values{}).StatusCode)
 	_, body = op.Get("/exclusions")
-	require.Contains(t, body, "Linen shirt 1, white of Odoo is synced again")
+	require.Contains(t, body, "Linen shirt 1, white (Odoo) is synced again for inventory")
 	require.Contains(t, body, "2 records are excluded from syncing.")
 	res = op.PostForm(fmt.Sprintf("/exclusions/%d/include", first), url.Values{})
 	require.Equal(t, http.StatusNotFound, res.StatusCode, "already included")
