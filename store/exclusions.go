@@ -217,12 +217,14 @@ func (s *Store) ExcludeFailures(ctx context.Context, a Actor, f FailedFilter, id
 	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	f.Status = FailedOpen
-	w := f.where(arg)
+	var w []string
 	if ids != nil {
 		w = []string{problemsPredicate, "id = ANY(" + arg(pq.Array(ids)) + ")"}
-	} else if upto > 0 {
-		w = append(w, "id <= "+arg(upto))
+	} else {
+		f.Status = FailedOpen
+		if w = f.where(arg); upto > 0 {
+			w = append(w, "id <= "+arg(upto))
+		}
 	}
 	w = append(w, "error_class = 'only_in_one'", "response ? 'only_in_one'")
 	actor, label, why := arg(nullInt(a.UserID)), arg(a.Label), arg(reason)
