@@ -48,6 +48,13 @@ func (e *Engine) upsertRecords(ctx context.Context, id int64, typ string, recs [
 		if err != nil {
 			return 0, err
 		}
+		// A record that appears here may be the counterpart an "exists in
+		// only one system" failure was missing: it can be mapped now.
+		if typ == entityVariant {
+			if _, err := e.cfg.Store.RecheckOnlyInOne(ctx, id, recs); err != nil {
+				return 0, err
+			}
+		}
 		return len(recs), nil
 	}
 	e.log.Warn("catalogue: the database refused a batch; storing its records one at a time", "connection_id", id, "err", err)

@@ -357,6 +357,26 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 	}
 	superseded := len(b.Items) - len(live)
 
+	// Records excluded from syncing stock are left out.
+	ids := make([]int, len(live))
+	for i, it := range live {
+		ids[i] = it.ProductID
+	}
+	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, s.Family, ids)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if len(excluded) > 0 {
+		kept := live[:0:0]
+		for _, it := range live {
+			if !excluded[it.ProductID] {
+				kept = append(kept, it)
+			}
+		}
+		live = kept
+	}
+
 	var problems []itemProblem
 	var valued []quantIn
 	for _, it := range live {
@@ -394,10 +414,25 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		item string
 		qty  int
 	}
+	var unmapped []odooProduct
+	for _, it := range valued {
+		if _, ok := variants[strconv.Itoa(it.ProductID)]; !ok {
+			unmapped = append(unmapped, odooProduct{ID: it.ProductID, SKU: it.SKU})
+		}
+	}
+	missing, err := e.missingIn(ctx, s.SourceConnectionID, s.TargetConnectionID, unmapped)
+	if err != nil {
+		res.err = err
+		return res
+	}
 	var sendable []target
 	for _, it := range valued {
 		sku := cmpStr(it.SKU, fmt.Sprintf("Odoo product #%d", it.ProductID))
 		v, ok := variants[strconv.Itoa(it.ProductID)]
+		if r, gone := missing[it.ProductID]; !ok && gone {
+			problems = append(problems, itemProblem{it, store.ClassOnlyInOne, onlyInOneMessage(r.SKU, conn.Name)})
+			continue
+		}
 		if !ok {
 			problems = append(problems, itemProblem{it, store.ClassUnmapped, notMapped([]string{sku}, "a Shopify variant") +
 				". Map it on the Mappings page, then replay this sync."})
@@ -413,10 +448,19 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 	}
 
 	if single && len(problems) == 1 {
-		res.err = fail(problems[0].class, problems[0].message, nil)
+		f := fail(problems[0].class, problems[0].message, nil)
+		if r, ok := missing[problems[0].q.ProductID]; ok && problems[0].class == store.ClassOnlyInOne {
+			f.evidence = store.OnlyInOneResponse(r)
+		}
+		res.err = f
 		return res
 	}
-	if err := e.splitOff(ctx, s, b, problems); err != nil {
+	if single && len(excluded) == 1 {
+		res.status = store.SyncSkipped
+		res.message = fmt.Sprintf("Nothing to send: %s is excluded from syncing stock.", cmpStr(b.Items[0].SKU, fmt.Sprintf("Odoo product #%d", b.Items[0].ProductID)))
+		return res
+	}
+	if err := e.splitOff(ctx, s, b, problems, missing); err != nil {
 		res.err = err
 		return res
 	}
@@ -470,6 +514,9 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		if len(problems) > 0 {
 			parts = append(parts, fmt.Sprintf("%d could not be sent and have a failed sync each.", len(problems)))
 		}
+		if len(excluded) > 0 {
+			parts = append(parts, excludedWord(len(excluded)))
+		}
 		return strings.Join(parts, " ")
 	}
 	if len(in.Quantities) == 0 {
@@ -520,7 +567,7 @@ type itemProblem struct {
 
 // splitOff records each item the batch cannot send as a failed sync of its
 // own (once: a retry of the batch finds them there).
-func (e *Engine) splitOff(ctx context.Context, s store.Sync, b inventoryBatch, problems []itemProblem) error {
+func (e *Engine) splitOff(ctx context.Context, s store.Sync, b inventoryBatch, problems []itemProblem, missing map[int]store.MissingRecord) error {
 	if len(problems) == 0 {
 		return nil
 	}
@@ -533,6 +580,9 @@ func (e *Engine) splitOff(ctx context.Context, s store.Sync, b inventoryBatch, p
 			Status: store.SyncFailed, ErrorClass: p.class, Message: p.message,
 			Payload:        inventoryBatch{OdooLocationID: b.OdooLocationID, OdooLocation: b.OdooLocation, Items: []quantIn{p.q}},
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
+		if r, ok := missing[p.q.ProductID]; ok && p.class == store.ClassOnlyInOne {
+			ns[i].Response = store.OnlyInOneResponse(r)
+		}
 	}
 	for i := range ns {
 		ns[i] = mendSync(ns[i])

@@ -322,6 +322,26 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 		}
 	}
 
+	// Records excluded from syncing this kind of data are left out.
+	ids := make([]int, len(valid))
+	for i, it := range valid {
+		ids[i] = it.ProductID
+	}
+	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, s.Family, ids)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if len(excluded) > 0 {
+		kept := valid[:0:0]
+		for _, it := range valid {
+			if !excluded[it.ProductID] {
+				kept = append(kept, it)
+			}
+		}
+		valid = kept
+	}
+
 	pids := make([]string, len(valid))
 	for i, it := range valid {
 		pids[i] = strconv.Itoa(it.ProductID)
@@ -345,9 +365,24 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 		variant string
 		now     shopify.VariantPrice
 	}
+	var unmapped []odooProduct
+	for _, it := range valid {
+		if _, ok := variants[strconv.Itoa(it.ProductID)]; !ok {
+			unmapped = append(unmapped, odooProduct{ID: it.ProductID, SKU: it.SKU})
+		}
+	}
+	missing, err := e.missingIn(ctx, s.SourceConnectionID, s.TargetConnectionID, unmapped)
+	if err != nil {
+		res.err = err
+		return res
+	}
 	var sendable []target
 	for _, it := range valid {
 		v, ok := variants[strconv.Itoa(it.ProductID)]
+		if r, gone := missing[it.ProductID]; !ok && gone {
+			problems = append(problems, priceProblem{it, store.ClassOnlyInOne, onlyInOneMessage(r.SKU, conn.Name)})
+			continue
+		}
 		if !ok {
 			problems = append(problems, priceProblem{it, store.ClassUnmapped, notMapped([]string{it.name()}, "a Shopify variant") +
 				". Map it on the Mappings page, then replay this sync."})
@@ -363,10 +398,19 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 	}
 
 	if single && len(problems) == 1 {
-		res.err = fail(problems[0].class, problems[0].message, nil)
+		f := fail(problems[0].class, problems[0].message, nil)
+		if r, ok := missing[problems[0].p.ProductID]; ok && problems[0].class == store.ClassOnlyInOne {
+			f.evidence = store.OnlyInOneResponse(r)
+		}
+		res.err = f
 		return res
 	}
-	if err := e.splitOffPrices(ctx, s, b, problems); err != nil {
+	if single && len(excluded) == 1 {
+		res.status = store.SyncSkipped
+		res.message = "Nothing to send: " + b.Items[0].name() + " is excluded from syncing " + s.Family + "."
+		return res
+	}
+	if err := e.splitOffPrices(ctx, s, b, problems, missing); err != nil {
 		res.err = err
 		return res
 	}
@@ -409,6 +453,9 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 		}
 		if len(problems) > 0 {
 			parts = append(parts, fmt.Sprintf("%d could not be sent and have a failed sync each.", len(problems)))
+		}
+		if len(excluded) > 0 {
+			parts = append(parts, excludedWord(len(excluded)))
 		}
 		if len(reasons) > 0 {
 			parts = append(parts, reasons...)
@@ -462,7 +509,7 @@ func sameMoney(shop string, v float64) bool {
 
 // splitOffPrices records each product the batch cannot send as a failed sync
 // of its own.
-func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch, problems []priceProblem) error {
+func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch, problems []priceProblem, missing map[int]store.MissingRecord) error {
 	if len(problems) == 0 {
 		return nil
 	}
@@ -474,6 +521,9 @@ func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch,
 			EntityRef: p.p.ref(), EntityKey: batchLabel(one, 1), SearchKeys: []string{p.p.SKU}, SourceVersion: p.p.Version,
 			ParentID: s.ID, Status: store.SyncFailed, ErrorClass: p.class, Message: p.message, Payload: one,
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
+		if r, ok := missing[p.p.ProductID]; ok && p.class == store.ClassOnlyInOne {
+			ns[i].Response = store.OnlyInOneResponse(r)
+		}
 	}
 	for i := range ns {
 		ns[i] = mendSync(ns[i])

@@ -35,6 +35,10 @@ type FailedStore interface {
 	MissingMappingsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
 	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
 	SaveFailedSettings(ctx context.Context, a store.Actor, in store.FailedSettings) error
+	CountMatching(ctx context.Context, f store.FailedFilter, upto int64) (store.Matching, error)
+	ResolveMatching(ctx context.Context, a store.Actor, f store.FailedFilter, upto int64, resolution, note string) (int, error)
+	ExcludeFailures(ctx context.Context, a store.Actor, f store.FailedFilter, ids []int64, upto int64, reason string) (store.ExcludeResult, error)
+	SourceRules(ctx context.Context) (rules.Rules, error)
 }
 
 // Replayer replays failures: one, a selection or a filter's worth.
@@ -186,8 +190,12 @@ func (h Failed) List(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		rs, err := h.Store.SourceRules(ctx)
+		if err != nil {
+			return err
+		}
 		for _, g := range groups {
-			p.Groups = append(p.Groups, groupView(g, f, conns))
+			p.Groups = append(p.Groups, groupView(g, f, conns, rs))
 		}
 	}
 	batches, err := h.Store.RecentReplayBatches(ctx, 5)
@@ -302,7 +310,7 @@ func keysNoun(entityType string, n int, capped bool) string {
 }
 
 // groupView puts a cause in words, with the action that fixes it.
-func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) views.FailedGroupView {
+func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, rs rules.Rules) views.FailedGroupView {
 	src, tgt := conns.view(g.SourceID).Name, conns.view(g.TargetID).Name
 	fam := strings.ToLower(familyLabel(g.Family))
 	noun := "syncs"
@@ -316,6 +324,11 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) v
 	case store.ClassUnmapped:
 		v.Sentence = fmt.Sprintf("%s failed because records are not mapped in %s (%s)", what, tgt, v.Keys)
 		v.FixLabel, v.FixHref = "See unmapped records", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(g.SourceID, 10)}, "to": {strconv.FormatInt(g.TargetID, 10)}}.Encode()
+	case store.ClassOnlyInOne:
+		v.Keys = keysNoun("variant", g.Keys, g.KeysCapped) // products, whatever the kind of data
+		v.Sentence = fmt.Sprintf("%s failed because the records exist in only one system: %s, not %s (%s)", what, src, tgt, v.Keys)
+		v.FixLabel = "Nothing to map them to: exclude them from syncing, or ignore them"
+		v.CreateNote = createNote(rs, g.SourceID, g.TargetID, src, tgt)
 	case store.ClassValidation:
 		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
 		v.FixLabel = "Correct the data in " + src + ", then replay"
@@ -353,7 +366,38 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) v
 	if g.ErrorClass == store.ClassUnmapped {
 		v.ProposeFilter = q.Encode()
 	}
+	if g.ErrorClass == store.ClassOnlyInOne {
+		v.ExcludeHref = actHref("exclude", q)
+		v.IgnoreHref = actHref("ignore", q)
+	}
 	return v
+}
+
+// createNote says whether Crossdock can create, in the target, records that
+// exist only in the source: only when the source decides product content
+// and the target receives it. Said in words, never a button that cannot work.
+func createNote(rs rules.Rules, src, tgt int64, srcName, tgtName string) string {
+	rule := rs.Rule(rules.Products)
+	switch {
+	case rule.Master == src && rule.Receives(tgt):
+		return fmt.Sprintf("To create them in %s: %s is the source of products, so Crossdock creates a product that %s lacks when it is next changed in %s, and proposes its mapping.",
+			tgtName, srcName, tgtName, srcName)
+	case rule.Master == 0:
+		return fmt.Sprintf("Crossdock cannot create them in %s: no system is the source of products. An admin can make %s the source of products on Sources.", tgtName, srcName)
+	default:
+		return fmt.Sprintf("Crossdock does not create them in %s: %s is the source of products, not %s. Create them in %s by hand if you sell them there.",
+			tgtName, rs.Name(rule.Master), srcName, tgtName)
+	}
+}
+
+// actHref is the confirmation page of an action on every failure matching q.
+func actHref(action string, q url.Values) string {
+	v := url.Values{}
+	for k, vals := range q {
+		v[k] = vals
+	}
+	v.Set("action", action)
+	return "/failed/act?" + v.Encode()
 }
 
 // syncsConnections reads every connection by id.
@@ -408,11 +452,11 @@ func (h Failed) Replay(c *fiber.Ctx) error {
 	} else {
 		ids, ok := parseIDs(c, "id")
 		if !ok || len(ids) == 0 {
-			h.Flash(c, "critical", "Tick at least one failure to replay; nothing was replayed.")
+			h.Flash(c, "critical", "Tick at least one failure to try again; nothing was tried again.")
 			return Redirect(c, backTo(c))
 		}
 		if len(ids) > maxSelected {
-			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or replay everything matching the filters.", fmtInt(maxSelected)))
+			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or try again everything matching the filters.", fmtInt(maxSelected)))
 			return Redirect(c, backTo(c))
 		}
 		in.IDs = ids
@@ -422,7 +466,7 @@ func (h Failed) Replay(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.Flash(c, "success", "The replay runs in the background; this page shows how far it got. You can leave and come back.")
+	h.Flash(c, "success", "Trying again runs in the background; this page shows how far it got. You can leave and come back.")
 	return Redirect(c, fmt.Sprintf("/failed/batches/%d", b.ID))
 }
 
@@ -480,9 +524,10 @@ func (h Failed) resolve(c *fiber.Ctx, resolution string) error {
 	if resolution == store.ResolutionIgnored {
 		verb = "ignored"
 	}
-	msg := fmt.Sprintf("%d failure(s) marked %s.", len(done), verb)
-	if len(done) < len(ids) {
-		msg += fmt.Sprintf(" %d were already dealt with and were left as they are.", len(ids)-len(done))
+	msg := fmt.Sprintf("%s marked %s.", countOf(len(done), "failure"), verb)
+	if left := len(ids) - len(done); left > 0 {
+		msg += fmt.Sprintf(" %s %s already dealt with and left as %s.", fmtInt(left), map[bool]string{true: "was", false: "were"}[left == 1],
+			map[bool]string{true: "it was", false: "they were"}[left == 1])
 	}
 	h.Flash(c, "success", msg)
 	return Redirect(c, back)

@@ -87,6 +87,10 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 		if d.Open {
 			d.ProposeFilter = url.Values{"q": {s.EntityRef}, "connection": {strconv.FormatInt(s.SourceConnectionID, 10)}}.Encode()
 		}
+	case store.ClassOnlyInOne:
+		d.Summary = fmt.Sprintf("%s could not be sent from %s to %s: %s", what, src, tgt, s.Message)
+		d.Advice = fmt.Sprintf("There is nothing to map it to. Create it in %s (it is then matched by SKU at the next catalogue check), exclude it from syncing, or ignore this failure.", tgt)
+		d.Excludable = d.Open
 	case store.ClassValidation:
 		d.Summary = fmt.Sprintf("%s refused %s from %s.", tgt, what, src)
 		d.Advice = "Correct the data in " + src + " (or, as an admin, edit it below), then replay."

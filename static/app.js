@@ -26,3 +26,28 @@
     }
   });
 })();
+
+// A tick-all box (data-tick-all names the form of the boxes) ticks or
+// unticks every box of that form on the page; [data-ticked-for] says how
+// many are ticked.
+(function () {
+  "use strict";
+  function boxes(form) {
+    return document.querySelectorAll("input[type=checkbox][name=id][form='" + form + "']");
+  }
+  function count() {
+    document.querySelectorAll("[data-ticked-for]").forEach(function (el) {
+      var n = 0;
+      boxes(el.dataset.tickedFor).forEach(function (b) { if (b.checked) n++; });
+      el.textContent = n === 1 ? "1 ticked" : n + " ticked";
+    });
+  }
+  document.addEventListener("change", function (e) {
+    var all = e.target.closest && e.target.closest("[data-tick-all]");
+    if (all) {
+      boxes(all.dataset.tickAll).forEach(function (box) { box.checked = all.checked; });
+    }
+    count();
+  });
+  document.addEventListener("htmx:afterSwap", count);
+})();

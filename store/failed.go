@@ -18,6 +18,7 @@ const (
 	ResolutionIgnored      = "ignored"       // a person decided it needs nothing, with a reason
 	ResolutionReplayed     = "replayed"      // replayed: replayed_by is the new sync
 	ResolutionAutoResolved = "auto_resolved" // a later sync of the same record succeeded
+	ResolutionExcluded     = "excluded"      // its record was excluded from syncing (see exclusions.go)
 )
 
 // Statuses of the failed-syncs console's filter. "" (open) is every failure
@@ -29,10 +30,11 @@ const (
 	FailedResolved = "resolved" // by a person or automatically
 	FailedIgnored  = "ignored"
 	FailedReplayed = "replayed"
+	FailedExcluded = "excluded"
 )
 
 // FailedStatuses lists the filter's statuses, in the order it shows them.
-var FailedStatuses = []string{FailedFailed, FailedRetrying, FailedResolved, FailedIgnored, FailedReplayed}
+var FailedStatuses = []string{FailedFailed, FailedRetrying, FailedResolved, FailedIgnored, FailedReplayed, FailedExcluded}
 
 // problemsPredicate is spelled exactly as the partial indexes' predicate, so
 // the planner uses them.
@@ -83,6 +85,8 @@ func (f FailedFilter) where(arg func(any) string) []string {
 		w = append(w, "resolution IS NOT NULL", "resolution = 'ignored'")
 	case FailedReplayed:
 		w = append(w, "resolution IS NOT NULL", "resolution = 'replayed'")
+	case FailedExcluded:
+		w = append(w, "resolution IS NOT NULL", "resolution = 'excluded'")
 	default:
 		w = append(w, problemsPredicate)
 	}
@@ -460,6 +464,87 @@ WHERE id = ANY($1) AND `+problemsPredicate+` RETURNING id`,
 			After:   map[string]any{"ids": done, "resolution": resolution, "note": note}})
 	})
 	return done, err
+}
+
+// MaxActAtOnce bounds how many failures one "everything matching" action
+// changes, in one transaction: the confirmation says so when more match.
+const MaxActAtOnce = 50_000
+
+// Matching is what an "everything matching" action would touch: the open
+// failures matching the filter now, counted exactly up to MaxActAtOnce, and
+// the newest one's id. The confirmation carries Newest, so the action never
+// touches a failure that arrived after the person looked.
+type Matching struct {
+	Count  int   `db:"n"`
+	Capped bool  `db:"capped"`
+	Newest int64 `db:"newest"`
+}
+
+// CountMatching counts the open failures matching f with ids up to upto (0:
+// any), exactly up to MaxActAtOnce.
+func (q q) CountMatching(ctx context.Context, f FailedFilter, upto int64) (Matching, error) {
+	f.Status = FailedOpen
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := f.where(arg)
+	if upto > 0 {
+		w = append(w, "id <= "+arg(upto))
+	}
+	var m Matching
+	if err := sqlxGet(ctx, q, &m, `SELECT least(count(*), `+strconv.Itoa(MaxActAtOnce)+`)::int AS n, count(*) > `+strconv.Itoa(MaxActAtOnce)+` AS capped,
+  COALESCE(max(id), 0) AS newest
+FROM (SELECT id FROM syncs WHERE `+strings.Join(w, " AND ")+` LIMIT `+strconv.Itoa(MaxActAtOnce+1)+`) t`, args...); err != nil {
+		return Matching{}, fmt.Errorf("store: count matching failures: %w", err)
+	}
+	return m, nil
+}
+
+// ResolveMatching marks resolved (with a note) or ignored (with a reason)
+// the open failures matching f whose id is at most upto — those the person
+// saw counted —, at most MaxActAtOnce of them, in one statement and one
+// transaction, audited once. It returns how many it changed: fewer than
+// counted when some were dealt with meanwhile.
+func (s *Store) ResolveMatching(ctx context.Context, a Actor, f FailedFilter, upto int64, resolution, note string) (int, error) {
+	note = strings.TrimSpace(note)
+	switch {
+	case resolution != ResolutionResolved && resolution != ResolutionIgnored:
+		return 0, fmt.Errorf("store: resolution %q: %w", resolution, ErrNotFound)
+	case note == "" && resolution == ResolutionIgnored:
+		return 0, FieldErrors{"note": "Say why these failures can be ignored."}
+	case note == "":
+		return 0, FieldErrors{"note": "Say how these failures were resolved."}
+	case len([]rune(note)) > MaxReasonLen:
+		return 0, FieldErrors{"note": fmt.Sprintf("Keep it under %d characters.", MaxReasonLen)}
+	case upto <= 0:
+		return 0, FieldErrors{"form": "The confirmation was not understood; count the failures again."}
+	}
+	f.Status = FailedOpen
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := append(f.where(arg), "id <= "+arg(upto))
+	var n int
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if err := sqlxGet(ctx, tx.q, &n, `WITH m AS (SELECT id FROM syncs WHERE `+strings.Join(w, " AND ")+`
+  ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(MaxActAtOnce)+` FOR UPDATE SKIP LOCKED),
+u AS (UPDATE syncs SET resolved_at = now(), resolution = `+arg(resolution)+`, resolution_note = `+arg(note)+`,
+  resolved_by = `+arg(nullInt(a.UserID))+`, resolved_label = `+arg(a.Label)+`, next_attempt_at = NULL, updated_at = now(),
+  status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END
+  WHERE id IN (SELECT id FROM m) AND `+problemsPredicate+` RETURNING 1)
+SELECT count(*) FROM u`, args...); err != nil {
+			return fmt.Errorf("store: resolve matching failures: %w", err)
+		}
+		if n == 0 {
+			return ErrNothingToResolve
+		}
+		verb := "Resolved"
+		if resolution == ResolutionIgnored {
+			verb = "Ignored"
+		}
+		return tx.Audit(ctx, a, Change{Action: "sync." + resolution, ObjectType: "sync", ObjectID: "filter",
+			Summary: fmt.Sprintf("%s all %d failed sync(s) matching a filter: %s", verb, n, note),
+			After:   map[string]any{"filter": f, "upto": upto, "count": n, "resolution": resolution, "note": note}})
+	})
+	return n, err
 }
 
 func idList(ids []int64) string {

@@ -38,7 +38,7 @@ func TestFailedConsoleGroupsFiltersAndResolves(t *testing.T) {
 	require.Contains(t, body, "1 sync of orders from Main store to Odoo failed because records are not mapped in Odoo (1 order)")
 	require.Contains(t, body, "3 failures match.")
 	require.Contains(t, body, `hx-trigger="every 10s"`, "the list refreshes itself")
-	require.Contains(t, body, "Replay all 3 matching failures")
+	require.Contains(t, body, "Try again all 3 matching failures")
 	require.NotContains(t, body, "style=", "no inline styles (CSP)")
 	require.NotContains(t, body, "Settings of failed syncs", "settings are for admins")
 
@@ -61,7 +61,7 @@ func TestFailedConsoleGroupsFiltersAndResolves(t *testing.T) {
 	res, _ = op.PostFormBody("/failed/ignore", url.Values{"id": {fmt.Sprint(ids[1]), fmt.Sprint(ids[2])}, "note": {"Test orders from the warehouse"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	_, body = op.Get("/failed")
-	require.Contains(t, body, "2 failure(s) marked ignored.")
+	require.Contains(t, body, "2 failures marked ignored.")
 	require.Contains(t, body, "1 failure matches.")
 	_, body = op.Get("/failed?status=ignored")
 	require.Contains(t, body, "Test orders from the warehouse")
@@ -180,7 +180,7 @@ func TestFailedReplayScopeTestOnly(t *testing.T) {
 	op := e.env.SignIn(t, store.RoleOperator)
 	opUser := e.env.Users[store.RoleOperator]
 	_, body := op.Get("/failed")
-	require.NotContains(t, body, "You may replay into test systems only")
+	require.NotContains(t, body, "You may try again into test systems only")
 	require.NotContains(t, body, "Counted from the failures matching", "no search: the running totals")
 	_, body = op.Get("/failed?q=%234001")
 	require.Contains(t, body, "Counted from the failures matching your search or dates")
@@ -201,7 +201,7 @@ func TestFailedReplayScopeTestOnly(t *testing.T) {
 	require.Contains(t, body, "may write into test systems only")
 
 	_, body = op.Get("/failed")
-	require.Contains(t, body, "You may replay into test systems only.")
+	require.Contains(t, body, "You may try again into test systems only.")
 	op.RefreshCSRF(fmt.Sprintf("/syncs/%d", ids[0]))
 	res, _ = op.PostFormBody(fmt.Sprintf("/syncs/%d/replay", ids[0]), url.Values{})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)

@@ -21,6 +21,9 @@ func (s *Server) failedRoutes() {
 	s.route(fiber.MethodPost, "/failed/replay", operators, failed.Replay)
 	s.route(fiber.MethodPost, "/failed/resolve", operators, failed.Resolve)
 	s.route(fiber.MethodPost, "/failed/ignore", operators, failed.Ignore)
+	s.route(fiber.MethodPost, "/failed/exclude", operators, failed.Exclude)
+	s.route(fiber.MethodGet, "/failed/act", operators, failed.ActConfirm)
+	s.route(fiber.MethodPost, "/failed/act", operators, failed.Act)
 	s.route(fiber.MethodPost, "/failed/settings", admins, failed.SaveSettings)
 	s.route(fiber.MethodPost, "/failed/propose-mappings", operators, failed.ProposeMappings)
 	s.route(fiber.MethodGet, "/failed/batches/:id<int>", operators, failed.Batch)
@@ -29,4 +32,10 @@ func (s *Server) failedRoutes() {
 	s.route(fiber.MethodPost, "/syncs/:id<int>/resolve", operators, failed.Resolve)
 	s.route(fiber.MethodPost, "/syncs/:id<int>/ignore", operators, failed.Ignore)
 	s.route(fiber.MethodPost, "/syncs/:id<int>/edit-replay", admins, failed.EditReplay)
+
+	// Records excluded from syncing (from Failed syncs): operators and
+	// admins see and include them again.
+	excl := handlers.Exclusions{Base: s.base(), Store: s.cfg.Store}
+	s.route(fiber.MethodGet, "/exclusions", operators, excl.List)
+	s.route(fiber.MethodPost, "/exclusions/:id<int>/include", operators, excl.IncludeAgain)
 }

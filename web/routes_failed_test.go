@@ -11,6 +11,12 @@ func init() {
 		routeRow{"POST", "/failed/replay", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 		routeRow{"POST", "/failed/resolve", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 		routeRow{"POST", "/failed/ignore", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
+		routeRow{"POST", "/failed/exclude", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
+		routeRow{"GET", "/failed/act", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
+		routeRow{"POST", "/failed/act", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
+		// ":id<int>" is an exclusion of the role's own.
+		routeRow{"GET", "/exclusions", expect{anon: forbidden, "operator": 200, "finance": forbidden, "admin": 200}},
+		routeRow{"POST", "/exclusions/:id<int>/include", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 		routeRow{"POST", "/failed/settings", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 		routeRow{"POST", "/failed/propose-mappings", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 		routeRow{"GET", "/failed/batches/:id<int>", expect{anon: forbidden, "operator": 200, "finance": forbidden, "admin": 200}},

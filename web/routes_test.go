@@ -317,6 +317,9 @@ VALUES ($1, $2, $4, $5, 'SKU-' || $4, 50, NULL, 30, ''), ($1, $3, 'gid://shopify
 		var id int64
 		require.NoError(t, db.GetContext(ctx, &id, `INSERT INTO replay_batches (created_label, sync_ids, description) VALUES ('test', $1, 'route table') RETURNING id`, pq.Array(synced)))
 		ids["/failed/batches/"] = id
+		require.NoError(t, db.GetContext(ctx, &id, `INSERT INTO exclusions (connection_id, entity_type, external_id, family, sku, reason, created_label)
+VALUES ($1, 'variant', $2, 'prices', $2, 'route table', 'test') RETURNING id`, odoo.ID, "route-"+role))
+		ids["/exclusions/"] = id
 		require.NoError(t, db.GetContext(ctx, &id, `INSERT INTO rehearsals (connection_id, profile, orders_per_min, duration_seconds, updates_per_order) VALUES ($1, 'rate', 60, 60, 1) RETURNING id`, shop.ID))
 		ids["/rehearsals/"] = id
 		for _, action := range []string{"delete", "test"} {
