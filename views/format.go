@@ -9,10 +9,61 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func lower(s string) string { return strings.ToLower(s) }
 
-// plural says "1 thing" or "n things".
+// plural says "1 thing" or "n things", n with thousands separators.
 func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
-	return strconv.Itoa(n) + " " + unit + "s"
+	return Thousands(n) + " " + unit + "s"
+}
+
+// Thousands formats a whole number the one way the product writes numbers:
+// a comma between thousands ("10,142", "-2,500").
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+// Count says "1 sync" or "2,500 syncs": a number with its noun, plural when
+// not one (many is the plural when it is not noun+"s").
+func Count(n int, noun string, many ...string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if len(many) > 0 {
+		return Thousands(n) + " " + many[0]
+	}
+	return Thousands(n) + " " + noun + "s"
+}
+
+// Percent says part of total the one way the product writes shares: whole
+// percents, rounded half up, with no space ("53%"); a share that is not zero
+// never reads "0%" ("<1%") and one short of all never reads "100%" (">99%").
+// A total of zero has no share: "".
+func Percent(part, total int) string {
+	if total <= 0 {
+		return ""
+	}
+	switch {
+	case part <= 0:
+		return "0%"
+	case part >= total:
+		return "100%"
+	}
+	p := (part*100 + total/2) / total
+	switch {
+	case p < 1:
+		return "<1%"
+	case p > 99:
+		return ">99%"
+	}
+	return strconv.Itoa(p) + "%"
 }
