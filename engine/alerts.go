@@ -216,14 +216,30 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
 				Title: fmt.Sprintf("%s: %d differences between systems are open", label, c),
 				Message: fmt.Sprintf("Reconciliation found %d open differences in %s. Open Reconciliation → Discrepancies, "+
-					"filter on this kind of data, and assign, fix or send the master's value.", c, noun)})
+					"filter on this kind of data, and assign, fix or send the source's value.", c, noun)})
 		}
 	case store.AlertReconRunFailed:
 		runs, err := e.st.FailedReconRuns(ctx)
 		if err != nil {
 			return nil, err
 		}
+		rs, err := e.Rules(ctx)
+		if err != nil {
+			return nil, err
+		}
+		firstSet, err := e.st.SourcesFirstSet(ctx)
+		if err != nil {
+			return nil, err
+		}
 		for _, run := range runs {
+			if f := rules.Family(run.Family); f.Valid() {
+				// A comparison needs the family's source. One that failed for
+				// want of it, before any source was set, cannot be cleared by
+				// the merchant: the next comparison, under the source, tells.
+				if set, ok := firstSet[run.Family]; rs.Rule(f).Master == 0 || !ok || run.CreatedAt.Before(set) {
+					continue
+				}
+			}
 			label, noun := reconWhat(run.Family)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: run.Family, Value: 1,
 				Title: fmt.Sprintf("%s: the latest comparison failed", label),
@@ -239,6 +255,12 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
 	if e.cfg.BaseURL == "" {
 		return nil, nil // no address to compare subscriptions with
+	}
+	if !strings.HasPrefix(strings.ToLower(e.cfg.BaseURL), "https://") {
+		// Shopify accepts https webhook addresses only: registering cannot
+		// succeed, so the alert could never clear. The Overview and the
+		// connection's page say to set CROSSDOCK_BASE_URL to https instead.
+		return nil, nil
 	}
 	e.memo.mu.Lock()
 	defer e.memo.mu.Unlock()
@@ -276,7 +298,7 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 		out = append(out, store.AlertCondition{Kind: r.Kind, Key: strconv.FormatInt(c.ID, 10), Value: float64(len(missing)),
 			Title: fmt.Sprintf("%s is not sending %s to Crossdock", c.Name, strings.Join(missing, ", ")),
 			Message: fmt.Sprintf("Shopify has no webhook subscription for %s pointing at Crossdock (Shopify deletes one that keeps "+
-				"failing, without warning). Open the connection's Webhook subscriptions and register them; the sweeps catch up the gap.",
+				"failing, without warning). Open the connection's Webhook subscriptions and register them; the scheduled checks catch up the gap.",
 				strings.Join(missing, ", "))})
 	}
 	e.memo.subsAt, e.memo.subsConds = now, out
