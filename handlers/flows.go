@@ -210,9 +210,7 @@ func flowBadge(state string, everSucceeded bool, w FlowWindow) (label, tone stri
 func flowAdvice(card views.FlowCard, s engine.FlowSignals, st store.FlowStat, problems string, w FlowWindow, at time.Time) string {
 	open := ""
 	if card.Open > 0 {
-		open = fmt.Sprintf(" %s open: see %s", views.Count(card.Open, "failure is", "failures are"), problems)
-	} else {
-		open = " See " + problems
+		open = fmt.Sprintf(" %s open in %s.", views.Count(card.Open, "failure is", "failures are"), problems)
 	}
 	window := strings.ToLower(w.Label)
 	switch card.State {
@@ -227,9 +225,9 @@ func flowAdvice(card views.FlowCard, s engine.FlowSignals, st store.FlowStat, pr
 		return fmt.Sprintf("Most syncs fail: %s of %s in the %s (%s).%s", views.Thousands(st.Failed), views.Count(st.Total, "attempt"), window, card.FailureRate, open)
 	case engine.FlowBehind:
 		if st.Retrying > 0 {
-			return fmt.Sprintf("%s retrying after a failure: see %s", views.Count(st.Retrying, "sync is", "syncs are"), problems)
+			return fmt.Sprintf("%s retrying after a failure: see %s.", views.Count(st.Retrying, "sync is", "syncs are"), problems)
 		}
-		return fmt.Sprintf("Changes have waited %s, longer than the target of %s: check the connections, then see %s", card.QueueLag, card.Target, problems)
+		return fmt.Sprintf("Changes have waited %s, longer than the target of %s: check the connections, then see %s.", card.QueueLag, card.Target, problems)
 	case engine.FlowTrouble:
 		if st.Total > 0 && s.FailedShare() >= engine.TroubleShare {
 			return fmt.Sprintf("Some syncs fail: %s of %s in the %s (%s).%s", views.Thousands(st.Failed), views.Count(st.Total, "attempt"), window, card.FailureRate, open)

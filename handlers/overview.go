@@ -111,10 +111,10 @@ func webhookAddressProblem(baseURL string, cs []store.Connection) string {
 	}
 	for _, c := range cs {
 		if c.Kind == store.KindShopify && c.Enabled {
-			return fmt.Sprintf("Shopify sends webhooks only to https addresses, and Crossdock's address is %s, so Shopify cannot "+
-				"tell Crossdock about changes as they happen (the scheduled checks still catch them up). Set CROSSDOCK_BASE_URL "+
-				"to the https address Shopify reaches Crossdock at (for example https://crossdock.example.com), restart "+
-				"Crossdock, then register the webhook subscriptions on the Shopify connection's page.", baseURL)
+			return fmt.Sprintf("Shopify sends webhooks only to https addresses, and Crossdock's address is %s: changes reach "+
+				"Crossdock only through the scheduled checks. Set CROSSDOCK_BASE_URL to the https address Shopify reaches Crossdock at "+
+				"(like https://crossdock.example.com), restart Crossdock, then register the webhook subscriptions on the Shopify "+
+				"connection's page.", baseURL)
 		}
 	}
 	return ""

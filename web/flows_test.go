@@ -67,10 +67,10 @@ func TestOverviewFlows(t *testing.T) {
 		// Operators are sent to the failed syncs; finance, who may not
 		// open them, to the problems on the Syncs page.
 		if role == store.RoleFinance {
-			require.Contains(t, orders, "Every sync that ended in the last hour failed (3); nothing has succeeded yet. 3 failures are open: see Syncs → Problems")
+			require.Contains(t, orders, "Every sync that ended in the last hour failed (3); nothing has succeeded yet. 3 failures are open in Syncs → Problems.")
 			require.Contains(t, orders, `href="/syncs?family=orders&amp;problems=1"`)
 		} else {
-			require.Contains(t, orders, "Every sync that ended in the last hour failed (3); nothing has succeeded yet. 3 failures are open: see Failed syncs")
+			require.Contains(t, orders, "Every sync that ended in the last hour failed (3); nothing has succeeded yet. 3 failures are open in Failed syncs.")
 			require.Contains(t, orders, `href="/failed?family=orders"`)
 		}
 		require.Contains(t, orders, "3 attempts, 3 failed (100%)")
@@ -116,7 +116,7 @@ func TestBrowserOverviewShowsFlowStates(t *testing.T) {
 	card, err := chromedp.Run(ctx2, chromedp.Text(chromedp.CSS(`#flows [data-family="orders"]`)))
 	require.NoError(t, err)
 	require.Contains(t, card, "Failing")
-	require.Contains(t, card, "see Failed syncs")
+	require.Contains(t, card, "open in Failed syncs.")
 }
 
 func TestAdminPausesAndResumesAFlow(t *testing.T) {

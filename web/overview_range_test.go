@@ -63,6 +63,6 @@ func TestBrowserOverviewSevenDays(t *testing.T) {
 	browsertest.Screenshot(t, tab, "overview-7-days")
 	text, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(`#flows [data-family="orders"]`)))
 	require.NoError(t, err)
-	require.Contains(t, text, "Last 7 days")
+	require.Contains(t, text, "Attempts, last 7 days")
 	require.Contains(t, text, "Failing")
 }

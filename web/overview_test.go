@@ -14,6 +14,7 @@ import (
 
 	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/web/webtest"
 )
 
 // openCount reads the Overview's headline count of open failed syncs.
@@ -136,7 +137,7 @@ func TestOverviewWritesNumbersOneWay(t *testing.T) {
 	card := flowCard(t, body, "inventory")
 	require.Contains(t, card, "2,334 attempts, 1,234 failed (53%)")
 	require.Contains(t, card, ">1,234 open failures</a>")
-	require.Contains(t, card, "Most syncs fail: 1,234 of 2,334 attempts in the last 24 hours (53%). 1,234 failures are open: see Failed syncs")
+	require.Contains(t, card, "Most syncs fail: 1,234 of 2,334 attempts in the last 24 hours (53%). 1,234 failures are open in Failed syncs.")
 	require.NotContains(t, card, "Healthy", "53 % failed is not healthy")
 	require.NotRegexp(t, `\d{4}`, regexp.MustCompile(`\d{4}-\d\d-\d\d|\d\d:\d\d|#[0-9a-f]{6}|\b\d{4}\b UTC`).ReplaceAllString(stripTags(card), ""),
 		"no number of four digits or more without its comma")
@@ -216,7 +217,7 @@ func TestOverviewBadgesFollowTheNumbers(t *testing.T) {
 
 	refundsCard := flowCard(t, body, "refunds")
 	require.Equal(t, "warning: Some failing", badge(refundsCard), "10 % failed")
-	require.Contains(t, refundsCard, "Some syncs fail: 1 of 10 attempts in the last 24 hours (10%). 1 failure is open: see Failed syncs")
+	require.Contains(t, refundsCard, "Some syncs fail: 1 of 10 attempts in the last 24 hours (10%). 1 failure is open in Failed syncs.")
 }
 
 // The demo's "what to try" list shows on the Overview and hides once the
@@ -253,4 +254,115 @@ func TestOverviewTryListDismissed(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, admin.PostForm("/overview/try/dismiss", url.Values{}).StatusCode, "twice is once")
 	_, body = op.Get("/")
 	require.Contains(t, body, `id="try-list"`, "dismissed for the admin only")
+}
+
+// Connection health comes from the engine's real calls: a sandbox store the
+// engine read says "Working — last answered just now" once the calls are
+// flushed, not "Not tested yet".
+func TestOverviewConnectionHealthFromRealCalls(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	conn := env.SandboxShopify(t, "Demo shop")
+	op := env.SignIn(t, store.RoleOperator)
+	_, body := op.Get("/")
+	card := connectionCard(t, body, conn.ID)
+	require.Contains(t, card, "Not used yet")
+	require.NotContains(t, card, "Working")
+
+	// The engine reads the store's catalogue: real calls to the sandbox.
+	res := op.PostForm(fmt.Sprintf("/connections/%d/catalogue", conn.ID), url.Values{})
+	require.Less(t, res.StatusCode, 400)
+	require.NoError(t, env.Engine.FlushConnectionHealth(t.Context()))
+
+	_, body = op.Get("/")
+	card = connectionCard(t, body, conn.ID)
+	require.Contains(t, card, "Working — last answered just now")
+	require.NotContains(t, card, "Not used yet")
+	_, list := op.Get("/connections")
+	require.Contains(t, list, `badge badge-success">Working<`)
+	require.NotContains(t, list, "Not tested yet")
+}
+
+// connectionCard cuts one connection's card out of the Overview.
+func connectionCard(t *testing.T, body string, id int64) string {
+	t.Helper()
+	i := strings.Index(body, fmt.Sprintf(`data-connection="%d"`, id))
+	require.GreaterOrEqual(t, i, 0, "no card for connection %d", id)
+	card := body[i:]
+	if j := strings.Index(card, "</div></div>"); j >= 0 {
+		card = card[:j]
+	}
+	return card
+}
+
+// On an http base URL Shopify can never deliver webhooks: the admin reads
+// what to set, on the Overview and on the connection's page.
+func TestOverviewSaysToSetAnHTTPSBaseURL(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t) // its base URL is http://127.0.0.1:…
+	conn := env.SandboxShopify(t, "Demo shop")
+	_, body := env.SignIn(t, store.RoleAdmin).Get("/")
+	require.Contains(t, body, `id="base-url-problem"`)
+	require.Contains(t, body, "Set CROSSDOCK_BASE_URL to the https address")
+	_, body = env.SignIn(t, store.RoleOperator).Get("/")
+	require.NotContains(t, body, `id="base-url-problem"`, "operators cannot set it")
+	_, panel := env.SignIn(t, store.RoleAdmin).Get(fmt.Sprintf("/connections/%d/subscriptions", conn.ID))
+	require.Contains(t, panel, "Set CROSSDOCK_BASE_URL to the https address")
+}
+
+// Operators see what finance sent them: a badge in the navigation, a filter
+// on the discrepancies, a count on the Overview.
+func TestOperatorsSeeWhatFinanceSent(t *testing.T) {
+	t.Parallel()
+	env := financeSetup(t)
+	db := env.Store.DB
+	var run, odoo, shop int64
+	require.NoError(t, db.Get(&run, `SELECT id FROM recon_runs WHERE family = 'prices'`))
+	require.NoError(t, db.Get(&odoo, `SELECT id FROM connections WHERE kind = 'odoo'`))
+	require.NoError(t, db.Get(&shop, `SELECT id FROM connections WHERE kind = 'shopify'`))
+	_, err := env.Store.ComparePrices(t.Context(), run, odoo, shop)
+	require.NoError(t, err)
+	// Another open discrepancy finance did not send.
+	_, err = db.Exec(`INSERT INTO discrepancies (family, kind, key, label, first_run_id, last_run_id) VALUES ('inventory', 'stock', 'x', 'OTHER-9', $1, $1)`, run)
+	require.NoError(t, err)
+
+	op := env.SignIn(t, store.RoleOperator)
+	_, body := op.Get("/")
+	require.NotContains(t, body, "data-sent-to-operators", "nothing sent yet: no badge")
+	require.Contains(t, body, `id="sent-to-operators" data-count="0"`)
+
+	fin := env.SignIn(t, store.RoleFinance)
+	require.Equal(t, http.StatusSeeOther, fin.PostForm("/finance/variants/2/send", url.Values{"note": {"Odoo is right"}}).StatusCode)
+
+	for _, role := range []store.Role{store.RoleOperator, store.RoleAdmin} {
+		c := env.SignIn(t, role)
+		_, body = c.Get("/")
+		require.Contains(t, body, `data-sent-to-operators title="Price fixes finance sent to the operators">1<`, role)
+		require.Contains(t, body, `id="sent-to-operators" data-count="1"`, role)
+		require.Contains(t, body, "See the 1 price fix finance asked for", role)
+		_, list := c.Get("/reconciliation/discrepancies?sent=operators")
+		require.Contains(t, list, "DIFF-2", role)
+		require.NotContains(t, list, "OTHER-9", "only what finance sent")
+		require.Contains(t, list, `<option value="operators" selected>Sent to the operators</option>`)
+		_, list = c.Get("/reconciliation/discrepancies")
+		require.Contains(t, list, "OTHER-9")
+	}
+	_, body = fin.Get("/")
+	require.NotContains(t, body, "data-sent-to-operators", "finance sent it; the badge is the operators'")
+	require.NotContains(t, body, `id="sent-to-operators"`)
+
+	// A filter that names nothing is said, and ignored.
+	_, list := op.Get("/reconciliation/discrepancies?sent=nobody")
+	require.Contains(t, list, "Some filters were not understood and are ignored (sent by finance)")
+	require.Contains(t, list, "OTHER-9")
+	res, list := op.Get("/reconciliation/discrepancies?sent=operators%00")
+	require.Equal(t, http.StatusBadRequest, res.StatusCode)
+	require.Contains(t, list, "A character in the request cannot be searched for")
+
+	// Once the discrepancy is dealt with, the count goes.
+	_, err = db.Exec(`UPDATE discrepancies SET status = 'resolved' WHERE label = 'DIFF-2'`)
+	require.NoError(t, err)
+	_, body = op.Get("/")
+	require.NotContains(t, body, "data-sent-to-operators")
+	require.Contains(t, body, `id="sent-to-operators" data-count="0"`)
 }
