@@ -280,7 +280,7 @@ func TestOverviewConnectionHealthFromRealCalls(t *testing.T) {
 	require.NotContains(t, card, "Not used yet")
 	_, list := op.Get("/connections")
 	require.Contains(t, list, `badge badge-success">Working<`)
-	require.NotContains(t, list, "Not tested yet")
+	require.NotContains(t, list, "Not used yet")
 }
 
 // connectionCard cuts one connection's card out of the Overview.
