@@ -3,6 +3,8 @@ package views
 import (
 	"strconv"
 	"strings"
+
+	"crossdock/views/components"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -18,30 +20,18 @@ func plural(n int, unit string) string {
 }
 
 // Thousands formats a whole number the one way the product writes numbers:
-// a comma between thousands ("10,142", "-2,500").
-func Thousands(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		return "-" + s
-	}
-	return s
-}
+// a comma between thousands ("10,142", "-2,500"). It is components.Number,
+// for the views and handlers that speak of this package.
+func Thousands(n int) string { return components.Number(n) }
 
 // Count says "1 sync" or "2,500 syncs": a number with its noun, plural when
 // not one (many is the plural when it is not noun+"s").
 func Count(n int, noun string, many ...string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
+	plural := noun + "s"
 	if len(many) > 0 {
-		return Thousands(n) + " " + many[0]
+		plural = many[0]
 	}
-	return Thousands(n) + " " + noun + "s"
+	return components.Count(n, noun, plural)
 }
 
 // Percent says part of total the one way the product writes shares: whole
