@@ -19,14 +19,16 @@ import (
 
 // Flows renders only the Overview's flows section (its htmx refresh).
 func (h Overview) Flows(c *fiber.Ctx) error {
-	sec, err := h.flowsSection(c, now())
+	sec, err := h.flowsSection(c, now(), nil)
 	if err != nil {
 		return err
 	}
 	return Render(c, views.Flows(sec))
 }
 
-func (h Overview) flowsSection(c *fiber.Ctx, at time.Time) (views.FlowsSection, error) {
+// flowsSection builds the flows; open is the open failures by kind of data
+// when the caller read them already (nil: read them).
+func (h Overview) flowsSection(c *fiber.Ctx, at time.Time, open map[string]int) (views.FlowsSection, error) {
 	ctx := c.UserContext()
 	rs, err := h.Store.SourceRules(ctx)
 	if err != nil {
@@ -42,9 +44,10 @@ func (h Overview) flowsSection(c *fiber.Ctx, at time.Time) (views.FlowsSection, 
 		return views.FlowsSection{}, err
 	}
 	u := CurrentUser(c)
-	open, err := h.Store.OpenFailures(ctx, store.FailedFilter{})
-	if err != nil {
-		return views.FlowsSection{}, err
+	if open == nil {
+		if open, err = h.Store.OpenFailures(ctx, store.FailedFilter{}); err != nil {
+			return views.FlowsSection{}, err
+		}
 	}
 	sec := BuildFlowsOver(rs, stats, open, at, w, u != nil && u.Role != store.RoleFinance)
 	sec.CanPause, sec.CSRF = isAdmin(c), h.CSRF(c)

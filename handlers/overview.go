@@ -55,10 +55,15 @@ func (h Overview) Show(c *fiber.Ctx) error {
 	if len(p.Connections) == 0 {
 		return Render(c, views.Overview(p))
 	}
-	if p.Flows, err = h.flowsSection(c, p.Now); err != nil {
+	// One read of the open failures serves the headline and the cards.
+	open, err := h.Store.OpenFailures(ctx, store.FailedFilter{})
+	if err != nil {
 		return err
 	}
-	if p.Counts, err = h.counts(ctx, u); err != nil {
+	if p.Flows, err = h.flowsSection(c, p.Now, open); err != nil {
+		return err
+	}
+	if p.Counts, err = h.counts(ctx, u, open); err != nil {
 		return err
 	}
 	if p.IsAdmin {
@@ -78,11 +83,8 @@ func (h Overview) Show(c *fiber.Ctx) error {
 
 // counts are the Overview's headline numbers: the open failures exactly as
 // the Failed syncs page lists them, and what finance sent to the operators.
-func (h Overview) counts(ctx context.Context, u *store.User) (views.OverviewCounts, error) {
-	byFamily, err := h.Store.OpenFailures(ctx, store.FailedFilter{})
-	if err != nil {
-		return views.OverviewCounts{}, err
-	}
+func (h Overview) counts(ctx context.Context, u *store.User, byFamily map[string]int) (views.OverviewCounts, error) {
+	var err error
 	var n views.OverviewCounts
 	for _, c := range byFamily {
 		n.OpenFailures += c
