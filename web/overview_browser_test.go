@@ -68,10 +68,17 @@ func TestBrowserOverviewOnTheDemoWorkspace(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#flows [data-family="inventory"]`)),
 	))
 	browsertest.ScreenshotWidths(t, tab, "overview-demo")
-	require.NoError(t, chromedp.Do(tab, chromedp.ScrollIntoView(chromedp.CSS("[data-connection] .connection-health"))))
-	browsertest.Screenshot(t, tab, "overview-demo-connections-1280")
-	require.NoError(t, chromedp.Do(tab, chromedp.ScrollIntoView(chromedp.CSS(`#flows [data-family="inventory"]`))))
-	browsertest.Screenshot(t, tab, "overview-demo-flows-1280")
+	// Further down, at both widths: the connections' health and the flows.
+	for _, w := range []struct {
+		width, height int64
+		opts          []chromedp.EmulateViewportOption
+	}{{390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile}}, {1280, 900, nil}} {
+		require.NoError(t, chromedp.Do(tab, chromedp.EmulateViewport(w.width, w.height, w.opts...),
+			chromedp.ScrollIntoView(chromedp.CSS("[data-connection] .connection-health"))))
+		browsertest.Screenshot(t, tab, fmt.Sprintf("overview-demo-connections-%d", w.width))
+		require.NoError(t, chromedp.Do(tab, chromedp.ScrollIntoView(chromedp.CSS(`#flows [data-family="inventory"]`))))
+		browsertest.Screenshot(t, tab, fmt.Sprintf("overview-demo-flows-%d", w.width))
+	}
 	text := pageText(t, tab)
 	require.Contains(t, text, "What to try in the demo workspace")
 	require.Contains(t, text, "Map the stock location that is not mapped")
