@@ -94,6 +94,20 @@ func (e *Engine) EvaluateAlerts(ctx context.Context) ([]store.AlertNotice, error
 	return notices, nil
 }
 
+// thousands writes a count the way the console does: "10,142".
+func thousands[N int | int64](n N) string {
+	s := strconv.FormatInt(int64(n), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
 func minutes(d time.Duration) string {
 	m := int(math.Round(d.Minutes()))
 	if m == 1 {
@@ -117,10 +131,10 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 		rate := 100 * float64(bad) / float64(w.Total)
 		if rate > r.Threshold {
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: "all", Value: rate,
-				Title: fmt.Sprintf("%.0f %% of Shopify's webhooks failed in the last %s", rate, minutes(r.Window())),
-				Message: fmt.Sprintf("%d of %d webhook deliveries were turned away (%d) or could not be processed (%d). "+
+				Title: fmt.Sprintf("%.0f%% of Shopify's webhooks failed in the last %s", rate, minutes(r.Window())),
+				Message: fmt.Sprintf("%s of %s webhook deliveries were turned away (%s) or could not be processed (%s). "+
 					"Open the connection's Webhooks page to see why: a wrong API secret key turns every delivery away, and "+
-					"Shopify deletes a subscription that keeps failing.", bad, w.Total, w.Rejected, w.Failed)})
+					"Shopify deletes a subscription that keeps failing.", thousands(bad), thousands(w.Total), thousands(w.Rejected), thousands(w.Failed))})
 		}
 	case store.AlertIntakeStuck:
 		l, err := e.st.WebhookIntakeLag(ctx)
@@ -149,8 +163,8 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			f := rules.Family(q.Family)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: lag.Seconds(),
 				Title: fmt.Sprintf("The %s flow is %s behind", f.Noun(), minutes(lag)),
-				Message: fmt.Sprintf("The oldest change of %s has waited %s (the alert is at %s); %d wait, %d are retrying. "+
-					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), minutes(lag), minutes(limit), q.Pending, q.Retrying)})
+				Message: fmt.Sprintf("The oldest change of %s has waited %s (the alert is at %s); %s wait, %s are retrying. "+
+					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), minutes(lag), minutes(limit), thousands(q.Pending), thousands(q.Retrying))})
 		}
 	case store.AlertFreshnessMissed:
 		rs, err := e.Rules(ctx)
@@ -190,9 +204,9 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			}
 			f := rules.Family(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %d syncs failed in the last %s", f.Label(), c, minutes(r.Window())),
-				Message: fmt.Sprintf("%d syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
-					"they are grouped by cause, each with what fixes it; fix the cause, then replay them.", c, f.Noun(), minutes(r.Window()))})
+				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), thousands(c), minutes(r.Window())),
+				Message: fmt.Sprintf("%s syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
+					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", thousands(c), f.Noun(), minutes(r.Window()))})
 		}
 	case store.AlertBreakerOpen:
 		// Every replica's breakers, not only this one's: the rule is
@@ -224,16 +238,32 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			}
 			label, noun := reconWhat(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %d differences between systems are open", label, c),
-				Message: fmt.Sprintf("Reconciliation found %d open differences in %s. Open Reconciliation → Discrepancies, "+
-					"filter on this kind of data, and assign, fix or send the master's value.", c, noun)})
+				Title: fmt.Sprintf("%s: %s differences between systems are open", label, thousands(c)),
+				Message: fmt.Sprintf("Reconciliation found %s open differences in %s. Open Reconciliation → Discrepancies, "+
+					"filter on this kind of data, and assign, fix or send the source's value.", thousands(c), noun)})
 		}
 	case store.AlertReconRunFailed:
 		runs, err := e.st.FailedReconRuns(ctx)
 		if err != nil {
 			return nil, err
 		}
+		rs, err := e.Rules(ctx)
+		if err != nil {
+			return nil, err
+		}
+		firstSet, err := e.st.SourcesFirstSet(ctx)
+		if err != nil {
+			return nil, err
+		}
 		for _, run := range runs {
+			if f := rules.Family(run.Family); f.Valid() {
+				// A comparison needs the family's source. One that failed for
+				// want of it, before any source was set, cannot be cleared by
+				// the merchant: the next comparison, under the source, tells.
+				if set, ok := firstSet[run.Family]; rs.Rule(f).Master == 0 || !ok || run.CreatedAt.Before(set) {
+					continue
+				}
+			}
 			label, noun := reconWhat(run.Family)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: run.Family, Value: 1,
 				Title: fmt.Sprintf("%s: the latest comparison failed", label),
@@ -249,6 +279,12 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
 	if e.cfg.BaseURL == "" {
 		return nil, nil // no address to compare subscriptions with
+	}
+	if !strings.HasPrefix(strings.ToLower(e.cfg.BaseURL), "https://") {
+		// Shopify accepts https webhook addresses only: registering cannot
+		// succeed, so the alert could never clear. The Overview and the
+		// connection's page say to set CROSSDOCK_BASE_URL to https instead.
+		return nil, nil
 	}
 	e.memo.mu.Lock()
 	defer e.memo.mu.Unlock()
@@ -286,7 +322,7 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 		out = append(out, store.AlertCondition{Kind: r.Kind, Key: strconv.FormatInt(c.ID, 10), Value: float64(len(missing)),
 			Title: fmt.Sprintf("%s is not sending %s to Crossdock", c.Name, strings.Join(missing, ", ")),
 			Message: fmt.Sprintf("Shopify has no webhook subscription for %s pointing at Crossdock (Shopify deletes one that keeps "+
-				"failing, without warning). Open the connection's Webhook subscriptions and register them; the sweeps catch up the gap.",
+				"failing, without warning). Open the connection's Webhook subscriptions and register them; the scheduled checks catch up the gap.",
 				strings.Join(missing, ", "))})
 	}
 	e.memo.subsAt, e.memo.subsConds = now, out

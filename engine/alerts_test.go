@@ -420,3 +420,63 @@ func TestAlertReconciliation(t *testing.T) {
 		require.Equal(t, "resolved", n.Event, n.Alert.Title)
 	}
 }
+
+// Shopify accepts https webhook addresses only: on an http base URL the
+// missing subscriptions can never be registered, so no alert is raised (the
+// Overview and the connection's page say to set CROSSDOCK_BASE_URL instead).
+func TestAlertMissingSubscriptionsNotRaisedOnAnHTTPAddress(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{configure: func(c *engine.Config) { c.BaseURL = "http://crossdock.test:8080" }})
+	ctx := t.Context()
+	rs, err := e.st.AlertRules(ctx)
+	require.NoError(t, err)
+	for _, r := range rs {
+		setRule(t, e, r.Kind, r.Kind == store.AlertSubscriptionGone, r.Threshold, r.WindowMinutes, r.RepeatMinutes)
+	}
+	notices, err := e.eng.EvaluateAlerts(ctx)
+	require.NoError(t, err)
+	require.Empty(t, notices, "nothing is registered, but registering could not succeed")
+	open, err := e.st.DB.QueryContext(ctx, `SELECT 1 FROM alerts WHERE kind = $1`, store.AlertSubscriptionGone)
+	require.NoError(t, err)
+	defer open.Close()
+	require.False(t, open.Next(), "no alert row either")
+}
+
+// A comparison that failed before any source was set for its family cannot
+// be cleared by the merchant: it raises nothing. One that fails once the
+// family has a source does.
+func TestAlertFailedComparisonNeedsASource(t *testing.T) {
+	t.Parallel()
+	e := alertsSetup(t)
+	ctx := t.Context()
+	setRule(t, e, store.AlertFailedSyncsBurst, false, 10, 10, 60)
+	setRule(t, e, store.AlertReconRunFailed, true, 0, 60, 240)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		_, err := e.st.DB.ExecContext(ctx, q, args...)
+		require.NoError(t, err)
+	}
+	// Nobody decides prices: its comparison fails.
+	exec(`INSERT INTO recon_runs (family, trigger, status, created_at, finished_at, message) VALUES
+ ('prices', 'schedule', 'failed', now() - interval '1 hour', now() - interval '1 hour', 'Nobody decides prices yet.')`)
+	notices, err := e.eng.EvaluateAlerts(ctx)
+	require.NoError(t, err)
+	require.Empty(t, notices, "no source for prices: nothing the merchant can clear")
+
+	// A source is set now: the old failure still says nothing about it.
+	_, err = e.st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: "prices", Master: e.odooConn.ID,
+		Receivers: []int64{e.shopConn.ID}, Trigger: "scheduled", SweepMinutes: 60, FreshnessMinutes: 60, Policy: "master_wins"})
+	require.NoError(t, err)
+	notices, err = e.eng.EvaluateAlerts(ctx)
+	require.NoError(t, err)
+	require.Empty(t, notices, "the failure predates the source")
+
+	// A comparison under the source fails: that one is raised.
+	exec(`INSERT INTO recon_runs (family, trigger, status, finished_at, message) VALUES
+ ('prices', 'schedule', 'failed', now(), 'Shopify could not be reached.')`)
+	notices, err = e.eng.EvaluateAlerts(ctx)
+	require.NoError(t, err)
+	require.Len(t, notices, 1)
+	require.Equal(t, "prices", notices[0].Alert.Key)
+	require.Contains(t, notices[0].Alert.Message, "Shopify could not be reached.")
+}

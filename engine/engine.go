@@ -170,6 +170,7 @@ type Engine struct {
 	river  *river.Client[*sql.Tx]
 	limits *limiter
 	counts syncCounter // finished attempts, for metrics
+	calls  *callHealth // calls to each connection since the last flush (callhealth.go)
 	memo   alertMemo
 
 	rulesMu  sync.Mutex
@@ -225,7 +226,7 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, st: cfg.Store, box: box, log: cfg.Logger,
 		limits: newLimiter(cfg.PerConnection, cfg.BreakerThreshold, cfg.BreakerCooldown),
 		shops:  map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{},
-		replica: newReplicaID(), statesChanged: make(chan struct{}, 1)}
+		replica: newReplicaID(), statesChanged: make(chan struct{}, 1), calls: newCallHealth()}
 	e.limits.changed = e.stateChanged
 
 	var periodic []*river.PeriodicJob
@@ -446,7 +447,7 @@ func (e *Engine) shopify(ctx context.Context, id int64) (*shopify.Client, store.
 	if err != nil {
 		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
-	cl, err := connectors.Shopify(c, secrets, e.cfg.HTTPClient)
+	cl, err := connectors.Shopify(c, secrets, e.httpClientFor(c))
 	if err != nil {
 		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
 	}
@@ -470,7 +471,7 @@ func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connec
 	if err != nil {
 		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
-	cl, err := connectors.Odoo(c, secrets, e.cfg.HTTPClient)
+	cl, err := connectors.Odoo(c, secrets, e.httpClientFor(c))
 	if err != nil {
 		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
 	}

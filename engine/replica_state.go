@@ -21,7 +21,8 @@ func newReplicaID() string {
 }
 
 // publishLoop publishes the replica's states on every breaker change and
-// every interval, until ctx ends; then it removes the replica's rows.
+// every interval, and writes the connections' health from the calls made
+// since (callhealth.go), until ctx ends; then it removes the replica's rows.
 func (e *Engine) publishLoop(ctx context.Context) {
 	t := time.NewTicker(e.cfg.StatePublishInterval)
 	defer t.Stop()
@@ -29,10 +30,16 @@ func (e *Engine) publishLoop(ctx context.Context) {
 		if err := e.publishStates(ctx); err != nil && ctx.Err() == nil {
 			e.log.Warn("publish breaker and budget states", "err", err)
 		}
+		if err := e.FlushConnectionHealth(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("record connection health", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
+			if err := e.FlushConnectionHealth(fctx); err != nil {
+				e.log.Warn("record connection health", "err", err)
+			}
 			if err := e.st.ForgetReplica(fctx, e.replica); err != nil {
 				e.log.Warn("forget replica states", "err", err)
 			}

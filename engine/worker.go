@@ -153,6 +153,10 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 			o.Response = f.evidence
 		}
 		e.limits.record(s.TargetConnectionID, false, tripsBreaker(f.class) && !f.waiting)
+		if f.class == store.ClassAuth {
+			// Odoo refuses credentials inside an answer that looks fine on the wire.
+			e.calls.note(s.TargetConnectionID, false, f.message)
+		}
 		switch {
 		case retryable(f.class) && s.Attempts < s.MaxAttempts:
 			snooze = backoff(e.cfg.RetryBase, s.ID, s.Attempts)

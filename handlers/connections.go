@@ -273,6 +273,7 @@ func (h Connections) subscriptions(c *fiber.Ctx, conn store.Connection, notice s
 	if conn.Kind != store.KindShopify {
 		return v
 	}
+	v.AddressProblem = webhookAddressProblem(h.BaseURL, []store.Connection{conn})
 	secrets, err := store.ConnectionSecrets(h.Box, conn)
 	if err != nil {
 		v.Error = err.Error()

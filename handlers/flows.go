@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -18,14 +19,16 @@ import (
 
 // Flows renders only the Overview's flows section (its htmx refresh).
 func (h Overview) Flows(c *fiber.Ctx) error {
-	sec, err := h.flowsSection(c, now())
+	sec, err := h.flowsSection(c, now(), nil)
 	if err != nil {
 		return err
 	}
 	return Render(c, views.Flows(sec))
 }
 
-func (h Overview) flowsSection(c *fiber.Ctx, at time.Time) (views.FlowsSection, error) {
+// flowsSection builds the flows; open is the open failures by kind of data
+// when the caller read them already (nil: read them).
+func (h Overview) flowsSection(c *fiber.Ctx, at time.Time, open map[string]int) (views.FlowsSection, error) {
 	ctx := c.UserContext()
 	rs, err := h.Store.SourceRules(ctx)
 	if err != nil {
@@ -41,7 +44,12 @@ func (h Overview) flowsSection(c *fiber.Ctx, at time.Time) (views.FlowsSection, 
 		return views.FlowsSection{}, err
 	}
 	u := CurrentUser(c)
-	sec := BuildFlowsOver(rs, stats, at, w, u != nil && u.Role != store.RoleFinance)
+	if open == nil {
+		if open, err = h.Store.OpenFailures(ctx, store.FailedFilter{}); err != nil {
+			return views.FlowsSection{}, err
+		}
+	}
+	sec := BuildFlowsOver(rs, stats, open, at, w, u != nil && u.Role != store.RoleFinance)
 	sec.CanPause, sec.CSRF = isAdmin(c), h.CSRF(c)
 	for i, card := range sec.Cards {
 		if p, ok := pauses[card.Family]; ok {
@@ -114,14 +122,19 @@ func (h Flows) Resume(c *fiber.Ctx) error {
 
 // BuildFlows turns the rules and the stats of the last 24 hours into the flows
 // section, for someone who may open the failed syncs.
-func BuildFlows(rs rules.Rules, stats []store.FlowStat, at time.Time) views.FlowsSection {
-	return BuildFlowsOver(rs, stats, at, Last24Hours, true)
+func BuildFlows(rs rules.Rules, stats []store.FlowStat, open map[string]int, at time.Time) views.FlowsSection {
+	return BuildFlowsOver(rs, stats, open, at, Last24Hours, true)
 }
 
-// BuildFlowsOver turns the rules and the stats of window w into the flows
-// section. A flow in trouble points to its failed syncs, or, for someone who
-// may not open them (finance), to its problems on the Syncs page.
-func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, at time.Time, w FlowWindow, failedPage bool) views.FlowsSection {
+// BuildFlowsOver turns the rules, the stats of window w and the open failures
+// per family (what the Failed syncs page lists) into the flows section. A
+// flow in trouble points to its failed syncs, or, for someone who may not
+// open them (finance), to its problems on the Syncs page.
+//
+// The badge follows the numbers shown beside it (engine.FlowState): the
+// chart and the volume count attempts, the "open failures" line counts what
+// is still to fix.
+func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, open map[string]int, at time.Time, w FlowWindow, failedPage bool) views.FlowsSection {
 	by := make(map[rules.Family]store.FlowStat, len(stats))
 	for _, s := range stats {
 		by[s.Family] = s
@@ -137,20 +150,29 @@ func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, at time.Time, w Flow
 		st := by[f]
 		fresh := time.Duration(rule.FreshnessMinutes) * time.Minute
 		card := views.FlowCard{Family: string(f), Label: f.Label(), Sentence: rs.Explain(f), Now: at,
-			LastSuccess: st.LastSucceededAt, Total: st.Total, Failed: st.Failed,
+			LastSuccess: st.LastSucceededAt, Total: st.Total, Failed: st.Failed, Open: open[string(f)],
 			Target:       rules.Minutes(rule.FreshnessMinutes),
 			ProblemsHref: "/syncs?" + url.Values{"family": {string(f)}, "problems": {"1"}}.Encode()}
 		problems := "Syncs → Problems"
 		if failedPage {
 			card.ProblemsHref, problems = "/failed?"+url.Values{"family": {string(f)}}.Encode(), "Failed syncs"
 		}
-		card.State = engine.FlowState(engine.FlowSignals{Now: at, Freshness: fresh, LastSucceededAt: st.LastSucceededAt, LastFailedAt: st.LastFailedAt,
-			FailedLastHour: st.FailedLastHour, OldestWaitingAt: st.OldestWaitingAt, Retrying: st.Retrying})
+		sig := engine.FlowSignals{Now: at, Freshness: fresh, Total: st.Total, Failed: st.Failed,
+			FailedLastHour: st.FailedLastHour, SucceededLastHour: st.SucceededLastHour,
+			LastSucceededAt: st.LastSucceededAt, LastFailedAt: st.LastFailedAt, OpenFailures: card.Open,
+			OldestWaitingAt: st.OldestWaitingAt, Retrying: st.Retrying}
+		card.State = engine.FlowState(sig)
+		card.StateLabel, card.StateTone = flowBadge(card.State, st.LastSucceededAt != nil, w)
+		card.FailureRate = views.Percent(st.Failed, st.Total)
 		if st.Total > 0 {
-			card.FailureRate = fmt.Sprintf("%d%%", (st.Failed*100+st.Total/2)/st.Total)
-			card.Volume = fmt.Sprintf("%s, %d failed (%s)", count(st.Total, "sync"), st.Failed, card.FailureRate)
+			card.Volume = fmt.Sprintf("%s, %s failed (%s)", views.Count(st.Total, "attempt"), views.Thousands(st.Failed), card.FailureRate)
 		} else {
-			card.Volume = "No syncs"
+			card.Volume = "No attempts"
+		}
+		if card.Open > 0 {
+			card.OpenText = views.Count(card.Open, "open failure")
+		} else {
+			card.OpenText = "None"
 		}
 		if st.OldestWaitingAt != nil {
 			card.QueueLag = duration(at.Sub(*st.OldestWaitingAt))
@@ -160,21 +182,62 @@ func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, at time.Time, w Flow
 		} else {
 			card.Freshness = fmt.Sprintf("no change sent yet; target: within %s", card.Target)
 		}
-		switch card.State {
-		case engine.FlowFailing:
-			card.Advice = fmt.Sprintf("%s failed in the last hour and none succeeded since: see %s", count(st.FailedLastHour, "sync"), problems)
-		case engine.FlowBehind:
-			if st.Retrying > 0 {
-				card.Advice = fmt.Sprintf("%s retrying after a failure: see %s", count(st.Retrying, "sync is", "syncs are"), problems)
-			} else {
-				card.Advice = fmt.Sprintf("Changes have waited %s, longer than the target of %s: check the connections, then see %s", card.QueueLag, card.Target, problems)
-			}
-		}
+		card.Advice = flowAdvice(card, sig, st, problems, w, at)
 		card.Bars, card.ChartSummary = flowBars(st.Hours, start, w)
 		card.ChartWidth, card.ChartFrom, card.RangeLabel = len(card.Bars)*10, w.Ago, w.Label
 		sec.Cards = append(sec.Cards, card)
 	}
 	return sec
+}
+
+// flowBadge is the words and tone of a flow state's badge.
+func flowBadge(state string, everSucceeded bool, w FlowWindow) (label, tone string) {
+	switch state {
+	case engine.FlowFailing:
+		return "Failing", "critical"
+	case engine.FlowBehind:
+		return "Behind", "warning"
+	case engine.FlowTrouble:
+		return "Some failing", "warning"
+	case engine.FlowNoSyncs:
+		if everSucceeded {
+			return "No syncs in the " + strings.ToLower(strings.TrimPrefix(w.Label, "Last ")), "neutral"
+		}
+		return "No syncs yet", "neutral"
+	}
+	return "Healthy", "success"
+}
+
+// flowAdvice says why a flow is not healthy and where to go, in words that
+// agree with the numbers on its card.
+func flowAdvice(card views.FlowCard, s engine.FlowSignals, st store.FlowStat, problems string, w FlowWindow, at time.Time) string {
+	open := ""
+	if card.Open > 0 {
+		open = fmt.Sprintf(" %s open in %s.", views.Count(card.Open, "failure is", "failures are"), problems)
+	}
+	window := strings.ToLower(w.Label)
+	switch card.State {
+	case engine.FlowFailing:
+		if s.FailingNow() {
+			last := "nothing has succeeded yet"
+			if st.LastSucceededAt != nil {
+				last = "the last success was " + components.Relative(*st.LastSucceededAt, at)
+			}
+			return fmt.Sprintf("Every sync that ended in the last hour failed (%s); %s.%s", views.Thousands(s.FailedLastHour), last, open)
+		}
+		return fmt.Sprintf("Most syncs fail: %s of %s in the %s (%s).%s", views.Thousands(st.Failed), views.Count(st.Total, "attempt"), window, card.FailureRate, open)
+	case engine.FlowBehind:
+		if st.Retrying > 0 {
+			return fmt.Sprintf("%s retrying after a failure: see %s.", views.Count(st.Retrying, "sync is", "syncs are"), problems)
+		}
+		return fmt.Sprintf("Changes have waited %s, longer than the target of %s: check the connections, then see %s.", card.QueueLag, card.Target, problems)
+	case engine.FlowTrouble:
+		if st.Total > 0 && s.FailedShare() >= engine.TroubleShare {
+			return fmt.Sprintf("Some syncs fail: %s of %s in the %s (%s).%s", views.Thousands(st.Failed), views.Count(st.Total, "attempt"), window, card.FailureRate, open)
+		}
+		return strings.TrimSpace(open)
+	}
+	return ""
 }
 
 // flowBars lays out the bars of the chart, one per w.Bucket from start.
@@ -211,24 +274,17 @@ func flowBars(hours []store.FlowHour, start time.Time, w FlowWindow) ([]views.Fl
 		}
 		from := start.Add(time.Duration(i) * w.Bucket).UTC()
 		bars[i] = views.FlowBar{X: i * width, Width: width - 2, SucceededY: height - hs, SucceededH: hs, FailedY: height - hs - hf, FailedH: hf,
-			Title: fmt.Sprintf("%s–%s UTC: %d succeeded, %d failed", from.Format(w.TimeFormat), from.Add(w.Bucket).Format(w.TimeFormat), b.Succeeded, b.Failed)}
+			Title: fmt.Sprintf("%s–%s UTC: %s succeeded, %s failed", from.Format(w.TimeFormat), from.Add(w.Bucket).Format(w.TimeFormat),
+				views.Thousands(b.Succeeded), views.Thousands(b.Failed))}
 	}
-	summary := fmt.Sprintf("%s: %d succeeded, %d failed.", w.Label, ok, bad)
+	summary := fmt.Sprintf("Attempts, %s: %s succeeded, %s failed.", strings.ToLower(w.Label), views.Thousands(ok), views.Thousands(bad))
 	if peak > 0 {
-		summary += fmt.Sprintf(" Busiest %s: %d syncs.", w.BucketNoun, peak)
+		summary += fmt.Sprintf(" Busiest %s: %s.", w.BucketNoun, views.Count(peak, "attempt"))
 	}
 	return bars, summary
 }
 
-func count(n int, one string, many ...string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	if len(many) > 0 {
-		return fmt.Sprintf("%d %s", n, many[0])
-	}
-	return fmt.Sprintf("%d %ss", n, one)
-}
+func count(n int, one string, many ...string) string { return views.Count(n, one, many...) }
 
 // duration says a span in words: "3 minutes", "2 hours".
 func duration(d time.Duration) string {

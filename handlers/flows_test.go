@@ -11,11 +11,11 @@ func TestFlowBarsPlaceHoursAndScale(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	bars, summary := flowBars(nil, start, Last24Hours)
-	if len(bars) != 24 || summary != "Last 24 hours: 0 succeeded, 0 failed." {
+	if len(bars) != 24 || summary != "Attempts, last 24 hours: 0 succeeded, 0 failed." {
 		t.Fatalf("empty chart: %d bars, %q", len(bars), summary)
 	}
 	bars, summary = flowBars([]store.FlowHour{{Hour: start.Add(23 * time.Hour), Succeeded: 6, Failed: 2}, {Hour: start, Succeeded: 1}}, start, Last24Hours)
-	if summary != "Last 24 hours: 7 succeeded, 2 failed. Busiest hour: 8 syncs." {
+	if summary != "Attempts, last 24 hours: 7 succeeded, 2 failed. Busiest hour: 8 attempts." {
 		t.Errorf("summary %q", summary)
 	}
 	last := bars[23]
@@ -44,7 +44,7 @@ func TestFlowBarsOverSevenDays(t *testing.T) {
 	if len(bars) != 28 {
 		t.Fatalf("%d bars", len(bars))
 	}
-	if summary != "Last 7 days: 7 succeeded, 1 failed. Busiest 6 hours: 4 syncs." {
+	if summary != "Attempts, last 7 days: 7 succeeded, 1 failed. Busiest 6 hours: 4 attempts." {
 		t.Errorf("summary %q", summary)
 	}
 	if bars[0].Title != "Sun 18:00–Mon 00:00 UTC: 3 succeeded, 1 failed" {

@@ -2,6 +2,10 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -9,6 +13,7 @@ import (
 	"crossdock/engine/rules"
 	"crossdock/store"
 	"crossdock/views"
+	"crossdock/views/components"
 )
 
 // OverviewStore is what the overview reads.
@@ -17,6 +22,11 @@ type OverviewStore interface {
 	SourceRules(ctx context.Context) (rules.Rules, error)
 	FlowStats(ctx context.Context, since time.Time) ([]store.FlowStat, error)
 	FlowPauses(ctx context.Context) (map[string]store.FlowPause, error)
+	// OpenFailures counts what the Failed syncs page lists as open, by kind of data.
+	OpenFailures(ctx context.Context, f store.FailedFilter) (map[string]int, error)
+	CountSentToOperators(ctx context.Context) (int, error)
+	TryListDismissed(ctx context.Context, userID int64) (bool, error)
+	DismissTryList(ctx context.Context, userID int64) error
 }
 
 // Overview handles the landing page.
@@ -25,24 +35,164 @@ type Overview struct {
 	Store OverviewStore
 	// DemoLoaded reports whether the demo workspace exists.
 	DemoLoaded func() bool
+	// BaseURL is where people and Shopify reach Crossdock (CROSSDOCK_BASE_URL).
+	BaseURL string
 }
 
 // Show displays the overview.
 func (h Overview) Show(c *fiber.Ctx) error {
+	ctx := c.UserContext()
 	u := CurrentUser(c)
-	cs, err := h.Store.ListConnections(c.UserContext())
+	cs, err := h.Store.ListConnections(ctx)
 	if err != nil {
 		return err
 	}
 	p := views.OverviewPage{Meta: h.Meta(c, "Overview", "overview"), IsAdmin: u.Role == store.RoleAdmin,
 		CanSeeConns: u.Role != store.RoleFinance, DemoLoaded: h.DemoLoaded != nil && h.DemoLoaded(), Now: now()}
 	for _, conn := range cs {
-		p.Connections = append(p.Connections, connectionRow(conn))
+		p.Connections = append(p.Connections, overviewConnection(conn, p.Now))
 	}
-	if len(p.Connections) > 0 {
-		if p.Flows, err = h.flowsSection(c, p.Now); err != nil {
+	if len(p.Connections) == 0 {
+		return Render(c, views.Overview(p))
+	}
+	// One read of the open failures serves the headline and the cards.
+	open, err := h.Store.OpenFailures(ctx, store.FailedFilter{})
+	if err != nil {
+		return err
+	}
+	if p.Flows, err = h.flowsSection(c, p.Now, open); err != nil {
+		return err
+	}
+	if p.Counts, err = h.counts(ctx, u, open); err != nil {
+		return err
+	}
+	if p.IsAdmin {
+		p.BaseURLProblem = webhookAddressProblem(h.BaseURL, cs)
+	}
+	if p.DemoLoaded {
+		dismissed, err := h.Store.TryListDismissed(ctx, u.ID)
+		if err != nil {
 			return err
+		}
+		if !dismissed {
+			p.Try = tryList(u.Role, cs)
 		}
 	}
 	return Render(c, views.Overview(p))
+}
+
+// counts are the Overview's headline numbers: the open failures exactly as
+// the Failed syncs page lists them, and what finance sent to the operators.
+func (h Overview) counts(ctx context.Context, u *store.User, byFamily map[string]int) (views.OverviewCounts, error) {
+	var err error
+	var n views.OverviewCounts
+	for _, c := range byFamily {
+		n.OpenFailures += c
+	}
+	n.OpenText = views.Count(n.OpenFailures, "open failed sync")
+	n.OpenHref = "/failed"
+	if u.Role == store.RoleFinance {
+		n.OpenHref = "/syncs?problems=1" // finance may not open Failed syncs
+	}
+	if u.Role == store.RoleAdmin || u.Role == store.RoleOperator {
+		n.ShowSent = true
+		if n.SentToOperators, err = h.Store.CountSentToOperators(ctx); err != nil {
+			return views.OverviewCounts{}, err
+		}
+		n.SentText = views.Count(n.SentToOperators, "price fix", "price fixes")
+	}
+	return n, nil
+}
+
+// webhookAddressProblem says what to set when Shopify cannot send webhooks to
+// Crossdock's address: Shopify accepts https webhook addresses only, so with
+// an http base URL registering subscriptions can never succeed.
+func webhookAddressProblem(baseURL string, cs []store.Connection) string {
+	if baseURL == "" || strings.HasPrefix(strings.ToLower(baseURL), "https://") {
+		return ""
+	}
+	for _, c := range cs {
+		if c.Kind == store.KindShopify && c.Enabled {
+			return fmt.Sprintf("Shopify sends webhooks only to https addresses, and Crossdock's address is %s: changes reach "+
+				"Crossdock only through the scheduled checks. Set CROSSDOCK_BASE_URL to the https address Shopify reaches Crossdock at "+
+				"(like https://crossdock.example.com), restart Crossdock, then register the webhook subscriptions on the Shopify "+
+				"connection's page.", baseURL)
+		}
+	}
+	return ""
+}
+
+// overviewConnection is a connection's card: its health from the engine's
+// real calls, in words.
+func overviewConnection(conn store.Connection, at time.Time) views.OverviewConnection {
+	r := connectionRow(conn)
+	v := views.OverviewConnection{ConnectionRow: r}
+	failedLast := r.LastErrorAt != nil && (r.LastSuccessAt == nil || r.LastErrorAt.After(*r.LastSuccessAt))
+	switch {
+	case !r.Enabled:
+		v.Health, v.Tone = "Disabled: Crossdock sends it nothing", "neutral"
+	case failedLast:
+		v.Health, v.Tone = "Last call failed "+components.Relative(*r.LastErrorAt, at), "critical"
+		if r.LastSuccessAt != nil {
+			v.Detail = "Last answered " + components.Relative(*r.LastSuccessAt, at) + "."
+		} else {
+			v.Detail = "It has not answered yet."
+		}
+	case r.LastSuccessAt != nil:
+		v.Health, v.Tone = "Working — last answered "+components.Relative(*r.LastSuccessAt, at), "success"
+	default:
+		v.Health, v.Tone = "Not used yet", "neutral"
+		v.Detail = "Crossdock has not called it yet: it will once a kind of data flows through it, or test it on its page."
+	}
+	return v
+}
+
+// tryList is the demo's "what to try" steps for a role: each links to the
+// exact place where the problem it names can be seen and fixed.
+func tryList(role store.Role, cs []store.Connection) []views.TryStep {
+	var shop, odoo int64
+	for _, c := range cs {
+		switch {
+		case c.Kind == store.KindShopify && shop == 0:
+			shop = c.ID
+		case c.Kind == store.KindOdoo && odoo == 0:
+			odoo = c.ID
+		}
+	}
+	var steps []views.TryStep
+	if role != store.RoleFinance {
+		steps = append(steps,
+			views.TryStep{Title: "See what failed, grouped by cause", Href: "/failed",
+				Text: "Failed syncs groups the failures by what caused them, largest first, each with what fixes it."},
+			views.TryStep{Title: "Map the stock location that is not mapped", Href: "/mappings/unmapped?" + url.Values{
+				"type": {"location"}, "from": {strconv.FormatInt(shop, 10)}, "to": {strconv.FormatInt(odoo, 10)}}.Encode(),
+				Text: "Stock for one Shopify location cannot reach Odoo until it is mapped; an admin who did not propose it approves it."},
+			views.TryStep{Title: "Deal with the records that exist in only one system", Href: "/failed?" + url.Values{"class": {"only_in_one"}}.Encode(),
+				Text: "Products that exist only in Odoo have nothing to map to: exclude them from syncing, or create them in Shopify."},
+		)
+	}
+	if role != store.RoleOperator { // the finance pages are finance's and admins'
+		steps = append(steps, views.TryStep{Title: "Review prices and margins", Href: "/finance",
+			Text: "The prices below cost or below the margin threshold, for finance to accept or to send to the operators as a price fix."})
+	}
+	if role != store.RoleFinance {
+		steps = append(steps, views.TryStep{Title: "See what finance sent to the operators", Href: sentHref,
+			Text: "Price fixes finance asked for wait here for an operator."})
+	}
+	return steps
+}
+
+// sentHref lists the discrepancies finance sent to the operators.
+const sentHref = "/reconciliation/discrepancies?sent=operators"
+
+// DismissTry hides the "what to try" list for the person.
+func (h Overview) DismissTry(c *fiber.Ctx) error {
+	u := CurrentUser(c)
+	if err := h.Store.DismissTryList(c.UserContext(), u.ID); err != nil {
+		return err
+	}
+	if c.Get("HX-Request") == "true" {
+		return c.SendString("")
+	}
+	return Redirect(c, "/")
 }

@@ -194,13 +194,20 @@ func (h Reconciliation) Schedule(c *fiber.Ctx) error {
 }
 
 // discFilterKeys are the discrepancy list's filters kept in the URL.
-var discFilterKeys = []string{"family", "connection", "status", "assignee", "min", "age"}
+var discFilterKeys = []string{"family", "connection", "status", "assignee", "min", "age", "sent"}
 
 func discQuery(get func(string) string) (store.DiscFilter, views.DiscFilterView, url.Values) {
 	var f store.DiscFilter
 	v := views.DiscFilterView{Family: get("family"), Connection: get("connection"), Status: get("status"),
-		Assignee: get("assignee"), MinSize: get("min"), Age: get("age")}
+		Assignee: get("assignee"), MinSize: get("min"), Age: get("age"), Sent: get("sent")}
 	var bad []string
+	switch v.Sent {
+	case "":
+	case "operators":
+		f.SentToOperators = true
+	default:
+		bad, v.Sent = append(bad, "sent by finance"), ""
+	}
 	if v.Family != "" && !slices.Contains(store.ReconFamilies, v.Family) {
 		bad, v.Family = append(bad, "kind of data"), ""
 	}
@@ -246,7 +253,7 @@ func discQuery(get func(string) string) (store.DiscFilter, views.DiscFilterView,
 	q := url.Values{}
 	for _, k := range discFilterKeys {
 		val := map[string]string{"family": v.Family, "connection": v.Connection, "status": v.Status, "assignee": v.Assignee,
-			"min": v.MinSize, "age": v.Age}[k]
+			"min": v.MinSize, "age": v.Age, "sent": v.Sent}[k]
 		if val != "" {
 			q.Set(k, val)
 		}
@@ -318,6 +325,7 @@ func (h Reconciliation) Discrepancies(c *fiber.Ctx) error {
 	for _, u := range us {
 		p.Assignees = append(p.Assignees, components.Option{Value: strconv.FormatInt(u.ID, 10), Label: u.Name})
 	}
+	p.Sents = []components.Option{{Value: "", Label: "Every discrepancy"}, {Value: "operators", Label: "Sent to the operators"}}
 	p.Ages = []components.Option{{Value: "", Label: "Any age"}, {Value: "1", Label: "Older than a day"},
 		{Value: "7", Label: "Older than a week"}, {Value: "30", Label: "Older than 30 days"}}
 	for _, d := range ds {

@@ -95,6 +95,9 @@ type Base struct {
 	Sessions *session.Manager
 	// PendingApprovals counts the change sets an admin may approve (nil: none yet).
 	PendingApprovals func(ctx context.Context, adminID int64) (int, error)
+	// SentToOperators counts the open discrepancies finance sent to the
+	// operators (nil: none).
+	SentToOperators func(ctx context.Context) (int, error)
 }
 
 // Meta builds the layout's view model for a signed-in page.
@@ -105,6 +108,9 @@ func (b Base) Meta(c *fiber.Ctx, title, active string) layout.Meta {
 		if m.User.IsAdmin && b.PendingApprovals != nil {
 			// The count is a courtesy: a failure must not break the page.
 			m.PendingApprovals, _ = b.PendingApprovals(c.UserContext(), u.ID)
+		}
+		if (u.Role == store.RoleAdmin || u.Role == store.RoleOperator) && b.SentToOperators != nil {
+			m.SentToOperators, _ = b.SentToOperators(c.UserContext()) // a courtesy too
 		}
 	}
 	if f := b.Sessions.TakeFlash(c); f != nil {

@@ -87,6 +87,9 @@ type DiscFilter struct {
 	MinSize      float64
 	// OlderThan keeps those first seen at least this long ago.
 	OlderThan time.Duration
+	// SentToOperators keeps those finance sent to the operators (a price fix
+	// asked from the finance review).
+	SentToOperators bool
 	// Keyset: ids below BeforeID.
 	BeforeID int64
 	Limit    int
@@ -118,6 +121,9 @@ func (q q) ListDiscrepancies(ctx context.Context, f DiscFilter) ([]Discrepancy, 
 	}
 	if f.OlderThan > 0 {
 		where = append(where, "d.first_seen_at <= "+arg(time.Now().Add(-f.OlderThan)))
+	}
+	if f.SentToOperators {
+		where = append(where, sentToOperatorsSQL)
 	}
 	if f.BeforeID > 0 {
 		where = append(where, "d.id < "+arg(f.BeforeID))

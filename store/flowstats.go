@@ -31,6 +31,8 @@ type FlowStat struct {
 	// LastFailedAt is when the latest of the window's failures happened.
 	FailedLastHour int
 	LastFailedAt   *time.Time
+	// SucceededLastHour counts the window's syncs that succeeded within the last hour.
+	SucceededLastHour int
 	// LastSucceededAt is when the latest success ended (any time, not only the window).
 	LastSucceededAt *time.Time
 	// OldestWaitingAt is the creation of the oldest sync still pending or
@@ -45,6 +47,7 @@ type flowHourRow struct {
 	Status       string     `db:"status"`
 	N            int        `db:"n"`
 	FailedRecent int        `db:"failed_recent"`
+	OKRecent     int        `db:"succeeded_recent"`
 	LastFailed   *time.Time `db:"last_failed"`
 }
 
@@ -63,6 +66,7 @@ func (q q) FlowStats(ctx context.Context, since time.Time) ([]FlowStat, error) {
 	var hours []flowHourRow
 	if err := sqlxSelect(ctx, q, &hours, `SELECT family, date_trunc('hour', created_at) AS hour, status, count(*) AS n,
   count(*) FILTER (WHERE status = 'failed' AND updated_at >= now() - interval '1 hour') AS failed_recent,
+  count(*) FILTER (WHERE status = 'succeeded' AND updated_at >= now() - interval '1 hour') AS succeeded_recent,
   max(updated_at) FILTER (WHERE status = 'failed') AS last_failed
 FROM syncs WHERE created_at >= $1
 GROUP BY 1, 2, 3 ORDER BY 1, 2`, since); err != nil {
@@ -115,6 +119,7 @@ FROM unnest($1::text[]) AS f(family)`, pq.Array(names)); err != nil {
 			h.Other += r.N
 		}
 		fs.FailedLastHour += r.FailedRecent
+		fs.SucceededLastHour += r.OKRecent
 		if r.LastFailed != nil && (fs.LastFailedAt == nil || r.LastFailed.After(*fs.LastFailedAt)) {
 			fs.LastFailedAt = r.LastFailed
 		}

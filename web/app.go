@@ -122,7 +122,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) base() handlers.Base {
-	return handlers.Base{Sessions: s.sessions, PendingApprovals: s.cfg.Store.CountPendingApprovals}
+	return handlers.Base{Sessions: s.sessions, PendingApprovals: s.cfg.Store.CountPendingApprovals,
+		SentToOperators: s.cfg.Store.CountSentToOperators}
 }
 
 // DemoWorkspace returns the loaded demo workspace (its sandbox twins), or nil.

@@ -34,7 +34,7 @@ func TestAddShopifyConnectionAndTestIt(t *testing.T) {
 
 	_, body := admin.Get(loc)
 	require.Contains(t, body, "Main store")
-	require.Contains(t, body, "Not tested yet")
+	require.Contains(t, body, "Not used yet")
 	require.Contains(t, body, "demo-shop.myshopify.com", "domain normalised to lower case")
 
 	// Test connection, as htmx sends it.

@@ -67,23 +67,23 @@ func TestOverviewFlows(t *testing.T) {
 		// Operators are sent to the failed syncs; finance, who may not
 		// open them, to the problems on the Syncs page.
 		if role == store.RoleFinance {
-			require.Contains(t, orders, "3 syncs failed in the last hour and none succeeded since: see Syncs → Problems")
+			require.Contains(t, orders, "Every sync that ended in the last hour failed (3); nothing has succeeded yet. 3 failures are open in Syncs → Problems.")
 			require.Contains(t, orders, `href="/syncs?family=orders&amp;problems=1"`)
 		} else {
-			require.Contains(t, orders, "3 syncs failed in the last hour and none succeeded since: see Failed syncs")
+			require.Contains(t, orders, "Every sync that ended in the last hour failed (3); nothing has succeeded yet. 3 failures are open in Failed syncs.")
 			require.Contains(t, orders, `href="/failed?family=orders"`)
 		}
-		require.Contains(t, orders, "3 syncs, 3 failed (100%)")
+		require.Contains(t, orders, "3 attempts, 3 failed (100%)")
 		require.Contains(t, orders, "None yet")
-		require.Contains(t, orders, "Last 24 hours: 0 succeeded, 3 failed.")
+		require.Contains(t, orders, "Attempts, last 24 hours: 0 succeeded, 3 failed.")
 		require.Contains(t, orders, "<title>")
 
 		stock := flowCard(t, body, "inventory")
 		require.Contains(t, stock, "Healthy")
-		require.Contains(t, stock, "2 syncs, 0 failed (0%)")
+		require.Contains(t, stock, "2 attempts, 0 failed (0%)")
 		require.Contains(t, stock, "last change sent just now; target: within 2 minutes")
 		require.Contains(t, stock, "nothing waiting")
-		require.Contains(t, stock, "Last 24 hours: 2 succeeded, 0 failed.")
+		require.Contains(t, stock, "Attempts, last 24 hours: 2 succeeded, 0 failed.")
 
 		require.Contains(t, body, "Nobody decides customers yet")
 		require.NotContains(t, body, `data-family="customers"`)
@@ -116,7 +116,7 @@ func TestBrowserOverviewShowsFlowStates(t *testing.T) {
 	card, err := chromedp.Run(ctx2, chromedp.Text(chromedp.CSS(`#flows [data-family="orders"]`)))
 	require.NoError(t, err)
 	require.Contains(t, card, "Failing")
-	require.Contains(t, card, "see Failed syncs")
+	require.Contains(t, card, "open in Failed syncs.")
 }
 
 func TestAdminPausesAndResumesAFlow(t *testing.T) {

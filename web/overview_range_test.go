@@ -29,21 +29,21 @@ func TestOverviewChartsOverSevenDays(t *testing.T) {
 	c := e.env.SignIn(t, store.RoleOperator)
 	_, body := c.Get("/")
 	orders := flowCard(t, body, "orders")
-	require.Contains(t, orders, "Last 24 hours: 0 succeeded, 0 failed.")
+	require.Contains(t, orders, "Attempts, last 24 hours: 0 succeeded, 0 failed.")
 
 	res, body := c.Get("/?range=7d")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, `hx-get="/overview/flows?range=7d"`, "the refresh keeps the period")
 	orders = flowCard(t, body, "orders")
-	require.Contains(t, orders, "Last 7 days: 0 succeeded, 1 failed.")
+	require.Contains(t, orders, "Attempts, last 7 days: 0 succeeded, 1 failed.")
 	require.Contains(t, orders, `viewBox="0 0 280 52"`)
 	require.Contains(t, orders, "7 days ago")
 
 	_, frag := c.Get("/overview/flows?range=7d")
-	require.Contains(t, flowCard(t, frag, "orders"), "Last 7 days: 0 succeeded, 1 failed.")
+	require.Contains(t, flowCard(t, frag, "orders"), "Attempts, last 7 days: 0 succeeded, 1 failed.")
 	// An unknown period falls back to the last 24 hours.
 	_, frag = c.Get("/overview/flows?range=forever")
-	require.Contains(t, flowCard(t, frag, "orders"), "Last 24 hours")
+	require.Contains(t, flowCard(t, frag, "orders"), "Attempts, last 24 hours")
 }
 
 func TestBrowserOverviewSevenDays(t *testing.T) {
@@ -63,6 +63,6 @@ func TestBrowserOverviewSevenDays(t *testing.T) {
 	browsertest.Screenshot(t, tab, "overview-7-days")
 	text, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS(`#flows [data-family="orders"]`)))
 	require.NoError(t, err)
-	require.Contains(t, text, "Last 7 days")
+	require.Contains(t, text, "Attempts, last 7 days")
 	require.Contains(t, text, "Failing")
 }

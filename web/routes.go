@@ -29,7 +29,7 @@ func (s *Server) routes() {
 	base := s.base()
 	health := handlers.Health{Store: st}
 	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
-	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }}
+	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }, BaseURL: s.cfg.BaseURL}
 	demoWS := handlers.Demo{Base: base, Load: s.loadDemo}
 	settings := handlers.Settings{Base: base, Store: st, Version: s.cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	s.route(fiber.MethodPost, "/logout", everyone, auth.Logout)
 
 	s.route(fiber.MethodGet, "/", everyone, overview.Show)
+	s.route(fiber.MethodPost, "/overview/try/dismiss", everyone, overview.DismissTry)
 	s.route(fiber.MethodPost, "/demo", admins, demoWS.LoadWorkspace)
 	s.route(fiber.MethodGet, "/settings", everyone, settings.Show)
 	s.route(fiber.MethodPost, "/settings/password", everyone, settings.ChangePassword)

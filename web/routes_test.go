@@ -81,6 +81,7 @@ var allRoutes = []routeRow{
 	{"POST", "/login", expect{anon: 422, "operator": 422, "finance": 422, "admin": 422}},
 	{"GET", "/", expect{anon: forbidden, "operator": 200, "finance": 200, "admin": 200}},
 	{"POST", "/demo", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+	{"POST", "/overview/try/dismiss", expect{anon: forbidden, "operator": 303, "finance": 303, "admin": 303}},
 	{"GET", "/settings", expect{anon: forbidden, "operator": 200, "finance": 200, "admin": 200}},
 	{"POST", "/settings/password", expect{anon: forbidden, "operator": 422, "finance": 422, "admin": 422}},
 	{"GET", "/users", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},

@@ -40,6 +40,7 @@ var writesNowhere = map[string]string{
 	"POST /logout":                                            "signs out",
 	"POST /demo":                                              "adds sandbox twins as test systems and reads their catalogues as the admin (scope checked there)",
 	"POST /settings/password":                                 "changes one's own password",
+	"POST /overview/try/dismiss":                              "hides the demo's \"what to try\" list for oneself",
 	"POST /users":                                             "Crossdock's own users",
 	"POST /users/:id<int>":                                    "Crossdock's own users (sets the scope)",
 	"POST /users/:id<int>/password":                           "Crossdock's own users",
