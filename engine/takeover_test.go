@@ -3,12 +3,14 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -360,4 +362,42 @@ func TestAlertLongWorkStuck(t *testing.T) {
 	for _, n := range notices {
 		require.Equal(t, "resolved", n.Event, n.Alert.Title)
 	}
+}
+
+// A replica takes from the queue only the orders it can send: with Odoo
+// slow and twenty orders waiting, eight jobs run (Odoo's limit per replica)
+// and the others stay in the queue for any replica, instead of twenty taken
+// and twelve of them waiting inside a replica that might die.
+func TestReplicaTakesOnlyTheOrdersItCanSend(t *testing.T) {
+	t.Parallel()
+	gate := newHoldGate()
+	e := setup(t, options{start: true, transport: gate})
+	ctx := t.Context()
+	gate.armed.Store(true)
+	defer close(gate.killed)
+	v := e.shop.Variants()[0]
+	for i := range 20 {
+		c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Buyer", LastName: strconv.Itoa(i), Email: fmt.Sprintf("buyer%d@shop.test", i)})
+		o, err := e.shop.AddOrder(shopsandbox.NewOrder{CustomerID: c.GID(), Lines: []shopsandbox.NewLine{{VariantID: v.GID(), Quantity: 1}}})
+		require.NoError(t, err)
+		payload, err := e.shop.OrderCreatePayload(o.GID())
+		require.NoError(t, err)
+		e.deliver(t, "orders/create", payload)
+	}
+	running := func() (n int) {
+		t.Helper()
+		require.NoError(t, e.st.DB.GetContext(ctx, &n, `SELECT count(*) FROM river_job WHERE kind = 'crossdock_sync' AND state = 'running'`))
+		return n
+	}
+	var waiting int
+	wait(t, "eight orders to be held at Odoo and the others to wait in the queue", func() bool {
+		require.NoError(t, e.st.DB.GetContext(ctx, &waiting, `SELECT count(*) FROM river_job WHERE kind = 'crossdock_sync' AND state IN ('available', 'scheduled')`))
+		return gate.heldOrders.Load() >= 8 && waiting >= 12
+	})
+	// Never more: a hundred looks, each a query apart.
+	most := 0
+	for range 100 {
+		most = max(most, running())
+	}
+	require.Equal(t, 8, most, "taken: only what may call Odoo at once")
 }
