@@ -242,6 +242,29 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 				Message: fmt.Sprintf("Reconciliation found %s open differences in %s. Open Reconciliation → Discrepancies, "+
 					"filter on this kind of data, and assign, fix or send the source's value.", thousands(c), noun)})
 		}
+	case store.AlertLongWorkStuck:
+		limit := time.Duration(r.Threshold * float64(time.Minute))
+		stuck, err := e.st.StuckLongWork(ctx, limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range stuck {
+			idle := now.Sub(w.Since)
+			c := store.AlertCondition{Kind: r.Kind, Key: w.What + ":" + strconv.FormatInt(w.ID, 10), Value: idle.Seconds()}
+			if w.What == "reconciliation" {
+				label, noun := reconWhat(w.Label)
+				c.Title = fmt.Sprintf("%s: comparison #%d has not moved for %s", label, w.ID, minutes(idle))
+				c.Message = fmt.Sprintf("No Crossdock replica has worked on the comparison of %s (run #%d) for %s (the alert is at %s), "+
+					"and no other comparison of it can start meanwhile. Work of a replica that stopped is taken over within a minute: "+
+					"check that Crossdock runs and read its log.", noun, w.ID, minutes(idle), minutes(limit))
+			} else {
+				c.Title = fmt.Sprintf("Bulk try-again #%d has not moved for %s", w.ID, minutes(idle))
+				c.Message = fmt.Sprintf("No Crossdock replica has worked on “%s” (bulk try-again #%d) for %s (the alert is at %s). "+
+					"Work of a replica that stopped is taken over within a minute: check that Crossdock runs and read its log.",
+					w.Label, w.ID, minutes(idle), minutes(limit))
+			}
+			out = append(out, c)
+		}
 	case store.AlertReconRunFailed:
 		runs, err := e.st.FailedReconRuns(ctx)
 		if err != nil {

@@ -26,12 +26,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
@@ -58,8 +60,14 @@ type Config struct {
 	// Resolver translates identifiers [Store].
 	Resolver Resolver
 
-	// Workers is how many syncs one replica runs at once [32].
-	Workers int
+	// Workers is how many syncs into Shopify one replica takes from the
+	// queue at once, OdooWorkers how many into Odoo [PerConnection each]. A
+	// job taken waits for its system's slot while River counts it as
+	// running (and a replica that dies holds it), so a replica takes only
+	// what it can run: raise them to PerConnection × the number of systems
+	// of that kind when there are several.
+	Workers     int
+	OdooWorkers int
 	// PerConnection caps the syncs one replica runs against one target system
 	// at once [8]. The limit is per replica: N replicas allow N times as many.
 	PerConnection int
@@ -70,11 +78,18 @@ type Config struct {
 	RetryBase time.Duration
 	// JobTimeout bounds one attempt [60 s].
 	JobTimeout time.Duration
-	// RescueAfter is how long a sync left running by a replica that died
-	// (killed, crashed, lost its database) waits before another replica runs
-	// it again [JobTimeout + 2 min]. It must exceed JobTimeout: a sync still
-	// running on a live replica is never started twice.
+	// RescueAfter is River's own rescue of a job left running [JobTimeout +
+	// 2 min], for replicas that never beat (an older version). It must
+	// exceed JobTimeout: a sync still running on a live replica is never
+	// started twice.
 	RescueAfter time.Duration
+	// ReplicaBeat is how often a replica says it is alive and looks for
+	// replicas that stopped [5 s]; ReplicaDeadAfter is how old a replica's
+	// last beat is when the others take over its running jobs — syncs,
+	// reconciliations, bulk replays, periodic jobs — whatever their timeout
+	// [20 s; at least 3 beats] (takeover.go).
+	ReplicaBeat      time.Duration
+	ReplicaDeadAfter time.Duration
 	// BreakerThreshold consecutive transient failures of a system open its
 	// circuit breaker [5]; it stays open BreakerCooldown [30 s], doubling
 	// while the system keeps failing (at most 5 min).
@@ -131,12 +146,15 @@ func (c *Config) defaults() {
 	if c.Resolver == nil {
 		c.Resolver = c.Store
 	}
-	c.Workers = cmp.Or(c.Workers, 32)
 	c.PerConnection = cmp.Or(c.PerConnection, 8)
+	c.Workers = cmp.Or(c.Workers, c.PerConnection)
+	c.OdooWorkers = cmp.Or(c.OdooWorkers, c.PerConnection)
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, 8)
 	c.RetryBase = cmp.Or(c.RetryBase, 2*time.Minute)
 	c.JobTimeout = cmp.Or(c.JobTimeout, 60*time.Second)
 	c.RescueAfter = cmp.Or(c.RescueAfter, c.JobTimeout+2*time.Minute)
+	c.ReplicaBeat = cmp.Or(c.ReplicaBeat, 5*time.Second)
+	c.ReplicaDeadAfter = cmp.Or(c.ReplicaDeadAfter, 20*time.Second)
 	c.BreakerThreshold = cmp.Or(c.BreakerThreshold, 5)
 	c.BreakerCooldown = cmp.Or(c.BreakerCooldown, 30*time.Second)
 	c.IntakeBatch = cmp.Or(c.IntakeBatch, 200)
@@ -155,11 +173,21 @@ func (c *Config) defaults() {
 	c.StatePublishInterval = cmp.Or(c.StatePublishInterval, 10*time.Second)
 }
 
-// Queue names.
+// Queue names. Syncs into Odoo have a queue of their own, sized to what may
+// call Odoo at once (syncQueue).
 const (
-	queueSyncs  = "syncs"
-	queueSweeps = "sweeps"
+	queueSyncs     = "syncs"
+	queueSyncsOdoo = "syncs_odoo"
+	queueSweeps    = "sweeps"
 )
+
+// syncQueue is the queue of a flow's syncs: by the system written to.
+func syncQueue(flow string) string {
+	if strings.HasSuffix(flow, "_odoo") {
+		return queueSyncsOdoo
+	}
+	return queueSyncs
+}
 
 // Engine is the sync engine of one replica.
 type Engine struct {
@@ -192,6 +220,11 @@ type Engine struct {
 	statesChanged chan struct{}
 	stopPublish   context.CancelFunc
 	publishDone   chan struct{}
+
+	// Beats, take-over and the fence (takeover.go).
+	fence    *fence
+	stopBeat context.CancelFunc
+	beatDone chan struct{}
 }
 
 // Migrate applies River's own schema (its job, leader and queue tables). Call
@@ -216,6 +249,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.RescueAfter <= cfg.JobTimeout {
 		return nil, fmt.Errorf("engine: rescue delay %s must exceed the job timeout %s", cfg.RescueAfter, cfg.JobTimeout)
 	}
+	if cfg.ReplicaDeadAfter < 3*cfg.ReplicaBeat {
+		return nil, fmt.Errorf("engine: a replica taken for dead after %s must have missed at least 3 beats of %s", cfg.ReplicaDeadAfter, cfg.ReplicaBeat)
+	}
 	if cfg.InventoryQuantity != "available" && cfg.InventoryQuantity != "on_hand" {
 		return nil, fmt.Errorf("engine: inventory quantity %q must be available or on_hand", cfg.InventoryQuantity)
 	}
@@ -226,7 +262,7 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{cfg: cfg, st: cfg.Store, box: box, log: cfg.Logger,
 		limits: newLimiter(cfg.PerConnection, cfg.BreakerThreshold, cfg.BreakerCooldown),
 		shops:  map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{},
-		replica: newReplicaID(), statesChanged: make(chan struct{}, 1), calls: newCallHealth()}
+		replica: newReplicaID(), statesChanged: make(chan struct{}, 1), calls: newCallHealth(), fence: newFence()}
 	e.limits.changed = e.stateChanged
 
 	var periodic []*river.PeriodicJob
@@ -253,18 +289,24 @@ func New(cfg Config) (*Engine, error) {
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueSyncs:      {MaxWorkers: cfg.Workers},
+			queueSyncsOdoo:  {MaxWorkers: cfg.OdooWorkers},
 			queueSweeps:     {MaxWorkers: 2},
 			queueRecon:      {MaxWorkers: 1},
 			queueAlerts:     {MaxWorkers: 1},
 			queueRehearsals: {MaxWorkers: 1},
 		},
+		// The client id is the replica's: a job's attempted_by names the
+		// replica running it, so the others can take it over when it stops.
+		ID:                e.replica,
+		Middleware:        []rivertype.Middleware{&fenceMiddleware{f: e.fence}},
 		Workers:           workers,
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPollInterval,
 		JobTimeout:        cfg.JobTimeout,
-		// A replica that dies mid-job leaves it running; another one picks it
-		// up after this. The sync takes its own lease again (a lease held by
-		// the same sync is renewed), so nothing waits for it to expire.
+		// A replica that dies mid-job leaves it running; the others take it
+		// over once its beat stops (takeover.go), or River after this. The
+		// sync takes its own lease again (a lease held by the same sync is
+		// renewed), so nothing waits for it to expire.
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		// Our own retries snooze the job (our attempt count and backoff live on
 		// the sync record); River's attempts only count infrastructure errors
@@ -300,6 +342,12 @@ func (e *Engine) Start(ctx context.Context) error {
 		defer close(e.publishDone)
 		e.publishLoop(pctx)
 	}()
+	bctx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopBeat, e.beatDone = stopBeat, make(chan struct{})
+	go func() {
+		defer close(e.beatDone)
+		e.beatLoop(bctx)
+	}()
 	return nil
 }
 
@@ -320,6 +368,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
+	// The replica beats until its jobs have ended: the others must not
+	// take over what it still finishes.
+	defer e.stopBeating(ctx)
 	if err := e.river.Stop(ctx); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return e.river.StopAndCancel(context.WithoutCancel(ctx))
@@ -327,6 +378,17 @@ func (e *Engine) Stop(ctx context.Context) error {
 		return fmt.Errorf("engine: stop queue: %w", err)
 	}
 	return nil
+}
+
+func (e *Engine) stopBeating(ctx context.Context) {
+	if e.stopBeat == nil {
+		return
+	}
+	e.stopBeat()
+	select {
+	case <-e.beatDone:
+	case <-ctx.Done():
+	}
 }
 
 // Rules returns the sources of truth, from a snapshot at most RulesTTL old.

@@ -174,7 +174,7 @@ func (e *Engine) enqueue(ctx context.Context, tx *store.Tx, reps []store.Replay)
 	params := make([]river.InsertManyParams, len(reps))
 	for i, r := range reps {
 		params[i] = river.InsertManyParams{Args: SyncArgs{SyncID: r.ID, Target: r.TargetConnectionID, Lease: leaseFor(r.Flow, r.TargetConnectionID, r.EntityRef)},
-			InsertOpts: &river.InsertOpts{Queue: queueSyncs}}
+			InsertOpts: &river.InsertOpts{Queue: syncQueue(r.Flow)}}
 	}
 	// The job points at its sync; the sync's job_id is not written back for
 	// replays (nothing reads it, and it would be one more write per replay
@@ -410,21 +410,33 @@ type replayBatchWorker struct {
 // Timeout: a batch of a million failures takes minutes, not the sync timeout.
 func (w *replayBatchWorker) Timeout(*river.Job[ReplayBatchArgs]) time.Duration { return 2 * time.Hour }
 
+// Work makes the batch's replays chunk by chunk, beating while it does. A
+// job taken over from a replica that stopped goes on from the last chunk that
+// committed, and the batch says it resumed after a restart.
 func (w *replayBatchWorker) Work(ctx context.Context, job *river.Job[ReplayBatchArgs]) error {
-	for {
-		done, err := w.e.replayBatchStep(ctx, job.Args.BatchID)
-		if err != nil {
-			if job.Attempt >= job.MaxAttempts {
-				fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				_ = w.e.st.FailReplayBatch(fctx, job.Args.BatchID, "Crossdock could not finish making the replays: "+err.Error())
-			}
+	id := job.Args.BatchID
+	if takenOver(job.JobRow) {
+		if err := w.e.st.ResumeReplayBatch(ctx, id); err != nil {
 			return err
 		}
-		if done {
-			return nil
-		}
 	}
+	return beating(ctx, w.e.cfg.ReplicaBeat, func(ctx context.Context) error { return w.e.st.BeatReplayBatch(ctx, id) },
+		func(ctx context.Context) error {
+			for {
+				done, err := w.e.replayBatchStep(ctx, id)
+				if err != nil {
+					if job.Attempt >= job.MaxAttempts {
+						fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+						defer cancel()
+						_ = w.e.st.FailReplayBatch(fctx, id, "Crossdock could not finish making the replays: "+err.Error())
+					}
+					return err
+				}
+				if done {
+					return nil
+				}
+			}
+		})
 }
 
 // replayBatchStep moves a batch on by one transaction: the first queues its

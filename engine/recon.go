@@ -55,7 +55,7 @@ type reconWorker struct {
 func (w *reconWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return time.Hour }
 
 func (w *reconWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
-	_, err := w.e.Reconcile(ctx, job.Args.RunID)
+	_, err := w.e.reconcileRun(ctx, job.Args.RunID, takenOver(job.JobRow))
 	return err
 }
 
@@ -123,14 +123,30 @@ type pairFailure struct {
 
 // Reconcile runs a queued run now (the worker calls it; tests too).
 func (e *Engine) Reconcile(ctx context.Context, runID int64) (store.ReconRun, error) {
+	return e.reconcileRun(ctx, runID, false)
+}
+
+// reconcileRun runs a run; resume is set when its job was taken over from a
+// replica that stopped while running it: the run goes on from the
+// snapshots it had pulled in full, and says it resumed after a restart.
+// While it runs, it beats (the stuck-work alert reads the beat).
+func (e *Engine) reconcileRun(ctx context.Context, runID int64, resume bool) (store.ReconRun, error) {
 	run, err := e.st.StartReconRun(ctx, runID)
+	if errors.Is(err, store.ErrSyncDone) && resume {
+		run, err = e.st.ResumeReconRun(ctx, runID)
+	}
 	if errors.Is(err, store.ErrSyncDone) {
 		return e.st.ReconRunByID(ctx, runID)
 	}
 	if err != nil {
 		return run, err
 	}
-	out := e.reconcile(ctx, run)
+	var out store.RunOutcome
+	_ = beating(ctx, e.cfg.ReplicaBeat, func(ctx context.Context) error { return e.st.BeatReconRun(ctx, runID) },
+		func(ctx context.Context) error {
+			out = e.reconcile(ctx, run)
+			return nil
+		})
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	return e.st.FinishReconRun(fctx, run, out)
@@ -177,14 +193,14 @@ func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.R
 			"No %s system receives %s from %s, so there is nothing to compare.", kindName(wantOther), fam.Noun(), master.Name)}
 	}
 	start := time.Now()
-	if err := e.pullSnapshot(ctx, run, master); err != nil {
+	if err := e.pullStep(ctx, run, master.ID, func() error { return e.pullSnapshot(ctx, run, master) }); err != nil {
 		return failed(err, fmt.Sprintf("%s could not be read from %s", fam.Noun(), master.Name))
 	}
 	var res store.CompareResult
 	var fails []pairFailure
 	var closePairs []int64
 	for _, o := range others {
-		if err := e.pullSnapshot(ctx, run, o); err != nil {
+		if err := e.pullStep(ctx, run, o.ID, func() error { return e.pullSnapshot(ctx, run, o) }); err != nil {
 			fails = append(fails, pairFailure{o.ID, fmt.Errorf("%s could not be read from %s: %w", fam.Noun(), o.Name, err)})
 			continue
 		}
@@ -256,7 +272,7 @@ func (e *Engine) reconcileMappings(ctx context.Context, run store.ReconRun, rs r
 			continue
 		}
 		n++
-		if err := e.pullRecords(ctx, run, c); err != nil {
+		if err := e.pullStep(ctx, run, c.ID, func() error { return e.pullRecords(ctx, run, c) }); err != nil {
 			fails = append(fails, pairFailure{c.ID, fmt.Errorf("the records of %s could not be read: %w", c.Name, err)})
 			continue
 		}
@@ -316,6 +332,22 @@ func kindName(k string) string {
 }
 
 // ---- snapshots ----
+
+// pullStep pulls one connection's snapshot as one step of a run: a snapshot
+// the run has in full (before a restart) is kept; otherwise what part of it
+// there is goes, and it is pulled again.
+func (e *Engine) pullStep(ctx context.Context, run store.ReconRun, connID int64, pull func() error) error {
+	if slices.Contains(run.Pulled, connID) {
+		return nil
+	}
+	if err := e.st.ClearSnapshot(ctx, run.ID, connID); err != nil {
+		return err
+	}
+	if err := pull(); err != nil {
+		return err
+	}
+	return e.st.MarkSnapshotPulled(ctx, run.ID, connID)
+}
 
 func (e *Engine) pullSnapshot(ctx context.Context, run store.ReconRun, c rules.ConnInfo) error {
 	switch {

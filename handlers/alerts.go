@@ -124,6 +124,8 @@ var ruleWords = map[string]struct{ title, help, label, hint string }{
 		"Alert above (% of deliveries)", "Above 0 and below 100, e.g. 5."},
 	store.AlertIntakeStuck: {"Webhook intake stuck", "A webhook event Shopify delivered has waited longer than this to become syncs: intake is stopped or stuck, and every later event waits behind it. /readyz answers 503 on the same condition.",
 		"Alert when an event waits longer than (minutes)", "From 1 to 10080."},
+	store.AlertLongWorkStuck: {"Long work stuck", "A comparison or a bulk try-again that no Crossdock replica has worked on for this long. Work of a replica that stopped is taken over within a minute, so this means every replica is stopped, or the work waits behind a long comparison.",
+		"Alert when nothing happened for (minutes)", "From 1 to 10080."},
 	store.AlertQueueLag: {"Queue lag per flow", "The oldest change waiting in a flow has waited longer than this.",
 		"Alert when waiting longer than (minutes)", "From 1 to 10080."},
 	store.AlertFreshnessMissed: {"Freshness target missed", "A flow has not delivered within its own freshness target (set under Sources of truth) while changes wait.", "", ""},

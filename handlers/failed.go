@@ -28,6 +28,7 @@ type FailedStore interface {
 	ResolveFailures(ctx context.Context, a store.Actor, ids []int64, resolution, note string) ([]int64, error)
 	RecentReplayBatches(ctx context.Context, limit int) ([]store.ReplayBatch, error)
 	ReplayBatchByID(ctx context.Context, id int64) (store.ReplayBatch, error)
+	ReplayBatchResumed(ctx context.Context, id int64) (store.Resumed, error)
 	ReplayBatchProgress(ctx context.Context, id int64) (store.BatchProgress, error)
 	BatchReplaysFailedAgain(ctx context.Context, id int64, limit int) ([]store.Sync, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
@@ -553,7 +554,12 @@ func (h Failed) Batch(c *fiber.Ctx) error {
 		return err
 	}
 	bv.CanCancel = bv.CanCancel && h.canAct(c)
-	p := views.BatchPage{Meta: h.Meta(c, fmt.Sprintf("Bulk replay #%d · Failed syncs", id), "failed"), Batch: bv, Now: now()}
+	res, err := h.Store.ReplayBatchResumed(ctx, id)
+	if err != nil {
+		return err
+	}
+	p := views.BatchPage{Meta: h.Meta(c, fmt.Sprintf("Bulk replay #%d · Failed syncs", id), "failed"), Batch: bv, Now: now(),
+		Resumed: views.Resumed{Times: res.Times, At: res.At}}
 	if c.Query("part") == "1" {
 		return Render(c, views.ReplayBatchBody(p))
 	}

@@ -133,6 +133,7 @@ func (h Reconciliation) Run(c *fiber.Ctx) error {
 	slices.Reverse(prev)
 	p := views.ReconRunPage{Meta: h.Meta(c, fmt.Sprintf("Run #%d · Reconciliation", r.ID), "reconciliation"), Run: runRow(r),
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Problems: r.Problems(), Now: now(),
+		Resumed:           views.Resumed{Times: r.Resumes, At: r.ResumedAt},
 		Trend:             views.TrendChart(trendPoints(prev, r.ID)),
 		DiscrepanciesHref: "/reconciliation/discrepancies?" + url.Values{"family": {r.Family}}.Encode()}
 	return Render(c, views.ReconRun(p))

@@ -27,6 +27,7 @@ const (
 	AlertReconDiscrepancies = "recon_discrepancies"
 	AlertReconRunFailed     = "recon_run_failed"
 	AlertIntakeStuck        = "webhook_intake_stuck"
+	AlertLongWorkStuck      = "long_work_stuck"
 )
 
 // Alert states.
@@ -38,7 +39,7 @@ const (
 
 // AlertKinds lists the rule kinds in page order.
 var AlertKinds = []string{AlertWebhookFailureRate, AlertQueueLag, AlertIntakeStuck, AlertFreshnessMissed, AlertFailedSyncsBurst,
-	AlertBreakerOpen, AlertSubscriptionGone, AlertReconDiscrepancies, AlertReconRunFailed}
+	AlertBreakerOpen, AlertSubscriptionGone, AlertReconDiscrepancies, AlertReconRunFailed, AlertLongWorkStuck}
 
 // AlertRule is one kind of condition Crossdock watches.
 type AlertRule struct {
@@ -70,7 +71,7 @@ type AlertRuleInput struct {
 // freshness target missed).
 func UsesThreshold(kind string) bool {
 	switch kind {
-	case AlertWebhookFailureRate, AlertQueueLag, AlertFailedSyncsBurst, AlertReconDiscrepancies, AlertIntakeStuck:
+	case AlertWebhookFailureRate, AlertQueueLag, AlertFailedSyncsBurst, AlertReconDiscrepancies, AlertIntakeStuck, AlertLongWorkStuck:
 		return true
 	}
 	return false
@@ -102,7 +103,7 @@ func (in AlertRuleInput) Validate() (AlertRule, FieldErrors) {
 			fe["threshold"] = "A failure rate is a percentage above 0 and below 100: at 0 every failure alerts, at 100 nothing ever could."
 		case in.Kind == AlertQueueLag && (t < 1 || t > 10080):
 			fe["threshold"] = "The queue lag must be from 1 minute to a week (10080 minutes)."
-		case in.Kind == AlertIntakeStuck && (t < 1 || t > 10080):
+		case (in.Kind == AlertIntakeStuck || in.Kind == AlertLongWorkStuck) && (t < 1 || t > 10080):
 			fe["threshold"] = "The wait must be from 1 minute to a week (10080 minutes)."
 		case in.Kind == AlertFailedSyncsBurst && (t < 1 || t > 1_000_000 || t != float64(int(t))):
 			fe["threshold"] = "The number of failed syncs must be a whole number of at least 1."

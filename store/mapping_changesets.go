@@ -522,16 +522,24 @@ SELECT i.change_set_id, i.line, 'stale',
   'Re-check the change set to compare it with the current mappings, then review the rows again.', r.ended_change_set
 FROM change_set_items i JOIN mapping_refs r ON r.id = i.before_ref_id JOIN connections c ON c.id = r.connection_id
 WHERE i.change_set_id = $1 AND r.valid_to IS NOT NULL`,
-	// An id the set adds is now mapped to an entity (by someone else's change).
+	// An id the set maps (added, or moved to an entity in place of its old
+	// id) is now mapped elsewhere, by someone else's change approved since:
+	// a current reference with that id that this set neither replaces nor
+	// ends. Found here, for every row that writes a reference, so that the
+	// loser of two approvals is told what conflicts and how to get out of
+	// it, never refused by the unique index.
 	`INSERT INTO change_set_issues (change_set_id, line, kind, message, resolution, other_change_set)
 SELECT i.change_set_id, i.line, 'claimed',
-  format('The %s id %s is already mapped to %s, so it cannot also be mapped to %s.', c.name, i.external_id, e.key, i.entity_key),
-  format('If it belongs to %s, re-check the change set so this row moves it; otherwise remove this row.', i.entity_key),
+  format('The %s id %s is already mapped to %s%s, so it cannot also be mapped to %s.', c.name, i.external_id, e.key,
+         CASE WHEN r.created_change_set IS NOT NULL THEN format(' (by proposed change #%s, approved since)', r.created_change_set) ELSE '' END,
+         i.entity_key),
+  format('If it belongs to %s, re-check this proposed change so this row moves it from %s; otherwise remove this row.', i.entity_key, e.key),
   r.created_change_set
 FROM change_set_items i
 JOIN mapping_refs r ON r.valid_to IS NULL AND r.connection_id = i.connection_id AND r.entity_type = i.entity_type AND r.external_id = i.external_id
 JOIN mapping_entities e ON e.id = r.entity_id JOIN connections c ON c.id = i.connection_id
-WHERE i.change_set_id = $1 AND i.action = 'add'`,
+WHERE i.change_set_id = $1 AND i.op = 'set' AND i.action IN ('add', 'change') AND r.id IS DISTINCT FROM i.before_ref_id
+  AND NOT EXISTS (SELECT 1 FROM change_set_items o WHERE o.change_set_id = $1 AND o.before_ref_id = r.id)`,
 	// After the set, an entity would have two references in one system where
 	// one is allowed: rows of the set naming it plus its current references
 	// that the set does not end. Set-based (grouped), never row by row.
@@ -604,9 +612,9 @@ WITH mine AS (
     ON o.connection_id = m.connection_id AND o.entity_type = m.entity_type AND o.k = lower(m.entity_key) AND m.entity_key <> ''
 )
 SELECT DISTINCT ON (h.line) $1, h.line, 'pending',
-  format('Change set #%s (waiting for approval since %s) also changes the %s id %s or %s.', h.other_id,
+  format('Proposed change #%s (waiting for approval since %s) also changes the %s id %s or %s.', h.other_id,
          to_char(h.created_at, 'YYYY-MM-DD'), c.name, h.external_id, COALESCE(NULLIF(h.entity_key, ''), 'its entity')),
-  format('Decide change set #%s first. If it is approved, re-check this one; if it is rejected or withdrawn, this conflict goes away.', h.other_id),
+  format('Decide proposed change #%s first. If it is approved, re-check this one; if it is rejected or withdrawn, this conflict goes away.', h.other_id),
   h.other_id
 FROM hit h JOIN connections c ON c.id = h.connection_id
 ORDER BY h.line, h.other_id`,
@@ -989,7 +997,7 @@ func (s *Store) ApproveChangeSet(ctx context.Context, a Actor, id int64, comment
 			// Commit the conflicts just found, so the page explains them.
 			blocked = ConflictsError{N: cs.NConflicts + cs.NInvalid}
 			return tx.Audit(ctx, a, Change{Action: "changeset.blocked", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-				Summary: fmt.Sprintf("Could not approve change set #%d: %d conflict(s)", id, cs.NConflicts)})
+				Summary: fmt.Sprintf("Could not approve proposed change #%d: %s", id, blockedWhy(cs))})
 		}
 		version++
 		if err := tx.apply(ctx, cs, version); err != nil {
@@ -1017,6 +1025,15 @@ func (s *Store) ApproveChangeSet(ctx context.Context, a Actor, id int64, comment
 		return cs, blocked
 	}
 	return cs, nil
+}
+
+// blockedWhy counts what blocks an approval, in the audit log's words.
+func blockedWhy(cs ChangeSet) string {
+	n := cs.NConflicts + cs.NInvalid
+	if n == 1 {
+		return "1 conflict"
+	}
+	return fmt.Sprintf("%d conflicts", n)
 }
 
 // apply writes a checked change set's rows as mapping version v, set-based.

@@ -67,6 +67,12 @@ type ReconRun struct {
 	Closed        int64           `db:"closed"`
 	ProblemsJSON  json.RawMessage `db:"problems"`
 	Message       string          `db:"message"`
+	// Resumes counts the times the run was taken over from a replica that
+	// stopped (ResumedAt the last); Pulled are the connections whose
+	// snapshot the run has in full, kept when it resumes.
+	Resumes   int           `db:"resumes"`
+	ResumedAt *time.Time    `db:"resumed_at"`
+	Pulled    pq.Int64Array `db:"pulled"`
 }
 
 // Problems decodes what the run could not compare.
@@ -92,7 +98,7 @@ func (r ReconRun) Duration() time.Duration {
 func (r ReconRun) Ended() bool { return r.FinishedAt != nil }
 
 const reconRunColumns = `id, family, trigger, requested_by, status, created_at, started_at, finished_at, compared, differing,
-not_comparable, opened, closed, problems, message`
+not_comparable, opened, closed, problems, message, resumes, resumed_at, pulled`
 
 // ErrRunLive is returned when a family already has a run waiting or running.
 var ErrRunLive = errors.New("store: a run of this family is already waiting or running")
@@ -120,16 +126,21 @@ ON CONFLICT (family) WHERE status IN ('queued', 'running') DO NOTHING RETURNING 
 // the same family. A family left out (nothing decides it) is not claimed,
 // so it is due at once when it becomes eligible.
 func (q q) ClaimDueReconFamilies(ctx context.Context, eligible []string) ([]string, error) {
-	// A run whose replica stopped mid-way would block its family for good.
+	// A run no replica has worked on for this long (its job lost, every
+	// replica gone) would block its family for good; a run whose replica
+	// stopped is taken over long before (engine: takeover).
 	if _, err := q.ext.ExecContext(ctx, `UPDATE recon_runs SET status = 'failed', finished_at = now(),
 message = 'Crossdock stopped while this run was going on; nothing was closed. The next run compares again.'
-WHERE status = 'running' AND started_at < now() - $1 * interval '1 second'`, (StaleRunAfter + 5*time.Minute).Seconds()); err != nil {
+WHERE status = 'running' AND coalesce(beat_at, started_at) < now() - $1 * interval '1 second'`, (StaleRunAfter + 5*time.Minute).Seconds()); err != nil {
 		return nil, fmt.Errorf("store: fail stale runs: %w", err)
 	}
+	// A family whose run still waits or runs keeps its slot: the schedule
+	// queues the next run once that one has ended, not a refusal each tick.
 	var fs []string
-	err := sqlxSelect(ctx, q, &fs, `UPDATE recon_schedules SET last_queued_at = now()
+	err := sqlxSelect(ctx, q, &fs, `UPDATE recon_schedules s SET last_queued_at = now()
 WHERE every_minutes > 0 AND (last_queued_at IS NULL OR last_queued_at <= now() - every_minutes * interval '1 minute')
   AND family = ANY($1)
+  AND NOT EXISTS (SELECT 1 FROM recon_runs r WHERE r.family = s.family AND r.status IN ('queued', 'running'))
 RETURNING family`, pq.Array(eligible))
 	if err != nil {
 		return nil, fmt.Errorf("store: due reconciliations: %w", err)
@@ -181,16 +192,16 @@ func (s *Store) SetReconSchedule(ctx context.Context, a Actor, family string, mi
 	})
 }
 
-// StaleRunAfter is how long a run may go on before Crossdock takes it for
-// lost (its replica stopped): the reconciliation worker's timeout.
+// StaleRunAfter is how long a running run may go without a beat before
+// Crossdock takes it for lost: the reconciliation worker's timeout.
 const StaleRunAfter = time.Hour
 
 // StartReconRun claims a queued run (or one gone stale) and marks it
 // running; a run that ended or that another worker runs answers ErrSyncDone.
 func (q q) StartReconRun(ctx context.Context, id int64) (ReconRun, error) {
 	var r ReconRun
-	err := sqlxGet(ctx, q, &r, `UPDATE recon_runs SET status = 'running', started_at = now()
-WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND started_at < now() - $2 * interval '1 second'))
+	err := sqlxGet(ctx, q, &r, `UPDATE recon_runs SET status = 'running', started_at = now(), beat_at = now(), pulled = '{}'
+WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND coalesce(beat_at, started_at) < now() - $2 * interval '1 second'))
 RETURNING `+reconRunColumns, id, StaleRunAfter.Seconds())
 	if errors.Is(err, ErrNotFound) {
 		return r, ErrSyncDone

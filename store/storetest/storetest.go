@@ -160,7 +160,8 @@ func URL(t testing.TB) string {
 // the test ends.
 func New(t testing.TB) *store.Store {
 	t.Helper()
-	db, err := sqlx.Open("postgres", URL(t))
+	u := URL(t)
+	db, err := sqlx.Open("postgres", u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,23 @@ func New(t testing.TB) *store.Store {
 	t.Cleanup(func() { db.Close() })
 	st := store.New(db)
 	st.PasswordCost = bcrypt.MinCost
+	urls.Store(st, u)
+	t.Cleanup(func() { urls.Delete(st) })
 	return st
+}
+
+// urls remembers the database of each Store New made.
+var urls sync.Map
+
+// URLOf returns the connection string of the database a Store from New
+// uses: a test opens a second pool on it (a second replica, say).
+func URLOf(t testing.TB, st *store.Store) string {
+	t.Helper()
+	u, ok := urls.Load(st)
+	if !ok {
+		t.Fatal("storetest: URLOf a Store New did not make")
+	}
+	return u.(string)
 }
 
 func withDB(rawURL, db string) string {

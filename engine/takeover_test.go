@@ -1,0 +1,403 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/stretchr/testify/require"
+
+	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
+	"crossdock/store"
+	"crossdock/store/storetest"
+)
+
+// dbProxy carries one replica's connections to PostgreSQL, until kill cuts
+// them all at once and refuses new ones: what the database sees of a replica
+// killed with SIGKILL or cut off from it. Nothing of the replica reaches the
+// database afterwards, so nothing is cleaned up.
+type dbProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	dead   bool
+}
+
+func newDBProxy(t *testing.T, target string) *dbProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &dbProxy{ln: ln, target: target}
+	go p.serve()
+	t.Cleanup(p.kill)
+	return p
+}
+
+func (p *dbProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.dead {
+			p.mu.Unlock()
+			c.Close()
+			s.Close()
+			return
+		}
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(s, c); s.Close() }()
+		go func() { _, _ = io.Copy(c, s); c.Close() }()
+	}
+}
+
+func (p *dbProxy) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dead = true
+	p.ln.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// holdGate holds a replica's calls to the connected systems once armed:
+// every Shopify call, and Odoo's partner and sale order calls, wait until the
+// replica is killed and never reach the system. It counts the Odoo stock
+// reads it lets through.
+type holdGate struct {
+	armed      atomic.Bool
+	killed     chan struct{}
+	heldShop   atomic.Int64
+	heldOrders atomic.Int64
+	quantReads atomic.Int64
+}
+
+func newHoldGate() *holdGate { return &holdGate{killed: make(chan struct{})} }
+
+func (g *holdGate) RoundTrip(req *http.Request) (*http.Response, error) {
+	p := req.URL.Path
+	odoo := strings.Contains(p, "/json/2/")
+	if strings.Contains(p, "/stock.quant/") {
+		g.quantReads.Add(1)
+	}
+	if g.armed.Load() {
+		var held *atomic.Int64
+		switch {
+		case !odoo:
+			held = &g.heldShop
+		case strings.Contains(p, "/sale.order/") || strings.Contains(p, "/res.partner/"):
+			held = &g.heldOrders
+		}
+		if held != nil {
+			held.Add(1)
+			select {
+			case <-req.Context().Done():
+			case <-g.killed:
+			}
+			return nil, errors.New("the replica was killed")
+		}
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// Two engines on one database. Replica A runs a reconciliation (its Odoo
+// snapshot pulled, the Shopify one under way), a bulk replay (its failures
+// taken, its first chunk waiting) and three order replays (waiting on Odoo);
+// then it is killed: its database connections cut, its context cancelled,
+// nothing cleaned up. Replica B finishes all of it, each well within two
+// minutes: the run resumes from the snapshot it had and says so, the bulk
+// replay resumes and says so, and every order reaches Odoo exactly once.
+// CROSSDOCK_TAKEOVER_DEFAULTS=1 runs it with the default beat and dead-after
+// (5 s, 20 s) to measure the takeover times a merchant gets.
+func TestDeadReplicaWorkIsTakenOver(t *testing.T) {
+	t.Parallel()
+	beat, dead := 100*time.Millisecond, time.Second
+	if os.Getenv("CROSSDOCK_TAKEOVER_DEFAULTS") != "" {
+		beat, dead = 0, 0 // the engine's defaults
+	}
+	began := time.Now()
+	gateA, gateB := newHoldGate(), newHoldGate()
+	var cfgB engine.Config
+	var killDB func()
+	e := setup(t, options{configure: func(c *engine.Config) {
+		c.ReplicaBeat, c.ReplicaDeadAfter = beat, dead
+		cfgB = *c
+		cfgB.HTTPClient = &http.Client{Timeout: time.Minute, Transport: gateB}
+		// Replica A reaches the database through a proxy the test cuts.
+		u, err := url.Parse(storetest.URLOf(t, c.Store))
+		if err != nil || u.Host == "" {
+			t.Skip("the test database's address is not a URL")
+		}
+		proxy := newDBProxy(t, u.Host)
+		killDB = proxy.kill
+		u.Host = proxy.ln.Addr().String()
+		db, err := sqlx.Open("postgres", u.String())
+		require.NoError(t, err)
+		db.SetMaxOpenConns(30)
+		db.SetMaxIdleConns(30)
+		c.Store = store.New(db)
+		c.HTTPClient = &http.Client{Timeout: time.Minute, Transport: gateA}
+	}})
+	a := e.eng
+	ctx := context.Background()
+	e.mapInDB(t)
+	ctxA, cancelA := context.WithCancel(ctx)
+	require.NoError(t, a.Start(ctxA))
+	t.Cleanup(func() {
+		// Let the killed replica's goroutines end; it can no longer write.
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		go func() { _ = a.Stop(sctx) }()
+		<-sctx.Done()
+	})
+
+	t.Logf("set up in %s", time.Since(began).Round(time.Millisecond))
+	// Six orders, failed as not mapped; the three replayed one by one are of
+	// three customers (a customer's orders take turns).
+	v := e.shop.Variants()[0]
+	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", v.GID())
+	var fails []store.Sync
+	customers := e.shop.ShopCustomers()
+	for i := range 6 {
+		o, err := e.shop.AddOrder(shopsandbox.NewOrder{CustomerID: customers[i%len(customers)].GID(), Lines: []shopsandbox.NewLine{{VariantID: v.GID(), Quantity: 1}}})
+		require.NoError(t, err)
+		payload, err := e.shop.OrderCreatePayload(o.GID())
+		require.NoError(t, err)
+		s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
+		require.Equal(t, store.ClassUnmapped, s.Class(), s.Message)
+		fails = append(fails, s)
+	}
+	e.mapVariant(v)
+	t.Logf("failures made in %s", time.Since(began).Round(time.Millisecond))
+	gateA.armed.Store(true)
+
+	// Three order replays, held on Odoo by A.
+	var replays []int64
+	for _, f := range fails[:3] {
+		r, err := a.Replay(ctx, store.SystemActor("Ana"), f.ID)
+		require.NoError(t, err)
+		replays = append(replays, r.ID)
+	}
+	// A bulk replay of the other three: its first step takes them, the
+	// next waits on their rows, which the test holds (a long chunk).
+	lock, err := e.st.DB.BeginTxx(ctx, nil)
+	require.NoError(t, err)
+	defer lock.Rollback() //nolint:errcheck
+	var ids []int64
+	for _, f := range fails[3:] {
+		ids = append(ids, f.ID)
+	}
+	_, err = lock.ExecContext(ctx, `SELECT id FROM syncs WHERE id = ANY($1) FOR UPDATE`, pq.Array(ids))
+	require.NoError(t, err)
+	batch, err := a.StartReplayBatch(ctx, store.SystemActor("Ana"), store.NewReplayBatch{IDs: ids, Description: "the other three"})
+	require.NoError(t, err)
+	// A comparison of stock: Odoo decides it and is pulled first; the
+	// Shopify export is held.
+	run, err := a.RequestReconciliation(ctx, store.ReconInventory, "manual", "test")
+	require.NoError(t, err)
+
+	wait(t, "replica A to hold the comparison, the bulk replay and the orders", func() bool {
+		r, err := e.st.ReconRunByID(ctx, run.ID)
+		require.NoError(t, err)
+		b, err := e.st.ReplayBatchByID(ctx, batch.ID)
+		require.NoError(t, err)
+		return slices.Contains(r.Pulled, e.odooConn.ID) && gateA.heldShop.Load() > 0 &&
+			b.Taken != nil && gateA.heldOrders.Load() >= 3
+	})
+	require.Zero(t, gateB.quantReads.Load())
+	t.Logf("replica A holds the work after %s", time.Since(began).Round(time.Millisecond))
+
+	b := e.eng
+	cfgB.Store = e.st
+	bEng, err := engine.New(cfgB)
+	require.NoError(t, err)
+	e.eng = bEng
+	e.start(t)
+	e.eng = b
+
+	killed := time.Now()
+	killDB()
+	cancelA()
+	close(gateA.killed)
+	require.NoError(t, lock.Rollback())
+
+	limit := killed.Add(2 * time.Minute)
+	var ordersAt, runAt, batchAt time.Time
+	var endRun store.ReconRun
+	for ordersAt.IsZero() || runAt.IsZero() || batchAt.IsZero() {
+		if time.Now().After(limit) {
+			var jobs []struct {
+				ID    int64  `db:"id"`
+				Kind  string `db:"kind"`
+				State string `db:"state"`
+				Queue string `db:"queue"`
+				By    string `db:"by"`
+				Errs  string `db:"errs"`
+			}
+			_ = e.st.DB.SelectContext(ctx, &jobs, `SELECT id, kind, state, queue, coalesce(array_to_string(attempted_by, ','), '') AS by,
+  coalesce(array_to_string(errors, ' | '), '') AS errs FROM river_job ORDER BY id`)
+			for _, j := range jobs {
+				t.Logf("job %+v", j)
+			}
+			for _, id := range replays {
+				s := e.sync(t, id)
+				t.Logf("replay %d: %s %s", id, s.Status, s.Message)
+			}
+			t.Fatalf("not taken over within 2 minutes: orders %v, comparison %v, bulk replay %v", !ordersAt.IsZero(), !runAt.IsZero(), !batchAt.IsZero())
+		}
+		if ordersAt.IsZero() {
+			done := 0
+			for _, id := range replays {
+				if s := e.sync(t, id); s.Status == store.SyncSucceeded {
+					done++
+				}
+			}
+			if done == len(replays) {
+				ordersAt = time.Now()
+			}
+		}
+		if runAt.IsZero() {
+			endRun, err = e.st.ReconRunByID(ctx, run.ID)
+			require.NoError(t, err)
+			if endRun.Ended() {
+				runAt = time.Now()
+			}
+		}
+		if batchAt.IsZero() {
+			p, err := e.st.ReplayBatchProgress(ctx, batch.ID)
+			require.NoError(t, err)
+			if p.Succeeded == len(ids) {
+				batchAt = time.Now()
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("taken over after the kill (beat %s, dead after %s): order replays done in %s, comparison done in %s, bulk replay done in %s",
+		cmpDur(beat, 5*time.Second), cmpDur(dead, 20*time.Second), ordersAt.Sub(killed).Round(10*time.Millisecond),
+		runAt.Sub(killed).Round(10*time.Millisecond), batchAt.Sub(killed).Round(10*time.Millisecond))
+
+	require.Equal(t, store.RunSucceeded, endRun.Status, endRun.Message)
+	require.Equal(t, 1, endRun.Resumes, "the run says it resumed after a restart")
+	require.NotNil(t, endRun.ResumedAt)
+	require.Zero(t, gateB.quantReads.Load(), "the Odoo snapshot pulled before the kill was kept, not pulled again")
+	require.Positive(t, endRun.Compared, "the Shopify snapshot was pulled by B and compared")
+	res, err := e.st.ReplayBatchResumed(ctx, batch.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Times, "the bulk replay says it resumed after a restart")
+	for _, f := range fails {
+		require.Len(t, e.saleOrdersWithRef(f.EntityRef), 1, "one sale order for %s, none lost, none twice", f.EntityKey)
+	}
+}
+
+func cmpDur(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// A comparison or bulk replay nobody works on raises the stuck-work alert;
+// one a replica beats for does not, and the alert clears once it moves.
+func TestAlertLongWorkStuck(t *testing.T) {
+	t.Parallel()
+	e := alertsSetup(t)
+	ctx := t.Context()
+	setRule(t, e, store.AlertFailedSyncsBurst, false, 10, 10, 60)
+	setRule(t, e, store.AlertLongWorkStuck, true, 10, 1, 60)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		_, err := e.st.DB.ExecContext(ctx, q, args...)
+		require.NoError(t, err)
+	}
+	exec(`INSERT INTO recon_runs (family, trigger, status, started_at, beat_at) VALUES
+ ('inventory', 'schedule', 'running', now() - interval '40 minutes', now() - interval '25 minutes'),
+ ('prices', 'schedule', 'running', now() - interval '40 minutes', now() - interval '5 seconds')`)
+	exec(`INSERT INTO replay_batches (created_label, description, status, created_at) VALUES
+ ('Ana', 'Unmapped failures of SKU-1', 'running', now() - interval '15 minutes'),
+ ('Ana', 'Recent failures', 'done', now() - interval '15 minutes')`)
+	notices, err := e.eng.EvaluateAlerts(ctx)
+	require.NoError(t, err)
+	var titles []string
+	for _, n := range notices {
+		require.Equal(t, store.AlertLongWorkStuck, n.Alert.Kind)
+		titles = append(titles, n.Alert.Title)
+	}
+	slices.Sort(titles)
+	require.Len(t, titles, 2, "the beating run and the finished batch are not stuck: %v", titles)
+	require.Regexp(t, `^Bulk try-again #\d+ has not moved for 15 minutes$`, titles[0])
+	require.Regexp(t, `^Inventory: comparison #\d+ has not moved for 25 minutes$`, titles[1])
+	for _, n := range notices {
+		require.NotContains(t, strings.ToLower(n.Alert.Title+n.Alert.Message), "replay")
+	}
+
+	exec(`UPDATE recon_runs SET beat_at = now()`)
+	exec(`UPDATE replay_batches SET beat_at = now()`)
+	notices, err = e.eng.EvaluateAlerts(ctx)
+	require.NoError(t, err)
+	require.Len(t, notices, 2)
+	for _, n := range notices {
+		require.Equal(t, "resolved", n.Event, n.Alert.Title)
+	}
+}
+
+// A replica takes from the queue only the orders it can send: with Odoo
+// slow and twenty orders waiting, eight jobs run (Odoo's limit per replica)
+// and the others stay in the queue for any replica, instead of twenty taken
+// and twelve of them waiting inside a replica that might die.
+func TestReplicaTakesOnlyTheOrdersItCanSend(t *testing.T) {
+	t.Parallel()
+	gate := newHoldGate()
+	e := setup(t, options{start: true, transport: gate})
+	ctx := t.Context()
+	gate.armed.Store(true)
+	defer close(gate.killed)
+	v := e.shop.Variants()[0]
+	for i := range 20 {
+		c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Buyer", LastName: strconv.Itoa(i), Email: fmt.Sprintf("buyer%d@shop.test", i)})
+		o, err := e.shop.AddOrder(shopsandbox.NewOrder{CustomerID: c.GID(), Lines: []shopsandbox.NewLine{{VariantID: v.GID(), Quantity: 1}}})
+		require.NoError(t, err)
+		payload, err := e.shop.OrderCreatePayload(o.GID())
+		require.NoError(t, err)
+		e.deliver(t, "orders/create", payload)
+	}
+	running := func() (n int) {
+		t.Helper()
+		require.NoError(t, e.st.DB.GetContext(ctx, &n, `SELECT count(*) FROM river_job WHERE kind = 'crossdock_sync' AND state = 'running'`))
+		return n
+	}
+	var waiting int
+	wait(t, "eight orders to be held at Odoo and the others to wait in the queue", func() bool {
+		require.NoError(t, e.st.DB.GetContext(ctx, &waiting, `SELECT count(*) FROM river_job WHERE kind = 'crossdock_sync' AND state IN ('available', 'scheduled')`))
+		return gate.heldOrders.Load() >= 8 && waiting >= 12
+	})
+	// Never more: a hundred looks, each a query apart.
+	most := 0
+	for range 100 {
+		most = max(most, running())
+	}
+	require.Equal(t, 8, most, "taken: only what may call Odoo at once")
+}
