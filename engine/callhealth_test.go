@@ -39,6 +39,7 @@ func TestConnectionHealthFromRealCalls(t *testing.T) {
 		require.NoError(t, err)
 		require.Positive(t, calls.OK, c.Name)
 		require.Zero(t, calls.Failed, c.Name)
+		t.Logf("%s: %d calls written by one flush", c.Name, calls.OK)
 	}
 	// Nothing new: a flush writes nothing and changes nothing.
 	before, err := e.st.ConnectionCallStats(ctx, e.shopConn.ID, time.Now().Add(-time.Hour))

@@ -3,6 +3,7 @@ package web_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -61,6 +62,12 @@ func TestBrowserOverviewOnTheDemoWorkspace(t *testing.T) {
 	// written to the connections when the engine flushes them (every 10 s
 	// when it runs; here the test flushes).
 	require.NoError(t, env.Engine.FlushConnectionHealth(ctx))
+	for _, id := range []int64{shop, odoo} {
+		calls, err := st.ConnectionCallStats(ctx, id, time.Now().Add(-time.Hour))
+		require.NoError(t, err)
+		require.Positive(t, calls.OK)
+		t.Logf("connection %d: %d calls while loading the demo, written by one flush", id, calls.OK)
+	}
 
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(env.URL+"/"),
