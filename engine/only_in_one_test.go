@@ -3,11 +3,13 @@ package engine_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/engine/rules"
 	"crossdock/store"
 )
@@ -96,4 +98,54 @@ func TestPricesOnlyInOneSystemAndExcluded(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, failed, "the record fails again, once")
+}
+
+// Stock levels of Odoo products the shop has no variant of fail as "exists
+// in only one system", each with its record; excluded from stock, a new
+// count of one of them is left out of the next check, without a failure.
+func TestInventoryOnlyInOneSystemAndExcluded(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	e.readShopCatalogue(t)
+	ss := e.sweep(t)
+	batch := byRef(ss, "location:"+strconv.Itoa(odoosandbox.LocationStock))
+	require.NotNil(t, batch)
+	items, err := e.st.SyncItems(context.Background(), batch.ID, 200)
+	require.NoError(t, err)
+	require.NotEmpty(t, items)
+	for _, it := range items {
+		require.Equal(t, store.ClassOnlyInOne, it.Class(), it.Message)
+		require.Regexp(t, `^SKU-\d{6}-[A-Z]{3} does not exist in Main store, so there is nothing to map it to\.$`, it.Message)
+	}
+	full, err := e.st.FailedSyncByID(context.Background(), items[0].ID)
+	require.NoError(t, err)
+	require.Contains(t, string(full.Response), `"only_in_one"`)
+
+	f := store.FailedFilter{ErrorClass: store.ClassOnlyInOne, Family: "inventory"}
+	m, err := e.st.CountMatching(context.Background(), f, 0)
+	require.NoError(t, err)
+	_, err = e.st.ExcludeFailures(context.Background(), store.SystemActor("test"), f, nil, m.Newest, "Sold in Odoo only")
+	require.NoError(t, err)
+
+	var pid int
+	for _, p := range e.productBySKU {
+		if _, ok := e.variantBySKU[p.DefaultCode]; !ok {
+			pid = p.ID
+			break
+		}
+	}
+	require.NotZero(t, pid)
+	e.clock.add(time.Minute)
+	e.odoo.SetQuantDirect(pid, odoosandbox.LocationStock, 7)
+	ss = e.sweep(t)
+	require.NotEmpty(t, ss, "the new count is read")
+	said := false
+	for _, s := range ss {
+		said = said || strings.Contains(s.Message, "is excluded from syncing stock")
+		require.NotEqual(t, store.SyncFailed, s.Status, "no new failure for an excluded record: %s", s.Message)
+	}
+	require.True(t, said, "the check says the record was left out")
+	left, err := e.st.CountMatching(context.Background(), f, 0)
+	require.NoError(t, err)
+	require.Zero(t, left.Count)
 }
