@@ -73,11 +73,17 @@ func TestFailedActOnEverythingMatching(t *testing.T) {
 	_, body := op.Get("/failed")
 	require.Contains(t, body, "30 syncs of inventory from Odoo to Main store failed because the records exist in only one system: Odoo, not Main store (30 SKUs)")
 	require.Contains(t, body, "does not exist in Main store")
-	require.Contains(t, body, "Exclude all from syncing")
+	require.Contains(t, body, "Exclude all 30 from syncing")
+	require.Contains(t, body, "Ignore all 30")
 	require.Contains(t, body, "Crossdock cannot create them in Main store: no system is the source of products.")
 	_, body = op.Get("/failed?class=only_in_one")
 	require.Contains(t, body, `id="tick-all"`)
 	require.Contains(t, body, "Exclude the records of all 30 matching failures")
+
+	// Trying again everything matching goes through the same confirmation.
+	_, body = op.Get("/failed/act?action=replay&class=validation")
+	require.Contains(t, body, "Try again the 1 matching failure")
+	require.Contains(t, body, `action="/failed/replay"`)
 
 	// Preview: 30. Then two more fail before the person confirms.
 	res, body := op.Get("/failed/act?action=ignore&class=only_in_one")

@@ -38,7 +38,7 @@ func TestBrowserFailedOnlyInOneSystemExcluded(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, row, "60 syncs of inventory from Odoo to Main store failed because the records exist in only one system: Odoo, not Main store (60 SKUs)")
 	require.Contains(t, row, "does not exist in Main store")
-	require.Contains(t, row, "Exclude all from syncing")
+	require.Contains(t, row, "Exclude all 60 from syncing")
 
 	// The cause's failures: the header box ticks the whole page.
 	require.NoError(t, chromedp.Do(ctx,
