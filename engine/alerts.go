@@ -182,7 +182,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
 				Title: fmt.Sprintf("%s: %d syncs failed in the last %s", f.Label(), c, minutes(r.Window())),
 				Message: fmt.Sprintf("%d syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
-					"they are grouped by cause, each with what fixes it; fix the cause, then replay them.", c, f.Noun(), minutes(r.Window()))})
+					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", c, f.Noun(), minutes(r.Window()))})
 		}
 	case store.AlertBreakerOpen:
 		// Every replica's breakers, not only this one's: the rule is
@@ -216,7 +216,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
 				Title: fmt.Sprintf("%s: %d differences between systems are open", label, c),
 				Message: fmt.Sprintf("Reconciliation found %d open differences in %s. Open Reconciliation → Discrepancies, "+
-					"filter on this kind of data, and assign, fix or send the master's value.", c, noun)})
+					"filter on this kind of data, and assign, fix or send the source's value.", c, noun)})
 		}
 	case store.AlertReconRunFailed:
 		runs, err := e.st.FailedReconRuns(ctx)
@@ -276,7 +276,7 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 		out = append(out, store.AlertCondition{Kind: r.Kind, Key: strconv.FormatInt(c.ID, 10), Value: float64(len(missing)),
 			Title: fmt.Sprintf("%s is not sending %s to Crossdock", c.Name, strings.Join(missing, ", ")),
 			Message: fmt.Sprintf("Shopify has no webhook subscription for %s pointing at Crossdock (Shopify deletes one that keeps "+
-				"failing, without warning). Open the connection's Webhook subscriptions and register them; the sweeps catch up the gap.",
+				"failing, without warning). Open the connection's Webhook subscriptions and register them; the scheduled checks catch up the gap.",
 				strings.Join(missing, ", "))})
 	}
 	e.memo.subsAt, e.memo.subsConds = now, out

@@ -504,6 +504,6 @@ func (h Reconciliation) Push(c *fiber.Ctx) error {
 		h.Flash(c, "critical", "Nothing was sent: "+err.Error())
 		return Redirect(c, back)
 	}
-	h.Flash(c, "success", fmt.Sprintf("The master's value is on its way as sync #%d; the discrepancy is resolved.", syncID))
+	h.Flash(c, "success", fmt.Sprintf("The source's value is on its way as sync #%d; the discrepancy is resolved.", syncID))
 	return Redirect(c, back)
 }

@@ -373,7 +373,7 @@ type UserForm struct {
 
 func roleOptions() []components.Option {
 	return []components.Option{
-		{Value: "operator", Label: "Operator — connects systems, watches and replays syncs"},
+		{Value: "operator", Label: "Operator — connects systems, watches syncs and tries failed ones again"},
 		{Value: "finance", Label: "Finance — reviews prices and margins"},
 		{Value: "admin", Label: "Admin — everything, plus approvals and settings"},
 	}
@@ -580,7 +580,7 @@ func EditUser(f UserForm) templ.Component {
 			}
 			templ_7745c5c3_Err = components.Select(components.SelectProps{ID: "scope", Name: "scope", Label: "May write into", Value: f.Scope,
 				Options: []components.Option{{Value: "all", Label: "Every system, production and test"}, {Value: "test", Label: "Test systems only"}},
-				Error:   f.Errors["scope"], Hint: "With test systems only, they cannot replay, send a value, check all systems or register webhooks into a production system; its failures stay listed for someone else."}).Render(ctx, templ_7745c5c3_Buffer)
+				Error:   f.Errors["scope"], Hint: "With test systems only, they cannot try syncs again, send a value, check all systems or register webhooks into a production system; its failures stay listed for someone else."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

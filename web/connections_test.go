@@ -150,7 +150,7 @@ func TestDisableConnectionIsAudited(t *testing.T) {
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "connection"})
 	require.NoError(t, err)
 	require.Equal(t, "connection.disabled", entries[0].Action)
-	require.Equal(t, "admin@shop.test", entries[0].ActorLabel)
+	require.Equal(t, "Ada Admin", entries[0].ActorLabel)
 }
 
 func TestSubscriptionsShowMissingTopics(t *testing.T) {
