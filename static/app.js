@@ -98,9 +98,7 @@
     return function (a, b) {
       if (kind === "num") {
         var x = number(a), y = number(b);
-        if (x === null && y === null) return 0;
-        if (x === null) return 1; // empty cells last
-        if (y === null) return -1;
+        if (x === null || y === null) return collator.compare(String(a), String(b));
         return x - y;
       }
       return collator.compare(a, b);
@@ -125,7 +123,9 @@
         var cmp = compare(kind);
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (r1, r2) {
-          var c = cmp(value(r1.cells[col]), value(r2.cells[col]));
+          var a = value(r1.cells[col]), b = value(r2.cells[col]);
+          if ((a === "") !== (b === "")) return a === "" ? 1 : -1; // empty cells last, either way
+          var c = cmp(a, b);
           return dir === "ascending" ? c : -c;
         });
         rows.forEach(function (r) { body.appendChild(r); });

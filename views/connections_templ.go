@@ -188,7 +188,7 @@ func Connections(p ConnectionsPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">System</th><th scope=\"col\">Environment</th><th scope=\"col\">State</th><th scope=\"col\">Last successful call</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<table data-sortable><thead><tr><th scope=\"col\" data-sort=\"text\">Name</th><th scope=\"col\" data-sort=\"text\">System</th><th scope=\"col\" data-sort=\"text\">Environment</th><th scope=\"col\" data-sort=\"text\">State</th><th scope=\"col\">Last successful call</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -79,7 +79,7 @@ func Users(p UsersPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Users</h1><p>People who can sign in, and what each may do.</p></div><a class=\"btn btn-primary\" href=\"/users/new\">Add user</a></div><div class=\"card table-wrap\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Role</th><th scope=\"col\">Status</th><th scope=\"col\">Last sign-in</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Users</h1><p>People who can sign in, and what each may do.</p></div><a class=\"btn btn-primary\" href=\"/users/new\">Add user</a></div><div class=\"card table-wrap\"><table data-sortable><thead><tr><th scope=\"col\" data-sort=\"text\">Name</th><th scope=\"col\" data-sort=\"text\">Role</th><th scope=\"col\" data-sort=\"text\">Status</th><th scope=\"col\">Last sign-in</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -86,35 +86,10 @@ var wordsPages = []string{
 func TestPagesSpeakTheMerchantsWords(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	ctx := t.Context()
 	admin := env.SignIn(t, store.RoleAdmin)
-	res := admin.PostForm("/demo", url.Values{})
-	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	shop, odoo := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
-	db := env.Store.DB
+	d := wordsDemo(t, env, admin)
+	fill, ids, variant, sku, title := d.fill, d.syncs, d.variant, d.sku, d.title
 
-	// A failed stock sync about a Shopify variant the catalogue read named,
-	// and a discrepancy on it, so the lists have rows to show.
-	var variant, sku, title string
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT external_id, sku, name FROM external_records
-WHERE connection_id = $1 AND entity_type = 'variant' AND sku <> '' AND name <> '' ORDER BY external_id LIMIT 1`, shop).Scan(&variant, &sku, &title))
-	ids, err := env.Store.InsertSyncs(ctx, []store.NewSync{{Family: "inventory", Direction: "odoo_to_shopify", Flow: "inventory.odoo_shopify",
-		SourceConnectionID: odoo, TargetConnectionID: shop, Trigger: store.TriggerWebhook, EntityType: "variant",
-		EntityRef: variant, EntityKey: sku, SearchKeys: []string{sku}, Payload: map[string]string{"variant": variant}, IdempotencyKey: "words-" + variant,
-		MaxAttempts: 8, Status: store.SyncFailed, ErrorClass: store.ClassValidation, Message: "Shopify refused the stock level: the location is not active."},
-		{Family: "inventory", Direction: "odoo_to_shopify", Flow: "inventory.odoo_shopify",
-			SourceConnectionID: odoo, TargetConnectionID: shop, Trigger: store.TriggerSweep, EntityType: "variant",
-			EntityRef: variant, EntityKey: sku, SearchKeys: []string{sku}, Payload: map[string]string{"variant": variant}, IdempotencyKey: "words-ok-" + variant,
-			MaxAttempts: 8, Status: store.SyncSucceeded}})
-	require.NoError(t, err)
-	var run, disc int64
-	require.NoError(t, db.GetContext(ctx, &run, `INSERT INTO recon_runs (family, trigger, requested_by, status, started_at, finished_at, compared, differing)
-VALUES ('inventory', 'manual', 'Ada Admin', 'succeeded', now(), now(), 10, 1) RETURNING id`))
-	require.NoError(t, db.GetContext(ctx, &disc, `INSERT INTO discrepancies (family, kind, key, master_connection_id, other_connection_id, label, master_value, other_value, size, detail, first_run_id, last_run_id)
-VALUES ('inventory', 'stock', $1, $2, $3, $4, '12', '5', 7, '{}', $5, $5) RETURNING id`, "words-"+variant, odoo, shop, sku+" at WH/Stock", run))
-
-	fill := strings.NewReplacer(":shop", fmt.Sprint(shop), ":odoo", fmt.Sprint(odoo), ":run", fmt.Sprint(run), ":disc", fmt.Sprint(disc),
-		":user", fmt.Sprint(env.Users[store.RoleOperator].ID), ":sync", fmt.Sprint(ids[1]))
 	// Names before identifiers: the product's title leads, the SKU follows,
 	// the Shopify id waits under Technical detail; people go by name.
 	for _, path := range []string{"/syncs", fmt.Sprintf("/syncs/%d", ids[1])} {
@@ -160,4 +135,44 @@ func around(text, s string) string {
 	i := strings.Index(text, s)
 	lo, hi := max(0, i-80), min(len(text), i+len(s)+80)
 	return strings.Join(strings.Fields(text[lo:hi]), " ")
+}
+
+// wordsData is the demo workspace with a failed and a succeeded sync about
+// a named Shopify variant, a comparison run and a discrepancy on it.
+type wordsData struct {
+	fill                *strings.Replacer // fills :shop, :odoo, :run, :disc, :user, :sync
+	syncs               []int64
+	variant, sku, title string
+}
+
+func wordsDemo(t *testing.T, env *webtest.Env, admin *webtest.Client) wordsData {
+	t.Helper()
+	ctx := t.Context()
+	res := admin.PostForm("/demo", url.Values{})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	shop, odoo := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
+	db := env.Store.DB
+	// A failed stock sync about a Shopify variant the catalogue read named,
+	// and a discrepancy on it, so the lists have rows to show.
+	var variant, sku, title string
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT external_id, sku, name FROM external_records
+WHERE connection_id = $1 AND entity_type = 'variant' AND sku <> '' AND name <> '' ORDER BY external_id LIMIT 1`, shop).Scan(&variant, &sku, &title))
+	ids, err := env.Store.InsertSyncs(ctx, []store.NewSync{{Family: "inventory", Direction: "odoo_to_shopify", Flow: "inventory.odoo_shopify",
+		SourceConnectionID: odoo, TargetConnectionID: shop, Trigger: store.TriggerWebhook, EntityType: "variant",
+		EntityRef: variant, EntityKey: sku, SearchKeys: []string{sku}, Payload: map[string]string{"variant": variant}, IdempotencyKey: "words-" + variant,
+		MaxAttempts: 8, Status: store.SyncFailed, ErrorClass: store.ClassValidation, Message: "Shopify refused the stock level: the location is not active."},
+		{Family: "inventory", Direction: "odoo_to_shopify", Flow: "inventory.odoo_shopify",
+			SourceConnectionID: odoo, TargetConnectionID: shop, Trigger: store.TriggerSweep, EntityType: "variant",
+			EntityRef: variant, EntityKey: sku, SearchKeys: []string{sku}, Payload: map[string]string{"variant": variant}, IdempotencyKey: "words-ok-" + variant,
+			MaxAttempts: 8, Status: store.SyncSucceeded}})
+	require.NoError(t, err)
+	var run, disc int64
+	require.NoError(t, db.GetContext(ctx, &run, `INSERT INTO recon_runs (family, trigger, requested_by, status, started_at, finished_at, compared, differing)
+VALUES ('inventory', 'manual', 'Ada Admin', 'succeeded', now(), now(), 10, 1) RETURNING id`))
+	require.NoError(t, db.GetContext(ctx, &disc, `INSERT INTO discrepancies (family, kind, key, master_connection_id, other_connection_id, label, master_value, other_value, size, detail, first_run_id, last_run_id)
+VALUES ('inventory', 'stock', $1, $2, $3, $4, '12', '5', 7, '{}', $5, $5) RETURNING id`, "words-"+variant, odoo, shop, sku+" at WH/Stock", run))
+
+	fill := strings.NewReplacer(":shop", fmt.Sprint(shop), ":odoo", fmt.Sprint(odoo), ":run", fmt.Sprint(run), ":disc", fmt.Sprint(disc),
+		":user", fmt.Sprint(env.Users[store.RoleOperator].ID), ":sync", fmt.Sprint(ids[1]))
+	return wordsData{fill: fill, syncs: ids, variant: variant, sku: sku, title: title}
 }
