@@ -109,7 +109,7 @@ func TestBrowserTableSortAndBulkBar(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("main h1")),
 	))
 	// The markup app.js documents, as a page would render it; the
-		// script arms tables on DOMContentLoaded and after htmx swaps.
+	// script arms tables on DOMContentLoaded and after htmx swaps.
 	eval[bool](t, ctx, `(() => {
   const f = document.createElement("form");
   f.setAttribute("data-bulk", "");
