@@ -193,3 +193,14 @@
   document.addEventListener("DOMContentLoaded", scan);
   document.addEventListener("htmx:afterSettle", scan);
 })();
+
+// On a phone the navigation is one row that scrolls: bring the current
+// area into view.
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var nav = document.querySelector(".sidebar .nav");
+  var cur = nav && nav.querySelector('[aria-current="page"]');
+  if (cur && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = cur.offsetLeft - (nav.clientWidth - cur.offsetWidth) / 2;
+  }
+});
