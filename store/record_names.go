@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/lib/pq"
 )
@@ -41,6 +42,42 @@ WHERE x.name <> ''`, pq.Array(conns), pq.Array(types), pq.Array(ids)); err != ni
 	}
 	for _, r := range rows {
 		out[r.RecordKey] = r.Name
+	}
+	return out, nil
+}
+
+// NamesBySKU returns what the systems call the records of a kind with the
+// given SKUs (any case), keyed by the SKU as asked: Shopify's name first
+// (the storefront's title), else another system's. One index probe per
+// connection.
+func (q q) NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error) {
+	out := make(map[string]string, len(skus))
+	if len(skus) == 0 {
+		return out, nil
+	}
+	lowered := make([]string, len(skus))
+	for i, s := range skus {
+		lowered[i] = strings.ToLower(s)
+	}
+	var rows []struct {
+		SKU  string `db:"sku"`
+		Name string `db:"name"`
+	}
+	if err := sqlxSelect(ctx, q, &rows, `SELECT DISTINCT ON (lower(x.sku)) lower(x.sku) AS sku, x.name
+FROM connections c
+JOIN LATERAL (SELECT r.sku, r.name FROM external_records r
+  WHERE r.connection_id = c.id AND r.entity_type = $1 AND lower(r.sku) = ANY($2) AND r.sku <> '' AND r.name <> '' AND r.deleted_at IS NULL) x ON true
+ORDER BY lower(x.sku), c.kind = 'shopify' DESC, c.id`, entityType, pq.Array(lowered)); err != nil {
+		return nil, fmt.Errorf("store: names by SKU: %w", err)
+	}
+	byLower := make(map[string]string, len(rows))
+	for _, r := range rows {
+		byLower[r.SKU] = r.Name
+	}
+	for _, s := range skus {
+		if n, ok := byLower[strings.ToLower(s)]; ok {
+			out[s] = n
+		}
 	}
 	return out, nil
 }

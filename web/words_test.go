@@ -92,7 +92,7 @@ func TestPagesSpeakTheMerchantsWords(t *testing.T) {
 
 	// Names before identifiers: the product's title leads, the SKU follows,
 	// the Shopify id waits under Technical detail; people go by name.
-	for _, path := range []string{"/syncs", fmt.Sprintf("/syncs/%d", ids[1])} {
+	for _, path := range []string{"/syncs", fmt.Sprintf("/syncs/%d", ids[1]), "/finance", "/finance/summary"} {
 		_, body := admin.Get(path)
 		text := readableText(body)
 		require.Contains(t, text, title, path)
@@ -171,6 +171,15 @@ WHERE connection_id = $1 AND entity_type = 'variant' AND sku <> '' AND name <> '
 VALUES ('inventory', 'manual', 'Ada Admin', 'succeeded', now(), now(), 10, 1) RETURNING id`))
 	require.NoError(t, db.GetContext(ctx, &disc, `INSERT INTO discrepancies (family, kind, key, master_connection_id, other_connection_id, label, master_value, other_value, size, detail, first_run_id, last_run_id)
 VALUES ('inventory', 'stock', $1, $2, $3, $4, '12', '5', 7, '{}', $5, $5) RETURNING id`, "words-"+variant, odoo, shop, sku+" at WH/Stock", run))
+
+	// A prices comparison of the variant, so the finance review has its row.
+	var prices int64
+	require.NoError(t, db.GetContext(ctx, &prices, `INSERT INTO recon_runs (family, trigger, status, started_at, finished_at) VALUES ('prices', 'manual', 'succeeded', now(), now()) RETURNING id`))
+	_, err = db.ExecContext(ctx, `INSERT INTO recon_prices (run_id, connection_id, variant_ref, variant_id, label, price, compare_at, cost, currency)
+VALUES ($1, $2, '7', 1, $4, 50, NULL, 30, ''), ($1, $3, $5, 1, $4, 45, NULL, 30, 'EUR')`, prices, odoo, shop, sku, variant)
+	require.NoError(t, err)
+	_, err = env.Store.BuildFinanceReview(ctx, prices, odoo, shop)
+	require.NoError(t, err)
 
 	fill := strings.NewReplacer(":shop", fmt.Sprint(shop), ":odoo", fmt.Sprint(odoo), ":run", fmt.Sprint(run), ":disc", fmt.Sprint(disc),
 		":user", fmt.Sprint(env.Users[store.RoleOperator].ID), ":sync", fmt.Sprint(ids[1]))
