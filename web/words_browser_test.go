@@ -94,6 +94,16 @@ func TestBrowserDoneActionsToast(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#toasts .toast [data-dismiss]")),
 		chromedp.WaitNotPresent(chromedp.CSS("#toasts .toast")),
 	))
+
+	// An htmx answer's toast (handlers.Toast sets HX-Trigger; htmx fires the
+	// event on the element that asked): its words are shown as text.
+	eval[bool](t, ctx, `document.querySelector("main h1").dispatchEvent(new CustomEvent("crossdock:toast",
+  {bubbles: true, detail: {kind: "success", message: "<b>Registered</b> 14 webhook subscriptions."}}))`)
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#toasts .toast.banner-success"))))
+	toast, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#toasts .toast")))
+	require.NoError(t, err)
+	require.Contains(t, toast, "<b>Registered</b> 14 webhook subscriptions.", "text, not markup")
+	require.Equal(t, before, eval[float64](t, ctx, top), "the page does not move for the toast")
 }
 
 // The table script: a numeric column sorts 1, 10, 100 as numbers (and
