@@ -92,7 +92,8 @@ func TestPagesSpeakTheMerchantsWords(t *testing.T) {
 
 	// Names before identifiers: the product's title leads, the SKU follows,
 	// the Shopify id waits under Technical detail; people go by name.
-	for _, path := range []string{"/syncs", fmt.Sprintf("/syncs/%d", ids[1]), "/finance", "/finance/summary"} {
+	for _, path := range []string{"/syncs", fmt.Sprintf("/syncs/%d", ids[1]), "/finance", "/finance/summary",
+		"/reconciliation/discrepancies", fill.Replace("/reconciliation/discrepancies/:disc")} {
 		_, body := admin.Get(path)
 		text := readableText(body)
 		require.Contains(t, text, title, path)
@@ -170,7 +171,8 @@ WHERE connection_id = $1 AND entity_type = 'variant' AND sku <> '' AND name <> '
 	require.NoError(t, db.GetContext(ctx, &run, `INSERT INTO recon_runs (family, trigger, requested_by, status, started_at, finished_at, compared, differing)
 VALUES ('inventory', 'manual', 'Ada Admin', 'succeeded', now(), now(), 10, 1) RETURNING id`))
 	require.NoError(t, db.GetContext(ctx, &disc, `INSERT INTO discrepancies (family, kind, key, master_connection_id, other_connection_id, label, master_value, other_value, size, detail, first_run_id, last_run_id)
-VALUES ('inventory', 'stock', $1, $2, $3, $4, '12', '5', 7, '{}', $5, $5) RETURNING id`, "words-"+variant, odoo, shop, sku+" at WH/Stock", run))
+VALUES ('inventory', 'stock', $1, $2, $3, $4, '12', '5', 7, json_build_object('sku', $6::text, 'location', 'WH/Stock'), $5, $5) RETURNING id`,
+		"words-"+variant, odoo, shop, sku+" at WH/Stock", run, sku))
 
 	// A prices comparison of the variant, so the finance review has its row.
 	var prices int64
