@@ -40,19 +40,21 @@ func (e *Engine) missingIn(ctx context.Context, src, tgt int64, ps []odooProduct
 	if err != nil || !cat.Read {
 		return out, err
 	}
-	var ids []string
+	var keys []store.RecordKey
 	for _, p := range ps {
 		if p.SKU != "" && !cat.Has(p.SKU) {
 			out[p.ID] = store.MissingRecord{ConnectionID: src, EntityType: entityVariant, ExternalID: strconv.Itoa(p.ID), SKU: p.SKU}
-			ids = append(ids, strconv.Itoa(p.ID))
+			keys = append(keys, store.RecordKey{ConnectionID: src, EntityType: entityVariant, ExternalID: strconv.Itoa(p.ID)})
 		}
 	}
-	names, err := e.st.RecordNames(ctx, src, entityVariant, ids)
+	names, err := e.st.RecordNames(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	for id, r := range out {
-		r.Name = names[strconv.Itoa(id)]
+	for _, k := range keys {
+		id, _ := strconv.Atoi(k.ExternalID)
+		r := out[id]
+		r.Name = names[k]
 		out[id] = r
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -71,8 +72,17 @@ func (h Audit) List(c *fiber.Ctx) error {
 	}
 	p := views.AuditPage{Meta: h.Meta(c, "Audit log", "audit"), Filter: fv, Now: now()}
 	p.Users = []components.Option{{Value: "", Label: "Everyone"}}
+	// People by name; the e-mail only tells apart two who share one.
+	named := map[string]int{}
 	for _, u := range users {
-		p.Users = append(p.Users, components.Option{Value: strconv.FormatInt(u.ID, 10), Label: u.Name + " (" + u.Email + ")"})
+		named[u.Name]++
+	}
+	for _, u := range users {
+		label := cmp.Or(u.Name, u.Email)
+		if named[u.Name] > 1 {
+			label += " (" + u.Email + ")"
+		}
+		p.Users = append(p.Users, components.Option{Value: strconv.FormatInt(u.ID, 10), Label: label})
 	}
 	p.ObjectTypes = []components.Option{{Value: "", Label: "Everything"}}
 	for _, t := range types {
@@ -101,6 +111,9 @@ func (h Audit) List(c *fiber.Ctx) error {
 }
 
 func actorLabel(e store.AuditEntry) string {
+	if e.ActorName != "" {
+		return e.ActorName
+	}
 	if e.ActorLabel == "" {
 		return "Crossdock"
 	}

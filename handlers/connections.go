@@ -18,6 +18,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/views"
+	"crossdock/views/components"
 )
 
 // ConnectionStore is what the connection pages need from the store.
@@ -321,9 +322,11 @@ func (h Connections) RegisterSubscriptions(c *fiber.Ctx) error {
 		return err
 	}
 	n, err := connectors.RegisterMissing(c.UserContext(), cl, h.webhookURL(conn))
-	notice := fmt.Sprintf("Registered %d webhook subscription(s).", n)
+	notice := fmt.Sprintf("Registered %s.", components.Count(n, "webhook subscription", "webhook subscriptions"))
 	if err != nil {
-		notice = fmt.Sprintf("Registered %d, then Shopify refused: %s", n, connectors.Explain(err))
+		notice = fmt.Sprintf("Registered %s, then Shopify refused: %s", components.Number(n), connectors.Explain(err))
+	} else {
+		Toast(c, "success", notice)
 	}
 	return Render(c, views.SubscriptionsPanel(h.subscriptions(c, conn, notice)))
 }

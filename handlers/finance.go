@@ -27,6 +27,25 @@ type FinanceStore interface {
 	FinanceCollections(ctx context.Context) ([]store.FinanceCollection, error)
 	SetCollectionThresholds(ctx context.Context, a store.Actor, ref, title string, t store.Thresholds) error
 	ClearCollectionThresholds(ctx context.Context, a store.Actor, ref string) error
+	NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error)
+}
+
+// nameFinanceRows adds the product's title to each row, looked up at once.
+func nameFinanceRows(ctx context.Context, st FinanceStore, rows []views.FinanceRow) error {
+	skus := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if r.SKU != "" {
+			skus = append(skus, r.SKU)
+		}
+	}
+	names, err := st.NamesBySKU(ctx, "variant", skus)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		rows[i].Title = names[rows[i].SKU]
+	}
+	return nil
 }
 
 // Finance is the margin review of the latest prices comparison.
@@ -88,6 +107,9 @@ func (h Finance) List(c *fiber.Ctx) error {
 	}
 	for _, r := range rows {
 		p.Rows = append(p.Rows, financeRow(r))
+	}
+	if err := nameFinanceRows(c.UserContext(), h.Store, p.Rows); err != nil {
+		return err
 	}
 	q := url.Values{}
 	if flag != "" {

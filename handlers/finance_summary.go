@@ -34,6 +34,9 @@ func (h Finance) Summary(c *fiber.Ctx) error {
 		for _, r := range rows {
 			p.Rows = append(p.Rows, financeRow(r))
 		}
+		if err := nameFinanceRows(ctx, h.Store, p.Rows); err != nil {
+			return err
+		}
 		if more {
 			p.More = totals.Flagged - int64(len(rows))
 		}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -31,6 +32,31 @@ type ReconStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	ListUsers(ctx context.Context) ([]store.User, error)
 	MayWriteInto(ctx context.Context, a store.Actor, connectionIDs ...int64) error
+	NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error)
+}
+
+// nameDiscRows adds the product's title to the rows about a variant (their
+// comparison recorded its SKU), looked up at once.
+func nameDiscRows(ctx context.Context, st ReconStore, ds []store.Discrepancy, rows []views.DiscRow) error {
+	skus := make([]string, len(ds))
+	for i, d := range ds {
+		var det struct {
+			SKU string `json:"sku"`
+		}
+		if json.Unmarshal(d.Detail, &det) == nil {
+			skus[i] = det.SKU
+		}
+	}
+	names, err := st.NamesBySKU(ctx, "variant", slices.DeleteFunc(slices.Clone(skus), func(s string) bool { return s == "" }))
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if skus[i] != "" {
+			rows[i].Title = names[skus[i]]
+		}
+	}
+	return nil
 }
 
 // ReconEngine queues runs and sends a master's value.
@@ -332,6 +358,9 @@ func (h Reconciliation) Discrepancies(c *fiber.Ctx) error {
 	for _, d := range ds {
 		p.Rows = append(p.Rows, discRow(d, conns))
 	}
+	if err := nameDiscRows(ctx, h.Store, ds, p.Rows); err != nil {
+		return err
+	}
 	base := "/reconciliation/discrepancies"
 	if f.BeforeID != 0 {
 		p.FirstHref = base
@@ -423,6 +452,11 @@ func (h Reconciliation) Discrepancy(c *fiber.Ctx) error {
 	p := views.DiscPage{Meta: h.Meta(c, fmt.Sprintf("Discrepancy #%d · Reconciliation", d.ID), "reconciliation"),
 		Row: discRow(d, conns), Note: d.Note, Live: d.Live(), Ignored: d.Status == store.DiscIgnored,
 		CanPush: d.Pushable() && h.Engine != nil && canOperate(c), Now: now(), RunHref: "/reconciliation/runs/" + strconv.FormatInt(d.LastRunID, 10)}
+	one := []views.DiscRow{p.Row}
+	if err := nameDiscRows(ctx, h.Store, []store.Discrepancy{d}, one); err != nil {
+		return err
+	}
+	p.Row = one[0]
 	if d.SyncID != nil {
 		p.SyncHref = "/syncs/" + strconv.FormatInt(*d.SyncID, 10)
 	}
@@ -513,6 +547,6 @@ func (h Reconciliation) Push(c *fiber.Ctx) error {
 		h.Flash(c, "critical", "Nothing was sent: "+err.Error())
 		return Redirect(c, back)
 	}
-	h.Flash(c, "success", fmt.Sprintf("The master's value is on its way as sync #%d; the discrepancy is resolved.", syncID))
+	h.Flash(c, "success", fmt.Sprintf("The source's value is on its way as sync #%d; the discrepancy is resolved.", syncID))
 	return Redirect(c, back)
 }

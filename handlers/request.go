@@ -4,11 +4,15 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
@@ -59,7 +63,9 @@ func ClientIP(c *fiber.Ctx) string {
 func Actor(c *fiber.Ctx) store.Actor {
 	a := store.Actor{RequestID: RequestID(c), IP: ClientIP(c)}
 	if u := CurrentUser(c); u != nil {
-		a.UserID, a.Label = u.ID, u.Email
+		// People are named by name on every page that says who did something;
+		// the id keeps who it was when two share a name.
+		a.UserID, a.Label = u.ID, cmp.Or(u.Name, u.Email)
 	}
 	return a
 }
@@ -124,6 +130,28 @@ func (b Base) CSRF(c *fiber.Ctx) string { return b.Sessions.CSRFToken(session.Fr
 
 // Flash queues a message for the next page.
 func (b Base) Flash(c *fiber.Ctx, kind, msg string) { b.Sessions.SetFlash(c, kind, msg) }
+
+// Toast shows msg as a toast after an htmx swap (kind: success, info, warning
+// or critical): the answer carries it in HX-Trigger and app.js builds it.
+// Pages reached by a redirect use Flash instead, which the next page shows.
+func Toast(c *fiber.Ctx, kind, msg string) {
+	b, err := json.Marshal(map[string]map[string]string{"crossdock:toast": {"kind": kind, "message": msg}})
+	if err != nil {
+		return
+	}
+	// Header values are bytes, not UTF-8, to the browser: escape the rest.
+	var sb strings.Builder
+	for _, r := range string(b) {
+		if r < 0x80 {
+			sb.WriteRune(r)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&sb, `\u%04x`, u)
+		}
+	}
+	c.Set("HX-Trigger", sb.String())
+}
 
 // form returns a trimmed, copied form value capped at max bytes; ok is false
 // when the value was longer (oversized input is refused, not truncated).

@@ -100,9 +100,9 @@ func sourceCard(rs rules.Rules, f rules.Family) views.SourceCard {
 func followsText(rs rules.Rules, field rules.Field) string {
 	master := rs.Rule(field.Follows).Master
 	if master == 0 {
-		return fmt.Sprintf("Follows the %s master (nobody yet)", field.Follows.Noun())
+		return fmt.Sprintf("Follows the source of %s (nobody yet)", field.Follows.Noun())
 	}
-	return fmt.Sprintf("Follows the %s master (%s)", field.Follows.Noun(), rs.Name(master))
+	return fmt.Sprintf("Follows the source of %s (%s)", field.Follows.Noun(), rs.Name(master))
 }
 
 func familyParam(c *fiber.Ctx) (rules.Family, error) {

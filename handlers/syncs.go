@@ -23,6 +23,7 @@ type SyncStore interface {
 	SyncByID(ctx context.Context, id int64) (store.Sync, error)
 	SyncAttempts(ctx context.Context, syncID int64) ([]store.SyncAttempt, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
+	RecordNames(ctx context.Context, keys []store.RecordKey) (map[store.RecordKey]string, error)
 }
 
 // SweepRequester queues a check of every system now, whatever their schedules.
@@ -140,8 +141,58 @@ func familyLabel(f string) string {
 	return f
 }
 
+// entityLabel is what a sync is about in people's words: its label (an SKU,
+// an order number), never a raw id; the id itself is technical detail.
 func entityLabel(s store.Sync) string {
-	return cmp.Or(s.EntityKey, s.EntityRef, s.EntityType)
+	if s.EntityKey != "" {
+		return s.EntityKey
+	}
+	if s.EntityRef != "" && !rawRef(s.EntityRef) {
+		return s.EntityRef
+	}
+	return cmp.Or(entityNoun(s.EntityType), "a record")
+}
+
+// rawRef reports whether ref is a system's own id (gid://…, location:5,
+// res.partner/88), which pages show only as technical detail.
+func rawRef(ref string) bool {
+	return strings.Contains(ref, "/") || strings.Contains(ref, ":") || strings.Trim(ref, "0123456789") == ""
+}
+
+var entityNouns = map[string]string{"variant": "a product variant", "product": "a product", "order": "an order",
+	"location": "a location", "customer": "a customer", "refund": "a refund", "fulfillment": "a fulfillment"}
+
+func entityNoun(t string) string {
+	if n, ok := entityNouns[t]; ok || t == "" {
+		return n
+	}
+	return "a " + strings.ReplaceAll(t, "_", " ")
+}
+
+// nameRows adds to rows what the systems call their records (a product's
+// title), looked up for the page's rows at once.
+func nameRows(ctx context.Context, st SyncStore, syncs []store.Sync, rows []views.SyncRow) error {
+	keys := make([]store.RecordKey, 0, 2*len(syncs))
+	for _, s := range syncs {
+		if s.EntityRef == "" || s.EntityType == "" {
+			continue
+		}
+		keys = append(keys, store.RecordKey{ConnectionID: s.SourceConnectionID, EntityType: s.EntityType, ExternalID: s.EntityRef},
+			store.RecordKey{ConnectionID: s.TargetConnectionID, EntityType: s.EntityType, ExternalID: s.EntityRef})
+	}
+	names, err := st.RecordNames(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for i, s := range syncs {
+		rows[i].EntityRef = s.EntityRef
+		name := cmp.Or(names[store.RecordKey{ConnectionID: s.SourceConnectionID, EntityType: s.EntityType, ExternalID: s.EntityRef}],
+			names[store.RecordKey{ConnectionID: s.TargetConnectionID, EntityType: s.EntityType, ExternalID: s.EntityRef}])
+		if name != rows[i].Entity {
+			rows[i].Name = name
+		}
+	}
+	return nil
 }
 
 // List shows the recent syncs, newest first, filtered by what the URL says.
@@ -182,6 +233,9 @@ func (h Syncs) List(c *fiber.Ctx) error {
 	for _, s := range syncs {
 		p.Rows = append(p.Rows, syncRow(s, conns, back))
 	}
+	if err := nameRows(ctx, h.Store, syncs, p.Rows); err != nil {
+		return err
+	}
 	p.FirstHref, p.NextHref = pageLinks("/syncs", q, f.BeforeID != 0, more && len(syncs) > 0, func() (time.Time, int64) {
 		return syncs[len(syncs)-1].CreatedAt, syncs[len(syncs)-1].ID
 	})
@@ -218,6 +272,11 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 	d := views.SyncDetail{SyncRow: syncRow(s, conns, ""), UpdatedAt: s.UpdatedAt, Trigger: views.TriggerLabel(s.Trigger),
 		Class: s.Class(), Attempts: s.Attempts, MaxAttempts: s.MaxAttempts, NextAttemptAt: s.NextAttemptAt, TargetRef: s.TargetRef,
 		Payload: prettyJSON(s.Payload), Request: prettyJSON(s.Request), Response: prettyJSON(s.Response)}
+	one := []views.SyncRow{d.SyncRow}
+	if err := nameRows(ctx, h.Store, []store.Sync{s}, one); err != nil {
+		return err
+	}
+	d.SyncRow = one[0]
 	for _, a := range attempts {
 		row := views.SyncAttemptRow{Number: a.Attempt, StartedAt: a.StartedAt, Status: a.Status, Message: a.Message}
 		if a.ErrorClass != nil {

@@ -21,10 +21,13 @@ func SystemActor(label string) Actor { return Actor{Label: label} }
 
 // AuditEntry is one row of the audit log.
 type AuditEntry struct {
-	ID         int64            `db:"id"`
-	At         time.Time        `db:"at"`
-	ActorID    *int64           `db:"actor_id"`
-	ActorLabel string           `db:"actor_label"`
+	ID         int64     `db:"id"`
+	At         time.Time `db:"at"`
+	ActorID    *int64    `db:"actor_id"`
+	ActorLabel string    `db:"actor_label"`
+	// ActorName is the person's name today (ListAudit), "" for Crossdock
+	// itself or a removed account: a page names people, not addresses.
+	ActorName  string           `db:"actor_name"`
 	Action     string           `db:"action"`
 	ObjectType string           `db:"object_type"`
 	ObjectID   string           `db:"object_id"`
@@ -118,7 +121,8 @@ func (q q) ListAudit(ctx context.Context, f AuditFilter) (entries []AuditEntry, 
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	query := `SELECT id, at, actor_id, actor_label, action, object_type, object_id, summary, before, after, request_id, ip
+	query := `SELECT id, at, actor_id, actor_label, action, object_type, object_id, summary, before, after, request_id, ip,
+  coalesce((SELECT u.name FROM users u WHERE u.id = audit_log.actor_id), '') AS actor_name
 FROM audit_log`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")

@@ -293,24 +293,3 @@ func cmpOr(vals ...string) string {
 	}
 	return ""
 }
-
-// RecordNames returns the names Crossdock read of some records of a system
-// (those it has), by external id.
-func (q q) RecordNames(ctx context.Context, connectionID int64, entityType string, ids []string) (map[string]string, error) {
-	out := map[string]string{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID   string `db:"external_id"`
-		Name string `db:"name"`
-	}
-	if err := sqlxSelect(ctx, q, &rows, `SELECT external_id, name FROM external_records
-WHERE connection_id = $1 AND entity_type = $2 AND external_id = ANY($3) AND name <> ''`, connectionID, entityType, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("store: record names: %w", err)
-	}
-	for _, r := range rows {
-		out[r.ID] = r.Name
-	}
-	return out, nil
-}

@@ -98,7 +98,7 @@ type UnmappedFilter struct {
 	From, To    int64
 	EntityType  string
 	ExternalIDs []string // only these (accepting suggestions)
-	AfterID     string   // keyset on the external id
+	AfterID     string   // keyset: rows after this external id, in natural order
 	Limit       int
 }
 
@@ -150,11 +150,13 @@ LEFT JOIN LATERAL (
 ) s ON true
 LEFT JOIN mapping_refs yr ON yr.connection_id = $2 AND yr.entity_type = x.entity_type AND yr.external_id = s.external_id AND yr.valid_to IS NULL
 LEFT JOIN mapping_entities ye ON ye.id = yr.entity_id
-WHERE x.connection_id = $1 AND x.entity_type = $3 AND x.deleted_at IS NULL AND x.external_id > $4
+WHERE x.connection_id = $1 AND x.entity_type = $3 AND x.deleted_at IS NULL
+  AND (length(x.external_id), x.external_id) > (length($4::text), $4::text)
   AND (xr.id IS NULL OR NOT EXISTS (SELECT 1 FROM mapping_refs br WHERE br.entity_id = xr.entity_id AND br.connection_id = $2 AND br.valid_to IS NULL))`
 
 // ListUnmapped returns a page of the records of f.From with no counterpart in
-// f.To, ordered by external id, each with its best auto-match suggestion.
+// f.To, ordered by external id as numbers sort (…/2 before …/10), each with
+// its best auto-match suggestion.
 func (q q) ListUnmapped(ctx context.Context, f UnmappedFilter) ([]UnmappedRow, bool, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
@@ -167,7 +169,10 @@ func (q q) ListUnmapped(ctx context.Context, f UnmappedFilter) ([]UnmappedRow, b
 		query += fmt.Sprintf(" AND x.external_id = ANY($%d)", len(args))
 	}
 	args = append(args, limit+1)
-	query += fmt.Sprintf(" ORDER BY x.external_id LIMIT $%d", len(args))
+	// Natural order: ids that differ only in their number sort by it
+	// (…/9 before …/10 before …/100), shorter first; the index
+	// external_records_natural serves the order and the keyset.
+	query += fmt.Sprintf(" ORDER BY length(x.external_id), x.external_id LIMIT $%d", len(args))
 	var scans []unmappedScan
 	if err := sqlxSelect(ctx, q, &scans, query, args...); err != nil {
 		return nil, false, fmt.Errorf("store: list unmapped: %w", err)

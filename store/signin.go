@@ -320,8 +320,8 @@ WHERE scope = 'address' AND key = $1`, a.IP, addrLimit); err != nil {
 		if err := tx.RecordLogin(ctx, u.ID); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, Actor{UserID: u.ID, Label: u.Email, RequestID: a.RequestID, IP: a.IP},
-			Change{Action: "user.signed_in", ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Summary: u.Email + " signed in"})
+		return tx.Audit(ctx, Actor{UserID: u.ID, Label: cmp.Or(u.Name, u.Email), RequestID: a.RequestID, IP: a.IP},
+			Change{Action: "user.signed_in", ObjectType: "user", ObjectID: strconv.FormatInt(u.ID, 10), Summary: cmp.Or(u.Name, u.Email) + " signed in"})
 	})
 	if err != nil {
 		return User{}, err

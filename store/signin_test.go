@@ -213,7 +213,7 @@ func TestSignInEventsAreAudited(t *testing.T) {
 		"user.sign_in_throttled "+id+" 198.51.100.66: Sign-ins as owner@shop.com held back for 10 seconds after 5 failed attempts",
 		"user.sign_in_failed  198.51.100.66: Failed sign-in as nobody@shop.com: no such account",
 		"user.sign_in_unlocked "+id+" : Unlocked sign-in for owner@shop.com after 5 failed attempts",
-		"user.signed_in "+id+" 203.0.113.5: owner@shop.com signed in",
+		"user.signed_in "+id+" 203.0.113.5: Owner signed in",
 	)
 	require.Equal(t, want, got)
 }

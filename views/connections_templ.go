@@ -188,7 +188,7 @@ func Connections(p ConnectionsPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">System</th><th scope=\"col\">Environment</th><th scope=\"col\">State</th><th scope=\"col\">Last successful call</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<table data-sortable><thead><tr><th scope=\"col\" data-sort=\"text\">Name</th><th scope=\"col\" data-sort=\"text\">System</th><th scope=\"col\" data-sort=\"text\">Environment</th><th scope=\"col\" data-sort=\"text\">State</th><th scope=\"col\">Last successful call</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -866,7 +866,7 @@ func callsSummary(p ConnectionPage) string {
 	if n == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("%d, of which %.1f %% failed", n, p.ErrorRate*100)
+	return fmt.Sprintf("%s, of which %.1f %% failed", components.Number(n), p.ErrorRate*100)
 }
 
 // ConnectionShow is a connection's page: health, test, webhooks.
@@ -1675,15 +1675,15 @@ func SubscriptionsPanel(v SubscriptionsView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var64 string
-					templ_7745c5c3_Var64, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf("%d", v.Missing))
+					templ_7745c5c3_Var64, templ_7745c5c3_Err = templ.JoinStringErrs(components.Count(v.Missing, "missing subscription", "missing subscriptions"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/connections.templ`, Line: 492, Col: 46}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/connections.templ`, Line: 492, Col: 94}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var64))
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 134, " missing subscription(s)</button></p>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 134, "</button></p>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -1693,15 +1693,15 @@ func SubscriptionsPanel(v SubscriptionsView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var65 string
-					templ_7745c5c3_Var65, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf("%d", v.Missing))
+					templ_7745c5c3_Var65, templ_7745c5c3_Err = templ.JoinStringErrs(components.Count(v.Missing, "subscription", "subscriptions"))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/connections.templ`, Line: 496, Col: 52}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/connections.templ`, Line: 496, Col: 84}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var65))
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 136, " subscription(s) missing: ask an admin to register them.</p>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 136, " missing: ask an admin to register them.</p>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -126,7 +126,7 @@ func FinanceCollections(p FinanceCollectionsPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<table><thead><tr><th scope=\"col\">Collection</th><th scope=\"col\" class=\"num\">Variants</th><th scope=\"col\">Thresholds</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<table data-sortable><thead><tr><th scope=\"col\" data-sort=\"text\">Collection</th><th scope=\"col\" class=\"num\" data-sort=\"num\">Variants</th><th scope=\"col\">Thresholds</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -315,7 +315,7 @@ func SourceCardView(card SourceCard, canEdit bool, now time.Time) templ.Componen
 			return templ_7745c5c3_Err
 		}
 		if card.Master == nil {
-			templ_7745c5c3_Err = components.Badge("warning", "No master yet").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.Badge("warning", "No source yet").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1288,7 +1288,7 @@ func SourceEdit(f SourceForm) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = components.Select(components.SelectProps{ID: "master", Name: "master", Label: "Decided by (the master)", Value: f.Master,
+				templ_7745c5c3_Err = components.Select(components.SelectProps{ID: "master", Name: "master", Label: "Decided by (the source of truth)", Value: f.Master,
 					Options: connOptions(f.Conns, "Nobody yet"), Error: f.Errors["master"],
 					Hint: "The one system where people change " + f.Noun + ". Crossdock never writes " + f.Noun + " into it."}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
@@ -1538,7 +1538,7 @@ func SourceEdit(f SourceForm) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = radio("policy", "master_wins", f.Policy, "The master wins: its value replaces the change").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = radio("policy", "master_wins", f.Policy, "The source wins: its value replaces the change").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1571,7 +1571,7 @@ func SourceEdit(f SourceForm) templ.Component {
 							}()
 						}
 						ctx = templ.InitializeContext(ctx)
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 118, "Each product field follows its master unless you choose a system for it, e.g. SKU and barcode from your ERP.")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 118, "Each product field follows the source of products unless you choose a system for it, e.g. SKU and barcode from your ERP.")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}

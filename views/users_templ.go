@@ -79,7 +79,7 @@ func Users(p UsersPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Users</h1><p>People who can sign in, and what each may do.</p></div><a class=\"btn btn-primary\" href=\"/users/new\">Add user</a></div><div class=\"card table-wrap\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Role</th><th scope=\"col\">Status</th><th scope=\"col\">Last sign-in</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Users</h1><p>People who can sign in, and what each may do.</p></div><a class=\"btn btn-primary\" href=\"/users/new\">Add user</a></div><div class=\"card table-wrap\"><table data-sortable><thead><tr><th scope=\"col\" data-sort=\"text\">Name</th><th scope=\"col\" data-sort=\"text\">Role</th><th scope=\"col\" data-sort=\"text\">Status</th><th scope=\"col\">Last sign-in</th><th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -373,7 +373,7 @@ type UserForm struct {
 
 func roleOptions() []components.Option {
 	return []components.Option{
-		{Value: "operator", Label: "Operator — connects systems, watches and replays syncs"},
+		{Value: "operator", Label: "Operator — connects systems, watches syncs and tries failed ones again"},
 		{Value: "finance", Label: "Finance — reviews prices and margins"},
 		{Value: "admin", Label: "Admin — everything, plus approvals and settings"},
 	}
@@ -580,7 +580,7 @@ func EditUser(f UserForm) templ.Component {
 			}
 			templ_7745c5c3_Err = components.Select(components.SelectProps{ID: "scope", Name: "scope", Label: "May write into", Value: f.Scope,
 				Options: []components.Option{{Value: "all", Label: "Every system, production and test"}, {Value: "test", Label: "Test systems only"}},
-				Error:   f.Errors["scope"], Hint: "With test systems only, they cannot replay, send a value, check all systems or register webhooks into a production system; its failures stay listed for someone else."}).Render(ctx, templ_7745c5c3_Buffer)
+				Error:   f.Errors["scope"], Hint: "With test systems only, they cannot try syncs again, send a value, check all systems or register webhooks into a production system; its failures stay listed for someone else."}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -608,7 +608,7 @@ func rejectionCount(n int) string {
 	case n >= 1000:
 		return "More than 1,000 deliveries were"
 	}
-	return fmt.Sprintf("%d deliveries were", n)
+	return components.Number(n) + " deliveries were"
 }
 
 // WebhookEventsTable is the received deliveries, or why there are none.

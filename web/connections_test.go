@@ -150,7 +150,7 @@ func TestDisableConnectionIsAudited(t *testing.T) {
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "connection"})
 	require.NoError(t, err)
 	require.Equal(t, "connection.disabled", entries[0].Action)
-	require.Equal(t, "admin@shop.test", entries[0].ActorLabel)
+	require.Equal(t, "Ada Admin", entries[0].ActorLabel)
 }
 
 func TestSubscriptionsShowMissingTopics(t *testing.T) {
@@ -161,7 +161,7 @@ func TestSubscriptionsShowMissingTopics(t *testing.T) {
 	res, body := admin.Get(fmt.Sprintf("/connections/%d/subscriptions", conn.ID))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "orders/create")
-	require.Contains(t, body, fmt.Sprintf("Register %d missing subscription(s)", len(connectors.ShopifyTopics)))
+	require.Contains(t, body, fmt.Sprintf("Register %d missing subscriptions", len(connectors.ShopifyTopics)))
 	// Shopify only delivers to https addresses; the test console runs on http.
 	res, body = admin.PostFormBody(fmt.Sprintf("/connections/%d/subscriptions", conn.ID), nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)

@@ -148,7 +148,7 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 	require.NoError(t, err)
 	decidedAt, err := chromedp.Run(op, chromedp.Text(chromedp.CSS("#decision time"), chromedp.AtLeast(0)))
 	require.NoError(t, err)
-	require.Contains(t, decision, e.env.Users[store.RoleAdmin].Email+" "+decidedAt, "who decided and when, apart")
+	require.Contains(t, decision, e.env.Users[store.RoleAdmin].Name+" "+decidedAt, "who decided and when, apart")
 	require.Contains(t, decision, "Same SKUs on both sides", "the approver's comment")
 	followUp, err := chromedp.Run(op, chromedp.Text(chromedp.CSS("#follow-up"), chromedp.AtLeast(0)))
 	require.NoError(t, err)

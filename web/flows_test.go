@@ -141,7 +141,7 @@ func TestAdminPausesAndResumesAFlow(t *testing.T) {
 	_, body = admin.Get("/")
 	card := flowCard(t, body, "orders")
 	require.Contains(t, card, "Paused")
-	require.Contains(t, card, "Paused by admin@shop.test just now: Odoo maintenance tonight")
+	require.Contains(t, card, "Paused by Ada Admin just now: Odoo maintenance tonight")
 	require.Contains(t, card, "Resume Orders")
 	pauses, err := e.env.Store.FlowPauses(ctx)
 	require.NoError(t, err)

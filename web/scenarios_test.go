@@ -202,7 +202,7 @@ func TestDeactivatedUserIsSignedOutEverywhere(t *testing.T) {
 	require.Equal(t, "user.sign_in_failed", entries[0].Action)
 	require.Equal(t, "Failed sign-in as operator@shop.test: the account is deactivated", entries[0].Summary)
 	require.Equal(t, "user.updated", entries[1].Action)
-	require.Equal(t, "admin@shop.test", entries[1].ActorLabel)
+	require.Equal(t, "Ada Admin", entries[1].ActorLabel)
 	require.Contains(t, entries[1].Summary, "deactivated")
 	var before, after struct{ Active bool }
 	require.NoError(t, json.Unmarshal(*entries[1].Before, &before))

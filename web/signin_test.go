@@ -227,7 +227,7 @@ func TestAdminUnlocksSignInFromTheUsersPage(t *testing.T) {
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "user"})
 	require.NoError(t, err)
 	require.Equal(t, "user.sign_in_unlocked", entries[0].Action)
-	require.Equal(t, "admin@shop.test", entries[0].ActorLabel)
+	require.Equal(t, "Ada Admin", entries[0].ActorLabel)
 	require.Equal(t, strconv.FormatInt(op.ID, 10), entries[0].ObjectID)
 
 	res, _ = postSignIn(env.Anonymous(t).From(office), op.Email, webtest.Password)

@@ -27,7 +27,7 @@ func TestBrowserAdminChoosesWhoDecidesStockLevels(t *testing.T) {
 	card, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#inventory")))
 	require.NoError(t, err)
 	require.Contains(t, card, "Nobody decides stock levels yet, so Crossdock does not sync them.")
-	require.Contains(t, card, "No master yet")
+	require.Contains(t, card, "No source yet")
 	browsertest.Screenshot(t, ctx, "sources-empty")
 
 	// Ticking the master as a receiver too is refused, next to the field.

@@ -94,7 +94,7 @@ func TestAdminChoosesWhoDecidesStockLevels(t *testing.T) {
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "source_rule"})
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
-	require.Equal(t, env.Users[store.RoleAdmin].Email, entries[0].ActorLabel)
+	require.Equal(t, env.Users[store.RoleAdmin].Name, entries[0].ActorLabel)
 	require.NotNil(t, entries[0].After)
 
 	// The engine's view of what was saved.
@@ -221,6 +221,6 @@ func TestSourcesWarnAboutRiskySetups(t *testing.T) {
 	// The edit form of products shows who owns which field.
 	_, body = admin.Get("/sources/products/edit")
 	require.Contains(t, body, `<label for="owner_sku">SKU</label>`)
-	require.Contains(t, body, "Follows the product content master (Main store)")
-	require.Contains(t, body, "Follows the costs master (Main store)")
+	require.Contains(t, body, "Follows the source of product content (Main store)")
+	require.Contains(t, body, "Follows the source of costs (Main store)")
 }

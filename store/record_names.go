@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/lib/pq"
+)
+
+// RecordKey names one record of a connected system, as a sync or a failure
+// refers to it.
+type RecordKey struct {
+	ConnectionID int64  `db:"connection_id"`
+	EntityType   string `db:"entity_type"`
+	ExternalID   string `db:"external_id"`
+}
+
+// RecordNames returns what the systems call the given records (a product's
+// title, a location's name), from what their catalogues last said; records
+// not read, or without a name, are left out. Pages name records by these
+// and keep the raw ids for a "Technical detail" disclosure.
+func (q q) RecordNames(ctx context.Context, keys []RecordKey) (map[RecordKey]string, error) {
+	out := make(map[RecordKey]string, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	conns, types, ids := make([]int64, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		conns[i], types[i], ids[i] = k.ConnectionID, k.EntityType, k.ExternalID
+	}
+	var rows []struct {
+		RecordKey
+		Name string `db:"name"`
+	}
+	// One probe of the primary key per asked record.
+	if err := sqlxSelect(ctx, q, &rows, `SELECT x.connection_id, x.entity_type, x.external_id, x.name
+FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(connection_id, entity_type, external_id)
+JOIN external_records x ON x.connection_id = k.connection_id AND x.entity_type = k.entity_type AND x.external_id = k.external_id
+WHERE x.name <> ''`, pq.Array(conns), pq.Array(types), pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: record names: %w", err)
+	}
+	for _, r := range rows {
+		out[r.RecordKey] = r.Name
+	}
+	return out, nil
+}
+
+// NamesBySKU returns what the systems call the records of a kind with the
+// given SKUs (any case), keyed by the SKU as asked: Shopify's name first
+// (the storefront's title), else another system's. One index probe per
+// connection.
+func (q q) NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error) {
+	out := make(map[string]string, len(skus))
+	if len(skus) == 0 {
+		return out, nil
+	}
+	lowered := make([]string, len(skus))
+	for i, s := range skus {
+		lowered[i] = strings.ToLower(s)
+	}
+	var rows []struct {
+		SKU  string `db:"sku"`
+		Name string `db:"name"`
+	}
+	if err := sqlxSelect(ctx, q, &rows, `SELECT DISTINCT ON (lower(x.sku)) lower(x.sku) AS sku, x.name
+FROM connections c
+JOIN LATERAL (SELECT r.sku, r.name FROM external_records r
+  WHERE r.connection_id = c.id AND r.entity_type = $1 AND lower(r.sku) = ANY($2) AND r.sku <> '' AND r.name <> '' AND r.deleted_at IS NULL) x ON true
+ORDER BY lower(x.sku), c.kind = 'shopify' DESC, c.id`, entityType, pq.Array(lowered)); err != nil {
+		return nil, fmt.Errorf("store: names by SKU: %w", err)
+	}
+	byLower := make(map[string]string, len(rows))
+	for _, r := range rows {
+		byLower[r.SKU] = r.Name
+	}
+	for _, s := range skus {
+		if n, ok := byLower[strings.ToLower(s)]; ok {
+			out[s] = n
+		}
+	}
+	return out, nil
+}
