@@ -364,6 +364,9 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 
 	if single && len(problems) == 1 {
 		res.err = fail(problems[0].class, problems[0].message, nil)
+		if problems[0].class == store.ClassUnmapped {
+			res.response = store.UnmappedResponse(entityVariant, []string{strconv.Itoa(problems[0].p.ProductID)})
+		}
 		return res
 	}
 	if err := e.splitOffPrices(ctx, s, b, problems); err != nil {
@@ -474,6 +477,10 @@ func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch,
 			EntityRef: p.p.ref(), EntityKey: batchLabel(one, 1), SearchKeys: []string{p.p.SKU}, SourceVersion: p.p.Version,
 			ParentID: s.ID, Status: store.SyncFailed, ErrorClass: p.class, Message: p.message, Payload: one,
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
+		if p.class == store.ClassUnmapped {
+			// The record a change set must map to fix it.
+			ns[i].Response = store.UnmappedResponse(entityVariant, []string{strconv.Itoa(p.p.ProductID)})
+		}
 	}
 	for i := range ns {
 		ns[i] = mendSync(ns[i])

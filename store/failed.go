@@ -53,9 +53,9 @@ type FailedFilter struct {
 	Search string    `json:"q,omitempty"`
 	From   time.Time `json:"from,omitzero"`
 	To     time.Time `json:"to,omitzero"` // exclusive
-	// FixedBy: the unmapped failures an approved change set fixes — those
-	// whose recorded missing records (Unmapped) it maps, and those that
-	// recorded none, between the systems it maps (AnyConnection).
+	// FixedBy: the open unmapped failures an approved change set fixes
+	// (see fixedByWhere). Failures that recorded no missing record are not
+	// among them: nothing says the change set is what they lack.
 	FixedBy int64 `json:"fixed_by,omitempty"`
 	// One group of FailedGroups: set Group and its fields.
 	Group    bool   `json:"group,omitempty"`
@@ -106,11 +106,42 @@ func (f FailedFilter) where(arg func(any) string) []string {
 			"cause = "+arg(f.Cause))
 	}
 	if f.FixedBy != 0 {
-		w = append(w, `(NOT COALESCE(response ? 'unmapped', false) OR EXISTS (SELECT 1 FROM change_set_items i
-  WHERE i.change_set_id = `+arg(f.FixedBy)+` AND i.connection_id = syncs.source_connection_id
-    AND i.external_id IN (SELECT jsonb_array_elements_text(syncs.response->'unmapped'->'external_ids'))))`)
+		w = append(w, fixedByWhere(arg(f.FixedBy)))
 	}
 	return w
+}
+
+// fixedByWhere is the condition of FailedFilter.FixedBy, cs being the
+// change set's argument: the failure recorded the records it lacked
+// (Unmapped), one of them is a record (source system, kind, external id)
+// the change set gave a counterpart in the failure's target system — it
+// added or changed the reference of the record itself, or of its
+// counterpart — and every one of them is mapped now (a failure still
+// lacking another record would only fail again; the change set that maps
+// that one tries it again).
+//
+// The pick walks from the references the change set created to the
+// failures recording them, one lookup per record in the GIN index over
+// open unmapped failures (migration 00027), so its cost follows the size of
+// the change set, not the number of failures.
+func fixedByWhere(cs string) string {
+	return `syncs.id IN (SELECT m.id FROM (
+    SELECT r.connection_id AS src, o.connection_id AS tgt, r.entity_type, r.external_id
+    FROM mapping_refs r JOIN mapping_refs o ON o.entity_id = r.entity_id AND o.valid_to IS NULL AND o.connection_id <> r.connection_id
+    WHERE r.created_change_set = ` + cs + ` AND r.valid_to IS NULL
+    UNION
+    SELECT o.connection_id, r.connection_id, o.entity_type, o.external_id
+    FROM mapping_refs r JOIN mapping_refs o ON o.entity_id = r.entity_id AND o.valid_to IS NULL AND o.connection_id <> r.connection_id
+    WHERE r.created_change_set = ` + cs + ` AND r.valid_to IS NULL) k,
+  LATERAL (SELECT s.id FROM syncs s
+    WHERE s.error_class = 'unmapped' AND s.status IN ('failed', 'retrying', 'rejected') AND s.resolved_at IS NULL
+      AND (s.response -> 'unmapped') @> jsonb_build_object('entity_type', k.entity_type, 'external_ids', jsonb_build_array(k.external_id))
+      AND s.source_connection_id = k.src AND s.target_connection_id = k.tgt) m)
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(syncs.response -> 'unmapped' -> 'external_ids') x (id)
+    WHERE NOT EXISTS (SELECT 1 FROM mapping_refs a JOIN mapping_refs b ON b.entity_id = a.entity_id
+        AND b.connection_id = syncs.target_connection_id AND b.valid_to IS NULL
+      WHERE a.connection_id = syncs.source_connection_id AND a.entity_type = syncs.response -> 'unmapped' ->> 'entity_type'
+        AND a.external_id = x.id AND a.valid_to IS NULL))`
 }
 
 // causeWhere renders the filters on a cause's own fields (kind of problem,
@@ -731,6 +762,41 @@ type FailureFix struct {
 	CreatedAt time.Time `db:"created_at"`
 	BatchID   *int64    `db:"batch_id"`
 	Outcome   string    `db:"outcome"`
+}
+
+// NothingToTryAgain is the follow-up of a change set none of whose
+// failures it fixes were open.
+const NothingToTryAgain = "nothing to try again"
+
+// FixResult is what became of the failures an approved change set tried
+// again, counted from the replays of its bulk replay: fixed (succeeded, or
+// nothing left to send), still failing (failed again and still open),
+// waiting (not finished yet), dealt with since (failed again, then resolved,
+// ignored or tried again by someone), and refused (not tried again: not
+// allowed, or dealt with before their turn).
+type FixResult struct {
+	TriedAgain   int `db:"tried_again"`
+	Fixed        int `db:"fixed"`
+	StillFailing int `db:"still_failing"`
+	Waiting      int `db:"waiting"`
+	DealtWith    int `db:"dealt_with"`
+	Refused      int `db:"refused"`
+}
+
+// FixResultOf counts the replays of a change set's bulk replay (from the
+// index on replay_batch_id, status).
+func (q q) FixResultOf(ctx context.Context, batchID int64) (FixResult, error) {
+	var r FixResult
+	if err := sqlxGet(ctx, q, &r, `SELECT count(*) AS tried_again,
+  count(*) FILTER (WHERE status IN ('succeeded', 'skipped')) AS fixed,
+  count(*) FILTER (WHERE status IN ('failed', 'rejected') AND resolved_at IS NULL) AS still_failing,
+  count(*) FILTER (WHERE status IN ('pending', 'running', 'retrying')) AS waiting,
+  count(*) FILTER (WHERE status IN ('failed', 'rejected') AND resolved_at IS NOT NULL) AS dealt_with,
+  COALESCE((SELECT refused FROM replay_batches WHERE id = $1), 0) AS refused
+FROM syncs WHERE replay_batch_id = $1`, batchID); err != nil {
+		return FixResult{}, fmt.Errorf("store: result of replay batch %d: %w", batchID, err)
+	}
+	return r, nil
 }
 
 // FailureFixOf returns the follow-up of a change set; nil before there is one.

@@ -132,11 +132,14 @@ type NewSync struct {
 	ParentID           int64
 	// Status is SyncPending unless intake already knows the outcome
 	// (failed, rejected, skipped), in which case ErrorClass and Message say why.
-	Status         string
-	ErrorClass     string
-	Message        string
-	Payload        any // marshalled to JSON
-	Request        any // marshalled to JSON; nil for none
+	Status     string
+	ErrorClass string
+	Message    string
+	Payload    any // marshalled to JSON
+	Request    any // marshalled to JSON; nil for none
+	// Response of a sync created failed: its evidence (the records an
+	// unmapped failure lacks, UnmappedResponse); nil for none.
+	Response       any
 	IdempotencyKey string
 	MaxAttempts    int
 }
@@ -252,6 +255,7 @@ func (q q) InsertSyncs(ctx context.Context, syncs []NewSync) ([]int64, error) {
 	var (
 		family, direction, flow, trigger, entityType, entityRef, entityKey = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		searchKeys, version, status, class, message, payload, request, key = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		response                                                           = make([]string, n)
 		source, target, webhook, replayOf, parent, maxAttempts             = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	)
 	for i, s := range syncs {
@@ -266,6 +270,11 @@ func (q q) InsertSyncs(ctx context.Context, syncs []NewSync) ([]int64, error) {
 		if err != nil {
 			return nil, err
 		}
+		resp, err := JSON(s.Response)
+		if err != nil {
+			return nil, err
+		}
+		response[i] = string(resp)
 		family[i], direction[i], flow[i], trigger[i] = s.Family, s.Direction, s.Flow, s.Trigger
 		entityType[i], entityRef[i], entityKey[i] = s.EntityType, s.EntityRef, s.EntityKey
 		// Keys never hold control characters: the unit separator joins them.
@@ -284,22 +293,22 @@ func (q q) InsertSyncs(ctx context.Context, syncs []NewSync) ([]int64, error) {
 	var inserted []int64
 	err := sqlxSelect(ctx, q, &inserted, `INSERT INTO syncs (id, family, direction, flow, source_connection_id,
   target_connection_id, trigger, entity_type, entity_ref, entity_key, search_keys, source_version, webhook_event_id,
-  replay_of, parent_id, status, error_class, message, payload, request, idempotency_key, max_attempts, finished_at)
+  replay_of, parent_id, status, error_class, message, payload, request, idempotency_key, max_attempts, finished_at, response)
 SELECT id, family, direction, flow, source, target, trigger, entity_type, entity_ref, entity_key,
   CASE WHEN search_keys = '' THEN '{}'::text[] ELSE string_to_array(search_keys, E'\x1f') END,
   NULLIF(version, '')::timestamptz, NULLIF(webhook, 0), NULLIF(replay_of, 0), NULLIF(parent, 0), status,
   NULLIF(class, ''), message, payload::jsonb, NULLIF(request, '')::jsonb, key, max_attempts,
-  CASE WHEN status = 'pending' THEN NULL ELSE now() END
+  CASE WHEN status = 'pending' THEN NULL ELSE now() END, NULLIF(response, '')::jsonb
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[],
   $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[],
-  $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int[])
+  $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int[], $23::text[])
   AS t(id, family, direction, flow, source, target, trigger, entity_type, entity_ref, entity_key, search_keys, version,
-       webhook, replay_of, parent, status, class, message, payload, request, key, max_attempts)
+       webhook, replay_of, parent, status, class, message, payload, request, key, max_attempts, response)
 ON CONFLICT DO NOTHING
 RETURNING id`, pq.Array(ids), pq.Array(family), pq.Array(direction), pq.Array(flow), pq.Array(source), pq.Array(target),
 		pq.Array(trigger), pq.Array(entityType), pq.Array(entityRef), pq.Array(entityKey), pq.Array(searchKeys),
 		pq.Array(version), pq.Array(webhook), pq.Array(replayOf), pq.Array(parent), pq.Array(status), pq.Array(class),
-		pq.Array(message), pq.Array(payload), pq.Array(request), pq.Array(key), pq.Array(maxAttempts))
+		pq.Array(message), pq.Array(payload), pq.Array(request), pq.Array(key), pq.Array(maxAttempts), pq.Array(response))
 	if err != nil {
 		return nil, fmt.Errorf("store: insert syncs: %w", err)
 	}
