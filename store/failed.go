@@ -299,6 +299,49 @@ func (q q) FailedSyncByID(ctx context.Context, id int64) (FailedSync, error) {
 	return s, nil
 }
 
+// TryAgain is how a failure was tried again: by whom, whether after an
+// approved mapping change set, and how the new attempt (the replay) ended.
+type TryAgain struct {
+	ReplayID     int64  `db:"replay_id"`
+	ReplayStatus string `db:"replay_status"`
+	ReplayOpen   bool   `db:"replay_open"` // failed again and not dealt with since
+	// By is the person who tried it again — by hand, or the admin whose
+	// approval of ChangeSetID tried it again automatically — by name.
+	By          string `db:"by_name"`
+	BatchID     *int64 `db:"batch_id"`
+	ChangeSetID *int64 `db:"change_set_id"`
+}
+
+// Automatic reports whether the try was started by an approved change set.
+func (t TryAgain) Automatic() bool { return t.ChangeSetID != nil }
+
+// TryAgainOf describes the replay replayID: who made it, from what, and
+// how it ended.
+func (q q) TryAgainOf(ctx context.Context, replayID int64) (TryAgain, error) {
+	var t TryAgain
+	if err := sqlxGet(ctx, q, &t, `SELECT r.id AS replay_id, r.status AS replay_status,
+  (r.status IN ('failed', 'retrying', 'rejected') AND r.resolved_at IS NULL) AS replay_open,
+  COALESCE(NULLIF(u.name, ''), o.resolved_label, '') AS by_name, r.replay_batch_id AS batch_id, b.change_set_id
+FROM syncs r JOIN syncs o ON o.id = r.replay_of
+LEFT JOIN users u ON u.id = o.resolved_by
+LEFT JOIN replay_batches b ON b.id = r.replay_batch_id
+WHERE r.id = $1`, replayID); err != nil {
+		return TryAgain{}, fmt.Errorf("store: replay %d: %w", replayID, err)
+	}
+	return t, nil
+}
+
+// DealtWithBy is the name of the person who resolved, ignored or tried
+// again a failure ("" when nobody did; their label when they are gone).
+func (q q) DealtWithBy(ctx context.Context, id int64) (string, error) {
+	var name string
+	if err := sqlxGet(ctx, q, &name, `SELECT COALESCE(NULLIF(u.name, ''), s.resolved_label, '')
+FROM syncs s LEFT JOIN users u ON u.id = s.resolved_by WHERE s.id = $1`, id); err != nil {
+		return "", fmt.Errorf("store: who dealt with sync %d: %w", id, err)
+	}
+	return name, nil
+}
+
 // CountFailed counts the failures matching f up to limit: it reads at most
 // limit+1 index entries, so a page load never counts millions of rows.
 // capped says there are more than limit.
@@ -540,7 +583,7 @@ INSERT INTO syncs (id, family, direction, flow, source_connection_id, target_con
   trigger, entity_type, entity_ref, entity_key, search_keys, source_version, replay_of, status, message, payload,
   idempotency_key, max_attempts, replay_batch_id, mapping_version, rules_version)
 SELECT o.replayed_by, o.family, o.direction, o.flow, o.source_connection_id, o.target_connection_id, 'replay', o.entity_type,
-  o.entity_ref, o.entity_key, o.search_keys, o.source_version, o.id, 'pending', 'Replayed; waiting to be sent.', o.payload,
+  o.entity_ref, o.entity_key, o.search_keys, o.source_version, o.id, 'pending', 'Tried again; waiting to be sent.', o.payload,
   o.idempotency_key, o.max_attempts, $4, $5, $6
 FROM o ORDER BY o.id
 RETURNING id, replay_of, target_connection_id, flow, entity_ref, idempotency_key`,
@@ -766,12 +809,12 @@ type FailureFix struct {
 
 // NothingToTryAgain is the follow-up of a change set none of whose
 // failures it fixes were open.
-const NothingToTryAgain = "nothing to try again"
+const NothingToTryAgain = "Nothing to try again."
 
 // FixResult is what became of the failures an approved change set tried
 // again, counted from the replays of its bulk replay: fixed (succeeded, or
 // nothing left to send), still failing (failed again and still open),
-// waiting (not finished yet), dealt with since (failed again, then resolved,
+// waiting (not finished yet, or not made yet: still in the batch's queue), dealt with since (failed again, then resolved,
 // ignored or tried again by someone), and refused (not tried again: not
 // allowed, or dealt with before their turn).
 type FixResult struct {
@@ -787,10 +830,13 @@ type FixResult struct {
 // index on replay_batch_id, status).
 func (q q) FixResultOf(ctx context.Context, batchID int64) (FixResult, error) {
 	var r FixResult
-	if err := sqlxGet(ctx, q, &r, `SELECT count(*) AS tried_again,
+	// Failures still in the batch's queue are counted as tried again,
+	// waiting for the result.
+	if err := sqlxGet(ctx, q, &r, `WITH queued AS (SELECT count(*) AS n FROM replay_batch_items WHERE batch_id = $1)
+SELECT count(*) + (SELECT n FROM queued) AS tried_again,
   count(*) FILTER (WHERE status IN ('succeeded', 'skipped')) AS fixed,
   count(*) FILTER (WHERE status IN ('failed', 'rejected') AND resolved_at IS NULL) AS still_failing,
-  count(*) FILTER (WHERE status IN ('pending', 'running', 'retrying')) AS waiting,
+  count(*) FILTER (WHERE status IN ('pending', 'running', 'retrying')) + (SELECT n FROM queued) AS waiting,
   count(*) FILTER (WHERE status IN ('failed', 'rejected') AND resolved_at IS NOT NULL) AS dealt_with,
   COALESCE((SELECT refused FROM replay_batches WHERE id = $1), 0) AS refused
 FROM syncs WHERE replay_batch_id = $1`, batchID); err != nil {
