@@ -333,7 +333,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 	}
 	locGID := locs[strconv.Itoa(b.OdooLocationID)]
 	if locGID == "" {
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("The Odoo location %s is not mapped to a Shopify location yet. Map it on the Mappings page, then replay this sync.",
+		res.err = fail(store.ClassUnmapped, fmt.Sprintf("The Odoo location %s is not mapped to a Shopify location yet. Map it on the Mappings page, then try this sync again.",
 			cmpStr(b.OdooLocation, strconv.Itoa(b.OdooLocationID))), nil)
 		res.response = store.UnmappedResponse(entityLocation, []string{strconv.Itoa(b.OdooLocationID)})
 		return res
@@ -407,7 +407,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		item, ok := items[v]
 		if !ok {
 			problems = append(problems, itemProblem{it, store.ClassNotFound, fmt.Sprintf(
-				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then replay this sync.", sku, v)})
+				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", sku, v)})
 			continue
 		}
 		sendable = append(sendable, target{q: it, item: item, qty: int(math.Floor(e.value(it)))})

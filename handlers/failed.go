@@ -598,18 +598,18 @@ func (h Failed) ReplayOne(c *fiber.Ctx) error {
 	var nr *engine.NotReplayedError
 	switch {
 	case errors.As(err, &nr):
-		h.Flash(c, "critical", nr.Reason+" Nothing was replayed.")
+		h.Flash(c, "critical", nr.Reason+" Nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case errors.Is(err, engine.ErrAlreadyReplayed):
-		h.Flash(c, "warning", "This sync was already replayed or dealt with (perhaps by someone else just now); nothing was replayed again.")
+		h.Flash(c, "warning", "This sync was already tried again or dealt with (perhaps by someone else just now); nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case errors.Is(err, engine.ErrNotReplayable):
-		h.Flash(c, "warning", "This sync has not finished yet; wait for it to end before replaying it.")
+		h.Flash(c, "warning", "This sync has not finished yet; wait for it to end before trying it again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case err != nil:
 		return err
 	}
-	h.Flash(c, "success", "Replayed with today's mappings and rules. This is the replay; it runs in a moment.")
+	h.Flash(c, "success", "Tried again with today's mappings and rules. This is the new attempt; it runs in a moment.")
 	return Redirect(c, fmt.Sprintf("/syncs/%d", r.ID))
 }
 
@@ -625,7 +625,7 @@ func (h Failed) EditReplay(c *fiber.Ctx) error {
 	}
 	payload, ok := form(c, "payload", 1<<20)
 	if !ok || strings.TrimSpace(payload) == "" {
-		h.Flash(c, "critical", "Enter the corrected data (at most 1 MB); nothing was replayed.")
+		h.Flash(c, "critical", "Enter the corrected data (at most 1 MB); nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	}
 	r, err := eng.EditAndReplay(c.UserContext(), Actor(c), id, []byte(payload))
@@ -633,13 +633,13 @@ func (h Failed) EditReplay(c *fiber.Ctx) error {
 	var nr *engine.NotReplayedError
 	switch {
 	case errors.As(err, &fe):
-		h.Flash(c, "critical", fe["payload"]+" Nothing was replayed.")
+		h.Flash(c, "critical", fe["payload"]+" Nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case errors.As(err, &nr):
-		h.Flash(c, "critical", nr.Reason+" Nothing was replayed.")
+		h.Flash(c, "critical", nr.Reason+" Nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case errors.Is(err, engine.ErrAlreadyReplayed), errors.Is(err, engine.ErrNotReplayable):
-		h.Flash(c, "warning", "This sync was already replayed or has not finished; nothing was replayed.")
+		h.Flash(c, "warning", "This sync was already tried again or has not finished; nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case err != nil:
 		return err

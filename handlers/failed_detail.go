@@ -147,11 +147,14 @@ func tellStatus(ctx context.Context, st FailureReader, s store.FailedSync, d *vi
 		if err != nil {
 			return err
 		}
-		d.StartedBy = triedAgainBy(t)
+		d.StartedBy, d.TriedAgainBy = triedAgainBy(t), t.By
 		d.ChangeSetID = changeSetOf(t)
 	}
 	switch res := s.HowResolved(); res {
 	case "":
+		if !s.Problem() {
+			return nil // a replay that went through, or has not ended: its own status says it
+		}
 		d.Status, d.StatusKind = views.SyncStatusLabel(s.Status), "critical"
 		if s.Status == store.SyncRetrying {
 			d.StatusKind = "warning"
@@ -176,7 +179,7 @@ func tellStatus(ctx context.Context, st FailureReader, s store.FailedSync, d *vi
 		default:
 			d.Status, d.StatusKind = "Tried again — waiting for the result", "info"
 		}
-		d.ResolvedBy = triedAgainBy(t)
+		d.ResolvedBy, d.TriedAgainBy = triedAgainBy(t), t.By
 		d.ChangeSetID = changeSetOf(t)
 	case store.ResolutionAutoResolved:
 		d.Status, d.StatusKind = "Resolved by a later sync", "success"
@@ -202,13 +205,15 @@ func tellStatus(ctx context.Context, st FailureReader, s store.FailedSync, d *vi
 // triedAgainBy says who or what made a replay, in the product's words.
 func triedAgainBy(t store.TryAgain) string {
 	if t.Automatic() {
-		return fmt.Sprintf("Tried again automatically after %s approved proposed change #%d", cmp.Or(t.By, "an admin"), *t.ChangeSetID)
+		return fmt.Sprintf("Tried again automatically after %s approved proposed change #%d", approver(t.By), *t.ChangeSetID)
 	}
 	if t.By == "" {
 		return "Tried again by hand"
 	}
 	return "Tried again by hand by " + t.By
 }
+
+func approver(name string) string { return cmp.Or(name, "an admin") }
 
 func changeSetOf(t store.TryAgain) int64 {
 	if t.ChangeSetID == nil {

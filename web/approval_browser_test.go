@@ -32,14 +32,14 @@ func TestBrowserApprovalFixesTheLocationCause(t *testing.T) {
 		EntityRef: "location:5", EntityKey: "30 stock levels at WH2/Stock", SearchKeys: []string{"WH2/Stock"},
 		Payload: map[string]any{"odoo_location_id": 5}, IdempotencyKey: "stock-wh2", MaxAttempts: 8,
 		Status: store.SyncFailed, ErrorClass: store.ClassUnmapped,
-		Message:  "The Odoo location WH2/Stock is not mapped to a Shopify location yet. Map it on the Mappings page, then replay this sync.",
+		Message:  "The Odoo location WH2/Stock is not mapped to a Shopify location yet. Map it on the Mappings page, then try this sync again.",
 		Response: store.UnmappedResponse("location", []string{"5"})}
 	price := store.NewSync{Family: "prices", Direction: "odoo_to_shopify", Flow: "prices.odoo_shopify",
 		SourceConnectionID: e.odoo.ID, TargetConnectionID: e.shop.ID, Trigger: store.TriggerSweep, EntityType: "variant_prices",
 		EntityRef: "product:77", EntityKey: "Price of SKU-000077-RED", SearchKeys: []string{"SKU-000077-RED"},
 		Payload: map[string]any{"items": []any{}}, IdempotencyKey: "price-77", MaxAttempts: 8,
 		Status: store.SyncFailed, ErrorClass: store.ClassUnmapped,
-		Message:  "SKU-000077-RED is not mapped to a Shopify variant yet. Map it on the Mappings page, then replay this sync.",
+		Message:  "SKU-000077-RED is not mapped to a Shopify variant yet. Map it on the Mappings page, then try this sync again.",
 		Response: store.UnmappedResponse("variant", []string{"77"})}
 	ids := e.insert(t, loc, price)
 

@@ -71,11 +71,11 @@ func TestFailedConsoleGroupsFiltersAndResolves(t *testing.T) {
 	res, body = op.Get(fmt.Sprintf("/syncs/%d?from=failed", ids[0]))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "Orders #1001 could not be sent from Main store to Odoo, because a record in it is not mapped in Odoo yet.")
-	require.Contains(t, body, "Replay this sync")
+	require.Contains(t, body, `id="replay-one">Try again</button>`)
 	require.Contains(t, body, "version 0 (now 0)")
-	require.NotContains(t, body, "Edit the data and replay", "edit and replay is for admins")
+	require.NotContains(t, body, "Edit the data and try again", "edit and try again is for admins")
 	_, body = e.env.SignIn(t, store.RoleAdmin).Get(fmt.Sprintf("/syncs/%d", ids[0]))
-	require.Contains(t, body, "Edit the data and replay")
+	require.Contains(t, body, "Edit the data and try again")
 
 	// Finance has no access to the area.
 	res, _ = e.env.SignIn(t, store.RoleFinance).Get("/failed")
@@ -206,7 +206,7 @@ func TestFailedReplayScopeTestOnly(t *testing.T) {
 	res, _ = op.PostFormBody(fmt.Sprintf("/syncs/%d/replay", ids[0]), url.Values{})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	_, body = op.Get(res.Header.Get("Location"))
-	require.Contains(t, body, "You may write only into test systems, and Odoo is a production system. Ask an admin. Nothing was replayed.")
+	require.Contains(t, body, "You may write only into test systems, and Odoo is a production system. Ask an admin. Nothing was tried again.")
 	s, err := e.env.Store.FailedSyncByID(t.Context(), ids[0])
 	require.NoError(t, err)
 	require.Nil(t, s.ResolvedAt, "the failure stays open")
