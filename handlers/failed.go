@@ -33,6 +33,7 @@ type FailedStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	FailedSettings(ctx context.Context) (store.FailedSettings, error)
 	MissingMappingsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
+	FailedBeforeNoting(ctx context.Context, f store.FailedFilter) (bool, error)
 	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
 	SaveFailedSettings(ctx context.Context, a store.Actor, in store.FailedSettings) error
 }
@@ -688,7 +689,18 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 			"type": {missing.EntityType}}.Encode()
 	}
 	if len(missing.ExternalIDs) == 0 {
-		h.Flash(c, "warning", "These failures do not say which records are missing (they failed before Crossdock noted it). Match the records on this page, then replay the failures.")
+		// "Before Crossdock noted it" only when true: later failures that
+		// name no record lack something else (a mapping to a record that
+		// is not an id, for one).
+		before, err := h.Store.FailedBeforeNoting(ctx, f)
+		if err != nil {
+			return err
+		}
+		why := ""
+		if before {
+			why = " (they failed before Crossdock noted it)"
+		}
+		h.Flash(c, "warning", "These failures do not say which records are missing"+why+". Match the records on this page, then try the failures again.")
 		return Redirect(c, unmapped)
 	}
 	n := len(missing.ExternalIDs)

@@ -238,6 +238,26 @@ GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1`, args...); err != nil {
 	return MissingMappings{SourceID: r.SourceID, TargetID: r.TargetID, EntityType: r.EntityType, ExternalIDs: r.IDs}, nil
 }
 
+// FailedBeforeNoting reports whether the open unmapped failures matching f
+// that do not say which records they lack all failed before Crossdock
+// noted them (migration 00027, from which every flow records them): only
+// then may a page say so. Failures of later that record none (a mapping
+// pointing at a record that is not an id, a flow that cannot tell) make it
+// false. It reads at most the newest maxMissingScan of them.
+func (q q) FailedBeforeNoting(ctx context.Context, f FailedFilter) (bool, error) {
+	f.Status, f.ErrorClass = FailedOpen, ClassUnmapped
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := strings.Join(f.where(arg), " AND ")
+	var before bool
+	if err := sqlxGet(ctx, q, &before, `SELECT NOT EXISTS (SELECT 1 FROM (SELECT created_at FROM syncs
+  WHERE `+w+` AND NOT COALESCE(response ? 'unmapped', false) ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(maxMissingScan)+`) s
+  WHERE s.created_at >= COALESCE((SELECT min(tstamp) FROM goose_db_version WHERE version_id = 27 AND is_applied), now()))`, args...); err != nil {
+		return false, fmt.Errorf("store: failures before noting: %w", err)
+	}
+	return before, nil
+}
+
 // FailedSync is a failure with how it was dealt with.
 type FailedSync struct {
 	Sync

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
@@ -228,12 +229,22 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	require.Contains(t, body, "Propose the missing mappings")
 	group := url.Values{"g": {"1"}, "source": {fmt.Sprint(e.shop.ID)}, "target": {fmt.Sprint(e.odoo.ID)}, "cause": {""}, "class": {"unmapped"}}.Encode()
 
-	// Failures from before Crossdock noted the missing records.
+	// Failures that do not say which records they lack: recent ones are
+	// not said to predate Crossdock noting it...
 	res, _ := op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Equal(t, "/mappings/unmapped", res.Header.Get("Location"))
 	_, body = op.Get("/mappings/unmapped")
-	require.Contains(t, body, "These failures do not say which records are missing")
+	require.Contains(t, body, "These failures do not say which records are missing. Match the records")
+	require.NotContains(t, body, "before Crossdock noted it")
+	// ...failures from before Crossdock noted the missing records are.
+	_, err := e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET created_at = '2020-01-01' WHERE id = ANY($1)`, pq.Array(ids))
+	require.NoError(t, err)
+	op.RefreshCSRF("/failed")
+	res, _ = op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = op.Get("/mappings/unmapped")
+	require.Contains(t, body, "These failures do not say which records are missing (they failed before Crossdock noted it).")
 
 	for i, gid := range []string{"gid://shopify/ProductVariant/1", "gid://shopify/ProductVariant/2"} {
 		_, err := e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET response = $2 WHERE id = $1`, ids[i],
@@ -250,7 +261,7 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 
 	// Odoo has SKU-BLUE: the draft holds it, matched.
 	now := time.Now()
-	_, err := e.env.Store.UpsertExternalRecords(ctx, e.shop.ID, "variant", []store.ExternalRecord{
+	_, err = e.env.Store.UpsertExternalRecords(ctx, e.shop.ID, "variant", []store.ExternalRecord{
 		{ExternalID: "gid://shopify/ProductVariant/1", SKU: "SKU-BLUE", SeenAt: now},
 		{ExternalID: "gid://shopify/ProductVariant/2", SKU: "SKU-GREEN", SeenAt: now}})
 	require.NoError(t, err)
