@@ -84,7 +84,12 @@ func (f FailedFilter) where(arg func(any) string) []string {
 	case FailedReplayed:
 		w = append(w, "resolution IS NOT NULL", "resolution = 'replayed'")
 	default:
-		w = append(w, problemsPredicate)
+		if f.FixedBy == 0 {
+			w = append(w, problemsPredicate)
+		}
+		// else: fixedByWhere picks open failures only, and the outer
+		// query must read its ids by primary key, not walk a partial
+		// index of open failures that this predicate would offer it.
 	}
 	w = append(w, f.causeWhere(arg)...)
 	if s := strings.TrimSpace(f.Search); s != "" {
@@ -123,9 +128,13 @@ func (f FailedFilter) where(arg func(any) string) []string {
 // The pick walks from the references the change set created to the
 // failures recording them, one lookup per record in the GIN index over
 // open unmapped failures (migration 00027), so its cost follows the size of
-// the change set, not the number of failures.
+// the change set, not the number of failures; the ids it finds are an
+// array the outer query reads by primary key (as "id IN (subquery)" the
+// planner walked a whole partial index once per id). Whether a recorded record is
+// mapped now is a scalar subquery with LIMIT 1 on purpose: as an anti-join
+// the planner read every reference of the kind per failure.
 func fixedByWhere(cs string) string {
-	return `syncs.id IN (SELECT m.id FROM (
+	return `syncs.id = ANY (ARRAY (SELECT m.id FROM (
     SELECT r.connection_id AS src, o.connection_id AS tgt, r.entity_type, r.external_id
     FROM mapping_refs r JOIN mapping_refs o ON o.entity_id = r.entity_id AND o.valid_to IS NULL AND o.connection_id <> r.connection_id
     WHERE r.created_change_set = ` + cs + ` AND r.valid_to IS NULL
@@ -136,12 +145,12 @@ func fixedByWhere(cs string) string {
   LATERAL (SELECT s.id FROM syncs s
     WHERE s.error_class = 'unmapped' AND s.status IN ('failed', 'retrying', 'rejected') AND s.resolved_at IS NULL
       AND (s.response -> 'unmapped') @> jsonb_build_object('entity_type', k.entity_type, 'external_ids', jsonb_build_array(k.external_id))
-      AND s.source_connection_id = k.src AND s.target_connection_id = k.tgt) m)
-  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(syncs.response -> 'unmapped' -> 'external_ids') x (id)
-    WHERE NOT EXISTS (SELECT 1 FROM mapping_refs a JOIN mapping_refs b ON b.entity_id = a.entity_id
-        AND b.connection_id = syncs.target_connection_id AND b.valid_to IS NULL
-      WHERE a.connection_id = syncs.source_connection_id AND a.entity_type = syncs.response -> 'unmapped' ->> 'entity_type'
-        AND a.external_id = x.id AND a.valid_to IS NULL))`
+      AND s.source_connection_id = k.src AND s.target_connection_id = k.tgt
+      AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(s.response -> 'unmapped' -> 'external_ids') x (id)
+        WHERE (SELECT b.id FROM mapping_refs a JOIN mapping_refs b ON b.entity_id = a.entity_id
+            AND b.connection_id = s.target_connection_id AND b.valid_to IS NULL
+          WHERE a.connection_id = s.source_connection_id AND a.entity_type = s.response -> 'unmapped' ->> 'entity_type'
+            AND a.external_id = x.id AND a.valid_to IS NULL LIMIT 1) IS NULL)) m))`
 }
 
 // causeWhere renders the filters on a cause's own fields (kind of problem,
