@@ -144,7 +144,8 @@ func fixedByWhere(cs string) string {
     WHERE r.created_change_set = ` + cs + ` AND r.valid_to IS NULL) k,
   LATERAL (SELECT s.id FROM syncs s
     WHERE s.error_class = 'unmapped' AND s.status IN ('failed', 'retrying', 'rejected') AND s.resolved_at IS NULL
-      AND (s.response -> 'unmapped') @> jsonb_build_object('entity_type', k.entity_type, 'external_ids', jsonb_build_array(k.external_id))
+      AND (s.response -> 'unmapped' -> 'external_ids') @> jsonb_build_array(k.external_id)
+      AND s.response -> 'unmapped' ->> 'entity_type' = k.entity_type
       AND s.source_connection_id = k.src AND s.target_connection_id = k.tgt
       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(s.response -> 'unmapped' -> 'external_ids') x (id)
         WHERE (SELECT b.id FROM mapping_refs a JOIN mapping_refs b ON b.entity_id = a.entity_id
