@@ -128,6 +128,7 @@ func TestApprovalTriesAgainOnlyWhatItMaps(t *testing.T) {
 			pricesOfLeft++
 		}
 	}
+	require.Equal(t, 1, pricesOfLeft, "its price failure recorded the product it lacks")
 	csVar := e.approveAs(t, proposer, approver, e.variantItems(left, p.ID))
 	started, err = e.eng.FollowApprovals(ctx)
 	require.NoError(t, err)
