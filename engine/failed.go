@@ -309,8 +309,8 @@ func (e *Engine) startReplayBatchTx(ctx context.Context, tx *store.Tx, a store.A
 	return b, nil
 }
 
-// FollowApprovalsArgs is the periodic job that replays the unmapped failures
-// a newly approved mapping change set may fix.
+// FollowApprovalsArgs is the periodic job that tries again the unmapped
+// failures a newly approved mapping change set fixes.
 type FollowApprovalsArgs struct{}
 
 // Kind is the job kind in River's table.
@@ -332,11 +332,12 @@ const followWindow = 24 * time.Hour
 
 // FollowApprovals looks at the mapping change sets approved recently: when
 // automatic replay is on, the open unmapped failures a change set fixes,
-// from before its approval — those whose missing records it maps, and those
-// between the systems it maps that did not record which records were
-// missing (store.FailedFilter.FixedBy) — are replayed by a bulk replay
-// whose page names the change set (the operator sees it on the failed-syncs
-// page). Failures it did not fix fail again, as unmapped, and stay listed.
+// from before its approval — those recording a missing record it maps,
+// whose missing records are all mapped now (store.FailedFilter.FixedBy) —
+// are tried again by a bulk replay that names the change set and the admin
+// who approved it. Nothing else is: not the other failures between the same
+// systems, not failures that did not record what they lacked. The change
+// set's page reads the result from that batch (store.FailureFixResult).
 // It returns the batches it started.
 func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, error) {
 	approvals, err := e.st.ApprovalsToFollow(ctx, time.Now().Add(-followWindow))
@@ -357,24 +358,24 @@ func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, erro
 		err = e.st.InTx(ctx, func(tx *store.Tx) error {
 			switch {
 			case !set.AutoReplay:
-				_, err := tx.FollowApproval(ctx, cs.ID, 0, "Automatic replay after a mapping fix is off.")
+				_, err := tx.FollowApproval(ctx, cs.ID, 0, "Trying failed syncs again after a mapping fix is turned off: try them again from Failed syncs.")
 				return err
 			case n == 0:
-				_, err := tx.FollowApproval(ctx, cs.ID, 0, "No unmapped failure to replay.")
+				_, err := tx.FollowApproval(ctx, cs.ID, 0, store.NothingToTryAgain)
 				return err
 			case cs.ApprovedBy == nil:
 				// Nobody whose scope could apply: replaying as Crossdock
 				// would write anywhere.
-				_, err := tx.FollowApproval(ctx, cs.ID, 0, "Not replayed automatically: the admin who approved it is no longer known. Replay its failures from the failed-syncs page.")
+				_, err := tx.FollowApproval(ctx, cs.ID, 0, "Not tried again automatically: the admin who approved it is no longer known. Try its failed syncs again from Failed syncs.")
 				return err
 			}
 			b, err := e.startReplayBatchTx(ctx, tx, onBehalfOfApprover(cs), store.NewReplayBatch{Filter: f, ChangeSetID: cs.ID,
-				Description: fmt.Sprintf("Unmapped failures that mapping change set #%d may fix, replayed automatically on behalf of %s, who approved it",
+				Description: fmt.Sprintf("Failed syncs that proposed change #%d fixes, tried again automatically after %s approved it",
 					cs.ID, cs.ApproverName)})
 			if err != nil {
 				return err
 			}
-			won, err := tx.FollowApproval(ctx, cs.ID, b.ID, "Replayed by bulk replay #"+strconv.FormatInt(b.ID, 10))
+			won, err := tx.FollowApproval(ctx, cs.ID, b.ID, "Tried again by bulk replay #"+strconv.FormatInt(b.ID, 10))
 			if err != nil {
 				return err
 			}

@@ -448,7 +448,7 @@ func TestApprovedMappingReplaysOnBehalfOfTheApprover(t *testing.T) {
 	b := started[0]
 	require.NotNil(t, b.CreatedBy)
 	require.Equal(t, ana.ID, *b.CreatedBy, "the batch is the approver's")
-	want := "replayed automatically on behalf of Ana, who approved it"
+	want := "tried again automatically after Ana approved it"
 	require.Contains(t, b.Description, want)
 	b = e.batchDone(t, b)
 	require.Zero(t, b.Enqueued)
@@ -465,7 +465,7 @@ func TestApprovedMappingReplaysOnBehalfOfTheApprover(t *testing.T) {
 	require.Equal(t, "Crossdock, on behalf of Ana", entries[0].ActorLabel)
 	require.NotNil(t, entries[0].ActorID)
 	require.Equal(t, ana.ID, *entries[0].ActorID)
-	require.Contains(t, entries[0].Summary, fmt.Sprintf("mapping change set #%d may fix, %s", cs.ID, want))
+	require.Contains(t, entries[0].Summary, fmt.Sprintf("proposed change #%d fixes, %s", cs.ID, want))
 }
 
 // An operator allowed to replay into test systems only: a failure into a

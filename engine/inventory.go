@@ -333,8 +333,9 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 	}
 	locGID := locs[strconv.Itoa(b.OdooLocationID)]
 	if locGID == "" {
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("The Odoo location %s is not mapped to a Shopify location yet. Map it on the Mappings page, then replay this sync.",
+		res.err = fail(store.ClassUnmapped, fmt.Sprintf("The Odoo location %s is not mapped to a Shopify location yet. Map it on the Mappings page, then try this sync again.",
 			cmpStr(b.OdooLocation, strconv.Itoa(b.OdooLocationID))), nil)
+		res.response = store.UnmappedResponse(entityLocation, []string{strconv.Itoa(b.OdooLocationID)})
 		return res
 	}
 
@@ -441,7 +442,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		item, ok := items[v]
 		if !ok {
 			problems = append(problems, itemProblem{it, store.ClassNotFound, fmt.Sprintf(
-				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then replay this sync.", sku, v)})
+				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", sku, v)})
 			continue
 		}
 		sendable = append(sendable, target{q: it, item: item, qty: int(math.Floor(e.value(it)))})
@@ -453,6 +454,9 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 			f.evidence = store.OnlyInOneResponse(r)
 		}
 		res.err = f
+		if problems[0].class == store.ClassUnmapped {
+			res.response = store.UnmappedResponse(entityVariant, []string{strconv.Itoa(problems[0].q.ProductID)})
+		}
 		return res
 	}
 	if single && len(excluded) == 1 {
@@ -460,9 +464,16 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		res.message = fmt.Sprintf("Nothing to send: %s is excluded from syncing stock.", cmpStr(b.Items[0].SKU, fmt.Sprintf("Odoo product #%d", b.Items[0].ProductID)))
 		return res
 	}
-	if err := e.splitOff(ctx, s, b, problems, missing); err != nil {
-		res.err = err
-		return res
+	// A replay stays one sync: what it cannot send makes it fail again, as
+	// one failure replacing the one it tried again (below), never one more
+	// failure per item — trying again 31 stock batches once a location was
+	// mapped must not turn them into thousands of failures.
+	replay := s.ReplayOf != nil
+	if !replay {
+		if err := e.splitOff(ctx, s, b, problems, missing); err != nil {
+			res.err = err
+			return res
+		}
 	}
 
 	rs, err := e.Rules(ctx)
@@ -519,7 +530,26 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		}
 		return strings.Join(parts, " ")
 	}
+	if replay && len(problems) > 0 {
+		summary = func(sent int) string {
+			var parts []string
+			if sent > 0 {
+				parts = append(parts, fmt.Sprintf("%s sent from %s to %s.", capital(stockLevels(sent)), b.OdooLocation, conn.Name))
+			}
+			if unchanged > 0 {
+				parts = append(parts, fmt.Sprintf("%d already matched.", unchanged))
+			}
+			if superseded > 0 {
+				parts = append(parts, fmt.Sprintf("%d had changed again in Odoo and go with a newer sync.", superseded))
+			}
+			return strings.Join(parts, " ")
+		}
+	}
 	if len(in.Quantities) == 0 {
+		if replay && len(problems) > 0 {
+			res.err, res.response = itemsFailed(b, problems, summary(0))
+			return res
+		}
 		res.status = store.SyncSkipped
 		res.message = "Nothing to send. " + summary(0)
 		return res
@@ -535,12 +565,84 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		res.err = err
 		return res
 	}
+	if replay && len(problems) > 0 {
+		res.err, res.response = itemsFailed(b, problems, summary(len(in.Quantities)))
+		return res
+	}
 	res.status, res.response = store.SyncSucceeded, groups
 	if len(groups) > 0 {
 		res.targetRef = groups[0].ID
 	}
 	res.message = summary(len(in.Quantities))
 	return res
+}
+
+// itemsFailed is the one failure of a replayed stock batch some of whose
+// items could not be sent (the others were, as done says): the class of
+// most of its items, a sentence per kind of problem, and, inside it, the
+// problem of each item and the products not mapped (so that the change set
+// mapping them tries it again).
+func itemsFailed(b inventoryBatch, problems []itemProblem, done string) (*failure, map[string]any) {
+	byClass := map[string][]string{}
+	var classes []string
+	var unmapped []string
+	type itemReason struct {
+		SKU       string `json:"sku"`
+		ProductID int    `json:"odoo_product_id"`
+		Class     string `json:"class"`
+		Reason    string `json:"reason"`
+	}
+	items := make([]itemReason, 0, len(problems))
+	for _, p := range problems {
+		name := cmpStr(p.q.SKU, fmt.Sprintf("Odoo product #%d", p.q.ProductID))
+		if byClass[p.class] == nil {
+			classes = append(classes, p.class)
+		}
+		byClass[p.class] = append(byClass[p.class], name)
+		if p.class == store.ClassUnmapped {
+			unmapped = append(unmapped, strconv.Itoa(p.q.ProductID))
+		}
+		items = append(items, itemReason{SKU: p.q.SKU, ProductID: p.q.ProductID, Class: p.class, Reason: p.message})
+	}
+	// The class of the failure is the one most items have, unmapped first
+	// on a tie: mapping is what a person can do from it.
+	class := classes[0]
+	for _, c := range classes {
+		if len(byClass[c]) > len(byClass[class]) || (len(byClass[c]) == len(byClass[class]) && c == store.ClassUnmapped) {
+			class = c
+		}
+	}
+	var why []string
+	for _, c := range classes {
+		names := byClass[c]
+		switch c {
+		case store.ClassUnmapped:
+			why = append(why, notMapped(names, "a Shopify variant")+". Map them on the Mappings page, then try this sync again")
+		case store.ClassValidation:
+			why = append(why, fmt.Sprintf("%s: Odoo reports negative stock, which Crossdock does not send", names3(names)))
+		case store.ClassNotFound:
+			why = append(why, fmt.Sprintf("%s: mapped to a Shopify variant that no longer exists; correct the mapping", names3(names)))
+		default:
+			why = append(why, fmt.Sprintf("%s: %s", names3(names), c))
+		}
+	}
+	msg := fmt.Sprintf("%s of %s could not be sent: %s.", capital(stockLevels(len(problems))), b.OdooLocation, strings.Join(why, "; "))
+	if done != "" {
+		msg = done + " " + msg
+	}
+	response := map[string]any{"items": items}
+	if len(unmapped) > 0 {
+		response["unmapped"] = store.Unmapped{EntityType: entityVariant, ExternalIDs: unmapped}
+	}
+	return fail(class, msg, nil), response
+}
+
+// names3 names up to three items and counts the rest.
+func names3(names []string) string {
+	if len(names) <= 3 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:3], ", "), len(names)-3)
 }
 
 func capital(s string) string {
@@ -577,7 +679,7 @@ func (e *Engine) splitOff(ctx context.Context, s store.Sync, b inventoryBatch, p
 			TargetConnectionID: s.TargetConnectionID, Trigger: s.Trigger, EntityType: s.EntityType,
 			EntityRef: p.q.ref(b.OdooLocationID), EntityKey: cmpStr(p.q.SKU, fmt.Sprintf("Odoo product #%d", p.q.ProductID)) + " at " + b.OdooLocation,
 			SearchKeys: []string{p.q.SKU, b.OdooLocation}, SourceVersion: p.q.Version, ParentID: s.ID,
-			Status: store.SyncFailed, ErrorClass: p.class, Message: p.message,
+			Status: store.SyncFailed, ErrorClass: p.class, Message: p.message, Response: unmappedItem(p),
 			Payload:        inventoryBatch{OdooLocationID: b.OdooLocationID, OdooLocation: b.OdooLocation, Items: []quantIn{p.q}},
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
 		if r, ok := missing[p.q.ProductID]; ok && p.class == store.ClassOnlyInOne {
@@ -589,6 +691,15 @@ func (e *Engine) splitOff(ctx context.Context, s store.Sync, b inventoryBatch, p
 	}
 	_, err := e.st.InsertSyncs(ctx, ns)
 	return err
+}
+
+// unmappedItem is the evidence of an item split off for want of a mapping:
+// its Odoo product, the record a change set must map (nil for other problems).
+func unmappedItem(p itemProblem) any {
+	if p.class != store.ClassUnmapped {
+		return nil
+	}
+	return store.UnmappedResponse(entityVariant, []string{strconv.Itoa(p.q.ProductID)})
 }
 
 // inventoryItems returns the inventory item of each variant (GIDs). A variant

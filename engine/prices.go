@@ -403,6 +403,9 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 			f.evidence = store.OnlyInOneResponse(r)
 		}
 		res.err = f
+		if problems[0].class == store.ClassUnmapped {
+			res.response = store.UnmappedResponse(entityVariant, []string{strconv.Itoa(problems[0].p.ProductID)})
+		}
 		return res
 	}
 	if single && len(excluded) == 1 {
@@ -523,6 +526,9 @@ func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch,
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
 		if r, ok := missing[p.p.ProductID]; ok && p.class == store.ClassOnlyInOne {
 			ns[i].Response = store.OnlyInOneResponse(r)
+		} else if p.class == store.ClassUnmapped {
+			// The record a proposed change must map to fix it.
+			ns[i].Response = store.UnmappedResponse(entityVariant, []string{strconv.Itoa(p.p.ProductID)})
 		}
 	}
 	for i := range ns {

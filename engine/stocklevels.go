@@ -141,8 +141,9 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 	}
 	loc, err := strconv.Atoi(locs[l.LocationID])
 	if err != nil || loc <= 0 {
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("The Shopify location %s is not mapped to an Odoo location yet, so the stock of %s cannot be sent. Map it on the Mappings page, then replay this sync.",
+		res.err = fail(store.ClassUnmapped, fmt.Sprintf("The Shopify location %s is not mapped to an Odoo location yet, so the stock of %s cannot be sent. Map it on the Mappings page, then try this sync again.",
 			gidTail(l.LocationID), what), nil)
+		res.response = store.UnmappedResponse(entityLocation, []string{l.LocationID})
 		return res
 	}
 	products, _, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, []string{variant})
@@ -152,7 +153,8 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 	}
 	pid, err := strconv.Atoi(products[variant])
 	if err != nil || pid <= 0 {
-		res.err = fail(store.ClassUnmapped, notMapped([]string{what}, "an Odoo product")+". Map it on the Mappings page, then replay this sync.", nil)
+		res.err = fail(store.ClassUnmapped, notMapped([]string{what}, "an Odoo product")+". Map it on the Mappings page, then try this sync again.", nil)
+		res.response = store.UnmappedResponse(entityVariant, []string{variant})
 		return res
 	}
 	rs, err := e.Rules(ctx)

@@ -34,6 +34,7 @@ type FailedStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	FailedSettings(ctx context.Context) (store.FailedSettings, error)
 	MissingMappingsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
+	FailedBeforeNoting(ctx context.Context, f store.FailedFilter) (bool, error)
 	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
 	SaveFailedSettings(ctx context.Context, a store.Actor, in store.FailedSettings) error
 	CountMatching(ctx context.Context, f store.FailedFilter, upto int64) (store.Matching, error)
@@ -649,18 +650,18 @@ func (h Failed) ReplayOne(c *fiber.Ctx) error {
 	var nr *engine.NotReplayedError
 	switch {
 	case errors.As(err, &nr):
-		h.Flash(c, "critical", nr.Reason+" Nothing was replayed.")
+		h.Flash(c, "critical", nr.Reason+" Nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case errors.Is(err, engine.ErrAlreadyReplayed):
-		h.Flash(c, "warning", "This sync was already replayed or dealt with (perhaps by someone else just now); nothing was replayed again.")
+		h.Flash(c, "warning", "This sync was already tried again or dealt with (perhaps by someone else just now); nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case errors.Is(err, engine.ErrNotReplayable):
-		h.Flash(c, "warning", "This sync has not finished yet; wait for it to end before replaying it.")
+		h.Flash(c, "warning", "This sync has not finished yet; wait for it to end before trying it again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case err != nil:
 		return err
 	}
-	h.Flash(c, "success", "Replayed with today's mappings and rules. This is the replay; it runs in a moment.")
+	h.Flash(c, "success", "Tried again with today's mappings and rules. This is the new attempt; it runs in a moment.")
 	return Redirect(c, fmt.Sprintf("/syncs/%d", r.ID))
 }
 
@@ -676,7 +677,7 @@ func (h Failed) EditReplay(c *fiber.Ctx) error {
 	}
 	payload, ok := form(c, "payload", 1<<20)
 	if !ok || strings.TrimSpace(payload) == "" {
-		h.Flash(c, "critical", "Enter the corrected data (at most 1 MB); nothing was replayed.")
+		h.Flash(c, "critical", "Enter the corrected data (at most 1 MB); nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	}
 	r, err := eng.EditAndReplay(c.UserContext(), Actor(c), id, []byte(payload))
@@ -684,13 +685,13 @@ func (h Failed) EditReplay(c *fiber.Ctx) error {
 	var nr *engine.NotReplayedError
 	switch {
 	case errors.As(err, &fe):
-		h.Flash(c, "critical", fe["payload"]+" Nothing was replayed.")
+		h.Flash(c, "critical", fe["payload"]+" Nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case errors.As(err, &nr):
-		h.Flash(c, "critical", nr.Reason+" Nothing was replayed.")
+		h.Flash(c, "critical", nr.Reason+" Nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case errors.Is(err, engine.ErrAlreadyReplayed), errors.Is(err, engine.ErrNotReplayable):
-		h.Flash(c, "warning", "This sync was already replayed or has not finished; nothing was replayed.")
+		h.Flash(c, "warning", "This sync was already tried again or has not finished; nothing was tried again.")
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	case err != nil:
 		return err
@@ -739,7 +740,18 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 			"type": {missing.EntityType}}.Encode()
 	}
 	if len(missing.ExternalIDs) == 0 {
-		h.Flash(c, "warning", "These failures do not say which records are missing (they failed before Crossdock noted it). Match the records on this page, then replay the failures.")
+		// "Before Crossdock noted it" only when true: later failures that
+		// name no record lack something else (a mapping to a record that
+		// is not an id, for one).
+		before, err := h.Store.FailedBeforeNoting(ctx, f)
+		if err != nil {
+			return err
+		}
+		why := ""
+		if before {
+			why = " (they failed before Crossdock noted it)"
+		}
+		h.Flash(c, "warning", "These failures do not say which records are missing"+why+". Match the records on this page, then try the failures again.")
 		return Redirect(c, unmapped)
 	}
 	n := len(missing.ExternalIDs)

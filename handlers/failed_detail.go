@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -20,6 +21,8 @@ type FailureReader interface {
 	CurrentVersion(ctx context.Context) (int64, error)
 	RulesVersionAt(ctx context.Context, t time.Time) (int64, error)
 	RulesVersion(ctx context.Context) (int64, error)
+	TryAgainOf(ctx context.Context, replayID int64) (store.TryAgain, error)
+	DealtWithBy(ctx context.Context, id int64) (string, error)
 }
 
 // failureDetail builds the failure section of a sync's page; nil for a sync
@@ -77,12 +80,15 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 	if d.RulesNow, err = st.RulesVersion(ctx); err != nil {
 		return nil, err
 	}
+	if err := tellStatus(ctx, st, s, d); err != nil {
+		return nil, err
+	}
 	src, tgt := conns.view(s.SourceConnectionID).Name, conns.view(s.TargetConnectionID).Name
 	what := fmt.Sprintf("%s %s", familyLabel(s.Family), entityLabel(s.Sync))
 	switch s.Class() {
 	case store.ClassUnmapped:
 		d.Summary = fmt.Sprintf("%s could not be sent from %s to %s, because a record in it is not mapped in %s yet.", what, src, tgt, tgt)
-		d.Advice = "Map the missing record, then replay this sync."
+		d.Advice = "Map the missing record, then try this sync again."
 		d.FixLabel, d.FixHref = "Map it", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(s.SourceConnectionID, 10)}, "to": {strconv.FormatInt(s.TargetConnectionID, 10)}}.Encode()
 		if d.Open {
 			d.ProposeFilter = url.Values{"q": {s.EntityRef}, "connection": {strconv.FormatInt(s.SourceConnectionID, 10)}}.Encode()
@@ -96,26 +102,30 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 		d.Advice = "Correct the data in " + src + " (or, as an admin, edit it below), then replay."
 	case store.ClassOwnership:
 		d.Summary = fmt.Sprintf("%s was not sent to %s: the sources of truth do not allow it.", what, tgt)
-		d.Advice = "If the rule is wrong, change the sources of truth, then replay; otherwise ignore this sync."
+		d.Advice = "If the rule is wrong, change the sources of truth, then try again; otherwise ignore this sync."
 		d.FixLabel, d.FixHref = "Sources of truth", "/sources"
 	case store.ClassAuth:
 		d.Summary = fmt.Sprintf("%s refused Crossdock's access while sending %s.", tgt, what)
-		d.Advice = "Check the credentials of the connection, then replay."
+		d.Advice = "Check the credentials of the connection, then try again."
 		d.FixLabel, d.FixHref = "Open the connection", "/connections/"+strconv.FormatInt(s.TargetConnectionID, 10)
 	case store.ClassTransient, store.ClassRateLimited:
 		d.Summary = fmt.Sprintf("%s could not reach %s: it was unavailable or busy.", what, tgt)
-		d.Advice = "Crossdock retries by itself; once it has given up, replay when " + tgt + " is back."
+		d.Advice = "Crossdock retries by itself; once it has given up, try again when " + tgt + " is back."
 	case store.ClassNotFound:
 		d.Summary = fmt.Sprintf("%s refers to a record that %s does not have.", what, tgt)
-		d.Advice = "Create the record or correct its mapping, then replay; or ignore this sync if the record was deleted on purpose."
+		d.Advice = "Create the record or correct its mapping, then try again; or ignore this sync if the record was deleted on purpose."
 	case store.ClassConflict:
 		d.Summary = fmt.Sprintf("%s changed in %s since Crossdock last wrote it.", what, tgt)
-		d.Advice = "Decide which value is right, then replay or ignore."
+		d.Advice = "Decide which value is right, then try again or ignore."
 	case "":
 		d.Summary = fmt.Sprintf("%s: %s", what, views.SyncStatusLabel(s.Status))
 	default:
 		d.Summary = fmt.Sprintf("%s failed because of a fault in Crossdock.", what)
-		d.Advice = "Replay it; if it fails again, give the sync number to your admin."
+		d.Advice = "Try it again; if it fails again, give the sync number to your admin."
+	}
+	if !d.Open {
+		// Dealt with: what to do no longer applies.
+		d.Advice, d.FixLabel, d.FixHref = "", "", ""
 	}
 	switch {
 	case !d.Open:
@@ -127,4 +137,91 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 		d.ReplayNow = "Sends the same data again; the mappings and sources of truth have not changed since, so unless the other system changed it will likely fail the same way."
 	}
 	return d, nil
+}
+
+// tellStatus gives the failure one status, the truth, and who or what
+// brought it there: an open failure is "Failed"; one tried again is
+// "Tried again — fixed" or "— still failing" after how its new attempt
+// ended, by hand by a person or automatically after an admin approved a
+// proposed change; one resolved or ignored says by whom. A replay says who
+// started it.
+func tellStatus(ctx context.Context, st FailureReader, s store.FailedSync, d *views.FailureDetail) error {
+	if s.ReplayOf != nil {
+		t, err := st.TryAgainOf(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		d.StartedBy, d.TriedAgainBy = triedAgainBy(t), t.By
+		d.ChangeSetID = changeSetOf(t)
+	}
+	switch res := s.HowResolved(); res {
+	case "":
+		if !s.Problem() {
+			return nil // a replay that went through, or has not ended: its own status says it
+		}
+		d.Status, d.StatusKind = views.SyncStatusLabel(s.Status), "critical"
+		if s.Status == store.SyncRetrying {
+			d.StatusKind = "warning"
+		}
+	case store.ResolutionReplayed:
+		if s.ReplayedBy == nil { // its replay was pruned
+			d.Status, d.StatusKind = "Tried again", "neutral"
+			return nil
+		}
+		t, err := st.TryAgainOf(ctx, *s.ReplayedBy)
+		if err != nil {
+			return err
+		}
+		switch {
+		case t.ReplayStatus == store.SyncSucceeded || t.ReplayStatus == store.SyncSkipped:
+			d.Status, d.StatusKind = "Tried again — fixed", "success"
+		case t.ReplayStatus == store.SyncFailed || t.ReplayStatus == store.SyncRejected:
+			d.Status, d.StatusKind = "Tried again — still failing", "critical"
+			if !t.ReplayOpen {
+				d.Status, d.StatusKind = "Tried again — failed again, since dealt with", "neutral"
+			}
+		default:
+			d.Status, d.StatusKind = "Tried again — waiting for the result", "info"
+		}
+		d.ResolvedBy, d.TriedAgainBy = triedAgainBy(t), t.By
+		d.ChangeSetID = changeSetOf(t)
+	case store.ResolutionAutoResolved:
+		d.Status, d.StatusKind = "Resolved by a later sync", "success"
+		d.ResolvedBy = ""
+	default:
+		by, err := st.DealtWithBy(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		label := views.ResolutionLabel(res)
+		d.Status, d.StatusKind = label, "neutral"
+		if res == store.ResolutionResolved {
+			d.StatusKind = "success"
+		}
+		if by != "" && res != "excluded" {
+			d.Status = label + " by " + by
+		}
+		d.ResolvedBy = ""
+	}
+	return nil
+}
+
+// triedAgainBy says who or what made a replay, in the product's words.
+func triedAgainBy(t store.TryAgain) string {
+	if t.Automatic() {
+		return fmt.Sprintf("Tried again automatically after %s approved proposed change #%d", approver(t.By), *t.ChangeSetID)
+	}
+	if t.By == "" {
+		return "Tried again by hand"
+	}
+	return "Tried again by hand by " + t.By
+}
+
+func approver(name string) string { return cmp.Or(name, "an admin") }
+
+func changeSetOf(t store.TryAgain) int64 {
+	if t.ChangeSetID == nil {
+		return 0
+	}
+	return *t.ChangeSetID
 }

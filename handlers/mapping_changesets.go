@@ -180,7 +180,13 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 		if fix != nil {
 			p.FollowUp, p.FollowUpAt = fix.Outcome, &fix.CreatedAt
 			if fix.BatchID != nil {
-				p.FollowUpHref = fmt.Sprintf("/failed/batches/%d", *fix.BatchID)
+				// The result, once the follow-up ran: counted from its replays.
+				r, err := h.Store.FixResultOf(ctx, *fix.BatchID)
+				if err != nil {
+					return err
+				}
+				p.FollowUpResult = &views.FixResultView{TriedAgain: r.TriedAgain, Fixed: r.Fixed, StillFailing: r.StillFailing,
+					Waiting: r.Waiting, DealtWith: r.DealtWith, Refused: r.Refused, BatchHref: fmt.Sprintf("/failed/batches/%d", *fix.BatchID)}
 			}
 		}
 	}

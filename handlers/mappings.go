@@ -19,6 +19,7 @@ import (
 // MappingStore is what identifier mapping needs from the store.
 type MappingStore interface {
 	FailureFixOf(ctx context.Context, changeSetID int64) (*store.FailureFix, error)
+	FixResultOf(ctx context.Context, batchID int64) (store.FixResult, error)
 	EntityTypes(ctx context.Context) ([]store.EntityType, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	ListMappings(ctx context.Context, f store.MappingFilter) ([]store.MappingRow, bool, error)

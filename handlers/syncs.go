@@ -293,6 +293,9 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 		if page.Failure, err = failureDetail(c, h.Failures, id, conns); err != nil {
 			return err
 		}
+		if page.Failure != nil && page.Failure.StartedBy != "" {
+			page.Sync.Trigger = page.Failure.StartedBy // by hand, or after an approval: who
+		}
 		if c.Query("from") == "failed" {
 			_, _, fq := failedQuery(func(k string) string { return backValues.Get(k) })
 			page.BackHref, page.BackLabel, page.Meta.Active = "/failed", "Failed syncs", "failed"

@@ -55,9 +55,9 @@ type FailedFilter struct {
 	Search string    `json:"q,omitempty"`
 	From   time.Time `json:"from,omitzero"`
 	To     time.Time `json:"to,omitzero"` // exclusive
-	// FixedBy: the unmapped failures an approved change set fixes — those
-	// whose recorded missing records (Unmapped) it maps, and those that
-	// recorded none, between the systems it maps (AnyConnection).
+	// FixedBy: the open unmapped failures an approved change set fixes
+	// (see fixedByWhere). Failures that recorded no missing record are not
+	// among them: nothing says the change set is what they lack.
 	FixedBy int64 `json:"fixed_by,omitempty"`
 	// One group of FailedGroups: set Group and its fields.
 	Group    bool   `json:"group,omitempty"`
@@ -88,7 +88,12 @@ func (f FailedFilter) where(arg func(any) string) []string {
 	case FailedExcluded:
 		w = append(w, "resolution IS NOT NULL", "resolution = 'excluded'")
 	default:
-		w = append(w, problemsPredicate)
+		if f.FixedBy == 0 {
+			w = append(w, problemsPredicate)
+		}
+		// else: fixedByWhere picks open failures only, and the outer
+		// query must read its ids by primary key, not walk a partial
+		// index of open failures that this predicate would offer it.
 	}
 	w = append(w, f.causeWhere(arg)...)
 	if s := strings.TrimSpace(f.Search); s != "" {
@@ -110,11 +115,47 @@ func (f FailedFilter) where(arg func(any) string) []string {
 			"cause = "+arg(f.Cause))
 	}
 	if f.FixedBy != 0 {
-		w = append(w, `(NOT COALESCE(response ? 'unmapped', false) OR EXISTS (SELECT 1 FROM change_set_items i
-  WHERE i.change_set_id = `+arg(f.FixedBy)+` AND i.connection_id = syncs.source_connection_id
-    AND i.external_id IN (SELECT jsonb_array_elements_text(syncs.response->'unmapped'->'external_ids'))))`)
+		w = append(w, fixedByWhere(arg(f.FixedBy)))
 	}
 	return w
+}
+
+// fixedByWhere is the condition of FailedFilter.FixedBy, cs being the
+// change set's argument: the failure recorded the records it lacked
+// (Unmapped), one of them is a record (source system, kind, external id)
+// the change set gave a counterpart in the failure's target system — it
+// added or changed the reference of the record itself, or of its
+// counterpart — and every one of them is mapped now (a failure still
+// lacking another record would only fail again; the change set that maps
+// that one tries it again).
+//
+// The pick walks from the references the change set created to the
+// failures recording them, one lookup per record in the GIN index over
+// open unmapped failures (migration 00027), so its cost follows the size of
+// the change set, not the number of failures; the ids it finds are an
+// array the outer query reads by primary key (as "id IN (subquery)" the
+// planner walked a whole partial index once per id). Whether a recorded record is
+// mapped now is a scalar subquery with LIMIT 1 on purpose: as an anti-join
+// the planner read every reference of the kind per failure.
+func fixedByWhere(cs string) string {
+	return `syncs.id = ANY (ARRAY (SELECT m.id FROM (
+    SELECT r.connection_id AS src, o.connection_id AS tgt, r.entity_type, r.external_id
+    FROM mapping_refs r JOIN mapping_refs o ON o.entity_id = r.entity_id AND o.valid_to IS NULL AND o.connection_id <> r.connection_id
+    WHERE r.created_change_set = ` + cs + ` AND r.valid_to IS NULL
+    UNION
+    SELECT o.connection_id, r.connection_id, o.entity_type, o.external_id
+    FROM mapping_refs r JOIN mapping_refs o ON o.entity_id = r.entity_id AND o.valid_to IS NULL AND o.connection_id <> r.connection_id
+    WHERE r.created_change_set = ` + cs + ` AND r.valid_to IS NULL) k,
+  LATERAL (SELECT s.id FROM syncs s
+    WHERE s.error_class = 'unmapped' AND s.status IN ('failed', 'retrying', 'rejected') AND s.resolved_at IS NULL
+      AND (s.response -> 'unmapped' -> 'external_ids') @> jsonb_build_array(k.external_id)
+      AND s.response -> 'unmapped' ->> 'entity_type' = k.entity_type
+      AND s.source_connection_id = k.src AND s.target_connection_id = k.tgt
+      AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(s.response -> 'unmapped' -> 'external_ids') x (id)
+        WHERE (SELECT b.id FROM mapping_refs a JOIN mapping_refs b ON b.entity_id = a.entity_id
+            AND b.connection_id = s.target_connection_id AND b.valid_to IS NULL
+          WHERE a.connection_id = s.source_connection_id AND a.entity_type = s.response -> 'unmapped' ->> 'entity_type'
+            AND a.external_id = x.id AND a.valid_to IS NULL LIMIT 1) IS NULL)) m))`
 }
 
 // causeWhere renders the filters on a cause's own fields (kind of problem,
@@ -211,6 +252,26 @@ GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1`, args...); err != nil {
 	return MissingMappings{SourceID: r.SourceID, TargetID: r.TargetID, EntityType: r.EntityType, ExternalIDs: r.IDs}, nil
 }
 
+// FailedBeforeNoting reports whether the open unmapped failures matching f
+// that do not say which records they lack all failed before Crossdock
+// noted them (migration 00027, from which every flow records them): only
+// then may a page say so. Failures of later that record none (a mapping
+// pointing at a record that is not an id, a flow that cannot tell) make it
+// false. It reads at most the newest maxMissingScan of them.
+func (q q) FailedBeforeNoting(ctx context.Context, f FailedFilter) (bool, error) {
+	f.Status, f.ErrorClass = FailedOpen, ClassUnmapped
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	w := strings.Join(f.where(arg), " AND ")
+	var before bool
+	if err := sqlxGet(ctx, q, &before, `SELECT NOT EXISTS (SELECT 1 FROM (SELECT created_at FROM syncs
+  WHERE `+w+` AND NOT COALESCE(response ? 'unmapped', false) ORDER BY created_at DESC, id DESC LIMIT `+strconv.Itoa(maxMissingScan)+`) s
+  WHERE s.created_at >= COALESCE((SELECT min(tstamp) FROM goose_db_version WHERE version_id = 27 AND is_applied), now()))`, args...); err != nil {
+		return false, fmt.Errorf("store: failures before noting: %w", err)
+	}
+	return before, nil
+}
+
 // FailedSync is a failure with how it was dealt with.
 type FailedSync struct {
 	Sync
@@ -270,6 +331,49 @@ func (q q) FailedSyncByID(ctx context.Context, id int64) (FailedSync, error) {
 		return FailedSync{}, fmt.Errorf("store: sync %d: %w", id, err)
 	}
 	return s, nil
+}
+
+// TryAgain is how a failure was tried again: by whom, whether after an
+// approved mapping change set, and how the new attempt (the replay) ended.
+type TryAgain struct {
+	ReplayID     int64  `db:"replay_id"`
+	ReplayStatus string `db:"replay_status"`
+	ReplayOpen   bool   `db:"replay_open"` // failed again and not dealt with since
+	// By is the person who tried it again — by hand, or the admin whose
+	// approval of ChangeSetID tried it again automatically — by name.
+	By          string `db:"by_name"`
+	BatchID     *int64 `db:"batch_id"`
+	ChangeSetID *int64 `db:"change_set_id"`
+}
+
+// Automatic reports whether the try was started by an approved change set.
+func (t TryAgain) Automatic() bool { return t.ChangeSetID != nil }
+
+// TryAgainOf describes the replay replayID: who made it, from what, and
+// how it ended.
+func (q q) TryAgainOf(ctx context.Context, replayID int64) (TryAgain, error) {
+	var t TryAgain
+	if err := sqlxGet(ctx, q, &t, `SELECT r.id AS replay_id, r.status AS replay_status,
+  (r.status IN ('failed', 'retrying', 'rejected') AND r.resolved_at IS NULL) AS replay_open,
+  COALESCE(NULLIF(u.name, ''), o.resolved_label, '') AS by_name, r.replay_batch_id AS batch_id, b.change_set_id
+FROM syncs r JOIN syncs o ON o.id = r.replay_of
+LEFT JOIN users u ON u.id = o.resolved_by
+LEFT JOIN replay_batches b ON b.id = r.replay_batch_id
+WHERE r.id = $1`, replayID); err != nil {
+		return TryAgain{}, fmt.Errorf("store: replay %d: %w", replayID, err)
+	}
+	return t, nil
+}
+
+// DealtWithBy is the name of the person who resolved, ignored or tried
+// again a failure ("" when nobody did; their label when they are gone).
+func (q q) DealtWithBy(ctx context.Context, id int64) (string, error) {
+	var name string
+	if err := sqlxGet(ctx, q, &name, `SELECT COALESCE(NULLIF(u.name, ''), s.resolved_label, '')
+FROM syncs s LEFT JOIN users u ON u.id = s.resolved_by WHERE s.id = $1`, id); err != nil {
+		return "", fmt.Errorf("store: who dealt with sync %d: %w", id, err)
+	}
+	return name, nil
 }
 
 // CountFailed counts the failures matching f up to limit: it reads at most
@@ -594,7 +698,7 @@ INSERT INTO syncs (id, family, direction, flow, source_connection_id, target_con
   trigger, entity_type, entity_ref, entity_key, search_keys, source_version, replay_of, status, message, payload,
   idempotency_key, max_attempts, replay_batch_id, mapping_version, rules_version)
 SELECT o.replayed_by, o.family, o.direction, o.flow, o.source_connection_id, o.target_connection_id, 'replay', o.entity_type,
-  o.entity_ref, o.entity_key, o.search_keys, o.source_version, o.id, 'pending', 'Replayed; waiting to be sent.', o.payload,
+  o.entity_ref, o.entity_key, o.search_keys, o.source_version, o.id, 'pending', 'Tried again; waiting to be sent.', o.payload,
   o.idempotency_key, o.max_attempts, $4, $5, $6
 FROM o ORDER BY o.id
 RETURNING id, replay_of, target_connection_id, flow, entity_ref, idempotency_key`,
@@ -816,6 +920,44 @@ type FailureFix struct {
 	CreatedAt time.Time `db:"created_at"`
 	BatchID   *int64    `db:"batch_id"`
 	Outcome   string    `db:"outcome"`
+}
+
+// NothingToTryAgain is the follow-up of a change set none of whose
+// failures it fixes were open.
+const NothingToTryAgain = "Nothing to try again."
+
+// FixResult is what became of the failures an approved change set tried
+// again, counted from the replays of its bulk replay: fixed (succeeded, or
+// nothing left to send), still failing (failed again and still open),
+// waiting (not finished yet, or not made yet: still in the batch's queue), dealt with since (failed again, then resolved,
+// ignored or tried again by someone), and refused (not tried again: not
+// allowed, or dealt with before their turn).
+type FixResult struct {
+	TriedAgain   int `db:"tried_again"`
+	Fixed        int `db:"fixed"`
+	StillFailing int `db:"still_failing"`
+	Waiting      int `db:"waiting"`
+	DealtWith    int `db:"dealt_with"`
+	Refused      int `db:"refused"`
+}
+
+// FixResultOf counts the replays of a change set's bulk replay (from the
+// index on replay_batch_id, status).
+func (q q) FixResultOf(ctx context.Context, batchID int64) (FixResult, error) {
+	var r FixResult
+	// Failures still in the batch's queue are counted as tried again,
+	// waiting for the result.
+	if err := sqlxGet(ctx, q, &r, `WITH queued AS (SELECT count(*) AS n FROM replay_batch_items WHERE batch_id = $1)
+SELECT count(*) + (SELECT n FROM queued) AS tried_again,
+  count(*) FILTER (WHERE status IN ('succeeded', 'skipped')) AS fixed,
+  count(*) FILTER (WHERE status IN ('failed', 'rejected') AND resolved_at IS NULL) AS still_failing,
+  count(*) FILTER (WHERE status IN ('pending', 'running', 'retrying')) + (SELECT n FROM queued) AS waiting,
+  count(*) FILTER (WHERE status IN ('failed', 'rejected') AND resolved_at IS NOT NULL) AS dealt_with,
+  COALESCE((SELECT refused FROM replay_batches WHERE id = $1), 0) AS refused
+FROM syncs WHERE replay_batch_id = $1`, batchID); err != nil {
+		return FixResult{}, fmt.Errorf("store: result of replay batch %d: %w", batchID, err)
+	}
+	return r, nil
 }
 
 // FailureFixOf returns the follow-up of a change set; nil before there is one.

@@ -227,3 +227,102 @@ func TestFirstAndP95KeepsTheFirstRun(t *testing.T) {
 	require.InDelta(t, 9.0, first, 1e-9, "the cold run, not the fastest")
 	require.InDelta(t, 9.0, p, 1e-9, "p95 of 20 runs is the 20th fastest")
 }
+
+// BenchmarkFailureFixPick measures how an approved change set picks the
+// failures it tries again (FailedFilter.FixedBy, the filter its bulk replay
+// takes its failures by), over n sync records, 5 % failed: every unmapped
+// failure records the record it lacks — a stock batch its Odoo location
+// (one of 40), a price or order its product or variant (one of 50,000) —
+// and the change set maps one location, or 33 variants. It reports the
+// median and p95 of the count of what it picks (the same condition as the
+// pick), and checks the pick is exact.
+//
+//	go test -run '^$' -bench FailureFixPick -benchtime 1x ./store/   (CROSSDOCK_BENCH_SYNCS [200,000])
+func BenchmarkFailureFixPick(b *testing.B) {
+	n := benchSyncs()
+	e := benchSetup(b)
+	e.seedSyncs(b, n)
+	ctx := b.Context()
+	// The seed's failures are orders; the unmapped ones become, by turns,
+	// stock batches lacking an Odoo location, prices lacking an Odoo
+	// product's variant, and orders lacking a Shopify variant's product,
+	// each with the evidence its flow records.
+	_, err := e.st.DB.ExecContext(ctx, `UPDATE syncs SET
+  family = (ARRAY['inventory', 'prices', 'orders', 'orders'])[1 + id / 20 % 4],
+  direction = CASE WHEN id / 20 % 4 < 2 THEN 'odoo_to_shopify' ELSE 'shopify_to_odoo' END,
+  source_connection_id = CASE WHEN id / 20 % 4 < 2 THEN $1::bigint ELSE $2::bigint END,
+  target_connection_id = CASE WHEN id / 20 % 4 < 2 THEN $2::bigint ELSE $1::bigint END,
+  response = CASE id / 20 % 4
+    WHEN 0 THEN jsonb_build_object('unmapped', jsonb_build_object('entity_type', 'location',
+      'external_ids', jsonb_build_array((id / 80 % 40)::text)))
+    WHEN 1 THEN jsonb_build_object('unmapped', jsonb_build_object('entity_type', 'variant',
+      'external_ids', jsonb_build_array((id / 80 % 50000)::text)))
+    ELSE jsonb_build_object('unmapped', jsonb_build_object('entity_type', 'variant',
+      'external_ids', jsonb_build_array('gid://shopify/ProductVariant/' || (id / 80 % 50000))))
+  END
+WHERE error_class = 'unmapped'`, e.odoo.ID, e.shop.ID)
+	require.NoError(b, err)
+	_, err = e.st.DB.ExecContext(ctx, `VACUUM ANALYZE syncs`)
+	require.NoError(b, err)
+
+	approve := func(items []store.ItemInput) int64 {
+		cs, err := e.st.CreateChangeSet(ctx, e.op, store.NewChangeSet{Reason: "bench", Items: items})
+		require.NoError(b, err)
+		_, err = e.st.SubmitChangeSet(ctx, e.op, cs.ID)
+		require.NoError(b, err)
+		_, err = e.st.ApproveChangeSet(ctx, e.admin, cs.ID, "")
+		require.NoError(b, err)
+		return cs.ID
+	}
+	location := approve([]store.ItemInput{
+		{EntityType: "location", ConnectionID: e.odoo.ID, EntityKey: "WH7", ExternalID: "7"},
+		{EntityType: "location", ConnectionID: e.shop.ID, EntityKey: "WH7", ExternalID: "gid://shopify/Location/7"}})
+	var items []store.ItemInput
+	for i := 100; i < 133; i++ {
+		key := fmt.Sprintf("SKU-%d", i)
+		items = append(items,
+			store.ItemInput{EntityType: "variant", ConnectionID: e.odoo.ID, EntityKey: key, ExternalID: strconv.Itoa(i)},
+			store.ItemInput{EntityType: "variant", ConnectionID: e.shop.ID, EntityKey: key, ExternalID: fmt.Sprintf("gid://shopify/ProductVariant/%d", i)})
+	}
+	variants := approve(items)
+
+	// What each should pick, counted the slow way.
+	want := func(q string, args ...any) int {
+		var n int
+		require.NoError(b, e.st.DB.GetContext(ctx, &n, `SELECT count(*) FROM syncs WHERE error_class = 'unmapped'
+  AND status IN ('failed', 'retrying', 'rejected') AND resolved_at IS NULL AND `+q, args...))
+		return n
+	}
+	cases := []struct {
+		name string
+		cs   int64
+		want int
+	}{
+		{"one_location", location, want(`id / 20 % 4 = 0 AND id / 80 % 40 = 7`)},
+		{"33_variants", variants, want(`id / 20 % 4 <> 0 AND id / 80 % 50000 BETWEEN 100 AND 132`)},
+	}
+	if os.Getenv("CROSSDOCK_BENCH_EXPLAIN") != "" {
+		var plan []string
+		require.NoError(b, e.st.DB.SelectContext(ctx, &plan, `EXPLAIN (ANALYZE, BUFFERS) SELECT count(*) FROM syncs
+WHERE error_class = 'unmapped' AND `+store.FixedByWhereForBench("$1"), variants))
+		fmt.Println(strings.Join(plan, "\n"))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, c := range cases {
+			f := store.FailedFilter{ErrorClass: store.ClassUnmapped, AnyConnection: []int64{e.shop.ID, e.odoo.ID}, FixedBy: c.cs}
+			ds := make([]time.Duration, 0, 21)
+			for range 21 {
+				t0 := time.Now()
+				got, _, err := e.st.CountFailed(ctx, f, 1_000_000)
+				require.NoError(b, err)
+				ds = append(ds, time.Since(t0))
+				require.Equal(b, c.want, got, c.name)
+			}
+			slices.Sort(ds)
+			b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, c.name+"_median_ms")
+			b.ReportMetric(p95(ds), c.name+"_p95_ms")
+			b.Logf("%s: picks %d of %d syncs, median %s", c.name, c.want, n, ds[len(ds)/2].Round(10*time.Microsecond))
+		}
+	}
+}

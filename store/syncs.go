@@ -139,7 +139,8 @@ type NewSync struct {
 	Payload    any // marshalled to JSON
 	Request    any // marshalled to JSON; nil for none
 	// Response: the evidence a failure is born with (marshalled to JSON;
-	// nil for none), such as the record OnlyInOneResponse names.
+	// nil for none): the records an unmapped failure lacks
+	// (UnmappedResponse), the record OnlyInOneResponse names.
 	Response       any
 	IdempotencyKey string
 	MaxAttempts    int

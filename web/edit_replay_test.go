@@ -55,7 +55,7 @@ func TestEditAndReplay(t *testing.T) {
 	// Data that is not a JSON object is refused in words; nothing is replayed.
 	body := flashAfter(t, admin, admin.PostForm(path, url.Values{"payload": {`["not", "an", "object"]`}}))
 	require.Contains(t, body, "The data must be a JSON object, like the one received")
-	require.Contains(t, body, "Nothing was replayed.")
+	require.Contains(t, body, "Nothing was tried again.")
 	require.Zero(t, replays(failure))
 	// A sync that does not exist.
 	res, _ = admin.PostFormBody("/syncs/1099511627776/edit-replay", corrected())
@@ -94,7 +94,7 @@ FROM audit_log WHERE action = 'sync.edited_replayed'`))
 
 	// A second edit of the same failure makes no second replay.
 	body = flashAfter(t, admin, admin.PostForm(path, url.Values{"payload": {`{"name": "#E1", "country": "NL"}`}}))
-	require.Contains(t, body, "This sync was already replayed or has not finished; nothing was replayed.")
+	require.Contains(t, body, "This sync was already tried again or has not finished; nothing was tried again.")
 	require.Equal(t, 1, replays(failure))
 	require.Equal(t, 1, edits())
 
@@ -104,7 +104,7 @@ FROM audit_log WHERE action = 'sync.edited_replayed'`))
 	_, err = e.env.Store.UpdateUser(ctx, store.SystemActor("test"), u.ID, store.UserUpdate{Name: u.Name, Role: store.RoleAdmin, Active: true, Scope: store.ScopeTest})
 	require.NoError(t, err)
 	body = flashAfter(t, admin, admin.PostForm(fmt.Sprintf("/syncs/%d/edit-replay", other), url.Values{"payload": {`{"name": "#E2", "country": "BE"}`}}))
-	require.Contains(t, body, scopeRefusal("Odoo")+" Nothing was replayed.")
+	require.Contains(t, body, scopeRefusal("Odoo")+" Nothing was tried again.")
 	require.Zero(t, replays(other))
 	require.Equal(t, 1, edits())
 	still, err := e.env.Store.SyncByID(ctx, other)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
@@ -71,11 +72,11 @@ func TestFailedConsoleGroupsFiltersAndResolves(t *testing.T) {
 	res, body = op.Get(fmt.Sprintf("/syncs/%d?from=failed", ids[0]))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "Orders #1001 could not be sent from Main store to Odoo, because a record in it is not mapped in Odoo yet.")
-	require.Contains(t, body, "Replay this sync")
+	require.Contains(t, body, `id="replay-one">Try again</button>`)
 	require.Contains(t, body, "version 0 (now 0)")
-	require.NotContains(t, body, "Edit the data and replay", "edit and replay is for admins")
+	require.NotContains(t, body, "Edit the data and try again", "edit and try again is for admins")
 	_, body = e.env.SignIn(t, store.RoleAdmin).Get(fmt.Sprintf("/syncs/%d", ids[0]))
-	require.Contains(t, body, "Edit the data and replay")
+	require.Contains(t, body, "Edit the data and try again")
 
 	// Finance has no access to the area.
 	res, _ = e.env.SignIn(t, store.RoleFinance).Get("/failed")
@@ -206,7 +207,7 @@ func TestFailedReplayScopeTestOnly(t *testing.T) {
 	res, _ = op.PostFormBody(fmt.Sprintf("/syncs/%d/replay", ids[0]), url.Values{})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	_, body = op.Get(res.Header.Get("Location"))
-	require.Contains(t, body, "You may write only into test systems, and Odoo is a production system. Ask an admin. Nothing was replayed.")
+	require.Contains(t, body, "You may write only into test systems, and Odoo is a production system. Ask an admin. Nothing was tried again.")
 	s, err := e.env.Store.FailedSyncByID(t.Context(), ids[0])
 	require.NoError(t, err)
 	require.Nil(t, s.ResolvedAt, "the failure stays open")
@@ -228,12 +229,22 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	require.Contains(t, body, "Propose the missing mappings")
 	group := url.Values{"g": {"1"}, "source": {fmt.Sprint(e.shop.ID)}, "target": {fmt.Sprint(e.odoo.ID)}, "cause": {""}, "class": {"unmapped"}}.Encode()
 
-	// Failures from before Crossdock noted the missing records.
+	// Failures that do not say which records they lack: recent ones are
+	// not said to predate Crossdock noting it...
 	res, _ := op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Equal(t, "/mappings/unmapped", res.Header.Get("Location"))
 	_, body = op.Get("/mappings/unmapped")
-	require.Contains(t, body, "These failures do not say which records are missing")
+	require.Contains(t, body, "These failures do not say which records are missing. Match the records")
+	require.NotContains(t, body, "before Crossdock noted it")
+	// ...failures from before Crossdock noted the missing records are.
+	_, err := e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET created_at = '2020-01-01' WHERE id = ANY($1)`, pq.Array(ids))
+	require.NoError(t, err)
+	op.RefreshCSRF("/failed")
+	res, _ = op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	_, body = op.Get("/mappings/unmapped")
+	require.Contains(t, body, "These failures do not say which records are missing (they failed before Crossdock noted it).")
 
 	for i, gid := range []string{"gid://shopify/ProductVariant/1", "gid://shopify/ProductVariant/2"} {
 		_, err := e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET response = $2 WHERE id = $1`, ids[i],
@@ -250,7 +261,7 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 
 	// Odoo has SKU-BLUE: the draft holds it, matched.
 	now := time.Now()
-	_, err := e.env.Store.UpsertExternalRecords(ctx, e.shop.ID, "variant", []store.ExternalRecord{
+	_, err = e.env.Store.UpsertExternalRecords(ctx, e.shop.ID, "variant", []store.ExternalRecord{
 		{ExternalID: "gid://shopify/ProductVariant/1", SKU: "SKU-BLUE", SeenAt: now},
 		{ExternalID: "gid://shopify/ProductVariant/2", SKU: "SKU-GREEN", SeenAt: now}})
 	require.NoError(t, err)
@@ -286,6 +297,6 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, won)
 	_, body = op.Get(loc)
-	require.Contains(t, body, fmt.Sprintf("Replayed by bulk replay #%d", batch.ID))
-	require.Contains(t, body, fmt.Sprintf(`href="/failed/batches/%d"`, batch.ID))
+	require.Contains(t, body, `id="fix-result"`)
+	require.Contains(t, body, "nothing tried again", "the batch has not come to its failure yet")
 }

@@ -220,7 +220,7 @@ var writeRoutes = []writeRoute{
 	{"replay one failure", "POST /syncs/:id<int>/replay", store.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		id := e.failure(t, "#S1", store.ClassTransient)
 		body := flashAfter(t, c, c.PostForm(fmt.Sprintf("/syncs/%d/replay", id), nil))
-		require.Contains(t, body, scopeRefusal("Odoo live")+" Nothing was replayed.")
+		require.Contains(t, body, scopeRefusal("Odoo live")+" Nothing was tried again.")
 		s, err := e.env.Store.FailedSyncByID(t.Context(), id)
 		require.NoError(t, err)
 		require.Nil(t, s.ResolvedAt, "the failure stays open for someone else")
@@ -228,7 +228,7 @@ var writeRoutes = []writeRoute{
 	{"edit and replay", "POST /syncs/:id<int>/edit-replay", store.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		id := e.failure(t, "#S2", store.ClassTransient)
 		body := flashAfter(t, c, c.PostForm(fmt.Sprintf("/syncs/%d/edit-replay", id), url.Values{"payload": {`{"name": "#S2"}`}}))
-		require.Contains(t, body, scopeRefusal("Odoo live")+" Nothing was replayed.")
+		require.Contains(t, body, scopeRefusal("Odoo live")+" Nothing was tried again.")
 	}},
 	{"replay the ticked failures", "POST /failed/replay", store.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		a, b := e.failure(t, "#S3", store.ClassTransient), e.failure(t, "#S4", store.ClassTransient)
@@ -286,6 +286,10 @@ VALUES ('inventory', 'stock', 'scope', $1, $2, 'CHAIR-RED at WH/Stock', '12', '5
 		ctx := t.Context()
 		id := e.failure(t, "#S6", store.ClassUnmapped)
 		v := e.shop.Variants()[0]
+		// The failure records the variant it lacks, as the orders flow does.
+		_, err := e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET response = $2 WHERE id = $1`, id,
+			`{"unmapped": {"entity_type": "variant", "external_ids": ["`+v.GID()+`"]}}`)
+		require.NoError(t, err)
 		opUser := e.env.Users[store.RoleOperator]
 		proposer := store.Actor{UserID: opUser.ID, Label: opUser.Email}
 		cs, err := e.env.Store.CreateChangeSet(ctx, proposer, store.NewChangeSet{Title: "Chair", Reason: "unmapped order #S6", Items: []store.ItemInput{
@@ -304,7 +308,7 @@ VALUES ('inventory', 'stock', 'scope', $1, $2, 'CHAIR-RED at WH/Stock', '12', '5
 		admin := e.env.Users[store.RoleAdmin]
 		require.Equal(t, admin.ID, *b.CreatedBy)
 		require.Equal(t, "Crossdock, on behalf of "+admin.Name, b.CreatedLabel)
-		require.Contains(t, b.Description, "replayed automatically on behalf of "+admin.Name+", who approved it")
+		require.Contains(t, b.Description, "tried again automatically after "+admin.Name+" approved it")
 		s, err := e.env.Store.FailedSyncByID(ctx, id)
 		require.NoError(t, err)
 		require.Nil(t, s.ResolvedAt)
