@@ -188,8 +188,12 @@ func twoReplicas(t *testing.T, beat, dead time.Duration) *replicas {
 		// Let the killed replica's goroutines end; it can no longer write.
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		go func() { _ = r.a.Stop(sctx) }()
-		<-sctx.Done()
+		stopped := make(chan struct{})
+		go func() { _ = r.a.Stop(sctx); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-sctx.Done():
+		}
 	})
 	return r
 }
@@ -465,8 +469,10 @@ func TestCutOffReplicaStopsItsJobsBeforeOthersTakeOver(t *testing.T) {
 	wait(t, "replica A to hold the order at Odoo", func() bool { return r.gateA.heldOrders.Load() > 0 })
 	r.startB(t)
 
+	cut := time.Now()
 	r.killDB()
 	ss := e.endedSyncs(t, ev)
+	t.Logf("the order reached Odoo %s after A was cut off", time.Since(cut).Round(10*time.Millisecond))
 	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
 	took := r.gateB.orderCallAt()
 	require.False(t, took.IsZero())
