@@ -16,6 +16,9 @@
 //   - One failing system does not clog the others: per-connection concurrency
 //     limits and a circuit breaker; jobs that meet an open breaker are snoozed,
 //     freeing their worker.
+//   - Nothing waits for a replica that died: replicas beat, and the jobs of
+//     one whose beat stopped are taken over by the others within about
+//     ReplicaDeadAfter, long ones resuming where they were (takeover.go).
 package engine
 
 import (

@@ -94,6 +94,22 @@ type holdGate struct {
 	heldShop   atomic.Int64
 	heldOrders atomic.Int64
 	quantReads atomic.Int64
+
+	mu         sync.Mutex
+	cancelled  []time.Time // when held calls ended because their job's context did
+	firstOrder time.Time   // the first partner or sale order call
+}
+
+func (g *holdGate) orderCallAt() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.firstOrder
+}
+
+func (g *holdGate) cancelledAt() []time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.cancelled)
 }
 
 func newHoldGate() *holdGate { return &holdGate{killed: make(chan struct{})} }
@@ -104,24 +120,94 @@ func (g *holdGate) RoundTrip(req *http.Request) (*http.Response, error) {
 	if strings.Contains(p, "/stock.quant/") {
 		g.quantReads.Add(1)
 	}
+	orderCall := odoo && (strings.Contains(p, "/sale.order/") || strings.Contains(p, "/res.partner/"))
+	if orderCall {
+		g.mu.Lock()
+		if g.firstOrder.IsZero() {
+			g.firstOrder = time.Now()
+		}
+		g.mu.Unlock()
+	}
 	if g.armed.Load() {
 		var held *atomic.Int64
 		switch {
 		case !odoo:
 			held = &g.heldShop
-		case strings.Contains(p, "/sale.order/") || strings.Contains(p, "/res.partner/"):
+		case orderCall:
 			held = &g.heldOrders
 		}
 		if held != nil {
 			held.Add(1)
 			select {
 			case <-req.Context().Done():
+				g.mu.Lock()
+				g.cancelled = append(g.cancelled, time.Now())
+				g.mu.Unlock()
 			case <-g.killed:
 			}
 			return nil, errors.New("the replica was killed")
 		}
 	}
 	return http.DefaultTransport.RoundTrip(req)
+}
+
+// replicas is a test database shared by two engines: A (the harness's
+// engine) reaches it through a proxy the test cuts, B directly. Each calls
+// the systems through its own gate.
+type replicas struct {
+	env          *env
+	a            *engine.Engine
+	cfgB         engine.Config
+	gateA, gateB *holdGate
+	killDB       func()
+}
+
+func twoReplicas(t *testing.T, beat, dead time.Duration) *replicas {
+	t.Helper()
+	r := &replicas{gateA: newHoldGate(), gateB: newHoldGate()}
+	r.env = setup(t, options{configure: func(c *engine.Config) {
+		c.ReplicaBeat, c.ReplicaDeadAfter = beat, dead
+		r.cfgB = *c
+		r.cfgB.HTTPClient = &http.Client{Timeout: time.Minute, Transport: r.gateB}
+		u, err := url.Parse(storetest.URLOf(t, c.Store))
+		if err != nil || u.Host == "" {
+			t.Skip("the test database's address is not a URL")
+		}
+		proxy := newDBProxy(t, u.Host)
+		r.killDB = proxy.kill
+		u.Host = proxy.ln.Addr().String()
+		db, err := sqlx.Open("postgres", u.String())
+		require.NoError(t, err)
+		db.SetMaxOpenConns(30)
+		db.SetMaxIdleConns(30)
+		c.Store = store.New(db)
+		c.HTTPClient = &http.Client{Timeout: time.Minute, Transport: r.gateA}
+	}})
+	r.a = r.env.eng
+	t.Cleanup(func() {
+		// Let the killed replica's goroutines end; it can no longer write.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stopped := make(chan struct{})
+		go func() { _ = r.a.Stop(sctx); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-sctx.Done():
+		}
+	})
+	return r
+}
+
+// startB starts replica B on the database directly.
+func (r *replicas) startB(t *testing.T) {
+	t.Helper()
+	r.cfgB.Store = r.env.st
+	b, err := engine.New(r.cfgB)
+	require.NoError(t, err)
+	a := r.env.eng
+	r.env.eng = b
+	r.env.start(t)
+	r.env.eng = a
 }
 
 // Two engines on one database. Replica A runs a reconciliation (its Odoo
@@ -140,40 +226,12 @@ func TestDeadReplicaWorkIsTakenOver(t *testing.T) {
 		beat, dead = 0, 0 // the engine's defaults
 	}
 	began := time.Now()
-	gateA, gateB := newHoldGate(), newHoldGate()
-	var cfgB engine.Config
-	var killDB func()
-	e := setup(t, options{configure: func(c *engine.Config) {
-		c.ReplicaBeat, c.ReplicaDeadAfter = beat, dead
-		cfgB = *c
-		cfgB.HTTPClient = &http.Client{Timeout: time.Minute, Transport: gateB}
-		// Replica A reaches the database through a proxy the test cuts.
-		u, err := url.Parse(storetest.URLOf(t, c.Store))
-		if err != nil || u.Host == "" {
-			t.Skip("the test database's address is not a URL")
-		}
-		proxy := newDBProxy(t, u.Host)
-		killDB = proxy.kill
-		u.Host = proxy.ln.Addr().String()
-		db, err := sqlx.Open("postgres", u.String())
-		require.NoError(t, err)
-		db.SetMaxOpenConns(30)
-		db.SetMaxIdleConns(30)
-		c.Store = store.New(db)
-		c.HTTPClient = &http.Client{Timeout: time.Minute, Transport: gateA}
-	}})
-	a := e.eng
+	r := twoReplicas(t, beat, dead)
+	e, a, gateA, gateB, killDB := r.env, r.a, r.gateA, r.gateB, r.killDB
 	ctx := context.Background()
 	e.mapInDB(t)
 	ctxA, cancelA := context.WithCancel(ctx)
 	require.NoError(t, a.Start(ctxA))
-	t.Cleanup(func() {
-		// Let the killed replica's goroutines end; it can no longer write.
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		go func() { _ = a.Stop(sctx) }()
-		<-sctx.Done()
-	})
 
 	t.Logf("set up in %s", time.Since(began).Round(time.Millisecond))
 	// Six orders, failed as not mapped; the three replayed one by one are of
@@ -231,13 +289,7 @@ func TestDeadReplicaWorkIsTakenOver(t *testing.T) {
 	require.Zero(t, gateB.quantReads.Load())
 	t.Logf("replica A holds the work after %s", time.Since(began).Round(time.Millisecond))
 
-	b := e.eng
-	cfgB.Store = e.st
-	bEng, err := engine.New(cfgB)
-	require.NoError(t, err)
-	e.eng = bEng
-	e.start(t)
-	e.eng = b
+	r.startB(t)
 
 	killed := time.Now()
 	killDB()
@@ -400,4 +452,34 @@ func TestReplicaTakesOnlyTheOrdersItCanSend(t *testing.T) {
 		most = max(most, running())
 	}
 	require.Equal(t, 8, most, "taken: only what may call Odoo at once")
+}
+
+// A replica cut off from the database but still running (its context not
+// cancelled: a network split, a stalled database connection) stops its own
+// jobs before the others take them over, so the same order is never sent
+// from two replicas at once.
+func TestCutOffReplicaStopsItsJobsBeforeOthersTakeOver(t *testing.T) {
+	t.Parallel()
+	r := twoReplicas(t, 100*time.Millisecond, time.Second)
+	e := r.env
+	require.NoError(t, r.a.Start(context.Background()))
+	r.gateA.armed.Store(true)
+	o, payload := e.order(t)
+	ev := e.deliver(t, "orders/create", payload)
+	wait(t, "replica A to hold the order at Odoo", func() bool { return r.gateA.heldOrders.Load() > 0 })
+	r.startB(t)
+
+	cut := time.Now()
+	r.killDB()
+	ss := e.endedSyncs(t, ev)
+	t.Logf("the order reached Odoo %s after A was cut off", time.Since(cut).Round(10*time.Millisecond))
+	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	took := r.gateB.orderCallAt()
+	require.False(t, took.IsZero())
+	stopped := r.gateA.cancelledAt()
+	require.Len(t, stopped, int(r.gateA.heldOrders.Load()), "every call A held ended with its job's context")
+	for _, at := range stopped {
+		require.True(t, at.Before(took), "A stopped its job %s before B took it over", took.Sub(at))
+	}
+	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 }

@@ -67,3 +67,31 @@ VALUES ($1, 'crossdock_sync', $2, 'syncs', 'running', $3, now() - interval '2 ho
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing twice")
 }
+
+// A family whose run still goes on (a replica beats for it) keeps its
+// scheduled slot: the schedule queues the next run once that one has ended,
+// instead of spending a slot a minute on "already running".
+func TestScheduleWaitsForTheLiveRunInsteadOfSpendingItsSlot(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ctx := t.Context()
+	_, err := st.DB.ExecContext(ctx, `UPDATE recon_schedules SET every_minutes = CASE WHEN family = 'inventory' THEN 1 ELSE 0 END,
+  last_queued_at = now() - interval '10 minutes'`)
+	require.NoError(t, err)
+	var run int64
+	require.NoError(t, st.DB.GetContext(ctx, &run, `INSERT INTO recon_runs (family, trigger, status, started_at, beat_at)
+VALUES ('inventory', 'schedule', 'running', now() - interval '2 hours', now()) RETURNING id`))
+
+	fs, err := st.ClaimDueReconFamilies(ctx)
+	require.NoError(t, err)
+	require.Empty(t, fs)
+	r, err := st.ReconRunByID(ctx, run)
+	require.NoError(t, err)
+	require.Equal(t, store.RunRunning, r.Status, "a run that beats is not taken for lost, however long it runs")
+
+	_, err = st.FinishReconRun(ctx, r, store.RunOutcome{Status: store.RunSucceeded})
+	require.NoError(t, err)
+	fs, err = st.ClaimDueReconFamilies(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"inventory"}, fs, "the slot it kept is used as soon as the run ended")
+}
