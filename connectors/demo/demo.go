@@ -127,6 +127,10 @@ type Drift struct {
 	// BelowCost variants sell under Odoo's cost; BelowThreshold have a
 	// margin under the finance "low" threshold (20 %).
 	BelowCost, BelowThreshold int
+	// PastOrdersMissing of the shop's past orders contain a variant left
+	// unmapped or refused, so they never reached Odoo, nor their
+	// PastRefundsMissing refunds: the comparison of orders finds them.
+	PastOrdersMissing, PastRefundsMissing int
 }
 
 // Loaded is what Load created.
@@ -365,7 +369,7 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	if _, err := st.SeedMappings(ctx, sys, w.mappings(shopConn.ID, odooConn.ID)); err != nil {
 		return Loaded{}, fmt.Errorf("demo: mappings: %w", err)
 	}
-	if drift.Orders, drift.RefusedOrders, err = w.placeOrders(ctx, st, shopConn.ID); err != nil {
+	if err = w.placeOrders(ctx, st, shopConn.ID, &drift); err != nil {
 		return Loaded{}, fmt.Errorf("demo: orders: %w", err)
 	}
 	sealed, err := seal(box, cfg)
@@ -474,7 +478,7 @@ func (w *Workspace) mappings(shop, odoo int64) store.NewChangeSet {
 // records their orders/create webhooks as Crossdock's intake does, so the
 // engine turns them into sales orders in Odoo. The first ones contain a
 // product Odoo refuses.
-func (w *Workspace) placeOrders(ctx context.Context, st *store.Store, shop int64) (orders, refused int, err error) {
+func (w *Workspace) placeOrders(ctx context.Context, st *store.Store, shop int64, d *Drift) error {
 	deliver := func(o shopsandbox.Order, key string) error {
 		payload, err := w.Shop.OrderCreatePayload(o.GID())
 		if err != nil {
@@ -501,10 +505,24 @@ func (w *Workspace) placeOrders(ctx context.Context, st *store.Store, shop int64
 			ok = ok && clean[l.VariantID]
 		}
 		if !ok {
+			d.PastOrdersMissing++
+			d.PastRefundsMissing += len(o.Refunds)
 			continue
 		}
 		if err := deliver(o, "demo-history-"+strconv.FormatInt(o.ID, 10)); err != nil {
-			return orders, refused, err
+			return err
+		}
+		// Its refunds reached Odoo too, as credit notes, after the order.
+		for _, r := range o.Refunds {
+			payload, err := w.Shop.RefundCreatePayload(o.GID(), r.ID)
+			if err != nil {
+				return err
+			}
+			key := "demo-refund-" + strconv.FormatInt(r.ID, 10)
+			if _, _, err := st.InsertWebhookEvent(ctx, store.NewWebhookEvent{ConnectionID: shop, WebhookID: key, EventID: key,
+				Topic: "refunds/create", ShopDomain: w.Config.ShopDomain, APIVersion: "2026-04", Payload: payload}); err != nil {
+				return err
+			}
 		}
 	}
 	customers := w.Shop.ShopCustomers()
@@ -534,17 +552,17 @@ func (w *Workspace) placeOrders(ctx context.Context, st *store.Store, shop int64
 		}
 		o, err := w.Shop.AddOrder(in)
 		if err != nil {
-			return orders, refused, err
+			return err
 		}
 		if err := deliver(o, "demo-order-"+strconv.Itoa(n+1)); err != nil {
-			return orders, refused, err
+			return err
 		}
-		orders++
+		d.Orders++
 		if bad {
-			refused++
+			d.RefusedOrders++
 		}
 	}
-	return orders, refused, nil
+	return nil
 }
 
 // Restore brings back the twins of a demo loaded before a restart. Credentials
@@ -596,6 +614,9 @@ func (d Drift) Summary() string {
 	fmt.Fprintf(&b, "%s of %s orders that Odoo refuses, %s prices below cost, %s margins below the threshold "+
 		"and %s products that exist only in Odoo. %s prices and %s stock levels differ until the first scheduled check sends Odoo's.",
 		n(d.RefusedOrders), n(d.Orders), n(d.BelowCost), n(d.BelowThreshold), n(d.OnlyInOdoo), n(d.Prices), n(d.Stock))
+	if d.PastOrdersMissing > 0 {
+		fmt.Fprintf(&b, " %s past orders never reached Odoo: they contain one of those variants.", n(d.PastOrdersMissing))
+	}
 	return b.String()
 }
 

@@ -250,3 +250,51 @@ func (s *Shop) InventoryLevelUpdatePayload(itemID, locationID string) ([]byte, e
 }
 
 func lower(s string) string { return string(bytes.ToLower([]byte(s))) }
+
+// RefundCreatePayload renders a refunds/create body (REST shape: id,
+// order_id, created_at, refund_line_items[].line_item, subtotal as a
+// number, transactions) for one of an order's refunds.
+func (s *Shop) RefundCreatePayload(orderID string, refundID int64) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, id, _ := parseGID(orderID)
+	o := s.orderByID[id]
+	if o == nil {
+		return nil, fmt.Errorf("sandbox: order %s does not exist", orderID)
+	}
+	var r *Refund
+	for i := range o.Refunds {
+		if o.Refunds[i].ID == refundID {
+			r = &o.Refunds[i]
+		}
+	}
+	if r == nil {
+		return nil, fmt.Errorf("sandbox: order %s has no refund %d", orderID, refundID)
+	}
+	items := map[int64]LineItem{}
+	for _, li := range o.LineItems {
+		items[li.ID] = li
+	}
+	var lines []map[string]any
+	total := 0.0
+	for _, rl := range r.Lines {
+		li := items[rl.LineItemID]
+		var price float64
+		fmt.Sscanf(li.Price, "%g", &price)
+		sub := price * float64(rl.Quantity)
+		total += sub
+		lines = append(lines, map[string]any{
+			"id": rl.ID, "quantity": rl.Quantity, "line_item_id": li.ID, "location_id": nil, "restock_type": "no_restock",
+			"subtotal": sub, "total_tax": 0.0, "subtotal_set": mset(fmt.Sprintf("%.2f", sub), o.Currency),
+			"line_item": map[string]any{"id": li.ID, "admin_graphql_api_id": gid("LineItem", li.ID), "variant_id": li.VariantID,
+				"sku": li.SKU, "title": li.Title, "name": li.Title, "quantity": li.Quantity, "price": li.Price, "product_exists": true},
+		})
+	}
+	return json.Marshal(map[string]any{
+		"id": r.ID, "admin_graphql_api_id": gid("Refund", r.ID), "order_id": o.ID, "created_at": restTime(r.CreatedAt),
+		"processed_at": restTime(r.CreatedAt), "note": r.Note, "restock": false, "user_id": nil, "duties": []any{},
+		"order_adjustments": []any{}, "refund_line_items": lines,
+		"transactions": []any{map[string]any{"id": r.ID + 1, "order_id": o.ID, "kind": "refund", "gateway": "bogus",
+			"status": "success", "amount": fmt.Sprintf("%.2f", total), "currency": o.Currency}},
+	})
+}
