@@ -82,7 +82,7 @@ func TestScheduleWaitsForTheLiveRunInsteadOfSpendingItsSlot(t *testing.T) {
 	require.NoError(t, st.DB.GetContext(ctx, &run, `INSERT INTO recon_runs (family, trigger, status, started_at, beat_at)
 VALUES ('inventory', 'schedule', 'running', now() - interval '2 hours', now()) RETURNING id`))
 
-	fs, err := st.ClaimDueReconFamilies(ctx)
+	fs, err := st.ClaimDueReconFamilies(ctx, store.ReconFamilies)
 	require.NoError(t, err)
 	require.Empty(t, fs)
 	r, err := st.ReconRunByID(ctx, run)
@@ -91,7 +91,7 @@ VALUES ('inventory', 'schedule', 'running', now() - interval '2 hours', now()) R
 
 	_, err = st.FinishReconRun(ctx, r, store.RunOutcome{Status: store.RunSucceeded})
 	require.NoError(t, err)
-	fs, err = st.ClaimDueReconFamilies(ctx)
+	fs, err = st.ClaimDueReconFamilies(ctx, store.ReconFamilies)
 	require.NoError(t, err)
 	require.Equal(t, []string{"inventory"}, fs, "the slot it kept is used as soon as the run ended")
 }
