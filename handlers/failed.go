@@ -32,7 +32,7 @@ type FailedStore interface {
 	BatchReplaysFailedAgain(ctx context.Context, id int64, limit int) ([]store.Sync, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	FailedSettings(ctx context.Context) (store.FailedSettings, error)
-	MissingMappingsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
+	MissingRecordsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
 	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
 	SaveFailedSettings(ctx context.Context, a store.Actor, in store.FailedSettings) error
 }
@@ -315,7 +315,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) v
 	switch g.ErrorClass {
 	case store.ClassUnmapped:
 		v.Sentence = fmt.Sprintf("%s failed because records are not mapped in %s (%s)", what, tgt, v.Keys)
-		v.FixLabel, v.FixHref = "See unmapped records", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(g.SourceID, 10)}, "to": {strconv.FormatInt(g.TargetID, 10)}}.Encode()
+		v.FixLabel = "Map it" // FixHref: the cause's own records (CauseFixHref), set below
 	case store.ClassValidation:
 		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
 		v.FixLabel = "Correct the data in " + src + ", then replay"
@@ -352,6 +352,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns) v
 	v.Href = "/failed?" + q.Encode()
 	if g.ErrorClass == store.ClassUnmapped {
 		v.ProposeFilter = q.Encode()
+		v.FixHref = CauseFixHref(v.ProposeFilter)
 	}
 	return v
 }
@@ -678,15 +679,11 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	vals, _ := url.ParseQuery(raw)
 	f, _, _ := failedQuery(func(k string) string { return vals.Get(k) })
 	back := backTo(c)
-	missing, err := h.Store.MissingMappingsOf(ctx, f)
+	missing, err := h.Store.MissingRecordsOf(ctx, f)
 	if err != nil {
 		return err
 	}
-	unmapped := "/mappings/unmapped"
-	if missing.SourceID != 0 {
-		unmapped += "?" + url.Values{"from": {strconv.FormatInt(missing.SourceID, 10)}, "to": {strconv.FormatInt(missing.TargetID, 10)},
-			"type": {missing.EntityType}}.Encode()
-	}
+	unmapped := UnmappedHref(missing)
 	if len(missing.ExternalIDs) == 0 {
 		h.Flash(c, "warning", "These failures do not say which records are missing (they failed before Crossdock noted it). Match the records on this page, then replay the failures.")
 		return Redirect(c, unmapped)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -126,6 +127,9 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 		CanDecide:   cs.Status == store.ChangeSetPending && isAdmin && !mine,
 		OwnPending:  cs.Status == store.ChangeSetPending && isAdmin && mine,
 		CanRevert:   cs.Status == store.ChangeSetApproved,
+	}
+	if err := h.matchesAndOverlaps(ctx, cs, &p); err != nil {
+		return err
 	}
 	if cs.Version != nil {
 		p.Version = *cs.Version
@@ -397,4 +401,29 @@ func (h Mappings) renderChangeSets(c *fiber.Ctx, f store.ChangeSetFilter, inbox 
 		p.NextHref = path + "?" + q.Encode()
 	}
 	return Render(c, views.ChangeSets(p))
+}
+
+// matchesAndOverlaps counts a proposed change of matches in matches (a
+// match is one pair, however many rows), and lists the other open proposed
+// changes with some of the same records.
+func (h Mappings) matchesAndOverlaps(ctx context.Context, cs store.ChangeSet, p *views.ChangeSetPage) error {
+	switch cs.Source {
+	case store.SourceSuggestions, store.SourcePicker:
+		n, err := h.Store.ChangeSetMatches(ctx, cs.ID)
+		if err != nil {
+			return err
+		}
+		p.Matches = n
+	}
+	if !cs.Open() {
+		return nil
+	}
+	ovs, err := h.Store.ChangeSetOverlaps(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	for _, o := range ovs {
+		p.Overlaps = append(p.Overlaps, views.OverlapView{ID: o.ChangeSetID, Pending: o.Status == store.ChangeSetPending, ProposedBy: o.ProposedLabel, N: o.N})
+	}
+	return nil
 }

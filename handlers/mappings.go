@@ -33,6 +33,13 @@ type MappingStore interface {
 	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
 	SuggestedIDs(ctx context.Context, from, to int64, entityType string, max int) ([]string, error)
 	ImportMappingsCSV(ctx context.Context, a store.Actor, r io.Reader, fileName, reason string) (store.ImportResult, error)
+	MissingRecordsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
+	MissingRecordsOfSync(ctx context.Context, syncID int64) (store.MissingMappings, error)
+	MappingCandidates(ctx context.Context, f store.CandidateFilter) ([]store.Candidate, error)
+	ProposePick(ctx context.Context, a store.Actor, p store.Pick) (store.ChangeSet, error)
+	UnmappedWaiting(ctx context.Context, from int64, entityType string) ([]store.WaitingIn, error)
+	ChangeSetOverlaps(ctx context.Context, id int64) ([]store.Overlap, error)
+	ChangeSetMatches(ctx context.Context, id int64) (int, error)
 
 	ChangeSetByID(ctx context.Context, id int64) (store.ChangeSet, error)
 	ListChangeSets(ctx context.Context, f store.ChangeSetFilter) ([]store.ChangeSet, bool, error)
@@ -189,7 +196,8 @@ func (h Mappings) List(c *fiber.Ctx) error {
 			Cells: make([][]views.RefCell, len(l.conns))}
 		for _, ref := range r.Refs {
 			if i, ok := col[ref.ConnectionID]; ok {
-				rv.Cells[i] = append(rv.Cells[i], views.RefCell{ExternalID: ref.ExternalID, Detail: mappingDetail(ref.SKU, ref.Email, ref.Barcode, ref.Name)})
+				rv.Cells[i] = append(rv.Cells[i], views.RefCell{ExternalID: ref.ExternalID,
+					Detail: store.RecordLabel(store.ExternalRecord{Name: ref.Name, SKU: ref.SKU, Email: cmpOr(ref.Email, ref.Barcode)})})
 			}
 		}
 		p.Rows = append(p.Rows, rv)
@@ -201,6 +209,20 @@ func (h Mappings) List(c *fiber.Ctx) error {
 		}
 	}
 	p.ExportHref = "/mappings/export.csv?" + q.Encode()
+	uq := url.Values{"q": {fv.Query}}
+	if fv.Type != "" {
+		uq.Set("type", fv.Type)
+	}
+	if fv.Connection != "" {
+		uq.Set("from", fv.Connection)
+		for _, cn := range l.conns {
+			if strconv.FormatInt(cn.ID, 10) != fv.Connection {
+				uq.Set("to", strconv.FormatInt(cn.ID, 10))
+				break
+			}
+		}
+	}
+	p.UnmappedHref = "/mappings/unmapped?" + uq.Encode()
 	if f.AfterID != 0 {
 		p.FirstHref = "/mappings?" + q.Encode()
 	}
@@ -379,4 +401,11 @@ func (h Mappings) History(c *fiber.Ctx) error {
 		p.Matches = append(p.Matches, hm)
 	}
 	return Render(c, views.History(p))
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -1006,6 +1006,11 @@ func (s *Store) ApproveChangeSet(ctx context.Context, a Actor, id int64, comment
   decided_label = $4, decision_comment = $5 WHERE id = $1 RETURNING `+changeSetColumns, id, version, a.UserID, a.Label, comment); err != nil {
 			return fmt.Errorf("store: approve change set: %w", err)
 		}
+		// The open change sets touching the same records now say what is
+		// left of them (rows already mapped this way, or taken).
+		if err := tx.recheckOverlapping(ctx, id); err != nil {
+			return err
+		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.approved", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
 			Summary: fmt.Sprintf("Approved change set #%d %q by %s: mapping version %d (%s)", id, cs.Title, cs.ProposedLabel, version, describeCounts(cs)),
 			Before:  auditChangeSet(cur), After: auditChangeSet(cs)})

@@ -98,9 +98,24 @@ type UnmappedFilter struct {
 	From, To    int64
 	EntityType  string
 	ExternalIDs []string // only these (accepting suggestions)
-	AfterID     string   // keyset on the external id
-	Limit       int
+	// Query: the start of a SKU, barcode or email, a part of the name, or
+	// a whole id.
+	Query   string
+	AfterID string // keyset on the external id
+	Limit   int
+	// ShowDrafted: also the records an open proposed change already maps
+	// (hidden by default: they wait for approval, not for a person).
+	ShowDrafted bool
 }
+
+// draftedSQL: the record x is set by an open proposed change, or its entity
+// gets a reference in $2 from one. Driven by the open change sets (few),
+// each looked up by index.
+const draftedSQL = ` AND NOT EXISTS (SELECT 1 FROM change_sets ocs WHERE ocs.status IN ('draft', 'pending') AND (
+    EXISTS (SELECT 1 FROM change_set_items oi WHERE oi.change_set_id = ocs.id AND oi.connection_id = x.connection_id
+            AND oi.entity_type = x.entity_type AND oi.external_id = x.external_id AND oi.op = 'set')
+ OR (xe.key IS NOT NULL AND EXISTS (SELECT 1 FROM change_set_items oi WHERE oi.change_set_id = ocs.id AND oi.connection_id = $2
+            AND oi.entity_type = x.entity_type AND lower(oi.entity_key) = lower(xe.key) AND oi.op = 'set'))))`
 
 type unmappedScan struct {
 	ExternalRecord
@@ -165,6 +180,15 @@ func (q q) ListUnmapped(ctx context.Context, f UnmappedFilter) ([]UnmappedRow, b
 	if f.ExternalIDs != nil {
 		args = append(args, pq.Array(f.ExternalIDs))
 		query += fmt.Sprintf(" AND x.external_id = ANY($%d)", len(args))
+	}
+	if term := strings.TrimSpace(f.Query); term != "" {
+		args = append(args, term, likeEscape(strings.ToLower(term)))
+		t, l := len(args)-1, len(args)
+		query += fmt.Sprintf(" AND (x.external_id = $%d OR lower(x.sku) LIKE $%d || '%%' OR x.barcode = $%d OR lower(x.email) LIKE $%d || '%%' OR lower(x.name) LIKE '%%' || $%d || '%%')",
+			t, l, t, l, l)
+	}
+	if !f.ShowDrafted {
+		query += draftedSQL
 	}
 	args = append(args, limit+1)
 	query += fmt.Sprintf(" ORDER BY x.external_id LIMIT $%d", len(args))
@@ -294,12 +318,12 @@ func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to 
 	if err != nil {
 		return ChangeSet{}, err
 	}
-	n := 0
-	for _, r := range rows {
-		if r.Suggestion != nil {
-			n++
-		}
+	// A match is one pair of records, however many rows it takes.
+	keys := map[string]bool{}
+	for _, it := range items {
+		keys[strings.ToLower(it.EntityKey)] = true
 	}
+	n := len(keys)
 	cs, err := s.CreateChangeSet(ctx, a, NewChangeSet{Source: SourceSuggestions, Reason: reason,
 		Title: fmt.Sprintf("Match %d %s record(s) of %s with %s", n, entityType, fromC.Name, toC.Name), Items: items})
 	cs.Matched = n
