@@ -55,7 +55,7 @@ func (h Mappings) Template(c *fiber.Ctx) error {
 	return c.SendString(mappingCSVExample)
 }
 
-// Import reads an uploaded CSV into a draft change set and shows its preview.
+// Import reads an uploaded CSV into a draft proposed change and shows its preview.
 func (h Mappings) Import(c *fiber.Ctx) error {
 	p, err := h.importPage(c)
 	if err != nil {
@@ -309,7 +309,7 @@ func matchesNoun(n int) string {
 	return fmtInt(n) + " matches"
 }
 
-// AcceptSuggestions turns the ticked suggestions into a draft change set.
+// AcceptSuggestions turns the ticked suggestions into a draft proposed change.
 func (h Mappings) AcceptSuggestions(c *fiber.Ctx) error {
 	from, to := mappingID(c.FormValue("from")), mappingID(c.FormValue("to"))
 	typ := c.FormValue("type")

@@ -58,7 +58,7 @@ type MappingStore interface {
 	CommentOnChangeSet(ctx context.Context, a store.Actor, id int64, body string) (store.Comment, error)
 }
 
-// Mappings handles identifier mapping: the list, entities, change sets,
+// Mappings handles identifier mapping: the list, entities, proposed changes,
 // unmapped records, history and CSV import/export.
 type Mappings struct {
 	Base
@@ -261,7 +261,7 @@ func (h Mappings) Export(c *fiber.Ctx) error {
 	return err
 }
 
-// Entity shows one entity: references, history, open change sets.
+// Entity shows one entity: references, history, open proposed changes.
 func (h Mappings) Entity(c *fiber.Ctx) error {
 	return h.renderEntity(c, fiber.StatusOK, views.ItemFormView{}, nil)
 }
@@ -348,7 +348,7 @@ func (h Mappings) New(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, views.NewMapping(views.NewMappingPage{Meta: h.Meta(c, "Map a new entity", "mappings"),
+	return Render(c, views.NewMapping(views.NewMappingPage{Meta: h.Meta(c, "Map a new record", "mappings"),
 		Types: l.typeOptions(""), Connections: l.connOptions(""), Form: views.ItemFormView{Type: c.Query("type")}}))
 }
 

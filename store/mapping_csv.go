@@ -63,10 +63,10 @@ type invalidRow struct {
 	msg  string
 }
 
-// ImportMappingsCSV reads a mapping CSV into a draft change set, checked
+// ImportMappingsCSV reads a mapping CSV into a draft proposed change, checked
 // against the current mappings: counts of rows to add, change, remove or
 // leave unchanged, each invalid row with its line and reason, and the
-// conflicts. Nothing is applied until the change set is approved, and a draft
+// conflicts. Nothing is applied until the proposed change is approved, and a draft
 // with invalid rows cannot be submitted. The file is read as a stream; a UTF-8
 // BOM, comma or semicolon separators, quoted fields and CRLF line ends are
 // accepted.
@@ -123,7 +123,7 @@ func (s *Store) ImportMappingsCSV(ctx context.Context, a Actor, r io.Reader, fil
 			return errNothingImported
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.created", ObjectType: "change_set", ObjectID: strconv.FormatInt(cs.ID, 10),
-			Summary: fmt.Sprintf("Imported %s into change set #%d: %d rows, %s, %d invalid", fileName, cs.ID, p.rows, describeCounts(cs), cs.NInvalid),
+			Summary: fmt.Sprintf("Imported %s into proposed change #%d: %d rows, %s, %d invalid", fileName, cs.ID, p.rows, describeCounts(cs), cs.NInvalid),
 			After:   auditChangeSet(cs)})
 	})
 	if errors.Is(err, errNothingImported) {

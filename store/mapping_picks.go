@@ -222,17 +222,19 @@ type Overlap struct {
 }
 
 // ChangeSetOverlaps lists the other open proposed changes that set the same
-// records (system, type, id) as change set id: both pages show it.
+// records (system, type, id) as proposed change id: both pages show it.
 func (q q) ChangeSetOverlaps(ctx context.Context, id int64) ([]Overlap, error) {
 	var out []Overlap
-	if err := sqlxSelect(ctx, q, &out, `SELECT o.id AS change_set_id, o.status, o.proposed_label, count(*) AS n
+	// People by name: the proposer's name when they still have an account.
+	if err := sqlxSelect(ctx, q, &out, `SELECT o.id AS change_set_id, o.status, COALESCE(NULLIF(u.name, ''), o.proposed_label) AS proposed_label, count(*) AS n
 FROM change_set_items m
 JOIN change_sets o ON o.status IN ('draft', 'pending') AND o.id <> $1
 JOIN change_set_items oi ON oi.change_set_id = o.id AND oi.connection_id = m.connection_id AND oi.entity_type = m.entity_type
   AND oi.external_id = m.external_id AND oi.action <> 'unchanged'
+LEFT JOIN users u ON u.id = o.proposed_by
 WHERE m.change_set_id = $1 AND m.action <> 'unchanged'
-GROUP BY o.id, o.status, o.proposed_label ORDER BY o.id LIMIT 20`, id); err != nil {
-		return nil, fmt.Errorf("store: change set overlaps: %w", err)
+GROUP BY o.id, o.status, 3 ORDER BY o.id LIMIT 20`, id); err != nil {
+		return nil, fmt.Errorf("store: proposed change overlaps: %w", err)
 	}
 	return out, nil
 }
@@ -243,16 +245,17 @@ func (q q) ChangeSetMatches(ctx context.Context, id int64) (int, error) {
 	var n int
 	if err := sqlxGet(ctx, q, &n, `SELECT count(DISTINCT (entity_type, lower(entity_key))) FROM change_set_items
 WHERE change_set_id = $1 AND op = 'set' AND action <> 'unchanged'`, id); err != nil {
-		return 0, fmt.Errorf("store: change set matches: %w", err)
+		return 0, fmt.Errorf("store: proposed change matches: %w", err)
 	}
 	return n, nil
 }
 
-// recheckOverlapping checks again the open change sets that touch the
-// records change set id just changed, so they say what is left of them.
+// recheckOverlapping finds again the conflicts of the open proposed changes that
+// touch the records proposed change id just changed, so they say at once what
+// blocks them (and, once checked again, what is left of them).
 func (tx *Tx) recheckOverlapping(ctx context.Context, id int64) error {
 	var others []int64
-	// Driven by the open change sets (few), each joined to this one's rows
+	// Driven by the open proposed changes (few), each joined to this one's rows
 	// by the items' primary key.
 	if err := sqlxSelect(ctx, tx.q, &others, `SELECT o.id FROM change_sets o
 WHERE o.status IN ('draft', 'pending') AND o.id <> $1
@@ -260,10 +263,23 @@ WHERE o.status IN ('draft', 'pending') AND o.id <> $1
               AND m.entity_type = oi.entity_type AND m.external_id = oi.external_id
               WHERE oi.change_set_id = o.id)
 ORDER BY o.id LIMIT 20`, id); err != nil {
-		return fmt.Errorf("store: overlapping change sets: %w", err)
+		return fmt.Errorf("store: overlapping proposed changes: %w", err)
 	}
+	// A draft is checked again at once (nobody reviews it yet: its page
+	// then says what is left). A pending one gets its conflicts only: a
+	// row whose reference moved stays stale until a person checks it again
+	// and sees the new starting point.
 	for _, o := range others {
-		if _, err := tx.checkChangeSet(ctx, o); err != nil {
+		cur, err := tx.lockChangeSet(ctx, o)
+		if err != nil {
+			return err
+		}
+		if cur.Status == ChangeSetDraft {
+			_, err = tx.checkChangeSet(ctx, o)
+		} else {
+			_, err = tx.detectConflicts(ctx, o)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -109,7 +109,7 @@ type UnmappedFilter struct {
 }
 
 // draftedSQL: the record x is set by an open proposed change, or its entity
-// gets a reference in $2 from one. Driven by the open change sets (few),
+// gets a reference in $2 from one. Driven by the open proposed changes (few),
 // each looked up by index.
 const draftedSQL = ` AND NOT EXISTS (SELECT 1 FROM change_sets ocs WHERE ocs.status IN ('draft', 'pending') AND (
     EXISTS (SELECT 1 FROM change_set_items oi WHERE oi.change_set_id = ocs.id AND oi.connection_id = x.connection_id
@@ -219,12 +219,12 @@ func deref(p *string) string {
 	return *p
 }
 
-// suggestionItems turns accepted suggestions into change set rows: the
+// suggestionItems turns accepted suggestions into proposed change rows: the
 // record joins the entity its match is on, or both form a new entity.
 func suggestionItems(rows []UnmappedRow) []ItemInput {
 	var items []ItemInput
 	// Two records may suggest the same match (a duplicated SKU): the first
-	// one wins, a change set says one thing about each id.
+	// one wins, a proposed change says one thing about each id.
 	used := map[string]bool{}
 	for _, r := range rows {
 		s := r.Suggestion
@@ -261,7 +261,7 @@ func newEntityKey(x, y ExternalRecord) string {
 	return x.EntityType + "-" + x.ExternalID
 }
 
-// MaxAcceptAtOnce caps how many suggestions one change set takes.
+// MaxAcceptAtOnce caps how many suggestions one proposed change takes.
 const MaxAcceptAtOnce = 5000
 
 // SuggestedIDs lists the records of from that have an auto-match suggestion
@@ -288,7 +288,7 @@ func (q q) SuggestedIDs(ctx context.Context, from, to int64, entityType string, 
 }
 
 // ChangeSetFromSuggestions turns the accepted suggestions for records of
-// from into a draft change set. The suggestions are computed again here,
+// from into a draft proposed change. The suggestions are computed again here,
 // never taken from the request.
 func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to int64, entityType string, externalIDs []string, reason string) (ChangeSet, error) {
 	if len(externalIDs) == 0 {

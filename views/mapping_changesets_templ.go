@@ -95,7 +95,7 @@ func mapChangeSetTable(rows []ChangeSetRow, now time.Time) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<table><thead><tr><th scope=\"col\">Change set</th><th scope=\"col\">Status</th><th scope=\"col\">Proposed</th><th scope=\"col\">Changes</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<table><thead><tr><th scope=\"col\">Proposed change</th><th scope=\"col\">Status</th><th scope=\"col\">Proposed</th><th scope=\"col\">Changes</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -206,7 +206,7 @@ func mapChangeSetTable(rows []ChangeSetRow, now time.Time) templ.Component {
 	})
 }
 
-// ChangeSetsPage lists change sets (all, or the approvals inbox).
+// ChangeSetsPage lists proposed changes (all, or the approvals inbox).
 type ChangeSetsPage struct {
 	Meta      layout.Meta
 	Inbox     bool
@@ -258,7 +258,7 @@ func ChangeSets(p ChangeSetsPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<h1>Change sets</h1><p>Every change to the mappings: proposed, reviewed by someone else, then applied as the next version.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<h1>Proposed changes</h1><p>Every change to the mappings: proposed, reviewed by someone else, then applied as the next version.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -277,7 +277,7 @@ func ChangeSets(p ChangeSetsPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<form class=\"filters card\" method=\"get\" action=\"/mappings/change-sets\" aria-label=\"Filter change sets\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<form class=\"filters card\" method=\"get\" action=\"/mappings/change-sets\" aria-label=\"Filter proposed changes\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -319,7 +319,7 @@ func ChangeSets(p ChangeSetsPage) templ.Component {
 						}
 						return nil
 					})
-					templ_7745c5c3_Err = components.Empty("No change sets here", "Change sets are created from the entity pages, the unmapped records or a CSV import.").Render(templ.WithChildren(ctx, templ_7745c5c3_Var10), templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = components.Empty("No proposed changes here", "Proposed changes are created from the entity pages, the unmapped records or a CSV import.").Render(templ.WithChildren(ctx, templ_7745c5c3_Var10), templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -348,7 +348,7 @@ func ChangeSets(p ChangeSetsPage) templ.Component {
 	})
 }
 
-// DiffRow is one row of a change set: before → after.
+// DiffRow is one row of a proposed change: before → after.
 type DiffRow struct {
 	Line          int
 	Action        string
@@ -373,14 +373,14 @@ type IssueView struct {
 	OtherChangeSet int64
 }
 
-// CommentView is a comment on a change set.
+// CommentView is a comment on a proposed change.
 type CommentView struct {
 	Author string
 	Body   string
 	At     time.Time
 }
 
-// ChangeSetPage is one change set: summary, conflicts, diff, decision, comments.
+// ChangeSetPage is one proposed change: summary, conflicts, diff, decision, comments.
 type ChangeSetPage struct {
 	Meta          layout.Meta
 	ID            int64
@@ -497,7 +497,7 @@ func mapSourceLabel(source, file string) string {
 
 func (p ChangeSetPage) changes() int { return p.NAdd + p.NChange + p.NRemove }
 
-// ChangeSetView is the change set page.
+// ChangeSetView is the proposed change page.
 func ChangeSetView(p ChangeSetPage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -527,7 +527,7 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<a class=\"back\" href=\"/mappings/change-sets\">← Change sets</a><div class=\"page-head\"><div><h1>#")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<a class=\"back\" href=\"/mappings/change-sets\">← Proposed changes</a><div class=\"page-head\"><div><h1>#")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -632,14 +632,14 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "\">change set #")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "\">proposed change #")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var19 string
 				templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprint(p.RevertsID))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 290, Col: 89}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 290, Col: 94}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 				if templ_7745c5c3_Err != nil {
@@ -988,7 +988,7 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Issues) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 69, "<div class=\"card\" id=\"issues\"><h2>What blocks this change set</h2><ul>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 69, "<div class=\"card\" id=\"issues\"><h2>What blocks this proposed change</h2><ul>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1056,14 +1056,14 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "\">See change set #")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "\">See proposed change #")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var39 string
 						templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprint(is.OtherChangeSet))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 382, Col: 101}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 382, Col: 106}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var39))
 						if templ_7745c5c3_Err != nil {
@@ -1140,7 +1140,7 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Rows) == 0 {
-				templ_7745c5c3_Err = components.Empty("No rows to show", "Every row of this change set matches the current mappings, or it has no valid rows.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = components.Empty("No rows to show", "Every row of this proposed change matches the current mappings, or it has no valid rows.").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1444,7 +1444,7 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = components.Field(components.FieldProps{ID: "r-key", Name: "entity_key", Label: "Entity key", Type: "text", Value: p.Form.EntityKey, MaxLength: 200, Hint: "Leave empty only to remove an id.", Error: p.Errors["entity_key"]}).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = components.Field(components.FieldProps{ID: "r-key", Name: "entity_key", Label: "Record key", Type: "text", Value: p.Form.EntityKey, MaxLength: 200, Hint: "Leave empty only to remove an id.", Error: p.Errors["entity_key"]}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1707,7 +1707,7 @@ func changeSetActions(p ChangeSetPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 145, "<button class=\"btn btn-critical\" type=\"submit\">Withdraw this change set</button></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 145, "<button class=\"btn btn-critical\" type=\"submit\">Withdraw this proposed change</button></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1757,7 +1757,7 @@ func changeSetActions(p ChangeSetPage) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if p.OwnPending {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 151, "<p class=\"muted\">You proposed this change set, so another admin must approve or reject it.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 151, "<p class=\"muted\">You proposed this proposed change, so another admin must approve or reject it.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1887,7 +1887,7 @@ func Import(p ImportPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 159, "<div class=\"page-head\"><div><h1>Import mappings from a CSV file</h1><p>The file becomes a draft change set. You see what it would add, change and remove, and every invalid line, before anything is submitted. Nothing is applied until an admin approves it.</p></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 159, "<div class=\"page-head\"><div><h1>Import mappings from a CSV file</h1><p>The file becomes a draft proposed change. You see what it would add, change and remove, and every invalid line, before anything is submitted. Nothing is applied until an admin approves it.</p></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -95,7 +95,7 @@ func MappingsNav(active string, isAdmin bool, pending int) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = mapSubnavLink("/mappings/change-sets", "Change sets", active == "change-sets").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = mapSubnavLink("/mappings/change-sets", "Proposed changes", active == "change-sets").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -242,7 +242,7 @@ func Mappings(p MappingsPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<div class=\"page-head\"><div><h1>Mappings</h1><p>The same product, customer or order has a different id in every system. This is the cross-reference every sync translates through.</p></div><a class=\"btn btn-primary\" href=\"/mappings/new\">Map a new entity</a></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<div class=\"page-head\"><div><h1>Mappings</h1><p>The same product, customer or order has a different id in every system. This is the cross-reference every sync translates through.</p></div><a class=\"btn btn-primary\" href=\"/mappings/new\">Map a new record</a></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -341,7 +341,7 @@ func Mappings(p MappingsPage) templ.Component {
 					}
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<table><thead><tr><th scope=\"col\">Entity</th>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<table><thead><tr><th scope=\"col\">Record</th>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -538,7 +538,7 @@ type TimelineVersion struct {
 	Lines       []string // "Added Odoo id 18", "Ended Odoo id 17"
 }
 
-// ChangeSetRow is a change set in a list.
+// ChangeSetRow is a proposed change in a list.
 type ChangeSetRow struct {
 	ID         int64
 	Title      string
@@ -550,7 +550,7 @@ type ChangeSetRow struct {
 	Invalid    int
 }
 
-// EntityPage is one entity: its references, history and open change sets.
+// EntityPage is one entity: its references, history and open proposed changes.
 type EntityPage struct {
 	Meta        layout.Meta
 	ID          int64
@@ -644,7 +644,7 @@ func Entity(p EntityPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Refs) == 0 {
-				templ_7745c5c3_Err = components.Empty("No references", "This entity has no id in any system right now. Propose one below.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = components.Empty("No references", "This record has no id in any system right now. Propose one below.").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -928,12 +928,12 @@ func Entity(p EntityPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<div class=\"actions\"><button class=\"btn btn-primary\" type=\"submit\">Create change set</button></div></form></div><div class=\"card\"><h2>Open change sets touching it</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<div class=\"actions\"><button class=\"btn btn-primary\" type=\"submit\">Propose it</button></div></form></div><div class=\"card\"><h2>Open proposed changes touching it</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Open) == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "<p class=\"muted\">None: nothing is waiting to change this entity.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "<p class=\"muted\">None: nothing is waiting to change this record.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -948,7 +948,7 @@ func Entity(p EntityPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Timeline) == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "<p class=\"muted\">No approved change has touched this entity yet.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "<p class=\"muted\">No approved change has touched this record yet.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1198,7 +1198,7 @@ func NewMapping(p NewMappingPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "<a class=\"back\" href=\"/mappings\">← Mappings</a><div class=\"page-head\"><div><h1>Map a new entity</h1><p>Give the thing a key people know it by (usually its SKU or email) and its id in one system. You can add the other systems' ids on the next page, before you submit it for approval.</p></div></div><div class=\"card\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "<a class=\"back\" href=\"/mappings\">← Mappings</a><div class=\"page-head\"><div><h1>Map a new record</h1><p>Give the thing a key people know it by (usually its SKU or email) and its id in one system. You can add the other systems' ids on the next page, before you submit it for approval.</p></div></div><div class=\"card\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1218,7 +1218,7 @@ func NewMapping(p NewMappingPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = components.Field(components.FieldProps{ID: "n-key", Name: "entity_key", Label: "Entity key", Type: "text", Value: p.Form.EntityKey, Required: true, MaxLength: 200, Hint: "Usually the SKU, the email or the order number.", Error: p.Errors["entity_key"]}).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = components.Field(components.FieldProps{ID: "n-key", Name: "entity_key", Label: "Record key", Type: "text", Value: p.Form.EntityKey, Required: true, MaxLength: 200, Hint: "Usually the SKU, the email or the order number.", Error: p.Errors["entity_key"]}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1238,7 +1238,7 @@ func NewMapping(p NewMappingPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, "<div class=\"actions\"><button class=\"btn btn-primary\" type=\"submit\">Create change set</button> <a class=\"btn\" href=\"/mappings\">Cancel</a></div></form></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, "<div class=\"actions\"><button class=\"btn btn-primary\" type=\"submit\">Propose it</button> <a class=\"btn\" href=\"/mappings\">Cancel</a></div></form></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
