@@ -116,7 +116,7 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 	mine := me != nil && cs.ProposedByUser(me.ID)
 	isAdmin := me != nil && me.Role == store.RoleAdmin
 	p := views.ChangeSetPage{Meta: h.Meta(c, fmt.Sprintf("Proposed change #%d", cs.ID), "mappings"), ID: cs.ID, Title: cs.Title, Reason: cs.Reason,
-		Status: cs.Status, Source: cs.Source, FileName: cs.FileName, ProposedBy: cs.ProposedLabel, CreatedAt: cs.CreatedAt,
+		Status: cs.Status, Source: cs.Source, FileName: cs.FileName, ProposedBy: h.personName(ctx, cs.ProposedBy, cs.ProposedLabel), CreatedAt: cs.CreatedAt,
 		DecidedBy: cs.DecidedLabel, DecidedAt: cs.DecidedAt, Decision: cs.DecisionComment,
 		NAdd: cs.NAdd, NChange: cs.NChange, NRemove: cs.NRemove, NUnchanged: cs.NUnchanged, NInvalid: cs.NInvalid, NConflicts: cs.NConflicts,
 		ShowAll: showAll, Error: msg, Errors: errs, Form: form, Types: l.typeOptions(""), Connections: l.connOptions(""), Now: now(),
@@ -156,6 +156,7 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 			BeforeEntity: it.BeforeEntityKey, BeforeID: it.BeforeExternalID, AfterEntity: it.EntityKey, Issues: byLine[it.Line],
 			Before:        joinMappingKeys(it.BeforeSKU, it.BeforeBarcode, it.BeforeEmail, it.BeforeName),
 			After:         joinMappingKeys(it.AfterSKU(), it.AfterBarcode(), it.AfterEmail(), it.AfterName()),
+			Name:          joinMappingKeys(it.AfterName(), it.AfterSKU()),
 			CanRemoveLine: p.CanEdit}
 		p.Rows = append(p.Rows, r)
 	}
@@ -440,4 +441,17 @@ func (h Mappings) what(c *fiber.Ctx, cs store.ChangeSet) string {
 		return fmtInt(n) + " changes"
 	}
 	return "1 change"
+}
+
+// personName names a person by name, not e-mail: the account's name when it
+// still exists, else the label kept with the record.
+func (h Mappings) personName(ctx context.Context, id *int64, label string) string {
+	if id == nil {
+		return label
+	}
+	u, err := h.Store.UserByID(ctx, *id)
+	if err != nil || u.Name == "" {
+		return label
+	}
+	return u.Name
 }

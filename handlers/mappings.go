@@ -40,6 +40,7 @@ type MappingStore interface {
 	UnmappedWaiting(ctx context.Context, from int64, entityType string) ([]store.WaitingIn, error)
 	ChangeSetOverlaps(ctx context.Context, id int64) ([]store.Overlap, error)
 	ChangeSetMatches(ctx context.Context, id int64) (int, error)
+	UserByID(ctx context.Context, id int64) (store.User, error)
 
 	ChangeSetByID(ctx context.Context, id int64) (store.ChangeSet, error)
 	ListChangeSets(ctx context.Context, f store.ChangeSetFilter) ([]store.ChangeSet, bool, error)

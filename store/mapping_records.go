@@ -258,6 +258,10 @@ func newEntityKey(x, y ExternalRecord) string {
 			return k
 		}
 	}
+	// A location is known by its name ("WH/Stock"), not "location-7".
+	if x.EntityType == "location" && x.Name != "" {
+		return x.Name
+	}
 	return x.EntityType + "-" + x.ExternalID
 }
 
