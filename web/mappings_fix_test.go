@@ -81,6 +81,19 @@ func TestFixLinksLandOnTheExactRecord(t *testing.T) {
 				_, err := e.env.Store.DB.ExecContext(t.Context(), `UPDATE syncs SET response = $2 WHERE id = $1`, ids[0], tc.response)
 				require.NoError(t, err)
 			}
+			// A larger, unrelated cause: its records must not be where the
+			// first cause's links land.
+			var decoys []store.NewSync
+			for _, ref := range []string{"gid://shopify/Refund/1", "gid://shopify/Refund/2"} {
+				d := e.failure(ref, store.ClassUnmapped, "The refund cannot be sent to Odoo: DECOY-1 is not mapped.")
+				d.Family, d.EntityType, d.Flow, d.IdempotencyKey = "refunds", "refund", "refunds.shopify_odoo", "decoy-"+ref
+				decoys = append(decoys, d)
+			}
+			for _, id := range e.insert(t, decoys...) {
+				_, err := e.env.Store.DB.ExecContext(t.Context(), `UPDATE syncs SET response = $2 WHERE id = $1`, id,
+					`{"unmapped": {"entity_type": "variant", "external_ids": ["gid://shopify/ProductVariant/99"]}}`)
+				require.NoError(t, err)
+			}
 			op := e.env.SignIn(t, store.RoleOperator)
 			check := func(q url.Values, where string) {
 				t.Helper()
@@ -90,11 +103,22 @@ func TestFixLinksLandOnTheExactRecord(t *testing.T) {
 				require.Equal(t, []string{tc.want.id}, q["id"], where+": filtered to that record")
 			}
 
-			// "Map it" on the cause.
+			// "Map it" on each cause lands on that cause's own records.
 			_, body := op.Get("/failed")
-			m := fixHrefRe.FindStringSubmatch(body)
-			require.NotNil(t, m, "the cause links to its fix")
-			check(fixTarget(t, op.Get, html.UnescapeString(m[1])), "the cause's Map it")
+			links := fixHrefRe.FindAllStringSubmatch(body, -1)
+			require.Len(t, links, 2, "each cause links to its fix")
+			var group string
+			landed := map[string]bool{}
+			for _, l := range links {
+				href := html.UnescapeString(l[1])
+				q := fixTarget(t, op.Get, href)
+				landed[strings.Join(q["id"], ",")] = true
+				if q.Get("type") == tc.want.typ && strings.Join(q["id"], ",") == tc.want.id {
+					check(q, "the cause's Map it")
+					group = strings.TrimPrefix(href, "/mappings/fix?")
+				}
+			}
+			require.Equal(t, map[string]bool{tc.want.id: true, "gid://shopify/ProductVariant/99": true}, landed, "each cause on its own records")
 
 			// "Map it" and "See its mappings" on the failure.
 			_, body = op.Get(fmt.Sprintf("/syncs/%d?from=failed", ids[0]))
@@ -109,7 +133,6 @@ func TestFixLinksLandOnTheExactRecord(t *testing.T) {
 
 			// "Propose the missing mappings": nothing matches by itself, so
 			// the person is sent to exactly those records to pick them.
-			group := html.UnescapeString(strings.TrimPrefix(fixHrefRe.FindStringSubmatch(html.UnescapeString(m[0]))[1], "/mappings/fix?"))
 			res, _ := op.PostFormBody("/failed/propose-mappings", url.Values{"filter": {group}})
 			require.Equal(t, http.StatusSeeOther, res.StatusCode)
 			loc, err := url.Parse(res.Header.Get("Location"))
