@@ -109,13 +109,14 @@ type UnmappedFilter struct {
 }
 
 // draftedSQL: the record x is set by an open proposed change, or its entity
-// gets a reference in $2 from one. Driven by the open proposed changes (few),
-// each looked up by index.
-const draftedSQL = ` AND NOT EXISTS (SELECT 1 FROM change_sets ocs WHERE ocs.status IN ('draft', 'pending') AND (
-    EXISTS (SELECT 1 FROM change_set_items oi WHERE oi.change_set_id = ocs.id AND oi.connection_id = x.connection_id
-            AND oi.entity_type = x.entity_type AND oi.external_id = x.external_id AND oi.op = 'set')
- OR (xe.key IS NOT NULL AND EXISTS (SELECT 1 FROM change_set_items oi WHERE oi.change_set_id = ocs.id AND oi.connection_id = $2
-            AND oi.entity_type = x.entity_type AND lower(oi.entity_key) = lower(xe.key) AND oi.op = 'set'))))`
+// gets a reference in $2 from one. One index probe per record (items by
+// record, then their change set's status).
+const draftedSQL = ` AND NOT EXISTS (SELECT 1 FROM change_set_items oi JOIN change_sets ocs ON ocs.id = oi.change_set_id
+    WHERE oi.connection_id = x.connection_id AND oi.entity_type = x.entity_type AND oi.external_id = x.external_id
+      AND oi.op = 'set' AND ocs.status IN ('draft', 'pending'))
+  AND (xe.key IS NULL OR NOT EXISTS (SELECT 1 FROM change_set_items oi JOIN change_sets ocs ON ocs.id = oi.change_set_id
+    WHERE oi.connection_id = $2 AND oi.entity_type = x.entity_type AND lower(oi.entity_key) = lower(xe.key)
+      AND oi.op = 'set' AND ocs.status IN ('draft', 'pending')))`
 
 type unmappedScan struct {
 	ExternalRecord
@@ -132,16 +133,25 @@ type unmappedScan struct {
 	YEntityKey *string    `db:"y_entity_key"`
 }
 
-// unmappedSQL: records of $1 whose entity (if any) has no reference in $2,
-// each with the strongest match in $2 that could join it without giving an
-// entity a second reference. Suggestions are computed for the page only.
-const unmappedSQL = `SELECT x.connection_id, x.entity_type, x.external_id, x.sku, x.barcode, x.email, x.name, x.seen_at, x.deleted_at,
-  xr.entity_id AS x_entity_id, xe.key AS x_entity_key,
-  s.rule, s.external_id AS y_external_id, s.sku AS y_sku, s.barcode AS y_barcode, s.email AS y_email, s.name AS y_name,
-  s.seen_at AS y_seen_at, yr.entity_id AS y_entity_id, ye.key AS y_entity_key
+// unmappedPageSQL picks the page first: records of $1 whose entity (if any)
+// has no reference in $2, filtered, ordered and limited by ListUnmapped
+// before any suggestion is looked for (a record hidden by a filter never
+// costs a suggestion).
+const unmappedPageSQL = `SELECT x.connection_id, x.entity_type, x.external_id, x.sku, x.barcode, x.email, x.name, x.name_norm, x.seen_at, x.deleted_at,
+  xr.id AS xr_id, xr.entity_id AS x_entity_id, xe.key AS x_entity_key
 FROM external_records x
 LEFT JOIN mapping_refs xr ON xr.connection_id = x.connection_id AND xr.entity_type = x.entity_type AND xr.external_id = x.external_id AND xr.valid_to IS NULL
 LEFT JOIN mapping_entities xe ON xe.id = xr.entity_id
+WHERE x.connection_id = $1 AND x.entity_type = $3 AND x.deleted_at IS NULL AND x.external_id > $4
+  AND (xr.id IS NULL OR NOT EXISTS (SELECT 1 FROM mapping_refs br WHERE br.entity_id = xr.entity_id AND br.connection_id = $2 AND br.valid_to IS NULL))`
+
+// unmappedSQL gives each record of the page (%s) the strongest match in $2
+// that could join it without giving an entity a second reference.
+const unmappedSQL = `SELECT x.connection_id, x.entity_type, x.external_id, x.sku, x.barcode, x.email, x.name, x.seen_at, x.deleted_at,
+  x.x_entity_id, x.x_entity_key,
+  s.rule, s.external_id AS y_external_id, s.sku AS y_sku, s.barcode AS y_barcode, s.email AS y_email, s.name AS y_name,
+  s.seen_at AS y_seen_at, yr.entity_id AS y_entity_id, ye.key AS y_entity_key
+FROM (%s) x
 LEFT JOIN LATERAL (
   SELECT m.* FROM (
     SELECT y.*, 'sku' AS rule, 1 AS prio FROM external_records y
@@ -159,14 +169,13 @@ LEFT JOIN LATERAL (
   WHERE m.deleted_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM mapping_refs yr2 WHERE yr2.connection_id = $2 AND yr2.entity_type = m.entity_type
                     AND yr2.external_id = m.external_id AND yr2.valid_to IS NULL
-                    AND (xr.id IS NOT NULL OR EXISTS (SELECT 1 FROM mapping_refs ar WHERE ar.entity_id = yr2.entity_id
+                    AND (x.xr_id IS NOT NULL OR EXISTS (SELECT 1 FROM mapping_refs ar WHERE ar.entity_id = yr2.entity_id
                                                       AND ar.connection_id = $1 AND ar.valid_to IS NULL)))
   ORDER BY m.prio, m.external_id LIMIT 1
 ) s ON true
 LEFT JOIN mapping_refs yr ON yr.connection_id = $2 AND yr.entity_type = x.entity_type AND yr.external_id = s.external_id AND yr.valid_to IS NULL
 LEFT JOIN mapping_entities ye ON ye.id = yr.entity_id
-WHERE x.connection_id = $1 AND x.entity_type = $3 AND x.deleted_at IS NULL AND x.external_id > $4
-  AND (xr.id IS NULL OR NOT EXISTS (SELECT 1 FROM mapping_refs br WHERE br.entity_id = xr.entity_id AND br.connection_id = $2 AND br.valid_to IS NULL))`
+ORDER BY x.external_id`
 
 // ListUnmapped returns a page of the records of f.From with no counterpart in
 // f.To, ordered by external id, each with its best auto-match suggestion.
@@ -175,7 +184,7 @@ func (q q) ListUnmapped(ctx context.Context, f UnmappedFilter) ([]UnmappedRow, b
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	query := unmappedSQL
+	query := unmappedPageSQL
 	args := []any{f.From, f.To, f.EntityType, f.AfterID}
 	if f.ExternalIDs != nil {
 		args = append(args, pq.Array(f.ExternalIDs))
@@ -192,6 +201,7 @@ func (q q) ListUnmapped(ctx context.Context, f UnmappedFilter) ([]UnmappedRow, b
 	}
 	args = append(args, limit+1)
 	query += fmt.Sprintf(" ORDER BY x.external_id LIMIT $%d", len(args))
+	query = fmt.Sprintf(unmappedSQL, query)
 	var scans []unmappedScan
 	if err := sqlxSelect(ctx, q, &scans, query, args...); err != nil {
 		return nil, false, fmt.Errorf("store: list unmapped: %w", err)
