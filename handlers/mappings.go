@@ -236,15 +236,6 @@ func (h Mappings) List(c *fiber.Ctx) error {
 	return Render(c, views.Mappings(p))
 }
 
-func mappingDetail(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // Export downloads every mapping matching the list's filter as CSV.
 func (h Mappings) Export(c *fiber.Ctx) error {
 	ctx := c.UserContext()
