@@ -339,7 +339,20 @@ func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to 
 	}
 	n := len(keys)
 	cs, err := s.CreateChangeSet(ctx, a, NewChangeSet{Source: SourceSuggestions, Reason: reason,
-		Title: fmt.Sprintf("Match %d %s record(s) of %s with %s", n, entityType, fromC.Name, toC.Name), Items: items})
+		Title: fmt.Sprintf("Match %s of %s with %s", countNoun(n, entityType), fromC.Name, toC.Name), Items: items})
 	cs.Matched = n
 	return cs, err
+}
+
+// countNoun: "1 variant", "2,980 variants" (thousands with a comma).
+func countNoun(n int, noun string) string {
+	digits := fmt.Sprint(n)
+	for i := len(digits) - 3; i > 0; i -= 3 {
+		digits = digits[:i] + "," + digits[i:]
+	}
+	noun = strings.ReplaceAll(noun, "_", " ")
+	if n != 1 {
+		noun += "s"
+	}
+	return digits + " " + noun
 }
