@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,15 +68,6 @@ func (h Exclusions) IncludeAgain(c *fiber.Ctx) error {
 		return err
 	}
 	h.Flash(c, "success", fmt.Sprintf("%s (%s) is synced again for %s: its next change or scheduled check sends it, or it fails again if it still exists in only one system.",
-		cmpOr(e.Name, e.SKU, e.ExternalID), e.ConnectionName, strings.ToLower(familyLabel(e.Family))))
+		cmp.Or(e.Name, e.SKU, e.ExternalID), e.ConnectionName, strings.ToLower(familyLabel(e.Family))))
 	return Redirect(c, "/exclusions")
-}
-
-func cmpOr(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -33,8 +33,8 @@ type FailedStore interface {
 	BatchReplaysFailedAgain(ctx context.Context, id int64, limit int) ([]store.Sync, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	FailedSettings(ctx context.Context) (store.FailedSettings, error)
-	MissingMappingsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
 	FailedBeforeNoting(ctx context.Context, f store.FailedFilter) (bool, error)
+	MissingRecordsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
 	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
 	SaveFailedSettings(ctx context.Context, a store.Actor, in store.FailedSettings) error
 	CountMatching(ctx context.Context, f store.FailedFilter, upto int64) (store.Matching, error)
@@ -325,7 +325,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 	switch g.ErrorClass {
 	case store.ClassUnmapped:
 		v.Sentence = fmt.Sprintf("%s failed because records are not mapped in %s (%s)", what, tgt, v.Keys)
-		v.FixLabel, v.FixHref = "See unmapped records", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(g.SourceID, 10)}, "to": {strconv.FormatInt(g.TargetID, 10)}}.Encode()
+		v.FixLabel = "Map it" // FixHref: the cause's own records (CauseFixHref), set below
 	case store.ClassOnlyInOne:
 		v.Keys = keysNoun("variant", g.Keys, g.KeysCapped) // products, whatever the kind of data
 		v.Sentence = fmt.Sprintf("%s failed because the records exist in only one system: %s, not %s (%s)", what, src, tgt, v.Keys)
@@ -367,6 +367,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 	v.Href = "/failed?" + q.Encode()
 	if g.ErrorClass == store.ClassUnmapped {
 		v.ProposeFilter = q.Encode()
+		v.FixHref = CauseFixHref(v.ProposeFilter)
 	}
 	if g.ErrorClass == store.ClassOnlyInOne {
 		v.ExcludeHref = actHref("exclude", q)
@@ -730,15 +731,11 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	vals, _ := url.ParseQuery(raw)
 	f, _, _ := failedQuery(func(k string) string { return vals.Get(k) })
 	back := backTo(c)
-	missing, err := h.Store.MissingMappingsOf(ctx, f)
+	missing, err := h.Store.MissingRecordsOf(ctx, f)
 	if err != nil {
 		return err
 	}
-	unmapped := "/mappings/unmapped"
-	if missing.SourceID != 0 {
-		unmapped += "?" + url.Values{"from": {strconv.FormatInt(missing.SourceID, 10)}, "to": {strconv.FormatInt(missing.TargetID, 10)},
-			"type": {missing.EntityType}}.Encode()
-	}
+	unmapped := UnmappedHref(missing)
 	if len(missing.ExternalIDs) == 0 {
 		// "Before Crossdock noted it" only when true: later failures that
 		// name no record lack something else (a mapping to a record that

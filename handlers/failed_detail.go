@@ -59,9 +59,7 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 	if s.EditedFrom != nil {
 		d.EditedFrom = *s.EditedFrom
 	}
-	if key := entityLabel(s.Sync); key != "" {
-		d.MappingHref = "/mappings?" + url.Values{"q": {key}}.Encode()
-	}
+	d.MappingHref = MappingSearchHref(s.Sync)
 	if d.MappingThen, err = st.VersionAt(ctx, s.CreatedAt); err != nil {
 		return nil, err
 	}
@@ -89,7 +87,7 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 	case store.ClassUnmapped:
 		d.Summary = fmt.Sprintf("%s could not be sent from %s to %s, because a record in it is not mapped in %s yet.", what, src, tgt, tgt)
 		d.Advice = "Map the missing record, then try this sync again."
-		d.FixLabel, d.FixHref = "Map it", "/mappings/unmapped?"+url.Values{"from": {strconv.FormatInt(s.SourceConnectionID, 10)}, "to": {strconv.FormatInt(s.TargetConnectionID, 10)}}.Encode()
+		d.FixLabel, d.FixHref = "Map it", SyncFixHref(s.ID)
 		if d.Open {
 			d.ProposeFilter = url.Values{"q": {s.EntityRef}, "connection": {strconv.FormatInt(s.SourceConnectionID, 10)}}.Encode()
 		}

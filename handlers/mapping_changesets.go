@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -43,7 +44,7 @@ func itemForm(c *fiber.Ctx) (store.ItemInput, views.ItemFormView, bool) {
 	return in, fv, ok
 }
 
-// CreateChangeSet creates a draft change set from a one-row form (the new
+// CreateChangeSet creates a draft proposed change from a one-row form (the new
 // entity form, or an entity page's propose / remove buttons).
 func (h Mappings) CreateChangeSet(c *fiber.Ctx) error {
 	in, fv, ok := itemForm(c)
@@ -59,7 +60,7 @@ func (h Mappings) CreateChangeSet(c *fiber.Ctx) error {
 		case err != nil:
 			return err
 		default:
-			h.Flash(c, "success", "Draft change set created. Add more rows if you need, then submit it for approval.")
+			h.Flash(c, "success", "Draft proposed change created. Add more rows if you need, then submit it for approval.")
 			return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))
 		}
 	}
@@ -70,7 +71,7 @@ func (h Mappings) CreateChangeSet(c *fiber.Ctx) error {
 	if errs["form"] == "" && len(errs) > 0 {
 		errs["form"] = "Nothing was created: correct the fields below."
 	}
-	return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewMapping(views.NewMappingPage{Meta: h.Meta(c, "Map a new entity", "mappings"),
+	return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewMapping(views.NewMappingPage{Meta: h.Meta(c, "Map a new record", "mappings"),
 		Types: l.typeOptions(""), Connections: l.connOptions(""), Form: fv, Errors: errs}))
 }
 
@@ -82,7 +83,7 @@ func (h Mappings) loadChangeSet(c *fiber.Ctx) (store.ChangeSet, error) {
 	return h.Store.ChangeSetByID(c.UserContext(), id)
 }
 
-// ChangeSet shows a change set: summary, problems, the diff, decision, comments.
+// ChangeSet shows a proposed change: summary, problems, the diff, decision, comments.
 func (h Mappings) ChangeSet(c *fiber.Ctx) error {
 	cs, err := h.loadChangeSet(c)
 	if err != nil {
@@ -114,8 +115,8 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 	me := CurrentUser(c)
 	mine := me != nil && cs.ProposedByUser(me.ID)
 	isAdmin := me != nil && me.Role == store.RoleAdmin
-	p := views.ChangeSetPage{Meta: h.Meta(c, fmt.Sprintf("Change set #%d", cs.ID), "mappings"), ID: cs.ID, Title: cs.Title, Reason: cs.Reason,
-		Status: cs.Status, Source: cs.Source, FileName: cs.FileName, ProposedBy: cs.ProposedLabel, CreatedAt: cs.CreatedAt,
+	p := views.ChangeSetPage{Meta: h.Meta(c, fmt.Sprintf("Proposed change #%d", cs.ID), "mappings"), ID: cs.ID, Title: cs.Title, Reason: cs.Reason,
+		Status: cs.Status, Source: cs.Source, FileName: cs.FileName, ProposedBy: h.personName(ctx, cs.ProposedBy, cs.ProposedLabel), CreatedAt: cs.CreatedAt,
 		DecidedBy: cs.DecidedLabel, DecidedAt: cs.DecidedAt, Decision: cs.DecisionComment,
 		NAdd: cs.NAdd, NChange: cs.NChange, NRemove: cs.NRemove, NUnchanged: cs.NUnchanged, NInvalid: cs.NInvalid, NConflicts: cs.NConflicts,
 		ShowAll: showAll, Error: msg, Errors: errs, Form: form, Types: l.typeOptions(""), Connections: l.connOptions(""), Now: now(),
@@ -126,6 +127,9 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 		CanDecide:   cs.Status == store.ChangeSetPending && isAdmin && !mine,
 		OwnPending:  cs.Status == store.ChangeSetPending && isAdmin && mine,
 		CanRevert:   cs.Status == store.ChangeSetApproved,
+	}
+	if err := h.matchesAndOverlaps(ctx, cs, &p); err != nil {
+		return err
 	}
 	if cs.Version != nil {
 		p.Version = *cs.Version
@@ -152,6 +156,7 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 			BeforeEntity: it.BeforeEntityKey, BeforeID: it.BeforeExternalID, AfterEntity: it.EntityKey, Issues: byLine[it.Line],
 			Before:        joinMappingKeys(it.BeforeSKU, it.BeforeBarcode, it.BeforeEmail, it.BeforeName),
 			After:         joinMappingKeys(it.AfterSKU(), it.AfterBarcode(), it.AfterEmail(), it.AfterName()),
+			Name:          joinMappingKeys(it.AfterName(), it.AfterSKU()),
 			CanRemoveLine: p.CanEdit}
 		p.Rows = append(p.Rows, r)
 	}
@@ -193,7 +198,7 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 	return RenderStatus(c, status, views.ChangeSetView(p))
 }
 
-// changeSetFailure re-renders the change set page explaining why an action
+// changeSetFailure re-renders the proposed change page explaining why an action
 // was refused, or returns the error when it is not the person's to fix.
 func (h Mappings) changeSetFailure(c *fiber.Ctx, id int64, err error) error {
 	var fe store.FieldErrors
@@ -216,7 +221,7 @@ func (h Mappings) changeSetFailure(c *fiber.Ctx, id int64, err error) error {
 	case errors.Is(err, store.ErrHasInvalidRows), errors.Is(err, store.ErrNothingToChange):
 		status, msg = fiber.StatusUnprocessableEntity, mappingSentence(err)
 	case errors.Is(err, store.ErrConflict):
-		status, msg = fiber.StatusConflict, "The mappings changed while this was being approved; nothing was applied. Check the change set again."
+		status, msg = fiber.StatusConflict, "The mappings changed while this was being approved; nothing was applied. Check the proposed change again."
 	default:
 		return err
 	}
@@ -276,7 +281,7 @@ func (h Mappings) RemoveRow(c *fiber.Ctx) error {
 // Submit sends a draft for approval.
 func (h Mappings) Submit(c *fiber.Ctx) error {
 	return h.csAction(c, func(cs store.ChangeSet) string {
-		msg := fmt.Sprintf("Submitted: %d change(s) wait for an admin's approval.", cs.Changes())
+		msg := fmt.Sprintf("Submitted: %s wait for an admin's approval.", h.what(c, cs))
 		if cs.NConflicts > 0 {
 			msg += fmt.Sprintf(" %d conflict(s) must be resolved before it can be approved.", cs.NConflicts)
 		}
@@ -284,7 +289,7 @@ func (h Mappings) Submit(c *fiber.Ctx) error {
 	}, func(id int64) (store.ChangeSet, error) { return h.Store.SubmitChangeSet(c.UserContext(), Actor(c), id) })
 }
 
-// Withdraw closes an open change set without applying it.
+// Withdraw closes an open proposed change without applying it.
 func (h Mappings) Withdraw(c *fiber.Ctx) error {
 	return h.csAction(c, func(store.ChangeSet) string { return "Withdrawn: nothing was applied." },
 		func(id int64) (store.ChangeSet, error) {
@@ -292,7 +297,7 @@ func (h Mappings) Withdraw(c *fiber.Ctx) error {
 		})
 }
 
-// Recheck compares an open change set with the current mappings again.
+// Recheck compares an open proposed change with the current mappings again.
 func (h Mappings) Recheck(c *fiber.Ctx) error {
 	return h.csAction(c, func(cs store.ChangeSet) string {
 		if cs.NConflicts == 0 {
@@ -304,12 +309,12 @@ func (h Mappings) Recheck(c *fiber.Ctx) error {
 	})
 }
 
-// Approve applies a pending change set. The route allows admins only; the
+// Approve applies a pending proposed change. The route allows admins only; the
 // store refuses the proposer, also for a crafted request.
 func (h Mappings) Approve(c *fiber.Ctx) error {
 	comment, ok := form(c, "comment", 8000)
 	return h.csAction(c, func(cs store.ChangeSet) string {
-		return fmt.Sprintf("Approved: %d change(s) applied as mapping version %d.", cs.Changes(), *cs.Version)
+		return fmt.Sprintf("Approved: %s applied as mapping version %d.", h.what(c, cs), *cs.Version)
 	}, func(id int64) (store.ChangeSet, error) {
 		if !ok {
 			return store.ChangeSet{}, store.FieldErrors{"comment": "That comment is far too long."}
@@ -318,7 +323,7 @@ func (h Mappings) Approve(c *fiber.Ctx) error {
 	})
 }
 
-// Reject closes a pending change set with a reason.
+// Reject closes a pending proposed change with a reason.
 func (h Mappings) Reject(c *fiber.Ctx) error {
 	comment, ok := form(c, "comment", 8000)
 	return h.csAction(c, func(store.ChangeSet) string { return "Rejected; the proposer sees your reason." }, func(id int64) (store.ChangeSet, error) {
@@ -329,16 +334,16 @@ func (h Mappings) Reject(c *fiber.Ctx) error {
 	})
 }
 
-// Revert proposes a new change set undoing an approved one.
+// Revert proposes a new proposed change undoing an approved one.
 func (h Mappings) Revert(c *fiber.Ctx) error {
 	return h.csAction(c, func(store.ChangeSet) string {
-		return "Draft created that undoes the change set. Review it, then submit it for approval."
+		return "Draft created that undoes the proposed change. Review it, then submit it for approval."
 	}, func(id int64) (store.ChangeSet, error) {
 		return h.Store.RevertChangeSet(c.UserContext(), Actor(c), id, "")
 	})
 }
 
-// Comment adds a comment to a change set.
+// Comment adds a comment to a proposed change.
 func (h Mappings) Comment(c *fiber.Ctx) error {
 	cur, err := h.loadChangeSet(c)
 	if err != nil {
@@ -355,7 +360,7 @@ func (h Mappings) Comment(c *fiber.Ctx) error {
 	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cur.ID))
 }
 
-// ChangeSets lists change sets, newest first, filtered by status.
+// ChangeSets lists proposed changes, newest first, filtered by status.
 func (h Mappings) ChangeSets(c *fiber.Ctx) error {
 	status := c.Query("status")
 	f := store.ChangeSetFilter{Limit: mappingPageSize, BeforeID: mappingID(c.Query("before"))}
@@ -368,7 +373,7 @@ func (h Mappings) ChangeSets(c *fiber.Ctx) error {
 	return h.renderChangeSets(c, f, false, status)
 }
 
-// Approvals is the admin's inbox: pending change sets others proposed.
+// Approvals is the admin's inbox: pending proposed changes others proposed.
 func (h Mappings) Approvals(c *fiber.Ctx) error {
 	f := store.ChangeSetFilter{Statuses: []string{store.ChangeSetPending}, NotProposer: CurrentUser(c).ID, Limit: mappingPageSize,
 		BeforeID: mappingID(c.Query("before"))}
@@ -380,7 +385,7 @@ func (h Mappings) renderChangeSets(c *fiber.Ctx, f store.ChangeSetFilter, inbox 
 	if err != nil {
 		return err
 	}
-	title, path := "Change sets", "/mappings/change-sets"
+	title, path := "Proposed changes", "/mappings/change-sets"
 	if inbox {
 		title, path = "Approvals", "/mappings/approvals"
 	}
@@ -403,4 +408,56 @@ func (h Mappings) renderChangeSets(c *fiber.Ctx, f store.ChangeSetFilter, inbox 
 		p.NextHref = path + "?" + q.Encode()
 	}
 	return Render(c, views.ChangeSets(p))
+}
+
+// matchesAndOverlaps counts a proposed change of matches in matches (a
+// match is one pair, however many rows), and lists the other open proposed
+// changes with some of the same records.
+func (h Mappings) matchesAndOverlaps(ctx context.Context, cs store.ChangeSet, p *views.ChangeSetPage) error {
+	switch cs.Source {
+	case store.SourceSuggestions, store.SourcePicker:
+		n, err := h.Store.ChangeSetMatches(ctx, cs.ID)
+		if err != nil {
+			return err
+		}
+		p.Matches = n
+	}
+	if !cs.Open() {
+		return nil
+	}
+	ovs, err := h.Store.ChangeSetOverlaps(ctx, cs.ID)
+	if err != nil {
+		return err
+	}
+	for _, o := range ovs {
+		p.Overlaps = append(p.Overlaps, views.OverlapView{ID: o.ChangeSetID, Pending: o.Status == store.ChangeSetPending, ProposedBy: o.ProposedLabel, N: o.N})
+	}
+	return nil
+}
+
+// what names what a proposed change does, as its page does: "33 matches"
+// for matches (a match is one pair, however many rows), else "2 changes".
+func (h Mappings) what(c *fiber.Ctx, cs store.ChangeSet) string {
+	if cs.Source == store.SourceSuggestions || cs.Source == store.SourcePicker {
+		if n, err := h.Store.ChangeSetMatches(c.UserContext(), cs.ID); err == nil && n > 0 {
+			return matchesNoun(n)
+		}
+	}
+	if n := cs.Changes(); n != 1 {
+		return fmtInt(n) + " changes"
+	}
+	return "1 change"
+}
+
+// personName names a person by name, not e-mail: the account's name when it
+// still exists, else the label kept with the record.
+func (h Mappings) personName(ctx context.Context, id *int64, label string) string {
+	if id == nil {
+		return label
+	}
+	u, err := h.Store.UserByID(ctx, *id)
+	if err != nil || u.Name == "" {
+		return label
+	}
+	return u.Name
 }

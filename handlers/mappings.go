@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -34,6 +35,14 @@ type MappingStore interface {
 	ChangeSetFromSuggestions(ctx context.Context, a store.Actor, from, to int64, entityType string, ids []string, reason string) (store.ChangeSet, error)
 	SuggestedIDs(ctx context.Context, from, to int64, entityType string, max int) ([]string, error)
 	ImportMappingsCSV(ctx context.Context, a store.Actor, r io.Reader, fileName, reason string) (store.ImportResult, error)
+	MissingRecordsOf(ctx context.Context, f store.FailedFilter) (store.MissingMappings, error)
+	MissingRecordsOfSync(ctx context.Context, syncID int64) (store.MissingMappings, error)
+	MappingCandidates(ctx context.Context, f store.CandidateFilter) ([]store.Candidate, error)
+	ProposePick(ctx context.Context, a store.Actor, p store.Pick) (store.ChangeSet, error)
+	UnmappedWaiting(ctx context.Context, from int64, entityType string) ([]store.WaitingIn, error)
+	ChangeSetOverlaps(ctx context.Context, id int64) ([]store.Overlap, error)
+	ChangeSetMatches(ctx context.Context, id int64) (int, error)
+	UserByID(ctx context.Context, id int64) (store.User, error)
 
 	ChangeSetByID(ctx context.Context, id int64) (store.ChangeSet, error)
 	ListChangeSets(ctx context.Context, f store.ChangeSetFilter) ([]store.ChangeSet, bool, error)
@@ -52,7 +61,7 @@ type MappingStore interface {
 	CommentOnChangeSet(ctx context.Context, a store.Actor, id int64, body string) (store.Comment, error)
 }
 
-// Mappings handles identifier mapping: the list, entities, change sets,
+// Mappings handles identifier mapping: the list, entities, proposed changes,
 // unmapped records, history and CSV import/export.
 type Mappings struct {
 	Base
@@ -190,7 +199,8 @@ func (h Mappings) List(c *fiber.Ctx) error {
 			Cells: make([][]views.RefCell, len(l.conns))}
 		for _, ref := range r.Refs {
 			if i, ok := col[ref.ConnectionID]; ok {
-				rv.Cells[i] = append(rv.Cells[i], views.RefCell{ExternalID: ref.ExternalID, Detail: mappingDetail(ref.SKU, ref.Email, ref.Barcode, ref.Name)})
+				rv.Cells[i] = append(rv.Cells[i], views.RefCell{ExternalID: ref.ExternalID,
+					Detail: store.RecordLabel(store.ExternalRecord{Name: ref.Name, SKU: ref.SKU, Email: cmp.Or(ref.Email, ref.Barcode)})})
 			}
 		}
 		p.Rows = append(p.Rows, rv)
@@ -202,6 +212,20 @@ func (h Mappings) List(c *fiber.Ctx) error {
 		}
 	}
 	p.ExportHref = "/mappings/export.csv?" + q.Encode()
+	uq := url.Values{"q": {fv.Query}}
+	if fv.Type != "" {
+		uq.Set("type", fv.Type)
+	}
+	if fv.Connection != "" {
+		uq.Set("from", fv.Connection)
+		for _, cn := range l.conns {
+			if strconv.FormatInt(cn.ID, 10) != fv.Connection {
+				uq.Set("to", strconv.FormatInt(cn.ID, 10))
+				break
+			}
+		}
+	}
+	p.UnmappedHref = "/mappings/unmapped?" + uq.Encode()
 	if f.AfterID != 0 {
 		p.FirstHref = "/mappings?" + q.Encode()
 	}
@@ -212,15 +236,6 @@ func (h Mappings) List(c *fiber.Ctx) error {
 		p.NextHref = "/mappings?" + q.Encode()
 	}
 	return Render(c, views.Mappings(p))
-}
-
-func mappingDetail(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // Export downloads every mapping matching the list's filter as CSV.
@@ -240,7 +255,7 @@ func (h Mappings) Export(c *fiber.Ctx) error {
 	return err
 }
 
-// Entity shows one entity: references, history, open change sets.
+// Entity shows one entity: references, history, open proposed changes.
 func (h Mappings) Entity(c *fiber.Ctx) error {
 	return h.renderEntity(c, fiber.StatusOK, views.ItemFormView{}, nil)
 }
@@ -327,7 +342,7 @@ func (h Mappings) New(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, views.NewMapping(views.NewMappingPage{Meta: h.Meta(c, "Map a new entity", "mappings"),
+	return Render(c, views.NewMapping(views.NewMappingPage{Meta: h.Meta(c, "Map a new record", "mappings"),
 		Types: l.typeOptions(""), Connections: l.connOptions(""), Form: views.ItemFormView{Type: c.Query("type")}}))
 }
 

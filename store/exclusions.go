@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -279,17 +280,8 @@ RETURNING e.id, e.connection_id, c.name AS connection_name, e.entity_type, e.ext
 			return fmt.Errorf("store: include record %d again: %w", id, err)
 		}
 		return tx.Audit(ctx, a, Change{Action: "exclusion.removed", ObjectType: "exclusion", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Included %s of %s in syncing %s again", cmpOr(e.SKU, e.Name, e.ExternalID), e.ConnectionName, e.Family),
+			Summary: fmt.Sprintf("Included %s of %s in syncing %s again", cmp.Or(e.SKU, e.Name, e.ExternalID), e.ConnectionName, e.Family),
 			Before:  map[string]any{"external_id": e.ExternalID, "family": e.Family, "reason": e.Reason}})
 	})
 	return e, err
-}
-
-func cmpOr(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

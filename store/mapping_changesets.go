@@ -12,7 +12,7 @@ import (
 	"github.com/lib/pq"
 )
 
-// Change set states.
+// Proposed change states.
 const (
 	ChangeSetDraft     = "draft"
 	ChangeSetPending   = "pending"
@@ -21,7 +21,7 @@ const (
 	ChangeSetWithdrawn = "withdrawn"
 )
 
-// Where a change set came from.
+// Where a proposed change came from.
 const (
 	SourceForm        = "form"
 	SourceSuggestions = "suggestions"
@@ -54,14 +54,14 @@ const (
 	IssueClaimed      = "claimed"       // the external id is mapped to another entity
 	IssueTwoRefs      = "two_refs"      // an entity would get two references where one is allowed
 	IssueMissing      = "missing"       // the system no longer has the record
-	IssueStale        = "stale"         // the mappings moved since the change set was checked
-	IssuePending      = "pending"       // an older open change set touches the same reference
+	IssueStale        = "stale"         // the mappings moved since the proposed change was checked
+	IssuePending      = "pending"       // an older open proposed change touches the same reference
 	IssueNotMapped    = "not_mapped"    // removing a reference that does not exist
 	IssueWrongEntity  = "wrong_entity"  // removing a reference from an entity it is not on
 	IssueUnknownThing = "unknown_thing" // reserved for rows naming things that are gone
 )
 
-// Limits of a change set.
+// Limits of a proposed change.
 const (
 	MaxReasonLen    = 2000
 	MaxTitleLen     = 200
@@ -100,13 +100,13 @@ type ChangeSet struct {
 	Matched int `db:"-"`
 }
 
-// Open reports whether the change set can still change or be decided.
+// Open reports whether the proposed change can still change or be decided.
 func (cs ChangeSet) Open() bool { return cs.Status == ChangeSetDraft || cs.Status == ChangeSetPending }
 
-// Changes is how many references the change set adds, changes or removes.
+// Changes is how many references the proposed change adds, changes or removes.
 func (cs ChangeSet) Changes() int { return cs.NAdd + cs.NChange + cs.NRemove }
 
-// ProposedByUser reports whether user id proposed the change set.
+// ProposedByUser reports whether user id proposed the proposed change.
 func (cs ChangeSet) ProposedByUser(id int64) bool {
 	return cs.ProposedBy != nil && *cs.ProposedBy == id
 }
@@ -115,7 +115,7 @@ const changeSetColumns = `id, title, reason, status, source, file_name, proposed
 decided_at, decided_by, decided_label, decision_comment, version, reverts_id, n_add, n_change, n_remove, n_unchanged,
 n_invalid, n_conflicts, checked_at`
 
-// ItemInput is one row of a change set as proposed.
+// ItemInput is one row of a proposed change as proposed.
 type ItemInput struct {
 	Op           string // OpSet (default) or OpRemove
 	EntityType   string
@@ -142,7 +142,7 @@ func (in *ItemInput) normalize() {
 // Str returns a pointer to s, for ItemInput's optional keys.
 func Str(s string) *string { return &s }
 
-// ChangeItem is one row of a change set with what it means.
+// ChangeItem is one row of a proposed change with what it means.
 type ChangeItem struct {
 	ChangeSetID      int64   `db:"change_set_id"`
 	Line             int     `db:"line"`
@@ -184,7 +184,7 @@ const itemColumns = `i.change_set_id, i.line, i.op, i.entity_type, i.connection_
 i.external_id, i.sku, i.barcode, i.email, i.name, i.entity_id, i.action, i.before_ref_id, i.before_entity_key,
 i.before_external_id, i.before_sku, i.before_barcode, i.before_email, i.before_name`
 
-// Issue is an invalid row or a conflict of a change set, in plain words.
+// Issue is an invalid row or a conflict of a proposed change, in plain words.
 type Issue struct {
 	ID             int64  `db:"id"`
 	ChangeSetID    int64  `db:"change_set_id"`
@@ -195,7 +195,7 @@ type Issue struct {
 	OtherChangeSet *int64 `db:"other_change_set"`
 }
 
-// Comment is a remark on a change set.
+// Comment is a remark on a proposed change.
 type Comment struct {
 	ID          int64     `db:"id"`
 	ChangeSetID int64     `db:"change_set_id"`
@@ -205,7 +205,7 @@ type Comment struct {
 	CreatedAt   time.Time `db:"created_at"`
 }
 
-// NewChangeSet is what it takes to propose a change set.
+// NewChangeSet is what it takes to propose a proposed change.
 type NewChangeSet struct {
 	Title     string
 	Reason    string
@@ -217,39 +217,39 @@ type NewChangeSet struct {
 
 // Errors of the change-set workflow, in words the person can act on.
 var (
-	ErrOwnChangeSet    = errors.New("you proposed this change set, so another admin must approve or reject it")
-	ErrNotApprover     = errors.New("only an active admin can approve or reject change sets")
-	ErrNotProposer     = errors.New("only the person who proposed this change set can do this")
-	ErrNothingToChange = errors.New("this change set changes nothing: every row already matches the current mappings")
-	ErrHasInvalidRows  = errors.New("this change set has invalid rows: fix them in the file and import it again")
+	ErrOwnChangeSet    = errors.New("you proposed this proposed change, so another admin must approve or reject it")
+	ErrNotApprover     = errors.New("only an active admin can approve or reject proposed changes")
+	ErrNotProposer     = errors.New("only the person who proposed this proposed change can do this")
+	ErrNothingToChange = errors.New("this proposed change changes nothing: every row already matches the current mappings")
+	ErrHasInvalidRows  = errors.New("this proposed change has invalid rows: fix them in the file and import it again")
 )
 
-// StateError says a change set is not in a state that allows an action.
+// StateError says a proposed change is not in a state that allows an action.
 type StateError struct{ Status string }
 
 func (e StateError) Error() string {
 	switch e.Status {
 	case ChangeSetApproved:
-		return "this change set was already approved"
+		return "this proposed change was already approved"
 	case ChangeSetRejected:
-		return "this change set was rejected"
+		return "this proposed change was rejected"
 	case ChangeSetWithdrawn:
-		return "this change set was withdrawn"
+		return "this proposed change was withdrawn"
 	case ChangeSetPending:
-		return "this change set was already submitted for approval"
+		return "this proposed change was already submitted for approval"
 	}
-	return "this change set is still a draft: submit it for approval first"
+	return "this proposed change is still a draft: submit it for approval first"
 }
 
 // ConflictsError is returned when conflicts block an approval or submission;
-// they are stored on the change set.
+// they are stored on the proposed change.
 type ConflictsError struct{ N int }
 
 func (e ConflictsError) Error() string {
 	if e.N == 1 {
-		return "1 conflict blocks this change set"
+		return "1 conflict blocks this proposed change"
 	}
-	return fmt.Sprintf("%d conflicts block this change set", e.N)
+	return fmt.Sprintf("%d conflicts block this proposed change", e.N)
 }
 
 // validateItems checks rows proposed through a form; import rows are
@@ -344,7 +344,7 @@ func defaultTitle(items []ItemInput, source string) string {
 	return fmt.Sprintf("%d mapping changes", len(items))
 }
 
-// CreateChangeSet stores a draft change set, checks it against the current
+// CreateChangeSet stores a draft proposed change, checks it against the current
 // mappings and returns it. Rows are validated; a repeated external id is an error.
 func (s *Store) CreateChangeSet(ctx context.Context, a Actor, in NewChangeSet) (ChangeSet, error) {
 	in.Title, in.Reason = strings.TrimSpace(in.Title), strings.TrimSpace(in.Reason)
@@ -359,10 +359,10 @@ func (s *Store) CreateChangeSet(ctx context.Context, a Actor, in NewChangeSet) (
 		fe = FieldErrors{}
 	}
 	if len(in.Items) == 0 {
-		fe["form"] = "A change set needs at least one row."
+		fe["form"] = "A proposed change needs at least one row."
 	}
 	if len(in.Items) > MaxChangeSetRow {
-		fe["form"] = fmt.Sprintf("A change set can hold at most %d rows; split it.", MaxChangeSetRow)
+		fe["form"] = fmt.Sprintf("A proposed change can hold at most %d rows; split it.", MaxChangeSetRow)
 	}
 	if utf8.RuneCountInString(in.Reason) > MaxReasonLen {
 		fe["reason"] = fmt.Sprintf("The reason must be at most %d characters.", MaxReasonLen)
@@ -389,7 +389,7 @@ func (s *Store) CreateChangeSet(ctx context.Context, a Actor, in NewChangeSet) (
 			return err
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.created", ObjectType: "change_set", ObjectID: strconv.FormatInt(cs.ID, 10),
-			Summary: fmt.Sprintf("Proposed change set #%d %q (%s)", cs.ID, cs.Title, describeCounts(cs)), After: auditChangeSet(cs)})
+			Summary: fmt.Sprintf("Proposed change #%d %q (%s)", cs.ID, cs.Title, describeCounts(cs)), After: auditChangeSet(cs)})
 	})
 	return cs, err
 }
@@ -413,7 +413,7 @@ func (q q) insertChangeSet(ctx context.Context, a Actor, in NewChangeSet) (Chang
 	if err := sqlxGet(ctx, q, &cs, `INSERT INTO change_sets (title, reason, source, file_name, proposed_by, proposed_label, reverts_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+changeSetColumns,
 		in.Title, in.Reason, in.Source, in.FileName, proposer, a.Label, in.RevertsID); err != nil {
-		return ChangeSet{}, fmt.Errorf("store: insert change set: %w", err)
+		return ChangeSet{}, fmt.Errorf("store: insert proposed change: %w", err)
 	}
 	return cs, nil
 }
@@ -442,7 +442,7 @@ func (tx *Tx) copyItems(ctx context.Context, csID int64, firstLine int, items []
 	}
 	if _, err := stmt.ExecContext(ctx); err != nil {
 		if isUniqueViolation(err) {
-			return FieldErrors{"external_id": "This change set already has a row for this id; change or remove that row instead."}
+			return FieldErrors{"external_id": "This proposed change already has a row for this id; change or remove that row instead."}
 		}
 		return fmt.Errorf("store: copy items: %w", err)
 	}
@@ -507,8 +507,8 @@ WHERE i.change_set_id = $1 AND i.op = 'set' AND i.before_ref_id IS NULL AND i.en
   AND NOT EXISTS (SELECT 1 FROM change_set_items o WHERE o.change_set_id = $1 AND o.before_ref_id = r.id)`,
 }
 
-// conflictSQL finds what blocks a change set; every statement inserts issues.
-// They hold both when a change set is built and at approval, when the
+// conflictSQL finds what blocks a proposed change; every statement inserts issues.
+// They hold both when a proposed change is built and at approval, when the
 // mappings may have moved since.
 var conflictSQL = []string{
 	// Link rows to entities created by key since the last check, so the
@@ -518,8 +518,8 @@ WHERE i.change_set_id = $1 AND i.op = 'set' AND i.entity_id IS NULL AND e.entity
 	// A reference the set expects to change or remove is no longer current.
 	`INSERT INTO change_set_issues (change_set_id, line, kind, message, resolution, other_change_set)
 SELECT i.change_set_id, i.line, 'stale',
-  format('Since this change set was checked, the %s id %s was changed by change set #%s.', c.name, r.external_id, r.ended_change_set),
-  'Re-check the change set to compare it with the current mappings, then review the rows again.', r.ended_change_set
+  format('Since this proposed change was checked, the %s id %s was changed by proposed change #%s.', c.name, r.external_id, r.ended_change_set),
+  'Re-check the proposed change to compare it with the current mappings, then review the rows again.', r.ended_change_set
 FROM change_set_items i JOIN mapping_refs r ON r.id = i.before_ref_id JOIN connections c ON c.id = r.connection_id
 WHERE i.change_set_id = $1 AND r.valid_to IS NOT NULL`,
 	// An id the set maps (added, or moved to an entity in place of its old
@@ -530,10 +530,14 @@ WHERE i.change_set_id = $1 AND r.valid_to IS NOT NULL`,
 	// it, never refused by the unique index.
 	`INSERT INTO change_set_issues (change_set_id, line, kind, message, resolution, other_change_set)
 SELECT i.change_set_id, i.line, 'claimed',
-  format('The %s id %s is already mapped to %s%s, so it cannot also be mapped to %s.', c.name, i.external_id, e.key,
+  CASE WHEN lower(e.key) = lower(i.entity_key)
+    THEN format('The %s id %s is already mapped to %s (approved since this was proposed), so this row changes nothing now.', c.name, i.external_id, e.key)
+    ELSE format('The %s id %s is already mapped to %s%s, so it cannot also be mapped to %s.', c.name, i.external_id, e.key,
          CASE WHEN r.created_change_set IS NOT NULL THEN format(' (by proposed change #%s, approved since)', r.created_change_set) ELSE '' END,
-         i.entity_key),
-  format('If it belongs to %s, re-check this proposed change so this row moves it from %s; otherwise remove this row.', i.entity_key, e.key),
+         i.entity_key) END,
+  CASE WHEN lower(e.key) = lower(i.entity_key)
+    THEN 'Check the proposed change again: the row becomes unchanged and the rest is what is left to approve.'
+    ELSE format('If it belongs to %s, re-check this proposed change so this row moves it from %s; otherwise remove this row.', i.entity_key, e.key) END,
   r.created_change_set
 FROM change_set_items i
 JOIN mapping_refs r ON r.valid_to IS NULL AND r.connection_id = i.connection_id AND r.entity_type = i.entity_type AND r.external_id = i.external_id
@@ -594,7 +598,7 @@ SELECT i.change_set_id, i.line, 'wrong_entity',
 FROM change_set_items i JOIN connections c ON c.id = i.connection_id
 WHERE i.change_set_id = $1 AND i.op = 'remove' AND i.before_ref_id IS NOT NULL AND i.entity_key <> ''
   AND lower(i.entity_key) <> lower(i.before_entity_key)`,
-	// An older pending change set touches the same id, or the same entity in
+	// An older pending proposed change touches the same id, or the same entity in
 	// the same system. Only pending sets are joined (hash joins, both ways).
 	`INSERT INTO change_set_issues (change_set_id, line, kind, message, resolution, other_change_set)
 WITH mine AS (
@@ -636,34 +640,34 @@ RETURNING ` + changeSetColumns
 func (q q) checkChangeSet(ctx context.Context, id int64) (ChangeSet, error) {
 	for _, stmt := range classifySQL {
 		if _, err := q.ext.ExecContext(ctx, stmt, id); err != nil {
-			return ChangeSet{}, fmt.Errorf("store: classify change set %d: %w", id, err)
+			return ChangeSet{}, fmt.Errorf("store: classify proposed change %d: %w", id, err)
 		}
 	}
 	return q.detectConflicts(ctx, id)
 }
 
-// detectConflicts replaces the conflicts of a change set (keeping invalid rows).
+// detectConflicts replaces the conflicts of a proposed change (keeping invalid rows).
 func (q q) detectConflicts(ctx context.Context, id int64) (ChangeSet, error) {
 	if _, err := q.ext.ExecContext(ctx, `DELETE FROM change_set_issues WHERE change_set_id = $1 AND kind <> 'invalid'`, id); err != nil {
 		return ChangeSet{}, fmt.Errorf("store: clear conflicts: %w", err)
 	}
 	for _, stmt := range conflictSQL {
 		if _, err := q.ext.ExecContext(ctx, stmt, id); err != nil {
-			return ChangeSet{}, fmt.Errorf("store: detect conflicts of change set %d: %w", id, err)
+			return ChangeSet{}, fmt.Errorf("store: detect conflicts of proposed change %d: %w", id, err)
 		}
 	}
 	var cs ChangeSet
 	if err := sqlxGet(ctx, q, &cs, countSQL, id); err != nil {
-		return ChangeSet{}, fmt.Errorf("store: count change set %d: %w", id, err)
+		return ChangeSet{}, fmt.Errorf("store: count proposed change %d: %w", id, err)
 	}
 	return cs, nil
 }
 
-// ChangeSetByID returns a change set or ErrNotFound.
+// ChangeSetByID returns a proposed change or ErrNotFound.
 func (q q) ChangeSetByID(ctx context.Context, id int64) (ChangeSet, error) {
 	var cs ChangeSet
 	if err := sqlxGet(ctx, q, &cs, `SELECT `+changeSetColumns+` FROM change_sets WHERE id = $1`, id); err != nil {
-		return ChangeSet{}, fmt.Errorf("store: change set %d: %w", id, err)
+		return ChangeSet{}, fmt.Errorf("store: proposed change %d: %w", id, err)
 	}
 	return cs, nil
 }
@@ -671,12 +675,12 @@ func (q q) ChangeSetByID(ctx context.Context, id int64) (ChangeSet, error) {
 func (q q) lockChangeSet(ctx context.Context, id int64) (ChangeSet, error) {
 	var cs ChangeSet
 	if err := sqlxGet(ctx, q, &cs, `SELECT `+changeSetColumns+` FROM change_sets WHERE id = $1 FOR UPDATE`, id); err != nil {
-		return ChangeSet{}, fmt.Errorf("store: change set %d: %w", id, err)
+		return ChangeSet{}, fmt.Errorf("store: proposed change %d: %w", id, err)
 	}
 	return cs, nil
 }
 
-// ItemFilter selects a page of a change set's rows.
+// ItemFilter selects a page of a proposed change's rows.
 type ItemFilter struct {
 	AfterLine   int
 	Limit       int
@@ -684,7 +688,7 @@ type ItemFilter struct {
 	EntityID    int64
 }
 
-// ChangeSetItems returns a page of a change set's rows by line, and whether more follow.
+// ChangeSetItems returns a page of a proposed change's rows by line, and whether more follow.
 func (q q) ChangeSetItems(ctx context.Context, id int64, f ItemFilter) ([]ChangeItem, bool, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
@@ -704,7 +708,7 @@ WHERE i.change_set_id = $1 AND i.line > $2`
 	query += fmt.Sprintf(` ORDER BY i.line LIMIT $%d`, len(args))
 	var items []ChangeItem
 	if err := sqlxSelect(ctx, q, &items, query, args...); err != nil {
-		return nil, false, fmt.Errorf("store: change set %d items: %w", id, err)
+		return nil, false, fmt.Errorf("store: proposed change %d items: %w", id, err)
 	}
 	if len(items) > limit {
 		return items[:limit], true, nil
@@ -712,7 +716,7 @@ WHERE i.change_set_id = $1 AND i.line > $2`
 	return items, false, nil
 }
 
-// ChangeSetIssues returns up to limit issues of a change set, by line.
+// ChangeSetIssues returns up to limit issues of a proposed change, by line.
 func (q q) ChangeSetIssues(ctx context.Context, id int64, limit int) ([]Issue, error) {
 	if limit <= 0 {
 		limit = 200
@@ -720,22 +724,22 @@ func (q q) ChangeSetIssues(ctx context.Context, id int64, limit int) ([]Issue, e
 	var is []Issue
 	if err := sqlxSelect(ctx, q, &is, `SELECT id, change_set_id, line, kind, message, resolution, other_change_set
 FROM change_set_issues WHERE change_set_id = $1 ORDER BY kind = 'invalid' DESC, line, id LIMIT $2`, id, limit); err != nil {
-		return nil, fmt.Errorf("store: change set %d issues: %w", id, err)
+		return nil, fmt.Errorf("store: proposed change %d issues: %w", id, err)
 	}
 	return is, nil
 }
 
-// ChangeSetComments returns the comments on a change set, oldest first.
+// ChangeSetComments returns the comments on a proposed change, oldest first.
 func (q q) ChangeSetComments(ctx context.Context, id int64) ([]Comment, error) {
 	var cs []Comment
 	if err := sqlxSelect(ctx, q, &cs, `SELECT id, change_set_id, author_id, author_label, body, created_at
 FROM change_set_comments WHERE change_set_id = $1 ORDER BY id`, id); err != nil {
-		return nil, fmt.Errorf("store: change set %d comments: %w", id, err)
+		return nil, fmt.Errorf("store: proposed change %d comments: %w", id, err)
 	}
 	return cs, nil
 }
 
-// ChangeSetFilter selects change sets for a list.
+// ChangeSetFilter selects proposed changes for a list.
 type ChangeSetFilter struct {
 	Statuses    []string
 	EntityID    int64 // touching this entity
@@ -744,7 +748,7 @@ type ChangeSetFilter struct {
 	Limit       int
 }
 
-// ListChangeSets returns change sets, newest first, and whether more follow.
+// ListChangeSets returns proposed changes, newest first, and whether more follow.
 func (q q) ListChangeSets(ctx context.Context, f ChangeSetFilter) ([]ChangeSet, bool, error) {
 	var where []string
 	var args []any
@@ -772,7 +776,7 @@ func (q q) ListChangeSets(ctx context.Context, f ChangeSetFilter) ([]ChangeSet, 
 	query += " ORDER BY id DESC LIMIT " + arg(limit+1)
 	var out []ChangeSet
 	if err := sqlxSelect(ctx, q, &out, query, args...); err != nil {
-		return nil, false, fmt.Errorf("store: list change sets: %w", err)
+		return nil, false, fmt.Errorf("store: list proposed changes: %w", err)
 	}
 	if len(out) > limit {
 		return out[:limit], true, nil
@@ -780,7 +784,7 @@ func (q q) ListChangeSets(ctx context.Context, f ChangeSetFilter) ([]ChangeSet, 
 	return out, false, nil
 }
 
-// CountPendingApprovals counts the change sets waiting for approval that the
+// CountPendingApprovals counts the proposed changes waiting for approval that the
 // admin did not propose (the navigation badge).
 func (q q) CountPendingApprovals(ctx context.Context, adminID int64) (int, error) {
 	var n int
@@ -822,7 +826,7 @@ func (s *Store) AddChangeSetItems(ctx context.Context, a Actor, id int64, items 
 			return err
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.edited", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Added %d row(s) to change set #%d", len(items), id), After: auditChangeSet(cs)})
+			Summary: fmt.Sprintf("Added %d row(s) to proposed change #%d", len(items), id), After: auditChangeSet(cs)})
 	})
 	return cs, err
 }
@@ -846,7 +850,7 @@ func (s *Store) RemoveChangeSetItem(ctx context.Context, a Actor, id int64, line
 			return fmt.Errorf("store: remove row: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("store: change set %d row %d: %w", id, line, ErrNotFound)
+			return fmt.Errorf("store: proposed change %d row %d: %w", id, line, ErrNotFound)
 		}
 		if _, err := tx.ext.ExecContext(ctx, `DELETE FROM change_set_issues WHERE change_set_id = $1 AND line = $2`, id, line); err != nil {
 			return fmt.Errorf("store: remove row issues: %w", err)
@@ -855,12 +859,12 @@ func (s *Store) RemoveChangeSetItem(ctx context.Context, a Actor, id int64, line
 			return err
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.edited", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Removed row %d from change set #%d", line, id), After: auditChangeSet(cs)})
+			Summary: fmt.Sprintf("Removed row %d from proposed change #%d", line, id), After: auditChangeSet(cs)})
 	})
 	return cs, err
 }
 
-// RecheckChangeSet compares an open change set with the current mappings
+// RecheckChangeSet compares an open proposed change with the current mappings
 // again: what each row adds, changes or removes, and its conflicts.
 func (s *Store) RecheckChangeSet(ctx context.Context, a Actor, id int64) (ChangeSet, error) {
 	var cs ChangeSet
@@ -876,7 +880,7 @@ func (s *Store) RecheckChangeSet(ctx context.Context, a Actor, id int64) (Change
 			return err
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.rechecked", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Re-checked change set #%d: %s, %d conflict(s)", id, describeCounts(cs), cs.NConflicts),
+			Summary: fmt.Sprintf("Re-checked proposed change #%d: %s, %d conflict(s)", id, describeCounts(cs), cs.NConflicts),
 			Before:  auditChangeSet(cur), After: auditChangeSet(cs)})
 	})
 	return cs, err
@@ -907,16 +911,16 @@ func (s *Store) SubmitChangeSet(ctx context.Context, a Actor, id int64) (ChangeS
 			return ErrNothingToChange
 		}
 		if err := sqlxGet(ctx, tx.q, &cs, `UPDATE change_sets SET status = 'pending', submitted_at = now() WHERE id = $1 RETURNING `+changeSetColumns, id); err != nil {
-			return fmt.Errorf("store: submit change set: %w", err)
+			return fmt.Errorf("store: submit proposed change: %w", err)
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.submitted", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Submitted change set #%d %q for approval (%s)", id, cs.Title, describeCounts(cs)),
+			Summary: fmt.Sprintf("Submitted proposed change #%d %q for approval (%s)", id, cs.Title, describeCounts(cs)),
 			Before:  auditChangeSet(cur), After: auditChangeSet(cs)})
 	})
 	return cs, err
 }
 
-// WithdrawChangeSet closes an open change set without applying it; only its proposer may.
+// WithdrawChangeSet closes an open proposed change without applying it; only its proposer may.
 func (s *Store) WithdrawChangeSet(ctx context.Context, a Actor, id int64) (ChangeSet, error) {
 	var cs ChangeSet
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -932,16 +936,16 @@ func (s *Store) WithdrawChangeSet(ctx context.Context, a Actor, id int64) (Chang
 		}
 		if err := sqlxGet(ctx, tx.q, &cs, `UPDATE change_sets SET status = 'withdrawn', decided_at = now(), decided_by = $2, decided_label = $3
 WHERE id = $1 RETURNING `+changeSetColumns, id, a.UserID, a.Label); err != nil {
-			return fmt.Errorf("store: withdraw change set: %w", err)
+			return fmt.Errorf("store: withdraw proposed change: %w", err)
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.withdrawn", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Withdrew change set #%d %q", id, cs.Title), Before: auditChangeSet(cur), After: auditChangeSet(cs)})
+			Summary: fmt.Sprintf("Withdrew proposed change #%d %q", id, cs.Title), Before: auditChangeSet(cur), After: auditChangeSet(cs)})
 	})
 	return cs, err
 }
 
 // checkApprover enforces maker-checker: the decider is an active admin who
-// did not propose the change set. The role is read from the database, not
+// did not propose the proposed change. The role is read from the database, not
 // trusted from the caller.
 func (q q) checkApprover(ctx context.Context, a Actor, cs ChangeSet) error {
 	if a.UserID == 0 {
@@ -963,7 +967,7 @@ func (q q) checkApprover(ctx context.Context, a Actor, cs ChangeSet) error {
 	return nil
 }
 
-// ApproveChangeSet applies a pending change set as the next mapping version,
+// ApproveChangeSet applies a pending proposed change as the next mapping version,
 // all of it or nothing. Approvals are serialised on the version counter, and
 // conflicts are detected again under that lock: when two conflicting change
 // sets are approved at once exactly one wins; the other keeps its pending
@@ -1012,10 +1016,15 @@ func (s *Store) ApproveChangeSet(ctx context.Context, a Actor, id int64, comment
 		}
 		if err := sqlxGet(ctx, tx.q, &cs, `UPDATE change_sets SET status = 'approved', version = $2, decided_at = now(), decided_by = $3,
   decided_label = $4, decision_comment = $5 WHERE id = $1 RETURNING `+changeSetColumns, id, version, a.UserID, a.Label, comment); err != nil {
-			return fmt.Errorf("store: approve change set: %w", err)
+			return fmt.Errorf("store: approve proposed change: %w", err)
+		}
+		// The open proposed changes touching the same records now say what is
+		// left of them (rows already mapped this way, or taken).
+		if err := tx.recheckOverlapping(ctx, id); err != nil {
+			return err
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.approved", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Approved change set #%d %q by %s: mapping version %d (%s)", id, cs.Title, cs.ProposedLabel, version, describeCounts(cs)),
+			Summary: fmt.Sprintf("Approved proposed change #%d %q by %s: mapping version %d (%s)", id, cs.Title, cs.ProposedLabel, version, describeCounts(cs)),
 			Before:  auditChangeSet(cur), After: auditChangeSet(cs)})
 	})
 	if err != nil {
@@ -1036,7 +1045,7 @@ func blockedWhy(cs ChangeSet) string {
 	return fmt.Sprintf("%d conflicts", n)
 }
 
-// apply writes a checked change set's rows as mapping version v, set-based.
+// apply writes a checked proposed change's rows as mapping version v, set-based.
 func (tx *Tx) apply(ctx context.Context, cs ChangeSet, v int64) error {
 	// New entities first (named by key); the references below find them by
 	// key (joining, rather than rewriting 100,000 rows to link them).
@@ -1059,7 +1068,7 @@ WHERE valid_to IS NULL AND id IN (SELECT before_ref_id FROM change_set_items WHE
 	}
 	if n, _ := res.RowsAffected(); n != want {
 		// Cannot happen under the version lock after detectConflicts; refuse rather than half-apply.
-		return fmt.Errorf("store: change set %d: %d of %d references had moved: %w", cs.ID, want-n, want, ErrConflict)
+		return fmt.Errorf("store: proposed change %d: %d of %d references had moved: %w", cs.ID, want-n, want, ErrConflict)
 	}
 	_, err = tx.ext.ExecContext(ctx, `INSERT INTO mapping_refs (entity_id, connection_id, entity_type, external_id, sku, barcode, email, name,
   one_per_connection, valid_from, created_change_set)
@@ -1069,7 +1078,7 @@ FROM change_set_items i JOIN entity_types t ON t.key = i.entity_type
 JOIN mapping_entities e ON e.entity_type = i.entity_type AND lower(e.key) = lower(i.entity_key)
 WHERE i.change_set_id = $1 AND i.op = 'set' AND i.action IN ('add', 'change')`, cs.ID, v)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("store: change set %d collides with the current mappings: %w", cs.ID, ErrConflict)
+		return fmt.Errorf("store: proposed change %d collides with the current mappings: %w", cs.ID, ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("store: add refs: %w", err)
@@ -1077,7 +1086,7 @@ WHERE i.change_set_id = $1 AND i.op = 'set' AND i.action IN ('add', 'change')`, 
 	return nil
 }
 
-// RejectChangeSet closes a pending change set with the reason why; the
+// RejectChangeSet closes a pending proposed change with the reason why; the
 // decider is an active admin who did not propose it.
 func (s *Store) RejectChangeSet(ctx context.Context, a Actor, id int64, comment string) (ChangeSet, error) {
 	comment = strings.TrimSpace(comment)
@@ -1101,16 +1110,16 @@ func (s *Store) RejectChangeSet(ctx context.Context, a Actor, id int64, comment 
 		}
 		if err := sqlxGet(ctx, tx.q, &cs, `UPDATE change_sets SET status = 'rejected', decided_at = now(), decided_by = $2,
   decided_label = $3, decision_comment = $4 WHERE id = $1 RETURNING `+changeSetColumns, id, a.UserID, a.Label, comment); err != nil {
-			return fmt.Errorf("store: reject change set: %w", err)
+			return fmt.Errorf("store: reject proposed change: %w", err)
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.rejected", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Rejected change set #%d %q by %s: %s", id, cs.Title, cs.ProposedLabel, comment),
+			Summary: fmt.Sprintf("Rejected proposed change #%d %q by %s: %s", id, cs.Title, cs.ProposedLabel, comment),
 			Before:  auditChangeSet(cur), After: auditChangeSet(cs)})
 	})
 	return cs, err
 }
 
-// CommentOnChangeSet adds a remark to a change set.
+// CommentOnChangeSet adds a remark to a proposed change.
 func (s *Store) CommentOnChangeSet(ctx context.Context, a Actor, id int64, body string) (Comment, error) {
 	body = strings.TrimSpace(body)
 	switch {
@@ -1133,14 +1142,14 @@ VALUES ($1, $2, $3, $4) RETURNING id, change_set_id, author_id, author_label, bo
 			return fmt.Errorf("store: comment: %w", err)
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.commented", ObjectType: "change_set", ObjectID: strconv.FormatInt(id, 10),
-			Summary: fmt.Sprintf("Commented on change set #%d", id), After: map[string]string{"comment": body}})
+			Summary: fmt.Sprintf("Commented on proposed change #%d", id), After: map[string]string{"comment": body}})
 	})
 	return cm, err
 }
 
-// RevertChangeSet proposes, as a new draft, the change set that undoes an
+// RevertChangeSet proposes, as a new draft, the proposed change that undoes an
 // approved one: references it added are removed, references it ended come back.
-// The revert needs approval like any other change set.
+// The revert needs approval like any other proposed change.
 func (s *Store) RevertChangeSet(ctx context.Context, a Actor, id int64, reason string) (ChangeSet, error) {
 	orig, err := s.ChangeSetByID(ctx, id)
 	if err != nil {
@@ -1186,7 +1195,7 @@ WHERE r.created_change_set = $1 ORDER BY r.id`, id); err != nil {
 		return ChangeSet{}, ErrNothingToChange
 	}
 	if strings.TrimSpace(reason) == "" {
-		reason = fmt.Sprintf("Undo change set #%d %q.", id, orig.Title)
+		reason = fmt.Sprintf("Undo proposed change #%d %q.", id, orig.Title)
 	}
 	return s.CreateChangeSet(ctx, a, NewChangeSet{Title: fmt.Sprintf("Revert #%d: %s", id, orig.Title), Reason: reason,
 		Source: SourceRevert, RevertsID: &id, Items: items})

@@ -53,6 +53,9 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 type ImportResult struct {
 	ChangeSet ChangeSet
 	Rows      int // data rows read
+	// Nothing: every row is already mapped that way, so no draft was kept
+	// (ChangeSet is zero but for NUnchanged).
+	Nothing bool
 }
 
 type invalidRow struct {
@@ -60,10 +63,10 @@ type invalidRow struct {
 	msg  string
 }
 
-// ImportMappingsCSV reads a mapping CSV into a draft change set, checked
+// ImportMappingsCSV reads a mapping CSV into a draft proposed change, checked
 // against the current mappings: counts of rows to add, change, remove or
 // leave unchanged, each invalid row with its line and reason, and the
-// conflicts. Nothing is applied until the change set is approved, and a draft
+// conflicts. Nothing is applied until the proposed change is approved, and a draft
 // with invalid rows cannot be submitted. The file is read as a stream; a UTF-8
 // BOM, comma or semicolon separators, quoted fields and CRLF line ends are
 // accepted.
@@ -114,12 +117,25 @@ func (s *Store) ImportMappingsCSV(ctx context.Context, a Actor, r io.Reader, fil
 			}
 		}
 		cs = res.ChangeSet
+		if cs.Changes() == 0 && cs.NInvalid == 0 && cs.NConflicts == 0 {
+			// Nothing to propose: roll the draft back rather than leave an
+			// empty one behind.
+			return errNothingImported
+		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.created", ObjectType: "change_set", ObjectID: strconv.FormatInt(cs.ID, 10),
-			Summary: fmt.Sprintf("Imported %s into change set #%d: %d rows, %s, %d invalid", fileName, cs.ID, p.rows, describeCounts(cs), cs.NInvalid),
+			Summary: fmt.Sprintf("Imported %s into proposed change #%d: %d rows, %s, %d invalid", fileName, cs.ID, p.rows, describeCounts(cs), cs.NInvalid),
 			After:   auditChangeSet(cs)})
 	})
+	if errors.Is(err, errNothingImported) {
+		res.Nothing, res.ChangeSet = true, ChangeSet{NUnchanged: res.ChangeSet.NUnchanged}
+		return res, nil
+	}
 	return res, err
 }
+
+// errNothingImported rolls back an import whose every row is already mapped
+// that way.
+var errNothingImported = errors.New("store: the import changes nothing")
 
 func (tx *Tx) copyInvalid(ctx context.Context, csID int64, rows []invalidRow, total int) error {
 	if len(rows) == 0 {

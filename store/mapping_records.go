@@ -98,9 +98,25 @@ type UnmappedFilter struct {
 	From, To    int64
 	EntityType  string
 	ExternalIDs []string // only these (accepting suggestions)
-	AfterID     string   // keyset: rows after this external id, in natural order
-	Limit       int
+	// Query: the start of a SKU, barcode or email, a part of the name, or
+	// a whole id.
+	Query   string
+	AfterID string // keyset: rows after this external id, in natural order
+	Limit   int
+	// ShowDrafted: also the records an open proposed change already maps
+	// (hidden by default: they wait for approval, not for a person).
+	ShowDrafted bool
 }
+
+// draftedSQL: the record x is set by an open proposed change, or its entity
+// gets a reference in $2 from one. One index probe per record (items by
+// record, then their change set's status).
+const draftedSQL = ` AND NOT EXISTS (SELECT 1 FROM change_set_items oi JOIN change_sets ocs ON ocs.id = oi.change_set_id
+    WHERE oi.connection_id = x.connection_id AND oi.entity_type = x.entity_type AND oi.external_id = x.external_id
+      AND oi.op = 'set' AND ocs.status IN ('draft', 'pending'))
+  AND (xe.key IS NULL OR NOT EXISTS (SELECT 1 FROM change_set_items oi JOIN change_sets ocs ON ocs.id = oi.change_set_id
+    WHERE oi.connection_id = $2 AND oi.entity_type = x.entity_type AND lower(oi.entity_key) = lower(xe.key)
+      AND oi.op = 'set' AND ocs.status IN ('draft', 'pending')))`
 
 type unmappedScan struct {
 	ExternalRecord
@@ -117,16 +133,26 @@ type unmappedScan struct {
 	YEntityKey *string    `db:"y_entity_key"`
 }
 
-// unmappedSQL: records of $1 whose entity (if any) has no reference in $2,
-// each with the strongest match in $2 that could join it without giving an
-// entity a second reference. Suggestions are computed for the page only.
-const unmappedSQL = `SELECT x.connection_id, x.entity_type, x.external_id, x.sku, x.barcode, x.email, x.name, x.seen_at, x.deleted_at,
-  xr.entity_id AS x_entity_id, xe.key AS x_entity_key,
-  s.rule, s.external_id AS y_external_id, s.sku AS y_sku, s.barcode AS y_barcode, s.email AS y_email, s.name AS y_name,
-  s.seen_at AS y_seen_at, yr.entity_id AS y_entity_id, ye.key AS y_entity_key
+// unmappedPageSQL picks the page first: records of $1 whose entity (if any)
+// has no reference in $2, filtered, ordered and limited by ListUnmapped
+// before any suggestion is looked for (a record hidden by a filter never
+// costs a suggestion).
+const unmappedPageSQL = `SELECT x.connection_id, x.entity_type, x.external_id, x.sku, x.barcode, x.email, x.name, x.name_norm, x.seen_at, x.deleted_at,
+  xr.id AS xr_id, xr.entity_id AS x_entity_id, xe.key AS x_entity_key
 FROM external_records x
 LEFT JOIN mapping_refs xr ON xr.connection_id = x.connection_id AND xr.entity_type = x.entity_type AND xr.external_id = x.external_id AND xr.valid_to IS NULL
 LEFT JOIN mapping_entities xe ON xe.id = xr.entity_id
+WHERE x.connection_id = $1 AND x.entity_type = $3 AND x.deleted_at IS NULL
+  AND (length(x.external_id), x.external_id) > (length($4::text), $4::text)
+  AND (xr.id IS NULL OR NOT EXISTS (SELECT 1 FROM mapping_refs br WHERE br.entity_id = xr.entity_id AND br.connection_id = $2 AND br.valid_to IS NULL))`
+
+// unmappedSQL gives each record of the page (%s) the strongest match in $2
+// that could join it without giving an entity a second reference.
+const unmappedSQL = `SELECT x.connection_id, x.entity_type, x.external_id, x.sku, x.barcode, x.email, x.name, x.seen_at, x.deleted_at,
+  x.x_entity_id, x.x_entity_key,
+  s.rule, s.external_id AS y_external_id, s.sku AS y_sku, s.barcode AS y_barcode, s.email AS y_email, s.name AS y_name,
+  s.seen_at AS y_seen_at, yr.entity_id AS y_entity_id, ye.key AS y_entity_key
+FROM (%s) x
 LEFT JOIN LATERAL (
   SELECT m.* FROM (
     SELECT y.*, 'sku' AS rule, 1 AS prio FROM external_records y
@@ -144,15 +170,13 @@ LEFT JOIN LATERAL (
   WHERE m.deleted_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM mapping_refs yr2 WHERE yr2.connection_id = $2 AND yr2.entity_type = m.entity_type
                     AND yr2.external_id = m.external_id AND yr2.valid_to IS NULL
-                    AND (xr.id IS NOT NULL OR EXISTS (SELECT 1 FROM mapping_refs ar WHERE ar.entity_id = yr2.entity_id
+                    AND (x.xr_id IS NOT NULL OR EXISTS (SELECT 1 FROM mapping_refs ar WHERE ar.entity_id = yr2.entity_id
                                                       AND ar.connection_id = $1 AND ar.valid_to IS NULL)))
   ORDER BY m.prio, m.external_id LIMIT 1
 ) s ON true
 LEFT JOIN mapping_refs yr ON yr.connection_id = $2 AND yr.entity_type = x.entity_type AND yr.external_id = s.external_id AND yr.valid_to IS NULL
 LEFT JOIN mapping_entities ye ON ye.id = yr.entity_id
-WHERE x.connection_id = $1 AND x.entity_type = $3 AND x.deleted_at IS NULL
-  AND (length(x.external_id), x.external_id) > (length($4::text), $4::text)
-  AND (xr.id IS NULL OR NOT EXISTS (SELECT 1 FROM mapping_refs br WHERE br.entity_id = xr.entity_id AND br.connection_id = $2 AND br.valid_to IS NULL))`
+ORDER BY length(x.external_id), x.external_id`
 
 // ListUnmapped returns a page of the records of f.From with no counterpart in
 // f.To, ordered by external id as numbers sort (…/2 before …/10), each with
@@ -162,17 +186,27 @@ func (q q) ListUnmapped(ctx context.Context, f UnmappedFilter) ([]UnmappedRow, b
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	query := unmappedSQL
+	query := unmappedPageSQL
 	args := []any{f.From, f.To, f.EntityType, f.AfterID}
 	if f.ExternalIDs != nil {
 		args = append(args, pq.Array(f.ExternalIDs))
 		query += fmt.Sprintf(" AND x.external_id = ANY($%d)", len(args))
+	}
+	if term := strings.TrimSpace(f.Query); term != "" {
+		args = append(args, term, likeEscape(strings.ToLower(term)))
+		t, l := len(args)-1, len(args)
+		query += fmt.Sprintf(" AND (x.external_id = $%d OR lower(x.sku) LIKE $%d || '%%' OR x.barcode = $%d OR lower(x.email) LIKE $%d || '%%' OR lower(x.name) LIKE '%%' || $%d || '%%')",
+			t, l, t, l, l)
+	}
+	if !f.ShowDrafted {
+		query += draftedSQL
 	}
 	args = append(args, limit+1)
 	// Natural order: ids that differ only in their number sort by it
 	// (…/9 before …/10 before …/100), shorter first; the index
 	// external_records_natural serves the order and the keyset.
 	query += fmt.Sprintf(" ORDER BY length(x.external_id), x.external_id LIMIT $%d", len(args))
+	query = fmt.Sprintf(unmappedSQL, query)
 	var scans []unmappedScan
 	if err := sqlxSelect(ctx, q, &scans, query, args...); err != nil {
 		return nil, false, fmt.Errorf("store: list unmapped: %w", err)
@@ -200,12 +234,12 @@ func deref(p *string) string {
 	return *p
 }
 
-// suggestionItems turns accepted suggestions into change set rows: the
+// suggestionItems turns accepted suggestions into proposed change rows: the
 // record joins the entity its match is on, or both form a new entity.
 func suggestionItems(rows []UnmappedRow) []ItemInput {
 	var items []ItemInput
 	// Two records may suggest the same match (a duplicated SKU): the first
-	// one wins, a change set says one thing about each id.
+	// one wins, a proposed change says one thing about each id.
 	used := map[string]bool{}
 	for _, r := range rows {
 		s := r.Suggestion
@@ -239,10 +273,14 @@ func newEntityKey(x, y ExternalRecord) string {
 			return k
 		}
 	}
+	// A location is known by its name ("WH/Stock"), not "location-7".
+	if x.EntityType == "location" && x.Name != "" {
+		return x.Name
+	}
 	return x.EntityType + "-" + x.ExternalID
 }
 
-// MaxAcceptAtOnce caps how many suggestions one change set takes.
+// MaxAcceptAtOnce caps how many suggestions one proposed change takes.
 const MaxAcceptAtOnce = 5000
 
 // SuggestedIDs lists the records of from that have an auto-match suggestion
@@ -269,7 +307,7 @@ func (q q) SuggestedIDs(ctx context.Context, from, to int64, entityType string, 
 }
 
 // ChangeSetFromSuggestions turns the accepted suggestions for records of
-// from into a draft change set. The suggestions are computed again here,
+// from into a draft proposed change. The suggestions are computed again here,
 // never taken from the request.
 func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to int64, entityType string, externalIDs []string, reason string) (ChangeSet, error) {
 	if len(externalIDs) == 0 {
@@ -299,14 +337,27 @@ func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to 
 	if err != nil {
 		return ChangeSet{}, err
 	}
-	n := 0
-	for _, r := range rows {
-		if r.Suggestion != nil {
-			n++
-		}
+	// A match is one pair of records, however many rows it takes.
+	keys := map[string]bool{}
+	for _, it := range items {
+		keys[strings.ToLower(it.EntityKey)] = true
 	}
+	n := len(keys)
 	cs, err := s.CreateChangeSet(ctx, a, NewChangeSet{Source: SourceSuggestions, Reason: reason,
-		Title: fmt.Sprintf("Match %d %s record(s) of %s with %s", n, entityType, fromC.Name, toC.Name), Items: items})
+		Title: fmt.Sprintf("Match %s of %s with %s", countNoun(n, entityType), fromC.Name, toC.Name), Items: items})
 	cs.Matched = n
 	return cs, err
+}
+
+// countNoun: "1 variant", "2,980 variants" (thousands with a comma).
+func countNoun(n int, noun string) string {
+	digits := fmt.Sprint(n)
+	for i := len(digits) - 3; i > 0; i -= 3 {
+		digits = digits[:i] + "," + digits[i:]
+	}
+	noun = strings.ReplaceAll(noun, "_", " ")
+	if n != 1 {
+		noun += "s"
+	}
+	return digits + " " + noun
 }

@@ -365,7 +365,7 @@ func TestStaleChangeSetIsBlockedUntilRechecked(t *testing.T) {
 	issues, err := e.st.ChangeSetIssues(ctx, two.ID, 0)
 	require.NoError(t, err)
 	require.Equal(t, store.IssueStale, issues[0].Kind)
-	require.Contains(t, issues[0].Message, fmt.Sprintf("changed by change set #%d", one.ID))
+	require.Contains(t, issues[0].Message, fmt.Sprintf("changed by proposed change #%d", one.ID))
 
 	two, err = e.st.RecheckChangeSet(ctx, e.oper, two.ID)
 	require.NoError(t, err)

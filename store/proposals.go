@@ -9,7 +9,7 @@ import (
 )
 
 // ProposeMapping is how the sync engine proposes a mapping for a record it
-// created: a change set from SourceEngine, submitted for approval at once,
+// created: a proposed change from SourceEngine, submitted for approval at once,
 // proposed by the system (so any admin may approve it). When an open change
 // set already sets the first item's reference (a retry or a replay of the
 // sync that created the record), that one is returned and nothing new is
@@ -40,7 +40,7 @@ ORDER BY i.change_set_id LIMIT 1`, first.ConnectionID, first.EntityType, first.E
 	return cs, false, err
 }
 
-// ProposedRef finds an open change set that proposes to map the reference
+// ProposedRef finds an open proposed change that proposes to map the reference
 // (conn, entityType, externalID) and returns the reference it proposes on
 // the connection to: how a flow that created a record knows it did, while
 // the mapping waits for approval.

@@ -29,13 +29,13 @@ func TestBrowserOperatorProposesAndAdminApprovesMappings(t *testing.T) {
 	signIn(t, op, env, "operator@shop.test")
 	require.NoError(t, chromedp.Do(op,
 		chromedp.Navigate(fmt.Sprintf("%s/mappings/unmapped?from=%d&to=%d&type=variant", env.URL, shopID, odooID)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action="/mappings/unmapped/accept"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`button[form="accept-form"][name="all"]`)),
 	))
 	browsertest.Screenshot(t, op, "mappings-unmapped")
 	require.Contains(t, pageText(t, op), "Same SKU")
 	require.NoError(t, chromedp.Do(op,
 		chromedp.SendKeys(chromedp.CSS("#u-reason"), "SKU matches from the demo catalogues"),
-		chromedp.Click(chromedp.CSS(`form[action="/mappings/unmapped/accept"] button[name="all"]`)),
+		chromedp.Click(chromedp.CSS(`button[form="accept-form"][name="all"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/submit"]`)),
 	))
 	browsertest.Screenshot(t, op, "mappings-draft")

@@ -58,7 +58,7 @@ func TestMappingMakerCheckerOverHTTP(t *testing.T) {
 	res, body := op.Get(cs)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "2 to add, 0 to change, 0 to remove")
-	require.Contains(t, body, "Submit 2 change(s) for approval")
+	require.Contains(t, body, "Submit 2 changes for approval")
 	require.NotContains(t, body, "Approve and apply", "operators never see the decision")
 
 	// Nobody else can submit it; finance cannot even see it.
@@ -77,7 +77,7 @@ func TestMappingMakerCheckerOverHTTP(t *testing.T) {
 	_, body = admin.Get("/mappings/approvals")
 	require.Contains(t, body, "FURN-0042")
 	_, body = admin.Get(cs)
-	require.Contains(t, body, "Approve and apply 2 change(s)")
+	require.Contains(t, body, "Approve and apply 2 changes")
 
 	res, body = admin.PostFormBody(cs+"/reject", url.Values{"comment": {""}})
 	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
@@ -87,7 +87,7 @@ func TestMappingMakerCheckerOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	_, body = admin.Get(cs)
 	require.Contains(t, body, "Applied as mapping version 1")
-	require.Contains(t, body, "Approved: 2 change(s) applied as mapping version 1.")
+	require.Contains(t, body, "Approved: 2 changes applied as mapping version 1.")
 
 	res, body = op.Get("/mappings?q=furn-0042")
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -113,7 +113,7 @@ func TestMappingMakerCheckerOverHTTP(t *testing.T) {
 	revID := created(t, res)
 	_, body = op.Get(fmt.Sprintf("/mappings/change-sets/%d", revID))
 	require.Contains(t, body, "0 to add, 0 to change, 2 to remove")
-	require.Contains(t, body, fmt.Sprintf("change set #%d", id))
+	require.Contains(t, body, fmt.Sprintf("proposed change #%d", id))
 }
 
 func TestAdminCannotApproveOwnChangeSetEvenWithCraftedRequest(t *testing.T) {
@@ -208,7 +208,7 @@ func TestMappingCSVImportPreviewAndExport(t *testing.T) {
 	require.NotContains(t, body, "for approval</button>", "a file with invalid rows cannot be submitted")
 	res, body = op.PostFormBody(fmt.Sprintf("/mappings/change-sets/%d/submit", id), nil)
 	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
-	require.Contains(t, body, "This change set has invalid rows")
+	require.Contains(t, body, "This proposed change has invalid rows")
 
 	res, body = op.Get("/mappings/import/template.csv")
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -235,7 +235,7 @@ func TestUnmappedSuggestionsBecomeAChangeSet(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "Same SKU")
 	require.Contains(t, body, "No suggestion")
-	require.Contains(t, body, "Create a change set from the ticked suggestions (up to 1)")
+	require.Contains(t, body, "Propose the ticked matches (up to 1)")
 
 	res, body = op.PostFormBody("/mappings/unmapped/accept", url.Values{"from": {fmt.Sprint(shop.ID)}, "to": {fmt.Sprint(odoo.ID)}, "type": {"variant"}})
 	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)

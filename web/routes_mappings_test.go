@@ -19,6 +19,12 @@ func init() {
 		routeRow{"GET", "/mappings/history", ops(200)},
 		routeRow{"GET", "/mappings/unmapped", ops(200)},
 		routeRow{"POST", "/mappings/unmapped/accept", ops(422)},
+		// A pick refused is said on the unmapped list it came from (303);
+		// a search without its row is not understood (422); a fix link
+		// naming no failure still lands on the unmapped records (303).
+		routeRow{"POST", "/mappings/unmapped/pick", ops(303)},
+		routeRow{"GET", "/mappings/candidates", ops(422)},
+		routeRow{"GET", "/mappings/fix", ops(303)},
 		routeRow{"GET", "/mappings/import", ops(200)},
 		routeRow{"POST", "/mappings/import", ops(422)},
 		routeRow{"GET", "/mappings/import/template.csv", ops(200)},

@@ -76,6 +76,7 @@ var writesNowhere = map[string]string{
 	"POST /flows/:family/pause":                               "holds Crossdock's own syncs of a family",
 	"POST /flows/:family/resume":                              "lets Crossdock's own syncs of a family run again",
 	"POST /mappings/unmapped/accept":                          "drafts a mapping change set",
+	"POST /mappings/unmapped/pick":                            "drafts a mapping change set",
 	"POST /mappings/import":                                   "drafts a mapping change set",
 	"POST /mappings/change-sets":                              "drafts a mapping change set",
 	"POST /mappings/change-sets/:id/rows":                     "edits a draft",
