@@ -70,7 +70,7 @@ func TestBrowserFailedOnlyInOneSystemExcluded(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#act-note"), "These products are sold in Odoo only."),
 		chromedp.Click(chromedp.CSS("#act-submit")),
-		chromedp.WaitVisible(chromedp.CSS("main > .banner-success")),
+		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
 	browsertest.ScreenshotWidths(t, ctx, "onlyone-4-excluded-toast")
 	text := pageText(t, ctx)
@@ -105,7 +105,7 @@ func TestBrowserFailedOnlyInOneSystemExcluded(t *testing.T) {
 	require.Regexp(t, `^Linen shirt \d+, white$`, first)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`#exclusions tbody tr:first-child button`)),
-		chromedp.WaitVisible(chromedp.CSS("main > .banner-success")),
+		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
 	browsertest.ScreenshotWidths(t, ctx, "onlyone-6-included-again")
 	text = pageText(t, ctx)

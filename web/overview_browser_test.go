@@ -8,7 +8,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"crossdock/engine/rules"
 	"crossdock/store"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
@@ -28,18 +27,11 @@ func TestBrowserOverviewOnTheDemoWorkspace(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
 
-	// Some deliberate problems on the demo systems: failures of stock and of
-	// orders (some resolved), and sources for the two families.
+	// Some deliberate problems on the demo systems (which come with their
+	// sources): failures of stock and of orders (some resolved).
 	ctx := t.Context()
 	st := env.Store
 	shop, odoo := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
-	a := store.SystemActor("test")
-	_, err := st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Inventory, Master: odoo, Receivers: []int64{shop},
-		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
-	require.NoError(t, err)
-	_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Orders, Master: shop, Receivers: []int64{odoo},
-		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
-	require.NoError(t, err)
 	e := syncsEnv{env: env, shop: store.Connection{ID: shop}, odoo: store.Connection{ID: odoo}}
 	var ns []store.NewSync
 	for i := range 1204 {
