@@ -495,6 +495,11 @@ func (h Failed) Ignore(c *fiber.Ctx) error { return h.resolve(c, store.Resolutio
 func (h Failed) resolve(c *fiber.Ctx, resolution string) error {
 	back := backTo(c)
 	if id, err := strconv.ParseInt(c.Params("id"), 10, 64); err == nil && id > 0 {
+		// From a failure's own page: one that does not exist is not found
+		// (404), whatever the form says.
+		if _, err := h.Store.FailedSyncByID(c.UserContext(), id); err != nil {
+			return err
+		}
 		back = "/syncs/" + strconv.FormatInt(id, 10)
 	}
 	ids, ok := parseIDs(c, "id")

@@ -199,15 +199,17 @@ func (a DiscAction) Validate() FieldErrors {
 
 // ActOnDiscrepancy applies an action, with its audit entry, in one transaction.
 func (s *Store) ActOnDiscrepancy(ctx context.Context, a Actor, in DiscAction) (Discrepancy, error) {
-	if fe := in.Validate(); fe != nil {
-		return Discrepancy{}, fe
-	}
 	note := strings.TrimSpace(in.Note)
 	var out Discrepancy
 	err := s.InTx(ctx, func(tx *Tx) error {
+		// The discrepancy first: one that does not exist is not found
+		// (404), whatever the form says.
 		d, err := tx.LockDiscrepancy(ctx, in.ID)
 		if err != nil {
 			return err
+		}
+		if fe := in.Validate(); fe != nil {
+			return fe
 		}
 		var set string
 		args := []any{d.ID}

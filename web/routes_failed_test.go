@@ -28,5 +28,5 @@ func init() {
 		routeRow{"POST", "/syncs/:id<int>/edit-replay", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 	)
 	// Without a note or corrected data, the form is refused before the sync is looked up.
-	answerMissing(303, "POST /syncs/:id<int>/edit-replay", "POST /syncs/:id<int>/resolve", "POST /syncs/:id<int>/ignore")
+	answerMissing(303, "POST /syncs/:id<int>/edit-replay")
 }

@@ -19,5 +19,4 @@ func init() {
 		routeRow{"POST", "/reconciliation/discrepancies/:id<int>/push", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 	)
 	// Without a note, the form is refused before the discrepancy is looked up.
-	answerMissing(303, "POST /reconciliation/discrepancies/:id<int>/acknowledge", "POST /reconciliation/discrepancies/:id<int>/ignore")
 }
