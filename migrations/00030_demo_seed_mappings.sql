@@ -6,11 +6,11 @@ SET lock_timeout = '10s';
 -- history. Nobody approves their own change: nobody proposed it.
 ALTER TABLE change_sets DROP CONSTRAINT change_sets_source_check;
 ALTER TABLE change_sets ADD CONSTRAINT change_sets_source_check
-    CHECK (source IN ('form', 'suggestions', 'import', 'revert', 'engine', 'seed'));
+    CHECK (source IN ('form', 'suggestions', 'import', 'revert', 'engine', 'picker', 'seed'));
 
 -- +goose Down
 SET lock_timeout = '10s';
 UPDATE change_sets SET source = 'form' WHERE source = 'seed';
 ALTER TABLE change_sets DROP CONSTRAINT change_sets_source_check;
 ALTER TABLE change_sets ADD CONSTRAINT change_sets_source_check
-    CHECK (source IN ('form', 'suggestions', 'import', 'revert', 'engine'));
+    CHECK (source IN ('form', 'suggestions', 'import', 'revert', 'engine', 'picker'));
