@@ -359,23 +359,10 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 	superseded := len(b.Items) - len(live)
 
 	// Records excluded from syncing stock are left out.
-	ids := make([]int, len(live))
-	for i, it := range live {
-		ids[i] = it.ProductID
-	}
-	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, s.Family, ids)
+	live, excluded, err := leaveOutExcluded(ctx, e, s, live, func(q quantIn) int { return q.ProductID })
 	if err != nil {
 		res.err = err
 		return res
-	}
-	if len(excluded) > 0 {
-		kept := live[:0:0]
-		for _, it := range live {
-			if !excluded[it.ProductID] {
-				kept = append(kept, it)
-			}
-		}
-		live = kept
 	}
 
 	var problems []itemProblem

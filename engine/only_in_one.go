@@ -60,6 +60,27 @@ func (e *Engine) missingIn(ctx context.Context, src, tgt int64, ps []odooProduct
 	return out, nil
 }
 
+// leaveOutExcluded returns the items of a batch whose Odoo product is not
+// excluded from syncing the sync's family, and the products left out (one
+// lookup per batch).
+func leaveOutExcluded[T any](ctx context.Context, e *Engine, s store.Sync, items []T, product func(T) int) ([]T, map[int]bool, error) {
+	ids := make([]int, len(items))
+	for i, it := range items {
+		ids[i] = product(it)
+	}
+	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, s.Family, ids)
+	if err != nil || len(excluded) == 0 {
+		return items, excluded, err
+	}
+	kept := items[:0:0]
+	for _, it := range items {
+		if !excluded[product(it)] {
+			kept = append(kept, it)
+		}
+	}
+	return kept, excluded, nil
+}
+
 // excludedProducts returns which of the batch's Odoo products are excluded
 // from syncing the family (one lookup per batch).
 func (e *Engine) excludedProducts(ctx context.Context, src int64, family string, ids []int) (map[int]bool, error) {

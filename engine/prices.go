@@ -323,23 +323,10 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 	}
 
 	// Records excluded from syncing this kind of data are left out.
-	ids := make([]int, len(valid))
-	for i, it := range valid {
-		ids[i] = it.ProductID
-	}
-	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, s.Family, ids)
+	valid, excluded, err := leaveOutExcluded(ctx, e, s, valid, func(p priceIn) int { return p.ProductID })
 	if err != nil {
 		res.err = err
 		return res
-	}
-	if len(excluded) > 0 {
-		kept := valid[:0:0]
-		for _, it := range valid {
-			if !excluded[it.ProductID] {
-				kept = append(kept, it)
-			}
-		}
-		valid = kept
 	}
 
 	pids := make([]string, len(valid))
