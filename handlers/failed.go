@@ -184,7 +184,9 @@ func (h Failed) List(c *fiber.Ctx) error {
 	}
 	if f.Group {
 		p.Filter.GroupLabel = fmt.Sprintf("%s, %s → %s", views.ErrorClassLabel(f.ErrorClass), conns.view(f.SourceID).Name, conns.view(f.TargetID).Name)
-		if f.Cause != "" {
+		if f.Cause != "" && f.ErrorClass == store.ClassUnmapped {
+			p.Filter.GroupLabel += ": " + missingKinds(f.Cause)
+		} else if f.Cause != "" {
 			p.Filter.GroupLabel += ": " + f.Cause
 		}
 	} else if f.Status == store.FailedOpen {
@@ -311,6 +313,16 @@ func keysNoun(entityType string, n int, capped bool) string {
 	return fmtInt(n) + " " + noun
 }
 
+// missingKinds names the kind of record unmapped failures miss
+// ("locations"), "records" when they do not say.
+func missingKinds(entityType string) string {
+	if k, ok := map[string]string{"location": "locations", "variant": "variants", "product": "products", "customer": "customers",
+		"order": "orders", "tax": "tax codes"}[entityType]; ok {
+		return k
+	}
+	return "records"
+}
+
 // groupView puts a cause in words, with the action that fixes it.
 func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, rs rules.Rules) views.FailedGroupView {
 	src, tgt := conns.view(g.SourceID).Name, conns.view(g.TargetID).Name
@@ -324,7 +336,8 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 	what := fmt.Sprintf("%s %s of %s from %s to %s", fmtInt(g.Count), noun, fam, src, tgt)
 	switch g.ErrorClass {
 	case store.ClassUnmapped:
-		v.Sentence = fmt.Sprintf("%s failed because records are not mapped in %s (%s)", what, tgt, v.Keys)
+		// The cause of an unmapped failure is the kind of record it misses.
+		v.Sentence = fmt.Sprintf("%s failed because %s are not mapped in %s (%s)", what, missingKinds(g.Cause), tgt, v.Keys)
 		v.FixLabel = "Map it" // FixHref: the cause's own records (CauseFixHref), set below
 	case store.ClassOnlyInOne:
 		v.Keys = keysNoun("variant", g.Keys, g.KeysCapped) // products, whatever the kind of data

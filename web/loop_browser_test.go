@@ -53,29 +53,17 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#failed-groups")),
 	))
 	browsertest.ScreenshotWidths(t, merchant, "walk-02-failed-causes")
-	groups, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS("#failed-groups")))
-	require.NoError(t, err)
-	t.Logf("causes:\n%s", groups)
 	require.Equal(t, openBefore, causesTotal(t, merchant), "the Overview counts what Failed syncs lists")
 
-	// The stock cause of records not mapped in the shop: its failures, the
-	// one of the Odoo location, "Map it".
-	stockCause := `#failed-groups tbody tr:has(a[href^="/mappings/fix?"][href*="family=inventory"])`
+	// The cause of the Odoo location nobody mapped is a cause of its own;
+	// "Map it" lands on the locations, filtered to it.
+	locCause := `#failed-groups tbody tr:has(a[href^="/mappings/fix?"][href*="cause=location"])`
+	row, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS(locCause)))
+	require.NoError(t, err)
+	require.Contains(t, row, "1 sync of inventory from Demo Odoo to Demo Shopify store failed because locations are not mapped in Demo Shopify store")
+	require.Contains(t, row, "WH2/Stock")
 	require.NoError(t, chromedp.Do(merchant,
-		chromedp.Click(chromedp.CSS(stockCause+` td:first-child a`)),
-		chromedp.WaitVisible(chromedp.CSS(`#failed-list`)),
-	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-03-stock-cause")
-	failure, err := chromedp.Run(merchant, chromedp.Evaluate[string](`[...document.querySelectorAll("#failed-list tbody tr")].find(tr => tr.textContent.includes("WH2/Stock")).querySelector("a[href^='/syncs/']").getAttribute("href")`))
-	require.NoError(t, err, "the location's failure is listed under its cause")
-	require.NoError(t, chromedp.Do(merchant,
-		chromedp.Click(chromedp.CSS(`#failed-list a[href="`+failure+`"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#failure a[href^="/mappings/fix?sync="]`)),
-	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-04-location-failure")
-	require.Contains(t, pageText(t, merchant), "WH2/Stock")
-	require.NoError(t, chromedp.Do(merchant,
-		chromedp.Click(chromedp.CSS(`#failure a[href^="/mappings/fix?sync="]`)),
+		chromedp.Click(chromedp.CSS(locCause+` a[href^="/mappings/fix?"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#pick-sel-0`)),
 	))
 	loc, err := chromedp.Run(merchant, chromedp.Location())
@@ -84,7 +72,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	text := pageText(t, merchant)
 	require.Contains(t, text, "WH2/Stock")
 	require.Contains(t, text, "Showing only the location records the failed syncs are missing")
-	browsertest.ScreenshotWidths(t, merchant, "walk-05-unmapped-location")
+	browsertest.ScreenshotWidths(t, merchant, "walk-03-unmapped-location")
 
 	// Map to… the shop's "Shop floor", from the drop-down.
 	shopFloor, err := chromedp.Run(merchant, chromedp.Evaluate[string](`[...document.querySelectorAll("#pick-sel-0 option")].find(o => o.textContent.includes("Shop floor")).value`))
@@ -95,7 +83,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.banner-success`)),
 	))
 	require.Contains(t, pageText(t, merchant), "Added to your draft proposed change #")
-	browsertest.ScreenshotWidths(t, merchant, "walk-06-picked")
+	browsertest.ScreenshotWidths(t, merchant, "walk-04-picked")
 	require.NoError(t, chromedp.Do(merchant,
 		chromedp.Click(chromedp.CSS(`.waiting a`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/submit"] button`)),
@@ -103,7 +91,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	text = pageText(t, merchant)
 	require.Contains(t, text, "Shop floor")
 	require.Contains(t, text, "WH2/Stock")
-	browsertest.ScreenshotWidths(t, merchant, "walk-07-draft")
+	browsertest.ScreenshotWidths(t, merchant, "walk-05-draft")
 	require.NoError(t, chromedp.Do(merchant,
 		chromedp.Click(chromedp.CSS(`form[action$="/submit"] button`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/submit"]`)),
@@ -112,7 +100,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	loc, err = chromedp.Run(merchant, chromedp.Location())
 	require.NoError(t, err)
 	csPath := loc[strings.Index(loc, "/mappings/change-sets/"):]
-	browsertest.ScreenshotWidths(t, merchant, "walk-08-submitted")
+	browsertest.ScreenshotWidths(t, merchant, "walk-06-submitted")
 
 	// 3. Another admin approves it.
 	approver := browsertest.Tab(t)
@@ -122,7 +110,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+csPath),
 		chromedp.WaitVisible(chromedp.CSS(approve)),
 	))
-	browsertest.ScreenshotWidths(t, approver, "walk-09-approve")
+	browsertest.ScreenshotWidths(t, approver, "walk-07-approve")
 	require.NoError(t, chromedp.Do(approver,
 		chromedp.Click(chromedp.CSS(approve)),
 		chromedp.WaitNotPresent(chromedp.CSS(approve)),
@@ -140,7 +128,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+csPath),
 		chromedp.WaitVisible(chromedp.CSS("#fix-result")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-10-fix-result")
+	browsertest.ScreenshotWidths(t, merchant, "walk-08-fix-result")
 	result, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS("#fix-result")))
 	require.NoError(t, err)
 	result = strings.Join(strings.Fields(result), " ")
@@ -161,14 +149,14 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+"/failed"),
 		chromedp.WaitVisible(chromedp.CSS("#failed-groups")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-11-failed-after")
+	browsertest.ScreenshotWidths(t, merchant, "walk-09-failed-after")
 	causesAfter := causesTotal(t, merchant)
 	require.Equal(t, openBefore-fixed, causesAfter)
 	require.NoError(t, chromedp.Do(merchant,
 		chromedp.Navigate(env.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#open-failures")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-12-overview-after")
+	browsertest.ScreenshotWidths(t, merchant, "walk-10-overview-after")
 	openAfter := overviewOpenFailures(t, merchant)
 	t.Logf("Overview: %d open failed syncs before, %d after; Failed syncs lists %d", openBefore, openAfter, causesAfter)
 	require.Equal(t, causesAfter, openAfter)
@@ -181,7 +169,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+"/failed"),
 		chromedp.WaitVisible(chromedp.CSS(priceCause)),
 	))
-	row, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS(priceCause)))
+	row, err = chromedp.Run(merchant, chromedp.Text(chromedp.CSS(priceCause)))
 	require.NoError(t, err)
 	require.Contains(t, row, "exist in only one system")
 	require.Contains(t, row, "does not exist in Demo Shopify store")
@@ -190,7 +178,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS(priceCause+` a.btn-primary`)),
 		chromedp.WaitVisible(chromedp.CSS("#act-submit")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-13-confirm-exclude")
+	browsertest.ScreenshotWidths(t, merchant, "walk-11-confirm-exclude")
 	head, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS("h1")))
 	require.NoError(t, err)
 	require.Contains(t, head, strconv.Itoa(n))
@@ -199,7 +187,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#act-submit")),
 		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-14-excluded")
+	browsertest.ScreenshotWidths(t, merchant, "walk-12-excluded")
 	require.Contains(t, pageText(t, merchant), "excluded from syncing")
 	require.NoError(t, chromedp.Do(merchant,
 		chromedp.Navigate(env.URL+"/failed"),
@@ -214,7 +202,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#excluded-link")),
 		chromedp.WaitVisible(chromedp.CSS("#exclusions table")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-15-excluded-records")
+	browsertest.ScreenshotWidths(t, merchant, "walk-13-excluded-records")
 	text = pageText(t, merchant)
 	require.Contains(t, text, "Sold in the shop in Odoo only.")
 	require.Contains(t, text, env.Users[store.RoleAdmin].Name)
@@ -224,7 +212,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#exclusions tbody tr:first-child button`)),
 		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-16-included-again")
+	browsertest.ScreenshotWidths(t, merchant, "walk-14-included-again")
 	text = pageText(t, merchant)
 	require.Contains(t, text, first+" (Demo Odoo) is synced again")
 	same, err := chromedp.Run(merchant, chromedp.Evaluate[int](`[...document.querySelectorAll("#exclusions tbody strong")].filter(s => s.textContent === `+strconv.Quote(first)+`).length`))
@@ -236,7 +224,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+"/audit"),
 		chromedp.WaitVisible(chromedp.CSS("main table")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-17-audit")
+	browsertest.ScreenshotWidths(t, merchant, "walk-15-audit")
 	audit := pageText(t, merchant)
 	require.Contains(t, audit, "in syncing prices again", "the inclusion is audited")
 	require.Regexp(t, `Excluded|excluded`, audit)
