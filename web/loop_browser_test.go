@@ -39,7 +39,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#open-failures")),
 		chromedp.WaitVisible(chromedp.CSS("#try-list")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-01-overview")
+	look(t, merchant, "walk-01-overview")
 	openBefore := overviewOpenFailures(t, merchant)
 	require.Positive(t, openBefore, "the demo's deliberate problems are open failures")
 	try, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS("#try-list")))
@@ -52,12 +52,14 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#open-failures a`)),
 		chromedp.WaitVisible(chromedp.CSS("#failed-groups")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-02-failed-causes")
+	look(t, merchant, "walk-02-failed-causes")
 	require.Equal(t, openBefore, causesTotal(t, merchant), "the Overview counts what Failed syncs lists")
 
 	// The cause of the Odoo location nobody mapped is a cause of its own;
 	// "Map it" lands on the locations, filtered to it.
 	locCause := `#failed-groups tbody tr:has(a[href^="/mappings/fix?"][href*="cause=location"])`
+	require.NoError(t, chromedp.Do(merchant, chromedp.ScrollIntoView(chromedp.CSS(locCause))))
+	look(t, merchant, "walk-02-location-cause")
 	row, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS(locCause)))
 	require.NoError(t, err)
 	require.Contains(t, row, "1 sync of inventory from Demo Odoo to Demo Shopify store failed because locations are not mapped in Demo Shopify store")
@@ -72,7 +74,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	text := pageText(t, merchant)
 	require.Contains(t, text, "WH2/Stock")
 	require.Contains(t, text, "Showing only the location records the failed syncs are missing")
-	browsertest.ScreenshotWidths(t, merchant, "walk-03-unmapped-location")
+	look(t, merchant, "walk-03-unmapped-location")
 
 	// Map to… the shop's "Shop floor", from the drop-down.
 	shopFloor, err := chromedp.Run(merchant, chromedp.Evaluate[string](`[...document.querySelectorAll("#pick-sel-0 option")].find(o => o.textContent.includes("Shop floor")).value`))
@@ -83,7 +85,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.banner-success`)),
 	))
 	require.Contains(t, pageText(t, merchant), "Added to your draft proposed change #")
-	browsertest.ScreenshotWidths(t, merchant, "walk-04-picked")
+	look(t, merchant, "walk-04-picked")
 	require.NoError(t, chromedp.Do(merchant,
 		chromedp.Click(chromedp.CSS(`.waiting a`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/submit"] button`)),
@@ -91,7 +93,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	text = pageText(t, merchant)
 	require.Contains(t, text, "Shop floor")
 	require.Contains(t, text, "WH2/Stock")
-	browsertest.ScreenshotWidths(t, merchant, "walk-05-draft")
+	look(t, merchant, "walk-05-draft")
 	require.NoError(t, chromedp.Do(merchant,
 		chromedp.Click(chromedp.CSS(`form[action$="/submit"] button`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/submit"]`)),
@@ -100,7 +102,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	loc, err = chromedp.Run(merchant, chromedp.Location())
 	require.NoError(t, err)
 	csPath := loc[strings.Index(loc, "/mappings/change-sets/"):]
-	browsertest.ScreenshotWidths(t, merchant, "walk-06-submitted")
+	look(t, merchant, "walk-06-submitted")
 
 	// 3. Another admin approves it.
 	approver := browsertest.Tab(t)
@@ -110,7 +112,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+csPath),
 		chromedp.WaitVisible(chromedp.CSS(approve)),
 	))
-	browsertest.ScreenshotWidths(t, approver, "walk-07-approve")
+	look(t, approver, "walk-07-approve")
 	require.NoError(t, chromedp.Do(approver,
 		chromedp.Click(chromedp.CSS(approve)),
 		chromedp.WaitNotPresent(chromedp.CSS(approve)),
@@ -128,7 +130,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+csPath),
 		chromedp.WaitVisible(chromedp.CSS("#fix-result")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-08-fix-result")
+	look(t, merchant, "walk-08-fix-result")
 	result, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS("#fix-result")))
 	require.NoError(t, err)
 	result = strings.Join(strings.Fields(result), " ")
@@ -149,14 +151,14 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+"/failed"),
 		chromedp.WaitVisible(chromedp.CSS("#failed-groups")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-09-failed-after")
+	look(t, merchant, "walk-09-failed-after")
 	causesAfter := causesTotal(t, merchant)
 	require.Equal(t, openBefore-fixed, causesAfter)
 	require.NoError(t, chromedp.Do(merchant,
 		chromedp.Navigate(env.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#open-failures")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-10-overview-after")
+	look(t, merchant, "walk-10-overview-after")
 	openAfter := overviewOpenFailures(t, merchant)
 	t.Logf("Overview: %d open failed syncs before, %d after; Failed syncs lists %d", openBefore, openAfter, causesAfter)
 	require.Equal(t, causesAfter, openAfter)
@@ -178,7 +180,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS(priceCause+` a.btn-primary`)),
 		chromedp.WaitVisible(chromedp.CSS("#act-submit")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-11-confirm-exclude")
+	look(t, merchant, "walk-11-confirm-exclude")
 	head, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS("h1")))
 	require.NoError(t, err)
 	require.Contains(t, head, strconv.Itoa(n))
@@ -187,7 +189,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#act-submit")),
 		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-12-excluded")
+	look(t, merchant, "walk-12-excluded")
 	require.Contains(t, pageText(t, merchant), "excluded from syncing")
 	require.NoError(t, chromedp.Do(merchant,
 		chromedp.Navigate(env.URL+"/failed"),
@@ -202,7 +204,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#excluded-link")),
 		chromedp.WaitVisible(chromedp.CSS("#exclusions table")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-13-excluded-records")
+	look(t, merchant, "walk-13-excluded-records")
 	text = pageText(t, merchant)
 	require.Contains(t, text, "Sold in the shop in Odoo only.")
 	require.Contains(t, text, env.Users[store.RoleAdmin].Name)
@@ -212,7 +214,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#exclusions tbody tr:first-child button`)),
 		chromedp.WaitVisible(chromedp.CSS(".banner-success")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-14-included-again")
+	look(t, merchant, "walk-14-included-again")
 	text = pageText(t, merchant)
 	require.Contains(t, text, first+" (Demo Odoo) is synced again")
 	same, err := chromedp.Run(merchant, chromedp.Evaluate[int](`[...document.querySelectorAll("#exclusions tbody strong")].filter(s => s.textContent === `+strconv.Quote(first)+`).length`))
@@ -224,10 +226,21 @@ func TestBrowserMerchantLoop(t *testing.T) {
 		chromedp.Navigate(env.URL+"/audit"),
 		chromedp.WaitVisible(chromedp.CSS("main table")),
 	))
-	browsertest.ScreenshotWidths(t, merchant, "walk-15-audit")
+	look(t, merchant, "walk-15-audit")
 	audit := pageText(t, merchant)
 	require.Contains(t, audit, "in syncing prices again", "the inclusion is audited")
 	require.Regexp(t, `Excluded|excluded`, audit)
+}
+
+// look keeps the page at 1280 and 390 px (CROSSDOCK_SCREENSHOTS) and checks
+// it speaks the merchant's words, not the developer's.
+func look(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	browsertest.ScreenshotWidths(t, ctx, name)
+	text := strings.ToLower(pageText(t, ctx))
+	for _, word := range []string{"replay", "change set", "master", "sweep", "entity key", "only_in_one"} {
+		require.NotContains(t, text, word, "%s: a developer's word on the page", name)
+	}
 }
 
 // overviewOpenFailures reads the Overview's headline number as a person does.
