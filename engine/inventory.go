@@ -436,7 +436,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		}
 		if !ok {
 			problems = append(problems, itemProblem{it, store.ClassUnmapped, notMapped([]string{sku}, "a Shopify variant") +
-				". Map it on the Mappings page, then replay this sync."})
+				". Map it on the Mappings page, then try this sync again."})
 			continue
 		}
 		item, ok := items[v]

@@ -346,7 +346,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 		v.CreateNote = createNote(rs, g.SourceID, g.TargetID, src, tgt)
 	case store.ClassValidation:
 		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
-		v.FixLabel = "Correct the data in " + src + ", then replay"
+		v.FixLabel = "Correct the data in " + src + ", then try again"
 	case store.ClassOwnership:
 		v.Sentence = fmt.Sprintf("%s %s not allowed by the sources of truth", what, map[bool]string{true: "is", false: "are"}[g.Count == 1])
 		v.FixLabel, v.FixHref = "Check the sources of truth", "/sources"
@@ -355,19 +355,19 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 		v.FixLabel, v.FixHref = "Check the connection", "/connections/"+strconv.FormatInt(g.TargetID, 10)
 	case store.ClassTransient, store.ClassRateLimited:
 		v.Sentence = fmt.Sprintf("%s failed because %s was unavailable", what, tgt)
-		v.FixLabel = "Replay once " + tgt + " is back"
+		v.FixLabel = "Try again once " + tgt + " is back"
 		if g.RetryingOnly {
 			v.FixLabel = "Nothing yet: Crossdock retries by itself"
 		}
 	case store.ClassNotFound:
 		v.Sentence = fmt.Sprintf("%s failed: the record is missing in %s", what, tgt)
-		v.FixLabel = "Create or map the record, then replay"
+		v.FixLabel = "Create or map the record, then try again"
 	case store.ClassConflict:
 		v.Sentence = fmt.Sprintf("%s changed in both systems", what)
-		v.FixLabel = "Decide which is right, then replay or ignore"
+		v.FixLabel = "Decide which is right, then try again or ignore"
 	default:
 		v.Sentence = fmt.Sprintf("%s failed: %s", what, g.Cause)
-		v.FixLabel = "Replay; if it fails again, tell your admin"
+		v.FixLabel = "Try again; if it fails again, tell your admin"
 	}
 	q := url.Values{"g": {"1"}, "source": {strconv.FormatInt(g.SourceID, 10)}, "target": {strconv.FormatInt(g.TargetID, 10)},
 		"cause": {g.Cause}, "class": {g.ErrorClass}, "family": {g.Family}, "direction": {g.Direction}}
@@ -476,7 +476,7 @@ func (h Failed) Replay(c *fiber.Ctx) error {
 			return Redirect(c, backTo(c))
 		}
 		in.IDs = ids
-		in.Description = fmt.Sprintf("%d ticked failure(s)", len(ids))
+		in.Description = count(len(ids), "ticked failure")
 	}
 	b, err := eng.StartReplayBatch(c.UserContext(), Actor(c), in)
 	if err != nil {
@@ -573,7 +573,7 @@ func (h Failed) Batch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := views.BatchPage{Meta: h.Meta(c, fmt.Sprintf("Bulk replay #%d · Failed syncs", id), "failed"), Batch: bv, Now: now(),
+	p := views.BatchPage{Meta: h.Meta(c, fmt.Sprintf("Trying again in bulk #%d · Failed syncs", id), "failed"), Batch: bv, Now: now(),
 		Resumed: views.Resumed{Times: res.Times, At: res.At}}
 	if c.Query("part") == "1" {
 		return Render(c, views.ReplayBatchBody(p))
@@ -608,7 +608,7 @@ func (h Failed) batchView(ctx context.Context, b store.ReplayBatch, conns syncCo
 		v.Rules = fmt.Sprintf("sources of truth version %d", *b.RulesVersion)
 	}
 	if b.ChangeSetID != nil {
-		v.ChangeSet = fmt.Sprintf("Started by itself after mapping change set #%d was approved.", *b.ChangeSetID)
+		v.ChangeSet = fmt.Sprintf("Started by itself after proposed change #%d was approved.", *b.ChangeSetID)
 	}
 	if !full {
 		return v, nil
@@ -646,7 +646,7 @@ func (h Failed) CancelBatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.Flash(c, "success", fmt.Sprintf("The bulk replay is cancelled: %d failure(s) it had not replayed yet stay open.", reopened))
+	h.Flash(c, "success", fmt.Sprintf("Stopped: %s not tried again yet %s open.", count(int(reopened), "failure"), pick(int(reopened), "stays", "stay")))
 	return Redirect(c, fmt.Sprintf("/failed/batches/%d", id))
 }
 
@@ -766,11 +766,11 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	}
 	n := len(missing.ExternalIDs)
 	cs, err := h.Store.ChangeSetFromSuggestions(ctx, Actor(c), missing.SourceID, missing.TargetID, missing.EntityType, missing.ExternalIDs,
-		fmt.Sprintf("Proposed from failed syncs: %d record(s) they could not send were not mapped.", n))
+		fmt.Sprintf("Proposed from failed syncs: %s they could not send %s not mapped.", count(n, "record"), pick(n, "was", "were")))
 	var fe store.FieldErrors
 	switch {
 	case errors.As(err, &fe):
-		h.Flash(c, "warning", fmt.Sprintf("None of the %d missing record(s) has a match by SKU, barcode, email or name in the other system, so nothing was proposed. Choose their counterparts on this page.", n))
+		h.Flash(c, "warning", fmt.Sprintf("None of the %s has a match by SKU, barcode, email or name in the other system, so nothing was proposed. Choose their counterparts on this page.", count(n, "missing record")))
 		return Redirect(c, unmapped)
 	case errors.Is(err, store.ErrNotFound):
 		h.Flash(c, "critical", "One of the systems no longer exists; nothing was proposed.")
@@ -782,15 +782,15 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	then := "Once an admin approves it, the failures it fixes are replayed by themselves: follow them under Recent bulk replays on Failed syncs."
+	then := "Once an admin approves it, the failures it fixes are tried again by themselves: follow them on Failed syncs, under Failed syncs tried again in bulk."
 	if !set.AutoReplay {
-		then = "Automatic replay after a mapping fix is off: once it is approved, replay the failures from Failed syncs."
+		then = "Trying failed syncs again after a mapping fix is turned off: once it is approved, try the failures again from Failed syncs."
 	}
-	matched := fmt.Sprintf("Crossdock matched all %d missing record(s).", n)
+	matched := fmt.Sprintf("Crossdock matched all %s.", count(n, "missing record"))
 	if left := n - cs.Matched; left > 0 {
-		matched = fmt.Sprintf("Crossdock matched %d of the %d missing record(s); those without a match (%d) are left out: map them on Unmapped records.",
-			cs.Matched, n, left)
+		matched = fmt.Sprintf("Crossdock matched %s of the %s; those without a match (%s) are left out: map them on Unmapped records.",
+			fmtInt(cs.Matched), count(n, "missing record"), fmtInt(left))
 	}
-	h.Flash(c, "success", fmt.Sprintf("Draft change set made from the failures. %s Check it and submit it for approval. %s", matched, then))
+	h.Flash(c, "success", fmt.Sprintf("Draft proposed change made from the failures. %s Check it and submit it for approval. %s", matched, then))
 	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))
 }
