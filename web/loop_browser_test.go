@@ -60,6 +60,9 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	locCause := `#failed-groups tbody tr:has(a[href^="/mappings/fix?"][href*="cause=location"])`
 	require.NoError(t, chromedp.Do(merchant, chromedp.ScrollIntoView(chromedp.CSS(locCause))))
 	look(t, merchant, "walk-02-location-cause")
+	// The window is back at 1280 px, scrolled as the phone was: again.
+	require.NoError(t, chromedp.Do(merchant, chromedp.ScrollIntoView(chromedp.CSS(locCause))))
+	browsertest.Screenshot(t, merchant, "walk-02-location-cause-1280")
 	row, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS(locCause)))
 	require.NoError(t, err)
 	require.Contains(t, row, "1 sync of inventory from Demo Odoo to Demo Shopify store failed because locations are not mapped in Demo Shopify store")
