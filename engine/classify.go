@@ -72,7 +72,7 @@ func classify(err error, system string) *failure {
 			out.message = system + " is rate-limiting Crossdock; the change is sent again shortly."
 		case shopify.KindAuth:
 			out.class = store.ClassAuth
-			out.message = system + " refused Crossdock's access token or permissions. Check the connection, then replay. (" + se.Error() + ")"
+			out.message = system + " refused Crossdock's access token or permissions. Check the connection, then try again. (" + se.Error() + ")"
 		case shopify.KindNotFound:
 			out.class = store.ClassNotFound
 		case shopify.KindValidation:
@@ -93,7 +93,7 @@ func classify(err error, system string) *failure {
 			out.class = store.ClassTransient
 		case odoo.KindAuth, odoo.KindAccess:
 			out.class = store.ClassAuth
-			out.message = system + " refused Crossdock's user or its rights. Check the connection, then replay. (" + oe.Error() + ")"
+			out.message = system + " refused Crossdock's user or its rights. Check the connection, then try again. (" + oe.Error() + ")"
 		case odoo.KindValidation:
 			out.class = store.ClassValidation
 			out.message = system + " refused the change: " + oe.Message

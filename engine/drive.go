@@ -67,11 +67,15 @@ func (e *Engine) RunScheduledOnce(ctx context.Context) (Round, error) {
 	return r, errors.Join(errs...)
 }
 
-// workQueued works the sync jobs waiting in River's table, each once, as a
+// workQueued works the bulk replays waiting in River's table (an approval's
+// follow-up queues one), then the sync jobs waiting there, each once, as a
 // worker would, and the jobs those queue in turn. A job that snoozes (a
 // paused flow) or fails is left as River would keep it.
 func (e *Engine) workQueued(ctx context.Context) (int, error) {
-	worked := 0
+	worked, err := e.workQueuedBatches(ctx)
+	if err != nil {
+		return worked, err
+	}
 	var after int64
 	for {
 		var jobs []struct {
@@ -103,4 +107,38 @@ WHERE id = $1`, j.ID); err != nil {
 			worked++
 		}
 	}
+}
+
+// workQueuedBatches works the bulk replay jobs waiting in River's table to
+// their end, step by step as replayBatchWorker does: the syncs they make
+// wait as sync jobs, for workQueued.
+func (e *Engine) workQueuedBatches(ctx context.Context) (int, error) {
+	var jobs []struct {
+		ID   int64           `db:"id"`
+		Args json.RawMessage `db:"args"`
+	}
+	if err := e.st.DB.SelectContext(ctx, &jobs, `SELECT id, args FROM river_job
+WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable') ORDER BY id`, ReplayBatchArgs{}.Kind()); err != nil {
+		return 0, fmt.Errorf("engine: queued bulk replays: %w", err)
+	}
+	for _, j := range jobs {
+		var a ReplayBatchArgs
+		if err := json.Unmarshal(j.Args, &a); err != nil {
+			return 0, fmt.Errorf("engine: job %d: %w", j.ID, err)
+		}
+		for {
+			done, err := e.replayBatchStep(ctx, a.BatchID)
+			if err != nil {
+				return 0, fmt.Errorf("engine: bulk replay %d: %w", a.BatchID, err)
+			}
+			if done {
+				break
+			}
+		}
+		if _, err := e.st.DB.ExecContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(), attempt = attempt + 1
+WHERE id = $1`, j.ID); err != nil {
+			return 0, fmt.Errorf("engine: complete job %d: %w", j.ID, err)
+		}
+	}
+	return len(jobs), nil
 }

@@ -563,7 +563,7 @@ func TestReplayDeletedEntityRemovedMappingDisabledConnection(t *testing.T) {
 	require.NoError(t, err)
 	b = e.batchDone(t, b)
 	require.Zero(t, b.Enqueued)
-	require.Equal(t, []store.Refusal{{SyncID: r2.ID, Reason: "Odoo is disabled. Enable it on its connection page, then replay."}}, b.Refusals())
+	require.Equal(t, []store.Refusal{{SyncID: r2.ID, Reason: "Odoo is disabled. Enable it on its connection page, then try again."}}, b.Refusals())
 	require.Nil(t, e.sync(t, r2.ID).ResolvedAt, "left open")
 }
 

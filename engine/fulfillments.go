@@ -438,7 +438,7 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 		for _, sk := range req.Skipped {
 			names = append(names, sk.SKU)
 		}
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map the products on the Mappings page (or check the order in %s), then replay this sync.",
+		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map the products on the Mappings page (or check the order in %s), then try this sync again.",
 			label, conn.Name, notMapped(names, "a line of the Shopify order"), conn.Name), nil)
 		return res
 	}

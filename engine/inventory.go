@@ -423,7 +423,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		}
 		if !ok {
 			problems = append(problems, itemProblem{it, store.ClassUnmapped, notMapped([]string{sku}, "a Shopify variant") +
-				". Map it on the Mappings page, then replay this sync."})
+				". Map it on the Mappings page, then try this sync again."})
 			continue
 		}
 		item, ok := items[v]
@@ -609,8 +609,10 @@ func itemsFailed(b inventoryBatch, problems []itemProblem, done string) (*failur
 			why = append(why, fmt.Sprintf("%s: Odoo reports negative stock, which Crossdock does not send", names3(names)))
 		case store.ClassNotFound:
 			why = append(why, fmt.Sprintf("%s: mapped to a Shopify variant that no longer exists; correct the mapping", names3(names)))
+		case store.ClassOnlyInOne:
+			why = append(why, fmt.Sprintf("%s: exist only in Odoo, so there is nothing to map them to; exclude them from syncing on Failed syncs", names3(names)))
 		default:
-			why = append(why, fmt.Sprintf("%s: %s", names3(names), c))
+			why = append(why, fmt.Sprintf("%s: %s", names3(names), strings.ReplaceAll(c, "_", " ")))
 		}
 	}
 	msg := fmt.Sprintf("%s of %s could not be sent: %s.", capital(stockLevels(len(problems))), b.OdooLocation, strings.Join(why, "; "))

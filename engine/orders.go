@@ -410,7 +410,7 @@ func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex o
 	res.targetRef = strconv.Itoa(ex.ID)
 	where := fmt.Sprintf("%s (%s)", conn.Name, cmpStr(ex.Name, "#"+strconv.Itoa(ex.ID)))
 	if ex.State == "cancel" {
-		res.err = fail(store.ClassValidation, fmt.Sprintf("%s was changed in Shopify, but it is cancelled in %s; Crossdock does not change a cancelled order. Set it back to a quotation in Odoo, then replay this sync.", label, where), nil)
+		res.err = fail(store.ClassValidation, fmt.Sprintf("%s was changed in Shopify, but it is cancelled in %s; Crossdock does not change a cancelled order. Set it back to a quotation in Odoo, then try this sync again.", label, where), nil)
 		return res
 	}
 	changes := lineChanges(ex.Lines, req.Order.Lines)

@@ -372,13 +372,13 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 		}
 		if !ok {
 			problems = append(problems, priceProblem{it, store.ClassUnmapped, notMapped([]string{it.name()}, "a Shopify variant") +
-				". Map it on the Mappings page, then replay this sync."})
+				". Map it on the Mappings page, then try this sync again."})
 			continue
 		}
 		now, ok := current[v]
 		if !ok {
 			problems = append(problems, priceProblem{it, store.ClassNotFound, fmt.Sprintf(
-				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then replay this sync.", it.name(), v)})
+				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", it.name(), v)})
 			continue
 		}
 		sendable = append(sendable, target{p: it, variant: v, now: now})

@@ -276,7 +276,7 @@ func TestPricesBadItemsAreSplitOff(t *testing.T) {
 	require.NotNil(t, u)
 	require.Equal(t, store.SyncFailed, u.Status)
 	require.Equal(t, store.ClassUnmapped, u.Class())
-	require.Equal(t, skus[2]+" is not mapped to a Shopify variant yet. Map it on the Mappings page, then replay this sync.", u.Message)
+	require.Equal(t, skus[2]+" is not mapped to a Shopify variant yet. Map it on the Mappings page, then try this sync again.", u.Message)
 
 	// Mapped again and replayed: the item goes through on its own.
 	v := e.variant(t, skus[2])

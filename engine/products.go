@@ -243,10 +243,10 @@ func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
 			cur, exists := current[id]
 			switch {
 			case err != nil:
-				problems = append(problems, variantProblem{v, store.ClassUnmapped, fmt.Sprintf("%s is mapped to %q, which is not an Odoo product id. Correct the mapping, then replay this sync.", v.name(), ref)})
+				problems = append(problems, variantProblem{v, store.ClassUnmapped, fmt.Sprintf("%s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this sync again.", v.name(), ref)})
 				continue
 			case !exists:
-				problems = append(problems, variantProblem{v, store.ClassNotFound, fmt.Sprintf("%s is mapped to the Odoo product #%d, which no longer exists. Correct the mapping, then replay this sync.", v.name(), id)})
+				problems = append(problems, variantProblem{v, store.ClassNotFound, fmt.Sprintf("%s is mapped to the Odoo product #%d, which no longer exists. Correct the mapping, then try this sync again.", v.name(), id)})
 				continue
 			}
 			vals := contentValues(p, v, fields, cur)
@@ -259,7 +259,7 @@ func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
 		}
 		if !isMaster {
 			problems = append(problems, variantProblem{v, store.ClassUnmapped, notMapped([]string{v.name()}, "an Odoo product") +
-				fmt.Sprintf(", and only the products master (%s) creates products. Map it on the Mappings page, then replay this sync.", rs.Name(rs.Rule(rules.Products).Master))})
+				fmt.Sprintf(", and only the source of products (%s) creates them. Map it on the Mappings page, then try this sync again.", rs.Name(rs.Rule(rules.Products).Master))})
 			continue
 		}
 		if v.SKU == "" {

@@ -216,7 +216,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync) result {
 	}
 	now, ok := current[variant]
 	if !ok {
-		res.err = fail(store.ClassNotFound, fmt.Sprintf("%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then replay this sync.", in.label(), variant), nil)
+		res.err = fail(store.ClassNotFound, fmt.Sprintf("%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", in.label(), variant), nil)
 		return res
 	}
 	var title, desc *string
@@ -288,7 +288,7 @@ func (e *Engine) createInShopify(ctx context.Context, s store.Sync, rs rules.Rul
 	res := result{system: conn.Name}
 	if rs.Rule(rules.Products).Master != s.SourceConnectionID {
 		res.err = fail(store.ClassUnmapped, notMapped([]string{in.label()}, "a Shopify variant")+
-			fmt.Sprintf(", and only the products master (%s) creates products. Map it on the Mappings page, then replay this sync.", rs.Name(rs.Rule(rules.Products).Master)), nil)
+			fmt.Sprintf(", and only the source of products (%s) creates them. Map it on the Mappings page, then try this sync again.", rs.Name(rs.Rule(rules.Products).Master)), nil)
 		return res
 	}
 	if in.SKU == "" {

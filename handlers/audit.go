@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -86,7 +87,7 @@ func (h Audit) List(c *fiber.Ctx) error {
 	}
 	p.ObjectTypes = []components.Option{{Value: "", Label: "Everything"}}
 	for _, t := range types {
-		p.ObjectTypes = append(p.ObjectTypes, components.Option{Value: t, Label: t})
+		p.ObjectTypes = append(p.ObjectTypes, components.Option{Value: t, Label: auditObjectLabel(t)})
 	}
 	for _, e := range entries {
 		p.Rows = append(p.Rows, views.AuditRow{At: e.At, Actor: actorLabel(e), Action: e.Action, ObjectType: e.ObjectType,
@@ -134,4 +135,22 @@ func indentJSON(raw *json.RawMessage) string {
 		return string(*raw)
 	}
 	return buf.String()
+}
+
+// auditObjectLabels name the kinds of things the audit log records in the
+// product's words; a kind not named here shows as it is stored, spaced.
+var auditObjectLabels = map[string]string{
+	"address": "Addresses", "alert": "Alerts", "alert_channel": "Alert channels", "alert_rule": "Alert rules",
+	"change_set": "Proposed changes", "collection": "Collections", "connection": "Connections",
+	"discrepancy": "Discrepancies", "exclusion": "Excluded records", "finance": "Finance review",
+	"flow": "Flows", "reconciliation": "Reconciliation", "rehearsal": "Peak rehearsals",
+	"replay_batch": "Failed syncs tried again in bulk", "setting": "Settings", "settings": "Settings",
+	"source_rule": "Sources of truth", "sync": "Syncs", "user": "Users", "variant": "Variants", "demo": "Demo workspace",
+}
+
+func auditObjectLabel(t string) string {
+	if l, ok := auditObjectLabels[t]; ok {
+		return l
+	}
+	return strings.ReplaceAll(t, "_", " ")
 }

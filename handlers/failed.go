@@ -184,7 +184,9 @@ func (h Failed) List(c *fiber.Ctx) error {
 	}
 	if f.Group {
 		p.Filter.GroupLabel = fmt.Sprintf("%s, %s → %s", views.ErrorClassLabel(f.ErrorClass), conns.view(f.SourceID).Name, conns.view(f.TargetID).Name)
-		if f.Cause != "" {
+		if f.Cause != "" && f.ErrorClass == store.ClassUnmapped {
+			p.Filter.GroupLabel += ": " + missingKinds(f.Cause)
+		} else if f.Cause != "" {
 			p.Filter.GroupLabel += ": " + f.Cause
 		}
 	} else if f.Status == store.FailedOpen {
@@ -311,6 +313,16 @@ func keysNoun(entityType string, n int, capped bool) string {
 	return fmtInt(n) + " " + noun
 }
 
+// missingKinds names the kind of record unmapped failures miss
+// ("locations"), "records" when they do not say.
+func missingKinds(entityType string) string {
+	if k, ok := map[string]string{"location": "locations", "variant": "variants", "product": "products", "customer": "customers",
+		"order": "orders", "tax": "tax codes"}[entityType]; ok {
+		return k
+	}
+	return "records"
+}
+
 // groupView puts a cause in words, with the action that fixes it.
 func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, rs rules.Rules) views.FailedGroupView {
 	src, tgt := conns.view(g.SourceID).Name, conns.view(g.TargetID).Name
@@ -324,7 +336,8 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 	what := fmt.Sprintf("%s %s of %s from %s to %s", fmtInt(g.Count), noun, fam, src, tgt)
 	switch g.ErrorClass {
 	case store.ClassUnmapped:
-		v.Sentence = fmt.Sprintf("%s failed because records are not mapped in %s (%s)", what, tgt, v.Keys)
+		// The cause of an unmapped failure is the kind of record it misses.
+		v.Sentence = fmt.Sprintf("%s failed because %s are not mapped in %s (%s)", what, missingKinds(g.Cause), tgt, v.Keys)
 		v.FixLabel = "Map it" // FixHref: the cause's own records (CauseFixHref), set below
 	case store.ClassOnlyInOne:
 		v.Keys = keysNoun("variant", g.Keys, g.KeysCapped) // products, whatever the kind of data
@@ -333,7 +346,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 		v.CreateNote = createNote(rs, g.SourceID, g.TargetID, src, tgt)
 	case store.ClassValidation:
 		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
-		v.FixLabel = "Correct the data in " + src + ", then replay"
+		v.FixLabel = "Correct the data in " + src + ", then try again"
 	case store.ClassOwnership:
 		v.Sentence = fmt.Sprintf("%s %s not allowed by the sources of truth", what, map[bool]string{true: "is", false: "are"}[g.Count == 1])
 		v.FixLabel, v.FixHref = "Check the sources of truth", "/sources"
@@ -342,19 +355,19 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 		v.FixLabel, v.FixHref = "Check the connection", "/connections/"+strconv.FormatInt(g.TargetID, 10)
 	case store.ClassTransient, store.ClassRateLimited:
 		v.Sentence = fmt.Sprintf("%s failed because %s was unavailable", what, tgt)
-		v.FixLabel = "Replay once " + tgt + " is back"
+		v.FixLabel = "Try again once " + tgt + " is back"
 		if g.RetryingOnly {
 			v.FixLabel = "Nothing yet: Crossdock retries by itself"
 		}
 	case store.ClassNotFound:
 		v.Sentence = fmt.Sprintf("%s failed: the record is missing in %s", what, tgt)
-		v.FixLabel = "Create or map the record, then replay"
+		v.FixLabel = "Create or map the record, then try again"
 	case store.ClassConflict:
 		v.Sentence = fmt.Sprintf("%s changed in both systems", what)
-		v.FixLabel = "Decide which is right, then replay or ignore"
+		v.FixLabel = "Decide which is right, then try again or ignore"
 	default:
 		v.Sentence = fmt.Sprintf("%s failed: %s", what, g.Cause)
-		v.FixLabel = "Replay; if it fails again, tell your admin"
+		v.FixLabel = "Try again; if it fails again, tell your admin"
 	}
 	q := url.Values{"g": {"1"}, "source": {strconv.FormatInt(g.SourceID, 10)}, "target": {strconv.FormatInt(g.TargetID, 10)},
 		"cause": {g.Cause}, "class": {g.ErrorClass}, "family": {g.Family}, "direction": {g.Direction}}
@@ -463,7 +476,7 @@ func (h Failed) Replay(c *fiber.Ctx) error {
 			return Redirect(c, backTo(c))
 		}
 		in.IDs = ids
-		in.Description = fmt.Sprintf("%d ticked failure(s)", len(ids))
+		in.Description = count(len(ids), "ticked failure")
 	}
 	b, err := eng.StartReplayBatch(c.UserContext(), Actor(c), in)
 	if err != nil {
@@ -565,7 +578,7 @@ func (h Failed) Batch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := views.BatchPage{Meta: h.Meta(c, fmt.Sprintf("Bulk replay #%d · Failed syncs", id), "failed"), Batch: bv, Now: now(),
+	p := views.BatchPage{Meta: h.Meta(c, fmt.Sprintf("Trying again in bulk #%d · Failed syncs", id), "failed"), Batch: bv, Now: now(),
 		Resumed: views.Resumed{Times: res.Times, At: res.At}}
 	if c.Query("part") == "1" {
 		return Render(c, views.ReplayBatchBody(p))
@@ -600,7 +613,7 @@ func (h Failed) batchView(ctx context.Context, b store.ReplayBatch, conns syncCo
 		v.Rules = fmt.Sprintf("sources of truth version %d", *b.RulesVersion)
 	}
 	if b.ChangeSetID != nil {
-		v.ChangeSet = fmt.Sprintf("Started by itself after mapping change set #%d was approved.", *b.ChangeSetID)
+		v.ChangeSet = fmt.Sprintf("Started by itself after proposed change #%d was approved.", *b.ChangeSetID)
 	}
 	if !full {
 		return v, nil
@@ -638,7 +651,7 @@ func (h Failed) CancelBatch(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	h.Flash(c, "success", fmt.Sprintf("The bulk replay is cancelled: %d failure(s) it had not replayed yet stay open.", reopened))
+	h.Flash(c, "success", fmt.Sprintf("Stopped: %s not tried again yet %s open.", count(int(reopened), "failure"), pick(int(reopened), "stays", "stay")))
 	return Redirect(c, fmt.Sprintf("/failed/batches/%d", id))
 }
 
@@ -758,11 +771,11 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	}
 	n := len(missing.ExternalIDs)
 	cs, err := h.Store.ChangeSetFromSuggestions(ctx, Actor(c), missing.SourceID, missing.TargetID, missing.EntityType, missing.ExternalIDs,
-		fmt.Sprintf("Proposed from failed syncs: %d record(s) they could not send were not mapped.", n))
+		fmt.Sprintf("Proposed from failed syncs: %s they could not send %s not mapped.", count(n, "record"), pick(n, "was", "were")))
 	var fe store.FieldErrors
 	switch {
 	case errors.As(err, &fe):
-		h.Flash(c, "warning", fmt.Sprintf("None of the %d missing record(s) has a match by SKU, barcode, email or name in the other system, so nothing was proposed. Choose their counterparts on this page.", n))
+		h.Flash(c, "warning", fmt.Sprintf("None of the %s has a match by SKU, barcode, email or name in the other system, so nothing was proposed. Choose their counterparts on this page.", count(n, "missing record")))
 		return Redirect(c, unmapped)
 	case errors.Is(err, store.ErrNotFound):
 		h.Flash(c, "critical", "One of the systems no longer exists; nothing was proposed.")
@@ -774,15 +787,15 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	then := "Once an admin approves it, the failures it fixes are replayed by themselves: follow them under Recent bulk replays on Failed syncs."
+	then := "Once an admin approves it, the failures it fixes are tried again by themselves: follow them on Failed syncs, under Failed syncs tried again in bulk."
 	if !set.AutoReplay {
-		then = "Automatic replay after a mapping fix is off: once it is approved, replay the failures from Failed syncs."
+		then = "Trying failed syncs again after a mapping fix is turned off: once it is approved, try the failures again from Failed syncs."
 	}
-	matched := fmt.Sprintf("Crossdock matched all %d missing record(s).", n)
+	matched := fmt.Sprintf("Crossdock matched all %s.", count(n, "missing record"))
 	if left := n - cs.Matched; left > 0 {
-		matched = fmt.Sprintf("Crossdock matched %d of the %d missing record(s); those without a match (%d) are left out: map them on Unmapped records.",
-			cs.Matched, n, left)
+		matched = fmt.Sprintf("Crossdock matched %s of the %s; those without a match (%s) are left out: map them on Unmapped records.",
+			fmtInt(cs.Matched), count(n, "missing record"), fmtInt(left))
 	}
-	h.Flash(c, "success", fmt.Sprintf("Draft change set made from the failures. %s Check it and submit it for approval. %s", matched, then))
+	h.Flash(c, "success", fmt.Sprintf("Draft proposed change made from the failures. %s Check it and submit it for approval. %s", matched, then))
 	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))
 }

@@ -166,7 +166,7 @@ func tryList(role store.Role, cs []store.Connection) []views.TryStep {
 				Text: "Failed syncs groups the failures by what caused them, largest first, each with what fixes it."},
 			views.TryStep{Title: "Map the stock location that is not mapped", Href: "/mappings/unmapped?" + url.Values{
 				"type": {"location"}, "from": {strconv.FormatInt(shop, 10)}, "to": {strconv.FormatInt(odoo, 10)}}.Encode(),
-				Text: "Stock for one Shopify location cannot reach Odoo until it is mapped; an admin who did not propose it approves it."},
+				Text: "Stock kept at one Odoo location cannot reach its Shopify location until they are mapped; an admin who did not propose it approves it."},
 			views.TryStep{Title: "Deal with the records that exist in only one system", Href: "/failed?" + url.Values{"class": {"only_in_one"}}.Encode(),
 				Text: "Products that exist only in Odoo have nothing to map to: exclude them from syncing, or create them in Shopify."},
 		)

@@ -19,12 +19,18 @@ ALTER TABLE syncs DROP CONSTRAINT syncs_resolution_check,
 
 -- Like unmapped failures, a record missing in the other system groups by the
 -- kind of problem and the two systems, not by the message (which names it).
+-- Unmapped failures group by the kind of record they miss, too (the engine
+-- records it in response->'unmapped'): a location not mapped is a cause of
+-- its own, whose "Map it" lands on locations, not on the variants of the
+-- same kind of data.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION syncs_cause() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.error_class IS NULL THEN
         NEW.cause := NULL;
-    ELSIF NEW.error_class IN ('unmapped', 'only_in_one') THEN
+    ELSIF NEW.error_class = 'unmapped' THEN
+        NEW.cause := COALESCE(NEW.response -> 'unmapped' ->> 'entity_type', '');
+    ELSIF NEW.error_class = 'only_in_one' THEN
         NEW.cause := '';
     ELSE
         NEW.cause := left(regexp_replace(regexp_replace(regexp_replace(NEW.message,

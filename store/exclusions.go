@@ -261,7 +261,7 @@ SELECT (SELECT count(*) FROM recs) AS records, (SELECT count(*) FROM ins) AS new
 			return ErrNothingToExclude
 		}
 		return tx.Audit(ctx, a, Change{Action: "exclusion.created", ObjectType: "exclusion", ObjectID: strconv.Itoa(res.New),
-			Summary: fmt.Sprintf("Excluded %d record(s) from syncing (%d open failure(s) closed): %s", res.Records, res.Failures, reason),
+			Summary: fmt.Sprintf("Excluded %s from syncing (%s closed): %s", countNoun(res.Records, "record"), countNoun(res.Failures, "open failure"), reason),
 			After:   map[string]any{"records": res.Records, "new": res.New, "failures": res.Failures, "reason": reason, "filter": f, "ids": ids}})
 	})
 	return res, err

@@ -845,7 +845,7 @@ func (l ReplayLimits) Refusal(s SyncState) string {
 	}
 	for _, id := range []int64{s.Target, s.Source} {
 		if name, ok := l.Disabled[id]; ok {
-			return name + " is disabled. Enable it on its connection page, then replay."
+			return name + " is disabled. Enable it on its connection page, then try again."
 		}
 	}
 	return ""

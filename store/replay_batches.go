@@ -110,7 +110,7 @@ VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+replayBatchColumns,
 		return ReplayBatch{}, fmt.Errorf("store: create replay batch: %w", err)
 	}
 	if err := q.Audit(ctx, a, Change{Action: "sync.replay_batch", ObjectType: "replay_batch", ObjectID: strconv.FormatInt(b.ID, 10),
-		Summary: "Started a bulk replay: " + in.Description,
+		Summary: "Started trying again in bulk: " + in.Description,
 		After:   map[string]any{"filter": in.Filter, "ids": in.IDs, "change_set_id": in.ChangeSetID}}); err != nil {
 		return ReplayBatch{}, err
 	}

@@ -98,8 +98,8 @@ func TestFailedReplaySelectionStartsABulkReplay(t *testing.T) {
 	require.True(t, strings.HasPrefix(loc, "/failed/batches/"), loc)
 	res, body := op.Get(loc)
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	require.Contains(t, body, "1 ticked failure(s)")
-	require.Contains(t, body, "Cancel the replay", "the engine is not running here, so the batch waits and can be cancelled")
+	require.Contains(t, body, "1 ticked failure")
+	require.Contains(t, body, "Stop trying these again", "the engine is not running here, so the batch waits and can be cancelled")
 	require.Contains(t, body, `hx-trigger="every 2s"`, "progress refreshes itself")
 	require.Contains(t, body, "Finding them…", "its failures are not queued yet")
 
@@ -112,10 +112,10 @@ func TestFailedReplaySelectionStartsABulkReplay(t *testing.T) {
 	_, err = e.env.Store.TakeReplayFailures(t.Context(), b)
 	require.NoError(t, err)
 	_, body = op.Get(loc)
-	require.Contains(t, body, ">Replaying<")
+	require.Contains(t, body, ">Trying again<")
 	require.Regexp(t, `<dt>Failures queued</dt><dd>1</dd><dt>Waiting or running</dt><dd>1</dd>`, body)
 	// The failure, still open, says where it waits, in the list and on its page.
-	queued := fmt.Sprintf(`Queued for replay in <a href="%s">bulk replay #%d</a>`, loc, id)
+	queued := fmt.Sprintf(`Waiting to be tried again with others: <a href="%s">trying again in bulk #%d</a>`, loc, id)
 	_, body = op.Get("/failed")
 	require.Contains(t, body, queued)
 	_, body = op.Get(fmt.Sprintf("/syncs/%d", ids[0]))
@@ -126,14 +126,14 @@ func TestFailedReplaySelectionStartsABulkReplay(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	_, body = op.Get(res.Header.Get("Location"))
 	require.Contains(t, body, ">Cancelled<")
-	require.Contains(t, body, "The bulk replay is cancelled: 1 failure(s) it had not replayed yet stay open.")
-	require.NotContains(t, body, "Cancel the replay")
+	require.Contains(t, body, "Stopped: 1 failure not tried again yet stays open.")
+	require.NotContains(t, body, "Stop trying these again")
 	require.Regexp(t, `<dt>Waiting or running</dt><dd>0</dd>`, body)
 	s, err := e.env.Store.FailedSyncByID(t.Context(), ids[0])
 	require.NoError(t, err)
 	require.Nil(t, s.ResolvedAt, "the failure was never claimed and stays open")
 	_, body = op.Get("/failed")
-	require.NotContains(t, body, "Queued for replay")
+	require.NotContains(t, body, "Waiting to be tried again with others")
 }
 
 func TestBrowserFailedConsole(t *testing.T) {
@@ -257,7 +257,7 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Contains(t, res.Header.Get("Location"), "/mappings/unmapped?from=")
 	_, body = op.Get(res.Header.Get("Location"))
-	require.Contains(t, body, "None of the 2 missing record(s) has a match")
+	require.Contains(t, body, "None of the 2 missing records has a match")
 
 	// Odoo has SKU-BLUE: the draft holds it, matched.
 	now := time.Now()
@@ -273,8 +273,8 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	loc := res.Header.Get("Location")
 	require.True(t, strings.HasPrefix(loc, "/mappings/change-sets/"), loc)
 	_, body = op.Get(loc)
-	require.Contains(t, body, "Draft change set made from the failures. Crossdock matched 1 of the 2 missing record(s); those without a match (1) are left out")
-	require.Contains(t, body, "the failures it fixes are replayed by themselves")
+	require.Contains(t, body, "Draft proposed change made from the failures. Crossdock matched 1 of the 2 missing records; those without a match (1) are left out")
+	require.Contains(t, body, "the failures it fixes are tried again by themselves")
 	require.Contains(t, body, "SKU-BLUE")
 	require.NotContains(t, body, "SKU-GREEN", "no match, left out")
 

@@ -284,6 +284,15 @@ func (w *Workspace) alignAndDrift() Drift {
 		}
 	}
 	w.Odoo.SetQuantsDirect(quants)
+	// WH2/Stock is the shop floor: it stocks only products the shop sells
+	// and Crossdock maps, so mapping the location is the whole fix of its
+	// stock (products that exist only in Odoo, or variants left unmapped,
+	// are problems of their own, at the main warehouse).
+	floor := make(map[int]bool, len(w.plan.mapped))
+	for _, p := range w.plan.mapped {
+		floor[p.productID] = true
+	}
+	w.Odoo.KeepQuantsDirect(odoosandbox.LocationStock2, floor)
 
 	d.Mapped, d.Unmapped = len(w.plan.mapped), len(unmapped)
 	d.RefusedProducts, d.BelowCost, d.BelowThreshold = len(w.plan.refused), len(belowCost), len(belowThreshold)

@@ -205,6 +205,24 @@ func (s *Server) SetQuantsDirect(sets []QuantSet) {
 	}
 }
 
+// KeepQuantsDirect removes, behind Odoo's back, the quants at locationID of
+// every product keep does not name: a location that stocks only some
+// products (no write is logged).
+func (s *Server) KeepQuantsDirect(locationID int, keep map[int]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.models["stock.quant"]
+	var gone []int
+	for qid, q := range m.recs {
+		if id(q, "location_id") == locationID && !keep[id(q, "product_id")] {
+			gone = append(gone, qid)
+		}
+	}
+	for _, qid := range gone {
+		m.remove(qid)
+	}
+}
+
 // SetPricesDirect sets a product's sales price and cost behind Odoo's back, as
 // if someone edited them in Odoo: no write is logged. It reports whether the
 // product exists.
