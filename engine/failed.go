@@ -202,7 +202,7 @@ func (e *Engine) whyNotReplayable(ctx context.Context, tx *store.Tx, ids []int64
 		reason := "It was already dealt with."
 		switch {
 		case r.ReplayedBy != nil:
-			reason = fmt.Sprintf("It was already replayed (sync #%d).", *r.ReplayedBy)
+			reason = fmt.Sprintf("It was already tried again (sync #%d).", *r.ReplayedBy)
 		case r.Status == store.SyncPending || r.Status == store.SyncRunning:
 			reason = "It has not finished yet; wait for it to end."
 		case r.Resolution != nil && *r.Resolution == store.ResolutionIgnored:
@@ -284,7 +284,7 @@ func (e *Engine) replayOne(ctx context.Context, a store.Actor, id int64, ed *edi
 // NotReplayedError says why a sync was not replayed, in plain words.
 type NotReplayedError struct{ Reason string }
 
-func (e *NotReplayedError) Error() string { return "Not replayed: " + e.Reason }
+func (e *NotReplayedError) Error() string { return "Not tried again: " + e.Reason }
 
 // StartReplayBatch records a bulk replay and queues its job in one
 // transaction; the job replays every failure of the selection or filter.
@@ -375,7 +375,7 @@ func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, erro
 			if err != nil {
 				return err
 			}
-			won, err := tx.FollowApproval(ctx, cs.ID, b.ID, "Tried again by bulk replay #"+strconv.FormatInt(b.ID, 10))
+			won, err := tx.FollowApproval(ctx, cs.ID, b.ID, "Tried again in bulk (#"+strconv.FormatInt(b.ID, 10)+")")
 			if err != nil {
 				return err
 			}
@@ -429,7 +429,7 @@ func (w *replayBatchWorker) Work(ctx context.Context, job *river.Job[ReplayBatch
 					if job.Attempt >= job.MaxAttempts {
 						fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 						defer cancel()
-						_ = w.e.st.FailReplayBatch(fctx, id, "Crossdock could not finish making the replays: "+err.Error())
+						_ = w.e.st.FailReplayBatch(fctx, id, "Crossdock could not finish trying them again: "+err.Error())
 					}
 					return err
 				}
@@ -462,7 +462,7 @@ func (e *Engine) replayBatchStep(ctx context.Context, batchID int64) (done bool,
 			_, err := tx.TakeReplayFailures(ctx, b)
 			return err
 		}
-		a := store.Actor{Label: b.CreatedLabel + " (bulk replay #" + strconv.FormatInt(b.ID, 10) + ")"}
+		a := store.Actor{Label: b.CreatedLabel + " (trying again in bulk, #" + strconv.FormatInt(b.ID, 10) + ")"}
 		if b.CreatedBy != nil {
 			a.UserID = *b.CreatedBy
 		}

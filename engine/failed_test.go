@@ -178,7 +178,7 @@ func TestReplayByFilter(t *testing.T) {
 	again = e.batchDone(t, again)
 	require.Zero(t, again.Enqueued)
 	require.Equal(t, 1, again.Refused)
-	require.Contains(t, again.Refusals()[0].Reason, "already replayed")
+	require.Contains(t, again.Refusals()[0].Reason, "already tried again")
 }
 
 // A bulk replay queues its failures in one step, untouched; each is claimed
@@ -221,7 +221,7 @@ func TestReplayBatchQueuesThenClaimsInTurn(t *testing.T) {
 	require.Equal(t, 1, b.Refused)
 	require.Zero(t, b.Left())
 	require.Equal(t, fails[1].ID, b.Refusals()[0].SyncID)
-	require.Contains(t, b.Refusals()[0].Reason, "already replayed")
+	require.Contains(t, b.Refusals()[0].Reason, "already tried again")
 	wait(t, "the replays to succeed", func() bool {
 		p, err := e.st.ReplayBatchProgress(ctx, b.ID)
 		require.NoError(t, err)

@@ -289,7 +289,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 				}
 			}
 		}
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then replay this order.",
+		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this order again.",
 			label, conn.Name, notMapped(names, "an Odoo product")), nil)
 		res.response = store.UnmappedResponse(entityVariant, unmapped)
 		return res
@@ -300,7 +300,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 	for _, l := range o.Lines {
 		pid, err := strconv.Atoi(mapped[l.VariantID])
 		if err != nil || pid <= 0 {
-			res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then replay this order.",
+			res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this order again.",
 				label, cmpStr(l.SKU, l.VariantID), mapped[l.VariantID]), err)
 			return res
 		}

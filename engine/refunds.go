@@ -293,7 +293,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 			}
 		}
 		label := refundLabel(r, e.shopifyOrderName(ctx, r.OrderID))
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then replay this refund.",
+		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this refund again.",
 			label, conn.Name, notMapped(names, "an Odoo product")), nil)
 		res.response = store.UnmappedResponse(entityVariant, unmapped)
 		return res
@@ -302,7 +302,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 	for _, l := range r.Lines {
 		pid, err := strconv.Atoi(mapped[l.VariantID])
 		if err != nil || pid <= 0 {
-			res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then replay this refund.",
+			res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this refund again.",
 				refundLabel(r, ""), cmpStr(l.SKU, l.VariantID), mapped[l.VariantID]), err)
 			return res
 		}

@@ -164,7 +164,7 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 			o.Message += fmt.Sprintf(" Crossdock tries again in %s (attempt %d of %d).", roughly(snooze), s.Attempts+1, s.MaxAttempts)
 		case retryable(f.class):
 			o.Status = store.SyncFailed
-			o.Message += fmt.Sprintf(" Crossdock gave up after %d attempts; replay it once the system is back.", s.Attempts)
+			o.Message += fmt.Sprintf(" Crossdock gave up after %d attempts; try it again once the system is back.", s.Attempts)
 		default:
 			o.Status = store.SyncFailed
 		}

@@ -433,7 +433,7 @@ func syncsConnections(ctx context.Context, st interface {
 
 func (h Failed) engine() (Replayer, error) {
 	if h.Engine == nil {
-		return nil, fiber.NewError(fiber.StatusServiceUnavailable, "The sync engine is not running, so nothing can be replayed.")
+		return nil, fiber.NewError(fiber.StatusServiceUnavailable, "The sync engine is not running, so nothing can be tried again.")
 	}
 	return h.Engine, nil
 }

@@ -799,7 +799,7 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, failedSettingsKey, b); 
 			return fmt.Errorf("store: save failed-sync settings: %w", err)
 		}
 		return tx.Audit(ctx, a, Change{Action: "settings.failed_syncs", ObjectType: "settings", ObjectID: failedSettingsKey,
-			Summary: fmt.Sprintf("Failed syncs: resolved failures kept %d days, automatic replay after a mapping fix %s",
+			Summary: fmt.Sprintf("Failed syncs: resolved failures kept %d days, automatic try-again after a mapping fix %s",
 				in.RetentionDays, map[bool]string{true: "on", false: "off"}[in.AutoReplay]),
 			Before: before, After: in})
 	})

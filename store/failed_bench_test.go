@@ -46,7 +46,7 @@ SELECT ts, ts, fam, dir, fam || '.flow', src, tgt, 'webhook', etype, ref, key, A
   CASE WHEN NOT failed THEN ''
        WHEN cls = 'unmapped' THEN key || ' cannot be sent: SKU-' || (g % 50000) || ' is not mapped yet. Map it on the Mappings page, then replay.'
        WHEN cls = 'validation' THEN 'Odoo refused the change: customer ' || (g % 977) || ' has no country.'
-       WHEN cls = 'transient' THEN 'Odoo did not answer in time. Crossdock gave up after 8 attempts; replay it once the system is back.'
+       WHEN cls = 'transient' THEN 'Odoo did not answer in time. Crossdock gave up after 8 attempts; try it again once the system is back.'
        WHEN cls = 'not_found' THEN 'The product ' || (g % 3000) || ' does not exist in Odoo.'
        ELSE 'Odoo is not the master of prices.' END,
   '{}', 'k' || g, 1, 8, ts

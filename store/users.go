@@ -36,7 +36,7 @@ func (r Role) Describe() string {
 	case RoleAdmin:
 		return "Everything, plus approving mapping changes, sources of truth, connections and users"
 	case RoleOperator:
-		return "Connects systems, watches syncs, maps identifiers, replays failed syncs"
+		return "Connects systems, watches syncs, maps identifiers, tries failed syncs again"
 	case RoleFinance:
 		return "Reviews prices and margins, acknowledges discrepancies, exports for month-end"
 	}

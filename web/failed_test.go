@@ -142,7 +142,7 @@ func TestBrowserFailedConsole(t *testing.T) {
 	var rows []store.NewSync
 	for i := range 12 {
 		rows = append(rows, e.failure(fmt.Sprintf("#30%02d", i), store.ClassUnmapped,
-			fmt.Sprintf("#30%02d cannot be sent to Odoo: SKU-%d is not mapped to an Odoo product yet. Map it on the Mappings page, then replay this order.", i, i%3)))
+			fmt.Sprintf("#30%02d cannot be sent to Odoo: SKU-%d is not mapped to an Odoo product yet. Map it on the Mappings page, then try this order again.", i, i%3)))
 	}
 	rows = append(rows, e.failure("#3100", store.ClassValidation, "Odoo refused the change: customer 7 has no country."))
 	e.insert(t, rows...)
