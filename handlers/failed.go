@@ -346,7 +346,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 		v.CreateNote = createNote(rs, g.SourceID, g.TargetID, src, tgt)
 	case store.ClassValidation:
 		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
-		v.FixLabel = "Correct the data in " + src + ", then try again"
+		v.FixLabel = "Correct what " + tgt + " refuses, in " + src + " or in " + tgt + ", then try again"
 	case store.ClassOwnership:
 		v.Sentence = fmt.Sprintf("%s %s not allowed by the sources of truth", what, map[bool]string{true: "is", false: "are"}[g.Count == 1])
 		v.FixLabel, v.FixHref = "Check the sources of truth", "/sources"

@@ -97,7 +97,7 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 		d.Excludable = d.Open
 	case store.ClassValidation:
 		d.Summary = fmt.Sprintf("%s refused %s from %s.", tgt, what, src)
-		d.Advice = "Correct the data in " + src + " (or, as an admin, edit it below), then try again."
+		d.Advice = "Correct what " + tgt + " refuses, in " + src + " or in " + tgt + " (or, as an admin, edit the data below), then try again."
 	case store.ClassOwnership:
 		d.Summary = fmt.Sprintf("%s was not sent to %s: the sources of truth do not allow it.", what, tgt)
 		d.Advice = "If the rule is wrong, change the sources of truth, then try again; otherwise ignore this sync."
