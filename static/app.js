@@ -27,31 +27,6 @@
   });
 })();
 
-// A tick-all box (data-tick-all names the form of the boxes) ticks or
-// unticks every box of that form on the page; [data-ticked-for] says how
-// many are ticked.
-(function () {
-  "use strict";
-  function boxes(form) {
-    return document.querySelectorAll("input[type=checkbox][name=id][form='" + form + "']");
-  }
-  function count() {
-    document.querySelectorAll("[data-ticked-for]").forEach(function (el) {
-      var n = 0;
-      boxes(el.dataset.tickedFor).forEach(function (b) { if (b.checked) n++; });
-      el.textContent = n === 1 ? "1 ticked" : n + " ticked";
-    });
-  }
-  document.addEventListener("change", function (e) {
-    var all = e.target.closest && e.target.closest("[data-tick-all]");
-    if (all) {
-      boxes(all.dataset.tickAll).forEach(function (box) { box.checked = all.checked; });
-    }
-    count();
-  });
-  document.addEventListener("htmx:afterSwap", count);
-})();
-
 // Toasts raised by an htmx answer: a handler sets the HX-Trigger header
 // {"crossdock:toast": {"kind": "success", "message": "…"}} (handlers.Toast) and
 // the toast is built here, its text set as text, never as HTML.
@@ -175,7 +150,10 @@
 // Ticking boxes shows the bar with "3 failed syncs selected"; the tick-all box
 // ticks every row of the page (and is half-ticked when some are); with all of
 // the page ticked, the "all matching" box is offered, and ticking it says so
-// in the count. Nothing is sent until a button of the bar is pressed.
+// in the count. Nothing is sent until a button of the bar is pressed. An
+// element marked data-bulk-ticked in the container says "3 ticked" (Failed
+// syncs keeps its actions in a card above the list: its boxes name that form
+// with form="…" and sit with it in one data-bulk container).
 (function () {
   "use strict";
   function update(box) {
@@ -186,6 +164,9 @@
       all.checked = ticks.length > 0 && on === ticks.length;
       all.indeterminate = on > 0 && on < ticks.length;
     }
+    box.querySelectorAll("[data-bulk-ticked]").forEach(function (el) {
+      el.textContent = on === 1 ? "1 ticked" : on.toLocaleString("en-US") + " ticked";
+    });
     var bar = box.querySelector("[data-bulk-bar]");
     if (!bar) return;
     var matching = bar.querySelector("[data-bulk-matching]");
