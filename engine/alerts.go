@@ -13,8 +13,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"crossdock/connectors"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 const queueAlerts = "alerts"

@@ -22,8 +22,8 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
 )
@@ -163,7 +163,7 @@ func BenchmarkInventory100k(b *testing.B) {
 		st := storetest.New(b)
 		st.DB.SetMaxOpenConns(60)
 		st.DB.SetMaxIdleConns(60)
-		require.NoError(b, engine.Migrate(ctx, st.DB.DB))
+		require.NoError(b, st.MigrateQueue(ctx))
 		box, err := secretbox.New(secretKey)
 		require.NoError(b, err)
 		a := store.SystemActor("bench")

@@ -64,7 +64,7 @@ func BenchmarkQueue(b *testing.B) {
 	ctx := context.Background()
 	st := storetest.New(b)
 	st.DB.SetMaxOpenConns(workers + 20)
-	require.NoError(b, engine.Migrate(ctx, st.DB.DB))
+	require.NoError(b, st.MigrateQueue(ctx))
 	for b.Loop() {
 		// River.
 		riverTime := runRiverBench(b, st.DB.DB, n, workers).elapsed
@@ -192,7 +192,7 @@ func runRiverBench(tb testing.TB, db *sql.DB, n, workers int) riverRun {
 func TestQueueBenchRiverClockStopsAtCompletion(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
-	require.NoError(t, engine.Migrate(context.Background(), st.DB.DB))
+	require.NoError(t, st.MigrateQueue(context.Background()))
 	const n = 300
 	run := runRiverBench(t, st.DB.DB, n, 8)
 	require.Equal(t, n, run.completed)

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"crossdock/connectors/odoo"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // The customers flow, Shopify → Odoo partners. A customers/create or

@@ -11,8 +11,8 @@ import (
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // rule saves a source-of-truth rule for the test.

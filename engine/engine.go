@@ -35,14 +35,13 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 )
 
@@ -228,19 +227,6 @@ type Engine struct {
 	fence    *fence
 	stopBeat context.CancelFunc
 	beatDone chan struct{}
-}
-
-// Migrate applies River's own schema (its job, leader and queue tables). Call
-// it after store.Migrate: River's migrator keeps its own version table.
-func Migrate(ctx context.Context, db *sql.DB) error {
-	m, err := rivermigrate.New(riverdatabasesql.New(db), nil)
-	if err != nil {
-		return fmt.Errorf("engine: river migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("engine: river migrate: %w", err)
-	}
-	return nil
 }
 
 // New builds an engine. It does not start working until Start.

@@ -11,8 +11,8 @@ import (
 	"crossdock/connectors/odoo"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // setupFulfillments makes Odoo decide fulfillments and Shopify receive them,

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // webhookTopics are the topics planEvent reads a payload for.

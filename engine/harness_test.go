@@ -19,8 +19,8 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
 )
@@ -166,7 +166,7 @@ func setup(t testing.TB, o options) *env {
 	st := storetest.New(t)
 	st.DB.SetMaxOpenConns(60)
 	st.DB.SetMaxIdleConns(60)
-	require.NoError(t, engine.Migrate(ctx, st.DB.DB))
+	require.NoError(t, st.MigrateQueue(ctx))
 	seed := o.seed
 	if seed == 0 {
 		seed = 10

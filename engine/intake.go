@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"crossdock/connectors/shopify"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // intakeLoop turns stored webhook events into syncs until ctx ends. Every

@@ -167,7 +167,7 @@ func TestIntakeIgnoresWhatItDoesNotSync(t *testing.T) {
 		// A workspace with only the Shopify store: nobody could receive orders.
 		ctx := context.Background()
 		st := storetest.New(t)
-		require.NoError(t, engine.Migrate(ctx, st.DB.DB))
+		require.NoError(t, st.MigrateQueue(ctx))
 		shop := shopsandbox.New(shopsandbox.Options{Seed: 10, Plan: "enterprise", BucketSize: 1e9, RestoreRate: 1e9})
 		srv := httptest.NewServer(shop)
 		t.Cleanup(srv.Close)

@@ -19,8 +19,8 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 const (

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // readShopCatalogue records the shop's variants as a catalogue refresh does.

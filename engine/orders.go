@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"crossdock/connectors/odoo"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 const (

@@ -12,8 +12,8 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // The prices and costs flow, Odoo → Shopify. It is built like the inventory

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	shopsandbox "crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // priceRule saves the source of truth of prices or costs.

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"crossdock/connectors/odoo"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // The products flow (content), Shopify → Odoo. A products/create or

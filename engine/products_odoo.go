@@ -13,8 +13,8 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // The products flow (content), Odoo → Shopify: for an Odoo that decides

@@ -10,8 +10,8 @@ import (
 
 	"crossdock/connectors/odoo"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 func (e *env) odooClient(t testing.TB) *odoo.Client {

@@ -14,8 +14,8 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // Reconciliation: a run pulls a snapshot of one family from the master and

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"slices"
 
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // A comparison answers "do the systems agree with the source?": without a

@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/engine"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // liveRuns lists the families with a queued or running comparison.

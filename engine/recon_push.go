@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // ErrNotPushable is returned when a discrepancy has no flow that could send

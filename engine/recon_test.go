@@ -12,8 +12,8 @@ import (
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/engine"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // mapInDB writes the pairs the in-memory resolver knows into the mapping

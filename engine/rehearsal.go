@@ -20,8 +20,8 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // queueRehearsals runs peak rehearsals, one at a time per replica.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // maxRehearsalVariants bounds the mapped variants a rehearsal's orders are

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // Stock levels from Shopify into Odoo, when the sources of truth make Shopify

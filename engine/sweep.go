@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"crossdock/connectors/odoo"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // odooSweep is a claimed sweep of one Odoo system: its client, its

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	shopsandbox "crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 func TestCustomersSweepCatchesWhatWebhooksMissed(t *testing.T) {

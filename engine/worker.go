@@ -9,8 +9,8 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // SyncArgs is the queue job of one sync record. The job carries only ids: the

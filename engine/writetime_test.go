@@ -10,8 +10,8 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // The sources of truth are checked again when a sync writes, not only at

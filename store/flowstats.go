@@ -8,7 +8,7 @@ import (
 
 	"github.com/lib/pq"
 
-	"crossdock/engine/rules"
+	"crossdock/store/rules"
 )
 
 // FlowHour is what the syncs of one family created in one hour became.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"crossdock/migrations"
 )
@@ -35,6 +37,20 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		return len(res), fmt.Errorf("store: migrate: %w", err)
 	}
 	return len(res), nil
+}
+
+// MigrateQueue applies the sync engine's queue schema (River's job, leader
+// and queue tables). Call it after Migrate: River's migrator keeps its own
+// version table.
+func (s *Store) MigrateQueue(ctx context.Context) error {
+	m, err := rivermigrate.New(riverdatabasesql.New(s.DB.DB), nil)
+	if err != nil {
+		return fmt.Errorf("store: queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: queue migrate: %w", err)
+	}
+	return nil
 }
 
 // MigrationsCurrent reports whether the schema is at the binary's latest version.

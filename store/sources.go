@@ -14,7 +14,7 @@ import (
 
 	"github.com/lib/pq"
 
-	"crossdock/engine/rules"
+	"crossdock/store/rules"
 )
 
 // ErrRuleChanged is returned when a source-of-truth rule was changed by

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 	"crossdock/web/webtest"
 )
 

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/engine"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/web/webtest"
 )

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-
-	"crossdock/engine"
 )
 
 func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
@@ -19,7 +17,7 @@ func migrate(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	if err := engine.Migrate(ctx, st.DB.DB); err != nil {
+	if err := st.MigrateQueue(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "applied %d migration(s); the database is current\n", n)

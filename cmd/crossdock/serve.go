@@ -36,7 +36,7 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	} else if n > 0 {
 		log.Info("applied migrations", "count", n)
 	}
-	if err := engine.Migrate(ctx, st.DB.DB); err != nil {
+	if err := st.MigrateQueue(ctx); err != nil {
 		return err
 	}
 	ecfg := engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine"), BaseURL: cfg.BaseURL}

@@ -25,8 +25,8 @@ import (
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 )
 

@@ -8,8 +8,8 @@ import (
 
 	"crossdock/connectors/demo"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
-	"crossdock/engine/rules"
 	"crossdock/store"
+	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
 )

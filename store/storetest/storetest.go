@@ -28,7 +28,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 
-	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/pgembed"
 )
@@ -117,7 +116,7 @@ func setup() error {
 	}
 	// The sync engine's queue tables (River's own migrations) too, so every
 	// clone is a complete Crossdock database.
-	return engine.Migrate(ctx, st.DB.DB)
+	return st.MigrateQueue(ctx)
 }
 
 // URL returns the connection string of a fresh migrated database, dropped when

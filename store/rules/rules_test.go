@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/engine/rules"
+	"crossdock/store/rules"
 )
 
 const (
