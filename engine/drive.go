@@ -78,13 +78,9 @@ func (e *Engine) workQueued(ctx context.Context) (int, error) {
 	}
 	var after int64
 	for {
-		var jobs []struct {
-			ID   int64           `db:"id"`
-			Args json.RawMessage `db:"args"`
-		}
-		if err := e.st.DB.SelectContext(ctx, &jobs, `SELECT id, args FROM river_job
-WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable') AND id > $2 ORDER BY id LIMIT 1000`, SyncArgs{}.Kind(), after); err != nil {
-			return worked, fmt.Errorf("engine: queued syncs: %w", err)
+		jobs, err := e.st.QueuedJobs(ctx, SyncArgs{}.Kind(), after, 1000)
+		if err != nil {
+			return worked, err
 		}
 		if len(jobs) == 0 {
 			return worked, nil
@@ -100,9 +96,8 @@ WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable') AND id > $2
 				// why, and River would try it again.
 				continue
 			}
-			if _, err := e.st.DB.ExecContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(), attempt = attempt + 1
-WHERE id = $1`, j.ID); err != nil {
-				return worked, fmt.Errorf("engine: complete job %d: %w", j.ID, err)
+			if err := e.st.CompleteJob(ctx, j.ID); err != nil {
+				return worked, err
 			}
 			worked++
 		}
@@ -113,13 +108,9 @@ WHERE id = $1`, j.ID); err != nil {
 // their end, step by step as replayBatchWorker does: the syncs they make
 // wait as sync jobs, for workQueued.
 func (e *Engine) workQueuedBatches(ctx context.Context) (int, error) {
-	var jobs []struct {
-		ID   int64           `db:"id"`
-		Args json.RawMessage `db:"args"`
-	}
-	if err := e.st.DB.SelectContext(ctx, &jobs, `SELECT id, args FROM river_job
-WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable') ORDER BY id`, ReplayBatchArgs{}.Kind()); err != nil {
-		return 0, fmt.Errorf("engine: queued bulk replays: %w", err)
+	jobs, err := e.st.QueuedJobs(ctx, ReplayBatchArgs{}.Kind(), 0, 1000)
+	if err != nil {
+		return 0, err
 	}
 	for _, j := range jobs {
 		var a ReplayBatchArgs
@@ -135,9 +126,8 @@ WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable') ORDER BY id
 				break
 			}
 		}
-		if _, err := e.st.DB.ExecContext(ctx, `UPDATE river_job SET state = 'completed', finalized_at = now(), attempt = attempt + 1
-WHERE id = $1`, j.ID); err != nil {
-			return 0, fmt.Errorf("engine: complete job %d: %w", j.ID, err)
+		if err := e.st.CompleteJob(ctx, j.ID); err != nil {
+			return 0, err
 		}
 	}
 	return len(jobs), nil
