@@ -94,20 +94,6 @@ func (e *Engine) EvaluateAlerts(ctx context.Context) ([]store.AlertNotice, error
 	return notices, nil
 }
 
-// thousands writes a count the way the console does: "10,142".
-func thousands[N int | int64](n N) string {
-	s := strconv.FormatInt(int64(n), 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		return "-" + s
-	}
-	return s
-}
-
 func minutes(d time.Duration) string {
 	m := int(math.Round(d.Minutes()))
 	if m == 1 {
@@ -134,7 +120,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 				Title: fmt.Sprintf("%.0f%% of Shopify's webhooks failed in the last %s", rate, minutes(r.Window())),
 				Message: fmt.Sprintf("%s of %s webhook deliveries were turned away (%s) or could not be processed (%s). "+
 					"Open the connection's Webhooks page to see why: a wrong API secret key turns every delivery away, and "+
-					"Shopify deletes a subscription that keeps failing.", thousands(bad), thousands(w.Total), thousands(w.Rejected), thousands(w.Failed))})
+					"Shopify deletes a subscription that keeps failing.", store.Thousands(bad), store.Thousands(w.Total), store.Thousands(w.Rejected), store.Thousands(w.Failed))})
 		}
 	case store.AlertIntakeStuck:
 		l, err := e.st.WebhookIntakeLag(ctx)
@@ -164,7 +150,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: lag.Seconds(),
 				Title: fmt.Sprintf("The %s flow is %s behind", f.Noun(), minutes(lag)),
 				Message: fmt.Sprintf("The oldest change of %s has waited %s (the alert is at %s); %s wait, %s are retrying. "+
-					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), minutes(lag), minutes(limit), thousands(q.Pending), thousands(q.Retrying))})
+					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), minutes(lag), minutes(limit), store.Thousands(q.Pending), store.Thousands(q.Retrying))})
 		}
 	case store.AlertFreshnessMissed:
 		rs, err := e.Rules(ctx)
@@ -204,9 +190,9 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			}
 			f := rules.Family(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), thousands(c), minutes(r.Window())),
+				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), store.Thousands(c), minutes(r.Window())),
 				Message: fmt.Sprintf("%s syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
-					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", thousands(c), f.Noun(), minutes(r.Window()))})
+					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", store.Thousands(c), f.Noun(), minutes(r.Window()))})
 		}
 	case store.AlertBreakerOpen:
 		// Every replica's breakers, not only this one's: the rule is
@@ -238,9 +224,9 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			}
 			label, noun := reconWhat(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %s differences between systems are open", label, thousands(c)),
+				Title: fmt.Sprintf("%s: %s differences between systems are open", label, store.Thousands(c)),
 				Message: fmt.Sprintf("Reconciliation found %s open differences in %s. Open Reconciliation → Discrepancies, "+
-					"filter on this kind of data, and assign, fix or send the source's value.", thousands(c), noun)})
+					"filter on this kind of data, and assign, fix or send the source's value.", store.Thousands(c), noun)})
 		}
 	case store.AlertLongWorkStuck:
 		limit := time.Duration(r.Threshold * float64(time.Minute))

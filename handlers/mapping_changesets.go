@@ -444,7 +444,7 @@ func (h Mappings) what(c *fiber.Ctx, cs store.ChangeSet) string {
 		}
 	}
 	if n := cs.Changes(); n != 1 {
-		return fmtInt(n) + " changes"
+		return store.Thousands(n) + " changes"
 	}
 	return "1 change"
 }

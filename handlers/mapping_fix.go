@@ -103,7 +103,7 @@ func (h Mappings) Fix(c *fiber.Ctx) error {
 	if len(m.ExternalIDs) == 0 {
 		h.Flash(c, "warning", "These failures do not say which records are missing. Find them in the list below, then try the failures again.")
 	} else if len(m.ExternalIDs) > maxFixIDs {
-		h.Flash(c, "info", fmt.Sprintf("%s records are missing; the list shows every unmapped one of their kind.", fmtInt(len(m.ExternalIDs))))
+		h.Flash(c, "info", fmt.Sprintf("%s records are missing; the list shows every unmapped one of their kind.", store.Thousands(len(m.ExternalIDs))))
 	}
 	return Redirect(c, UnmappedHref(m))
 }

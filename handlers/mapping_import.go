@@ -95,7 +95,7 @@ func (h Mappings) Import(c *fiber.Ctx) error {
 		return err
 	}
 	if res.Nothing {
-		p.Notice = fmt.Sprintf("Nothing to change: all %s rows are already mapped this way. No proposed change was made.", fmtInt(res.Rows))
+		p.Notice = fmt.Sprintf("Nothing to change: all %s rows are already mapped this way. No proposed change was made.", store.Thousands(res.Rows))
 		if res.Rows == 1 {
 			p.Notice = "Nothing to change: the row is already mapped this way. No proposed change was made."
 		}
@@ -306,7 +306,7 @@ func matchesNoun(n int) string {
 	if n == 1 {
 		return "1 match"
 	}
-	return fmtInt(n) + " matches"
+	return store.Thousands(n) + " matches"
 }
 
 // AcceptSuggestions turns the ticked suggestions into a draft proposed change.

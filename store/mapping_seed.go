@@ -80,23 +80,11 @@ func (s *Store) SeedMappings(ctx context.Context, a Actor, in NewChangeSet) (Cha
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.seeded", ObjectType: "change_set", ObjectID: strconv.FormatInt(cs.ID, 10),
 			Summary: fmt.Sprintf("%s seeded proposed change #%d %q: mapping version %d (%s mappings added)", a.Label, cs.ID, cs.Title, version,
-				thousands(cs.NAdd)),
+				Thousands(cs.NAdd)),
 			After: auditChangeSet(cs)})
 	})
 	if err != nil {
 		return ChangeSet{}, err
 	}
 	return cs, nil
-}
-
-// thousands writes n with a comma between thousands, as the pages do.
-func thousands(n int) string {
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }

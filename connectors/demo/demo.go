@@ -395,9 +395,9 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
 			Summary: fmt.Sprintf("Loaded the demo workspace: %s Shopify variants, %s Odoo products, %s mapped, %s price and %s stock differences, "+
 				"%s variants left unmapped, %s orders of which Odoo refuses %s, %s prices below cost and %s margins below threshold",
-				thousands(len(w.Shop.Variants())), thousands(len(w.Odoo.Products())), thousands(drift.Mapped), thousands(drift.Prices),
-				thousands(drift.Stock), thousands(drift.Unmapped), thousands(drift.Orders), thousands(drift.RefusedOrders),
-				thousands(drift.BelowCost), thousands(drift.BelowThreshold))})
+				store.Thousands(len(w.Shop.Variants())), store.Thousands(len(w.Odoo.Products())), store.Thousands(drift.Mapped), store.Thousands(drift.Prices),
+				store.Thousands(drift.Stock), store.Thousands(drift.Unmapped), store.Thousands(drift.Orders), store.Thousands(drift.RefusedOrders),
+				store.Thousands(drift.BelowCost), store.Thousands(drift.BelowThreshold))})
 	})
 	if err != nil {
 		return Loaded{}, err
@@ -612,7 +612,7 @@ func randomHex(n int) string {
 
 // Summary says what the demo holds, for the page that loaded it.
 func (d Drift) Summary() string {
-	n := thousands
+	n := store.Thousands[int]
 	var b strings.Builder
 	fmt.Fprintf(&b, "The demo workspace is ready: a sandbox Shopify store and a sandbox Odoo, connected as test systems. "+
 		"Shopify decides orders, refunds, customers and product content; Odoo decides prices, costs, stock and shipments; "+
@@ -627,16 +627,4 @@ func (d Drift) Summary() string {
 		fmt.Fprintf(&b, " %s past orders never reached Odoo: they contain one of those variants.", n(d.PastOrdersMissing))
 	}
 	return b.String()
-}
-
-// thousands writes n with a comma between thousands, as every page does.
-func thousands(n int) string {
-	if n < 0 {
-		return "-" + thousands(-n)
-	}
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
