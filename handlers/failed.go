@@ -521,10 +521,7 @@ func (h Failed) resolve(c *fiber.Ctx, resolution string) error {
 	var fe store.FieldErrors
 	switch {
 	case errors.As(err, &fe):
-		msg := fe["note"]
-		if msg == "" {
-			msg = fe["form"]
-		}
+		msg := fe.First("note", "form")
 		h.Flash(c, "critical", msg+" Nothing was changed.")
 		return Redirect(c, back)
 	case errors.Is(err, store.ErrNothingToResolve):

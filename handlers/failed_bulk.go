@@ -148,10 +148,7 @@ func (h Failed) Act(c *fiber.Ctx) error {
 	var fe store.FieldErrors
 	switch {
 	case errors.As(err, &fe):
-		msg := fe["note"]
-		if msg == "" {
-			msg = fe["form"]
-		}
+		msg := fe.First("note", "form")
 		h.Flash(c, "critical", msg+" Nothing was changed.")
 		return Redirect(c, redo)
 	case errors.Is(err, store.ErrNothingToResolve), errors.Is(err, store.ErrNothingToExclude):
@@ -204,10 +201,7 @@ func (h Failed) Exclude(c *fiber.Ctx) error {
 	var fe store.FieldErrors
 	switch {
 	case errors.As(err, &fe):
-		msg := fe["note"]
-		if msg == "" {
-			msg = fe["form"]
-		}
+		msg := fe.First("note", "form")
 		h.Flash(c, "critical", msg+" Nothing was changed.")
 		return Redirect(c, back)
 	case errors.Is(err, store.ErrNothingToExclude):

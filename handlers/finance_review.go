@@ -33,10 +33,7 @@ func (h Finance) Review(action string) fiber.Handler {
 		var fe store.FieldErrors
 		switch {
 		case errors.As(err, &fe):
-			msg := fe["note"]
-			if msg == "" {
-				msg = fe["action"]
-			}
+			msg := fe.First("note", "action")
 			h.Flash(c, "critical", msg)
 		case errors.Is(err, store.ErrNotFound):
 			h.Flash(c, "critical", "That variant is not in the latest comparison of prices any more. Look at the review again.")

@@ -92,6 +92,16 @@ func (fe FieldErrors) Error() string {
 	return strings.Join(parts, " ")
 }
 
+// First returns the message of the first of fields that has one, or "".
+func (fe FieldErrors) First(fields ...string) string {
+	for _, f := range fields {
+		if m := fe[f]; m != "" {
+			return m
+		}
+	}
+	return ""
+}
+
 // CheckPassword says what is wrong with a new password, or "".
 func CheckPassword(pw string) string {
 	switch {
