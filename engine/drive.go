@@ -61,8 +61,11 @@ func (e *Engine) RunScheduledOnce(ctx context.Context) (Round, error) {
 		}
 		r.Compared++
 	}
-	if _, err := e.EvaluateAlerts(ctx); err != nil {
-		errs = append(errs, err)
+	// Then what packages above the core added (OnRound): alerts.
+	for _, fn := range e.rounds {
+		if err := fn(ctx, &r); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return r, errors.Join(errs...)
 }

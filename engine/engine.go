@@ -117,18 +117,9 @@ type Config struct {
 	FetchPollInterval time.Duration
 	// RulesTTL is how long a loaded sources-of-truth snapshot is trusted [1 s].
 	RulesTTL time.Duration
-	// AlertTick is how often the alert rules are evaluated [1 min];
-	// ManualAlertsOnly turns the periodic evaluation off (tests call
-	// EvaluateAlerts). NotifyAttempts bounds the tries of one notice to one
-	// channel [3], NotifyBackoff is the first pause between them [2 s],
-	// NotifyTimeout bounds one try [10 s]. BaseURL is where people reach the
-	// console (links in alerts, the webhook address subscriptions must use).
-	AlertTick        time.Duration
-	ManualAlertsOnly bool
-	NotifyAttempts   int
-	NotifyBackoff    time.Duration
-	NotifyTimeout    time.Duration
-	BaseURL          string
+	// BaseURL is where people reach the console (links in alerts, the
+	// webhook address subscriptions must use, the rehearsal's target).
+	BaseURL string
 	// PausedRecheck is how often a queued sync of a paused flow looks again
 	// whether its flow was resumed [30 s].
 	PausedRecheck time.Duration
@@ -168,10 +159,6 @@ func (c *Config) defaults() {
 	c.RulesTTL = cmp.Or(c.RulesTTL, time.Second)
 	c.PausedRecheck = cmp.Or(c.PausedRecheck, 30*time.Second)
 	c.ReconGrace = cmp.Or(c.ReconGrace, time.Hour)
-	c.AlertTick = cmp.Or(c.AlertTick, time.Minute)
-	c.NotifyAttempts = cmp.Or(c.NotifyAttempts, 3)
-	c.NotifyBackoff = cmp.Or(c.NotifyBackoff, 2*time.Second)
-	c.NotifyTimeout = cmp.Or(c.NotifyTimeout, 10*time.Second)
 	c.StatePublishInterval = cmp.Or(c.StatePublishInterval, 10*time.Second)
 }
 
@@ -201,7 +188,12 @@ type Engine struct {
 	limits *limiter
 	counts syncCounter // finished attempts, for metrics
 	calls  *callHealth // calls to each connection since the last flush (callhealth.go)
-	memo   alertMemo
+
+	// What packages above the core added (export_api.go): River's workers
+	// (the client reads the bundle when it works a job) and their share of
+	// RunScheduledOnce.
+	workers *river.Workers
+	rounds  []func(context.Context, *Round) error
 
 	rulesMu  sync.Mutex
 	rulesAt  time.Time
@@ -262,13 +254,10 @@ func New(cfg Config) (*Engine, error) {
 		periodic = append(periodic, contentSweepJob(cfg.SweepTick))
 		periodic = append(periodic, reconPeriodic(cfg.SweepTick))
 	}
-	if !cfg.ManualAlertsOnly {
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(cfg.AlertTick), func() (river.JobArgs, *river.InsertOpts) {
-			return AlertArgs{}, alertOpts()
-		}, &river.PeriodicJobOpts{ID: "alerts"}))
-	}
+	// Packages above the core add their workers, queues and periodic jobs
+	// before Start (export_api.go).
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &alertWorker{e: e})
+	e.workers = workers
 	river.AddWorker(workers, &syncWorker{e: e})
 	river.AddWorker(workers, &sweepWorker{e: e})
 	river.AddWorker(workers, &contentSweepWorker{e: e})
@@ -281,7 +270,6 @@ func New(cfg Config) (*Engine, error) {
 			queueSyncsOdoo:  {MaxWorkers: cfg.OdooWorkers},
 			queueSweeps:     {MaxWorkers: 2},
 			queueRecon:      {MaxWorkers: 1},
-			queueAlerts:     {MaxWorkers: 1},
 			queueRehearsals: {MaxWorkers: 1},
 		},
 		// The client id is the replica's: a job's attempted_by names the

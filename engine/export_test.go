@@ -2,16 +2,7 @@ package engine
 
 import (
 	"context"
-	"time"
 )
-
-// ForgetSubscriptionCheck makes the next evaluation check the webhook
-// subscriptions again instead of reusing the last check of its window.
-func ForgetSubscriptionCheck(e *Engine) {
-	e.memo.mu.Lock()
-	e.memo.subsAt = time.Time{}
-	e.memo.mu.Unlock()
-}
 
 // OpenBreaker opens the circuit breaker of a connection on this replica, as
 // BreakerThreshold system failures in a row would.

@@ -315,15 +315,6 @@ func failed(err error, what string) store.RunOutcome {
 		Problems: []store.RunProblem{{What: capital(what), Why: plain(err)}}}
 }
 
-// plain says an error in a sentence a merchant can act on.
-func plain(err error) string {
-	f := classify(err, "The other system")
-	if f.message != "" {
-		return f.message
-	}
-	return err.Error()
-}
-
 func kindName(k string) string {
 	if k == store.KindShopify {
 		return "Shopify"
@@ -598,18 +589,6 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 		return err
 	}
 	return errors.Join(b.done(), cb.done())
-}
-
-// decimal reads a Shopify decimal string; nil or unreadable is no value.
-func decimal(s *string) *float64 {
-	if s == nil || strings.TrimSpace(*s) == "" {
-		return nil
-	}
-	f, err := strconv.ParseFloat(*s, 64)
-	if err != nil {
-		return nil
-	}
-	return &f
 }
 
 func (e *Engine) odooPrices(ctx context.Context, run store.ReconRun, connID int64) error {

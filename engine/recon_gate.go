@@ -42,9 +42,9 @@ func reconHasSource(rs rules.Rules, recon string) bool {
 	return hasSource(rs, fams[0])
 }
 
-// familyHasSource is hasSource for an alert's key: a data family, or a
+// FamilyHasSource is hasSource for an alert's key: a data family, or a
 // comparison's name; any other key (a connection, "all") is not a family.
-func familyHasSource(rs rules.Rules, key string) bool {
+func FamilyHasSource(rs rules.Rules, key string) bool {
 	if _, ok := reconFamilies[key]; ok {
 		return reconHasSource(rs, key)
 	}

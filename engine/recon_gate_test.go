@@ -6,6 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/engine"
+	"crossdock/engine/alert"
+	"crossdock/engine/enginetest"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -26,11 +28,14 @@ func liveRuns(t *testing.T, e *env) map[string]store.ReconRun {
 
 func TestComparisonRunsOnlyForFamiliesWithASource(t *testing.T) {
 	t.Parallel()
-	e := alertsSetup(t) // Shopify decides orders, Odoo stock; nobody decides prices or refunds
+	e := setup(t, options{}) // Shopify decides orders, Odoo stock; nobody decides prices or refunds
+	al, err := alert.New(e.eng, alert.Config{Manual: true})
+	require.NoError(t, err)
 	ctx := t.Context()
 	e.mapInDB(t)
-	setRule(t, e, store.AlertReconRunFailed, true, 0, 60, 240)
-	setRule(t, e, store.AlertReconDiscrepancies, true, 1, 60, 240)
+	enginetest.OnlyAlertRule(t, e.st, store.AlertFailedSyncsBurst)
+	enginetest.SetAlertRule(t, e.st, store.AlertReconRunFailed, true, 0, 60, 240)
+	enginetest.SetAlertRule(t, e.st, store.AlertReconDiscrepancies, true, 1, 60, 240)
 
 	require.NoError(t, engine.ReconTick(e.eng, ctx))
 	live := liveRuns(t, e)
@@ -42,12 +47,12 @@ func TestComparisonRunsOnlyForFamiliesWithASource(t *testing.T) {
 
 	// A comparison that failed, and differences left, from before the
 	// source was removed or never set, raise nothing the merchant cannot clear.
-	_, err := e.st.DB.ExecContext(ctx, `INSERT INTO recon_runs (family, trigger, status, finished_at, message)
+	_, err = e.st.DB.ExecContext(ctx, `INSERT INTO recon_runs (family, trigger, status, finished_at, message)
 VALUES ('prices', 'manual', 'failed', now(), 'No system decides prices yet.')`)
 	require.NoError(t, err)
 	_, err = e.st.DB.ExecContext(ctx, `INSERT INTO discrepancies (family, kind, key, label, first_run_id, last_run_id) VALUES ('prices', 'price', 'x', 'x', 1, 1)`)
 	require.NoError(t, err)
-	notices, err := e.eng.EvaluateAlerts(ctx)
+	notices, err := al.Evaluate(ctx)
 	require.NoError(t, err)
 	for _, n := range notices {
 		require.NotEqual(t, "prices", n.Alert.Key, "no alert about prices while nobody decides them: %s", n.Alert.Title)
@@ -78,7 +83,7 @@ VALUES ('prices', 'manual', 'failed', now(), 'No system decides prices yet.')`)
 	_, err = e.st.DB.ExecContext(ctx, `INSERT INTO recon_runs (family, trigger, status, finished_at, message)
 VALUES ('prices', 'manual', 'failed', now() + interval '1 second', 'Shopify could not be reached.')`)
 	require.NoError(t, err)
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = al.Evaluate(ctx)
 	require.NoError(t, err)
 	var keys []string
 	for _, n := range notices {

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/engine"
+	"crossdock/engine/alert"
+	"crossdock/engine/enginetest"
 	"crossdock/store"
 )
 
@@ -16,20 +18,22 @@ import (
 // resolves there once it closes; both see how many replicas have it open.
 func TestBreakerOpenOnOneReplicaIsSeenByAnother(t *testing.T) {
 	t.Parallel()
-	e := alertsSetup(t)
+	e := setup(t, options{})
 	ctx := t.Context()
-	setRule(t, e, store.AlertFailedSyncsBurst, false, 10, 10, 60)
-	setRule(t, e, store.AlertBreakerOpen, true, 0, 5, 60)
+	enginetest.OnlyAlertRule(t, e.st, store.AlertBreakerOpen)
+	enginetest.SetAlertRule(t, e.st, store.AlertBreakerOpen, true, 0, 5, 60)
 	// Two replicas on one database, with breakers that stay open a minute.
 	replica := func() *engine.Engine {
 		eng, err := engine.New(engine.Config{Store: e.st, SecretKey: secretKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			ManualSweepsOnly: true, ManualAlertsOnly: true, BreakerThreshold: 3, BreakerCooldown: time.Minute})
+			ManualSweepsOnly: true, BreakerThreshold: 3, BreakerCooldown: time.Minute})
 		require.NoError(t, err)
 		return eng
 	}
 	here, other := replica(), replica()
+	alerts, err := alert.New(here, alert.Config{Manual: true})
+	require.NoError(t, err)
 
-	notices, err := here.EvaluateAlerts(ctx)
+	notices, err := alerts.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Empty(t, notices, "no breaker is open anywhere")
 
@@ -42,7 +46,7 @@ func TestBreakerOpenOnOneReplicaIsSeenByAnother(t *testing.T) {
 	require.Equal(t, 1, css[0].OpenReplicas)
 	require.Equal(t, "Odoo", css[0].Name)
 	require.WithinDuration(t, time.Now().Add(time.Minute), css[0].OpenUntil, 10*time.Second)
-	notices, err = here.EvaluateAlerts(ctx)
+	notices, err = alerts.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1, "the replica evaluating sees the other's breaker")
 	require.Equal(t, "Crossdock stopped sending to Odoo for a while", notices[0].Alert.Title)
@@ -56,7 +60,7 @@ func TestBreakerOpenOnOneReplicaIsSeenByAnother(t *testing.T) {
 	css, err = other.SharedConnections(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 2, css[0].OpenReplicas)
-	_, err = here.EvaluateAlerts(ctx)
+	_, err = alerts.Evaluate(ctx)
 	require.NoError(t, err)
 	open, _, err := e.st.ListAlerts(ctx, store.AlertFilter{Open: true})
 	require.NoError(t, err)
@@ -67,7 +71,7 @@ func TestBreakerOpenOnOneReplicaIsSeenByAnother(t *testing.T) {
 	engine.CloseBreaker(here, e.odooConn.ID)
 	require.NoError(t, engine.PublishStates(other, ctx))
 	require.NoError(t, engine.PublishStates(here, ctx))
-	_, err = here.EvaluateAlerts(ctx)
+	_, err = alerts.Evaluate(ctx)
 	require.NoError(t, err)
 	open, _, err = e.st.ListAlerts(ctx, store.AlertFilter{Open: true})
 	require.NoError(t, err)

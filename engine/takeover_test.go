@@ -372,50 +372,6 @@ func cmpDur(d, def time.Duration) time.Duration {
 	return d
 }
 
-// A comparison or bulk replay nobody works on raises the stuck-work alert;
-// one a replica beats for does not, and the alert clears once it moves.
-func TestAlertLongWorkStuck(t *testing.T) {
-	t.Parallel()
-	e := alertsSetup(t)
-	ctx := t.Context()
-	setRule(t, e, store.AlertFailedSyncsBurst, false, 10, 10, 60)
-	setRule(t, e, store.AlertLongWorkStuck, true, 10, 1, 60)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		_, err := e.st.DB.ExecContext(ctx, q, args...)
-		require.NoError(t, err)
-	}
-	exec(`INSERT INTO recon_runs (family, trigger, status, started_at, beat_at) VALUES
- ('inventory', 'schedule', 'running', now() - interval '40 minutes', now() - interval '25 minutes'),
- ('prices', 'schedule', 'running', now() - interval '40 minutes', now() - interval '5 seconds')`)
-	exec(`INSERT INTO replay_batches (created_label, description, status, created_at) VALUES
- ('Ana', 'Unmapped failures of SKU-1', 'running', now() - interval '15 minutes'),
- ('Ana', 'Recent failures', 'done', now() - interval '15 minutes')`)
-	notices, err := e.eng.EvaluateAlerts(ctx)
-	require.NoError(t, err)
-	var titles []string
-	for _, n := range notices {
-		require.Equal(t, store.AlertLongWorkStuck, n.Alert.Kind)
-		titles = append(titles, n.Alert.Title)
-	}
-	slices.Sort(titles)
-	require.Len(t, titles, 2, "the beating run and the finished batch are not stuck: %v", titles)
-	require.Regexp(t, `^Bulk try-again #\d+ has not moved for 15 minutes$`, titles[0])
-	require.Regexp(t, `^Inventory: comparison #\d+ has not moved for 25 minutes$`, titles[1])
-	for _, n := range notices {
-		require.NotContains(t, strings.ToLower(n.Alert.Title+n.Alert.Message), "replay")
-	}
-
-	exec(`UPDATE recon_runs SET beat_at = now()`)
-	exec(`UPDATE replay_batches SET beat_at = now()`)
-	notices, err = e.eng.EvaluateAlerts(ctx)
-	require.NoError(t, err)
-	require.Len(t, notices, 2)
-	for _, n := range notices {
-		require.Equal(t, "resolved", n.Event, n.Alert.Title)
-	}
-}
-
 // A replica takes from the queue only the orders it can send: with Odoo
 // slow and twenty orders waiting, eight jobs run (Odoo's limit per replica)
 // and the others stay in the queue for any replica, instead of twenty taken

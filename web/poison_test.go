@@ -157,7 +157,7 @@ func TestStuckWebhookIntakeShowsOnReadyzAndAlerts(t *testing.T) {
 		return res.StatusCode, out
 	}
 	stuckAlerts := func() []store.AlertNotice {
-		notices, err := env.Engine.EvaluateAlerts(t.Context())
+		notices, err := env.Alerts.Evaluate(t.Context())
 		require.NoError(t, err)
 		var out []store.AlertNotice
 		for _, n := range notices {
@@ -189,7 +189,7 @@ func TestStuckWebhookIntakeShowsOnReadyzAndAlerts(t *testing.T) {
 	status, body = readyz()
 	require.Equal(t, http.StatusOK, status, "intake took the event: %v", body)
 	var open int
-	_, err = env.Engine.EvaluateAlerts(t.Context())
+	_, err = env.Alerts.Evaluate(t.Context())
 	require.NoError(t, err)
 	require.NoError(t, env.Store.DB.GetContext(t.Context(), &open, `SELECT count(*) FROM alerts WHERE kind = $1 AND state <> 'resolved'`, store.AlertIntakeStuck))
 	require.Zero(t, open, "the alert resolved by itself")

@@ -26,7 +26,7 @@ import (
 func startEngine(t testing.TB, env *webtest.Env) {
 	t.Helper()
 	eng, err := engine.New(engine.Config{Store: env.Store, SecretKey: []byte(webtest.SecretKey), BaseURL: env.URL,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ManualSweepsOnly: true, ManualAlertsOnly: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ManualSweepsOnly: true,
 		FetchPollInterval: 50 * time.Millisecond, IntakeInterval: 20 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, eng.Start(context.Background()))

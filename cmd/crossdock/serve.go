@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"crossdock/engine"
+	"crossdock/engine/alert"
 	"crossdock/store"
 	"crossdock/web"
 )
@@ -47,8 +48,13 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	// Above the engine's core, on its queue.
+	alerts, err := alert.New(eng, alert.Config{})
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
-		TrustedProxies: cfg.trustedProxies()})
+		TrustedProxies: cfg.trustedProxies(), Alerts: alerts})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
+	"crossdock/engine/alert"
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
@@ -41,6 +42,8 @@ type Env struct {
 	// Engine is the console's sync engine, built but not started: a test
 	// calls the periodic work it needs (FollowApprovals) itself.
 	Engine *engine.Engine
+	// Alerts are the console's alerts on Engine (engine/alert).
+	Alerts *alert.Service
 	Users  map[store.Role]store.User
 }
 
@@ -80,8 +83,10 @@ func Start(t testing.TB, opts ...Options) *Env {
 	// (catalogue refresh), no background sync runs under the tests.
 	eng, err := engine.New(engine.Config{Store: st, SecretKey: []byte(SecretKey), Logger: log})
 	require.NoError(t, err)
+	alerts, err := alert.New(eng, alert.Config{})
+	require.NoError(t, err)
 	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng, MetricsToken: o.MetricsToken,
-		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed})
+		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed, Alerts: alerts})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {
@@ -89,7 +94,7 @@ func Start(t testing.TB, opts ...Options) *Env {
 		defer cancel()
 		srv.Shutdown(ctx) //nolint:errcheck
 	})
-	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Users: map[store.Role]store.User{}}
+	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Alerts: alerts, Users: map[store.Role]store.User{}}
 	if !o.Empty {
 		ctx := context.Background()
 		admin, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "admin@shop.test", Name: "Ada Admin", Password: Password})

@@ -1,4 +1,4 @@
-package engine_test
+package alert_test
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/engine"
+	"crossdock/engine/alert"
+	"crossdock/engine/enginetest"
 	"crossdock/store"
 	"crossdock/store/secretbox"
 )
@@ -117,7 +120,7 @@ func startReceiver(t *testing.T, status int) *receiver {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.bodies = append(r.bodies, b)
-		r.sigs = append(r.sigs, req.Header.Get(engine.SignatureHeader))
+		r.sigs = append(r.sigs, req.Header.Get(alert.SignatureHeader))
 		r.mu.Unlock()
 		w.WriteHeader(status)
 	}))
@@ -127,28 +130,36 @@ func startReceiver(t *testing.T, status int) *receiver {
 
 func (r *receiver) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.bodies) }
 
+// env is the harness's engine with its alerts.
+type env struct {
+	*enginetest.Env
+	al *alert.Service
+}
+
 // alertsSetup is an engine whose only enabled rule is the failed-syncs burst
 // (the sandbox shop has no webhook subscriptions, which would fire too).
 func alertsSetup(t *testing.T) *env {
-	e := setup(t, options{configure: func(c *engine.Config) {
-		c.NotifyAttempts, c.NotifyBackoff, c.NotifyTimeout = 3, time.Millisecond, 2*time.Second
-		c.BaseURL = "https://crossdock.test"
-	}})
-	rs, err := e.st.AlertRules(t.Context())
-	require.NoError(t, err)
-	for _, r := range rs {
-		if r.Kind != store.AlertFailedSyncsBurst {
-			setRule(t, e, r.Kind, false, r.Threshold, r.WindowMinutes, r.RepeatMinutes)
-		}
-	}
+	e := setup(t, "https://crossdock.test")
+	enginetest.OnlyAlertRule(t, e.St, store.AlertFailedSyncsBurst)
+	return e
+}
+
+// setup is the harness's engine with its alerts, reached at baseURL.
+func setup(t *testing.T, baseURL string) *env {
+	e := &env{}
+	e.Env = enginetest.Setup(t, enginetest.Options{
+		Configure: func(c *engine.Config) { c.BaseURL = baseURL },
+		Attach: func(eng *engine.Engine) {
+			var err error
+			e.al, err = alert.New(eng, alert.Config{Manual: true, NotifyAttempts: 3, NotifyBackoff: time.Millisecond, NotifyTimeout: 2 * time.Second})
+			require.NoError(t, err)
+		}})
 	return e
 }
 
 func setRule(t *testing.T, e *env, kind string, on bool, threshold float64, window, repeat int) {
 	t.Helper()
-	_, err := e.st.UpdateAlertRule(t.Context(), store.SystemActor("test"), store.AlertRuleInput{Kind: kind, Enabled: on,
-		Threshold: strconv.FormatFloat(threshold, 'f', -1, 64), WindowMinutes: strconv.Itoa(window), RepeatMinutes: strconv.Itoa(repeat)})
-	require.NoError(t, err)
+	enginetest.SetAlertRule(t, e.St, kind, on, threshold, window, repeat)
 }
 
 func failedStock(e *env, n int) []store.NewSync {
@@ -156,7 +167,7 @@ func failedStock(e *env, n int) []store.NewSync {
 	for i := range n {
 		ref := "SKU-" + strconv.Itoa(i)
 		out = append(out, store.NewSync{Family: "inventory", Direction: "odoo_to_shopify", Flow: "inventory.odoo_shopify",
-			SourceConnectionID: e.odooConn.ID, TargetConnectionID: e.shopConn.ID, Trigger: store.TriggerSweep, EntityType: "stock",
+			SourceConnectionID: e.OdooConn.ID, TargetConnectionID: e.ShopConn.ID, Trigger: store.TriggerSweep, EntityType: "stock",
 			EntityRef: ref, EntityKey: ref, Payload: map[string]string{"sku": ref}, IdempotencyKey: "alert-" + ref, MaxAttempts: 8,
 			Status: store.SyncFailed, ErrorClass: store.ClassValidation, Message: ref + " was refused."})
 	}
@@ -168,16 +179,16 @@ func TestAlertLifecycleAndChannels(t *testing.T) {
 	e := alertsSetup(t)
 	ctx := t.Context()
 	a := store.SystemActor("test")
-	box, err := secretbox.New(secretKey)
+	box, err := secretbox.New(enginetest.SecretKey)
 	require.NoError(t, err)
 
 	// Only the burst rule matters here: the others stay quiet on this data.
-	_, err = e.st.UpdateAlertRule(ctx, a, store.AlertRuleInput{Kind: store.AlertFailedSyncsBurst, Enabled: true,
+	_, err = e.St.UpdateAlertRule(ctx, a, store.AlertRuleInput{Kind: store.AlertFailedSyncsBurst, Enabled: true,
 		Threshold: "3", WindowMinutes: "10", RepeatMinutes: "60"})
 	require.NoError(t, err)
 
 	mail := startSMTP(t)
-	_, err = e.st.SaveSMTP(ctx, a, box, store.SMTPSettingsInput{Host: "127.0.0.1", Port: strconv.Itoa(mail.ln.Addr().(*net.TCPAddr).Port), From: "crossdock@shop.test"})
+	_, err = e.St.SaveSMTP(ctx, a, box, store.SMTPSettingsInput{Host: "127.0.0.1", Port: strconv.Itoa(mail.ln.Addr().(*net.TCPAddr).Port), From: "crossdock@shop.test"})
 	require.NoError(t, err)
 	hook, slack, broken := startReceiver(t, 200), startReceiver(t, 200), startReceiver(t, 500)
 	const secret = "a-signing-secret-of-some-length"
@@ -187,22 +198,22 @@ func TestAlertLifecycleAndChannels(t *testing.T) {
 		{Kind: store.ChannelSlack, Name: "Slack #ops", Target: slack.srv.URL},
 		{Kind: store.ChannelWebhook, Name: "Broken hook", Target: broken.srv.URL, Secret: secret},
 	} {
-		_, err := e.st.CreateAlertChannel(ctx, a, box, in)
+		_, err := e.St.CreateAlertChannel(ctx, a, box, in)
 		require.NoError(t, err)
 	}
 
 	// Two failures: below the threshold, nothing fires.
-	ids, err := e.st.InsertSyncs(ctx, failedStock(e, 2))
+	ids, err := e.St.InsertSyncs(ctx, failedStock(e, 2))
 	require.NoError(t, err)
-	notices, err := e.eng.EvaluateAlerts(ctx)
+	notices, err := e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Empty(t, notices)
 
 	// The third one is the burst: one alert, sent to every channel.
-	more, err := e.st.InsertSyncs(ctx, failedStock(e, 3)[2:])
+	more, err := e.St.InsertSyncs(ctx, failedStock(e, 3)[2:])
 	require.NoError(t, err)
 	ids = append(ids, more...)
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
 	require.Equal(t, "firing", notices[0].Event)
@@ -212,7 +223,7 @@ func TestAlertLifecycleAndChannels(t *testing.T) {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(hook.bodies[0])
 	require.Equal(t, "sha256="+hex.EncodeToString(mac.Sum(nil)), hook.sigs[0], "the webhook body is signed with the channel's secret")
-	var p engine.AlertPayload
+	var p alert.Payload
 	require.NoError(t, json.Unmarshal(hook.bodies[0], &p))
 	require.Equal(t, store.AlertFailedSyncsBurst, p.Kind)
 	require.Equal(t, "https://crossdock.test/alerts", p.ConsoleURL)
@@ -223,42 +234,42 @@ func TestAlertLifecycleAndChannels(t *testing.T) {
 	require.Contains(t, msgs[0], "Subject: Alert: Inventory: 3 syncs failed")
 	require.Equal(t, 3, broken.count(), "a channel answering 500 is tried a bounded number of times")
 
-	open, _, err := e.st.ListAlerts(ctx, store.AlertFilter{Open: true})
+	open, _, err := e.St.ListAlerts(ctx, store.AlertFilter{Open: true})
 	require.NoError(t, err)
 	require.Len(t, open, 1)
 	require.Contains(t, open[0].DeliveryError, "Broken hook")
 	require.Contains(t, open[0].DeliveryError, "answered 500")
-	ds, err := e.st.AlertDeliveries(ctx, open[0].ID)
+	ds, err := e.St.AlertDeliveries(ctx, open[0].ID)
 	require.NoError(t, err)
 	require.Len(t, ds, 4)
 
 	// Still failing: the same alert, nothing sent again before the repeat interval.
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Empty(t, notices)
 	require.Equal(t, 1, hook.count())
 
 	// Acknowledged by someone, it stays until the condition clears.
-	acked, err := e.st.AcknowledgeAlert(ctx, store.Actor{Label: "Ada Admin"}, open[0].ID)
+	acked, err := e.St.AcknowledgeAlert(ctx, store.Actor{Label: "Ada Admin"}, open[0].ID)
 	require.NoError(t, err)
 	require.Equal(t, store.AlertAcknowledged, acked.State)
 	require.Equal(t, "Ada Admin", acked.AcknowledgedBy)
-	_, err = e.st.AcknowledgeAlert(ctx, store.Actor{Label: "Ada Admin"}, open[0].ID)
+	_, err = e.St.AcknowledgeAlert(ctx, store.Actor{Label: "Ada Admin"}, open[0].ID)
 	require.ErrorIs(t, err, store.ErrConflict)
 
 	// Fixed: it resolves by itself, and the channels hear of it.
 	for _, id := range ids {
-		require.NoError(t, e.st.ResolveSync(ctx, id))
+		require.NoError(t, e.St.ResolveSync(ctx, id))
 	}
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
 	require.Equal(t, "resolved", notices[0].Event)
 	require.Equal(t, 2, hook.count())
-	open, _, err = e.st.ListAlerts(ctx, store.AlertFilter{Open: true})
+	open, _, err = e.St.ListAlerts(ctx, store.AlertFilter{Open: true})
 	require.NoError(t, err)
 	require.Empty(t, open)
-	all, _, err := e.st.ListAlerts(ctx, store.AlertFilter{})
+	all, _, err := e.St.ListAlerts(ctx, store.AlertFilter{})
 	require.NoError(t, err)
 	require.Len(t, all, 1)
 	require.Equal(t, store.AlertResolved, all[0].State)
@@ -269,22 +280,22 @@ func TestAlertRepeatsWhenNobodyAcknowledges(t *testing.T) {
 	t.Parallel()
 	e := alertsSetup(t)
 	ctx := t.Context()
-	_, err := e.st.UpdateAlertRule(ctx, store.SystemActor("test"), store.AlertRuleInput{Kind: store.AlertFailedSyncsBurst, Enabled: true,
+	_, err := e.St.UpdateAlertRule(ctx, store.SystemActor("test"), store.AlertRuleInput{Kind: store.AlertFailedSyncsBurst, Enabled: true,
 		Threshold: "1", WindowMinutes: "10", RepeatMinutes: "5"})
 	require.NoError(t, err)
-	_, err = e.st.InsertSyncs(ctx, failedStock(e, 1))
+	_, err = e.St.InsertSyncs(ctx, failedStock(e, 1))
 	require.NoError(t, err)
-	notices, err := e.eng.EvaluateAlerts(ctx)
+	notices, err := e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
-	open, _, err := e.st.ListAlerts(ctx, store.AlertFilter{Open: true})
+	open, _, err := e.St.ListAlerts(ctx, store.AlertFilter{Open: true})
 	require.NoError(t, err)
 	require.Contains(t, open[0].DeliveryError, "No alert channel is set up", "an alert nobody could be told of says so")
 
 	// Five minutes later (moved back in the database), it is sent again.
-	_, err = e.st.DB.ExecContext(ctx, `UPDATE alerts SET last_notified_at = now() - interval '6 minutes'`)
+	_, err = e.St.DB.ExecContext(ctx, `UPDATE alerts SET last_notified_at = now() - interval '6 minutes'`)
 	require.NoError(t, err)
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
 	require.Equal(t, "repeat", notices[0].Event)
@@ -295,36 +306,36 @@ func TestAlertChannelProblemsInPlainWords(t *testing.T) {
 	e := alertsSetup(t)
 	ctx := t.Context()
 	a := store.SystemActor("test")
-	box, err := secretbox.New(secretKey)
+	box, err := secretbox.New(enginetest.SecretKey)
 	require.NoError(t, err)
 
 	// No mail server saved yet.
-	require.ErrorContains(t, e.eng.SendTestEmail(ctx, "ops@shop.test"), "no mail server is saved yet")
+	require.ErrorContains(t, e.al.SendTestEmail(ctx, "ops@shop.test"), "no mail server is saved yet")
 
 	// A mail server nobody listens on.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	_, err = e.st.SaveSMTP(ctx, a, box, store.SMTPSettingsInput{Host: "127.0.0.1", Port: strconv.Itoa(port), From: "crossdock@shop.test"})
+	_, err = e.St.SaveSMTP(ctx, a, box, store.SMTPSettingsInput{Host: "127.0.0.1", Port: strconv.Itoa(port), From: "crossdock@shop.test"})
 	require.NoError(t, err)
-	err = e.eng.SendTestEmail(ctx, "ops@shop.test")
+	err = e.al.SendTestEmail(ctx, "ops@shop.test")
 	require.ErrorContains(t, err, "could not be reached (connection refused)")
 	require.ErrorContains(t, err, "check its host and port")
 
 	// A working one.
 	mail := startSMTP(t)
-	_, err = e.st.SaveSMTP(ctx, a, box, store.SMTPSettingsInput{Host: "127.0.0.1", Port: strconv.Itoa(mail.ln.Addr().(*net.TCPAddr).Port), From: "crossdock@shop.test"})
+	_, err = e.St.SaveSMTP(ctx, a, box, store.SMTPSettingsInput{Host: "127.0.0.1", Port: strconv.Itoa(mail.ln.Addr().(*net.TCPAddr).Port), From: "crossdock@shop.test"})
 	require.NoError(t, err)
-	require.NoError(t, e.eng.SendTestEmail(ctx, "ops@shop.test"))
+	require.NoError(t, e.al.SendTestEmail(ctx, "ops@shop.test"))
 	require.Len(t, mail.messages(), 1)
 	require.Contains(t, mail.messages()[0], "Subject: Test e-mail from Crossdock")
 
 	// A webhook answering 500, tried three times.
 	broken := startReceiver(t, 500)
-	ch, err := e.st.CreateAlertChannel(ctx, a, box, store.AlertChannelInput{Kind: store.ChannelSlack, Name: "Slack", Target: broken.srv.URL})
+	ch, err := e.St.CreateAlertChannel(ctx, a, box, store.AlertChannelInput{Kind: store.ChannelSlack, Name: "Slack", Target: broken.srv.URL})
 	require.NoError(t, err)
-	err = e.eng.SendTestAlert(ctx, ch.ID)
+	err = e.al.SendTestAlert(ctx, ch.ID)
 	require.ErrorContains(t, err, "answered 500 instead of accepting the alert (gave up after 3 attempts)")
 	require.Equal(t, 3, broken.count())
 }
@@ -335,21 +346,21 @@ func TestAlertMissingSubscriptionsClearOnceRegistered(t *testing.T) {
 	ctx := t.Context()
 	setRule(t, e, store.AlertSubscriptionGone, true, 0, 1, 240)
 	setRule(t, e, store.AlertFailedSyncsBurst, false, 10, 10, 60)
-	notices, err := e.eng.EvaluateAlerts(ctx)
+	notices, err := e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
-	require.Equal(t, strconv.FormatInt(e.shopConn.ID, 10), notices[0].Alert.Key)
+	require.Equal(t, strconv.FormatInt(e.ShopConn.ID, 10), notices[0].Alert.Key)
 	require.Contains(t, notices[0].Alert.Title, "Main store is not sending orders/create")
 	require.Contains(t, notices[0].Alert.Message, "register them")
 
 	// Someone registers them; once the check runs again the alert resolves.
-	cl, err := connectors.Shopify(e.shopConn, map[string]string{"access_token": e.shop.AccessToken()}, http.DefaultClient)
+	cl, err := connectors.Shopify(e.ShopConn, map[string]string{"access_token": e.Shop.AccessToken()}, http.DefaultClient)
 	require.NoError(t, err)
-	n, err := connectors.RegisterMissing(ctx, cl, "https://crossdock.test/webhooks/shopify/"+strconv.FormatInt(e.shopConn.ID, 10))
+	n, err := connectors.RegisterMissing(ctx, cl, "https://crossdock.test/webhooks/shopify/"+strconv.FormatInt(e.ShopConn.ID, 10))
 	require.NoError(t, err)
 	require.NotZero(t, n)
-	engine.ForgetSubscriptionCheck(e.eng)
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	alert.ForgetSubscriptionCheck(e.al)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
 	require.Equal(t, "resolved", notices[0].Event)
@@ -363,15 +374,15 @@ func TestAlertQueueLag(t *testing.T) {
 	setRule(t, e, store.AlertQueueLag, true, 10, 1, 60)
 	waiting := failedStock(e, 1)[0]
 	waiting.Status, waiting.ErrorClass, waiting.Message = "", "", "waiting"
-	_, err := e.st.InsertSyncs(ctx, []store.NewSync{waiting})
+	_, err := e.St.InsertSyncs(ctx, []store.NewSync{waiting})
 	require.NoError(t, err)
-	notices, err := e.eng.EvaluateAlerts(ctx)
+	notices, err := e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Empty(t, notices, "a fresh sync is not lag")
 
-	_, err = e.st.DB.ExecContext(ctx, `UPDATE syncs SET created_at = now() - interval '25 minutes'`)
+	_, err = e.St.DB.ExecContext(ctx, `UPDATE syncs SET created_at = now() - interval '25 minutes'`)
 	require.NoError(t, err)
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
 	require.Equal(t, "The stock levels flow is 25 minutes behind", notices[0].Alert.Title)
@@ -386,7 +397,7 @@ func TestAlertReconciliation(t *testing.T) {
 	setRule(t, e, store.AlertReconRunFailed, true, 0, 60, 240)
 	exec := func(q string, args ...any) {
 		t.Helper()
-		_, err := e.st.DB.ExecContext(ctx, q, args...)
+		_, err := e.St.DB.ExecContext(ctx, q, args...)
 		require.NoError(t, err)
 	}
 	// Stock: a failed run after a good one, and 3 open differences; prices:
@@ -400,7 +411,7 @@ func TestAlertReconciliation(t *testing.T) {
 		exec(`INSERT INTO discrepancies (family, kind, key, label, first_run_id, last_run_id) VALUES ($1, 'stock', $2, 'x', 1, 1)`,
 			fam, strconv.Itoa(i))
 	}
-	notices, err := e.eng.EvaluateAlerts(ctx)
+	notices, err := e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	got := map[string]store.AlertNotice{}
 	for _, n := range notices {
@@ -413,7 +424,7 @@ func TestAlertReconciliation(t *testing.T) {
 	// A later good run and fixed differences clear both.
 	exec(`INSERT INTO recon_runs (family, trigger, status, finished_at) VALUES ('inventory', 'manual', 'succeeded', now())`)
 	exec(`UPDATE discrepancies SET status = 'resolved' WHERE family = 'inventory' AND key = '0'`)
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 2)
 	for _, n := range notices {
@@ -426,17 +437,17 @@ func TestAlertReconciliation(t *testing.T) {
 // Overview and the connection's page say to set CROSSDOCK_BASE_URL instead).
 func TestAlertMissingSubscriptionsNotRaisedOnAnHTTPAddress(t *testing.T) {
 	t.Parallel()
-	e := setup(t, options{configure: func(c *engine.Config) { c.BaseURL = "http://crossdock.test:8080" }})
+	e := setup(t, "http://crossdock.test:8080")
 	ctx := t.Context()
-	rs, err := e.st.AlertRules(ctx)
+	rs, err := e.St.AlertRules(ctx)
 	require.NoError(t, err)
 	for _, r := range rs {
 		setRule(t, e, r.Kind, r.Kind == store.AlertSubscriptionGone, r.Threshold, r.WindowMinutes, r.RepeatMinutes)
 	}
-	notices, err := e.eng.EvaluateAlerts(ctx)
+	notices, err := e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Empty(t, notices, "nothing is registered, but registering could not succeed")
-	open, err := e.st.DB.QueryContext(ctx, `SELECT 1 FROM alerts WHERE kind = $1`, store.AlertSubscriptionGone)
+	open, err := e.St.DB.QueryContext(ctx, `SELECT 1 FROM alerts WHERE kind = $1`, store.AlertSubscriptionGone)
 	require.NoError(t, err)
 	defer open.Close()
 	require.False(t, open.Next(), "no alert row either")
@@ -453,30 +464,74 @@ func TestAlertFailedComparisonNeedsASource(t *testing.T) {
 	setRule(t, e, store.AlertReconRunFailed, true, 0, 60, 240)
 	exec := func(q string, args ...any) {
 		t.Helper()
-		_, err := e.st.DB.ExecContext(ctx, q, args...)
+		_, err := e.St.DB.ExecContext(ctx, q, args...)
 		require.NoError(t, err)
 	}
 	// Nobody decides prices: its comparison fails.
 	exec(`INSERT INTO recon_runs (family, trigger, status, created_at, finished_at, message) VALUES
  ('prices', 'schedule', 'failed', now() - interval '1 hour', now() - interval '1 hour', 'Nobody decides prices yet.')`)
-	notices, err := e.eng.EvaluateAlerts(ctx)
+	notices, err := e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Empty(t, notices, "no source for prices: nothing the merchant can clear")
 
 	// A source is set now: the old failure still says nothing about it.
-	_, err = e.st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: "prices", Master: e.odooConn.ID,
-		Receivers: []int64{e.shopConn.ID}, Trigger: "scheduled", SweepMinutes: 60, FreshnessMinutes: 60, Policy: "master_wins"})
+	_, err = e.St.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: "prices", Master: e.OdooConn.ID,
+		Receivers: []int64{e.ShopConn.ID}, Trigger: "scheduled", SweepMinutes: 60, FreshnessMinutes: 60, Policy: "master_wins"})
 	require.NoError(t, err)
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Empty(t, notices, "the failure predates the source")
 
 	// A comparison under the source fails: that one is raised.
 	exec(`INSERT INTO recon_runs (family, trigger, status, finished_at, message) VALUES
  ('prices', 'schedule', 'failed', now(), 'Shopify could not be reached.')`)
-	notices, err = e.eng.EvaluateAlerts(ctx)
+	notices, err = e.al.Evaluate(ctx)
 	require.NoError(t, err)
 	require.Len(t, notices, 1)
 	require.Equal(t, "prices", notices[0].Alert.Key)
 	require.Contains(t, notices[0].Alert.Message, "Shopify could not be reached.")
+}
+
+// A comparison or bulk replay nobody works on raises the stuck-work alert;
+// one a replica beats for does not, and the alert clears once it moves.
+func TestAlertLongWorkStuck(t *testing.T) {
+	t.Parallel()
+	e := alertsSetup(t)
+	ctx := t.Context()
+	setRule(t, e, store.AlertFailedSyncsBurst, false, 10, 10, 60)
+	setRule(t, e, store.AlertLongWorkStuck, true, 10, 1, 60)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		_, err := e.St.DB.ExecContext(ctx, q, args...)
+		require.NoError(t, err)
+	}
+	exec(`INSERT INTO recon_runs (family, trigger, status, started_at, beat_at) VALUES
+ ('inventory', 'schedule', 'running', now() - interval '40 minutes', now() - interval '25 minutes'),
+ ('prices', 'schedule', 'running', now() - interval '40 minutes', now() - interval '5 seconds')`)
+	exec(`INSERT INTO replay_batches (created_label, description, status, created_at) VALUES
+ ('Ana', 'Unmapped failures of SKU-1', 'running', now() - interval '15 minutes'),
+ ('Ana', 'Recent failures', 'done', now() - interval '15 minutes')`)
+	notices, err := e.al.Evaluate(ctx)
+	require.NoError(t, err)
+	var titles []string
+	for _, n := range notices {
+		require.Equal(t, store.AlertLongWorkStuck, n.Alert.Kind)
+		titles = append(titles, n.Alert.Title)
+	}
+	slices.Sort(titles)
+	require.Len(t, titles, 2, "the beating run and the finished batch are not stuck: %v", titles)
+	require.Regexp(t, `^Bulk try-again #\d+ has not moved for 15 minutes$`, titles[0])
+	require.Regexp(t, `^Inventory: comparison #\d+ has not moved for 25 minutes$`, titles[1])
+	for _, n := range notices {
+		require.NotContains(t, strings.ToLower(n.Alert.Title+n.Alert.Message), "replay")
+	}
+
+	exec(`UPDATE recon_runs SET beat_at = now()`)
+	exec(`UPDATE replay_batches SET beat_at = now()`)
+	notices, err = e.al.Evaluate(ctx)
+	require.NoError(t, err)
+	require.Len(t, notices, 2)
+	for _, n := range notices {
+		require.Equal(t, "resolved", n.Event, n.Alert.Title)
+	}
 }

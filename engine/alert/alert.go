@@ -1,9 +1,15 @@
-package engine
+// Package alert evaluates the alert rules (failure bursts, queue lag,
+// freshness, open breakers, missing webhook subscriptions, discrepancies,
+// stuck work) on the engine's queue, opens, repeats and resolves alerts,
+// and delivers them: e-mail over SMTP, Slack, and a signed generic webhook.
+package alert
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"math"
+	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,56 +19,112 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"crossdock/connectors"
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/store/secretbox"
 )
 
 const queueAlerts = "alerts"
 
-// AlertArgs is the periodic job that evaluates the alert rules. River's
+// Config configures the alerts. Zero values get the defaults in brackets.
+type Config struct {
+	// Tick is how often the rules are evaluated [1 min]; Manual turns the
+	// periodic evaluation off (tests call Evaluate).
+	Tick   time.Duration
+	Manual bool
+	// NotifyAttempts bounds the tries of one notice to one channel [3],
+	// NotifyBackoff is the first pause between them [2 s], NotifyTimeout
+	// bounds one try [10 s].
+	NotifyAttempts int
+	NotifyBackoff  time.Duration
+	NotifyTimeout  time.Duration
+}
+
+// Service evaluates the alert rules and delivers the notices. It runs on
+// the engine's queue; the engine's BaseURL is the console's address in
+// the notices, its HTTP client posts them.
+type Service struct {
+	e       *engine.Engine
+	cfg     Config
+	st      *store.Store
+	box     *secretbox.Box
+	log     *slog.Logger
+	http    *http.Client
+	baseURL string
+	memo    memo
+}
+
+// New adds the alerts to a built engine, before it starts: the queue, the
+// evaluation job and, unless Manual, its periodic run, and the evaluation
+// to RunScheduledOnce.
+func New(e *engine.Engine, cfg Config) (*Service, error) {
+	cfg.Tick = cmp.Or(cfg.Tick, time.Minute)
+	cfg.NotifyAttempts = cmp.Or(cfg.NotifyAttempts, 3)
+	cfg.NotifyBackoff = cmp.Or(cfg.NotifyBackoff, 2*time.Second)
+	cfg.NotifyTimeout = cmp.Or(cfg.NotifyTimeout, 10*time.Second)
+	ec := e.Config()
+	s := &Service{e: e, cfg: cfg, st: ec.Store, box: e.SecretBox(), log: ec.Logger, http: ec.HTTPClient, baseURL: ec.BaseURL}
+	if err := e.AddQueue(queueAlerts, 1); err != nil {
+		return nil, err
+	}
+	engine.AddWorker(e, &worker{s: s})
+	if !cfg.Manual {
+		e.AddPeriodicJob(river.NewPeriodicJob(river.PeriodicInterval(cfg.Tick), func() (river.JobArgs, *river.InsertOpts) {
+			return Args{}, insertOpts()
+		}, &river.PeriodicJobOpts{ID: "alerts"}))
+	}
+	e.OnRound(func(ctx context.Context, _ *engine.Round) error {
+		_, err := s.Evaluate(ctx)
+		return err
+	})
+	return s, nil
+}
+
+// Args is the periodic job that evaluates the alert rules. River's
 // periodic jobs are enqueued by the elected leader only, so the rules are
 // evaluated once across replicas; the unique index on open alerts keeps a
 // condition to one alert even if two evaluations ever overlapped.
-type AlertArgs struct{}
+type Args struct{}
 
 // Kind is the job kind in River's table.
-func (AlertArgs) Kind() string { return "crossdock_alerts" }
+func (Args) Kind() string { return "crossdock_alerts" }
 
-func alertOpts() *river.InsertOpts {
+func insertOpts() *river.InsertOpts {
 	return &river.InsertOpts{Queue: queueAlerts, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true,
 		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 			rivertype.JobStateScheduled}}}
 }
 
-type alertWorker struct {
-	river.WorkerDefaults[AlertArgs]
-	e *Engine
+type worker struct {
+	river.WorkerDefaults[Args]
+	s *Service
 }
 
-func (w *alertWorker) Work(ctx context.Context, _ *river.Job[AlertArgs]) error {
-	_, err := w.e.EvaluateAlerts(ctx)
+func (w *worker) Work(ctx context.Context, _ *river.Job[Args]) error {
+	_, err := w.s.Evaluate(ctx)
 	return err
 }
 
-// alertMemo keeps the last subscription check: it calls Shopify, so it runs
+// memo keeps the last subscription check: it calls Shopify, so it runs
 // once per rule window, not at every evaluation.
-type alertMemo struct {
+type memo struct {
 	mu        sync.Mutex
 	subsAt    time.Time
 	subsConds []store.AlertCondition
 }
 
-// EvaluateAlerts checks every rule now, opens, refreshes and resolves alerts,
+// Evaluate checks every rule now, opens, refreshes and resolves alerts,
 // and sends what is due. It returns what it sent (tests, the page's "check now").
-func (e *Engine) EvaluateAlerts(ctx context.Context) ([]store.AlertNotice, error) {
+func (s *Service) Evaluate(ctx context.Context) ([]store.AlertNotice, error) {
 	now := time.Now()
-	rs, err := e.st.AlertRules(ctx)
+	rs, err := s.st.AlertRules(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// Alerts about a data family, or its comparison, are raised only while
 	// a system decides it: one the merchant cannot clear is noise.
-	sources, err := e.st.SourceRules(ctx)
+	sources, err := s.st.SourceRules(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -73,40 +135,32 @@ func (e *Engine) EvaluateAlerts(ctx context.Context) ([]store.AlertNotice, error
 			evaluated = append(evaluated, r) // its open alerts resolve
 			continue
 		}
-		cs, err := e.alertConditions(ctx, r, now)
+		cs, err := s.conditions(ctx, r, now)
 		if err != nil {
 			// Not known is not cleared: this kind's open alerts stay as they are.
-			e.log.Warn("alert rule not evaluated", "kind", r.Kind, "err", err)
+			s.log.Warn("alert rule not evaluated", "kind", r.Kind, "err", err)
 			continue
 		}
 		evaluated = append(evaluated, r)
 		for _, c := range cs {
-			if familyHasSource(sources, c.Key) {
+			if engine.FamilyHasSource(sources, c.Key) {
 				conds = append(conds, c)
 			}
 		}
 	}
-	notices, err := e.st.ApplyAlertConditions(ctx, evaluated, conds, now)
+	notices, err := s.st.ApplyAlertConditions(ctx, evaluated, conds, now)
 	if err != nil {
 		return nil, err
 	}
-	e.sendNotices(ctx, notices)
+	s.sendNotices(ctx, notices)
 	return notices, nil
 }
 
-func minutes(d time.Duration) string {
-	m := int(math.Round(d.Minutes()))
-	if m == 1 {
-		return "1 minute"
-	}
-	return fmt.Sprintf("%d minutes", m)
-}
-
-func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
+func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
 	var out []store.AlertCondition
 	switch r.Kind {
 	case store.AlertWebhookFailureRate:
-		w, err := e.st.WebhookFailuresSince(ctx, now.Add(-r.Window()))
+		w, err := s.st.WebhookFailuresSince(ctx, now.Add(-r.Window()))
 		if err != nil {
 			return nil, err
 		}
@@ -117,26 +171,26 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 		rate := 100 * float64(bad) / float64(w.Total)
 		if rate > r.Threshold {
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: "all", Value: rate,
-				Title: fmt.Sprintf("%.0f%% of Shopify's webhooks failed in the last %s", rate, minutes(r.Window())),
+				Title: fmt.Sprintf("%.0f%% of Shopify's webhooks failed in the last %s", rate, engine.Minutes(r.Window())),
 				Message: fmt.Sprintf("%s of %s webhook deliveries were turned away (%s) or could not be processed (%s). "+
 					"Open the connection's Webhooks page to see why: a wrong API secret key turns every delivery away, and "+
 					"Shopify deletes a subscription that keeps failing.", store.Thousands(bad), store.Thousands(w.Total), store.Thousands(w.Rejected), store.Thousands(w.Failed))})
 		}
 	case store.AlertIntakeStuck:
-		l, err := e.st.WebhookIntakeLag(ctx)
+		l, err := s.st.WebhookIntakeLag(ctx)
 		if err != nil {
 			return nil, err
 		}
 		limit := time.Duration(r.Threshold * float64(time.Minute))
 		if l.Oldest > limit {
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: "all", Value: l.Oldest.Seconds(),
-				Title: fmt.Sprintf("Webhook intake is stuck: the oldest event has waited %s", minutes(l.Oldest)),
+				Title: fmt.Sprintf("Webhook intake is stuck: the oldest event has waited %s", engine.Minutes(l.Oldest)),
 				Message: fmt.Sprintf("A webhook event Shopify delivered %s ago is still waiting to become syncs (the alert is at %s), "+
 					"and every event after it waits too. Crossdock may be stopped, or unable to write to its database: "+
-					"check that it runs and read its log.", minutes(l.Oldest), minutes(limit))})
+					"check that it runs and read its log.", engine.Minutes(l.Oldest), engine.Minutes(limit))})
 		}
 	case store.AlertQueueLag:
-		qs, err := e.st.QueueStats(ctx)
+		qs, err := s.st.QueueStats(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -148,20 +202,20 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			lag := now.Sub(*q.OldestWaitingAt)
 			f := rules.Family(q.Family)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: lag.Seconds(),
-				Title: fmt.Sprintf("The %s flow is %s behind", f.Noun(), minutes(lag)),
+				Title: fmt.Sprintf("The %s flow is %s behind", f.Noun(), engine.Minutes(lag)),
 				Message: fmt.Sprintf("The oldest change of %s has waited %s (the alert is at %s); %s wait, %s are retrying. "+
-					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), minutes(lag), minutes(limit), store.Thousands(q.Pending), store.Thousands(q.Retrying))})
+					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), engine.Minutes(lag), engine.Minutes(limit), store.Thousands(q.Pending), store.Thousands(q.Retrying))})
 		}
 	case store.AlertFreshnessMissed:
-		rs, err := e.Rules(ctx)
+		rs, err := s.e.Rules(ctx)
 		if err != nil {
 			return nil, err
 		}
-		qs, err := e.st.QueueStats(ctx)
+		qs, err := s.st.QueueStats(ctx)
 		if err != nil {
 			return nil, err
 		}
-		last, err := e.st.LastSuccesses(ctx)
+		last, err := s.st.LastSuccesses(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -175,12 +229,12 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 				continue
 			}
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: now.Sub(*q.OldestWaitingAt).Seconds(),
-				Title: fmt.Sprintf("The %s flow missed its freshness target of %s", f.Noun(), minutes(fresh)),
+				Title: fmt.Sprintf("The %s flow missed its freshness target of %s", f.Noun(), engine.Minutes(fresh)),
 				Message: fmt.Sprintf("Nothing of the %s flow got through for more than %s, and changes are waiting. "+
-					"Open the Overview: the flow's card says what to do.", f.Noun(), minutes(fresh))})
+					"Open the Overview: the flow's card says what to do.", f.Noun(), engine.Minutes(fresh))})
 		}
 	case store.AlertFailedSyncsBurst:
-		n, err := e.st.FailedSince(ctx, now.Add(-r.Window()))
+		n, err := s.st.FailedSince(ctx, now.Add(-r.Window()))
 		if err != nil {
 			return nil, err
 		}
@@ -190,14 +244,14 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			}
 			f := rules.Family(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), store.Thousands(c), minutes(r.Window())),
+				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), store.Thousands(c), engine.Minutes(r.Window())),
 				Message: fmt.Sprintf("%s syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
-					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", store.Thousands(c), f.Noun(), minutes(r.Window()))})
+					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", store.Thousands(c), f.Noun(), engine.Minutes(r.Window()))})
 		}
 	case store.AlertBreakerOpen:
 		// Every replica's breakers, not only this one's: the rule is
 		// evaluated on one replica, the breaker may have opened on another.
-		css, err := e.SharedConnections(ctx)
+		css, err := s.e.SharedConnections(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -205,16 +259,16 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			if !cs.BreakerOpen {
 				continue
 			}
-			name := cmpStr(cs.Name, "connection #"+strconv.FormatInt(cs.ConnectionID, 10))
+			name := engine.Or(cs.Name, "connection #"+strconv.FormatInt(cs.ConnectionID, 10))
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: strconv.FormatInt(cs.ConnectionID, 10),
 				Title: fmt.Sprintf("Crossdock stopped sending to %s for a while", name),
 				Message: fmt.Sprintf("%s failed several times in a row, so Crossdock pauses its changes until %s and then tries one. "+
 					"Nothing is lost: they wait in the queue. Check that the system is up and its credentials are valid.", name, cs.OpenUntil.Format("15:04:05 MST"))})
 		}
 	case store.AlertSubscriptionGone:
-		return e.subscriptionConditions(ctx, r, now)
+		return s.subscriptionConditions(ctx, r, now)
 	case store.AlertReconDiscrepancies:
-		n, err := e.st.ReconCounts(ctx)
+		n, err := s.st.ReconCounts(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -230,7 +284,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 		}
 	case store.AlertLongWorkStuck:
 		limit := time.Duration(r.Threshold * float64(time.Minute))
-		stuck, err := e.st.StuckLongWork(ctx, limit)
+		stuck, err := s.st.StuckLongWork(ctx, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -239,28 +293,28 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			c := store.AlertCondition{Kind: r.Kind, Key: w.What + ":" + strconv.FormatInt(w.ID, 10), Value: idle.Seconds()}
 			if w.What == "reconciliation" {
 				label, noun := reconWhat(w.Label)
-				c.Title = fmt.Sprintf("%s: comparison #%d has not moved for %s", label, w.ID, minutes(idle))
+				c.Title = fmt.Sprintf("%s: comparison #%d has not moved for %s", label, w.ID, engine.Minutes(idle))
 				c.Message = fmt.Sprintf("No Crossdock replica has worked on the comparison of %s (run #%d) for %s (the alert is at %s), "+
 					"and no other comparison of it can start meanwhile. Work of a replica that stopped is taken over within a minute: "+
-					"check that Crossdock runs and read its log.", noun, w.ID, minutes(idle), minutes(limit))
+					"check that Crossdock runs and read its log.", noun, w.ID, engine.Minutes(idle), engine.Minutes(limit))
 			} else {
-				c.Title = fmt.Sprintf("Bulk try-again #%d has not moved for %s", w.ID, minutes(idle))
+				c.Title = fmt.Sprintf("Bulk try-again #%d has not moved for %s", w.ID, engine.Minutes(idle))
 				c.Message = fmt.Sprintf("No Crossdock replica has worked on “%s” (bulk try-again #%d) for %s (the alert is at %s). "+
 					"Work of a replica that stopped is taken over within a minute: check that Crossdock runs and read its log.",
-					w.Label, w.ID, minutes(idle), minutes(limit))
+					w.Label, w.ID, engine.Minutes(idle), engine.Minutes(limit))
 			}
 			out = append(out, c)
 		}
 	case store.AlertReconRunFailed:
-		runs, err := e.st.FailedReconRuns(ctx)
+		runs, err := s.st.FailedReconRuns(ctx)
 		if err != nil {
 			return nil, err
 		}
-		rs, err := e.Rules(ctx)
+		rs, err := s.e.Rules(ctx)
 		if err != nil {
 			return nil, err
 		}
-		firstSet, err := e.st.SourcesFirstSet(ctx)
+		firstSet, err := s.st.SourcesFirstSet(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +331,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: run.Family, Value: 1,
 				Title: fmt.Sprintf("%s: the latest comparison failed", label),
 				Message: fmt.Sprintf("The comparison of %s (run #%d) failed: %s Open Reconciliation to see why, fix it, "+
-					"then compare again; open differences stay open meanwhile.", noun, run.ID, cmpStr(run.Message, "no reason was recorded."))})
+					"then compare again; open differences stay open meanwhile.", noun, run.ID, engine.Or(run.Message, "no reason was recorded."))})
 		}
 	}
 	return out, nil
@@ -285,22 +339,22 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 
 // subscriptionConditions lists the Shopify connections missing a webhook
 // subscription Crossdock needs, checked once per rule window.
-func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
-	if e.cfg.BaseURL == "" {
+func (s *Service) subscriptionConditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
+	if s.baseURL == "" {
 		return nil, nil // no address to compare subscriptions with
 	}
-	if !strings.HasPrefix(strings.ToLower(e.cfg.BaseURL), "https://") {
+	if !strings.HasPrefix(strings.ToLower(s.baseURL), "https://") {
 		// Shopify accepts https webhook addresses only: registering cannot
 		// succeed, so the alert could never clear. The Overview and the
 		// connection's page say to set CROSSDOCK_BASE_URL to https instead.
 		return nil, nil
 	}
-	e.memo.mu.Lock()
-	defer e.memo.mu.Unlock()
-	if !e.memo.subsAt.IsZero() && now.Sub(e.memo.subsAt) < r.Window() {
-		return e.memo.subsConds, nil
+	s.memo.mu.Lock()
+	defer s.memo.mu.Unlock()
+	if !s.memo.subsAt.IsZero() && now.Sub(s.memo.subsAt) < r.Window() {
+		return s.memo.subsConds, nil
 	}
-	cs, err := e.st.ListConnections(ctx)
+	cs, err := s.st.ListConnections(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -309,14 +363,14 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 		if c.Kind != store.KindShopify || !c.Enabled {
 			continue
 		}
-		cl, _, err := e.shopify(ctx, c.ID)
+		cl, _, err := s.e.ShopifyClient(ctx, c.ID)
 		if err != nil {
 			continue
 		}
-		callback := strings.TrimRight(e.cfg.BaseURL, "/") + fmt.Sprintf("/webhooks/shopify/%d", c.ID)
+		callback := strings.TrimRight(s.baseURL, "/") + fmt.Sprintf("/webhooks/shopify/%d", c.ID)
 		subs, err := connectors.Subscriptions(ctx, cl, callback)
 		if err != nil {
-			e.log.Warn("webhook subscriptions not checked", "connection_id", c.ID, "err", err)
+			s.log.Warn("webhook subscriptions not checked", "connection_id", c.ID, "err", err)
 			continue
 		}
 		var missing []string
@@ -334,7 +388,7 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 				"failing, without warning). Open the connection's Webhook subscriptions and register them; the scheduled checks catch up the gap.",
 				strings.Join(missing, ", "))})
 	}
-	e.memo.subsAt, e.memo.subsConds = now, out
+	s.memo.subsAt, s.memo.subsConds = now, out
 	return out, nil
 }
 

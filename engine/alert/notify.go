@@ -1,4 +1,4 @@
-package engine
+package alert
 
 import (
 	"bytes"
@@ -25,8 +25,8 @@ import (
 // generic webhook channel, as "sha256=<hex>".
 const SignatureHeader = "X-Crossdock-Signature"
 
-// AlertPayload is the JSON body of the generic webhook channel.
-type AlertPayload struct {
+// Payload is the JSON body of the generic webhook channel.
+type Payload struct {
 	Event        string     `json:"event"` // firing, repeat, resolved, test
 	ID           int64      `json:"id"`
 	Kind         string     `json:"kind"`
@@ -41,9 +41,9 @@ type AlertPayload struct {
 	Acknowledged string     `json:"acknowledged_by,omitempty"`
 }
 
-func payloadOf(n store.AlertNotice, base string) AlertPayload {
+func payloadOf(n store.AlertNotice, base string) Payload {
 	a := n.Alert
-	p := AlertPayload{Event: n.Event, ID: a.ID, Kind: a.Kind, Key: a.Key, State: a.State, Title: a.Title, Message: a.Message,
+	p := Payload{Event: n.Event, ID: a.ID, Kind: a.Kind, Key: a.Key, State: a.State, Title: a.Title, Message: a.Message,
 		Value: a.Value, StartedAt: a.StartedAt, ResolvedAt: a.ResolvedAt, Acknowledged: a.AcknowledgedBy}
 	if base != "" {
 		p.ConsoleURL = strings.TrimRight(base, "/") + "/alerts"
@@ -51,7 +51,7 @@ func payloadOf(n store.AlertNotice, base string) AlertPayload {
 	return p
 }
 
-func (p AlertPayload) subject() string {
+func (p Payload) subject() string {
 	switch p.Event {
 	case "resolved":
 		return "Resolved: " + p.Title
@@ -61,7 +61,7 @@ func (p AlertPayload) subject() string {
 	return "Alert: " + p.Title
 }
 
-func (p AlertPayload) text() string {
+func (p Payload) text() string {
 	s := p.subject() + "\n\n" + p.Message
 	if p.ConsoleURL != "" {
 		s += "\n\nSee " + p.ConsoleURL
@@ -73,13 +73,13 @@ func (p AlertPayload) text() string {
 // delivery, and marks the alert notified with what could not be delivered.
 // A channel that fails does not hold the others back, nor the alert: it
 // stays visible in the console whatever the channels do.
-func (e *Engine) sendNotices(ctx context.Context, notices []store.AlertNotice) {
+func (s *Service) sendNotices(ctx context.Context, notices []store.AlertNotice) {
 	if len(notices) == 0 {
 		return
 	}
-	chans, err := e.st.AlertChannels(ctx)
+	chans, err := s.st.AlertChannels(ctx)
 	if err != nil {
-		e.log.Warn("alert channels not read", "err", err)
+		s.log.Warn("alert channels not read", "err", err)
 		return
 	}
 	for _, n := range notices {
@@ -89,7 +89,7 @@ func (e *Engine) sendNotices(ctx context.Context, notices []store.AlertNotice) {
 			if !ch.Enabled {
 				continue
 			}
-			attempts, err := e.deliver(ctx, ch, payloadOf(n, e.cfg.BaseURL))
+			attempts, err := s.deliver(ctx, ch, payloadOf(n, s.baseURL))
 			d := store.AlertDelivery{AlertID: n.Alert.ID, ChannelID: &ch.ID, Channel: ch.Name, Event: n.Event, Attempts: attempts, OK: err == nil}
 			if err != nil {
 				d.Error = err.Error()
@@ -97,15 +97,15 @@ func (e *Engine) sendNotices(ctx context.Context, notices []store.AlertNotice) {
 			} else {
 				sent++
 			}
-			if err := e.st.RecordAlertDelivery(ctx, d); err != nil {
-				e.log.Warn("alert delivery not recorded", "err", err)
+			if err := s.st.RecordAlertDelivery(ctx, d); err != nil {
+				s.log.Warn("alert delivery not recorded", "err", err)
 			}
 		}
 		if sent == 0 && len(problems) == 0 {
 			problems = append(problems, "No alert channel is set up, so nobody was told: add one under Alerts → Settings.")
 		}
-		if err := e.st.MarkAlertNotified(ctx, n.Alert.ID, n.Event, time.Now(), strings.Join(problems, " ")); err != nil {
-			e.log.Warn("alert not marked notified", "err", err)
+		if err := s.st.MarkAlertNotified(ctx, n.Alert.ID, n.Event, time.Now(), strings.Join(problems, " ")); err != nil {
+			s.log.Warn("alert not marked notified", "err", err)
 		}
 	}
 }
@@ -113,17 +113,17 @@ func (e *Engine) sendNotices(ctx context.Context, notices []store.AlertNotice) {
 // deliver sends one payload to one channel, trying at most NotifyAttempts
 // times with a growing pause; it returns the attempts made and the last
 // problem in plain words.
-func (e *Engine) deliver(ctx context.Context, ch store.AlertChannel, p AlertPayload) (int, error) {
+func (s *Service) deliver(ctx context.Context, ch store.AlertChannel, p Payload) (int, error) {
 	var err error
-	for attempt := 1; attempt <= e.cfg.NotifyAttempts; attempt++ {
+	for attempt := 1; attempt <= s.cfg.NotifyAttempts; attempt++ {
 		if attempt > 1 {
 			select {
 			case <-ctx.Done():
 				return attempt - 1, err
-			case <-time.After(e.cfg.NotifyBackoff << (attempt - 2)):
+			case <-time.After(s.cfg.NotifyBackoff << (attempt - 2)):
 			}
 		}
-		err = e.deliverOnce(ctx, ch, p)
+		err = s.deliverOnce(ctx, ch, p)
 		if err == nil {
 			return attempt, nil
 		}
@@ -132,41 +132,41 @@ func (e *Engine) deliver(ctx context.Context, ch store.AlertChannel, p AlertPayl
 			return attempt, err
 		}
 	}
-	return e.cfg.NotifyAttempts, fmt.Errorf("%w (gave up after %d attempts)", err, e.cfg.NotifyAttempts)
+	return s.cfg.NotifyAttempts, fmt.Errorf("%w (gave up after %d attempts)", err, s.cfg.NotifyAttempts)
 }
 
 // permanent is a delivery problem that retrying cannot fix (bad settings).
 type permanent struct{ error }
 
-func (e *Engine) deliverOnce(ctx context.Context, ch store.AlertChannel, p AlertPayload) error {
+func (s *Service) deliverOnce(ctx context.Context, ch store.AlertChannel, p Payload) error {
 	switch ch.Kind {
 	case store.ChannelEmail:
-		set, err := e.st.SMTP(ctx, e.box)
+		set, err := s.st.SMTP(ctx, s.box)
 		if errors.Is(err, store.ErrNotFound) {
 			return permanent{errors.New("no mail server is set up: enter one under Alerts → Settings")}
 		}
 		if err != nil {
 			return permanent{fmt.Errorf("the mail server settings cannot be read: %v", err)}
 		}
-		return e.sendMail(ctx, set, splitAddrs(ch.Target), p.subject(), p.text())
+		return s.sendMail(ctx, set, splitAddrs(ch.Target), p.subject(), p.text())
 	case store.ChannelWebhook:
 		body, err := json.Marshal(p)
 		if err != nil {
 			return permanent{err}
 		}
-		secret, err := store.ChannelSecret(e.box, ch)
+		secret, err := store.ChannelSecret(s.box, ch)
 		if err != nil {
 			return permanent{errors.New("the channel's signing secret cannot be opened (was the secret key changed?); add the channel again")}
 		}
 		mac := hmac.New(sha256.New, []byte(secret))
 		mac.Write(body)
-		return e.post(ctx, ch.Target, body, map[string]string{SignatureHeader: "sha256=" + hex.EncodeToString(mac.Sum(nil))})
+		return s.post(ctx, ch.Target, body, map[string]string{SignatureHeader: "sha256=" + hex.EncodeToString(mac.Sum(nil))})
 	case store.ChannelSlack:
 		body, err := json.Marshal(map[string]string{"text": p.text()})
 		if err != nil {
 			return permanent{err}
 		}
-		return e.post(ctx, ch.Target, body, nil)
+		return s.post(ctx, ch.Target, body, nil)
 	}
 	return permanent{fmt.Errorf("unknown channel kind %q", ch.Kind)}
 }
@@ -181,8 +181,8 @@ func splitAddrs(s string) []string {
 	return out
 }
 
-func (e *Engine) post(ctx context.Context, url string, body []byte, headers map[string]string) error {
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.NotifyTimeout)
+func (s *Service) post(ctx context.Context, url string, body []byte, headers map[string]string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.NotifyTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -193,7 +193,7 @@ func (e *Engine) post(ctx context.Context, url string, body []byte, headers map[
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	res, err := e.cfg.HTTPClient.Do(req)
+	res, err := s.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s could not be reached (%s)", hostOf(url), shortNetErr(err))
 	}
@@ -230,15 +230,15 @@ func shortNetErr(err error) string {
 
 // sendMail speaks SMTP with deadlines (net/smtp.SendMail has none): STARTTLS
 // when the server offers it, AUTH PLAIN when a username is set.
-func (e *Engine) sendMail(ctx context.Context, set store.SMTPSettings, to []string, subject, text string) error {
+func (s *Service) sendMail(ctx context.Context, set store.SMTPSettings, to []string, subject, text string) error {
 	addr := net.JoinHostPort(set.Host, strconv.Itoa(set.Port))
-	d := net.Dialer{Timeout: e.cfg.NotifyTimeout}
+	d := net.Dialer{Timeout: s.cfg.NotifyTimeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("the mail server %s could not be reached (%s); check its host and port under Alerts → Settings", addr, shortNetErr(err))
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(2 * e.cfg.NotifyTimeout)) //nolint:errcheck
+	conn.SetDeadline(time.Now().Add(2 * s.cfg.NotifyTimeout)) //nolint:errcheck
 	c, err := smtp.NewClient(conn, set.Host)
 	if err != nil {
 		return fmt.Errorf("the mail server %s did not greet Crossdock (%v)", addr, err)
@@ -280,33 +280,33 @@ func (e *Engine) sendMail(ctx context.Context, set store.SMTPSettings, to []stri
 
 // SendTestAlert sends a test notice through one channel now and records it;
 // the error says in plain words what went wrong.
-func (e *Engine) SendTestAlert(ctx context.Context, channelID int64) error {
-	ch, err := e.st.AlertChannelByID(ctx, channelID)
+func (s *Service) SendTestAlert(ctx context.Context, channelID int64) error {
+	ch, err := s.st.AlertChannelByID(ctx, channelID)
 	if err != nil {
 		return err
 	}
-	_, err = e.deliver(ctx, ch, AlertPayload{Event: "test", Kind: "test", State: "test", StartedAt: time.Now(),
+	_, err = s.deliver(ctx, ch, Payload{Event: "test", Kind: "test", State: "test", StartedAt: time.Now(),
 		Title:   "Test alert from Crossdock",
-		Message: "This is a test: alerts from Crossdock reach this channel.", ConsoleURL: e.alertsURL()})
+		Message: "This is a test: alerts from Crossdock reach this channel.", ConsoleURL: s.alertsURL()})
 	return err
 }
 
 // SendTestEmail sends a test e-mail to one address with the saved SMTP settings.
-func (e *Engine) SendTestEmail(ctx context.Context, to string) error {
-	set, err := e.st.SMTP(ctx, e.box)
+func (s *Service) SendTestEmail(ctx context.Context, to string) error {
+	set, err := s.st.SMTP(ctx, s.box)
 	if errors.Is(err, store.ErrNotFound) {
 		return errors.New("no mail server is saved yet: save its settings first")
 	}
 	if err != nil {
 		return err
 	}
-	p := AlertPayload{Event: "test", Title: "Test e-mail from Crossdock", Message: "Alert e-mails from Crossdock reach you.", ConsoleURL: e.alertsURL()}
-	return e.sendMail(ctx, set, []string{to}, p.subject(), p.text())
+	p := Payload{Event: "test", Title: "Test e-mail from Crossdock", Message: "Alert e-mails from Crossdock reach you.", ConsoleURL: s.alertsURL()}
+	return s.sendMail(ctx, set, []string{to}, p.subject(), p.text())
 }
 
-func (e *Engine) alertsURL() string {
-	if e.cfg.BaseURL == "" {
+func (s *Service) alertsURL() string {
+	if s.baseURL == "" {
 		return ""
 	}
-	return strings.TrimRight(e.cfg.BaseURL, "/") + "/alerts"
+	return strings.TrimRight(s.baseURL, "/") + "/alerts"
 }

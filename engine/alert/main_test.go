@@ -1,0 +1,9 @@
+package alert_test
+
+import (
+	"testing"
+
+	"crossdock/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
