@@ -263,14 +263,12 @@ func New(cfg Config) (*Engine, error) {
 	river.AddWorker(workers, &contentSweepWorker{e: e})
 	periodic = append(periodic, addFailedWorkers(workers, e)...) // failed.go: bulk replays, retention
 	e.addReconWorkers(workers)
-	river.AddWorker(workers, &rehearsalWorker{e: e}) // rehearsal.go: peak rehearsals
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
-			queueSyncs:      {MaxWorkers: cfg.Workers},
-			queueSyncsOdoo:  {MaxWorkers: cfg.OdooWorkers},
-			queueSweeps:     {MaxWorkers: 2},
-			queueRecon:      {MaxWorkers: 1},
-			queueRehearsals: {MaxWorkers: 1},
+			queueSyncs:     {MaxWorkers: cfg.Workers},
+			queueSyncsOdoo: {MaxWorkers: cfg.OdooWorkers},
+			queueSweeps:    {MaxWorkers: 2},
+			queueRecon:     {MaxWorkers: 1},
 		},
 		// The client id is the replica's: a job's attempted_by names the
 		// replica running it, so the others can take it over when it stops.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"crossdock/engine"
+	"crossdock/engine/rehearsal"
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
@@ -20,7 +20,7 @@ import (
 
 // RehearsalRunner starts peak rehearsals (the engine).
 type RehearsalRunner interface {
-	StartRehearsal(ctx context.Context, a store.Actor, in store.NewRehearsal, args engine.RehearsalArgs) (store.Rehearsal, error)
+	StartRehearsal(ctx context.Context, a store.Actor, in store.NewRehearsal, args rehearsal.Args) (store.Rehearsal, error)
 	BusiestOrderHour(ctx context.Context) (int, time.Time, error)
 }
 
@@ -34,7 +34,7 @@ type Rehearsals struct {
 func rehearsalRow(r store.Rehearsal) views.RehearsalRow {
 	rep, _ := r.Report()
 	row := views.RehearsalRow{ID: r.ID, CreatedAt: r.CreatedAt, By: r.CreatedByLabel, Connection: r.ConnectionName, State: r.State,
-		Verdict: r.Verdict, KeptUp: r.State == store.RehearsalFinished && engine.KeptUp(rep)}
+		Verdict: r.Verdict, KeptUp: r.State == store.RehearsalFinished && rehearsal.KeptUp(rep)}
 	row.Asked = fmt.Sprintf("%s orders a minute for %s, %d stock updates each", num(r.OrdersPerMin), minutesText(r.DurationSeconds), r.UpdatesPerOrder)
 	if r.Profile == store.RehearsalBestHour {
 		row.Asked = fmt.Sprintf("%s× the busiest hour: ", num(r.Multiple)) + row.Asked
@@ -83,7 +83,7 @@ func (h Rehearsals) page(c *fiber.Ctx, f views.RehearsalForm) (views.RehearsalsP
 	for _, r := range rs {
 		p.Rehearsals = append(p.Rehearsals, rehearsalRow(r))
 	}
-	p.Summary = engine.RehearsalsSummary(rs, p.Form.BusiestHour)
+	p.Summary = rehearsal.Summary(rs, p.Form.BusiestHour)
 	return p, nil
 }
 
@@ -131,7 +131,7 @@ func (h Rehearsals) Start(c *fiber.Ctx) error {
 				in.OrdersPerMin = 1 // replaced from the busiest hour by the engine
 			}
 			var r store.Rehearsal
-			r, err = h.Runner.StartRehearsal(c.UserContext(), Actor(c), in, engine.RehearsalArgs{})
+			r, err = h.Runner.StartRehearsal(c.UserContext(), Actor(c), in, rehearsal.Args{})
 			var ferr store.FieldErrors
 			if errors.As(err, &ferr) {
 				fe = ferr
@@ -193,7 +193,7 @@ func (h Rehearsals) Cancel(c *fiber.Ctx) error {
 }
 
 func rehearsalFigures(rep store.RehearsalReport) (figs, fails []views.RehearsalFigure) {
-	limitMs := float64(engine.ShopifyAnswerLimit.Milliseconds())
+	limitMs := float64(rehearsal.ShopifyAnswerLimit.Milliseconds())
 	figs = []views.RehearsalFigure{
 		{Label: "Orders per minute asked", Value: num(rep.AskedOrdersPerMin)},
 		{Label: "Orders per minute received", Value: num(math.Round(rep.SentOrdersPerMin*10) / 10), Bad: rep.SentOrdersPerMin < 0.95*rep.AskedOrdersPerMin,

@@ -38,8 +38,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Engine is the sync engine; nil leaves its actions out (tests of other areas).
 	Engine handlers.EngineActions
-	// Alerts sends test alerts (engine/alert); nil hides the test buttons' effect.
-	Alerts handlers.AlertSender
+	// Alerts sends test alerts (engine/alert), Rehearsals starts peak
+	// rehearsals (engine/rehearsal); nil without an engine.
+	Alerts     handlers.AlertSender
+	Rehearsals handlers.RehearsalRunner
 	// MetricsToken, when set, lets /metrics answer requests that carry it
 	// as a bearer token (CROSSDOCK_METRICS_TOKEN).
 	MetricsToken string

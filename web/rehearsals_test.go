@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/engine"
+	"crossdock/engine/rehearsal"
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
@@ -29,6 +30,7 @@ func startEngine(t testing.TB, env *webtest.Env) {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ManualSweepsOnly: true,
 		FetchPollInterval: 50 * time.Millisecond, IntakeInterval: 20 * time.Millisecond})
 	require.NoError(t, err)
+	webtest.Above(t, eng)
 	require.NoError(t, eng.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -170,7 +172,7 @@ WHERE connection_id = $1 AND topic = 'inventory_levels/update' AND error LIKE 'S
 	}
 	require.Equal(t, n, rep.Syncs)
 	require.Equal(t, rep.Syncs, rep.Succeeded+rep.Failed+rep.Waiting+byStatus["skipped"])
-	if engine.KeptUp(rep) {
+	if rehearsal.KeptUp(rep) {
 		require.Contains(t, r.Verdict, "60 orders reached Demo Odoo")
 	} else {
 		require.Contains(t, r.Verdict, "Does not keep up")
@@ -190,7 +192,7 @@ WHERE connection_id = $1 AND topic = 'inventory_levels/update' AND error LIKE 'S
 	_, body = admin.Get("/rehearsals")
 	require.Contains(t, body, fmt.Sprintf("/rehearsals/%d", id), "the report is kept in the list")
 	// The kept reports read together, in the same words as the engine's.
-	summary := engine.RehearsalsSummary([]store.Rehearsal{r}, bestBefore) // measured against the demo's own busiest hour
+	summary := rehearsal.Summary([]store.Rehearsal{r}, bestBefore) // measured against the demo's own busiest hour
 	require.NotEmpty(t, summary)
 	require.Contains(t, body, html.EscapeString(summary))
 

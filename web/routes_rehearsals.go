@@ -9,10 +9,7 @@ import (
 // rehearsalRoutes serves the peak rehearsal: admins only, against
 // test-environment connections only.
 func (s *Server) rehearsalRoutes() {
-	h := handlers.Rehearsals{Base: s.base(), Store: s.cfg.Store}
-	if r, ok := s.cfg.Engine.(handlers.RehearsalRunner); ok {
-		h.Runner = r
-	}
+	h := handlers.Rehearsals{Base: s.base(), Store: s.cfg.Store, Runner: s.cfg.Rehearsals}
 	s.route(fiber.MethodGet, "/rehearsals", admins, h.List)
 	s.route(fiber.MethodPost, "/rehearsals", admins, h.Start)
 	s.route(fiber.MethodGet, "/rehearsals/:id<int>", admins, h.Show)

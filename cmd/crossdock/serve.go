@@ -11,6 +11,7 @@ import (
 
 	"crossdock/engine"
 	"crossdock/engine/alert"
+	"crossdock/engine/rehearsal"
 	"crossdock/store"
 	"crossdock/web"
 )
@@ -53,8 +54,12 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	rehearsals, err := rehearsal.New(eng)
+	if err != nil {
+		return err
+	}
 	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
-		TrustedProxies: cfg.trustedProxies(), Alerts: alerts})
+		TrustedProxies: cfg.trustedProxies(), Alerts: alerts, Rehearsals: rehearsals})
 	if err != nil {
 		return err
 	}

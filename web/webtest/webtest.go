@@ -22,11 +22,31 @@ import (
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/engine/alert"
+	"crossdock/engine/rehearsal"
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
 	"crossdock/web"
 )
+
+// Services are what runs above the engine's core, on its queue.
+type Services struct {
+	Alerts     *alert.Service
+	Rehearsals *rehearsal.Service
+}
+
+// Above adds alerts and rehearsals to a built engine, before it starts, as
+// the binary does.
+func Above(t testing.TB, eng *engine.Engine) Services {
+	t.Helper()
+	var s Services
+	var err error
+	s.Alerts, err = alert.New(eng, alert.Config{})
+	require.NoError(t, err)
+	s.Rehearsals, err = rehearsal.New(eng)
+	require.NoError(t, err)
+	return s
+}
 
 // Password is every test user's password.
 const Password = "correct horse battery"
@@ -42,9 +62,9 @@ type Env struct {
 	// Engine is the console's sync engine, built but not started: a test
 	// calls the periodic work it needs (FollowApprovals) itself.
 	Engine *engine.Engine
-	// Alerts are the console's alerts on Engine (engine/alert).
-	Alerts *alert.Service
-	Users  map[store.Role]store.User
+	// Services run above Engine's core, on its queue.
+	Services
+	Users map[store.Role]store.User
 }
 
 // Options tune Start.
@@ -83,10 +103,10 @@ func Start(t testing.TB, opts ...Options) *Env {
 	// (catalogue refresh), no background sync runs under the tests.
 	eng, err := engine.New(engine.Config{Store: st, SecretKey: []byte(SecretKey), Logger: log})
 	require.NoError(t, err)
-	alerts, err := alert.New(eng, alert.Config{})
-	require.NoError(t, err)
+	above := Above(t, eng)
 	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng, MetricsToken: o.MetricsToken,
-		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed, Alerts: alerts})
+		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed,
+		Alerts: above.Alerts, Rehearsals: above.Rehearsals})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {
@@ -94,7 +114,7 @@ func Start(t testing.TB, opts ...Options) *Env {
 		defer cancel()
 		srv.Shutdown(ctx) //nolint:errcheck
 	})
-	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Alerts: alerts, Users: map[store.Role]store.User{}}
+	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Services: above, Users: map[store.Role]store.User{}}
 	if !o.Empty {
 		ctx := context.Background()
 		admin, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "admin@shop.test", Name: "Ada Admin", Password: Password})

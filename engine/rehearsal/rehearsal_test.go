@@ -1,4 +1,4 @@
-package engine_test
+package rehearsal_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/engine"
+	"crossdock/engine/rehearsal"
 	"crossdock/store"
 )
 
@@ -40,8 +40,8 @@ func TestRehearsalVerdict(t *testing.T) {
 			t.Parallel()
 			rep := fine
 			tc.edit(&rep)
-			require.Equal(t, tc.keptUp, engine.KeptUp(rep))
-			require.Contains(t, engine.RehearsalVerdict(r, rep, 0), tc.want)
+			require.Equal(t, tc.keptUp, rehearsal.KeptUp(rep))
+			require.Contains(t, rehearsal.Verdict(r, rep, 0), tc.want)
 		})
 	}
 }
@@ -83,7 +83,7 @@ func TestRehearsalsSummary(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tc.want, engine.RehearsalsSummary(tc.rs, tc.hour))
+			require.Equal(t, tc.want, rehearsal.Summary(tc.rs, tc.hour))
 		})
 	}
 }

@@ -1,4 +1,10 @@
-package engine
+// Package rehearsal runs peak rehearsals: signed Shopify webhooks at a
+// chosen rate POSTed to the console's own endpoint, made of mapped variants
+// so that they become real orders and stock in a test ERP, then a report of
+// what kept up. It is the only production code besides the demo that uses a
+// sandbox twin (the Shopify sandbox's signed sender), and it sits above the
+// engine's core, on its queue.
+package rehearsal
 
 import (
 	"cmp"
@@ -6,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -20,19 +27,44 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/store/secretbox"
 )
 
 // queueRehearsals runs peak rehearsals, one at a time per replica.
 const queueRehearsals = "rehearsals"
 
+// Service starts and runs peak rehearsals on the engine's queue, against
+// the console's own webhook address (the engine's BaseURL).
+type Service struct {
+	e        *engine.Engine
+	st       *store.Store
+	box      *secretbox.Box
+	log      *slog.Logger
+	baseURL  string
+	rulesTTL time.Duration
+}
+
+// New adds the rehearsals to a built engine, before it starts: their queue
+// and job.
+func New(e *engine.Engine) (*Service, error) {
+	ec := e.Config()
+	s := &Service{e: e, st: ec.Store, box: e.SecretBox(), log: ec.Logger, baseURL: ec.BaseURL, rulesTTL: ec.RulesTTL}
+	if err := e.AddQueue(queueRehearsals, 1); err != nil {
+		return nil, err
+	}
+	engine.AddWorker(e, &worker{s: s})
+	return s, nil
+}
+
 // ShopifyAnswerLimit is how long Shopify waits for a webhook answer before it
 // counts the delivery as failed.
 const ShopifyAnswerLimit = 5 * time.Second
 
-// RehearsalArgs runs one peak rehearsal.
-type RehearsalArgs struct {
+// Args runs one peak rehearsal.
+type Args struct {
 	ID int64 `json:"id"`
 	// DrainLimit bounds the wait for the queue to empty after the last
 	// delivery [the rehearsal's duration, at least 1 min, at most 15 min].
@@ -40,14 +72,14 @@ type RehearsalArgs struct {
 }
 
 // Kind names the job.
-func (RehearsalArgs) Kind() string { return "crossdock_rehearsal" }
+func (Args) Kind() string { return "crossdock_rehearsal" }
 
-type rehearsalWorker struct {
-	river.WorkerDefaults[RehearsalArgs]
-	e *Engine
+type worker struct {
+	river.WorkerDefaults[Args]
+	s *Service
 }
 
-func drainLimit(a RehearsalArgs, r store.Rehearsal) time.Duration {
+func drainLimit(a Args, r store.Rehearsal) time.Duration {
 	if a.DrainLimit > 0 {
 		return a.DrainLimit
 	}
@@ -55,18 +87,18 @@ func drainLimit(a RehearsalArgs, r store.Rehearsal) time.Duration {
 }
 
 // Timeout lets a rehearsal run its whole length plus its drain.
-func (w *rehearsalWorker) Timeout(j *river.Job[RehearsalArgs]) time.Duration {
+func (w *worker) Timeout(j *river.Job[Args]) time.Duration {
 	return 2*time.Hour + 20*time.Minute
 }
 
-func (w *rehearsalWorker) Work(ctx context.Context, j *river.Job[RehearsalArgs]) error {
-	return w.e.runRehearsal(ctx, j.Args)
+func (w *worker) Work(ctx context.Context, j *river.Job[Args]) error {
+	return w.s.run(ctx, j.Args)
 }
 
 // BusiestOrderHour returns the most orders Crossdock synced in one hour
 // over the last 30 days (rehearsals left out), and when; zero when none.
-func (e *Engine) BusiestOrderHour(ctx context.Context) (int, time.Time, error) {
-	return e.st.BusiestOrderHour(ctx, time.Now().Add(-30*24*time.Hour))
+func (s *Service) BusiestOrderHour(ctx context.Context) (int, time.Time, error) {
+	return s.st.BusiestOrderHour(ctx, time.Now().Add(-30*24*time.Hour))
 }
 
 // ErrNoBusiestHour refuses a "multiple of your busiest hour" rehearsal when no
@@ -75,9 +107,9 @@ var ErrNoBusiestHour = store.FieldErrors{"multiple": "Crossdock has not synced a
 
 // StartRehearsal records a rehearsal and queues its run in one transaction.
 // A best-hour profile gets its rate from the busiest recorded hour.
-func (e *Engine) StartRehearsal(ctx context.Context, a store.Actor, in store.NewRehearsal, args RehearsalArgs) (store.Rehearsal, error) {
+func (s *Service) StartRehearsal(ctx context.Context, a store.Actor, in store.NewRehearsal, args Args) (store.Rehearsal, error) {
 	if in.Profile == store.RehearsalBestHour {
-		best, _, err := e.BusiestOrderHour(ctx)
+		best, _, err := s.BusiestOrderHour(ctx)
 		if err != nil {
 			return store.Rehearsal{}, err
 		}
@@ -90,14 +122,14 @@ func (e *Engine) StartRehearsal(ctx context.Context, a store.Actor, in store.New
 		}
 	}
 	var r store.Rehearsal
-	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if r, err = tx.CreateRehearsal(ctx, a, in); err != nil {
 			return err
 		}
 		// After CreateRehearsal, which refuses production and non-Shopify
 		// connections in its own words; refusing here rolls the row back.
-		set, err := e.RehearsalReady(ctx, in.ConnectionID, in.UpdatesPerOrder)
+		set, err := s.Ready(ctx, in.ConnectionID, in.UpdatesPerOrder)
 		if err != nil {
 			return err
 		}
@@ -107,8 +139,7 @@ func (e *Engine) StartRehearsal(ctx context.Context, a store.Actor, in store.New
 			return err
 		}
 		args.ID = r.ID
-		_, err = e.river.InsertTx(ctx, tx.SQLTx(), args, &river.InsertOpts{Queue: queueRehearsals, MaxAttempts: 1})
-		return err
+		return s.e.InsertJobTx(ctx, tx, args, &river.InsertOpts{Queue: queueRehearsals, MaxAttempts: 1})
 	})
 	return r, err
 }
@@ -119,39 +150,39 @@ type delivery struct {
 	payload []byte
 }
 
-// runRehearsal drives the load: signed orders/create and
+// run drives the load: signed orders/create and
 // inventory_levels/update webhooks POSTed to the console's own endpoint at the
 // asked rate, while it samples the queue lag; then it waits for the queue to
 // drain and writes the report.
-func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
-	r, err := e.st.Rehearsal(ctx, a.ID)
+func (s *Service) run(ctx context.Context, a Args) error {
+	r, err := s.st.Rehearsal(ctx, a.ID)
 	if err != nil {
 		return err
 	}
-	ok, err := e.st.StartRehearsalRun(ctx, r.ID)
+	ok, err := s.st.StartRehearsalRun(ctx, r.ID)
 	if err != nil || !ok {
 		return err // cancelled before it started
 	}
 	fail := func(msg string) error {
-		return e.st.FinishRehearsal(context.WithoutCancel(ctx), r.ID, store.RehearsalFailed, store.RehearsalReport{}, "", msg)
+		return s.st.FinishRehearsal(context.WithoutCancel(ctx), r.ID, store.RehearsalFailed, store.RehearsalReport{}, "", msg)
 	}
-	if e.cfg.BaseURL == "" {
+	if s.baseURL == "" {
 		return fail("Crossdock does not know its own address (CROSSDOCK_BASE_URL), so the rehearsal cannot reach its webhook endpoint: set it and start again.")
 	}
-	conn, err := e.st.ConnectionByID(ctx, r.ConnectionID)
+	conn, err := s.st.ConnectionByID(ctx, r.ConnectionID)
 	if err != nil {
 		return fail("The connection was removed before the rehearsal started.")
 	}
 	if conn.IsProduction() {
 		return fail("The connection was switched to production: a rehearsal only runs against test systems.")
 	}
-	secrets, err := store.WebhookSecrets(e.box, conn, time.Now())
+	secrets, err := store.WebhookSecrets(s.box, conn, time.Now())
 	if err != nil || len(secrets) == 0 {
 		return fail("The connection has no readable API secret key to sign the webhooks with: enter it again on the connection.")
 	}
 	// The sources of truth or the mappings may have changed since it was
 	// queued: check again that everything it writes goes to test systems.
-	set, err := e.RehearsalReady(ctx, conn.ID, r.UpdatesPerOrder)
+	set, err := s.Ready(ctx, conn.ID, r.UpdatesPerOrder)
 	var fe store.FieldErrors
 	if errors.As(err, &fe) {
 		return fail(fe["connection"])
@@ -160,14 +191,14 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 	}
 	// Every replica plans webhooks from a snapshot of the rules up to
 	// RulesTTL old: rules saved just now would refuse the first deliveries.
-	if w := e.cfg.RulesTTL - time.Since(set.RulesAt); w > 0 {
+	if w := s.rulesTTL - time.Since(set.RulesAt); w > 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(w):
 		}
 	}
-	shop, _, err := e.shopify(ctx, conn.ID)
+	shop, _, err := s.e.ShopifyClient(ctx, conn.ID)
 	if err != nil {
 		return fail("Crossdock cannot call " + conn.Name + ": " + err.Error())
 	}
@@ -189,7 +220,7 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 	odooBefore := map[int64][2]int64{}
 	odoos := map[int64]*odoo.Client{}
 	for _, id := range set.Targets {
-		if cl, _, err := e.odoo(ctx, id); err == nil {
+		if cl, _, err := s.e.OdooClient(ctx, id); err == nil {
 			n, f := cl.Calls()
 			odooBefore[id], odoos[id] = [2]int64{n, f}, cl
 		}
@@ -197,7 +228,7 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 	shopBefore := shop.Stats()
 	client := &http.Client{Timeout: ShopifyAnswerLimit, Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 	defer client.CloseIdleConnections()
-	sender := &sandbox.Sender{URL: strings.TrimRight(e.cfg.BaseURL, "/") + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10),
+	sender := &sandbox.Sender{URL: strings.TrimRight(s.baseURL, "/") + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10),
 		Secret: secrets[0], ShopDomain: conn.Settings["shop_domain"], Client: client}
 
 	run := newRehearsalRun(r, set, items)
@@ -220,7 +251,7 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 			case <-rctx.Done():
 				return
 			case now := <-t.C:
-				if c, err := e.st.RehearsalCancelRequested(rctx, r.ID); err == nil && c {
+				if c, err := s.st.RehearsalCancelRequested(rctx, r.ID); err == nil && c {
 					cancelled.Store(true)
 					cancel()
 					return
@@ -229,7 +260,7 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 					continue
 				}
 				last = now
-				l, n, err := e.st.RehearsalLag(rctx, conn.ID, start, now)
+				l, n, err := s.st.RehearsalLag(rctx, conn.ID, start, now)
 				if err != nil {
 					continue
 				}
@@ -301,8 +332,8 @@ sending:
 	drained := false
 	deadline := sentAt.Add(drainLimit(a, r))
 	for !cancelled.Load() && time.Now().Before(deadline) {
-		_, unprocessed, err1 := e.st.RehearsalWebhooks(rctx, conn.ID, start)
-		_, waiting, err2 := e.st.RehearsalLag(rctx, conn.ID, start, time.Now())
+		_, unprocessed, err1 := s.st.RehearsalWebhooks(rctx, conn.ID, start)
+		_, waiting, err2 := s.st.RehearsalLag(rctx, conn.ID, start, time.Now())
 		if err1 == nil && err2 == nil && unprocessed == 0 && waiting == 0 {
 			drained = true
 			break
@@ -339,13 +370,13 @@ sending:
 		}
 	}
 	// A final lag sample at the end.
-	if l, n, err := e.st.RehearsalLag(fctx, conn.ID, start, endAt); err == nil {
+	if l, n, err := s.st.RehearsalLag(fctx, conn.ID, start, endAt); err == nil {
 		rep.Lag = append(rep.Lag, store.LagSample{AtSec: endAt.Sub(start).Seconds(), LagSec: l.Seconds(), Waiting: n})
 	}
 	for _, s := range rep.Lag {
 		rep.MaxLagSec = max(rep.MaxLagSec, s.LagSec)
 	}
-	byStatus, byClass, byFlow, err := e.st.RehearsalSyncCounts(fctx, conn.ID, start)
+	byStatus, byClass, byFlow, err := s.st.RehearsalSyncCounts(fctx, conn.ID, start)
 	if err != nil {
 		return fail("The rehearsal ran but its results could not be read: " + err.Error())
 	}
@@ -353,7 +384,7 @@ sending:
 	// Every stock level sent becomes one sync per receiving ERP, including
 	// a level superseded by a newer one of the same item and location: it is
 	// a skipped sync, whether intake or the worker found the newer one.
-	stock := byFlow[flowStockLevels]
+	stock := byFlow[engine.FlowStockLevels]
 	rep.StockReceivers = len(set.Stock)
 	rep.StockSynced, rep.StockSuperseded = stock[store.SyncSucceeded], stock[store.SyncSkipped]
 	rep.StockFailed = stock[store.SyncFailed] + stock[store.SyncRejected]
@@ -373,7 +404,7 @@ sending:
 		rep.ProcessedOrdersPerMin = float64(rep.OrdersSent) * float64(done) / float64(rep.Syncs) / max(endAt.Sub(start).Seconds(), 1) * 60
 	}
 	rep.Variants, rep.Locations, rep.Targets = len(set.Variants), len(set.Locations), set.Names
-	lat, err := e.st.RehearsalLatency(fctx, conn.ID, start)
+	lat, err := s.st.RehearsalLatency(fctx, conn.ID, start)
 	if err != nil {
 		return fail("The rehearsal ran but its results could not be read: " + err.Error())
 	}
@@ -399,12 +430,12 @@ sending:
 	}
 	rep.APICalls = rep.ShopifyCalls + rep.OdooCalls
 	rep.APIFailed = rep.OdooFailed
-	best, _, _ := e.BusiestOrderHour(fctx)
+	best, _, _ := s.BusiestOrderHour(fctx)
 	state := store.RehearsalFinished
 	if rep.Cancelled {
 		state = store.RehearsalCancelled
 	}
-	return e.st.FinishRehearsal(fctx, r.ID, state, rep, RehearsalVerdict(r, rep, best), "")
+	return s.st.FinishRehearsal(fctx, r.ID, state, rep, Verdict(r, rep, best), "")
 }
 
 func ms(d time.Duration) float64 { return round1(float64(d) / float64(time.Millisecond)) }
@@ -448,8 +479,8 @@ func erpNames(rep store.RehearsalReport) string {
 	return strings.Join(rep.Targets, " and ")
 }
 
-// RehearsalVerdict says in one or two plain sentences what the rehearsal showed.
-func RehearsalVerdict(r store.Rehearsal, rep store.RehearsalReport, busiestHour int) string {
+// Verdict says in one or two plain sentences what the rehearsal showed.
+func Verdict(r store.Rehearsal, rep store.RehearsalReport, busiestHour int) string {
 	load := loadWords(r.OrdersPerMin, busiestHour)
 	if rep.Cancelled {
 		return fmt.Sprintf("Cancelled after %s orders of the load of %s: the figures cover only what was sent.", strconv.Itoa(rep.OrdersSent), load)
@@ -546,7 +577,7 @@ type rvariant struct {
 }
 
 func gidNum(gid string) int64 {
-	n, _ := strconv.ParseInt(gidTail(gid), 10, 64)
+	n, _ := strconv.ParseInt(engine.GIDTail(gid), 10, 64)
 	return n
 }
 
@@ -675,14 +706,14 @@ func topClass(byClass map[string]int) string {
 	return "for other reasons (" + best + ")"
 }
 
-// RehearsalsSummary reads the kept end-to-end rehearsals of a store
+// Summary reads the kept end-to-end rehearsals of a store
 // together: the heaviest load that kept up and the lightest heavier one that
 // did not, with how far the queue fell behind there ("keeps up with 3× your
 // busiest hour; at 5× the queue lagged 4 min behind"). Cancelled and failed
 // runs, and reports of the intake only (from before rehearsals wrote to the
 // ERP), are left out; with several test stores, the store of the newest
 // report is read. rs is newest first. "" when there is nothing to read yet.
-func RehearsalsSummary(rs []store.Rehearsal, busiestHour int) string {
+func Summary(rs []store.Rehearsal, busiestHour int) string {
 	type run struct {
 		rate float64
 		rep  store.RehearsalReport

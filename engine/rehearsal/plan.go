@@ -1,4 +1,4 @@
-package engine
+package rehearsal
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -28,17 +29,17 @@ type rehearsalSetup struct {
 	RulesAt time.Time
 }
 
-// RehearsalReady checks, before a rehearsal starts and again when it runs,
+// Ready checks, before a rehearsal starts and again when it runs,
 // that its orders and stock updates can reach a test ERP and only test
 // systems: the sources of truth send orders (and, with stock updates, stock)
 // from this store to an Odoo, every receiver is a test-environment
 // connection, and variants (and locations) are mapped. Each missing
 // precondition is refused with the fix named.
-func (e *Engine) RehearsalReady(ctx context.Context, shopID int64, updatesPerOrder int) (rehearsalSetup, error) {
+func (s *Service) Ready(ctx context.Context, shopID int64, updatesPerOrder int) (rehearsalSetup, error) {
 	var set rehearsalSetup
 	// Read fresh, not from the engine's snapshot: this check keeps the
 	// rehearsal's writes away from production, so it must see the rules of now.
-	rs, err := e.st.SourceRules(ctx)
+	rs, err := s.st.SourceRules(ctx)
 	if err != nil {
 		return set, err
 	}
@@ -47,7 +48,7 @@ func (e *Engine) RehearsalReady(ctx context.Context, shopID int64, updatesPerOrd
 		rule := rs.Rule(f)
 		// targets falls back to every Odoo when none receives the family;
 		// the rehearsal wants only the receivers.
-		odoos := slices.DeleteFunc(targets(rs, f, store.KindOdoo), func(id int64) bool { return !rule.Receives(id) })
+		odoos := slices.DeleteFunc(engine.Targets(rs, f, store.KindOdoo), func(id int64) bool { return !rule.Receives(id) })
 		if rule.Master != shopID || len(odoos) == 0 {
 			return nil, store.FieldErrors{"connection": fmt.Sprintf("Set %s as the source of truth for %s, with the test Odoo receiving them, on the Sources of truth page: otherwise every rehearsal %s is refused before it reaches Odoo and the rehearsal measures nothing.",
 				shop, noun, strings.TrimSuffix(noun, "s"))}
@@ -87,7 +88,7 @@ func (e *Engine) RehearsalReady(ctx context.Context, shopID int64, updatesPerOrd
 		set.Names = append(set.Names, rs.Name(id))
 	}
 	erps := strings.Join(set.Names, " and ")
-	if set.Variants, err = e.st.MappedRefs(ctx, shopID, set.Targets, entityVariant, maxRehearsalVariants); err != nil {
+	if set.Variants, err = s.st.MappedRefs(ctx, shopID, set.Targets, engine.EntityVariant, maxRehearsalVariants); err != nil {
 		return set, err
 	}
 	if len(set.Variants) == 0 {
@@ -95,7 +96,7 @@ func (e *Engine) RehearsalReady(ctx context.Context, shopID int64, updatesPerOrd
 			shop, erps, erps)}
 	}
 	if updatesPerOrder > 0 {
-		if set.Locations, err = e.st.MappedRefs(ctx, shopID, stock, entityLocation, 50); err != nil {
+		if set.Locations, err = s.st.MappedRefs(ctx, shopID, stock, engine.EntityLocation, 50); err != nil {
 			return set, err
 		}
 		if len(set.Locations) == 0 {
