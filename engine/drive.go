@@ -16,8 +16,9 @@ type Round struct {
 
 // RunScheduledOnce does, in the calling goroutine, one round of what a
 // started engine does in the background: it takes in the stored webhooks,
-// runs every scheduled check (sweep) now, works the syncs they queued, runs
-// the comparisons that are due or queued, and evaluates the alerts. It is
+// runs every scheduled check (sweep) now, works the syncs they queued, then
+// what the packages above the core added (engine/recon runs the comparisons
+// that are due or queued, engine/alert evaluates the alerts). It is
 // for tests and the demo's browser walk, on an engine that was never
 // started: never call it while Start's workers run.
 func (e *Engine) RunScheduledOnce(ctx context.Context) (Round, error) {
@@ -44,24 +45,7 @@ func (e *Engine) RunScheduledOnce(ctx context.Context) (Round, error) {
 	r.Worked += n
 	errs = append(errs, err)
 
-	if err := (&reconTickWorker{e: e}).Work(ctx, nil); err != nil {
-		errs = append(errs, err)
-	}
-	runs, _, err := e.st.ListReconRuns(ctx, store.ReconRunFilter{Limit: 100})
-	if err != nil {
-		return r, err
-	}
-	for _, run := range runs {
-		if run.Ended() {
-			continue
-		}
-		if _, err := e.Reconcile(ctx, run.ID); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		r.Compared++
-	}
-	// Then what packages above the core added (OnRound): alerts.
+	// Then what packages above the core added (OnRound): comparisons, alerts.
 	for _, fn := range e.rounds {
 		if err := fn(ctx, &r); err != nil {
 			errs = append(errs, err)

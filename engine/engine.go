@@ -123,9 +123,6 @@ type Config struct {
 	// PausedRecheck is how often a queued sync of a paused flow looks again
 	// whether its flow was resumed [30 s].
 	PausedRecheck time.Duration
-	// ReconGrace leaves orders and refunds younger than this out of a
-	// reconciliation: their syncs may still be on their way [1 h].
-	ReconGrace time.Duration
 	// StatePublishInterval is how often the replica writes its breakers and
 	// API budgets to the database besides on every breaker change [10 s].
 	StatePublishInterval time.Duration
@@ -158,7 +155,6 @@ func (c *Config) defaults() {
 	c.FetchPollInterval = cmp.Or(c.FetchPollInterval, 200*time.Millisecond)
 	c.RulesTTL = cmp.Or(c.RulesTTL, time.Second)
 	c.PausedRecheck = cmp.Or(c.PausedRecheck, 30*time.Second)
-	c.ReconGrace = cmp.Or(c.ReconGrace, time.Hour)
 	c.StatePublishInterval = cmp.Or(c.StatePublishInterval, 10*time.Second)
 }
 
@@ -252,7 +248,6 @@ func New(cfg Config) (*Engine, error) {
 			return SweepArgs{}, sweepOpts()
 		}, &river.PeriodicJobOpts{ID: "inventory_sweep", RunOnStart: true}))
 		periodic = append(periodic, contentSweepJob(cfg.SweepTick))
-		periodic = append(periodic, reconPeriodic(cfg.SweepTick))
 	}
 	// Packages above the core add their workers, queues and periodic jobs
 	// before Start (export_api.go).
@@ -262,13 +257,11 @@ func New(cfg Config) (*Engine, error) {
 	river.AddWorker(workers, &sweepWorker{e: e})
 	river.AddWorker(workers, &contentSweepWorker{e: e})
 	periodic = append(periodic, addFailedWorkers(workers, e)...) // failed.go: bulk replays, retention
-	e.addReconWorkers(workers)
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueSyncs:     {MaxWorkers: cfg.Workers},
 			queueSyncsOdoo: {MaxWorkers: cfg.OdooWorkers},
 			queueSweeps:    {MaxWorkers: 2},
-			queueRecon:     {MaxWorkers: 1},
 		},
 		// The client id is the replica's: a job's attempted_by names the
 		// replica running it, so the others can take it over when it stops.

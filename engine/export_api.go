@@ -155,3 +155,58 @@ func decimal(s *string) *float64 {
 	}
 	return &f
 }
+
+// SourceValue is a value of the source of truth to send to another system:
+// a discrepancy's fix. Kind is "stock" (OdooLocationID, Location, OnHand,
+// Available) or "price" / "cost" (Price and Cost, of which the kind's is
+// sent).
+type SourceValue struct {
+	Kind           string
+	Source, Target int64
+	SKU            string
+	OdooProductID  int
+	OdooLocationID int
+	Location       string
+	OnHand         float64
+	Available      float64
+	Price, Cost    float64
+	// Message is the sync's first message.
+	Message string
+}
+
+// QueueSourceValue queues in tx a manual sync of the usual flow (stock
+// levels, or prices and costs) writing v into its target, with its own
+// idempotency key: it writes even when Crossdock believes the value is
+// already there. It returns the sync's id. The caller has checked the
+// sources of truth and the person's write scope.
+func (e *Engine) QueueSourceValue(ctx context.Context, tx *store.Tx, v SourceValue) (int64, error) {
+	now := time.Now().UTC()
+	s := store.NewSync{Direction: dirOdooShopify, SourceConnectionID: v.Source, TargetConnectionID: v.Target, Trigger: store.TriggerManual,
+		SearchKeys: []string{v.SKU}, SourceVersion: now, IdempotencyKey: newKey(), MaxAttempts: e.cfg.MaxAttempts, Message: v.Message}
+	var lease string
+	switch v.Kind {
+	case "stock":
+		s.Family, s.Flow, s.EntityType = string(rules.Inventory), flowInventory, entityLevel
+		s.EntityRef, s.EntityKey = fmt.Sprintf("location:%d", v.OdooLocationID), inventoryLabel(1, v.Location)
+		s.Payload = inventoryBatch{OdooLocationID: v.OdooLocationID, OdooLocation: v.Location, Items: []quantIn{{ProductID: v.OdooProductID, SKU: v.SKU,
+			Quantity: v.OnHand, Reserved: v.OnHand - v.Available, Version: now}}}
+		lease = leaseFor(flowInventory, v.Target, s.EntityRef)
+	case "price", "cost":
+		fam := rules.Prices
+		if v.Kind == "cost" {
+			fam = rules.Costs
+		}
+		b := priceBatch{Prices: v.Kind == "price", Costs: v.Kind == "cost", Items: []priceIn{{ProductID: v.OdooProductID, SKU: v.SKU,
+			Price: v.Price, Cost: v.Cost, Version: now}}}
+		s.Family, s.Flow, s.EntityType = string(fam), flowPrices, entityPrices
+		s.EntityRef, s.EntityKey, s.Payload = b.Items[0].ref(), batchLabel(b, 1), b
+		lease = pricesLease(v.Target)
+	default:
+		return 0, fmt.Errorf("engine: no flow sends a %q value", v.Kind)
+	}
+	ids, err := e.insertSyncs(ctx, tx, []queued{{sync: s, lease: lease}})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}

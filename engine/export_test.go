@@ -22,8 +22,3 @@ func PublishStates(e *Engine, ctx context.Context) error { return e.publishState
 func ReplayBatchStep(e *Engine, ctx context.Context, id int64) (bool, error) {
 	return e.replayBatchStep(ctx, id)
 }
-
-// ReconTick runs the scheduler's tick of comparisons once.
-func ReconTick(e *Engine, ctx context.Context) error {
-	return (&reconTickWorker{e: e}).Work(ctx, nil)
-}

@@ -125,6 +125,10 @@ func (e *env) available(t testing.TB, productID, locationID int) int {
 	return e.x.Available(t, productID, locationID)
 }
 
+// mapInDB writes the mappings into the mapping tables (reconciliation
+// reads them in SQL).
+func (e *env) mapInDB(t testing.TB) { t.Helper(); e.x.MapInDB(t) }
+
 func (e *env) saleOrdersWithRef(ref string) []odoosandbox.SaleOrder {
 	return e.x.SaleOrdersWithRef(ref)
 }

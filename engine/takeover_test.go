@@ -23,6 +23,7 @@ import (
 
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
+	"crossdock/engine/recon"
 	"crossdock/store"
 	"crossdock/store/storetest"
 )
@@ -160,6 +161,8 @@ type replicas struct {
 	cfgB         engine.Config
 	gateA, gateB *holdGate
 	killDB       func()
+	// reconA is reconciliation on replica A; B runs its own.
+	reconA *recon.Service
 }
 
 func twoReplicas(t *testing.T, beat, dead time.Duration) *replicas {
@@ -184,6 +187,9 @@ func twoReplicas(t *testing.T, beat, dead time.Duration) *replicas {
 		c.HTTPClient = &http.Client{Timeout: time.Minute, Transport: r.gateA}
 	}})
 	r.a = r.env.eng
+	var err error
+	r.reconA, err = recon.New(r.a, recon.Config{})
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		// Let the killed replica's goroutines end; it can no longer write.
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -203,6 +209,8 @@ func (r *replicas) startB(t *testing.T) {
 	t.Helper()
 	r.cfgB.Store = r.env.st
 	b, err := engine.New(r.cfgB)
+	require.NoError(t, err)
+	_, err = recon.New(b, recon.Config{})
 	require.NoError(t, err)
 	a := r.env.eng
 	r.env.eng = b
@@ -275,7 +283,7 @@ func TestDeadReplicaWorkIsTakenOver(t *testing.T) {
 	require.NoError(t, err)
 	// A comparison of stock: Odoo decides it and is pulled first; the
 	// Shopify export is held.
-	run, err := a.RequestReconciliation(ctx, store.ReconInventory, "manual", "test")
+	run, err := r.reconA.RequestReconciliation(ctx, store.ReconInventory, "manual", "test")
 	require.NoError(t, err)
 
 	wait(t, "replica A to hold the comparison, the bulk replay and the orders", func() bool {

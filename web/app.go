@@ -38,8 +38,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Engine is the sync engine; nil leaves its actions out (tests of other areas).
 	Engine handlers.EngineActions
-	// Alerts sends test alerts (engine/alert), Rehearsals starts peak
-	// rehearsals (engine/rehearsal); nil without an engine.
+	// What runs above the engine's core, nil without an engine: Recon asks
+	// for comparisons and sends a source's value, Comparer compares a family
+	// once it has a source (engine/recon); Alerts sends test alerts
+	// (engine/alert); Rehearsals starts peak rehearsals (engine/rehearsal).
+	Recon      handlers.ReconEngine
+	Comparer   handlers.SourceComparer
 	Alerts     handlers.AlertSender
 	Rehearsals handlers.RehearsalRunner
 	// MetricsToken, when set, lets /metrics answer requests that carry it

@@ -116,9 +116,9 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 		summary += " Their catalogues are read."
 		// Every family the demo gives a source is compared now, not at the
 		// next scheduled check.
-		if c, ok := s.cfg.Engine.(handlers.SourceComparer); ok {
+		if s.cfg.Comparer != nil {
 			for _, f := range demo.Families() {
-				if _, _, err := c.SourceSaved(ctx, f, demo.Actor); err != nil {
+				if _, _, err := s.cfg.Comparer.SourceSaved(ctx, f, demo.Actor); err != nil {
 					return summary + " Starting its comparisons failed (" + err.Error() + "); they run at the next scheduled check.", nil
 				}
 			}

@@ -11,10 +11,7 @@ import (
 // them); operators ask for a run or send a master's value (a write to a
 // system); admins set the schedule.
 func (s *Server) reconciliationRoutes() {
-	h := handlers.Reconciliation{Base: s.base(), Store: s.cfg.Store}
-	if e, ok := s.cfg.Engine.(handlers.ReconEngine); ok && s.cfg.Engine != nil {
-		h.Engine = e
-	}
+	h := handlers.Reconciliation{Base: s.base(), Store: s.cfg.Store, Engine: s.cfg.Recon}
 
 	s.route(fiber.MethodGet, "/reconciliation", everyone, h.Overview)
 	s.route(fiber.MethodPost, "/reconciliation/runs", operators, h.RequestRun)

@@ -9,10 +9,7 @@ import (
 // sourceRoutes serves the sources of truth: everyone may read them (finance
 // included, for margin questions); only admins change them.
 func (s *Server) sourceRoutes() {
-	sources := handlers.Sources{Base: s.base(), Store: s.cfg.Store}
-	if e, ok := s.cfg.Engine.(handlers.SourceComparer); ok && s.cfg.Engine != nil {
-		sources.Compare = e
-	}
+	sources := handlers.Sources{Base: s.base(), Store: s.cfg.Store, Compare: s.cfg.Comparer}
 
 	s.route(fiber.MethodGet, "/sources", everyone, sources.List)
 	s.route(fiber.MethodGet, "/sources/:family/edit", admins, sources.Edit)

@@ -11,6 +11,7 @@ import (
 
 	"crossdock/engine"
 	"crossdock/engine/alert"
+	"crossdock/engine/recon"
 	"crossdock/engine/rehearsal"
 	"crossdock/store"
 	"crossdock/web"
@@ -49,7 +50,12 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	// Above the engine's core, on its queue.
+	// Above the engine's core, on its queue. Reconciliation before alerts:
+	// that is the order of their scheduled work.
+	reconciler, err := recon.New(eng, recon.Config{})
+	if err != nil {
+		return err
+	}
 	alerts, err := alert.New(eng, alert.Config{})
 	if err != nil {
 		return err
@@ -59,7 +65,8 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
-		TrustedProxies: cfg.trustedProxies(), Alerts: alerts, Rehearsals: rehearsals})
+		TrustedProxies: cfg.trustedProxies(),
+		Recon:          reconciler, Comparer: reconciler, Alerts: alerts, Rehearsals: rehearsals})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/engine"
+	"crossdock/engine/recon"
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
@@ -143,7 +144,7 @@ func (s *Service) Evaluate(ctx context.Context) ([]store.AlertNotice, error) {
 		}
 		evaluated = append(evaluated, r)
 		for _, c := range cs {
-			if engine.FamilyHasSource(sources, c.Key) {
+			if recon.FamilyHasSource(sources, c.Key) {
 				conds = append(conds, c)
 			}
 		}

@@ -402,3 +402,83 @@ func OnlyAlertRule(t testing.TB, st *store.Store, kind string) {
 		}
 	}
 }
+
+// SourceRule saves a source of truth (the rule's current version is read
+// first, as the page does).
+func (e *Env) SourceRule(t testing.TB, in store.SourceRuleInput) {
+	t.Helper()
+	rs, err := e.St.SourceRules(context.Background())
+	require.NoError(t, err)
+	in.Version = rs.Rule(in.Family).Version
+	_, err = e.St.SaveSourceRule(context.Background(), store.SystemActor("test"), in)
+	require.NoError(t, err)
+}
+
+// MappedSKUs returns n SKUs both catalogues have, in a stable order.
+func (e *Env) MappedSKUs(t testing.TB, n int) []string {
+	t.Helper()
+	var out []string
+	for _, v := range e.Shop.Variants() {
+		if _, ok := e.ProductBySKU[v.SKU]; ok {
+			out = append(out, v.SKU)
+		}
+	}
+	require.GreaterOrEqual(t, len(out), n)
+	return out[:n]
+}
+
+// Placed places an order and waits until the orders flow created it in Odoo
+// (the engine must run).
+func (e *Env) Placed(t testing.TB, lines ...shopsandbox.NewLine) (shopsandbox.Order, odoosandbox.SaleOrder) {
+	t.Helper()
+	o, payload := e.Order(t, lines...)
+	s := e.EndedSyncs(t, e.Deliver(t, "orders/create", payload))[0]
+	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	sos := e.SaleOrdersWithRef(o.GID())
+	require.Len(t, sos, 1)
+	return o, sos[0]
+}
+
+// Variant reads a Shopify variant by SKU from the sandbox now.
+func (e *Env) Variant(t testing.TB, sku string) shopsandbox.Variant {
+	t.Helper()
+	for _, v := range e.Shop.Variants() {
+		if v.SKU == sku {
+			return v
+		}
+	}
+	t.Fatalf("no variant %s", sku)
+	return shopsandbox.Variant{}
+}
+
+// MapInDB writes the pairs the in-memory resolver knows into the mapping
+// tables, as an approved change set would: reconciliation translates ids
+// in SQL, through mapping_refs.
+func (e *Env) MapInDB(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	var cs int64
+	require.NoError(t, e.St.DB.GetContext(ctx, &cs, `INSERT INTO change_sets (title, status, source, version) VALUES ('test', 'approved', 'import', 1) RETURNING id`))
+	_, err := e.St.DB.ExecContext(ctx, `INSERT INTO mapping_versions (version, change_set_id) VALUES (1, $1)`, cs)
+	require.NoError(t, err)
+	ref := func(entity int64, conn int64, typ, ext, sku string) {
+		_, err := e.St.DB.ExecContext(ctx, `INSERT INTO mapping_refs (entity_id, connection_id, entity_type, external_id, sku, one_per_connection, valid_from, created_change_set)
+VALUES ($1, $2, $3, $4, $5, true, 1, $6)`, entity, conn, typ, ext, sku, cs)
+		require.NoError(t, err)
+	}
+	entity := func(typ, key string) int64 {
+		var id int64
+		require.NoError(t, e.St.DB.GetContext(ctx, &id, `INSERT INTO mapping_entities (entity_type, key) VALUES ($1, $2) RETURNING id`, typ, key))
+		return id
+	}
+	for sku, v := range e.VariantBySKU {
+		if p, ok := e.ProductBySKU[sku]; ok && sku != "" {
+			id := entity("variant", sku)
+			ref(id, e.ShopConn.ID, "variant", v.GID(), sku)
+			ref(id, e.OdooConn.ID, "variant", strconv.Itoa(p.ID), sku)
+		}
+	}
+	loc := entity("location", "WH/Stock")
+	ref(loc, e.OdooConn.ID, "location", strconv.Itoa(odoosandbox.LocationStock), "")
+	ref(loc, e.ShopConn.ID, "location", e.Shop.Locations()[0].GID(), "")
+}

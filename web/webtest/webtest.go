@@ -22,6 +22,7 @@ import (
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/engine/alert"
+	"crossdock/engine/recon"
 	"crossdock/engine/rehearsal"
 	"crossdock/store"
 	"crossdock/store/secretbox"
@@ -31,16 +32,20 @@ import (
 
 // Services are what runs above the engine's core, on its queue.
 type Services struct {
+	Recon      *recon.Service
 	Alerts     *alert.Service
 	Rehearsals *rehearsal.Service
 }
 
-// Above adds alerts and rehearsals to a built engine, before it starts, as
-// the binary does.
+// Above adds reconciliation, alerts and rehearsals to a built engine,
+// before it starts, as the binary does.
 func Above(t testing.TB, eng *engine.Engine) Services {
 	t.Helper()
 	var s Services
 	var err error
+	// Reconciliation before alerts: RunScheduledOnce compares, then evaluates.
+	s.Recon, err = recon.New(eng, recon.Config{})
+	require.NoError(t, err)
 	s.Alerts, err = alert.New(eng, alert.Config{})
 	require.NoError(t, err)
 	s.Rehearsals, err = rehearsal.New(eng)
@@ -106,7 +111,7 @@ func Start(t testing.TB, opts ...Options) *Env {
 	above := Above(t, eng)
 	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng, MetricsToken: o.MetricsToken,
 		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed,
-		Alerts: above.Alerts, Rehearsals: above.Rehearsals})
+		Recon: above.Recon, Comparer: above.Recon, Alerts: above.Alerts, Rehearsals: above.Rehearsals})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {

@@ -1,13 +1,13 @@
-package engine_test
+package recon_test
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/engine"
 	"crossdock/engine/alert"
 	"crossdock/engine/enginetest"
+	"crossdock/engine/recon"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -15,7 +15,7 @@ import (
 // liveRuns lists the families with a queued or running comparison.
 func liveRuns(t *testing.T, e *env) map[string]store.ReconRun {
 	t.Helper()
-	runs, _, err := e.st.ListReconRuns(t.Context(), store.ReconRunFilter{})
+	runs, _, err := e.St.ListReconRuns(t.Context(), store.ReconRunFilter{})
 	require.NoError(t, err)
 	out := map[string]store.ReconRun{}
 	for _, r := range runs {
@@ -29,15 +29,15 @@ func liveRuns(t *testing.T, e *env) map[string]store.ReconRun {
 func TestComparisonRunsOnlyForFamiliesWithASource(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{}) // Shopify decides orders, Odoo stock; nobody decides prices or refunds
-	al, err := alert.New(e.eng, alert.Config{Manual: true})
+	al, err := alert.New(e.Eng, alert.Config{Manual: true})
 	require.NoError(t, err)
 	ctx := t.Context()
-	e.mapInDB(t)
-	enginetest.OnlyAlertRule(t, e.st, store.AlertFailedSyncsBurst)
-	enginetest.SetAlertRule(t, e.st, store.AlertReconRunFailed, true, 0, 60, 240)
-	enginetest.SetAlertRule(t, e.st, store.AlertReconDiscrepancies, true, 1, 60, 240)
+	e.MapInDB(t)
+	enginetest.OnlyAlertRule(t, e.St, store.AlertFailedSyncsBurst)
+	enginetest.SetAlertRule(t, e.St, store.AlertReconRunFailed, true, 0, 60, 240)
+	enginetest.SetAlertRule(t, e.St, store.AlertReconDiscrepancies, true, 1, 60, 240)
 
-	require.NoError(t, engine.ReconTick(e.eng, ctx))
+	require.NoError(t, recon.Tick(e.rc, ctx))
 	live := liveRuns(t, e)
 	require.Contains(t, live, store.ReconInventory)
 	require.Contains(t, live, store.ReconOrders)
@@ -47,40 +47,40 @@ func TestComparisonRunsOnlyForFamiliesWithASource(t *testing.T) {
 
 	// A comparison that failed, and differences left, from before the
 	// source was removed or never set, raise nothing the merchant cannot clear.
-	_, err = e.st.DB.ExecContext(ctx, `INSERT INTO recon_runs (family, trigger, status, finished_at, message)
+	_, err = e.St.DB.ExecContext(ctx, `INSERT INTO recon_runs (family, trigger, status, finished_at, message)
 VALUES ('prices', 'manual', 'failed', now(), 'No system decides prices yet.')`)
 	require.NoError(t, err)
-	_, err = e.st.DB.ExecContext(ctx, `INSERT INTO discrepancies (family, kind, key, label, first_run_id, last_run_id) VALUES ('prices', 'price', 'x', 'x', 1, 1)`)
+	_, err = e.St.DB.ExecContext(ctx, `INSERT INTO discrepancies (family, kind, key, label, first_run_id, last_run_id) VALUES ('prices', 'price', 'x', 'x', 1, 1)`)
 	require.NoError(t, err)
 	notices, err := al.Evaluate(ctx)
 	require.NoError(t, err)
 	for _, n := range notices {
 		require.NotEqual(t, "prices", n.Alert.Key, "no alert about prices while nobody decides them: %s", n.Alert.Title)
 	}
-	run, queued, err := e.eng.SourceSaved(ctx, rules.Prices, "test")
+	run, queued, err := e.rc.SourceSaved(ctx, rules.Prices, "test")
 	require.NoError(t, err)
 	require.False(t, queued, "saving another family's rule, or none, queues nothing")
 	require.Zero(t, run.ID)
 
 	// Naming a source runs the comparison then, not at the next scheduled check.
-	_, err = e.st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: rules.Prices, Master: e.odooConn.ID,
-		Receivers: []int64{e.shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 15, FreshnessMinutes: 60, Policy: rules.MasterWins})
+	_, err = e.St.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: rules.Prices, Master: e.OdooConn.ID,
+		Receivers: []int64{e.ShopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 15, FreshnessMinutes: 60, Policy: rules.MasterWins})
 	require.NoError(t, err)
-	run, queued, err = e.eng.SourceSaved(ctx, rules.Prices, "test")
+	run, queued, err = e.rc.SourceSaved(ctx, rules.Prices, "test")
 	require.NoError(t, err)
 	require.True(t, queued)
 	require.Equal(t, store.ReconPrices, run.Family)
-	run, err = e.eng.Reconcile(ctx, run.ID)
+	run, err = e.rc.Reconcile(ctx, run.ID)
 	require.NoError(t, err)
 	require.Equal(t, store.RunSucceeded, run.Status, run.Message)
 	require.Positive(t, run.Compared)
 
 	// Its schedule counts from now: the next tick does not queue it again.
-	require.NoError(t, engine.ReconTick(e.eng, ctx))
+	require.NoError(t, recon.Tick(e.rc, ctx))
 	require.NotContains(t, liveRuns(t, e), store.ReconPrices)
 
 	// And now alerts about prices are raised again.
-	_, err = e.st.DB.ExecContext(ctx, `INSERT INTO recon_runs (family, trigger, status, finished_at, message)
+	_, err = e.St.DB.ExecContext(ctx, `INSERT INTO recon_runs (family, trigger, status, finished_at, message)
 VALUES ('prices', 'manual', 'failed', now() + interval '1 second', 'Shopify could not be reached.')`)
 	require.NoError(t, err)
 	notices, err = al.Evaluate(ctx)

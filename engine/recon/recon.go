@@ -1,10 +1,17 @@
-package engine
+// Package recon compares what the systems believe — stock per location,
+// prices and costs, orders and refunds present on both sides, and the
+// records the mappings point to — lists the discrepancies, and resolves one
+// by sending the source's value as a sync. It runs above the engine's core,
+// on its queue.
+package recon
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +21,7 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -32,85 +40,139 @@ const (
 	snapshotBatch = 5000
 )
 
-// ReconcileArgs is the queue job of one reconciliation run.
-type ReconcileArgs struct {
+// Config configures reconciliation. Zero values get the defaults in brackets.
+type Config struct {
+	// Grace leaves orders and refunds younger than this out of a
+	// comparison: their syncs may still be on their way [1 h].
+	Grace time.Duration
+}
+
+// Service runs reconciliations on the engine's queue: on the engine's
+// schedule (its SweepTick; none with ManualSweepsOnly), when asked, and
+// when a data family gets a source of truth.
+type Service struct {
+	e        *engine.Engine
+	cfg      Config
+	st       *store.Store
+	log      *slog.Logger
+	beat     time.Duration // the engine's ReplicaBeat: how often a run says it is alive
+	quantity string        // the engine's InventoryQuantity: which Shopify quantity stock is compared on
+}
+
+// New adds reconciliation to a built engine, before it starts: its queue,
+// its jobs, the scheduler's periodic tick, and its share of
+// RunScheduledOnce (the due and queued comparisons, run in the caller).
+func New(e *engine.Engine, cfg Config) (*Service, error) {
+	cfg.Grace = cmp.Or(cfg.Grace, time.Hour)
+	ec := e.Config()
+	s := &Service{e: e, cfg: cfg, st: ec.Store, log: ec.Logger, beat: ec.ReplicaBeat, quantity: ec.InventoryQuantity}
+	if err := e.AddQueue(queueRecon, 1); err != nil {
+		return nil, err
+	}
+	engine.AddWorker(e, &worker{s: s})
+	engine.AddWorker(e, &tickWorker{s: s})
+	if !ec.ManualSweepsOnly {
+		// River runs periodic jobs on the elected leader only, so one
+		// replica queues each due run.
+		e.AddPeriodicJob(river.NewPeriodicJob(river.PeriodicInterval(ec.SweepTick), func() (river.JobArgs, *river.InsertOpts) {
+			return TickArgs{}, &river.InsertOpts{Queue: queueRecon, MaxAttempts: 1}
+		}, &river.PeriodicJobOpts{ID: "reconcile_tick"}))
+	}
+	e.OnRound(s.round)
+	return s, nil
+}
+
+// Args is the queue job of one reconciliation run.
+type Args struct {
 	RunID int64 `json:"run_id"`
 }
 
 // Kind is the job kind in River's table.
-func (ReconcileArgs) Kind() string { return "crossdock_reconcile" }
+func (Args) Kind() string { return "crossdock_reconcile" }
 
-// ReconTickArgs is the periodic job that queues the reconciliations that are due.
-type ReconTickArgs struct{}
+// TickArgs is the periodic job that queues the reconciliations that are due.
+type TickArgs struct{}
 
 // Kind is the job kind in River's table.
-func (ReconTickArgs) Kind() string { return "crossdock_reconcile_tick" }
+func (TickArgs) Kind() string { return "crossdock_reconcile_tick" }
 
-type reconWorker struct {
-	river.WorkerDefaults[ReconcileArgs]
-	e *Engine
+type worker struct {
+	river.WorkerDefaults[Args]
+	s *Service
 }
 
 // Timeout: a snapshot of a large shop takes minutes, not the sync timeout.
-func (w *reconWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return time.Hour }
+func (w *worker) Timeout(*river.Job[Args]) time.Duration { return time.Hour }
 
-func (w *reconWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
-	_, err := w.e.reconcileRun(ctx, job.Args.RunID, takenOver(job.JobRow))
+func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	_, err := w.s.run(ctx, job.Args.RunID, engine.TakenOver(job.JobRow))
 	return err
 }
 
-type reconTickWorker struct {
-	river.WorkerDefaults[ReconTickArgs]
-	e *Engine
+type tickWorker struct {
+	river.WorkerDefaults[TickArgs]
+	s *Service
 }
 
-func (w *reconTickWorker) Work(ctx context.Context, _ *river.Job[ReconTickArgs]) error {
-	rs, err := w.e.st.SourceRules(ctx)
+func (w *tickWorker) Work(ctx context.Context, _ *river.Job[TickArgs]) error { return w.s.tick(ctx) }
+
+// tick queues the comparisons that are due.
+func (s *Service) tick(ctx context.Context) error {
+	rs, err := s.st.SourceRules(ctx)
 	if err != nil {
 		return err
 	}
-	fs, err := w.e.st.ClaimDueReconFamilies(ctx, eligibleRecon(rs))
+	fs, err := s.st.ClaimDueReconFamilies(ctx, eligibleRecon(rs))
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, f := range fs {
-		if _, err := w.e.RequestReconciliation(ctx, f, "schedule", "Crossdock (schedule)"); err != nil && !errors.Is(err, store.ErrRunLive) {
+		if _, err := s.RequestReconciliation(ctx, f, "schedule", "Crossdock (schedule)"); err != nil && !errors.Is(err, store.ErrRunLive) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// reconPeriodic is the scheduler's tick; River runs periodic jobs on the
-// elected leader only, so one replica queues each due run.
-func reconPeriodic(tick time.Duration) *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(tick), func() (river.JobArgs, *river.InsertOpts) {
-		return ReconTickArgs{}, &river.InsertOpts{Queue: queueRecon, MaxAttempts: 1}
-	}, &river.PeriodicJobOpts{ID: "reconcile_tick"})
-}
-
-// addReconWorkers registers the reconciliation workers.
-func (e *Engine) addReconWorkers(ws *river.Workers) {
-	river.AddWorker(ws, &reconWorker{e: e})
-	river.AddWorker(ws, &reconTickWorker{e: e})
+// round is reconciliation's share of RunScheduledOnce: the scheduler's
+// tick, then every comparison waiting or running, run here.
+func (s *Service) round(ctx context.Context, r *engine.Round) error {
+	var errs []error
+	if err := s.tick(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	runs, _, err := s.st.ListReconRuns(ctx, store.ReconRunFilter{Limit: 100})
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, run := range runs {
+		if run.Ended() {
+			continue
+		}
+		if _, err := s.Reconcile(ctx, run.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.Compared++
+	}
+	return errors.Join(errs...)
 }
 
 // RequestReconciliation queues a run of family. When one is already waiting
 // or running it returns that run and store.ErrRunLive.
-func (e *Engine) RequestReconciliation(ctx context.Context, family, trigger, by string) (store.ReconRun, error) {
+func (s *Service) RequestReconciliation(ctx context.Context, family, trigger, by string) (store.ReconRun, error) {
 	if !slices.Contains(store.ReconFamilies, family) {
-		return store.ReconRun{}, fmt.Errorf("engine: no reconciliation of %q", family)
+		return store.ReconRun{}, fmt.Errorf("recon: no reconciliation of %q", family)
 	}
 	var run store.ReconRun
-	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		run, err = tx.CreateReconRun(ctx, family, trigger, by)
 		if err != nil {
 			return err
 		}
-		_, err = e.river.InsertTx(ctx, tx.SQLTx(), ReconcileArgs{RunID: run.ID}, &river.InsertOpts{Queue: queueRecon, MaxAttempts: 3})
-		return err
+		return s.e.InsertJobTx(ctx, tx, Args{RunID: run.ID}, &river.InsertOpts{Queue: queueRecon, MaxAttempts: 3})
 	})
 	return run, err
 }
@@ -122,49 +184,49 @@ type pairFailure struct {
 }
 
 // Reconcile runs a queued run now (the worker calls it; tests too).
-func (e *Engine) Reconcile(ctx context.Context, runID int64) (store.ReconRun, error) {
-	return e.reconcileRun(ctx, runID, false)
+func (s *Service) Reconcile(ctx context.Context, runID int64) (store.ReconRun, error) {
+	return s.run(ctx, runID, false)
 }
 
-// reconcileRun runs a run; resume is set when its job was taken over from a
+// run runs a run; resume is set when its job was taken over from a
 // replica that stopped while running it: the run goes on from the
 // snapshots it had pulled in full, and says it resumed after a restart.
 // While it runs, it beats (the stuck-work alert reads the beat).
-func (e *Engine) reconcileRun(ctx context.Context, runID int64, resume bool) (store.ReconRun, error) {
-	run, err := e.st.StartReconRun(ctx, runID)
+func (s *Service) run(ctx context.Context, runID int64, resume bool) (store.ReconRun, error) {
+	run, err := s.st.StartReconRun(ctx, runID)
 	if errors.Is(err, store.ErrSyncDone) && resume {
-		run, err = e.st.ResumeReconRun(ctx, runID)
+		run, err = s.st.ResumeReconRun(ctx, runID)
 	}
 	if errors.Is(err, store.ErrSyncDone) {
-		return e.st.ReconRunByID(ctx, runID)
+		return s.st.ReconRunByID(ctx, runID)
 	}
 	if err != nil {
 		return run, err
 	}
 	var out store.RunOutcome
-	_ = beating(ctx, e.cfg.ReplicaBeat, func(ctx context.Context) error { return e.st.BeatReconRun(ctx, runID) },
+	_ = engine.Beating(ctx, s.beat, func(ctx context.Context) error { return s.st.BeatReconRun(ctx, runID) },
 		func(ctx context.Context) error {
-			out = e.reconcile(ctx, run)
+			out = s.reconcile(ctx, run)
 			return nil
 		})
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	return e.st.FinishReconRun(fctx, run, out)
+	return s.st.FinishReconRun(fctx, run, out)
 }
 
-func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.RunOutcome) {
+func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.RunOutcome) {
 	defer func() {
 		if p := recover(); p != nil {
-			e.log.Error("reconciliation panicked", "run_id", run.ID, "panic", p)
+			s.log.Error("reconciliation panicked", "run_id", run.ID, "panic", p)
 			out = store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf("Crossdock hit an internal error: %v", p)}
 		}
 	}()
-	rs, err := e.st.SourceRules(ctx)
+	rs, err := s.st.SourceRules(ctx)
 	if err != nil {
 		return failed(err, "the sources of truth could not be read")
 	}
 	if run.Family == store.ReconMappings {
-		return e.reconcileMappings(ctx, run, rs)
+		return s.reconcileMappings(ctx, run, rs)
 	}
 	fam := map[string]rules.Family{store.ReconInventory: rules.Inventory, store.ReconPrices: rules.Prices,
 		store.ReconOrders: rules.Orders, store.ReconRefunds: rules.Refunds}[run.Family]
@@ -193,27 +255,27 @@ func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.R
 			"No %s system receives %s from %s, so there is nothing to compare.", kindName(wantOther), fam.Noun(), master.Name)}
 	}
 	start := time.Now()
-	if err := e.pullStep(ctx, run, master.ID, func() error { return e.pullSnapshot(ctx, run, master) }); err != nil {
+	if err := s.pullStep(ctx, run, master.ID, func() error { return s.pullSnapshot(ctx, run, master) }); err != nil {
 		return failed(err, fmt.Sprintf("%s could not be read from %s", fam.Noun(), master.Name))
 	}
 	var res store.CompareResult
 	var fails []pairFailure
 	var closePairs []int64
 	for _, o := range others {
-		if err := e.pullStep(ctx, run, o.ID, func() error { return e.pullSnapshot(ctx, run, o) }); err != nil {
+		if err := s.pullStep(ctx, run, o.ID, func() error { return s.pullSnapshot(ctx, run, o) }); err != nil {
 			fails = append(fails, pairFailure{o.ID, fmt.Errorf("%s could not be read from %s: %w", fam.Noun(), o.Name, err)})
 			continue
 		}
 		var r store.CompareResult
 		switch run.Family {
 		case store.ReconInventory:
-			r, err = e.st.CompareInventory(ctx, run.ID, master.ID, o.ID, e.cfg.InventoryQuantity)
+			r, err = s.st.CompareInventory(ctx, run.ID, master.ID, o.ID, s.quantity)
 		case store.ReconPrices:
-			r, err = e.st.ComparePrices(ctx, run.ID, master.ID, o.ID)
+			r, err = s.st.ComparePrices(ctx, run.ID, master.ID, o.ID)
 		case store.ReconOrders:
-			r, err = e.st.CompareOrders(ctx, run.ID, master.ID, o.ID, start.Add(-e.cfg.ReconGrace))
+			r, err = s.st.CompareOrders(ctx, run.ID, master.ID, o.ID, start.Add(-s.cfg.Grace))
 		case store.ReconRefunds:
-			r, err = e.st.CompareRefunds(ctx, run.ID, master.ID, o.ID, start.Add(-e.cfg.ReconGrace))
+			r, err = s.st.CompareRefunds(ctx, run.ID, master.ID, o.ID, start.Add(-s.cfg.Grace))
 		}
 		if err != nil {
 			fails = append(fails, pairFailure{o.ID, fmt.Errorf("%s of %s and %s could not be compared: %w", fam.Noun(), master.Name, o.Name, err)})
@@ -227,7 +289,7 @@ func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.R
 	}
 	out = outcome(res, fails, closePairs, len(others))
 	if run.Family == store.ReconPrices && len(closePairs) > 0 {
-		out.Problems = append(out.Problems, e.buildFinanceReview(ctx, run, master, closePairs, others)...)
+		out.Problems = append(out.Problems, s.buildFinanceReview(ctx, run, master, closePairs, others)...)
 	}
 	return out
 }
@@ -236,12 +298,12 @@ func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.R
 // the first Shopify store compared: the review (and finance's decisions) is
 // per variant. What it could not do is said as run problems; the
 // comparison itself stands.
-func (e *Engine) buildFinanceReview(ctx context.Context, run store.ReconRun, master rules.ConnInfo, compared []int64, others []rules.ConnInfo) []store.RunProblem {
+func (s *Service) buildFinanceReview(ctx context.Context, run store.ReconRun, master rules.ConnInfo, compared []int64, others []rules.ConnInfo) []store.RunProblem {
 	shop := compared[0]
-	if _, err := e.st.BuildFinanceReview(ctx, run.ID, master.ID, shop); err != nil {
-		e.log.Error("finance review not built", "run_id", run.ID, "error", err)
+	if _, err := s.st.BuildFinanceReview(ctx, run.ID, master.ID, shop); err != nil {
+		s.log.Error("finance review not built", "run_id", run.ID, "error", err)
 		return []store.RunProblem{{What: "The finance review was not updated",
-			Why: "It still shows the previous comparison. " + plain(err)}}
+			Why: "It still shows the previous comparison. " + engine.Plain(err)}}
 	}
 	if len(compared) < 2 {
 		return nil
@@ -258,8 +320,8 @@ func (e *Engine) buildFinanceReview(ctx context.Context, run store.ReconRun, mas
 
 // reconcileMappings checks, for every Shopify and Odoo connection, that the
 // variants and locations the mappings point to still exist.
-func (e *Engine) reconcileMappings(ctx context.Context, run store.ReconRun, rs rules.Rules) store.RunOutcome {
-	conns, err := e.st.ListConnections(ctx)
+func (s *Service) reconcileMappings(ctx context.Context, run store.ReconRun, rs rules.Rules) store.RunOutcome {
+	conns, err := s.st.ListConnections(ctx)
 	if err != nil {
 		return failed(err, "the connections could not be read")
 	}
@@ -272,11 +334,11 @@ func (e *Engine) reconcileMappings(ctx context.Context, run store.ReconRun, rs r
 			continue
 		}
 		n++
-		if err := e.pullStep(ctx, run, c.ID, func() error { return e.pullRecords(ctx, run, c) }); err != nil {
+		if err := s.pullStep(ctx, run, c.ID, func() error { return s.pullRecords(ctx, run, c) }); err != nil {
 			fails = append(fails, pairFailure{c.ID, fmt.Errorf("the records of %s could not be read: %w", c.Name, err)})
 			continue
 		}
-		r, err := e.st.CheckMappings(ctx, run.ID, c.ID)
+		r, err := s.st.CheckMappings(ctx, run.ID, c.ID)
 		if err != nil {
 			fails = append(fails, pairFailure{c.ID, err})
 			continue
@@ -295,12 +357,12 @@ func (e *Engine) reconcileMappings(ctx context.Context, run store.ReconRun, rs r
 func outcome(res store.CompareResult, fails []pairFailure, closePairs []int64, pairs int) store.RunOutcome {
 	out := store.RunOutcome{Status: store.RunSucceeded, Result: res, ClosePairs: closePairs}
 	for _, f := range fails {
-		out.Problems = append(out.Problems, store.RunProblem{What: "A comparison was left out", Why: plain(f.err)})
+		out.Problems = append(out.Problems, store.RunProblem{What: "A comparison was left out", Why: engine.Plain(f.err)})
 	}
 	switch {
 	case len(fails) == pairs:
 		out.Status, out.ClosePairs = store.RunFailed, nil
-		out.Message = "Nothing could be compared; open discrepancies stay as they were. " + plain(fails[0].err)
+		out.Message = "Nothing could be compared; open discrepancies stay as they were. " + engine.Plain(fails[0].err)
 	case len(fails) > 0:
 		out.Status = store.RunPartial
 		out.Message = fmt.Sprintf("%d of %d comparisons could not be made; their open discrepancies stay as they were.", len(fails), pairs)
@@ -311,8 +373,8 @@ func outcome(res store.CompareResult, fails []pairFailure, closePairs []int64, p
 }
 
 func failed(err error, what string) store.RunOutcome {
-	return store.RunOutcome{Status: store.RunFailed, Message: capital(what) + "; open discrepancies stay as they were. " + plain(err),
-		Problems: []store.RunProblem{{What: capital(what), Why: plain(err)}}}
+	return store.RunOutcome{Status: store.RunFailed, Message: engine.Capital(what) + "; open discrepancies stay as they were. " + engine.Plain(err),
+		Problems: []store.RunProblem{{What: engine.Capital(what), Why: engine.Plain(err)}}}
 }
 
 func kindName(k string) string {
@@ -327,42 +389,42 @@ func kindName(k string) string {
 // pullStep pulls one connection's snapshot as one step of a run: a snapshot
 // the run has in full (before a restart) is kept; otherwise what part of it
 // there is goes, and it is pulled again.
-func (e *Engine) pullStep(ctx context.Context, run store.ReconRun, connID int64, pull func() error) error {
+func (s *Service) pullStep(ctx context.Context, run store.ReconRun, connID int64, pull func() error) error {
 	if slices.Contains(run.Pulled, connID) {
 		return nil
 	}
-	if err := e.st.ClearSnapshot(ctx, run.ID, connID); err != nil {
+	if err := s.st.ClearSnapshot(ctx, run.ID, connID); err != nil {
 		return err
 	}
 	if err := pull(); err != nil {
 		return err
 	}
-	return e.st.MarkSnapshotPulled(ctx, run.ID, connID)
+	return s.st.MarkSnapshotPulled(ctx, run.ID, connID)
 }
 
-func (e *Engine) pullSnapshot(ctx context.Context, run store.ReconRun, c rules.ConnInfo) error {
+func (s *Service) pullSnapshot(ctx context.Context, run store.ReconRun, c rules.ConnInfo) error {
 	switch {
 	case c.Kind == store.KindOdoo && run.Family == store.ReconInventory:
-		return e.odooStock(ctx, run, c.ID)
+		return s.odooStock(ctx, run, c.ID)
 	case c.Kind == store.KindShopify && run.Family == store.ReconInventory:
-		return e.shopifyStock(ctx, run, c.ID)
+		return s.shopifyStock(ctx, run, c.ID)
 	case c.Kind == store.KindOdoo && run.Family == store.ReconPrices:
-		return e.odooPrices(ctx, run, c.ID)
+		return s.odooPrices(ctx, run, c.ID)
 	case c.Kind == store.KindShopify && run.Family == store.ReconPrices:
-		return e.shopifyPrices(ctx, run, c.ID)
+		return s.shopifyPrices(ctx, run, c.ID)
 	case c.Kind == store.KindShopify && (run.Family == store.ReconOrders || run.Family == store.ReconRefunds):
-		return e.shopifyOrders(ctx, run, c.ID)
+		return s.shopifyOrders(ctx, run, c.ID)
 	case c.Kind == store.KindOdoo && run.Family == store.ReconOrders:
-		return e.odooOrders(ctx, run, c.ID)
+		return s.odooOrders(ctx, run, c.ID)
 	case c.Kind == store.KindOdoo && run.Family == store.ReconRefunds:
-		return e.odooCreditNotes(ctx, run, c.ID)
+		return s.odooCreditNotes(ctx, run, c.ID)
 	}
-	return fmt.Errorf("engine: no %s snapshot for %s", run.Family, c.Kind)
+	return fmt.Errorf("recon: no %s snapshot for %s", run.Family, c.Kind)
 }
 
 // bulkExport runs a Shopify bulk query and streams its lines to fn.
-func (e *Engine) bulkExport(ctx context.Context, connID int64, query string, fn func(line []byte) error) error {
-	cl, _, err := e.shopify(ctx, connID)
+func (s *Service) bulkExport(ctx context.Context, connID int64, query string, fn func(line []byte) error) error {
+	cl, _, err := s.e.ShopifyClient(ctx, connID)
 	if err != nil {
 		return err
 	}
@@ -422,10 +484,10 @@ const stockBulkQuery = `{
   }
 }`
 
-func (e *Engine) shopifyStock(ctx context.Context, run store.ReconRun, connID int64) error {
+func (s *Service) shopifyStock(ctx context.Context, run store.ReconRun, connID int64) error {
 	names := map[string]string{}
-	b := &batcher[store.StockRow]{flush: func(rs []store.StockRow) error { return e.st.AddStockSnapshot(ctx, run.ID, connID, rs) }}
-	err := e.bulkExport(ctx, connID, stockBulkQuery, func(line []byte) error {
+	b := &batcher[store.StockRow]{flush: func(rs []store.StockRow) error { return s.st.AddStockSnapshot(ctx, run.ID, connID, rs) }}
+	err := s.bulkExport(ctx, connID, stockBulkQuery, func(line []byte) error {
 		var row struct {
 			ID         string `json:"id"`
 			Name       string `json:"name"`
@@ -442,7 +504,7 @@ func (e *Engine) shopifyStock(ctx context.Context, run store.ReconRun, connID in
 			ParentID string `json:"__parentId"`
 		}
 		if err := json.Unmarshal(line, &row); err != nil {
-			return fmt.Errorf("engine: Shopify export line: %w", err)
+			return fmt.Errorf("recon: Shopify export line: %w", err)
 		}
 		if row.ParentID == "" {
 			names[row.ID] = row.Name
@@ -468,8 +530,8 @@ func (e *Engine) shopifyStock(ctx context.Context, run store.ReconRun, connID in
 	return b.done()
 }
 
-func (e *Engine) odooStock(ctx context.Context, run store.ReconRun, connID int64) error {
-	cl, _, err := e.odoo(ctx, connID)
+func (s *Service) odooStock(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := s.e.OdooClient(ctx, connID)
 	if err != nil {
 		return err
 	}
@@ -479,10 +541,10 @@ func (e *Engine) odooStock(ctx context.Context, run store.ReconRun, connID int64
 	}
 	locName := map[int]string{}
 	for _, l := range locs {
-		locName[l.ID] = cmpStr(l.CompleteName, l.Name)
+		locName[l.ID] = engine.Or(l.CompleteName, l.Name)
 	}
 	for after := 0; ; {
-		var rows []quantRow
+		var rows []engine.QuantRow
 		err := cl.Call(ctx, "stock.quant", "search_read", []any{[]any{[]any{"location_id.usage", "=", "internal"}, []any{"id", ">", after}}},
 			map[string]any{"fields": []string{"id", "product_id", "location_id", "quantity", "reserved_quantity"}, "order": "id asc", "limit": reconPage}, &rows)
 		if err != nil {
@@ -491,17 +553,17 @@ func (e *Engine) odooStock(ctx context.Context, run store.ReconRun, connID int64
 		if len(rows) == 0 {
 			return nil
 		}
-		skus, err := productSKUs(ctx, cl, rows)
+		skus, err := engine.ProductSKUs(ctx, cl, rows)
 		if err != nil {
 			return err
 		}
 		out := make([]store.StockRow, len(rows))
 		for i, r := range rows {
 			out[i] = store.StockRow{VariantRef: strconv.Itoa(r.Product.ID), LocationRef: strconv.Itoa(r.Location.ID),
-				Label: cmpStr(skus[r.Product.ID], r.Product.Name), Location: cmpStr(locName[r.Location.ID], r.Location.Name),
+				Label: engine.Or(skus[r.Product.ID], r.Product.Name), Location: engine.Or(locName[r.Location.ID], r.Location.Name),
 				OnHand: r.Quantity, Available: r.Quantity - r.Reserved}
 		}
-		if err := e.st.AddStockSnapshot(ctx, run.ID, connID, out); err != nil {
+		if err := s.st.AddStockSnapshot(ctx, run.ID, connID, out); err != nil {
 			return err
 		}
 		if len(rows) < reconPage {
@@ -543,8 +605,8 @@ const pricesBulkQuery = `{
   }
 }`
 
-func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID int64) error {
-	cl, _, err := e.shopify(ctx, connID)
+func (s *Service) shopifyPrices(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := s.e.ShopifyClient(ctx, connID)
 	if err != nil {
 		return err
 	}
@@ -552,9 +614,9 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 	if err != nil {
 		return err
 	}
-	b := &batcher[store.PriceRow]{flush: func(rs []store.PriceRow) error { return e.st.AddPriceSnapshot(ctx, run.ID, connID, rs) }}
-	cb := &batcher[store.CollectionRow]{flush: func(rs []store.CollectionRow) error { return e.st.AddCollectionSnapshot(ctx, run.ID, connID, rs) }}
-	err = e.bulkExport(ctx, connID, pricesBulkQuery, func(line []byte) error {
+	b := &batcher[store.PriceRow]{flush: func(rs []store.PriceRow) error { return s.st.AddPriceSnapshot(ctx, run.ID, connID, rs) }}
+	cb := &batcher[store.CollectionRow]{flush: func(rs []store.CollectionRow) error { return s.st.AddCollectionSnapshot(ctx, run.ID, connID, rs) }}
+	err = s.bulkExport(ctx, connID, pricesBulkQuery, func(line []byte) error {
 		var row struct {
 			ID             string  `json:"id"`
 			Title          string  `json:"title"`
@@ -570,7 +632,7 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 			ParentID string `json:"__parentId"`
 		}
 		if err := json.Unmarshal(line, &row); err != nil {
-			return fmt.Errorf("engine: Shopify export line: %w", err)
+			return fmt.Errorf("recon: Shopify export line: %w", err)
 		}
 		switch {
 		case row.ParentID == "": // a product: its children say what is needed
@@ -579,9 +641,9 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 			return cb.add(store.CollectionRow{ProductRef: row.ParentID, CollectionRef: row.ID, Title: row.Title})
 		}
 		r := store.PriceRow{VariantRef: row.ID, ProductRef: row.ParentID, Label: row.SKU, Currency: shop.CurrencyCode,
-			Price: decimal(row.Price), CompareAt: decimal(row.CompareAtPrice)}
+			Price: engine.Decimal(row.Price), CompareAt: engine.Decimal(row.CompareAtPrice)}
 		if row.InventoryItem != nil && row.InventoryItem.UnitCost != nil {
-			r.Cost, r.CostCurrency = decimal(&row.InventoryItem.UnitCost.Amount), row.InventoryItem.UnitCost.CurrencyCode
+			r.Cost, r.CostCurrency = engine.Decimal(&row.InventoryItem.UnitCost.Amount), row.InventoryItem.UnitCost.CurrencyCode
 		}
 		return b.add(r)
 	})
@@ -591,8 +653,8 @@ func (e *Engine) shopifyPrices(ctx context.Context, run store.ReconRun, connID i
 	return errors.Join(b.done(), cb.done())
 }
 
-func (e *Engine) odooPrices(ctx context.Context, run store.ReconRun, connID int64) error {
-	cl, _, err := e.odoo(ctx, connID)
+func (s *Service) odooPrices(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := s.e.OdooClient(ctx, connID)
 	if err != nil {
 		return err
 	}
@@ -604,10 +666,10 @@ func (e *Engine) odooPrices(ctx context.Context, run store.ReconRun, connID int6
 		out := make([]store.PriceRow, len(ps))
 		for i, p := range ps {
 			price, cost := p.ListPrice, p.StandardPrice
-			out[i] = store.PriceRow{VariantRef: strconv.Itoa(p.ID), Label: cmpStr(p.DefaultCode, p.Name), Price: &price, Cost: &cost,
+			out[i] = store.PriceRow{VariantRef: strconv.Itoa(p.ID), Label: engine.Or(p.DefaultCode, p.Name), Price: &price, Cost: &cost,
 				Currency: p.Currency, CostCurrency: p.CostCurrency}
 		}
-		if err := e.st.AddPriceSnapshot(ctx, run.ID, connID, out); err != nil {
+		if err := s.st.AddPriceSnapshot(ctx, run.ID, connID, out); err != nil {
 			return err
 		}
 		if len(ps) < reconPage {
@@ -634,10 +696,10 @@ const ordersBulkQuery = `{
 
 // shopifyOrders exports every order with its refunds, for both the orders
 // and the refunds comparison.
-func (e *Engine) shopifyOrders(ctx context.Context, run store.ReconRun, connID int64) error {
-	ob := &batcher[store.OrderRow]{flush: func(rs []store.OrderRow) error { return e.st.AddOrderSnapshot(ctx, run.ID, connID, rs) }}
-	rb := &batcher[store.RefundRow]{flush: func(rs []store.RefundRow) error { return e.st.AddRefundSnapshot(ctx, run.ID, connID, rs) }}
-	err := e.bulkExport(ctx, connID, ordersBulkQuery, func(line []byte) error {
+func (s *Service) shopifyOrders(ctx context.Context, run store.ReconRun, connID int64) error {
+	ob := &batcher[store.OrderRow]{flush: func(rs []store.OrderRow) error { return s.st.AddOrderSnapshot(ctx, run.ID, connID, rs) }}
+	rb := &batcher[store.RefundRow]{flush: func(rs []store.RefundRow) error { return s.st.AddRefundSnapshot(ctx, run.ID, connID, rs) }}
+	err := s.bulkExport(ctx, connID, ordersBulkQuery, func(line []byte) error {
 		var row struct {
 			ID            string    `json:"id"`
 			Name          string    `json:"name"`
@@ -655,16 +717,16 @@ func (e *Engine) shopifyOrders(ctx context.Context, run store.ReconRun, connID i
 			} `json:"refunds"`
 		}
 		if err := json.Unmarshal(line, &row); err != nil {
-			return fmt.Errorf("engine: Shopify export line: %w", err)
+			return fmt.Errorf("recon: Shopify export line: %w", err)
 		}
 		amount := row.TotalPriceSet.ShopMoney.Amount
 		if run.Family == store.ReconOrders {
-			return ob.add(store.OrderRow{OrderRef: row.ID, Label: row.Name, Total: decimal(&amount),
-				Currency: cmpStr(row.TotalPriceSet.ShopMoney.CurrencyCode, row.CurrencyCode), CreatedAt: row.CreatedAt})
+			return ob.add(store.OrderRow{OrderRef: row.ID, Label: row.Name, Total: engine.Decimal(&amount),
+				Currency: engine.Or(row.TotalPriceSet.ShopMoney.CurrencyCode, row.CurrencyCode), CreatedAt: row.CreatedAt})
 		}
 		for _, r := range row.Refunds {
 			a := r.TotalRefundedSet.ShopMoney.Amount
-			if err := rb.add(store.RefundRow{RefundRef: r.ID, OrderRef: row.ID, Label: row.Name, Amount: decimal(&a), CreatedAt: r.CreatedAt}); err != nil {
+			if err := rb.add(store.RefundRow{RefundRef: r.ID, OrderRef: row.ID, Label: row.Name, Amount: engine.Decimal(&a), CreatedAt: r.CreatedAt}); err != nil {
 				return err
 			}
 		}
@@ -676,8 +738,8 @@ func (e *Engine) shopifyOrders(ctx context.Context, run store.ReconRun, connID i
 	return errors.Join(ob.done(), rb.done())
 }
 
-func (e *Engine) odooOrders(ctx context.Context, run store.ReconRun, connID int64) error {
-	cl, _, err := e.odoo(ctx, connID)
+func (s *Service) odooOrders(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := s.e.OdooClient(ctx, connID)
 	if err != nil {
 		return err
 	}
@@ -704,7 +766,7 @@ func (e *Engine) odooOrders(ctx context.Context, run store.ReconRun, connID int6
 			total := r.Total
 			out = append(out, store.OrderRow{OrderRef: ref, Label: name, Total: &total})
 		}
-		if err := e.st.AddOrderSnapshot(ctx, run.ID, connID, out); err != nil {
+		if err := s.st.AddOrderSnapshot(ctx, run.ID, connID, out); err != nil {
 			return err
 		}
 		if len(rows) < reconPage {
@@ -714,8 +776,8 @@ func (e *Engine) odooOrders(ctx context.Context, run store.ReconRun, connID int6
 	}
 }
 
-func (e *Engine) odooCreditNotes(ctx context.Context, run store.ReconRun, connID int64) error {
-	cl, _, err := e.odoo(ctx, connID)
+func (s *Service) odooCreditNotes(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := s.e.OdooClient(ctx, connID)
 	if err != nil {
 		return err
 	}
@@ -738,7 +800,7 @@ func (e *Engine) odooCreditNotes(ctx context.Context, run store.ReconRun, connID
 				out = append(out, store.RefundRow{RefundRef: ref, Amount: &total})
 			}
 		}
-		if err := e.st.AddRefundSnapshot(ctx, run.ID, connID, out); err != nil {
+		if err := s.st.AddRefundSnapshot(ctx, run.ID, connID, out); err != nil {
 			return err
 		}
 		if len(rows) < reconPage {
@@ -751,17 +813,17 @@ func (e *Engine) odooCreditNotes(ctx context.Context, run store.ReconRun, connID
 const recordsBulkQuery = `{ productVariants { edges { node { id } } } }`
 
 // pullRecords stores the ids of the variants and locations a connection has.
-func (e *Engine) pullRecords(ctx context.Context, run store.ReconRun, c store.Connection) error {
+func (s *Service) pullRecords(ctx context.Context, run store.ReconRun, c store.Connection) error {
 	var locIDs []string
 	switch c.Kind {
 	case store.KindShopify:
-		b := &batcher[string]{flush: func(ids []string) error { return e.st.AddRecordSnapshot(ctx, run.ID, c.ID, entityVariant, ids) }}
-		err := e.bulkExport(ctx, c.ID, recordsBulkQuery, func(line []byte) error {
+		b := &batcher[string]{flush: func(ids []string) error { return s.st.AddRecordSnapshot(ctx, run.ID, c.ID, engine.EntityVariant, ids) }}
+		err := s.bulkExport(ctx, c.ID, recordsBulkQuery, func(line []byte) error {
 			var row struct {
 				ID string `json:"id"`
 			}
 			if err := json.Unmarshal(line, &row); err != nil {
-				return fmt.Errorf("engine: Shopify export line: %w", err)
+				return fmt.Errorf("recon: Shopify export line: %w", err)
 			}
 			return b.add(row.ID)
 		})
@@ -771,7 +833,7 @@ func (e *Engine) pullRecords(ctx context.Context, run store.ReconRun, c store.Co
 		if err != nil {
 			return err
 		}
-		cl, _, err := e.shopify(ctx, c.ID)
+		cl, _, err := s.e.ShopifyClient(ctx, c.ID)
 		if err != nil {
 			return err
 		}
@@ -783,7 +845,7 @@ func (e *Engine) pullRecords(ctx context.Context, run store.ReconRun, c store.Co
 			locIDs = append(locIDs, l.ID)
 		}
 	case store.KindOdoo:
-		cl, _, err := e.odoo(ctx, c.ID)
+		cl, _, err := s.e.OdooClient(ctx, c.ID)
 		if err != nil {
 			return err
 		}
@@ -801,7 +863,7 @@ func (e *Engine) pullRecords(ctx context.Context, run store.ReconRun, c store.Co
 			for i, r := range rows {
 				ids[i] = strconv.Itoa(r.ID)
 			}
-			if err := e.st.AddRecordSnapshot(ctx, run.ID, c.ID, entityVariant, ids); err != nil {
+			if err := s.st.AddRecordSnapshot(ctx, run.ID, c.ID, engine.EntityVariant, ids); err != nil {
 				return err
 			}
 			if len(rows) < reconPage*5 {
@@ -815,7 +877,7 @@ func (e *Engine) pullRecords(ctx context.Context, run store.ReconRun, c store.Co
 		}
 		locIDs = locs
 	}
-	return e.st.AddRecordSnapshot(ctx, run.ID, c.ID, entityLocation, locIDs)
+	return s.st.AddRecordSnapshot(ctx, run.ID, c.ID, engine.EntityLocation, locIDs)
 }
 
 // odooAllLocations lists every stock location id, archived ones too.

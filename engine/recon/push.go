@@ -1,4 +1,4 @@
-package engine
+package recon
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -34,9 +34,9 @@ type pushDetail struct {
 // with the audit entry, in the same transaction. The sync is manual: it
 // writes even when Crossdock believes the value is already there. It returns
 // the sync's id.
-func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64, error) {
+func (s *Service) PushMaster(ctx context.Context, a store.Actor, id int64) (int64, error) {
 	var syncID int64
-	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		d, err := tx.LockDiscrepancy(ctx, id)
 		if err != nil {
 			return err
@@ -49,13 +49,13 @@ func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64
 		}
 		var det pushDetail
 		if err := json.Unmarshal(d.Detail, &det); err != nil {
-			return fmt.Errorf("engine: discrepancy %d detail: %w", d.ID, err)
+			return fmt.Errorf("recon: discrepancy %d detail: %w", d.ID, err)
 		}
 		pid, err := strconv.Atoi(det.OdooProductID)
 		if err != nil {
 			return ErrNotPushable
 		}
-		rs, err := e.Rules(ctx)
+		rs, err := s.e.Rules(ctx)
 		if err != nil {
 			return err
 		}
@@ -63,10 +63,8 @@ func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64
 		if err := tx.MayWriteInto(ctx, a, tgt); err != nil {
 			return err
 		}
-		now := time.Now().UTC()
-		s := store.NewSync{Direction: dirOdooShopify, SourceConnectionID: src, TargetConnectionID: tgt, Trigger: store.TriggerManual,
-			SearchKeys: []string{det.SKU}, SourceVersion: now, IdempotencyKey: newKey(), MaxAttempts: e.cfg.MaxAttempts}
-		var lease, what string
+		v := engine.SourceValue{Kind: d.Kind, Source: src, Target: tgt, SKU: det.SKU, OdooProductID: pid}
+		var what string
 		switch d.Kind {
 		case "stock":
 			loc, err := strconv.Atoi(det.OdooLocationID)
@@ -76,11 +74,7 @@ func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64
 			if d := rs.Decide(rules.Inventory, src, tgt, nil); !d.Allowed {
 				return errors.New(d.Reason)
 			}
-			s.Family, s.Flow, s.EntityType = string(rules.Inventory), flowInventory, entityLevel
-			s.EntityRef, s.EntityKey = fmt.Sprintf("location:%d", loc), inventoryLabel(1, det.Location)
-			s.Payload = inventoryBatch{OdooLocationID: loc, OdooLocation: det.Location, Items: []quantIn{{ProductID: pid, SKU: det.SKU,
-				Quantity: det.OnHand, Reserved: det.OnHand - det.Available, Version: now}}}
-			lease = leaseFor(flowInventory, tgt, s.EntityRef)
+			v.OdooLocationID, v.Location, v.OnHand, v.Available = loc, det.Location, det.OnHand, det.Available
 			what = fmt.Sprintf("stock level %s", d.MasterValue)
 		case "price", "cost":
 			if det.Price == nil || det.Cost == nil {
@@ -93,19 +87,14 @@ func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64
 			if d := rs.Decide(fam, src, tgt, nil); !d.Allowed {
 				return errors.New(d.Reason)
 			}
-			b := priceBatch{Prices: d.Kind == "price", Costs: d.Kind == "cost", Items: []priceIn{{ProductID: pid, SKU: det.SKU,
-				Price: *det.Price, Cost: *det.Cost, Version: now}}}
-			s.Family, s.Flow, s.EntityType = string(fam), flowPrices, entityPrices
-			s.EntityRef, s.EntityKey, s.Payload = b.Items[0].ref(), batchLabel(b, 1), b
-			lease = pricesLease(tgt)
+			v.Price, v.Cost = *det.Price, *det.Cost
 			what = fmt.Sprintf("%s %s", d.Kind, d.MasterValue)
 		}
-		s.Message = fmt.Sprintf("Sending %s's %s to %s, to resolve discrepancy #%d.", rs.Name(src), what, rs.Name(tgt), d.ID)
-		ids, err := e.insertSyncs(ctx, tx, []queued{{sync: s, lease: lease}})
+		v.Message = fmt.Sprintf("Sending %s's %s to %s, to resolve discrepancy #%d.", rs.Name(src), what, rs.Name(tgt), d.ID)
+		syncID, err = s.e.QueueSourceValue(ctx, tx, v)
 		if err != nil {
 			return err
 		}
-		syncID = ids[0]
 		return tx.ResolvePushed(ctx, a, d, syncID, fmt.Sprintf("%s sends the %s of %s (sync #%d).", a.Label, what, rs.Name(src), syncID))
 	})
 	return syncID, err

@@ -1,4 +1,4 @@
-package engine
+package recon
 
 import (
 	"cmp"
@@ -69,7 +69,7 @@ func eligibleRecon(rs rules.Rules) []string {
 // source: setting a source runs its comparison then, not at the next
 // scheduled check. It returns the run (a live one if one was waiting), and
 // false when there is nothing to compare (no source, or no comparison of f).
-func (e *Engine) SourceSaved(ctx context.Context, f rules.Family, by string) (store.ReconRun, bool, error) {
+func (s *Service) SourceSaved(ctx context.Context, f rules.Family, by string) (store.ReconRun, bool, error) {
 	recon := ""
 	for r, fams := range reconFamilies {
 		if slices.Contains(fams, f) {
@@ -79,19 +79,19 @@ func (e *Engine) SourceSaved(ctx context.Context, f rules.Family, by string) (st
 	if recon == "" {
 		return store.ReconRun{}, false, nil
 	}
-	rs, err := e.st.SourceRules(ctx)
+	rs, err := s.st.SourceRules(ctx)
 	if err != nil {
 		return store.ReconRun{}, false, err
 	}
 	if !reconHasSource(rs, recon) {
 		return store.ReconRun{}, false, nil
 	}
-	run, err := e.RequestReconciliation(ctx, recon, "schedule", "Crossdock, when "+cmp.Or(by, "someone")+" set the source of "+f.Noun())
+	run, err := s.RequestReconciliation(ctx, recon, "schedule", "Crossdock, when "+cmp.Or(by, "someone")+" set the source of "+f.Noun())
 	if errors.Is(err, store.ErrRunLive) {
 		return run, true, nil
 	}
 	if err != nil {
 		return run, false, err
 	}
-	return run, true, e.st.MarkReconQueued(ctx, recon)
+	return run, true, s.st.MarkReconQueued(ctx, recon)
 }
