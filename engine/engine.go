@@ -105,8 +105,8 @@ type Config struct {
 	// SweepTick is how often the scheduler checks which sweeps are due [1 min];
 	// each family's own interval comes from its source-of-truth rule.
 	SweepTick time.Duration
-	// ManualSweepsOnly turns the periodic sweeps off (tests and benchmarks
-	// run sweeps themselves).
+	// ManualSweepsOnly turns the periodic sweeps off, and the comparisons'
+	// schedule of engine/recon (tests and benchmarks run them themselves).
 	ManualSweepsOnly bool
 	// InventoryQuantity is the Shopify quantity name stock levels are set on:
 	// "available" (Odoo's on hand minus reserved) or "on_hand" [available].

@@ -64,27 +64,11 @@ func (e *env) priceSweep(t *testing.T) []store.Sync {
 }
 
 // mappedSKUs returns SKUs both catalogues have, in a stable order.
-func (e *env) mappedSKUs(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	for _, v := range e.shop.Variants() {
-		if _, ok := e.productBySKU[v.SKU]; ok {
-			out = append(out, v.SKU)
-		}
-	}
-	require.GreaterOrEqual(t, len(out), n)
-	return out[:n]
-}
+func (e *env) mappedSKUs(t *testing.T, n int) []string { t.Helper(); return e.x.MappedSKUs(t, n) }
 
 func (e *env) variant(t *testing.T, sku string) shopsandbox.Variant {
 	t.Helper()
-	for _, v := range e.shop.Variants() {
-		if v.SKU == sku {
-			return v
-		}
-	}
-	t.Fatalf("no variant %s", sku)
-	return shopsandbox.Variant{}
+	return e.x.Variant(t, sku)
 }
 
 func batchOf(ss []store.Sync, family string) *store.Sync {

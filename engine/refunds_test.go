@@ -73,12 +73,7 @@ func (e *env) refundsRule(t testing.TB, master int64, receivers ...int64) {
 // placed places an order and waits until the orders flow created it in Odoo.
 func (e *env) placed(t testing.TB, lines ...shopsandbox.NewLine) (shopsandbox.Order, odoosandbox.SaleOrder) {
 	t.Helper()
-	o, payload := e.order(t, lines...)
-	s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
-	sos := e.saleOrdersWithRef(o.GID())
-	require.Len(t, sos, 1)
-	return o, sos[0]
+	return e.x.Placed(t, lines...)
 }
 
 func (e *env) creditNotesWithRef(ref string) []odoosandbox.CreditNote {
