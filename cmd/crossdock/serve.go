@@ -65,8 +65,7 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
-		TrustedProxies: cfg.trustedProxies(),
-		Recon:          reconciler, Comparer: reconciler, Alerts: alerts, Rehearsals: rehearsals})
+		TrustedProxies: cfg.trustedProxies(), Recon: reconciler, Comparer: reconciler, Alerts: alerts, Rehearsals: rehearsals})
 	if err != nil {
 		return err
 	}
