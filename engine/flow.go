@@ -126,7 +126,8 @@ func (r *flowRegistry) queue(flow string) string {
 	return queueSyncs
 }
 
-// lookupFlow finds a flow without an engine's registry.
+// lookupFlow finds a flow without an engine: it lists the flows again
+// (some microseconds), so code that has an engine uses e.flows().
 func lookupFlow(name string) (Flow, bool) {
 	for _, f := range Flows() {
 		if f.Name == name {

@@ -33,7 +33,9 @@ const (
 	cursorPrices       = "odoo_product_prices"
 )
 
-// pricesFlow sends Odoo's prices and costs into Shopify.
+// pricesFlow sends Odoo's prices and costs into Shopify. Its family is
+// prices; each of its syncs is of the family it carries (costs alone are
+// costs).
 func pricesFlow() Flow {
 	return Flow{Name: flowPrices, Family: rules.Prices, From: store.KindOdoo, To: store.KindShopify,
 		Sweep: &flowSweep{job: sweepJobStock, run: (*Engine).SweepPrices},

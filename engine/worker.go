@@ -244,7 +244,7 @@ func (e *Engine) insertSyncs(ctx context.Context, tx *store.Tx, qs []queued) ([]
 		}
 		params = append(params, river.InsertManyParams{
 			Args:       SyncArgs{SyncID: ids[i], Target: q.sync.TargetConnectionID, Lease: q.lease},
-			InsertOpts: &river.InsertOpts{Queue: syncQueue(q.sync.Flow)},
+			InsertOpts: &river.InsertOpts{Queue: e.flows().queue(q.sync.Flow)},
 		})
 		jobSyncs = append(jobSyncs, ids[i])
 	}
