@@ -175,16 +175,19 @@ func leaseOn(what string) func(target int64, entityRef string) string {
 // noLease is the lease of a flow whose syncs take turns some other way.
 func noLease(int64, string) string { return "" }
 
-// runSweeps runs the sweeps of one periodic job.
-func (e *Engine) runSweeps(ctx context.Context, job, trigger string, force bool) error {
+// runSweeps runs the sweeps of one periodic job, each whatever the others
+// meet. It returns how many syncs they queued.
+func (e *Engine) runSweeps(ctx context.Context, job, trigger string, force bool) (int, error) {
+	total := 0
 	var errs []error
 	for _, f := range e.flows().list {
 		if f.Sweep != nil && f.Sweep.job == job {
-			_, err := f.Sweep.run(e, ctx, trigger, force)
+			n, err := f.Sweep.run(e, ctx, trigger, force)
+			total += n
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return total, errors.Join(errs...)
 }
 
 // verdict is what the sources of truth said as an attempt began.

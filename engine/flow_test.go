@@ -92,3 +92,18 @@ func TestFlowTopics(t *testing.T) {
 		require.NotEmpty(t, shopify.CheckTopicShape(topic, []byte(`{"line_items":[],"order_id":1,"variants":[],"inventory_item_id":1,"refund_line_items":[]}`)), topic)
 	}
 }
+
+// Each periodic sweep job runs its flows' sweeps in the order it always has.
+func TestSweepJobs(t *testing.T) {
+	t.Parallel()
+	jobs := map[string][]string{}
+	for _, f := range Flows() {
+		if f.Sweep != nil {
+			jobs[f.Sweep.job] = append(jobs[f.Sweep.job], f.Name)
+		}
+	}
+	require.Equal(t, map[string][]string{
+		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify"},
+		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify"},
+	}, jobs)
+}

@@ -82,7 +82,8 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	if job.Args.Force {
 		trigger = store.TriggerManual
 	}
-	return w.e.runSweeps(ctx, sweepJobStock, trigger, job.Args.Force)
+	_, err := w.e.runSweeps(ctx, sweepJobStock, trigger, job.Args.Force)
+	return err
 }
 
 // RequestSweep queues every sweep now (stock, prices and costs,

@@ -54,7 +54,8 @@ func (w *contentSweepWorker) Work(ctx context.Context, job *river.Job[ContentSwe
 	if job.Args.Force {
 		trigger = store.TriggerManual
 	}
-	return w.e.runSweeps(ctx, sweepJobContent, trigger, job.Args.Force)
+	_, err := w.e.runSweeps(ctx, sweepJobContent, trigger, job.Args.Force)
+	return err
 }
 
 // contentSweepJob is the periodic job registered by New.
