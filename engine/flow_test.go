@@ -1,6 +1,10 @@
 package engine
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -106,4 +110,73 @@ func TestSweepJobs(t *testing.T) {
 		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify"},
 		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify"},
 	}, jobs)
+}
+
+// runWith's opening, in its order: the payload is read (a decision that
+// needs it comes next), the check, the target's client, then the body; the
+// first that ends the attempt is its result, and a body's result names the
+// target system.
+func TestRunWithOpening(t *testing.T) {
+	t.Parallel()
+	type rec struct {
+		N int `json:"n"`
+	}
+	var steps []string
+	run := runWith(runSpec[rec, string]{record: "thing",
+		decide: func(_ *Engine, _ context.Context, _ store.Sync, r *rec) (verdict, *result, error) {
+			steps = append(steps, "decide")
+			if r.N == 1 {
+				return verdict{}, &result{status: store.SyncRejected, message: "refused"}, nil
+			}
+			return verdict{refused: []string{"costs refused"}}, nil, nil
+		},
+		check: func(_ *Engine, _ context.Context, _ store.Sync, r rec) *result {
+			steps = append(steps, "check")
+			if r.N == 2 {
+				return &result{status: store.SyncSkipped}
+			}
+			return nil
+		},
+		connect: func(_ *Engine, _ context.Context, id int64) (string, store.Connection, error) {
+			steps = append(steps, "connect")
+			if id == 3 {
+				return "", store.Connection{Name: "Down Shop"}, errors.New("down")
+			}
+			return "client", store.Connection{Name: "Shop"}, nil
+		},
+		body: func(_ *Engine, _ context.Context, _ store.Sync, r rec, cl string, _ store.Connection, v verdict) result {
+			steps = append(steps, "body")
+			return result{status: store.SyncSucceeded, message: fmt.Sprintf("%s %d, %s", cl, r.N, v.refused[0])}
+		},
+	})
+	for _, c := range []struct {
+		name, payload string
+		target        int64
+		steps         []string
+		status        string
+		system        string
+		message       string
+	}{
+		{"unreadable", `{"n":"x"}`, 9, nil, "", "", "The thing recorded for this sync cannot be read: "},
+		{"refused", `{"n":1}`, 9, []string{"decide"}, store.SyncRejected, "", "refused"},
+		{"checked", `{"n":2}`, 9, []string{"decide", "check"}, store.SyncSkipped, "", ""},
+		{"target down", `{"n":5}`, 3, []string{"decide", "check", "connect"}, "", "Down Shop", "down"},
+		{"sent", `{"n":5}`, 9, []string{"decide", "check", "connect", "body"}, store.SyncSucceeded, "Shop", "client 5, costs refused"},
+	} {
+		steps = nil
+		res := run(&Engine{}, t.Context(), store.Sync{TargetConnectionID: c.target, Payload: json.RawMessage(c.payload)})
+		require.Equal(t, c.steps, steps, c.name)
+		require.Equal(t, c.status, res.status, c.name)
+		require.Equal(t, c.system, res.system, c.name)
+		switch f := (*failure)(nil); {
+		case c.name == "unreadable":
+			require.ErrorAs(t, res.err, &f, c.name)
+			require.Equal(t, store.ClassInternal, f.class)
+			require.Contains(t, f.message, c.message, c.name)
+		case res.err != nil:
+			require.EqualError(t, res.err, c.message, c.name)
+		default:
+			require.Equal(t, c.message, res.message, c.name)
+		}
+	}
 }
