@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -30,7 +30,18 @@ const (
 	entityCustomer = "customer"
 )
 
-// customerIn is a Shopify customer as the flow reads it; the sync's payload.
+// customersFlow sends Shopify customers into Odoo as partners.
+func customersFlow() Flow {
+	return Flow{Name: flowCustomers, Family: rules.Customers, From: store.KindShopify, To: store.KindOdoo,
+		Topics: []string{"customers/create", "customers/update"}, Plan: (*Engine).planCustomer,
+		Sweep: &flowSweep{job: sweepJobContent, run: (*Engine).SweepCustomers},
+		// The partner lease on the e-mail serialises its syncs (runCustomer).
+		Lease: noLease, Personal: []string{"name", "email", "phone", "address"},
+		Run: runWith(runSpec[customerRec, *odoo.Client]{record: "customer", connect: (*Engine).odoo,
+			check: checkCustomer, body: (*Engine).runCustomer})}
+}
+
+// customerRec is a Shopify customer as the flow reads it; the sync's payload.
 type customerRec struct {
 	ID        string    `json:"id"` // GID; the partner's ref
 	Email     string    `json:"email"`
@@ -77,50 +88,22 @@ func (c customerRec) searchKeys() []string {
 	return keys
 }
 
-// restCustomerIn is the part of Shopify's customers/* payload the flow reads.
-type restCustomerIn struct {
-	ID             int64   `json:"id"`
-	GID            string  `json:"admin_graphql_api_id"`
-	Email          *string `json:"email"`
-	FirstName      *string `json:"first_name"`
-	LastName       *string `json:"last_name"`
-	Phone          *string `json:"phone"`
-	UpdatedAt      string  `json:"updated_at"`
-	DefaultAddress *struct {
-		Address1 *string `json:"address1"`
-		Address2 *string `json:"address2"`
-		City     *string `json:"city"`
-		Zip      *string `json:"zip"`
-		Phone    *string `json:"phone"`
-	} `json:"default_address"`
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return strings.TrimSpace(*p)
-}
-
 // parseCustomer reads a customers/create or customers/update payload. A
 // problem is a sentence for the merchant; the customer is returned as far as
 // it was read.
 func parseCustomer(payload []byte) (customerRec, string) {
-	var r restCustomerIn
-	if err := json.Unmarshal(payload, &r); err != nil {
+	r, err := shopify.DecodeCustomer(payload)
+	if err != nil {
 		return customerRec{}, "Shopify sent a customer Crossdock cannot read (" + err.Error() + "). Nothing was sent on."
 	}
-	c := customerRec{ID: r.GID, Email: deref(r.Email), FirstName: deref(r.FirstName), LastName: deref(r.LastName), Phone: deref(r.Phone)}
-	if c.ID == "" && r.ID != 0 {
-		c.ID = "gid://shopify/Customer/" + strconv.FormatInt(r.ID, 10)
-	}
+	t := strings.TrimSpace
+	c := customerRec{ID: r.ID, Email: t(r.Email), FirstName: t(r.FirstName), LastName: t(r.LastName), Phone: t(r.Phone), UpdatedAt: r.UpdatedAt}
 	if a := r.DefaultAddress; a != nil {
-		c.Street, c.Street2, c.City, c.Zip = deref(a.Address1), deref(a.Address2), deref(a.City), deref(a.Zip)
+		c.Street, c.Street2, c.City, c.Zip = t(a.Address1), t(a.Address2), t(a.City), t(a.Zip)
 		if c.Phone == "" {
-			c.Phone = deref(a.Phone)
+			c.Phone = t(a.Phone)
 		}
 	}
-	c.UpdatedAt, _ = time.Parse(time.RFC3339, r.UpdatedAt)
 	switch {
 	case c.ID == "":
 		return c, "The customer Shopify sent has no id, so Crossdock cannot tell which customer it is. Nothing was sent on."
@@ -138,7 +121,7 @@ func parseCustomer(payload []byte) (customerRec, string) {
 // sync per Odoo system that could receive it.
 func (e *Engine) planCustomer(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	c, problem := parseCustomer(ev.Payload)
-	return planToOdoo(rs, ev, p, rules.Customers, e.customerSync(c, ev.ConnectionID, store.TriggerWebhook), problem, c, c.label())
+	return e.planToOdoo(rs, ev, p, rules.Customers, e.customerSync(c, ev.ConnectionID, store.TriggerWebhook), problem, c, c.label())
 }
 
 func (e *Engine) customerSync(c customerRec, src int64, trigger string) store.NewSync {
@@ -165,6 +148,14 @@ func (e *Engine) superseded(ctx context.Context, s store.Sync, markType, ref str
 	return ok && m.After(version), nil
 }
 
+// checkCustomer refuses a customer without an e-mail before Odoo is called.
+func checkCustomer(_ *Engine, _ context.Context, _ store.Sync, c customerRec) *result {
+	if c.Email == "" {
+		return &result{err: fail(store.ClassValidation, c.label()+" has no e-mail address, so Crossdock cannot find the customer in the ERP. Add one in Shopify.", nil)}
+	}
+	return nil
+}
+
 // runCustomer creates or updates the customer's partner in Odoo. Its job
 // takes no lease of its own: the partner lease on the e-mail, held from the
 // lookup to the write and the staleness check under it, serialises the
@@ -172,26 +163,8 @@ func (e *Engine) superseded(ctx context.Context, s store.Sync, markType, ref str
 // wait 50 ms, not the 500 ms of a snoozed job. Versions that differ in e-mail
 // take different leases; the newest still wins, as each checks its watermark
 // before it writes.
-func (e *Engine) runCustomer(ctx context.Context, s store.Sync) result {
-	if r, err := e.decide(ctx, s); err != nil || r != nil {
-		if err != nil {
-			return result{err: err}
-		}
-		return *r
-	}
-	var c customerRec
-	if err := json.Unmarshal(s.Payload, &c); err != nil {
-		return result{err: fail(store.ClassInternal, "The customer recorded for this sync cannot be read: "+err.Error(), err)}
-	}
-	if c.Email == "" {
-		return result{err: fail(store.ClassValidation, c.label()+" has no e-mail address, so Crossdock cannot find the customer in the ERP. Add one in Shopify.", nil)}
-	}
-	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+func (e *Engine) runCustomer(ctx context.Context, s store.Sync, c customerRec, cl *odoo.Client, conn store.Connection, _ verdict) result {
+	var res result
 	want := c.partner()
 	lease := partnerLease(s.TargetConnectionID, c.Email)
 	if err := e.waitLease(ctx, lease, s.ID, 2*time.Second); err != nil {

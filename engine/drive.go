@@ -34,10 +34,8 @@ func (e *Engine) RunScheduledOnce(ctx context.Context) (Round, error) {
 		}
 	}
 	var errs []error
-	for _, sweep := range []func(context.Context, string, bool) (int, error){
-		e.SweepInventory, e.SweepPrices, e.SweepFulfillments, e.SweepCustomers, e.SweepProducts, e.SweepOdooProducts,
-	} {
-		n, err := sweep(ctx, store.TriggerSweep, true)
+	for _, job := range []string{sweepJobStock, sweepJobContent} {
+		n, err := e.runSweeps(ctx, job, store.TriggerSweep, true)
 		r.Swept += n
 		errs = append(errs, err)
 	}

@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -166,14 +165,6 @@ const (
 	queueSweeps    = "sweeps"
 )
 
-// syncQueue is the queue of a flow's syncs: by the system written to.
-func syncQueue(flow string) string {
-	if strings.HasSuffix(flow, "_odoo") {
-		return queueSyncsOdoo
-	}
-	return queueSyncs
-}
-
 // Engine is the sync engine of one replica.
 type Engine struct {
 	cfg    Config
@@ -215,6 +206,8 @@ type Engine struct {
 	fence    *fence
 	stopBeat context.CancelFunc
 	beatDone chan struct{}
+
+	flowSet flowRegistry // the registered flows (flow.go)
 }
 
 // New builds an engine. It does not start working until Start.

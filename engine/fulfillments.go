@@ -22,8 +22,19 @@ const (
 	entityPicking    = "picking" // an Odoo delivery order (stock.picking); also its watermark type
 	cursorPickings   = "odoo_pickings"
 	pickingPage      = 200
-	shopifyOrderRef  = "gid://shopify/Order/%" // =like pattern of a sale order's client_order_ref set by the orders flow
 )
+
+// fulfillmentsFlow marks Shopify orders as shipped from Odoo's deliveries.
+func fulfillmentsFlow() Flow {
+	return Flow{Name: flowFulfillments, Family: rules.Fulfillments, From: store.KindOdoo, To: store.KindShopify,
+		Sweep: &flowSweep{job: sweepJobStock, run: (*Engine).SweepFulfillments},
+		Lease: func(target int64, picking string) string {
+			return fmt.Sprintf("fulfillment:%d:picking:%s", target, picking)
+		},
+		// A tracking number leads to a customer's parcel.
+		Personal: []string{"tracking number"},
+		Run:      runWith(runSpec[shipmentIn, *shopify.Client]{record: "delivery", connect: (*Engine).shopify, body: (*Engine).runFulfillment})}
+}
 
 // shipmentIn is an Odoo delivery order (an outgoing stock.picking that is
 // done) of a sales order that came from Shopify, as the fulfillments flow
@@ -127,7 +138,8 @@ func (e *Engine) SweepFulfillments(ctx context.Context, trigger string, force bo
 // orders and SKUs. It returns the shipments, the page's last row and its size.
 func readShipments(ctx context.Context, cl *odoo.Client, since time.Time, afterID int) ([]shipmentIn, pickingRow, int, error) {
 	domain := []any{[]any{"picking_type_code", "=", "outgoing"}, []any{"state", "=", "done"},
-		[]any{"sale_id.client_order_ref", "=like", shopifyOrderRef}}
+		// Sales orders the orders flow made: their client_order_ref is the Shopify order's GID.
+		[]any{"sale_id.client_order_ref", "=like", shopify.GIDPrefix("Order") + "%"}}
 	if !since.IsZero() {
 		ts := since.UTC().Format(odoo.DateTimeLayout)
 		domain = append(domain, "|", []any{"write_date", ">", ts}, "&", []any{"write_date", "=", ts}, []any{"id", ">", afterID})
@@ -233,7 +245,7 @@ func (e *Engine) queueShipments(ctx context.Context, rs rules.Rules, src int64, 
 				} else {
 					s.Message = fmt.Sprintf("%s is waiting to be sent to %s.", sh.label(), rs.Name(t))
 				}
-				qs = append(qs, queued{sync: s, lease: leaseFor(flowFulfillments, t, s.EntityRef)})
+				qs = append(qs, queued{sync: s, lease: e.flows().lease(flowFulfillments, t, s.EntityRef)})
 			}
 		}
 		if _, err := e.insertSyncs(ctx, tx, qs); err != nil {
@@ -278,23 +290,8 @@ type fulfillmentRequestSkip struct {
 //   - without tracking, an earlier attempt of this sync shows as lines with
 //     nothing left to fulfil and a fulfillment made since the sync began;
 //   - Shopify itself refuses to fulfil more than an order line has left.
-func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
-	if r, err := e.decide(ctx, s); err != nil || r != nil {
-		if err != nil {
-			return result{err: err}
-		}
-		return *r
-	}
-	var sh shipmentIn
-	if err := json.Unmarshal(s.Payload, &sh); err != nil {
-		return result{err: fail(store.ClassInternal, "The delivery recorded for this sync cannot be read: "+err.Error(), err)}
-	}
-	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+func (e *Engine) runFulfillment(ctx context.Context, s store.Sync, sh shipmentIn, cl *shopify.Client, conn store.Connection, _ verdict) result {
+	var res result
 	label := sh.label()
 	if len(sh.Lines) == 0 {
 		res.err = fail(store.ClassValidation, fmt.Sprintf("%s has no products in Odoo, so there is nothing to mark as shipped in %s.", label, conn.Name), nil)

@@ -53,7 +53,7 @@ type eventPlan struct {
 // through. Otherwise each target gets a waiting sync carrying payload, or a
 // rejected one when the sources of truth refuse it; the event's version
 // becomes the entity's watermark when at least one target may receive it.
-func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSync, family rules.Family, tgts []int64,
+func (e *Engine) fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSync, family rules.Family, tgts []int64,
 	problem string, payload any, waiting func(target int64) string) eventPlan {
 	if problem != "" {
 		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
@@ -75,7 +75,7 @@ func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSy
 		} else {
 			s.Message, allowed = waiting(t), true
 		}
-		p.syncs = append(p.syncs, queued{sync: s, lease: leaseFor(base.Flow, t, base.EntityRef)})
+		p.syncs = append(p.syncs, queued{sync: s, lease: e.flows().lease(base.Flow, t, base.EntityRef)})
 	}
 	// A version nothing may receive is not handled: once a rule lets it
 	// through, the same version (a replay, a redelivery, the sweep) still is.
@@ -236,7 +236,8 @@ func olderThanMark(ctx context.Context, tx *store.Tx, plans []eventPlan, stale [
 func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 	p := eventPlan{outcome: store.WebhookOutcome{ID: ev.ID, Status: store.WebhookProcessed}}
 	src, ok := rs.Conn(ev.ConnectionID)
-	if !ok || src.Kind != store.KindShopify {
+	flows := e.flows()
+	if !ok || !flows.kinds[src.Kind] {
 		p.outcome.Status, p.outcome.Error = store.WebhookIgnored, "This connection's webhooks are not synced."
 		return p
 	}
@@ -246,17 +247,8 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
 		return p
 	}
-	switch ev.Topic {
-	case "orders/create", "orders/updated", "orders/cancelled":
-		return e.planOrder(rs, ev, p)
-	case "refunds/create":
-		return e.planRefund(rs, ev, p)
-	case "customers/create", "customers/update":
-		return e.planCustomer(rs, ev, p)
-	case "products/create", "products/update":
-		return e.planProduct(rs, ev, p)
-	case "inventory_levels/update":
-		return e.planStockLevel(rs, ev, p)
+	if f := flows.byTopic[[2]string{src.Kind, ev.Topic}]; f != nil {
+		return f.Plan(e, rs, ev, p)
 	}
 	p.outcome.Status = store.WebhookIgnored
 	p.outcome.Error = fmt.Sprintf("Crossdock does not sync %q events yet; the event is kept here.", ev.Topic)
@@ -287,7 +279,7 @@ func targets(rs rules.Rules, f rules.Family, kind string) []int64 {
 // planToOdoo fans a Shopify record's webhook event out into one sync per
 // Odoo system that could receive its family; with none connected the event
 // is kept, marked ignored, with the reason.
-func planToOdoo(rs rules.Rules, ev store.WebhookEvent, p eventPlan, f rules.Family, base store.NewSync, problem string, rec any, label string) eventPlan {
+func (e *Engine) planToOdoo(rs rules.Rules, ev store.WebhookEvent, p eventPlan, f rules.Family, base store.NewSync, problem string, rec any, label string) eventPlan {
 	tgts := targets(rs, f, store.KindOdoo)
 	if len(tgts) == 0 {
 		p.outcome.Status = store.WebhookIgnored
@@ -295,7 +287,7 @@ func planToOdoo(rs rules.Rules, ev store.WebhookEvent, p eventPlan, f rules.Fami
 		return p
 	}
 	base.WebhookEventID = ev.ID
-	return fanOut(p, rs, ev, base, f, tgts, problem, rec, func(t int64) string {
+	return e.fanOut(p, rs, ev, base, f, tgts, problem, rec, func(t int64) string {
 		return fmt.Sprintf("%s is waiting to be sent to %s.", label, rs.Name(t))
 	})
 }

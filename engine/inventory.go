@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -39,6 +38,24 @@ const (
 	sweepOverlap = 2 * time.Second
 )
 
+// inventoryFlow sends Odoo's stock levels into Shopify, a batch per Odoo
+// location.
+func inventoryFlow() Flow {
+	return Flow{Name: flowInventory, Family: rules.Inventory, From: store.KindOdoo, To: store.KindShopify,
+		Sweep: &flowSweep{job: sweepJobStock, run: (*Engine).SweepInventory}, Lease: inventoryLease,
+		Run: runWith(runSpec[inventoryBatch, *shopify.Client]{record: "stock levels", connect: (*Engine).shopify, body: (*Engine).runInventory})}
+}
+
+// inventoryLease makes items ("product@location") and batches
+// ("location:<id>") of one Odoo location take turns.
+func inventoryLease(target int64, entityRef string) string {
+	loc := entityRef
+	if i := strings.LastIndexByte(entityRef, '@'); i >= 0 {
+		loc = "location:" + entityRef[i+1:]
+	}
+	return fmt.Sprintf("inventory:%d:%s", target, loc)
+}
+
 // SweepArgs is the periodic job that runs the sweeps that are due.
 type SweepArgs struct {
 	// Force runs the sweep even when its interval has not passed (manual).
@@ -65,10 +82,8 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 	if job.Args.Force {
 		trigger = store.TriggerManual
 	}
-	_, err := w.e.SweepInventory(ctx, trigger, job.Args.Force)
-	_, perr := w.e.SweepPrices(ctx, trigger, job.Args.Force)
-	_, ferr := w.e.SweepFulfillments(ctx, trigger, job.Args.Force)
-	return errors.Join(err, perr, ferr)
+	_, err := w.e.runSweeps(ctx, sweepJobStock, trigger, job.Args.Force)
+	return err
 }
 
 // RequestSweep queues every sweep now (stock, prices and costs,
@@ -262,7 +277,7 @@ func (e *Engine) queueQuants(ctx context.Context, rs rules.Rules, src int64, tgt
 					} else {
 						s.Message = fmt.Sprintf("Stock levels from %s are waiting to be sent to %s.", b.name, rs.Name(t))
 					}
-					qs = append(qs, queued{sync: s, lease: leaseFor(flowInventory, t, s.EntityRef)})
+					qs = append(qs, queued{sync: s, lease: inventoryLease(t, s.EntityRef)})
 				}
 			}
 		}
@@ -306,23 +321,8 @@ func shopifyKey(base string, in shopify.SetQuantitiesInput) string {
 // inventorySetQuantities call. Items it cannot send (not mapped, negative,
 // gone from Shopify) are split off as failed syncs of their own, so they can
 // be fixed and replayed one by one while the rest goes through.
-func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
-	if r, err := e.decide(ctx, s); err != nil || r != nil {
-		if err != nil {
-			return result{err: err}
-		}
-		return *r
-	}
-	var b inventoryBatch
-	if err := json.Unmarshal(s.Payload, &b); err != nil {
-		return result{err: fail(store.ClassInternal, "The stock levels recorded for this sync cannot be read: "+err.Error(), err)}
-	}
-	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+func (e *Engine) runInventory(ctx context.Context, s store.Sync, b inventoryBatch, cl *shopify.Client, conn store.Connection, _ verdict) result {
+	var res result
 	single := len(b.Items) == 1
 
 	// The location.

@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -23,6 +23,15 @@ const (
 	entityLocation  = "location"
 	partnerLeaseTTL = 30 * time.Second
 )
+
+// ordersFlow sends Shopify orders (created, edited, cancelled) into Odoo as
+// quotations.
+func ordersFlow() Flow {
+	return Flow{Name: flowOrders, Family: rules.Orders, From: store.KindShopify, To: store.KindOdoo,
+		Topics: []string{"orders/create", "orders/updated", "orders/cancelled"}, Plan: (*Engine).planOrder,
+		Lease: leaseOn("order"), Personal: []string{"name", "email", "phone", "address"},
+		Run: runWith(runSpec[orderIn, *odoo.Client]{record: "order", connect: (*Engine).odoo, body: (*Engine).runOrder})}
+}
 
 // orderIn is a Shopify order as the orders flow reads it, normalised from
 // the webhook's REST payload. It is the sync's payload: retries and replays
@@ -62,69 +71,21 @@ type lineIn struct {
 	Price     string `json:"price"`
 }
 
-// restOrder is the part of Shopify's orders/create payload the flow reads.
-type restOrder struct {
-	ID           int64   `json:"id"`
-	GID          string  `json:"admin_graphql_api_id"`
-	Name         string  `json:"name"`
-	OrderNumber  int     `json:"order_number"`
-	Email        string  `json:"email"`
-	ContactEmail string  `json:"contact_email"`
-	CreatedAt    string  `json:"created_at"`
-	UpdatedAt    string  `json:"updated_at"`
-	Currency     string  `json:"currency"`
-	TotalPrice   string  `json:"total_price"`
-	CancelledAt  *string `json:"cancelled_at"`
-	Shipping     *struct {
-		Name      string `json:"name"`
-		FirstName string `json:"first_name"`
-		LastName  string `json:"last_name"`
-		Address1  string `json:"address1"`
-		Address2  string `json:"address2"`
-		City      string `json:"city"`
-		Zip       string `json:"zip"`
-		Phone     string `json:"phone"`
-	} `json:"shipping_address"`
-	Customer *struct {
-		ID        int64  `json:"id"`
-		GID       string `json:"admin_graphql_api_id"`
-		Email     string `json:"email"`
-		FirstName string `json:"first_name"`
-		LastName  string `json:"last_name"`
-	} `json:"customer"`
-	LineItems []struct {
-		ID        int64  `json:"id"`
-		GID       string `json:"admin_graphql_api_id"`
-		VariantID *int64 `json:"variant_id"`
-		SKU       string `json:"sku"`
-		Title     string `json:"title"`
-		Name      string `json:"name"`
-		Quantity  int    `json:"quantity"`
-		// CurrentQuantity is the quantity after the order's edits (removed
-		// units taken off); absent from payloads older than 2023-01.
-		CurrentQuantity *int   `json:"current_quantity"`
-		Price           string `json:"price"`
-	} `json:"line_items"`
-}
-
 // parseOrder reads an orders/create, orders/updated or orders/cancelled
 // payload. A problem is returned as a sentence for the merchant; the order is
 // returned as far as it was read.
 func parseOrder(payload []byte, topic string) (orderIn, string) {
-	var r restOrder
-	if err := json.Unmarshal(payload, &r); err != nil {
+	r, err := shopify.DecodeOrder(payload)
+	if err != nil {
 		return orderIn{}, "Shopify sent an order Crossdock cannot read (" + err.Error() + "). Nothing was sent on."
 	}
-	o := orderIn{ID: r.GID, Name: r.Name, Number: r.OrderNumber, Email: strings.TrimSpace(r.Email),
-		Currency: r.Currency, Total: r.TotalPrice}
-	if o.ID == "" && r.ID != 0 {
-		o.ID = "gid://shopify/Order/" + strconv.FormatInt(r.ID, 10)
-	}
+	o := orderIn{ID: r.ID, Name: r.Name, Number: r.Number, Email: strings.TrimSpace(r.Email),
+		Currency: r.Currency, Total: r.TotalPrice, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if o.Email == "" {
 		o.Email = strings.TrimSpace(r.ContactEmail)
 	}
 	if c := r.Customer; c != nil {
-		o.Customer = &customerIn{ID: c.GID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}
+		o.Customer = &customerIn{ID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}
 		if o.Email == "" {
 			o.Email = strings.TrimSpace(c.Email)
 		}
@@ -135,8 +96,6 @@ func parseOrder(payload []byte, topic string) (orderIn, string) {
 			Zip: strings.TrimSpace(a.Zip), Phone: strings.TrimSpace(a.Phone)}
 		o.Shipping.Name = cmpStr(o.Shipping.Name, o.Shipping.Street)
 	}
-	o.CreatedAt, _ = time.Parse(time.RFC3339, r.CreatedAt)
-	o.UpdatedAt, _ = time.Parse(time.RFC3339, r.UpdatedAt)
 	if o.UpdatedAt.IsZero() {
 		o.UpdatedAt = o.CreatedAt
 	}
@@ -153,14 +112,14 @@ func parseOrder(payload []byte, topic string) (orderIn, string) {
 	// Every order topic carries cancelled_at; orders/create's is left alone,
 	// as it always was (an order is created as it was placed).
 	o.Edit = topic == "orders/updated"
-	o.Cancelled = topic == "orders/cancelled" || (o.Edit && r.CancelledAt != nil && *r.CancelledAt != "")
+	o.Cancelled = topic == "orders/cancelled" || (o.Edit && r.Cancelled)
 	if o.Cancelled {
 		return o, "" // its lines do not matter: the whole order is cancelled
 	}
-	if len(r.LineItems) == 0 {
+	if len(r.Lines) == 0 {
 		return o, label + " has no lines; Crossdock sends only orders with products."
 	}
-	for _, l := range r.LineItems {
+	for _, l := range r.Lines {
 		title := cmpStr(l.Title, l.Name)
 		if l.CurrentQuantity != nil && *l.CurrentQuantity == 0 && l.Quantity > 0 {
 			continue // removed by an edit: no longer on the order
@@ -168,7 +127,7 @@ func parseOrder(payload []byte, topic string) (orderIn, string) {
 		if l.CurrentQuantity != nil {
 			l.Quantity = *l.CurrentQuantity
 		}
-		if l.VariantID == nil || *l.VariantID == 0 {
+		if l.VariantID == "" {
 			return o, fmt.Sprintf("%s: the line %q is not a product from the catalogue (a custom item or a deleted product), so Crossdock cannot find it in the ERP.", label, title)
 		}
 		if l.Quantity <= 0 {
@@ -177,7 +136,7 @@ func parseOrder(payload []byte, topic string) (orderIn, string) {
 		if _, err := strconv.ParseFloat(l.Price, 64); err != nil {
 			return o, fmt.Sprintf("%s: the line %q has no readable price (%q).", label, title, l.Price)
 		}
-		o.Lines = append(o.Lines, lineIn{ID: l.GID, VariantID: "gid://shopify/ProductVariant/" + strconv.FormatInt(*l.VariantID, 10),
+		o.Lines = append(o.Lines, lineIn{ID: l.ID, VariantID: l.VariantID,
 			SKU: l.SKU, Title: title, Quantity: l.Quantity, Price: l.Price})
 	}
 	if len(o.Lines) == 0 {
@@ -212,7 +171,7 @@ func (e *Engine) planOrder(rs rules.Rules, ev store.WebhookEvent, p eventPlan) e
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityOrder, EntityRef: o.ID,
 		EntityKey: cmpStr(o.Name, o.ID), SearchKeys: o.searchKeys(), SourceVersion: o.UpdatedAt,
 		IdempotencyKey: o.ID, MaxAttempts: e.cfg.MaxAttempts}
-	return planToOdoo(rs, ev, p, rules.Orders, base, problem, o, "Order "+cmpStr(o.Name, o.ID))
+	return e.planToOdoo(rs, ev, p, rules.Orders, base, problem, o, "Order "+cmpStr(o.Name, o.ID))
 }
 
 // saleOrderRequest is what the orders flow sends to Odoo, as recorded.
@@ -232,23 +191,8 @@ type requestLineSKU struct {
 
 // runOrder creates the Shopify order as an Odoo quotation, once: its GID is
 // the client_order_ref, which CreateSaleOrder looks up before it creates.
-func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
-	if r, err := e.decide(ctx, s); err != nil || r != nil {
-		if err != nil {
-			return result{err: err}
-		}
-		return *r
-	}
-	var o orderIn
-	if err := json.Unmarshal(s.Payload, &o); err != nil {
-		return result{err: fail(store.ClassInternal, "The order recorded for this sync cannot be read: "+err.Error(), err)}
-	}
-	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+func (e *Engine) runOrder(ctx context.Context, s store.Sync, o orderIn, cl *odoo.Client, conn store.Connection, _ verdict) result {
+	var res result
 	label := "Order " + cmpStr(o.Name, o.ID)
 	// The syncs of one order take turns (their lease); an older edit's sync
 	// that waited behind a newer version must not undo it. A create needs no

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -33,6 +32,17 @@ const (
 	entityPrices       = "variant_prices" // a sync's entity: prices and costs of Shopify variants
 	cursorPrices       = "odoo_product_prices"
 )
+
+// pricesFlow sends Odoo's prices and costs into Shopify. Its family is
+// prices; each of its syncs is of the family it carries (costs alone are
+// costs).
+func pricesFlow() Flow {
+	return Flow{Name: flowPrices, Family: rules.Prices, From: store.KindOdoo, To: store.KindShopify,
+		Sweep: &flowSweep{job: sweepJobStock, run: (*Engine).SweepPrices},
+		Lease: func(target int64, _ string) string { return pricesLease(target) },
+		Run: runWith(runSpec[priceBatch, *shopify.Client]{record: "prices", connect: (*Engine).shopify,
+			decide: (*Engine).decidePrices, body: (*Engine).runPrices})}
+}
 
 // priceBatch is the payload of a prices sync: the products' prices and costs
 // as Odoo had them, and which of the two families flow to the target.
@@ -247,18 +257,15 @@ type priceProblem struct {
 	message string
 }
 
-// runPrices writes the batch's prices and/or costs into Shopify, one
-// productVariantsBulkUpdate per Shopify product.
-func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
-	var b priceBatch
-	if err := json.Unmarshal(s.Payload, &b); err != nil {
-		return result{err: fail(store.ClassInternal, "The prices recorded for this sync cannot be read: "+err.Error(), err)}
-	}
+// decidePrices asks the sources of truth about each family the batch
+// carries, as they may have changed since the sync was queued: a family
+// refused is left out of the batch (its reason is told), and the sync is
+// rejected when none is left.
+func (e *Engine) decidePrices(ctx context.Context, s store.Sync, b *priceBatch) (verdict, *result, error) {
 	rs, err := e.Rules(ctx)
 	if err != nil {
-		return result{err: err}
+		return verdict{}, nil, err
 	}
-	// The sources of truth may have changed since the sync was queued.
 	var reasons []string
 	var lastRefusal rules.Decision
 	for _, f := range priceFamilies {
@@ -279,14 +286,16 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 		if len(reasons) == 0 {
 			reasons = append(reasons, "Neither prices nor costs are sent by this sync.")
 		}
-		return result{status: store.SyncRejected, class: store.ClassOwnership, message: strings.Join(reasons, " "), response: lastRefusal}
+		return verdict{}, &result{status: store.SyncRejected, class: store.ClassOwnership, message: strings.Join(reasons, " "), response: lastRefusal}, nil
 	}
-	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+	return verdict{rs: rs, refused: reasons}, nil, nil
+}
+
+// runPrices writes the batch's prices and/or costs into Shopify, one
+// productVariantsBulkUpdate per Shopify product.
+func (e *Engine) runPrices(ctx context.Context, s store.Sync, b priceBatch, cl *shopify.Client, conn store.Connection, vd verdict) result {
+	var res result
+	reasons := vd.refused
 	single := len(b.Items) == 1
 
 	// Superseded items: a newer version was accepted since this sync was queued.

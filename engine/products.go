@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"html"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -30,6 +30,15 @@ const (
 	flowProducts  = "products.shopify_odoo"
 	entityProduct = "product"
 )
+
+// productsFlow sends the product content Shopify decides into Odoo.
+func productsFlow() Flow {
+	return Flow{Name: flowProducts, Family: rules.Products, From: store.KindShopify, To: store.KindOdoo,
+		Topics: []string{"products/create", "products/update"}, Plan: (*Engine).planProduct,
+		Sweep: &flowSweep{job: sweepJobContent, run: (*Engine).SweepProducts}, Lease: leaseOn("product"),
+		Run: runWith(runSpec[productRec, *odoo.Client]{record: "product", connect: (*Engine).odoo, fields: carriedFields,
+			body: (*Engine).runProduct})}
+}
 
 // carriedFields are the product fields this flow can write into Odoo, with
 // the product.product field each becomes.
@@ -83,21 +92,6 @@ func (p productRec) value(field string, v variantRec) string {
 	return ""
 }
 
-type restProductIn struct {
-	ID        int64   `json:"id"`
-	GID       string  `json:"admin_graphql_api_id"`
-	Title     *string `json:"title"`
-	BodyHTML  *string `json:"body_html"`
-	UpdatedAt *string `json:"updated_at"`
-	Variants  []struct {
-		ID      int64   `json:"id"`
-		GID     string  `json:"admin_graphql_api_id"`
-		Title   *string `json:"title"`
-		SKU     *string `json:"sku"`
-		Barcode *string `json:"barcode"`
-	} `json:"variants"`
-}
-
 var tags = regexp.MustCompile(`<[^>]*>`)
 
 // plainText turns Shopify's description HTML into the plain text Odoo's
@@ -110,22 +104,14 @@ func plainText(s string) string {
 
 // parseProduct reads a products/create or products/update payload.
 func parseProduct(payload []byte) (productRec, string) {
-	var r restProductIn
-	if err := json.Unmarshal(payload, &r); err != nil {
+	r, err := shopify.DecodeProduct(payload)
+	if err != nil {
 		return productRec{}, "Shopify sent a product Crossdock cannot read (" + err.Error() + "). Nothing was sent on."
 	}
-	p := productRec{ID: r.GID, Title: deref(r.Title), Description: plainText(deref(r.BodyHTML))}
-	if p.ID == "" && r.ID != 0 {
-		p.ID = "gid://shopify/Product/" + strconv.FormatInt(r.ID, 10)
-	}
-	if r.UpdatedAt != nil {
-		p.UpdatedAt, _ = time.Parse(time.RFC3339, *r.UpdatedAt)
-	}
+	t := strings.TrimSpace
+	p := productRec{ID: r.ID, Title: t(r.Title), Description: plainText(t(r.BodyHTML)), UpdatedAt: r.UpdatedAt}
 	for _, v := range r.Variants {
-		vr := variantRec{ID: v.GID, Title: deref(v.Title), SKU: deref(v.SKU), Barcode: deref(v.Barcode)}
-		if vr.ID == "" && v.ID != 0 {
-			vr.ID = "gid://shopify/ProductVariant/" + strconv.FormatInt(v.ID, 10)
-		}
+		vr := variantRec{ID: v.ID, Title: t(v.Title), SKU: t(v.SKU), Barcode: t(v.Barcode)}
 		if vr.ID == "" {
 			return p, p.label() + " has a variant without an id, so Crossdock cannot tell which one it is. Nothing was sent on."
 		}
@@ -148,7 +134,7 @@ func parseProduct(payload []byte) (productRec, string) {
 // sync per Odoo system that could receive product content.
 func (e *Engine) planProduct(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	pr, problem := parseProduct(ev.Payload)
-	return planToOdoo(rs, ev, p, rules.Products, e.productSync(pr, ev.ConnectionID, store.TriggerWebhook), problem, pr, pr.label())
+	return e.planToOdoo(rs, ev, p, rules.Products, e.productSync(pr, ev.ConnectionID, store.TriggerWebhook), problem, pr, pr.label())
 }
 
 func (e *Engine) productSync(p productRec, src int64, trigger string) store.NewSync {
@@ -167,26 +153,9 @@ type variantProblem struct {
 // runProduct writes the fields Shopify decides into the mapped Odoo
 // products, and creates (and proposes the mapping of) those not mapped yet
 // when Shopify is the products master.
-func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
-	rs, err := e.Rules(ctx)
-	if err != nil {
-		return result{err: err}
-	}
-	d := rs.Decide(rules.Products, s.SourceConnectionID, s.TargetConnectionID, carriedFields)
-	if !d.Allowed {
-		return result{status: store.SyncRejected, class: store.ClassOwnership, message: d.Reason, response: d}
-	}
-	fields := d.Fields
-	var p productRec
-	if err := json.Unmarshal(s.Payload, &p); err != nil {
-		return result{err: fail(store.ClassInternal, "The product recorded for this sync cannot be read: "+err.Error(), err)}
-	}
-	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+func (e *Engine) runProduct(ctx context.Context, s store.Sync, p productRec, cl *odoo.Client, conn store.Connection, vd verdict) result {
+	rs, d, fields := vd.rs, vd.d, vd.d.Fields
+	var res result
 	// The job's lease serialises the syncs of one product; a newer version
 	// accepted meanwhile makes this one moot.
 	if newer, err := e.superseded(ctx, s, entityProduct, p.ID, p.UpdatedAt); err != nil {

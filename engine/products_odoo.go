@@ -34,6 +34,14 @@ const (
 	cursorProductContent = "odoo_product_content"
 )
 
+// productsOdooFlow sends the product content Odoo decides into Shopify.
+func productsOdooFlow() Flow {
+	return Flow{Name: flowProductsOdoo, Family: rules.Products, From: store.KindOdoo, To: store.KindShopify,
+		Sweep: &flowSweep{job: sweepJobContent, run: (*Engine).SweepOdooProducts}, Lease: leaseOn("product"),
+		Run: runWith(runSpec[odooProductIn, *shopify.Client]{record: "product", connect: (*Engine).shopify, fields: carriedFields,
+			body: (*Engine).runProductToShopify})}
+}
+
 // odooProductIn is an Odoo variant's content; the payload of its sync.
 type odooProductIn struct {
 	ProductID   int       `json:"product_id"`
@@ -146,7 +154,7 @@ func (e *Engine) queueOdooProducts(ctx context.Context, rs rules.Rules, src int6
 					Payload: in, IdempotencyKey: fmt.Sprintf("odoo-product-%d-%d@%s", src, in.ProductID, in.Version.Format(time.RFC3339)),
 					MaxAttempts: e.cfg.MaxAttempts,
 					Message:     fmt.Sprintf("%s is waiting to be sent to %s.", in.label(), rs.Name(t))}
-				qs = append(qs, queued{sync: s, lease: fmt.Sprintf("product:%d:%s", t, ref)})
+				qs = append(qs, queued{sync: s, lease: e.flows().lease(flowProductsOdoo, t, ref)})
 			}
 		}
 		if _, err := e.insertSyncs(ctx, tx, qs); err != nil {
@@ -160,25 +168,9 @@ func (e *Engine) queueOdooProducts(ctx context.Context, rs rules.Rules, src int6
 
 // runProductToShopify writes the fields Odoo decides into the Shopify
 // variant (and its product), or creates it.
-func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync) result {
-	rs, err := e.Rules(ctx)
-	if err != nil {
-		return result{err: err}
-	}
-	d := rs.Decide(rules.Products, s.SourceConnectionID, s.TargetConnectionID, carriedFields)
-	if !d.Allowed {
-		return result{status: store.SyncRejected, class: store.ClassOwnership, message: d.Reason, response: d}
-	}
-	var in odooProductIn
-	if err := json.Unmarshal(s.Payload, &in); err != nil {
-		return result{err: fail(store.ClassInternal, "The product recorded for this sync cannot be read: "+err.Error(), err)}
-	}
-	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync, in odooProductIn, cl *shopify.Client, conn store.Connection, vd verdict) result {
+	rs, d := vd.rs, vd.d
+	var res result
 	ref := strconv.Itoa(in.ProductID)
 	if newer, err := e.superseded(ctx, s, entityProductContent, ref, in.Version); err != nil {
 		res.err = err

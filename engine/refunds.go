@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -19,6 +18,13 @@ const (
 	flowRefunds  = "refunds.shopify_odoo"
 	entityRefund = "refund"
 )
+
+// refundsFlow sends Shopify refunds into Odoo as draft credit notes.
+func refundsFlow() Flow {
+	return Flow{Name: flowRefunds, Family: rules.Refunds, From: store.KindShopify, To: store.KindOdoo,
+		Topics: []string{"refunds/create"}, Plan: (*Engine).planRefund, Lease: leaseOn("refund"),
+		Run: runWith(runSpec[refundIn, *odoo.Client]{record: "refund", connect: (*Engine).odoo, body: (*Engine).runRefund})}
+}
 
 // refundIn is a Shopify refund as the refunds flow reads it, normalised from
 // the refunds/create webhook's REST payload. It is the sync's payload:
@@ -48,77 +54,18 @@ func (l refundLineIn) PriceUnit() float64 {
 	return math.Round(l.Subtotal/float64(l.Quantity)*1e4) / 1e4
 }
 
-// restAmount is an amount Shopify writes as a string ("10.00") or a number (10.0).
-type restAmount float64
-
-func (m *restAmount) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if bytes.Equal(b, []byte("null")) {
-		*m = 0
-		return nil
-	}
-	s := strings.Trim(string(b), `"`)
-	if s == "" {
-		*m = 0
-		return nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return fmt.Errorf("amount %s: %w", b, err)
-	}
-	*m = restAmount(f)
-	return nil
-}
-
-// restRefund is the part of Shopify's refunds/create payload the flow reads.
-type restRefund struct {
-	ID              int64  `json:"id"`
-	GID             string `json:"admin_graphql_api_id"`
-	OrderID         int64  `json:"order_id"`
-	Note            string `json:"note"`
-	CreatedAt       string `json:"created_at"`
-	ProcessedAt     string `json:"processed_at"`
-	RefundLineItems []struct {
-		Quantity int         `json:"quantity"`
-		Subtotal *restAmount `json:"subtotal"`
-		LineItem struct {
-			ID        int64      `json:"id"`
-			VariantID *int64     `json:"variant_id"`
-			SKU       string     `json:"sku"`
-			Title     string     `json:"title"`
-			Name      string     `json:"name"`
-			Price     restAmount `json:"price"`
-		} `json:"line_item"`
-	} `json:"refund_line_items"`
-	Transactions []struct {
-		Kind   string     `json:"kind"`
-		Status string     `json:"status"`
-		Amount restAmount `json:"amount"`
-	} `json:"transactions"`
-}
-
 // parseRefund reads a refunds/create payload. A problem is returned as a
 // sentence for the merchant; the refund is returned as far as it was read.
 func parseRefund(payload []byte) (refundIn, string) {
-	var r restRefund
-	if err := json.Unmarshal(payload, &r); err != nil {
+	r, err := shopify.DecodeRefund(payload)
+	if err != nil {
 		return refundIn{}, "Shopify sent a refund Crossdock cannot read (" + err.Error() + "). Nothing was sent on."
 	}
-	out := refundIn{ID: r.GID, Note: strings.TrimSpace(r.Note)}
-	if out.ID == "" && r.ID != 0 {
-		out.ID = "gid://shopify/Refund/" + strconv.FormatInt(r.ID, 10)
-	}
-	if r.OrderID != 0 {
-		out.OrderID = "gid://shopify/Order/" + strconv.FormatInt(r.OrderID, 10)
-	}
-	out.CreatedAt, _ = time.Parse(time.RFC3339, r.CreatedAt)
-	if out.CreatedAt.IsZero() {
-		out.CreatedAt, _ = time.Parse(time.RFC3339, r.ProcessedAt)
-	}
+	out := refundIn{ID: r.ID, OrderID: r.OrderID, Note: strings.TrimSpace(r.Note), CreatedAt: r.CreatedAt}
 	paid := 0.0
 	for _, t := range r.Transactions {
 		if t.Kind == "refund" && t.Status == "success" {
-			paid += float64(t.Amount)
+			paid += t.Amount
 		}
 	}
 	if paid != 0 {
@@ -134,20 +81,19 @@ func parseRefund(payload []byte) (refundIn, string) {
 	if out.CreatedAt.IsZero() {
 		return out, label + " has no date (created_at), so Crossdock cannot tell it from another delivery of it. Nothing was sent on."
 	}
-	for _, l := range r.RefundLineItems {
-		title := cmpStr(l.LineItem.Title, l.LineItem.Name)
+	for _, l := range r.Lines {
+		title := cmpStr(l.Title, l.Name)
 		if l.Quantity <= 0 {
 			continue // nothing of the line is refunded (an adjustment only)
 		}
-		if l.LineItem.VariantID == nil || *l.LineItem.VariantID == 0 {
+		if l.VariantID == "" {
 			return out, fmt.Sprintf("%s: the line %q is not a product from the catalogue (a custom item or a deleted product), so Crossdock cannot find it in the ERP. Enter this refund in the ERP by hand.", label, title)
 		}
-		sub := float64(l.LineItem.Price) * float64(l.Quantity)
+		sub := l.Price * float64(l.Quantity)
 		if l.Subtotal != nil {
-			sub = float64(*l.Subtotal)
+			sub = *l.Subtotal
 		}
-		out.Lines = append(out.Lines, refundLineIn{VariantID: "gid://shopify/ProductVariant/" + strconv.FormatInt(*l.LineItem.VariantID, 10),
-			SKU: l.LineItem.SKU, Title: title, Quantity: l.Quantity, Subtotal: sub})
+		out.Lines = append(out.Lines, refundLineIn{VariantID: l.VariantID, SKU: l.SKU, Title: title, Quantity: l.Quantity, Subtotal: sub})
 	}
 	if len(out.Lines) == 0 {
 		return out, label + " refunds no products (an amount or shipping only); Crossdock sends only refunds of products, so enter this one in the ERP by hand."
@@ -199,7 +145,7 @@ func (e *Engine) planRefund(rs rules.Rules, ev store.WebhookEvent, p eventPlan) 
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityRefund, EntityRef: r.ID,
 		EntityKey: key, SearchKeys: r.searchKeys(), SourceVersion: r.CreatedAt,
 		IdempotencyKey: r.ID, MaxAttempts: e.cfg.MaxAttempts}
-	return planToOdoo(rs, ev, p, rules.Refunds, base, problem, r, refundLabel(r, ""))
+	return e.planToOdoo(rs, ev, p, rules.Refunds, base, problem, r, refundLabel(r, ""))
 }
 
 // creditNoteRequest is what the refunds flow sends to Odoo, as recorded.
@@ -253,23 +199,8 @@ func (e *Engine) shopifyOrderName(ctx context.Context, orderGID string) string {
 // fails with class transient, which the retry machinery retries with backoff
 // (class not_found is final and would need a replay by hand). Once the
 // attempts are used up it is failed and can be replayed.
-func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
-	if r, err := e.decide(ctx, s); err != nil || r != nil {
-		if err != nil {
-			return result{err: err}
-		}
-		return *r
-	}
-	var r refundIn
-	if err := json.Unmarshal(s.Payload, &r); err != nil {
-		return result{err: fail(store.ClassInternal, "The refund recorded for this sync cannot be read: "+err.Error(), err)}
-	}
-	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+func (e *Engine) runRefund(ctx context.Context, s store.Sync, r refundIn, cl *odoo.Client, conn store.Connection, _ verdict) result {
+	var res result
 
 	// Lines first: a refund of unmapped products cannot be sent whether or
 	// not its order is there.

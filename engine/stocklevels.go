@@ -2,11 +2,12 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
+	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -24,6 +25,14 @@ const (
 	entityStock     = "inventory_level" // item@location, by Shopify ids; also its watermark type
 )
 
+// stockLevelsFlow sends Shopify's stock levels into Odoo.
+func stockLevelsFlow() Flow {
+	return Flow{Name: flowStockLevels, Family: rules.Inventory, From: store.KindShopify, To: store.KindOdoo,
+		Topics: []string{"inventory_levels/update"}, Plan: (*Engine).planStockLevel, Lease: leaseOn("stock"),
+		Run: runWith(runSpec[stockLevelIn, *odoo.Client]{record: "stock level", connect: (*Engine).odoo,
+			check: (*Engine).skipSupersededLevel, body: (*Engine).runStockLevel})}
+}
+
 // stockLevelIn is an inventory_levels/update webhook, as the flow reads it.
 type stockLevelIn struct {
 	ItemID     string    `json:"inventory_item_id"` // GID
@@ -35,20 +44,13 @@ type stockLevelIn struct {
 func (l stockLevelIn) ref() string { return gidTail(l.ItemID) + "@" + gidTail(l.LocationID) }
 
 func parseStockLevel(payload []byte) (stockLevelIn, string) {
-	var r struct {
-		ItemID     int64  `json:"inventory_item_id"`
-		LocationID int64  `json:"location_id"`
-		Available  *int   `json:"available"`
-		UpdatedAt  string `json:"updated_at"`
-	}
-	if err := json.Unmarshal(payload, &r); err != nil {
+	r, err := shopify.DecodeInventoryLevel(payload)
+	if err != nil {
 		return stockLevelIn{}, "Shopify sent a stock level Crossdock cannot read (" + err.Error() + "). Nothing was sent on."
 	}
-	l := stockLevelIn{ItemID: "gid://shopify/InventoryItem/" + strconv.FormatInt(r.ItemID, 10),
-		LocationID: "gid://shopify/Location/" + strconv.FormatInt(r.LocationID, 10)}
-	l.UpdatedAt, _ = time.Parse(time.RFC3339, r.UpdatedAt)
+	l := stockLevelIn{ItemID: r.ItemGID(), LocationID: r.LocationGID(), UpdatedAt: r.UpdatedAt}
 	switch {
-	case r.ItemID == 0 || r.LocationID == 0:
+	case r.InventoryItemID == 0 || r.LocationID == 0:
 		return l, "The stock level Shopify sent names no item or no location, so Crossdock cannot tell what it is about. Nothing was sent on."
 	case r.Available == nil:
 		return l, "The stock level Shopify sent has no available quantity (the item is not tracked at that location). Nothing was sent on."
@@ -76,7 +78,7 @@ func (e *Engine) planStockLevel(rs rules.Rules, ev store.WebhookEvent, p eventPl
 		EntityKey: key, SearchKeys: []string{l.ItemID, gidTail(l.ItemID)}, SourceVersion: l.UpdatedAt, WebhookEventID: ev.ID,
 		IdempotencyKey: fmt.Sprintf("crossdock-shopify-%d-level-%s-%s", ev.ConnectionID, l.ref(), l.UpdatedAt.UTC().Format(time.RFC3339Nano)),
 		MaxAttempts:    e.cfg.MaxAttempts}
-	p = fanOut(p, rs, ev, base, rules.Inventory, tgts, problem, l, func(t int64) string {
+	p = e.fanOut(p, rs, ev, base, rules.Inventory, tgts, problem, l, func(t int64) string {
 		return fmt.Sprintf("A stock level from Shopify is waiting to be sent to %s.", rs.Name(t))
 	})
 	p.superseded = supersededLevel
@@ -88,36 +90,26 @@ func (e *Engine) planStockLevel(rs rules.Rules, ev store.WebhookEvent, p eventPl
 // came (one arrived since).
 const supersededLevel = "A newer stock level of this item at this location arrived from Shopify; it is sent instead of this one."
 
-// runStockLevel applies one Shopify stock level to Odoo, by set or adjust.
-func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
-	if r, err := e.decide(ctx, s); err != nil || r != nil {
-		if err != nil {
-			return result{err: err}
-		}
-		return *r
-	}
-	var l stockLevelIn
-	if err := json.Unmarshal(s.Payload, &l); err != nil {
-		return result{err: fail(store.ClassInternal, "The stock level recorded for this sync cannot be read: "+err.Error(), err)}
-	}
-	// Superseded: a newer level of the same item was accepted since.
+// skipSupersededLevel skips a level when a newer level of the same item was
+// accepted since.
+func (e *Engine) skipSupersededLevel(ctx context.Context, s store.Sync, l stockLevelIn) *result {
 	marks, err := e.st.Watermarks(ctx, s.SourceConnectionID, entityStock, []string{l.ref()})
 	if err != nil {
-		return result{err: err}
+		return &result{err: err}
 	}
 	if m, ok := marks[l.ref()]; ok && m.After(l.UpdatedAt) {
-		return result{status: store.SyncSkipped, message: supersededLevel}
+		return &result{status: store.SyncSkipped, message: supersededLevel}
 	}
+	return nil
+}
+
+// runStockLevel applies one Shopify stock level to Odoo, by set or adjust.
+func (e *Engine) runStockLevel(ctx context.Context, s store.Sync, l stockLevelIn, cl *odoo.Client, conn store.Connection, _ verdict) result {
 	shop, shopConn, err := e.shopify(ctx, s.SourceConnectionID)
 	if err != nil {
 		return result{err: err, system: shopConn.Name}
 	}
-	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
-	res := result{system: conn.Name}
-	if err != nil {
-		res.err = err
-		return res
-	}
+	var res result
 	variant, sku, found, err := shop.InventoryItemVariant(ctx, l.ItemID)
 	if err != nil {
 		res.err, res.system = err, shopConn.Name

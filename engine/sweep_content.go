@@ -54,10 +54,8 @@ func (w *contentSweepWorker) Work(ctx context.Context, job *river.Job[ContentSwe
 	if job.Args.Force {
 		trigger = store.TriggerManual
 	}
-	_, err := w.e.SweepCustomers(ctx, trigger, job.Args.Force)
-	_, perr := w.e.SweepProducts(ctx, trigger, job.Args.Force)
-	_, oerr := w.e.SweepOdooProducts(ctx, trigger, job.Args.Force)
-	return errors.Join(err, perr, oerr)
+	_, err := w.e.runSweeps(ctx, sweepJobContent, trigger, job.Args.Force)
+	return err
 }
 
 // contentSweepJob is the periodic job registered by New.
@@ -191,7 +189,7 @@ func (e *Engine) sweptSyncs(rs rules.Rules, src int64, tgts []int64, f rules.Fam
 		default:
 			s.Message = fmt.Sprintf("%s is waiting to be sent to %s.", label, rs.Name(t))
 		}
-		qs = append(qs, queued{sync: s, lease: leaseFor(base.Flow, t, base.EntityRef)})
+		qs = append(qs, queued{sync: s, lease: e.flows().lease(base.Flow, t, base.EntityRef)})
 	}
 	return qs
 }

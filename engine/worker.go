@@ -113,25 +113,8 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 			res = result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock hit an internal error: %v", p), nil)}
 		}
 	}()
-	switch s.Flow {
-	case flowOrders:
-		return e.runOrder(ctx, s)
-	case flowRefunds:
-		return e.runRefund(ctx, s)
-	case flowInventory:
-		return e.runInventory(ctx, s)
-	case flowPrices:
-		return e.runPrices(ctx, s)
-	case flowCustomers:
-		return e.runCustomer(ctx, s)
-	case flowProducts:
-		return e.runProduct(ctx, s)
-	case flowProductsOdoo:
-		return e.runProductToShopify(ctx, s)
-	case flowFulfillments:
-		return e.runFulfillment(ctx, s)
-	case flowStockLevels:
-		return e.runStockLevel(ctx, s)
+	if f := e.flows().named(s.Flow); f != nil {
+		return f.Run(e, ctx, s)
 	}
 	return result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
@@ -188,27 +171,28 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 	return nil
 }
 
-// decide asks the sources of truth whether the sync may write; a refusal is
-// the sync's result (rejected, class ownership), never a write.
-func (e *Engine) decide(ctx context.Context, s store.Sync) (*result, error) {
+// decide asks the sources of truth whether the sync may write its family
+// (fields: those product fields); a refusal is the sync's result (rejected,
+// class ownership), never a write.
+func (e *Engine) decide(ctx context.Context, s store.Sync, fields []string) (verdict, *result, error) {
 	rs, err := e.Rules(ctx)
 	if err != nil {
-		return nil, err
+		return verdict{}, nil, err
 	}
-	d := rs.Decide(rules.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, nil)
+	d := rs.Decide(rules.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, fields)
 	if !d.Allowed {
 		// The snapshot may predate a rule saved a moment ago, under which
 		// intake planned this sync: a refusal is checked against the rules
 		// as they are now (refusals are rare, so this read is too).
 		if rs, err = e.freshRules(ctx); err != nil {
-			return nil, err
+			return verdict{}, nil, err
 		}
-		d = rs.Decide(rules.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, nil)
+		d = rs.Decide(rules.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, fields)
 	}
 	if d.Allowed {
-		return nil, nil
+		return verdict{rs: rs, d: d}, nil, nil
 	}
-	return &result{status: store.SyncRejected, class: store.ClassOwnership, message: d.Reason, response: d}, nil
+	return verdict{}, &result{status: store.SyncRejected, class: store.ClassOwnership, message: d.Reason, response: d}, nil
 }
 
 // roughly says a duration the way a person would: "2 minutes", "1 hour".
@@ -260,7 +244,7 @@ func (e *Engine) insertSyncs(ctx context.Context, tx *store.Tx, qs []queued) ([]
 		}
 		params = append(params, river.InsertManyParams{
 			Args:       SyncArgs{SyncID: ids[i], Target: q.sync.TargetConnectionID, Lease: q.lease},
-			InsertOpts: &river.InsertOpts{Queue: syncQueue(q.sync.Flow)},
+			InsertOpts: &river.InsertOpts{Queue: e.flows().queue(q.sync.Flow)},
 		})
 		jobSyncs = append(jobSyncs, ids[i])
 	}
@@ -279,32 +263,4 @@ func (e *Engine) insertSyncs(ctx context.Context, tx *store.Tx, qs []queued) ([]
 		return nil, err
 	}
 	return ids, nil
-}
-
-// leaseFor names what a sync writes to, so that two syncs never write the
-// same target entity at once (on any replica).
-func leaseFor(flow string, target int64, entityRef string) string {
-	switch flow {
-	case flowInventory:
-		// Items ("product@location") and batches ("location:<id>") of one
-		// Odoo location take turns.
-		loc := entityRef
-		if i := strings.LastIndexByte(entityRef, '@'); i >= 0 {
-			loc = "location:" + entityRef[i+1:]
-		}
-		return fmt.Sprintf("inventory:%d:%s", target, loc)
-	case flowOrders:
-		return fmt.Sprintf("order:%d:%s", target, entityRef)
-	case flowRefunds:
-		return fmt.Sprintf("refund:%d:%s", target, entityRef)
-	case flowPrices:
-		return pricesLease(target)
-	case flowProducts, flowProductsOdoo:
-		return fmt.Sprintf("product:%d:%s", target, entityRef)
-	case flowFulfillments:
-		return fmt.Sprintf("fulfillment:%d:picking:%s", target, entityRef)
-	case flowStockLevels:
-		return fmt.Sprintf("stock:%d:%s", target, entityRef)
-	}
-	return ""
 }
