@@ -15,8 +15,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/connectors"
 	"crossdock/connectors/odoo"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	"crossdock/connectors/shopify"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
@@ -28,6 +30,9 @@ import (
 func TestMain(m *testing.M) { storetest.Main(m) }
 
 var secretKey = []byte("0123456789abcdef0123456789abcdef")
+
+// kinds are the connector kinds the tests' engines know, as the program wires them.
+func kinds() *connectors.Registry { return connectors.MustRegistry(shopify.Kind(), odoo.Kind()) }
 
 // resolver is an in-memory mapping table (the mapping store is tested on its
 // own); it translates in both directions.
@@ -231,7 +236,7 @@ func setup(t testing.TB, o options) *env {
 	}
 
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: o.transport}
-	cfg := engine.Config{Store: st, SecretKey: secretKey, Resolver: e.res, HTTPClient: hc,
+	cfg := engine.Config{Store: st, Kinds: kinds(), SecretKey: secretKey, Resolver: e.res, HTTPClient: hc,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RetryBase: 20 * time.Millisecond, IntakeInterval: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 		FetchCooldown: 5 * time.Millisecond, BreakerCooldown: 50 * time.Millisecond, BreakerThreshold: 50, RulesTTL: time.Millisecond,

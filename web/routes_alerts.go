@@ -9,7 +9,7 @@ import (
 // alertRoutes serves the alerts: everyone sees them, operators and admins
 // acknowledge them, admins set the rules and channels.
 func (s *Server) alertRoutes() {
-	h := handlers.Alerts{Base: s.base(), Store: s.cfg.Store, Box: s.box}
+	h := handlers.Alerts{Base: s.base(), Store: s.vault}
 	if sender, ok := s.cfg.Engine.(handlers.AlertSender); ok {
 		h.Sender = sender
 	}
