@@ -48,3 +48,16 @@ func TestConnectionCheckUsesThePooledClient(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, subs)
 }
+
+// The store keeps a rotated-out webhook secret for as long as the kinds
+// that sign webhooks say to accept it, under the field they name.
+func TestStoreKeepsThePreviousWebhookSecretAsTheKindsSay(t *testing.T) {
+	t.Parallel()
+	for _, k := range kinds().Kinds() {
+		if k.Webhooks == nil {
+			continue
+		}
+		require.Equal(t, store.WebhookSecretField, k.Webhooks.SecretField, k.Key)
+		require.Equal(t, store.WebhookSecretGrace, k.Webhooks.SecretGrace, k.Key)
+	}
+}
