@@ -1,7 +1,13 @@
-// Package connectors describes the kinds of systems Crossdock connects to
-// (their settings, secrets and checks) and builds each kind's client from a
-// stored connection. The wire protocols themselves live in the shopify and
-// odoo sub-packages.
+// Package connectors is the registry of the kinds of systems Crossdock
+// connects to. A connector is a package (connectors/shopify,
+// connectors/odoo) that describes its kind: the settings and secrets form,
+// how to validate it, how to build a client and test the connection, the API
+// version it speaks and when that version's support ends, how its webhooks
+// are verified, and what it can do per data family. The program assembles a
+// Registry from those kinds where it is wired (cmd/crossdock); the engine and
+// the pages ask the registry, never a system by name.
+//
+// The registry imports no connector: connectors/<system> imports this package.
 package connectors
 
 import (
@@ -10,13 +16,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"crossdock/connectors/odoo"
-	"crossdock/connectors/shopify"
-	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // Field is one setting or secret of a connection kind, as the form shows it.
@@ -28,41 +33,160 @@ type Field struct {
 	Advanced                      bool
 }
 
+// Capability is what a kind can do with a data family.
+type Capability string
+
+// Capabilities a kind offers per family.
+const (
+	Read      Capability = "read"      // Crossdock can read the family from it
+	Write     Capability = "write"     // Crossdock can write the family into it
+	Subscribe Capability = "subscribe" // it pushes changes of the family (webhooks)
+	Sweep     Capability = "sweep"     // Crossdock can list recent changes on a schedule
+)
+
+// Conn is a connection as a connector sees it: its settings and its opened
+// secrets.
+type Conn struct {
+	ID       int64
+	Name     string
+	Settings map[string]string
+	Secrets  map[string]string
+}
+
+// FieldErrors are form errors keyed by field key.
+type FieldErrors = map[string]string
+
 // Kind is a kind of connected system.
 type Kind struct {
 	Key, Label, Description string
 	Fields                  []Field
+	// Validate checks what the fields alone cannot say (formats, one field
+	// depending on another); nil when the fields say it all.
+	Validate func(settings map[string]string) FieldErrors
+	// Address is where a connection points, in a line (a shop domain, a URL).
+	Address func(settings map[string]string) string
+	// NewClient builds the client of a connection; calls go through hc.
+	NewClient func(c Conn, hc *http.Client) (any, error)
+	// Check calls the system with a client NewClient built and says what
+	// works, in plain words (the connection test).
+	Check func(ctx context.Context, client any) CheckResult
+	// Explain turns one of the connector's errors into a sentence for a
+	// merchant; ok is false for errors that are not its own.
+	Explain func(err error) (sentence string, ok bool)
+	// APIVersion is the version of the system's API a connection speaks
+	// ("" when it has none to choose); DefaultAPIVersion the one Crossdock
+	// is written against.
+	APIVersion        func(settings map[string]string) string
+	DefaultAPIVersion string
+	// EndOfSupport is when the system stops serving an API version; ok is
+	// false when unknown.
+	EndOfSupport func(version string) (end time.Time, ok bool)
+	// Webhooks is how the system's webhooks are verified; nil when it
+	// sends none.
+	Webhooks *Webhooks
+	// Offers lists what the kind can do per data family.
+	Offers map[rules.Family][]Capability
 }
 
-// Kinds lists what Crossdock connects to today.
-func Kinds() []Kind {
-	return []Kind{
-		{
-			Key: store.KindShopify, Label: "Shopify", Description: "Your Shopify store, through a custom app's Admin API access token.",
-			Fields: []Field{
-				{Key: "shop_domain", Label: "Shop domain", Placeholder: "your-store.myshopify.com", Required: true, Hint: "The store's .myshopify.com address, not its public domain."},
-				{Key: "access_token", Label: "Admin API access token", Placeholder: "shpat_…", Secret: true, Required: true, Hint: "From your custom app in Shopify admin → Apps → Develop apps → API credentials."},
-				{Key: "api_secret", Label: "API secret key", Secret: true, Required: true, Hint: "Signs the webhooks Shopify sends. When you rotate it, the previous key keeps working for one hour."},
-				{Key: "api_version", Label: "API version", Placeholder: shopify.DefaultAPIVersion, Hint: "Leave empty for " + shopify.DefaultAPIVersion + "."},
-				{Key: "api_base_url", Label: "API base URL", Advanced: true, Placeholder: "https://…", Hint: "Advanced: only for a sandbox or a proxy. Leave empty to talk to Shopify."},
-			},
-		},
-		{
-			Key: store.KindOdoo, Label: "Odoo", Description: "Your Odoo ERP (version 14 to 21 over JSON-RPC, or 19+ over the JSON-2 API).",
-			Fields: []Field{
-				{Key: "url", Label: "Odoo address", Placeholder: "https://your-company.odoo.com", Required: true},
-				{Key: "database", Label: "Database", Required: true, Hint: "Shown on Odoo's database selector, or in Settings → Technical."},
-				{Key: "username", Label: "User (login)", Placeholder: "integration@your-company.com", Hint: "Needed for JSON-RPC; JSON-2 identifies you by the API key."},
-				{Key: "api_key", Label: "API key or password", Secret: true, Required: true, Hint: "Create an API key in Odoo: your profile → Account Security → New API key."},
-				{Key: "protocol", Label: "Protocol", Options: []string{string(odoo.ProtocolJSONRPC), string(odoo.ProtocolJSON2)}, Hint: "jsonrpc for Odoo 14–21; json2 for Odoo 19 and newer."},
-			},
-		},
+// Can reports whether the kind offers capability c for family f.
+func (k Kind) Can(f rules.Family, c Capability) bool {
+	return slices.Contains(k.Offers[f], c)
+}
+
+// Webhooks says how a kind's webhook deliveries are signed.
+type Webhooks struct {
+	// SignatureHeader carries the signature of a delivery.
+	SignatureHeader string
+	// SecretField is the secret that signs deliveries; after it changes the
+	// previous value is accepted for SecretGrace.
+	SecretField string
+	SecretGrace time.Duration
+	// Verify reports whether signature signs body under one of secrets.
+	Verify func(body []byte, signature string, secrets []string) bool
+}
+
+// Webhook verdicts.
+var (
+	ErrNoSignature  = errors.New("connectors: the delivery is not signed")
+	ErrBadSignature = errors.New("connectors: the signature does not match")
+	ErrNoWebhooks   = errors.New("connectors: this kind of system sends no webhooks")
+)
+
+// VerifyWebhook checks a delivery's signature against the secrets it may be
+// signed with (the current one and, during a rotation, the previous one):
+// nil when it is genuine, ErrNoSignature or ErrBadSignature otherwise.
+func (k Kind) VerifyWebhook(body []byte, header http.Header, secrets []string) error {
+	if k.Webhooks == nil {
+		return ErrNoWebhooks
 	}
+	sig := header.Get(k.Webhooks.SignatureHeader)
+	if sig == "" {
+		return ErrNoSignature
+	}
+	if !k.Webhooks.Verify(body, sig, secrets) {
+		return ErrBadSignature
+	}
+	return nil
 }
 
-// KindByKey finds a kind.
-func KindByKey(key string) (Kind, bool) {
-	for _, k := range Kinds() {
+// WebhookURL is the address a connection's webhook subscriptions must use:
+// the console's base URL, then /webhooks/<kind>/<connection id>.
+func WebhookURL(baseURL, kind string, connectionID int64) string {
+	return strings.TrimRight(baseURL, "/") + "/webhooks/" + kind + "/" + strconv.FormatInt(connectionID, 10)
+}
+
+// Registry is the set of kinds the program connects to, in the order the
+// pages offer them. It does not change once built.
+type Registry struct {
+	kinds []Kind
+}
+
+// NewRegistry registers kinds. Every kind needs a key, a label, fields, a
+// client and a check; a key registered twice is refused.
+func NewRegistry(kinds ...Kind) (*Registry, error) {
+	r := &Registry{}
+	for _, k := range kinds {
+		switch {
+		case k.Key == "" || k.Label == "":
+			return nil, fmt.Errorf("connectors: a kind needs a key and a label (%q)", k.Key)
+		case len(k.Fields) == 0:
+			return nil, fmt.Errorf("connectors: kind %q has no fields", k.Key)
+		case k.NewClient == nil || k.Check == nil:
+			return nil, fmt.Errorf("connectors: kind %q has no client or no check", k.Key)
+		case k.Webhooks != nil && (k.Webhooks.Verify == nil || k.Webhooks.SignatureHeader == ""):
+			return nil, fmt.Errorf("connectors: kind %q has webhooks but no way to verify them", k.Key)
+		}
+		if _, ok := r.Kind(k.Key); ok {
+			return nil, fmt.Errorf("connectors: kind %q registered twice", k.Key)
+		}
+		r.kinds = append(r.kinds, k)
+	}
+	return r, nil
+}
+
+// MustRegistry is NewRegistry for wiring: it panics on a malformed kind.
+func MustRegistry(kinds ...Kind) *Registry {
+	r, err := NewRegistry(kinds...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Kinds lists the registered kinds.
+func (r *Registry) Kinds() []Kind {
+	if r == nil {
+		return nil
+	}
+	return slices.Clone(r.kinds)
+}
+
+// Kind finds a kind by key.
+func (r *Registry) Kind(key string) (Kind, bool) {
+	if r == nil {
+		return Kind{}, false
+	}
+	for _, k := range r.kinds {
 		if k.Key == key {
 			return k, true
 		}
@@ -70,20 +194,48 @@ func KindByKey(key string) (Kind, bool) {
 	return Kind{}, false
 }
 
-var (
-	shopDomainRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\.myshopify\.com$`)
-	apiVersionRe = regexp.MustCompile(`^\d{4}-(01|04|07|10)$`)
-)
-
-// Validate checks the kind-specific fields. Secrets may stay empty when the
-// connection already has them (haveSecrets): the form never shows them again.
-// Errors are keyed by field key.
-func Validate(kind string, settings, secrets map[string]string, haveSecrets map[string]bool) store.FieldErrors {
-	k, ok := KindByKey(kind)
-	if !ok {
-		return store.FieldErrors{"kind": "Choose the kind of system: Shopify or Odoo."}
+// Offering lists the keys of the kinds that offer capability c for family f.
+func (r *Registry) Offering(f rules.Family, c Capability) []string {
+	var out []string
+	for _, k := range r.Kinds() {
+		if k.Can(f, c) {
+			out = append(out, k.Key)
+		}
 	}
-	fe := store.FieldErrors{}
+	return out
+}
+
+// Can reports whether the kind with key offers capability c for family f;
+// an unknown kind offers nothing.
+func (r *Registry) Can(key string, f rules.Family, c Capability) bool {
+	k, ok := r.Kind(key)
+	return ok && k.Can(f, c)
+}
+
+// ChooseKind is the message when no known kind was chosen.
+func (r *Registry) ChooseKind() string {
+	var labels []string
+	for _, k := range r.Kinds() {
+		labels = append(labels, k.Label)
+	}
+	if len(labels) == 0 {
+		return "Choose the kind of system."
+	}
+	if len(labels) == 1 {
+		return "Choose the kind of system: " + labels[0] + "."
+	}
+	return "Choose the kind of system: " + strings.Join(labels[:len(labels)-1], ", ") + " or " + labels[len(labels)-1] + "."
+}
+
+// Validate checks a connection form of the kind with key. Secrets may stay
+// empty when the connection already has them (haveSecrets): the form never
+// shows them again. Errors are keyed by field key; nil when all is well.
+func (r *Registry) Validate(key string, settings, secrets map[string]string, haveSecrets map[string]bool) FieldErrors {
+	k, ok := r.Kind(key)
+	if !ok {
+		return FieldErrors{"kind": r.ChooseKind()}
+	}
+	fe := FieldErrors{}
 	for _, f := range k.Fields {
 		v := strings.TrimSpace(settings[f.Key])
 		if f.Secret {
@@ -104,27 +256,13 @@ func Validate(kind string, settings, secrets map[string]string, haveSecrets map[
 			fe[f.Key] = f.Label + " is too long."
 			continue
 		}
-		if v != "" && len(f.Options) > 0 && !contains(f.Options, v) {
+		if v != "" && len(f.Options) > 0 && !slices.Contains(f.Options, v) {
 			fe[f.Key] = fmt.Sprintf("%s must be one of: %s.", f.Label, strings.Join(f.Options, ", "))
 		}
 	}
-	switch kind {
-	case store.KindShopify:
-		if d := strings.ToLower(strings.TrimSpace(settings["shop_domain"])); d != "" && !shopDomainRe.MatchString(d) {
-			fe["shop_domain"] = "Enter the store's address ending in .myshopify.com, like your-store.myshopify.com."
-		}
-		if v := strings.TrimSpace(settings["api_version"]); v != "" && !apiVersionRe.MatchString(v) {
-			fe["api_version"] = "API versions look like 2026-04 (a year and a quarter month: 01, 04, 07 or 10)."
-		}
-		if msg := checkURL(settings["api_base_url"]); msg != "" {
-			fe["api_base_url"] = msg
-		}
-	case store.KindOdoo:
-		if msg := checkURL(settings["url"]); msg != "" {
-			fe["url"] = msg
-		}
-		if settings["protocol"] != string(odoo.ProtocolJSON2) && strings.TrimSpace(settings["username"]) == "" {
-			fe["username"] = "The user is required for the JSON-RPC protocol."
+	if k.Validate != nil {
+		for key, msg := range k.Validate(settings) {
+			fe[key] = msg
 		}
 	}
 	if len(fe) == 0 {
@@ -133,7 +271,25 @@ func Validate(kind string, settings, secrets map[string]string, haveSecrets map[
 	return fe
 }
 
-func checkURL(raw string) string {
+// Explain turns a connector error into a sentence for a merchant.
+func (r *Registry) Explain(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, k := range r.Kinds() {
+		if k.Explain == nil {
+			continue
+		}
+		if s, ok := k.Explain(err); ok {
+			return s
+		}
+	}
+	return err.Error()
+}
+
+// CheckURL says what is wrong with an address a person typed ("" when it is
+// a full http(s) address or empty).
+func CheckURL(raw string) string {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return ""
@@ -143,42 +299,6 @@ func checkURL(raw string) string {
 		return "Enter a full address starting with https://"
 	}
 	return ""
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// Shopify builds the Shopify client of a connection.
-func Shopify(c store.Connection, secrets map[string]string, hc *http.Client) (*shopify.Client, error) {
-	if c.Kind != store.KindShopify {
-		return nil, fmt.Errorf("connection %q is not a Shopify connection", c.Name)
-	}
-	return shopify.NewClient(shopify.Config{
-		ShopDomain:  strings.ToLower(strings.TrimSpace(c.Settings["shop_domain"])),
-		AccessToken: secrets["access_token"],
-		APIVersion:  c.Settings["api_version"],
-		BaseURL:     c.Settings["api_base_url"],
-		HTTPClient:  hc,
-	})
-}
-
-// Odoo builds the Odoo client of a connection.
-func Odoo(c store.Connection, secrets map[string]string, hc *http.Client) (*odoo.Client, error) {
-	if c.Kind != store.KindOdoo {
-		return nil, fmt.Errorf("connection %q is not an Odoo connection", c.Name)
-	}
-	proto := odoo.Protocol(c.Settings["protocol"])
-	if proto == "" {
-		proto = odoo.ProtocolJSONRPC
-	}
-	return odoo.NewClient(odoo.Config{URL: c.Settings["url"], Database: c.Settings["database"], Username: c.Settings["username"],
-		Secret: secrets["api_key"], Protocol: proto, HTTPClient: hc})
 }
 
 // CheckLine is one finding of a connection test.
@@ -192,119 +312,15 @@ type CheckResult struct {
 	OK      bool
 	Summary string
 	Lines   []CheckLine
-	// Budget is the rate-limit budget the system reported (Shopify), as JSON.
-	Budget *shopify.BudgetStatus
+	// Budget is the rate-limit budget the system reported, as JSON (nil
+	// when it reports none).
+	Budget []byte
 }
 
-// Check calls the real system (or its sandbox) and reports what works.
-func Check(ctx context.Context, c store.Connection, secrets map[string]string, hc *http.Client) CheckResult {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	switch c.Kind {
-	case store.KindShopify:
-		return checkShopify(ctx, c, secrets, hc)
-	case store.KindOdoo:
-		return checkOdoo(ctx, c, secrets, hc)
-	}
-	return CheckResult{Summary: "Unknown kind of connection."}
-}
-
-func checkShopify(ctx context.Context, c store.Connection, secrets map[string]string, hc *http.Client) CheckResult {
-	cl, err := Shopify(c, secrets, hc)
-	if err != nil {
-		return CheckResult{Summary: "The settings are incomplete: " + err.Error()}
-	}
-	info, err := cl.Shop(ctx)
-	if err != nil {
-		res := CheckResult{Summary: Explain(err)}
-		var se *shopify.Error
-		reached := errors.As(err, &se) && se.Kind != shopify.KindTransient
-		res.Lines = append(res.Lines, CheckLine{Label: "Reachable", Value: yesNo(reached), OK: reached})
-		if reached {
-			res.Lines = append(res.Lines, CheckLine{Label: "Access token accepted", Value: yesNo(se.Kind != shopify.KindAuth), OK: se.Kind != shopify.KindAuth})
-		}
-		return res
-	}
-	budget := cl.Budget()
-	missing := shopify.MissingScopes(info.Scopes)
-	res := CheckResult{OK: len(missing) == 0, Budget: &budget}
-	res.Lines = []CheckLine{
-		{Label: "Reachable", Value: "yes, " + cl.Endpoint(), OK: true},
-		{Label: "Access token accepted", Value: "yes", OK: true},
-		{Label: "Store", Value: fmt.Sprintf("%s (%s), prices in %s", info.Name, info.MyshopifyDomain, info.CurrencyCode), OK: true},
-		{Label: "API version", Value: cl.APIVersion(), OK: true},
-		{Label: "Plan", Value: fmt.Sprintf("%s — rate limit %.0f points, refilling %.0f/s", info.Plan, budget.MaximumAvailable, budget.RestoreRate), OK: true},
-	}
-	if len(missing) == 0 {
-		res.Lines = append(res.Lines, CheckLine{Label: "Permissions (scopes)", Value: "all granted", OK: true})
-		res.Summary = fmt.Sprintf("Connected to %s. Everything Crossdock needs is granted.", info.Name)
-	} else {
-		res.Lines = append(res.Lines, CheckLine{Label: "Permissions (scopes)", Value: "missing: " + strings.Join(missing, ", "), OK: false})
-		res.Summary = fmt.Sprintf("Connected to %s, but the app lacks permissions: %s. Add them to the custom app in Shopify admin and reinstall it.", info.Name, strings.Join(missing, ", "))
-	}
-	return res
-}
-
-func checkOdoo(ctx context.Context, c store.Connection, secrets map[string]string, hc *http.Client) CheckResult {
-	cl, err := Odoo(c, secrets, hc)
-	if err != nil {
-		return CheckResult{Summary: "The settings are incomplete: " + err.Error()}
-	}
-	r, err := cl.Check(ctx)
-	res := CheckResult{OK: err == nil && r.OK(), Summary: r.Summary()}
-	if err != nil && len(r.Problems) == 0 {
-		res.Summary = Explain(err)
-	}
-	res.Lines = append(res.Lines, CheckLine{Label: "Reachable", Value: yesNo(r.Reachable), OK: r.Reachable})
-	if r.Reachable {
-		res.Lines = append(res.Lines,
-			CheckLine{Label: "Credentials accepted", Value: yesNo(r.CredentialsValid), OK: r.CredentialsValid},
-			CheckLine{Label: "Odoo version", Value: r.Version.Version, OK: r.Version.Version != ""},
-			CheckLine{Label: "Protocol", Value: string(r.Protocol), OK: true})
-		for _, m := range r.Models {
-			v := "yes — " + m.Purpose
-			if !m.Accessible {
-				v = m.Problem
-			}
-			res.Lines = append(res.Lines, CheckLine{Label: "Access to " + m.Model, Value: v, OK: m.Accessible})
-		}
-	}
-	return res
-}
-
-func yesNo(b bool) string {
+// YesNo says yes or no.
+func YesNo(b bool) string {
 	if b {
 		return "yes"
 	}
 	return "no"
-}
-
-// Explain turns a connector error into a sentence for a merchant.
-func Explain(err error) string {
-	if err == nil {
-		return ""
-	}
-	var se *shopify.Error
-	if errors.As(err, &se) {
-		switch se.Kind {
-		case shopify.KindAuth:
-			return "Shopify refused the access token. Copy the Admin API access token again from your custom app, or check that the app is still installed."
-		case shopify.KindNotFound:
-			return "Shopify has no store at this address. Check the shop domain (it ends in .myshopify.com)."
-		case shopify.KindTransient:
-			return "Shopify could not be reached or answered with an error; this is usually temporary. " + se.Error()
-		}
-		return se.Error()
-	}
-	var oe *odoo.Error
-	if errors.As(err, &oe) {
-		switch oe.Kind {
-		case odoo.KindAuth:
-			return "Odoo refused the user or API key. Check the database name, the user and the API key."
-		case odoo.KindTransient:
-			return "Odoo could not be reached or answered with an error; this is usually temporary. " + oe.Error()
-		}
-		return oe.Error()
-	}
-	return err.Error()
 }

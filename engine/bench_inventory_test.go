@@ -214,7 +214,7 @@ func BenchmarkInventory100k(b *testing.B) {
 		require.NoError(b, st.SaveSyncCursor(ctx, store.SyncCursor{ConnectionID: odooConn.ID, Name: "odoo_quants", PositionAt: &last}))
 
 		meter := newCostMeter(strings.TrimPrefix(shopSrv.URL, "http://"))
-		eng, err := engine.New(engine.Config{Store: st, SecretKey: secretKey,
+		eng, err := engine.New(engine.Config{Store: st, Kinds: kinds(), SecretKey: secretKey,
 			HTTPClient: &http.Client{Timeout: 60 * time.Second, Transport: meter},
 			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Workers:    workers, PerConnection: perConn,

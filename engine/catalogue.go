@@ -2,13 +2,13 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"crossdock/connectors"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // CatalogueCounts says how many records a catalogue refresh read.
@@ -111,9 +111,11 @@ func recordLabel(r store.ExternalRecord) string {
 // stock locations — into the catalogue of external records that the mapping
 // pages match against (unmapped records, auto-match suggestions, "record no
 // longer exists" conflicts). Records not seen again are marked gone.
-// Reading Shopify's catalogue starts a bulk operation in the shop (at most a
-// few run at once per shop, shared with the merchant's apps), so a refresh
-// counts as a write for the actor's environment scope, whatever the kind.
+// Each kind that can read its products reads its own catalogue
+// (connectors.CatalogueReader). Reading Shopify's starts a bulk operation in
+// the shop (at most a few run at once per shop, shared with the merchant's
+// apps), so a refresh counts as a write for the actor's environment scope,
+// whatever the kind.
 func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connectionID int64) (CatalogueCounts, error) {
 	start := time.Now()
 	if err := e.st.MayWriteInto(ctx, a, connectionID); err != nil {
@@ -123,15 +125,34 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 	if err != nil {
 		return CatalogueCounts{}, err
 	}
-	var n CatalogueCounts
-	switch conn.Kind {
-	case store.KindShopify:
-		n, err = e.shopifyCatalogue(ctx, connectionID)
-	case store.KindOdoo:
-		n, err = e.odooCatalogue(ctx, connectionID)
-	default:
-		return n, fmt.Errorf("engine: no catalogue for %s connections", conn.Kind)
+	// The catalogue is what a system offers to read of its products.
+	k, ok := e.kinds.Kind(conn.Kind)
+	if !ok || !k.Can(rules.Products, connectors.Read) {
+		return CatalogueCounts{}, fmt.Errorf("engine: no catalogue for %s connections", conn.Kind)
 	}
+	cl, err := e.pooled(conn)
+	if err != nil {
+		return CatalogueCounts{}, poolFailure(conn, err)
+	}
+	reader, ok := cl.(connectors.CatalogueReader)
+	if !ok {
+		return CatalogueCounts{}, fmt.Errorf("engine: no catalogue for %s connections", conn.Kind)
+	}
+	var n CatalogueCounts
+	err = reader.ReadCatalogue(ctx, func(entity string, batch []connectors.Record) error {
+		recs := make([]store.ExternalRecord, len(batch))
+		for i, r := range batch {
+			recs[i] = store.ExternalRecord{ExternalID: r.ExternalID, SKU: r.SKU, Barcode: r.Barcode, Name: r.Name}
+		}
+		stored, err := e.upsertRecords(ctx, connectionID, entity, recs, &n)
+		switch entity {
+		case entityVariant:
+			n.Variants += stored
+		case entityLocation:
+			n.Locations += stored
+		}
+		return err
+	})
 	if err != nil {
 		return n, err
 	}
@@ -142,142 +163,6 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 			return n, err
 		}
 		n.Gone += gone
-	}
-	return n, nil
-}
-
-// catalogueBulkQuery exports every variant with its product's title. Children
-// come after their parent in the JSONL, each naming it in __parentId.
-const catalogueBulkQuery = `{
-  products {
-    edges {
-      node {
-        id
-        title
-        variants {
-          edges { node { id sku barcode } }
-        }
-      }
-    }
-  }
-}`
-
-// shopifyCatalogue reads the shop's variants with a bulk operation: a full
-// pass through paginated queries would spend the rate-limit budget the syncs
-// need (3,000 variants cost about 12,000 points), a bulk export costs one call.
-func (e *Engine) shopifyCatalogue(ctx context.Context, id int64) (CatalogueCounts, error) {
-	cl, _, err := e.shopify(ctx, id)
-	if err != nil {
-		return CatalogueCounts{}, err
-	}
-	var n CatalogueCounts
-	op, err := cl.RunBulkQuery(ctx, catalogueBulkQuery)
-	if err != nil {
-		return n, err
-	}
-	op, err = cl.WaitBulk(ctx, op.ID, 250*time.Millisecond)
-	if err != nil {
-		return n, err
-	}
-	if op.Status != "COMPLETED" {
-		return n, fmt.Errorf("engine: Shopify's export ended %s %s", op.Status, op.ErrorCode)
-	}
-	titles := map[string]string{}
-	var batch []store.ExternalRecord
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		stored, err := e.upsertRecords(ctx, id, entityVariant, batch, &n)
-		if err != nil {
-			return err
-		}
-		n.Variants += stored
-		batch = batch[:0]
-		return nil
-	}
-	if op.URL != "" { // an empty shop exports no file
-		err = cl.StreamJSONL(ctx, op.URL, func(line []byte) error {
-			var row struct {
-				ID       string  `json:"id"`
-				Title    string  `json:"title"`
-				SKU      string  `json:"sku"`
-				Barcode  *string `json:"barcode"`
-				ParentID string  `json:"__parentId"`
-			}
-			if err := json.Unmarshal(line, &row); err != nil {
-				return fmt.Errorf("engine: Shopify export line: %w", err)
-			}
-			if row.ParentID == "" {
-				titles[row.ID] = row.Title
-				return nil
-			}
-			r := store.ExternalRecord{ExternalID: row.ID, SKU: row.SKU, Name: titles[row.ParentID]}
-			if row.Barcode != nil {
-				r.Barcode = *row.Barcode
-			}
-			batch = append(batch, r)
-			if len(batch) == 1000 {
-				return flush()
-			}
-			return nil
-		})
-		if err != nil {
-			return n, err
-		}
-	}
-	if err := flush(); err != nil {
-		return n, err
-	}
-	locs, err := cl.Locations(ctx)
-	if err != nil {
-		return n, err
-	}
-	recs := make([]store.ExternalRecord, 0, len(locs))
-	for _, l := range locs {
-		recs = append(recs, store.ExternalRecord{ExternalID: l.ID, Name: l.Name})
-	}
-	if n.Locations, err = e.upsertRecords(ctx, id, entityLocation, recs, &n); err != nil {
-		return n, err
-	}
-	return n, nil
-}
-
-func (e *Engine) odooCatalogue(ctx context.Context, id int64) (CatalogueCounts, error) {
-	cl, _, err := e.odoo(ctx, id)
-	if err != nil {
-		return CatalogueCounts{}, err
-	}
-	var n CatalogueCounts
-	const page = 500
-	for offset := 0; ; offset += page {
-		ps, err := cl.Products(ctx, nil, offset, page)
-		if err != nil {
-			return n, err
-		}
-		recs := make([]store.ExternalRecord, 0, len(ps))
-		for _, p := range ps {
-			recs = append(recs, store.ExternalRecord{ExternalID: strconv.Itoa(p.ID), SKU: p.DefaultCode, Barcode: p.Barcode, Name: p.Name})
-		}
-		stored, err := e.upsertRecords(ctx, id, entityVariant, recs, &n)
-		if err != nil {
-			return n, err
-		}
-		n.Variants += stored
-		if len(ps) < page {
-			break
-		}
-	}
-	locs, err := cl.Locations(ctx)
-	if err != nil {
-		return n, err
-	}
-	recs := make([]store.ExternalRecord, 0, len(locs))
-	for _, l := range locs {
-		recs = append(recs, store.ExternalRecord{ExternalID: strconv.Itoa(l.ID), Name: l.CompleteName})
-	}
-	if n.Locations, err = e.upsertRecords(ctx, id, entityLocation, recs, &n); err != nil {
-		return n, err
 	}
 	return n, nil
 }

@@ -37,8 +37,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"crossdock/connectors"
-	"crossdock/connectors/odoo"
-	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
@@ -53,6 +51,9 @@ type Resolver interface {
 // Config configures an Engine. Zero values get the defaults in brackets.
 type Config struct {
 	Store *store.Store
+	// Kinds are the kinds of systems the engine connects to (required): it
+	// asks them what a connection can do and how to build its client.
+	Kinds *connectors.Registry
 	// SecretKey opens the connections' sealed secrets (the same key web uses).
 	SecretKey []byte
 	Logger    *slog.Logger
@@ -188,9 +189,13 @@ type Engine struct {
 	pausedAt time.Time
 	paused   map[string]store.FlowPause
 
+	// The client pool (pool.go): one client per connection, reused while
+	// the connection is unchanged, by every caller.
+	kinds     *connectors.Registry
 	clientsMu sync.Mutex
 	shops     map[int64]*shopEntry
 	odoos     map[int64]*odooEntry
+	others    map[int64]*otherEntry
 	items     sync.Map // variant GID (per connection) → inventory item GID; never changes in Shopify
 
 	stopIntake context.CancelFunc
@@ -215,6 +220,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("engine: no store")
 	}
+	if cfg.Kinds == nil {
+		return nil, errors.New("engine: no connector kinds (Config.Kinds)")
+	}
 	cfg.defaults()
 	if cfg.RescueAfter <= cfg.JobTimeout {
 		return nil, fmt.Errorf("engine: rescue delay %s must exceed the job timeout %s", cfg.RescueAfter, cfg.JobTimeout)
@@ -231,7 +239,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, st: cfg.Store, box: box, log: cfg.Logger,
 		limits: newLimiter(cfg.PerConnection, cfg.BreakerThreshold, cfg.BreakerCooldown),
-		shops:  map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{},
+		kinds:  cfg.Kinds, shops: map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{}, others: map[int64]*otherEntry{},
 		replica: newReplicaID(), statesChanged: make(chan struct{}, 1), calls: newCallHealth(), fence: newFence()}
 	e.limits.changed = e.stateChanged
 
@@ -424,82 +432,6 @@ func (e *Engine) pausedFlow(ctx context.Context, family string) (bool, error) {
 	}
 	_, ok := e.paused[family]
 	return ok, nil
-}
-
-type shopEntry struct {
-	updatedAt time.Time
-	conn      store.Connection
-	client    *shopify.Client
-}
-
-type odooEntry struct {
-	updatedAt time.Time
-	conn      store.Connection
-	client    *odoo.Client
-}
-
-// connection reads a connection; a disabled one is a transient failure: its
-// syncs wait (and retry) until someone enables it again.
-func (e *Engine) connection(ctx context.Context, id int64) (store.Connection, error) {
-	c, err := e.st.ConnectionByID(ctx, id)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Connection{}, fail(store.ClassNotFound, fmt.Sprintf("The connection #%d no longer exists.", id), err)
-		}
-		return store.Connection{}, err
-	}
-	if !c.Enabled {
-		return store.Connection{}, fail(store.ClassTransient, fmt.Sprintf("%s is disabled; Crossdock tries again later, and sends the change once it is enabled.", c.Name), nil)
-	}
-	return c, nil
-}
-
-// shopify returns the client of a Shopify connection, reused while the
-// connection is unchanged: the client holds the shop's rate-limit bucket.
-func (e *Engine) shopify(ctx context.Context, id int64) (*shopify.Client, store.Connection, error) {
-	c, err := e.connection(ctx, id)
-	if err != nil {
-		return nil, store.Connection{}, err
-	}
-	e.clientsMu.Lock()
-	defer e.clientsMu.Unlock()
-	if en := e.shops[id]; en != nil && en.updatedAt.Equal(c.UpdatedAt) {
-		return en.client, c, nil
-	}
-	secrets, err := store.ConnectionSecrets(e.box, c)
-	if err != nil {
-		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
-	}
-	cl, err := connectors.Shopify(c, secrets, e.httpClientFor(c))
-	if err != nil {
-		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
-	}
-	e.shops[id] = &shopEntry{updatedAt: c.UpdatedAt, conn: c, client: cl}
-	return cl, c, nil
-}
-
-// odoo returns the client of an Odoo connection, reused while it is unchanged
-// (the client keeps its session and the server's version).
-func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connection, error) {
-	c, err := e.connection(ctx, id)
-	if err != nil {
-		return nil, store.Connection{}, err
-	}
-	e.clientsMu.Lock()
-	defer e.clientsMu.Unlock()
-	if en := e.odoos[id]; en != nil && en.updatedAt.Equal(c.UpdatedAt) {
-		return en.client, c, nil
-	}
-	secrets, err := store.ConnectionSecrets(e.box, c)
-	if err != nil {
-		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
-	}
-	cl, err := connectors.Odoo(c, secrets, e.httpClientFor(c))
-	if err != nil {
-		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
-	}
-	e.odoos[id] = &odooEntry{updatedAt: c.UpdatedAt, conn: c, client: cl}
-	return cl, c, nil
 }
 
 // minLevel drops records below min, whatever the wrapped handler accepts.

@@ -12,7 +12,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"crossdock/connectors/odoo"
-	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
@@ -66,18 +65,6 @@ func (e *Engine) Config() Config { return e.cfg }
 
 // SecretBox opens the connections' sealed secrets.
 func (e *Engine) SecretBox() *secretbox.Box { return e.box }
-
-// ShopifyClient returns the client of a Shopify connection (reused while
-// the connection is unchanged: it holds the shop's rate-limit bucket), and
-// the connection. A disabled connection is an error.
-func (e *Engine) ShopifyClient(ctx context.Context, id int64) (*shopify.Client, store.Connection, error) {
-	return e.shopify(ctx, id)
-}
-
-// OdooClient returns the client of an Odoo connection, and the connection.
-func (e *Engine) OdooClient(ctx context.Context, id int64) (*odoo.Client, store.Connection, error) {
-	return e.odoo(ctx, id)
-}
 
 // Beating calls beat every interval while fn runs, so that a long run shows
 // a replica works on it (the stuck-work alert reads the beat).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/connectors"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
@@ -21,6 +22,9 @@ import (
 func TestMain(m *testing.M) { storetest.Main(m) }
 
 var secretKey = enginetest.SecretKey
+
+// kinds are the connector kinds the tests' engines know, as the program wires them.
+func kinds() *connectors.Registry { return enginetest.Kinds() }
 
 // The harness is enginetest's, shared with the packages above the core;
 // env gives the engine's own tests their short names for it.

@@ -177,7 +177,7 @@ func TestIntakeIgnoresWhatItDoesNotSync(t *testing.T) {
 			Environment: store.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": srv.URL},
 			Secrets: map[string]string{"access_token": shop.AccessToken(), "api_secret": "whsec"}})
 		require.NoError(t, err)
-		eng, err := engine.New(engine.Config{Store: st, SecretKey: secretKey, Resolver: newResolver(),
+		eng, err := engine.New(engine.Config{Store: st, Kinds: kinds(), SecretKey: secretKey, Resolver: newResolver(),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ManualSweepsOnly: true})
 		require.NoError(t, err)
 		o, err := shop.AddOrder(shopsandbox.NewOrder{Lines: []shopsandbox.NewLine{{VariantID: shop.Variants()[0].GID(), Quantity: 1}}})

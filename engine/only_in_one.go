@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
+	"crossdock/connectors"
 	"crossdock/store"
+	"crossdock/store/rules"
 )
 
 // An Odoo product that is not mapped may have nothing to be mapped to: the
@@ -23,10 +26,17 @@ type odooProduct struct {
 
 // missingIn returns, among products that are not mapped, those whose SKU
 // the target system's catalogue does not hold, by product id. None when the
+// target's kind cannot read its products (it has no catalogue) or its
 // catalogue was never read (absent then means unknown), and never a product
 // without a SKU (it may be there under a name).
 func (e *Engine) missingIn(ctx context.Context, src, tgt int64, ps []odooProduct) (map[int]store.MissingRecord, error) {
 	out := map[int]store.MissingRecord{}
+	if k, ok, err := e.kindOf(ctx, tgt); err != nil || !ok || !k.Can(rules.Products, connectors.Read) {
+		if errors.Is(err, store.ErrNotFound) {
+			err = nil // a connection gone has no catalogue
+		}
+		return out, err
+	}
 	var skus []string
 	for _, p := range ps {
 		if p.SKU != "" {

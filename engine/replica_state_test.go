@@ -24,7 +24,7 @@ func TestBreakerOpenOnOneReplicaIsSeenByAnother(t *testing.T) {
 	enginetest.SetAlertRule(t, e.st, store.AlertBreakerOpen, true, 0, 5, 60)
 	// Two replicas on one database, with breakers that stay open a minute.
 	replica := func() *engine.Engine {
-		eng, err := engine.New(engine.Config{Store: e.st, SecretKey: secretKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		eng, err := engine.New(engine.Config{Store: e.st, Kinds: kinds(), SecretKey: secretKey, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			ManualSweepsOnly: true, BreakerThreshold: 3, BreakerCooldown: time.Minute})
 		require.NoError(t, err)
 		return eng

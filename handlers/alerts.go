@@ -12,7 +12,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
-	"crossdock/store/secretbox"
 	"crossdock/views"
 	"crossdock/views/layout"
 )
@@ -24,10 +23,10 @@ type AlertStore interface {
 	AlertRules(ctx context.Context) ([]store.AlertRule, error)
 	UpdateAlertRule(ctx context.Context, a store.Actor, in store.AlertRuleInput) (store.AlertRule, error)
 	AlertChannels(ctx context.Context) ([]store.AlertChannel, error)
-	CreateAlertChannel(ctx context.Context, a store.Actor, box *secretbox.Box, in store.AlertChannelInput) (store.AlertChannel, error)
+	CreateAlertChannel(ctx context.Context, a store.Actor, in store.AlertChannelInput) (store.AlertChannel, error)
 	DeleteAlertChannel(ctx context.Context, a store.Actor, id int64) error
-	SMTP(ctx context.Context, box *secretbox.Box) (store.SMTPSettings, error)
-	SaveSMTP(ctx context.Context, a store.Actor, box *secretbox.Box, in store.SMTPSettingsInput) (store.SMTPSettings, error)
+	SMTP(ctx context.Context) (store.SMTPSettings, error)
+	SaveSMTP(ctx context.Context, a store.Actor, in store.SMTPSettingsInput) (store.SMTPSettings, error)
 }
 
 // AlertSender sends test notices (the engine).
@@ -39,8 +38,9 @@ type AlertSender interface {
 // Alerts serves the alerts page and the admin's rules and channels.
 type Alerts struct {
 	Base
+	// Store seals the channels' secrets and the SMTP password itself
+	// (store.Vault).
 	Store AlertStore
-	Box   *secretbox.Box
 	// Sender is nil without an engine: the test buttons then say so.
 	Sender AlertSender
 }
@@ -172,7 +172,7 @@ func (h Alerts) settingsPage(c *fiber.Ctx) (views.AlertSettingsPage, error) {
 	for _, ch := range chans {
 		p.Channels = append(p.Channels, views.AlertChannelRow{ID: ch.ID, Kind: ch.Kind, Name: ch.Name, Target: ch.Target})
 	}
-	s, err := h.Store.SMTP(ctx, h.Box)
+	s, err := h.Store.SMTP(ctx)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -216,7 +216,7 @@ func (h Alerts) UpdateRule(c *fiber.Ctx) error {
 // CreateChannel adds a channel.
 func (h Alerts) CreateChannel(c *fiber.Ctx) error {
 	in := store.AlertChannelInput{Kind: c.FormValue("kind"), Name: c.FormValue("name"), Target: c.FormValue("target"), Secret: c.FormValue("secret")}
-	ch, err := h.Store.CreateAlertChannel(c.UserContext(), Actor(c), h.Box, in)
+	ch, err := h.Store.CreateAlertChannel(c.UserContext(), Actor(c), in)
 	var fe store.FieldErrors
 	if errors.As(err, &fe) {
 		p, perr := h.settingsPage(c)
@@ -272,7 +272,7 @@ func (h Alerts) TestChannel(c *fiber.Ctx) error {
 func (h Alerts) SaveSMTP(c *fiber.Ctx) error {
 	in := store.SMTPSettingsInput{Host: c.FormValue("host"), Port: c.FormValue("port"), From: c.FormValue("from"),
 		Username: c.FormValue("username"), Password: c.FormValue("password")}
-	_, err := h.Store.SaveSMTP(c.UserContext(), Actor(c), h.Box, in)
+	_, err := h.Store.SaveSMTP(c.UserContext(), Actor(c), in)
 	var fe store.FieldErrors
 	if errors.As(err, &fe) {
 		p, perr := h.settingsPage(c)

@@ -1,11 +1,11 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -13,22 +13,21 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/connectors"
-	"crossdock/connectors/shopify"
 	"crossdock/engine"
 	"crossdock/store"
-	"crossdock/store/secretbox"
 	"crossdock/views"
 	"crossdock/views/components"
 )
 
-// ConnectionStore is what the connection pages need from the store.
+// ConnectionStore is what the connection pages need from the store. It
+// seals secrets itself (store.Vault): the pages never hold the key.
 type ConnectionStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	ConnectionByID(ctx context.Context, id int64) (store.Connection, error)
-	CreateConnection(ctx context.Context, a store.Actor, box *secretbox.Box, in store.ConnectionInput) (store.Connection, error)
-	UpdateConnection(ctx context.Context, a store.Actor, box *secretbox.Box, id int64, in store.ConnectionInput) (store.Connection, error)
+	CreateConnection(ctx context.Context, a store.Actor, in store.ConnectionInput) (store.Connection, error)
+	UpdateConnection(ctx context.Context, a store.Actor, id int64, in store.ConnectionInput) (store.Connection, error)
+	SecretsSet(c store.Connection) map[string]bool
 	SetConnectionEnabled(ctx context.Context, a store.Actor, id int64, enabled bool) (store.Connection, error)
-	RecordConnectionCall(ctx context.Context, id int64, call store.ConnectionCall) error
 	ConnectionCallStats(ctx context.Context, id int64, since time.Time) (store.CallStats, error)
 	MayWriteInto(ctx context.Context, a store.Actor, connectionIDs ...int64) error
 }
@@ -38,14 +37,25 @@ type CatalogueReader interface {
 	RefreshCatalogue(ctx context.Context, a store.Actor, connectionID int64) (engine.CatalogueCounts, error)
 }
 
+// ConnectionEngine is what the connection pages ask of the sync engine.
+// Every call to a connected system goes through it, so its concurrency
+// limit, circuit breaker, API budget and calls health see them all.
+type ConnectionEngine interface {
+	CatalogueReader
+	CheckConnection(ctx context.Context, id int64) (connectors.CheckResult, error)
+	WebhookSubscriptions(ctx context.Context, id int64) ([]connectors.Subscription, error)
+	RegisterWebhooks(ctx context.Context, id int64) (int, error)
+}
+
 // Connections handles adding, editing, testing and watching connections.
 type Connections struct {
 	Base
-	Store     ConnectionStore
-	Box       *secretbox.Box
-	BaseURL   string       // where Shopify reaches Crossdock's webhooks
-	HTTP      *http.Client // for calls to the connected systems
-	Catalogue CatalogueReader
+	Store   ConnectionStore
+	Kinds   *connectors.Registry
+	BaseURL string // where the connected systems reach Crossdock's webhooks
+	// Engine is nil when no sync engine runs: tests and catalogue
+	// refreshes then say so.
+	Engine ConnectionEngine
 }
 
 func (h Connections) load(c *fiber.Ctx) (store.Connection, error) {
@@ -64,21 +74,22 @@ func (h Connections) List(c *fiber.Ctx) error {
 	}
 	p := views.ConnectionsPage{Meta: h.Meta(c, "Connections", "connections"), CanManage: isAdmin(c), Now: now()}
 	for _, conn := range cs {
-		p.Rows = append(p.Rows, connectionRow(conn))
+		p.Rows = append(p.Rows, connectionRow(h.Kinds, conn, p.Now))
 	}
 	return Render(c, views.Connections(p))
 }
 
-func connectionRow(conn store.Connection) views.ConnectionRow {
-	k, _ := connectors.KindByKey(conn.Kind)
-	r := views.ConnectionRow{ID: conn.ID, Name: conn.Name, Kind: k.Label, Environment: conn.Environment, Enabled: conn.Enabled,
+// connectionRow is a connection as lists show it, with a warning when the
+// API version it uses is near or past its end of support at now.
+func connectionRow(kinds *connectors.Registry, conn store.Connection, now time.Time) views.ConnectionRow {
+	k, _ := kinds.Kind(conn.Kind)
+	r := views.ConnectionRow{ID: conn.ID, Name: conn.Name, Kind: cmp.Or(k.Label, conn.Kind), Environment: conn.Environment, Enabled: conn.Enabled,
 		LastSuccessAt: conn.LastSuccessAt, LastErrorAt: conn.LastErrorAt, LastError: conn.LastError}
-	switch conn.Kind {
-	case store.KindShopify:
-		r.Address = conn.Settings["shop_domain"]
-	case store.KindOdoo:
-		r.Address = conn.Settings["url"] + " · " + conn.Settings["database"]
+	if k.Address != nil {
+		r.Address = k.Address(conn.Settings)
 	}
+	sup := k.Support(conn.Settings, now)
+	r.Support, r.SupportEnded = sup.Notice, sup.Ended
 	return r
 }
 
@@ -88,14 +99,14 @@ func isAdmin(c *fiber.Ctx) bool {
 }
 
 func (h Connections) form(c *fiber.Ctx, kind string) views.ConnectionForm {
-	k, _ := connectors.KindByKey(kind)
+	k, _ := h.Kinds.Kind(kind)
 	return views.ConnectionForm{Meta: h.Meta(c, "Add a connection", "connections"), Kind: k.Key, KindLabel: k.Label,
-		KindDescription: k.Description, Environment: store.EnvProduction, Fields: fieldViews(k, nil, nil, nil), Kinds: kindChoices()}
+		KindDescription: k.Description, Environment: store.EnvProduction, Fields: fieldViews(k, nil, nil, nil), Kinds: h.kindChoices()}
 }
 
-func kindChoices() []views.KindChoice {
+func (h Connections) kindChoices() []views.KindChoice {
 	var out []views.KindChoice
-	for _, k := range connectors.Kinds() {
+	for _, k := range h.Kinds.Kinds() {
 		out = append(out, views.KindChoice{Key: k.Key, Label: k.Label, Description: k.Description})
 	}
 	return out
@@ -119,7 +130,7 @@ func fieldViews(k connectors.Kind, settings map[string]string, haveSecret map[st
 // New shows the add-connection form for a kind (or the choice of kinds).
 func (h Connections) New(c *fiber.Ctx) error {
 	kind := c.Query("kind")
-	if _, ok := connectors.KindByKey(kind); !ok {
+	if _, ok := h.Kinds.Kind(kind); !ok {
 		kind = ""
 	}
 	return Render(c, views.NewConnection(h.form(c, kind)))
@@ -162,10 +173,10 @@ func mergeErrors(a, b store.FieldErrors) map[string]string {
 
 // Create adds a connection.
 func (h Connections) Create(c *fiber.Ctx) error {
-	k, ok := connectors.KindByKey(c.FormValue("kind"))
+	k, ok := h.Kinds.Kind(c.FormValue("kind"))
 	if !ok {
 		f := h.form(c, "")
-		f.Errors = map[string]string{"kind": "Choose the kind of system: Shopify or Odoo."}
+		f.Errors = map[string]string{"kind": h.Kinds.ChooseKind()}
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewConnection(f))
 	}
 	in, sizeOK := parseConnectionForm(c, k)
@@ -176,12 +187,12 @@ func (h Connections) Create(c *fiber.Ctx) error {
 		f.Errors = map[string]string{"form": "One of the fields is far too long."}
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewConnection(f))
 	}
-	if errs := mergeErrors(in.Validate(), connectors.Validate(k.Key, in.Settings, in.Secrets, nil)); len(errs) > 0 {
+	if errs := mergeErrors(in.Validate(), h.Kinds.Validate(k.Key, in.Settings, in.Secrets, nil)); len(errs) > 0 {
 		f.Errors = errs
 		f.Fields = fieldViews(k, in.Settings, nil, errs)
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewConnection(f))
 	}
-	conn, err := h.Store.CreateConnection(c.UserContext(), Actor(c), h.Box, in)
+	conn, err := h.Store.CreateConnection(c.UserContext(), Actor(c), in)
 	var fe store.FieldErrors
 	if errors.As(err, &fe) {
 		f.Errors = fe
@@ -204,11 +215,13 @@ func (h Connections) Show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := views.ConnectionPage{Meta: h.Meta(c, conn.Name, "connections"), Row: connectionRow(conn), CanManage: isAdmin(c), Now: now(), CanReadCatalogue: h.Catalogue != nil,
-		CallsOK: stats.OK, CallsFailed: stats.Failed, ErrorRate: stats.ErrorRate(), IsShopify: conn.Kind == store.KindShopify,
-		WebhookURL: h.webhookURL(conn), SecretsChangedAt: conn.SecretsChangedAt}
+	k, _ := h.Kinds.Kind(conn.Kind)
+	p := views.ConnectionPage{Meta: h.Meta(c, conn.Name, "connections"), CanManage: isAdmin(c), Now: now(), CanReadCatalogue: h.Engine != nil,
+		CallsOK: stats.OK, CallsFailed: stats.Failed, ErrorRate: stats.ErrorRate(), HasWebhooks: k.Webhooks != nil,
+		WebhookURL: connectors.WebhookURL(h.BaseURL, conn.Kind, conn.ID), SecretsChangedAt: conn.SecretsChangedAt}
+	p.Row = connectionRow(h.Kinds, conn, p.Now)
 	if len(conn.Budget) > 0 {
-		var b shopify.BudgetStatus
+		var b struct{ MaximumAvailable, CurrentlyAvailable, RestoreRate float64 }
 		if json.Unmarshal(conn.Budget, &b) == nil && b.MaximumAvailable > 0 {
 			p.Budget = &views.BudgetView{Available: b.CurrentlyAvailable, Maximum: b.MaximumAvailable, RestoreRate: b.RestoreRate, SeenAt: conn.BudgetSeenAt}
 		}
@@ -216,34 +229,19 @@ func (h Connections) Show(c *fiber.Ctx) error {
 	return Render(c, views.ConnectionShow(p))
 }
 
-func (h Connections) webhookURL(conn store.Connection) string {
-	return strings.TrimRight(h.BaseURL, "/") + fmt.Sprintf("/webhooks/shopify/%d", conn.ID)
-}
-
-func (h Connections) client(c *fiber.Ctx, conn store.Connection) *http.Client {
-	// Record every call for the connection's health, on a context that
-	// outlives the request only as long as the write takes.
-	return connectors.RecordingClient(h.HTTP, func(ok bool, problem string) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), 5*time.Second)
-		defer cancel()
-		h.Store.RecordConnectionCall(ctx, conn.ID, store.ConnectionCall{OK: ok, Error: problem}) //nolint:errcheck // health is best effort
-	})
-}
-
-// Test calls the system and shows what works, in plain words.
+// Test calls the system through the engine and shows what works, in plain
+// words.
 func (h Connections) Test(c *fiber.Ctx) error {
 	conn, err := h.load(c)
 	if err != nil {
 		return err
 	}
-	secrets, err := store.ConnectionSecrets(h.Box, conn)
-	if err != nil {
-		return RenderStatus(c, fiber.StatusOK, views.CheckResultPanel(views.CheckView{Summary: secretbox.ErrOpen.Error()}))
+	if h.Engine == nil {
+		return RenderStatus(c, fiber.StatusServiceUnavailable, views.CheckResultPanel(views.CheckView{Summary: "The sync engine is not running, so Crossdock cannot test the connection."}))
 	}
-	res := connectors.Check(c.UserContext(), conn, secrets, h.client(c, conn))
-	if res.Budget != nil {
-		b, _ := json.Marshal(res.Budget)
-		h.Store.RecordConnectionCall(c.UserContext(), conn.ID, store.ConnectionCall{OK: true, Budget: b}) //nolint:errcheck
+	res, err := h.Engine.CheckConnection(c.UserContext(), conn.ID)
+	if err != nil {
+		return err
 	}
 	v := views.CheckView{Done: true, OK: res.OK, Summary: res.Summary, At: time.Now()}
 	for _, l := range res.Lines {
@@ -270,24 +268,18 @@ func (h Connections) Subscriptions(c *fiber.Ctx) error {
 }
 
 func (h Connections) subscriptions(c *fiber.Ctx, conn store.Connection, notice string) views.SubscriptionsView {
-	v := views.SubscriptionsView{ConnectionID: conn.ID, CanManage: isAdmin(c), CallbackURL: h.webhookURL(conn), Notice: notice}
-	if conn.Kind != store.KindShopify {
+	v := views.SubscriptionsView{ConnectionID: conn.ID, CanManage: isAdmin(c), CallbackURL: connectors.WebhookURL(h.BaseURL, conn.Kind, conn.ID), Notice: notice}
+	if k, _ := h.Kinds.Kind(conn.Kind); k.Webhooks == nil {
 		return v
 	}
 	v.AddressProblem = webhookAddressProblem(h.BaseURL, []store.Connection{conn})
-	secrets, err := store.ConnectionSecrets(h.Box, conn)
-	if err != nil {
-		v.Error = err.Error()
+	if h.Engine == nil {
+		v.Error = "The sync engine is not running, so Crossdock cannot read the webhook subscriptions."
 		return v
 	}
-	cl, err := connectors.Shopify(conn, secrets, h.client(c, conn))
+	subs, err := h.Engine.WebhookSubscriptions(c.UserContext(), conn.ID)
 	if err != nil {
-		v.Error = err.Error()
-		return v
-	}
-	subs, err := connectors.Subscriptions(c.UserContext(), cl, v.CallbackURL)
-	if err != nil {
-		v.Error = "Could not read the webhook subscriptions: " + connectors.Explain(err)
+		v.Error = "Could not read the webhook subscriptions: " + h.Kinds.Explain(err)
 		return v
 	}
 	v.Loaded = true
@@ -306,25 +298,21 @@ func (h Connections) RegisterSubscriptions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if conn.Kind != store.KindShopify {
-		return fiber.NewError(fiber.StatusBadRequest, "only Shopify connections have webhook subscriptions")
+	k, _ := h.Kinds.Kind(conn.Kind)
+	if k.Webhooks == nil {
+		return fiber.NewError(fiber.StatusBadRequest, "only systems that send webhooks have webhook subscriptions")
 	}
-	// Registering creates subscriptions in the shop: a write into it.
+	// Registering creates subscriptions in the system: a write into it.
 	if err := h.Store.MayWriteInto(c.UserContext(), Actor(c), conn.ID); err != nil {
 		return err
 	}
-	secrets, err := store.ConnectionSecrets(h.Box, conn)
-	if err != nil {
-		return err
+	if h.Engine == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "the sync engine is not running")
 	}
-	cl, err := connectors.Shopify(conn, secrets, h.client(c, conn))
-	if err != nil {
-		return err
-	}
-	n, err := connectors.RegisterMissing(c.UserContext(), cl, h.webhookURL(conn))
+	n, err := h.Engine.RegisterWebhooks(c.UserContext(), conn.ID)
 	notice := fmt.Sprintf("Registered %s.", components.Count(n, "webhook subscription", "webhook subscriptions"))
 	if err != nil {
-		notice = fmt.Sprintf("Registered %s, then Shopify refused: %s", components.Number(n), connectors.Explain(err))
+		notice = fmt.Sprintf("Registered %s, then %s refused: %s", components.Number(n), k.Label, h.Kinds.Explain(err))
 	} else {
 		Toast(c, "success", notice)
 	}
@@ -341,8 +329,8 @@ func (h Connections) Edit(c *fiber.Ctx) error {
 }
 
 func (h Connections) editForm(c *fiber.Ctx, conn store.Connection, settings map[string]string, errs map[string]string) views.ConnectionForm {
-	k, _ := connectors.KindByKey(conn.Kind)
-	have := h.haveSecrets(conn)
+	k, _ := h.Kinds.Kind(conn.Kind)
+	have := h.Store.SecretsSet(conn)
 	if settings == nil {
 		settings = conn.Settings
 	}
@@ -351,33 +339,23 @@ func (h Connections) editForm(c *fiber.Ctx, conn store.Connection, settings map[
 		SecretsChangedAt: conn.SecretsChangedAt, Now: now()}
 }
 
-func (h Connections) haveSecrets(conn store.Connection) map[string]bool {
-	have := map[string]bool{}
-	if s, err := store.ConnectionSecrets(h.Box, conn); err == nil {
-		for k := range s {
-			have[k] = true
-		}
-	}
-	return have
-}
-
 // Update saves a connection's settings and any secret that was typed again.
 func (h Connections) Update(c *fiber.Ctx) error {
 	conn, err := h.load(c)
 	if err != nil {
 		return err
 	}
-	k, _ := connectors.KindByKey(conn.Kind)
+	k, _ := h.Kinds.Kind(conn.Kind)
 	in, sizeOK := parseConnectionForm(c, k)
 	if !sizeOK {
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditConnection(h.editForm(c, conn, in.Settings, map[string]string{"form": "One of the fields is far too long."})))
 	}
-	if errs := mergeErrors(in.Validate(), connectors.Validate(k.Key, in.Settings, in.Secrets, h.haveSecrets(conn))); len(errs) > 0 {
+	if errs := mergeErrors(in.Validate(), h.Kinds.Validate(k.Key, in.Settings, in.Secrets, h.Store.SecretsSet(conn))); len(errs) > 0 {
 		f := h.editForm(c, conn, in.Settings, errs)
 		f.Name, f.Environment = in.Name, in.Environment
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditConnection(f))
 	}
-	after, err := h.Store.UpdateConnection(c.UserContext(), Actor(c), h.Box, conn.ID, in)
+	after, err := h.Store.UpdateConnection(c.UserContext(), Actor(c), conn.ID, in)
 	var fe store.FieldErrors
 	if errors.As(err, &fe) {
 		f := h.editForm(c, conn, in.Settings, fe)
@@ -397,16 +375,16 @@ func (h Connections) RefreshCatalogue(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if h.Catalogue == nil {
+	if h.Engine == nil {
 		return fiber.NewError(fiber.StatusServiceUnavailable, "the sync engine is not running")
 	}
-	n, err := h.Catalogue.RefreshCatalogue(c.UserContext(), Actor(c), conn.ID)
+	n, err := h.Engine.RefreshCatalogue(c.UserContext(), Actor(c), conn.ID)
 	var oos *store.OutOfScopeError
 	if errors.As(err, &oos) {
 		return err
 	}
 	if err != nil {
-		h.Flash(c, "critical", fmt.Sprintf("Could not read the catalogue of %s: %s", conn.Name, connectors.Explain(err)))
+		h.Flash(c, "critical", fmt.Sprintf("Could not read the catalogue of %s: %s", conn.Name, h.Kinds.Explain(err)))
 		return Redirect(c, fmt.Sprintf("/connections/%d", conn.ID))
 	}
 	msg := fmt.Sprintf("Read %d variants and %d locations from %s.", n.Variants, n.Locations, conn.Name)

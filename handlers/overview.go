@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"crossdock/connectors"
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/views"
@@ -37,6 +38,8 @@ type Overview struct {
 	DemoLoaded func() bool
 	// BaseURL is where people and Shopify reach Crossdock (CROSSDOCK_BASE_URL).
 	BaseURL string
+	// Kinds name the connections' systems.
+	Kinds *connectors.Registry
 }
 
 // Show displays the overview.
@@ -50,7 +53,7 @@ func (h Overview) Show(c *fiber.Ctx) error {
 	p := views.OverviewPage{Meta: h.Meta(c, "Overview", "overview"), IsAdmin: u.Role == store.RoleAdmin,
 		CanSeeConns: u.Role != store.RoleFinance, DemoLoaded: h.DemoLoaded != nil && h.DemoLoaded(), Now: now()}
 	for _, conn := range cs {
-		p.Connections = append(p.Connections, overviewConnection(conn, p.Now))
+		p.Connections = append(p.Connections, overviewConnection(h.Kinds, conn, p.Now))
 	}
 	if len(p.Connections) == 0 {
 		return Render(c, views.Overview(p))
@@ -124,8 +127,8 @@ func webhookAddressProblem(baseURL string, cs []store.Connection) string {
 
 // overviewConnection is a connection's card: its health from the engine's
 // real calls, in words.
-func overviewConnection(conn store.Connection, at time.Time) views.OverviewConnection {
-	r := connectionRow(conn)
+func overviewConnection(kinds *connectors.Registry, conn store.Connection, at time.Time) views.OverviewConnection {
+	r := connectionRow(kinds, conn, at)
 	v := views.OverviewConnection{ConnectionRow: r}
 	failedLast := r.LastErrorAt != nil && (r.LastSuccessAt == nil || r.LastErrorAt.After(*r.LastSuccessAt))
 	switch {

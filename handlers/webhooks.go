@@ -18,9 +18,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"crossdock/connectors"
 	"crossdock/connectors/shopify"
 	"crossdock/store"
-	"crossdock/store/secretbox"
 	"crossdock/views"
 	"crossdock/views/components"
 )
@@ -51,7 +51,9 @@ type WebhookTargetSource interface {
 type ShopifyWebhooks struct {
 	Store   WebhookIngestStore
 	Targets WebhookTargetSource
-	Log     *slog.Logger
+	// Kinds verify a delivery's signature, as the connection's kind says.
+	Kinds *connectors.Registry
+	Log   *slog.Logger
 }
 
 // webhookReply is every answer the endpoint gives: Shopify only looks at the
@@ -82,7 +84,7 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 	headers, hdr := requestHeaders(c)
 	d := delivery{connectionID: id, body: body, headers: headers, remote: ClientIP(c),
 		webhookID: hdr.Get(shopify.HeaderWebhookID), topic: hdr.Get(shopify.HeaderTopic)}
-	if errors.Is(err, secretbox.ErrOpen) {
+	if errors.Is(err, store.ErrSecretsUnreadable) {
 		// Only an operator can fix this; 503 keeps Shopify retrying meanwhile.
 		return h.reject(ctx, c, d, fiber.StatusServiceUnavailable, store.RejectSecretUnreadable,
 			"The API secret key saved for this connection cannot be decrypted (was CROSSDOCK_SECRET_KEY changed?): enter it again on the connection.")
@@ -109,12 +111,13 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 		return h.reject(ctx, c, d, fiber.StatusUnsupportedMediaType, store.RejectContentType,
 			fmt.Sprintf("The body was sent as %q, not application/json: create the webhook subscription with the JSON format.", ct))
 	}
-	sig := hdr.Get(shopify.HeaderHMAC)
-	if sig == "" {
+	kind, _ := h.Kinds.Kind(t.Kind)
+	verr := kind.VerifyWebhook(body, hdr, t.Secrets)
+	if errors.Is(verr, connectors.ErrNoSignature) {
 		return h.reject(ctx, c, d, fiber.StatusUnauthorized, store.RejectMissingSignature,
 			"The delivery has no "+shopify.HeaderHMAC+" signature header, so it cannot be shown to come from Shopify.")
 	}
-	if !shopify.VerifyHMAC(body, sig, t.Secrets...) {
+	if verr != nil {
 		// The secret may have just changed in the console: read it again (at
 		// most once a second) before turning the delivery away.
 		fresh, refreshed, err := h.Targets.Refresh(ctx, id)
@@ -124,7 +127,7 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 		case err != nil:
 			return h.unavailable(c, id, err)
 		}
-		if !refreshed || !shopify.VerifyHMAC(body, sig, fresh.Secrets...) {
+		if !refreshed || kind.VerifyWebhook(body, hdr, fresh.Secrets) != nil {
 			if len(fresh.Secrets) == 0 && len(t.Secrets) == 0 {
 				return h.reject(ctx, c, d, fiber.StatusUnauthorized, store.RejectNoSecret,
 					"No API secret key is saved for this connection, so the signature cannot be checked: enter the app's API secret key on the connection.")
@@ -311,7 +314,7 @@ func (h Webhooks) connectionView(c *fiber.Ctx, conn store.Connection) views.Webh
 		base = c.BaseURL()
 	}
 	return views.WebhookConnection{ID: conn.ID, Name: conn.Name, Environment: conn.Environment, Enabled: conn.Enabled,
-		EndpointURL: base + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10)}
+		EndpointURL: connectors.WebhookURL(base, conn.Kind, conn.ID)}
 }
 
 // List shows a connection's received deliveries (newest first, filtered by

@@ -430,6 +430,19 @@ func (in AlertChannelInput) Validate() FieldErrors {
 
 func channelSealContext(kind string) string { return "alert_channel:" + kind }
 
+// CreateAlertChannel adds a channel, its secret sealed with the vault's key.
+func (v *Vault) CreateAlertChannel(ctx context.Context, a Actor, in AlertChannelInput) (AlertChannel, error) {
+	return v.Store.CreateAlertChannel(ctx, a, v.box, in)
+}
+
+// SMTP reads the SMTP settings with the password opened.
+func (v *Vault) SMTP(ctx context.Context) (SMTPSettings, error) { return v.Store.SMTP(ctx, v.box) }
+
+// SaveSMTP stores the SMTP settings, the password sealed.
+func (v *Vault) SaveSMTP(ctx context.Context, a Actor, in SMTPSettingsInput) (SMTPSettings, error) {
+	return v.Store.SaveSMTP(ctx, a, v.box, in)
+}
+
 // CreateAlertChannel adds a channel, its secret sealed. Audited.
 func (s *Store) CreateAlertChannel(ctx context.Context, a Actor, box *secretbox.Box, in AlertChannelInput) (AlertChannel, error) {
 	if fe := in.Validate(); fe != nil {

@@ -111,6 +111,55 @@ func sealContext(id int64) string { return "connection:" + strconv.FormatInt(id,
 // ErrNoSecretBox is returned when connection secrets are used without a key.
 var ErrNoSecretBox = errors.New("store: no secret box configured")
 
+// ErrSecretsUnreadable is returned when saved credentials cannot be opened:
+// the secret key changed since they were sealed.
+var ErrSecretsUnreadable = secretbox.ErrOpen
+
+// Vault is the store with the key that seals and opens credentials
+// (connection secrets, alert channel secrets, the SMTP password). It is
+// built once where the program is wired, so the pages never hold the key:
+// they call the Vault's methods, which take no key.
+type Vault struct {
+	*Store
+	box *secretbox.Box
+}
+
+// NewVault returns the store with its secret box.
+func NewVault(s *Store, box *secretbox.Box) *Vault { return &Vault{Store: s, box: box} }
+
+// CreateConnection stores a new connection with its secrets sealed.
+func (v *Vault) CreateConnection(ctx context.Context, a Actor, in ConnectionInput) (Connection, error) {
+	return v.Store.CreateConnection(ctx, a, v.box, in)
+}
+
+// UpdateConnection changes a connection, sealing the secrets given.
+func (v *Vault) UpdateConnection(ctx context.Context, a Actor, id int64, in ConnectionInput) (Connection, error) {
+	return v.Store.UpdateConnection(ctx, a, v.box, id, in)
+}
+
+// ConnectionSecrets opens a connection's secrets.
+func (v *Vault) ConnectionSecrets(c Connection) (map[string]string, error) {
+	return openSecrets(v.box, c)
+}
+
+// SecretsSet says which of a connection's secrets are saved (none when they
+// cannot be opened), for forms that never show them again.
+func (v *Vault) SecretsSet(c Connection) map[string]bool {
+	have := map[string]bool{}
+	if s, err := openSecrets(v.box, c); err == nil {
+		for k := range s {
+			have[k] = true
+		}
+	}
+	return have
+}
+
+// WebhookTargets returns a cache of the connections' webhook targets (see
+// Store.NewWebhookTargets).
+func (v *Vault) WebhookTargets(ttl time.Duration) *WebhookTargets {
+	return v.Store.NewWebhookTargets(v.box, ttl)
+}
+
 // CreateConnection stores a new connection with its secrets sealed.
 func (s *Store) CreateConnection(ctx context.Context, a Actor, box *secretbox.Box, in ConnectionInput) (Connection, error) {
 	if fe := in.Validate(); fe != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
+	"crossdock/connectors"
 	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/static"
@@ -26,16 +27,16 @@ import (
 
 // Config is what the web app needs.
 type Config struct {
-	Store     *store.Store
-	Logger    *slog.Logger
+	Store  *store.Store
+	Logger *slog.Logger
+	// Kinds are the kinds of systems the console connects to.
+	Kinds     *connectors.Registry
 	SecretKey []byte
 	// SecureCookies marks cookies Secure (Crossdock served over https).
 	SecureCookies bool
 	Version       string
 	// BaseURL is where people and Shopify reach this console (webhook addresses).
 	BaseURL string
-	// HTTPClient calls the connected systems; nil for a default with timeouts.
-	HTTPClient *http.Client
 	// Engine is the sync engine; nil leaves its actions out (tests of other areas).
 	Engine handlers.EngineActions
 	// What runs above the engine's core, nil without an engine: Recon asks
@@ -64,10 +65,12 @@ type Server struct {
 	cfg      Config
 	sessions *session.Manager
 	box      *secretbox.Box
-	demo     *demo.Holder
-	http     *http.Client
-	log      *slog.Logger
-	metrics  *metrics
+	// vault is the store with the secret box: the pages that keep
+	// credentials get it, never the box.
+	vault   *store.Vault
+	demo    *demo.Holder
+	log     *slog.Logger
+	metrics *metrics
 	// https is true when the base URL is https (HSTS is sent).
 	https bool
 	// setUp turns true once the first admin exists; until then every page
@@ -81,10 +84,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
-	}
-	s := &Server{cfg: cfg, log: cfg.Logger, box: box, http: cfg.HTTPClient, demo: &demo.Holder{},
+	s := &Server{cfg: cfg, log: cfg.Logger, box: box, vault: store.NewVault(cfg.Store, box), demo: &demo.Holder{},
 		sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies),
 		https:    strings.HasPrefix(cfg.BaseURL, "https://")}
 	eng, _ := cfg.Engine.(engineObserver)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/connectors"
 	"crossdock/connectors/odoo/sandbox"
+	"crossdock/connectors/shopify"
 	shopifysandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/web/webtest"
@@ -161,9 +161,27 @@ func TestSubscriptionsShowMissingTopics(t *testing.T) {
 	res, body := admin.Get(fmt.Sprintf("/connections/%d/subscriptions", conn.ID))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "orders/create")
-	require.Contains(t, body, fmt.Sprintf("Register %d missing subscriptions", len(connectors.ShopifyTopics)))
+	require.Contains(t, body, fmt.Sprintf("Register %d missing subscriptions", len(shopify.Topics)))
 	// Shopify only delivers to https addresses; the test console runs on http.
 	res, body = admin.PostFormBody(fmt.Sprintf("/connections/%d/subscriptions", conn.ID), nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "Registered 0, then Shopify refused")
+}
+
+// A connection on an API version Shopify no longer supports is flagged on
+// the list and on its page, with what to do (2025-10 ended on 1 October 2026,
+// whatever day the test runs).
+func TestConnectionsFlagAnEndedAPIVersion(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	admin := env.SignIn(t, store.RoleAdmin)
+	res := admin.PostForm("/connections", url.Values{"kind": {"shopify"}, "name": {"Old store"}, "environment": {"test"},
+		"f_shop_domain": {"old.myshopify.com"}, "f_access_token": {"t"}, "f_api_secret": {"s"}, "f_api_version": {"2025-10"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	loc := res.Header.Get("Location")
+	for _, path := range []string{"/connections", loc} {
+		_, body := admin.Get(path)
+		require.Contains(t, body, "Shopify stopped supporting the API version this connection uses (2025-10) on 1 October 2026.", path)
+		require.Contains(t, body, "set the API version to 2026-04", path)
+	}
 }

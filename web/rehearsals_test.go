@@ -26,7 +26,7 @@ import (
 // the console's own webhook address.
 func startEngine(t testing.TB, env *webtest.Env) {
 	t.Helper()
-	eng, err := engine.New(engine.Config{Store: env.Store, SecretKey: []byte(webtest.SecretKey), BaseURL: env.URL,
+	eng, err := engine.New(engine.Config{Store: env.Store, Kinds: webtest.Kinds(), SecretKey: []byte(webtest.SecretKey), BaseURL: env.URL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ManualSweepsOnly: true,
 		FetchPollInterval: 50 * time.Millisecond, IntakeInterval: 20 * time.Millisecond})
 	require.NoError(t, err)

@@ -29,12 +29,15 @@ func (s *Server) routes() {
 	base := s.base()
 	health := handlers.Health{Store: st}
 	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
-	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }, BaseURL: s.cfg.BaseURL}
+	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }, BaseURL: s.cfg.BaseURL, Kinds: s.cfg.Kinds}
 	demoWS := handlers.Demo{Base: base, Load: s.loadDemo}
 	settings := handlers.Settings{Base: base, Store: st, Version: s.cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
 	audit := handlers.Audit{Base: base, Store: st}
-	conns := handlers.Connections{Base: base, Store: st, Box: s.box, BaseURL: s.cfg.BaseURL, HTTP: s.http, Catalogue: s.cfg.Engine}
+	conns := handlers.Connections{Base: base, Store: s.vault, Kinds: s.cfg.Kinds, BaseURL: s.cfg.BaseURL}
+	if eng, ok := s.cfg.Engine.(handlers.ConnectionEngine); ok {
+		conns.Engine = eng
+	}
 
 	s.route(fiber.MethodGet, "/healthz", public, health.Live)
 	s.route(fiber.MethodGet, "/readyz", public, health.Ready)

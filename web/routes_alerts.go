@@ -9,7 +9,7 @@ import (
 // alertRoutes serves the alerts: everyone sees them, operators and admins
 // acknowledge them, admins set the rules and channels.
 func (s *Server) alertRoutes() {
-	h := handlers.Alerts{Base: s.base(), Store: s.cfg.Store, Box: s.box, Sender: s.cfg.Alerts}
+	h := handlers.Alerts{Base: s.base(), Store: s.vault, Sender: s.cfg.Alerts}
 
 	s.route(fiber.MethodGet, "/alerts", everyone, h.List)
 	s.route(fiber.MethodPost, "/alerts/:id<int>/acknowledge", operators, h.Acknowledge)

@@ -11,7 +11,7 @@ import (
 // each body, not by a session (machinePath skips sessions and CSRF for it).
 func (s *Server) webhookRoutes() {
 	st := s.cfg.Store
-	ingest := handlers.ShopifyWebhooks{Store: st, Targets: st.NewWebhookTargets(s.box, 0), Log: s.log}
+	ingest := handlers.ShopifyWebhooks{Store: st, Targets: s.vault.WebhookTargets(0), Kinds: s.cfg.Kinds, Log: s.log}
 	pages := handlers.Webhooks{Base: s.base(), Store: st, BaseURL: s.cfg.BaseURL}
 
 	s.route(fiber.MethodPost, "/webhooks/shopify/:connection", public, ingest.Receive)

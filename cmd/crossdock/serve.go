@@ -9,6 +9,9 @@ import (
 	"net"
 	"time"
 
+	"crossdock/connectors"
+	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/engine"
 	"crossdock/engine/alert"
 	"crossdock/engine/recon"
@@ -42,7 +45,11 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err := st.MigrateQueue(ctx); err != nil {
 		return err
 	}
-	ecfg := engine.Config{Store: st, SecretKey: key, Logger: log.With("component", "engine"), BaseURL: cfg.BaseURL}
+	kinds, err := connectors.NewRegistry(shopify.Kind(), odoo.Kind())
+	if err != nil {
+		return err
+	}
+	ecfg := engine.Config{Store: st, Kinds: kinds, SecretKey: key, Logger: log.With("component", "engine"), BaseURL: cfg.BaseURL}
 	if tune != nil {
 		tune(&ecfg)
 	}
@@ -64,7 +71,7 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
+	srv, err := web.New(web.Config{Store: st, Kinds: kinds, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
 		TrustedProxies: cfg.trustedProxies(), Recon: reconciler, Comparer: reconciler, Alerts: alerts, Rehearsals: rehearsals})
 	if err != nil {
 		return err

@@ -18,7 +18,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"crossdock/connectors"
 	"crossdock/engine"
 	"crossdock/engine/recon"
 	"crossdock/store"
@@ -361,15 +360,10 @@ func (s *Service) subscriptionConditions(ctx context.Context, r store.AlertRule,
 	}
 	var out []store.AlertCondition
 	for _, c := range cs {
-		if c.Kind != store.KindShopify || !c.Enabled {
+		if k, ok := s.e.Kinds().Kind(c.Kind); !ok || k.Webhooks == nil || !c.Enabled {
 			continue
 		}
-		cl, _, err := s.e.ShopifyClient(ctx, c.ID)
-		if err != nil {
-			continue
-		}
-		callback := strings.TrimRight(s.baseURL, "/") + fmt.Sprintf("/webhooks/shopify/%d", c.ID)
-		subs, err := connectors.Subscriptions(ctx, cl, callback)
+		subs, err := s.e.WebhookSubscriptions(ctx, c.ID)
 		if err != nil {
 			s.log.Warn("webhook subscriptions not checked", "connection_id", c.ID, "err", err)
 			continue

@@ -354,7 +354,7 @@ func TestAlertMissingSubscriptionsClearOnceRegistered(t *testing.T) {
 	require.Contains(t, notices[0].Alert.Message, "register them")
 
 	// Someone registers them; once the check runs again the alert resolves.
-	cl, err := connectors.Shopify(e.ShopConn, map[string]string{"access_token": e.Shop.AccessToken()}, http.DefaultClient)
+	cl, _, err := e.Eng.ShopifyClient(ctx, e.ShopConn.ID)
 	require.NoError(t, err)
 	n, err := connectors.RegisterMissing(ctx, cl, "https://crossdock.test/webhooks/shopify/"+strconv.FormatInt(e.ShopConn.ID, 10))
 	require.NoError(t, err)

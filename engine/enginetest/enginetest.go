@@ -20,8 +20,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/connectors"
 	"crossdock/connectors/odoo"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	"crossdock/connectors/shopify"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
@@ -32,6 +34,9 @@ import (
 
 // SecretKey seals the test connections' secrets.
 var SecretKey = []byte("0123456789abcdef0123456789abcdef")
+
+// Kinds are the connector kinds the tests' engines know, as the program wires them.
+func Kinds() *connectors.Registry { return connectors.MustRegistry(shopify.Kind(), odoo.Kind()) }
 
 // Resolver is an in-memory mapping table (the mapping store is tested on
 // its own); it translates in both directions.
@@ -227,7 +232,7 @@ func Setup(t testing.TB, o Options) *Env {
 	}
 
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: o.Transport}
-	cfg := engine.Config{Store: st, SecretKey: SecretKey, Resolver: e.Res, HTTPClient: hc,
+	cfg := engine.Config{Store: st, Kinds: Kinds(), SecretKey: SecretKey, Resolver: e.Res, HTTPClient: hc,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RetryBase: 20 * time.Millisecond, IntakeInterval: 10 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond,
 		FetchCooldown: 5 * time.Millisecond, BreakerCooldown: 50 * time.Millisecond, BreakerThreshold: 50, RulesTTL: time.Millisecond,

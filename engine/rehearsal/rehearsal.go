@@ -228,7 +228,7 @@ func (s *Service) run(ctx context.Context, a Args) error {
 	shopBefore := shop.Stats()
 	client := &http.Client{Timeout: ShopifyAnswerLimit, Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 	defer client.CloseIdleConnections()
-	sender := &sandbox.Sender{URL: strings.TrimRight(s.baseURL, "/") + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10),
+	sender := &sandbox.Sender{URL: s.e.WebhookURL(conn),
 		Secret: secrets[0], ShopDomain: conn.Settings["shop_domain"], Client: client}
 
 	run := newRehearsalRun(r, set, items)

@@ -19,6 +19,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/connectors"
+	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/engine/alert"
@@ -58,6 +61,10 @@ const Password = "correct horse battery"
 
 // SecretKey is the test console's CROSSDOCK_SECRET_KEY.
 const SecretKey = "test-secret-key-test-secret-key-0123"
+
+// Kinds are the connector kinds the test console knows, as
+// cmd/crossdock registers them.
+func Kinds() *connectors.Registry { return connectors.MustRegistry(shopify.Kind(), odoo.Kind()) }
 
 // Env is a running console.
 type Env struct {
@@ -106,10 +113,11 @@ func Start(t testing.TB, opts ...Options) *Env {
 	require.NoError(t, err)
 	// The engine is built but not started: pages can call its actions
 	// (catalogue refresh), no background sync runs under the tests.
-	eng, err := engine.New(engine.Config{Store: st, SecretKey: []byte(SecretKey), Logger: log})
+	kinds, baseURL := Kinds(), "http://"+ln.Addr().String()
+	eng, err := engine.New(engine.Config{Store: st, Kinds: kinds, SecretKey: []byte(SecretKey), Logger: log, BaseURL: baseURL})
 	require.NoError(t, err)
 	above := Above(t, eng)
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng, MetricsToken: o.MetricsToken,
+	srv, err := web.New(web.Config{Store: st, Kinds: kinds, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: baseURL, Engine: eng, MetricsToken: o.MetricsToken,
 		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed,
 		Recon: above.Recon, Comparer: above.Recon, Alerts: above.Alerts, Rehearsals: above.Rehearsals})
 	require.NoError(t, err)

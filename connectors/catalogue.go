@@ -1,0 +1,23 @@
+package connectors
+
+import "context"
+
+// Entity types of a catalogue, as the mapping pages name them.
+const (
+	EntityVariant  = "variant"
+	EntityLocation = "location"
+)
+
+// Record is one record of a system's catalogue.
+type Record struct {
+	ExternalID, SKU, Barcode, Name string
+}
+
+// CatalogueReader is a client that can list what its system holds: the
+// catalogue the mapping pages match against.
+type CatalogueReader interface {
+	// ReadCatalogue hands every product variant, then every stock
+	// location, to put in batches (entity is EntityVariant or
+	// EntityLocation). An error from put stops the reading.
+	ReadCatalogue(ctx context.Context, put func(entity string, batch []Record) error) error
+}
