@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"crossdock/connectors"
+	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -313,7 +314,7 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 		if err != nil {
 			continue
 		}
-		callback := strings.TrimRight(e.cfg.BaseURL, "/") + fmt.Sprintf("/webhooks/shopify/%d", c.ID)
+		callback := shopify.WebhookURL(e.cfg.BaseURL, c.ID)
 		subs, err := connectors.Subscriptions(ctx, cl, callback)
 		if err != nil {
 			e.log.Warn("webhook subscriptions not checked", "connection_id", c.ID, "err", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/rules"
@@ -197,7 +198,7 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 	shopBefore := shop.Stats()
 	client := &http.Client{Timeout: ShopifyAnswerLimit, Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 	defer client.CloseIdleConnections()
-	sender := &sandbox.Sender{URL: strings.TrimRight(e.cfg.BaseURL, "/") + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10),
+	sender := &sandbox.Sender{URL: shopify.WebhookURL(e.cfg.BaseURL, conn.ID),
 		Secret: secrets[0], ShopDomain: conn.Settings["shop_domain"], Client: client}
 
 	run := newRehearsalRun(r, set, items)

@@ -217,7 +217,7 @@ func (h Connections) Show(c *fiber.Ctx) error {
 }
 
 func (h Connections) webhookURL(conn store.Connection) string {
-	return strings.TrimRight(h.BaseURL, "/") + fmt.Sprintf("/webhooks/shopify/%d", conn.ID)
+	return shopify.WebhookURL(h.BaseURL, conn.ID)
 }
 
 func (h Connections) client(c *fiber.Ctx, conn store.Connection) *http.Client {

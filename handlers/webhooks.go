@@ -311,7 +311,7 @@ func (h Webhooks) connectionView(c *fiber.Ctx, conn store.Connection) views.Webh
 		base = c.BaseURL()
 	}
 	return views.WebhookConnection{ID: conn.ID, Name: conn.Name, Environment: conn.Environment, Enabled: conn.Enabled,
-		EndpointURL: base + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10)}
+		EndpointURL: shopify.WebhookURL(base, conn.ID)}
 }
 
 // List shows a connection's received deliveries (newest first, filtered by
