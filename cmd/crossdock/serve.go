@@ -47,8 +47,17 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
-		TrustedProxies: cfg.trustedProxies()})
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, MetricsToken: cfg.MetricsToken,
+		TrustedProxies: cfg.trustedProxies(),
+		Catalogue:      eng,
+		Sweep:          eng,
+		Replay:         eng,
+		Compare:        eng,
+		Alerts:         eng,
+		Rehearsal:      eng,
+		Recon:          eng,
+		Observer:       eng,
+	})
 	if err != nil {
 		return err
 	}

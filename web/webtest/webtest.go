@@ -80,8 +80,17 @@ func Start(t testing.TB, opts ...Options) *Env {
 	// (catalogue refresh), no background sync runs under the tests.
 	eng, err := engine.New(engine.Config{Store: st, SecretKey: []byte(SecretKey), Logger: log})
 	require.NoError(t, err)
-	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), Engine: eng, MetricsToken: o.MetricsToken,
-		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed})
+	srv, err := web.New(web.Config{Store: st, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: "http://" + ln.Addr().String(), MetricsToken: o.MetricsToken,
+		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed,
+		Catalogue: eng,
+		Sweep:     eng,
+		Replay:    eng,
+		Compare:   eng,
+		Alerts:    eng,
+		Rehearsal: eng,
+		Recon:     eng,
+		Observer:  eng,
+	})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {
