@@ -33,6 +33,17 @@ type Config struct {
 	BaseURL string
 	// HTTPClient calls the connected systems; nil for a default with timeouts.
 	HTTPClient *http.Client
+	// MetricsToken, when set, lets /metrics answer requests that carry it
+	// as a bearer token (CROSSDOCK_METRICS_TOKEN).
+	MetricsToken string
+	// TrustedProxies are the proxies (load balancers) in front of the
+	// console (CROSSDOCK_TRUSTED_PROXIES): only requests from them have
+	// their X-Forwarded-For read for the client's address.
+	TrustedProxies []netip.Prefix
+	// DemoSeed sizes the demo workspace (0: demo.DefaultSeed; tests load a
+	// smaller one).
+	DemoSeed int
+
 	// The features below come from the sync engine (or the packages built
 	// on it), one typed field each, filled where the program is wired. A nil
 	// field turns its feature off on purpose (tests of other areas start a
@@ -55,16 +66,6 @@ type Config struct {
 	Recon handlers.ReconEngine
 	// Observer gives /metrics this replica's engine state.
 	Observer EngineObserver
-	// MetricsToken, when set, lets /metrics answer requests that carry it
-	// as a bearer token (CROSSDOCK_METRICS_TOKEN).
-	MetricsToken string
-	// TrustedProxies are the proxies (load balancers) in front of the
-	// console (CROSSDOCK_TRUSTED_PROXIES): only requests from them have
-	// their X-Forwarded-For read for the client's address.
-	TrustedProxies []netip.Prefix
-	// DemoSeed sizes the demo workspace (0: demo.DefaultSeed; tests load a
-	// smaller one).
-	DemoSeed int
 }
 
 // featuresOff names the engine features left nil in the configuration.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/handlers"
 	"crossdock/store/storetest"
 )
 
@@ -25,3 +26,15 @@ func TestRouteTableListsEachRouteOnce(t *testing.T) {
 		seen[key] = true
 	}
 }
+
+// A feature left without its engine is named at start, so a console that
+// lost one is visible in its log, not only on the page that refuses.
+func TestFeaturesOffAreNamed(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"catalogue", "sweep", "replay", "compare", "alerts", "rehearsal", "reconciliation", "engine metrics"},
+		Config{}.featuresOff())
+	var r handlers.Replayer = replayer{}
+	require.NotContains(t, Config{Replay: r}.featuresOff(), "replay")
+}
+
+type replayer struct{ handlers.Replayer }
