@@ -26,10 +26,11 @@ build:
 test: check
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-## check: formatting, vet and generated templates up to date
+## check: formatting, vet, the layering rule (layers_test.go) and generated templates up to date
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) test -count=1 -run '^TestLayers$$' .
 	$(GO) tool templ generate -check
 	@$(MAKE) --no-print-directory vuln
 

@@ -129,10 +129,16 @@ func (k Kind) VerifyWebhook(body []byte, header http.Header, secrets []string) e
 	return nil
 }
 
+// WebhookPath is where the console receives a kind's webhook deliveries;
+// the connection's id follows it.
+func WebhookPath(kind string) string { return "/webhooks/" + kind + "/" }
+
 // WebhookURL is the address a connection's webhook subscriptions must use:
-// the console's base URL, then /webhooks/<kind>/<connection id>.
+// the console's base URL, then /webhooks/<kind>/<connection id>. Every place
+// that shows it, subscribes to it or checks the subscriptions builds it
+// here, so they always agree.
 func WebhookURL(baseURL, kind string, connectionID int64) string {
-	return strings.TrimRight(baseURL, "/") + "/webhooks/" + kind + "/" + strconv.FormatInt(connectionID, 10)
+	return strings.TrimRight(baseURL, "/") + WebhookPath(kind) + strconv.FormatInt(connectionID, 10)
 }
 
 // Registry is the set of kinds the program connects to, in the order the

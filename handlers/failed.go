@@ -14,6 +14,7 @@ import (
 
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/store/number"
 	"crossdock/store/rules"
 	"crossdock/views"
 	"crossdock/views/components"
@@ -257,11 +258,11 @@ func (h Failed) list(c *fiber.Ctx, f store.FailedFilter, q url.Values, conns syn
 	l := views.FailedList{Count: n, Capped: capped, Paged: f.BeforeID != 0, Filtered: len(q) > 0, CanAct: h.canAct(c), Now: now()}
 	switch {
 	case capped:
-		l.CountText = fmt.Sprintf("More than %s failures match (counted up to %s).", store.Thousands(failedCountCap), store.Thousands(failedCountCap))
+		l.CountText = fmt.Sprintf("More than %s failures match (counted up to %s).", number.Thousands(failedCountCap), number.Thousands(failedCountCap))
 	case n == 1:
 		l.CountText = "1 failure matches."
 	default:
-		l.CountText = fmt.Sprintf("%s failures match.", store.Thousands(n))
+		l.CountText = fmt.Sprintf("%s failures match.", number.Thousands(n))
 	}
 	if !l.Paged {
 		rq := url.Values{}
@@ -300,9 +301,9 @@ func keysNoun(entityType string, n int, capped bool) string {
 		noun += "s"
 	}
 	if capped {
-		return store.Thousands(n) + "+ " + noun
+		return number.Thousands(n) + "+ " + noun
 	}
-	return store.Thousands(n) + " " + noun
+	return number.Thousands(n) + " " + noun
 }
 
 // missingKinds names the kind of record unmapped failures miss
@@ -325,7 +326,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 	}
 	v := views.FailedGroupView{Class: g.ErrorClass, Sample: g.Sample, Count: g.Count, Keys: keysNoun(g.EntityType, g.Keys, g.KeysCapped),
 		FirstSeen: g.FirstSeen, LastSeen: g.LastSeen}
-	what := fmt.Sprintf("%s %s of %s from %s to %s", store.Thousands(g.Count), noun, fam, src, tgt)
+	what := fmt.Sprintf("%s %s of %s from %s to %s", number.Thousands(g.Count), noun, fam, src, tgt)
 	switch g.ErrorClass {
 	case store.ClassUnmapped:
 		// The cause of an unmapped failure is the kind of record it misses.
@@ -464,7 +465,7 @@ func (h Failed) Replay(c *fiber.Ctx) error {
 			return Redirect(c, backTo(c))
 		}
 		if len(ids) > maxSelected {
-			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or try again everything matching the filters.", store.Thousands(maxSelected)))
+			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or try again everything matching the filters.", number.Thousands(maxSelected)))
 			return Redirect(c, backTo(c))
 		}
 		in.IDs = ids
@@ -536,7 +537,7 @@ func (h Failed) resolve(c *fiber.Ctx, resolution string) error {
 	}
 	msg := fmt.Sprintf("%s marked %s.", countOf(len(done), "failure"), verb)
 	if left := len(ids) - len(done); left > 0 {
-		msg += fmt.Sprintf(" %s %s already dealt with and left as %s.", store.Thousands(left), map[bool]string{true: "was", false: "were"}[left == 1],
+		msg += fmt.Sprintf(" %s %s already dealt with and left as %s.", number.Thousands(left), map[bool]string{true: "was", false: "were"}[left == 1],
 			map[bool]string{true: "it was", false: "they were"}[left == 1])
 	}
 	h.Flash(c, "success", msg)
@@ -783,7 +784,7 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	matched := fmt.Sprintf("Crossdock matched all %s.", count(n, "missing record"))
 	if left := n - cs.Matched; left > 0 {
 		matched = fmt.Sprintf("Crossdock matched %s of the %s; those without a match (%s) are left out: map them on Unmapped records.",
-			store.Thousands(cs.Matched), count(n, "missing record"), store.Thousands(left))
+			number.Thousands(cs.Matched), count(n, "missing record"), number.Thousands(left))
 	}
 	h.Flash(c, "success", fmt.Sprintf("Draft proposed change made from the failures. %s Check it and submit it for approval. %s", matched, then))
 	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
+	"crossdock/store/number"
 	"crossdock/views"
 )
 
@@ -168,7 +169,7 @@ func (h Failed) Act(c *fiber.Ctx) error {
 		msg = fmt.Sprintf("%s marked resolved.", countOf(done, "failure"))
 	}
 	if done < seen {
-		msg += fmt.Sprintf(" %s had been dealt with meanwhile and %s left as they were.", store.Thousands(seen-done), map[bool]string{true: "was", false: "were"}[seen-done == 1])
+		msg += fmt.Sprintf(" %s had been dealt with meanwhile and %s left as they were.", number.Thousands(seen-done), map[bool]string{true: "was", false: "were"}[seen-done == 1])
 	}
 	if later, err := h.Store.CountMatching(ctx, f, 0); err == nil && later.Count > 0 {
 		msg += fmt.Sprintf(" %s arrived after you looked and %s still open.", countOf(later.Count, "matching failure"), map[bool]string{true: "is", false: "are"}[later.Count == 1])
@@ -219,5 +220,5 @@ func countOf(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return store.Thousands(n) + " " + noun + "s"
+	return number.Thousands(n) + " " + noun + "s"
 }

@@ -99,7 +99,7 @@ func (h Finance) List(c *fiber.Ctx) error {
 		return err
 	}
 	u := CurrentUser(c)
-	p := views.FinancePage{Meta: h.Meta(c, "Finance review", "finance"), Flag: flag, Totals: totals, Thresholds: t,
+	p := views.FinancePage{Meta: h.Meta(c, "Finance review", "finance"), Flag: flag, Totals: views.FinanceTotals(totals), Thresholds: views.MarginThresholds(t),
 		CanSetThresholds: u != nil && u.Role == store.RoleAdmin}
 	p.Flags = []components.Option{{Value: "", Label: "Every variant"}}
 	for _, fl := range store.FinanceFlags {

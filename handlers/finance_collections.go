@@ -26,7 +26,7 @@ func (h Finance) collectionsPage(c *fiber.Ctx) (views.FinanceCollectionsPage, er
 		return views.FinanceCollectionsPage{}, err
 	}
 	u := CurrentUser(c)
-	p := views.FinanceCollectionsPage{Meta: h.Meta(c, "Margin thresholds per collection", "finance"), Global: global,
+	p := views.FinanceCollectionsPage{Meta: h.Meta(c, "Margin thresholds per collection", "finance"), Global: views.MarginThresholds(global),
 		CanEdit: u != nil && u.Role == store.RoleAdmin}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, col := range cs {

@@ -24,7 +24,7 @@ func (h Finance) Summary(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := views.FinanceSummaryPage{Meta: h.Meta(c, "Month-end finance summary", "finance"), Totals: totals, Thresholds: t,
+	p := views.FinanceSummaryPage{Meta: h.Meta(c, "Month-end finance summary", "finance"), Totals: views.FinanceTotals(totals), Thresholds: views.MarginThresholds(t),
 		Month: time.Now().UTC().Format("January 2006"), Printed: time.Now().UTC().Format("2 January 2006, 15:04 UTC")}
 	if totals.RunID != 0 {
 		rows, more, err := h.Store.FinanceReview(ctx, t, store.FinanceFilter{Flag: store.FlagAny, Sort: store.SortRevenue, Limit: summaryRows})

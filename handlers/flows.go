@@ -120,12 +120,6 @@ func (h Flows) Resume(c *fiber.Ctx) error {
 	return Redirect(c, "/")
 }
 
-// BuildFlows turns the rules and the stats of the last 24 hours into the flows
-// section, for someone who may open the failed syncs.
-func BuildFlows(rs rules.Rules, stats []store.FlowStat, open map[string]int, at time.Time) views.FlowsSection {
-	return BuildFlowsOver(rs, stats, open, at, Last24Hours, true)
-}
-
 // BuildFlowsOver turns the rules, the stats of window w and the open failures
 // per family (what the Failed syncs page lists) into the flows section. A
 // flow in trouble points to its failed syncs, or, for someone who may not

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
+	"crossdock/store/number"
 	"crossdock/views"
 	"crossdock/views/components"
 )
@@ -444,7 +445,7 @@ func (h Mappings) what(c *fiber.Ctx, cs store.ChangeSet) string {
 		}
 	}
 	if n := cs.Changes(); n != 1 {
-		return store.Thousands(n) + " changes"
+		return number.Thousands(n) + " changes"
 	}
 	return "1 change"
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
+	"crossdock/store/number"
 	"crossdock/views"
 	"crossdock/views/components"
 )
@@ -95,7 +96,7 @@ func (h Mappings) Import(c *fiber.Ctx) error {
 		return err
 	}
 	if res.Nothing {
-		p.Notice = fmt.Sprintf("Nothing to change: all %s rows are already mapped this way. No proposed change was made.", store.Thousands(res.Rows))
+		p.Notice = fmt.Sprintf("Nothing to change: all %s rows are already mapped this way. No proposed change was made.", number.Thousands(res.Rows))
 		if res.Rows == 1 {
 			p.Notice = "Nothing to change: the row is already mapped this way. No proposed change was made."
 		}
@@ -306,7 +307,7 @@ func matchesNoun(n int) string {
 	if n == 1 {
 		return "1 match"
 	}
-	return store.Thousands(n) + " matches"
+	return number.Thousands(n) + " matches"
 }
 
 // AcceptSuggestions turns the ticked suggestions into a draft proposed change.

@@ -14,6 +14,7 @@ import (
 
 	"crossdock/engine/rehearsal"
 	"crossdock/store"
+	"crossdock/store/number"
 	"crossdock/views"
 	"crossdock/views/components"
 )
@@ -232,19 +233,19 @@ func endToEndFigures(rep store.RehearsalReport) []views.RehearsalFigure {
 	erps := strings.Join(rep.Targets, " and ")
 	budget := "no answer reported a cost"
 	if rep.ShopifyMax > 0 {
-		budget = fmt.Sprintf("the bucket went down to %s of %s", store.Thousands(int(rep.ShopifyLowest)), store.Thousands(int(rep.ShopifyMax)))
+		budget = fmt.Sprintf("the bucket went down to %s of %s", number.Thousands(int(rep.ShopifyLowest)), number.Thousands(int(rep.ShopifyMax)))
 	}
 	return []views.RehearsalFigure{
-		{Label: "Orders created in " + erps, Value: fmt.Sprintf("%s of %s", store.Thousands(rep.OrdersSynced), store.Thousands(rep.OrdersSent)), Bad: rep.OrdersSynced < rep.OrdersSent,
+		{Label: "Orders created in " + erps, Value: fmt.Sprintf("%s of %s", number.Thousands(rep.OrdersSynced), number.Thousands(rep.OrdersSent)), Bad: rep.OrdersSynced < rep.OrdersSent,
 			Note: fmt.Sprintf("made of %d mapped variants", rep.Variants)},
 		{Label: "Orders per minute created in " + erps, Value: num(math.Round(rep.SyncedOrdersPerMin*10) / 10), Bad: rep.SyncedOrdersPerMin < 0.95*rep.AskedOrdersPerMin,
 			Note: "from the first delivery until the last order was created"},
 		{Label: "Order: Shopify sent it → created in " + erps, Value: fmt.Sprintf("%s ms median, %s ms for 99 in 100", num(math.Round(rep.OrderE2EP50Ms)), num(math.Round(rep.OrderE2EP99Ms))),
 			Bad: rep.OrderE2EP99Ms >= 60_000},
 		stockFigure(rep, erps),
-		{Label: "Shopify API budget", Value: fmt.Sprintf("spent %s cost points; %s", store.Thousands(int(math.Round(rep.ShopifyCost))), budget), Bad: rep.ShopifyThrottled > 0,
-			Note: fmt.Sprintf("%s calls, %d answered THROTTLED", store.Thousands(rep.ShopifyCalls), rep.ShopifyThrottled)},
-		{Label: "Calls to " + erps, Value: store.Thousands(rep.OdooCalls), Note: fmt.Sprintf("%d failed", rep.OdooFailed), Bad: rep.OdooFailed > 0},
+		{Label: "Shopify API budget", Value: fmt.Sprintf("spent %s cost points; %s", number.Thousands(int(math.Round(rep.ShopifyCost))), budget), Bad: rep.ShopifyThrottled > 0,
+			Note: fmt.Sprintf("%s calls, %d answered THROTTLED", number.Thousands(rep.ShopifyCalls), rep.ShopifyThrottled)},
+		{Label: "Calls to " + erps, Value: number.Thousands(rep.OdooCalls), Note: fmt.Sprintf("%d failed", rep.OdooFailed), Bad: rep.OdooFailed > 0},
 	}
 }
 
@@ -256,23 +257,23 @@ func endToEndFigures(rep store.RehearsalReport) []views.RehearsalFigure {
 func stockFigure(rep store.RehearsalReport, erps string) views.RehearsalFigure {
 	timing := fmt.Sprintf("%s ms median, %s ms for 99 in 100 from Shopify sending them", num(math.Round(rep.StockE2EP50Ms)), num(math.Round(rep.StockE2EP99Ms)))
 	if rep.StockReceivers == 0 {
-		return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", store.Thousands(rep.StockSynced), store.Thousands(rep.UpdatesSent)),
+		return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", number.Thousands(rep.StockSynced), number.Thousands(rep.UpdatesSent)),
 			Note: fmt.Sprintf("at %d mapped locations; %s (a level superseded by a newer one is skipped, not applied)", rep.Locations, timing)}
 	}
 	sent := rep.UpdatesSent * rep.StockReceivers
 	note := fmt.Sprintf("%s superseded by a newer level of the same item at the same location (not sent: the newer one was), %s failed",
-		store.Thousands(rep.StockSuperseded), store.Thousands(rep.StockFailed))
+		number.Thousands(rep.StockSuperseded), number.Thousands(rep.StockFailed))
 	if rep.StockWaiting > 0 {
-		note += fmt.Sprintf(", %s still waiting", store.Thousands(rep.StockWaiting))
+		note += fmt.Sprintf(", %s still waiting", number.Thousands(rep.StockWaiting))
 	}
 	if missing := sent - rep.StockSynced - rep.StockSuperseded - rep.StockFailed - rep.StockWaiting; missing > 0 {
-		note += fmt.Sprintf(", %s never reached the queue (see the webhooks refused)", store.Thousands(missing))
+		note += fmt.Sprintf(", %s never reached the queue (see the webhooks refused)", number.Thousands(missing))
 	}
 	if rep.StockReceivers > 1 {
 		note += fmt.Sprintf("; each level goes to %d systems", rep.StockReceivers)
 	}
 	note += fmt.Sprintf("; at %d mapped locations; %s", rep.Locations, timing)
-	return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", store.Thousands(rep.StockSynced), store.Thousands(sent)),
+	return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", number.Thousands(rep.StockSynced), number.Thousands(sent)),
 		Note: note, Bad: rep.StockFailed > 0 || rep.StockSynced+rep.StockSuperseded+rep.StockFailed < sent}
 }
 

@@ -263,6 +263,8 @@ func (h Sources) Update(c *fiber.Ctx) error {
 		} else if queued {
 			msg += " A comparison of the two systems has started: see Reconciliation."
 		}
+	} else {
+		msg += " The sync engine is not running, so no comparison of the two systems was started."
 	}
 	h.Flash(c, "success", msg)
 	return Redirect(c, "/sources#"+string(f))

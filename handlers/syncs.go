@@ -31,12 +31,6 @@ type SweepRequester interface {
 	RequestSweep(ctx context.Context, a store.Actor) error
 }
 
-// EngineActions is what the pages ask of the sync engine.
-type EngineActions interface {
-	CatalogueReader
-	SweepRequester
-}
-
 // Syncs lists the sync records and shows one with its evidence.
 type Syncs struct {
 	Base

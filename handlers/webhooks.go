@@ -338,6 +338,7 @@ func (h Webhooks) List(c *fiber.Ctx) error {
 	if p.UnkeptRejections, err = h.Store.DroppedWebhookRejections(ctx, conn.ID, now().Add(-24*time.Hour)); err != nil {
 		return err
 	}
+	p.KeptPerHour, p.SampleKB = store.RejectionsKeptPerHour, store.RejectionSampleBytes>>10
 
 	if c.Query("tab") == "rejected" {
 		p.Tab = views.WebhookTabRejected

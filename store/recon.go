@@ -251,13 +251,6 @@ type CompareResult struct {
 	NotComparable []RunProblem
 }
 
-func (c *CompareResult) add(o CompareResult) {
-	c.Compared += o.Compared
-	c.Differing += o.Differing
-	c.Opened += o.Opened
-	c.NotComparable = append(c.NotComparable, o.NotComparable...)
-}
-
 // RunOutcome is how a run ended.
 type RunOutcome struct {
 	Status   string

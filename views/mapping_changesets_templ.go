@@ -452,10 +452,10 @@ func (p ChangeSetPage) what() string {
 		if p.Matches == 1 {
 			return "1 match"
 		}
-		return mapInt(p.Matches) + " matches"
+		return Thousands(p.Matches) + " matches"
 	}
 	if n := p.changes(); n != 1 {
-		return mapInt(n) + " changes"
+		return Thousands(n) + " changes"
 	}
 	return "1 change"
 }
@@ -469,7 +469,7 @@ func overlapText(o OverlapView) string {
 	if o.N == 1 {
 		rows = "row is"
 	}
-	return fmt.Sprintf("%s of these %s also in proposed change #%d (%s, by %s).", mapInt(o.N), rows, o.ID, state, o.ProposedBy)
+	return fmt.Sprintf("%s of these %s also in proposed change #%d (%s, by %s).", Thousands(o.N), rows, o.ID, state, o.ProposedBy)
 }
 
 func mapActionBadge(action string) (string, string) {
@@ -723,9 +723,9 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var23 string
-				templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf("%s ids to add, %s to change, %s unchanged", mapInt(p.NAdd), mapInt(p.NChange), mapInt(p.NUnchanged)))
+				templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf("%s ids to add, %s to change, %s unchanged", Thousands(p.NAdd), Thousands(p.NChange), Thousands(p.NUnchanged)))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 318, Col: 171}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 318, Col: 180}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 				if templ_7745c5c3_Err != nil {
@@ -741,9 +741,9 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var24 string
-				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf("%s to add, %s to change, %s to remove, %s unchanged", mapInt(p.NAdd), mapInt(p.NChange), mapInt(p.NRemove), mapInt(p.NUnchanged)))
+				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(fmt.Sprintf("%s to add, %s to change, %s to remove, %s unchanged", Thousands(p.NAdd), Thousands(p.NChange), Thousands(p.NRemove), Thousands(p.NUnchanged)))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 321, Col: 153}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 321, Col: 165}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var24))
 				if templ_7745c5c3_Err != nil {
@@ -951,9 +951,9 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var32 string
-					templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(mapInt(p.NUnchanged))
+					templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(Thousands(p.NUnchanged))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 374, Col: 40}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 374, Col: 43}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 					if templ_7745c5c3_Err != nil {
@@ -966,7 +966,7 @@ func ChangeSetView(p ChangeSetPage) templ.Component {
 					var templ_7745c5c3_Var33 string
 					templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(p.what())
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 374, Col: 131}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/mapping_changesets.templ`, Line: 374, Col: 134}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
 					if templ_7745c5c3_Err != nil {

@@ -5,21 +5,17 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"crossdock/connectors"
 	"crossdock/connectors/demo"
 	"crossdock/handlers"
-	"crossdock/static"
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/web/session"
@@ -37,16 +33,6 @@ type Config struct {
 	Version       string
 	// BaseURL is where people and Shopify reach this console (webhook addresses).
 	BaseURL string
-	// Engine is the sync engine; nil leaves its actions out (tests of other areas).
-	Engine handlers.EngineActions
-	// What runs above the engine's core, nil without an engine: Recon asks
-	// for comparisons and sends a source's value, Comparer compares a family
-	// once it has a source (engine/recon); Alerts sends test alerts
-	// (engine/alert); Rehearsals starts peak rehearsals (engine/rehearsal).
-	Recon      handlers.ReconEngine
-	Comparer   handlers.SourceComparer
-	Alerts     handlers.AlertSender
-	Rehearsals handlers.RehearsalRunner
 	// MetricsToken, when set, lets /metrics answer requests that carry it
 	// as a bearer token (CROSSDOCK_METRICS_TOKEN).
 	MetricsToken string
@@ -57,6 +43,49 @@ type Config struct {
 	// DemoSeed sizes the demo workspace (0: demo.DefaultSeed; tests load a
 	// smaller one).
 	DemoSeed int
+
+	// The features below come from the sync engine (or the packages built
+	// on it), one typed field each, filled where the program is wired. A nil
+	// field turns its feature off on purpose (tests of other areas start a
+	// bare console): New logs which are off, and their pages say so ("the
+	// sync engine is not running") instead of dropping a button silently.
+
+	// Connections tests connections, reads their catalogue (Refresh
+	// catalogue, the demo) and their webhook subscriptions, through the
+	// engine's client pool.
+	Connections handlers.ConnectionEngine
+	// Sweep queues a check of every system now (Syncs).
+	Sweep handlers.SweepRequester
+	// Replay replays failed syncs: one, edited, a selection or a filter's worth.
+	Replay handlers.Replayer
+	// Compare queues the comparison a newly saved source of truth allows.
+	Compare handlers.SourceComparer
+	// Alerts sends the test alert and the test e-mail.
+	Alerts handlers.AlertSender
+	// Rehearsal runs peak rehearsals.
+	Rehearsal handlers.RehearsalRunner
+	// Recon queues reconciliation runs and sends a master's value.
+	Recon handlers.ReconEngine
+	// Observer gives /metrics this replica's engine state.
+	Observer EngineObserver
+}
+
+// featuresOff names the engine features left nil in the configuration.
+func (cfg Config) featuresOff() []string {
+	var off []string
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{
+		{"connections", cfg.Connections != nil}, {"sweep", cfg.Sweep != nil}, {"replay", cfg.Replay != nil},
+		{"compare", cfg.Compare != nil}, {"alerts", cfg.Alerts != nil}, {"rehearsal", cfg.Rehearsal != nil},
+		{"reconciliation", cfg.Recon != nil}, {"engine metrics", cfg.Observer != nil},
+	} {
+		if !f.on {
+			off = append(off, f.name)
+		}
+	}
+	return off
 }
 
 // Server is the console's Fiber app with what its middleware needs.
@@ -87,8 +116,10 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, box: box, vault: store.NewVault(cfg.Store, box), demo: &demo.Holder{},
 		sessions: session.NewManager(cfg.Store, cfg.SecretKey, cfg.SecureCookies),
 		https:    strings.HasPrefix(cfg.BaseURL, "https://")}
-	eng, _ := cfg.Engine.(engineObserver)
-	s.metrics = newMetrics(cfg.Store, eng)
+	if off := cfg.featuresOff(); len(off) > 0 {
+		s.log.Warn("console features off: no sync engine given for them", "features", strings.Join(off, ", "))
+	}
+	s.metrics = newMetrics(cfg.Store, cfg.Observer)
 	if ok, err := demo.Restore(context.Background(), cfg.Store, box, cfg.BaseURL, s.demo); err != nil {
 		return nil, err
 	} else if ok {
@@ -112,9 +143,7 @@ func New(cfg Config) (*Server, error) {
 	s.App.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	s.App.Use(s.logRequests)
 	s.App.Use(s.securityHeaders)
-	s.App.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 300}))
-	// The demo's sandbox Shopify and Odoo answer here (404 until the demo is loaded).
-	s.App.Use(demo.PathPrefix, adaptor.HTTPHandler(s.demo))
+	s.mounts()
 	s.App.Use(s.loadSession)
 	s.App.Use(s.firstRun)
 	s.App.Use(refuseNUL)

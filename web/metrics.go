@@ -15,13 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"crossdock/connectors"
 	"crossdock/engine"
 	"crossdock/store"
 )
 
-// engineObserver is what the metrics read from the sync engine of this
+// EngineObserver is what the metrics read from the sync engine of this
 // replica (*engine.Engine implements it).
-type engineObserver interface {
+type EngineObserver interface {
 	Connections() []engine.ConnectionState
 	SyncCounts() []engine.SyncCount
 }
@@ -36,7 +37,7 @@ type metrics struct {
 	rejected *prometheus.CounterVec
 }
 
-func newMetrics(st *store.Store, eng engineObserver) *metrics {
+func newMetrics(st *store.Store, eng EngineObserver) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(),
 		httpDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "crossdock_http_request_duration_seconds",
@@ -89,7 +90,7 @@ func (s *Server) observeRequests(c *fiber.Ctx) error {
 	}
 	code := strconv.Itoa(status)
 	s.metrics.httpDur.WithLabelValues(c.Method(), route, code).Observe(time.Since(start).Seconds())
-	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), "/webhooks/shopify/") {
+	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), connectors.WebhookPath(store.KindShopify)) {
 		topic := metricTopic(c.Get("X-Shopify-Topic"))
 		s.metrics.received.WithLabelValues(topic).Inc()
 		if status < 200 || status > 299 {
@@ -128,7 +129,7 @@ func (s *Server) serveMetrics() fiber.Handler {
 // replica knows (breakers, API budgets, finished attempts).
 type stateCollector struct {
 	st  *store.Store
-	eng engineObserver
+	eng EngineObserver
 }
 
 var (

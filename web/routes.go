@@ -4,11 +4,16 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
+	"crossdock/connectors"
 	"crossdock/connectors/demo"
 	"crossdock/handlers"
+	"crossdock/static"
 	"crossdock/store"
 )
 
@@ -17,86 +22,249 @@ import (
 type access []store.Role
 
 var (
-	public    access = nil // anyone, signed in or not
-	everyone         = access{store.RoleAdmin, store.RoleOperator, store.RoleFinance}
-	operators        = access{store.RoleAdmin, store.RoleOperator}
-	admins           = access{store.RoleAdmin}
+	public      access = nil // anyone, signed in or not
+	everyone           = access{store.RoleAdmin, store.RoleOperator, store.RoleFinance}
+	operators          = access{store.RoleAdmin, store.RoleOperator}
+	financeTeam        = access{store.RoleAdmin, store.RoleFinance}
+	admins             = access{store.RoleAdmin}
 )
 
-// routes is the one table of every page and action of the console.
-func (s *Server) routes() {
-	st := s.cfg.Store
-	base := s.base()
-	health := handlers.Health{Store: st}
-	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
-	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }, BaseURL: s.cfg.BaseURL, Kinds: s.cfg.Kinds}
-	demoWS := handlers.Demo{Base: base, Load: s.loadDemo}
-	settings := handlers.Settings{Base: base, Store: st, Version: s.cfg.Version}
-	users := handlers.Users{Base: base, Store: st}
-	audit := handlers.Audit{Base: base, Store: st}
-	conns := handlers.Connections{Base: base, Store: s.vault, Kinds: s.cfg.Kinds, BaseURL: s.cfg.BaseURL}
-	if eng, ok := s.cfg.Engine.(handlers.ConnectionEngine); ok {
-		conns.Engine = eng
-	}
-
-	s.route(fiber.MethodGet, "/healthz", public, health.Live)
-	s.route(fiber.MethodGet, "/readyz", public, health.Ready)
-	s.route(fiber.MethodGet, "/metrics", public, s.serveMetrics())
-
-	s.route(fiber.MethodGet, "/setup", public, auth.SetupPage)
-	s.route(fiber.MethodPost, "/setup", public, auth.Setup)
-	s.route(fiber.MethodGet, "/login", public, auth.LoginPage)
-	s.route(fiber.MethodPost, "/login", public, auth.Login)
-	s.route(fiber.MethodPost, "/logout", everyone, auth.Logout)
-
-	s.route(fiber.MethodGet, "/", everyone, overview.Show)
-	s.route(fiber.MethodPost, "/overview/try/dismiss", everyone, overview.DismissTry)
-	s.route(fiber.MethodPost, "/demo", admins, demoWS.LoadWorkspace)
-	s.route(fiber.MethodGet, "/settings", everyone, settings.Show)
-	s.route(fiber.MethodPost, "/settings/password", everyone, settings.ChangePassword)
-
-	s.route(fiber.MethodGet, "/users", admins, users.List)
-	s.route(fiber.MethodGet, "/users/new", admins, users.New)
-	s.route(fiber.MethodPost, "/users", admins, users.Create)
-	s.route(fiber.MethodGet, "/users/:id<int>", admins, users.Edit)
-	s.route(fiber.MethodPost, "/users/:id<int>", admins, users.Update)
-	s.route(fiber.MethodPost, "/users/:id<int>/password", admins, users.ResetPassword)
-	s.route(fiber.MethodPost, "/users/:id<int>/unlock", admins, users.UnlockSignIn)
-
-	s.route(fiber.MethodGet, "/audit", admins, audit.List)
-
-	s.mappingRoutes()
-
-	s.route(fiber.MethodGet, "/connections", operators, conns.List)
-	s.route(fiber.MethodGet, "/connections/new", admins, conns.New)
-	s.route(fiber.MethodPost, "/connections", admins, conns.Create)
-	s.route(fiber.MethodGet, "/connections/:id<int>", operators, conns.Show)
-	s.route(fiber.MethodGet, "/connections/:id<int>/edit", admins, conns.Edit)
-	s.route(fiber.MethodPost, "/connections/:id<int>", admins, conns.Update)
-	s.route(fiber.MethodPost, "/connections/:id<int>/test", operators, conns.Test)
-	s.route(fiber.MethodGet, "/connections/:id<int>/subscriptions", operators, conns.Subscriptions)
-	s.route(fiber.MethodPost, "/connections/:id<int>/subscriptions", admins, conns.RegisterSubscriptions)
-	s.route(fiber.MethodPost, "/connections/:id<int>/disable", admins, conns.Disable)
-	s.route(fiber.MethodPost, "/connections/:id<int>/enable", admins, conns.Enable)
-	s.route(fiber.MethodPost, "/connections/:id<int>/catalogue", operators, conns.RefreshCatalogue)
-
-	s.webhookRoutes()
-	s.sourceRoutes()
-	s.syncRoutes()
-	s.failedRoutes()
-	s.flowRoutes()
-	s.reconciliationRoutes()
-	s.financeRoutes()
-	s.alertRoutes()
-	s.rehearsalRoutes()
+// route is one line of the route table.
+type route struct {
+	method string
+	path   string
+	who    access
+	h      fiber.Handler
 }
 
-func (s *Server) route(method, path string, who access, h fiber.Handler) {
-	if who == nil {
-		s.App.Add(method, path, h)
-		return
+const (
+	get  = fiber.MethodGet
+	post = fiber.MethodPost
+)
+
+// mounts serves what answers before a session is read: the static files and
+// the demo's sandbox Shopify and Odoo (404 until the demo is loaded).
+func (s *Server) mounts() {
+	s.App.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 300}))
+	s.App.Use(demo.PathPrefix, adaptor.HTTPHandler(s.demo))
+}
+
+// routes registers the route table.
+func (s *Server) routes() {
+	for _, r := range s.table() {
+		if r.who == nil {
+			s.App.Add(r.method, r.path, r.h)
+			continue
+		}
+		s.App.Add(r.method, r.path, s.require(r.who), r.h)
 	}
-	s.App.Add(method, path, s.require(who), h)
+}
+
+// table is every page and action of the console: method, path, who may use
+// it, and the handler. No route is registered anywhere else (mounts holds
+// the static files and the demo's sandboxes).
+func (s *Server) table() []route {
+	st, base, cfg := s.cfg.Store, s.base(), s.cfg
+	health := handlers.Health{Store: st}
+	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
+	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }, BaseURL: cfg.BaseURL, Kinds: cfg.Kinds}
+	flows := handlers.Flows{Base: base, Store: st}
+	demoWS := handlers.Demo{Base: base, Load: s.loadDemo}
+	settings := handlers.Settings{Base: base, Store: st, Version: cfg.Version}
+	users := handlers.Users{Base: base, Store: st}
+	audit := handlers.Audit{Base: base, Store: st}
+	mappings := handlers.Mappings{Base: base, Store: st}
+	conns := handlers.Connections{Base: base, Store: s.vault, Kinds: cfg.Kinds, BaseURL: cfg.BaseURL, Engine: cfg.Connections}
+	ingest := handlers.ShopifyWebhooks{Store: st, Targets: s.vault.WebhookTargets(0), Kinds: cfg.Kinds, Log: s.log}
+	webhooks := handlers.Webhooks{Base: base, Store: st, BaseURL: cfg.BaseURL}
+	sources := handlers.Sources{Base: base, Store: st, Compare: cfg.Compare}
+	syncs := handlers.Syncs{Base: base, Store: st, Failures: st, Sweep: cfg.Sweep}
+	failed := handlers.Failed{Base: base, Store: st, Engine: cfg.Replay}
+	exclusions := handlers.Exclusions{Base: base, Store: st}
+	recon := handlers.Reconciliation{Base: base, Store: st, Engine: cfg.Recon}
+	finance := handlers.Finance{Base: base, Store: st}
+	alerts := handlers.Alerts{Base: base, Store: s.vault, Sender: cfg.Alerts}
+	rehearsals := handlers.Rehearsals{Base: base, Store: st, Runner: cfg.Rehearsal}
+
+	return []route{
+		// Probes and metrics (metrics answer a bearer token, or only on
+		// CROSSDOCK_METRICS_ADDR).
+		{get, "/healthz", public, health.Live},
+		{get, "/readyz", public, health.Ready},
+		{get, "/metrics", public, s.serveMetrics()},
+
+		// Signing in, and the first admin's setup.
+		{get, "/setup", public, auth.SetupPage},
+		{post, "/setup", public, auth.Setup},
+		{get, "/login", public, auth.LoginPage},
+		{post, "/login", public, auth.Login},
+		{post, "/logout", everyone, auth.Logout},
+
+		// The overview and one's own settings.
+		{get, "/", everyone, overview.Show},
+		{post, "/overview/try/dismiss", everyone, overview.DismissTry},
+		{post, "/demo", admins, demoWS.LoadWorkspace},
+		{get, "/settings", everyone, settings.Show},
+		{post, "/settings/password", everyone, settings.ChangePassword},
+
+		// Users and the audit log: admins.
+		{get, "/users", admins, users.List},
+		{get, "/users/new", admins, users.New},
+		{post, "/users", admins, users.Create},
+		{get, "/users/:id<int>", admins, users.Edit},
+		{post, "/users/:id<int>", admins, users.Update},
+		{post, "/users/:id<int>/password", admins, users.ResetPassword},
+		{post, "/users/:id<int>/unlock", admins, users.UnlockSignIn},
+		{get, "/audit", admins, audit.List},
+
+		// Identifier mapping: list, entities, change sets and approvals,
+		// unmapped records, history, CSV import and export. Operators and
+		// admins map and propose; finance does not. Deciding on a change set
+		// is for admins only, and never for its proposer (enforced again in
+		// the store).
+		{get, "/mappings", operators, mappings.List},
+		{get, "/mappings/export.csv", operators, mappings.Export},
+		{get, "/mappings/new", operators, mappings.New},
+		{get, "/mappings/entities/:id", operators, mappings.Entity},
+		{get, "/mappings/history", operators, mappings.History},
+		{get, "/mappings/unmapped", operators, mappings.Unmapped},
+		{post, "/mappings/unmapped/accept", operators, mappings.AcceptSuggestions},
+		{post, "/mappings/unmapped/pick", operators, mappings.Pick},
+		{get, "/mappings/candidates", operators, mappings.Candidates},
+		{get, "/mappings/fix", operators, mappings.Fix},
+		{get, "/mappings/import", operators, mappings.ImportForm},
+		{post, "/mappings/import", operators, mappings.Import},
+		{get, "/mappings/import/template.csv", operators, mappings.Template},
+		{get, "/mappings/change-sets", operators, mappings.ChangeSets},
+		{post, "/mappings/change-sets", operators, mappings.CreateChangeSet},
+		{get, "/mappings/change-sets/:id", operators, mappings.ChangeSet},
+		{post, "/mappings/change-sets/:id/rows", operators, mappings.AddRow},
+		{post, "/mappings/change-sets/:id/remove-row", operators, mappings.RemoveRow},
+		{post, "/mappings/change-sets/:id/submit", operators, mappings.Submit},
+		{post, "/mappings/change-sets/:id/withdraw", operators, mappings.Withdraw},
+		{post, "/mappings/change-sets/:id/recheck", operators, mappings.Recheck},
+		{post, "/mappings/change-sets/:id/revert", operators, mappings.Revert},
+		{post, "/mappings/change-sets/:id/comments", operators, mappings.Comment},
+		{get, "/mappings/approvals", admins, mappings.Approvals},
+		{post, "/mappings/change-sets/:id/approve", admins, mappings.Approve},
+		{post, "/mappings/change-sets/:id/reject", admins, mappings.Reject},
+
+		// Connections: operators watch, test and read catalogues; admins
+		// add, edit, enable and subscribe.
+		{get, "/connections", operators, conns.List},
+		{get, "/connections/new", admins, conns.New},
+		{post, "/connections", admins, conns.Create},
+		{get, "/connections/:id<int>", operators, conns.Show},
+		{get, "/connections/:id<int>/edit", admins, conns.Edit},
+		{post, "/connections/:id<int>", admins, conns.Update},
+		{post, "/connections/:id<int>/test", operators, conns.Test},
+		{get, "/connections/:id<int>/subscriptions", operators, conns.Subscriptions},
+		{post, "/connections/:id<int>/subscriptions", admins, conns.RegisterSubscriptions},
+		{post, "/connections/:id<int>/disable", admins, conns.Disable},
+		{post, "/connections/:id<int>/enable", admins, conns.Enable},
+		{post, "/connections/:id<int>/catalogue", operators, conns.RefreshCatalogue},
+
+		// Shopify's webhook deliveries, and the pages that show them. The
+		// delivery endpoint is public: it is authenticated by the HMAC of
+		// each body, not by a session (machinePath skips sessions and CSRF
+		// for it).
+		{post, connectors.WebhookPath(store.KindShopify) + ":connection", public, ingest.Receive},
+		{get, "/connections/:id<int>/webhooks", operators, webhooks.List},
+		{get, "/connections/:id<int>/webhooks/:event", operators, webhooks.Show},
+		{get, "/connections/:id<int>/webhooks/rejected/:rejection", operators, webhooks.ShowRejection},
+
+		// Sources of truth: everyone may read them (finance included, for
+		// margin questions); only admins change them.
+		{get, "/sources", everyone, sources.List},
+		{get, "/sources/:family/edit", admins, sources.Edit},
+		{post, "/sources/:family", admins, sources.Update},
+
+		// Sync records: everyone may read them (finance included, to follow
+		// an order into the ERP); operators and admins may ask for a check of
+		// every system now.
+		{get, "/syncs", everyone, syncs.List},
+		{get, "/syncs/:id<int>", everyone, syncs.Show},
+		{post, "/syncs/sweep", operators, syncs.RequestSweep},
+
+		// Failed syncs: operators and admins find, resolve, ignore and replay
+		// failures; finance does not see the area (it follows orders on the
+		// Syncs pages). Edit and replay, which sends data a person typed, and
+		// the area's settings are for admins only.
+		{get, "/failed", operators, failed.List},
+		{post, "/failed/replay", operators, failed.Replay},
+		{post, "/failed/resolve", operators, failed.Resolve},
+		{post, "/failed/ignore", operators, failed.Ignore},
+		{post, "/failed/exclude", operators, failed.Exclude},
+		{get, "/failed/act", operators, failed.ActConfirm},
+		{post, "/failed/act", operators, failed.Act},
+		{post, "/failed/settings", admins, failed.SaveSettings},
+		{post, "/failed/propose-mappings", operators, failed.ProposeMappings},
+		{get, "/failed/batches/:id<int>", operators, failed.Batch},
+		{post, "/failed/batches/:id<int>/cancel", operators, failed.CancelBatch},
+		{post, "/syncs/:id<int>/replay", operators, failed.ReplayOne},
+		{post, "/syncs/:id<int>/resolve", operators, failed.Resolve},
+		{post, "/syncs/:id<int>/ignore", operators, failed.Ignore},
+		{post, "/syncs/:id<int>/edit-replay", admins, failed.EditReplay},
+		// Records excluded from syncing (from Failed syncs): operators and
+		// admins see and include them again.
+		{get, "/exclusions", operators, exclusions.List},
+		{post, "/exclusions/:id<int>/include", operators, exclusions.IncludeAgain},
+
+		// The Overview's flows section alone, for its htmx refresh (everyone
+		// who sees the Overview); admins pause and resume a flow.
+		{get, "/overview/flows", everyone, overview.Flows},
+		{post, "/flows/:family/pause", admins, flows.Pause},
+		{post, "/flows/:family/resume", admins, flows.Resume},
+
+		// Reconciliation: everyone reads runs and discrepancies and may
+		// assign, acknowledge or ignore a discrepancy (finance owns many of
+		// them); operators ask for a run or send a master's value (a write to
+		// a system); admins set the schedule.
+		{get, "/reconciliation", everyone, recon.Overview},
+		{post, "/reconciliation/runs", operators, recon.RequestRun},
+		{post, "/reconciliation/schedule", admins, recon.Schedule},
+		{get, "/reconciliation/runs/:id<int>", everyone, recon.Run},
+		{get, "/reconciliation/discrepancies", everyone, recon.Discrepancies},
+		{get, "/reconciliation/discrepancies.csv", everyone, recon.CSV},
+		{get, "/reconciliation/discrepancies/:id<int>", everyone, recon.Discrepancy},
+		{post, "/reconciliation/discrepancies/:id<int>/assign", everyone, recon.Act("assign")},
+		{post, "/reconciliation/discrepancies/:id<int>/acknowledge", everyone, recon.Act("acknowledge")},
+		{post, "/reconciliation/discrepancies/:id<int>/ignore", everyone, recon.Act("ignore")},
+		{post, "/reconciliation/discrepancies/:id<int>/reopen", everyone, recon.Act("reopen")},
+		{post, "/reconciliation/discrepancies/:id<int>/push", operators, recon.Push},
+
+		// The margin review: finance and admins only; admins set the
+		// thresholds.
+		{get, "/finance", financeTeam, finance.List},
+		{get, "/finance.csv", financeTeam, finance.CSV},
+		{get, "/finance/summary", financeTeam, finance.Summary},
+		{post, "/finance/thresholds", admins, finance.SetThresholds},
+		{get, "/finance/collections", financeTeam, finance.Collections},
+		{post, "/finance/collections/thresholds", admins, finance.SetCollectionThresholds},
+		{post, "/finance/collections/thresholds/clear", admins, finance.ClearCollectionThresholds},
+		{post, "/finance/variants/:id<int>/acknowledge", financeTeam, finance.Review("acknowledge")},
+		{post, "/finance/variants/:id<int>/accept", financeTeam, finance.Review("accept")},
+		{post, "/finance/variants/:id<int>/send", financeTeam, finance.Review("send")},
+
+		// Alerts: everyone sees them, operators and admins acknowledge them,
+		// admins set the rules and channels.
+		{get, "/alerts", everyone, alerts.List},
+		{post, "/alerts/:id<int>/acknowledge", operators, alerts.Acknowledge},
+		{get, "/alerts/settings", admins, alerts.Settings},
+		{post, "/alerts/rules/:kind", admins, alerts.UpdateRule},
+		{post, "/alerts/channels", admins, alerts.CreateChannel},
+		{post, "/alerts/channels/:id<int>/delete", admins, alerts.DeleteChannel},
+		{post, "/alerts/channels/:id<int>/test", admins, alerts.TestChannel},
+		{post, "/alerts/smtp", admins, alerts.SaveSMTP},
+		{post, "/alerts/smtp/test", admins, alerts.TestSMTP},
+
+		// The peak rehearsal: admins only, against test-environment
+		// connections only.
+		{get, "/rehearsals", admins, rehearsals.List},
+		{post, "/rehearsals", admins, rehearsals.Start},
+		{get, "/rehearsals/:id<int>", admins, rehearsals.Show},
+		{post, "/rehearsals/:id<int>/cancel", admins, rehearsals.Cancel},
+	}
 }
 
 // loadDemo loads the demo workspace (sandbox Shopify and Odoo served under /sandbox/).
@@ -109,21 +277,21 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 		return "", err
 	}
 	summary := d.Summary()
-	if s.cfg.Engine != nil {
+	if s.cfg.Connections != nil {
 		// Read both catalogues now, so the mapping pages have something to match.
 		for _, id := range []int64{d.ShopifyConnectionID, d.OdooConnectionID} {
-			if _, err := s.cfg.Engine.RefreshCatalogue(ctx, a, id); err != nil {
+			if _, err := s.cfg.Connections.RefreshCatalogue(ctx, a, id); err != nil {
 				return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", nil
 			}
 		}
 		summary += " Their catalogues are read."
+	}
+	if s.cfg.Compare != nil {
 		// Every family the demo gives a source is compared now, not at the
 		// next scheduled check.
-		if s.cfg.Comparer != nil {
-			for _, f := range demo.Families() {
-				if _, _, err := s.cfg.Comparer.SourceSaved(ctx, f, demo.Actor); err != nil {
-					return summary + " Starting its comparisons failed (" + err.Error() + "); they run at the next scheduled check.", nil
-				}
+		for _, f := range demo.Families() {
+			if _, _, err := s.cfg.Compare.SourceSaved(ctx, f, demo.Actor); err != nil {
+				return summary + " Starting its comparisons failed (" + err.Error() + "); they run at the next scheduled check.", nil
 			}
 		}
 	}

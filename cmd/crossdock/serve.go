@@ -71,8 +71,17 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	srv, err := web.New(web.Config{Store: st, Kinds: kinds, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, Engine: eng, MetricsToken: cfg.MetricsToken,
-		TrustedProxies: cfg.trustedProxies(), Recon: reconciler, Comparer: reconciler, Alerts: alerts, Rehearsals: rehearsals})
+	srv, err := web.New(web.Config{Store: st, Kinds: kinds, Logger: log, SecretKey: key, SecureCookies: cfg.SecureCookies(), Version: version, BaseURL: cfg.BaseURL, MetricsToken: cfg.MetricsToken,
+		TrustedProxies: cfg.trustedProxies(),
+		Connections:    eng,
+		Sweep:          eng,
+		Replay:         eng,
+		Compare:        reconciler,
+		Alerts:         alerts,
+		Rehearsal:      rehearsals,
+		Recon:          reconciler,
+		Observer:       eng,
+	})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
+	"crossdock/store/number"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 )
@@ -395,9 +396,9 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
 			Summary: fmt.Sprintf("Loaded the demo workspace: %s Shopify variants, %s Odoo products, %s mapped, %s price and %s stock differences, "+
 				"%s variants left unmapped, %s orders of which Odoo refuses %s, %s prices below cost and %s margins below threshold",
-				store.Thousands(len(w.Shop.Variants())), store.Thousands(len(w.Odoo.Products())), store.Thousands(drift.Mapped), store.Thousands(drift.Prices),
-				store.Thousands(drift.Stock), store.Thousands(drift.Unmapped), store.Thousands(drift.Orders), store.Thousands(drift.RefusedOrders),
-				store.Thousands(drift.BelowCost), store.Thousands(drift.BelowThreshold))})
+				number.Thousands(len(w.Shop.Variants())), number.Thousands(len(w.Odoo.Products())), number.Thousands(drift.Mapped), number.Thousands(drift.Prices),
+				number.Thousands(drift.Stock), number.Thousands(drift.Unmapped), number.Thousands(drift.Orders), number.Thousands(drift.RefusedOrders),
+				number.Thousands(drift.BelowCost), number.Thousands(drift.BelowThreshold))})
 	})
 	if err != nil {
 		return Loaded{}, err
@@ -612,7 +613,7 @@ func randomHex(n int) string {
 
 // Summary says what the demo holds, for the page that loaded it.
 func (d Drift) Summary() string {
-	n := store.Thousands[int]
+	n := number.Thousands[int]
 	var b strings.Builder
 	fmt.Fprintf(&b, "The demo workspace is ready: a sandbox Shopify store and a sandbox Odoo, connected as test systems. "+
 		"Shopify decides orders, refunds, customers and product content; Odoo decides prices, costs, stock and shipments; "+

@@ -173,23 +173,12 @@ func (c *Client) Stats() Stats {
 	return Stats{Calls: c.calls.Load(), Throttled: c.throttled.Load(), Retries: c.retries.Load()}
 }
 
-type costHintKey struct{}
-
-// WithCostHint tells Do what a query is expected to cost, for queries the
-// client has not seen answered yet.
-func WithCostHint(ctx context.Context, cost int) context.Context {
-	return context.WithValue(ctx, costHintKey{}, float64(cost))
-}
-
-func (c *Client) estimate(ctx context.Context, query string) float64 {
+func (c *Client) estimate(query string) float64 {
 	c.costMu.Lock()
 	v, ok := c.costs[query]
 	c.costMu.Unlock()
 	if ok {
 		return v
-	}
-	if h, ok := ctx.Value(costHintKey{}).(float64); ok && h > 0 {
-		return h
 	}
 	if isMutation(query) {
 		return defaultMutationCost
@@ -236,7 +225,7 @@ func (c *Client) Do(ctx context.Context, query string, variables map[string]any,
 	if err != nil {
 		return &Error{Kind: KindProtocol, Message: "encoding variables: " + err.Error(), Err: err}
 	}
-	cost := c.estimate(ctx, query)
+	cost := c.estimate(query)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			c.retries.Add(1)

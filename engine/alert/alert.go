@@ -21,6 +21,7 @@ import (
 	"crossdock/engine"
 	"crossdock/engine/recon"
 	"crossdock/store"
+	"crossdock/store/number"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 )
@@ -174,7 +175,7 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 				Title: fmt.Sprintf("%.0f%% of Shopify's webhooks failed in the last %s", rate, engine.Minutes(r.Window())),
 				Message: fmt.Sprintf("%s of %s webhook deliveries were turned away (%s) or could not be processed (%s). "+
 					"Open the connection's Webhooks page to see why: a wrong API secret key turns every delivery away, and "+
-					"Shopify deletes a subscription that keeps failing.", store.Thousands(bad), store.Thousands(w.Total), store.Thousands(w.Rejected), store.Thousands(w.Failed))})
+					"Shopify deletes a subscription that keeps failing.", number.Thousands(bad), number.Thousands(w.Total), number.Thousands(w.Rejected), number.Thousands(w.Failed))})
 		}
 	case store.AlertIntakeStuck:
 		l, err := s.st.WebhookIntakeLag(ctx)
@@ -204,7 +205,7 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: lag.Seconds(),
 				Title: fmt.Sprintf("The %s flow is %s behind", f.Noun(), engine.Minutes(lag)),
 				Message: fmt.Sprintf("The oldest change of %s has waited %s (the alert is at %s); %s wait, %s are retrying. "+
-					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), engine.Minutes(lag), engine.Minutes(limit), store.Thousands(q.Pending), store.Thousands(q.Retrying))})
+					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), engine.Minutes(lag), engine.Minutes(limit), number.Thousands(q.Pending), number.Thousands(q.Retrying))})
 		}
 	case store.AlertFreshnessMissed:
 		rs, err := s.e.Rules(ctx)
@@ -244,9 +245,9 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 			}
 			f := rules.Family(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), store.Thousands(c), engine.Minutes(r.Window())),
+				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), number.Thousands(c), engine.Minutes(r.Window())),
 				Message: fmt.Sprintf("%s syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
-					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", store.Thousands(c), f.Noun(), engine.Minutes(r.Window()))})
+					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", number.Thousands(c), f.Noun(), engine.Minutes(r.Window()))})
 		}
 	case store.AlertBreakerOpen:
 		// Every replica's breakers, not only this one's: the rule is
@@ -278,9 +279,9 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 			}
 			label, noun := reconWhat(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %s differences between systems are open", label, store.Thousands(c)),
+				Title: fmt.Sprintf("%s: %s differences between systems are open", label, number.Thousands(c)),
 				Message: fmt.Sprintf("Reconciliation found %s open differences in %s. Open Reconciliation → Discrepancies, "+
-					"filter on this kind of data, and assign, fix or send the source's value.", store.Thousands(c), noun)})
+					"filter on this kind of data, and assign, fix or send the source's value.", number.Thousands(c), noun)})
 		}
 	case store.AlertLongWorkStuck:
 		limit := time.Duration(r.Threshold * float64(time.Minute))

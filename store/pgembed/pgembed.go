@@ -275,9 +275,6 @@ func (c *Cluster) url(db string) string {
 	return u.String()
 }
 
-// StartedHere reports whether this process started the server.
-func (c *Cluster) StartedHere() bool { return c.started }
-
 // Stop stops the server if this process started it; a server another process
 // started is left running for that process.
 func (c *Cluster) Stop(ctx context.Context) error {

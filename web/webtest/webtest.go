@@ -117,9 +117,17 @@ func Start(t testing.TB, opts ...Options) *Env {
 	eng, err := engine.New(engine.Config{Store: st, Kinds: kinds, SecretKey: []byte(SecretKey), Logger: log, BaseURL: baseURL})
 	require.NoError(t, err)
 	above := Above(t, eng)
-	srv, err := web.New(web.Config{Store: st, Kinds: kinds, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: baseURL, Engine: eng, MetricsToken: o.MetricsToken,
+	srv, err := web.New(web.Config{Store: st, Kinds: kinds, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: baseURL, MetricsToken: o.MetricsToken,
 		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed,
-		Recon: above.Recon, Comparer: above.Recon, Alerts: above.Alerts, Rehearsals: above.Rehearsals})
+		Connections: eng,
+		Sweep:       eng,
+		Replay:      eng,
+		Compare:     above.Recon,
+		Alerts:      above.Alerts,
+		Rehearsal:   above.Rehearsals,
+		Recon:       above.Recon,
+		Observer:    eng,
+	})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck
 	t.Cleanup(func() {
