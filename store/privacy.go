@@ -130,7 +130,6 @@ func PrivacyKindWords(kind string) string {
 	return kind
 }
 
-
 // privacyRequestColumns reads a request with its connection's name and the
 // customer's name: the current mapping of their Shopify id, else the last
 // catalogue read of it, else the mapping of their e-mail (each an index
