@@ -86,6 +86,9 @@ func (s *Server) routes() {
 	s.financeRoutes()
 	s.alertRoutes()
 	s.rehearsalRoutes()
+
+	// Privacy requests (Shopify's privacy webhooks): web/routes_privacy.go.
+	s.privacyRoutes()
 }
 
 func (s *Server) route(method, path string, who access, h fiber.Handler) {
