@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
 )
@@ -138,4 +139,75 @@ func TestPrivacyRequestAndItsEventTogether(t *testing.T) {
 	require.Len(t, rs, 1)
 	require.Equal(t, store.PrivacyShopRedact, rs[0].Kind)
 	require.Equal(t, engine.PrivacyDue, rs[0].DueAt.Sub(rs[0].ReceivedAt))
+}
+
+// customerOrder places an order of customer in the Shopify sandbox and
+// delivers its orders/create webhook; it returns the order and its sync.
+func (e *env) customerOrder(t *testing.T, customer string, v shopsandbox.Variant) (shopsandbox.Order, store.Sync) {
+	t.Helper()
+	o, err := e.shop.AddOrder(shopsandbox.NewOrder{CustomerID: customer, Lines: []shopsandbox.NewLine{{VariantID: v.GID(), Quantity: 2}}})
+	require.NoError(t, err)
+	payload, err := e.shop.OrderCreatePayload(o.GID())
+	require.NoError(t, err)
+	return o, e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
+}
+
+// The proof of a data request: for a customer with a partner in Odoo, an
+// order, its refund and a failed order, the export holds all of them (with
+// their payloads, requests and answers, and the webhook deliveries they came
+// from), and nothing of another customer.
+func TestPrivacyDataRequestHoldsTheCustomersOrdersRefundsAndFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, options{})
+	e.customersFromShopify(t)
+	e.refundsRule(t, e.shopConn.ID, e.odooConn.ID)
+	e.start(t)
+	vs := e.shop.Variants()
+
+	ada := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Ada", LastName: "Byron", Email: "ada@example.org",
+		Phone: "+44 20 7946 0000", Address1: "12 St James's Square", City: "London", Zip: "SW1Y 4JH", Country: "GB"})
+	other := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Grace", LastName: "Hopper", Email: "grace@example.org"})
+	partner := e.endedSyncs(t, e.deliver(t, "customers/create", e.customerPayload(t, ada.GID())))[0]
+	require.Equal(t, store.SyncSucceeded, partner.Status, partner.Message)
+
+	order, placed := e.customerOrder(t, ada.GID(), vs[0])
+	require.Equal(t, store.SyncSucceeded, placed.Status, placed.Message)
+	_, payload := refundPayload(t, order, 1)
+	refund := e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
+	require.Equal(t, store.SyncSucceeded, refund.Status, refund.Message)
+	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", vs[1].GID())
+	_, failed := e.customerOrder(t, ada.GID(), vs[1])
+	require.Equal(t, store.SyncFailed, failed.Status, failed.Message)
+	_, theirs := e.customerOrder(t, other.GID(), vs[0])
+
+	id := strings.TrimPrefix(ada.GID(), "gid://shopify/Customer/")
+	body := fmt.Sprintf(`{"shop_id":954889,"shop_domain":%q,"orders_requested":[%d],"customer":{"id":%s,"email":"ada@example.org","phone":"+44 20 7946 0000"},"data_request":{"id":9999}}`,
+		e.shop.Domain(), order.ID, id)
+	require.Equal(t, store.WebhookProcessed, e.event(t, e.deliverPrivacy(t, "customers/data_request", "evt-ada", []byte(body))).Status)
+	req := e.privacyRequests(t)[0]
+
+	x, err := e.st.PrivacyExport(ctx, req.ID, time.Now())
+	require.NoError(t, err)
+	got := map[int64]store.Sync{}
+	for _, s := range x.Data.Syncs {
+		got[s.ID] = s
+	}
+	for what, s := range map[string]store.Sync{"the customer": partner, "the order": placed, "its refund": refund, "the failed order": failed} {
+		held, ok := got[s.ID]
+		require.True(t, ok, "the export holds %s", what)
+		require.NotEmpty(t, held.Payload, what)
+		require.NotNil(t, held.WebhookEventID, what)
+	}
+	require.NotEmpty(t, got[placed.ID].Request, "what was sent to Odoo")
+	require.NotEmpty(t, got[placed.ID].Response, "and what Odoo answered")
+	require.NotContains(t, got, theirs.ID, "another customer's order is not in the export")
+	require.Len(t, x.Data.Syncs, 4)
+	require.Len(t, x.Data.Events, 4, "the deliveries the syncs came from, with their bodies")
+	for _, ev := range x.Data.Events {
+		require.NotEmpty(t, ev.Payload)
+	}
+	require.NotEmpty(t, x.Data.Attempts)
+	require.Equal(t, "Odoo", x.Systems[partner.TargetConnectionID].Name)
+	require.NotEmpty(t, got[partner.ID].TargetRef, "the partner's id in Odoo: the copy Odoo holds")
 }

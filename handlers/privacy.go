@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -18,6 +20,7 @@ type PrivacyStore interface {
 	ListPrivacyRequests(ctx context.Context, f store.PrivacyFilter) ([]store.PrivacyRequest, bool, error)
 	PrivacyRequestByID(ctx context.Context, id int64) (store.PrivacyRequest, error)
 	PrivacySummary(ctx context.Context, now time.Time) (store.PrivacySummary, error)
+	AnswerPrivacyRequest(ctx context.Context, a store.Actor, id int64, progress string) error
 }
 
 // Privacy handles the privacy requests Shopify sends (admins only).
@@ -69,6 +72,38 @@ func (h Privacy) Show(c *fiber.Ctx) error {
 		p.WebhookHref = fmt.Sprintf("/connections/%d/webhooks/%d", r.ConnectionID, *r.WebhookEventID)
 	}
 	return Render(c, views.PrivacyRequest(p))
+}
+
+// Answered marks a data request answered: the store owner has sent the
+// customer the export.
+func (h Privacy) Answered(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil {
+		return store.ErrNotFound
+	}
+	r, err := h.Store.PrivacyRequestByID(c.UserContext(), int64(id))
+	if err != nil {
+		return err
+	}
+	back := fmt.Sprintf("/privacy/%d", r.ID)
+	if r.Kind != store.PrivacyDataRequest {
+		h.Flash(c, "warning", "Only a data request is answered by sending the customer their data; this request asks for an erasure.")
+		return c.Redirect(back, fiber.StatusSeeOther)
+	}
+	a, who := Actor(c), Actor(c).Label
+	if u := CurrentUser(c); u != nil {
+		who = cmp.Or(u.Name, who)
+	}
+	err = h.Store.AnswerPrivacyRequest(c.UserContext(), a, r.ID, "The data held was sent to the customer by "+who+".")
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		h.Flash(c, "info", "This request was answered already.")
+	case err != nil:
+		return err
+	default:
+		h.Flash(c, "success", "The data request is marked as answered.")
+	}
+	return c.Redirect(back, fiber.StatusSeeOther)
 }
 
 // privacyRow is a request as the pages show it: the customer by name first,

@@ -201,3 +201,23 @@ FROM privacy_requests WHERE completed_at IS NULL`, now); err != nil {
 	}
 	return s, nil
 }
+
+// AnswerPrivacyRequest marks a request done, with who answered it, in the
+// audit log. A request done already is left as it was (ErrConflict).
+func (q q) AnswerPrivacyRequest(ctx context.Context, a Actor, id int64, progress string) error {
+	res, err := q.ext.ExecContext(ctx, `UPDATE privacy_requests SET status = 'done', progress = $2, completed_at = now()
+WHERE id = $1 AND completed_at IS NULL`, id, progress)
+	if err != nil {
+		return fmt.Errorf("store: answer privacy request %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: answer privacy request %d: %w", id, err)
+	} else if n == 0 {
+		if _, err := q.PrivacyRequestByID(ctx, id); err != nil {
+			return err
+		}
+		return ErrConflict
+	}
+	return q.Audit(ctx, a, Change{Action: "privacy_request.answered", ObjectType: "privacy_request",
+		ObjectID: strconv.FormatInt(id, 10), Summary: fmt.Sprintf("Marked privacy request #%d as answered: %s", id, progress)})
+}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -21,6 +22,9 @@ func init() {
 	addRoutes(
 		routeRow{"GET", "/privacy", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 		routeRow{"GET", "/privacy/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+		routeRow{"POST", "/privacy/:id<int>/answered", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+		routeRow{"GET", "/privacy/:id<int>/export", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+		routeRow{"GET", "/privacy/:id<int>/download", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 	)
 }
 
@@ -101,6 +105,45 @@ WHERE kind = 'customer_redact'`)
 		"Send the store owner everything Crossdock holds about this customer"} {
 		require.Contains(t, body, want)
 	}
+
+	// The answer: a printable page and a JSON file of what is held, each
+	// taken recorded in the audit log.
+	res, body = admin.Get(fmt.Sprintf("/privacy/%d/export", id))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	for _, want := range []string{"Data held about John Smith (john@example.com)", "Systems that hold a copy", "records, as last read",
+		"Crossdock has moved nothing about this customer between systems."} {
+		require.Contains(t, body, want)
+	}
+	res, body = admin.Get(fmt.Sprintf("/privacy/%d/download", id))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, fmt.Sprintf(`attachment; filename="crossdock-privacy-request-%d.json"`, id), res.Header.Get("Content-Disposition"))
+	var doc struct {
+		Request struct {
+			ShopifyRequestID string   `json:"shopify_data_request_id"`
+			CustomerName     string   `json:"customer_name"`
+			Orders           []string `json:"shopify_order_ids"`
+		} `json:"request"`
+		Copies []struct {
+			System   string `json:"system"`
+			RecordID string `json:"record_id"`
+		} `json:"systems_holding_a_copy"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc))
+	require.Equal(t, "9999", doc.Request.ShopifyRequestID)
+	require.Equal(t, "John Smith", doc.Request.CustomerName)
+	require.Equal(t, []string{"299938", "280263", "220458"}, doc.Request.Orders)
+	require.Len(t, doc.Copies, 1)
+	require.Equal(t, "gid://shopify/Customer/191167", doc.Copies[0].RecordID)
+	var exported int
+	require.NoError(t, env.Store.DB.GetContext(t.Context(), &exported, `SELECT count(*) FROM audit_log WHERE action = 'privacy_request.exported' AND object_id = $1`, fmt.Sprint(id)))
+	require.Equal(t, 2, exported)
+
+	// Answered: the request says so, and by whom.
+	require.Equal(t, http.StatusSeeOther, admin.PostForm(fmt.Sprintf("/privacy/%d/answered", id), nil).StatusCode)
+	_, body = admin.Get(fmt.Sprintf("/privacy/%d", id))
+	require.Contains(t, body, "Answered in time")
+	require.Contains(t, body, "The data held was sent to the customer by Ada Admin.")
+	require.NotContains(t, body, "Mark as answered")
 
 	// Operators and finance meet the refusal every admin page gives.
 	for _, role := range []store.Role{store.RoleOperator, store.RoleFinance} {
