@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -152,6 +153,46 @@ func (e *env) customerOrder(t *testing.T, customer string, v shopsandbox.Variant
 	return o, e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
 }
 
+// customerStory is a customer with a partner in Odoo, an order, its refund
+// and a failed order, beside another customer with an order of their own.
+type customerStory struct {
+	ada, grace                              shopsandbox.Customer
+	order                                   shopsandbox.Order
+	partner, placed, refund, failed, theirs store.Sync
+}
+
+func (e *env) customerStory(t *testing.T) customerStory {
+	t.Helper()
+	e.customersFromShopify(t)
+	e.refundsRule(t, e.shopConn.ID, e.odooConn.ID)
+	e.start(t)
+	vs := e.shop.Variants()
+	var st customerStory
+	st.ada = e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Ada", LastName: "Byron", Email: "ada@example.org",
+		Phone: "+44 20 7946 0000", Address1: "12 St James's Square", City: "London", Zip: "SW1Y 4JH", Country: "GB"})
+	st.grace = e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Grace", LastName: "Hopper", Email: "grace@example.org"})
+	st.partner = e.endedSyncs(t, e.deliver(t, "customers/create", e.customerPayload(t, st.ada.GID())))[0]
+	require.Equal(t, store.SyncSucceeded, st.partner.Status, st.partner.Message)
+
+	st.order, st.placed = e.customerOrder(t, st.ada.GID(), vs[0])
+	require.Equal(t, store.SyncSucceeded, st.placed.Status, st.placed.Message)
+	_, payload := refundPayload(t, st.order, 1)
+	st.refund = e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
+	require.Equal(t, store.SyncSucceeded, st.refund.Status, st.refund.Message)
+	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", vs[1].GID())
+	_, st.failed = e.customerOrder(t, st.ada.GID(), vs[1])
+	require.Equal(t, store.SyncFailed, st.failed.Status, st.failed.Message)
+	_, st.theirs = e.customerOrder(t, st.grace.GID(), vs[0])
+	return st
+}
+
+// privacyBody is a privacy webhook's body about the story's customer.
+func (e *env) privacyBody(st customerStory, orders string) []byte {
+	id := strings.TrimPrefix(st.ada.GID(), "gid://shopify/Customer/")
+	return []byte(fmt.Sprintf(`{"shop_id":954889,"shop_domain":%q,%s:[%d],"customer":{"id":%s,"email":"ada@example.org","phone":"+44 20 7946 0000"},"data_request":{"id":9999}}`,
+		e.shop.Domain(), orders, st.order.ID, id))
+}
+
 // The proof of a data request: for a customer with a partner in Odoo, an
 // order, its refund and a failed order, the export holds all of them (with
 // their payloads, requests and answers, and the webhook deliveries they came
@@ -160,31 +201,8 @@ func TestPrivacyDataRequestHoldsTheCustomersOrdersRefundsAndFailures(t *testing.
 	t.Parallel()
 	ctx := context.Background()
 	e := setup(t, options{})
-	e.customersFromShopify(t)
-	e.refundsRule(t, e.shopConn.ID, e.odooConn.ID)
-	e.start(t)
-	vs := e.shop.Variants()
-
-	ada := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Ada", LastName: "Byron", Email: "ada@example.org",
-		Phone: "+44 20 7946 0000", Address1: "12 St James's Square", City: "London", Zip: "SW1Y 4JH", Country: "GB"})
-	other := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Grace", LastName: "Hopper", Email: "grace@example.org"})
-	partner := e.endedSyncs(t, e.deliver(t, "customers/create", e.customerPayload(t, ada.GID())))[0]
-	require.Equal(t, store.SyncSucceeded, partner.Status, partner.Message)
-
-	order, placed := e.customerOrder(t, ada.GID(), vs[0])
-	require.Equal(t, store.SyncSucceeded, placed.Status, placed.Message)
-	_, payload := refundPayload(t, order, 1)
-	refund := e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, refund.Status, refund.Message)
-	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", vs[1].GID())
-	_, failed := e.customerOrder(t, ada.GID(), vs[1])
-	require.Equal(t, store.SyncFailed, failed.Status, failed.Message)
-	_, theirs := e.customerOrder(t, other.GID(), vs[0])
-
-	id := strings.TrimPrefix(ada.GID(), "gid://shopify/Customer/")
-	body := fmt.Sprintf(`{"shop_id":954889,"shop_domain":%q,"orders_requested":[%d],"customer":{"id":%s,"email":"ada@example.org","phone":"+44 20 7946 0000"},"data_request":{"id":9999}}`,
-		e.shop.Domain(), order.ID, id)
-	require.Equal(t, store.WebhookProcessed, e.event(t, e.deliverPrivacy(t, "customers/data_request", "evt-ada", []byte(body))).Status)
+	st := e.customerStory(t)
+	require.Equal(t, store.WebhookProcessed, e.event(t, e.deliverPrivacy(t, "customers/data_request", "evt-ada", e.privacyBody(st, `"orders_requested"`))).Status)
 	req := e.privacyRequests(t)[0]
 
 	x, err := e.st.PrivacyExport(ctx, req.ID, time.Now())
@@ -193,21 +211,91 @@ func TestPrivacyDataRequestHoldsTheCustomersOrdersRefundsAndFailures(t *testing.
 	for _, s := range x.Data.Syncs {
 		got[s.ID] = s
 	}
-	for what, s := range map[string]store.Sync{"the customer": partner, "the order": placed, "its refund": refund, "the failed order": failed} {
+	for what, s := range map[string]store.Sync{"the customer": st.partner, "the order": st.placed, "its refund": st.refund, "the failed order": st.failed} {
 		held, ok := got[s.ID]
 		require.True(t, ok, "the export holds %s", what)
 		require.NotEmpty(t, held.Payload, what)
 		require.NotNil(t, held.WebhookEventID, what)
 	}
-	require.NotEmpty(t, got[placed.ID].Request, "what was sent to Odoo")
-	require.NotEmpty(t, got[placed.ID].Response, "and what Odoo answered")
-	require.NotContains(t, got, theirs.ID, "another customer's order is not in the export")
+	require.NotEmpty(t, got[st.placed.ID].Request, "what was sent to Odoo")
+	require.NotEmpty(t, got[st.placed.ID].Response, "and what Odoo answered")
+	require.NotContains(t, got, st.theirs.ID, "another customer's order is not in the export")
 	require.Len(t, x.Data.Syncs, 4)
 	require.Len(t, x.Data.Events, 4, "the deliveries the syncs came from, with their bodies")
 	for _, ev := range x.Data.Events {
 		require.NotEmpty(t, ev.Payload)
 	}
 	require.NotEmpty(t, x.Data.Attempts)
-	require.Equal(t, "Odoo", x.Systems[partner.TargetConnectionID].Name)
-	require.NotEmpty(t, got[partner.ID].TargetRef, "the partner's id in Odoo: the copy Odoo holds")
+	require.Equal(t, "Odoo", x.Systems[st.partner.TargetConnectionID].Name)
+	require.NotEmpty(t, got[st.partner.ID].TargetRef, "the partner's id in Odoo: the copy Odoo holds")
+}
+
+// The proof of an erasure: the customer's personal data is gone from every
+// payload, request, answer and webhook body Crossdock keeps of them, while
+// amounts, SKUs, ids and order totals stay as they were, and another
+// customer's records are not touched at all.
+func TestPrivacyRedactErasesTheCustomerAndNothingElse(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t, options{})
+	st := e.customerStory(t)
+	theirsBefore := e.sync(t, st.theirs.ID)
+	theirEvent, err := e.st.WebhookEventByID(ctx, e.shopConn.ID, *theirsBefore.WebhookEventID)
+	require.NoError(t, err)
+	placedBefore := e.sync(t, st.placed.ID)
+	refundBefore := e.sync(t, st.refund.ID)
+
+	require.Equal(t, store.WebhookProcessed, e.event(t, e.deliverPrivacy(t, "customers/redact", "evt-ada-redact", e.privacyBody(st, `"orders_to_redact"`))).Status)
+	var req store.PrivacyRequest
+	wait(t, "the erasure to finish", func() bool {
+		req = e.privacyRequests(t)[0]
+		return req.Status == store.PrivacyDone
+	})
+	require.Contains(t, req.Progress, "Erased from Crossdock: the customer's personal data in 4 syncs, 4 webhook deliveries")
+	require.Empty(t, req.CustomerEmail, "the request itself forgets the e-mail")
+	require.Empty(t, req.CustomerPhone)
+
+	personal := []string{"ada@example.org", "Byron", "7946 0000", "James's Square", "SW1Y 4JH", "London"}
+	for _, s := range []store.Sync{st.partner, st.placed, st.refund, st.failed} {
+		s = e.sync(t, s.ID)
+		for _, stored := range []string{string(s.Payload), string(s.Request), string(s.Response), s.EntityKey, s.Message, strings.Join(s.SearchKeys, " ")} {
+			for _, p := range personal {
+				require.NotContains(t, stored, p, "sync %d (%s)", s.ID, s.Family)
+			}
+		}
+		ev, err := e.st.WebhookEventByID(ctx, e.shopConn.ID, *s.WebhookEventID)
+		require.NoError(t, err)
+		for _, p := range personal {
+			require.NotContains(t, string(ev.Payload), p, "webhook delivery %d", ev.ID)
+		}
+	}
+	placed, refund := e.sync(t, st.placed.ID), e.sync(t, st.refund.ID)
+	require.Equal(t, placedBefore.EntityRef, placed.EntityRef, "ids stay")
+	require.Equal(t, placedBefore.TargetRef, placed.TargetRef)
+	require.Equal(t, refundBefore.EntityKey, refund.EntityKey)
+	for _, field := range []string{"total", "currency", "name", "lines"} {
+		require.Equal(t, jsonField(t, placedBefore.Payload, field), jsonField(t, placed.Payload, field), "the order's %s stays", field)
+	}
+	require.Contains(t, string(placed.Payload), `"[redacted]"`)
+	require.Equal(t, string(refundBefore.Request), string(refund.Request), "the credit note sent to Odoo held nothing personal: amounts and lines unchanged")
+
+	theirsAfter := e.sync(t, st.theirs.ID)
+	require.Equal(t, string(theirsBefore.Payload), string(theirsAfter.Payload), "another customer's order is untouched")
+	require.Equal(t, string(theirsBefore.Request), string(theirsAfter.Request))
+	require.Equal(t, theirsBefore.SearchKeys, theirsAfter.SearchKeys)
+	theirEventAfter, err := e.st.WebhookEventByID(ctx, e.shopConn.ID, theirEvent.ID)
+	require.NoError(t, err)
+	require.Equal(t, theirEvent.Payload, theirEventAfter.Payload)
+
+	ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Search: "ada@example.org", Limit: 10})
+	require.NoError(t, err)
+	require.Empty(t, ss, "searching by the erased e-mail finds nothing")
+}
+
+// jsonField is one top-level field of a stored JSON object, as stored.
+func jsonField(t *testing.T, b []byte, field string) string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &m))
+	return string(m[field])
 }
