@@ -30,7 +30,8 @@ CREATE TABLE privacy_requests (
     -- One plain sentence on where the request stands.
     progress          text        NOT NULL DEFAULT '',
     completed_at      timestamptz,
-    CHECK (kind = 'shop_redact' OR customer_id <> '' OR customer_email <> '')
+    -- A customer's request names them, until an erasure forgets the e-mail.
+    CHECK (kind = 'shop_redact' OR customer_id <> '' OR customer_email <> '' OR completed_at IS NOT NULL)
 );
 -- One request per delivery, and one per Shopify event (a redelivery under a
 -- new webhook id is the same request).
