@@ -14,7 +14,7 @@ import (
 )
 
 // Redacted stands in for every personal value an erasure removes.
-const Redacted = "[redacted]"
+const Redacted = store.Redacted
 
 // erasureChunk is how many syncs one erasure transaction rewrites: short
 // transactions, so an erasure of a customer with thousands of syncs holds
@@ -121,11 +121,19 @@ func (e *Engine) EraseOnce(ctx context.Context) (bool, error) {
 			return err
 		}
 		step.Events, step.Done = len(bodies), true
-		step.Progress = fmt.Sprintf("Erased from Crossdock: the customer's personal data in %s syncs, %s webhook deliveries and %s records of the mappings and catalogues. Amounts, SKUs, order numbers and totals are kept.",
-			store.Thousands(w.ErasedSyncs+step.Syncs), store.Thousands(step.Events), store.Thousands(step.Records))
+		step.Progress = fmt.Sprintf("Erased from Crossdock: the customer's personal data in %s, %s and %s of the mappings and catalogues. Amounts, SKUs, order numbers and totals are kept.",
+			counted(w.ErasedSyncs+step.Syncs, "sync", "syncs"), counted(step.Events, "webhook delivery", "webhook deliveries"), counted(step.Records, "record", "records"))
 		return tx.AdvanceErasure(ctx, w.ID, step)
 	})
 	return did, err
+}
+
+// counted is a number and its noun: "1 sync", "1,200 syncs".
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return store.Thousands(n) + " " + many
 }
 
 // planErasure lists what an erasure goes through: the customer's syncs and

@@ -109,6 +109,9 @@ func (h Privacy) Answered(c *fiber.Ctx) error {
 // privacyRow is a request as the pages show it: the customer by name first,
 // then e-mail, then Shopify's id.
 func privacyRow(r store.PrivacyRequest, t time.Time) views.PrivacyRow {
+	if r.CustomerName == store.Redacted {
+		r.CustomerName = "" // erased: the customer goes by Shopify's id
+	}
 	row := views.PrivacyRow{ID: r.ID, Kind: r.Kind, Shop: r.ConnectionName, ShopDomain: r.ShopDomain, ReceivedAt: r.ReceivedAt,
 		DueAt: r.DueAt, Status: r.Status, Progress: r.Progress, CompletedAt: r.CompletedAt}
 	switch {

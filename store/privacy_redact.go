@@ -8,6 +8,9 @@ import (
 	"github.com/lib/pq"
 )
 
+// Redacted stands in for every personal value an erasure removes.
+const Redacted = "[redacted]"
+
 // Erasure is a customer's erasure (a customers/redact request) under way.
 type Erasure struct {
 	ID            int64          `db:"id"`
@@ -219,6 +222,18 @@ func (q q) AdvanceErasure(ctx context.Context, id int64, s ErasureStep) error {
 		query = `UPDATE privacy_requests SET work_position = $2, erased_syncs = erased_syncs + $3, erased_events = erased_events + $4,
   erased_records = erased_records + $5, progress = $6, status = 'done', completed_at = now(), work_terms = '{}',
   customer_email = '', customer_phone = '' WHERE id = $1`
+	}
+	if s.Done {
+		// The customer's other requests (a data request before the erasure)
+		// forget the e-mail and phone too; one that names the customer by
+		// e-mail alone keeps it until it is answered.
+		if _, err := q.ext.ExecContext(ctx, `UPDATE privacy_requests o SET customer_email = '', customer_phone = ''
+FROM privacy_requests r WHERE r.id = $1 AND o.connection_id = r.connection_id AND o.id <> r.id
+  AND (o.customer_id <> '' OR o.completed_at IS NOT NULL)
+  AND ((r.customer_id <> '' AND o.customer_id = r.customer_id)
+    OR (r.customer_email <> '' AND lower(o.customer_email) = lower(r.customer_email)))`, id); err != nil {
+			return fmt.Errorf("store: erase the customer's other requests: %w", err)
+		}
 	}
 	if _, err := q.ext.ExecContext(ctx, query, id, s.Position, s.Syncs, s.Events, s.Records, s.Progress); err != nil {
 		return fmt.Errorf("store: advance erasure %d: %w", id, err)
