@@ -56,11 +56,7 @@ func (h Privacy) List(c *fiber.Ctx) error {
 
 // Show is one privacy request's page.
 func (h Privacy) Show(c *fiber.Ctx) error {
-	id, err := c.ParamsInt("id")
-	if err != nil {
-		return store.ErrNotFound
-	}
-	r, err := h.Store.PrivacyRequestByID(c.UserContext(), int64(id))
+	r, err := h.request(c)
 	if err != nil {
 		return err
 	}
@@ -77,11 +73,7 @@ func (h Privacy) Show(c *fiber.Ctx) error {
 // Answered marks a data request answered: the store owner has sent the
 // customer the export.
 func (h Privacy) Answered(c *fiber.Ctx) error {
-	id, err := c.ParamsInt("id")
-	if err != nil {
-		return store.ErrNotFound
-	}
-	r, err := h.Store.PrivacyRequestByID(c.UserContext(), int64(id))
+	r, err := h.request(c)
 	if err != nil {
 		return err
 	}
@@ -104,6 +96,15 @@ func (h Privacy) Answered(c *fiber.Ctx) error {
 		h.Flash(c, "success", "The data request is marked as answered.")
 	}
 	return c.Redirect(back, fiber.StatusSeeOther)
+}
+
+// request is the privacy request the path names.
+func (h Privacy) request(c *fiber.Ctx) (store.PrivacyRequest, error) {
+	id, err := c.ParamsInt("id")
+	if err != nil {
+		return store.PrivacyRequest{}, store.ErrNotFound
+	}
+	return h.Store.PrivacyRequestByID(c.UserContext(), int64(id))
 }
 
 // privacyRow is a request as the pages show it: the customer by name first,
