@@ -19,6 +19,7 @@ import (
 // The privacy pages' access rows: admins only. ":id<int>" is a privacy
 // request of the role's own (privacyRouteRecord).
 func init() {
+	writesNowhere["POST /privacy/:id<int>/answered"] = "records that a data request was answered"
 	addRoutes(
 		routeRow{"GET", "/privacy", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 		routeRow{"GET", "/privacy/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
