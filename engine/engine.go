@@ -303,7 +303,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.intakeDone = make(chan struct{})
 	go func() {
 		defer close(e.intakeDone)
+		var erasures sync.WaitGroup
+		erasures.Go(func() { e.erasureLoop(ictx) }) // customers' erasures (privacy_redact.go), stopped with intake
 		e.intakeLoop(ictx)
+		erasures.Wait()
 	}()
 	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.stopPublish, e.publishDone = stop, make(chan struct{})

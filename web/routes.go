@@ -85,6 +85,8 @@ func (s *Server) table() []route {
 	finance := handlers.Finance{Base: base, Store: st}
 	alerts := handlers.Alerts{Base: base, Store: s.vault, Sender: cfg.Alerts}
 	rehearsals := handlers.Rehearsals{Base: base, Store: st, Runner: cfg.Rehearsal}
+	privacy := handlers.Privacy{Base: base, Store: st}
+	privacyExports := handlers.PrivacyExports{Base: base, Store: st}
 
 	return []route{
 		// Probes and metrics (metrics answer a bearer token, or only on
@@ -264,6 +266,14 @@ func (s *Server) table() []route {
 		{post, "/rehearsals", admins, rehearsals.Start},
 		{get, "/rehearsals/:id<int>", admins, rehearsals.Show},
 		{post, "/rehearsals/:id<int>/cancel", admins, rehearsals.Cancel},
+
+		// Privacy requests Shopify sends: admins only, as they show
+		// customers' personal data.
+		{get, "/privacy", admins, privacy.List},
+		{get, "/privacy/:id<int>", admins, privacy.Show},
+		{post, "/privacy/:id<int>/answered", admins, privacy.Answered},
+		{get, "/privacy/:id<int>/export", admins, privacyExports.Page},
+		{get, "/privacy/:id<int>/download", admins, privacyExports.Download},
 	}
 }
 

@@ -333,6 +333,7 @@ VALUES ('inventory', 'manual', 'test', 'succeeded', now(), now(), 10, 1) RETURNI
 		require.NoError(t, db.GetContext(ctx, &id, `INSERT INTO discrepancies (family, kind, key, master_connection_id, other_connection_id, label, master_value, other_value, size, detail, first_run_id, last_run_id)
 VALUES ('inventory', 'stock', $1, $2, $3, 'CHAIR-RED at WH/Stock', '12', '5', 7, '{}', $4, $4) RETURNING id`, "route-"+role, odoo.ID, shop.ID, ids["/reconciliation/runs/"]))
 		ids["/reconciliation/discrepancies/"] = id
+		ids["/privacy/"] = privacyRouteRecord(t, env, shop.ID, role)
 		all[role] = ids
 	}
 	return all

@@ -1,0 +1,157 @@
+package web_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/connectors/shopify/sandbox"
+	"crossdock/store"
+	"crossdock/web/webtest"
+)
+
+// The privacy pages' access rows: admins only. ":id<int>" is a privacy
+// request of the role's own (privacyRouteRecord).
+func init() {
+	writesNowhere["POST /privacy/:id<int>/answered"] = "records that a data request was answered"
+	addRoutes(
+		routeRow{"GET", "/privacy", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+		routeRow{"GET", "/privacy/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+		routeRow{"POST", "/privacy/:id<int>/answered", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+		routeRow{"GET", "/privacy/:id<int>/export", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+		routeRow{"GET", "/privacy/:id<int>/download", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+	)
+}
+
+// privacyRouteRecord stores a privacy request for the access table.
+func privacyRouteRecord(t *testing.T, env *webtest.Env, connectionID int64, role string) int64 {
+	t.Helper()
+	var id int64
+	require.NoError(t, env.Store.DB.GetContext(t.Context(), &id, `INSERT INTO privacy_requests (connection_id, kind, shop_domain, customer_id, received_at, due_at)
+VALUES ($1, 'data_request', 'route-shop.myshopify.com', $2, now(), now() + interval '30 days') RETURNING id`, connectionID, "route-"+role))
+	return id
+}
+
+// deliverPrivacy posts one of Shopify's documented privacy payloads, signed,
+// to the connection's webhook address as Shopify would.
+func deliverPrivacy(t *testing.T, env *webtest.Env, conn store.Connection, topic, fixture, eventID string) {
+	t.Helper()
+	b, err := os.ReadFile("../engine/testdata/" + fixture)
+	require.NoError(t, err)
+	body := []byte(strings.ReplaceAll(string(b), "{shop}.myshopify.com", "crossdock-test.myshopify.com"))
+	res, out := deliver(t, env, fmt.Sprintf("/webhooks/shopify/%d", conn.ID), body, map[string]string{
+		"Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": "crossdock-test.myshopify.com",
+		"X-Shopify-API-Version": "2026-04", "X-Shopify-Webhook-Id": eventID + "-delivery", "X-Shopify-Event-Id": eventID,
+		"X-Shopify-Triggered-At": time.Now().UTC().Format(time.RFC3339Nano), "X-Shopify-Hmac-Sha256": sandbox.Sign(body, testSecret),
+	})
+	require.Equal(t, http.StatusOK, res.StatusCode, out)
+}
+
+// Signed privacy webhooks reach the Privacy page through intake: each
+// request with its customer (by name when Crossdock knows them), its kind,
+// its due date in words and its progress. A wrong signature is refused
+// with 401, as Shopify requires of these topics.
+func TestPrivacyRequestsPage(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	startEngine(t, env)
+	admin := env.SignIn(t, store.RoleAdmin)
+
+	_, body := admin.Get("/privacy")
+	require.Contains(t, body, "No privacy request yet")
+
+	conn := shopifyConnection(t, env, testSecret)
+	// The customer is known to the catalogue by name.
+	_, err := env.Store.DB.ExecContext(t.Context(), `INSERT INTO external_records (connection_id, entity_type, external_id, email, name)
+VALUES ($1, 'customer', 'gid://shopify/Customer/191167', 'john@example.com', 'John Smith')`, conn.ID)
+	require.NoError(t, err)
+	deliverPrivacy(t, env, conn, "customers/data_request", "customers-data-request.json", "privacy-data")
+	// (An erasure is walked in privacy_browser_test.go: the engine here
+	// would carry it out at once.)
+	deliverPrivacy(t, env, conn, "shop/redact", "shop-redact.json", "privacy-shop")
+
+	res, _ := deliver(t, env, fmt.Sprintf("/webhooks/shopify/%d", conn.ID), []byte(`{"shop_id":1}`), map[string]string{
+		"Content-Type": "application/json", "X-Shopify-Topic": "shop/redact", "X-Shopify-Shop-Domain": "crossdock-test.myshopify.com",
+		"X-Shopify-API-Version": "2026-04", "X-Shopify-Webhook-Id": "forged", "X-Shopify-Hmac-Sha256": sandbox.Sign([]byte(`{"shop_id":1}`), "wrong"),
+	})
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+
+	require.Eventually(t, func() bool {
+		_, body = admin.Get("/privacy")
+		return strings.Count(body, `href="/privacy/`) == 2
+	}, 20*time.Second, 50*time.Millisecond, "the two requests are listed")
+	for _, want := range []string{"John Smith", "john@example.com · Shopify customer 191167", "Data request",
+		"Erase the shop", "The whole shop", "Due in 30 days", "Not started", "2 requests open, none past its due date"} {
+		require.Contains(t, body, want)
+	}
+
+	// Past its due date, a request says so in words.
+	_, err = env.Store.DB.ExecContext(t.Context(), `UPDATE privacy_requests SET received_at = now() - interval '33 days', due_at = now() - interval '3 days'
+WHERE kind = 'shop_redact'`)
+	require.NoError(t, err)
+	_, body = admin.Get("/privacy")
+	require.Contains(t, body, "Overdue by 3 days")
+	require.Contains(t, body, "1 request past its due date")
+
+	var id int64
+	require.NoError(t, env.Store.DB.GetContext(t.Context(), &id, `SELECT id FROM privacy_requests WHERE kind = 'data_request'`))
+	res, body = admin.Get(fmt.Sprintf("/privacy/%d", id))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	for _, want := range []string{"Data request: John Smith", "john@example.com", "555-625-1199", "3 orders", "Shopify data request id", "9999",
+		"Send the store owner everything Crossdock holds about this customer"} {
+		require.Contains(t, body, want)
+	}
+
+	// The answer: a printable page and a JSON file of what is held, each
+	// taken recorded in the audit log.
+	res, body = admin.Get(fmt.Sprintf("/privacy/%d/export", id))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	for _, want := range []string{"Data held about John Smith (john@example.com)", "Systems that hold a copy", "records, as last read",
+		"Crossdock has moved nothing about this customer between systems."} {
+		require.Contains(t, body, want)
+	}
+	res, body = admin.Get(fmt.Sprintf("/privacy/%d/download", id))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, fmt.Sprintf(`attachment; filename="crossdock-privacy-request-%d.json"`, id), res.Header.Get("Content-Disposition"))
+	var doc struct {
+		Request struct {
+			ShopifyRequestID string   `json:"shopify_data_request_id"`
+			CustomerName     string   `json:"customer_name"`
+			Orders           []string `json:"shopify_order_ids"`
+		} `json:"request"`
+		Copies []struct {
+			System   string `json:"system"`
+			RecordID string `json:"record_id"`
+		} `json:"systems_holding_a_copy"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &doc))
+	require.Equal(t, "9999", doc.Request.ShopifyRequestID)
+	require.Equal(t, "John Smith", doc.Request.CustomerName)
+	require.Equal(t, []string{"299938", "280263", "220458"}, doc.Request.Orders)
+	require.Len(t, doc.Copies, 1)
+	require.Equal(t, "gid://shopify/Customer/191167", doc.Copies[0].RecordID)
+	var exported int
+	require.NoError(t, env.Store.DB.GetContext(t.Context(), &exported, `SELECT count(*) FROM audit_log WHERE action = 'privacy_request.exported' AND object_id = $1`, fmt.Sprint(id)))
+	require.Equal(t, 2, exported)
+
+	// Answered: the request says so, and by whom.
+	require.Equal(t, http.StatusSeeOther, admin.PostForm(fmt.Sprintf("/privacy/%d/answered", id), nil).StatusCode)
+	_, body = admin.Get(fmt.Sprintf("/privacy/%d", id))
+	require.Contains(t, body, "Answered in time")
+	require.Contains(t, body, "The data held was sent to the customer by Ada Admin.")
+	require.NotContains(t, body, "Mark as answered")
+
+	// Operators and finance meet the refusal every admin page gives.
+	for _, role := range []store.Role{store.RoleOperator, store.RoleFinance} {
+		res, body := env.SignIn(t, role).Get(fmt.Sprintf("/privacy/%d", id))
+		require.Equal(t, http.StatusForbidden, res.StatusCode)
+		require.Contains(t, body, "Not available for your role")
+		require.NotContains(t, body, "john@example.com")
+	}
+}
