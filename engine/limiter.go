@@ -131,15 +131,6 @@ func (l *limiter) cancelProbe(id int64) {
 	l.mu.Unlock()
 }
 
-// Open reports whether the breaker of a connection is open on this replica,
-// and until when (for health pages).
-func (l *limiter) open(id int64) (bool, time.Time) {
-	s := l.state(id)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.now().Before(s.openUntil), s.openUntil
-}
-
 // backoff is the delay before retry number attempt (1 = the first retry) of a
 // sync: base·2^(attempt-1), with ±25 % jitter so that the syncs failed by one
 // outage do not all come back in the same second. The jitter is derived from

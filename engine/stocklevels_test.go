@@ -160,13 +160,6 @@ func TestStockLevelsSupersededAtIntakeAreCounted(t *testing.T) {
 	require.Contains(t, ev.Error, "Already handled")
 }
 
-func (e *env) eventDone(t *testing.T, id int64) bool {
-	t.Helper()
-	var status string
-	require.NoError(t, e.st.DB.Get(&status, `SELECT status FROM webhook_events WHERE id = $1`, id))
-	return status != "received"
-}
-
 func TestStockFromShopifySetsOdooWhenNotEditedByHand(t *testing.T) {
 	t.Parallel()
 	e := setupShopifyStock(t, false)

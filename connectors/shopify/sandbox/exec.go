@@ -38,15 +38,6 @@ func (m *omap) set(k string, v any) {
 	m.vals = append(m.vals, v)
 }
 
-func (m *omap) get(k string) any {
-	for i, key := range m.keys {
-		if key == k {
-			return m.vals[i]
-		}
-	}
-	return nil
-}
-
 // MarshalJSON writes the fields in selection order.
 func (m *omap) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
