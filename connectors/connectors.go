@@ -103,6 +103,10 @@ type Webhooks struct {
 	SecretGrace time.Duration
 	// Verify reports whether signature signs body under one of secrets.
 	Verify func(body []byte, signature string, secrets []string) bool
+	// CheckShape, when set, says in a sentence why a signed body is not a
+	// record of the kind its topic names ("" when it is): a system that
+	// signs the body but not the topic is acted on only when both agree.
+	CheckShape func(topic string, body []byte) string
 }
 
 // Webhook verdicts.

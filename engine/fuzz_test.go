@@ -10,6 +10,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"crossdock/connectors"
+	"crossdock/connectors/odoo"
+	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -51,7 +54,7 @@ func FuzzPlanEvent(f *testing.F) {
 		{ID: shop, Name: "Shopify", Kind: store.KindShopify, Enabled: true, SendsWebhooks: true},
 		{ID: erp, Name: "Odoo", Kind: store.KindOdoo, Enabled: true},
 	}}
-	e := &Engine{cfg: Config{MaxAttempts: 5}}
+	e := &Engine{cfg: Config{MaxAttempts: 5}, kinds: connectors.MustRegistry(shopify.Kind(), odoo.Kind())}
 	f.Fuzz(func(t *testing.T, topic uint8, body []byte) {
 		ev := store.WebhookEvent{ID: 7, ConnectionID: shop, Topic: webhookTopics[int(topic)%len(webhookTopics)], Payload: body}
 		// What intake stores: the plan, with a NUL's syncs failed in words

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
 )
@@ -244,11 +243,13 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 		p.outcome.Status, p.outcome.Error = store.WebhookIgnored, "This connection's webhooks are not synced."
 		return p
 	}
-	// Shopify signs the body, not the topic: a body is acted on only when it
-	// is a record of the kind its topic names.
-	if problem := shopify.CheckTopicShape(ev.Topic, ev.Payload); problem != "" {
-		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
-		return p
+	// A system may sign the body but not the topic: a body is acted on only
+	// when it is a record of the kind its topic names.
+	if k, ok := e.kinds.Kind(src.Kind); ok && k.Webhooks != nil && k.Webhooks.CheckShape != nil {
+		if problem := k.Webhooks.CheckShape(ev.Topic, ev.Payload); problem != "" {
+			p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
+			return p
+		}
 	}
 	if f := flows.byTopic[[2]string{src.Kind, ev.Topic}]; f != nil {
 		return f.Plan(e, rs, ev, p)

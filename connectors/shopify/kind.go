@@ -46,7 +46,8 @@ func Kind() connectors.Kind {
 		DefaultAPIVersion: DefaultAPIVersion,
 		EndOfSupport:      EndOfSupport,
 		Webhooks: &connectors.Webhooks{SignatureHeader: HeaderHMAC, SecretField: "api_secret", SecretGrace: time.Hour,
-			Verify: func(body []byte, sig string, secrets []string) bool { return VerifyHMAC(body, sig, secrets...) }},
+			Verify:     func(body []byte, sig string, secrets []string) bool { return VerifyHMAC(body, sig, secrets...) },
+			CheckShape: CheckTopicShape},
 		Offers: map[rules.Family][]connectors.Capability{
 			rules.Products:     {connectors.Read, connectors.Write, connectors.Subscribe, connectors.Sweep},
 			rules.Prices:       {connectors.Read, connectors.Write, connectors.Subscribe},
