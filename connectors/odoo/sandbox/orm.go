@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // odooError is a Python exception as Odoo would raise it.
@@ -390,33 +392,71 @@ func compare(a, b any) (int, bool) {
 	return 0, false
 }
 
-// likeMatch implements SQL LIKE with backslash escapes, as PostgreSQL does.
+// likeMatch implements SQL LIKE with backslash escapes, as PostgreSQL does:
+// % matches any run of characters, _ one character, \x the character x;
+// fold compares characters case-insensitively (Unicode simple folding, as
+// ILIKE). It walks the pattern directly: compiling a regular expression per
+// record compared made the twin, not the engine, the limit of every search
+// over many records (a partner looked up by e-mail reads each one).
 func likeMatch(s, pattern string, fold bool) bool {
-	var re strings.Builder
-	re.WriteString("^")
-	if fold {
-		re.WriteString("(?is)")
-	} else {
-		re.WriteString("(?s)")
-	}
-	for i := 0; i < len(pattern); i++ {
-		switch c := pattern[i]; c {
-		case '\\':
-			if i+1 < len(pattern) {
-				i++
-				re.WriteString(regexp.QuoteMeta(string(pattern[i])))
+	// Greedy match with one backtrack point, the last % seen: each % extends
+	// its run by one character only when what follows it fails to match.
+	si, pi := 0, 0
+	starP, starS := -1, 0
+	for si < len(s) {
+		if pi < len(pattern) {
+			pc, pw := utf8.DecodeRuneInString(pattern[pi:])
+			switch {
+			case pc == '%':
+				starP, starS = pi+pw, si
+				pi += pw
+				continue
+			case pc == '_':
+				_, sw := utf8.DecodeRuneInString(s[si:])
+				si, pi = si+sw, pi+pw
+				continue
+			case pc == '\\':
+				if pi+pw == len(pattern) {
+					pi += pw // a trailing lone backslash escapes nothing
+					continue
+				}
+				pi += pw
+				pc, pw = utf8.DecodeRuneInString(pattern[pi:])
 			}
-		case '%':
-			re.WriteString(".*")
-		case '_':
-			re.WriteString(".")
-		default:
-			re.WriteString(regexp.QuoteMeta(string(c)))
+			sc, sw := utf8.DecodeRuneInString(s[si:])
+			if sameRune(sc, pc, fold) {
+				si, pi = si+sw, pi+pw
+				continue
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		_, sw := utf8.DecodeRuneInString(s[starS:])
+		starS += sw
+		si, pi = starS, starP
+	}
+	for pi < len(pattern) && pattern[pi] == '%' {
+		pi++
+	}
+	return pi == len(pattern) || pattern[pi:] == "\\"
+}
+
+// sameRune compares two characters, case-insensitively when fold is set
+// (the same simple folding as a regular expression's (?i)).
+func sameRune(a, b rune, fold bool) bool {
+	if a == b {
+		return true
+	}
+	if !fold {
+		return false
+	}
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
 		}
 	}
-	re.WriteString("$")
-	ok, err := regexp.MatchString(re.String(), s)
-	return err == nil && ok
+	return false
 }
 
 // --- search and read ---
