@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -551,8 +552,21 @@ func (s *Server) candidates(m *model, n *node) []int {
 			}
 			return find(n.children[1])
 		case "leaf":
-			if want, ok := n.value.(string); ok && want != "" && n.operator == "=" {
-				return m.withValue(n.path, want)
+			switch want := n.value.(type) {
+			case string:
+				if want != "" && n.operator == "=" {
+					return m.withValue(n.path, want)
+				}
+				if lit, ok := likeLiteral(want); ok && lit != "" && n.operator == "=ilike" {
+					return m.withValue("ilike:"+n.path, foldKey(lit))
+				}
+			default:
+				// A many2one equal to an id: its records are indexed by the id.
+				if f := m.fields[n.path]; f != nil && f.typ == tMany2one && n.operator == "=" {
+					if id, ok := wholeNumber(want); ok && id > 0 {
+						return m.withValue(n.path, id)
+					}
+				}
 			}
 		}
 		return nil, false
@@ -561,6 +575,38 @@ func (s *Server) candidates(m *model, n *node) []int {
 		return ids
 	}
 	return m.sortedIDs()
+}
+
+// likeLiteral returns the text a LIKE pattern without wildcards matches
+// (its escapes undone), and false when it has a wildcard.
+func likeLiteral(pattern string) (string, bool) {
+	if !strings.ContainsAny(pattern, `%_\`) {
+		return pattern, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '%', '_':
+			return "", false
+		case '\\':
+			if i+1 < len(pattern) {
+				i++
+				b.WriteByte(pattern[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
+}
+
+// wholeNumber reads a JSON number (or an int) that is a whole number.
+func wholeNumber(v any) (int, bool) {
+	f, ok := norm(v).(float64)
+	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false
+	}
+	return int(f), true
 }
 
 // orderedRow keeps the field order of a read, as Odoo's JSON does.
