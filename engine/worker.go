@@ -86,6 +86,7 @@ func (e *Engine) work(ctx context.Context, a SyncArgs) error {
 		case errors.Is(err, store.ErrSyncDone):
 			return nil
 		case errors.Is(err, store.ErrFlowPaused):
+			leased = false // a paused sync takes no lease
 			return river.JobSnooze(jittered(e.cfg.PausedRecheck))
 		case errors.Is(err, store.ErrLeaseHeld):
 			leased = false // another sync's
