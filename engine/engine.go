@@ -186,8 +186,6 @@ type Engine struct {
 	rulesMu  sync.Mutex
 	rulesAt  time.Time
 	rulesVal rules.Rules
-	pausedAt time.Time
-	paused   map[string]store.FlowPause
 
 	// The client pool (pool.go): one client per connection, reused while
 	// the connection is unchanged, by every caller.
@@ -419,22 +417,6 @@ func (e *Engine) keepRules(rs rules.Rules) {
 	if rs.Version >= e.rulesVal.Version {
 		e.rulesVal, e.rulesAt = rs, time.Now()
 	}
-}
-
-// pausedFlow reports whether the family's flow is paused, from a snapshot at
-// most RulesTTL old (like the rules: one small read a second, not one a job).
-func (e *Engine) pausedFlow(ctx context.Context, family string) (bool, error) {
-	e.rulesMu.Lock()
-	defer e.rulesMu.Unlock()
-	if e.pausedAt.IsZero() || time.Since(e.pausedAt) >= e.cfg.RulesTTL {
-		p, err := e.st.FlowPauses(ctx)
-		if err != nil {
-			return false, err
-		}
-		e.paused, e.pausedAt = p, time.Now()
-	}
-	_, ok := e.paused[family]
-	return ok, nil
 }
 
 // minLevel drops records below min, whatever the wrapped handler accepts.

@@ -498,19 +498,6 @@ func (e *Engine) CancelReplayBatch(ctx context.Context, a store.Actor, id int64)
 	return e.st.CancelReplayBatch(ctx, a, id)
 }
 
-// autoResolve closes the earlier open failures of the record a sync just
-// wrote successfully. A failure to do so is logged: the success stands.
-func (e *Engine) autoResolve(ctx context.Context, s store.Sync) {
-	n, err := e.st.AutoResolve(ctx, s)
-	if err != nil {
-		e.log.Warn("auto-resolve", "sync_id", s.ID, "err", err)
-		return
-	}
-	if n > 0 {
-		e.log.Info("auto-resolved failures", "sync_id", s.ID, "resolved", n)
-	}
-}
-
 type pruneFailedWorker struct {
 	river.WorkerDefaults[PruneFailedArgs]
 	e *Engine

@@ -274,17 +274,27 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync, o orderIn, cl *odoo
 	res.request = req
 
 	// The customer: found by e-mail, or created. Two orders of one new
-	// customer must not create two partners: they take turns on the e-mail.
-	partnerLease := fmt.Sprintf("partner:%d:%s", s.TargetConnectionID, strings.ToLower(o.Email))
-	if err := e.waitLease(ctx, partnerLease, s.ID, 2*time.Second); err != nil {
-		res.err = err
-		return res
-	}
-	pid, partnerCreated, err := cl.EnsurePartner(ctx, req.Partner)
-	e.releaseLease(ctx, partnerLease, s.ID)
+	// customer must not create two partners: they take turns on the e-mail
+	// (looking again once they have it). A customer Odoo has already needs
+	// no turn, and costs the database nothing.
+	known, found, err := cl.FindPartnerByEmail(ctx, req.Partner.Email)
 	if err != nil {
 		res.err = err
 		return res
+	}
+	pid, partnerCreated := known.ID, false
+	if !found {
+		partnerLease := fmt.Sprintf("partner:%d:%s", s.TargetConnectionID, strings.ToLower(o.Email))
+		if err := e.waitLease(ctx, partnerLease, s.ID, 2*time.Second); err != nil {
+			res.err = err
+			return res
+		}
+		pid, partnerCreated, err = cl.EnsurePartner(ctx, req.Partner)
+		e.releaseLease(ctx, partnerLease, s.ID)
+		if err != nil {
+			res.err = err
+			return res
+		}
 	}
 	req.PartnerID, req.Order.PartnerID = pid, pid
 	res.request = req

@@ -56,16 +56,6 @@ const (
 )
 
 func (e *Engine) work(ctx context.Context, a SyncArgs) error {
-	// A paused flow keeps its syncs queued, without spending attempts.
-	family, err := e.st.SyncFamily(ctx, a.SyncID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if paused, err := e.pausedFlow(ctx, family); err != nil {
-		return err
-	} else if paused {
-		return river.JobSnooze(jittered(e.cfg.PausedRecheck))
-	}
 	if wait, ok := e.limits.admit(a.Target); !ok {
 		return river.JobSnooze(wait + jittered(time.Second))
 	}
@@ -75,35 +65,42 @@ func (e *Engine) work(ctx context.Context, a SyncArgs) error {
 		return river.JobSnooze(jittered(snoozeBusy))
 	}
 	defer release()
-	if a.Lease != "" {
-		got, err := e.st.AcquireLease(ctx, a.Lease, a.SyncID, e.cfg.JobTimeout+leaseSlack)
-		if err != nil {
-			e.limits.cancelProbe(a.Target)
-			return err
+	// One statement: a paused flow keeps its syncs queued without spending
+	// attempts; the lease serialises writes to one target entity across
+	// replicas; then the attempt begins.
+	s, err := e.st.StartSync(ctx, a.SyncID, a.Lease, e.cfg.JobTimeout+leaseSlack)
+	leased := a.Lease != "" // held, possibly, whatever StartSync answered
+	defer func() {
+		if !leased {
+			return
 		}
-		if !got {
-			e.limits.cancelProbe(a.Target)
-			return river.JobSnooze(jittered(snoozeLease))
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := e.st.ReleaseLease(rctx, a.Lease, a.SyncID); err != nil {
+			e.log.Warn("release lease", "lease", a.Lease, "err", err) // it expires on its own
 		}
-		defer func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if err := e.st.ReleaseLease(rctx, a.Lease, a.SyncID); err != nil {
-				e.log.Warn("release lease", "lease", a.Lease, "err", err) // it expires on its own
-			}
-		}()
-	}
-	s, err := e.st.BeginSyncAttempt(ctx, a.SyncID)
-	if errors.Is(err, store.ErrSyncDone) {
-		e.limits.cancelProbe(a.Target)
-		return nil
-	}
+	}()
 	if err != nil {
 		e.limits.cancelProbe(a.Target)
+		switch {
+		case errors.Is(err, store.ErrSyncDone):
+			return nil
+		case errors.Is(err, store.ErrFlowPaused):
+			leased = false // a paused sync takes no lease
+			return river.JobSnooze(jittered(e.cfg.PausedRecheck))
+		case errors.Is(err, store.ErrLeaseHeld):
+			leased = false // another sync's
+			return river.JobSnooze(jittered(snoozeLease))
+		}
 		return err
 	}
 	res := e.run(ctx, s)
-	return e.finish(ctx, s, res)
+	err = e.finish(ctx, s, res, a.Lease)
+	var snoozed *river.JobSnoozeError
+	if err == nil || errors.As(err, &snoozed) {
+		leased = false // recorded, and given up in the same statement
+	}
+	return err
 }
 
 func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
@@ -120,13 +117,14 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 }
 
 // finish records the outcome and tells River what to do with the job.
-func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
+// The lease, when not empty, is given up in the statement that records it.
+func (e *Engine) finish(ctx context.Context, s store.Sync, res result, lease string) error {
 	// The job's context may have ended (timeout, shutdown): the outcome is
 	// recorded regardless.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	o := store.SyncOutcome{ID: s.ID, Attempt: s.Attempts, Status: res.status, ErrorClass: res.class, Message: res.message,
-		Request: res.request, Response: res.response, TargetRef: res.targetRef}
+		Request: res.request, Response: res.response, TargetRef: res.targetRef, Lease: lease}
 	var snooze time.Duration
 	switch {
 	case res.err != nil:
@@ -157,13 +155,16 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 	default:
 		e.limits.record(s.TargetConnectionID, false, false)
 	}
-	if err := e.st.FinishSyncAttempt(fctx, o); err != nil {
+	// Earlier failures of the same record are resolved when it succeeded.
+	o.Resolves = &s
+	n, err := e.st.FinishSync(fctx, o)
+	if err != nil {
 		// Not recorded: let River retry the job; the writes are idempotent.
 		return err
 	}
 	e.counts.add(s.Family, o.Status, o.ErrorClass)
-	if o.Status == store.SyncSucceeded {
-		e.autoResolve(fctx, s) // failed.go: earlier failures of the same record are resolved
+	if n > 0 {
+		e.log.Info("auto-resolved failures", "sync_id", s.ID, "resolved", n)
 	}
 	if snooze > 0 {
 		return river.JobSnooze(snooze)

@@ -722,19 +722,30 @@ func (q q) EditReplay(ctx context.Context, replay, original int64, payload []byt
 	return nil
 }
 
+// autoResolveSet is the UPDATE that resolves earlier failures of a record a
+// later sync wrote (AutoResolve, FinishSync), with the parameter holding the
+// note (autoResolveNote); the caller adds the WHERE clause.
+func autoResolveSet(noteParam string) string {
+	return `UPDATE syncs SET resolved_at = now(), resolution = 'auto_resolved',
+  resolution_note = ` + noteParam + `, resolved_label = 'Crossdock', next_attempt_at = NULL, updated_at = now(),
+  status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END`
+}
+
+// autoResolveNote says why a failure was resolved automatically.
+func autoResolveNote(syncID int64) string {
+	return fmt.Sprintf("A later sync of the same record succeeded (sync #%d).", syncID)
+}
+
 // AutoResolve resolves the open failures of the same record, direction and
 // target that happened before s, now that s succeeded. It returns how many.
 func (q q) AutoResolve(ctx context.Context, s Sync) (int64, error) {
 	if s.EntityRef == "" {
 		return 0, nil
 	}
-	res, err := q.ext.ExecContext(ctx, `UPDATE syncs SET resolved_at = now(), resolution = 'auto_resolved',
-  resolution_note = $5, resolved_label = 'Crossdock', next_attempt_at = NULL, updated_at = now(),
-  status = CASE WHEN status = 'retrying' THEN 'failed' ELSE status END
+	res, err := q.ext.ExecContext(ctx, autoResolveSet("$5")+`
 WHERE entity_ref = $1 AND target_connection_id = $2 AND status IN ('failed', 'retrying', 'rejected') AND resolved_at IS NULL
   AND family = $3 AND direction = $6 AND id < $4`,
-		s.EntityRef, s.TargetConnectionID, s.Family, s.ID,
-		fmt.Sprintf("A later sync of the same record succeeded (sync #%d).", s.ID), s.Direction)
+		s.EntityRef, s.TargetConnectionID, s.Family, s.ID, autoResolveNote(s.ID), s.Direction)
 	if err != nil {
 		return 0, fmt.Errorf("store: auto-resolve: %w", err)
 	}

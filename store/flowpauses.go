@@ -67,12 +67,3 @@ func (s *Store) ResumeFlow(ctx context.Context, a Actor, family string) error {
 			Summary: fmt.Sprintf("Resumed the %s flow", family)})
 	})
 }
-
-// SyncFamily returns the data family of a sync record.
-func (q q) SyncFamily(ctx context.Context, id int64) (string, error) {
-	var f string
-	if err := sqlxGet(ctx, q, &f, `SELECT family FROM syncs WHERE id = $1`, id); err != nil {
-		return "", fmt.Errorf("store: sync %d family: %w", id, err)
-	}
-	return f, nil
-}

@@ -484,21 +484,70 @@ var ErrSyncDone = errors.New("store: the sync has already ended")
 // BeginSyncAttempt marks a sync running, counts the attempt and records its
 // start, in one statement, and returns the sync with its payload.
 func (q q) BeginSyncAttempt(ctx context.Context, id int64) (Sync, error) {
+	return q.StartSync(ctx, id, "", 0)
+}
+
+// Why StartSync did not start a sync (ErrSyncDone aside).
+var (
+	// ErrFlowPaused: the sync's data family is paused; it stays queued.
+	ErrFlowPaused = errors.New("store: the sync's flow is paused")
+	// ErrLeaseHeld: another sync holds the lease on what it writes.
+	ErrLeaseHeld = errors.New("store: another sync holds the lease")
+)
+
+// StartSync begins an attempt of a sync in one statement: unless its flow is
+// paused, it takes the lease (when lease is not empty: AcquireLease for ttl),
+// and only with the lease marks the sync running, counts the attempt and
+// records its start. It returns the sync with its payload, or ErrFlowPaused,
+// ErrLeaseHeld or ErrSyncDone, told apart by a second read only when nothing
+// started. The caller releases a lease it may hold (ReleaseLease, or
+// SyncOutcome.Lease) whatever the outcome: a sync found ended or paused may
+// have taken it.
+func (q q) StartSync(ctx context.Context, id int64, lease string, ttl time.Duration) (Sync, error) {
 	var s Sync
-	err := sqlxGet(ctx, q, &s, `WITH s AS (
+	err := sqlxGet(ctx, q, &s, `WITH cur AS (
+  SELECT NOT EXISTS (SELECT 1 FROM flow_pauses p WHERE p.family = s.family) AS runs FROM syncs s WHERE s.id = $1),
+l AS (
+  INSERT INTO sync_leases AS l (key, sync_id, expires_at)
+  SELECT $2, $1, now() + $3 * interval '1 millisecond' FROM cur WHERE cur.runs AND $2 <> ''
+  ON CONFLICT (key) DO UPDATE SET sync_id = EXCLUDED.sync_id, expires_at = EXCLUDED.expires_at
+  WHERE l.expires_at < now() OR l.sync_id = EXCLUDED.sync_id
+  RETURNING sync_id),
+s AS (
   UPDATE syncs SET status = 'running', attempts = attempts + 1, next_attempt_at = NULL, updated_at = now()
   WHERE id = $1 AND status IN ('pending', 'retrying', 'running') AND resolved_at IS NULL
+    AND (SELECT runs FROM cur) AND ($2 = '' OR EXISTS (SELECT 1 FROM l))
   RETURNING `+syncColumns+`),
 a AS (INSERT INTO sync_attempts (sync_id, attempt) SELECT id, attempts FROM s
       ON CONFLICT (sync_id, attempt) DO UPDATE SET started_at = now(), status = 'running')
-SELECT * FROM s`, id)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return Sync{}, ErrSyncDone
-		}
+SELECT * FROM s`, id, lease, ttl.Milliseconds())
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
 		return Sync{}, fmt.Errorf("store: begin sync %d: %w", id, err)
 	}
-	return s, nil
+	var why struct {
+		Runs   bool `db:"runs"`
+		Open   bool `db:"open"`
+		Leased bool `db:"leased"`
+	}
+	err = sqlxGet(ctx, q, &why, `SELECT NOT EXISTS (SELECT 1 FROM flow_pauses p WHERE p.family = s.family) AS runs,
+  s.status IN ('pending', 'retrying', 'running') AND s.resolved_at IS NULL AS open,
+  EXISTS (SELECT 1 FROM sync_leases l WHERE l.key = $2 AND l.sync_id <> s.id AND l.expires_at >= now()) AS leased
+FROM syncs s WHERE s.id = $1`, id, lease)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Sync{}, ErrSyncDone
+	case err != nil:
+		return Sync{}, fmt.Errorf("store: begin sync %d: %w", id, err)
+	case !why.Runs:
+		return Sync{}, ErrFlowPaused
+	case !why.Open:
+		return Sync{}, ErrSyncDone
+	}
+	// Held, or given up between the two reads: either way, wait a little.
+	return Sync{}, ErrLeaseHeld
 }
 
 // SyncOutcome is how an attempt ended.
@@ -514,35 +563,62 @@ type SyncOutcome struct {
 	Response      any
 	TargetRef     string
 	NextAttemptAt time.Time
+	// Lease, when set, is given up in the same statement (if the sync holds it).
+	Lease string
+	// Resolves, when set and the sync succeeded, is the sync whose record's
+	// earlier open failures are resolved in the same statement (AutoResolve).
+	Resolves *Sync
 }
 
 // FinishSyncAttempt records the outcome on the sync and on its attempt.
 func (q q) FinishSyncAttempt(ctx context.Context, o SyncOutcome) error {
+	_, err := q.FinishSync(ctx, o)
+	return err
+}
+
+// FinishSync records the outcome on the sync and on its attempt, gives up
+// o.Lease when the sync holds it, and, when o.Resolves is set and the sync
+// succeeded, resolves the earlier open failures of the same record
+// (AutoResolve), all in one statement. It returns how many it resolved.
+func (q q) FinishSync(ctx context.Context, o SyncOutcome) (int64, error) {
 	request, err := JSON(o.Request)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	response, err := JSON(o.Response)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	attemptStatus := o.Status
 	if attemptStatus == SyncRetrying {
 		attemptStatus = SyncFailed
 	}
-	_, err = q.ext.ExecContext(ctx, `WITH s AS (
+	var r Sync
+	if o.Resolves != nil && o.Status == SyncSucceeded {
+		r = *o.Resolves
+	}
+	var resolved int64
+	err = sqlxGet(ctx, q, &resolved, `WITH s AS (
   UPDATE syncs SET status = $3, error_class = $4, message = $5, request = COALESCE($6::jsonb, request),
     response = COALESCE($7::jsonb, response), target_ref = CASE WHEN $8 = '' THEN target_ref ELSE $8 END,
     next_attempt_at = $9, finished_at = CASE WHEN $3 IN ('retrying', 'pending', 'running') THEN NULL ELSE now() END,
     updated_at = now()
-  WHERE id = $1 RETURNING id)
-UPDATE sync_attempts SET finished_at = now(), status = $10, error_class = $4, message = $5, response = $7::jsonb
-WHERE sync_id = $1 AND attempt = $2`,
-		o.ID, o.Attempt, o.Status, nullString(o.ErrorClass), o.Message, request, response, o.TargetRef, nullTime(o.NextAttemptAt), attemptStatus)
+  WHERE id = $1 RETURNING id),
+a AS (
+  UPDATE sync_attempts SET finished_at = now(), status = $10, error_class = $4, message = $5, response = $7::jsonb
+  WHERE sync_id = $1 AND attempt = $2),
+l AS (DELETE FROM sync_leases WHERE $11 <> '' AND key = $11 AND sync_id = $1),
+r AS (`+autoResolveSet("$16")+`
+  WHERE $12 <> '' AND entity_ref = $12 AND target_connection_id = $13 AND status IN ('failed', 'retrying', 'rejected')
+    AND resolved_at IS NULL AND family = $14 AND direction = $15 AND id < $1
+  RETURNING 1)
+SELECT count(*) FROM r`,
+		o.ID, o.Attempt, o.Status, nullString(o.ErrorClass), o.Message, request, response, o.TargetRef, nullTime(o.NextAttemptAt), attemptStatus,
+		o.Lease, r.EntityRef, r.TargetConnectionID, r.Family, r.Direction, autoResolveNote(o.ID))
 	if err != nil {
-		return fmt.Errorf("store: finish sync %d: %w", o.ID, err)
+		return 0, fmt.Errorf("store: finish sync %d: %w", o.ID, err)
 	}
-	return nil
+	return resolved, nil
 }
 
 // ResolveSync marks a problem sync resolved (replayed, or dismissed by a person).

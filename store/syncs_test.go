@@ -384,3 +384,86 @@ func TestClaimSweepOncePerInterval(t *testing.T) {
 	require.True(t, at.Equal(*c.PositionAt))
 	require.EqualValues(t, 9, c.PositionID)
 }
+
+// StartSync is the pause check, the lease and the attempt's start in one
+// statement; when it starts nothing, it says why.
+func TestStartSyncPausedLeasedDone(t *testing.T) {
+	t.Parallel()
+	e := syncSetup(t)
+	ctx := t.Context()
+	ids, err := e.st.InsertSyncs(ctx, []store.NewSync{e.newSync("A"), e.newSync("B")})
+	require.NoError(t, err)
+	a, b := ids[0], ids[1]
+
+	require.NoError(t, e.st.PauseFlow(ctx, store.SystemActor("test"), "orders", "stock take"))
+	_, err = e.st.StartSync(ctx, a, "order:1:A", time.Minute)
+	require.ErrorIs(t, err, store.ErrFlowPaused)
+	s, err := e.st.SyncByID(ctx, a)
+	require.NoError(t, err)
+	require.Zero(t, s.Attempts, "a paused flow spends no attempt")
+	ok, err := e.st.AcquireLease(ctx, "order:1:A", b, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "a paused sync takes no lease")
+	require.NoError(t, e.st.ResumeFlow(ctx, store.SystemActor("test"), "orders"))
+
+	_, err = e.st.StartSync(ctx, a, "order:1:A", time.Minute)
+	require.ErrorIs(t, err, store.ErrLeaseHeld, "B holds the lease")
+	s, err = e.st.SyncByID(ctx, a)
+	require.NoError(t, err)
+	require.Zero(t, s.Attempts, "waiting for a lease spends no attempt")
+	require.NoError(t, e.st.ReleaseLease(ctx, "order:1:A", b))
+
+	s, err = e.st.StartSync(ctx, a, "order:1:A", time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, store.SyncRunning, s.Status)
+	require.Equal(t, 1, s.Attempts)
+	ok, err = e.st.AcquireLease(ctx, "order:1:A", b, time.Minute)
+	require.NoError(t, err)
+	require.False(t, ok, "A holds the lease while it runs")
+
+	// The outcome gives the lease up in the same statement.
+	_, err = e.st.FinishSync(ctx, store.SyncOutcome{ID: a, Attempt: 1, Status: store.SyncSucceeded, Lease: "order:1:A"})
+	require.NoError(t, err)
+	ok, err = e.st.AcquireLease(ctx, "order:1:A", b, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok, "A gave the lease up with its outcome")
+
+	_, err = e.st.StartSync(ctx, a, "", 0)
+	require.ErrorIs(t, err, store.ErrSyncDone, "an ended sync does not run again")
+	_, err = e.st.StartSync(ctx, 1<<40, "", 0)
+	require.ErrorIs(t, err, store.ErrSyncDone, "nor one that no longer exists")
+}
+
+// A success recorded with Resolves closes the record's earlier open
+// failures, as AutoResolve does, and says how many.
+func TestFinishSyncResolvesEarlierFailures(t *testing.T) {
+	t.Parallel()
+	e := syncSetup(t)
+	ctx := t.Context()
+	failed := e.newSync("A")
+	failed.Status, failed.ErrorClass, failed.Message = store.SyncFailed, store.ClassUnmapped, "not mapped"
+	ids, err := e.st.InsertSyncs(ctx, []store.NewSync{failed, e.newSync("B")})
+	require.NoError(t, err)
+	later, err := e.st.InsertSyncs(ctx, []store.NewSync{e.newSync("A")})
+	require.NoError(t, err)
+
+	s, err := e.st.StartSync(ctx, later[0], "", 0)
+	require.NoError(t, err)
+	n, err := e.st.FinishSync(ctx, store.SyncOutcome{ID: s.ID, Attempt: 1, Status: store.SyncFailed, ErrorClass: store.ClassTransient, Resolves: &s})
+	require.NoError(t, err)
+	require.Zero(t, n, "a failure resolves nothing")
+
+	again, err := e.st.InsertSyncs(ctx, []store.NewSync{e.newSync("A")})
+	require.NoError(t, err)
+	s, err = e.st.StartSync(ctx, again[0], "", 0)
+	require.NoError(t, err)
+	n, err = e.st.FinishSync(ctx, store.SyncOutcome{ID: s.ID, Attempt: 1, Status: store.SyncSucceeded, Resolves: &s})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "both earlier failures of A")
+	old, err := e.st.SyncByID(ctx, ids[0])
+	require.NoError(t, err)
+	require.NotNil(t, old.ResolvedAt)
+	other, err := e.st.SyncByID(ctx, ids[1])
+	require.NoError(t, err)
+	require.Nil(t, other.ResolvedAt, "another record's sync is left alone")
+}

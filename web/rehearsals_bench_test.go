@@ -32,13 +32,13 @@ import (
 // the peak lasts, so that rate is not sustained. The profile stops at a step
 // that did not drain (the next would start behind).
 //
-//	CROSSDOCK_REHEARSAL_RATES         orders/min per step [300,600,1200,1800,2400,3600,4800]
+//	CROSSDOCK_REHEARSAL_RATES         orders/min per step [300,600,1200,1800,2400,3600,4800,7200,9600]
 //	CROSSDOCK_REHEARSAL_STEP_SECONDS  length of each step [30]
 //	CROSSDOCK_REHEARSAL_UPDATES       stock updates per order [1]
 //
 //	flock /tmp/bench.lock go test -run '^$' -bench RehearsalCeiling -benchtime 1x -timeout 60m ./web/
 func BenchmarkRehearsalCeiling(b *testing.B) {
-	rates := []float64{300, 600, 1200, 1800, 2400, 3600, 4800}
+	rates := []float64{300, 600, 1200, 1800, 2400, 3600, 4800, 7200, 9600}
 	if v := os.Getenv("CROSSDOCK_REHEARSAL_RATES"); v != "" {
 		rates = nil
 		for _, f := range strings.Split(v, ",") {

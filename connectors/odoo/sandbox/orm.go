@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // odooError is a Python exception as Odoo would raise it.
@@ -390,33 +393,71 @@ func compare(a, b any) (int, bool) {
 	return 0, false
 }
 
-// likeMatch implements SQL LIKE with backslash escapes, as PostgreSQL does.
+// likeMatch implements SQL LIKE with backslash escapes, as PostgreSQL does:
+// % matches any run of characters, _ one character, \x the character x;
+// fold compares characters case-insensitively (Unicode simple folding, as
+// ILIKE). It walks the pattern directly: compiling a regular expression per
+// record compared made the twin, not the engine, the limit of every search
+// over many records (a partner looked up by e-mail reads each one).
 func likeMatch(s, pattern string, fold bool) bool {
-	var re strings.Builder
-	re.WriteString("^")
-	if fold {
-		re.WriteString("(?is)")
-	} else {
-		re.WriteString("(?s)")
-	}
-	for i := 0; i < len(pattern); i++ {
-		switch c := pattern[i]; c {
-		case '\\':
-			if i+1 < len(pattern) {
-				i++
-				re.WriteString(regexp.QuoteMeta(string(pattern[i])))
+	// Greedy match with one backtrack point, the last % seen: each % extends
+	// its run by one character only when what follows it fails to match.
+	si, pi := 0, 0
+	starP, starS := -1, 0
+	for si < len(s) {
+		if pi < len(pattern) {
+			pc, pw := utf8.DecodeRuneInString(pattern[pi:])
+			switch {
+			case pc == '%':
+				starP, starS = pi+pw, si
+				pi += pw
+				continue
+			case pc == '_':
+				_, sw := utf8.DecodeRuneInString(s[si:])
+				si, pi = si+sw, pi+pw
+				continue
+			case pc == '\\':
+				if pi+pw == len(pattern) {
+					pi += pw // a trailing lone backslash escapes nothing
+					continue
+				}
+				pi += pw
+				pc, pw = utf8.DecodeRuneInString(pattern[pi:])
 			}
-		case '%':
-			re.WriteString(".*")
-		case '_':
-			re.WriteString(".")
-		default:
-			re.WriteString(regexp.QuoteMeta(string(c)))
+			sc, sw := utf8.DecodeRuneInString(s[si:])
+			if sameRune(sc, pc, fold) {
+				si, pi = si+sw, pi+pw
+				continue
+			}
+		}
+		if starP < 0 {
+			return false
+		}
+		_, sw := utf8.DecodeRuneInString(s[starS:])
+		starS += sw
+		si, pi = starS, starP
+	}
+	for pi < len(pattern) && pattern[pi] == '%' {
+		pi++
+	}
+	return pi == len(pattern) || pattern[pi:] == "\\"
+}
+
+// sameRune compares two characters, case-insensitively when fold is set
+// (the same simple folding as a regular expression's (?i)).
+func sameRune(a, b rune, fold bool) bool {
+	if a == b {
+		return true
+	}
+	if !fold {
+		return false
+	}
+	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
+		if r == b {
+			return true
 		}
 	}
-	re.WriteString("$")
-	ok, err := regexp.MatchString(re.String(), s)
-	return err == nil && ok
+	return false
 }
 
 // --- search and read ---
@@ -511,8 +552,21 @@ func (s *Server) candidates(m *model, n *node) []int {
 			}
 			return find(n.children[1])
 		case "leaf":
-			if want, ok := n.value.(string); ok && want != "" && n.operator == "=" {
-				return m.withValue(n.path, want)
+			switch want := n.value.(type) {
+			case string:
+				if want != "" && n.operator == "=" {
+					return m.withValue(n.path, want)
+				}
+				if lit, ok := likeLiteral(want); ok && lit != "" && n.operator == "=ilike" {
+					return m.withValue("ilike:"+n.path, foldKey(lit))
+				}
+			default:
+				// A many2one equal to an id: its records are indexed by the id.
+				if f := m.fields[n.path]; f != nil && f.typ == tMany2one && n.operator == "=" {
+					if id, ok := wholeNumber(want); ok && id > 0 {
+						return m.withValue(n.path, id)
+					}
+				}
 			}
 		}
 		return nil, false
@@ -521,6 +575,38 @@ func (s *Server) candidates(m *model, n *node) []int {
 		return ids
 	}
 	return m.sortedIDs()
+}
+
+// likeLiteral returns the text a LIKE pattern without wildcards matches
+// (its escapes undone), and false when it has a wildcard.
+func likeLiteral(pattern string) (string, bool) {
+	if !strings.ContainsAny(pattern, `%_\`) {
+		return pattern, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '%', '_':
+			return "", false
+		case '\\':
+			if i+1 < len(pattern) {
+				i++
+				b.WriteByte(pattern[i])
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
+}
+
+// wholeNumber reads a JSON number (or an int) that is a whole number.
+func wholeNumber(v any) (int, bool) {
+	f, ok := norm(v).(float64)
+	if !ok || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false
+	}
+	return int(f), true
 }
 
 // orderedRow keeps the field order of a read, as Odoo's JSON does.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 )
 
 type fieldType int
@@ -100,7 +101,7 @@ func (m *model) put(id int, rec record) {
 	m.recs[id] = rec
 	for name, byValue := range m.index {
 		old, had := m.indexed[name][id]
-		v := rec[name]
+		v := indexValue(name, rec)
 		ok := false
 		switch v.(type) {
 		case int, string:
@@ -163,9 +164,41 @@ func (m *model) childIDs(name string, parentID int) []int {
 }
 
 // searchedRefs are the references the connector looks records up by with
-// "=", once per order or refund: without an index each lookup reads every
-// record.
-var searchedRefs = map[string][]string{"sale.order": {"client_order_ref"}, "account.move": {"ref"}}
+// "=", once per order, refund or stock level: without an index each lookup
+// reads every record. A name "ilike:<field>" indexes the field's value
+// case-folded (foldKey), for "=ilike" with a pattern without wildcards: a
+// customer looked up by e-mail.
+var searchedRefs = map[string][]string{"sale.order": {"client_order_ref"}, "account.move": {"ref"},
+	"stock.quant": {"product_id"}, "res.partner": {"ilike:email"}}
+
+// indexValue is what the index name holds of rec: the field's value, or for
+// "ilike:<field>" its case-folded text.
+func indexValue(name string, rec record) any {
+	field, ok := strings.CutPrefix(name, "ilike:")
+	if !ok {
+		return rec[name]
+	}
+	if v, _ := rec[field].(string); v != "" {
+		return foldKey(v)
+	}
+	return nil
+}
+
+// foldKey maps each character of s to the smallest of those it equals
+// case-insensitively (its Unicode simple folding orbit), so that two texts
+// ILIKE-equal without wildcards have the same key.
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
+}
 
 // indexFields sets up the indexes of every model (see model.index). It runs
 // before the first record is stored.
