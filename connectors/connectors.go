@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // Field is one setting or secret of a connection kind, as the form shows it.
@@ -58,8 +58,9 @@ type FieldErrors = map[string]string
 
 // Kind is a kind of connected system.
 type Kind struct {
-	Key, Label, Description string
-	Fields                  []Field
+	Key                vocab.Kind
+	Label, Description string
+	Fields             []Field
 	// Validate checks what the fields alone cannot say (formats, one field
 	// depending on another); nil when the fields say it all.
 	Validate func(settings map[string]string) FieldErrors
@@ -85,11 +86,11 @@ type Kind struct {
 	// sends none.
 	Webhooks *Webhooks
 	// Offers lists what the kind can do per data family.
-	Offers map[rules.Family][]Capability
+	Offers map[vocab.Family][]Capability
 }
 
 // Can reports whether the kind offers capability c for family f.
-func (k Kind) Can(f rules.Family, c Capability) bool {
+func (k Kind) Can(f vocab.Family, c Capability) bool {
 	return slices.Contains(k.Offers[f], c)
 }
 
@@ -135,13 +136,13 @@ func (k Kind) VerifyWebhook(body []byte, header http.Header, secrets []string) e
 
 // WebhookPath is where the console receives a kind's webhook deliveries;
 // the connection's id follows it.
-func WebhookPath(kind string) string { return "/webhooks/" + kind + "/" }
+func WebhookPath(kind vocab.Kind) string { return "/webhooks/" + string(kind) + "/" }
 
 // WebhookURL is the address a connection's webhook subscriptions must use:
 // the console's base URL, then /webhooks/<kind>/<connection id>. Every place
 // that shows it, subscribes to it or checks the subscriptions builds it
 // here, so they always agree.
-func WebhookURL(baseURL, kind string, connectionID int64) string {
+func WebhookURL(baseURL string, kind vocab.Kind, connectionID int64) string {
 	return strings.TrimRight(baseURL, "/") + WebhookPath(kind) + strconv.FormatInt(connectionID, 10)
 }
 
@@ -192,7 +193,7 @@ func (r *Registry) Kinds() []Kind {
 }
 
 // Kind finds a kind by key.
-func (r *Registry) Kind(key string) (Kind, bool) {
+func (r *Registry) Kind(key vocab.Kind) (Kind, bool) {
 	if r == nil {
 		return Kind{}, false
 	}
@@ -205,8 +206,8 @@ func (r *Registry) Kind(key string) (Kind, bool) {
 }
 
 // Offering lists the keys of the kinds that offer capability c for family f.
-func (r *Registry) Offering(f rules.Family, c Capability) []string {
-	var out []string
+func (r *Registry) Offering(f vocab.Family, c Capability) []vocab.Kind {
+	var out []vocab.Kind
 	for _, k := range r.Kinds() {
 		if k.Can(f, c) {
 			out = append(out, k.Key)
@@ -217,7 +218,7 @@ func (r *Registry) Offering(f rules.Family, c Capability) []string {
 
 // Can reports whether the kind with key offers capability c for family f;
 // an unknown kind offers nothing.
-func (r *Registry) Can(key string, f rules.Family, c Capability) bool {
+func (r *Registry) Can(key vocab.Kind, f vocab.Family, c Capability) bool {
 	k, ok := r.Kind(key)
 	return ok && k.Can(f, c)
 }
@@ -240,7 +241,7 @@ func (r *Registry) ChooseKind() string {
 // Validate checks a connection form of the kind with key. Secrets may stay
 // empty when the connection already has them (haveSecrets): the form never
 // shows them again. Errors are keyed by field key; nil when all is well.
-func (r *Registry) Validate(key string, settings, secrets map[string]string, haveSecrets map[string]bool) FieldErrors {
+func (r *Registry) Validate(key vocab.Kind, settings, secrets map[string]string, haveSecrets map[string]bool) FieldErrors {
 	k, ok := r.Kind(key)
 	if !ok {
 		return FieldErrors{"kind": r.ChooseKind()}

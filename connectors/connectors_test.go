@@ -17,7 +17,7 @@ import (
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 func registry(t *testing.T) *connectors.Registry {
@@ -34,7 +34,7 @@ func TestEveryKindIsComplete(t *testing.T) {
 	r := registry(t)
 	require.Len(t, r.Kinds(), 2)
 	for _, k := range r.Kinds() {
-		t.Run(k.Key, func(t *testing.T) {
+		t.Run(string(k.Key), func(t *testing.T) {
 			require.NotEmpty(t, k.Label)
 			require.NotEmpty(t, k.Description)
 			require.NotEmpty(t, k.Fields)
@@ -63,7 +63,7 @@ func TestUnknownKindIsRefused(t *testing.T) {
 	require.False(t, ok)
 	fe := r.Validate("quickbooks", nil, nil, nil)
 	require.Equal(t, "Choose the kind of system: Shopify or Odoo.", fe["kind"])
-	require.False(t, r.Can("quickbooks", rules.Prices, connectors.Read))
+	require.False(t, r.Can("quickbooks", vocab.Prices, connectors.Read))
 
 	var none *connectors.Registry
 	_, ok = none.Kind("shopify")
@@ -94,10 +94,10 @@ func TestRegistryRefusesMalformedKinds(t *testing.T) {
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
 	r := registry(t)
-	require.ElementsMatch(t, []string{"shopify", "odoo"}, r.Offering(rules.Products, connectors.Read), "both have a catalogue")
-	require.Equal(t, []string{"shopify"}, r.Offering(rules.Orders, connectors.Subscribe), "only Shopify pushes orders")
-	require.True(t, r.Can("odoo", rules.Inventory, connectors.Write))
-	require.False(t, r.Can("odoo", rules.Orders, connectors.Subscribe))
+	require.ElementsMatch(t, []string{"shopify", "odoo"}, r.Offering(vocab.Products, connectors.Read), "both have a catalogue")
+	require.Equal(t, []string{"shopify"}, r.Offering(vocab.Orders, connectors.Subscribe), "only Shopify pushes orders")
+	require.True(t, r.Can("odoo", vocab.Inventory, connectors.Write))
+	require.False(t, r.Can("odoo", vocab.Orders, connectors.Subscribe))
 }
 
 func TestOnlyKindsWithWebhooksVerifyThem(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // CatalogueCounts says how many records a catalogue refresh read.
@@ -127,7 +127,7 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 	}
 	// The catalogue is what a system offers to read of its products.
 	k, ok := e.kinds.Kind(conn.Kind)
-	if !ok || !k.Can(rules.Products, connectors.Read) {
+	if !ok || !k.Can(vocab.Products, connectors.Read) {
 		return CatalogueCounts{}, fmt.Errorf("engine: no catalogue for %s connections", conn.Kind)
 	}
 	cl, err := e.pooled(conn)

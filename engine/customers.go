@@ -14,6 +14,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // The customers flow, Shopify → Odoo partners. A customers/create or
@@ -32,7 +33,7 @@ const (
 
 // customersFlow sends Shopify customers into Odoo as partners.
 func customersFlow() Flow {
-	return Flow{Name: flowCustomers, Family: rules.Customers, From: store.KindShopify, To: store.KindOdoo,
+	return Flow{Name: flowCustomers, Family: vocab.Customers, From: vocab.KindShopify, To: vocab.KindOdoo,
 		Topics: []string{"customers/create", "customers/update"}, Plan: (*Engine).planCustomer,
 		Sweep: &flowSweep{job: sweepJobContent, run: (*Engine).SweepCustomers},
 		// The partner lease on the e-mail serialises its syncs (runCustomer).
@@ -121,11 +122,11 @@ func parseCustomer(payload []byte) (customerRec, string) {
 // sync per Odoo system that could receive it.
 func (e *Engine) planCustomer(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	c, problem := parseCustomer(ev.Payload)
-	return e.planToOdoo(rs, ev, p, rules.Customers, e.customerSync(c, ev.ConnectionID, store.TriggerWebhook), problem, c, c.label())
+	return e.planToOdoo(rs, ev, p, vocab.Customers, e.customerSync(c, ev.ConnectionID, store.TriggerWebhook), problem, c, c.label())
 }
 
 func (e *Engine) customerSync(c customerRec, src int64, trigger string) store.NewSync {
-	return store.NewSync{Family: string(rules.Customers), Direction: dirShopifyOdoo, Flow: flowCustomers,
+	return store.NewSync{Family: vocab.Customers, Direction: vocab.ShopifyToOdoo, Flow: flowCustomers,
 		SourceConnectionID: src, Trigger: trigger, EntityType: entityCustomer, EntityRef: c.ID,
 		EntityKey: cmpStr(c.Email, c.name()), SearchKeys: c.searchKeys(), SourceVersion: c.UpdatedAt,
 		IdempotencyKey: versionKey(c.ID, c.UpdatedAt), MaxAttempts: e.cfg.MaxAttempts}
@@ -151,7 +152,7 @@ func (e *Engine) superseded(ctx context.Context, s store.Sync, markType, ref str
 // checkCustomer refuses a customer without an e-mail before Odoo is called.
 func checkCustomer(_ *Engine, _ context.Context, _ store.Sync, c customerRec) *result {
 	if c.Email == "" {
-		return &result{err: fail(store.ClassValidation, c.label()+" has no e-mail address, so Crossdock cannot find the customer in the ERP. Add one in Shopify.", nil)}
+		return &result{err: fail(vocab.ClassValidation, c.label()+" has no e-mail address, so Crossdock cannot find the customer in the ERP. Add one in Shopify.", nil)}
 	}
 	return nil
 }
@@ -168,8 +169,8 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync, c customerRec, c
 	want := c.partner()
 	lease := partnerLease(s.TargetConnectionID, c.Email)
 	if err := e.waitLease(ctx, lease, s.ID, 2*time.Second); err != nil {
-		if f := (*failure)(nil); errors.As(err, &f) && f.class == store.ClassTransient {
-			err = fail(store.ClassTransient, fmt.Sprintf("Another change of %s (or an order of theirs) is being sent right now.", c.label()), nil)
+		if f := (*failure)(nil); errors.As(err, &f) && f.class == vocab.ClassTransient {
+			err = fail(vocab.ClassTransient, fmt.Sprintf("Another change of %s (or an order of theirs) is being sent right now.", c.label()), nil)
 		}
 		res.err = err
 		return res
@@ -180,7 +181,7 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync, c customerRec, c
 		res.err = err
 		return res
 	} else if newer {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("%s changed again in Shopify; the newer version is sent by its own sync, so this one is not.", c.label())
 		return res
 	}
@@ -201,7 +202,7 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync, c customerRec, c
 			res.err = err
 			return res
 		}
-		res.status, res.targetRef = store.SyncSucceeded, strconv.Itoa(id)
+		res.status, res.targetRef = vocab.SyncSucceeded, strconv.Itoa(id)
 		res.response = map[string]any{"partner_id": id, "created": true}
 		res.message = fmt.Sprintf("%s was created in %s as contact #%d.", c.label(), conn.Name, id)
 		return res
@@ -209,7 +210,7 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync, c customerRec, c
 	vals := odoo.PartnerValues(want, current)
 	res.targetRef = strconv.Itoa(current.ID)
 	if len(vals) == 0 {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.response = map[string]any{"partner_id": current.ID, "changed": []string{}}
 		res.message = fmt.Sprintf("%s is already up to date in %s (contact #%d); nothing was written.", c.label(), conn.Name, current.ID)
 		return res
@@ -220,7 +221,7 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync, c customerRec, c
 		return res
 	}
 	changed := slices.Sorted(maps.Keys(vals))
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	res.response = map[string]any{"partner_id": current.ID, "changed": changed}
 	res.message = fmt.Sprintf("%s was updated in %s (contact #%d).", c.label(), conn.Name, current.ID)
 	return res

@@ -15,6 +15,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // The core's API for the packages above it: reconciliation (engine/recon),
@@ -87,7 +88,7 @@ const FlowStockLevels = flowStockLevels
 
 // Targets lists the systems of a kind a family could be written into: its
 // receivers of that kind or, when none is set up, every such system.
-func Targets(rs rules.Rules, f rules.Family, kind string) []int64 { return targets(rs, f, kind) }
+func Targets(rs rules.Rules, f vocab.Family, kind vocab.Kind) []int64 { return targets(rs, f, kind) }
 
 // GIDTail is the numeric tail of a Shopify global id.
 func GIDTail(gid string) string { return gidTail(gid) }
@@ -168,24 +169,24 @@ type SourceValue struct {
 // sources of truth and the person's write scope.
 func (e *Engine) QueueSourceValue(ctx context.Context, tx *store.Tx, v SourceValue) (int64, error) {
 	now := time.Now().UTC()
-	s := store.NewSync{Direction: dirOdooShopify, SourceConnectionID: v.Source, TargetConnectionID: v.Target, Trigger: store.TriggerManual,
+	s := store.NewSync{Direction: vocab.OdooToShopify, SourceConnectionID: v.Source, TargetConnectionID: v.Target, Trigger: store.TriggerManual,
 		SearchKeys: []string{v.SKU}, SourceVersion: now, IdempotencyKey: newKey(), MaxAttempts: e.cfg.MaxAttempts, Message: v.Message}
 	var lease string
 	switch v.Kind {
 	case "stock":
-		s.Family, s.Flow, s.EntityType = string(rules.Inventory), flowInventory, entityLevel
+		s.Family, s.Flow, s.EntityType = vocab.Inventory, flowInventory, entityLevel
 		s.EntityRef, s.EntityKey = fmt.Sprintf("location:%d", v.OdooLocationID), inventoryLabel(1, v.Location)
 		s.Payload = inventoryBatch{OdooLocationID: v.OdooLocationID, OdooLocation: v.Location, Items: []quantIn{{ProductID: v.OdooProductID, SKU: v.SKU,
 			Quantity: v.OnHand, Reserved: v.OnHand - v.Available, Version: now}}}
 		lease = leaseFor(flowInventory, v.Target, s.EntityRef)
 	case "price", "cost":
-		fam := rules.Prices
+		fam := vocab.Prices
 		if v.Kind == "cost" {
-			fam = rules.Costs
+			fam = vocab.Costs
 		}
 		b := priceBatch{Prices: v.Kind == "price", Costs: v.Kind == "cost", Items: []priceIn{{ProductID: v.OdooProductID, SKU: v.SKU,
 			Price: v.Price, Cost: v.Cost, Version: now}}}
-		s.Family, s.Flow, s.EntityType = string(fam), flowPrices, entityPrices
+		s.Family, s.Flow, s.EntityType = fam, flowPrices, entityPrices
 		s.EntityRef, s.EntityKey, s.Payload = b.Items[0].ref(), batchLabel(b, 1), b
 		lease = pricesLease(v.Target)
 	default:

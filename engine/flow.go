@@ -9,6 +9,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // A flow moves one family of data from one kind of system into another
@@ -22,10 +23,10 @@ type Flow struct {
 	// Name is the flow's stored name: sync records and queued jobs in
 	// databases hold it, so it is never renamed.
 	Name   string
-	Family rules.Family
+	Family vocab.Family
 	// From and To are the kinds of system it reads from and writes to
-	// (store.KindShopify, store.KindOdoo).
-	From, To string
+	// (vocab.KindShopify, vocab.KindOdoo).
+	From, To vocab.Kind
 	// Topics are the webhook topics of From that Plan turns into its syncs;
 	// none when only a sweep plans it.
 	Topics []string
@@ -84,7 +85,7 @@ type flowRegistry struct {
 	list    []Flow
 	byName  map[string]*Flow
 	byTopic map[[2]string]*Flow // (kind, topic)
-	kinds   map[string]bool     // kinds whose webhooks plan some flow
+	kinds   map[vocab.Kind]bool // kinds whose webhooks plan some flow
 }
 
 // flows returns the engine's registry (built on first use, so that an
@@ -94,12 +95,12 @@ func (e *Engine) flows() *flowRegistry {
 	r.once.Do(func() {
 		r.list = Flows()
 		r.byName = make(map[string]*Flow, len(r.list))
-		r.byTopic, r.kinds = map[[2]string]*Flow{}, map[string]bool{}
+		r.byTopic, r.kinds = map[[2]string]*Flow{}, map[vocab.Kind]bool{}
 		for i := range r.list {
 			f := &r.list[i]
 			r.byName[f.Name] = f
 			for _, t := range f.Topics {
-				r.byTopic[[2]string{f.From, t}] = f
+				r.byTopic[[2]string{string(f.From), t}] = f
 				r.kinds[f.From] = true
 			}
 		}
@@ -157,8 +158,8 @@ func syncQueue(flow string) string {
 // queueInto is the queue of syncs into a kind of system: Odoo's has a queue
 // of its own, sized to what may call Odoo at once (its name is kept: jobs
 // queued in databases hold it).
-func queueInto(kind string) string {
-	if kind == store.KindOdoo {
+func queueInto(kind vocab.Kind) string {
+	if kind == vocab.KindOdoo {
 		return queueSyncsOdoo
 	}
 	return queueSyncs
@@ -237,7 +238,7 @@ func runWith[Rec, C any](spec runSpec[Rec, C]) runFunc {
 		}
 		var rec Rec
 		if err := json.Unmarshal(s.Payload, &rec); err != nil {
-			return result{err: fail(store.ClassInternal, "The "+spec.record+" recorded for this sync cannot be read: "+err.Error(), err)}
+			return result{err: fail(vocab.ClassInternal, "The "+spec.record+" recorded for this sync cannot be read: "+err.Error(), err)}
 		}
 		if spec.decide != nil {
 			var refused *result

@@ -12,15 +12,15 @@ import (
 
 	"crossdock/connectors/shopify"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // Every registered flow is complete, and nothing it is found by is shared
 // with another: its name, or a webhook topic of the kind it reads from.
 func TestFlowsAreComplete(t *testing.T) {
 	t.Parallel()
-	families := rules.Families()
-	kinds := []string{store.KindShopify, store.KindOdoo}
+	families := vocab.AllFamilies()
+	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo}
 	personal := []string{"name", "email", "phone", "address", "tracking number"}
 	names := map[string]bool{}
 	topics := map[[2]string]string{}
@@ -38,7 +38,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			require.True(t, len(f.Topics) > 0 || f.Sweep != nil, "nothing plans it: no webhook topic and no sweep")
 			require.Equal(t, len(f.Topics) > 0, f.Plan != nil, "topics and their plan function go together")
 			for _, topic := range f.Topics {
-				k := [2]string{f.From, topic}
+				k := [2]string{string(f.From), topic}
 				require.Empty(t, topics[k], "topic %s plans %s too", topic, topics[k])
 				topics[k] = f.Name
 			}
@@ -126,14 +126,14 @@ func TestRunWithOpening(t *testing.T) {
 		decide: func(_ *Engine, _ context.Context, _ store.Sync, r *rec) (verdict, *result, error) {
 			steps = append(steps, "decide")
 			if r.N == 1 {
-				return verdict{}, &result{status: store.SyncRejected, message: "refused"}, nil
+				return verdict{}, &result{status: vocab.SyncRejected, message: "refused"}, nil
 			}
 			return verdict{refused: []string{"costs refused"}}, nil, nil
 		},
 		check: func(_ *Engine, _ context.Context, _ store.Sync, r rec) *result {
 			steps = append(steps, "check")
 			if r.N == 2 {
-				return &result{status: store.SyncSkipped}
+				return &result{status: vocab.SyncSkipped}
 			}
 			return nil
 		},
@@ -146,22 +146,22 @@ func TestRunWithOpening(t *testing.T) {
 		},
 		body: func(_ *Engine, _ context.Context, _ store.Sync, r rec, cl string, _ store.Connection, v verdict) result {
 			steps = append(steps, "body")
-			return result{status: store.SyncSucceeded, message: fmt.Sprintf("%s %d, %s", cl, r.N, v.refused[0])}
+			return result{status: vocab.SyncSucceeded, message: fmt.Sprintf("%s %d, %s", cl, r.N, v.refused[0])}
 		},
 	})
 	for _, c := range []struct {
 		name, payload string
 		target        int64
 		steps         []string
-		status        string
+		status        vocab.Status
 		system        string
 		message       string
 	}{
 		{"unreadable", `{"n":"x"}`, 9, nil, "", "", "The thing recorded for this sync cannot be read: "},
-		{"refused", `{"n":1}`, 9, []string{"decide"}, store.SyncRejected, "", "refused"},
-		{"checked", `{"n":2}`, 9, []string{"decide", "check"}, store.SyncSkipped, "", ""},
+		{"refused", `{"n":1}`, 9, []string{"decide"}, vocab.SyncRejected, "", "refused"},
+		{"checked", `{"n":2}`, 9, []string{"decide", "check"}, vocab.SyncSkipped, "", ""},
 		{"target down", `{"n":5}`, 3, []string{"decide", "check", "connect"}, "", "Down Shop", "down"},
-		{"sent", `{"n":5}`, 9, []string{"decide", "check", "connect", "body"}, store.SyncSucceeded, "Shop", "client 5, costs refused"},
+		{"sent", `{"n":5}`, 9, []string{"decide", "check", "connect", "body"}, vocab.SyncSucceeded, "Shop", "client 5, costs refused"},
 	} {
 		steps = nil
 		res := run(&Engine{}, t.Context(), store.Sync{TargetConnectionID: c.target, Payload: json.RawMessage(c.payload)})
@@ -171,7 +171,7 @@ func TestRunWithOpening(t *testing.T) {
 		switch f := (*failure)(nil); {
 		case c.name == "unreadable":
 			require.ErrorAs(t, res.err, &f, c.name)
-			require.Equal(t, store.ClassInternal, f.class)
+			require.Equal(t, vocab.ClassInternal, f.class)
 			require.Contains(t, f.message, c.message, c.name)
 		case res.err != nil:
 			require.EqualError(t, res.err, c.message, c.name)

@@ -17,6 +17,7 @@ import (
 	"crossdock/engine/enginetest"
 	"crossdock/store"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -165,6 +166,6 @@ func TestRealMappingsResolveThroughTheStore(t *testing.T) {
 	// An order goes through with those mappings alone.
 	o, payload := e.order(t)
 	ss := e.endedSyncs(t, e.deliver(t, "orders/create", payload))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 }

@@ -7,7 +7,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // An Odoo product that is not mapped may have nothing to be mapped to: the
@@ -31,7 +31,7 @@ type odooProduct struct {
 // without a SKU (it may be there under a name).
 func (e *Engine) missingIn(ctx context.Context, src, tgt int64, ps []odooProduct) (map[int]store.MissingRecord, error) {
 	out := map[int]store.MissingRecord{}
-	if k, ok, err := e.kindOf(ctx, tgt); err != nil || !ok || !k.Can(rules.Products, connectors.Read) {
+	if k, ok, err := e.kindOf(ctx, tgt); err != nil || !ok || !k.Can(vocab.Products, connectors.Read) {
 		if errors.Is(err, store.ErrNotFound) {
 			err = nil // a connection gone has no catalogue
 		}
@@ -78,7 +78,7 @@ func leaveOutExcluded[T any](ctx context.Context, e *Engine, s store.Sync, items
 	for i, it := range items {
 		ids[i] = product(it)
 	}
-	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, s.Family, ids)
+	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, string(s.Family), ids)
 	if err != nil || len(excluded) == 0 {
 		return items, excluded, err
 	}

@@ -10,6 +10,7 @@ import (
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // The client pool: one client per connection, built from the connection's
@@ -50,12 +51,12 @@ func (e *Engine) connection(ctx context.Context, id int64) (store.Connection, er
 	c, err := e.st.ConnectionByID(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return store.Connection{}, fail(store.ClassNotFound, fmt.Sprintf("The connection #%d no longer exists.", id), err)
+			return store.Connection{}, fail(vocab.ClassNotFound, fmt.Sprintf("The connection #%d no longer exists.", id), err)
 		}
 		return store.Connection{}, err
 	}
 	if !c.Enabled {
-		return store.Connection{}, fail(store.ClassTransient, fmt.Sprintf("%s is disabled; Crossdock tries again later, and sends the change once it is enabled.", c.Name), nil)
+		return store.Connection{}, fail(vocab.ClassTransient, fmt.Sprintf("%s is disabled; Crossdock tries again later, and sends the change once it is enabled.", c.Name), nil)
 	}
 	return c, nil
 }
@@ -103,9 +104,9 @@ func (e *Engine) pooled(c store.Connection) (any, error) {
 // poolFailure says in plain words why the pool has no client for c.
 func poolFailure(c store.Connection, err error) error {
 	if errors.Is(err, errSecretsUnreadable) {
-		return fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
+		return fail(vocab.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
-	return fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, errors.Unwrap(err)), err)
+	return fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, errors.Unwrap(err)), err)
 }
 
 // client returns the pooled client of an enabled connection as a C.
@@ -121,7 +122,7 @@ func client[C any](ctx context.Context, e *Engine, id int64, system string) (C, 
 	}
 	typed, ok := cl.(C)
 	if !ok {
-		return zero, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: connection %q is not a %s connection", c.Name, c.Name, system), nil)
+		return zero, c, fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: connection %q is not a %s connection", c.Name, c.Name, system), nil)
 	}
 	return typed, c, nil
 }
@@ -246,7 +247,7 @@ func (e *Engine) RegisterWebhooks(ctx context.Context, id int64) (int, error) {
 // connection's client.
 func (e *Engine) kindOf(ctx context.Context, id int64) (connectors.Kind, bool, error) {
 	e.clientsMu.Lock()
-	key := ""
+	key := vocab.Kind("")
 	switch {
 	case e.shops[id] != nil:
 		key = e.shops[id].conn.Kind

@@ -10,6 +10,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // PrivacyDue is how long Shopify gives an app to act on a privacy request:
@@ -35,7 +36,7 @@ func (e *Engine) takePrivacyRequests(ctx context.Context, tx *store.Tx, rs rules
 	var outs []store.WebhookOutcome
 	for _, ev := range evs {
 		kind, ok := privacyTopics[ev.Topic]
-		if c, known := rs.Conn(ev.ConnectionID); !ok || !known || c.Kind != store.KindShopify {
+		if c, known := rs.Conn(ev.ConnectionID); !ok || !known || c.Kind != vocab.KindShopify {
 			rest = append(rest, ev)
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // deliverPrivacy stores a privacy webhook as ingest does, under its own
@@ -178,16 +179,16 @@ func (e *env) customerStory(t *testing.T) customerStory {
 		Phone: "+44 20 7946 0000", Address1: "12 St James's Square", City: "London", Zip: "SW1Y 4JH", Country: "GB"})
 	st.grace = e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Grace", LastName: "Hopper", Email: "grace@example.org"})
 	st.partner = e.endedSyncs(t, e.deliver(t, "customers/create", e.customerPayload(t, st.ada.GID())))[0]
-	require.Equal(t, store.SyncSucceeded, st.partner.Status, st.partner.Message)
+	require.Equal(t, vocab.SyncSucceeded, st.partner.Status, st.partner.Message)
 
 	st.order, st.placed = e.customerOrder(t, st.ada.GID(), vs[0])
-	require.Equal(t, store.SyncSucceeded, st.placed.Status, st.placed.Message)
+	require.Equal(t, vocab.SyncSucceeded, st.placed.Status, st.placed.Message)
 	_, payload := refundPayload(t, st.order, 1)
 	st.refund = e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, st.refund.Status, st.refund.Message)
+	require.Equal(t, vocab.SyncSucceeded, st.refund.Status, st.refund.Message)
 	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", vs[1].GID())
 	_, st.failed = e.customerOrder(t, st.ada.GID(), vs[1])
-	require.Equal(t, store.SyncFailed, st.failed.Status, st.failed.Message)
+	require.Equal(t, vocab.SyncFailed, st.failed.Status, st.failed.Message)
 	_, st.theirs = e.customerOrder(t, st.grace.GID(), vs[0])
 	return st
 }

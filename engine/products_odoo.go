@@ -15,6 +15,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // The products flow (content), Odoo → Shopify: for an Odoo that decides
@@ -36,7 +37,7 @@ const (
 
 // productsOdooFlow sends the product content Odoo decides into Shopify.
 func productsOdooFlow() Flow {
-	return Flow{Name: flowProductsOdoo, Family: rules.Products, From: store.KindOdoo, To: store.KindShopify,
+	return Flow{Name: flowProductsOdoo, Family: vocab.Products, From: vocab.KindOdoo, To: vocab.KindShopify,
 		Sweep: &flowSweep{job: sweepJobContent, run: (*Engine).SweepOdooProducts}, Lease: leaseOn("product"),
 		Run: runWith(runSpec[odooProductIn, *shopify.Client]{record: "product", connect: (*Engine).shopify, fields: carriedFields,
 			body: (*Engine).runProductToShopify})}
@@ -83,19 +84,19 @@ func (e *Engine) SweepOdooProducts(ctx context.Context, trigger string, force bo
 	total := 0
 	var errs []error
 	for _, c := range rs.Connections {
-		if c.Kind != store.KindOdoo || !c.Enabled {
+		if c.Kind != vocab.KindOdoo || !c.Enabled {
 			continue
 		}
 		var tgts []int64
-		for _, t := range targets(rs, rules.Products, store.KindShopify) {
-			if rs.Decide(rules.Products, c.ID, t, carriedFields).Allowed {
+		for _, t := range targets(rs, vocab.Products, vocab.KindShopify) {
+			if rs.Decide(vocab.Products, c.ID, t, carriedFields).Allowed {
 				tgts = append(tgts, t)
 			}
 		}
 		if len(tgts) == 0 {
 			continue
 		}
-		n, err := e.sweepOdooProductsOf(ctx, rs, c.ID, tgts, trigger, e.every(rs, rules.Products, force))
+		n, err := e.sweepOdooProductsOf(ctx, rs, c.ID, tgts, trigger, e.every(rs, vocab.Products, force))
 		total += n
 		errs = append(errs, err)
 	}
@@ -148,7 +149,7 @@ func (e *Engine) queueOdooProducts(ctx context.Context, rs rules.Rules, src int6
 			}
 			ref := "product:" + refs[i]
 			for _, t := range tgts {
-				s := store.NewSync{Family: string(rules.Products), Direction: dirOdooShopify, Flow: flowProductsOdoo,
+				s := store.NewSync{Family: vocab.Products, Direction: vocab.OdooToShopify, Flow: flowProductsOdoo,
 					SourceConnectionID: src, TargetConnectionID: t, Trigger: trigger, EntityType: entityProduct, EntityRef: ref,
 					EntityKey: cmpStr(in.SKU, in.Name), SearchKeys: []string{in.SKU, in.Barcode, in.Name}, SourceVersion: in.Version,
 					Payload: in, IdempotencyKey: fmt.Sprintf("odoo-product-%d-%d@%s", src, in.ProductID, in.Version.Format(time.RFC3339)),
@@ -176,7 +177,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync, in odooP
 		res.err = err
 		return res
 	} else if newer {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("%s changed again in Odoo; the newer version is sent by its own sync, so this one is not.", in.label())
 		return res
 	}
@@ -208,7 +209,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync, in odooP
 	}
 	now, ok := current[variant]
 	if !ok {
-		res.err = fail(store.ClassNotFound, fmt.Sprintf("%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", in.label(), variant), nil)
+		res.err = fail(vocab.ClassNotFound, fmt.Sprintf("%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", in.label(), variant), nil)
 		return res
 	}
 	var title, desc *string
@@ -247,7 +248,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync, in odooP
 	}
 	res.targetRef = variant
 	if len(calls) == 0 {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("%s already matches in %s; nothing was written.%s", in.label(), conn.Name, pending)
 		return res
 	}
@@ -264,7 +265,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync, in odooP
 			return res
 		}
 	}
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	res.response = map[string]any{"calls": calls, "fields": d.Fields, "refused": d.Refused}
 	res.message = fmt.Sprintf("%s: %s sent to %s.%s", in.label(), listOfFields(d.Fields), conn.Name, pending)
 	if len(d.Refused) > 0 {
@@ -278,13 +279,13 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync, in odooP
 func (e *Engine) createInShopify(ctx context.Context, s store.Sync, rs rules.Rules, cl *shopify.Client, conn store.Connection,
 	in odooProductIn, fields []string) result {
 	res := result{system: conn.Name}
-	if rs.Rule(rules.Products).Master != s.SourceConnectionID {
-		res.err = fail(store.ClassUnmapped, notMapped([]string{in.label()}, "a Shopify variant")+
-			fmt.Sprintf(", and only the source of products (%s) creates them. Map it on the Mappings page, then try this sync again.", rs.Name(rs.Rule(rules.Products).Master)), nil)
+	if rs.Rule(vocab.Products).Master != s.SourceConnectionID {
+		res.err = fail(vocab.ClassUnmapped, notMapped([]string{in.label()}, "a Shopify variant")+
+			fmt.Sprintf(", and only the source of products (%s) creates them. Map it on the Mappings page, then try this sync again.", rs.Name(rs.Rule(vocab.Products).Master)), nil)
 		return res
 	}
 	if in.SKU == "" {
-		res.err = fail(store.ClassValidation, fmt.Sprintf("%s has no internal reference (SKU) in Odoo. Crossdock matches products by SKU, so it does not create one without it. Give it one in Odoo; the change is then sent on.", in.label()), nil)
+		res.err = fail(vocab.ClassValidation, fmt.Sprintf("%s has no internal reference (SKU) in Odoo. Crossdock matches products by SKU, so it does not create one without it. Give it one in Odoo; the change is then sent on.", in.label()), nil)
 		return res
 	}
 	// The key belongs to the Odoo product, not to this sync: two syncs of
@@ -321,7 +322,7 @@ func (e *Engine) createInShopify(ctx context.Context, s store.Sync, rs rules.Rul
 		res.err = fmt.Errorf("engine: propose the mapping of %s: %w", in.SKU, err)
 		return res
 	}
-	res.status, res.targetRef = store.SyncSucceeded, variantID
+	res.status, res.targetRef = vocab.SyncSucceeded, variantID
 	res.response = map[string]any{"product_id": productID, "variant_id": variantID, "change_set": cs.ID}
 	res.message = fmt.Sprintf("%s was created in %s; its mapping is proposed in change set #%d and waits for an admin's approval.", in.label(), conn.Name, cs.ID)
 	return res

@@ -12,6 +12,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 const (
@@ -21,7 +22,7 @@ const (
 
 // refundsFlow sends Shopify refunds into Odoo as draft credit notes.
 func refundsFlow() Flow {
-	return Flow{Name: flowRefunds, Family: rules.Refunds, From: store.KindShopify, To: store.KindOdoo,
+	return Flow{Name: flowRefunds, Family: vocab.Refunds, From: vocab.KindShopify, To: vocab.KindOdoo,
 		Topics: []string{"refunds/create"}, Plan: (*Engine).planRefund, Lease: leaseOn("refund"),
 		Run: runWith(runSpec[refundIn, *odoo.Client]{record: "refund", connect: (*Engine).odoo, body: (*Engine).runRefund})}
 }
@@ -141,11 +142,11 @@ func (e *Engine) planRefund(rs rules.Rules, ev store.WebhookEvent, p eventPlan) 
 	if r.ID != "" {
 		key = "Refund " + gidTail(r.ID) + " of order " + gidTail(r.OrderID)
 	}
-	base := store.NewSync{Family: string(rules.Refunds), Direction: dirShopifyOdoo, Flow: flowRefunds,
+	base := store.NewSync{Family: vocab.Refunds, Direction: vocab.ShopifyToOdoo, Flow: flowRefunds,
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityRefund, EntityRef: r.ID,
 		EntityKey: key, SearchKeys: r.searchKeys(), SourceVersion: r.CreatedAt,
 		IdempotencyKey: r.ID, MaxAttempts: e.cfg.MaxAttempts}
-	return e.planToOdoo(rs, ev, p, rules.Refunds, base, problem, r, refundLabel(r, ""))
+	return e.planToOdoo(rs, ev, p, vocab.Refunds, base, problem, r, refundLabel(r, ""))
 }
 
 // creditNoteRequest is what the refunds flow sends to Odoo, as recorded.
@@ -183,7 +184,7 @@ func findSaleOrder(ctx context.Context, cl *odoo.Client, orderGID string) (saleO
 // shopifyOrderName finds the name ("#1001") of a Shopify order among the
 // orders flow's syncs, for messages; "" when Crossdock has not seen it.
 func (e *Engine) shopifyOrderName(ctx context.Context, orderGID string) string {
-	ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Orders), Search: orderGID, Limit: 1})
+	ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Orders, Search: orderGID, Limit: 1})
 	if err != nil || len(ss) == 0 || ss[0].EntityKey == orderGID {
 		return ""
 	}
@@ -224,7 +225,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync, r refundIn, cl *od
 			}
 		}
 		label := refundLabel(r, e.shopifyOrderName(ctx, r.OrderID))
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this refund again.",
+		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this refund again.",
 			label, conn.Name, notMapped(names, "an Odoo product")), nil)
 		res.response = store.UnmappedResponse(entityVariant, unmapped)
 		return res
@@ -233,7 +234,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync, r refundIn, cl *od
 	for _, l := range r.Lines {
 		pid, err := strconv.Atoi(mapped[l.VariantID])
 		if err != nil || pid <= 0 {
-			res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this refund again.",
+			res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this refund again.",
 				refundLabel(r, ""), cmpStr(l.SKU, l.VariantID), mapped[l.VariantID]), err)
 			return res
 		}
@@ -256,7 +257,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync, r refundIn, cl *od
 		return res
 	}
 	if so.Partner.ID == 0 {
-		res.err = fail(store.ClassValidation, fmt.Sprintf("%s: the sales order %s in %s has no customer, so the credit note cannot be made.",
+		res.err = fail(vocab.ClassValidation, fmt.Sprintf("%s: the sales order %s in %s has no customer, so the credit note cannot be made.",
 			refundLabel(r, ""), cmpStr(so.name(), strconv.Itoa(so.ID)), conn.Name), nil)
 		return res
 	}
@@ -272,7 +273,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync, r refundIn, cl *od
 		res.err = err
 		return res
 	}
-	res.status, res.targetRef = store.SyncSucceeded, strconv.Itoa(id)
+	res.status, res.targetRef = vocab.SyncSucceeded, strconv.Itoa(id)
 	res.response = map[string]any{"credit_note_id": id, "created": created, "sale_order_id": so.ID, "partner_id": so.Partner.ID}
 	if created {
 		res.message = fmt.Sprintf("%s was created in %s as a draft credit note (#%d) for sales order %s.", label, conn.Name, id, cmpStr(so.name(), strconv.Itoa(so.ID)))

@@ -17,6 +17,7 @@ import (
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // ConnectionStore is what the connection pages need from the store. It
@@ -83,7 +84,7 @@ func (h Connections) List(c *fiber.Ctx) error {
 // API version it uses is near or past its end of support at now.
 func connectionRow(kinds *connectors.Registry, conn store.Connection, now time.Time) views.ConnectionRow {
 	k, _ := kinds.Kind(conn.Kind)
-	r := views.ConnectionRow{ID: conn.ID, Name: conn.Name, Kind: cmp.Or(k.Label, conn.Kind), Environment: conn.Environment, Enabled: conn.Enabled,
+	r := views.ConnectionRow{ID: conn.ID, Name: conn.Name, Kind: cmp.Or(k.Label, string(conn.Kind)), Environment: string(conn.Environment), Enabled: conn.Enabled,
 		LastSuccessAt: conn.LastSuccessAt, LastErrorAt: conn.LastErrorAt, LastError: conn.LastError}
 	if k.Address != nil {
 		r.Address = k.Address(conn.Settings)
@@ -95,19 +96,19 @@ func connectionRow(kinds *connectors.Registry, conn store.Connection, now time.T
 
 func isAdmin(c *fiber.Ctx) bool {
 	u := CurrentUser(c)
-	return u != nil && u.Role == store.RoleAdmin
+	return u != nil && u.Role == vocab.RoleAdmin
 }
 
-func (h Connections) form(c *fiber.Ctx, kind string) views.ConnectionForm {
+func (h Connections) form(c *fiber.Ctx, kind vocab.Kind) views.ConnectionForm {
 	k, _ := h.Kinds.Kind(kind)
-	return views.ConnectionForm{Meta: h.Meta(c, "Add a connection", "connections"), Kind: k.Key, KindLabel: k.Label,
-		KindDescription: k.Description, Environment: store.EnvProduction, Fields: fieldViews(k, nil, nil, nil), Kinds: h.kindChoices()}
+	return views.ConnectionForm{Meta: h.Meta(c, "Add a connection", "connections"), Kind: string(k.Key), KindLabel: k.Label,
+		KindDescription: k.Description, Environment: string(vocab.EnvProduction), Fields: fieldViews(k, nil, nil, nil), Kinds: h.kindChoices()}
 }
 
 func (h Connections) kindChoices() []views.KindChoice {
 	var out []views.KindChoice
 	for _, k := range h.Kinds.Kinds() {
-		out = append(out, views.KindChoice{Key: k.Key, Label: k.Label, Description: k.Description})
+		out = append(out, views.KindChoice{Key: string(k.Key), Label: k.Label, Description: k.Description})
 	}
 	return out
 }
@@ -129,7 +130,7 @@ func fieldViews(k connectors.Kind, settings map[string]string, haveSecret map[st
 
 // New shows the add-connection form for a kind (or the choice of kinds).
 func (h Connections) New(c *fiber.Ctx) error {
-	kind := c.Query("kind")
+	kind := vocab.Kind(c.Query("kind"))
 	if _, ok := h.Kinds.Kind(kind); !ok {
 		kind = ""
 	}
@@ -143,7 +144,9 @@ func parseConnectionForm(c *fiber.Ctx, k connectors.Kind) (store.ConnectionInput
 	var ok bool
 	in.Name, ok = form(c, "name", 400)
 	okAll = okAll && ok
-	in.Environment, ok = form(c, "environment", 40)
+	var env string
+	env, ok = form(c, "environment", 40)
+	in.Environment = vocab.Environment(env)
 	okAll = okAll && ok
 	for _, f := range k.Fields {
 		v, ok := form(c, "f_"+f.Key, 2000)
@@ -160,7 +163,7 @@ func parseConnectionForm(c *fiber.Ctx, k connectors.Kind) (store.ConnectionInput
 	return in, okAll
 }
 
-func mergeErrors(a, b store.FieldErrors) map[string]string {
+func mergeErrors(a, b vocab.FieldErrors) map[string]string {
 	out := map[string]string{}
 	for k, v := range a {
 		out[k] = v
@@ -173,7 +176,7 @@ func mergeErrors(a, b store.FieldErrors) map[string]string {
 
 // Create adds a connection.
 func (h Connections) Create(c *fiber.Ctx) error {
-	k, ok := h.Kinds.Kind(c.FormValue("kind"))
+	k, ok := h.Kinds.Kind(vocab.Kind(c.FormValue("kind")))
 	if !ok {
 		f := h.form(c, "")
 		f.Errors = map[string]string{"kind": h.Kinds.ChooseKind()}
@@ -181,7 +184,7 @@ func (h Connections) Create(c *fiber.Ctx) error {
 	}
 	in, sizeOK := parseConnectionForm(c, k)
 	f := h.form(c, k.Key)
-	f.Name, f.Environment = in.Name, in.Environment
+	f.Name, f.Environment = in.Name, string(in.Environment)
 	f.Fields = fieldViews(k, in.Settings, nil, nil)
 	if !sizeOK {
 		f.Errors = map[string]string{"form": "One of the fields is far too long."}
@@ -193,7 +196,7 @@ func (h Connections) Create(c *fiber.Ctx) error {
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewConnection(f))
 	}
 	conn, err := h.Store.CreateConnection(c.UserContext(), Actor(c), in)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		f.Errors = fe
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewConnection(f))
@@ -334,8 +337,8 @@ func (h Connections) editForm(c *fiber.Ctx, conn store.Connection, settings map[
 	if settings == nil {
 		settings = conn.Settings
 	}
-	return views.ConnectionForm{Meta: h.Meta(c, "Edit "+conn.Name, "connections"), ID: conn.ID, Kind: k.Key, KindLabel: k.Label,
-		Name: conn.Name, Environment: conn.Environment, Fields: fieldViews(k, settings, have, errs), Errors: errs,
+	return views.ConnectionForm{Meta: h.Meta(c, "Edit "+conn.Name, "connections"), ID: conn.ID, Kind: string(k.Key), KindLabel: k.Label,
+		Name: conn.Name, Environment: string(conn.Environment), Fields: fieldViews(k, settings, have, errs), Errors: errs,
 		SecretsChangedAt: conn.SecretsChangedAt, Now: now()}
 }
 
@@ -352,14 +355,14 @@ func (h Connections) Update(c *fiber.Ctx) error {
 	}
 	if errs := mergeErrors(in.Validate(), h.Kinds.Validate(k.Key, in.Settings, in.Secrets, h.Store.SecretsSet(conn))); len(errs) > 0 {
 		f := h.editForm(c, conn, in.Settings, errs)
-		f.Name, f.Environment = in.Name, in.Environment
+		f.Name, f.Environment = in.Name, string(in.Environment)
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditConnection(f))
 	}
 	after, err := h.Store.UpdateConnection(c.UserContext(), Actor(c), conn.ID, in)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		f := h.editForm(c, conn, in.Settings, fe)
-		f.Name, f.Environment = in.Name, in.Environment
+		f.Name, f.Environment = in.Name, string(in.Environment)
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditConnection(f))
 	}
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/views"
+	"crossdock/vocab"
 )
 
 // The Connections page warns 90 days before the API version a connection
@@ -27,13 +28,13 @@ func TestConnectionsWarnAboutAPIVersionEndOfSupport(t *testing.T) {
 	kinds := connectors.MustRegistry(shopify.Kind(), odoo.Kind())
 	today := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	conn := func(id int64, name, version string) store.Connection {
-		return store.Connection{ID: id, Name: name, Kind: store.KindShopify, Environment: store.EnvProduction, Enabled: true,
+		return store.Connection{ID: id, Name: name, Kind: vocab.KindShopify, Environment: vocab.EnvProduction, Enabled: true,
 			Settings: map[string]string{"shop_domain": "shop.myshopify.com", "api_version": version}}
 	}
 	current := connectionRow(kinds, conn(1, "Current store", ""), today)
 	ending := connectionRow(kinds, conn(2, "Ending store", "2026-01"), today)
 	ended := connectionRow(kinds, conn(3, "Ended store", "2025-10"), today)
-	erp := connectionRow(kinds, store.Connection{ID: 4, Name: "ERP", Kind: store.KindOdoo, Settings: map[string]string{"url": "https://erp.example", "database": "main"}}, today)
+	erp := connectionRow(kinds, store.Connection{ID: 4, Name: "ERP", Kind: vocab.KindOdoo, Settings: map[string]string{"url": "https://erp.example", "database": "main"}}, today)
 
 	require.Empty(t, current.Support)
 	require.Empty(t, erp.Support)

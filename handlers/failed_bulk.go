@@ -11,6 +11,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/number"
 	"crossdock/views"
+	"crossdock/vocab"
 )
 
 // The actions on everything matching a filter, after a confirmation that
@@ -30,10 +31,10 @@ func matchingOf(get func(string) string) (store.FailedFilter, url.Values) {
 // record that exists in only one system. ok is false when f asks for another
 // kind of problem.
 func excludable(f store.FailedFilter) (store.FailedFilter, bool) {
-	if f.ErrorClass != "" && f.ErrorClass != store.ClassOnlyInOne {
+	if f.ErrorClass != "" && f.ErrorClass != vocab.ClassOnlyInOne {
 		return f, false
 	}
-	f.ErrorClass = store.ClassOnlyInOne
+	f.ErrorClass = vocab.ClassOnlyInOne
 	return f, true
 }
 
@@ -73,13 +74,13 @@ func (h Failed) ActConfirm(c *fiber.Ctx) error {
 func describeFilterWords(f store.FailedFilter, conns syncConns) string {
 	s := "open failures"
 	if f.ErrorClass != "" {
-		s += " of the kind “" + views.ErrorClassLabel(f.ErrorClass) + "”"
+		s += " of the kind “" + f.ErrorClass.Label() + "”"
 	}
 	if f.Family != "" {
-		s += ", " + familyLabel(f.Family)
+		s += ", " + familyLabel(string(f.Family))
 	}
 	if f.Direction != "" {
-		s += ", " + directionLabel(f.Direction)
+		s += ", " + f.Direction.Label()
 	}
 	if f.Group {
 		s += ", from " + conns.view(f.SourceID).Name + " to " + conns.view(f.TargetID).Name
@@ -91,7 +92,7 @@ func describeFilterWords(f store.FailedFilter, conns syncConns) string {
 		s += ", matching “" + f.Search + "”"
 	}
 	if f.Environment != "" {
-		s += ", in " + f.Environment + " systems"
+		s += ", in " + string(f.Environment) + " systems"
 	}
 	return s
 }
@@ -146,7 +147,7 @@ func (h Failed) Act(c *fiber.Ctx) error {
 		}
 		done, err = h.Store.ResolveMatching(ctx, Actor(c), f, upto, res, note)
 	}
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		msg := fe.First("note", "form")
@@ -199,7 +200,7 @@ func (h Failed) Exclude(c *fiber.Ctx) error {
 		return Redirect(c, back)
 	}
 	r, err := h.Store.ExcludeFailures(c.UserContext(), Actor(c), store.FailedFilter{}, ids, 0, note)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		msg := fe.First("note", "form")

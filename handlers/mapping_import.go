@@ -14,6 +14,7 @@ import (
 	"crossdock/store/number"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // mappingCSVExample is the template file and the example on the import page.
@@ -86,7 +87,7 @@ func (h Mappings) Import(c *fiber.Ctx) error {
 	defer f.Close()
 	res, err := h.Store.ImportMappingsCSV(c.UserContext(), Actor(c), f, filepath.Base(fh.Filename), reason)
 	var ie store.ImportError
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &ie):
 		return fail(fiber.StatusUnprocessableEntity, ie.Message, ie.Line)
@@ -277,7 +278,7 @@ func (h Mappings) Pick(c *fiber.Ctx) error {
 		return Redirect(c, back)
 	}
 	cs, err := h.Store.ProposePick(c.UserContext(), Actor(c), p)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		h.Flash(c, "critical", fe.Error()+" Nothing was proposed.")
@@ -332,7 +333,7 @@ func (h Mappings) AcceptSuggestions(c *fiber.Ctx) error {
 		ids = all
 	}
 	cs, err := h.Store.ChangeSetFromSuggestions(c.UserContext(), Actor(c), from, to, typ, ids, reason)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		return h.unmappedError(c, fe.Error())

@@ -11,6 +11,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/views"
+	"crossdock/vocab"
 )
 
 // PrivacyExportStore is what a data request's export reads and records.
@@ -101,14 +102,14 @@ func privacyExportDoc(x store.PrivacyExport) views.PrivacyExportDoc {
 	attempts := map[int64][]views.PrivacyExportAttempt{}
 	for _, a := range x.Data.Attempts {
 		attempts[a.SyncID] = append(attempts[a.SyncID], views.PrivacyExportAttempt{Attempt: a.Attempt, StartedAt: a.StartedAt.UTC(),
-			Status: a.Status, Message: a.Message, Answer: rawJSON(a.Response)})
+			Status: string(a.Status), Message: a.Message, Answer: rawJSON(a.Response)})
 	}
 	for _, s := range x.Data.Syncs {
 		d.Syncs = append(d.Syncs, views.PrivacyExportSync{ID: s.ID, At: s.CreatedAt.UTC(), Record: s.EntityKey, RecordType: s.EntityType,
-			RecordID: s.EntityRef, Family: s.Family, From: system(s.SourceConnectionID), To: system(s.TargetConnectionID), Status: s.Status,
+			RecordID: s.EntityRef, Family: string(s.Family), From: system(s.SourceConnectionID), To: system(s.TargetConnectionID), Status: string(s.Status),
 			Message: s.Message, TargetRecordID: s.TargetRef, Payload: rawJSON(s.Payload), Request: rawJSON(s.Request),
 			Answer: rawJSON(s.Response), Attempts: attempts[s.ID]})
-		if s.Status == store.SyncSucceeded && s.TargetRef != "" {
+		if s.Status == vocab.SyncSucceeded && s.TargetRef != "" {
 			addCopy(views.PrivacyCopy{System: system(s.TargetConnectionID), SystemKind: x.Systems[s.TargetConnectionID].Kind,
 				RecordType: s.EntityType, RecordID: s.TargetRef, Name: s.EntityKey, KnownFrom: "sync"})
 		}

@@ -17,6 +17,7 @@ import (
 	"crossdock/store/number"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // RehearsalRunner starts peak rehearsals (the engine).
@@ -68,7 +69,7 @@ func (h Rehearsals) page(c *fiber.Ctx, f views.RehearsalForm) (views.RehearsalsP
 		return p, err
 	}
 	for _, cn := range conns {
-		if cn.Kind == store.KindShopify && !cn.IsProduction() {
+		if cn.Kind == vocab.KindShopify && !cn.IsProduction() {
 			p.Form.Connections = append(p.Form.Connections, components.Option{Value: strconv.FormatInt(cn.ID, 10), Label: cn.Name})
 		}
 	}
@@ -102,7 +103,7 @@ func (h Rehearsals) Start(c *fiber.Ctx) error {
 	f := views.RehearsalForm{ConnectionID: c.FormValue("connection"), Profile: c.FormValue("profile"), Multiple: strings.TrimSpace(c.FormValue("multiple")),
 		OrdersPerMin: strings.TrimSpace(c.FormValue("orders_per_min")), Minutes: strings.TrimSpace(c.FormValue("minutes")),
 		UpdatesPerOrder: strings.TrimSpace(c.FormValue("updates_per_order"))}
-	fe := store.FieldErrors{}
+	fe := vocab.FieldErrors{}
 	in := store.NewRehearsal{Profile: f.Profile}
 	in.ConnectionID, _ = strconv.ParseInt(f.ConnectionID, 10, 64)
 	numField := func(v, key, msg string) float64 {
@@ -133,7 +134,7 @@ func (h Rehearsals) Start(c *fiber.Ctx) error {
 			}
 			var r store.Rehearsal
 			r, err = h.Runner.StartRehearsal(c.UserContext(), Actor(c), in, rehearsal.Args{})
-			var ferr store.FieldErrors
+			var ferr vocab.FieldErrors
 			if errors.As(err, &ferr) {
 				fe = ferr
 			} else if err != nil {

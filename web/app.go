@@ -14,10 +14,10 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 
 	"crossdock/connectors"
-	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/web/demo"
 	"crossdock/web/session"
 )
 

@@ -6,9 +6,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/store"
+	"crossdock/web/demo"
 )
 
 // Request body limits, per route. fasthttp reads a request's whole body

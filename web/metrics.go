@@ -18,6 +18,7 @@ import (
 	"crossdock/connectors"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // EngineObserver is what the metrics read from the sync engine of this
@@ -90,7 +91,7 @@ func (s *Server) observeRequests(c *fiber.Ctx) error {
 	}
 	code := strconv.Itoa(status)
 	s.metrics.httpDur.WithLabelValues(c.Method(), route, code).Observe(time.Since(start).Seconds())
-	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), connectors.WebhookPath(store.KindShopify)) {
+	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), connectors.WebhookPath(vocab.KindShopify)) {
 		topic := metricTopic(c.Get("X-Shopify-Topic"))
 		s.metrics.received.WithLabelValues(topic).Inc()
 		if status < 200 || status > 299 {
@@ -177,9 +178,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		failed("queue")
 	} else {
 		for _, q := range qs {
-			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Pending), q.Family, store.SyncPending)
-			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Retrying), q.Family, store.SyncRetrying)
-			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Running), q.Family, store.SyncRunning)
+			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Pending), q.Family, string(vocab.SyncPending))
+			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Retrying), q.Family, string(vocab.SyncRetrying))
+			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Running), q.Family, string(vocab.SyncRunning))
 			lag := 0.0
 			if q.OldestWaitingAt != nil {
 				lag = max(0, now.Sub(*q.OldestWaitingAt).Seconds())
@@ -191,7 +192,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		failed("problems")
 	} else {
 		for _, p := range ps {
-			ch <- prometheus.MustNewConstMetric(descUnresolved, prometheus.GaugeValue, float64(p.N), p.Family, p.Status, p.Class)
+			ch <- prometheus.MustNewConstMetric(descUnresolved, prometheus.GaugeValue, float64(p.N), p.Family, string(p.Status), string(p.Class))
 		}
 	}
 	if b, err := c.st.WebhookIntakeBacklog(ctx); err != nil {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/store"
+	"crossdock/web/demo"
 	"crossdock/web/session"
 )
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -53,7 +54,7 @@ FROM syncs WHERE entity_type = 'order' AND status = 'succeeded' AND payload->'cu
 	privacyWebhook(t, env, shop, domain, "customers/data_request", body(`"orders_requested"`))
 
 	tab := browsertest.Tab(t)
-	signIn(t, tab, env, env.Users[store.RoleAdmin].Email)
+	signIn(t, tab, env, env.Users[vocab.RoleAdmin].Email)
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(env.URL+"/privacy"), chromedp.WaitVisible(chromedp.CSS("#privacy-requests table"))))
 	look(t, tab, "privacy-01-requests")
 	text := pageText(t, tab)

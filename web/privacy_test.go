@@ -13,6 +13,7 @@ import (
 
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -61,7 +62,7 @@ func TestPrivacyRequestsPage(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	startEngine(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 
 	_, body := admin.Get("/privacy")
 	require.Contains(t, body, "No privacy request yet")
@@ -148,7 +149,7 @@ WHERE kind = 'shop_redact'`)
 	require.NotContains(t, body, "Mark as answered")
 
 	// Operators and finance meet the refusal every admin page gives.
-	for _, role := range []store.Role{store.RoleOperator, store.RoleFinance} {
+	for _, role := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance} {
 		res, body := env.SignIn(t, role).Get(fmt.Sprintf("/privacy/%d", id))
 		require.Equal(t, http.StatusForbidden, res.StatusCode)
 		require.Contains(t, body, "Not available for your role")

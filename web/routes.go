@@ -11,22 +11,23 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	"crossdock/connectors"
-	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/static"
 	"crossdock/store"
+	"crossdock/vocab"
+	"crossdock/web/demo"
 )
 
 // access says who may use a route. It is checked on the server for every
 // request; hiding a button is never the only guard.
-type access []store.Role
+type access []vocab.Role
 
 var (
 	public      access = nil // anyone, signed in or not
-	everyone           = access{store.RoleAdmin, store.RoleOperator, store.RoleFinance}
-	operators          = access{store.RoleAdmin, store.RoleOperator}
-	financeTeam        = access{store.RoleAdmin, store.RoleFinance}
-	admins             = access{store.RoleAdmin}
+	everyone           = access{vocab.RoleAdmin, vocab.RoleOperator, vocab.RoleFinance}
+	operators          = access{vocab.RoleAdmin, vocab.RoleOperator}
+	financeTeam        = access{vocab.RoleAdmin, vocab.RoleFinance}
+	admins             = access{vocab.RoleAdmin}
 )
 
 // route is one line of the route table.
@@ -170,7 +171,7 @@ func (s *Server) table() []route {
 		// delivery endpoint is public: it is authenticated by the HMAC of
 		// each body, not by a session (machinePath skips sessions and CSRF
 		// for it).
-		{post, connectors.WebhookPath(store.KindShopify) + ":connection", public, ingest.Receive},
+		{post, connectors.WebhookPath(vocab.KindShopify) + ":connection", public, ingest.Receive},
 		{get, "/connections/:id<int>/webhooks", operators, webhooks.List},
 		{get, "/connections/:id<int>/webhooks/:event", operators, webhooks.Show},
 		{get, "/connections/:id<int>/webhooks/rejected/:rejection", operators, webhooks.ShowRejection},

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"crossdock/connectors"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // Kind describes Odoo to the connectors registry.
@@ -30,15 +30,15 @@ func Kind() connectors.Kind {
 		},
 		Check:   check,
 		Explain: explain,
-		Offers: map[rules.Family][]connectors.Capability{
-			rules.Products:     {connectors.Read, connectors.Write, connectors.Sweep},
-			rules.Prices:       {connectors.Read, connectors.Write, connectors.Sweep},
-			rules.Costs:        {connectors.Read, connectors.Sweep},
-			rules.Inventory:    {connectors.Read, connectors.Write, connectors.Sweep},
-			rules.Customers:    {connectors.Read, connectors.Write},
-			rules.Orders:       {connectors.Read, connectors.Write},
-			rules.Refunds:      {connectors.Read, connectors.Write},
-			rules.Fulfillments: {connectors.Read, connectors.Sweep},
+		Offers: map[vocab.Family][]connectors.Capability{
+			vocab.Products:     {connectors.Read, connectors.Write, connectors.Sweep},
+			vocab.Prices:       {connectors.Read, connectors.Write, connectors.Sweep},
+			vocab.Costs:        {connectors.Read, connectors.Sweep},
+			vocab.Inventory:    {connectors.Read, connectors.Write, connectors.Sweep},
+			vocab.Customers:    {connectors.Read, connectors.Write},
+			vocab.Orders:       {connectors.Read, connectors.Write},
+			vocab.Refunds:      {connectors.Read, connectors.Write},
+			vocab.Fulfillments: {connectors.Read, connectors.Sweep},
 		},
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"crossdock/connectors"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 var (
@@ -48,15 +48,15 @@ func Kind() connectors.Kind {
 		Webhooks: &connectors.Webhooks{SignatureHeader: HeaderHMAC, SecretField: "api_secret", SecretGrace: time.Hour,
 			Verify:     func(body []byte, sig string, secrets []string) bool { return VerifyHMAC(body, sig, secrets...) },
 			CheckShape: CheckTopicShape},
-		Offers: map[rules.Family][]connectors.Capability{
-			rules.Products:     {connectors.Read, connectors.Write, connectors.Subscribe, connectors.Sweep},
-			rules.Prices:       {connectors.Read, connectors.Write, connectors.Subscribe},
-			rules.Costs:        {connectors.Read, connectors.Write},
-			rules.Inventory:    {connectors.Read, connectors.Write, connectors.Subscribe, connectors.Sweep},
-			rules.Customers:    {connectors.Read, connectors.Write, connectors.Subscribe},
-			rules.Orders:       {connectors.Read, connectors.Subscribe, connectors.Sweep},
-			rules.Refunds:      {connectors.Read, connectors.Subscribe},
-			rules.Fulfillments: {connectors.Read, connectors.Write, connectors.Subscribe},
+		Offers: map[vocab.Family][]connectors.Capability{
+			vocab.Products:     {connectors.Read, connectors.Write, connectors.Subscribe, connectors.Sweep},
+			vocab.Prices:       {connectors.Read, connectors.Write, connectors.Subscribe},
+			vocab.Costs:        {connectors.Read, connectors.Write},
+			vocab.Inventory:    {connectors.Read, connectors.Write, connectors.Subscribe, connectors.Sweep},
+			vocab.Customers:    {connectors.Read, connectors.Write, connectors.Subscribe},
+			vocab.Orders:       {connectors.Read, connectors.Subscribe, connectors.Sweep},
+			vocab.Refunds:      {connectors.Read, connectors.Subscribe},
+			vocab.Fulfillments: {connectors.Read, connectors.Write, connectors.Subscribe},
 		},
 	}
 }

@@ -22,8 +22,8 @@ import (
 	"crossdock/engine/recon"
 	"crossdock/store"
 	"crossdock/store/number"
-	"crossdock/store/rules"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 const queueAlerts = "alerts"
@@ -201,7 +201,7 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 				continue
 			}
 			lag := now.Sub(*q.OldestWaitingAt)
-			f := rules.Family(q.Family)
+			f := vocab.Family(q.Family)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: lag.Seconds(),
 				Title: fmt.Sprintf("The %s flow is %s behind", f.Noun(), engine.Minutes(lag)),
 				Message: fmt.Sprintf("The oldest change of %s has waited %s (the alert is at %s); %s wait, %s are retrying. "+
@@ -221,7 +221,7 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 			return nil, err
 		}
 		for _, q := range qs {
-			f := rules.Family(q.Family)
+			f := vocab.Family(q.Family)
 			fresh := time.Duration(rs.Rule(f).FreshnessMinutes) * time.Minute
 			if q.OldestWaitingAt == nil || now.Sub(*q.OldestWaitingAt) <= fresh {
 				continue
@@ -243,7 +243,7 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 			if float64(c) < r.Threshold {
 				continue
 			}
-			f := rules.Family(fam)
+			f := vocab.Family(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
 				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), number.Thousands(c), engine.Minutes(r.Window())),
 				Message: fmt.Sprintf("%s syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
@@ -320,7 +320,7 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 			return nil, err
 		}
 		for _, run := range runs {
-			if f := rules.Family(run.Family); f.Valid() {
+			if f := vocab.Family(run.Family); f.Valid() {
 				// A comparison needs the family's source. One that failed for
 				// want of it, before any source was set, cannot be cleared by
 				// the merchant: the next comparison, under the source, tells.
@@ -390,7 +390,7 @@ func (s *Service) subscriptionConditions(ctx context.Context, r store.AlertRule,
 
 // reconWhat names a reconciliation family: a data family, or the mappings.
 func reconWhat(fam string) (label, noun string) {
-	if f := rules.Family(fam); f.Valid() {
+	if f := vocab.Family(fam); f.Valid() {
 		return f.Label(), f.Noun()
 	}
 	return "Mappings", "mapping references"

@@ -30,6 +30,7 @@ import (
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // SecretKey seals the test connections' secrets.
@@ -96,10 +97,10 @@ func ApproveMappings(t testing.TB, st *store.Store, items []store.ItemInput) {
 	sys := store.SystemActor("test")
 	n := mappingActors.Add(1)
 	op, err := st.CreateUser(ctx, sys, store.NewUser{Email: fmt.Sprintf("olga-%d@shop.test", n), Name: "Olga",
-		Role: store.RoleOperator, Password: "correct horse battery"})
+		Role: vocab.RoleOperator, Password: "correct horse battery"})
 	require.NoError(t, err)
 	admin, err := st.CreateUser(ctx, sys, store.NewUser{Email: fmt.Sprintf("ada-%d@shop.test", n), Name: "Ada",
-		Role: store.RoleAdmin, Password: "correct horse battery"})
+		Role: vocab.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
 	opA, adminA := store.Actor{UserID: op.ID, Label: op.Email}, store.Actor{UserID: admin.ID, Label: admin.Email}
 	cs, err := st.CreateChangeSet(ctx, opA, store.NewChangeSet{Reason: "mappings for the test", Items: items})
@@ -182,24 +183,24 @@ func Setup(t testing.TB, o Options) *Env {
 	box, err := secretbox.New(SecretKey)
 	require.NoError(t, err)
 	a := store.SystemActor("test")
-	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-		Environment: store.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": shopSrv.URL},
+	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+		Environment: vocab.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": shopSrv.URL},
 		Secrets: map[string]string{"access_token": shop.AccessToken(), "api_secret": "whsec"}})
 	require.NoError(t, err)
 	db, _, _, key := odoo.Credentials()
-	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
-		Environment: store.EnvTest, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
+	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo,
+		Environment: vocab.EnvTest, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
 		Secrets: map[string]string{"api_key": key}})
 	require.NoError(t, err)
 
-	orders := store.SourceRuleInput{Family: rules.Orders, Master: shopConn.ID, Receivers: []int64{odooConn.ID},
+	orders := store.SourceRuleInput{Family: vocab.Orders, Master: shopConn.ID, Receivers: []int64{odooConn.ID},
 		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins}
 	if o.OrdersRule != nil {
 		orders = *o.OrdersRule
 	}
 	_, err = st.SaveSourceRule(ctx, a, orders)
 	require.NoError(t, err)
-	_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Inventory, Master: odooConn.ID,
+	_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Inventory, Master: odooConn.ID,
 		Receivers: []int64{shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
 	require.NoError(t, err)
 
@@ -438,7 +439,7 @@ func (e *Env) Placed(t testing.TB, lines ...shopsandbox.NewLine) (shopsandbox.Or
 	t.Helper()
 	o, payload := e.Order(t, lines...)
 	s := e.EndedSyncs(t, e.Deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	sos := e.SaleOrdersWithRef(o.GID())
 	require.Len(t, sos, 1)
 	return o, sos[0]

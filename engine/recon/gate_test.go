@@ -10,6 +10,7 @@ import (
 	"crossdock/engine/recon"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // liveRuns lists the families with a queued or running comparison.
@@ -57,16 +58,16 @@ VALUES ('prices', 'manual', 'failed', now(), 'No system decides prices yet.')`)
 	for _, n := range notices {
 		require.NotEqual(t, "prices", n.Alert.Key, "no alert about prices while nobody decides them: %s", n.Alert.Title)
 	}
-	run, queued, err := e.rc.SourceSaved(ctx, rules.Prices, "test")
+	run, queued, err := e.rc.SourceSaved(ctx, vocab.Prices, "test")
 	require.NoError(t, err)
 	require.False(t, queued, "saving another family's rule, or none, queues nothing")
 	require.Zero(t, run.ID)
 
 	// Naming a source runs the comparison then, not at the next scheduled check.
-	_, err = e.St.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: rules.Prices, Master: e.OdooConn.ID,
+	_, err = e.St.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Prices, Master: e.OdooConn.ID,
 		Receivers: []int64{e.ShopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 15, FreshnessMinutes: 60, Policy: rules.MasterWins})
 	require.NoError(t, err)
-	run, queued, err = e.rc.SourceSaved(ctx, rules.Prices, "test")
+	run, queued, err = e.rc.SourceSaved(ctx, vocab.Prices, "test")
 	require.NoError(t, err)
 	require.True(t, queued)
 	require.Equal(t, store.ReconPrices, run.Family)

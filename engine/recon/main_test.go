@@ -12,6 +12,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -39,7 +40,7 @@ func setup(t *testing.T, o options) *env {
 }
 
 // priceRule saves the source of truth of prices or costs.
-func (e *env) priceRule(t *testing.T, f rules.Family, master int64, receivers ...int64) {
+func (e *env) priceRule(t *testing.T, f vocab.Family, master int64, receivers ...int64) {
 	t.Helper()
 	e.SourceRule(t, store.SourceRuleInput{Family: f, Master: master, Receivers: receivers, Trigger: rules.Scheduled,
 		SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
@@ -48,6 +49,6 @@ func (e *env) priceRule(t *testing.T, f rules.Family, master int64, receivers ..
 // refundsRule makes master decide refunds, and receivers receive them.
 func (e *env) refundsRule(t testing.TB, master int64, receivers ...int64) {
 	t.Helper()
-	e.SourceRule(t, store.SourceRuleInput{Family: rules.Refunds, Master: master, Receivers: receivers, Trigger: rules.Realtime,
+	e.SourceRule(t, store.SourceRuleInput{Family: vocab.Refunds, Master: master, Receivers: receivers, Trigger: rules.Realtime,
 		SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
 }

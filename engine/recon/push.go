@@ -9,7 +9,7 @@ import (
 
 	"crossdock/engine"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // ErrNotPushable is returned when a discrepancy has no flow that could send
@@ -71,7 +71,7 @@ func (s *Service) PushMaster(ctx context.Context, a store.Actor, id int64) (int6
 			if err != nil {
 				return ErrNotPushable
 			}
-			if d := rs.Decide(rules.Inventory, src, tgt, nil); !d.Allowed {
+			if d := rs.Decide(vocab.Inventory, src, tgt, nil); !d.Allowed {
 				return errors.New(d.Reason)
 			}
 			v.OdooLocationID, v.Location, v.OnHand, v.Available = loc, det.Location, det.OnHand, det.Available
@@ -80,9 +80,9 @@ func (s *Service) PushMaster(ctx context.Context, a store.Actor, id int64) (int6
 			if det.Price == nil || det.Cost == nil {
 				return ErrNotPushable
 			}
-			fam := rules.Prices
+			fam := vocab.Prices
 			if d.Kind == "cost" {
-				fam = rules.Costs
+				fam = vocab.Costs
 			}
 			if d := rs.Decide(fam, src, tgt, nil); !d.Allowed {
 				return errors.New(d.Reason)

@@ -24,6 +24,7 @@ import (
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // Reconciliation: a run pulls a snapshot of one family from the master and
@@ -228,17 +229,17 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 	if run.Family == store.ReconMappings {
 		return s.reconcileMappings(ctx, run, rs)
 	}
-	fam := map[string]rules.Family{store.ReconInventory: rules.Inventory, store.ReconPrices: rules.Prices,
-		store.ReconOrders: rules.Orders, store.ReconRefunds: rules.Refunds}[run.Family]
+	fam := map[string]vocab.Family{store.ReconInventory: vocab.Inventory, store.ReconPrices: vocab.Prices,
+		store.ReconOrders: vocab.Orders, store.ReconRefunds: vocab.Refunds}[run.Family]
 	rule := rs.Rule(fam)
 	master, ok := rs.Conn(rule.Master)
 	if !ok {
 		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
 			"No system decides %s yet, so there is nothing to compare against. Name one on the Sources of truth page.", fam.Noun())}
 	}
-	wantMaster, wantOther := store.KindOdoo, store.KindShopify
-	if fam == rules.Orders || fam == rules.Refunds {
-		wantMaster, wantOther = store.KindShopify, store.KindOdoo
+	wantMaster, wantOther := vocab.KindOdoo, vocab.KindShopify
+	if fam == vocab.Orders || fam == vocab.Refunds {
+		wantMaster, wantOther = vocab.KindShopify, vocab.KindOdoo
 	}
 	if master.Kind != wantMaster {
 		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
@@ -330,7 +331,7 @@ func (s *Service) reconcileMappings(ctx context.Context, run store.ReconRun, rs 
 	var closePairs []int64
 	n := 0
 	for _, c := range conns {
-		if !c.Enabled || (c.Kind != store.KindShopify && c.Kind != store.KindOdoo) {
+		if !c.Enabled || (c.Kind != vocab.KindShopify && c.Kind != vocab.KindOdoo) {
 			continue
 		}
 		n++
@@ -377,8 +378,8 @@ func failed(err error, what string) store.RunOutcome {
 		Problems: []store.RunProblem{{What: engine.Capital(what), Why: engine.Plain(err)}}}
 }
 
-func kindName(k string) string {
-	if k == store.KindShopify {
+func kindName(k vocab.Kind) string {
+	if k == vocab.KindShopify {
 		return "Shopify"
 	}
 	return "Odoo"
@@ -404,19 +405,19 @@ func (s *Service) pullStep(ctx context.Context, run store.ReconRun, connID int64
 
 func (s *Service) pullSnapshot(ctx context.Context, run store.ReconRun, c rules.ConnInfo) error {
 	switch {
-	case c.Kind == store.KindOdoo && run.Family == store.ReconInventory:
+	case c.Kind == vocab.KindOdoo && run.Family == store.ReconInventory:
 		return s.odooStock(ctx, run, c.ID)
-	case c.Kind == store.KindShopify && run.Family == store.ReconInventory:
+	case c.Kind == vocab.KindShopify && run.Family == store.ReconInventory:
 		return s.shopifyStock(ctx, run, c.ID)
-	case c.Kind == store.KindOdoo && run.Family == store.ReconPrices:
+	case c.Kind == vocab.KindOdoo && run.Family == store.ReconPrices:
 		return s.odooPrices(ctx, run, c.ID)
-	case c.Kind == store.KindShopify && run.Family == store.ReconPrices:
+	case c.Kind == vocab.KindShopify && run.Family == store.ReconPrices:
 		return s.shopifyPrices(ctx, run, c.ID)
-	case c.Kind == store.KindShopify && (run.Family == store.ReconOrders || run.Family == store.ReconRefunds):
+	case c.Kind == vocab.KindShopify && (run.Family == store.ReconOrders || run.Family == store.ReconRefunds):
 		return s.shopifyOrders(ctx, run, c.ID)
-	case c.Kind == store.KindOdoo && run.Family == store.ReconOrders:
+	case c.Kind == vocab.KindOdoo && run.Family == store.ReconOrders:
 		return s.odooOrders(ctx, run, c.ID)
-	case c.Kind == store.KindOdoo && run.Family == store.ReconRefunds:
+	case c.Kind == vocab.KindOdoo && run.Family == store.ReconRefunds:
 		return s.odooCreditNotes(ctx, run, c.ID)
 	}
 	return fmt.Errorf("recon: no %s snapshot for %s", run.Family, c.Kind)
@@ -816,7 +817,7 @@ const recordsBulkQuery = `{ productVariants { edges { node { id } } } }`
 func (s *Service) pullRecords(ctx context.Context, run store.ReconRun, c store.Connection) error {
 	var locIDs []string
 	switch c.Kind {
-	case store.KindShopify:
+	case vocab.KindShopify:
 		b := &batcher[string]{flush: func(ids []string) error { return s.st.AddRecordSnapshot(ctx, run.ID, c.ID, engine.EntityVariant, ids) }}
 		err := s.bulkExport(ctx, c.ID, recordsBulkQuery, func(line []byte) error {
 			var row struct {
@@ -844,7 +845,7 @@ func (s *Service) pullRecords(ctx context.Context, run store.ReconRun, c store.C
 		for _, l := range locs {
 			locIDs = append(locIDs, l.ID)
 		}
-	case store.KindOdoo:
+	case vocab.KindOdoo:
 		cl, _, err := s.e.OdooClient(ctx, c.ID)
 		if err != nil {
 			return err

@@ -13,7 +13,7 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/engine/enginetest"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 func (e *env) reconcile(t testing.TB, family string) store.ReconRun {
@@ -110,8 +110,8 @@ func pricesSetup(t *testing.T) *env {
 	t.Helper()
 	e := setup(t, options{})
 	e.MapInDB(t)
-	e.priceRule(t, rules.Prices, e.OdooConn.ID, e.ShopConn.ID)
-	e.priceRule(t, rules.Costs, e.OdooConn.ID, e.ShopConn.ID)
+	e.priceRule(t, vocab.Prices, e.OdooConn.ID, e.ShopConn.ID)
+	e.priceRule(t, vocab.Costs, e.OdooConn.ID, e.ShopConn.ID)
 	return e
 }
 
@@ -188,7 +188,7 @@ func TestReconcilePricesAndPushMaster(t *testing.T) {
 	syncID, err := e.rc.PushMaster(ctx, admin, d.ID)
 	require.NoError(t, err)
 	s := e.Ended(t, syncID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, store.TriggerManual, s.Trigger)
 	require.NotEmpty(t, s.IdempotencyKey)
 	require.Equal(t, strconv.FormatFloat(p.ListPrice, 'f', 2, 64), e.Variant(t, changed).Price)

@@ -30,6 +30,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 	"crossdock/web"
 )
 
@@ -76,7 +77,7 @@ type Env struct {
 	Engine *engine.Engine
 	// Services run above Engine's core, on its queue.
 	Services
-	Users map[store.Role]store.User
+	Users map[vocab.Role]store.User
 }
 
 // Options tune Start.
@@ -135,13 +136,13 @@ func Start(t testing.TB, opts ...Options) *Env {
 		defer cancel()
 		srv.Shutdown(ctx) //nolint:errcheck
 	})
-	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Services: above, Users: map[store.Role]store.User{}}
+	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Services: above, Users: map[vocab.Role]store.User{}}
 	if !o.Empty {
 		ctx := context.Background()
 		admin, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "admin@shop.test", Name: "Ada Admin", Password: Password})
 		require.NoError(t, err)
-		env.Users[store.RoleAdmin] = admin
-		for _, r := range []store.Role{store.RoleOperator, store.RoleFinance} {
+		env.Users[vocab.RoleAdmin] = admin
+		for _, r := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance} {
 			u, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: string(r) + "@shop.test", Name: strings.ToUpper(string(r[:1])) + string(r[1:]) + " User", Role: r, Password: Password})
 			require.NoError(t, err)
 			env.Users[r] = u
@@ -185,7 +186,7 @@ func (e *Env) Anonymous(t testing.TB) *Client {
 }
 
 // SignIn returns a client signed in as the role's test user.
-func (e *Env) SignIn(t testing.TB, role store.Role) *Client {
+func (e *Env) SignIn(t testing.TB, role vocab.Role) *Client {
 	t.Helper()
 	c := e.Anonymous(t)
 	res := c.PostForm("/login", url.Values{"email": {e.Users[role].Email}, "password": {Password}})
@@ -256,7 +257,7 @@ func (e *Env) SandboxShopify(t testing.TB, name string) store.Connection {
 	box, err := secretbox.New([]byte(SecretKey))
 	require.NoError(t, err)
 	c, err := e.Store.CreateConnection(context.Background(), store.SystemActor("test"), box, store.ConnectionInput{
-		Name: name, Kind: store.KindShopify, Environment: store.EnvTest,
+		Name: name, Kind: vocab.KindShopify, Environment: vocab.EnvTest,
 		Settings: map[string]string{"shop_domain": "route-shop.myshopify.com", "api_base_url": ts.URL},
 		Secrets:  map[string]string{"access_token": "shpat_sandbox", "api_secret": "sandbox-webhook-secret"},
 	})
@@ -296,7 +297,7 @@ func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
 func StartDemo(t testing.TB, opts ...Options) *Env {
 	t.Helper()
 	env := Start(t, opts...)
-	c := env.SignIn(t, store.RoleAdmin)
+	c := env.SignIn(t, vocab.RoleAdmin)
 	c.RefreshCSRF("/")
 	res := c.PostForm("/demo", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)

@@ -29,6 +29,7 @@ import (
 	"crossdock/store/number"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // SettingKey is where the demo's configuration is stored.
@@ -348,13 +349,13 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	}
 	// The connections come first: their unique names stop a second, racing
 	// load; the setting that makes the demo "loaded" is written last.
-	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: store.KindShopify, Environment: store.EnvTest,
+	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: vocab.KindShopify, Environment: vocab.EnvTest,
 		Settings: map[string]string{"shop_domain": cfg.ShopDomain, "api_base_url": base + "/shopify"},
 		Secrets:  map[string]string{"access_token": cfg.ShopifyToken, "api_secret": "demo-webhook-" + randomHex(8)}})
 	if err != nil {
 		return Loaded{}, fmt.Errorf("demo: shopify connection: %w", err)
 	}
-	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Odoo", Kind: store.KindOdoo, Environment: store.EnvTest,
+	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvTest,
 		Settings: map[string]string{"url": base + "/odoo", "database": cfg.OdooDatabase, "username": cfg.OdooLogin, "protocol": "json2"},
 		Secrets:  map[string]string{"api_key": cfg.OdooAPIKey}})
 	if err != nil {
@@ -418,7 +419,7 @@ const Actor = "Demo workspace"
 // product content in Shopify also means a record that exists only in Odoo
 // is not created in the store behind the merchant's back.
 func sourcesOf(shop, odoo int64) []store.SourceRuleInput {
-	rule := func(f rules.Family, master, receiver int64, t rules.Trigger, every int) store.SourceRuleInput {
+	rule := func(f vocab.Family, master, receiver int64, t rules.Trigger, every int) store.SourceRuleInput {
 		in := store.SourceRuleInput{Family: f, Master: master, Trigger: t, SweepMinutes: every, FreshnessMinutes: 60, Policy: rules.MasterWins}
 		if receiver != 0 {
 			in.Receivers = []int64{receiver}
@@ -426,14 +427,14 @@ func sourcesOf(shop, odoo int64) []store.SourceRuleInput {
 		return in
 	}
 	return []store.SourceRuleInput{
-		rule(rules.Orders, shop, odoo, rules.Realtime, 15),
-		rule(rules.Refunds, shop, odoo, rules.Realtime, 15),
-		rule(rules.Customers, shop, odoo, rules.Realtime, 15),
-		rule(rules.Prices, odoo, shop, rules.Scheduled, 5),
-		rule(rules.Costs, odoo, shop, rules.Scheduled, 5),
-		rule(rules.Inventory, odoo, shop, rules.Scheduled, 5),
-		rule(rules.Fulfillments, odoo, shop, rules.Scheduled, 5),
-		rule(rules.Products, shop, 0, rules.Scheduled, 60),
+		rule(vocab.Orders, shop, odoo, rules.Realtime, 15),
+		rule(vocab.Refunds, shop, odoo, rules.Realtime, 15),
+		rule(vocab.Customers, shop, odoo, rules.Realtime, 15),
+		rule(vocab.Prices, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Costs, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Inventory, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Fulfillments, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Products, shop, 0, rules.Scheduled, 60),
 	}
 }
 
@@ -448,8 +449,8 @@ func setSources(ctx context.Context, st *store.Store, a store.Actor, shop, odoo 
 }
 
 // Families lists the data families the demo gives a source of truth.
-func Families() []rules.Family {
-	var fs []rules.Family
+func Families() []vocab.Family {
+	var fs []vocab.Family
 	for _, in := range sourcesOf(1, 2) {
 		fs = append(fs, in.Family)
 	}
