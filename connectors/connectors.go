@@ -17,6 +17,7 @@ import (
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // Field is one setting or secret of a connection kind, as the form shows it.
@@ -30,15 +31,16 @@ type Field struct {
 
 // Kind is a kind of connected system.
 type Kind struct {
-	Key, Label, Description string
-	Fields                  []Field
+	Key                vocab.Kind
+	Label, Description string
+	Fields             []Field
 }
 
 // Kinds lists what Crossdock connects to today.
 func Kinds() []Kind {
 	return []Kind{
 		{
-			Key: store.KindShopify, Label: "Shopify", Description: "Your Shopify store, through a custom app's Admin API access token.",
+			Key: vocab.KindShopify, Label: "Shopify", Description: "Your Shopify store, through a custom app's Admin API access token.",
 			Fields: []Field{
 				{Key: "shop_domain", Label: "Shop domain", Placeholder: "your-store.myshopify.com", Required: true, Hint: "The store's .myshopify.com address, not its public domain."},
 				{Key: "access_token", Label: "Admin API access token", Placeholder: "shpat_…", Secret: true, Required: true, Hint: "From your custom app in Shopify admin → Apps → Develop apps → API credentials."},
@@ -48,7 +50,7 @@ func Kinds() []Kind {
 			},
 		},
 		{
-			Key: store.KindOdoo, Label: "Odoo", Description: "Your Odoo ERP (version 14 to 21 over JSON-RPC, or 19+ over the JSON-2 API).",
+			Key: vocab.KindOdoo, Label: "Odoo", Description: "Your Odoo ERP (version 14 to 21 over JSON-RPC, or 19+ over the JSON-2 API).",
 			Fields: []Field{
 				{Key: "url", Label: "Odoo address", Placeholder: "https://your-company.odoo.com", Required: true},
 				{Key: "database", Label: "Database", Required: true, Hint: "Shown on Odoo's database selector, or in Settings → Technical."},
@@ -61,7 +63,7 @@ func Kinds() []Kind {
 }
 
 // KindByKey finds a kind.
-func KindByKey(key string) (Kind, bool) {
+func KindByKey(key vocab.Kind) (Kind, bool) {
 	for _, k := range Kinds() {
 		if k.Key == key {
 			return k, true
@@ -78,12 +80,12 @@ var (
 // Validate checks the kind-specific fields. Secrets may stay empty when the
 // connection already has them (haveSecrets): the form never shows them again.
 // Errors are keyed by field key.
-func Validate(kind string, settings, secrets map[string]string, haveSecrets map[string]bool) store.FieldErrors {
+func Validate(kind vocab.Kind, settings, secrets map[string]string, haveSecrets map[string]bool) vocab.FieldErrors {
 	k, ok := KindByKey(kind)
 	if !ok {
-		return store.FieldErrors{"kind": "Choose the kind of system: Shopify or Odoo."}
+		return vocab.FieldErrors{"kind": "Choose the kind of system: Shopify or Odoo."}
 	}
-	fe := store.FieldErrors{}
+	fe := vocab.FieldErrors{}
 	for _, f := range k.Fields {
 		v := strings.TrimSpace(settings[f.Key])
 		if f.Secret {
@@ -109,7 +111,7 @@ func Validate(kind string, settings, secrets map[string]string, haveSecrets map[
 		}
 	}
 	switch kind {
-	case store.KindShopify:
+	case vocab.KindShopify:
 		if d := strings.ToLower(strings.TrimSpace(settings["shop_domain"])); d != "" && !shopDomainRe.MatchString(d) {
 			fe["shop_domain"] = "Enter the store's address ending in .myshopify.com, like your-store.myshopify.com."
 		}
@@ -119,7 +121,7 @@ func Validate(kind string, settings, secrets map[string]string, haveSecrets map[
 		if msg := checkURL(settings["api_base_url"]); msg != "" {
 			fe["api_base_url"] = msg
 		}
-	case store.KindOdoo:
+	case vocab.KindOdoo:
 		if msg := checkURL(settings["url"]); msg != "" {
 			fe["url"] = msg
 		}
@@ -156,7 +158,7 @@ func contains(list []string, v string) bool {
 
 // Shopify builds the Shopify client of a connection.
 func Shopify(c store.Connection, secrets map[string]string, hc *http.Client) (*shopify.Client, error) {
-	if c.Kind != store.KindShopify {
+	if c.Kind != vocab.KindShopify {
 		return nil, fmt.Errorf("connection %q is not a Shopify connection", c.Name)
 	}
 	return shopify.NewClient(shopify.Config{
@@ -170,7 +172,7 @@ func Shopify(c store.Connection, secrets map[string]string, hc *http.Client) (*s
 
 // Odoo builds the Odoo client of a connection.
 func Odoo(c store.Connection, secrets map[string]string, hc *http.Client) (*odoo.Client, error) {
-	if c.Kind != store.KindOdoo {
+	if c.Kind != vocab.KindOdoo {
 		return nil, fmt.Errorf("connection %q is not an Odoo connection", c.Name)
 	}
 	proto := odoo.Protocol(c.Settings["protocol"])
@@ -201,9 +203,9 @@ func Check(ctx context.Context, c store.Connection, secrets map[string]string, h
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	switch c.Kind {
-	case store.KindShopify:
+	case vocab.KindShopify:
 		return checkShopify(ctx, c, secrets, hc)
-	case store.KindOdoo:
+	case vocab.KindOdoo:
 		return checkOdoo(ctx, c, secrets, hc)
 	}
 	return CheckResult{Summary: "Unknown kind of connection."}

@@ -14,7 +14,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 const queueAlerts = "alerts"
@@ -120,7 +120,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 				Title: fmt.Sprintf("%.0f%% of Shopify's webhooks failed in the last %s", rate, minutes(r.Window())),
 				Message: fmt.Sprintf("%s of %s webhook deliveries were turned away (%s) or could not be processed (%s). "+
 					"Open the connection's Webhooks page to see why: a wrong API secret key turns every delivery away, and "+
-					"Shopify deletes a subscription that keeps failing.", store.Thousands(bad), store.Thousands(w.Total), store.Thousands(w.Rejected), store.Thousands(w.Failed))})
+					"Shopify deletes a subscription that keeps failing.", vocab.Thousands(bad), vocab.Thousands(w.Total), vocab.Thousands(w.Rejected), vocab.Thousands(w.Failed))})
 		}
 	case store.AlertIntakeStuck:
 		l, err := e.st.WebhookIntakeLag(ctx)
@@ -146,11 +146,11 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 				continue
 			}
 			lag := now.Sub(*q.OldestWaitingAt)
-			f := rules.Family(q.Family)
+			f := vocab.Family(q.Family)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: q.Family, Value: lag.Seconds(),
 				Title: fmt.Sprintf("The %s flow is %s behind", f.Noun(), minutes(lag)),
 				Message: fmt.Sprintf("The oldest change of %s has waited %s (the alert is at %s); %s wait, %s are retrying. "+
-					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), minutes(lag), minutes(limit), store.Thousands(q.Pending), store.Thousands(q.Retrying))})
+					"Look at Syncs for the flow: a system may be slow, paused or refusing changes.", f.Noun(), minutes(lag), minutes(limit), vocab.Thousands(q.Pending), vocab.Thousands(q.Retrying))})
 		}
 	case store.AlertFreshnessMissed:
 		rs, err := e.Rules(ctx)
@@ -166,7 +166,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			return nil, err
 		}
 		for _, q := range qs {
-			f := rules.Family(q.Family)
+			f := vocab.Family(q.Family)
 			fresh := time.Duration(rs.Rule(f).FreshnessMinutes) * time.Minute
 			if q.OldestWaitingAt == nil || now.Sub(*q.OldestWaitingAt) <= fresh {
 				continue
@@ -188,11 +188,11 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			if float64(c) < r.Threshold {
 				continue
 			}
-			f := rules.Family(fam)
+			f := vocab.Family(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), store.Thousands(c), minutes(r.Window())),
+				Title: fmt.Sprintf("%s: %s syncs failed in the last %s", f.Label(), vocab.Thousands(c), minutes(r.Window())),
 				Message: fmt.Sprintf("%s syncs of %s started in the last %s failed or are retrying. Open Failed syncs: "+
-					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", store.Thousands(c), f.Noun(), minutes(r.Window()))})
+					"they are grouped by cause, each with what fixes it; fix the cause, then try them again.", vocab.Thousands(c), f.Noun(), minutes(r.Window()))})
 		}
 	case store.AlertBreakerOpen:
 		// Every replica's breakers, not only this one's: the rule is
@@ -224,9 +224,9 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			}
 			label, noun := reconWhat(fam)
 			out = append(out, store.AlertCondition{Kind: r.Kind, Key: fam, Value: float64(c),
-				Title: fmt.Sprintf("%s: %s differences between systems are open", label, store.Thousands(c)),
+				Title: fmt.Sprintf("%s: %s differences between systems are open", label, vocab.Thousands(c)),
 				Message: fmt.Sprintf("Reconciliation found %s open differences in %s. Open Reconciliation → Discrepancies, "+
-					"filter on this kind of data, and assign, fix or send the source's value.", store.Thousands(c), noun)})
+					"filter on this kind of data, and assign, fix or send the source's value.", vocab.Thousands(c), noun)})
 		}
 	case store.AlertLongWorkStuck:
 		limit := time.Duration(r.Threshold * float64(time.Minute))
@@ -265,7 +265,7 @@ func (e *Engine) alertConditions(ctx context.Context, r store.AlertRule, now tim
 			return nil, err
 		}
 		for _, run := range runs {
-			if f := rules.Family(run.Family); f.Valid() {
+			if f := vocab.Family(run.Family); f.Valid() {
 				// A comparison needs the family's source. One that failed for
 				// want of it, before any source was set, cannot be cleared by
 				// the merchant: the next comparison, under the source, tells.
@@ -306,7 +306,7 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 	}
 	var out []store.AlertCondition
 	for _, c := range cs {
-		if c.Kind != store.KindShopify || !c.Enabled {
+		if c.Kind != vocab.KindShopify || !c.Enabled {
 			continue
 		}
 		cl, _, err := e.shopify(ctx, c.ID)
@@ -340,7 +340,7 @@ func (e *Engine) subscriptionConditions(ctx context.Context, r store.AlertRule, 
 
 // reconWhat names a reconciliation family: a data family, or the mappings.
 func reconWhat(fam string) (label, noun string) {
-	if f := rules.Family(fam); f.Valid() {
+	if f := vocab.Family(fam); f.Valid() {
 		return f.Label(), f.Noun()
 	}
 	return "Mappings", "mapping references"

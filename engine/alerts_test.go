@@ -22,6 +22,7 @@ import (
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // smtpServer is a real SMTP listener on loopback that keeps what it receives.
@@ -158,7 +159,7 @@ func failedStock(e *env, n int) []store.NewSync {
 		out = append(out, store.NewSync{Family: "inventory", Direction: "odoo_to_shopify", Flow: "inventory.odoo_shopify",
 			SourceConnectionID: e.odooConn.ID, TargetConnectionID: e.shopConn.ID, Trigger: store.TriggerSweep, EntityType: "stock",
 			EntityRef: ref, EntityKey: ref, Payload: map[string]string{"sku": ref}, IdempotencyKey: "alert-" + ref, MaxAttempts: 8,
-			Status: store.SyncFailed, ErrorClass: store.ClassValidation, Message: ref + " was refused."})
+			Status: vocab.SyncFailed, ErrorClass: vocab.ClassValidation, Message: ref + " was refused."})
 	}
 	return out
 }

@@ -11,11 +11,11 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // openFailures lists the open failures of a family.
-func (e *env) openFailures(t *testing.T, family string) []store.FailedSync {
+func (e *env) openFailures(t *testing.T, family vocab.Family) []store.FailedSync {
 	t.Helper()
 	out, _, err := e.st.ListFailed(context.Background(), store.FailedFilter{Family: family, Limit: 5000})
 	require.NoError(t, err)
@@ -48,7 +48,7 @@ func TestApprovalTriesAgainOnlyWhatItMaps(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true, noMappings: true, configure: func(c *engine.Config) { c.Resolver = nil }})
 	ctx := context.Background()
-	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Prices, e.odooConn.ID, e.shopConn.ID)
 	proposer := store.Actor{UserID: mustAdmin(t, e.st, "proposer@shop.test").ID, Label: "proposer@shop.test"}
 	approver := store.Actor{UserID: mustAdmin(t, e.st, "approver@shop.test").ID, Label: "approver@shop.test"}
 
@@ -71,7 +71,7 @@ func TestApprovalTriesAgainOnlyWhatItMaps(t *testing.T) {
 	require.NotNil(t, wh)
 	require.NotNil(t, wh2)
 	for _, s := range []*store.Sync{wh, wh2} {
-		require.Equal(t, store.ClassUnmapped, s.Class(), s.Message)
+		require.Equal(t, vocab.ClassUnmapped, s.Class(), s.Message)
 		require.Contains(t, s.Message, "is not mapped to a Shopify location yet")
 	}
 	require.JSONEq(t, `{"unmapped": {"entity_type": "location", "external_ids": ["`+strconv.Itoa(odoosandbox.LocationStock)+`"]}}`,
@@ -81,7 +81,7 @@ func TestApprovalTriesAgainOnlyWhatItMaps(t *testing.T) {
 	require.NotEmpty(t, prices, "Odoo products without a Shopify variant fail for prices")
 	o, payload := e.order(t, shopsandbox.NewLine{VariantID: left.GID(), Quantity: 1})
 	order := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.ClassUnmapped, order.Class(), order.Message)
+	require.Equal(t, vocab.ClassUnmapped, order.Class(), order.Message)
 	stockOpen := len(e.openFailures(t, "inventory"))
 	require.Equal(t, 2, stockOpen)
 
@@ -104,8 +104,8 @@ func TestApprovalTriesAgainOnlyWhatItMaps(t *testing.T) {
 		replay = e.sync(t, *got.ReplayedBy)
 		return replay.FinishedAt != nil
 	})
-	require.Equal(t, store.SyncFailed, replay.Status, replay.Message)
-	require.Equal(t, store.ClassUnmapped, replay.Class())
+	require.Equal(t, vocab.SyncFailed, replay.Status, replay.Message)
+	require.Equal(t, vocab.ClassUnmapped, replay.Class())
 	require.Contains(t, replay.Message, "could not be sent")
 	require.Contains(t, replay.Message, "sent from WH/Stock to Main store", "what could be sent was sent")
 	children, err := e.st.SyncItems(ctx, replay.ID, 200)

@@ -12,7 +12,7 @@ import (
 
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
-	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // BenchmarkCustomers delivers customers/update webhooks for
@@ -84,7 +84,7 @@ func BenchmarkCustomers(b *testing.B) {
 		}
 		require.Equal(b, people, partners, "one partner per customer")
 		var failed int
-		require.NoError(b, e.st.DB.GetContext(ctx, &failed, `SELECT count(*) FROM syncs WHERE flow = 'customers.shopify_odoo' AND status = $1`, store.SyncFailed))
+		require.NoError(b, e.st.DB.GetContext(ctx, &failed, `SELECT count(*) FROM syncs WHERE flow = 'customers.shopify_odoo' AND status = $1`, vocab.SyncFailed))
 		require.Zero(b, failed)
 		b.ReportMetric(float64(len(payloads))/elapsed.Seconds(), "webhooks/s")
 		b.ReportMetric(float64(creates-people), "duplicate_partners")

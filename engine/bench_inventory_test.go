@@ -26,6 +26,7 @@ import (
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // costMeter is the engine's HTTP transport in BenchmarkInventory100k: it reads
@@ -167,19 +168,19 @@ func BenchmarkInventory100k(b *testing.B) {
 		box, err := secretbox.New(secretKey)
 		require.NoError(b, err)
 		a := store.SystemActor("bench")
-		shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-			Environment: store.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": shopSrv.URL},
+		shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+			Environment: vocab.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": shopSrv.URL},
 			Secrets: map[string]string{"access_token": shop.AccessToken(), "api_secret": "whsec"}})
 		require.NoError(b, err)
 		db, _, _, key := od.Credentials()
-		odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
-			Environment: store.EnvTest, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
+		odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo,
+			Environment: vocab.EnvTest, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
 			Secrets: map[string]string{"api_key": key}})
 		require.NoError(b, err)
-		_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Orders, Master: shopConn.ID,
+		_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Orders, Master: shopConn.ID,
 			Receivers: []int64{odooConn.ID}, Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
 		require.NoError(b, err)
-		_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Inventory, Master: odooConn.ID,
+		_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Inventory, Master: odooConn.ID,
 			Receivers: []int64{shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
 		require.NoError(b, err)
 

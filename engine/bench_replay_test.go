@@ -12,6 +12,7 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // BenchmarkReplayByFilter replays every failure matching a filter: n orders
@@ -50,7 +51,7 @@ func BenchmarkReplayByFilter(b *testing.B) {
 			}
 			return len(l) == 1
 		})
-		require.Equal(b, store.ClassUnmapped, first.Class())
+		require.Equal(b, vocab.ClassUnmapped, first.Class())
 		// n-1 more failed orders like it, each its own order, set-based.
 		_, err := e.st.DB.ExecContext(ctx, `INSERT INTO syncs (created_at, updated_at, family, direction, flow, source_connection_id,
   target_connection_id, trigger, entity_type, entity_ref, entity_key, search_keys, source_version, status, error_class, message,
@@ -67,7 +68,7 @@ FROM syncs s, generate_series(2, $2::int) g WHERE s.id = $1`, first.ID, n)
 
 		t0 := time.Now()
 		batch, err := e.eng.StartReplayBatch(ctx, store.SystemActor("bench"), store.NewReplayBatch{
-			Filter: store.FailedFilter{ErrorClass: store.ClassUnmapped}, Description: "bench"})
+			Filter: store.FailedFilter{ErrorClass: vocab.ClassUnmapped}, Description: "bench"})
 		require.NoError(b, err)
 		var queued time.Duration
 		for batch.Status != store.BatchDone {

@@ -11,6 +11,7 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 func TestFailingSystemDoesNotClogOthers(t *testing.T) {
@@ -26,7 +27,7 @@ func TestFailingSystemDoesNotClogOthers(t *testing.T) {
 	require.NoError(t, err)
 	var batch store.Sync
 	wait(t, "the stock batch to fail once", func() bool {
-		all, _, err := e.st.ListSyncs(t.Context(), store.SyncFilter{Family: "inventory", Status: store.SyncRetrying})
+		all, _, err := e.st.ListSyncs(t.Context(), store.SyncFilter{Family: "inventory", Status: vocab.SyncRetrying})
 		require.NoError(t, err)
 		for _, s := range all {
 			if s.EntityRef == "location:"+strconv.Itoa(odoosandbox.LocationStock) {
@@ -36,13 +37,13 @@ func TestFailingSystemDoesNotClogOthers(t *testing.T) {
 		}
 		return false
 	})
-	require.Equal(t, store.ClassTransient, batch.Class())
+	require.Equal(t, vocab.ClassTransient, batch.Class())
 	require.Contains(t, batch.Message, "Main store: Shopify is temporarily unavailable (503)")
 
 	// Meanwhile orders into Odoo flow as usual.
 	o, payload := e.order(t)
 	s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 
 	// The retry (due after 20 ms) is taken by a worker and held back by the
@@ -57,6 +58,6 @@ func TestFailingSystemDoesNotClogOthers(t *testing.T) {
 		return held && e.snoozes(t, *batch.JobID) >= 2
 	})
 	batch = e.sync(t, batch.ID)
-	require.Equal(t, store.SyncRetrying, batch.Status)
+	require.Equal(t, vocab.SyncRetrying, batch.Status)
 	require.Equal(t, 1, batch.Attempts, "an open breaker holds the retries back without spending attempts")
 }

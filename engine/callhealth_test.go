@@ -10,6 +10,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // Connection health comes from the engine's real calls: noted in memory,
@@ -54,12 +55,12 @@ func TestConnectionHealthFromRealCalls(t *testing.T) {
 	require.NoError(t, err)
 	gone := httptest.NewServer(nil)
 	gone.Close()
-	down, err := e.st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Closed store", Kind: store.KindShopify,
-		Environment: store.EnvTest, Settings: map[string]string{"shop_domain": "closed.myshopify.com", "api_base_url": gone.URL},
+	down, err := e.st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Closed store", Kind: vocab.KindShopify,
+		Environment: vocab.EnvTest, Settings: map[string]string{"shop_domain": "closed.myshopify.com", "api_base_url": gone.URL},
 		Secrets: map[string]string{"access_token": "shpat_x", "api_secret": "whsec"}})
 	require.NoError(t, err)
-	wrong, err := e.st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Wrong token", Kind: store.KindShopify,
-		Environment: store.EnvTest, Settings: map[string]string{"shop_domain": e.shop.Domain(), "api_base_url": e.shopConn.Settings["api_base_url"]},
+	wrong, err := e.st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Wrong token", Kind: vocab.KindShopify,
+		Environment: vocab.EnvTest, Settings: map[string]string{"shop_domain": e.shop.Domain(), "api_base_url": e.shopConn.Settings["api_base_url"]},
 		Secrets: map[string]string{"access_token": "shpat_wrong", "api_secret": "whsec"}})
 	require.NoError(t, err)
 	_, err = e.eng.RefreshCatalogue(ctx, a, down.ID)

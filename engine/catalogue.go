@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // CatalogueCounts says how many records a catalogue refresh read.
@@ -125,9 +126,9 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 	}
 	var n CatalogueCounts
 	switch conn.Kind {
-	case store.KindShopify:
+	case vocab.KindShopify:
 		n, err = e.shopifyCatalogue(ctx, connectionID)
-	case store.KindOdoo:
+	case vocab.KindOdoo:
 		n, err = e.odooCatalogue(ctx, connectionID)
 	default:
 		return n, fmt.Errorf("engine: no catalogue for %s connections", conn.Kind)

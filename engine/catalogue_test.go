@@ -13,6 +13,7 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // The whole chain a merchant walks: read both catalogues, accept the SKU
@@ -60,7 +61,7 @@ func TestCatalogueSuggestionsApprovedMappingsCarryAnOrder(t *testing.T) {
 	ss := e.endedSyncs(t, ev)
 	require.Len(t, ss, 1)
 	s := e.sync(t, ss[0].ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Len(t, e.odoo.SaleOrders(), 1)
 
 	// Nothing disappeared from the shop: a second refresh marks nothing gone.
@@ -71,7 +72,7 @@ func TestCatalogueSuggestionsApprovedMappingsCarryAnOrder(t *testing.T) {
 
 func mustAdmin(t *testing.T, st *store.Store, email string) store.User {
 	t.Helper()
-	u, err := st.CreateUser(context.Background(), store.SystemActor("test"), store.NewUser{Email: email, Name: email, Role: store.RoleAdmin, Password: "correct horse battery"})
+	u, err := st.CreateUser(context.Background(), store.SystemActor("test"), store.NewUser{Email: email, Name: email, Role: vocab.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
 	return u
 }

@@ -7,13 +7,13 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
-	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // failure is a sync failure already put in words: its class, a sentence a
 // merchant understands, and the evidence (an answer) to keep.
 type failure struct {
-	class    string
+	class    vocab.ErrorClass
 	message  string
 	evidence any
 	err      error
@@ -32,26 +32,26 @@ func (f *failure) Error() string {
 
 func (f *failure) Unwrap() error { return f.err }
 
-func fail(class, message string, err error) *failure {
+func fail(class vocab.ErrorClass, message string, err error) *failure {
 	return &failure{class: class, message: message, err: err}
 }
 
 // waitFor is a transient failure of a record whose dependency has not arrived
 // yet: it is retried like one, without counting against the system.
 func waitFor(message string) *failure {
-	return &failure{class: store.ClassTransient, message: message, waiting: true}
+	return &failure{class: vocab.ClassTransient, message: message, waiting: true}
 }
 
 // retryable reports whether a class is worth retrying as is. The others need
 // a person (a mapping, a credential, a rule, the data) and fail at once.
-func retryable(class string) bool {
-	return class == store.ClassTransient || class == store.ClassRateLimited
+func retryable(class vocab.ErrorClass) bool {
+	return class == vocab.ClassTransient || class == vocab.ClassRateLimited
 }
 
 // tripsBreaker reports whether a failure of this class says the system itself
 // is in trouble (rather than one record).
-func tripsBreaker(class string) bool {
-	return class == store.ClassTransient || class == store.ClassRateLimited || class == store.ClassAuth
+func tripsBreaker(class vocab.ErrorClass) bool {
+	return class == vocab.ClassTransient || class == vocab.ClassRateLimited || class == vocab.ClassAuth
 }
 
 // classify turns any error of a flow into a class, a message and evidence.
@@ -66,22 +66,22 @@ func classify(err error, system string) *failure {
 		out := &failure{message: system + ": " + se.Error(), err: err, evidence: shopifyEvidence(se)}
 		switch se.Kind {
 		case shopify.KindTransient:
-			out.class = store.ClassTransient
+			out.class = vocab.ClassTransient
 		case shopify.KindThrottled:
-			out.class = store.ClassRateLimited
+			out.class = vocab.ClassRateLimited
 			out.message = system + " is rate-limiting Crossdock; the change is sent again shortly."
 		case shopify.KindAuth:
-			out.class = store.ClassAuth
+			out.class = vocab.ClassAuth
 			out.message = system + " refused Crossdock's access token or permissions. Check the connection, then try again. (" + se.Error() + ")"
 		case shopify.KindNotFound:
-			out.class = store.ClassNotFound
+			out.class = vocab.ClassNotFound
 		case shopify.KindValidation:
-			out.class = store.ClassValidation
+			out.class = vocab.ClassValidation
 			out.message = system + " refused the change: " + se.Message
 		case shopify.KindConflict:
-			out.class = store.ClassConflict
+			out.class = vocab.ClassConflict
 		default:
-			out.class = store.ClassInternal
+			out.class = vocab.ClassInternal
 		}
 		return out
 	}
@@ -90,28 +90,28 @@ func classify(err error, system string) *failure {
 		out := &failure{message: system + ": " + oe.Error(), err: err, evidence: odooEvidence(oe)}
 		switch oe.Kind {
 		case odoo.KindTransient:
-			out.class = store.ClassTransient
+			out.class = vocab.ClassTransient
 		case odoo.KindAuth, odoo.KindAccess:
-			out.class = store.ClassAuth
+			out.class = vocab.ClassAuth
 			out.message = system + " refused Crossdock's user or its rights. Check the connection, then try again. (" + oe.Error() + ")"
 		case odoo.KindValidation:
-			out.class = store.ClassValidation
+			out.class = vocab.ClassValidation
 			out.message = system + " refused the change: " + oe.Message
 		case odoo.KindMissing:
-			out.class = store.ClassNotFound
+			out.class = vocab.ClassNotFound
 		default:
-			out.class = store.ClassInternal
+			out.class = vocab.ClassInternal
 		}
 		return out
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &failure{class: store.ClassTransient, message: system + " did not answer in time; the change is sent again shortly.", err: err}
+		return &failure{class: vocab.ClassTransient, message: system + " did not answer in time; the change is sent again shortly.", err: err}
 	}
 	if errors.As(err, &ne) {
-		return &failure{class: store.ClassTransient, message: system + " could not be reached; the change is sent again shortly.", err: err}
+		return &failure{class: vocab.ClassTransient, message: system + " could not be reached; the change is sent again shortly.", err: err}
 	}
-	return &failure{class: store.ClassInternal, message: "Crossdock hit an internal error: " + err.Error(), err: err}
+	return &failure{class: vocab.ClassInternal, message: "Crossdock hit an internal error: " + err.Error(), err: err}
 }
 
 func shopifyEvidence(e *shopify.Error) map[string]any {

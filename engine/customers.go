@@ -14,6 +14,7 @@ import (
 	"crossdock/connectors/odoo"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // The customers flow, Shopify → Odoo partners. A customers/create or
@@ -138,11 +139,11 @@ func parseCustomer(payload []byte) (customerRec, string) {
 // sync per Odoo system that could receive it.
 func (e *Engine) planCustomer(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	c, problem := parseCustomer(ev.Payload)
-	return planToOdoo(rs, ev, p, rules.Customers, e.customerSync(c, ev.ConnectionID, store.TriggerWebhook), problem, c, c.label())
+	return planToOdoo(rs, ev, p, vocab.Customers, e.customerSync(c, ev.ConnectionID, store.TriggerWebhook), problem, c, c.label())
 }
 
 func (e *Engine) customerSync(c customerRec, src int64, trigger string) store.NewSync {
-	return store.NewSync{Family: string(rules.Customers), Direction: dirShopifyOdoo, Flow: flowCustomers,
+	return store.NewSync{Family: vocab.Customers, Direction: vocab.ShopifyToOdoo, Flow: flowCustomers,
 		SourceConnectionID: src, Trigger: trigger, EntityType: entityCustomer, EntityRef: c.ID,
 		EntityKey: cmpStr(c.Email, c.name()), SearchKeys: c.searchKeys(), SourceVersion: c.UpdatedAt,
 		IdempotencyKey: versionKey(c.ID, c.UpdatedAt), MaxAttempts: e.cfg.MaxAttempts}
@@ -181,10 +182,10 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync) result {
 	}
 	var c customerRec
 	if err := json.Unmarshal(s.Payload, &c); err != nil {
-		return result{err: fail(store.ClassInternal, "The customer recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The customer recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	if c.Email == "" {
-		return result{err: fail(store.ClassValidation, c.label()+" has no e-mail address, so Crossdock cannot find the customer in the ERP. Add one in Shopify.", nil)}
+		return result{err: fail(vocab.ClassValidation, c.label()+" has no e-mail address, so Crossdock cannot find the customer in the ERP. Add one in Shopify.", nil)}
 	}
 	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
 	res := result{system: conn.Name}
@@ -195,8 +196,8 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync) result {
 	want := c.partner()
 	lease := partnerLease(s.TargetConnectionID, c.Email)
 	if err := e.waitLease(ctx, lease, s.ID, 2*time.Second); err != nil {
-		if f := (*failure)(nil); errors.As(err, &f) && f.class == store.ClassTransient {
-			err = fail(store.ClassTransient, fmt.Sprintf("Another change of %s (or an order of theirs) is being sent right now.", c.label()), nil)
+		if f := (*failure)(nil); errors.As(err, &f) && f.class == vocab.ClassTransient {
+			err = fail(vocab.ClassTransient, fmt.Sprintf("Another change of %s (or an order of theirs) is being sent right now.", c.label()), nil)
 		}
 		res.err = err
 		return res
@@ -207,7 +208,7 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync) result {
 		res.err = err
 		return res
 	} else if newer {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("%s changed again in Shopify; the newer version is sent by its own sync, so this one is not.", c.label())
 		return res
 	}
@@ -228,7 +229,7 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync) result {
 			res.err = err
 			return res
 		}
-		res.status, res.targetRef = store.SyncSucceeded, strconv.Itoa(id)
+		res.status, res.targetRef = vocab.SyncSucceeded, strconv.Itoa(id)
 		res.response = map[string]any{"partner_id": id, "created": true}
 		res.message = fmt.Sprintf("%s was created in %s as contact #%d.", c.label(), conn.Name, id)
 		return res
@@ -236,7 +237,7 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync) result {
 	vals := odoo.PartnerValues(want, current)
 	res.targetRef = strconv.Itoa(current.ID)
 	if len(vals) == 0 {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.response = map[string]any{"partner_id": current.ID, "changed": []string{}}
 		res.message = fmt.Sprintf("%s is already up to date in %s (contact #%d); nothing was written.", c.label(), conn.Name, current.ID)
 		return res
@@ -247,7 +248,7 @@ func (e *Engine) runCustomer(ctx context.Context, s store.Sync) result {
 		return res
 	}
 	changed := slices.Sorted(maps.Keys(vals))
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	res.response = map[string]any{"partner_id": current.ID, "changed": changed}
 	res.message = fmt.Sprintf("%s was updated in %s (contact #%d).", c.label(), conn.Name, current.ID)
 	return res

@@ -13,6 +13,7 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // rule saves a source-of-truth rule for the test.
@@ -39,7 +40,7 @@ func cmpTrigger(t rules.Trigger) rules.Trigger {
 
 // customersFromShopify: Shopify decides customers, Odoo receives them.
 func (e *env) customersFromShopify(t testing.TB) {
-	e.rule(t, store.SourceRuleInput{Family: rules.Customers, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID}})
+	e.rule(t, store.SourceRuleInput{Family: vocab.Customers, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID}})
 }
 
 func (e *env) partnersWithEmail(email string) []odoosandbox.Partner {
@@ -85,7 +86,7 @@ func TestCustomerWebhooksCreateThenUpdateOnePartner(t *testing.T) {
 	ss := e.endedSyncs(t, first)
 	require.Len(t, ss, 1)
 	s := ss[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, "customers", s.Family)
 	require.Equal(t, c.GID(), s.EntityRef)
 	require.Equal(t, "ada@example.org", s.EntityKey)
@@ -114,7 +115,7 @@ func TestCustomerWebhooksCreateThenUpdateOnePartner(t *testing.T) {
 	upd := e.deliver(t, "customers/update", e.customerPayload(t, c.GID()))
 	ss = e.endedSyncs(t, upd)
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	require.Contains(t, ss[0].Message, "was updated in Odoo")
 	require.Empty(t, e.partnersWithEmail("ada@example.org"))
 	ps = e.partnersWithEmail("ada.lovelace@example.org")
@@ -135,14 +136,14 @@ func TestCustomerDedupedByEmailWithTheOrdersFlowsPartner(t *testing.T) {
 	c := e.shop.ShopCustomers()[0]
 	_, payload := e.order(t)
 	ss := e.endedSyncs(t, e.deliver(t, "orders/create", payload))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	require.Len(t, e.partnersWithEmail(c.Email), 1)
 	before := e.odooWrites("res.partner")
 
 	_, err := e.shop.EditCustomer(c.GID(), func(c *shopsandbox.Customer) { c.Phone = "+1 555 0100" })
 	require.NoError(t, err)
 	ss = e.endedSyncs(t, e.deliver(t, "customers/update", e.customerPayload(t, c.GID())))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	ps := e.partnersWithEmail(strings.ToUpper(c.Email))
 	require.Len(t, ps, 1, "the same partner, found by e-mail")
 	require.Equal(t, "+1 555 0100", ps[0].Phone)
@@ -162,7 +163,7 @@ func TestCustomerOutOfOrderNeverOverwritesNewer(t *testing.T) {
 
 	// The newer version arrives first, then the older one, late.
 	ss := e.endedSyncs(t, e.deliver(t, "customers/update", v2))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	late := e.deliver(t, "customers/create", v1)
 	wait(t, "the late version to be ignored", func() bool {
 		ev, err := e.st.WebhookEventByID(context.Background(), e.shopConn.ID, late)
@@ -199,8 +200,8 @@ func TestCustomerBadInputBecomesValidationSyncs(t *testing.T) {
 			require.NotEqual(t, string(fixture), tc.payload, "the case changes the fixture")
 			ss := e.endedSyncs(t, e.deliver(t, "customers/update", []byte(tc.payload)))
 			require.Len(t, ss, 1)
-			require.Equal(t, store.SyncFailed, ss[0].Status)
-			require.Equal(t, store.ClassValidation, ss[0].Class())
+			require.Equal(t, vocab.SyncFailed, ss[0].Status)
+			require.Equal(t, vocab.ClassValidation, ss[0].Class())
 			require.Contains(t, ss[0].Message, tc.want)
 			if tc.name != "not json" {
 				require.JSONEq(t, tc.payload, string(e.sync(t, ss[0].ID).Payload), "the payload is kept as received")
@@ -209,7 +210,7 @@ func TestCustomerBadInputBecomesValidationSyncs(t *testing.T) {
 	}
 	// Shopify's documented sample itself goes through.
 	ss := e.endedSyncs(t, e.deliver(t, "customers/create", fixture))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	ps := e.partnersWithEmail("bob@biller.com")
 	require.Len(t, ps, 1)
 	require.Equal(t, "Bob Biller", ps[0].Name)
@@ -222,13 +223,13 @@ func TestCustomerFromANonMasterIsRejected(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{})
 	// Odoo decides customers: a Shopify change is recorded, never written.
-	e.rule(t, store.SourceRuleInput{Family: rules.Customers, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID}})
+	e.rule(t, store.SourceRuleInput{Family: vocab.Customers, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID}})
 	e.start(t)
 	c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Alan", LastName: "Turing", Email: "alan@example.org"})
 	ss := e.endedSyncs(t, e.deliver(t, "customers/create", e.customerPayload(t, c.GID())))
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncRejected, ss[0].Status)
-	require.Equal(t, store.ClassOwnership, ss[0].Class())
+	require.Equal(t, vocab.SyncRejected, ss[0].Status)
+	require.Equal(t, vocab.ClassOwnership, ss[0].Class())
 	require.Contains(t, ss[0].Message, "Odoo decides customers")
 	require.Empty(t, e.partnersWithEmail("alan@example.org"))
 	require.Zero(t, e.odooWrites("res.partner"))

@@ -43,6 +43,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // Resolver translates identifiers between systems through the mapping
@@ -472,12 +473,12 @@ func (e *Engine) connection(ctx context.Context, id int64) (store.Connection, er
 	c, err := e.st.ConnectionByID(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return store.Connection{}, fail(store.ClassNotFound, fmt.Sprintf("The connection #%d no longer exists.", id), err)
+			return store.Connection{}, fail(vocab.ClassNotFound, fmt.Sprintf("The connection #%d no longer exists.", id), err)
 		}
 		return store.Connection{}, err
 	}
 	if !c.Enabled {
-		return store.Connection{}, fail(store.ClassTransient, fmt.Sprintf("%s is disabled; Crossdock tries again later, and sends the change once it is enabled.", c.Name), nil)
+		return store.Connection{}, fail(vocab.ClassTransient, fmt.Sprintf("%s is disabled; Crossdock tries again later, and sends the change once it is enabled.", c.Name), nil)
 	}
 	return c, nil
 }
@@ -496,11 +497,11 @@ func (e *Engine) shopify(ctx context.Context, id int64) (*shopify.Client, store.
 	}
 	secrets, err := store.ConnectionSecrets(e.box, c)
 	if err != nil {
-		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
+		return nil, c, fail(vocab.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
 	cl, err := connectors.Shopify(c, secrets, e.httpClientFor(c))
 	if err != nil {
-		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
+		return nil, c, fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
 	}
 	e.shops[id] = &shopEntry{updatedAt: c.UpdatedAt, conn: c, client: cl}
 	return cl, c, nil
@@ -520,11 +521,11 @@ func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connec
 	}
 	secrets, err := store.ConnectionSecrets(e.box, c)
 	if err != nil {
-		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
+		return nil, c, fail(vocab.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
 	cl, err := connectors.Odoo(c, secrets, e.httpClientFor(c))
 	if err != nil {
-		return nil, c, fail(store.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
+		return nil, c, fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
 	}
 	e.odoos[id] = &odooEntry{updatedAt: c.UpdatedAt, conn: c, client: cl}
 	return cl, c, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // ReplayBatchArgs is the job of a bulk replay: it queues the batch's failures
@@ -203,7 +204,7 @@ func (e *Engine) whyNotReplayable(ctx context.Context, tx *store.Tx, ids []int64
 		switch {
 		case r.ReplayedBy != nil:
 			reason = fmt.Sprintf("It was already tried again (sync #%d).", *r.ReplayedBy)
-		case r.Status == store.SyncPending || r.Status == store.SyncRunning:
+		case r.Status == vocab.SyncPending || r.Status == vocab.SyncRunning:
 			reason = "It has not finished yet; wait for it to end."
 		case r.Resolution != nil && *r.Resolution == store.ResolutionIgnored:
 			reason = "It was ignored."
@@ -234,7 +235,7 @@ func (e *Engine) Replay(ctx context.Context, a store.Actor, id int64) (store.Syn
 func (e *Engine) EditAndReplay(ctx context.Context, a store.Actor, id int64, payload []byte) (store.Sync, error) {
 	var obj map[string]any
 	if err := json.Unmarshal(payload, &obj); err != nil || obj == nil {
-		return store.Sync{}, store.FieldErrors{"payload": "The data must be a JSON object, like the one received: { \"field\": value, … }."}
+		return store.Sync{}, vocab.FieldErrors{"payload": "The data must be a JSON object, like the one received: { \"field\": value, … }."}
 	}
 	return e.replayOne(ctx, a, id, &edit{payload: payload})
 }
@@ -249,7 +250,7 @@ func (e *Engine) replayOne(ctx context.Context, a store.Actor, id int64, ed *edi
 		if s.ResolvedAt != nil {
 			return ErrAlreadyReplayed
 		}
-		if s.Status == store.SyncPending || s.Status == store.SyncRunning {
+		if s.Status == vocab.SyncPending || s.Status == vocab.SyncRunning {
 			return ErrNotReplayable
 		}
 		done, refused, err := e.replayTx(ctx, tx, a, []int64{id}, 0, ed)
@@ -350,7 +351,7 @@ func (e *Engine) FollowApprovals(ctx context.Context) ([]store.ReplayBatch, erro
 	}
 	var out []store.ReplayBatch
 	for _, cs := range approvals {
-		f := store.FailedFilter{ErrorClass: store.ClassUnmapped, AnyConnection: cs.Connections, To: cs.DecidedAt, FixedBy: cs.ID}
+		f := store.FailedFilter{ErrorClass: vocab.ClassUnmapped, AnyConnection: cs.Connections, To: cs.DecidedAt, FixedBy: cs.ID}
 		n, _, err := e.st.CountFailed(ctx, f, 1)
 		if err != nil {
 			return out, err

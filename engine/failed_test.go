@@ -18,6 +18,7 @@ import (
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // unmappedOrders places n orders of one variant that is not mapped, and
@@ -30,7 +31,7 @@ func (e *env) unmappedOrders(t *testing.T, n int) ([]store.Sync, sandbox.Variant
 	for range n {
 		_, payload := e.order(t, sandbox.NewLine{VariantID: v.GID(), Quantity: 1})
 		s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-		require.Equal(t, store.ClassUnmapped, s.Class(), s.Message)
+		require.Equal(t, vocab.ClassUnmapped, s.Class(), s.Message)
 		out = append(out, s)
 	}
 	return out, v
@@ -81,7 +82,7 @@ func TestReplayTwiceAndConcurrentlyWritesOnce(t *testing.T) {
 	}
 	require.NotZero(t, won.ID)
 	r := e.ended(t, won.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	_, err := e.eng.Replay(ctx, store.SystemActor("later"), fails[0].ID)
 	require.ErrorIs(t, err, engine.ErrAlreadyReplayed)
 
@@ -110,7 +111,7 @@ func TestReplayRacingTheAutomaticRetryWritesOnce(t *testing.T) {
 	wait(t, "the order to wait for a retry", func() bool {
 		ss, err := e.st.SyncsOfWebhookEvent(ctx, ev)
 		require.NoError(t, err)
-		if len(ss) == 1 && ss[0].Status == store.SyncRetrying {
+		if len(ss) == 1 && ss[0].Status == vocab.SyncRetrying {
 			s = ss[0]
 			return true
 		}
@@ -123,7 +124,7 @@ func TestReplayRacingTheAutomaticRetryWritesOnce(t *testing.T) {
 	_, err = e.st.DB.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now() WHERE id = $1`, *s.JobID)
 	require.NoError(t, err)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	// The job may meet the replay's lease and snooze first; River's scheduler
 	// then makes it available again, which takes seconds on a busy machine.
 	deadline := waitDeadline(t)
@@ -154,7 +155,7 @@ func TestReplayByFilter(t *testing.T) {
 	ctx := context.Background()
 	fails, v := e.unmappedOrders(t, 5)
 	e.mapVariant(v)
-	f := store.FailedFilter{ErrorClass: store.ClassUnmapped}
+	f := store.FailedFilter{ErrorClass: vocab.ClassUnmapped}
 
 	b, err := e.eng.StartReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{Filter: f, Description: "every unmapped failure"})
 	require.NoError(t, err)
@@ -191,7 +192,7 @@ func TestReplayBatchQueuesThenClaimsInTurn(t *testing.T) {
 	ctx := context.Background()
 	fails, v := e.unmappedOrders(t, 3)
 	e.mapVariant(v)
-	f := store.FailedFilter{ErrorClass: store.ClassUnmapped}
+	f := store.FailedFilter{ErrorClass: vocab.ClassUnmapped}
 	// Made without its job: the test moves it on step by step.
 	b, err := e.st.CreateReplayBatch(ctx, store.SystemActor("ops"), store.NewReplayBatch{Filter: f, Description: "every unmapped failure"})
 	require.NoError(t, err)
@@ -304,7 +305,7 @@ WHERE s.replay_batch_id = $1 ORDER BY s.id`
 	require.Len(t, jobs, 3, "each cancelled replay had its job")
 	for _, j := range jobs {
 		r := e.sync(t, j.ID)
-		require.Equal(t, store.SyncSkipped, r.Status, r.Message)
+		require.Equal(t, vocab.SyncSkipped, r.Status, r.Message)
 		require.Zero(t, r.Attempts, "a cancelled replay is never attempted")
 	}
 	require.Empty(t, e.odoo.SaleOrders(), "nothing was written")
@@ -322,8 +323,8 @@ func TestReplayBadInput(t *testing.T) {
 	r, err := e.eng.Replay(ctx, store.SystemActor("ops"), fails[0].ID)
 	require.NoError(t, err, "the mapping is still missing")
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncFailed, r.Status)
-	require.Equal(t, store.ClassUnmapped, r.Class())
+	require.Equal(t, vocab.SyncFailed, r.Status)
+	require.Equal(t, vocab.ClassUnmapped, r.Class())
 	require.Contains(t, r.Message, "Map it on the Mappings page")
 
 	_, err = e.st.SetConnectionEnabled(ctx, store.SystemActor("admin"), e.odooConn.ID, false)
@@ -371,7 +372,7 @@ func TestApprovedMappingReplaysItsFailures(t *testing.T) {
 	v := e.shop.Variants()[0]
 	o, payload := e.order(t, sandbox.NewLine{VariantID: v.GID(), Quantity: 1})
 	fail := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.ClassUnmapped, fail.Class(), fail.Message)
+	require.Equal(t, vocab.ClassUnmapped, fail.Class(), fail.Message)
 
 	// Nothing approved yet: nothing to follow.
 	started, err := e.eng.FollowApprovals(ctx)
@@ -421,7 +422,7 @@ func TestApprovedMappingReplaysOnBehalfOfTheApprover(t *testing.T) {
 	v := e.shop.Variants()[0]
 	_, payload := e.order(t, sandbox.NewLine{VariantID: v.GID(), Quantity: 1})
 	fail := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.ClassUnmapped, fail.Class(), fail.Message)
+	require.Equal(t, vocab.ClassUnmapped, fail.Class(), fail.Message)
 	sys := store.SystemActor("test")
 	_, err := e.eng.RefreshCatalogue(ctx, sys, e.shopConn.ID)
 	require.NoError(t, err)
@@ -431,9 +432,9 @@ func TestApprovedMappingReplaysOnBehalfOfTheApprover(t *testing.T) {
 	require.NoError(t, err)
 
 	proposer := store.Actor{UserID: mustAdmin(t, e.st, "proposer@shop.test").ID, Label: "proposer@shop.test"}
-	ana, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "ana@shop.test", Name: "Ana", Role: store.RoleAdmin, Password: "correct horse battery"})
+	ana, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "ana@shop.test", Name: "Ana", Role: vocab.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
-	_, err = e.st.UpdateUser(ctx, sys, ana.ID, store.UserUpdate{Name: "Ana", Role: store.RoleAdmin, Active: true, Scope: store.ScopeTest})
+	_, err = e.st.UpdateUser(ctx, sys, ana.ID, store.UserUpdate{Name: "Ana", Role: vocab.RoleAdmin, Active: true, Scope: vocab.ScopeTest})
 	require.NoError(t, err)
 	cs, err := e.st.ChangeSetFromSuggestions(ctx, proposer, e.shopConn.ID, e.odooConn.ID, "variant", []string{v.GID()}, "from a failed order")
 	require.NoError(t, err)
@@ -481,9 +482,9 @@ func TestReplayScopeTestOnly(t *testing.T) {
 	sys := store.SystemActor("admin")
 	_, err := e.st.DB.ExecContext(ctx, `UPDATE connections SET environment = 'production' WHERE id = $1`, e.odooConn.ID)
 	require.NoError(t, err)
-	u, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "op@shop.test", Name: "Op", Role: store.RoleOperator, Password: "correct horse battery"})
+	u, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "op@shop.test", Name: "Op", Role: vocab.RoleOperator, Password: "correct horse battery"})
 	require.NoError(t, err)
-	_, err = e.st.UpdateUser(ctx, sys, u.ID, store.UserUpdate{Name: "Op", Role: store.RoleOperator, Active: true, Scope: store.ScopeTest})
+	_, err = e.st.UpdateUser(ctx, sys, u.ID, store.UserUpdate{Name: "Op", Role: vocab.RoleOperator, Active: true, Scope: vocab.ScopeTest})
 	require.NoError(t, err)
 	op := store.Actor{UserID: u.ID, Label: u.Email}
 
@@ -494,7 +495,7 @@ func TestReplayScopeTestOnly(t *testing.T) {
 	_, err = e.eng.EditAndReplay(ctx, op, fails[0].ID, []byte(`{"id": 1}`))
 	require.True(t, errors.As(err, &nr), "%v", err)
 
-	b, err := e.eng.StartReplayBatch(ctx, op, store.NewReplayBatch{Filter: store.FailedFilter{ErrorClass: store.ClassUnmapped}, Description: "all"})
+	b, err := e.eng.StartReplayBatch(ctx, op, store.NewReplayBatch{Filter: store.FailedFilter{ErrorClass: vocab.ClassUnmapped}, Description: "all"})
 	require.NoError(t, err)
 	b = e.batchDone(t, b)
 	require.Zero(t, b.Enqueued)
@@ -507,7 +508,7 @@ func TestReplayScopeTestOnly(t *testing.T) {
 
 	r, err := e.eng.Replay(ctx, store.Actor{UserID: mustAdmin(t, e.st, "boss@shop.test").ID, Label: "boss@shop.test"}, fails[0].ID)
 	require.NoError(t, err, "an admin with every system replays it")
-	require.Equal(t, store.SyncSucceeded, e.ended(t, r.ID).Status)
+	require.Equal(t, vocab.SyncSucceeded, e.ended(t, r.ID).Status)
 }
 
 // Bad input, each with its own outcome and nothing half done: the product
@@ -537,8 +538,8 @@ func TestReplayDeletedEntityRemovedMappingDisabledConnection(t *testing.T) {
 	r, err := e.eng.Replay(ctx, store.SystemActor("ops"), fails[0].ID)
 	require.NoError(t, err)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncFailed, r.Status, r.Message)
-	require.Equal(t, store.ClassValidation, r.Class())
+	require.Equal(t, vocab.SyncFailed, r.Status, r.Message)
+	require.Equal(t, vocab.ClassValidation, r.Class())
 	require.Contains(t, r.Message, "Odoo refused the change: The operation cannot be completed", "Odoo's own words")
 	require.Empty(t, e.saleOrdersWithRef(fails[0].EntityRef), "no order half made")
 	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{})
@@ -551,8 +552,8 @@ func TestReplayDeletedEntityRemovedMappingDisabledConnection(t *testing.T) {
 	r2, err := e.eng.Replay(ctx, store.SystemActor("ops"), r.ID)
 	require.NoError(t, err)
 	r2 = e.ended(t, r2.ID)
-	require.Equal(t, store.SyncFailed, r2.Status)
-	require.Equal(t, store.ClassUnmapped, r2.Class())
+	require.Equal(t, vocab.SyncFailed, r2.Status)
+	require.Equal(t, vocab.ClassUnmapped, r2.Class())
 	require.Contains(t, r2.Message, "Map it on the Mappings page")
 	require.Empty(t, e.saleOrdersWithRef(fails[0].EntityRef))
 
@@ -580,7 +581,7 @@ func TestProposedMappingsReplayExactlyTheirFailures(t *testing.T) {
 	failA := e.endedSyncs(t, e.deliver(t, "orders/create", pa))[0]
 	_, pb := e.order(t, sandbox.NewLine{VariantID: vb.GID(), Quantity: 1})
 	failB := e.endedSyncs(t, e.deliver(t, "orders/create", pb))[0]
-	require.Equal(t, store.ClassUnmapped, failA.Class(), failA.Message)
+	require.Equal(t, vocab.ClassUnmapped, failA.Class(), failA.Message)
 	require.JSONEq(t, `{"unmapped": {"entity_type": "variant", "external_ids": ["`+va.GID()+`"]}}`, string(e.sync(t, failA.ID).Response))
 
 	_, err := e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.shopConn.ID)

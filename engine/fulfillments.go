@@ -15,6 +15,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 const (
@@ -103,11 +104,11 @@ func (e *Engine) SweepFulfillments(ctx context.Context, trigger string, force bo
 	if err != nil {
 		return 0, err
 	}
-	master, tgts, ok := odooToShopify(rs, rules.Fulfillments)
+	master, tgts, ok := odooToShopify(rs, vocab.Fulfillments)
 	if !ok {
 		return 0, nil
 	}
-	sw, due, err := e.claimOdooSweep(ctx, master.ID, cursorPickings, e.every(rs, rules.Fulfillments, force))
+	sw, due, err := e.claimOdooSweep(ctx, master.ID, cursorPickings, e.every(rs, vocab.Fulfillments, force))
 	if err != nil || !due {
 		return 0, err
 	}
@@ -223,13 +224,13 @@ func (e *Engine) queueShipments(ctx context.Context, rs rules.Rules, src int64, 
 				continue
 			}
 			for _, t := range tgts {
-				s := store.NewSync{Family: string(rules.Fulfillments), Direction: dirOdooShopify, Flow: flowFulfillments,
+				s := store.NewSync{Family: vocab.Fulfillments, Direction: vocab.OdooToShopify, Flow: flowFulfillments,
 					SourceConnectionID: src, TargetConnectionID: t, Trigger: trigger, EntityType: entityPicking,
 					EntityRef: strconv.Itoa(sh.PickingID), EntityKey: sh.label(), SearchKeys: sh.searchKeys(),
 					SourceVersion: sh.Version, Payload: sh, MaxAttempts: e.cfg.MaxAttempts,
 					IdempotencyKey: fmt.Sprintf("odoo-%d-picking-%d", src, sh.PickingID)}
-				if d := rs.Decide(rules.Fulfillments, src, t, nil); !d.Allowed {
-					s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
+				if d := rs.Decide(vocab.Fulfillments, src, t, nil); !d.Allowed {
+					s.Status, s.ErrorClass, s.Message = vocab.SyncRejected, vocab.ClassOwnership, d.Reason
 				} else {
 					s.Message = fmt.Sprintf("%s is waiting to be sent to %s.", sh.label(), rs.Name(t))
 				}
@@ -287,7 +288,7 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 	}
 	var sh shipmentIn
 	if err := json.Unmarshal(s.Payload, &sh); err != nil {
-		return result{err: fail(store.ClassInternal, "The delivery recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The delivery recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
 	res := result{system: conn.Name}
@@ -297,7 +298,7 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 	}
 	label := sh.label()
 	if len(sh.Lines) == 0 {
-		res.err = fail(store.ClassValidation, fmt.Sprintf("%s has no products in Odoo, so there is nothing to mark as shipped in %s.", label, conn.Name), nil)
+		res.err = fail(vocab.ClassValidation, fmt.Sprintf("%s has no products in Odoo, so there is nothing to mark as shipped in %s.", label, conn.Name), nil)
 		return res
 	}
 
@@ -319,7 +320,7 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 	}
 	if !found {
 		res.response = map[string]any{"order": nil, "order_id": sh.OrderID}
-		res.err = fail(store.ClassNotFound, fmt.Sprintf("%s: %s has no order %s (was it deleted?). Nothing was sent; check the sales order %s in Odoo.",
+		res.err = fail(vocab.ClassNotFound, fmt.Sprintf("%s: %s has no order %s (was it deleted?). Nothing was sent; check the sales order %s in Odoo.",
 			label, conn.Name, cmpStr(sh.OrderName, gidTail(sh.OrderID)), cmpStr(sh.SaleOrder, strconv.Itoa(sh.SaleOrderID))), nil)
 		return res
 	}
@@ -328,13 +329,13 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 		label = sh.label()
 	}
 	if f, ok := o.FulfillmentWithTracking(sh.TrackingRef); ok {
-		res.status, res.targetRef, res.response = store.SyncSucceeded, f.ID, map[string]any{"fulfillment": f, "created": false}
+		res.status, res.targetRef, res.response = vocab.SyncSucceeded, f.ID, map[string]any{"fulfillment": f, "created": false}
 		res.message = fmt.Sprintf("%s was already in %s (fulfillment with tracking %s); nothing was created again.", label, conn.Name, sh.TrackingRef)
 		return res
 	}
 	if o.CancelledAt != nil {
 		res.response = o
-		res.err = fail(store.ClassConflict, fmt.Sprintf("%s: order %s was cancelled in %s, so it cannot be marked as shipped. Check with the warehouse whether the parcel really left.",
+		res.err = fail(vocab.ClassConflict, fmt.Sprintf("%s: order %s was cancelled in %s, so it cannot be marked as shipped. Check with the warehouse whether the parcel really left.",
 			label, o.Name, conn.Name), nil)
 		return res
 	}
@@ -421,7 +422,7 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 		res.response = o
 		if !anyOpenLine && sh.TrackingRef == "" && (s.Attempts > 1 || s.ReplayOf != nil) && fulfilledSince(o, e.firstCreated(ctx, s)) {
 			// An earlier attempt of this sync shipped it and stopped before recording it.
-			res.status = store.SyncSucceeded
+			res.status = vocab.SyncSucceeded
 			res.message = fmt.Sprintf("%s was already in %s (everything is marked as shipped); nothing was created again.", label, conn.Name)
 			return res
 		}
@@ -430,7 +431,7 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 			if sh.TrackingRef != "" {
 				track = fmt.Sprintf(", but not with tracking %s", sh.TrackingRef)
 			}
-			res.err = fail(store.ClassConflict, fmt.Sprintf("%s: order %s is already marked as fulfilled in %s (its fulfillment orders are closed)%s. Nothing was sent. If this parcel is a second shipment, add its tracking to the order in %s by hand.",
+			res.err = fail(vocab.ClassConflict, fmt.Sprintf("%s: order %s is already marked as fulfilled in %s (its fulfillment orders are closed)%s. Nothing was sent. If this parcel is a second shipment, add its tracking to the order in %s by hand.",
 				label, o.Name, conn.Name, track, conn.Name), nil)
 			return res
 		}
@@ -438,7 +439,7 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 		for _, sk := range req.Skipped {
 			names = append(names, sk.SKU)
 		}
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map the products on the Mappings page (or check the order in %s), then try this sync again.",
+		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map the products on the Mappings page (or check the order in %s), then try this sync again.",
 			label, conn.Name, notMapped(names, "a line of the Shopify order"), conn.Name), nil)
 		return res
 	}
@@ -453,14 +454,14 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync) result {
 	if err != nil {
 		var se *shopify.Error
 		if errors.As(err, &se) && se.Kind == shopify.KindValidation && strings.Contains(se.Message, "unfulfillable status") {
-			res.err = fail(store.ClassConflict, fmt.Sprintf("%s: order %s was fulfilled or closed in %s meanwhile (%s). Nothing was sent; check the order in %s.",
+			res.err = fail(vocab.ClassConflict, fmt.Sprintf("%s: order %s was fulfilled or closed in %s meanwhile (%s). Nothing was sent; check the order in %s.",
 				label, o.Name, conn.Name, se.Message, conn.Name), err)
 			return res
 		}
 		res.err = err
 		return res
 	}
-	res.status, res.targetRef = store.SyncSucceeded, f.ID
+	res.status, res.targetRef = vocab.SyncSucceeded, f.ID
 	res.response = map[string]any{"fulfillment": f, "created": true}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s was marked as shipped in %s (%s).", label, conn.Name, items(sent))

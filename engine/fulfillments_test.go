@@ -13,6 +13,7 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // setupFulfillments makes Odoo decide fulfillments and Shopify receive them,
@@ -20,7 +21,7 @@ import (
 func setupFulfillments(t *testing.T) *env {
 	t.Helper()
 	e := setup(t, options{})
-	_, err := e.st.SaveSourceRule(context.Background(), store.SystemActor("test"), store.SourceRuleInput{Family: rules.Fulfillments,
+	_, err := e.st.SaveSourceRule(context.Background(), store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Fulfillments,
 		Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15,
 		Policy: rules.MasterWins})
 	require.NoError(t, err)
@@ -49,7 +50,7 @@ func (e *env) sweepFulfillments(t *testing.T) []store.Sync {
 	}
 	var out []store.Sync
 	wait(t, "the fulfillment syncs to end", func() bool {
-		ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Fulfillments), Limit: n})
+		ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Fulfillments, Limit: n})
 		require.NoError(t, err)
 		for _, s := range ss {
 			if s.FinishedAt == nil {
@@ -90,7 +91,7 @@ func TestFulfillmentWithTrackingShipsTheOrderOnce(t *testing.T) {
 	p, ss := e.ship(t, odoosandbox.NewDelivery{SaleOrderID: so.ID, CarrierID: odoosandbox.CarrierUPS, TrackingRef: "1Z999AA10123456784"})
 	require.Len(t, ss, 1)
 	s := ss[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Contains(t, s.Message, "Delivery "+p.Name+" of order "+o.Name)
 	require.Contains(t, s.Message, "Tracking 1Z999AA10123456784 (UPS) was added")
 	require.Contains(t, s.SearchKeys, "1z999aa10123456784")
@@ -112,7 +113,7 @@ func TestFulfillmentWithTrackingShipsTheOrderOnce(t *testing.T) {
 	r, err := e.eng.Replay(context.Background(), store.SystemActor("test"), s.ID)
 	require.NoError(t, err)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Contains(t, r.Message, "nothing was created again")
 	require.Equal(t, 1, e.fulfillmentCreates())
 	require.Len(t, e.shopOrder(t, o.GID()).Fulfillments, 1)
@@ -133,7 +134,7 @@ func TestFulfillmentPartialDeliveriesFulfilLineByLine(t *testing.T) {
 	_, ss := e.ship(t, odoosandbox.NewDelivery{SaleOrderID: so.ID, CarrierID: odoosandbox.CarrierDHL, TrackingRef: "JD01",
 		Lines: []odoosandbox.DeliveryLine{{ProductID: pa, Quantity: 2}}})
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	require.Contains(t, ss[0].Message, "(2 items)")
 	fos, err := e.shop.FulfillmentOrders(o.GID())
 	require.NoError(t, err)
@@ -143,7 +144,7 @@ func TestFulfillmentPartialDeliveriesFulfilLineByLine(t *testing.T) {
 	_, ss = e.ship(t, odoosandbox.NewDelivery{SaleOrderID: so.ID, CarrierID: odoosandbox.CarrierDHL, TrackingRef: "JD02",
 		Lines: []odoosandbox.DeliveryLine{{ProductID: pa, Quantity: 1}, {ProductID: pb, Quantity: 1}}})
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	fos, err = e.shop.FulfillmentOrders(o.GID())
 	require.NoError(t, err)
 	require.Equal(t, "CLOSED", fos[0].Status)
@@ -159,7 +160,7 @@ func TestFulfillmentWithoutTrackingIsShippedAndSaysSo(t *testing.T) {
 	o, so := e.placed(t)
 	_, ss := e.ship(t, odoosandbox.NewDelivery{SaleOrderID: so.ID})
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	require.Contains(t, ss[0].Message, "has no tracking reference in Odoo")
 	got := e.shopOrder(t, o.GID())
 	require.Len(t, got.Fulfillments, 1)
@@ -169,7 +170,7 @@ func TestFulfillmentWithoutTrackingIsShippedAndSaysSo(t *testing.T) {
 	r, err := e.eng.Replay(context.Background(), store.SystemActor("test"), ss[0].ID)
 	require.NoError(t, err)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Contains(t, r.Message, "nothing was created again")
 	require.Equal(t, 1, e.fulfillmentCreates())
 }
@@ -189,8 +190,8 @@ func TestFulfillmentBadInput(t *testing.T) {
 		require.NoError(t, err)
 		_, ss := e.ship(t, odoosandbox.NewDelivery{SaleOrderID: soID, TrackingRef: "ABC"})
 		require.Len(t, ss, 1)
-		require.Equal(t, store.SyncFailed, ss[0].Status)
-		require.Equal(t, store.ClassNotFound, ss[0].Class())
+		require.Equal(t, vocab.SyncFailed, ss[0].Status)
+		require.Equal(t, vocab.ClassNotFound, ss[0].Class())
 		require.Contains(t, ss[0].Message, "Main store has no order #9999 (was it deleted?)")
 		require.Zero(t, e.fulfillmentCreates())
 	})
@@ -202,8 +203,8 @@ func TestFulfillmentBadInput(t *testing.T) {
 		require.NoError(t, e.shop.FulfillDirect(o.GID(), "DHL Express", "BYHAND1"))
 		_, ss := e.ship(t, odoosandbox.NewDelivery{SaleOrderID: so.ID, CarrierID: odoosandbox.CarrierUPS, TrackingRef: "1ZOTHER"})
 		require.Len(t, ss, 1)
-		require.Equal(t, store.SyncFailed, ss[0].Status)
-		require.Equal(t, store.ClassConflict, ss[0].Class())
+		require.Equal(t, vocab.SyncFailed, ss[0].Status)
+		require.Equal(t, vocab.ClassConflict, ss[0].Class())
 		require.Contains(t, ss[0].Message, "is already marked as fulfilled in Main store")
 		require.Contains(t, ss[0].Message, "not with tracking 1ZOTHER")
 		require.Zero(t, e.fulfillmentCreates())
@@ -221,7 +222,7 @@ func TestFulfillmentBadInput(t *testing.T) {
 func TestFulfillmentRefusedWhenShopifyIsTheMaster(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{})
-	_, err := e.st.SaveSourceRule(context.Background(), store.SystemActor("test"), store.SourceRuleInput{Family: rules.Fulfillments,
+	_, err := e.st.SaveSourceRule(context.Background(), store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Fulfillments,
 		Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15,
 		Policy: rules.MasterWins})
 	require.NoError(t, err)
@@ -249,16 +250,16 @@ func TestFulfillmentWaitsForAnotherDeliveryOfTheSameOrder(t *testing.T) {
 	require.Equal(t, 1, n)
 	var s store.Sync
 	wait(t, "the delivery to wait for the other one", func() bool {
-		ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Fulfillments), Limit: 1})
+		ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Fulfillments, Limit: 1})
 		require.NoError(t, err)
 		s = ss[0]
-		return s.Status == store.SyncRetrying
+		return s.Status == vocab.SyncRetrying
 	})
 	require.Contains(t, s.Message, "Another delivery of order "+o.Name+" is being sent right now.")
 	require.Zero(t, e.fulfillmentCreates())
 
 	require.NoError(t, e.st.ReleaseLease(ctx, lease, 1<<40))
 	s = e.ended(t, s.ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, 1, e.fulfillmentCreates())
 }

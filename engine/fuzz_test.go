@@ -12,6 +12,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // webhookTopics are the topics planEvent reads a payload for.
@@ -48,8 +49,8 @@ func FuzzPlanEvent(f *testing.F) {
 
 	const shop, erp = 1, 2
 	rs := rules.Rules{Connections: []rules.ConnInfo{
-		{ID: shop, Name: "Shopify", Kind: store.KindShopify, Enabled: true, SendsWebhooks: true},
-		{ID: erp, Name: "Odoo", Kind: store.KindOdoo, Enabled: true},
+		{ID: shop, Name: "Shopify", Kind: vocab.KindShopify, Enabled: true, SendsWebhooks: true},
+		{ID: erp, Name: "Odoo", Kind: vocab.KindOdoo, Enabled: true},
 	}}
 	e := &Engine{cfg: Config{MaxAttempts: 5}}
 	f.Fuzz(func(t *testing.T, topic uint8, body []byte) {
@@ -86,7 +87,7 @@ func FuzzPlanEvent(f *testing.F) {
 			if b != nil && !json.Valid(b) {
 				t.Fatalf("payload is not JSON: %q", b)
 			}
-			if s.Status == store.SyncFailed || b == nil {
+			if s.Status == vocab.SyncFailed || b == nil {
 				continue
 			}
 			// The job reads the payload back into the type it was written from.

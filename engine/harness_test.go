@@ -23,6 +23,7 @@ import (
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -83,10 +84,10 @@ func approveMappings(t testing.TB, st *store.Store, items []store.ItemInput) {
 	sys := store.SystemActor("test")
 	n := mappingActors.Add(1)
 	op, err := st.CreateUser(ctx, sys, store.NewUser{Email: fmt.Sprintf("olga-%d@shop.test", n), Name: "Olga",
-		Role: store.RoleOperator, Password: "correct horse battery"})
+		Role: vocab.RoleOperator, Password: "correct horse battery"})
 	require.NoError(t, err)
 	admin, err := st.CreateUser(ctx, sys, store.NewUser{Email: fmt.Sprintf("ada-%d@shop.test", n), Name: "Ada",
-		Role: store.RoleAdmin, Password: "correct horse battery"})
+		Role: vocab.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
 	opA, adminA := store.Actor{UserID: op.ID, Label: op.Email}, store.Actor{UserID: admin.ID, Label: admin.Email}
 	cs, err := st.CreateChangeSet(ctx, opA, store.NewChangeSet{Reason: "mappings for the test", Items: items})
@@ -181,24 +182,24 @@ func setup(t testing.TB, o options) *env {
 	box, err := secretbox.New(secretKey)
 	require.NoError(t, err)
 	a := store.SystemActor("test")
-	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-		Environment: store.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": shopSrv.URL},
+	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+		Environment: vocab.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": shopSrv.URL},
 		Secrets: map[string]string{"access_token": shop.AccessToken(), "api_secret": "whsec"}})
 	require.NoError(t, err)
 	db, _, _, key := odoo.Credentials()
-	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
-		Environment: store.EnvTest, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
+	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo,
+		Environment: vocab.EnvTest, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
 		Secrets: map[string]string{"api_key": key}})
 	require.NoError(t, err)
 
-	orders := store.SourceRuleInput{Family: rules.Orders, Master: shopConn.ID, Receivers: []int64{odooConn.ID},
+	orders := store.SourceRuleInput{Family: vocab.Orders, Master: shopConn.ID, Receivers: []int64{odooConn.ID},
 		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins}
 	if o.ordersRule != nil {
 		orders = *o.ordersRule
 	}
 	_, err = st.SaveSourceRule(ctx, a, orders)
 	require.NoError(t, err)
-	_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Inventory, Master: odooConn.ID,
+	_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Inventory, Master: odooConn.ID,
 		Receivers: []int64{shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
 	require.NoError(t, err)
 
@@ -406,6 +407,6 @@ func TestRealMappingsResolveThroughTheStore(t *testing.T) {
 	// An order goes through with those mappings alone.
 	o, payload := e.order(t)
 	ss := e.endedSyncs(t, e.deliver(t, "orders/create", payload))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 }

@@ -10,6 +10,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // intakeLoop turns stored webhook events into syncs until ctx ends. Every
@@ -53,13 +54,13 @@ type eventPlan struct {
 // through. Otherwise each target gets a waiting sync carrying payload, or a
 // rejected one when the sources of truth refuse it; the event's version
 // becomes the entity's watermark when at least one target may receive it.
-func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSync, family rules.Family, tgts []int64,
+func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSync, family vocab.Family, tgts []int64,
 	problem string, payload any, waiting func(target int64) string) eventPlan {
 	if problem != "" {
 		p.outcome.Status, p.outcome.Error = store.WebhookFailed, problem
 		for _, t := range tgts {
 			s := base
-			s.TargetConnectionID, s.Status, s.ErrorClass, s.Message = t, store.SyncFailed, store.ClassValidation, problem
+			s.TargetConnectionID, s.Status, s.ErrorClass, s.Message = t, vocab.SyncFailed, vocab.ClassValidation, problem
 			s.Payload = json.RawMessage(ev.Payload)
 			s.IdempotencyKey = cmpStr(base.EntityRef, fmt.Sprintf("webhook-%d", ev.ID))
 			p.syncs = append(p.syncs, queued{sync: s})
@@ -71,7 +72,7 @@ func fanOut(p eventPlan, rs rules.Rules, ev store.WebhookEvent, base store.NewSy
 		s := base
 		s.TargetConnectionID, s.Payload = t, payload
 		if d := rs.Decide(family, ev.ConnectionID, t, nil); !d.Allowed {
-			s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
+			s.Status, s.ErrorClass, s.Message = vocab.SyncRejected, vocab.ClassOwnership, d.Reason
 		} else {
 			s.Message, allowed = waiting(t), true
 		}
@@ -174,7 +175,7 @@ func (e *Engine) intakeBatch(ctx context.Context, limit int) ([]int64, error) {
 			}
 			for k := range p.syncs {
 				s := &p.syncs[k].sync
-				s.Status, s.ErrorClass, s.Message = store.SyncSkipped, "", p.superseded
+				s.Status, s.ErrorClass, s.Message = vocab.SyncSkipped, "", p.superseded
 			}
 			p.outcome.Error = "Superseded: " + p.superseded
 		}
@@ -236,7 +237,7 @@ func olderThanMark(ctx context.Context, tx *store.Tx, plans []eventPlan, stale [
 func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 	p := eventPlan{outcome: store.WebhookOutcome{ID: ev.ID, Status: store.WebhookProcessed}}
 	src, ok := rs.Conn(ev.ConnectionID)
-	if !ok || src.Kind != store.KindShopify {
+	if !ok || src.Kind != vocab.KindShopify {
 		p.outcome.Status, p.outcome.Error = store.WebhookIgnored, "This connection's webhooks are not synced."
 		return p
 	}
@@ -266,7 +267,7 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 // targets lists the systems of a kind a family could be written into: its
 // receivers of that kind or, when none is set up, every such system (so
 // that the refusal is recorded and shown rather than nothing happening).
-func targets(rs rules.Rules, f rules.Family, kind string) []int64 {
+func targets(rs rules.Rules, f vocab.Family, kind vocab.Kind) []int64 {
 	var out []int64
 	for _, rc := range rs.Rule(f).Receivers {
 		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == kind {
@@ -287,8 +288,8 @@ func targets(rs rules.Rules, f rules.Family, kind string) []int64 {
 // planToOdoo fans a Shopify record's webhook event out into one sync per
 // Odoo system that could receive its family; with none connected the event
 // is kept, marked ignored, with the reason.
-func planToOdoo(rs rules.Rules, ev store.WebhookEvent, p eventPlan, f rules.Family, base store.NewSync, problem string, rec any, label string) eventPlan {
-	tgts := targets(rs, f, store.KindOdoo)
+func planToOdoo(rs rules.Rules, ev store.WebhookEvent, p eventPlan, f vocab.Family, base store.NewSync, problem string, rec any, label string) eventPlan {
+	tgts := targets(rs, f, vocab.KindOdoo)
 	if len(tgts) == 0 {
 		p.outcome.Status = store.WebhookIgnored
 		p.outcome.Error = "No ERP is connected to receive " + string(f) + "."

@@ -16,6 +16,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // event waits until intake has decided a webhook event and returns it.
@@ -86,7 +87,7 @@ func TestIntakeReadsTheRuleSavedJustBeforeTheEvent(t *testing.T) {
 	ss := e.endedSyncs(t, e.deliver(t, "customers/update", e.customerPayload(t, c.GID())))
 	require.Len(t, ss, 1)
 	s := e.sync(t, ss[0].ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Len(t, e.partnersWithEmail("grace@example.org"), 1)
 }
 
@@ -102,7 +103,7 @@ func TestRefusedCustomerChangeComesThroughOnceTheRuleExists(t *testing.T) {
 	ss := e.endedSyncs(t, e.deliver(t, "customers/update", payload))
 	require.Len(t, ss, 1)
 	refused := e.sync(t, ss[0].ID)
-	require.Equal(t, store.SyncRejected, refused.Status)
+	require.Equal(t, vocab.SyncRejected, refused.Status)
 	require.Contains(t, refused.Message, "Nobody decides customers yet")
 	require.Empty(t, e.partnersWithEmail("ada.b@example.org"))
 
@@ -110,13 +111,13 @@ func TestRefusedCustomerChangeComesThroughOnceTheRuleExists(t *testing.T) {
 	replay, err := e.eng.Replay(context.Background(), store.SystemActor("test"), refused.ID)
 	require.NoError(t, err)
 	r := e.ended(t, replay.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Len(t, e.partnersWithEmail("ada.b@example.org"), 1)
 
 	again := e.endedSyncs(t, e.deliver(t, "customers/update", payload))
 	require.Len(t, again, 1, "the same version, delivered again, is not dropped as already handled")
 	s := e.sync(t, again[0].ID)
-	require.Contains(t, []string{store.SyncSucceeded, store.SyncSkipped}, s.Status, s.Message)
+	require.Contains(t, []vocab.Status{vocab.SyncSucceeded, vocab.SyncSkipped}, s.Status, s.Message)
 	require.Len(t, e.partnersWithEmail("ada.b@example.org"), 1, "one contact, however many times the change came")
 }
 
@@ -173,8 +174,8 @@ func TestIntakeIgnoresWhatItDoesNotSync(t *testing.T) {
 		t.Cleanup(srv.Close)
 		box, err := secretbox.New(secretKey)
 		require.NoError(t, err)
-		conn, err := st.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-			Environment: store.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": srv.URL},
+		conn, err := st.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+			Environment: vocab.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": srv.URL},
 			Secrets: map[string]string{"access_token": shop.AccessToken(), "api_secret": "whsec"}})
 		require.NoError(t, err)
 		eng, err := engine.New(engine.Config{Store: st, SecretKey: secretKey, Resolver: newResolver(),

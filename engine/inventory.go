@@ -21,14 +21,14 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 const (
-	flowInventory  = "inventory.odoo_shopify"
-	dirOdooShopify = "odoo_to_shopify"
-	entityQuant    = "quant"           // watermark type of an Odoo stock.quant (product@location)
-	entityLevel    = "inventory_level" // a sync's entity: stock levels at a location
-	cursorQuants   = "odoo_quants"
+	flowInventory = "inventory.odoo_shopify"
+	entityQuant   = "quant"           // watermark type of an Odoo stock.quant (product@location)
+	entityLevel   = "inventory_level" // a sync's entity: stock levels at a location
+	cursorQuants  = "odoo_quants"
 	// maxBatch is Shopify's input array limit: one sync, one call.
 	maxBatch = 250
 	// sweepPage quants are read from Odoo per request.
@@ -134,11 +134,11 @@ func (e *Engine) SweepInventory(ctx context.Context, trigger string, force bool)
 	if err != nil {
 		return 0, err
 	}
-	master, tgts, ok := odooToShopify(rs, rules.Inventory)
+	master, tgts, ok := odooToShopify(rs, vocab.Inventory)
 	if !ok {
 		return 0, nil
 	}
-	sw, due, err := e.claimOdooSweep(ctx, master.ID, cursorQuants, e.every(rs, rules.Inventory, force))
+	sw, due, err := e.claimOdooSweep(ctx, master.ID, cursorQuants, e.every(rs, vocab.Inventory, force))
 	if err != nil || !due {
 		return 0, err
 	}
@@ -252,13 +252,13 @@ func (e *Engine) queueQuants(ctx context.Context, rs rules.Rules, src int64, tgt
 					}
 				}
 				for _, t := range tgts {
-					s := store.NewSync{Family: string(rules.Inventory), Direction: dirOdooShopify, Flow: flowInventory,
+					s := store.NewSync{Family: vocab.Inventory, Direction: vocab.OdooToShopify, Flow: flowInventory,
 						SourceConnectionID: src, TargetConnectionID: t, Trigger: trigger, EntityType: entityLevel,
 						EntityRef: fmt.Sprintf("location:%d", b.id), EntityKey: inventoryLabel(len(items), b.name),
 						SearchKeys: keys, SourceVersion: newest, Payload: batch, IdempotencyKey: newKey(),
 						MaxAttempts: e.cfg.MaxAttempts}
-					if d := rs.Decide(rules.Inventory, src, t, nil); !d.Allowed {
-						s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
+					if d := rs.Decide(vocab.Inventory, src, t, nil); !d.Allowed {
+						s.Status, s.ErrorClass, s.Message = vocab.SyncRejected, vocab.ClassOwnership, d.Reason
 					} else {
 						s.Message = fmt.Sprintf("Stock levels from %s are waiting to be sent to %s.", b.name, rs.Name(t))
 					}
@@ -315,7 +315,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 	}
 	var b inventoryBatch
 	if err := json.Unmarshal(s.Payload, &b); err != nil {
-		return result{err: fail(store.ClassInternal, "The stock levels recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The stock levels recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
 	res := result{system: conn.Name}
@@ -333,7 +333,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 	}
 	locGID := locs[strconv.Itoa(b.OdooLocationID)]
 	if locGID == "" {
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("The Odoo location %s is not mapped to a Shopify location yet. Map it on the Mappings page, then try this sync again.",
+		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("The Odoo location %s is not mapped to a Shopify location yet. Map it on the Mappings page, then try this sync again.",
 			cmpStr(b.OdooLocation, strconv.Itoa(b.OdooLocationID))), nil)
 		res.response = store.UnmappedResponse(entityLocation, []string{strconv.Itoa(b.OdooLocationID)})
 		return res
@@ -370,7 +370,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 	for _, it := range live {
 		v := e.value(it)
 		if v < 0 {
-			problems = append(problems, itemProblem{it, store.ClassValidation, fmt.Sprintf(
+			problems = append(problems, itemProblem{it, vocab.ClassValidation, fmt.Sprintf(
 				"Odoo reports %s %s of %s at %s. Crossdock does not send negative stock to Shopify: correct the count in Odoo and it is sent with the next check.",
 				strconv.FormatFloat(v, 'f', -1, 64), strings.ReplaceAll(e.cfg.InventoryQuantity, "_", " "),
 				cmpStr(it.SKU, fmt.Sprintf("product #%d", it.ProductID)), b.OdooLocation)})
@@ -418,17 +418,17 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		sku := cmpStr(it.SKU, fmt.Sprintf("Odoo product #%d", it.ProductID))
 		v, ok := variants[strconv.Itoa(it.ProductID)]
 		if r, gone := missing[it.ProductID]; !ok && gone {
-			problems = append(problems, itemProblem{it, store.ClassOnlyInOne, onlyInOneMessage(r.SKU, conn.Name)})
+			problems = append(problems, itemProblem{it, vocab.ClassOnlyInOne, onlyInOneMessage(r.SKU, conn.Name)})
 			continue
 		}
 		if !ok {
-			problems = append(problems, itemProblem{it, store.ClassUnmapped, notMapped([]string{sku}, "a Shopify variant") +
+			problems = append(problems, itemProblem{it, vocab.ClassUnmapped, notMapped([]string{sku}, "a Shopify variant") +
 				". Map it on the Mappings page, then try this sync again."})
 			continue
 		}
 		item, ok := items[v]
 		if !ok {
-			problems = append(problems, itemProblem{it, store.ClassNotFound, fmt.Sprintf(
+			problems = append(problems, itemProblem{it, vocab.ClassNotFound, fmt.Sprintf(
 				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", sku, v)})
 			continue
 		}
@@ -437,17 +437,17 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 
 	if single && len(problems) == 1 {
 		f := fail(problems[0].class, problems[0].message, nil)
-		if r, ok := missing[problems[0].q.ProductID]; ok && problems[0].class == store.ClassOnlyInOne {
+		if r, ok := missing[problems[0].q.ProductID]; ok && problems[0].class == vocab.ClassOnlyInOne {
 			f.evidence = store.OnlyInOneResponse(r)
 		}
 		res.err = f
-		if problems[0].class == store.ClassUnmapped {
+		if problems[0].class == vocab.ClassUnmapped {
 			res.response = store.UnmappedResponse(entityVariant, []string{strconv.Itoa(problems[0].q.ProductID)})
 		}
 		return res
 	}
 	if single && len(excluded) == 1 {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("Nothing to send: %s is excluded from syncing stock.", cmpStr(b.Items[0].SKU, fmt.Sprintf("Odoo product #%d", b.Items[0].ProductID)))
 		return res
 	}
@@ -468,7 +468,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		res.err = err
 		return res
 	}
-	hold := rs.Rule(rules.Inventory).Policy == rules.Hold
+	hold := rs.Rule(vocab.Inventory).Policy == rules.Hold
 	itemIDs := make([]string, len(sendable))
 	for i, t := range sendable {
 		itemIDs[i] = t.item
@@ -537,7 +537,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 			res.err, res.response = itemsFailed(b, problems, summary(0))
 			return res
 		}
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = "Nothing to send. " + summary(0)
 		return res
 	}
@@ -556,7 +556,7 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 		res.err, res.response = itemsFailed(b, problems, summary(len(in.Quantities)))
 		return res
 	}
-	res.status, res.response = store.SyncSucceeded, groups
+	res.status, res.response = vocab.SyncSucceeded, groups
 	if len(groups) > 0 {
 		res.targetRef = groups[0].ID
 	}
@@ -570,14 +570,14 @@ func (e *Engine) runInventory(ctx context.Context, s store.Sync) result {
 // problem of each item and the products not mapped (so that the change set
 // mapping them tries it again).
 func itemsFailed(b inventoryBatch, problems []itemProblem, done string) (*failure, map[string]any) {
-	byClass := map[string][]string{}
-	var classes []string
+	byClass := map[vocab.ErrorClass][]string{}
+	var classes []vocab.ErrorClass
 	var unmapped []string
 	type itemReason struct {
-		SKU       string `json:"sku"`
-		ProductID int    `json:"odoo_product_id"`
-		Class     string `json:"class"`
-		Reason    string `json:"reason"`
+		SKU       string           `json:"sku"`
+		ProductID int              `json:"odoo_product_id"`
+		Class     vocab.ErrorClass `json:"class"`
+		Reason    string           `json:"reason"`
 	}
 	items := make([]itemReason, 0, len(problems))
 	for _, p := range problems {
@@ -586,7 +586,7 @@ func itemsFailed(b inventoryBatch, problems []itemProblem, done string) (*failur
 			classes = append(classes, p.class)
 		}
 		byClass[p.class] = append(byClass[p.class], name)
-		if p.class == store.ClassUnmapped {
+		if p.class == vocab.ClassUnmapped {
 			unmapped = append(unmapped, strconv.Itoa(p.q.ProductID))
 		}
 		items = append(items, itemReason{SKU: p.q.SKU, ProductID: p.q.ProductID, Class: p.class, Reason: p.message})
@@ -595,7 +595,7 @@ func itemsFailed(b inventoryBatch, problems []itemProblem, done string) (*failur
 	// on a tie: mapping is what a person can do from it.
 	class := classes[0]
 	for _, c := range classes {
-		if len(byClass[c]) > len(byClass[class]) || (len(byClass[c]) == len(byClass[class]) && c == store.ClassUnmapped) {
+		if len(byClass[c]) > len(byClass[class]) || (len(byClass[c]) == len(byClass[class]) && c == vocab.ClassUnmapped) {
 			class = c
 		}
 	}
@@ -603,16 +603,16 @@ func itemsFailed(b inventoryBatch, problems []itemProblem, done string) (*failur
 	for _, c := range classes {
 		names := byClass[c]
 		switch c {
-		case store.ClassUnmapped:
+		case vocab.ClassUnmapped:
 			why = append(why, notMapped(names, "a Shopify variant")+". Map them on the Mappings page, then try this sync again")
-		case store.ClassValidation:
+		case vocab.ClassValidation:
 			why = append(why, fmt.Sprintf("%s: Odoo reports negative stock, which Crossdock does not send", names3(names)))
-		case store.ClassNotFound:
+		case vocab.ClassNotFound:
 			why = append(why, fmt.Sprintf("%s: mapped to a Shopify variant that no longer exists; correct the mapping", names3(names)))
-		case store.ClassOnlyInOne:
+		case vocab.ClassOnlyInOne:
 			why = append(why, fmt.Sprintf("%s: exist only in Odoo, so there is nothing to map them to; exclude them from syncing on Failed syncs", names3(names)))
 		default:
-			why = append(why, fmt.Sprintf("%s: %s", names3(names), strings.ReplaceAll(c, "_", " ")))
+			why = append(why, fmt.Sprintf("%s: %s", names3(names), strings.ReplaceAll(string(c), "_", " ")))
 		}
 	}
 	msg := fmt.Sprintf("%s of %s could not be sent: %s.", capital(stockLevels(len(problems))), b.OdooLocation, strings.Join(why, "; "))
@@ -652,7 +652,7 @@ func (e *Engine) value(q quantIn) float64 {
 
 type itemProblem struct {
 	q       quantIn
-	class   string
+	class   vocab.ErrorClass
 	message string
 }
 
@@ -668,10 +668,10 @@ func (e *Engine) splitOff(ctx context.Context, s store.Sync, b inventoryBatch, p
 			TargetConnectionID: s.TargetConnectionID, Trigger: s.Trigger, EntityType: s.EntityType,
 			EntityRef: p.q.ref(b.OdooLocationID), EntityKey: cmpStr(p.q.SKU, fmt.Sprintf("Odoo product #%d", p.q.ProductID)) + " at " + b.OdooLocation,
 			SearchKeys: []string{p.q.SKU, b.OdooLocation}, SourceVersion: p.q.Version, ParentID: s.ID,
-			Status: store.SyncFailed, ErrorClass: p.class, Message: p.message, Response: unmappedItem(p),
+			Status: vocab.SyncFailed, ErrorClass: p.class, Message: p.message, Response: unmappedItem(p),
 			Payload:        inventoryBatch{OdooLocationID: b.OdooLocationID, OdooLocation: b.OdooLocation, Items: []quantIn{p.q}},
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
-		if r, ok := missing[p.q.ProductID]; ok && p.class == store.ClassOnlyInOne {
+		if r, ok := missing[p.q.ProductID]; ok && p.class == vocab.ClassOnlyInOne {
 			ns[i].Response = store.OnlyInOneResponse(r)
 		}
 	}
@@ -685,7 +685,7 @@ func (e *Engine) splitOff(ctx context.Context, s store.Sync, b inventoryBatch, p
 // unmappedItem is the evidence of an item split off for want of a mapping:
 // its Odoo product, the record a change set must map (nil for other problems).
 func unmappedItem(p itemProblem) any {
-	if p.class != store.ClassUnmapped {
+	if p.class != vocab.ClassUnmapped {
 		return nil
 	}
 	return store.UnmappedResponse(entityVariant, []string{strconv.Itoa(p.q.ProductID)})

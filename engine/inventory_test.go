@@ -13,6 +13,7 @@ import (
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // sweep runs an inventory sweep now and waits for every sync it queued (and
@@ -79,7 +80,7 @@ func TestInventorySweepSetsShopifyStock(t *testing.T) {
 
 	batch := byRef(ss, "location:"+strconv.Itoa(odoosandbox.LocationStock))
 	require.NotNil(t, batch)
-	require.Equal(t, store.SyncSucceeded, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSucceeded, batch.Status, batch.Message)
 	require.Equal(t, store.TriggerManual, batch.Trigger)
 	require.Contains(t, batch.Message, "sent from WH/Stock to Main store")
 	full := e.sync(t, batch.ID)
@@ -105,16 +106,16 @@ func TestInventorySweepSetsShopifyStock(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, items)
 	for _, it := range items {
-		require.Equal(t, store.SyncFailed, it.Status)
-		require.Equal(t, store.ClassUnmapped, it.Class())
+		require.Equal(t, vocab.SyncFailed, it.Status)
+		require.Equal(t, vocab.ClassUnmapped, it.Class())
 		require.Regexp(t, `^SKU-\d{6}-[A-Z]{3} is not mapped to a Shopify variant yet\.`, it.Message)
 	}
 
 	// The second warehouse has no Shopify location: the batch fails as unmapped.
 	wh2 := byRef(ss, "location:"+strconv.Itoa(odoosandbox.LocationStock2))
 	require.NotNil(t, wh2)
-	require.Equal(t, store.SyncFailed, wh2.Status)
-	require.Equal(t, store.ClassUnmapped, wh2.Class())
+	require.Equal(t, vocab.SyncFailed, wh2.Status)
+	require.Equal(t, vocab.ClassUnmapped, wh2.Class())
 	require.Contains(t, wh2.Message, "The Odoo location WH2/Stock is not mapped to a Shopify location yet")
 
 	// Nothing changed in Odoo: the next sweep queues nothing.
@@ -147,7 +148,7 @@ func TestInventoryBadItemsAreSplitOff(t *testing.T) {
 	ss := e.sweep(t)
 	batch := byRef(ss, "location:"+strconv.Itoa(odoosandbox.LocationStock))
 	require.NotNil(t, batch)
-	require.Equal(t, store.SyncSucceeded, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSucceeded, batch.Status, batch.Message)
 	require.Contains(t, batch.Message, "1 stock level sent")
 	require.Contains(t, batch.Message, "2 could not be sent")
 	got, _, _ := e.shop.InventoryLevel(e.variantBySKU[skus[0]].InventoryItemGID(), loc)
@@ -155,12 +156,12 @@ func TestInventoryBadItemsAreSplitOff(t *testing.T) {
 
 	neg := byRef(ss, strconv.Itoa(negative.ID)+"@"+strconv.Itoa(odoosandbox.LocationStock))
 	require.NotNil(t, neg)
-	require.Equal(t, store.ClassValidation, neg.Class())
+	require.Equal(t, vocab.ClassValidation, neg.Class())
 	require.Regexp(t, `^Odoo reports -\d+ available of `+skus[1]+` at WH/Stock\. Crossdock does not send negative stock`, neg.Message)
 	require.Equal(t, batch.ID, *neg.ParentID)
 	missing := byRef(ss, strconv.Itoa(gone.ID)+"@"+strconv.Itoa(odoosandbox.LocationStock))
 	require.NotNil(t, missing)
-	require.Equal(t, store.ClassNotFound, missing.Class())
+	require.Equal(t, vocab.ClassNotFound, missing.Class())
 
 	// Fixed in Odoo and replayed: the item goes through on its own.
 	e.clock.add(time.Minute)
@@ -170,7 +171,7 @@ func TestInventoryBadItemsAreSplitOff(t *testing.T) {
 	r = e.ended(t, r.ID)
 	// The replay sends what the failed sync held (-3): still refused, and
 	// superseded anyway once the sweep has seen the new count.
-	require.Equal(t, store.SyncFailed, r.Status)
+	require.Equal(t, vocab.SyncFailed, r.Status)
 	s2 := e.sweep(t)
 	require.NotNil(t, byRef(s2, "location:"+strconv.Itoa(odoosandbox.LocationStock)))
 	got, _, _ = e.shop.InventoryLevel(e.variantBySKU[skus[1]].InventoryItemGID(), loc)
@@ -195,11 +196,11 @@ func TestInventoryStaleNeverOverwritesNewer(t *testing.T) {
 	e.clock.add(time.Minute)
 	e.odoo.SetQuantDirect(p.ID, odoosandbox.LocationStock, 5)
 	older := byRef(e.sweep(t), "location:"+strconv.Itoa(odoosandbox.LocationStock))
-	require.Equal(t, store.SyncSucceeded, older.Status, older.Message)
+	require.Equal(t, vocab.SyncSucceeded, older.Status, older.Message)
 	e.clock.add(time.Minute)
 	e.odoo.SetQuantDirect(p.ID, odoosandbox.LocationStock, 9)
 	newer := byRef(e.sweep(t), "location:"+strconv.Itoa(odoosandbox.LocationStock))
-	require.Equal(t, store.SyncSucceeded, newer.Status, newer.Message)
+	require.Equal(t, vocab.SyncSucceeded, newer.Status, newer.Message)
 	got, _, _ := e.shop.InventoryLevel(item, loc)
 	require.Equal(t, e.available(t, p.ID, odoosandbox.LocationStock), got)
 	nine := got
@@ -208,7 +209,7 @@ func TestInventoryStaleNeverOverwritesNewer(t *testing.T) {
 	r, err := e.eng.Replay(context.Background(), store.SystemActor("test"), older.ID)
 	require.NoError(t, err)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSkipped, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSkipped, r.Status, r.Message)
 	require.Contains(t, r.Message, "had changed again in Odoo")
 	got, _, _ = e.shop.InventoryLevel(item, loc)
 	require.Equal(t, nine, got)
@@ -230,7 +231,7 @@ func TestInventoryLostAnswerWritesOnce(t *testing.T) {
 	e := setup(t, options{start: true, transport: lost})
 	ss := e.sweep(t)
 	batch := byRef(ss, "location:"+strconv.Itoa(odoosandbox.LocationStock))
-	require.Equal(t, store.SyncSucceeded, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSucceeded, batch.Status, batch.Message)
 	require.Equal(t, 2, batch.Attempts)
 	require.EqualValues(t, 1, lost.lost.Load())
 	require.Len(t, e.shop.Writes(), 1, "one adjustment")

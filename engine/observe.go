@@ -45,7 +45,7 @@ func (e *Engine) Connections() []ConnectionState {
 	e.clientsMu.Lock()
 	for id, en := range e.shops {
 		cs := get(id)
-		cs.Name, cs.Kind = en.conn.Name, en.conn.Kind
+		cs.Name, cs.Kind = en.conn.Name, string(en.conn.Kind)
 		if b := en.client.Budget(); !b.SeenAt.IsZero() && !math.IsInf(b.EstimatedAvailable, 0) {
 			cs.BudgetKnown = true
 			cs.BudgetAvailable, cs.BudgetMax, cs.BudgetRestoreRate, cs.BudgetSeenAt = b.EstimatedAvailable, b.MaximumAvailable, b.RestoreRate, b.SeenAt
@@ -53,7 +53,7 @@ func (e *Engine) Connections() []ConnectionState {
 	}
 	for id, en := range e.odoos {
 		cs := get(id)
-		cs.Name, cs.Kind = en.conn.Name, en.conn.Kind
+		cs.Name, cs.Kind = en.conn.Name, string(en.conn.Kind)
 	}
 	e.clientsMu.Unlock()
 

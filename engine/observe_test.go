@@ -9,6 +9,7 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 func stateOf(e *env, id int64) (engine.ConnectionState, bool) {
@@ -20,9 +21,9 @@ func stateOf(e *env, id int64) (engine.ConnectionState, bool) {
 	return engine.ConnectionState{}, false
 }
 
-func countOf(e *env, family, status, class string) uint64 {
+func countOf(e *env, family string, status vocab.Status, class vocab.ErrorClass) uint64 {
 	for _, c := range e.eng.SyncCounts() {
-		if c.Family == family && c.Status == status && c.Class == class {
+		if c.Family == family && c.Status == string(status) && c.Class == string(class) {
 			return c.N
 		}
 	}
@@ -45,7 +46,7 @@ func TestObservedBudgetAndCounts(t *testing.T) {
 	require.LessOrEqual(t, cs.BudgetAvailable, cs.BudgetMax)
 	// The count follows the recorded outcome the sweep saw, a moment later.
 	wait(t, "the succeeded syncs to be counted", func() bool {
-		return countOf(e, "inventory", store.SyncSucceeded, "") > 0
+		return countOf(e, "inventory", vocab.SyncSucceeded, "") > 0
 	})
 }
 
@@ -61,7 +62,7 @@ func TestObservedBreakerOpens(t *testing.T) {
 	// outcome is recorded.
 	wait(t, "the breaker of the failing shop to open and the attempt to be counted", func() bool {
 		cs, _ := stateOf(e, e.shopConn.ID)
-		return cs.BreakerOpen && countOf(e, "inventory", store.SyncRetrying, store.ClassTransient) > 0
+		return cs.BreakerOpen && countOf(e, "inventory", vocab.SyncRetrying, vocab.ClassTransient) > 0
 	})
 	cs, _ := stateOf(e, e.shopConn.ID)
 	require.True(t, cs.OpenUntil.After(time.Now()))

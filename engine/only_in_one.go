@@ -68,7 +68,7 @@ func leaveOutExcluded[T any](ctx context.Context, e *Engine, s store.Sync, items
 	for i, it := range items {
 		ids[i] = product(it)
 	}
-	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, s.Family, ids)
+	excluded, err := e.excludedProducts(ctx, s.SourceConnectionID, string(s.Family), ids)
 	if err != nil || len(excluded) == 0 {
 		return items, excluded, err
 	}

@@ -11,7 +11,7 @@ import (
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // readShopCatalogue records the shop's variants as a catalogue refresh does.
@@ -31,16 +31,16 @@ func (e *env) readShopCatalogue(t *testing.T) {
 func TestPricesOnlyInOneSystemAndExcluded(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true})
-	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Prices, e.odooConn.ID, e.shopConn.ID)
 	e.readShopCatalogue(t)
 
 	first := e.priceSweep(t)
 	var only []store.Sync
 	for _, s := range first {
-		if s.ParentID != nil && s.Class() == store.ClassOnlyInOne {
+		if s.ParentID != nil && s.Class() == vocab.ClassOnlyInOne {
 			only = append(only, s)
 		}
-		if s.ParentID != nil && s.Class() == store.ClassUnmapped {
+		if s.ParentID != nil && s.Class() == vocab.ClassUnmapped {
 			t.Fatalf("a product the shop has no SKU of failed as not mapped: %s", s.Message)
 		}
 	}
@@ -52,9 +52,9 @@ func TestPricesOnlyInOneSystemAndExcluded(t *testing.T) {
 	require.Contains(t, string(full.Response), `"connection_id": `+strconv.FormatInt(e.odooConn.ID, 10))
 
 	// Exclude every one of them from prices.
-	m, err := e.st.CountMatching(context.Background(), store.FailedFilter{ErrorClass: store.ClassOnlyInOne}, 0)
+	m, err := e.st.CountMatching(context.Background(), store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne}, 0)
 	require.NoError(t, err)
-	res, err := e.st.ExcludeFailures(context.Background(), store.SystemActor("test"), store.FailedFilter{ErrorClass: store.ClassOnlyInOne}, nil, m.Newest, "Sold in Odoo only")
+	res, err := e.st.ExcludeFailures(context.Background(), store.SystemActor("test"), store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne}, nil, m.Newest, "Sold in Odoo only")
 	require.NoError(t, err)
 	require.Equal(t, len(only), res.Failures)
 
@@ -72,10 +72,10 @@ func TestPricesOnlyInOneSystemAndExcluded(t *testing.T) {
 	ss := e.priceSweep(t)
 	batch := batchOf(ss, "prices")
 	require.NotNil(t, batch)
-	require.Equal(t, store.SyncSkipped, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSkipped, batch.Status, batch.Message)
 	require.Contains(t, batch.Message, "excluded from syncing")
 	for _, s := range ss {
-		require.NotEqual(t, store.SyncFailed, s.Status, "no new failure for an excluded record: %s", s.Message)
+		require.NotEqual(t, vocab.SyncFailed, s.Status, "no new failure for an excluded record: %s", s.Message)
 	}
 
 	// Included again: the next change fails again, as only in one system.
@@ -92,9 +92,9 @@ func TestPricesOnlyInOneSystemAndExcluded(t *testing.T) {
 	ss = e.priceSweep(t)
 	failed := 0
 	for _, s := range ss {
-		if s.Status == store.SyncFailed {
+		if s.Status == vocab.SyncFailed {
 			failed++
-			require.Equal(t, store.ClassOnlyInOne, s.Class(), s.Message)
+			require.Equal(t, vocab.ClassOnlyInOne, s.Class(), s.Message)
 		}
 	}
 	require.Equal(t, 1, failed, "the record fails again, once")
@@ -114,14 +114,14 @@ func TestInventoryOnlyInOneSystemAndExcluded(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, items)
 	for _, it := range items {
-		require.Equal(t, store.ClassOnlyInOne, it.Class(), it.Message)
+		require.Equal(t, vocab.ClassOnlyInOne, it.Class(), it.Message)
 		require.Regexp(t, `^SKU-\d{6}-[A-Z]{3} does not exist in Main store, so there is nothing to map it to\.$`, it.Message)
 	}
 	full, err := e.st.FailedSyncByID(context.Background(), items[0].ID)
 	require.NoError(t, err)
 	require.Contains(t, string(full.Response), `"only_in_one"`)
 
-	f := store.FailedFilter{ErrorClass: store.ClassOnlyInOne, Family: "inventory"}
+	f := store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne, Family: "inventory"}
 	m, err := e.st.CountMatching(context.Background(), f, 0)
 	require.NoError(t, err)
 	_, err = e.st.ExcludeFailures(context.Background(), store.SystemActor("test"), f, nil, m.Newest, "Sold in Odoo only")
@@ -142,7 +142,7 @@ func TestInventoryOnlyInOneSystemAndExcluded(t *testing.T) {
 	said := false
 	for _, s := range ss {
 		said = said || strings.Contains(s.Message, "is excluded from syncing stock")
-		require.NotEqual(t, store.SyncFailed, s.Status, "no new failure for an excluded record: %s", s.Message)
+		require.NotEqual(t, vocab.SyncFailed, s.Status, "no new failure for an excluded record: %s", s.Message)
 	}
 	require.True(t, said, "the check says the record was left out")
 	left, err := e.st.CountMatching(context.Background(), f, 0)

@@ -12,6 +12,7 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // mappedVariants returns n Shopify variants mapped to Odoo products.
@@ -83,7 +84,7 @@ func TestOrderEditReachesOdooOnce(t *testing.T) {
 	vs := e.mappedVariants(t, 3)
 	o, created := e.order(t, shopsandbox.NewLine{VariantID: vs[0].GID(), Quantity: 2}, shopsandbox.NewLine{VariantID: vs[1].GID(), Quantity: 1})
 	s := e.endedSyncs(t, e.deliver(t, "orders/create", created))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	p0, p1, p2 := e.productBySKU[vs[0].SKU].ID, e.productBySKU[vs[1].SKU].ID, e.productBySKU[vs[2].SKU].ID
 	require.Equal(t, map[int]float64{p0: 2, p1: 1}, odooQuantities(e.oneSaleOrder(t, o.GID())))
 
@@ -92,7 +93,7 @@ func TestOrderEditReachesOdooOnce(t *testing.T) {
 	ss := e.endedSyncs(t, e.deliver(t, "orders/updated", edit))
 	require.Len(t, ss, 1)
 	edited := e.sync(t, ss[0].ID)
-	require.Equal(t, store.SyncSucceeded, edited.Status, edited.Message)
+	require.Equal(t, vocab.SyncSucceeded, edited.Status, edited.Message)
 	require.Contains(t, edited.Message, "1 line changed, 1 line added, 1 line no longer ordered")
 	require.Equal(t, map[int]float64{p0: 5, p1: 0, p2: 3}, odooQuantities(e.oneSaleOrder(t, o.GID())))
 	writes := e.odooWrites("sale.order")
@@ -101,7 +102,7 @@ func TestOrderEditReachesOdooOnce(t *testing.T) {
 	replay, err := e.eng.Replay(context.Background(), store.SystemActor("test"), edited.ID)
 	require.NoError(t, err)
 	r := e.ended(t, replay.ID)
-	require.Equal(t, store.SyncSkipped, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSkipped, r.Status, r.Message)
 	require.Contains(t, r.Message, "already matches Shopify")
 	require.Equal(t, writes, e.odooWrites("sale.order"), "nothing written the second time")
 
@@ -123,7 +124,7 @@ func TestOrderEditBeforeItsCreationCreatesTheOrderOnce(t *testing.T) {
 	o, created := e.order(t, shopsandbox.NewLine{VariantID: vs[0].GID(), Quantity: 2})
 	edit := orderVersion(t, created, o.UpdatedAt.Add(time.Minute), map[string]int{vs[0].SKU: 4})
 	s := e.endedSyncs(t, e.deliver(t, "orders/updated", edit))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	ev := e.event(t, e.deliver(t, "orders/create", created))
 	require.Equal(t, store.WebhookIgnored, ev.Status)
 	require.Equal(t, map[int]float64{e.productBySKU[vs[0].SKU].ID: 4}, odooQuantities(e.oneSaleOrder(t, o.GID())))
@@ -136,21 +137,21 @@ func TestOrderCancelledReachesOdoo(t *testing.T) {
 	for _, confirm := range []bool{false, true} {
 		t.Run(fmt.Sprintf("confirmed %v", confirm), func(t *testing.T) {
 			o, created := e.order(t)
-			require.Equal(t, store.SyncSucceeded, e.endedSyncs(t, e.deliver(t, "orders/create", created))[0].Status)
+			require.Equal(t, vocab.SyncSucceeded, e.endedSyncs(t, e.deliver(t, "orders/create", created))[0].Status)
 			so := e.oneSaleOrder(t, o.GID())
 			if confirm {
 				require.NoError(t, e.odooClient(t).ConfirmSaleOrder(context.Background(), so.ID))
 			}
 			cancelled := setJSON(t, orderVersion(t, created, o.UpdatedAt.Add(time.Minute), nil), "cancelled_at", o.UpdatedAt.Add(time.Minute).Format(time.RFC3339))
 			s := e.endedSyncs(t, e.deliver(t, "orders/cancelled", cancelled))[0]
-			require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+			require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 			require.Contains(t, s.Message, "was cancelled in Shopify and in Odoo")
 			require.Equal(t, "cancel", e.oneSaleOrder(t, o.GID()).State)
 
 			replay, err := e.eng.Replay(context.Background(), store.SystemActor("test"), s.ID)
 			require.NoError(t, err)
 			r := e.ended(t, replay.ID)
-			require.Equal(t, store.SyncSkipped, r.Status, r.Message)
+			require.Equal(t, vocab.SyncSkipped, r.Status, r.Message)
 			require.Contains(t, r.Message, "already cancelled")
 		})
 	}
@@ -163,7 +164,7 @@ func TestOrderEditOfALockedOrderFailsWithOdoosWords(t *testing.T) {
 	e := setup(t, options{start: true})
 	vs := e.mappedVariants(t, 1)
 	o, created := e.order(t, shopsandbox.NewLine{VariantID: vs[0].GID(), Quantity: 2})
-	require.Equal(t, store.SyncSucceeded, e.endedSyncs(t, e.deliver(t, "orders/create", created))[0].Status)
+	require.Equal(t, vocab.SyncSucceeded, e.endedSyncs(t, e.deliver(t, "orders/create", created))[0].Status)
 	so := e.oneSaleOrder(t, o.GID())
 	cl := e.odooClient(t)
 	require.NoError(t, cl.ConfirmSaleOrder(context.Background(), so.ID))
@@ -171,12 +172,12 @@ func TestOrderEditOfALockedOrderFailsWithOdoosWords(t *testing.T) {
 
 	edit := orderVersion(t, created, o.UpdatedAt.Add(time.Minute), map[string]int{vs[0].SKU: 7})
 	s := e.endedSyncs(t, e.deliver(t, "orders/updated", edit))[0]
-	require.Equal(t, store.SyncFailed, s.Status, s.Message)
+	require.Equal(t, vocab.SyncFailed, s.Status, s.Message)
 	require.Contains(t, s.Message, "It is forbidden to modify the following fields in a locked order")
 
 	cancelled := setJSON(t, orderVersion(t, created, o.UpdatedAt.Add(2*time.Minute), nil), "cancelled_at", o.UpdatedAt.Add(2*time.Minute).Format(time.RFC3339))
 	c := e.endedSyncs(t, e.deliver(t, "orders/cancelled", cancelled))[0]
-	require.Equal(t, store.SyncFailed, c.Status, c.Message)
+	require.Equal(t, vocab.SyncFailed, c.Status, c.Message)
 	require.Contains(t, c.Message, "You cannot cancel a locked order")
 
 	after := e.oneSaleOrder(t, o.GID())
@@ -190,14 +191,14 @@ func TestOrderEditChangesTheDeliveryAddressOnce(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true})
 	o, created := e.order(t)
-	require.Equal(t, store.SyncSucceeded, e.endedSyncs(t, e.deliver(t, "orders/create", created))[0].Status)
+	require.Equal(t, vocab.SyncSucceeded, e.endedSyncs(t, e.deliver(t, "orders/create", created))[0].Status)
 	before := e.oneSaleOrder(t, o.GID())
 
 	moved := setJSON(t, orderVersion(t, created, o.UpdatedAt.Add(time.Minute), nil), "shipping_address", map[string]any{
 		"first_name": "Ada", "last_name": "Byron", "name": "Ada Byron", "address1": "12 St James's Square", "address2": nil,
 		"city": "London", "zip": "SW1Y 4JH", "country_code": "GB", "phone": "+44 20 7946 0000"})
 	s := e.endedSyncs(t, e.deliver(t, "orders/updated", moved))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Contains(t, s.Message, "It now ships to 12 St James's Square, London, SW1Y 4JH")
 	after := e.oneSaleOrder(t, o.GID())
 	require.NotZero(t, after.ShippingPartnerID)
@@ -215,6 +216,6 @@ func TestOrderEditChangesTheDeliveryAddressOnce(t *testing.T) {
 	replay, err := e.eng.Replay(context.Background(), store.SystemActor("test"), s.ID)
 	require.NoError(t, err)
 	r := e.ended(t, replay.ID)
-	require.Equal(t, store.SyncSkipped, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSkipped, r.Status, r.Message)
 	require.Len(t, e.odoo.Partners(), partners, "no second delivery contact")
 }

@@ -13,11 +13,11 @@ import (
 	"crossdock/connectors/odoo"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 const (
 	flowOrders      = "orders.shopify_odoo"
-	dirShopifyOdoo  = "shopify_to_odoo"
 	entityOrder     = "order"
 	entityVariant   = "variant"
 	entityLocation  = "location"
@@ -208,11 +208,11 @@ func (o orderIn) searchKeys() []string {
 // (recorded, never written) when they do not, failed when the payload is unusable.
 func (e *Engine) planOrder(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	o, problem := parseOrder(ev.Payload, ev.Topic)
-	base := store.NewSync{Family: string(rules.Orders), Direction: dirShopifyOdoo, Flow: flowOrders,
+	base := store.NewSync{Family: vocab.Orders, Direction: vocab.ShopifyToOdoo, Flow: flowOrders,
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityOrder, EntityRef: o.ID,
 		EntityKey: cmpStr(o.Name, o.ID), SearchKeys: o.searchKeys(), SourceVersion: o.UpdatedAt,
 		IdempotencyKey: o.ID, MaxAttempts: e.cfg.MaxAttempts}
-	return planToOdoo(rs, ev, p, rules.Orders, base, problem, o, "Order "+cmpStr(o.Name, o.ID))
+	return planToOdoo(rs, ev, p, vocab.Orders, base, problem, o, "Order "+cmpStr(o.Name, o.ID))
 }
 
 // saleOrderRequest is what the orders flow sends to Odoo, as recorded.
@@ -241,7 +241,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 	}
 	var o orderIn
 	if err := json.Unmarshal(s.Payload, &o); err != nil {
-		return result{err: fail(store.ClassInternal, "The order recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The order recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
 	res := result{system: conn.Name}
@@ -260,7 +260,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 			return res
 		}
 		if newer {
-			res.status = store.SyncSkipped
+			res.status = vocab.SyncSkipped
 			res.message = fmt.Sprintf("%s changed again in Shopify; the newer version is sent by its own sync, so this one is not.", label)
 			return res
 		}
@@ -289,7 +289,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 				}
 			}
 		}
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this order again.",
+		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this order again.",
 			label, conn.Name, notMapped(names, "an Odoo product")), nil)
 		res.response = store.UnmappedResponse(entityVariant, unmapped)
 		return res
@@ -300,7 +300,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 	for _, l := range o.Lines {
 		pid, err := strconv.Atoi(mapped[l.VariantID])
 		if err != nil || pid <= 0 {
-			res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this order again.",
+			res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this order again.",
 				label, cmpStr(l.SKU, l.VariantID), mapped[l.VariantID]), err)
 			return res
 		}
@@ -350,7 +350,7 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync) result {
 		res.err = err
 		return res
 	}
-	res.status, res.targetRef = store.SyncSucceeded, strconv.Itoa(id)
+	res.status, res.targetRef = vocab.SyncSucceeded, strconv.Itoa(id)
 	res.response = map[string]any{"sale_order_id": id, "created": created, "partner_id": pid, "partner_created": partnerCreated}
 	if created {
 		res.message = fmt.Sprintf("%s was created in %s as quotation #%d.", label, conn.Name, id)
@@ -410,7 +410,7 @@ func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex o
 	res.targetRef = strconv.Itoa(ex.ID)
 	where := fmt.Sprintf("%s (%s)", conn.Name, cmpStr(ex.Name, "#"+strconv.Itoa(ex.ID)))
 	if ex.State == "cancel" {
-		res.err = fail(store.ClassValidation, fmt.Sprintf("%s was changed in Shopify, but it is cancelled in %s; Crossdock does not change a cancelled order. Set it back to a quotation in Odoo, then try this sync again.", label, where), nil)
+		res.err = fail(vocab.ClassValidation, fmt.Sprintf("%s was changed in Shopify, but it is cancelled in %s; Crossdock does not change a cancelled order. Set it back to a quotation in Odoo, then try this sync again.", label, where), nil)
 		return res
 	}
 	changes := lineChanges(ex.Lines, req.Order.Lines)
@@ -420,7 +420,7 @@ func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex o
 		return res
 	}
 	if len(changes) == 0 && shipTo == 0 {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.response = map[string]any{"sale_order_id": ex.ID, "changes": []odoo.LineChange{}}
 		res.message = fmt.Sprintf("%s already matches Shopify in %s; nothing was written.", label, where)
 		return res
@@ -442,7 +442,7 @@ func editOrder(ctx context.Context, cl *odoo.Client, conn store.Connection, ex o
 			changed++
 		}
 	}
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	res.response = map[string]any{"sale_order_id": ex.ID, "changes": changes, "partner_shipping_id": shipTo}
 	res.message = fmt.Sprintf("%s was updated in %s.", label, where)
 	if len(changes) > 0 {
@@ -535,14 +535,14 @@ func (e *Engine) cancelOrder(ctx context.Context, cl *odoo.Client, conn store.Co
 		return res
 	}
 	if !found {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("%s was cancelled in Shopify before it reached %s; nothing was created or cancelled.", label, conn.Name)
 		return res
 	}
 	res.targetRef = strconv.Itoa(ex.ID)
 	where := fmt.Sprintf("%s (%s)", conn.Name, cmpStr(ex.Name, "#"+strconv.Itoa(ex.ID)))
 	if ex.State == "cancel" {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.response = map[string]any{"sale_order_id": ex.ID, "state": ex.State}
 		res.message = fmt.Sprintf("%s is already cancelled in %s; nothing was written.", label, where)
 		return res
@@ -552,7 +552,7 @@ func (e *Engine) cancelOrder(ctx context.Context, cl *odoo.Client, conn store.Co
 		res.err = err
 		return res
 	}
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	res.response = map[string]any{"sale_order_id": ex.ID, "cancelled": true}
 	res.message = fmt.Sprintf("%s was cancelled in Shopify and in %s.", label, where)
 	return res

@@ -19,6 +19,7 @@ import (
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 func TestOrderWebhookBecomesOneSaleOrder(t *testing.T) {
@@ -34,7 +35,7 @@ func TestOrderWebhookBecomesOneSaleOrder(t *testing.T) {
 	ss := e.endedSyncs(t, first)
 	require.Len(t, ss, 1)
 	s := e.sync(t, ss[0].ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, store.TriggerWebhook, s.Trigger)
 	require.Equal(t, "orders", s.Family)
 	require.Equal(t, e.shopConn.ID, s.SourceConnectionID)
@@ -74,7 +75,7 @@ func TestOrderWebhookBecomesOneSaleOrder(t *testing.T) {
 	attempts, err := e.st.SyncAttempts(ctx, s.ID)
 	require.NoError(t, err)
 	require.Len(t, attempts, 1)
-	require.Equal(t, store.SyncSucceeded, attempts[0].Status)
+	require.Equal(t, vocab.SyncSucceeded, attempts[0].Status)
 	require.NotNil(t, attempts[0].FinishedAt)
 
 	// Searchable by SKU and by order number, in the list pages read.
@@ -90,7 +91,7 @@ func TestOrderWebhookBecomesOneSaleOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.TriggerReplay, r.Trigger)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Contains(t, r.Message, "already in Odoo")
 	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 	require.NotNil(t, e.sync(t, s.ID).ResolvedAt)
@@ -111,8 +112,8 @@ func TestOrderBadInput(t *testing.T) {
 		name     string
 		opts     options
 		prepare  func(e *env) []byte // returns the webhook payload
-		status   string
-		class    string
+		status   vocab.Status
+		class    vocab.ErrorClass
 		message  string
 		webhook  string
 		noWrites bool
@@ -125,7 +126,7 @@ func TestOrderBadInput(t *testing.T) {
 				_, p := e.order(t, shopsandbox.NewLine{VariantID: v.GID(), Quantity: 1})
 				return p
 			},
-			status: store.SyncFailed, class: store.ClassUnmapped, message: "is not mapped to an Odoo product yet",
+			status: vocab.SyncFailed, class: vocab.ClassUnmapped, message: "is not mapped to an Odoo product yet",
 			webhook: store.WebhookProcessed, noWrites: true,
 		},
 		{
@@ -134,7 +135,7 @@ func TestOrderBadInput(t *testing.T) {
 				_, p := e.order(t)
 				return setJSON(t, p, "line_items", []any{})
 			},
-			status: store.SyncFailed, class: store.ClassValidation, message: "has no lines",
+			status: vocab.SyncFailed, class: vocab.ClassValidation, message: "has no lines",
 			webhook: store.WebhookFailed, noWrites: true,
 		},
 		{
@@ -145,7 +146,7 @@ func TestOrderBadInput(t *testing.T) {
 				p = setJSON(t, p, "contact_email", "")
 				return setJSON(t, p, "customer", nil)
 			},
-			status: store.SyncFailed, class: store.ClassValidation, message: "has no customer e-mail",
+			status: vocab.SyncFailed, class: vocab.ClassValidation, message: "has no customer e-mail",
 			webhook: store.WebhookFailed, noWrites: true,
 		},
 		{
@@ -158,7 +159,7 @@ func TestOrderBadInput(t *testing.T) {
 				b, _ := json.Marshal(m)
 				return b
 			},
-			status: store.SyncFailed, class: store.ClassValidation, message: "is not a product from the catalogue",
+			status: vocab.SyncFailed, class: vocab.ClassValidation, message: "is not a product from the catalogue",
 			webhook: store.WebhookFailed, noWrites: true,
 		},
 		{
@@ -169,15 +170,15 @@ func TestOrderBadInput(t *testing.T) {
 				e.odoo.FailNext(1, odoosandbox.Validation("The product is archived and cannot be sold."))
 				return p
 			},
-			status: store.SyncFailed, class: store.ClassValidation, message: "The product is archived",
+			status: vocab.SyncFailed, class: vocab.ClassValidation, message: "The product is archived",
 			webhook: store.WebhookProcessed, noWrites: true,
 		},
 		{
 			name: "the sources of truth refuse",
-			opts: options{ordersRule: &store.SourceRuleInput{Family: rules.Orders, Trigger: rules.Realtime, SweepMinutes: 15,
+			opts: options{ordersRule: &store.SourceRuleInput{Family: vocab.Orders, Trigger: rules.Realtime, SweepMinutes: 15,
 				FreshnessMinutes: 15, Policy: rules.MasterWins}},
 			prepare: func(e *env) []byte { _, p := e.order(t); return p },
-			status:  store.SyncRejected, class: store.ClassOwnership, message: "Nobody decides orders yet",
+			status:  vocab.SyncRejected, class: vocab.ClassOwnership, message: "Nobody decides orders yet",
 			webhook: store.WebhookProcessed, noWrites: true,
 		},
 	}
@@ -226,15 +227,15 @@ func TestOrderRetriesTransientFailures(t *testing.T) {
 	o, payload := e.order(t)
 	e.odoo.FailNext(2, odoosandbox.Status502)
 	s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, 3, s.Attempts)
 	attempts, err := e.st.SyncAttempts(context.Background(), s.ID)
 	require.NoError(t, err)
 	require.Len(t, attempts, 3)
-	require.Equal(t, store.SyncFailed, attempts[0].Status)
-	require.Equal(t, store.ClassTransient, *attempts[0].ErrorClass)
+	require.Equal(t, vocab.SyncFailed, attempts[0].Status)
+	require.Equal(t, vocab.ClassTransient, *attempts[0].ErrorClass)
 	require.Contains(t, attempts[0].Message, "tries again")
-	require.Equal(t, store.SyncSucceeded, attempts[2].Status)
+	require.Equal(t, vocab.SyncSucceeded, attempts[2].Status)
 	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 }
 
@@ -244,8 +245,8 @@ func TestOrderGivesUpAfterMaxAttempts(t *testing.T) {
 	_, payload := e.order(t)
 	e.odoo.FailNext(100, odoosandbox.Status500)
 	s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.SyncFailed, s.Status)
-	require.Equal(t, store.ClassTransient, s.Class())
+	require.Equal(t, vocab.SyncFailed, s.Status)
+	require.Equal(t, vocab.ClassTransient, s.Class())
 	require.Equal(t, 3, s.Attempts)
 	require.Contains(t, s.Message, "gave up after 3 attempts")
 }
@@ -284,7 +285,7 @@ func TestOrderLostAnswerCreatesNoDuplicate(t *testing.T) {
 	o, payload := e.order(t)
 	s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
 	require.EqualValues(t, 1, lost.lost.Load(), "the answer of the create was lost once")
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, 2, s.Attempts)
 	require.Len(t, e.saleOrdersWithRef(o.GID()), 1, "the retry found the order instead of creating another")
 }
@@ -296,7 +297,7 @@ func TestOrderReplayAfterMappingIsFixed(t *testing.T) {
 	e.res.unset(e.shopConn.ID, e.odooConn.ID, "variant", v.GID())
 	o, payload := e.order(t, shopsandbox.NewLine{VariantID: v.GID(), Quantity: 1})
 	s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.ClassUnmapped, s.Class())
+	require.Equal(t, vocab.ClassUnmapped, s.Class())
 	require.Equal(t, v.SKU+" is not mapped to an Odoo product yet", strings.SplitN(strings.SplitN(s.Message, ": ", 2)[1], ".", 2)[0])
 	require.Equal(t, 1, s.Attempts, "unmapped is not retried")
 
@@ -305,7 +306,7 @@ func TestOrderReplayAfterMappingIsFixed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, s.ID, *r.ReplayOf)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Len(t, e.saleOrdersWithRef(o.GID()), 1)
 	got, _, err := e.st.ListSyncs(context.Background(), store.SyncFilter{Problems: true})
 	require.NoError(t, err)
@@ -341,7 +342,7 @@ func TestConcurrentOrdersOfOneNewCustomerMakeOnePartner(t *testing.T) {
 	e.start(t) // all at once
 	for _, id := range ids {
 		s := e.endedSyncs(t, id)[0]
-		require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+		require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	}
 	n := 0
 	for _, p := range e.odoo.Partners() {

@@ -9,6 +9,7 @@ import (
 
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // A paused flow records and queues its syncs but writes nothing; resumed, the
@@ -49,7 +50,7 @@ func TestPausedFlowWritesNothingUntilResumed(t *testing.T) {
 
 	require.NoError(t, e.st.ResumeFlow(ctx, admin, "orders"))
 	done := e.ended(t, ids[0])
-	require.Equal(t, store.SyncSucceeded, done.Status, done.Message)
+	require.Equal(t, vocab.SyncSucceeded, done.Status, done.Message)
 	require.Equal(t, 1, done.Attempts)
 	require.Len(t, e.odoo.SaleOrders(), 1)
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // nulMark is how a NUL character shows in place once set aside: U+FFFD, the
@@ -48,7 +50,7 @@ func unstorable(p eventPlan, ev store.WebhookEvent) eventPlan {
 	p.outcome.Status, p.outcome.Error = store.WebhookFailed, reason
 	for i := range p.syncs {
 		s := &p.syncs[i].sync
-		s.Status, s.ErrorClass, s.Message = store.SyncFailed, store.ClassValidation, reason
+		s.Status, s.ErrorClass, s.Message = vocab.SyncFailed, vocab.ClassValidation, reason
 		s.Payload = json.RawMessage(ev.Payload)
 		s.IdempotencyKey = cmpStr(s.IdempotencyKey, fmt.Sprintf("webhook-%d", ev.ID))
 		*s = cleanSync(*s)
@@ -65,7 +67,7 @@ func clean(s string) string { return strings.ReplaceAll(s, "\x00", nulMark) }
 // so that it alone fails rather than the transaction of its whole batch.
 // The payload is marshalled here, once, and handed on as JSON.
 func mendSync(s store.NewSync) store.NewSync {
-	if cmpStr(s.Status, store.SyncPending) != store.SyncPending {
+	if cmp.Or(s.Status, vocab.SyncPending) != vocab.SyncPending {
 		// A sync that will not run keeps its own reason; its text is only
 		// mended (and the store shows its payload's NULs as U+FFFD).
 		return cleanSync(s)
@@ -86,7 +88,7 @@ func mendSync(s store.NewSync) store.NewSync {
 	if reason == "" {
 		return s
 	}
-	s.Status, s.ErrorClass = store.SyncFailed, store.ClassValidation
+	s.Status, s.ErrorClass = vocab.SyncFailed, vocab.ClassValidation
 	s.Message = reason + " Nothing was sent on; correct it where it comes from and it will come through again."
 	return cleanSync(s)
 }

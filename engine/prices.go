@@ -14,6 +14,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // The prices and costs flow, Odoo → Shopify. It is built like the inventory
@@ -61,7 +62,7 @@ func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 func pricesLease(target int64) string { return fmt.Sprintf("prices:%d", target) }
 
 // priceFamilies are the families this flow carries, in the order they are decided.
-var priceFamilies = []rules.Family{rules.Prices, rules.Costs}
+var priceFamilies = []vocab.Family{vocab.Prices, vocab.Costs}
 
 // SweepPrices reads, for every Odoo connection that decides prices or costs,
 // the products changed since its last sweep (all of them the first time) and
@@ -76,7 +77,7 @@ func (e *Engine) SweepPrices(ctx context.Context, trigger string, force bool) (i
 	var masters []int64
 	for _, f := range priceFamilies {
 		m := rs.Rule(f).Master
-		if c, ok := rs.Conn(m); ok && c.Kind == store.KindOdoo && c.Enabled && !slices.Contains(masters, m) {
+		if c, ok := rs.Conn(m); ok && c.Kind == vocab.KindOdoo && c.Enabled && !slices.Contains(masters, m) {
 			masters = append(masters, m)
 		}
 	}
@@ -96,7 +97,7 @@ func (e *Engine) sweepPricesOf(ctx context.Context, rs rules.Rules, src int64, t
 	for _, f := range priceFamilies {
 		rule := rs.Rule(f)
 		for _, rc := range rule.Receivers {
-			if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == store.KindShopify && !slices.Contains(tgts, c.ID) {
+			if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShopify && !slices.Contains(tgts, c.ID) {
 				tgts = append(tgts, c.ID)
 			}
 		}
@@ -164,14 +165,14 @@ func (e *Engine) queuePrices(ctx context.Context, rs rules.Rules, src int64, tgt
 			}
 			ref := fmt.Sprintf("products:%d-%d", part[0].ProductID, part[len(part)-1].ProductID)
 			for _, t := range tgts {
-				base := store.NewSync{Direction: dirOdooShopify, Flow: flowPrices, SourceConnectionID: src, TargetConnectionID: t,
+				base := store.NewSync{Direction: vocab.OdooToShopify, Flow: flowPrices, SourceConnectionID: src, TargetConnectionID: t,
 					Trigger: trigger, EntityType: entityPrices, EntityRef: ref, SearchKeys: keys, SourceVersion: newest,
 					MaxAttempts: e.cfg.MaxAttempts}
 				b := priceBatch{Items: part}
 				for _, f := range priceFamilies {
 					d := rs.Decide(f, src, t, nil)
 					switch {
-					case d.Allowed && f == rules.Prices:
+					case d.Allowed && f == vocab.Prices:
 						b.Prices = true
 					case d.Allowed:
 						b.Costs = true
@@ -179,9 +180,9 @@ func (e *Engine) queuePrices(ctx context.Context, rs rules.Rules, src int64, tgt
 						// Someone else decides the family (or two systems
 						// do): the change would have gone, and is refused.
 						s := base
-						s.Family, s.Status, s.ErrorClass, s.Message = string(f), store.SyncRejected, store.ClassOwnership, d.Reason
+						s.Family, s.Status, s.ErrorClass, s.Message = f, vocab.SyncRejected, vocab.ClassOwnership, d.Reason
 						s.EntityKey = pricesLabel(f, len(part))
-						s.Payload = priceBatch{Prices: f == rules.Prices, Costs: f == rules.Costs, Items: part}
+						s.Payload = priceBatch{Prices: f == vocab.Prices, Costs: f == vocab.Costs, Items: part}
 						s.IdempotencyKey = newKey()
 						qs = append(qs, queued{sync: s})
 					}
@@ -190,9 +191,9 @@ func (e *Engine) queuePrices(ctx context.Context, rs rules.Rules, src int64, tgt
 					continue
 				}
 				s := base
-				s.Family = string(rules.Prices)
+				s.Family = vocab.Prices
 				if !b.Prices {
-					s.Family = string(rules.Costs)
+					s.Family = vocab.Costs
 				}
 				s.EntityKey = batchLabel(b, len(part))
 				s.Payload, s.IdempotencyKey = b, newKey()
@@ -237,13 +238,13 @@ func batchLabel(b priceBatch, n int) string {
 	return fmt.Sprintf("%s of %d products", whatFlows(b), n)
 }
 
-func pricesLabel(f rules.Family, n int) string {
-	return batchLabel(priceBatch{Prices: f == rules.Prices, Costs: f == rules.Costs, Items: make([]priceIn, n)}, n)
+func pricesLabel(f vocab.Family, n int) string {
+	return batchLabel(priceBatch{Prices: f == vocab.Prices, Costs: f == vocab.Costs, Items: make([]priceIn, n)}, n)
 }
 
 type priceProblem struct {
 	p       priceIn
-	class   string
+	class   vocab.ErrorClass
 	message string
 }
 
@@ -252,7 +253,7 @@ type priceProblem struct {
 func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 	var b priceBatch
 	if err := json.Unmarshal(s.Payload, &b); err != nil {
-		return result{err: fail(store.ClassInternal, "The prices recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The prices recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	rs, err := e.Rules(ctx)
 	if err != nil {
@@ -262,13 +263,13 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 	var reasons []string
 	var lastRefusal rules.Decision
 	for _, f := range priceFamilies {
-		want := (f == rules.Prices && b.Prices) || (f == rules.Costs && b.Costs)
+		want := (f == vocab.Prices && b.Prices) || (f == vocab.Costs && b.Costs)
 		if !want {
 			continue
 		}
 		if d := rs.Decide(f, s.SourceConnectionID, s.TargetConnectionID, nil); !d.Allowed {
 			reasons, lastRefusal = append(reasons, d.Reason), d
-			if f == rules.Prices {
+			if f == vocab.Prices {
 				b.Prices = false
 			} else {
 				b.Costs = false
@@ -279,7 +280,7 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 		if len(reasons) == 0 {
 			reasons = append(reasons, "Neither prices nor costs are sent by this sync.")
 		}
-		return result{status: store.SyncRejected, class: store.ClassOwnership, message: strings.Join(reasons, " "), response: lastRefusal}
+		return result{status: vocab.SyncRejected, class: vocab.ClassOwnership, message: strings.Join(reasons, " "), response: lastRefusal}
 	}
 	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
 	res := result{system: conn.Name}
@@ -309,13 +310,13 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 		}
 		switch {
 		case b.Prices && it.Price == 0:
-			problems = append(problems, priceProblem{it, store.ClassValidation, fmt.Sprintf(
+			problems = append(problems, priceProblem{it, vocab.ClassValidation, fmt.Sprintf(
 				"%s has a price of %s in Odoo; Shopify would sell it for free. Fix the price in Odoo.", it.name(), money(it.Price))})
 		case b.Prices && it.Price < 0:
-			problems = append(problems, priceProblem{it, store.ClassValidation, fmt.Sprintf(
+			problems = append(problems, priceProblem{it, vocab.ClassValidation, fmt.Sprintf(
 				"%s has a price of %s in Odoo; Shopify does not take a negative price. Fix the price in Odoo.", it.name(), money(it.Price))})
 		case b.Costs && it.Cost < 0:
-			problems = append(problems, priceProblem{it, store.ClassValidation, fmt.Sprintf(
+			problems = append(problems, priceProblem{it, vocab.ClassValidation, fmt.Sprintf(
 				"%s has a cost of %s in Odoo; Shopify does not take a negative cost. Fix the cost in Odoo.", it.name(), money(it.Cost))})
 		default:
 			valid = append(valid, it)
@@ -367,17 +368,17 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 	for _, it := range valid {
 		v, ok := variants[strconv.Itoa(it.ProductID)]
 		if r, gone := missing[it.ProductID]; !ok && gone {
-			problems = append(problems, priceProblem{it, store.ClassOnlyInOne, onlyInOneMessage(r.SKU, conn.Name)})
+			problems = append(problems, priceProblem{it, vocab.ClassOnlyInOne, onlyInOneMessage(r.SKU, conn.Name)})
 			continue
 		}
 		if !ok {
-			problems = append(problems, priceProblem{it, store.ClassUnmapped, notMapped([]string{it.name()}, "a Shopify variant") +
+			problems = append(problems, priceProblem{it, vocab.ClassUnmapped, notMapped([]string{it.name()}, "a Shopify variant") +
 				". Map it on the Mappings page, then try this sync again."})
 			continue
 		}
 		now, ok := current[v]
 		if !ok {
-			problems = append(problems, priceProblem{it, store.ClassNotFound, fmt.Sprintf(
+			problems = append(problems, priceProblem{it, vocab.ClassNotFound, fmt.Sprintf(
 				"%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", it.name(), v)})
 			continue
 		}
@@ -386,18 +387,18 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 
 	if single && len(problems) == 1 {
 		f := fail(problems[0].class, problems[0].message, nil)
-		if r, ok := missing[problems[0].p.ProductID]; ok && problems[0].class == store.ClassOnlyInOne {
+		if r, ok := missing[problems[0].p.ProductID]; ok && problems[0].class == vocab.ClassOnlyInOne {
 			f.evidence = store.OnlyInOneResponse(r)
 		}
 		res.err = f
-		if problems[0].class == store.ClassUnmapped {
+		if problems[0].class == vocab.ClassUnmapped {
 			res.response = store.UnmappedResponse(entityVariant, []string{strconv.Itoa(problems[0].p.ProductID)})
 		}
 		return res
 	}
 	if single && len(excluded) == 1 {
-		res.status = store.SyncSkipped
-		res.message = "Nothing to send: " + b.Items[0].name() + " is excluded from syncing " + s.Family + "."
+		res.status = vocab.SyncSkipped
+		res.message = "Nothing to send: " + b.Items[0].name() + " is excluded from syncing " + string(s.Family) + "."
 		return res
 	}
 	if err := e.splitOffPrices(ctx, s, b, problems, missing); err != nil {
@@ -453,7 +454,7 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 		return strings.Join(parts, " ")
 	}
 	if sent == 0 {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = "Nothing to send. " + summary(0)
 		return res
 	}
@@ -474,7 +475,7 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync) result {
 			return res
 		}
 	}
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	res.targetRef = products[0]
 	res.message = summary(sent)
 	return res
@@ -509,11 +510,11 @@ func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch,
 		ns[i] = store.NewSync{Family: s.Family, Direction: s.Direction, Flow: s.Flow, SourceConnectionID: s.SourceConnectionID,
 			TargetConnectionID: s.TargetConnectionID, Trigger: s.Trigger, EntityType: s.EntityType,
 			EntityRef: p.p.ref(), EntityKey: batchLabel(one, 1), SearchKeys: []string{p.p.SKU}, SourceVersion: p.p.Version,
-			ParentID: s.ID, Status: store.SyncFailed, ErrorClass: p.class, Message: p.message, Payload: one,
+			ParentID: s.ID, Status: vocab.SyncFailed, ErrorClass: p.class, Message: p.message, Payload: one,
 			IdempotencyKey: newKey(), MaxAttempts: s.MaxAttempts}
-		if r, ok := missing[p.p.ProductID]; ok && p.class == store.ClassOnlyInOne {
+		if r, ok := missing[p.p.ProductID]; ok && p.class == vocab.ClassOnlyInOne {
 			ns[i].Response = store.OnlyInOneResponse(r)
-		} else if p.class == store.ClassUnmapped {
+		} else if p.class == vocab.ClassUnmapped {
 			// The record a proposed change must map to fix it.
 			ns[i].Response = store.UnmappedResponse(entityVariant, []string{strconv.Itoa(p.p.ProductID)})
 		}

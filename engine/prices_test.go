@@ -12,10 +12,11 @@ import (
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // priceRule saves the source of truth of prices or costs.
-func (e *env) priceRule(t *testing.T, f rules.Family, master int64, receivers ...int64) {
+func (e *env) priceRule(t *testing.T, f vocab.Family, master int64, receivers ...int64) {
 	t.Helper()
 	_, err := e.st.SaveSourceRule(context.Background(), store.SystemActor("test"), store.SourceRuleInput{Family: f,
 		Master: master, Receivers: receivers, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15,
@@ -23,7 +24,7 @@ func (e *env) priceRule(t *testing.T, f rules.Family, master int64, receivers ..
 	require.NoError(t, err)
 }
 
-func (e *env) ruleVersion(t *testing.T, f rules.Family) int64 {
+func (e *env) ruleVersion(t *testing.T, f vocab.Family) int64 {
 	rs, err := e.st.SourceRules(context.Background())
 	require.NoError(t, err)
 	return rs.Rule(f).Version
@@ -45,14 +46,14 @@ func (e *env) priceSweep(t *testing.T) []store.Sync {
 	var out []store.Sync
 	wait(t, "the prices sweep's syncs to end", func() bool {
 		out = out[:0]
-		for _, fam := range []string{"prices", "costs"} {
+		for _, fam := range []vocab.Family{"prices", "costs"} {
 			all, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: fam, Limit: 200})
 			require.NoError(t, err)
 			for _, s := range all {
 				if s.ID <= after {
 					continue
 				}
-				if s.FinishedAt == nil && s.Status != store.SyncRejected {
+				if s.FinishedAt == nil && s.Status != vocab.SyncRejected {
 					return false
 				}
 				out = append(out, s)
@@ -87,9 +88,9 @@ func (e *env) variant(t *testing.T, sku string) shopsandbox.Variant {
 	return shopsandbox.Variant{}
 }
 
-func batchOf(ss []store.Sync, family string) *store.Sync {
+func batchOf(ss []store.Sync, family vocab.Family) *store.Sync {
 	for i := range ss {
-		if ss[i].Family == family && ss[i].ParentID == nil && ss[i].Status != store.SyncRejected {
+		if ss[i].Family == family && ss[i].ParentID == nil && ss[i].Status != vocab.SyncRejected {
 			return &ss[i]
 		}
 	}
@@ -116,7 +117,7 @@ func lastBulk(t *testing.T, w shopsandbox.Write) bulkInput {
 func TestPricesSweepSetsShopifyPrice(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true})
-	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Prices, e.odooConn.ID, e.shopConn.ID)
 
 	// The first sweep brings every mapped price in line.
 	first := e.priceSweep(t)
@@ -130,7 +131,7 @@ func TestPricesSweepSetsShopifyPrice(t *testing.T) {
 	}
 	// Odoo products Shopify does not have are split off, naming the SKU.
 	for _, s := range first {
-		if s.ParentID != nil && s.Class() == store.ClassUnmapped {
+		if s.ParentID != nil && s.Class() == vocab.ClassUnmapped {
 			require.Regexp(t, `^SKU-\d{6}-[A-Z]{3} is not mapped to a Shopify variant yet\.`, s.Message)
 		}
 	}
@@ -144,7 +145,7 @@ func TestPricesSweepSetsShopifyPrice(t *testing.T) {
 	ss := e.priceSweep(t)
 	batch := batchOf(ss, "prices")
 	require.NotNil(t, batch)
-	require.Equal(t, store.SyncSucceeded, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSucceeded, batch.Status, batch.Message)
 	require.Contains(t, batch.Message, "Prices of 1 variant sent to Main store.")
 	writes := e.shop.Writes()
 	require.Len(t, writes, before+1)
@@ -167,7 +168,7 @@ func TestPricesSweepSetsShopifyPrice(t *testing.T) {
 	ss = e.priceSweep(t)
 	batch = batchOf(ss, "prices")
 	require.NotNil(t, batch)
-	require.Equal(t, store.SyncSkipped, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSkipped, batch.Status, batch.Message)
 	require.Contains(t, batch.Message, "1 already matched")
 	require.Len(t, e.shop.Writes(), before+1)
 }
@@ -175,7 +176,7 @@ func TestPricesSweepSetsShopifyPrice(t *testing.T) {
 func TestPricesCostsOnlyWhenCostsFlow(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true})
-	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Prices, e.odooConn.ID, e.shopConn.ID)
 	e.priceSweep(t)
 	sku := e.mappedSKUs(t, 1)[0]
 	p := e.productBySKU[sku]
@@ -185,18 +186,18 @@ func TestPricesCostsOnlyWhenCostsFlow(t *testing.T) {
 	require.True(t, e.odoo.SetPricesDirect(p.ID, 50, 21.5))
 	batch := batchOf(e.priceSweep(t), "prices")
 	require.NotNil(t, batch)
-	require.Equal(t, store.SyncSucceeded, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSucceeded, batch.Status, batch.Message)
 	require.Equal(t, "50.00", e.variant(t, sku).Price)
 	require.Equal(t, costBefore, e.variant(t, sku).Cost, "costs do not flow: the cost is left alone")
 
 	// Odoo decides costs too, and Shopify receives them.
-	e.priceRule(t, rules.Costs, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Costs, e.odooConn.ID, e.shopConn.ID)
 	e.clock.add(time.Minute)
 	require.True(t, e.odoo.SetPricesDirect(p.ID, 50, 22.75))
 	ss := e.priceSweep(t)
 	batch = batchOf(ss, "prices")
 	require.NotNil(t, batch)
-	require.Equal(t, store.SyncSucceeded, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSucceeded, batch.Status, batch.Message)
 	require.Contains(t, batch.Message, "Prices and costs of 1 variant sent")
 	require.Equal(t, "22.75", e.variant(t, sku).Cost)
 	require.Equal(t, "50.00", e.variant(t, sku).Price)
@@ -210,8 +211,8 @@ func TestPricesOwnershipRefused(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true})
 	// Shopify decides prices; Odoo decides costs and Shopify receives them.
-	e.priceRule(t, rules.Prices, e.shopConn.ID, e.odooConn.ID)
-	e.priceRule(t, rules.Costs, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Prices, e.shopConn.ID, e.odooConn.ID)
+	e.priceRule(t, vocab.Costs, e.odooConn.ID, e.shopConn.ID)
 	e.priceSweep(t)
 	sku := e.mappedSKUs(t, 1)[0]
 	p := e.productBySKU[sku]
@@ -223,7 +224,7 @@ func TestPricesOwnershipRefused(t *testing.T) {
 	ss := e.priceSweep(t)
 	costs := batchOf(ss, "costs")
 	require.NotNil(t, costs)
-	require.Equal(t, store.SyncSucceeded, costs.Status, costs.Message)
+	require.Equal(t, vocab.SyncSucceeded, costs.Status, costs.Message)
 	require.Equal(t, "12.34", e.variant(t, sku).Cost)
 	require.Equal(t, priceBefore, e.variant(t, sku).Price, "Shopify decides prices: Odoo's is not written")
 	writes := e.shop.Writes()
@@ -232,19 +233,19 @@ func TestPricesOwnershipRefused(t *testing.T) {
 
 	var rejected *store.Sync
 	for i := range ss {
-		if ss[i].Family == "prices" && ss[i].Status == store.SyncRejected {
+		if ss[i].Family == "prices" && ss[i].Status == vocab.SyncRejected {
 			rejected = &ss[i]
 		}
 	}
 	require.NotNil(t, rejected, "the refused price change is recorded")
-	require.Equal(t, store.ClassOwnership, rejected.Class())
+	require.Equal(t, vocab.ClassOwnership, rejected.Class())
 	require.Contains(t, rejected.Message, "Main store decides prices")
 }
 
 func TestPricesBadItemsAreSplitOff(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true})
-	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Prices, e.odooConn.ID, e.shopConn.ID)
 	e.priceSweep(t)
 	skus := e.mappedSKUs(t, 3)
 	good, zero, unmapped := e.productBySKU[skus[0]], e.productBySKU[skus[1]], e.productBySKU[skus[2]]
@@ -259,7 +260,7 @@ func TestPricesBadItemsAreSplitOff(t *testing.T) {
 	ss := e.priceSweep(t)
 	batch := batchOf(ss, "prices")
 	require.NotNil(t, batch)
-	require.Equal(t, store.SyncSucceeded, batch.Status, batch.Message)
+	require.Equal(t, vocab.SyncSucceeded, batch.Status, batch.Message)
 	require.Contains(t, batch.Message, "2 could not be sent")
 	require.Equal(t, "77.50", e.variant(t, skus[0]).Price)
 	require.Equal(t, zeroBefore, e.variant(t, skus[1]).Price)
@@ -267,15 +268,15 @@ func TestPricesBadItemsAreSplitOff(t *testing.T) {
 
 	z := bySKUKey(ss, zero.ID)
 	require.NotNil(t, z)
-	require.Equal(t, store.SyncFailed, z.Status)
-	require.Equal(t, store.ClassValidation, z.Class())
+	require.Equal(t, vocab.SyncFailed, z.Status)
+	require.Equal(t, vocab.ClassValidation, z.Class())
 	require.Equal(t, skus[1]+" has a price of 0.00 in Odoo; Shopify would sell it for free. Fix the price in Odoo.", z.Message)
 	require.Equal(t, batch.ID, *z.ParentID)
 
 	u := bySKUKey(ss, unmapped.ID)
 	require.NotNil(t, u)
-	require.Equal(t, store.SyncFailed, u.Status)
-	require.Equal(t, store.ClassUnmapped, u.Class())
+	require.Equal(t, vocab.SyncFailed, u.Status)
+	require.Equal(t, vocab.ClassUnmapped, u.Class())
 	require.Equal(t, skus[2]+" is not mapped to a Shopify variant yet. Map it on the Mappings page, then try this sync again.", u.Message)
 
 	// Mapped again and replayed: the item goes through on its own.
@@ -284,14 +285,14 @@ func TestPricesBadItemsAreSplitOff(t *testing.T) {
 	r, err := e.eng.Replay(context.Background(), store.SystemActor("test"), u.ID)
 	require.NoError(t, err)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Equal(t, "88.00", e.variant(t, skus[2]).Price)
 }
 
 func TestRequestSweepRunsPrices(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{start: true})
-	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Prices, e.odooConn.ID, e.shopConn.ID)
 	require.NoError(t, e.eng.RequestSweep(context.Background(), store.SystemActor("test")))
 	wait(t, "a prices sync from the requested sweep", func() bool {
 		ss, _, err := e.st.ListSyncs(context.Background(), store.SyncFilter{Family: "prices", Limit: 1})

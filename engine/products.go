@@ -14,6 +14,7 @@ import (
 	"crossdock/connectors/odoo"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // The products flow (content), Shopify → Odoo. A products/create or
@@ -148,11 +149,11 @@ func parseProduct(payload []byte) (productRec, string) {
 // sync per Odoo system that could receive product content.
 func (e *Engine) planProduct(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	pr, problem := parseProduct(ev.Payload)
-	return planToOdoo(rs, ev, p, rules.Products, e.productSync(pr, ev.ConnectionID, store.TriggerWebhook), problem, pr, pr.label())
+	return planToOdoo(rs, ev, p, vocab.Products, e.productSync(pr, ev.ConnectionID, store.TriggerWebhook), problem, pr, pr.label())
 }
 
 func (e *Engine) productSync(p productRec, src int64, trigger string) store.NewSync {
-	return store.NewSync{Family: string(rules.Products), Direction: dirShopifyOdoo, Flow: flowProducts,
+	return store.NewSync{Family: vocab.Products, Direction: vocab.ShopifyToOdoo, Flow: flowProducts,
 		SourceConnectionID: src, Trigger: trigger, EntityType: entityProduct, EntityRef: p.ID,
 		EntityKey: cmpStr(p.Title, p.ID), SearchKeys: p.searchKeys(), SourceVersion: p.UpdatedAt,
 		IdempotencyKey: versionKey(p.ID, p.UpdatedAt), MaxAttempts: e.cfg.MaxAttempts}
@@ -160,7 +161,7 @@ func (e *Engine) productSync(p productRec, src int64, trigger string) store.NewS
 
 type variantProblem struct {
 	v       variantRec
-	class   string
+	class   vocab.ErrorClass
 	message string
 }
 
@@ -172,14 +173,14 @@ func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
 	if err != nil {
 		return result{err: err}
 	}
-	d := rs.Decide(rules.Products, s.SourceConnectionID, s.TargetConnectionID, carriedFields)
+	d := rs.Decide(vocab.Products, s.SourceConnectionID, s.TargetConnectionID, carriedFields)
 	if !d.Allowed {
-		return result{status: store.SyncRejected, class: store.ClassOwnership, message: d.Reason, response: d}
+		return result{status: vocab.SyncRejected, class: vocab.ClassOwnership, message: d.Reason, response: d}
 	}
 	fields := d.Fields
 	var p productRec
 	if err := json.Unmarshal(s.Payload, &p); err != nil {
-		return result{err: fail(store.ClassInternal, "The product recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The product recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
 	res := result{system: conn.Name}
@@ -193,7 +194,7 @@ func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
 		res.err = err
 		return res
 	} else if newer {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("%s changed again in Shopify; the newer version is sent by its own sync, so this one is not.", p.label())
 		return res
 	}
@@ -235,7 +236,7 @@ func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
 	var problems []variantProblem
 	var created, found []string // sentences
 	unchanged := 0
-	isMaster := rs.Rule(rules.Products).Master == s.SourceConnectionID
+	isMaster := rs.Rule(vocab.Products).Master == s.SourceConnectionID
 	for _, v := range p.Variants {
 		ref, ok := mapped[v.ID]
 		if ok {
@@ -243,10 +244,10 @@ func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
 			cur, exists := current[id]
 			switch {
 			case err != nil:
-				problems = append(problems, variantProblem{v, store.ClassUnmapped, fmt.Sprintf("%s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this sync again.", v.name(), ref)})
+				problems = append(problems, variantProblem{v, vocab.ClassUnmapped, fmt.Sprintf("%s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this sync again.", v.name(), ref)})
 				continue
 			case !exists:
-				problems = append(problems, variantProblem{v, store.ClassNotFound, fmt.Sprintf("%s is mapped to the Odoo product #%d, which no longer exists. Correct the mapping, then try this sync again.", v.name(), id)})
+				problems = append(problems, variantProblem{v, vocab.ClassNotFound, fmt.Sprintf("%s is mapped to the Odoo product #%d, which no longer exists. Correct the mapping, then try this sync again.", v.name(), id)})
 				continue
 			}
 			vals := contentValues(p, v, fields, cur)
@@ -258,12 +259,12 @@ func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
 			continue
 		}
 		if !isMaster {
-			problems = append(problems, variantProblem{v, store.ClassUnmapped, notMapped([]string{v.name()}, "an Odoo product") +
-				fmt.Sprintf(", and only the source of products (%s) creates them. Map it on the Mappings page, then try this sync again.", rs.Name(rs.Rule(rules.Products).Master))})
+			problems = append(problems, variantProblem{v, vocab.ClassUnmapped, notMapped([]string{v.name()}, "an Odoo product") +
+				fmt.Sprintf(", and only the source of products (%s) creates them. Map it on the Mappings page, then try this sync again.", rs.Name(rs.Rule(vocab.Products).Master))})
 			continue
 		}
 		if v.SKU == "" {
-			problems = append(problems, variantProblem{v, store.ClassValidation, fmt.Sprintf(
+			problems = append(problems, variantProblem{v, vocab.ClassValidation, fmt.Sprintf(
 				"%s: the variant %q has no SKU. Crossdock creates a product in %s under its SKU, so that it is never created twice. Give it a SKU in Shopify; the change is then sent on.", p.label(), cmpStr(v.Title, v.ID), conn.Name)})
 			continue
 		}
@@ -354,11 +355,11 @@ func (e *Engine) runProduct(ctx context.Context, s store.Sync) result {
 		"problems": len(problems), "fields": fields, "refused": d.Refused}
 	res.message = strings.Join(parts, " ")
 	if written == 0 && len(created) == 0 && len(found) == 0 {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = "Nothing to send. " + res.message
 		return res
 	}
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	return res
 }
 
@@ -430,7 +431,7 @@ func (e *Engine) splitOffVariants(ctx context.Context, s store.Sync, p productRe
 		ns[i] = store.NewSync{Family: s.Family, Direction: s.Direction, Flow: s.Flow, SourceConnectionID: s.SourceConnectionID,
 			TargetConnectionID: s.TargetConnectionID, Trigger: s.Trigger, EntityType: entityVariant, EntityRef: pr.v.ID,
 			EntityKey: fmt.Sprintf("%s (%s)", cmpStr(p.Title, p.ID), pr.v.name()), SearchKeys: slices.Compact([]string{pr.v.SKU, pr.v.Barcode, pr.v.ID, p.Title}),
-			SourceVersion: p.UpdatedAt, ParentID: s.ID, Status: store.SyncFailed, ErrorClass: pr.class, Message: pr.message,
+			SourceVersion: p.UpdatedAt, ParentID: s.ID, Status: vocab.SyncFailed, ErrorClass: pr.class, Message: pr.message,
 			Payload: one, IdempotencyKey: s.IdempotencyKey + "/" + pr.v.ID, MaxAttempts: s.MaxAttempts}
 	}
 	for i := range ns {

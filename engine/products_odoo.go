@@ -15,6 +15,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // The products flow (content), Odoo → Shopify: for an Odoo that decides
@@ -75,19 +76,19 @@ func (e *Engine) SweepOdooProducts(ctx context.Context, trigger string, force bo
 	total := 0
 	var errs []error
 	for _, c := range rs.Connections {
-		if c.Kind != store.KindOdoo || !c.Enabled {
+		if c.Kind != vocab.KindOdoo || !c.Enabled {
 			continue
 		}
 		var tgts []int64
-		for _, t := range targets(rs, rules.Products, store.KindShopify) {
-			if rs.Decide(rules.Products, c.ID, t, carriedFields).Allowed {
+		for _, t := range targets(rs, vocab.Products, vocab.KindShopify) {
+			if rs.Decide(vocab.Products, c.ID, t, carriedFields).Allowed {
 				tgts = append(tgts, t)
 			}
 		}
 		if len(tgts) == 0 {
 			continue
 		}
-		n, err := e.sweepOdooProductsOf(ctx, rs, c.ID, tgts, trigger, e.every(rs, rules.Products, force))
+		n, err := e.sweepOdooProductsOf(ctx, rs, c.ID, tgts, trigger, e.every(rs, vocab.Products, force))
 		total += n
 		errs = append(errs, err)
 	}
@@ -140,7 +141,7 @@ func (e *Engine) queueOdooProducts(ctx context.Context, rs rules.Rules, src int6
 			}
 			ref := "product:" + refs[i]
 			for _, t := range tgts {
-				s := store.NewSync{Family: string(rules.Products), Direction: dirOdooShopify, Flow: flowProductsOdoo,
+				s := store.NewSync{Family: vocab.Products, Direction: vocab.OdooToShopify, Flow: flowProductsOdoo,
 					SourceConnectionID: src, TargetConnectionID: t, Trigger: trigger, EntityType: entityProduct, EntityRef: ref,
 					EntityKey: cmpStr(in.SKU, in.Name), SearchKeys: []string{in.SKU, in.Barcode, in.Name}, SourceVersion: in.Version,
 					Payload: in, IdempotencyKey: fmt.Sprintf("odoo-product-%d-%d@%s", src, in.ProductID, in.Version.Format(time.RFC3339)),
@@ -165,13 +166,13 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync) result {
 	if err != nil {
 		return result{err: err}
 	}
-	d := rs.Decide(rules.Products, s.SourceConnectionID, s.TargetConnectionID, carriedFields)
+	d := rs.Decide(vocab.Products, s.SourceConnectionID, s.TargetConnectionID, carriedFields)
 	if !d.Allowed {
-		return result{status: store.SyncRejected, class: store.ClassOwnership, message: d.Reason, response: d}
+		return result{status: vocab.SyncRejected, class: vocab.ClassOwnership, message: d.Reason, response: d}
 	}
 	var in odooProductIn
 	if err := json.Unmarshal(s.Payload, &in); err != nil {
-		return result{err: fail(store.ClassInternal, "The product recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The product recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	cl, conn, err := e.shopify(ctx, s.TargetConnectionID)
 	res := result{system: conn.Name}
@@ -184,7 +185,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync) result {
 		res.err = err
 		return res
 	} else if newer {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("%s changed again in Odoo; the newer version is sent by its own sync, so this one is not.", in.label())
 		return res
 	}
@@ -216,7 +217,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync) result {
 	}
 	now, ok := current[variant]
 	if !ok {
-		res.err = fail(store.ClassNotFound, fmt.Sprintf("%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", in.label(), variant), nil)
+		res.err = fail(vocab.ClassNotFound, fmt.Sprintf("%s is mapped to the Shopify variant %s, which no longer exists. Correct the mapping, then try this sync again.", in.label(), variant), nil)
 		return res
 	}
 	var title, desc *string
@@ -255,7 +256,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync) result {
 	}
 	res.targetRef = variant
 	if len(calls) == 0 {
-		res.status = store.SyncSkipped
+		res.status = vocab.SyncSkipped
 		res.message = fmt.Sprintf("%s already matches in %s; nothing was written.%s", in.label(), conn.Name, pending)
 		return res
 	}
@@ -272,7 +273,7 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync) result {
 			return res
 		}
 	}
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	res.response = map[string]any{"calls": calls, "fields": d.Fields, "refused": d.Refused}
 	res.message = fmt.Sprintf("%s: %s sent to %s.%s", in.label(), listOfFields(d.Fields), conn.Name, pending)
 	if len(d.Refused) > 0 {
@@ -286,13 +287,13 @@ func (e *Engine) runProductToShopify(ctx context.Context, s store.Sync) result {
 func (e *Engine) createInShopify(ctx context.Context, s store.Sync, rs rules.Rules, cl *shopify.Client, conn store.Connection,
 	in odooProductIn, fields []string) result {
 	res := result{system: conn.Name}
-	if rs.Rule(rules.Products).Master != s.SourceConnectionID {
-		res.err = fail(store.ClassUnmapped, notMapped([]string{in.label()}, "a Shopify variant")+
-			fmt.Sprintf(", and only the source of products (%s) creates them. Map it on the Mappings page, then try this sync again.", rs.Name(rs.Rule(rules.Products).Master)), nil)
+	if rs.Rule(vocab.Products).Master != s.SourceConnectionID {
+		res.err = fail(vocab.ClassUnmapped, notMapped([]string{in.label()}, "a Shopify variant")+
+			fmt.Sprintf(", and only the source of products (%s) creates them. Map it on the Mappings page, then try this sync again.", rs.Name(rs.Rule(vocab.Products).Master)), nil)
 		return res
 	}
 	if in.SKU == "" {
-		res.err = fail(store.ClassValidation, fmt.Sprintf("%s has no internal reference (SKU) in Odoo. Crossdock matches products by SKU, so it does not create one without it. Give it one in Odoo; the change is then sent on.", in.label()), nil)
+		res.err = fail(vocab.ClassValidation, fmt.Sprintf("%s has no internal reference (SKU) in Odoo. Crossdock matches products by SKU, so it does not create one without it. Give it one in Odoo; the change is then sent on.", in.label()), nil)
 		return res
 	}
 	// The key belongs to the Odoo product, not to this sync: two syncs of
@@ -329,7 +330,7 @@ func (e *Engine) createInShopify(ctx context.Context, s store.Sync, rs rules.Rul
 		res.err = fmt.Errorf("engine: propose the mapping of %s: %w", in.SKU, err)
 		return res
 	}
-	res.status, res.targetRef = store.SyncSucceeded, variantID
+	res.status, res.targetRef = vocab.SyncSucceeded, variantID
 	res.response = map[string]any{"product_id": productID, "variant_id": variantID, "change_set": cs.ID}
 	res.message = fmt.Sprintf("%s was created in %s; its mapping is proposed in change set #%d and waits for an admin's approval.", in.label(), conn.Name, cs.ID)
 	return res

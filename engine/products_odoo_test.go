@@ -11,7 +11,7 @@ import (
 	"crossdock/connectors/odoo"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 func (e *env) odooClient(t testing.TB) *odoo.Client {
@@ -30,7 +30,7 @@ func (e *env) sweepOdooProducts(t testing.TB) int {
 	n, err := e.eng.SweepOdooProducts(ctx, store.TriggerManual, true)
 	require.NoError(t, err)
 	wait(t, "the product syncs to end", func() bool {
-		got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Products), Limit: 500})
+		got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Products, Limit: 500})
 		require.NoError(t, err)
 		for _, s := range got {
 			if s.FinishedAt == nil {
@@ -74,7 +74,7 @@ func TestOdooProductContentReachesShopifyPerFieldOwnership(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{})
 	// Odoo decides product content, except the title: Shopify's.
-	e.rule(t, store.SourceRuleInput{Family: rules.Products, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID},
+	e.rule(t, store.SourceRuleInput{Family: vocab.Products, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID},
 		FieldOwners: map[string]int64{"title": e.shopConn.ID}})
 	e.start(t)
 	ctx := context.Background()
@@ -93,7 +93,7 @@ func TestOdooProductContentReachesShopifyPerFieldOwnership(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	s := e.sync(t, got[0].ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, "products.odoo_shopify", s.Flow)
 	require.Contains(t, s.Message, "Main store decides Title")
 	p, vs, ok := e.shop.ShopProduct(v.ProductGID())
@@ -119,7 +119,7 @@ func ptr[T any](v T) *T { return &v }
 func TestOdooProductCreatedInShopifyOnceWithAProposedMapping(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{})
-	e.rule(t, store.SourceRuleInput{Family: rules.Products, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID}})
+	e.rule(t, store.SourceRuleInput{Family: vocab.Products, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID}})
 	e.start(t)
 	ctx := context.Background()
 	e.skipOdooCatalogue(t)
@@ -133,7 +133,7 @@ func TestOdooProductCreatedInShopifyOnceWithAProposedMapping(t *testing.T) {
 	got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Search: "STOOL-1"})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	require.Equal(t, store.SyncSucceeded, got[0].Status, got[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, got[0].Status, got[0].Message)
 	require.Contains(t, got[0].Message, "was created in Main store")
 	v, ok := e.shopVariantBySKU("STOOL-1")
 	require.True(t, ok)
@@ -154,7 +154,7 @@ func TestOdooProductCreatedInShopifyOnceWithAProposedMapping(t *testing.T) {
 	require.Equal(t, 1, e.sweepOdooProducts(t))
 	got, _, err = e.st.ListSyncs(ctx, store.SyncFilter{Search: "STOOL-1"})
 	require.NoError(t, err)
-	require.Equal(t, store.SyncSucceeded, got[0].Status, got[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, got[0].Status, got[0].Message)
 	require.Contains(t, got[0].Message, "still waits for approval")
 	require.Equal(t, created+1, e.shopWrites("productCreate"))
 	p, _, _ := e.shop.ShopProduct(v.ProductGID())

@@ -12,13 +12,13 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // productsFromShopify: Shopify decides product content, Odoo receives it;
 // owners overrides single fields (e.g. the SKU and barcode from Odoo).
 func (e *env) productsFromShopify(t testing.TB, owners map[string]int64) {
-	e.rule(t, store.SourceRuleInput{Family: rules.Products, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID}, FieldOwners: owners})
+	e.rule(t, store.SourceRuleInput{Family: vocab.Products, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID}, FieldOwners: owners})
 }
 
 func (e *env) productPayload(t testing.TB, gid string) []byte {
@@ -66,7 +66,7 @@ func TestProductUpdateWritesOnlyTheFieldsShopifyOwns(t *testing.T) {
 	ss := e.endedSyncs(t, ev)
 	require.Len(t, ss, 1)
 	s := e.sync(t, ss[0].ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, "products", s.Family)
 	require.Equal(t, v.ProductGID(), s.EntityRef)
 	require.Contains(t, s.Message, "sent to Odoo")
@@ -89,7 +89,7 @@ func TestProductUpdateWritesOnlyTheFieldsShopifyOwns(t *testing.T) {
 	_, err = e.shop.EditProduct(v.ProductGID(), func(p *shopsandbox.Product, _ []*shopsandbox.Variant) { p.Tags = "desk" })
 	require.NoError(t, err)
 	ss = e.endedSyncs(t, e.deliver(t, "products/update", e.productPayload(t, v.ProductGID())))
-	require.Equal(t, store.SyncSkipped, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSkipped, ss[0].Status, ss[0].Message)
 	require.Contains(t, ss[0].Message, "already matched")
 	// One write per Odoo product of the Shopify product's variants.
 	_, variants, _ := e.shop.ShopProduct(v.ProductGID())
@@ -125,7 +125,7 @@ func TestProductUpdateOutOfOrderIsDropped(t *testing.T) {
 	_, err = e.shop.EditProduct(v.ProductGID(), func(p *shopsandbox.Product, _ []*shopsandbox.Variant) { p.Title = "New title" })
 	require.NoError(t, err)
 	ss := e.endedSyncs(t, e.deliver(t, "products/update", e.productPayload(t, v.ProductGID())))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	late := e.deliver(t, "products/update", old)
 	wait(t, "the late version to be ignored", func() bool {
 		ev, err := e.st.WebhookEventByID(context.Background(), e.shopConn.ID, late)
@@ -148,7 +148,7 @@ func TestProductCreatedInShopifyIsCreatedOnceWithAProposedMapping(t *testing.T) 
 	ss := e.endedSyncs(t, e.deliver(t, "products/create", payload))
 	require.Len(t, ss, 1)
 	s := e.sync(t, ss[0].ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Contains(t, s.Message, "SHELF-S was created in Odoo as product #")
 	require.Contains(t, s.Message, "waits for an admin's approval")
 
@@ -178,7 +178,7 @@ func TestProductCreatedInShopifyIsCreatedOnceWithAProposedMapping(t *testing.T) 
 	_, err = e.shop.EditProduct(p.GID(), func(p *shopsandbox.Product, _ []*shopsandbox.Variant) { p.Title = "Oak Shelf II" })
 	require.NoError(t, err)
 	ss = e.endedSyncs(t, e.deliver(t, "products/update", e.productPayload(t, p.GID())))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	require.Contains(t, ss[0].Message, "found by its SKU")
 	require.Len(t, e.odooProductsWithCode("SHELF-S"), 1)
 	require.Equal(t, "Oak Shelf II", e.odooProductsWithCode("SHELF-S")[0].Name)
@@ -198,15 +198,15 @@ func TestProductChangeFromANonOwnerIsRejected(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{})
 	// Odoo decides all product content: a Shopify edit is recorded, not written.
-	e.rule(t, store.SourceRuleInput{Family: rules.Products, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID}})
+	e.rule(t, store.SourceRuleInput{Family: vocab.Products, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID}})
 	e.start(t)
 	v := e.shop.Variants()[0]
 	_, err := e.shop.EditProduct(v.ProductGID(), func(p *shopsandbox.Product, _ []*shopsandbox.Variant) { p.Title = "Renamed in Shopify" })
 	require.NoError(t, err)
 	ss := e.endedSyncs(t, e.deliver(t, "products/update", e.productPayload(t, v.ProductGID())))
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncRejected, ss[0].Status)
-	require.Equal(t, store.ClassOwnership, ss[0].Class())
+	require.Equal(t, vocab.SyncRejected, ss[0].Status)
+	require.Equal(t, vocab.ClassOwnership, ss[0].Class())
 	require.Contains(t, ss[0].Message, "Odoo decides")
 	require.NotEqual(t, "Renamed in Shopify", e.odooProduct(t, e.productBySKU[v.SKU].ID).Name)
 	for _, w := range e.odoo.Writes() {
@@ -231,8 +231,8 @@ func TestProductBadInputAndProblemVariants(t *testing.T) {
 			require.NotEqual(t, string(fixture), tc.payload)
 			ss := e.endedSyncs(t, e.deliver(t, "products/update", []byte(tc.payload)))
 			require.Len(t, ss, 1)
-			require.Equal(t, store.SyncFailed, ss[0].Status)
-			require.Equal(t, store.ClassValidation, ss[0].Class())
+			require.Equal(t, vocab.SyncFailed, ss[0].Status)
+			require.Equal(t, vocab.ClassValidation, ss[0].Class())
 			require.Contains(t, ss[0].Message, tc.want)
 		})
 	}
@@ -240,14 +240,14 @@ func TestProductBadInputAndProblemVariants(t *testing.T) {
 	// SKU. Nothing is created; each variant gets a failed sync saying why.
 	ss := e.endedSyncs(t, e.deliver(t, "products/update", fixture))
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncSkipped, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSkipped, ss[0].Status, ss[0].Message)
 	require.Contains(t, ss[0].Message, "2 could not be sent")
 	items, err := e.st.SyncItems(context.Background(), ss[0].ID, 10)
 	require.NoError(t, err)
 	require.Len(t, items, 2)
 	for _, it := range items {
-		require.Equal(t, store.SyncFailed, it.Status)
-		require.Equal(t, store.ClassValidation, it.Class())
+		require.Equal(t, vocab.SyncFailed, it.Status)
+		require.Equal(t, vocab.ClassValidation, it.Class())
 		require.Contains(t, it.Message, "has no SKU")
 	}
 	for _, w := range e.odoo.Writes() {

@@ -16,6 +16,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // Reconciliation: a run pulls a snapshot of one family from the master and
@@ -166,17 +167,17 @@ func (e *Engine) reconcile(ctx context.Context, run store.ReconRun) (out store.R
 	if run.Family == store.ReconMappings {
 		return e.reconcileMappings(ctx, run, rs)
 	}
-	fam := map[string]rules.Family{store.ReconInventory: rules.Inventory, store.ReconPrices: rules.Prices,
-		store.ReconOrders: rules.Orders, store.ReconRefunds: rules.Refunds}[run.Family]
+	fam := map[string]vocab.Family{store.ReconInventory: vocab.Inventory, store.ReconPrices: vocab.Prices,
+		store.ReconOrders: vocab.Orders, store.ReconRefunds: vocab.Refunds}[run.Family]
 	rule := rs.Rule(fam)
 	master, ok := rs.Conn(rule.Master)
 	if !ok {
 		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
 			"No system decides %s yet, so there is nothing to compare against. Name one on the Sources of truth page.", fam.Noun())}
 	}
-	wantMaster, wantOther := store.KindOdoo, store.KindShopify
-	if fam == rules.Orders || fam == rules.Refunds {
-		wantMaster, wantOther = store.KindShopify, store.KindOdoo
+	wantMaster, wantOther := vocab.KindOdoo, vocab.KindShopify
+	if fam == vocab.Orders || fam == vocab.Refunds {
+		wantMaster, wantOther = vocab.KindShopify, vocab.KindOdoo
 	}
 	if master.Kind != wantMaster {
 		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
@@ -268,7 +269,7 @@ func (e *Engine) reconcileMappings(ctx context.Context, run store.ReconRun, rs r
 	var closePairs []int64
 	n := 0
 	for _, c := range conns {
-		if !c.Enabled || (c.Kind != store.KindShopify && c.Kind != store.KindOdoo) {
+		if !c.Enabled || (c.Kind != vocab.KindShopify && c.Kind != vocab.KindOdoo) {
 			continue
 		}
 		n++
@@ -324,8 +325,8 @@ func plain(err error) string {
 	return err.Error()
 }
 
-func kindName(k string) string {
-	if k == store.KindShopify {
+func kindName(k vocab.Kind) string {
+	if k == vocab.KindShopify {
 		return "Shopify"
 	}
 	return "Odoo"
@@ -351,19 +352,19 @@ func (e *Engine) pullStep(ctx context.Context, run store.ReconRun, connID int64,
 
 func (e *Engine) pullSnapshot(ctx context.Context, run store.ReconRun, c rules.ConnInfo) error {
 	switch {
-	case c.Kind == store.KindOdoo && run.Family == store.ReconInventory:
+	case c.Kind == vocab.KindOdoo && run.Family == store.ReconInventory:
 		return e.odooStock(ctx, run, c.ID)
-	case c.Kind == store.KindShopify && run.Family == store.ReconInventory:
+	case c.Kind == vocab.KindShopify && run.Family == store.ReconInventory:
 		return e.shopifyStock(ctx, run, c.ID)
-	case c.Kind == store.KindOdoo && run.Family == store.ReconPrices:
+	case c.Kind == vocab.KindOdoo && run.Family == store.ReconPrices:
 		return e.odooPrices(ctx, run, c.ID)
-	case c.Kind == store.KindShopify && run.Family == store.ReconPrices:
+	case c.Kind == vocab.KindShopify && run.Family == store.ReconPrices:
 		return e.shopifyPrices(ctx, run, c.ID)
-	case c.Kind == store.KindShopify && (run.Family == store.ReconOrders || run.Family == store.ReconRefunds):
+	case c.Kind == vocab.KindShopify && (run.Family == store.ReconOrders || run.Family == store.ReconRefunds):
 		return e.shopifyOrders(ctx, run, c.ID)
-	case c.Kind == store.KindOdoo && run.Family == store.ReconOrders:
+	case c.Kind == vocab.KindOdoo && run.Family == store.ReconOrders:
 		return e.odooOrders(ctx, run, c.ID)
-	case c.Kind == store.KindOdoo && run.Family == store.ReconRefunds:
+	case c.Kind == vocab.KindOdoo && run.Family == store.ReconRefunds:
 		return e.odooCreditNotes(ctx, run, c.ID)
 	}
 	return fmt.Errorf("engine: no %s snapshot for %s", run.Family, c.Kind)
@@ -775,7 +776,7 @@ const recordsBulkQuery = `{ productVariants { edges { node { id } } } }`
 func (e *Engine) pullRecords(ctx context.Context, run store.ReconRun, c store.Connection) error {
 	var locIDs []string
 	switch c.Kind {
-	case store.KindShopify:
+	case vocab.KindShopify:
 		b := &batcher[string]{flush: func(ids []string) error { return e.st.AddRecordSnapshot(ctx, run.ID, c.ID, entityVariant, ids) }}
 		err := e.bulkExport(ctx, c.ID, recordsBulkQuery, func(line []byte) error {
 			var row struct {
@@ -803,7 +804,7 @@ func (e *Engine) pullRecords(ctx context.Context, run store.ReconRun, c store.Co
 		for _, l := range locs {
 			locIDs = append(locIDs, l.ID)
 		}
-	case store.KindOdoo:
+	case vocab.KindOdoo:
 		cl, _, err := e.odoo(ctx, c.ID)
 		if err != nil {
 			return err

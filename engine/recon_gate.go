@@ -8,6 +8,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // A comparison answers "do the systems agree with the source?": without a
@@ -17,15 +18,15 @@ import (
 
 // reconFamilies are the data families each comparison covers (prices
 // compares costs too).
-var reconFamilies = map[string][]rules.Family{
-	store.ReconInventory: {rules.Inventory},
-	store.ReconPrices:    {rules.Prices, rules.Costs},
-	store.ReconOrders:    {rules.Orders},
-	store.ReconRefunds:   {rules.Refunds},
+var reconFamilies = map[string][]vocab.Family{
+	store.ReconInventory: {vocab.Inventory},
+	store.ReconPrices:    {vocab.Prices, vocab.Costs},
+	store.ReconOrders:    {vocab.Orders},
+	store.ReconRefunds:   {vocab.Refunds},
 }
 
 // hasSource reports whether a system decides the family.
-func hasSource(rs rules.Rules, f rules.Family) bool {
+func hasSource(rs rules.Rules, f vocab.Family) bool {
 	r := rs.Rule(f)
 	return r.Set && r.Master != 0
 }
@@ -48,7 +49,7 @@ func familyHasSource(rs rules.Rules, key string) bool {
 	if _, ok := reconFamilies[key]; ok {
 		return reconHasSource(rs, key)
 	}
-	if f := rules.Family(key); f.Valid() {
+	if f := vocab.Family(key); f.Valid() {
 		return hasSource(rs, f)
 	}
 	return true
@@ -69,7 +70,7 @@ func eligibleRecon(rs rules.Rules) []string {
 // source: setting a source runs its comparison then, not at the next
 // scheduled check. It returns the run (a live one if one was waiting), and
 // false when there is nothing to compare (no source, or no comparison of f).
-func (e *Engine) SourceSaved(ctx context.Context, f rules.Family, by string) (store.ReconRun, bool, error) {
+func (e *Engine) SourceSaved(ctx context.Context, f vocab.Family, by string) (store.ReconRun, bool, error) {
 	recon := ""
 	for r, fams := range reconFamilies {
 		if slices.Contains(fams, f) {

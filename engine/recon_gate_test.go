@@ -8,6 +8,7 @@ import (
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // liveRuns lists the families with a queued or running comparison.
@@ -52,16 +53,16 @@ VALUES ('prices', 'manual', 'failed', now(), 'No system decides prices yet.')`)
 	for _, n := range notices {
 		require.NotEqual(t, "prices", n.Alert.Key, "no alert about prices while nobody decides them: %s", n.Alert.Title)
 	}
-	run, queued, err := e.eng.SourceSaved(ctx, rules.Prices, "test")
+	run, queued, err := e.eng.SourceSaved(ctx, vocab.Prices, "test")
 	require.NoError(t, err)
 	require.False(t, queued, "saving another family's rule, or none, queues nothing")
 	require.Zero(t, run.ID)
 
 	// Naming a source runs the comparison then, not at the next scheduled check.
-	_, err = e.st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: rules.Prices, Master: e.odooConn.ID,
+	_, err = e.st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Prices, Master: e.odooConn.ID,
 		Receivers: []int64{e.shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 15, FreshnessMinutes: 60, Policy: rules.MasterWins})
 	require.NoError(t, err)
-	run, queued, err = e.eng.SourceSaved(ctx, rules.Prices, "test")
+	run, queued, err = e.eng.SourceSaved(ctx, vocab.Prices, "test")
 	require.NoError(t, err)
 	require.True(t, queued)
 	require.Equal(t, store.ReconPrices, run.Family)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // ErrNotPushable is returned when a discrepancy has no flow that could send
@@ -64,7 +64,7 @@ func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64
 			return err
 		}
 		now := time.Now().UTC()
-		s := store.NewSync{Direction: dirOdooShopify, SourceConnectionID: src, TargetConnectionID: tgt, Trigger: store.TriggerManual,
+		s := store.NewSync{Direction: vocab.OdooToShopify, SourceConnectionID: src, TargetConnectionID: tgt, Trigger: store.TriggerManual,
 			SearchKeys: []string{det.SKU}, SourceVersion: now, IdempotencyKey: newKey(), MaxAttempts: e.cfg.MaxAttempts}
 		var lease, what string
 		switch d.Kind {
@@ -73,10 +73,10 @@ func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64
 			if err != nil {
 				return ErrNotPushable
 			}
-			if d := rs.Decide(rules.Inventory, src, tgt, nil); !d.Allowed {
+			if d := rs.Decide(vocab.Inventory, src, tgt, nil); !d.Allowed {
 				return errors.New(d.Reason)
 			}
-			s.Family, s.Flow, s.EntityType = string(rules.Inventory), flowInventory, entityLevel
+			s.Family, s.Flow, s.EntityType = vocab.Inventory, flowInventory, entityLevel
 			s.EntityRef, s.EntityKey = fmt.Sprintf("location:%d", loc), inventoryLabel(1, det.Location)
 			s.Payload = inventoryBatch{OdooLocationID: loc, OdooLocation: det.Location, Items: []quantIn{{ProductID: pid, SKU: det.SKU,
 				Quantity: det.OnHand, Reserved: det.OnHand - det.Available, Version: now}}}
@@ -86,16 +86,16 @@ func (e *Engine) PushMaster(ctx context.Context, a store.Actor, id int64) (int64
 			if det.Price == nil || det.Cost == nil {
 				return ErrNotPushable
 			}
-			fam := rules.Prices
+			fam := vocab.Prices
 			if d.Kind == "cost" {
-				fam = rules.Costs
+				fam = vocab.Costs
 			}
 			if d := rs.Decide(fam, src, tgt, nil); !d.Allowed {
 				return errors.New(d.Reason)
 			}
 			b := priceBatch{Prices: d.Kind == "price", Costs: d.Kind == "cost", Items: []priceIn{{ProductID: pid, SKU: det.SKU,
 				Price: *det.Price, Cost: *det.Cost, Version: now}}}
-			s.Family, s.Flow, s.EntityType = string(fam), flowPrices, entityPrices
+			s.Family, s.Flow, s.EntityType = fam, flowPrices, entityPrices
 			s.EntityRef, s.EntityKey, s.Payload = b.Items[0].ref(), batchLabel(b, 1), b
 			lease = pricesLease(tgt)
 			what = fmt.Sprintf("%s %s", d.Kind, d.MasterValue)

@@ -13,7 +13,7 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // mapInDB writes the pairs the in-memory resolver knows into the mapping
@@ -142,8 +142,8 @@ func pricesSetup(t *testing.T) *env {
 	t.Helper()
 	e := setup(t, options{})
 	e.mapInDB(t)
-	e.priceRule(t, rules.Prices, e.odooConn.ID, e.shopConn.ID)
-	e.priceRule(t, rules.Costs, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Prices, e.odooConn.ID, e.shopConn.ID)
+	e.priceRule(t, vocab.Costs, e.odooConn.ID, e.shopConn.ID)
 	return e
 }
 
@@ -220,7 +220,7 @@ func TestReconcilePricesAndPushMaster(t *testing.T) {
 	syncID, err := e.eng.PushMaster(ctx, admin, d.ID)
 	require.NoError(t, err)
 	s := e.ended(t, syncID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, store.TriggerManual, s.Trigger)
 	require.NotEmpty(t, s.IdempotencyKey)
 	require.Equal(t, strconv.FormatFloat(p.ListPrice, 'f', 2, 64), e.variant(t, changed).Price)

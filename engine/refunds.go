@@ -13,6 +13,7 @@ import (
 	"crossdock/connectors/odoo"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 const (
@@ -195,11 +196,11 @@ func (e *Engine) planRefund(rs rules.Rules, ev store.WebhookEvent, p eventPlan) 
 	if r.ID != "" {
 		key = "Refund " + gidTail(r.ID) + " of order " + gidTail(r.OrderID)
 	}
-	base := store.NewSync{Family: string(rules.Refunds), Direction: dirShopifyOdoo, Flow: flowRefunds,
+	base := store.NewSync{Family: vocab.Refunds, Direction: vocab.ShopifyToOdoo, Flow: flowRefunds,
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityRefund, EntityRef: r.ID,
 		EntityKey: key, SearchKeys: r.searchKeys(), SourceVersion: r.CreatedAt,
 		IdempotencyKey: r.ID, MaxAttempts: e.cfg.MaxAttempts}
-	return planToOdoo(rs, ev, p, rules.Refunds, base, problem, r, refundLabel(r, ""))
+	return planToOdoo(rs, ev, p, vocab.Refunds, base, problem, r, refundLabel(r, ""))
 }
 
 // creditNoteRequest is what the refunds flow sends to Odoo, as recorded.
@@ -237,7 +238,7 @@ func findSaleOrder(ctx context.Context, cl *odoo.Client, orderGID string) (saleO
 // shopifyOrderName finds the name ("#1001") of a Shopify order among the
 // orders flow's syncs, for messages; "" when Crossdock has not seen it.
 func (e *Engine) shopifyOrderName(ctx context.Context, orderGID string) string {
-	ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Orders), Search: orderGID, Limit: 1})
+	ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Orders, Search: orderGID, Limit: 1})
 	if err != nil || len(ss) == 0 || ss[0].EntityKey == orderGID {
 		return ""
 	}
@@ -262,7 +263,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 	}
 	var r refundIn
 	if err := json.Unmarshal(s.Payload, &r); err != nil {
-		return result{err: fail(store.ClassInternal, "The refund recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The refund recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	cl, conn, err := e.odoo(ctx, s.TargetConnectionID)
 	res := result{system: conn.Name}
@@ -293,7 +294,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 			}
 		}
 		label := refundLabel(r, e.shopifyOrderName(ctx, r.OrderID))
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this refund again.",
+		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this refund again.",
 			label, conn.Name, notMapped(names, "an Odoo product")), nil)
 		res.response = store.UnmappedResponse(entityVariant, unmapped)
 		return res
@@ -302,7 +303,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 	for _, l := range r.Lines {
 		pid, err := strconv.Atoi(mapped[l.VariantID])
 		if err != nil || pid <= 0 {
-			res.err = fail(store.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this refund again.",
+			res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s: %s is mapped to %q, which is not an Odoo product id. Correct the mapping, then try this refund again.",
 				refundLabel(r, ""), cmpStr(l.SKU, l.VariantID), mapped[l.VariantID]), err)
 			return res
 		}
@@ -325,7 +326,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 		return res
 	}
 	if so.Partner.ID == 0 {
-		res.err = fail(store.ClassValidation, fmt.Sprintf("%s: the sales order %s in %s has no customer, so the credit note cannot be made.",
+		res.err = fail(vocab.ClassValidation, fmt.Sprintf("%s: the sales order %s in %s has no customer, so the credit note cannot be made.",
 			refundLabel(r, ""), cmpStr(so.name(), strconv.Itoa(so.ID)), conn.Name), nil)
 		return res
 	}
@@ -341,7 +342,7 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync) result {
 		res.err = err
 		return res
 	}
-	res.status, res.targetRef = store.SyncSucceeded, strconv.Itoa(id)
+	res.status, res.targetRef = vocab.SyncSucceeded, strconv.Itoa(id)
 	res.response = map[string]any{"credit_note_id": id, "created": created, "sale_order_id": so.ID, "partner_id": so.Partner.ID}
 	if created {
 		res.message = fmt.Sprintf("%s was created in %s as a draft credit note (#%d) for sales order %s.", label, conn.Name, id, cmpStr(so.name(), strconv.Itoa(so.ID)))

@@ -17,6 +17,7 @@ import (
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // refundSeq numbers the refunds the tests make up.
@@ -65,7 +66,7 @@ func refundPayload(t testing.TB, o shopsandbox.Order, qty ...int) (gid string, p
 // refundsRule makes Shopify decide refunds, and Odoo receive them.
 func (e *env) refundsRule(t testing.TB, master int64, receivers ...int64) {
 	t.Helper()
-	_, err := e.st.SaveSourceRule(context.Background(), store.SystemActor("test"), store.SourceRuleInput{Family: rules.Refunds,
+	_, err := e.st.SaveSourceRule(context.Background(), store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Refunds,
 		Master: master, Receivers: receivers, Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
 	require.NoError(t, err)
 }
@@ -75,7 +76,7 @@ func (e *env) placed(t testing.TB, lines ...shopsandbox.NewLine) (shopsandbox.Or
 	t.Helper()
 	o, payload := e.order(t, lines...)
 	s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	sos := e.saleOrdersWithRef(o.GID())
 	require.Len(t, sos, 1)
 	return o, sos[0]
@@ -125,7 +126,7 @@ func TestRefundFullCreatesOneCreditNoteOnTheOrder(t *testing.T) {
 	ref, payload := refundPayload(t, o, 2, 1)
 	s := e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
 	s = e.sync(t, s.ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, "refunds", s.Family)
 	require.Equal(t, ref, s.EntityRef)
 	require.Equal(t, ref, s.IdempotencyKey)
@@ -164,7 +165,7 @@ func TestRefundPartialCreditsOnlyWhatWasRefunded(t *testing.T) {
 
 	ref, payload := refundPayload(t, o, 1, 0) // one of three of the first line
 	s := e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	cns := e.creditNotesWithRef(ref)
 	require.Len(t, cns, 1)
 	require.Len(t, cns[0].Lines, 1)
@@ -176,7 +177,7 @@ func TestRefundPartialCreditsOnlyWhatWasRefunded(t *testing.T) {
 	// A second refund of the same order is a second credit note.
 	ref2, payload := refundPayload(t, o, 0, 1)
 	s = e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Len(t, e.creditNotesWithRef(ref2), 1)
 	require.Equal(t, 2, e.creditNoteCreates())
 }
@@ -190,7 +191,7 @@ func TestRefundDeliveredTwiceMakesOneCreditNote(t *testing.T) {
 	dup := e.deliver(t, "refunds/create", payload)
 
 	s := e.endedSyncs(t, first)[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	wait(t, "the duplicate delivery to be handled", func() bool {
 		ev, err := e.st.WebhookEventByID(context.Background(), e.shopConn.ID, dup)
 		require.NoError(t, err)
@@ -205,7 +206,7 @@ func TestRefundDeliveredTwiceMakesOneCreditNote(t *testing.T) {
 	r, err := e.eng.Replay(context.Background(), store.SystemActor("test"), s.ID)
 	require.NoError(t, err)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Contains(t, r.Message, "was already in Odoo")
 
 	require.Len(t, e.creditNotesWithRef(ref), 1)
@@ -227,28 +228,28 @@ func TestRefundBeforeItsOrderIsRetried(t *testing.T) {
 	wait(t, "the refund to wait for its order", func() bool {
 		ss, err := e.st.SyncsOfWebhookEvent(context.Background(), id)
 		require.NoError(t, err)
-		if len(ss) == 0 || ss[0].Status != store.SyncRetrying {
+		if len(ss) == 0 || ss[0].Status != vocab.SyncRetrying {
 			return false
 		}
 		s = ss[0]
 		return true
 	})
-	require.Equal(t, store.ClassTransient, s.Class())
+	require.Equal(t, vocab.ClassTransient, s.Class())
 	require.True(t, strings.HasPrefix(s.Message, "Order "+strconv.FormatInt(o.ID, 10)+" has not reached Odoo yet; the refund will be retried."), s.Message)
 	require.Empty(t, e.creditNotesWithRef(ref))
 
 	// The order arrives (after the refund was first tried): its name is known now.
 	os := e.endedSyncs(t, e.deliver(t, "orders/create", orderPayload))[0]
-	require.Equal(t, store.SyncSucceeded, os.Status, os.Message)
+	require.Equal(t, vocab.SyncSucceeded, os.Status, os.Message)
 
 	s = e.ended(t, s.ID)
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Greater(t, s.Attempts, 1)
 	require.Contains(t, s.Message, "The refund of order "+o.Name)
 	require.Len(t, e.creditNotesWithRef(ref), 1)
 	attempts, err := e.st.SyncAttempts(context.Background(), s.ID)
 	require.NoError(t, err)
-	require.Equal(t, store.ClassTransient, *attempts[0].ErrorClass)
+	require.Equal(t, vocab.ClassTransient, *attempts[0].ErrorClass)
 	require.Contains(t, attempts[0].Message, "tries again")
 }
 
@@ -262,8 +263,8 @@ func TestRefundOfUnmappedVariant(t *testing.T) {
 	ref, payload := refundPayload(t, o, 1, 1)
 	s := e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
 	s = e.sync(t, s.ID)
-	require.Equal(t, store.SyncFailed, s.Status)
-	require.Equal(t, store.ClassUnmapped, s.Class())
+	require.Equal(t, vocab.SyncFailed, s.Status)
+	require.Equal(t, vocab.ClassUnmapped, s.Class())
 	require.Equal(t, 1, s.Attempts, "unmapped is not retried")
 	require.Contains(t, s.Message, vs[1].SKU+" is not mapped to an Odoo product yet")
 	require.Contains(t, s.Message, "The refund of order "+o.Name)
@@ -282,8 +283,8 @@ func TestRefundRefusedByTheSourcesOfTruth(t *testing.T) {
 	id := e.deliver(t, "refunds/create", payload)
 	s := e.endedSyncs(t, id)[0]
 	s = e.sync(t, s.ID)
-	require.Equal(t, store.SyncRejected, s.Status, s.Message)
-	require.Equal(t, store.ClassOwnership, s.Class())
+	require.Equal(t, vocab.SyncRejected, s.Status, s.Message)
+	require.Equal(t, vocab.ClassOwnership, s.Class())
 	require.Contains(t, s.Message, "Odoo decides refunds and returns")
 	require.NotEmpty(t, s.Payload, "the refund is kept")
 	require.Zero(t, s.Attempts, "nothing was tried")
@@ -301,8 +302,8 @@ func TestRefundWithoutProductsIsKeptAsFailed(t *testing.T) {
 	_, payload := refundPayload(t, o, 0) // an amount-only refund
 	id := e.deliver(t, "refunds/create", payload)
 	s := e.endedSyncs(t, id)[0]
-	require.Equal(t, store.SyncFailed, s.Status)
-	require.Equal(t, store.ClassValidation, s.Class())
+	require.Equal(t, vocab.SyncFailed, s.Status)
+	require.Equal(t, vocab.ClassValidation, s.Class())
 	require.Contains(t, s.Message, "refunds no products")
 	ev, err := e.st.WebhookEventByID(context.Background(), e.shopConn.ID, id)
 	require.NoError(t, err)

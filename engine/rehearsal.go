@@ -21,7 +21,7 @@ import (
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // queueRehearsals runs peak rehearsals, one at a time per replica.
@@ -71,7 +71,7 @@ func (e *Engine) BusiestOrderHour(ctx context.Context) (int, time.Time, error) {
 
 // ErrNoBusiestHour refuses a "multiple of your busiest hour" rehearsal when no
 // order was ever synced.
-var ErrNoBusiestHour = store.FieldErrors{"multiple": "Crossdock has not synced any order in the last 30 days, so there is no busiest hour to multiply: ask for a number of orders per minute instead."}
+var ErrNoBusiestHour = vocab.FieldErrors{"multiple": "Crossdock has not synced any order in the last 30 days, so there is no busiest hour to multiply: ask for a number of orders per minute instead."}
 
 // StartRehearsal records a rehearsal and queues its run in one transaction.
 // A best-hour profile gets its rate from the busiest recorded hour.
@@ -152,7 +152,7 @@ func (e *Engine) runRehearsal(ctx context.Context, a RehearsalArgs) error {
 	// The sources of truth or the mappings may have changed since it was
 	// queued: check again that everything it writes goes to test systems.
 	set, err := e.RehearsalReady(ctx, conn.ID, r.UpdatesPerOrder)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		return fail(fe["connection"])
 	} else if err != nil {
@@ -355,9 +355,9 @@ sending:
 	// a skipped sync, whether intake or the worker found the newer one.
 	stock := byFlow[flowStockLevels]
 	rep.StockReceivers = len(set.Stock)
-	rep.StockSynced, rep.StockSuperseded = stock[store.SyncSucceeded], stock[store.SyncSkipped]
-	rep.StockFailed = stock[store.SyncFailed] + stock[store.SyncRejected]
-	rep.StockWaiting = stock[store.SyncPending] + stock[store.SyncRunning] + stock[store.SyncRetrying]
+	rep.StockSynced, rep.StockSuperseded = stock[string(vocab.SyncSucceeded)], stock[string(vocab.SyncSkipped)]
+	rep.StockFailed = stock[string(vocab.SyncFailed)] + stock[string(vocab.SyncRejected)]
+	rep.StockWaiting = stock[string(vocab.SyncPending)] + stock[string(vocab.SyncRunning)] + stock[string(vocab.SyncRetrying)]
 	for st, n := range byStatus {
 		rep.Syncs += n
 		switch st {
@@ -377,13 +377,13 @@ sending:
 	if err != nil {
 		return fail("The rehearsal ran but its results could not be read: " + err.Error())
 	}
-	if o, ok := lat[string(rules.Orders)]; ok {
+	if o, ok := lat[string(vocab.Orders)]; ok {
 		rep.OrdersSynced, rep.OrderE2EP50Ms, rep.OrderE2EP99Ms = o.Succeeded, round1(o.P50Ms), round1(o.P99Ms)
 		// Over the time the orders were asked to take, or took.
 		window := max(o.LastFinished.Sub(start).Seconds(), float64(total-1)*interval.Seconds(), 1)
 		rep.SyncedOrdersPerMin = float64(o.Succeeded) / window * 60
 	}
-	if s, ok := lat[string(rules.Inventory)]; ok {
+	if s, ok := lat[string(vocab.Inventory)]; ok {
 		rep.StockE2EP50Ms, rep.StockE2EP99Ms = round1(s.P50Ms), round1(s.P99Ms)
 	}
 	// The clients may have been rebuilt during the run (a connection edited):

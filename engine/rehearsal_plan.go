@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // maxRehearsalVariants bounds the mapped variants a rehearsal's orders are
@@ -43,35 +43,35 @@ func (e *Engine) RehearsalReady(ctx context.Context, shopID int64, updatesPerOrd
 		return set, err
 	}
 	shop := rs.Name(shopID)
-	check := func(f rules.Family, noun string) ([]int64, error) {
+	check := func(f vocab.Family, noun string) ([]int64, error) {
 		rule := rs.Rule(f)
 		// targets falls back to every Odoo when none receives the family;
 		// the rehearsal wants only the receivers.
-		odoos := slices.DeleteFunc(targets(rs, f, store.KindOdoo), func(id int64) bool { return !rule.Receives(id) })
+		odoos := slices.DeleteFunc(targets(rs, f, vocab.KindOdoo), func(id int64) bool { return !rule.Receives(id) })
 		if rule.Master != shopID || len(odoos) == 0 {
-			return nil, store.FieldErrors{"connection": fmt.Sprintf("Set %s as the source of truth for %s, with the test Odoo receiving them, on the Sources of truth page: otherwise every rehearsal %s is refused before it reaches Odoo and the rehearsal measures nothing.",
+			return nil, vocab.FieldErrors{"connection": fmt.Sprintf("Set %s as the source of truth for %s, with the test Odoo receiving them, on the Sources of truth page: otherwise every rehearsal %s is refused before it reaches Odoo and the rehearsal measures nothing.",
 				shop, noun, strings.TrimSuffix(noun, "s"))}
 		}
 		if rule.UpdatedAt.After(set.RulesAt) {
 			set.RulesAt = rule.UpdatedAt
 		}
 		for _, rc := range rule.Receivers {
-			if c, ok := rs.Conn(rc.ConnectionID); !ok || c.Environment != store.EnvTest {
-				return nil, store.FieldErrors{"connection": fmt.Sprintf("%s receives %s and is a production system: a rehearsal would write its made-up %s into it. Untick it for %s on the Sources of truth page (or mark it as a test system) before rehearsing.",
+			if c, ok := rs.Conn(rc.ConnectionID); !ok || c.Environment != vocab.EnvTest {
+				return nil, vocab.FieldErrors{"connection": fmt.Sprintf("%s receives %s and is a production system: a rehearsal would write its made-up %s into it. Untick it for %s on the Sources of truth page (or mark it as a test system) before rehearsing.",
 					rs.Name(rc.ConnectionID), noun, noun, noun)}
 			}
 		}
 		return odoos, nil
 	}
-	orders, err := check(rules.Orders, "orders")
+	orders, err := check(vocab.Orders, "orders")
 	if err != nil {
 		return set, err
 	}
 	set.Targets = orders
 	var stock []int64
 	if updatesPerOrder > 0 {
-		if stock, err = check(rules.Inventory, "stock levels"); err != nil {
-			if fe, ok := err.(store.FieldErrors); ok {
+		if stock, err = check(vocab.Inventory, "stock levels"); err != nil {
+			if fe, ok := err.(vocab.FieldErrors); ok {
 				fe["connection"] += " Or ask for 0 stock updates per order."
 			}
 			return set, err
@@ -91,7 +91,7 @@ func (e *Engine) RehearsalReady(ctx context.Context, shopID int64, updatesPerOrd
 		return set, err
 	}
 	if len(set.Variants) == 0 {
-		return set, store.FieldErrors{"connection": fmt.Sprintf("Map at least one variant of %s to a product of %s (Mappings → Unmapped records, then have another admin approve): the rehearsal's orders are made of mapped variants, so that they really become orders in %s.",
+		return set, vocab.FieldErrors{"connection": fmt.Sprintf("Map at least one variant of %s to a product of %s (Mappings → Unmapped records, then have another admin approve): the rehearsal's orders are made of mapped variants, so that they really become orders in %s.",
 			shop, erps, erps)}
 	}
 	if updatesPerOrder > 0 {
@@ -99,7 +99,7 @@ func (e *Engine) RehearsalReady(ctx context.Context, shopID int64, updatesPerOrd
 			return set, err
 		}
 		if len(set.Locations) == 0 {
-			return set, store.FieldErrors{"connection": fmt.Sprintf("Map at least one location of %s to a location of %s on the Mappings page, so that the rehearsal's stock updates have somewhere to go; or ask for 0 stock updates per order.",
+			return set, vocab.FieldErrors{"connection": fmt.Sprintf("Map at least one location of %s to a location of %s on the Mappings page, so that the rehearsal's stock updates have somewhere to go; or ask for 0 stock updates per order.",
 				shop, erps)}
 		}
 	}

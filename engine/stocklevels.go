@@ -9,6 +9,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // Stock levels from Shopify into Odoo, when the sources of truth make Shopify
@@ -64,19 +65,19 @@ func parseStockLevel(payload []byte) (stockLevelIn, string) {
 // watermark: a late delivery of an older level becomes nothing.
 func (e *Engine) planStockLevel(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
 	l, problem := parseStockLevel(ev.Payload)
-	tgts := targets(rs, rules.Inventory, store.KindOdoo)
+	tgts := targets(rs, vocab.Inventory, vocab.KindOdoo)
 	if len(tgts) == 0 {
 		p.outcome.Status = store.WebhookIgnored
 		p.outcome.Error = "No ERP is connected to receive stock levels."
 		return p
 	}
 	key := fmt.Sprintf("Stock of item %s at location %s", gidTail(l.ItemID), gidTail(l.LocationID))
-	base := store.NewSync{Family: string(rules.Inventory), Direction: dirShopifyOdoo, Flow: flowStockLevels,
+	base := store.NewSync{Family: vocab.Inventory, Direction: vocab.ShopifyToOdoo, Flow: flowStockLevels,
 		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityStock, EntityRef: l.ref(),
 		EntityKey: key, SearchKeys: []string{l.ItemID, gidTail(l.ItemID)}, SourceVersion: l.UpdatedAt, WebhookEventID: ev.ID,
 		IdempotencyKey: fmt.Sprintf("crossdock-shopify-%d-level-%s-%s", ev.ConnectionID, l.ref(), l.UpdatedAt.UTC().Format(time.RFC3339Nano)),
 		MaxAttempts:    e.cfg.MaxAttempts}
-	p = fanOut(p, rs, ev, base, rules.Inventory, tgts, problem, l, func(t int64) string {
+	p = fanOut(p, rs, ev, base, vocab.Inventory, tgts, problem, l, func(t int64) string {
 		return fmt.Sprintf("A stock level from Shopify is waiting to be sent to %s.", rs.Name(t))
 	})
 	p.superseded = supersededLevel
@@ -98,7 +99,7 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 	}
 	var l stockLevelIn
 	if err := json.Unmarshal(s.Payload, &l); err != nil {
-		return result{err: fail(store.ClassInternal, "The stock level recorded for this sync cannot be read: "+err.Error(), err)}
+		return result{err: fail(vocab.ClassInternal, "The stock level recorded for this sync cannot be read: "+err.Error(), err)}
 	}
 	// Superseded: a newer level of the same item was accepted since.
 	marks, err := e.st.Watermarks(ctx, s.SourceConnectionID, entityStock, []string{l.ref()})
@@ -106,7 +107,7 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 		return result{err: err}
 	}
 	if m, ok := marks[l.ref()]; ok && m.After(l.UpdatedAt) {
-		return result{status: store.SyncSkipped, message: supersededLevel}
+		return result{status: vocab.SyncSkipped, message: supersededLevel}
 	}
 	shop, shopConn, err := e.shopify(ctx, s.SourceConnectionID)
 	if err != nil {
@@ -124,13 +125,13 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 		return res
 	}
 	if !found {
-		res.err = fail(store.ClassNotFound, fmt.Sprintf("Shopify reports stock of the item %s, which Shopify itself no longer knows (a deleted product?). Nothing was sent to %s.",
+		res.err = fail(vocab.ClassNotFound, fmt.Sprintf("Shopify reports stock of the item %s, which Shopify itself no longer knows (a deleted product?). Nothing was sent to %s.",
 			gidTail(l.ItemID), conn.Name), nil)
 		return res
 	}
 	what := cmpStr(sku, variant)
 	if l.Available < 0 {
-		res.err = fail(store.ClassValidation, fmt.Sprintf("Shopify reports %d available of %s. Crossdock does not send negative stock to %s: correct the count in Shopify and the next change is sent.",
+		res.err = fail(vocab.ClassValidation, fmt.Sprintf("Shopify reports %d available of %s. Crossdock does not send negative stock to %s: correct the count in Shopify and the next change is sent.",
 			l.Available, what, conn.Name), nil)
 		return res
 	}
@@ -141,7 +142,7 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 	}
 	loc, err := strconv.Atoi(locs[l.LocationID])
 	if err != nil || loc <= 0 {
-		res.err = fail(store.ClassUnmapped, fmt.Sprintf("The Shopify location %s is not mapped to an Odoo location yet, so the stock of %s cannot be sent. Map it on the Mappings page, then try this sync again.",
+		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("The Shopify location %s is not mapped to an Odoo location yet, so the stock of %s cannot be sent. Map it on the Mappings page, then try this sync again.",
 			gidTail(l.LocationID), what), nil)
 		res.response = store.UnmappedResponse(entityLocation, []string{l.LocationID})
 		return res
@@ -153,7 +154,7 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 	}
 	pid, err := strconv.Atoi(products[variant])
 	if err != nil || pid <= 0 {
-		res.err = fail(store.ClassUnmapped, notMapped([]string{what}, "an Odoo product")+". Map it on the Mappings page, then try this sync again.", nil)
+		res.err = fail(vocab.ClassUnmapped, notMapped([]string{what}, "an Odoo product")+". Map it on the Mappings page, then try this sync again.", nil)
 		res.response = store.UnmappedResponse(entityVariant, []string{variant})
 		return res
 	}
@@ -163,7 +164,7 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 		return res
 	}
 	adjust := false
-	for _, rc := range rs.Rule(rules.Inventory).Receivers {
+	for _, rc := range rs.Rule(vocab.Inventory).Receivers {
 		if rc.ConnectionID == s.TargetConnectionID {
 			adjust = rc.EditedByHand
 		}
@@ -187,11 +188,11 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 				return res
 			}
 			if done {
-				res.status, res.targetRef = store.SyncSucceeded, s.IdempotencyKey
+				res.status, res.targetRef = vocab.SyncSucceeded, s.IdempotencyKey
 				res.message = fmt.Sprintf("The adjustment of %s was already in %s (reference %s); nothing was moved again.", what, conn.Name, s.IdempotencyKey)
 				return res
 			}
-			res.status, res.message = store.SyncSkipped, fmt.Sprintf("The stock of %s did not change since the last level Crossdock sent to %s.", what, conn.Name)
+			res.status, res.message = vocab.SyncSkipped, fmt.Sprintf("The stock of %s did not change since the last level Crossdock sent to %s.", what, conn.Name)
 			return res
 		}
 		onHand, applied, err := cl.AdjustInventory(ctx, pid, loc, delta, s.IdempotencyKey)
@@ -206,7 +207,7 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 			res.err = err
 			return res
 		}
-		res.status, res.targetRef = store.SyncSucceeded, s.IdempotencyKey
+		res.status, res.targetRef = vocab.SyncSucceeded, s.IdempotencyKey
 		res.response = map[string]any{"applied": applied, "on_hand_before": onHand}
 		if applied {
 			res.message = fmt.Sprintf("The stock of %s in %s was adjusted by %+g (Shopify went from %d to %d available).", what, conn.Name, delta, prev, l.Available)
@@ -224,7 +225,7 @@ func (e *Engine) runStockLevel(ctx context.Context, s store.Sync) result {
 		res.err = err
 		return res
 	}
-	res.status = store.SyncSucceeded
+	res.status = vocab.SyncSucceeded
 	res.message = fmt.Sprintf("The stock of %s in %s was set to %d, as in Shopify.", what, conn.Name, l.Available)
 	if adjust {
 		res.message += " (Crossdock had no earlier level of it, so this first one is counted; the next changes are adjusted.)"

@@ -12,6 +12,7 @@ import (
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // setupShopifyStock makes Shopify the master of inventory and Odoo its
@@ -19,11 +20,11 @@ import (
 func setupShopifyStock(t *testing.T, adjust bool) *env {
 	t.Helper()
 	e := setup(t, options{})
-	in := store.SourceRuleInput{Family: rules.Inventory, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID},
+	in := store.SourceRuleInput{Family: vocab.Inventory, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID},
 		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins}
 	rs, err := e.st.SourceRules(context.Background())
 	require.NoError(t, err)
-	in.Version = rs.Rule(rules.Inventory).Version
+	in.Version = rs.Rule(vocab.Inventory).Version
 	if adjust {
 		in.EditedByHand = []int64{e.odooConn.ID}
 	}
@@ -58,14 +59,14 @@ func TestStockFromShopifyAdjustsOdooOnceAndIgnoresOlderLevels(t *testing.T) {
 
 	// The first level is counted (set): Crossdock has no earlier one.
 	s := e.endedSyncs(t, e.deliver(t, "inventory_levels/update", e.level(t, 10, t0)))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, 10.0, e.odoo.Quant(pid, loc))
 
 	// The warehouse receives 5 in Odoo; Shopify then sells 3 (10 → 7): the
 	// difference is applied, both movements survive.
 	e.odoo.SetQuantDirect(pid, loc, 15)
 	s = e.endedSyncs(t, e.deliver(t, "inventory_levels/update", e.level(t, 7, t0.Add(time.Minute))))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Contains(t, s.Message, "adjusted by -3")
 	require.Equal(t, 12.0, e.odoo.Quant(pid, loc))
 
@@ -73,7 +74,7 @@ func TestStockFromShopifyAdjustsOdooOnceAndIgnoresOlderLevels(t *testing.T) {
 	r, err := e.eng.Replay(context.Background(), store.SystemActor("test"), s.ID)
 	require.NoError(t, err)
 	r = e.ended(t, r.ID)
-	require.Equal(t, store.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Contains(t, r.Message, "nothing was moved again")
 	require.Equal(t, 12.0, e.odoo.Quant(pid, loc))
 	moves := 0
@@ -90,7 +91,7 @@ func TestStockFromShopifyAdjustsOdooOnceAndIgnoresOlderLevels(t *testing.T) {
 	ev := e.deliver(t, "inventory_levels/update", e.level(t, 50, t0.Add(30*time.Second)))
 	ss := e.endedSyncs(t, ev)
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncSkipped, ss[0].Status)
+	require.Equal(t, vocab.SyncSkipped, ss[0].Status)
 	require.Contains(t, ss[0].Message, "A newer stock level of this item at this location arrived from Shopify")
 	require.Equal(t, 12.0, e.odoo.Quant(pid, loc))
 }
@@ -105,9 +106,9 @@ func TestStockLevelsSupersededAtIntakeAreCounted(t *testing.T) {
 	e := setup(t, options{}) // not started: the test runs the intake itself
 	rs, err := e.st.SourceRules(t.Context())
 	require.NoError(t, err)
-	_, err = e.st.SaveSourceRule(t.Context(), store.SystemActor("test"), store.SourceRuleInput{Family: rules.Inventory, Master: e.shopConn.ID,
+	_, err = e.st.SaveSourceRule(t.Context(), store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Inventory, Master: e.shopConn.ID,
 		Receivers: []int64{e.odooConn.ID}, Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins,
-		Version: rs.Rule(rules.Inventory).Version})
+		Version: rs.Rule(vocab.Inventory).Version})
 	require.NoError(t, err)
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	intake := func() {
@@ -120,11 +121,11 @@ func TestStockLevelsSupersededAtIntakeAreCounted(t *testing.T) {
 			}
 		}
 	}
-	statusOf := func(ev int64) []string {
+	statusOf := func(ev int64) []vocab.Status {
 		t.Helper()
 		ss, err := e.st.SyncsOfWebhookEvent(t.Context(), ev)
 		require.NoError(t, err)
-		var out []string
+		var out []vocab.Status
 		for _, s := range ss {
 			out = append(out, s.Status)
 		}
@@ -138,16 +139,16 @@ func TestStockLevelsSupersededAtIntakeAreCounted(t *testing.T) {
 	dup := e.deliver(t, "inventory_levels/update", e.level(t, 7, t0.Add(2*time.Minute)))
 	middle := e.deliver(t, "inventory_levels/update", e.level(t, 9, t0.Add(time.Minute)))
 	intake()
-	require.Equal(t, []string{store.SyncPending}, statusOf(newest))
-	require.Equal(t, []string{store.SyncSkipped}, statusOf(oldest))
-	require.Equal(t, []string{store.SyncSkipped}, statusOf(middle))
+	require.Equal(t, []vocab.Status{vocab.SyncPending}, statusOf(newest))
+	require.Equal(t, []vocab.Status{vocab.SyncSkipped}, statusOf(oldest))
+	require.Equal(t, []vocab.Status{vocab.SyncSkipped}, statusOf(middle))
 	require.Empty(t, statusOf(dup), "the same level again is a duplicate, not a change")
 
 	// A later batch: an older level arriving late is counted the same way.
 	late := e.deliver(t, "inventory_levels/update", e.level(t, 8, t0.Add(90*time.Second)))
 	again := e.deliver(t, "inventory_levels/update", e.level(t, 7, t0.Add(2*time.Minute)))
 	intake()
-	require.Equal(t, []string{store.SyncSkipped}, statusOf(late))
+	require.Equal(t, []vocab.Status{vocab.SyncSkipped}, statusOf(late))
 	require.Empty(t, statusOf(again))
 	for _, id := range []int64{oldest, middle, late} {
 		ev, err := e.st.WebhookEventByID(t.Context(), e.shopConn.ID, id)
@@ -176,7 +177,7 @@ func TestStockFromShopifySetsOdooWhenNotEditedByHand(t *testing.T) {
 	e.endedSyncs(t, e.deliver(t, "inventory_levels/update", e.level(t, 10, t0)))
 	e.odoo.SetQuantDirect(pid, loc, 15)
 	s := e.endedSyncs(t, e.deliver(t, "inventory_levels/update", e.level(t, 7, t0.Add(time.Minute))))[0]
-	require.Equal(t, store.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Contains(t, s.Message, "was set to 7")
 	require.Equal(t, 7.0, e.odoo.Quant(pid, loc))
 }
@@ -188,19 +189,19 @@ func TestStockFromShopifyBadInput(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 
 	s := e.endedSyncs(t, e.deliver(t, "inventory_levels/update", e.level(t, -4, t0)))[0]
-	require.Equal(t, store.SyncFailed, s.Status)
-	require.Equal(t, store.ClassValidation, s.Class())
+	require.Equal(t, vocab.SyncFailed, s.Status)
+	require.Equal(t, vocab.ClassValidation, s.Class())
 	require.Contains(t, s.Message, "Shopify reports -4 available of SKU-")
 
 	unknown := []byte(`{"inventory_item_id": 999999, "location_id": ` + strconv.FormatInt(e.shop.Locations()[0].ID, 10) +
 		`, "available": 3, "updated_at": "2026-03-02T10:00:00-05:00"}`)
 	s = e.endedSyncs(t, e.deliver(t, "inventory_levels/update", unknown))[0]
-	require.Equal(t, store.SyncFailed, s.Status)
-	require.Equal(t, store.ClassNotFound, s.Class())
+	require.Equal(t, vocab.SyncFailed, s.Status)
+	require.Equal(t, vocab.ClassNotFound, s.Class())
 	require.Contains(t, s.Message, "which Shopify itself no longer knows")
 
 	s = e.endedSyncs(t, e.deliver(t, "inventory_levels/update", []byte(`{"inventory_item_id": 1, "location_id": 2, "available": null, "updated_at": "2026-03-02T10:00:00Z"}`)))[0]
-	require.Equal(t, store.SyncFailed, s.Status)
+	require.Equal(t, vocab.SyncFailed, s.Status)
 	require.Contains(t, s.Message, "has no available quantity")
 	require.Empty(t, e.odoo.InventoryMoves())
 }

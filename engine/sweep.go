@@ -8,6 +8,7 @@ import (
 	"crossdock/connectors/odoo"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // odooSweep is a claimed sweep of one Odoo system: its client, its
@@ -72,14 +73,14 @@ func (e *Engine) claimOdooSweep(ctx context.Context, src int64, cursor string, e
 
 // odooToShopify returns the enabled Odoo master of a family and its Shopify
 // receivers; ok is false when the family does not flow that way.
-func odooToShopify(rs rules.Rules, f rules.Family) (master rules.ConnInfo, tgts []int64, ok bool) {
+func odooToShopify(rs rules.Rules, f vocab.Family) (master rules.ConnInfo, tgts []int64, ok bool) {
 	rule := rs.Rule(f)
 	master, ok = rs.Conn(rule.Master)
-	if !ok || master.Kind != store.KindOdoo || !master.Enabled {
+	if !ok || master.Kind != vocab.KindOdoo || !master.Enabled {
 		return master, nil, false
 	}
 	for _, rc := range rule.Receivers {
-		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == store.KindShopify {
+		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShopify {
 			tgts = append(tgts, c.ID)
 		}
 	}
@@ -87,7 +88,7 @@ func odooToShopify(rs rules.Rules, f rules.Family) (master rules.ConnInfo, tgts 
 }
 
 // every is how long a family's sweep waits between two passes (0 when forced).
-func (e *Engine) every(rs rules.Rules, f rules.Family, force bool) time.Duration {
+func (e *Engine) every(rs rules.Rules, f vocab.Family, force bool) time.Duration {
 	if force {
 		return 0
 	}

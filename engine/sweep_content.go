@@ -13,6 +13,7 @@ import (
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // The safety sweeps of the customers and products flows: webhooks are not a
@@ -76,13 +77,13 @@ func (e *Engine) RequestContentSweep(ctx context.Context) error {
 
 // shopifySources lists the enabled Shopify systems whose changes of family
 // could go to an Odoo receiver, with those receivers.
-func shopifySources(rs rules.Rules, f rules.Family, allowed func(src, tgt int64) bool) map[int64][]int64 {
+func shopifySources(rs rules.Rules, f vocab.Family, allowed func(src, tgt int64) bool) map[int64][]int64 {
 	out := map[int64][]int64{}
 	for _, c := range rs.Connections {
-		if c.Kind != store.KindShopify || !c.Enabled {
+		if c.Kind != vocab.KindShopify || !c.Enabled {
 			continue
 		}
-		for _, t := range targets(rs, f, store.KindOdoo) {
+		for _, t := range targets(rs, f, vocab.KindOdoo) {
 			if allowed(c.ID, t) && !slices.Contains(out[c.ID], t) {
 				out[c.ID] = append(out[c.ID], t)
 			}
@@ -100,11 +101,11 @@ func (e *Engine) SweepCustomers(ctx context.Context, trigger string, force bool)
 	if err != nil {
 		return 0, err
 	}
-	srcs := shopifySources(rs, rules.Customers, func(src, tgt int64) bool { return rs.Decide(rules.Customers, src, tgt, nil).Allowed })
+	srcs := shopifySources(rs, vocab.Customers, func(src, tgt int64) bool { return rs.Decide(vocab.Customers, src, tgt, nil).Allowed })
 	total := 0
 	var errs []error
 	for src, tgts := range srcs {
-		n, err := e.sweepShopify(ctx, rs, src, cursorCustomers, e.every(rs, rules.Customers, force), func(cl *shopify.Client, since time.Time, after string) (page, error) {
+		n, err := e.sweepShopify(ctx, rs, src, cursorCustomers, e.every(rs, vocab.Customers, force), func(cl *shopify.Client, since time.Time, after string) (page, error) {
 			pg, err := cl.CustomersUpdatedSince(ctx, since, after, customersPage)
 			if err != nil {
 				return page{}, err
@@ -114,7 +115,7 @@ func (e *Engine) SweepCustomers(ctx context.Context, trigger string, force bool)
 				rec := customerRec{ID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Phone: c.Phone,
 					Street: c.Address1, Street2: c.Address2, City: c.City, Zip: c.Zip, UpdatedAt: c.UpdatedAt.UTC()}
 				out.items = append(out.items, sweptItem{version: rec.UpdatedAt, build: func(tx *store.Tx) []queued {
-					return e.sweptSyncs(rs, src, tgts, rules.Customers, e.customerSync(rec, src, trigger), rec, customerProblem(rec), rec.label())
+					return e.sweptSyncs(rs, src, tgts, vocab.Customers, e.customerSync(rec, src, trigger), rec, customerProblem(rec), rec.label())
 				}, ref: rec.ID, entity: entityCustomer})
 			}
 			return out, nil
@@ -142,13 +143,13 @@ func (e *Engine) SweepProducts(ctx context.Context, trigger string, force bool) 
 	if err != nil {
 		return 0, err
 	}
-	srcs := shopifySources(rs, rules.Products, func(src, tgt int64) bool {
-		return rs.Decide(rules.Products, src, tgt, carriedFields).Allowed
+	srcs := shopifySources(rs, vocab.Products, func(src, tgt int64) bool {
+		return rs.Decide(vocab.Products, src, tgt, carriedFields).Allowed
 	})
 	total := 0
 	var errs []error
 	for src, tgts := range srcs {
-		n, err := e.sweepShopify(ctx, rs, src, cursorProducts, e.every(rs, rules.Products, force), func(cl *shopify.Client, since time.Time, after string) (page, error) {
+		n, err := e.sweepShopify(ctx, rs, src, cursorProducts, e.every(rs, vocab.Products, force), func(cl *shopify.Client, since time.Time, after string) (page, error) {
 			pg, err := cl.ProductsUpdatedSince(ctx, since, after, productsPage)
 			if err != nil {
 				return page{}, err
@@ -164,7 +165,7 @@ func (e *Engine) SweepProducts(ctx context.Context, trigger string, force bool) 
 					problem = rec.label() + " has no variants in Shopify, so there is nothing to match with the ERP's products."
 				}
 				out.items = append(out.items, sweptItem{version: rec.UpdatedAt, build: func(tx *store.Tx) []queued {
-					return e.sweptSyncs(rs, src, tgts, rules.Products, e.productSync(rec, src, trigger), rec, problem, rec.label())
+					return e.sweptSyncs(rs, src, tgts, vocab.Products, e.productSync(rec, src, trigger), rec, problem, rec.label())
 				}, ref: rec.ID, entity: entityProduct})
 			}
 			return out, nil
@@ -178,16 +179,16 @@ func (e *Engine) SweepProducts(ctx context.Context, trigger string, force bool) 
 // sweptSyncs are the syncs of one swept record, one per target: failed
 // (validation) when the record is unusable, rejected when the sources of
 // truth refuse it, waiting otherwise.
-func (e *Engine) sweptSyncs(rs rules.Rules, src int64, tgts []int64, f rules.Family, base store.NewSync, payload any, problem, label string) []queued {
+func (e *Engine) sweptSyncs(rs rules.Rules, src int64, tgts []int64, f vocab.Family, base store.NewSync, payload any, problem, label string) []queued {
 	var qs []queued
 	for _, t := range tgts {
 		s := base
 		s.TargetConnectionID, s.Payload = t, payload
 		switch d := rs.Decide(f, src, t, nil); {
 		case problem != "":
-			s.Status, s.ErrorClass, s.Message = store.SyncFailed, store.ClassValidation, problem
+			s.Status, s.ErrorClass, s.Message = vocab.SyncFailed, vocab.ClassValidation, problem
 		case !d.Allowed:
-			s.Status, s.ErrorClass, s.Message = store.SyncRejected, store.ClassOwnership, d.Reason
+			s.Status, s.ErrorClass, s.Message = vocab.SyncRejected, vocab.ClassOwnership, d.Reason
 		default:
 			s.Message = fmt.Sprintf("%s is waiting to be sent to %s.", label, rs.Name(t))
 		}

@@ -8,7 +8,7 @@ import (
 
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 func TestCustomersSweepCatchesWhatWebhooksMissed(t *testing.T) {
@@ -39,7 +39,7 @@ func TestCustomersSweepCatchesWhatWebhooksMissed(t *testing.T) {
 	seen, err := e.shop.EditCustomer(all[1].GID(), func(c *shopsandbox.Customer) { c.City = "Porto" })
 	require.NoError(t, err)
 	ss := e.endedSyncs(t, e.deliver(t, "customers/update", e.customerPayload(t, seen.GID())))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 
 	n, err = e.eng.SweepCustomers(ctx, store.TriggerManual, true)
 	require.NoError(t, err)
@@ -70,7 +70,7 @@ func TestProductsSweepSendsMissedChangesAndHonoursOwnership(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, n)
 	wait(t, "the first pass to end", func() bool {
-		got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Products)})
+		got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Products})
 		require.NoError(t, err)
 		for _, s := range got {
 			if s.FinishedAt == nil {
@@ -111,17 +111,17 @@ func TestProductsSweepWithANULTitleFailsThatProductAlone(t *testing.T) {
 	n, err := e.eng.SweepProducts(ctx, store.TriggerManual, true)
 	require.NoError(t, err, "one product must not fail the sweep")
 	require.Greater(t, n, 1)
-	got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Products), Limit: 200})
+	got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Products, Limit: 200})
 	require.NoError(t, err)
 	failed, queued := 0, 0
 	for _, s := range got {
 		switch s.Status {
-		case store.SyncFailed:
+		case vocab.SyncFailed:
 			failed++
-			require.Equal(t, store.ClassValidation, s.Class())
+			require.Equal(t, vocab.ClassValidation, s.Class())
 			require.Contains(t, s.Message, "title contains a character that cannot be stored (a NUL byte)")
 			require.NotContains(t, s.EntityKey, "\x00")
-		case store.SyncPending:
+		case vocab.SyncPending:
 			queued++
 		}
 	}

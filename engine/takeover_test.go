@@ -25,6 +25,7 @@ import (
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // dbProxy carries one replica's connections to PostgreSQL, until kill cuts
@@ -246,7 +247,7 @@ func TestDeadReplicaWorkIsTakenOver(t *testing.T) {
 		payload, err := e.shop.OrderCreatePayload(o.GID())
 		require.NoError(t, err)
 		s := e.endedSyncs(t, e.deliver(t, "orders/create", payload))[0]
-		require.Equal(t, store.ClassUnmapped, s.Class(), s.Message)
+		require.Equal(t, vocab.ClassUnmapped, s.Class(), s.Message)
 		fails = append(fails, s)
 	}
 	e.mapVariant(v)
@@ -324,7 +325,7 @@ func TestDeadReplicaWorkIsTakenOver(t *testing.T) {
 		if ordersAt.IsZero() {
 			done := 0
 			for _, id := range replays {
-				if s := e.sync(t, id); s.Status == store.SyncSucceeded {
+				if s := e.sync(t, id); s.Status == vocab.SyncSucceeded {
 					done++
 				}
 			}
@@ -473,7 +474,7 @@ func TestCutOffReplicaStopsItsJobsBeforeOthersTakeOver(t *testing.T) {
 	r.killDB()
 	ss := e.endedSyncs(t, ev)
 	t.Logf("the order reached Odoo %s after A was cut off", time.Since(cut).Round(10*time.Millisecond))
-	require.Equal(t, store.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
 	took := r.gateB.orderCallAt()
 	require.False(t, took.IsZero())
 	stopped := r.gateA.cancelledAt()

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // A NUL character is valid JSON ("\u0000") that PostgreSQL cannot store as
@@ -24,10 +24,10 @@ func TestOrderWebhookWithNULCharacter(t *testing.T) {
 	ss := e.endedSyncs(t, bad)
 	require.Len(t, ss, 1)
 	s := e.sync(t, ss[0].ID)
-	require.Equal(t, store.SyncFailed, s.Status, s.Message)
+	require.Equal(t, vocab.SyncFailed, s.Status, s.Message)
 	require.Contains(t, s.Message, "cannot be stored (a NUL byte)")
 	require.Equal(t, o.Name+"\uFFFD", s.EntityKey, "the NUL is shown as the replacement character")
 	ss = e.endedSyncs(t, good)
 	require.Len(t, ss, 1)
-	require.Equal(t, store.SyncSucceeded, e.sync(t, ss[0].ID).Status)
+	require.Equal(t, vocab.SyncSucceeded, e.sync(t, ss[0].ID).Status)
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // SyncArgs is the queue job of one sync record. The job carries only ids: the
@@ -38,8 +39,8 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 
 // result is how a flow's attempt ended.
 type result struct {
-	status    string // succeeded, skipped or rejected; empty when err is set
-	class     string // for rejected
+	status    vocab.Status     // succeeded, skipped or rejected; empty when err is set
+	class     vocab.ErrorClass // for rejected
 	message   string
 	request   any
 	response  any
@@ -110,7 +111,7 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.log.Error("sync panicked", "sync_id", s.ID, "panic", p)
-			res = result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock hit an internal error: %v", p), nil)}
+			res = result{err: fail(vocab.ClassInternal, fmt.Sprintf("Crossdock hit an internal error: %v", p), nil)}
 		}
 	}()
 	switch s.Flow {
@@ -133,7 +134,7 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 	case flowStockLevels:
 		return e.runStockLevel(ctx, s)
 	}
-	return result{err: fail(store.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
+	return result{err: fail(vocab.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
 
 // finish records the outcome and tells River what to do with the job.
@@ -153,23 +154,23 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 			o.Response = f.evidence
 		}
 		e.limits.record(s.TargetConnectionID, false, tripsBreaker(f.class) && !f.waiting)
-		if f.class == store.ClassAuth {
+		if f.class == vocab.ClassAuth {
 			// Odoo refuses credentials inside an answer that looks fine on the wire.
 			e.calls.note(s.TargetConnectionID, false, f.message)
 		}
 		switch {
 		case retryable(f.class) && s.Attempts < s.MaxAttempts:
 			snooze = backoff(e.cfg.RetryBase, s.ID, s.Attempts)
-			o.Status, o.NextAttemptAt = store.SyncRetrying, time.Now().Add(snooze)
+			o.Status, o.NextAttemptAt = vocab.SyncRetrying, time.Now().Add(snooze)
 			o.Message += fmt.Sprintf(" Crossdock tries again in %s (attempt %d of %d).", roughly(snooze), s.Attempts+1, s.MaxAttempts)
 		case retryable(f.class):
-			o.Status = store.SyncFailed
+			o.Status = vocab.SyncFailed
 			o.Message += fmt.Sprintf(" Crossdock gave up after %d attempts; try it again once the system is back.", s.Attempts)
 		default:
-			o.Status = store.SyncFailed
+			o.Status = vocab.SyncFailed
 		}
 		e.log.Info("sync failed", "sync_id", s.ID, "flow", s.Flow, "class", o.ErrorClass, "attempt", s.Attempts, "err", res.err)
-	case res.status == store.SyncSucceeded:
+	case res.status == vocab.SyncSucceeded:
 		e.limits.record(s.TargetConnectionID, true, false)
 	default:
 		e.limits.record(s.TargetConnectionID, false, false)
@@ -178,8 +179,8 @@ func (e *Engine) finish(ctx context.Context, s store.Sync, res result) error {
 		// Not recorded: let River retry the job; the writes are idempotent.
 		return err
 	}
-	e.counts.add(s.Family, o.Status, o.ErrorClass)
-	if o.Status == store.SyncSucceeded {
+	e.counts.add(string(s.Family), string(o.Status), string(o.ErrorClass))
+	if o.Status == vocab.SyncSucceeded {
 		e.autoResolve(fctx, s) // failed.go: earlier failures of the same record are resolved
 	}
 	if snooze > 0 {
@@ -195,7 +196,7 @@ func (e *Engine) decide(ctx context.Context, s store.Sync) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := rs.Decide(rules.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, nil)
+	d := rs.Decide(vocab.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, nil)
 	if !d.Allowed {
 		// The snapshot may predate a rule saved a moment ago, under which
 		// intake planned this sync: a refusal is checked against the rules
@@ -203,12 +204,12 @@ func (e *Engine) decide(ctx context.Context, s store.Sync) (*result, error) {
 		if rs, err = e.freshRules(ctx); err != nil {
 			return nil, err
 		}
-		d = rs.Decide(rules.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, nil)
+		d = rs.Decide(vocab.Family(s.Family), s.SourceConnectionID, s.TargetConnectionID, nil)
 	}
 	if d.Allowed {
 		return nil, nil
 	}
-	return &result{status: store.SyncRejected, class: store.ClassOwnership, message: d.Reason, response: d}, nil
+	return &result{status: vocab.SyncRejected, class: vocab.ClassOwnership, message: d.Reason, response: d}, nil
 }
 
 // roughly says a duration the way a person would: "2 minutes", "1 hour".
@@ -255,7 +256,7 @@ func (e *Engine) insertSyncs(ctx context.Context, tx *store.Tx, qs []queued) ([]
 	var params []river.InsertManyParams
 	var jobSyncs []int64
 	for i, q := range qs {
-		if ids[i] == 0 || cmpStr(ns[i].Status, store.SyncPending) != store.SyncPending {
+		if ids[i] == 0 || cmp.Or(ns[i].Status, vocab.SyncPending) != vocab.SyncPending {
 			continue
 		}
 		params = append(params, river.InsertManyParams{

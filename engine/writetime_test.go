@@ -12,6 +12,7 @@ import (
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // The sources of truth are checked again when a sync writes, not only at
@@ -22,20 +23,20 @@ func TestRuleChangedAfterQueueingRefusesTheWrite(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		family rules.Family
+		family vocab.Family
 		before func(e *env, t *testing.T)       // the rule the sync is queued under
 		queue  func(e *env, t *testing.T) int64 // the event that becomes the sync
 	}{
-		{"an order", rules.Orders, func(*env, *testing.T) {}, func(e *env, t *testing.T) int64 {
+		{"an order", vocab.Orders, func(*env, *testing.T) {}, func(e *env, t *testing.T) int64 {
 			_, payload := e.order(t)
 			return e.deliver(t, "orders/create", payload)
 		}},
-		{"a customer", rules.Customers, func(e *env, t *testing.T) { e.customersFromShopify(t) }, func(e *env, t *testing.T) int64 {
+		{"a customer", vocab.Customers, func(e *env, t *testing.T) { e.customersFromShopify(t) }, func(e *env, t *testing.T) int64 {
 			c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Ada", LastName: "Lovelace", Email: "ada.writetime@example.org"})
 			return e.deliver(t, "customers/update", e.customerPayload(t, c.GID()))
 		}},
-		{"a stock level", rules.Inventory, func(e *env, t *testing.T) {
-			e.rule(t, store.SourceRuleInput{Family: rules.Inventory, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID}, SweepMinutes: 5})
+		{"a stock level", vocab.Inventory, func(e *env, t *testing.T) {
+			e.rule(t, store.SourceRuleInput{Family: vocab.Inventory, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID}, SweepMinutes: 5})
 			e.mapShopLocation()
 		}, func(e *env, t *testing.T) int64 {
 			return e.deliver(t, "inventory_levels/update", e.level(t, 10, time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)))
@@ -53,14 +54,14 @@ func TestRuleChangedAfterQueueingRefusesTheWrite(t *testing.T) {
 			ss, err := e.st.SyncsOfWebhookEvent(ctx, ev)
 			require.NoError(t, err)
 			require.Len(t, ss, 1)
-			require.Equal(t, store.SyncPending, ss[0].Status, "intake allowed it: %s", ss[0].Message)
+			require.Equal(t, vocab.SyncPending, ss[0].Status, "intake allowed it: %s", ss[0].Message)
 
 			// Odoo no longer receives the family: the queued sync must not write.
 			e.rule(t, store.SourceRuleInput{Family: tc.family, Master: e.shopConn.ID})
 			e.start(t)
 			s := e.ended(t, ss[0].ID)
-			require.Equal(t, store.SyncRejected, s.Status, s.Message)
-			require.Equal(t, store.ClassOwnership, s.Class())
+			require.Equal(t, vocab.SyncRejected, s.Status, s.Message)
+			require.Equal(t, vocab.ClassOwnership, s.Class())
 			require.Contains(t, s.Message, "Odoo does not receive "+tc.family.Noun())
 			require.Equal(t, 1, s.Attempts, "the worker ran it and refused")
 			require.Empty(t, e.odoo.Writes(), "nothing was written into Odoo")
@@ -78,20 +79,20 @@ func TestRuleChangedAfterSweepRefusesTheWrite(t *testing.T) {
 	n, err := e.eng.SweepInventory(ctx, store.TriggerManual, true)
 	require.NoError(t, err)
 	require.NotZero(t, n)
-	queued, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Inventory), Limit: 200})
+	queued, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Inventory, Limit: 200})
 	require.NoError(t, err)
 	require.NotEmpty(t, queued)
 	for _, s := range queued {
-		require.Equal(t, store.SyncPending, s.Status, "the sweep queued it: %s", s.Message)
+		require.Equal(t, vocab.SyncPending, s.Status, "the sweep queued it: %s", s.Message)
 	}
 
-	e.rule(t, store.SourceRuleInput{Family: rules.Inventory, Master: e.odooConn.ID, Trigger: rules.Scheduled, SweepMinutes: 5})
+	e.rule(t, store.SourceRuleInput{Family: vocab.Inventory, Master: e.odooConn.ID, Trigger: rules.Scheduled, SweepMinutes: 5})
 	e.start(t)
 	for _, q := range queued {
 		s := e.ended(t, q.ID)
-		require.Equal(t, store.SyncRejected, s.Status, s.Message)
-		require.Equal(t, store.ClassOwnership, s.Class())
-		require.Contains(t, s.Message, "Main store does not receive "+rules.Inventory.Noun())
+		require.Equal(t, vocab.SyncRejected, s.Status, s.Message)
+		require.Equal(t, vocab.ClassOwnership, s.Class())
+		require.Contains(t, s.Message, "Main store does not receive "+vocab.Inventory.Noun())
 	}
 	require.Empty(t, e.shop.Writes(), "nothing was written into Shopify")
 }
@@ -120,14 +121,14 @@ func TestRuleChangedWhileRefundWaitedRefusesTheWrite(t *testing.T) {
 		queued = ss[0]
 		return true
 	})
-	require.Equal(t, store.SyncPending, queued.Status, "intake allowed it: %s", queued.Message)
+	require.Equal(t, vocab.SyncPending, queued.Status, "intake allowed it: %s", queued.Message)
 
-	e.rule(t, store.SourceRuleInput{Family: rules.Refunds, Master: e.shopConn.ID})
+	e.rule(t, store.SourceRuleInput{Family: vocab.Refunds, Master: e.shopConn.ID})
 	require.NoError(t, e.st.ResumeFlow(ctx, admin, "refunds"))
 	s := e.ended(t, queued.ID)
-	require.Equal(t, store.SyncRejected, s.Status, s.Message)
-	require.Equal(t, store.ClassOwnership, s.Class())
-	require.Contains(t, s.Message, "Odoo does not receive "+rules.Refunds.Noun())
+	require.Equal(t, vocab.SyncRejected, s.Status, s.Message)
+	require.Equal(t, vocab.ClassOwnership, s.Class())
+	require.Contains(t, s.Message, "Odoo does not receive "+vocab.Refunds.Noun())
 	require.Zero(t, e.odooWrites("account.move"), "no credit note was written")
 }
 
@@ -137,7 +138,7 @@ func TestRuleChangedWhileFulfillmentWaitedRefusesTheWrite(t *testing.T) {
 	t.Parallel()
 	e := setup(t, options{configure: func(c *engine.Config) { c.PausedRecheck = 50 * time.Millisecond }})
 	ctx := context.Background()
-	e.rule(t, store.SourceRuleInput{Family: rules.Fulfillments, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID},
+	e.rule(t, store.SourceRuleInput{Family: vocab.Fulfillments, Master: e.odooConn.ID, Receivers: []int64{e.shopConn.ID},
 		Trigger: rules.Scheduled, SweepMinutes: 5})
 	e.start(t)
 	_, so := e.placed(t)
@@ -149,16 +150,16 @@ func TestRuleChangedWhileFulfillmentWaitedRefusesTheWrite(t *testing.T) {
 	n, err := e.eng.SweepFulfillments(ctx, store.TriggerManual, true)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	queued, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: string(rules.Fulfillments), Limit: 10})
+	queued, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Fulfillments, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, queued, 1)
-	require.Equal(t, store.SyncPending, queued[0].Status, "the sweep queued it: %s", queued[0].Message)
+	require.Equal(t, vocab.SyncPending, queued[0].Status, "the sweep queued it: %s", queued[0].Message)
 
-	e.rule(t, store.SourceRuleInput{Family: rules.Fulfillments, Master: e.odooConn.ID, Trigger: rules.Scheduled, SweepMinutes: 5})
+	e.rule(t, store.SourceRuleInput{Family: vocab.Fulfillments, Master: e.odooConn.ID, Trigger: rules.Scheduled, SweepMinutes: 5})
 	require.NoError(t, e.st.ResumeFlow(ctx, admin, "fulfillments"))
 	s := e.ended(t, queued[0].ID)
-	require.Equal(t, store.SyncRejected, s.Status, s.Message)
-	require.Equal(t, store.ClassOwnership, s.Class())
-	require.Contains(t, s.Message, "Main store does not receive "+rules.Fulfillments.Noun())
+	require.Equal(t, vocab.SyncRejected, s.Status, s.Message)
+	require.Equal(t, vocab.ClassOwnership, s.Class())
+	require.Contains(t, s.Message, "Main store does not receive "+vocab.Fulfillments.Noun())
 	require.Zero(t, e.fulfillmentCreates(), "no fulfillment was created in Shopify")
 }

@@ -15,6 +15,7 @@ import (
 	"crossdock/store/secretbox"
 	"crossdock/views"
 	"crossdock/views/layout"
+	"crossdock/vocab"
 )
 
 // AlertStore is what the alert pages read and change.
@@ -54,7 +55,7 @@ func alertRow(a store.Alert) views.AlertRow {
 func (h Alerts) List(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u := CurrentUser(c)
-	p := views.AlertsPage{Meta: h.Meta(c, "Alerts", "alerts"), CanAck: u.Role != store.RoleFinance, IsAdmin: u.Role == store.RoleAdmin, Now: now()}
+	p := views.AlertsPage{Meta: h.Meta(c, "Alerts", "alerts"), CanAck: u.Role != vocab.RoleFinance, IsAdmin: u.Role == vocab.RoleAdmin, Now: now()}
 	open, _, err := h.Store.ListAlerts(ctx, store.AlertFilter{Open: true, Limit: 100})
 	if err != nil {
 		return err
@@ -192,7 +193,7 @@ func (h Alerts) UpdateRule(c *fiber.Ctx) error {
 		return store.ErrNotFound
 	}
 	_, err := h.Store.UpdateAlertRule(c.UserContext(), Actor(c), in)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		p, perr := h.settingsPage(c)
 		if perr != nil {
@@ -217,13 +218,13 @@ func (h Alerts) UpdateRule(c *fiber.Ctx) error {
 func (h Alerts) CreateChannel(c *fiber.Ctx) error {
 	in := store.AlertChannelInput{Kind: c.FormValue("kind"), Name: c.FormValue("name"), Target: c.FormValue("target"), Secret: c.FormValue("secret")}
 	ch, err := h.Store.CreateAlertChannel(c.UserContext(), Actor(c), h.Box, in)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		p, perr := h.settingsPage(c)
 		if perr != nil {
 			return perr
 		}
-		p.Channel = views.AlertChannelForm{Kind: in.Kind, Name: in.Name, Target: in.Target, Errors: fe}
+		p.Channel = views.AlertChannelForm{Kind: string(in.Kind), Name: in.Name, Target: in.Target, Errors: fe}
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.AlertSettings(p))
 	}
 	if err != nil {
@@ -273,7 +274,7 @@ func (h Alerts) SaveSMTP(c *fiber.Ctx) error {
 	in := store.SMTPSettingsInput{Host: c.FormValue("host"), Port: c.FormValue("port"), From: c.FormValue("from"),
 		Username: c.FormValue("username"), Password: c.FormValue("password")}
 	_, err := h.Store.SaveSMTP(c.UserContext(), Actor(c), h.Box, in)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		p, perr := h.settingsPage(c)
 		if perr != nil {

@@ -11,6 +11,7 @@ import (
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/layout"
+	"crossdock/vocab"
 )
 
 // AuthStore is what sign-in and first run need from the store.
@@ -122,7 +123,7 @@ func (h Auth) Setup(c *fiber.Ctx) error {
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.Setup(f))
 	}
 	u, err := h.Store.CreateFirstAdmin(c.UserContext(), store.NewUser{Name: name, Email: email, Password: password})
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		f.Errors = fe

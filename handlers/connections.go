@@ -19,6 +19,7 @@ import (
 	"crossdock/store/secretbox"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // ConnectionStore is what the connection pages need from the store.
@@ -71,12 +72,12 @@ func (h Connections) List(c *fiber.Ctx) error {
 
 func connectionRow(conn store.Connection) views.ConnectionRow {
 	k, _ := connectors.KindByKey(conn.Kind)
-	r := views.ConnectionRow{ID: conn.ID, Name: conn.Name, Kind: k.Label, Environment: conn.Environment, Enabled: conn.Enabled,
+	r := views.ConnectionRow{ID: conn.ID, Name: conn.Name, Kind: k.Label, Environment: string(conn.Environment), Enabled: conn.Enabled,
 		LastSuccessAt: conn.LastSuccessAt, LastErrorAt: conn.LastErrorAt, LastError: conn.LastError}
 	switch conn.Kind {
-	case store.KindShopify:
+	case vocab.KindShopify:
 		r.Address = conn.Settings["shop_domain"]
-	case store.KindOdoo:
+	case vocab.KindOdoo:
 		r.Address = conn.Settings["url"] + " · " + conn.Settings["database"]
 	}
 	return r
@@ -84,19 +85,19 @@ func connectionRow(conn store.Connection) views.ConnectionRow {
 
 func isAdmin(c *fiber.Ctx) bool {
 	u := CurrentUser(c)
-	return u != nil && u.Role == store.RoleAdmin
+	return u != nil && u.Role == vocab.RoleAdmin
 }
 
-func (h Connections) form(c *fiber.Ctx, kind string) views.ConnectionForm {
+func (h Connections) form(c *fiber.Ctx, kind vocab.Kind) views.ConnectionForm {
 	k, _ := connectors.KindByKey(kind)
-	return views.ConnectionForm{Meta: h.Meta(c, "Add a connection", "connections"), Kind: k.Key, KindLabel: k.Label,
-		KindDescription: k.Description, Environment: store.EnvProduction, Fields: fieldViews(k, nil, nil, nil), Kinds: kindChoices()}
+	return views.ConnectionForm{Meta: h.Meta(c, "Add a connection", "connections"), Kind: string(k.Key), KindLabel: k.Label,
+		KindDescription: k.Description, Environment: string(vocab.EnvProduction), Fields: fieldViews(k, nil, nil, nil), Kinds: kindChoices()}
 }
 
 func kindChoices() []views.KindChoice {
 	var out []views.KindChoice
 	for _, k := range connectors.Kinds() {
-		out = append(out, views.KindChoice{Key: k.Key, Label: k.Label, Description: k.Description})
+		out = append(out, views.KindChoice{Key: string(k.Key), Label: k.Label, Description: k.Description})
 	}
 	return out
 }
@@ -118,7 +119,7 @@ func fieldViews(k connectors.Kind, settings map[string]string, haveSecret map[st
 
 // New shows the add-connection form for a kind (or the choice of kinds).
 func (h Connections) New(c *fiber.Ctx) error {
-	kind := c.Query("kind")
+	kind := vocab.Kind(c.Query("kind"))
 	if _, ok := connectors.KindByKey(kind); !ok {
 		kind = ""
 	}
@@ -132,7 +133,9 @@ func parseConnectionForm(c *fiber.Ctx, k connectors.Kind) (store.ConnectionInput
 	var ok bool
 	in.Name, ok = form(c, "name", 400)
 	okAll = okAll && ok
-	in.Environment, ok = form(c, "environment", 40)
+	var env string
+	env, ok = form(c, "environment", 40)
+	in.Environment = vocab.Environment(env)
 	okAll = okAll && ok
 	for _, f := range k.Fields {
 		v, ok := form(c, "f_"+f.Key, 2000)
@@ -149,7 +152,7 @@ func parseConnectionForm(c *fiber.Ctx, k connectors.Kind) (store.ConnectionInput
 	return in, okAll
 }
 
-func mergeErrors(a, b store.FieldErrors) map[string]string {
+func mergeErrors(a, b vocab.FieldErrors) map[string]string {
 	out := map[string]string{}
 	for k, v := range a {
 		out[k] = v
@@ -162,7 +165,7 @@ func mergeErrors(a, b store.FieldErrors) map[string]string {
 
 // Create adds a connection.
 func (h Connections) Create(c *fiber.Ctx) error {
-	k, ok := connectors.KindByKey(c.FormValue("kind"))
+	k, ok := connectors.KindByKey(vocab.Kind(c.FormValue("kind")))
 	if !ok {
 		f := h.form(c, "")
 		f.Errors = map[string]string{"kind": "Choose the kind of system: Shopify or Odoo."}
@@ -170,7 +173,7 @@ func (h Connections) Create(c *fiber.Ctx) error {
 	}
 	in, sizeOK := parseConnectionForm(c, k)
 	f := h.form(c, k.Key)
-	f.Name, f.Environment = in.Name, in.Environment
+	f.Name, f.Environment = in.Name, string(in.Environment)
 	f.Fields = fieldViews(k, in.Settings, nil, nil)
 	if !sizeOK {
 		f.Errors = map[string]string{"form": "One of the fields is far too long."}
@@ -182,7 +185,7 @@ func (h Connections) Create(c *fiber.Ctx) error {
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewConnection(f))
 	}
 	conn, err := h.Store.CreateConnection(c.UserContext(), Actor(c), h.Box, in)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		f.Errors = fe
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewConnection(f))
@@ -205,7 +208,7 @@ func (h Connections) Show(c *fiber.Ctx) error {
 		return err
 	}
 	p := views.ConnectionPage{Meta: h.Meta(c, conn.Name, "connections"), Row: connectionRow(conn), CanManage: isAdmin(c), Now: now(), CanReadCatalogue: h.Catalogue != nil,
-		CallsOK: stats.OK, CallsFailed: stats.Failed, ErrorRate: stats.ErrorRate(), IsShopify: conn.Kind == store.KindShopify,
+		CallsOK: stats.OK, CallsFailed: stats.Failed, ErrorRate: stats.ErrorRate(), IsShopify: conn.Kind == vocab.KindShopify,
 		WebhookURL: h.webhookURL(conn), SecretsChangedAt: conn.SecretsChangedAt}
 	if len(conn.Budget) > 0 {
 		var b shopify.BudgetStatus
@@ -271,7 +274,7 @@ func (h Connections) Subscriptions(c *fiber.Ctx) error {
 
 func (h Connections) subscriptions(c *fiber.Ctx, conn store.Connection, notice string) views.SubscriptionsView {
 	v := views.SubscriptionsView{ConnectionID: conn.ID, CanManage: isAdmin(c), CallbackURL: h.webhookURL(conn), Notice: notice}
-	if conn.Kind != store.KindShopify {
+	if conn.Kind != vocab.KindShopify {
 		return v
 	}
 	v.AddressProblem = webhookAddressProblem(h.BaseURL, []store.Connection{conn})
@@ -306,7 +309,7 @@ func (h Connections) RegisterSubscriptions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if conn.Kind != store.KindShopify {
+	if conn.Kind != vocab.KindShopify {
 		return fiber.NewError(fiber.StatusBadRequest, "only Shopify connections have webhook subscriptions")
 	}
 	// Registering creates subscriptions in the shop: a write into it.
@@ -346,8 +349,8 @@ func (h Connections) editForm(c *fiber.Ctx, conn store.Connection, settings map[
 	if settings == nil {
 		settings = conn.Settings
 	}
-	return views.ConnectionForm{Meta: h.Meta(c, "Edit "+conn.Name, "connections"), ID: conn.ID, Kind: k.Key, KindLabel: k.Label,
-		Name: conn.Name, Environment: conn.Environment, Fields: fieldViews(k, settings, have, errs), Errors: errs,
+	return views.ConnectionForm{Meta: h.Meta(c, "Edit "+conn.Name, "connections"), ID: conn.ID, Kind: string(k.Key), KindLabel: k.Label,
+		Name: conn.Name, Environment: string(conn.Environment), Fields: fieldViews(k, settings, have, errs), Errors: errs,
 		SecretsChangedAt: conn.SecretsChangedAt, Now: now()}
 }
 
@@ -374,14 +377,14 @@ func (h Connections) Update(c *fiber.Ctx) error {
 	}
 	if errs := mergeErrors(in.Validate(), connectors.Validate(k.Key, in.Settings, in.Secrets, h.haveSecrets(conn))); len(errs) > 0 {
 		f := h.editForm(c, conn, in.Settings, errs)
-		f.Name, f.Environment = in.Name, in.Environment
+		f.Name, f.Environment = in.Name, string(in.Environment)
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditConnection(f))
 	}
 	after, err := h.Store.UpdateConnection(c.UserContext(), Actor(c), h.Box, conn.ID, in)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		f := h.editForm(c, conn, in.Settings, fe)
-		f.Name, f.Environment = in.Name, in.Environment
+		f.Name, f.Environment = in.Name, string(in.Environment)
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditConnection(f))
 	}
 	if err != nil {

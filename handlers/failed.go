@@ -17,6 +17,7 @@ import (
 	"crossdock/store/rules"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // FailedStore is what the failed-syncs pages need from the store.
@@ -67,18 +68,6 @@ const (
 	maxSelected    = 5000
 )
 
-var directions = []string{"shopify_to_odoo", "odoo_to_shopify"}
-
-func directionLabel(d string) string {
-	switch d {
-	case "shopify_to_odoo":
-		return "Shopify → Odoo"
-	case "odoo_to_shopify":
-		return "Odoo → Shopify"
-	}
-	return d
-}
-
 // failedQuery reads the filters from the URL (or a form's copy of it).
 // Unknown values are dropped with a message so that a stale link still works.
 func failedQuery(getRaw func(string) string) (store.FailedFilter, views.FailedFilterView, url.Values) {
@@ -92,16 +81,16 @@ func failedQuery(getRaw func(string) string) (store.FailedFilter, views.FailedFi
 	if v.Status != "" && !slices.Contains(store.FailedStatuses, v.Status) {
 		bad, v.Status = append(bad, "status"), ""
 	}
-	if v.Family != "" && !rules.Family(v.Family).Valid() {
+	if v.Family != "" && !vocab.Family(v.Family).Valid() {
 		bad, v.Family = append(bad, "kind of data"), ""
 	}
-	if v.Direction != "" && !slices.Contains(directions, v.Direction) {
+	if v.Direction != "" && !vocab.Direction(v.Direction).Valid() {
 		bad, v.Direction = append(bad, "direction"), ""
 	}
-	if v.Class != "" && !slices.Contains(store.ErrorClasses, v.Class) {
+	if v.Class != "" && !vocab.ErrorClass(v.Class).Valid() {
 		bad, v.Class = append(bad, "kind of problem"), ""
 	}
-	if v.Environment != "" && v.Environment != store.EnvProduction && v.Environment != store.EnvTest {
+	if v.Environment != "" && !vocab.Environment(v.Environment).Valid() {
 		bad, v.Environment = append(bad, "environment"), ""
 	}
 	if v.Connection != "" {
@@ -129,7 +118,7 @@ func failedQuery(getRaw func(string) string) (store.FailedFilter, views.FailedFi
 	if len(v.Search) > maxSearchSize {
 		bad, v.Search = append(bad, "search"), ""
 	}
-	f.Status, f.Family, f.Direction, f.ErrorClass, f.Environment, f.Search = v.Status, v.Family, v.Direction, v.Class, v.Environment, v.Search
+	f.Status, f.Family, f.Direction, f.ErrorClass, f.Environment, f.Search = v.Status, vocab.Family(v.Family), vocab.Direction(v.Direction), vocab.ErrorClass(v.Class), vocab.Environment(v.Environment), v.Search
 	q := url.Values{}
 	for k, val := range map[string]string{"status": v.Status, "family": v.Family, "direction": v.Direction, "class": v.Class,
 		"connection": v.Connection, "env": v.Environment, "q": v.Search, "from": v.From, "to": v.To} {
@@ -159,7 +148,7 @@ func failedQuery(getRaw func(string) string) (store.FailedFilter, views.FailedFi
 
 func (h Failed) canAct(c *fiber.Ctx) bool {
 	u := CurrentUser(c)
-	return u != nil && (u.Role == store.RoleAdmin || u.Role == store.RoleOperator)
+	return u != nil && (u.Role == vocab.RoleAdmin || u.Role == vocab.RoleOperator)
 }
 
 // List shows the causes, then the failures, newest first.
@@ -180,11 +169,11 @@ func (h Failed) List(c *fiber.Ctx) error {
 	p := views.FailedPage{Meta: h.Meta(c, "Failed syncs", "failed"), Filter: fv, Query: q.Encode(), List: l, CanAct: h.canAct(c),
 		IsAdmin: isAdmin(c), GroupsCounted: !f.SummarisedGroups(), Now: now()}
 	if u := CurrentUser(c); u != nil {
-		p.TestOnly = u.Scope == store.ScopeTest
+		p.TestOnly = u.Scope == vocab.ScopeTest
 	}
 	if f.Group {
-		p.Filter.GroupLabel = fmt.Sprintf("%s, %s → %s", views.ErrorClassLabel(f.ErrorClass), conns.view(f.SourceID).Name, conns.view(f.TargetID).Name)
-		if f.Cause != "" && f.ErrorClass == store.ClassUnmapped {
+		p.Filter.GroupLabel = fmt.Sprintf("%s, %s → %s", f.ErrorClass.Label(), conns.view(f.SourceID).Name, conns.view(f.TargetID).Name)
+		if f.Cause != "" && f.ErrorClass == vocab.ClassUnmapped {
 			p.Filter.GroupLabel += ": " + missingKinds(f.Cause)
 		} else if f.Cause != "" {
 			p.Filter.GroupLabel += ": " + f.Cause
@@ -223,22 +212,22 @@ func (h Failed) List(c *fiber.Ctx) error {
 		p.Statuses = append(p.Statuses, components.Option{Value: s, Label: views.FailedStatusLabel(s)})
 	}
 	p.Families = []components.Option{{Value: "", Label: "Every kind of data"}}
-	for _, fam := range rules.Families() {
+	for _, fam := range vocab.AllFamilies() {
 		p.Families = append(p.Families, components.Option{Value: string(fam), Label: fam.Label()})
 	}
 	p.Directions = []components.Option{{Value: "", Label: "Both directions"}}
-	for _, d := range directions {
-		p.Directions = append(p.Directions, components.Option{Value: d, Label: directionLabel(d)})
+	for _, d := range vocab.AllDirections() {
+		p.Directions = append(p.Directions, components.Option{Value: string(d), Label: d.Label()})
 	}
 	p.Classes = []components.Option{{Value: "", Label: "Every kind of problem"}}
-	for _, cl := range store.ErrorClasses {
-		p.Classes = append(p.Classes, components.Option{Value: cl, Label: views.ErrorClassLabel(cl)})
+	for _, cl := range vocab.AllErrorClasses() {
+		p.Classes = append(p.Classes, components.Option{Value: string(cl), Label: cl.Label()})
 	}
 	p.Connections = []components.Option{{Value: "", Label: "Any system"}}
 	for _, conn := range list {
 		p.Connections = append(p.Connections, components.Option{Value: strconv.FormatInt(conn.ID, 10), Label: conn.Name})
 	}
-	p.Environments = []components.Option{{Value: "", Label: "Any environment"}, {Value: store.EnvProduction, Label: "Production"}, {Value: store.EnvTest, Label: "Test"}}
+	p.Environments = []components.Option{{Value: "", Label: "Any environment"}, {Value: string(vocab.EnvProduction), Label: vocab.EnvProduction.Label()}, {Value: string(vocab.EnvTest), Label: vocab.EnvTest.Label()}}
 	return Render(c, views.Failed(p))
 }
 
@@ -257,11 +246,11 @@ func (h Failed) list(c *fiber.Ctx, f store.FailedFilter, q url.Values, conns syn
 	l := views.FailedList{Count: n, Capped: capped, Paged: f.BeforeID != 0, Filtered: len(q) > 0, CanAct: h.canAct(c), Now: now()}
 	switch {
 	case capped:
-		l.CountText = fmt.Sprintf("More than %s failures match (counted up to %s).", store.Thousands(failedCountCap), store.Thousands(failedCountCap))
+		l.CountText = fmt.Sprintf("More than %s failures match (counted up to %s).", vocab.Thousands(failedCountCap), vocab.Thousands(failedCountCap))
 	case n == 1:
 		l.CountText = "1 failure matches."
 	default:
-		l.CountText = fmt.Sprintf("%s failures match.", store.Thousands(n))
+		l.CountText = fmt.Sprintf("%s failures match.", vocab.Thousands(n))
 	}
 	if !l.Paged {
 		rq := url.Values{}
@@ -273,7 +262,7 @@ func (h Failed) list(c *fiber.Ctx, f store.FailedFilter, q url.Values, conns syn
 	}
 	back := q.Encode()
 	for _, s := range rows {
-		r := views.FailedRow{SyncRow: syncRow(s.Sync, conns, back), Class: s.Class(), Resolution: s.HowResolved(), Open: s.Problem()}
+		r := views.FailedRow{SyncRow: syncRow(s.Sync, conns, back), Class: string(s.Class()), Resolution: s.HowResolved(), Open: s.Problem()}
 		r.Href = "/syncs/" + strconv.FormatInt(s.ID, 10) + "?" + url.Values{"from": {"failed"}, "back": {back}}.Encode()
 		if s.ResolutionNote != nil {
 			r.Note = *s.ResolutionNote
@@ -300,9 +289,9 @@ func keysNoun(entityType string, n int, capped bool) string {
 		noun += "s"
 	}
 	if capped {
-		return store.Thousands(n) + "+ " + noun
+		return vocab.Thousands(n) + "+ " + noun
 	}
-	return store.Thousands(n) + " " + noun
+	return vocab.Thousands(n) + " " + noun
 }
 
 // missingKinds names the kind of record unmapped failures miss
@@ -318,43 +307,43 @@ func missingKinds(entityType string) string {
 // groupView puts a cause in words, with the action that fixes it.
 func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, rs rules.Rules) views.FailedGroupView {
 	src, tgt := conns.view(g.SourceID).Name, conns.view(g.TargetID).Name
-	fam := strings.ToLower(familyLabel(g.Family))
+	fam := strings.ToLower(familyLabel(string(g.Family)))
 	noun := "syncs"
 	if g.Count == 1 {
 		noun = "sync"
 	}
-	v := views.FailedGroupView{Class: g.ErrorClass, Sample: g.Sample, Count: g.Count, Keys: keysNoun(g.EntityType, g.Keys, g.KeysCapped),
+	v := views.FailedGroupView{Class: string(g.ErrorClass), Sample: g.Sample, Count: g.Count, Keys: keysNoun(g.EntityType, g.Keys, g.KeysCapped),
 		FirstSeen: g.FirstSeen, LastSeen: g.LastSeen}
-	what := fmt.Sprintf("%s %s of %s from %s to %s", store.Thousands(g.Count), noun, fam, src, tgt)
+	what := fmt.Sprintf("%s %s of %s from %s to %s", vocab.Thousands(g.Count), noun, fam, src, tgt)
 	switch g.ErrorClass {
-	case store.ClassUnmapped:
+	case vocab.ClassUnmapped:
 		// The cause of an unmapped failure is the kind of record it misses.
 		v.Sentence = fmt.Sprintf("%s failed because %s are not mapped in %s (%s)", what, missingKinds(g.Cause), tgt, v.Keys)
 		v.FixLabel = "Map it" // FixHref: the cause's own records (CauseFixHref), set below
-	case store.ClassOnlyInOne:
+	case vocab.ClassOnlyInOne:
 		v.Keys = keysNoun("variant", g.Keys, g.KeysCapped) // products, whatever the kind of data
 		v.Sentence = fmt.Sprintf("%s failed because the records exist in only one system: %s, not %s (%s)", what, src, tgt, v.Keys)
 		v.FixLabel = "Nothing to map them to: exclude them from syncing, or ignore them"
 		v.CreateNote = createNote(rs, g.SourceID, g.TargetID, src, tgt)
-	case store.ClassValidation:
+	case vocab.ClassValidation:
 		v.Sentence = fmt.Sprintf("%s %s refused: %s", what, map[bool]string{true: "was", false: "were"}[g.Count == 1], g.Cause)
 		v.FixLabel = "Correct what " + tgt + " refuses, in " + src + " or in " + tgt + ", then try again"
-	case store.ClassOwnership:
+	case vocab.ClassOwnership:
 		v.Sentence = fmt.Sprintf("%s %s not allowed by the sources of truth", what, map[bool]string{true: "is", false: "are"}[g.Count == 1])
 		v.FixLabel, v.FixHref = "Check the sources of truth", "/sources"
-	case store.ClassAuth:
+	case vocab.ClassAuth:
 		v.Sentence = fmt.Sprintf("%s failed: %s refused Crossdock's access", what, tgt)
 		v.FixLabel, v.FixHref = "Check the connection", "/connections/"+strconv.FormatInt(g.TargetID, 10)
-	case store.ClassTransient, store.ClassRateLimited:
+	case vocab.ClassTransient, vocab.ClassRateLimited:
 		v.Sentence = fmt.Sprintf("%s failed because %s was unavailable", what, tgt)
 		v.FixLabel = "Try again once " + tgt + " is back"
 		if g.RetryingOnly {
 			v.FixLabel = "Nothing yet: Crossdock retries by itself"
 		}
-	case store.ClassNotFound:
+	case vocab.ClassNotFound:
 		v.Sentence = fmt.Sprintf("%s failed: the record is missing in %s", what, tgt)
 		v.FixLabel = "Create or map the record, then try again"
-	case store.ClassConflict:
+	case vocab.ClassConflict:
 		v.Sentence = fmt.Sprintf("%s changed in both systems", what)
 		v.FixLabel = "Decide which is right, then try again or ignore"
 	default:
@@ -362,19 +351,19 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 		v.FixLabel = "Try again; if it fails again, tell your admin"
 	}
 	q := url.Values{"g": {"1"}, "source": {strconv.FormatInt(g.SourceID, 10)}, "target": {strconv.FormatInt(g.TargetID, 10)},
-		"cause": {g.Cause}, "class": {g.ErrorClass}, "family": {g.Family}, "direction": {g.Direction}}
+		"cause": {g.Cause}, "class": {string(g.ErrorClass)}, "family": {string(g.Family)}, "direction": {string(g.Direction)}}
 	if base.Search != "" {
 		q.Set("q", base.Search)
 	}
 	if base.Environment != "" {
-		q.Set("env", base.Environment)
+		q.Set("env", string(base.Environment))
 	}
 	v.Href = "/failed?" + q.Encode()
-	if g.ErrorClass == store.ClassUnmapped {
+	if g.ErrorClass == vocab.ClassUnmapped {
 		v.ProposeFilter = q.Encode()
 		v.FixHref = CauseFixHref(v.ProposeFilter)
 	}
-	if g.ErrorClass == store.ClassOnlyInOne {
+	if g.ErrorClass == vocab.ClassOnlyInOne {
 		v.ExcludeHref = actHref("exclude", q)
 		v.IgnoreHref = actHref("ignore", q)
 	}
@@ -385,7 +374,7 @@ func groupView(g store.FailureGroup, base store.FailedFilter, conns syncConns, r
 // exist only in the source: only when the source decides product content
 // and the target receives it. Said in words, never a button that cannot work.
 func createNote(rs rules.Rules, src, tgt int64, srcName, tgtName string) string {
-	rule := rs.Rule(rules.Products)
+	rule := rs.Rule(vocab.Products)
 	switch {
 	case rule.Master == src && rule.Receives(tgt):
 		return fmt.Sprintf("To create them in %s: %s is the source of products, so Crossdock creates a product that %s lacks when it is next changed in %s, and proposes its mapping.",
@@ -464,7 +453,7 @@ func (h Failed) Replay(c *fiber.Ctx) error {
 			return Redirect(c, backTo(c))
 		}
 		if len(ids) > maxSelected {
-			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or try again everything matching the filters.", store.Thousands(maxSelected)))
+			h.Flash(c, "critical", fmt.Sprintf("Tick at most %s failures at a time, or try again everything matching the filters.", vocab.Thousands(maxSelected)))
 			return Redirect(c, backTo(c))
 		}
 		in.IDs = ids
@@ -518,7 +507,7 @@ func (h Failed) resolve(c *fiber.Ctx, resolution string) error {
 		return Redirect(c, back)
 	}
 	done, err := h.Store.ResolveFailures(c.UserContext(), Actor(c), ids, resolution, note)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		msg := fe.First("note", "form")
@@ -536,7 +525,7 @@ func (h Failed) resolve(c *fiber.Ctx, resolution string) error {
 	}
 	msg := fmt.Sprintf("%s marked %s.", countOf(len(done), "failure"), verb)
 	if left := len(ids) - len(done); left > 0 {
-		msg += fmt.Sprintf(" %s %s already dealt with and left as %s.", store.Thousands(left), map[bool]string{true: "was", false: "were"}[left == 1],
+		msg += fmt.Sprintf(" %s %s already dealt with and left as %s.", vocab.Thousands(left), map[bool]string{true: "was", false: "were"}[left == 1],
 			map[bool]string{true: "it was", false: "they were"}[left == 1])
 	}
 	h.Flash(c, "success", msg)
@@ -689,7 +678,7 @@ func (h Failed) EditReplay(c *fiber.Ctx) error {
 		return Redirect(c, fmt.Sprintf("/syncs/%d", id))
 	}
 	r, err := eng.EditAndReplay(c.UserContext(), Actor(c), id, []byte(payload))
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	var nr *engine.NotReplayedError
 	switch {
 	case errors.As(err, &fe):
@@ -715,7 +704,7 @@ func (h Failed) SaveSettings(c *fiber.Ctx) error {
 		days = 0
 	}
 	err = h.Store.SaveFailedSettings(c.UserContext(), Actor(c), store.FailedSettings{RetentionDays: days, AutoReplay: c.FormValue("auto_replay") == "1"})
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		h.Flash(c, "critical", fe["retention_days"]+" Nothing was changed.")
 		return Redirect(c, "/failed")
@@ -761,7 +750,7 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	n := len(missing.ExternalIDs)
 	cs, err := h.Store.ChangeSetFromSuggestions(ctx, Actor(c), missing.SourceID, missing.TargetID, missing.EntityType, missing.ExternalIDs,
 		fmt.Sprintf("Proposed from failed syncs: %s they could not send %s not mapped.", count(n, "record"), pick(n, "was", "were")))
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		h.Flash(c, "warning", fmt.Sprintf("None of the %s has a match by SKU, barcode, email or name in the other system, so nothing was proposed. Choose their counterparts on this page.", count(n, "missing record")))
@@ -783,7 +772,7 @@ func (h Failed) ProposeMappings(c *fiber.Ctx) error {
 	matched := fmt.Sprintf("Crossdock matched all %s.", count(n, "missing record"))
 	if left := n - cs.Matched; left > 0 {
 		matched = fmt.Sprintf("Crossdock matched %s of the %s; those without a match (%s) are left out: map them on Unmapped records.",
-			store.Thousands(cs.Matched), count(n, "missing record"), store.Thousands(left))
+			vocab.Thousands(cs.Matched), count(n, "missing record"), vocab.Thousands(left))
 	}
 	h.Flash(c, "success", fmt.Sprintf("Draft proposed change made from the failures. %s Check it and submit it for approval. %s", matched, then))
 	return Redirect(c, fmt.Sprintf("/mappings/change-sets/%d", cs.ID))

@@ -10,6 +10,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/views"
+	"crossdock/vocab"
 )
 
 // The actions on everything matching a filter, after a confirmation that
@@ -29,10 +30,10 @@ func matchingOf(get func(string) string) (store.FailedFilter, url.Values) {
 // record that exists in only one system. ok is false when f asks for another
 // kind of problem.
 func excludable(f store.FailedFilter) (store.FailedFilter, bool) {
-	if f.ErrorClass != "" && f.ErrorClass != store.ClassOnlyInOne {
+	if f.ErrorClass != "" && f.ErrorClass != vocab.ClassOnlyInOne {
 		return f, false
 	}
-	f.ErrorClass = store.ClassOnlyInOne
+	f.ErrorClass = vocab.ClassOnlyInOne
 	return f, true
 }
 
@@ -72,13 +73,13 @@ func (h Failed) ActConfirm(c *fiber.Ctx) error {
 func describeFilterWords(f store.FailedFilter, conns syncConns) string {
 	s := "open failures"
 	if f.ErrorClass != "" {
-		s += " of the kind “" + views.ErrorClassLabel(f.ErrorClass) + "”"
+		s += " of the kind “" + f.ErrorClass.Label() + "”"
 	}
 	if f.Family != "" {
-		s += ", " + familyLabel(f.Family)
+		s += ", " + familyLabel(string(f.Family))
 	}
 	if f.Direction != "" {
-		s += ", " + directionLabel(f.Direction)
+		s += ", " + f.Direction.Label()
 	}
 	if f.Group {
 		s += ", from " + conns.view(f.SourceID).Name + " to " + conns.view(f.TargetID).Name
@@ -90,7 +91,7 @@ func describeFilterWords(f store.FailedFilter, conns syncConns) string {
 		s += ", matching “" + f.Search + "”"
 	}
 	if f.Environment != "" {
-		s += ", in " + f.Environment + " systems"
+		s += ", in " + string(f.Environment) + " systems"
 	}
 	return s
 }
@@ -145,7 +146,7 @@ func (h Failed) Act(c *fiber.Ctx) error {
 		}
 		done, err = h.Store.ResolveMatching(ctx, Actor(c), f, upto, res, note)
 	}
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		msg := fe.First("note", "form")
@@ -168,7 +169,7 @@ func (h Failed) Act(c *fiber.Ctx) error {
 		msg = fmt.Sprintf("%s marked resolved.", countOf(done, "failure"))
 	}
 	if done < seen {
-		msg += fmt.Sprintf(" %s had been dealt with meanwhile and %s left as they were.", store.Thousands(seen-done), map[bool]string{true: "was", false: "were"}[seen-done == 1])
+		msg += fmt.Sprintf(" %s had been dealt with meanwhile and %s left as they were.", vocab.Thousands(seen-done), map[bool]string{true: "was", false: "were"}[seen-done == 1])
 	}
 	if later, err := h.Store.CountMatching(ctx, f, 0); err == nil && later.Count > 0 {
 		msg += fmt.Sprintf(" %s arrived after you looked and %s still open.", countOf(later.Count, "matching failure"), map[bool]string{true: "is", false: "are"}[later.Count == 1])
@@ -198,7 +199,7 @@ func (h Failed) Exclude(c *fiber.Ctx) error {
 		return Redirect(c, back)
 	}
 	r, err := h.Store.ExcludeFailures(c.UserContext(), Actor(c), store.FailedFilter{}, ids, 0, note)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		msg := fe.First("note", "form")
@@ -219,5 +220,5 @@ func countOf(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return store.Thousands(n) + " " + noun + "s"
+	return vocab.Thousands(n) + " " + noun + "s"
 }

@@ -12,6 +12,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/views"
+	"crossdock/vocab"
 )
 
 // FailureReader is what a failed sync's page needs beyond the sync itself.
@@ -39,8 +40,8 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 	d := &views.FailureDetail{ID: s.ID, Open: s.Problem(), SourceRef: s.EntityRef, TargetRef: s.TargetRef,
 		Resolution: s.HowResolved(), Payload: prettyJSON(s.Payload)}
 	u := CurrentUser(c)
-	d.CanAct = u != nil && (u.Role == store.RoleAdmin || u.Role == store.RoleOperator)
-	d.CanEdit = u != nil && u.Role == store.RoleAdmin
+	d.CanAct = u != nil && (u.Role == vocab.RoleAdmin || u.Role == vocab.RoleOperator)
+	d.CanEdit = u != nil && u.Role == vocab.RoleAdmin
 	if s.ResolvedLabel != nil {
 		d.ResolvedBy = *s.ResolvedLabel
 	}
@@ -82,41 +83,41 @@ func failureDetail(c *fiber.Ctx, st FailureReader, id int64, conns syncConns) (*
 		return nil, err
 	}
 	src, tgt := conns.view(s.SourceConnectionID).Name, conns.view(s.TargetConnectionID).Name
-	what := fmt.Sprintf("%s %s", familyLabel(s.Family), entityLabel(s.Sync))
+	what := fmt.Sprintf("%s %s", familyLabel(string(s.Family)), entityLabel(s.Sync))
 	switch s.Class() {
-	case store.ClassUnmapped:
+	case vocab.ClassUnmapped:
 		d.Summary = fmt.Sprintf("%s could not be sent from %s to %s, because a record in it is not mapped in %s yet.", what, src, tgt, tgt)
 		d.Advice = "Map the missing record, then try this sync again."
 		d.FixLabel, d.FixHref = "Map it", SyncFixHref(s.ID)
 		if d.Open {
 			d.ProposeFilter = url.Values{"q": {s.EntityRef}, "connection": {strconv.FormatInt(s.SourceConnectionID, 10)}}.Encode()
 		}
-	case store.ClassOnlyInOne:
+	case vocab.ClassOnlyInOne:
 		d.Summary = fmt.Sprintf("%s could not be sent from %s to %s: %s", what, src, tgt, s.Message)
 		d.Advice = fmt.Sprintf("There is nothing to map it to. Create it in %s (it is then matched by SKU at the next catalogue check), exclude it from syncing, or ignore this failure.", tgt)
 		d.Excludable = d.Open
-	case store.ClassValidation:
+	case vocab.ClassValidation:
 		d.Summary = fmt.Sprintf("%s refused %s from %s.", tgt, what, src)
 		d.Advice = "Correct what " + tgt + " refuses, in " + src + " or in " + tgt + " (or, as an admin, edit the data below), then try again."
-	case store.ClassOwnership:
+	case vocab.ClassOwnership:
 		d.Summary = fmt.Sprintf("%s was not sent to %s: the sources of truth do not allow it.", what, tgt)
 		d.Advice = "If the rule is wrong, change the sources of truth, then try again; otherwise ignore this sync."
 		d.FixLabel, d.FixHref = "Sources of truth", "/sources"
-	case store.ClassAuth:
+	case vocab.ClassAuth:
 		d.Summary = fmt.Sprintf("%s refused Crossdock's access while sending %s.", tgt, what)
 		d.Advice = "Check the credentials of the connection, then try again."
 		d.FixLabel, d.FixHref = "Open the connection", "/connections/"+strconv.FormatInt(s.TargetConnectionID, 10)
-	case store.ClassTransient, store.ClassRateLimited:
+	case vocab.ClassTransient, vocab.ClassRateLimited:
 		d.Summary = fmt.Sprintf("%s could not reach %s: it was unavailable or busy.", what, tgt)
 		d.Advice = "Crossdock retries by itself; once it has given up, try again when " + tgt + " is back."
-	case store.ClassNotFound:
+	case vocab.ClassNotFound:
 		d.Summary = fmt.Sprintf("%s refers to a record that %s does not have.", what, tgt)
 		d.Advice = "Create the record or correct its mapping, then try again; or ignore this sync if the record was deleted on purpose."
-	case store.ClassConflict:
+	case vocab.ClassConflict:
 		d.Summary = fmt.Sprintf("%s changed in %s since Crossdock last wrote it.", what, tgt)
 		d.Advice = "Decide which value is right, then try again or ignore."
 	case "":
-		d.Summary = fmt.Sprintf("%s: %s", what, views.SyncStatusLabel(s.Status))
+		d.Summary = fmt.Sprintf("%s: %s", what, s.Status.Label())
 	default:
 		d.Summary = fmt.Sprintf("%s failed because of a fault in Crossdock.", what)
 		d.Advice = "Try it again; if it fails again, give the sync number to your admin."
@@ -157,8 +158,8 @@ func tellStatus(ctx context.Context, st FailureReader, s store.FailedSync, d *vi
 		if !s.Problem() {
 			return nil // a replay that went through, or has not ended: its own status says it
 		}
-		d.Status, d.StatusKind = views.SyncStatusLabel(s.Status), "critical"
-		if s.Status == store.SyncRetrying {
+		d.Status, d.StatusKind = s.Status.Label(), "critical"
+		if s.Status == vocab.SyncRetrying {
 			d.StatusKind = "warning"
 		}
 	case store.ResolutionReplayed:
@@ -171,9 +172,9 @@ func tellStatus(ctx context.Context, st FailureReader, s store.FailedSync, d *vi
 			return err
 		}
 		switch {
-		case t.ReplayStatus == store.SyncSucceeded || t.ReplayStatus == store.SyncSkipped:
+		case t.ReplayStatus == vocab.SyncSucceeded || t.ReplayStatus == vocab.SyncSkipped:
 			d.Status, d.StatusKind = "Tried again — fixed", "success"
-		case t.ReplayStatus == store.SyncFailed || t.ReplayStatus == store.SyncRejected:
+		case t.ReplayStatus == vocab.SyncFailed || t.ReplayStatus == vocab.SyncRejected:
 			d.Status, d.StatusKind = "Tried again — still failing", "critical"
 			if !t.ReplayOpen {
 				d.Status, d.StatusKind = "Tried again — failed again, since dealt with", "neutral"

@@ -15,6 +15,7 @@ import (
 	"crossdock/store/csvfile"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // FinanceStore is what the finance review needs from the store.
@@ -100,7 +101,7 @@ func (h Finance) List(c *fiber.Ctx) error {
 	}
 	u := CurrentUser(c)
 	p := views.FinancePage{Meta: h.Meta(c, "Finance review", "finance"), Flag: flag, Totals: totals, Thresholds: t,
-		CanSetThresholds: u != nil && u.Role == store.RoleAdmin}
+		CanSetThresholds: u != nil && u.Role == vocab.RoleAdmin}
 	p.Flags = []components.Option{{Value: "", Label: "Every variant"}}
 	for _, fl := range store.FinanceFlags {
 		p.Flags = append(p.Flags, components.Option{Value: fl, Label: views.FinanceFlagLabel(fl)})
@@ -230,7 +231,7 @@ func (h Finance) SetThresholds(c *fiber.Ctx) error {
 		return Redirect(c, "/finance")
 	}
 	err := h.Store.SetFinanceThresholds(c.UserContext(), Actor(c), t)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		h.Flash(c, "critical", fe["thresholds"])

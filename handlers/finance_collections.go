@@ -11,6 +11,7 @@ import (
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/layout"
+	"crossdock/vocab"
 )
 
 // collectionsPage lists the collections with their thresholds; a form shows
@@ -27,7 +28,7 @@ func (h Finance) collectionsPage(c *fiber.Ctx) (views.FinanceCollectionsPage, er
 	}
 	u := CurrentUser(c)
 	p := views.FinanceCollectionsPage{Meta: h.Meta(c, "Margin thresholds per collection", "finance"), Global: global,
-		CanEdit: u != nil && u.Role == store.RoleAdmin}
+		CanEdit: u != nil && u.Role == vocab.RoleAdmin}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, col := range cs {
 		r := views.FinanceCollectionRow{Ref: col.Ref, Title: col.Title, Variants: col.Variants, Own: col.Own(),
@@ -54,7 +55,7 @@ func (h Finance) Collections(c *fiber.Ctx) error {
 func (h Finance) SetCollectionThresholds(c *fiber.Ctx) error {
 	ref, title := c.FormValue("collection"), c.FormValue("title")
 	t, form, bad := thresholdsForm(c)
-	fe := store.FieldErrors{}
+	fe := vocab.FieldErrors{}
 	for _, k := range bad {
 		fe[k] = "Enter a number of percent from 0 to 100, e.g. 15."
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // financeBack is where an action returns: the review view it was posted
@@ -30,7 +31,7 @@ func (h Finance) Review(action string) fiber.Handler {
 		}
 		back := financeBack(c)
 		st, err := h.Store.ReviewVariant(c.UserContext(), Actor(c), store.FinanceAction{VariantID: id, Action: action, Note: c.FormValue("note")})
-		var fe store.FieldErrors
+		var fe vocab.FieldErrors
 		switch {
 		case errors.As(err, &fe):
 			msg := fe.First("note", "action")

@@ -15,6 +15,7 @@ import (
 	"crossdock/store/rules"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // Flows renders only the Overview's flows section (its htmx refresh).
@@ -49,7 +50,7 @@ func (h Overview) flowsSection(c *fiber.Ctx, at time.Time, open map[string]int) 
 			return views.FlowsSection{}, err
 		}
 	}
-	sec := BuildFlowsOver(rs, stats, open, at, w, u != nil && u.Role != store.RoleFinance)
+	sec := BuildFlowsOver(rs, stats, open, at, w, u != nil && u.Role != vocab.RoleFinance)
 	sec.CanPause, sec.CSRF = isAdmin(c), h.CSRF(c)
 	for i, card := range sec.Cards {
 		if p, ok := pauses[card.Family]; ok {
@@ -76,8 +77,8 @@ type Flows struct {
 	Store FlowStore
 }
 
-func flowFamily(c *fiber.Ctx) (rules.Family, error) {
-	f := rules.Family(c.Params("family"))
+func flowFamily(c *fiber.Ctx) (vocab.Family, error) {
+	f := vocab.Family(c.Params("family"))
 	if !f.Valid() {
 		return "", store.ErrNotFound
 	}
@@ -95,7 +96,7 @@ func (h Flows) Pause(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "reason too long")
 	}
 	err = h.Store.PauseFlow(c.UserContext(), Actor(c), string(f), reason)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		h.Flash(c, "critical", fe.Error())
 		return Redirect(c, "/")
@@ -135,13 +136,13 @@ func BuildFlows(rs rules.Rules, stats []store.FlowStat, open map[string]int, at 
 // chart and the volume count attempts, the "open failures" line counts what
 // is still to fix.
 func BuildFlowsOver(rs rules.Rules, stats []store.FlowStat, open map[string]int, at time.Time, w FlowWindow, failedPage bool) views.FlowsSection {
-	by := make(map[rules.Family]store.FlowStat, len(stats))
+	by := make(map[vocab.Family]store.FlowStat, len(stats))
 	for _, s := range stats {
 		by[s.Family] = s
 	}
 	start := w.start(at)
 	sec := views.FlowsSection{Range: w.Key, RangeLabel: w.Label}
-	for _, f := range rules.Families() {
+	for _, f := range vocab.AllFamilies() {
 		rule := rs.Rule(f)
 		if rule.Master == 0 {
 			sec.Unset = append(sec.Unset, f.Noun())

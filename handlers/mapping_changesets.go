@@ -13,6 +13,7 @@ import (
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 func changeSetRow(cs store.ChangeSet) views.ChangeSetRow {
@@ -53,7 +54,7 @@ func (h Mappings) CreateChangeSet(c *fiber.Ctx) error {
 		errs["form"] = "One of the fields is far too long."
 	} else {
 		cs, err := h.Store.CreateChangeSet(c.UserContext(), Actor(c), store.NewChangeSet{Reason: fv.Reason, Items: []store.ItemInput{in}})
-		var fe store.FieldErrors
+		var fe vocab.FieldErrors
 		switch {
 		case errors.As(err, &fe):
 			errs = fe
@@ -114,7 +115,7 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 	}
 	me := CurrentUser(c)
 	mine := me != nil && cs.ProposedByUser(me.ID)
-	isAdmin := me != nil && me.Role == store.RoleAdmin
+	isAdmin := me != nil && me.Role == vocab.RoleAdmin
 	p := views.ChangeSetPage{Meta: h.Meta(c, fmt.Sprintf("Proposed change #%d", cs.ID), "mappings"), ID: cs.ID, Title: cs.Title, Reason: cs.Reason,
 		Status: cs.Status, Source: cs.Source, FileName: cs.FileName, ProposedBy: h.personName(ctx, cs.ProposedBy, cs.ProposedLabel), CreatedAt: cs.CreatedAt,
 		DecidedBy: cs.DecidedLabel, DecidedAt: cs.DecidedAt, Decision: cs.DecisionComment,
@@ -201,7 +202,7 @@ func (h Mappings) renderChangeSet(c *fiber.Ctx, cs store.ChangeSet, status int, 
 // changeSetFailure re-renders the proposed change page explaining why an action
 // was refused, or returns the error when it is not the person's to fix.
 func (h Mappings) changeSetFailure(c *fiber.Ctx, id int64, err error) error {
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	var se store.StateError
 	var ce store.ConflictsError
 	status, msg := 0, ""
@@ -264,7 +265,7 @@ func (h Mappings) AddRow(c *fiber.Ctx) error {
 	in, _, ok := itemForm(c)
 	return h.csAction(c, func(store.ChangeSet) string { return "Row added." }, func(id int64) (store.ChangeSet, error) {
 		if !ok {
-			return store.ChangeSet{}, store.FieldErrors{"form": "One of the fields is far too long."}
+			return store.ChangeSet{}, vocab.FieldErrors{"form": "One of the fields is far too long."}
 		}
 		return h.Store.AddChangeSetItems(c.UserContext(), Actor(c), id, []store.ItemInput{in})
 	})
@@ -317,7 +318,7 @@ func (h Mappings) Approve(c *fiber.Ctx) error {
 		return fmt.Sprintf("Approved: %s applied as mapping version %d.", h.what(c, cs), *cs.Version)
 	}, func(id int64) (store.ChangeSet, error) {
 		if !ok {
-			return store.ChangeSet{}, store.FieldErrors{"comment": "That comment is far too long."}
+			return store.ChangeSet{}, vocab.FieldErrors{"comment": "That comment is far too long."}
 		}
 		return h.Store.ApproveChangeSet(c.UserContext(), Actor(c), id, comment)
 	})
@@ -328,7 +329,7 @@ func (h Mappings) Reject(c *fiber.Ctx) error {
 	comment, ok := form(c, "comment", 8000)
 	return h.csAction(c, func(store.ChangeSet) string { return "Rejected; the proposer sees your reason." }, func(id int64) (store.ChangeSet, error) {
 		if !ok {
-			return store.ChangeSet{}, store.FieldErrors{"comment": "That comment is far too long."}
+			return store.ChangeSet{}, vocab.FieldErrors{"comment": "That comment is far too long."}
 		}
 		return h.Store.RejectChangeSet(c.UserContext(), Actor(c), id, comment)
 	})
@@ -444,7 +445,7 @@ func (h Mappings) what(c *fiber.Ctx, cs store.ChangeSet) string {
 		}
 	}
 	if n := cs.Changes(); n != 1 {
-		return store.Thousands(n) + " changes"
+		return vocab.Thousands(n) + " changes"
 	}
 	return "1 change"
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // The fix links shown on failures are built here, in one place, so each
@@ -103,7 +104,7 @@ func (h Mappings) Fix(c *fiber.Ctx) error {
 	if len(m.ExternalIDs) == 0 {
 		h.Flash(c, "warning", "These failures do not say which records are missing. Find them in the list below, then try the failures again.")
 	} else if len(m.ExternalIDs) > maxFixIDs {
-		h.Flash(c, "info", fmt.Sprintf("%s records are missing; the list shows every unmapped one of their kind.", store.Thousands(len(m.ExternalIDs))))
+		h.Flash(c, "info", fmt.Sprintf("%s records are missing; the list shows every unmapped one of their kind.", vocab.Thousands(len(m.ExternalIDs))))
 	}
 	return Redirect(c, UnmappedHref(m))
 }

@@ -13,6 +13,7 @@ import (
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // mappingCSVExample is the template file and the example on the import page.
@@ -85,7 +86,7 @@ func (h Mappings) Import(c *fiber.Ctx) error {
 	defer f.Close()
 	res, err := h.Store.ImportMappingsCSV(c.UserContext(), Actor(c), f, filepath.Base(fh.Filename), reason)
 	var ie store.ImportError
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &ie):
 		return fail(fiber.StatusUnprocessableEntity, ie.Message, ie.Line)
@@ -95,7 +96,7 @@ func (h Mappings) Import(c *fiber.Ctx) error {
 		return err
 	}
 	if res.Nothing {
-		p.Notice = fmt.Sprintf("Nothing to change: all %s rows are already mapped this way. No proposed change was made.", store.Thousands(res.Rows))
+		p.Notice = fmt.Sprintf("Nothing to change: all %s rows are already mapped this way. No proposed change was made.", vocab.Thousands(res.Rows))
 		if res.Rows == 1 {
 			p.Notice = "Nothing to change: the row is already mapped this way. No proposed change was made."
 		}
@@ -276,7 +277,7 @@ func (h Mappings) Pick(c *fiber.Ctx) error {
 		return Redirect(c, back)
 	}
 	cs, err := h.Store.ProposePick(c.UserContext(), Actor(c), p)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		h.Flash(c, "critical", fe.Error()+" Nothing was proposed.")
@@ -306,7 +307,7 @@ func matchesNoun(n int) string {
 	if n == 1 {
 		return "1 match"
 	}
-	return store.Thousands(n) + " matches"
+	return vocab.Thousands(n) + " matches"
 }
 
 // AcceptSuggestions turns the ticked suggestions into a draft proposed change.
@@ -331,7 +332,7 @@ func (h Mappings) AcceptSuggestions(c *fiber.Ctx) error {
 		ids = all
 	}
 	cs, err := h.Store.ChangeSetFromSuggestions(c.UserContext(), Actor(c), from, to, typ, ids, reason)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		return h.unmappedError(c, fe.Error())

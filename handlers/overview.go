@@ -14,6 +14,7 @@ import (
 	"crossdock/store/rules"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // OverviewStore is what the overview reads.
@@ -47,8 +48,8 @@ func (h Overview) Show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p := views.OverviewPage{Meta: h.Meta(c, "Overview", "overview"), IsAdmin: u.Role == store.RoleAdmin,
-		CanSeeConns: u.Role != store.RoleFinance, DemoLoaded: h.DemoLoaded != nil && h.DemoLoaded(), Now: now()}
+	p := views.OverviewPage{Meta: h.Meta(c, "Overview", "overview"), IsAdmin: u.Role == vocab.RoleAdmin,
+		CanSeeConns: u.Role != vocab.RoleFinance, DemoLoaded: h.DemoLoaded != nil && h.DemoLoaded(), Now: now()}
 	for _, conn := range cs {
 		p.Connections = append(p.Connections, overviewConnection(conn, p.Now))
 	}
@@ -91,10 +92,10 @@ func (h Overview) counts(ctx context.Context, u *store.User, byFamily map[string
 	}
 	n.OpenText = views.Count(n.OpenFailures, "open failed sync")
 	n.OpenHref = "/failed"
-	if u.Role == store.RoleFinance {
+	if u.Role == vocab.RoleFinance {
 		n.OpenHref = "/syncs?problems=1" // finance may not open Failed syncs
 	}
-	if u.Role == store.RoleAdmin || u.Role == store.RoleOperator {
+	if u.Role == vocab.RoleAdmin || u.Role == vocab.RoleOperator {
 		n.ShowSent = true
 		if n.SentToOperators, err = h.Store.CountSentToOperators(ctx); err != nil {
 			return views.OverviewCounts{}, err
@@ -112,7 +113,7 @@ func webhookAddressProblem(baseURL string, cs []store.Connection) string {
 		return ""
 	}
 	for _, c := range cs {
-		if c.Kind == store.KindShopify && c.Enabled {
+		if c.Kind == vocab.KindShopify && c.Enabled {
 			return fmt.Sprintf("Shopify sends webhooks only to https addresses, and Crossdock's address is %s: changes reach "+
 				"Crossdock only through the scheduled checks. Set CROSSDOCK_BASE_URL to the https address Shopify reaches Crossdock at "+
 				"(like https://crossdock.example.com), restart Crossdock, then register the webhook subscriptions on the Shopify "+
@@ -149,18 +150,18 @@ func overviewConnection(conn store.Connection, at time.Time) views.OverviewConne
 
 // tryList is the demo's "what to try" steps for a role: each links to the
 // exact place where the problem it names can be seen and fixed.
-func tryList(role store.Role, cs []store.Connection) []views.TryStep {
+func tryList(role vocab.Role, cs []store.Connection) []views.TryStep {
 	var shop, odoo int64
 	for _, c := range cs {
 		switch {
-		case c.Kind == store.KindShopify && shop == 0:
+		case c.Kind == vocab.KindShopify && shop == 0:
 			shop = c.ID
-		case c.Kind == store.KindOdoo && odoo == 0:
+		case c.Kind == vocab.KindOdoo && odoo == 0:
 			odoo = c.ID
 		}
 	}
 	var steps []views.TryStep
-	if role != store.RoleFinance {
+	if role != vocab.RoleFinance {
 		steps = append(steps,
 			views.TryStep{Title: "See what failed, grouped by cause", Href: "/failed",
 				Text: "Failed syncs groups the failures by what caused them, largest first, each with what fixes it."},
@@ -171,11 +172,11 @@ func tryList(role store.Role, cs []store.Connection) []views.TryStep {
 				Text: "Products that exist only in Odoo have nothing to map to: exclude them from syncing, or create them in Shopify."},
 		)
 	}
-	if role != store.RoleOperator { // the finance pages are finance's and admins'
+	if role != vocab.RoleOperator { // the finance pages are finance's and admins'
 		steps = append(steps, views.TryStep{Title: "Review prices and margins", Href: "/finance",
 			Text: "The prices below cost or below the margin threshold, for finance to accept or to send to the operators as a price fix."})
 	}
-	if role != store.RoleFinance {
+	if role != vocab.RoleFinance {
 		steps = append(steps, views.TryStep{Title: "See what finance sent to the operators", Href: sentHref,
 			Text: "Price fixes finance asked for wait here for an operator."})
 	}

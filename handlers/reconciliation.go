@@ -17,6 +17,7 @@ import (
 	"crossdock/store/csvfile"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // ReconStore is what the reconciliation pages need from the store.
@@ -75,7 +76,7 @@ type Reconciliation struct {
 
 func canOperate(c *fiber.Ctx) bool {
 	u := CurrentUser(c)
-	return u != nil && (u.Role == store.RoleAdmin || u.Role == store.RoleOperator)
+	return u != nil && (u.Role == vocab.RoleAdmin || u.Role == vocab.RoleOperator)
 }
 
 func pathID(c *fiber.Ctx) (int64, error) {
@@ -104,7 +105,7 @@ func (h Reconciliation) Overview(c *fiber.Ctx) error {
 	}
 	u := CurrentUser(c)
 	p := views.ReconOverviewPage{Meta: h.Meta(c, "Reconciliation", "reconciliation"), Now: now(),
-		CanRun: h.Engine != nil && canOperate(c), CanSchedule: u != nil && u.Role == store.RoleAdmin}
+		CanRun: h.Engine != nil && canOperate(c), CanSchedule: u != nil && u.Role == vocab.RoleAdmin}
 	for _, f := range store.ReconFamilies {
 		card := views.ReconFamilyCard{Family: f, Label: views.ReconFamilyLabel(f), Every: sched[f], Open: counts[f]}
 		last, _, err := h.Store.ListReconRuns(ctx, store.ReconRunFilter{Family: f, Limit: 1})
@@ -209,7 +210,7 @@ func (h Reconciliation) Schedule(c *fiber.Ctx) error {
 		return Redirect(c, "/reconciliation")
 	}
 	if err := h.Store.SetReconSchedule(c.UserContext(), Actor(c), fam, every); err != nil {
-		var fe store.FieldErrors
+		var fe vocab.FieldErrors
 		if errors.As(err, &fe) {
 			h.Flash(c, "critical", fe["every"])
 			return Redirect(c, "/reconciliation")
@@ -497,7 +498,7 @@ func (h Reconciliation) Act(action string) fiber.Handler {
 		}
 		back := "/reconciliation/discrepancies/" + strconv.FormatInt(id, 10)
 		d, err := h.Store.ActOnDiscrepancy(c.UserContext(), Actor(c), in)
-		var fe store.FieldErrors
+		var fe vocab.FieldErrors
 		switch {
 		case errors.As(err, &fe):
 			for _, k := range []string{"note", "assignee", "action"} {

@@ -16,6 +16,7 @@ import (
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // RehearsalRunner starts peak rehearsals (the engine).
@@ -67,7 +68,7 @@ func (h Rehearsals) page(c *fiber.Ctx, f views.RehearsalForm) (views.RehearsalsP
 		return p, err
 	}
 	for _, cn := range conns {
-		if cn.Kind == store.KindShopify && !cn.IsProduction() {
+		if cn.Kind == vocab.KindShopify && !cn.IsProduction() {
 			p.Form.Connections = append(p.Form.Connections, components.Option{Value: strconv.FormatInt(cn.ID, 10), Label: cn.Name})
 		}
 	}
@@ -101,7 +102,7 @@ func (h Rehearsals) Start(c *fiber.Ctx) error {
 	f := views.RehearsalForm{ConnectionID: c.FormValue("connection"), Profile: c.FormValue("profile"), Multiple: strings.TrimSpace(c.FormValue("multiple")),
 		OrdersPerMin: strings.TrimSpace(c.FormValue("orders_per_min")), Minutes: strings.TrimSpace(c.FormValue("minutes")),
 		UpdatesPerOrder: strings.TrimSpace(c.FormValue("updates_per_order"))}
-	fe := store.FieldErrors{}
+	fe := vocab.FieldErrors{}
 	in := store.NewRehearsal{Profile: f.Profile}
 	in.ConnectionID, _ = strconv.ParseInt(f.ConnectionID, 10, 64)
 	numField := func(v, key, msg string) float64 {
@@ -132,7 +133,7 @@ func (h Rehearsals) Start(c *fiber.Ctx) error {
 			}
 			var r store.Rehearsal
 			r, err = h.Runner.StartRehearsal(c.UserContext(), Actor(c), in, engine.RehearsalArgs{})
-			var ferr store.FieldErrors
+			var ferr vocab.FieldErrors
 			if errors.As(err, &ferr) {
 				fe = ferr
 			} else if err != nil {
@@ -232,19 +233,19 @@ func endToEndFigures(rep store.RehearsalReport) []views.RehearsalFigure {
 	erps := strings.Join(rep.Targets, " and ")
 	budget := "no answer reported a cost"
 	if rep.ShopifyMax > 0 {
-		budget = fmt.Sprintf("the bucket went down to %s of %s", store.Thousands(int(rep.ShopifyLowest)), store.Thousands(int(rep.ShopifyMax)))
+		budget = fmt.Sprintf("the bucket went down to %s of %s", vocab.Thousands(int(rep.ShopifyLowest)), vocab.Thousands(int(rep.ShopifyMax)))
 	}
 	return []views.RehearsalFigure{
-		{Label: "Orders created in " + erps, Value: fmt.Sprintf("%s of %s", store.Thousands(rep.OrdersSynced), store.Thousands(rep.OrdersSent)), Bad: rep.OrdersSynced < rep.OrdersSent,
+		{Label: "Orders created in " + erps, Value: fmt.Sprintf("%s of %s", vocab.Thousands(rep.OrdersSynced), vocab.Thousands(rep.OrdersSent)), Bad: rep.OrdersSynced < rep.OrdersSent,
 			Note: fmt.Sprintf("made of %d mapped variants", rep.Variants)},
 		{Label: "Orders per minute created in " + erps, Value: num(math.Round(rep.SyncedOrdersPerMin*10) / 10), Bad: rep.SyncedOrdersPerMin < 0.95*rep.AskedOrdersPerMin,
 			Note: "from the first delivery until the last order was created"},
 		{Label: "Order: Shopify sent it → created in " + erps, Value: fmt.Sprintf("%s ms median, %s ms for 99 in 100", num(math.Round(rep.OrderE2EP50Ms)), num(math.Round(rep.OrderE2EP99Ms))),
 			Bad: rep.OrderE2EP99Ms >= 60_000},
 		stockFigure(rep, erps),
-		{Label: "Shopify API budget", Value: fmt.Sprintf("spent %s cost points; %s", store.Thousands(int(math.Round(rep.ShopifyCost))), budget), Bad: rep.ShopifyThrottled > 0,
-			Note: fmt.Sprintf("%s calls, %d answered THROTTLED", store.Thousands(rep.ShopifyCalls), rep.ShopifyThrottled)},
-		{Label: "Calls to " + erps, Value: store.Thousands(rep.OdooCalls), Note: fmt.Sprintf("%d failed", rep.OdooFailed), Bad: rep.OdooFailed > 0},
+		{Label: "Shopify API budget", Value: fmt.Sprintf("spent %s cost points; %s", vocab.Thousands(int(math.Round(rep.ShopifyCost))), budget), Bad: rep.ShopifyThrottled > 0,
+			Note: fmt.Sprintf("%s calls, %d answered THROTTLED", vocab.Thousands(rep.ShopifyCalls), rep.ShopifyThrottled)},
+		{Label: "Calls to " + erps, Value: vocab.Thousands(rep.OdooCalls), Note: fmt.Sprintf("%d failed", rep.OdooFailed), Bad: rep.OdooFailed > 0},
 	}
 }
 
@@ -256,23 +257,23 @@ func endToEndFigures(rep store.RehearsalReport) []views.RehearsalFigure {
 func stockFigure(rep store.RehearsalReport, erps string) views.RehearsalFigure {
 	timing := fmt.Sprintf("%s ms median, %s ms for 99 in 100 from Shopify sending them", num(math.Round(rep.StockE2EP50Ms)), num(math.Round(rep.StockE2EP99Ms)))
 	if rep.StockReceivers == 0 {
-		return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", store.Thousands(rep.StockSynced), store.Thousands(rep.UpdatesSent)),
+		return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", vocab.Thousands(rep.StockSynced), vocab.Thousands(rep.UpdatesSent)),
 			Note: fmt.Sprintf("at %d mapped locations; %s (a level superseded by a newer one is skipped, not applied)", rep.Locations, timing)}
 	}
 	sent := rep.UpdatesSent * rep.StockReceivers
 	note := fmt.Sprintf("%s superseded by a newer level of the same item at the same location (not sent: the newer one was), %s failed",
-		store.Thousands(rep.StockSuperseded), store.Thousands(rep.StockFailed))
+		vocab.Thousands(rep.StockSuperseded), vocab.Thousands(rep.StockFailed))
 	if rep.StockWaiting > 0 {
-		note += fmt.Sprintf(", %s still waiting", store.Thousands(rep.StockWaiting))
+		note += fmt.Sprintf(", %s still waiting", vocab.Thousands(rep.StockWaiting))
 	}
 	if missing := sent - rep.StockSynced - rep.StockSuperseded - rep.StockFailed - rep.StockWaiting; missing > 0 {
-		note += fmt.Sprintf(", %s never reached the queue (see the webhooks refused)", store.Thousands(missing))
+		note += fmt.Sprintf(", %s never reached the queue (see the webhooks refused)", vocab.Thousands(missing))
 	}
 	if rep.StockReceivers > 1 {
 		note += fmt.Sprintf("; each level goes to %d systems", rep.StockReceivers)
 	}
 	note += fmt.Sprintf("; at %d mapped locations; %s", rep.Locations, timing)
-	return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", store.Thousands(rep.StockSynced), store.Thousands(sent)),
+	return views.RehearsalFigure{Label: "Stock levels applied in " + erps, Value: fmt.Sprintf("%s of %s", vocab.Thousands(rep.StockSynced), vocab.Thousands(sent)),
 		Note: note, Bad: rep.StockFailed > 0 || rep.StockSynced+rep.StockSuperseded+rep.StockFailed < sent}
 }
 

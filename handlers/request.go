@@ -19,6 +19,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/views/layout"
+	"crossdock/vocab"
 	"crossdock/web/session"
 )
 
@@ -110,12 +111,12 @@ type Base struct {
 func (b Base) Meta(c *fiber.Ctx, title, active string) layout.Meta {
 	m := layout.Meta{Title: title, Active: active, CSRF: b.Sessions.CSRFToken(session.From(c))}
 	if u := CurrentUser(c); u != nil {
-		m.User = &layout.NavUser{Name: u.Name, Email: u.Email, Role: string(u.Role), IsAdmin: u.Role == store.RoleAdmin}
+		m.User = &layout.NavUser{Name: u.Name, Email: u.Email, Role: string(u.Role), IsAdmin: u.Role == vocab.RoleAdmin}
 		if m.User.IsAdmin && b.PendingApprovals != nil {
 			// The count is a courtesy: a failure must not break the page.
 			m.PendingApprovals, _ = b.PendingApprovals(c.UserContext(), u.ID)
 		}
-		if (u.Role == store.RoleAdmin || u.Role == store.RoleOperator) && b.SentToOperators != nil {
+		if (u.Role == vocab.RoleAdmin || u.Role == vocab.RoleOperator) && b.SentToOperators != nil {
 			m.SentToOperators, _ = b.SentToOperators(c.UserContext()) // a courtesy too
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/views"
+	"crossdock/vocab"
 )
 
 // SettingsStore is what personal settings need from the store.
@@ -44,7 +45,7 @@ func (h Settings) ChangePassword(c *fiber.Ctx) error {
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.Settings(h.page(c, u, map[string]string{"current": "That is not your current password."})))
 	}
 	err := h.Store.SetPassword(c.UserContext(), Actor(c), u.ID, password)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.Settings(h.page(c, u, fe)))
 	}

@@ -12,6 +12,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/views"
+	"crossdock/vocab"
 )
 
 // SourceStore is what the sources-of-truth pages need from the store.
@@ -31,7 +32,7 @@ type Sources struct {
 
 // SourceComparer queues the comparison a newly set source makes possible.
 type SourceComparer interface {
-	SourceSaved(ctx context.Context, f rules.Family, by string) (store.ReconRun, bool, error)
+	SourceSaved(ctx context.Context, f vocab.Family, by string) (store.ReconRun, bool, error)
 }
 
 // List shows one card per data family: who decides it, who receives it, how
@@ -43,8 +44,8 @@ func (h Sources) List(c *fiber.Ctx) error {
 	}
 	u := CurrentUser(c)
 	p := views.SourcesPage{Meta: h.Meta(c, "Sources of truth", "sources"), CanEdit: isAdmin(c), Version: rs.Version,
-		NoConnections: len(rs.Connections) == 0, CanAddConnections: u != nil && u.Role != store.RoleFinance, Now: now()}
-	for _, f := range rules.Families() {
+		NoConnections: len(rs.Connections) == 0, CanAddConnections: u != nil && u.Role != vocab.RoleFinance, Now: now()}
+	for _, f := range vocab.AllFamilies() {
 		p.Cards = append(p.Cards, sourceCard(rs, f))
 	}
 	return Render(c, views.Sources(p))
@@ -52,12 +53,12 @@ func (h Sources) List(c *fiber.Ctx) error {
 
 func sourceConn(rs rules.Rules, id int64) views.SourceConn {
 	if c, ok := rs.Conn(id); ok {
-		return views.SourceConn{Name: c.Name, Environment: c.Environment, Enabled: c.Enabled}
+		return views.SourceConn{Name: c.Name, Environment: string(c.Environment), Enabled: c.Enabled}
 	}
 	return views.SourceConn{Name: rs.Name(id), Missing: true}
 }
 
-func sourceCard(rs rules.Rules, f rules.Family) views.SourceCard {
+func sourceCard(rs rules.Rules, f vocab.Family) views.SourceCard {
 	rule := rs.Rule(f)
 	card := views.SourceCard{Family: string(f), Label: f.Label(), Noun: f.Noun(), Sentence: rs.Explain(f), Set: rule.Set,
 		Trigger: rs.ExplainTrigger(f), Freshness: rs.ExplainFreshness(f), Policy: rs.ExplainPolicy(f), Version: rule.Version, UpdatedBy: rule.UpdatedBy}
@@ -82,7 +83,7 @@ func sourceCard(rs rules.Rules, f rules.Family) views.SourceCard {
 			card.Notes = append(card.Notes, v)
 		}
 	}
-	if f == rules.Products {
+	if f == vocab.Products {
 		for _, field := range rules.ProductFields() {
 			row := views.FieldOwnerRow{Label: field.Label}
 			if own := rs.FieldOwners[field.Key]; own != 0 {
@@ -105,8 +106,8 @@ func followsText(rs rules.Rules, field rules.Field) string {
 	return fmt.Sprintf("Follows the source of %s (%s)", field.Follows.Noun(), rs.Name(master))
 }
 
-func familyParam(c *fiber.Ctx) (rules.Family, error) {
-	f := rules.Family(c.Params("family"))
+func familyParam(c *fiber.Ctx) (vocab.Family, error) {
+	f := vocab.Family(c.Params("family"))
 	if !f.Valid() {
 		return "", store.ErrNotFound
 	}
@@ -138,7 +139,7 @@ func (h Sources) Edit(c *fiber.Ctx) error {
 func (h Sources) sourceForm(c *fiber.Ctx, rs rules.Rules, in store.SourceRuleInput, raw map[string]string, errs map[string]string) views.SourceForm {
 	f := in.Family
 	form := views.SourceForm{Meta: h.Meta(c, f.Label()+" · Sources of truth", "sources"), Family: string(f), Label: f.Label(), Noun: f.Noun(),
-		IsProducts: f == rules.Products, Version: in.Version, Master: idString(in.Master), Trigger: string(in.Trigger), Policy: string(in.Policy),
+		IsProducts: f == vocab.Products, Version: in.Version, Master: idString(in.Master), Trigger: string(in.Trigger), Policy: string(in.Policy),
 		Sweep: strconv.Itoa(in.SweepMinutes), Freshness: strconv.Itoa(in.FreshnessMinutes), Errors: errs, Receivers: map[int64]bool{}, ByHand: map[int64]bool{}}
 	if v, ok := raw["sweep_minutes"]; ok {
 		form.Sweep = v
@@ -153,9 +154,9 @@ func (h Sources) sourceForm(c *fiber.Ctx, rs rules.Rules, in store.SourceRuleInp
 		form.ByHand[id] = true
 	}
 	for _, conn := range rs.Connections {
-		form.Conns = append(form.Conns, views.SourceConnChoice{ID: conn.ID, Name: conn.Name, Kind: conn.Kind, Environment: conn.Environment, Enabled: conn.Enabled})
+		form.Conns = append(form.Conns, views.SourceConnChoice{ID: conn.ID, Name: conn.Name, Kind: string(conn.Kind), Environment: string(conn.Environment), Enabled: conn.Enabled})
 	}
-	if f == rules.Products {
+	if f == vocab.Products {
 		for _, field := range rules.ProductFields() {
 			form.Fields = append(form.Fields, views.FieldOwnerChoice{Key: field.Key, Label: field.Label, Value: idString(in.FieldOwners[field.Key]),
 				Default: followsText(rs, field), Error: errs["owner_"+field.Key]})
@@ -228,7 +229,7 @@ func (h Sources) Update(c *fiber.Ctx) error {
 	okAll = okAll && ok
 	in.EditedByHand, ok = parseIDs(c, "by_hand")
 	okAll = okAll && ok
-	if f == rules.Products {
+	if f == vocab.Products {
 		in.FieldOwners = map[string]int64{}
 		for _, field := range rules.ProductFields() {
 			in.FieldOwners[field.Key], ok = parseID(c, "owner_"+field.Key)
@@ -244,7 +245,7 @@ func (h Sources) Update(c *fiber.Ctx) error {
 			map[string]string{"form": "One of the choices was not understood. Reload the page and try again."})))
 	}
 	after, err := h.Store.SaveSourceRule(c.UserContext(), Actor(c), in)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.SourceEdit(h.sourceForm(c, rs, in, raw, fe)))

@@ -12,9 +12,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
-	"crossdock/store/rules"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // SyncStore is what the sync pages need from the store.
@@ -62,13 +62,13 @@ func syncQuery(get func(string) string) (store.SyncFilter, views.SyncFilterView,
 	v := views.SyncFilterView{Family: get("family"), Status: get("status"), Class: get("class"),
 		Source: get("source"), Target: get("target"), Search: strings.TrimSpace(get("q")), Problems: get("problems") == "1"}
 	var bad []string
-	if v.Family != "" && !rules.Family(v.Family).Valid() {
+	if v.Family != "" && !vocab.Family(v.Family).Valid() {
 		bad, v.Family = append(bad, "kind of data"), ""
 	}
-	if v.Status != "" && !slices.Contains(store.SyncStatuses, v.Status) {
+	if v.Status != "" && !vocab.Status(v.Status).Valid() {
 		bad, v.Status = append(bad, "status"), ""
 	}
-	if v.Class != "" && !slices.Contains(store.ErrorClasses, v.Class) {
+	if v.Class != "" && !vocab.ErrorClass(v.Class).Valid() {
 		bad, v.Class = append(bad, "kind of problem"), ""
 	}
 	conn := func(s *string, what string) int64 {
@@ -90,7 +90,7 @@ func syncQuery(get func(string) string) (store.SyncFilter, views.SyncFilterView,
 	if len(bad) > 0 {
 		v.Error = "Some filters were not understood and are ignored (" + strings.Join(bad, ", ") + "). Choose them again below."
 	}
-	f.Family, f.Status, f.ErrorClass, f.Search, f.Problems = v.Family, v.Status, v.Class, v.Search, v.Problems
+	f.Family, f.Status, f.ErrorClass, f.Search, f.Problems = vocab.Family(v.Family), vocab.Status(v.Status), vocab.ErrorClass(v.Class), v.Search, v.Problems
 	q := url.Values{}
 	for k, val := range map[string]string{"family": v.Family, "status": v.Status, "class": v.Class, "source": v.Source,
 		"target": v.Target, "q": v.Search} {
@@ -108,7 +108,7 @@ type syncConns map[int64]store.Connection
 
 func (m syncConns) view(id int64) views.SyncConn {
 	if c, ok := m[id]; ok {
-		return views.SyncConn{Name: c.Name, Environment: c.Environment}
+		return views.SyncConn{Name: c.Name, Environment: string(c.Environment)}
 	}
 	return views.SyncConn{Name: "Connection " + strconv.FormatInt(id, 10) + " (removed)", Missing: true}
 }
@@ -130,12 +130,12 @@ func syncRow(s store.Sync, conns syncConns, back string) views.SyncRow {
 	if back != "" {
 		href += "?" + url.Values{"back": {back}}.Encode()
 	}
-	return views.SyncRow{ID: s.ID, CreatedAt: s.CreatedAt, Family: familyLabel(s.Family), Source: conns.view(s.SourceConnectionID),
-		Target: conns.view(s.TargetConnectionID), Entity: entityLabel(s), Status: s.Status, Message: s.Message, Href: href}
+	return views.SyncRow{ID: s.ID, CreatedAt: s.CreatedAt, Family: familyLabel(string(s.Family)), Source: conns.view(s.SourceConnectionID),
+		Target: conns.view(s.TargetConnectionID), Entity: entityLabel(s), Status: string(s.Status), Message: s.Message, Href: href}
 }
 
 func familyLabel(f string) string {
-	if l := rules.Family(f).Label(); l != "" {
+	if l := vocab.Family(f).Label(); l != "" {
 		return l
 	}
 	return f
@@ -211,18 +211,18 @@ func (h Syncs) List(c *fiber.Ctx) error {
 	}
 	u := CurrentUser(c)
 	p := views.SyncsPage{Meta: h.Meta(c, "Syncs", "syncs"), Filter: fv, Filtered: len(q) > 0, Paged: f.BeforeID != 0,
-		CanSweep: h.Sweep != nil && u != nil && u.Role != store.RoleFinance, NoConnections: len(list) == 0, Now: now()}
+		CanSweep: h.Sweep != nil && u != nil && u.Role != vocab.RoleFinance, NoConnections: len(list) == 0, Now: now()}
 	p.Families = []components.Option{{Value: "", Label: "Every kind of data"}}
-	for _, fam := range rules.Families() {
+	for _, fam := range vocab.AllFamilies() {
 		p.Families = append(p.Families, components.Option{Value: string(fam), Label: fam.Label()})
 	}
 	p.Statuses = []components.Option{{Value: "", Label: "Every status"}}
-	for _, s := range store.SyncStatuses {
-		p.Statuses = append(p.Statuses, components.Option{Value: s, Label: views.SyncStatusLabel(s)})
+	for _, s := range vocab.AllStatuses() {
+		p.Statuses = append(p.Statuses, components.Option{Value: string(s), Label: s.Label()})
 	}
 	p.Classes = []components.Option{{Value: "", Label: "Every kind of problem"}}
-	for _, cl := range store.ErrorClasses {
-		p.Classes = append(p.Classes, components.Option{Value: cl, Label: views.ErrorClassLabel(cl)})
+	for _, cl := range vocab.AllErrorClasses() {
+		p.Classes = append(p.Classes, components.Option{Value: string(cl), Label: cl.Label()})
 	}
 	p.Sources = []components.Option{{Value: "", Label: "Any system"}}
 	for _, conn := range list {
@@ -270,7 +270,7 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 		back += "?" + q.Encode()
 	}
 	d := views.SyncDetail{SyncRow: syncRow(s, conns, ""), UpdatedAt: s.UpdatedAt, Trigger: views.TriggerLabel(s.Trigger),
-		Class: s.Class(), Attempts: s.Attempts, MaxAttempts: s.MaxAttempts, NextAttemptAt: s.NextAttemptAt, TargetRef: s.TargetRef,
+		Class: string(s.Class()), Attempts: s.Attempts, MaxAttempts: s.MaxAttempts, NextAttemptAt: s.NextAttemptAt, TargetRef: s.TargetRef,
 		Payload: prettyJSON(s.Payload), Request: prettyJSON(s.Request), Response: prettyJSON(s.Response)}
 	one := []views.SyncRow{d.SyncRow}
 	if err := nameRows(ctx, h.Store, []store.Sync{s}, one); err != nil {
@@ -278,9 +278,9 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 	}
 	d.SyncRow = one[0]
 	for _, a := range attempts {
-		row := views.SyncAttemptRow{Number: a.Attempt, StartedAt: a.StartedAt, Status: a.Status, Message: a.Message}
+		row := views.SyncAttemptRow{Number: a.Attempt, StartedAt: a.StartedAt, Status: string(a.Status), Message: a.Message}
 		if a.ErrorClass != nil {
-			row.Class = *a.ErrorClass
+			row.Class = string(*a.ErrorClass)
 		}
 		if a.FinishedAt != nil {
 			row.Duration = a.Duration().Round(time.Millisecond).String()

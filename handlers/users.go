@@ -11,6 +11,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/views"
+	"crossdock/vocab"
 )
 
 // UserStore is what user management needs from the store.
@@ -49,7 +50,7 @@ func (h Users) List(c *fiber.Ctx) error {
 	for _, u := range us {
 		hd := byEmail[strings.ToLower(u.Email)]
 		p.Users = append(p.Users, views.UserRow{ID: u.ID, Name: u.Name, Email: u.Email, Role: string(u.Role),
-			Active: u.Active, TestOnly: u.Scope == store.ScopeTest, LastLoginAt: u.LastLoginAt, IsSelf: me != nil && me.ID == u.ID,
+			Active: u.Active, TestOnly: u.Scope == vocab.ScopeTest, LastLoginAt: u.LastLoginAt, IsSelf: me != nil && me.ID == u.ID,
 			FailedSignIns: hd.Failures, Throttled: hd.Throttled, HeldUntil: hd.Until})
 	}
 	return Render(c, views.Users(p))
@@ -57,7 +58,7 @@ func (h Users) List(c *fiber.Ctx) error {
 
 // New shows the add-user form.
 func (h Users) New(c *fiber.Ctx) error {
-	return Render(c, views.NewUser(views.UserForm{Meta: h.Meta(c, "Add user", "users"), Role: string(store.RoleOperator)}))
+	return Render(c, views.NewUser(views.UserForm{Meta: h.Meta(c, "Add user", "users"), Role: string(vocab.RoleOperator)}))
 }
 
 // Create adds a user.
@@ -71,8 +72,8 @@ func (h Users) Create(c *fiber.Ctx) error {
 		f.Errors = map[string]string{"form": "One of the fields is far too long."}
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewUser(f))
 	}
-	u, err := h.Store.CreateUser(c.UserContext(), Actor(c), store.NewUser{Name: name, Email: email, Role: store.Role(role), Password: password})
-	var fe store.FieldErrors
+	u, err := h.Store.CreateUser(c.UserContext(), Actor(c), store.NewUser{Name: name, Email: email, Role: vocab.Role(role), Password: password})
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		f.Errors = fe
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewUser(f))
@@ -95,7 +96,7 @@ func (h Users) load(c *fiber.Ctx) (store.User, error) {
 func (h Users) editForm(c *fiber.Ctx, u store.User) views.UserForm {
 	me := CurrentUser(c)
 	return views.UserForm{Meta: h.Meta(c, u.Name, "users"), ID: u.ID, Name: u.Name, Email: u.Email,
-		Role: string(u.Role), Active: u.Active, Scope: u.Scope, IsSelf: me != nil && me.ID == u.ID}
+		Role: string(u.Role), Active: u.Active, Scope: string(u.Scope), IsSelf: me != nil && me.ID == u.ID}
 }
 
 // Edit shows one user's details, access and password reset.
@@ -122,9 +123,9 @@ func (h Users) Update(c *fiber.Ctx) error {
 		f.Errors = map[string]string{"form": "One of the fields is far too long."}
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditUser(f))
 	}
-	after, err := h.Store.UpdateUser(c.UserContext(), Actor(c), u.ID, store.UserUpdate{Name: name, Role: store.Role(role), Active: f.Active,
-		Scope: scope})
-	var fe store.FieldErrors
+	after, err := h.Store.UpdateUser(c.UserContext(), Actor(c), u.ID, store.UserUpdate{Name: name, Role: vocab.Role(role), Active: f.Active,
+		Scope: vocab.Scope(scope)})
+	var fe vocab.FieldErrors
 	switch {
 	case errors.As(err, &fe):
 		f.Errors = fe
@@ -152,7 +153,7 @@ func (h Users) ResetPassword(c *fiber.Ctx) error {
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditUser(f))
 	}
 	err = h.Store.SetPassword(c.UserContext(), Actor(c), u.ID, password)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		f.PwErrors = fe
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.EditUser(f))

@@ -23,6 +23,7 @@ import (
 	"crossdock/store/secretbox"
 	"crossdock/views"
 	"crossdock/views/components"
+	"crossdock/vocab"
 )
 
 // WebhookBodyLimit caps a webhook body. Shopify's payloads are far smaller
@@ -92,7 +93,7 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 	}
 
 	switch {
-	case t.Kind != store.KindShopify:
+	case t.Kind != vocab.KindShopify:
 		return h.reject(ctx, c, d, fiber.StatusNotFound, store.RejectWrongKind,
 			"This connection is not a Shopify store, so it cannot receive Shopify webhooks: check the address of the subscription.")
 	case !t.Enabled:
@@ -299,7 +300,7 @@ func (h Webhooks) webhookConnection(c *fiber.Ctx) (store.Connection, error) {
 	if err != nil {
 		return store.Connection{}, err
 	}
-	if conn.Kind != store.KindShopify {
+	if conn.Kind != vocab.KindShopify {
 		return store.Connection{}, store.ErrNotFound
 	}
 	return conn, nil
@@ -310,7 +311,7 @@ func (h Webhooks) connectionView(c *fiber.Ctx, conn store.Connection) views.Webh
 	if base == "" {
 		base = c.BaseURL()
 	}
-	return views.WebhookConnection{ID: conn.ID, Name: conn.Name, Environment: conn.Environment, Enabled: conn.Enabled,
+	return views.WebhookConnection{ID: conn.ID, Name: conn.Name, Environment: string(conn.Environment), Enabled: conn.Enabled,
 		EndpointURL: base + "/webhooks/shopify/" + strconv.FormatInt(conn.ID, 10)}
 }
 

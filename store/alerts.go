@@ -14,6 +14,7 @@ import (
 	"github.com/lib/pq"
 
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // Alert rule kinds.
@@ -78,8 +79,8 @@ func UsesThreshold(kind string) bool {
 }
 
 // Validate parses the input; impossible values are named in plain words.
-func (in AlertRuleInput) Validate() (AlertRule, FieldErrors) {
-	fe := FieldErrors{}
+func (in AlertRuleInput) Validate() (AlertRule, vocab.FieldErrors) {
+	fe := vocab.FieldErrors{}
 	r := AlertRule{Kind: in.Kind, Enabled: in.Enabled}
 	if !validKind(in.Kind) {
 		fe["kind"] = "This kind of alert does not exist."
@@ -397,8 +398,8 @@ type AlertChannelInput struct {
 }
 
 // Validate checks the channel's address.
-func (in AlertChannelInput) Validate() FieldErrors {
-	fe := FieldErrors{}
+func (in AlertChannelInput) Validate() vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 100 {
 		fe["name"] = "Give the channel a name of up to 100 characters, e.g. “Ops on-call”."
 	}
@@ -511,8 +512,8 @@ type SMTPSettingsInput struct {
 }
 
 // Validate checks the SMTP form.
-func (in SMTPSettingsInput) Validate() (SMTPSettings, FieldErrors) {
-	fe := FieldErrors{}
+func (in SMTPSettingsInput) Validate() (SMTPSettings, vocab.FieldErrors) {
+	fe := vocab.FieldErrors{}
 	s := SMTPSettings{Host: strings.TrimSpace(in.Host), From: strings.TrimSpace(in.From), Username: strings.TrimSpace(in.Username), Password: in.Password}
 	if s.Host == "" || strings.ContainsAny(s.Host, " /:") {
 		fe["host"] = "Enter the mail server's host name, like smtp.example.com (no port, no https://)."

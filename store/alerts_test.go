@@ -8,6 +8,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestAlertRuleThresholdsMustBePossible(t *testing.T) {
@@ -54,7 +55,7 @@ func TestAlertRulesHaveDefaultsAndChangesAreAudited(t *testing.T) {
 	}
 
 	_, err = st.UpdateAlertRule(ctx, store.SystemActor("test"), store.AlertRuleInput{Kind: store.AlertQueueLag, Threshold: "0", WindowMinutes: "1", RepeatMinutes: "60"})
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe)
 	r, err := st.UpdateAlertRule(ctx, store.SystemActor("test"), store.AlertRuleInput{Kind: store.AlertQueueLag, Enabled: true, Threshold: "30", WindowMinutes: "1", RepeatMinutes: "120"})
 	require.NoError(t, err)
@@ -86,7 +87,7 @@ func TestSMTPPasswordIsSealedAndKept(t *testing.T) {
 	require.Equal(t, "p4ssword", s.Password)
 
 	_, err = st.SaveSMTP(ctx, a, box, store.SMTPSettingsInput{Host: "https://smtp", Port: "99999", From: "nobody"})
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe)
 	require.Len(t, fe, 3)
 }

@@ -13,19 +13,7 @@ import (
 	"unicode/utf8"
 
 	"crossdock/store/secretbox"
-)
-
-// Connection kinds Crossdock speaks to.
-const (
-	KindShopify = "shopify"
-	KindOdoo    = "odoo"
-)
-
-// Environments a connection belongs to. Shown wherever the connection
-// appears, so nobody replays test data into production by accident.
-const (
-	EnvProduction = "production"
-	EnvTest       = "test"
+	"crossdock/vocab"
 )
 
 // WebhookSecretField names the secret that signs incoming webhooks; changing
@@ -40,8 +28,8 @@ const WebhookSecretGrace = time.Hour
 type Connection struct {
 	ID                       int64             `db:"id" json:"id"`
 	Name                     string            `db:"name" json:"name"`
-	Kind                     string            `db:"kind" json:"kind"`
-	Environment              string            `db:"environment" json:"environment"`
+	Kind                     vocab.Kind        `db:"kind" json:"kind"`
+	Environment              vocab.Environment `db:"environment" json:"environment"`
 	Settings                 map[string]string `db:"-" json:"settings"`
 	SettingsJSON             []byte            `db:"settings" json:"-"`
 	Sealed                   []byte            `db:"secrets" json:"-"`
@@ -59,7 +47,7 @@ type Connection struct {
 }
 
 // IsProduction reports whether the connection is a live system.
-func (c Connection) IsProduction() bool { return c.Environment == EnvProduction }
+func (c Connection) IsProduction() bool { return c.Environment == vocab.EnvProduction }
 
 const connectionColumns = `id, name, kind, environment, settings, secrets, secrets_changed_at, previous_webhook_secret,
 previous_secret_valid_until, enabled, created_at, updated_at, last_success_at, last_error_at, last_error,
@@ -79,25 +67,25 @@ func (c *Connection) decode() error {
 // the stored value (forms never show a secret again).
 type ConnectionInput struct {
 	Name        string
-	Kind        string
-	Environment string
+	Kind        vocab.Kind
+	Environment vocab.Environment
 	Settings    map[string]string
 	Secrets     map[string]string
 }
 
 // Validate checks the fields every kind has.
-func (in ConnectionInput) Validate() FieldErrors {
-	fe := FieldErrors{}
+func (in ConnectionInput) Validate() vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	switch name := strings.TrimSpace(in.Name); {
 	case name == "":
 		fe["name"] = "Give the connection a name, like \"Main store\" or \"Odoo production\"."
 	case utf8.RuneCountInString(name) > 80:
 		fe["name"] = "Name must be at most 80 characters."
 	}
-	if in.Kind != KindShopify && in.Kind != KindOdoo {
+	if in.Kind != vocab.KindShopify && in.Kind != vocab.KindOdoo {
 		fe["kind"] = "Choose the kind of system: Shopify or Odoo."
 	}
-	if in.Environment != EnvProduction && in.Environment != EnvTest {
+	if in.Environment != vocab.EnvProduction && in.Environment != vocab.EnvTest {
 		fe["environment"] = "Choose whether this is a production or a test system."
 	}
 	if len(fe) == 0 {
@@ -125,7 +113,7 @@ func (s *Store) CreateConnection(ctx context.Context, a Actor, box *secretbox.Bo
 		err := sqlxGet(ctx, tx.q, &c, `INSERT INTO connections (name, kind, environment, settings)
 VALUES ($1, $2, $3, $4) RETURNING `+connectionColumns, strings.TrimSpace(in.Name), in.Kind, in.Environment, settings)
 		if isUniqueViolation(err) {
-			return FieldErrors{"name": "Another connection already has this name."}
+			return vocab.FieldErrors{"name": "Another connection already has this name."}
 		}
 		if err != nil {
 			return fmt.Errorf("store: insert connection: %w", err)
@@ -168,7 +156,7 @@ func (s *Store) UpdateConnection(ctx context.Context, a Actor, box *secretbox.Bo
 			return err
 		}
 		if before.Kind != in.Kind {
-			return FieldErrors{"kind": "The kind of a connection cannot change; add a new connection instead."}
+			return vocab.FieldErrors{"kind": "The kind of a connection cannot change; add a new connection instead."}
 		}
 		current, err := openSecrets(box, before)
 		if err != nil {
@@ -198,7 +186,7 @@ func (s *Store) UpdateConnection(ctx context.Context, a Actor, box *secretbox.Bo
 WHERE id = $1 RETURNING `+connectionColumns,
 			id, strings.TrimSpace(in.Name), in.Environment, settings, sealed, len(changed) > 0, prevSealed, prevUntil)
 		if isUniqueViolation(err) {
-			return FieldErrors{"name": "Another connection already has this name."}
+			return vocab.FieldErrors{"name": "Another connection already has this name."}
 		}
 		if err != nil {
 			return fmt.Errorf("store: update connection: %w", err)

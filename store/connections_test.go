@@ -9,6 +9,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestConnectionSecretsAreSealedAndRotated(t *testing.T) {
@@ -19,7 +20,7 @@ func TestConnectionSecretsAreSealedAndRotated(t *testing.T) {
 	require.NoError(t, err)
 	a := store.SystemActor("test")
 
-	c, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify, Environment: store.EnvTest,
+	c, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify, Environment: vocab.EnvTest,
 		Settings: map[string]string{"shop_domain": "main.myshopify.com"}, Secrets: map[string]string{"access_token": "shpat_1", "api_secret": "first"}})
 	require.NoError(t, err)
 	var raw []byte
@@ -27,7 +28,7 @@ func TestConnectionSecretsAreSealedAndRotated(t *testing.T) {
 	require.NotContains(t, string(raw), "shpat_1", "secrets are not stored in clear")
 
 	// An update without secrets keeps them; a new api_secret keeps the old one valid for an hour.
-	c, err = st.UpdateConnection(ctx, a, box, c.ID, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify, Environment: store.EnvTest,
+	c, err = st.UpdateConnection(ctx, a, box, c.ID, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify, Environment: vocab.EnvTest,
 		Settings: map[string]string{"shop_domain": "main.myshopify.com"}, Secrets: map[string]string{"api_secret": "second"}})
 	require.NoError(t, err)
 	secrets, err := store.ConnectionSecrets(box, c)
@@ -53,8 +54,8 @@ func TestConnectionSecretsAreSealedAndRotated(t *testing.T) {
 	}
 	require.Contains(t, entries[0].Summary, "new api_secret")
 
-	_, err = st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "main STORE", Kind: store.KindOdoo, Environment: store.EnvTest})
-	var fe store.FieldErrors
+	_, err = st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "main STORE", Kind: vocab.KindOdoo, Environment: vocab.EnvTest})
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe)
 	require.Contains(t, fe["name"], "already has this name")
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"crossdock/vocab"
 )
 
 // Discrepancy is one difference a reconciliation found between two systems.
@@ -172,8 +174,8 @@ type DiscAction struct {
 }
 
 // Validate checks the action's input.
-func (a DiscAction) Validate() FieldErrors {
-	fe := FieldErrors{}
+func (a DiscAction) Validate() vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	n := utf8.RuneCountInString(strings.TrimSpace(a.Note))
 	switch a.Action {
 	case "assign", "reopen":
@@ -225,12 +227,12 @@ func (s *Store) ActOnDiscrepancy(ctx context.Context, a Actor, in DiscAction) (D
 				u, err := tx.UserByID(ctx, in.AssigneeID)
 				if err != nil {
 					if errors.Is(err, ErrNotFound) {
-						return FieldErrors{"assignee": "That person does not exist."}
+						return vocab.FieldErrors{"assignee": "That person does not exist."}
 					}
 					return err
 				}
 				if !u.Active {
-					return FieldErrors{"assignee": "That person's account is deactivated."}
+					return vocab.FieldErrors{"assignee": "That person's account is deactivated."}
 				}
 				who = &u.ID
 				summary = fmt.Sprintf("Discrepancy #%d (%s) assigned to %s.", d.ID, d.Label, u.Name)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // MissingRecord is the record an "exists in only one system" failure is
@@ -210,11 +212,11 @@ func (s *Store) ExcludeFailures(ctx context.Context, a Actor, f FailedFilter, id
 	reason = strings.TrimSpace(reason)
 	switch {
 	case reason == "":
-		return ExcludeResult{}, FieldErrors{"note": "Say why these records need not be synced."}
+		return ExcludeResult{}, vocab.FieldErrors{"note": "Say why these records need not be synced."}
 	case len([]rune(reason)) > MaxReasonLen:
-		return ExcludeResult{}, FieldErrors{"note": fmt.Sprintf("Keep it under %d characters.", MaxReasonLen)}
+		return ExcludeResult{}, vocab.FieldErrors{"note": fmt.Sprintf("Keep it under %d characters.", MaxReasonLen)}
 	case ids != nil && len(ids) == 0:
-		return ExcludeResult{}, FieldErrors{"form": "Tick at least one failure."}
+		return ExcludeResult{}, vocab.FieldErrors{"form": "Tick at least one failure."}
 	}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // Run with: go test -run '^$' -bench ActOnMatching -benchtime 1x ./store/
@@ -49,8 +50,8 @@ FROM generate_series(1, $1::int) g, LATERAL (SELECT 'ODOO-' || lpad(g::text, 7, 
 	require.NoError(b, err)
 
 	a := store.SystemActor("bench")
-	prices := store.FailedFilter{ErrorClass: store.ClassOnlyInOne, Family: "prices"}
-	stock := store.FailedFilter{ErrorClass: store.ClassOnlyInOne, Family: "inventory"}
+	prices := store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne, Family: "prices"}
+	stock := store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne, Family: "inventory"}
 	for b.Loop() {
 		start := time.Now()
 		cp, err := e.st.CountMatching(ctx, prices, 0)

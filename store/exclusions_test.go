@@ -7,16 +7,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // onlyInOne is a price failure of an Odoo product that has no counterpart in
 // the shop, as the engine records it.
-func (e syncEnv) onlyInOne(family string, pid int, sku string) store.NewSync {
+func (e syncEnv) onlyInOne(family vocab.Family, pid int, sku string) store.NewSync {
 	ref := fmt.Sprintf("product:%d", pid)
 	return store.NewSync{Family: family, Direction: "odoo_to_shopify", Flow: "prices.odoo_shopify",
 		SourceConnectionID: e.odoo.ID, TargetConnectionID: e.shop.ID, Trigger: store.TriggerSweep, EntityType: "price",
 		EntityRef: ref, EntityKey: sku, SearchKeys: []string{sku}, Payload: map[string]any{"product": pid},
-		IdempotencyKey: ref + family, MaxAttempts: 8, Status: store.SyncFailed, ErrorClass: store.ClassOnlyInOne,
+		IdempotencyKey: ref + string(family), MaxAttempts: 8, Status: vocab.SyncFailed, ErrorClass: vocab.ClassOnlyInOne,
 		Message:  sku + " does not exist in Shop.",
 		Response: store.OnlyInOneResponse(store.MissingRecord{ConnectionID: e.odoo.ID, EntityType: "variant", ExternalID: fmt.Sprint(pid), SKU: sku, Name: "Shirt " + sku})}
 }
@@ -26,11 +27,11 @@ func TestOnlyInOneSystemIsACauseOfItsOwn(t *testing.T) {
 	e := syncSetup(t)
 	ctx := t.Context()
 	e.failures(t, e.onlyInOne("prices", 1, "SKU-1"), e.onlyInOne("prices", 2, "SKU-2"),
-		e.failed("#1", store.ClassUnmapped, "SKU-9 is not mapped yet.", "sku-9"))
+		e.failed("#1", vocab.ClassUnmapped, "SKU-9 is not mapped yet.", "sku-9"))
 	groups, err := e.st.FailedGroups(ctx, store.FailedFilter{}, 10)
 	require.NoError(t, err)
 	require.Len(t, groups, 2)
-	require.Equal(t, store.ClassOnlyInOne, groups[0].ErrorClass, "one cause for every record missing in the shop")
+	require.Equal(t, vocab.ClassOnlyInOne, groups[0].ErrorClass, "one cause for every record missing in the shop")
 	require.Equal(t, 2, groups[0].Count)
 	require.Equal(t, "", groups[0].Cause, "grouped by the systems, not by the record named in the message")
 
@@ -41,11 +42,11 @@ func TestOnlyInOneSystemIsACauseOfItsOwn(t *testing.T) {
 	n, err := e.st.RecheckOnlyInOne(ctx, e.shop.ID, []store.ExternalRecord{{ExternalID: "gid://v/2", SKU: "sku-2"}})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
-	only, _, err := e.st.ListFailed(ctx, store.FailedFilter{ErrorClass: store.ClassOnlyInOne})
+	only, _, err := e.st.ListFailed(ctx, store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne})
 	require.NoError(t, err)
 	require.Len(t, only, 1)
 	require.Equal(t, "SKU-1", only[0].EntityKey)
-	moved, _, err := e.st.ListFailed(ctx, store.FailedFilter{ErrorClass: store.ClassUnmapped, Search: "SKU-2"})
+	moved, _, err := e.st.ListFailed(ctx, store.FailedFilter{ErrorClass: vocab.ClassUnmapped, Search: "SKU-2"})
 	require.NoError(t, err)
 	require.Len(t, moved, 1)
 	require.Contains(t, moved[0].Message, "SKU-2 now exists in Shop")
@@ -66,7 +67,7 @@ func TestExcludeIncludeAgain(t *testing.T) {
 	ctx := t.Context()
 	a := store.SystemActor("Olga Operator")
 	ids := e.failures(t, e.onlyInOne("prices", 1, "SKU-1"), e.onlyInOne("inventory", 1, "SKU-1"),
-		e.onlyInOne("prices", 2, "SKU-2"), e.failed("#1", store.ClassValidation, "Odoo refused the change.", "x"))
+		e.onlyInOne("prices", 2, "SKU-2"), e.failed("#1", vocab.ClassValidation, "Odoo refused the change.", "x"))
 
 	_, err := e.st.ExcludeFailures(ctx, a, store.FailedFilter{}, []int64{ids[0]}, 0, "  ")
 	require.Error(t, err, "a reason is asked for")
@@ -93,14 +94,14 @@ func TestExcludeIncludeAgain(t *testing.T) {
 	require.Empty(t, s.HowResolved(), "the other failure is left as it is")
 
 	// Everything matching the cause, up to what was counted.
-	m, err := e.st.CountMatching(ctx, store.FailedFilter{ErrorClass: store.ClassOnlyInOne}, 0)
+	m, err := e.st.CountMatching(ctx, store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne}, 0)
 	require.NoError(t, err)
 	require.Equal(t, 2, m.Count)
 	late := e.failures(t, e.onlyInOne("prices", 3, "SKU-3"))
-	res, err = e.st.ExcludeFailures(ctx, a, store.FailedFilter{ErrorClass: store.ClassOnlyInOne}, nil, m.Newest, "Sold in Odoo only")
+	res, err = e.st.ExcludeFailures(ctx, a, store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne}, nil, m.Newest, "Sold in Odoo only")
 	require.NoError(t, err)
 	require.Equal(t, store.ExcludeResult{Records: 2, New: 2, Failures: 2}, res)
-	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{ErrorClass: store.ClassOnlyInOne})
+	open, _, err := e.st.ListFailed(ctx, store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne})
 	require.NoError(t, err)
 	require.Len(t, open, 1, "the failure that came after the count is left for the person to see")
 	require.Equal(t, late[0], open[0].ID)
@@ -145,7 +146,7 @@ func TestResolveMatchingUpToTheCount(t *testing.T) {
 		rows = append(rows, e.onlyInOne("prices", i+1, fmt.Sprintf("SKU-%d", i+1)))
 	}
 	e.failures(t, rows...)
-	f := store.FailedFilter{ErrorClass: store.ClassOnlyInOne}
+	f := store.FailedFilter{ErrorClass: vocab.ClassOnlyInOne}
 	m, err := e.st.CountMatching(ctx, f, 0)
 	require.NoError(t, err)
 	require.Equal(t, 30, m.Count)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // How a failure was dealt with (syncs.resolution).
@@ -42,14 +44,14 @@ const problemsPredicate = "status IN ('failed', 'retrying', 'rejected') AND reso
 
 // FailedFilter narrows the failed syncs. Zero values mean "any".
 type FailedFilter struct {
-	Status       string `json:"status,omitempty"` // one of FailedStatuses, or "" for the open ones
-	Family       string `json:"family,omitempty"`
-	Direction    string `json:"direction,omitempty"`
-	ErrorClass   string `json:"class,omitempty"`
-	ConnectionID int64  `json:"connection,omitempty"` // source or target
+	Status       string           `json:"status,omitempty"` // one of FailedStatuses, or "" for the open ones
+	Family       vocab.Family     `json:"family,omitempty"`
+	Direction    vocab.Direction  `json:"direction,omitempty"`
+	ErrorClass   vocab.ErrorClass `json:"class,omitempty"`
+	ConnectionID int64            `json:"connection,omitempty"` // source or target
 	// AnyConnection: the source or the target is one of these.
-	AnyConnection []int64 `json:"connections,omitempty"`
-	Environment   string  `json:"environment,omitempty"`
+	AnyConnection []int64           `json:"connections,omitempty"`
+	Environment   vocab.Environment `json:"environment,omitempty"`
 	// Search is one SKU, order name or number, e-mail (exact, any case), or an
 	// external id in either system (exact).
 	Search string    `json:"q,omitempty"`
@@ -226,7 +228,7 @@ const maxMissingScan = 20_000
 // MaxAcceptAtOnce records), for the source and target of the most failures.
 // Zero when none recorded any (failures from before they did).
 func (q q) MissingMappingsOf(ctx context.Context, f FailedFilter) (MissingMappings, error) {
-	f.Status, f.ErrorClass = FailedOpen, ClassUnmapped
+	f.Status, f.ErrorClass = FailedOpen, vocab.ClassUnmapped
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	w := strings.Join(f.where(arg), " AND ")
@@ -259,7 +261,7 @@ GROUP BY 1, 2, 3 ORDER BY count(*) DESC LIMIT 1`, args...); err != nil {
 // pointing at a record that is not an id, a flow that cannot tell) make it
 // false. It reads at most the newest maxMissingScan of them.
 func (q q) FailedBeforeNoting(ctx context.Context, f FailedFilter) (bool, error) {
-	f.Status, f.ErrorClass = FailedOpen, ClassUnmapped
+	f.Status, f.ErrorClass = FailedOpen, vocab.ClassUnmapped
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	w := strings.Join(f.where(arg), " AND ")
@@ -336,9 +338,9 @@ func (q q) FailedSyncByID(ctx context.Context, id int64) (FailedSync, error) {
 // TryAgain is how a failure was tried again: by whom, whether after an
 // approved mapping change set, and how the new attempt (the replay) ended.
 type TryAgain struct {
-	ReplayID     int64  `db:"replay_id"`
-	ReplayStatus string `db:"replay_status"`
-	ReplayOpen   bool   `db:"replay_open"` // failed again and not dealt with since
+	ReplayID     int64        `db:"replay_id"`
+	ReplayStatus vocab.Status `db:"replay_status"`
+	ReplayOpen   bool         `db:"replay_open"` // failed again and not dealt with since
 	// By is the person who tried it again — by hand, or the admin whose
 	// approval of ChangeSetID tried it again automatically — by name.
 	By          string `db:"by_name"`
@@ -396,21 +398,21 @@ func (q q) CountFailed(ctx context.Context, f FailedFilter, limit int) (n int, c
 // FailureGroup is the open failures of one cause: one kind of problem, of
 // one kind of data, between two systems, for one reason.
 type FailureGroup struct {
-	ErrorClass   string    `db:"error_class"`
-	Family       string    `db:"family"`
-	Direction    string    `db:"direction"`
-	SourceID     int64     `db:"source_connection_id"`
-	TargetID     int64     `db:"target_connection_id"`
-	Cause        string    `db:"cause"`
-	Count        int       `db:"n"`
-	Keys         int       `db:"keys"` // distinct records (SKUs, orders) concerned, up to MaxGroupKeys
-	KeysCapped   bool      `db:"keys_capped"`
-	FirstSeen    time.Time `db:"first_seen"`
-	LastSeen     time.Time `db:"last_seen"`
-	LastID       int64     `db:"last_id"`
-	EntityType   string    `db:"entity_type"` // of the latest failure
-	Sample       string    `db:"sample"`      // the latest failure's message
-	RetryingOnly bool      `db:"retrying_only"`
+	ErrorClass   vocab.ErrorClass `db:"error_class"`
+	Family       vocab.Family     `db:"family"`
+	Direction    vocab.Direction  `db:"direction"`
+	SourceID     int64            `db:"source_connection_id"`
+	TargetID     int64            `db:"target_connection_id"`
+	Cause        string           `db:"cause"`
+	Count        int              `db:"n"`
+	Keys         int              `db:"keys"` // distinct records (SKUs, orders) concerned, up to MaxGroupKeys
+	KeysCapped   bool             `db:"keys_capped"`
+	FirstSeen    time.Time        `db:"first_seen"`
+	LastSeen     time.Time        `db:"last_seen"`
+	LastID       int64            `db:"last_id"`
+	EntityType   string           `db:"entity_type"` // of the latest failure
+	Sample       string           `db:"sample"`      // the latest failure's message
+	RetryingOnly bool             `db:"retrying_only"`
 }
 
 // MaxGroupKeys caps the distinct records counted per cause ("100+ SKUs"):
@@ -539,13 +541,13 @@ func (s *Store) ResolveFailures(ctx context.Context, a Actor, ids []int64, resol
 	case resolution != ResolutionResolved && resolution != ResolutionIgnored:
 		return nil, fmt.Errorf("store: resolution %q: %w", resolution, ErrNotFound)
 	case note == "" && resolution == ResolutionIgnored:
-		return nil, FieldErrors{"note": "Say why these failures can be ignored."}
+		return nil, vocab.FieldErrors{"note": "Say why these failures can be ignored."}
 	case note == "":
-		return nil, FieldErrors{"note": "Say how these failures were resolved."}
+		return nil, vocab.FieldErrors{"note": "Say how these failures were resolved."}
 	case len([]rune(note)) > MaxReasonLen:
-		return nil, FieldErrors{"note": fmt.Sprintf("Keep it under %d characters.", MaxReasonLen)}
+		return nil, vocab.FieldErrors{"note": fmt.Sprintf("Keep it under %d characters.", MaxReasonLen)}
 	case len(ids) == 0:
-		return nil, FieldErrors{"form": "Tick at least one failure."}
+		return nil, vocab.FieldErrors{"form": "Tick at least one failure."}
 	}
 	var done []int64
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -614,13 +616,13 @@ func (s *Store) ResolveMatching(ctx context.Context, a Actor, f FailedFilter, up
 	case resolution != ResolutionResolved && resolution != ResolutionIgnored:
 		return 0, fmt.Errorf("store: resolution %q: %w", resolution, ErrNotFound)
 	case note == "" && resolution == ResolutionIgnored:
-		return 0, FieldErrors{"note": "Say why these failures can be ignored."}
+		return 0, vocab.FieldErrors{"note": "Say why these failures can be ignored."}
 	case note == "":
-		return 0, FieldErrors{"note": "Say how these failures were resolved."}
+		return 0, vocab.FieldErrors{"note": "Say how these failures were resolved."}
 	case len([]rune(note)) > MaxReasonLen:
-		return 0, FieldErrors{"note": fmt.Sprintf("Keep it under %d characters.", MaxReasonLen)}
+		return 0, vocab.FieldErrors{"note": fmt.Sprintf("Keep it under %d characters.", MaxReasonLen)}
 	case upto <= 0:
-		return 0, FieldErrors{"form": "The confirmation was not understood; count the failures again."}
+		return 0, vocab.FieldErrors{"form": "The confirmation was not understood; count the failures again."}
 	}
 	f.Status = FailedOpen
 	var args []any
@@ -786,7 +788,7 @@ func (q q) FailedSettings(ctx context.Context) (FailedSettings, error) {
 // SaveFailedSettings stores the settings, audited.
 func (s *Store) SaveFailedSettings(ctx context.Context, a Actor, in FailedSettings) error {
 	if in.RetentionDays < 1 || in.RetentionDays > 3650 {
-		return FieldErrors{"retention_days": "Keep resolved failures between 1 and 3,650 days."}
+		return vocab.FieldErrors{"retention_days": "Keep resolved failures between 1 and 3,650 days."}
 	}
 	return s.InTx(ctx, func(tx *Tx) error {
 		before, err := tx.FailedSettings(ctx)
@@ -826,7 +828,7 @@ func (q q) ReplayLimits(ctx context.Context, a Actor) (ReplayLimits, error) {
 WHERE NOT enabled OR $1 <> 'all'`, scope); err != nil {
 		return ReplayLimits{}, fmt.Errorf("store: replay limits: %w", err)
 	}
-	out := ReplayLimits{Disabled: map[int64]string{}, OutOfScope: map[int64]string{}, ScopeLimited: scope != ScopeAll}
+	out := ReplayLimits{Disabled: map[int64]string{}, OutOfScope: map[int64]string{}, ScopeLimited: scope != vocab.ScopeAll}
 	for _, c := range cs {
 		if !c.Enabled {
 			out.Disabled[c.ID] = c.Name
@@ -853,12 +855,12 @@ func (l ReplayLimits) Refusal(s SyncState) string {
 
 // SyncState is where a sync stands, for explaining why it was not replayed.
 type SyncState struct {
-	ID         int64   `db:"id"`
-	Source     int64   `db:"source_connection_id"`
-	Target     int64   `db:"target_connection_id"`
-	Status     string  `db:"status"`
-	Resolution *string `db:"resolution"`
-	ReplayedBy *int64  `db:"replayed_by"`
+	ID         int64        `db:"id"`
+	Source     int64        `db:"source_connection_id"`
+	Target     int64        `db:"target_connection_id"`
+	Status     vocab.Status `db:"status"`
+	Resolution *string      `db:"resolution"`
+	ReplayedBy *int64       `db:"replayed_by"`
 }
 
 // SyncStates returns the state of the given syncs (those that exist).

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // Run with: go test -run '^$' -bench FailedList -benchtime 1x ./store/
@@ -102,7 +103,7 @@ WHERE status IN ('failed', 'retrying', 'rejected') AND resolved_at IS NULL ORDER
 			return err
 		}},
 		{"filtered_page", func() error {
-			f := store.FailedFilter{ErrorClass: store.ClassValidation, Limit: 50}
+			f := store.FailedFilter{ErrorClass: vocab.ClassValidation, Limit: 50}
 			if _, _, err := e.st.ListFailed(ctx, f); err != nil {
 				return err
 			}
@@ -310,7 +311,7 @@ WHERE error_class = 'unmapped' AND `+store.FixedByWhereForBench("$1"), variants)
 	b.ResetTimer()
 	for b.Loop() {
 		for _, c := range cases {
-			f := store.FailedFilter{ErrorClass: store.ClassUnmapped, AnyConnection: []int64{e.shop.ID, e.odoo.ID}, FixedBy: c.cs}
+			f := store.FailedFilter{ErrorClass: vocab.ClassUnmapped, AnyConnection: []int64{e.shop.ID, e.odoo.ID}, FixedBy: c.cs}
 			ds := make([]time.Duration, 0, 21)
 			for range 21 {
 				t0 := time.Now()

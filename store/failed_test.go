@@ -10,6 +10,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // failures inserts failed syncs: refs with their class and message.
@@ -20,9 +21,9 @@ func (e syncEnv) failures(t *testing.T, rows ...store.NewSync) []int64 {
 	return ids
 }
 
-func (e syncEnv) failed(ref, class, msg string, keys ...string) store.NewSync {
+func (e syncEnv) failed(ref string, class vocab.ErrorClass, msg string, keys ...string) store.NewSync {
 	s := e.newSync(ref, keys...)
-	s.Status, s.ErrorClass, s.Message = store.SyncFailed, class, msg
+	s.Status, s.ErrorClass, s.Message = vocab.SyncFailed, class, msg
 	return s
 }
 
@@ -31,11 +32,11 @@ func TestFailedListFiltersAndPages(t *testing.T) {
 	e := syncSetup(t)
 	ctx := t.Context()
 	ok := e.newSync("#ok", "sku-ok")
-	ok.Status = store.SyncSucceeded
+	ok.Status = vocab.SyncSucceeded
 	ids := e.failures(t,
-		e.failed("#1001", store.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-1 is not mapped.", "sku-1", "#1001", "ana@shop.test"),
-		e.failed("#1002", store.ClassValidation, "Odoo refused the change: customer 42 has no country.", "sku-2", "#1002"),
-		e.failed("#1003", store.ClassValidation, "Odoo refused the change: customer 43 has no country.", "sku-3", "#1003"),
+		e.failed("#1001", vocab.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-1 is not mapped.", "sku-1", "#1001", "ana@shop.test"),
+		e.failed("#1002", vocab.ClassValidation, "Odoo refused the change: customer 42 has no country.", "sku-2", "#1002"),
+		e.failed("#1003", vocab.ClassValidation, "Odoo refused the change: customer 43 has no country.", "sku-3", "#1003"),
 		ok,
 	)
 	all, more, err := e.st.ListFailed(ctx, store.FailedFilter{})
@@ -49,12 +50,12 @@ func TestFailedListFiltersAndPages(t *testing.T) {
 		f    store.FailedFilter
 		want []int64
 	}{
-		{"class", store.FailedFilter{ErrorClass: store.ClassValidation}, []int64{ids[2], ids[1]}},
+		{"class", store.FailedFilter{ErrorClass: vocab.ClassValidation}, []int64{ids[2], ids[1]}},
 		{"search by SKU, any case", store.FailedFilter{Search: "SKU-2"}, []int64{ids[1]}},
 		{"search by e-mail", store.FailedFilter{Search: "Ana@Shop.test"}, []int64{ids[0]}},
 		{"search by external id", store.FailedFilter{Search: "#1003"}, []int64{ids[2]}},
 		{"connection", store.FailedFilter{ConnectionID: e.odoo.ID, Family: "orders", Direction: "shopify_to_odoo"}, []int64{ids[2], ids[1], ids[0]}},
-		{"environment", store.FailedFilter{Environment: store.EnvProduction}, nil},
+		{"environment", store.FailedFilter{Environment: vocab.EnvProduction}, nil},
 		{"date range", store.FailedFilter{From: time.Now().Add(time.Hour)}, nil},
 		{"resolved", store.FailedFilter{Status: store.FailedResolved}, nil},
 	}
@@ -89,7 +90,7 @@ func TestFailedListFiltersAndPages(t *testing.T) {
 	groups, err := e.st.FailedGroups(ctx, store.FailedFilter{}, 10)
 	require.NoError(t, err)
 	require.Len(t, groups, 2)
-	require.Equal(t, store.ClassValidation, groups[0].ErrorClass)
+	require.Equal(t, vocab.ClassValidation, groups[0].ErrorClass)
 	require.Equal(t, 2, groups[0].Count)
 	require.Equal(t, 2, groups[0].Keys)
 	require.Equal(t, "Odoo refused the change: customer … has no country.", groups[0].Cause)
@@ -98,7 +99,7 @@ func TestFailedListFiltersAndPages(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, inGroup, 2)
 	require.Equal(t, 1, groups[1].Count)
-	require.Equal(t, store.ClassUnmapped, groups[1].ErrorClass)
+	require.Equal(t, vocab.ClassUnmapped, groups[1].ErrorClass)
 }
 
 func TestResolveIgnoreAutoResolveAndPrune(t *testing.T) {
@@ -107,12 +108,12 @@ func TestResolveIgnoreAutoResolveAndPrune(t *testing.T) {
 	ctx := t.Context()
 	a := store.SystemActor("ops")
 	ids := e.failures(t,
-		e.failed("#1", store.ClassValidation, "refused"),
-		e.failed("#2", store.ClassValidation, "refused"),
-		e.failed("#3", store.ClassTransient, "down"),
+		e.failed("#1", vocab.ClassValidation, "refused"),
+		e.failed("#2", vocab.ClassValidation, "refused"),
+		e.failed("#3", vocab.ClassTransient, "down"),
 	)
 	_, err := e.st.ResolveFailures(ctx, a, ids[:1], store.ResolutionIgnored, " ")
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe)
 	require.Contains(t, fe["note"], "why")
 
@@ -140,7 +141,7 @@ func TestResolveIgnoreAutoResolveAndPrune(t *testing.T) {
 
 	// A later success of #3 into the same system resolves its failure.
 	later := e.newSync("#3")
-	later.Status = store.SyncSucceeded
+	later.Status = vocab.SyncSucceeded
 	lid := e.failures(t, later)[0]
 	s, err := e.st.SyncByID(ctx, lid)
 	require.NoError(t, err)
@@ -153,7 +154,7 @@ func TestResolveIgnoreAutoResolveAndPrune(t *testing.T) {
 
 	// Retention: nothing resolved is older than an hour ago; everything is
 	// older than an hour from now. Open failures are never pruned.
-	open := e.failures(t, e.failed("#4", store.ClassValidation, "refused"))[0]
+	open := e.failures(t, e.failed("#4", vocab.ClassValidation, "refused"))[0]
 	n, err = e.st.PruneResolvedFailures(ctx, time.Now().Add(-time.Hour), 100)
 	require.NoError(t, err)
 	require.Zero(t, n)
@@ -181,8 +182,9 @@ func TestFailureGroupsSummary(t *testing.T) {
 		direct, err := e.st.FailedGroups(ctx, store.FailedFilter{From: time.Unix(0, 0)}, 50)
 		require.NoError(t, err, stage)
 		type group struct {
-			class, cause string
-			n, keys      int
+			class   vocab.ErrorClass
+			cause   string
+			n, keys int
 		}
 		var got, want []group
 		for _, g := range summary {
@@ -192,7 +194,7 @@ func TestFailureGroupsSummary(t *testing.T) {
 			want = append(want, group{g.ErrorClass, g.Cause, g.Count, g.Keys})
 		}
 		require.Equal(t, want, got, stage)
-		for _, f := range []store.FailedFilter{{ErrorClass: store.ClassValidation}, {Environment: store.EnvProduction}, {ConnectionID: e.odoo.ID}} {
+		for _, f := range []store.FailedFilter{{ErrorClass: vocab.ClassValidation}, {Environment: vocab.EnvProduction}, {ConnectionID: e.odoo.ID}} {
 			summary, err := e.st.FailedGroups(ctx, f, 50)
 			require.NoError(t, err, stage)
 			f.From = time.Unix(0, 0)
@@ -208,12 +210,12 @@ func TestFailureGroupsSummary(t *testing.T) {
 		same(stage + ", folded")
 	}
 	ok := e.newSync("#ok")
-	ok.Status = store.SyncSucceeded
+	ok.Status = vocab.SyncSucceeded
 	ids := e.failures(t,
-		e.failed("#1", store.ClassValidation, "Odoo refused the change: customer 1 has no country."),
-		e.failed("#2", store.ClassValidation, "Odoo refused the change: customer 2 has no country."),
-		e.failed("#2", store.ClassValidation, "Odoo refused the change: customer 2 has no country."),
-		e.failed("#3", store.ClassUnmapped, "#3 cannot be sent: SKU-3 is not mapped."),
+		e.failed("#1", vocab.ClassValidation, "Odoo refused the change: customer 1 has no country."),
+		e.failed("#2", vocab.ClassValidation, "Odoo refused the change: customer 2 has no country."),
+		e.failed("#2", vocab.ClassValidation, "Odoo refused the change: customer 2 has no country."),
+		e.failed("#3", vocab.ClassUnmapped, "#3 cannot be sent: SKU-3 is not mapped."),
 		ok,
 	)
 	same("opened")
@@ -280,7 +282,7 @@ func TestFailureGroupsConcurrentWriters(t *testing.T) {
 		writersWG.Go(func() {
 			for i := range each {
 				ref := fmt.Sprintf("#%d-%d", w, i)
-				if _, err := e.st.InsertSyncs(ctx, []store.NewSync{e.failed(ref, store.ClassValidation, "Odoo refused the change: customer 7 has no country.")}); err != nil {
+				if _, err := e.st.InsertSyncs(ctx, []store.NewSync{e.failed(ref, vocab.ClassValidation, "Odoo refused the change: customer 7 has no country.")}); err != nil {
 					errs <- err
 					return
 				}
@@ -313,25 +315,25 @@ func TestReplayScope(t *testing.T) {
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	sys := store.SystemActor("test")
-	prod, err := e.st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo live", Kind: store.KindOdoo, Environment: store.EnvProduction})
+	prod, err := e.st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo live", Kind: vocab.KindOdoo, Environment: vocab.EnvProduction})
 	require.NoError(t, err)
-	op, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "op@shop.test", Name: "Op", Role: store.RoleOperator, Password: "correct horse battery"})
+	op, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "op@shop.test", Name: "Op", Role: vocab.RoleOperator, Password: "correct horse battery"})
 	require.NoError(t, err)
-	require.Equal(t, store.ScopeAll, op.Scope, "every system until an admin says otherwise")
+	require.Equal(t, vocab.ScopeAll, op.Scope, "every system until an admin says otherwise")
 
-	_, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op", Role: store.RoleOperator, Active: true, Scope: "staging"})
-	var fe store.FieldErrors
+	_, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op", Role: vocab.RoleOperator, Active: true, Scope: "staging"})
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe)
 	require.Contains(t, fe["scope"], "test systems only")
-	op, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op", Role: store.RoleOperator, Active: true, Scope: store.ScopeTest})
+	op, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op", Role: vocab.RoleOperator, Active: true, Scope: vocab.ScopeTest})
 	require.NoError(t, err)
-	require.Equal(t, store.ScopeTest, op.Scope)
+	require.Equal(t, vocab.ScopeTest, op.Scope)
 	entries, _, err := e.st.ListAudit(ctx, store.AuditFilter{})
 	require.NoError(t, err)
 	require.Equal(t, "op@shop.test: may write into test systems only", entries[0].Summary)
-	op, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op 2", Role: store.RoleOperator, Active: true})
+	op, err = e.st.UpdateUser(ctx, sys, op.ID, store.UserUpdate{Name: "Op 2", Role: vocab.RoleOperator, Active: true})
 	require.NoError(t, err)
-	require.Equal(t, store.ScopeTest, op.Scope, "a form without the field keeps the scope")
+	require.Equal(t, vocab.ScopeTest, op.Scope, "a form without the field keeps the scope")
 
 	limits, err := e.st.ReplayLimits(ctx, store.Actor{UserID: op.ID})
 	require.NoError(t, err)
@@ -365,13 +367,13 @@ func TestReplayBatchQueue(t *testing.T) {
 	ctx := t.Context()
 	sys := store.SystemActor("test")
 	ids := e.failures(t,
-		e.failed("#7001", store.ClassUnmapped, "#7001 cannot be sent to Odoo: SKU-A is not mapped yet."),
-		e.failed("#7002", store.ClassUnmapped, "#7002 cannot be sent to Odoo: SKU-B is not mapped yet."),
-		e.failed("#7003", store.ClassValidation, "Odoo refused the change: customer 7 has no country."))
+		e.failed("#7001", vocab.ClassUnmapped, "#7001 cannot be sent to Odoo: SKU-A is not mapped yet."),
+		e.failed("#7002", vocab.ClassUnmapped, "#7002 cannot be sent to Odoo: SKU-B is not mapped yet."),
+		e.failed("#7003", vocab.ClassValidation, "Odoo refused the change: customer 7 has no country."))
 
-	byFilter, err := e.st.CreateReplayBatch(ctx, sys, store.NewReplayBatch{Filter: store.FailedFilter{ErrorClass: store.ClassUnmapped}})
+	byFilter, err := e.st.CreateReplayBatch(ctx, sys, store.NewReplayBatch{Filter: store.FailedFilter{ErrorClass: vocab.ClassUnmapped}})
 	require.NoError(t, err)
-	later := e.failures(t, e.failed("#7004", store.ClassUnmapped, "#7004 cannot be sent to Odoo: SKU-C is not mapped yet."))
+	later := e.failures(t, e.failed("#7004", vocab.ClassUnmapped, "#7004 cannot be sent to Odoo: SKU-C is not mapped yet."))
 	_, err = e.st.DB.ExecContext(ctx, `UPDATE syncs SET created_at = now() + interval '1 second' WHERE id = $1`, later[0])
 	require.NoError(t, err)
 	n, err := e.st.TakeReplayFailures(ctx, byFilter)

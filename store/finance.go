@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // Thresholds are the margins (percent of the storefront price) below which
@@ -19,20 +21,20 @@ type Thresholds struct {
 
 // Validate checks that each threshold is a percent and that they go up
 // from critical to medium, saying which one is wrong.
-func (t Thresholds) Validate() FieldErrors {
+func (t Thresholds) Validate() vocab.FieldErrors {
 	for _, v := range []struct {
 		name string
 		v    float64
 	}{{"critical", t.Critical}, {"low", t.High}, {"below target", t.Medium}} {
 		if math.IsNaN(v.v) || v.v < -100 || v.v > 100 {
-			return FieldErrors{"thresholds": fmt.Sprintf("The %s threshold must be a percent between -100 and 100; %g is not.", v.name, v.v)}
+			return vocab.FieldErrors{"thresholds": fmt.Sprintf("The %s threshold must be a percent between -100 and 100; %g is not.", v.name, v.v)}
 		}
 	}
 	if t.Critical > t.High {
-		return FieldErrors{"thresholds": fmt.Sprintf("Thresholds go up from critical to medium: the critical threshold (%g %%) cannot be above the low one (%g %%).", t.Critical, t.High)}
+		return vocab.FieldErrors{"thresholds": fmt.Sprintf("Thresholds go up from critical to medium: the critical threshold (%g %%) cannot be above the low one (%g %%).", t.Critical, t.High)}
 	}
 	if t.High > t.Medium {
-		return FieldErrors{"thresholds": fmt.Sprintf("Thresholds go up from critical to medium: the low threshold (%g %%) cannot be above the below-target one (%g %%).", t.High, t.Medium)}
+		return vocab.FieldErrors{"thresholds": fmt.Sprintf("Thresholds go up from critical to medium: the low threshold (%g %%) cannot be above the below-target one (%g %%).", t.High, t.Medium)}
 	}
 	return nil
 }

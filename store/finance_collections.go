@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"crossdock/vocab"
 )
 
 // ValidateCollection checks thresholds set for a collection: percents from
 // 0 to 100, strictly going up from critical to medium. Messages are keyed by
 // field, to sit next to it.
-func (t Thresholds) ValidateCollection() FieldErrors {
-	fe := FieldErrors{}
+func (t Thresholds) ValidateCollection() vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	for _, v := range []struct {
 		key, name string
 		v         float64
@@ -91,7 +93,7 @@ func (tx *Tx) rebuildFinanceBands(ctx context.Context) error {
 func (s *Store) SetCollectionThresholds(ctx context.Context, a Actor, ref, title string, t Thresholds) error {
 	ref, title = strings.TrimSpace(ref), strings.TrimSpace(title)
 	if !strings.HasPrefix(ref, "gid://shopify/Collection/") {
-		return FieldErrors{"collection": "Choose a collection from the list."}
+		return vocab.FieldErrors{"collection": "Choose a collection from the list."}
 	}
 	if fe := t.ValidateCollection(); fe != nil {
 		return fe

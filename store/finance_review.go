@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"crossdock/vocab"
 )
 
 // Finance review states of a variant.
@@ -24,8 +26,8 @@ type FinanceAction struct {
 }
 
 // Validate checks the action's input.
-func (a FinanceAction) Validate() FieldErrors {
-	fe := FieldErrors{}
+func (a FinanceAction) Validate() vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	n := utf8.RuneCountInString(strings.TrimSpace(a.Note))
 	switch a.Action {
 	case "acknowledge", "send":

@@ -8,6 +8,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestThresholdsValidateSaysWhatIsWrong(t *testing.T) {
@@ -140,7 +141,7 @@ VALUES ('prices', 'manual', 'succeeded', now(), now()) RETURNING id`))
 	require.Equal(t, []string{"finance.collection_thresholds", "finance.collection_thresholds", "finance.collection_thresholds_cleared"}, audits)
 
 	fe := st.SetCollectionThresholds(ctx, admin, sale, "Sale", store.Thresholds{Critical: 20, High: 10, Medium: 30})
-	var ferr store.FieldErrors
+	var ferr vocab.FieldErrors
 	require.ErrorAs(t, fe, &ferr)
 	require.Contains(t, ferr["high"], "above the critical one")
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"crossdock/vocab"
 )
 
 // FlowPause says that a data family's flow is paused, by whom and why.
@@ -33,7 +35,7 @@ func (q q) FlowPauses(ctx context.Context) (map[string]FlowPause, error) {
 func (s *Store) PauseFlow(ctx context.Context, a Actor, family, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if utf8.RuneCountInString(reason) > 500 {
-		return FieldErrors{"reason": "Keep the reason under 500 characters."}
+		return vocab.FieldErrors{"reason": "Keep the reason under 500 characters."}
 	}
 	return s.InTx(ctx, func(tx *Tx) error {
 		var actorID *int64

@@ -8,7 +8,7 @@ import (
 
 	"github.com/lib/pq"
 
-	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // FlowHour is what the syncs of one family created in one hour became.
@@ -21,7 +21,7 @@ type FlowHour struct {
 
 // FlowStat is the recent health of one data family's flow.
 type FlowStat struct {
-	Family rules.Family
+	Family vocab.Family
 	// Hours lists the hours of the window that had syncs, oldest first
 	// (by created_at).
 	Hours []FlowHour
@@ -42,13 +42,13 @@ type FlowStat struct {
 }
 
 type flowHourRow struct {
-	Family       string     `db:"family"`
-	Hour         time.Time  `db:"hour"`
-	Status       string     `db:"status"`
-	N            int        `db:"n"`
-	FailedRecent int        `db:"failed_recent"`
-	OKRecent     int        `db:"succeeded_recent"`
-	LastFailed   *time.Time `db:"last_failed"`
+	Family       string       `db:"family"`
+	Hour         time.Time    `db:"hour"`
+	Status       vocab.Status `db:"status"`
+	N            int          `db:"n"`
+	FailedRecent int          `db:"failed_recent"`
+	OKRecent     int          `db:"succeeded_recent"`
+	LastFailed   *time.Time   `db:"last_failed"`
 }
 
 type flowSummaryRow struct {
@@ -72,7 +72,7 @@ FROM syncs WHERE created_at >= $1
 GROUP BY 1, 2, 3 ORDER BY 1, 2`, since); err != nil {
 		return nil, fmt.Errorf("store: flow stats by hour: %w", err)
 	}
-	families := rules.Families()
+	families := vocab.AllFamilies()
 	names := make([]string, len(families))
 	for i, f := range families {
 		names[i] = string(f)
@@ -109,10 +109,10 @@ FROM unnest($1::text[]) AS f(family)`, pq.Array(names)); err != nil {
 		h := &fs.Hours[len(fs.Hours)-1]
 		fs.Total += r.N
 		switch r.Status {
-		case SyncSucceeded:
+		case vocab.SyncSucceeded:
 			h.Succeeded += r.N
 			fs.Succeeded += r.N
-		case SyncFailed:
+		case vocab.SyncFailed:
 			h.Failed += r.N
 			fs.Failed += r.N
 		default:

@@ -14,6 +14,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // Run with: go test -run '^$' -bench Mapping -benchtime 1x ./store/
@@ -34,13 +35,13 @@ func benchSetup(b *testing.B) *benchEnv {
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(b, err)
 	sys := store.SystemActor("bench")
-	shop, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Shop", Kind: store.KindShopify, Environment: store.EnvTest})
+	shop, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Shop", Kind: vocab.KindShopify, Environment: vocab.EnvTest})
 	require.NoError(b, err)
-	odoo, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo, Environment: store.EnvTest})
+	odoo, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvTest})
 	require.NoError(b, err)
 	a, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "a@b.test", Name: "A", Password: "correct horse battery"})
 	require.NoError(b, err)
-	o, err := st.CreateUser(ctx, sys, store.NewUser{Email: "o@b.test", Name: "O", Role: store.RoleOperator, Password: "correct horse battery"})
+	o, err := st.CreateUser(ctx, sys, store.NewUser{Email: "o@b.test", Name: "O", Role: vocab.RoleOperator, Password: "correct horse battery"})
 	require.NoError(b, err)
 	return &benchEnv{st: st, shop: shop, odoo: odoo, admin: store.Actor{UserID: a.ID, Label: a.Email}, op: store.Actor{UserID: o.ID, Label: o.Email}}
 }

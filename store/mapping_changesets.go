@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // Proposed change states.
@@ -254,7 +256,7 @@ func (e ConflictsError) Error() string {
 
 // validateItems checks rows proposed through a form; import rows are
 // checked line by line by the importer.
-func (q q) validateItems(ctx context.Context, items []ItemInput) (FieldErrors, error) {
+func (q q) validateItems(ctx context.Context, items []ItemInput) (vocab.FieldErrors, error) {
 	types, err := q.EntityTypes(ctx)
 	if err != nil {
 		return nil, err
@@ -263,7 +265,7 @@ func (q q) validateItems(ctx context.Context, items []ItemInput) (FieldErrors, e
 	if err != nil {
 		return nil, err
 	}
-	fe := FieldErrors{}
+	fe := vocab.FieldErrors{}
 	for i := range items {
 		it := &items[i]
 		it.normalize()
@@ -298,8 +300,8 @@ func connSet(cs []Connection) map[int64]Connection {
 }
 
 // checkItem says what is wrong with a row, field by field.
-func checkItem(it ItemInput, types map[string]EntityType, conns map[int64]Connection) FieldErrors {
-	fe := FieldErrors{}
+func checkItem(it ItemInput, types map[string]EntityType, conns map[int64]Connection) vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	if it.Op != OpSet && it.Op != OpRemove {
 		fe["action"] = "The action must be empty (add or change) or \"remove\"."
 	}
@@ -356,7 +358,7 @@ func (s *Store) CreateChangeSet(ctx context.Context, a Actor, in NewChangeSet) (
 		return ChangeSet{}, err
 	}
 	if fe == nil {
-		fe = FieldErrors{}
+		fe = vocab.FieldErrors{}
 	}
 	if len(in.Items) == 0 {
 		fe["form"] = "A proposed change needs at least one row."
@@ -442,7 +444,7 @@ func (tx *Tx) copyItems(ctx context.Context, csID int64, firstLine int, items []
 	}
 	if _, err := stmt.ExecContext(ctx); err != nil {
 		if isUniqueViolation(err) {
-			return FieldErrors{"external_id": "This proposed change already has a row for this id; change or remove that row instead."}
+			return vocab.FieldErrors{"external_id": "This proposed change already has a row for this id; change or remove that row instead."}
 		}
 		return fmt.Errorf("store: copy items: %w", err)
 	}
@@ -958,7 +960,7 @@ func (q q) checkApprover(ctx context.Context, a Actor, cs ChangeSet) error {
 	if err != nil {
 		return err
 	}
-	if u.Role != RoleAdmin || !u.Active {
+	if u.Role != vocab.RoleAdmin || !u.Active {
 		return ErrNotApprover
 	}
 	if cs.ProposedByUser(a.UserID) {
@@ -975,7 +977,7 @@ func (q q) checkApprover(ctx context.Context, a Actor, cs ChangeSet) error {
 func (s *Store) ApproveChangeSet(ctx context.Context, a Actor, id int64, comment string) (ChangeSet, error) {
 	comment = strings.TrimSpace(comment)
 	if utf8.RuneCountInString(comment) > MaxCommentLen {
-		return ChangeSet{}, FieldErrors{"comment": fmt.Sprintf("The comment must be at most %d characters.", MaxCommentLen)}
+		return ChangeSet{}, vocab.FieldErrors{"comment": fmt.Sprintf("The comment must be at most %d characters.", MaxCommentLen)}
 	}
 	var cs ChangeSet
 	var blocked error
@@ -1092,9 +1094,9 @@ func (s *Store) RejectChangeSet(ctx context.Context, a Actor, id int64, comment 
 	comment = strings.TrimSpace(comment)
 	switch {
 	case comment == "":
-		return ChangeSet{}, FieldErrors{"comment": "Say why you reject it, so the proposer can fix it."}
+		return ChangeSet{}, vocab.FieldErrors{"comment": "Say why you reject it, so the proposer can fix it."}
 	case utf8.RuneCountInString(comment) > MaxCommentLen:
-		return ChangeSet{}, FieldErrors{"comment": fmt.Sprintf("The comment must be at most %d characters.", MaxCommentLen)}
+		return ChangeSet{}, vocab.FieldErrors{"comment": fmt.Sprintf("The comment must be at most %d characters.", MaxCommentLen)}
 	}
 	var cs ChangeSet
 	err := s.InTx(ctx, func(tx *Tx) error {
@@ -1124,9 +1126,9 @@ func (s *Store) CommentOnChangeSet(ctx context.Context, a Actor, id int64, body 
 	body = strings.TrimSpace(body)
 	switch {
 	case body == "":
-		return Comment{}, FieldErrors{"body": "Write a comment first."}
+		return Comment{}, vocab.FieldErrors{"body": "Write a comment first."}
 	case utf8.RuneCountInString(body) > MaxCommentLen:
-		return Comment{}, FieldErrors{"body": fmt.Sprintf("A comment must be at most %d characters.", MaxCommentLen)}
+		return Comment{}, vocab.FieldErrors{"body": fmt.Sprintf("A comment must be at most %d characters.", MaxCommentLen)}
 	}
 	var cm Comment
 	err := s.InTx(ctx, func(tx *Tx) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/lib/pq"
 
 	"crossdock/store/csvfile"
+	"crossdock/vocab"
 )
 
 // MappingCSVColumns is the header of mapping CSV files, as exported. An
@@ -85,10 +86,10 @@ func (s *Store) ImportMappingsCSV(ctx context.Context, a Actor, r io.Reader, fil
 	}
 	reason = strings.TrimSpace(reason)
 	if utf8.RuneCountInString(reason) > MaxReasonLen {
-		return ImportResult{}, FieldErrors{"reason": fmt.Sprintf("The reason must be at most %d characters.", MaxReasonLen)}
+		return ImportResult{}, vocab.FieldErrors{"reason": fmt.Sprintf("The reason must be at most %d characters.", MaxReasonLen)}
 	}
 	if strings.ContainsRune(reason, 0) {
-		return ImportResult{}, FieldErrors{"reason": "The reason contains a character that cannot be stored (a NUL byte). Remove it and try again."}
+		return ImportResult{}, vocab.FieldErrors{"reason": "The reason contains a character that cannot be stored (a NUL byte). Remove it and try again."}
 	}
 	fileName = strings.TrimSpace(fileName)
 	if utf8.RuneCountInString(fileName) > MaxTitleLen || !utf8.ValidString(fileName) || strings.ContainsRune(fileName, 0) {

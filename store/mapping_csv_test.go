@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 func TestImportCSVPreviewAndApprove(t *testing.T) {
@@ -185,7 +186,7 @@ func TestImportCSVRowWithNUL(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrHasInvalidRows)
 
 	_, err = e.st.ImportMappingsCSV(ctx, e.oper, strings.NewReader(file), "x.csv", "fix\x00")
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe)
 	require.Contains(t, fe["reason"], "a character that cannot be stored (a NUL byte)")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // MissingRecordsOf says which records the open unmapped failures matching f
@@ -20,7 +22,7 @@ func (q q) MissingRecordsOf(ctx context.Context, f FailedFilter) (MissingMapping
 	if err != nil || len(m.ExternalIDs) > 0 {
 		return m, err
 	}
-	f.Status, f.ErrorClass = FailedOpen, ClassUnmapped
+	f.Status, f.ErrorClass = FailedOpen, vocab.ClassUnmapped
 	var args []any
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	w := strings.Join(f.where(arg), " AND ")

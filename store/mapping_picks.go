@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"crossdock/vocab"
 )
 
 // SourcePicker: matches picked by hand on the unmapped list ("Map to…"),
@@ -113,10 +115,10 @@ func containsFold(list []string, s string) bool {
 // to another system or is already mapped is refused in words.
 func (s *Store) ProposePick(ctx context.Context, a Actor, p Pick) (ChangeSet, error) {
 	if p.From == 0 || p.To == 0 || p.From == p.To {
-		return ChangeSet{}, FieldErrors{"form": "Choose two different systems."}
+		return ChangeSet{}, vocab.FieldErrors{"form": "Choose two different systems."}
 	}
 	if p.ExternalID == "" || p.MatchID == "" {
-		return ChangeSet{}, FieldErrors{"form": "Choose the record to map it to."}
+		return ChangeSet{}, vocab.FieldErrors{"form": "Choose the record to map it to."}
 	}
 	fromC, err := s.ConnectionByID(ctx, p.From)
 	if err != nil {
@@ -133,16 +135,16 @@ func (s *Store) ProposePick(ctx context.Context, a Actor, p Pick) (ChangeSet, er
 	}
 	if len(rows) == 0 {
 		if _, err := s.externalRecord(ctx, p.From, p.EntityType, p.ExternalID); errors.Is(err, ErrNotFound) {
-			return ChangeSet{}, FieldErrors{"form": fmt.Sprintf("That record is no longer in %s; the list may have changed. Reload the page.", fromC.Name)}
+			return ChangeSet{}, vocab.FieldErrors{"form": fmt.Sprintf("That record is no longer in %s; the list may have changed. Reload the page.", fromC.Name)}
 		} else if err != nil {
 			return ChangeSet{}, err
 		}
-		return ChangeSet{}, FieldErrors{"form": fmt.Sprintf("That record already has a counterpart in %s.", toC.Name)}
+		return ChangeSet{}, vocab.FieldErrors{"form": fmt.Sprintf("That record already has a counterpart in %s.", toC.Name)}
 	}
 	x := rows[0]
 	y, err := s.externalRecord(ctx, p.To, p.EntityType, p.MatchID)
 	if errors.Is(err, ErrNotFound) {
-		return ChangeSet{}, FieldErrors{"form": fmt.Sprintf("The record you picked is not in %s (it may have been deleted there, or it belongs to another system). Pick another one.", toC.Name)}
+		return ChangeSet{}, vocab.FieldErrors{"form": fmt.Sprintf("The record you picked is not in %s (it may have been deleted there, or it belongs to another system). Pick another one.", toC.Name)}
 	}
 	if err != nil {
 		return ChangeSet{}, err
@@ -158,7 +160,7 @@ FROM mapping_refs r JOIN mapping_entities e ON e.id = r.entity_id
 WHERE r.connection_id = $1 AND r.entity_type = $2 AND r.external_id = $3 AND r.valid_to IS NULL`, p.To, p.EntityType, p.MatchID, p.From)
 	switch {
 	case err == nil && (ent.HasFromRef || x.EntityID != nil):
-		return ChangeSet{}, FieldErrors{"form": fmt.Sprintf("%s is already mapped to %s. Pick another one, or change that mapping on its page first.", RecordLabel(y), ent.Key)}
+		return ChangeSet{}, vocab.FieldErrors{"form": fmt.Sprintf("%s is already mapped to %s. Pick another one, or change that mapping on its page first.", RecordLabel(y), ent.Key)}
 	case err == nil:
 		sug.EntityID, sug.EntityKey = &ent.ID, ent.Key
 	case !errors.Is(err, ErrNotFound):
@@ -174,9 +176,9 @@ WHERE status = 'draft' AND source = 'picker' AND proposed_by = $1 ORDER BY id DE
 	case err == nil:
 		cs, err := s.AddChangeSetItems(ctx, a, draft.ID, items)
 		if err != nil {
-			var fe FieldErrors
+			var fe vocab.FieldErrors
 			if errors.As(err, &fe) && fe["external_id"] != "" {
-				return ChangeSet{}, FieldErrors{"form": fmt.Sprintf("Your draft proposed change #%d already maps one of these records. Change it there.", draft.ID)}
+				return ChangeSet{}, vocab.FieldErrors{"form": fmt.Sprintf("Your draft proposed change #%d already maps one of these records. Change it there.", draft.ID)}
 			}
 			return ChangeSet{}, err
 		}

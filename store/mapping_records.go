@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // ExternalRecord is a record a connected system has, as the sync engine last
@@ -311,10 +313,10 @@ func (q q) SuggestedIDs(ctx context.Context, from, to int64, entityType string, 
 // never taken from the request.
 func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to int64, entityType string, externalIDs []string, reason string) (ChangeSet, error) {
 	if len(externalIDs) == 0 {
-		return ChangeSet{}, FieldErrors{"form": "Tick at least one suggestion to accept."}
+		return ChangeSet{}, vocab.FieldErrors{"form": "Tick at least one suggestion to accept."}
 	}
 	if len(externalIDs) > MaxAcceptAtOnce {
-		return ChangeSet{}, FieldErrors{"form": "Accept at most 5,000 suggestions at a time."}
+		return ChangeSet{}, vocab.FieldErrors{"form": "Accept at most 5,000 suggestions at a time."}
 	}
 	// ListUnmapped answers at most 500 rows a call: ask in chunks.
 	var rows []UnmappedRow
@@ -327,7 +329,7 @@ func (s *Store) ChangeSetFromSuggestions(ctx context.Context, a Actor, from, to 
 	}
 	items := suggestionItems(rows)
 	if len(items) == 0 {
-		return ChangeSet{}, FieldErrors{"form": "None of the ticked records has a suggestion any more; the list may have changed. Reload the page."}
+		return ChangeSet{}, vocab.FieldErrors{"form": "None of the ticked records has a suggestion any more; the list may have changed. Reload the page."}
 	}
 	fromC, err := s.ConnectionByID(ctx, from)
 	if err != nil {

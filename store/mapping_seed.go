@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"crossdock/vocab"
 )
 
 // SourceSeed marks a change set written by Crossdock itself to seed a
@@ -80,7 +82,7 @@ func (s *Store) SeedMappings(ctx context.Context, a Actor, in NewChangeSet) (Cha
 		}
 		return tx.Audit(ctx, a, Change{Action: "changeset.seeded", ObjectType: "change_set", ObjectID: strconv.FormatInt(cs.ID, 10),
 			Summary: fmt.Sprintf("%s seeded proposed change #%d %q: mapping version %d (%s mappings added)", a.Label, cs.ID, cs.Title, version,
-				Thousands(cs.NAdd)),
+				vocab.Thousands(cs.NAdd)),
 			After: auditChangeSet(cs)})
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // mapEnv is a database with two systems and the people of a maker-checker flow.
@@ -31,15 +32,15 @@ func setupMappings(t *testing.T) *mapEnv {
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	sys := store.SystemActor("test")
-	shop, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify, Environment: store.EnvTest})
+	shop, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify, Environment: vocab.EnvTest})
 	require.NoError(t, err)
-	odoo, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo, Environment: store.EnvTest})
+	odoo, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvTest})
 	require.NoError(t, err)
 	a1, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "ada@shop.test", Name: "Ada", Password: "correct horse battery"})
 	require.NoError(t, err)
-	a2, err := st.CreateUser(ctx, sys, store.NewUser{Email: "bob@shop.test", Name: "Bob", Role: store.RoleAdmin, Password: "correct horse battery"})
+	a2, err := st.CreateUser(ctx, sys, store.NewUser{Email: "bob@shop.test", Name: "Bob", Role: vocab.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
-	op, err := st.CreateUser(ctx, sys, store.NewUser{Email: "olga@shop.test", Name: "Olga", Role: store.RoleOperator, Password: "correct horse battery"})
+	op, err := st.CreateUser(ctx, sys, store.NewUser{Email: "olga@shop.test", Name: "Olga", Role: vocab.RoleOperator, Password: "correct horse battery"})
 	require.NoError(t, err)
 	actor := func(u store.User) store.Actor { return store.Actor{UserID: u.ID, Label: u.Email} }
 	return &mapEnv{st: st, shop: shop, odoo: odoo, admin1: actor(a1), admin2: actor(a2), oper: actor(op), adminUser1: a1, adminUser2: a2}
@@ -149,7 +150,7 @@ func TestOwnChangeSetCannotBeApprovedOrRejected(t *testing.T) {
 	require.Equal(t, 1, n)
 
 	_, err = e.st.RejectChangeSet(ctx, e.admin2, cs.ID, "  ")
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe)
 	require.Contains(t, fe["comment"], "Say why")
 	cs, err = e.st.RejectChangeSet(ctx, e.admin2, cs.ID, "Wrong shop")
@@ -332,7 +333,7 @@ func TestConflictsAreFoundAndBlock(t *testing.T) {
 	require.Equal(t, int64(1), v, "nothing blocked was applied")
 
 	_, err = e.st.CreateChangeSet(ctx, e.oper, store.NewChangeSet{Items: []store.ItemInput{set("variant", e.odoo.ID, "B", "o2", ""), set("variant", e.odoo.ID, "C", "o2", "")}})
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe, "a change set says one thing per id")
 	_, err = e.st.CreateChangeSet(ctx, e.oper, store.NewChangeSet{Items: []store.ItemInput{{EntityType: "spaceship", ConnectionID: e.odoo.ID, ExternalID: "", EntityKey: "x"}}})
 	require.ErrorAs(t, err, &fe)

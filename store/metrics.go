@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"crossdock/vocab"
 )
 
 // QueueStat is the work of one family waiting in the queue right now.
@@ -37,10 +39,10 @@ GROUP BY family ORDER BY family`); err != nil {
 // ProblemCount counts the unresolved problem syncs of one family, status and
 // error class.
 type ProblemCount struct {
-	Family string `db:"family"`
-	Status string `db:"status"`
-	Class  string `db:"error_class"`
-	N      int    `db:"n"`
+	Family string           `db:"family"`
+	Status vocab.Status     `db:"status"`
+	Class  vocab.ErrorClass `db:"error_class"`
+	N      int              `db:"n"`
 }
 
 // ProblemCounts counts the unresolved failed, retrying and rejected syncs

@@ -9,6 +9,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // Replicas flush their calls in any order: the latest answer and the latest
@@ -20,8 +21,8 @@ func TestRecordConnectionTrafficKeepsTheLatest(t *testing.T) {
 	ctx := t.Context()
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
-	c, err := st.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-		Environment: store.EnvTest, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
+	c, err := st.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+		Environment: vocab.EnvTest, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
 	require.NoError(t, err)
 	now := time.Now().Truncate(time.Microsecond)
 	at := func(d time.Duration) *time.Time { t := now.Add(-d); return &t }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // Reconciliation families: what a run compares.
@@ -176,7 +178,7 @@ func (q q) ReconSchedules(ctx context.Context) (map[string]int, error) {
 // SetReconSchedule sets how often a family is compared (0: on demand only).
 func (s *Store) SetReconSchedule(ctx context.Context, a Actor, family string, minutes int) error {
 	if minutes < 0 || minutes > 60*24*31 {
-		return FieldErrors{"every": "Choose between 0 (only when asked) and 44,640 minutes (a month)."}
+		return vocab.FieldErrors{"every": "Choose between 0 (only when asked) and 44,640 minutes (a month)."}
 	}
 	return s.InTx(ctx, func(tx *Tx) error {
 		var before int

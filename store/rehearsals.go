@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // Rehearsal profiles.
@@ -154,8 +156,8 @@ type NewRehearsal struct {
 }
 
 // Validate checks the numbers; the connection is checked by CreateRehearsal.
-func (in NewRehearsal) Validate() FieldErrors {
-	fe := FieldErrors{}
+func (in NewRehearsal) Validate() vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	if in.Profile != RehearsalBestHour && in.Profile != RehearsalRate {
 		fe["profile"] = "Choose a multiple of your busiest hour or a rate of orders per minute."
 	}
@@ -193,17 +195,17 @@ func (tx *Tx) CreateRehearsal(ctx context.Context, a Actor, in NewRehearsal) (Re
 	c, err := tx.ConnectionByID(ctx, in.ConnectionID)
 	if err != nil {
 		if err == ErrNotFound {
-			return Rehearsal{}, FieldErrors{"connection": "This connection no longer exists: choose another one."}
+			return Rehearsal{}, vocab.FieldErrors{"connection": "This connection no longer exists: choose another one."}
 		}
 		return Rehearsal{}, err
 	}
 	switch {
-	case c.Kind != KindShopify:
-		return Rehearsal{}, FieldErrors{"connection": fmt.Sprintf("%q is not a Shopify store: a rehearsal sends Shopify webhooks.", c.Name)}
+	case c.Kind != vocab.KindShopify:
+		return Rehearsal{}, vocab.FieldErrors{"connection": fmt.Sprintf("%q is not a Shopify store: a rehearsal sends Shopify webhooks.", c.Name)}
 	case c.IsProduction():
-		return Rehearsal{}, FieldErrors{"connection": fmt.Sprintf("%q is a production store. A rehearsal floods its connection with made-up orders, so it only runs against test-environment connections (the sandbox twins).", c.Name)}
+		return Rehearsal{}, vocab.FieldErrors{"connection": fmt.Sprintf("%q is a production store. A rehearsal floods its connection with made-up orders, so it only runs against test-environment connections (the sandbox twins).", c.Name)}
 	case !c.Enabled:
-		return Rehearsal{}, FieldErrors{"connection": fmt.Sprintf("%q is disabled, so it would turn every webhook away: enable it first.", c.Name)}
+		return Rehearsal{}, vocab.FieldErrors{"connection": fmt.Sprintf("%q is disabled, so it would turn every webhook away: enable it first.", c.Name)}
 	}
 	var id int64
 	var by *int64

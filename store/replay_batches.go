@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // Replay batch states.
@@ -251,8 +253,8 @@ func (p BatchProgress) Finished() int { return p.Succeeded + p.FailedAgain + p.S
 // on replay_batch_id, status).
 func (q q) ReplayBatchProgress(ctx context.Context, id int64) (BatchProgress, error) {
 	var rows []struct {
-		Status string `db:"status"`
-		N      int    `db:"n"`
+		Status vocab.Status `db:"status"`
+		N      int          `db:"n"`
 	}
 	if err := sqlxSelect(ctx, q, &rows, `SELECT status, count(*) AS n FROM syncs WHERE replay_batch_id = $1 GROUP BY status`, id); err != nil {
 		return BatchProgress{}, fmt.Errorf("store: replay batch progress: %w", err)
@@ -260,15 +262,15 @@ func (q q) ReplayBatchProgress(ctx context.Context, id int64) (BatchProgress, er
 	var p BatchProgress
 	for _, r := range rows {
 		switch r.Status {
-		case SyncPending, SyncRetrying:
+		case vocab.SyncPending, vocab.SyncRetrying:
 			p.Waiting += r.N
-		case SyncRunning:
+		case vocab.SyncRunning:
 			p.Running += r.N
-		case SyncSucceeded:
+		case vocab.SyncSucceeded:
 			p.Succeeded += r.N
-		case SyncFailed, SyncRejected:
+		case vocab.SyncFailed, vocab.SyncRejected:
 			p.FailedAgain += r.N
-		case SyncSkipped:
+		case vocab.SyncSkipped:
 			p.Skipped += r.N
 		}
 	}

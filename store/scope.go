@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
 
 // OutOfScopeError refuses a write into a production system by a person an
@@ -22,8 +24,8 @@ func (e *OutOfScopeError) Error() string {
 // mayWrite is the one rule of environment scopes: someone limited to test
 // systems writes into test systems only; everyone else anywhere. A
 // connection that does not say it is a test system counts as production.
-func mayWrite(scope string, c Connection) error {
-	if scope == ScopeAll || c.Environment == EnvTest {
+func mayWrite(scope vocab.Scope, c Connection) error {
+	if scope == vocab.ScopeAll || c.Environment == vocab.EnvTest {
 		return nil
 	}
 	return &OutOfScopeError{System: c.Name}
@@ -35,14 +37,14 @@ func mayWrite(scope string, c Connection) error {
 // the automatic replay after their approval). Crossdock itself (no user)
 // writes anywhere; a user id that names nobody is held to test systems, so
 // a mistake fails closed.
-func (q q) writeScope(ctx context.Context, a Actor) (string, error) {
+func (q q) writeScope(ctx context.Context, a Actor) (vocab.Scope, error) {
 	if a.UserID == 0 {
-		return ScopeAll, nil
+		return vocab.ScopeAll, nil
 	}
-	var scope string
+	var scope vocab.Scope
 	err := notFound(sqlxGet(ctx, q, &scope, `SELECT environment_scope FROM users WHERE id = $1`, a.UserID))
 	if errors.Is(err, ErrNotFound) {
-		return ScopeTest, nil
+		return vocab.ScopeTest, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("store: scope of user %d: %w", a.UserID, err)
@@ -58,7 +60,7 @@ func (q q) writeScope(ctx context.Context, a Actor) (string, error) {
 // Connections that no longer exist are left to the caller.
 func (q q) MayWriteInto(ctx context.Context, a Actor, connectionIDs ...int64) error {
 	scope, err := q.writeScope(ctx, a)
-	if err != nil || scope == ScopeAll || len(connectionIDs) == 0 {
+	if err != nil || scope == vocab.ScopeAll || len(connectionIDs) == 0 {
 		return err
 	}
 	var cs []Connection

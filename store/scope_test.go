@@ -7,6 +7,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // TestMayWriteInto: the one rule of environment scopes, for each kind of
@@ -18,13 +19,13 @@ func TestMayWriteInto(t *testing.T) {
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	sys := store.SystemActor("test")
-	prod, err := e.st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo live", Kind: store.KindOdoo, Environment: store.EnvProduction})
+	prod, err := e.st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo live", Kind: vocab.KindOdoo, Environment: vocab.EnvProduction})
 	require.NoError(t, err)
-	all, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "all@shop.test", Name: "All", Role: store.RoleAdmin, Password: "correct horse battery"})
+	all, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "all@shop.test", Name: "All", Role: vocab.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
-	limited, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "limited@shop.test", Name: "Limited", Role: store.RoleAdmin, Password: "correct horse battery"})
+	limited, err := e.st.CreateUser(ctx, sys, store.NewUser{Email: "limited@shop.test", Name: "Limited", Role: vocab.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
-	_, err = e.st.UpdateUser(ctx, sys, limited.ID, store.UserUpdate{Name: "Limited", Role: store.RoleAdmin, Active: true, Scope: store.ScopeTest})
+	_, err = e.st.UpdateUser(ctx, sys, limited.ID, store.UserUpdate{Name: "Limited", Role: vocab.RoleAdmin, Active: true, Scope: vocab.ScopeTest})
 	require.NoError(t, err)
 
 	const refusal = "You may write only into test systems, and Odoo live is a production system. Ask an admin."
@@ -57,7 +58,7 @@ func TestMayWriteInto(t *testing.T) {
 	}
 
 	// The scope is read at the check, not remembered: widening it applies at once.
-	_, err = e.st.UpdateUser(ctx, sys, limited.ID, store.UserUpdate{Name: "Limited", Role: store.RoleAdmin, Active: true, Scope: store.ScopeAll})
+	_, err = e.st.UpdateUser(ctx, sys, limited.ID, store.UserUpdate{Name: "Limited", Role: vocab.RoleAdmin, Active: true, Scope: vocab.ScopeAll})
 	require.NoError(t, err)
 	require.NoError(t, e.st.MayWriteInto(ctx, store.Actor{UserID: limited.ID}, prod.ID))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 // ErrRuleChanged is returned when a source-of-truth rule was changed by
@@ -23,7 +24,7 @@ var ErrRuleChanged = errors.New("someone else changed this rule while you were e
 
 // SourceRuleInput is an admin's choice for one data family, as the form sends it.
 type SourceRuleInput struct {
-	Family           rules.Family
+	Family           vocab.Family
 	Master           int64   // 0: nobody decides the family
 	Receivers        []int64 // the systems the family is written into
 	EditedByHand     []int64 // receivers in which people also edit the family by hand
@@ -55,8 +56,8 @@ func dedupe(ids []int64) []int64 {
 }
 
 // Validate checks the choices that do not need the database.
-func (in SourceRuleInput) Validate() FieldErrors {
-	fe := FieldErrors{}
+func (in SourceRuleInput) Validate() vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	if !in.Family.Valid() {
 		fe["family"] = "Choose one of the kinds of data Crossdock syncs."
 	}
@@ -77,7 +78,7 @@ func (in SourceRuleInput) Validate() FieldErrors {
 		fe["policy"] = "Choose what happens on a conflict: the master wins, or the change is held for review."
 	}
 	for _, key := range slices.Sorted(maps.Keys(in.FieldOwners)) {
-		if in.Family != rules.Products {
+		if in.Family != vocab.Products {
 			fe["form"] = "Only products have owners field by field."
 			break
 		}
@@ -115,11 +116,11 @@ type fieldOwnerRow struct {
 }
 
 type ruleConnRow struct {
-	ID          int64  `db:"id"`
-	Name        string `db:"name"`
-	Kind        string `db:"kind"`
-	Environment string `db:"environment"`
-	Enabled     bool   `db:"enabled"`
+	ID          int64             `db:"id"`
+	Name        string            `db:"name"`
+	Kind        vocab.Kind        `db:"kind"`
+	Environment vocab.Environment `db:"environment"`
+	Enabled     bool              `db:"enabled"`
 }
 
 // SourceRules loads every source of truth as one consistent snapshot, with
@@ -137,7 +138,7 @@ func (s *Store) SourceRules(ctx context.Context) (rules.Rules, error) {
 
 // SourceRules loads every source of truth (inside a transaction, as it sees it).
 func (q q) SourceRules(ctx context.Context) (rules.Rules, error) {
-	rs := rules.Rules{Families: map[rules.Family]rules.Rule{}, FieldOwners: map[string]int64{}}
+	rs := rules.Rules{Families: map[vocab.Family]rules.Rule{}, FieldOwners: map[string]int64{}}
 	var rows []sourceRuleRow
 	if err := sqlxSelect(ctx, q, &rows, `SELECT family, master_connection_id, trigger, sweep_minutes, freshness_minutes,
 conflict_policy, version, updated_at, updated_by_label FROM source_rules`); err != nil {
@@ -160,7 +161,7 @@ FROM source_rule_receivers r JOIN connections c ON c.id = r.connection_id ORDER 
 		return rules.Rules{}, fmt.Errorf("store: source rules version: %w", err)
 	}
 	for _, r := range rows {
-		rule := rules.Rule{Family: rules.Family(r.Family), Set: true, Trigger: rules.Trigger(r.Trigger), SweepMinutes: r.Sweep,
+		rule := rules.Rule{Family: vocab.Family(r.Family), Set: true, Trigger: rules.Trigger(r.Trigger), SweepMinutes: r.Sweep,
 			FreshnessMinutes: r.Freshness, Policy: rules.Policy(r.Policy), Version: r.Version, UpdatedAt: r.UpdatedAt, UpdatedBy: r.UpdatedBy}
 		if r.Master != nil {
 			rule.Master = *r.Master
@@ -177,7 +178,7 @@ FROM source_rule_receivers r JOIN connections c ON c.id = r.connection_id ORDER 
 	}
 	for _, c := range conns {
 		rs.Connections = append(rs.Connections, rules.ConnInfo{ID: c.ID, Name: c.Name, Kind: c.Kind, Environment: c.Environment,
-			Enabled: c.Enabled, SendsWebhooks: c.Kind == KindShopify})
+			Enabled: c.Enabled, SendsWebhooks: c.Kind == vocab.KindShopify})
 	}
 	return rs, nil
 }
@@ -257,7 +258,7 @@ ON CONFLICT (family) DO UPDATE SET master_connection_id = EXCLUDED.master_connec
 SELECT $1, id, COALESCE(id = ANY($3::bigint[]), false) FROM unnest($2::bigint[]) AS id`, in.Family, pq.Array(in.Receivers), pq.Array(in.EditedByHand)); err != nil {
 			return fmt.Errorf("store: save source rule receivers: %w", err)
 		}
-		if in.Family == rules.Products {
+		if in.Family == vocab.Products {
 			fields := slices.Sorted(maps.Keys(in.FieldOwners))
 			ids := make([]int64, len(fields))
 			for i, f := range fields {
@@ -298,8 +299,8 @@ SELECT * FROM unnest($1::text[], $2::bigint[])`, pq.Array(fields), pq.Array(ids)
 }
 
 // checkRuleConnections checks that every system the input names exists.
-func checkRuleConnections(rs rules.Rules, in SourceRuleInput) FieldErrors {
-	fe := FieldErrors{}
+func checkRuleConnections(rs rules.Rules, in SourceRuleInput) vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	exists := func(id int64) bool { _, ok := rs.Conn(id); return ok }
 	if in.Master != 0 && !exists(in.Master) {
 		fe["master"] = "That system is not connected (any more): choose another one."
@@ -332,7 +333,7 @@ type auditReceiver struct {
 
 // auditSourceRule is what the audit log keeps of a family's rule: ids with
 // the names they had, so the entry still reads well after a rename.
-func auditSourceRule(rs rules.Rules, f rules.Family) map[string]any {
+func auditSourceRule(rs rules.Rules, f vocab.Family) map[string]any {
 	rule := rs.Rule(f)
 	conn := func(id int64) *auditConn {
 		if id == 0 {
@@ -347,7 +348,7 @@ func auditSourceRule(rs rules.Rules, f rules.Family) map[string]any {
 	m := map[string]any{"family": f, "master": conn(rule.Master), "receivers": receivers, "trigger": rule.Trigger,
 		"sweep_minutes": rule.SweepMinutes, "freshness_minutes": rule.FreshnessMinutes, "conflict_policy": rule.Policy,
 		"version": rule.Version, "explanation": rs.Explain(f)}
-	if f == rules.Products {
+	if f == vocab.Products {
 		owners := map[string]*auditConn{}
 		for field, id := range rs.FieldOwners {
 			owners[field] = conn(id)

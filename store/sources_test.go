@@ -10,6 +10,7 @@ import (
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // sourcesSetup is a store with a Shopify and an Odoo connection.
@@ -19,16 +20,16 @@ func sourcesSetup(t *testing.T) (*store.Store, store.Connection, store.Connectio
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	a := store.SystemActor("test")
-	shop, err := st.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify, Environment: store.EnvProduction,
+	shop, err := st.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify, Environment: vocab.EnvProduction,
 		Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
 	require.NoError(t, err)
-	odoo, err := st.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo, Environment: store.EnvProduction})
+	odoo, err := st.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvProduction})
 	require.NoError(t, err)
 	return st, shop, odoo
 }
 
 func inventoryInput(master, receiver int64) store.SourceRuleInput {
-	return store.SourceRuleInput{Family: rules.Inventory, Master: master, Receivers: []int64{receiver}, Trigger: rules.Realtime,
+	return store.SourceRuleInput{Family: vocab.Inventory, Master: master, Receivers: []int64{receiver}, Trigger: rules.Realtime,
 		SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins}
 }
 
@@ -41,42 +42,42 @@ func TestSaveSourceRuleVersionsAndAudits(t *testing.T) {
 	rs, err := st.SourceRules(ctx)
 	require.NoError(t, err)
 	require.Zero(t, rs.Version)
-	require.False(t, rs.Rule(rules.Inventory).Set)
+	require.False(t, rs.Rule(vocab.Inventory).Set)
 	require.Len(t, rs.Connections, 2)
-	require.Equal(t, "Nobody decides stock levels yet — choose a master.", rs.Explain(rules.Inventory))
+	require.Equal(t, "Nobody decides stock levels yet — choose a master.", rs.Explain(vocab.Inventory))
 
 	in := inventoryInput(odoo.ID, shop.ID)
 	in.EditedByHand = []int64{shop.ID, odoo.ID} // odoo receives nothing: its tick is dropped
 	rs, err = st.SaveSourceRule(ctx, ada, in)
 	require.NoError(t, err)
 	require.Equal(t, int64(1), rs.Version)
-	inv := rs.Rule(rules.Inventory)
+	inv := rs.Rule(vocab.Inventory)
 	require.True(t, inv.Set)
 	require.Equal(t, odoo.ID, inv.Master)
 	require.Equal(t, []rules.Receiver{{ConnectionID: shop.ID, EditedByHand: true}}, inv.Receivers)
 	require.Equal(t, int64(1), inv.Version)
 	require.Equal(t, "ada@shop.test", inv.UpdatedBy)
-	require.Equal(t, "Odoo decides stock levels; Main store is updated within 2 minutes.", rs.Explain(rules.Inventory))
+	require.Equal(t, "Odoo decides stock levels; Main store is updated within 2 minutes.", rs.Explain(vocab.Inventory))
 
 	// What the engine loads decides the same way.
 	loaded, err := st.SourceRules(ctx)
 	require.NoError(t, err)
 	require.Equal(t, rs.Version, loaded.Version)
-	require.True(t, loaded.Decide(rules.Inventory, odoo.ID, shop.ID, nil).Allowed)
-	d := loaded.Decide(rules.Inventory, shop.ID, odoo.ID, nil)
+	require.True(t, loaded.Decide(vocab.Inventory, odoo.ID, shop.ID, nil).Allowed)
+	d := loaded.Decide(vocab.Inventory, shop.ID, odoo.ID, nil)
 	require.False(t, d.Allowed)
-	require.Equal(t, rules.ClassOwnership, d.Class)
+	require.Equal(t, vocab.ClassOwnership, d.Class)
 	require.Equal(t, int64(1), d.RulesVersion)
 
 	// Products with field ownership: SKU and barcode from Odoo.
-	rs, err = st.SaveSourceRule(ctx, ada, store.SourceRuleInput{Family: rules.Products, Master: shop.ID, Receivers: []int64{odoo.ID},
+	rs, err = st.SaveSourceRule(ctx, ada, store.SourceRuleInput{Family: vocab.Products, Master: shop.ID, Receivers: []int64{odoo.ID},
 		Trigger: rules.Scheduled, SweepMinutes: 60, FreshnessMinutes: 120, Policy: rules.Hold,
 		FieldOwners: map[string]int64{"sku": odoo.ID, "barcode": odoo.ID, "title": 0}})
 	require.NoError(t, err)
 	require.Equal(t, int64(2), rs.Version)
 	require.Equal(t, map[string]int64{"sku": odoo.ID, "barcode": odoo.ID}, rs.FieldOwners)
-	require.Equal(t, int64(1), rs.Rule(rules.Inventory).Version, "other families keep their version")
-	require.Contains(t, rs.Explain(rules.Products), "Odoo decides SKU and Barcode.")
+	require.Equal(t, int64(1), rs.Rule(vocab.Inventory).Version, "other families keep their version")
+	require.Contains(t, rs.Explain(vocab.Products), "Odoo decides SKU and Barcode.")
 
 	// A second change to inventory: the audit log keeps before and after.
 	in = inventoryInput(odoo.ID, shop.ID)
@@ -103,8 +104,8 @@ func TestSaveSourceRuleVersionsAndAudits(t *testing.T) {
 	v1, err := st.SourceRulesAt(ctx, 1)
 	require.NoError(t, err)
 	require.Equal(t, int64(1), v1.Version)
-	require.Equal(t, 2, v1.Rule(rules.Inventory).FreshnessMinutes)
-	require.False(t, v1.Rule(rules.Products).Set)
+	require.Equal(t, 2, v1.Rule(vocab.Inventory).FreshnessMinutes)
+	require.False(t, v1.Rule(vocab.Products).Set)
 	_, err = st.SourceRulesAt(ctx, 99)
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
@@ -120,7 +121,7 @@ func TestSaveSourceRuleRefusesAStaleForm(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrRuleChanged)
 	rs, err := st.SourceRules(ctx)
 	require.NoError(t, err)
-	require.Equal(t, odoo.ID, rs.Rule(rules.Inventory).Master, "the first admin's choice stands")
+	require.Equal(t, odoo.ID, rs.Rule(vocab.Inventory).Master, "the first admin's choice stands")
 	require.Equal(t, int64(1), rs.Version)
 }
 
@@ -146,11 +147,11 @@ func TestSaveSourceRuleValidation(t *testing.T) {
 		{"unknown family", func(in *store.SourceRuleInput) { in.Family = "taxes" }, "family", "kinds of data"},
 		{"field owners outside products", func(in *store.SourceRuleInput) { in.FieldOwners = map[string]int64{"sku": odoo.ID} }, "form", "Only products"},
 		{"unknown product field", func(in *store.SourceRuleInput) {
-			in.Family = rules.Products
+			in.Family = vocab.Products
 			in.FieldOwners = map[string]int64{"colour": odoo.ID}
 		}, "form", `product field "colour"`},
 		{"field owner not connected", func(in *store.SourceRuleInput) {
-			in.Family = rules.Products
+			in.Family = vocab.Products
 			in.FieldOwners = map[string]int64{"sku": 424242}
 		}, "owner_sku", "not connected"},
 	}
@@ -159,7 +160,7 @@ func TestSaveSourceRuleValidation(t *testing.T) {
 			in := inventoryInput(odoo.ID, shop.ID)
 			tc.change(&in)
 			_, err := st.SaveSourceRule(ctx, store.SystemActor("test"), in)
-			var fe store.FieldErrors
+			var fe vocab.FieldErrors
 			require.ErrorAs(t, err, &fe)
 			require.Contains(t, fe[tc.field], tc.msg, "%v", fe)
 		})

@@ -11,27 +11,9 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"crossdock/vocab"
 )
-
-// Sync statuses. A sync is created pending (or straight away failed,
-// rejected or skipped when intake already knows), runs, and ends succeeded,
-// failed, rejected or skipped; retrying means a transient failure with a
-// next attempt scheduled.
-const (
-	SyncPending   = "pending"
-	SyncRunning   = "running"
-	SyncRetrying  = "retrying"
-	SyncSucceeded = "succeeded"
-	SyncFailed    = "failed"
-	SyncRejected  = "rejected" // refused by the sources of truth: nothing was written
-	SyncSkipped   = "skipped"  // nothing to do: superseded by a newer change, or a duplicate
-)
-
-// SyncStatuses lists every status, in the order filters show them.
-var SyncStatuses = []string{SyncFailed, SyncRetrying, SyncRejected, SyncPending, SyncRunning, SyncSucceeded, SyncSkipped}
-
-// ProblemStatuses are the statuses the failed-syncs console lists.
-var ProblemStatuses = []string{SyncFailed, SyncRetrying, SyncRejected}
 
 // What started a sync.
 const (
@@ -41,62 +23,44 @@ const (
 	TriggerReplay  = "replay"
 )
 
-// Error classes of a failed sync: what kind of fix it needs.
-const (
-	ClassTransient   = "transient"    // the system was down or slow; retried automatically
-	ClassRateLimited = "rate_limited" // the system asked to slow down; retried automatically
-	ClassAuth        = "auth"         // credentials or permissions refused
-	ClassValidation  = "validation"   // the data was refused (by the target, or before sending)
-	ClassUnmapped    = "unmapped"     // an identifier has no mapping yet
-	ClassOnlyInOne   = "only_in_one"  // the record exists in only one system: nothing to map it to
-	ClassConflict    = "conflict"     // the target changed since Crossdock last wrote it
-	ClassOwnership   = "ownership"    // the sources of truth do not allow this write
-	ClassNotFound    = "not_found"    // the record does not exist in the target
-	ClassInternal    = "internal"     // a fault in Crossdock or an unreadable answer
-)
-
-// ErrorClasses lists every class, in the order filters show them.
-var ErrorClasses = []string{ClassUnmapped, ClassOnlyInOne, ClassValidation, ClassOwnership, ClassConflict, ClassNotFound, ClassAuth,
-	ClassRateLimited, ClassTransient, ClassInternal}
-
 // Sync is one sync record.
 type Sync struct {
-	ID                 int64          `db:"id"`
-	CreatedAt          time.Time      `db:"created_at"`
-	UpdatedAt          time.Time      `db:"updated_at"`
-	Family             string         `db:"family"`
-	Direction          string         `db:"direction"`
-	Flow               string         `db:"flow"`
-	SourceConnectionID int64          `db:"source_connection_id"`
-	TargetConnectionID int64          `db:"target_connection_id"`
-	Trigger            string         `db:"trigger"`
-	EntityType         string         `db:"entity_type"`
-	EntityRef          string         `db:"entity_ref"`
-	EntityID           *int64         `db:"entity_id"`
-	EntityKey          string         `db:"entity_key"`
-	SearchKeys         pq.StringArray `db:"search_keys"`
-	SourceVersion      *time.Time     `db:"source_version"`
-	WebhookEventID     *int64         `db:"webhook_event_id"`
-	ReplayOf           *int64         `db:"replay_of"`
-	ParentID           *int64         `db:"parent_id"`
-	Status             string         `db:"status"`
-	ErrorClass         *string        `db:"error_class"`
-	Message            string         `db:"message"`
-	Payload            []byte         `db:"payload"`  // empty in lists
-	Request            []byte         `db:"request"`  // nil until something was sent; empty in lists
-	Response           []byte         `db:"response"` // nil until an answer came; empty in lists
-	IdempotencyKey     string         `db:"idempotency_key"`
-	TargetRef          string         `db:"target_ref"`
-	Attempts           int            `db:"attempts"`
-	MaxAttempts        int            `db:"max_attempts"`
-	NextAttemptAt      *time.Time     `db:"next_attempt_at"`
-	FinishedAt         *time.Time     `db:"finished_at"`
-	ResolvedAt         *time.Time     `db:"resolved_at"`
-	JobID              *int64         `db:"job_id"`
+	ID                 int64             `db:"id"`
+	CreatedAt          time.Time         `db:"created_at"`
+	UpdatedAt          time.Time         `db:"updated_at"`
+	Family             vocab.Family      `db:"family"`
+	Direction          vocab.Direction   `db:"direction"`
+	Flow               string            `db:"flow"`
+	SourceConnectionID int64             `db:"source_connection_id"`
+	TargetConnectionID int64             `db:"target_connection_id"`
+	Trigger            string            `db:"trigger"`
+	EntityType         string            `db:"entity_type"`
+	EntityRef          string            `db:"entity_ref"`
+	EntityID           *int64            `db:"entity_id"`
+	EntityKey          string            `db:"entity_key"`
+	SearchKeys         pq.StringArray    `db:"search_keys"`
+	SourceVersion      *time.Time        `db:"source_version"`
+	WebhookEventID     *int64            `db:"webhook_event_id"`
+	ReplayOf           *int64            `db:"replay_of"`
+	ParentID           *int64            `db:"parent_id"`
+	Status             vocab.Status      `db:"status"`
+	ErrorClass         *vocab.ErrorClass `db:"error_class"`
+	Message            string            `db:"message"`
+	Payload            []byte            `db:"payload"`  // empty in lists
+	Request            []byte            `db:"request"`  // nil until something was sent; empty in lists
+	Response           []byte            `db:"response"` // nil until an answer came; empty in lists
+	IdempotencyKey     string            `db:"idempotency_key"`
+	TargetRef          string            `db:"target_ref"`
+	Attempts           int               `db:"attempts"`
+	MaxAttempts        int               `db:"max_attempts"`
+	NextAttemptAt      *time.Time        `db:"next_attempt_at"`
+	FinishedAt         *time.Time        `db:"finished_at"`
+	ResolvedAt         *time.Time        `db:"resolved_at"`
+	JobID              *int64            `db:"job_id"`
 }
 
 // Class is the error class, "" when there is none.
-func (s Sync) Class() string {
+func (s Sync) Class() vocab.ErrorClass {
 	if s.ErrorClass == nil {
 		return ""
 	}
@@ -105,7 +69,7 @@ func (s Sync) Class() string {
 
 // Problem reports whether the sync belongs on the failed-syncs console.
 func (s Sync) Problem() bool {
-	return s.ResolvedAt == nil && (s.Status == SyncFailed || s.Status == SyncRetrying || s.Status == SyncRejected)
+	return s.ResolvedAt == nil && (s.Status == vocab.SyncFailed || s.Status == vocab.SyncRetrying || s.Status == vocab.SyncRejected)
 }
 
 const syncListColumns = `id, created_at, updated_at, family, direction, flow, source_connection_id, target_connection_id,
@@ -117,8 +81,8 @@ const syncColumns = syncListColumns + `, payload, request, response`
 
 // NewSync is a sync record to create.
 type NewSync struct {
-	Family             string
-	Direction          string
+	Family             vocab.Family
+	Direction          vocab.Direction
 	Flow               string
 	SourceConnectionID int64
 	TargetConnectionID int64
@@ -133,8 +97,8 @@ type NewSync struct {
 	ParentID           int64
 	// Status is SyncPending unless intake already knows the outcome
 	// (failed, rejected, skipped), in which case ErrorClass and Message say why.
-	Status     string
-	ErrorClass string
+	Status     vocab.Status
+	ErrorClass vocab.ErrorClass
 	Message    string
 	Payload    any // marshalled to JSON
 	Request    any // marshalled to JSON; nil for none
@@ -277,18 +241,18 @@ func (q q) InsertSyncs(ctx context.Context, syncs []NewSync) ([]int64, error) {
 			return nil, err
 		}
 		response[i] = string(resp)
-		family[i], direction[i], flow[i], trigger[i] = s.Family, s.Direction, s.Flow, s.Trigger
+		family[i], direction[i], flow[i], trigger[i] = string(s.Family), string(s.Direction), s.Flow, s.Trigger
 		entityType[i], entityRef[i], entityKey[i] = s.EntityType, s.EntityRef, s.EntityKey
 		// Keys never hold control characters: the unit separator joins them.
 		searchKeys[i] = strings.Join(SearchKeys(s.SearchKeys...), "\x1f")
 		if !s.SourceVersion.IsZero() {
 			version[i] = s.SourceVersion.UTC().Format(time.RFC3339Nano)
 		}
-		status[i] = s.Status
+		status[i] = string(s.Status)
 		if status[i] == "" {
-			status[i] = SyncPending
+			status[i] = string(vocab.SyncPending)
 		}
-		class[i], message[i], payload[i], request[i], key[i] = s.ErrorClass, s.Message, string(p), string(r), s.IdempotencyKey
+		class[i], message[i], payload[i], request[i], key[i] = string(s.ErrorClass), s.Message, string(p), string(r), s.IdempotencyKey
 		source[i], target[i], webhook[i], replayOf[i], parent[i] = s.SourceConnectionID, s.TargetConnectionID, s.WebhookEventID, s.ReplayOf, s.ParentID
 		maxAttempts[i] = int64(max(s.MaxAttempts, 1))
 	}
@@ -375,9 +339,9 @@ type SyncFilter struct {
 	// Problems lists only unresolved failed, retrying and rejected syncs
 	// (the failed-syncs console); it uses the small partial indexes.
 	Problems           bool
-	Status             string
-	ErrorClass         string
-	Family             string
+	Status             vocab.Status
+	ErrorClass         vocab.ErrorClass
+	Family             vocab.Family
 	Trigger            string
 	SourceConnectionID int64
 	TargetConnectionID int64
@@ -449,14 +413,14 @@ func (q q) ListSyncs(ctx context.Context, f SyncFilter) (syncs []Sync, more bool
 
 // SyncAttempt is one attempt of a sync.
 type SyncAttempt struct {
-	SyncID     int64      `db:"sync_id"`
-	Attempt    int        `db:"attempt"`
-	StartedAt  time.Time  `db:"started_at"`
-	FinishedAt *time.Time `db:"finished_at"`
-	Status     string     `db:"status"`
-	ErrorClass *string    `db:"error_class"`
-	Message    string     `db:"message"`
-	Response   []byte     `db:"response"`
+	SyncID     int64             `db:"sync_id"`
+	Attempt    int               `db:"attempt"`
+	StartedAt  time.Time         `db:"started_at"`
+	FinishedAt *time.Time        `db:"finished_at"`
+	Status     vocab.Status      `db:"status"`
+	ErrorClass *vocab.ErrorClass `db:"error_class"`
+	Message    string            `db:"message"`
+	Response   []byte            `db:"response"`
 }
 
 // Duration is how long the attempt took (0 while it runs).
@@ -507,8 +471,8 @@ type SyncOutcome struct {
 	Attempt int
 	// Status is the sync's new status: succeeded, failed, rejected, skipped,
 	// or retrying (with NextAttemptAt).
-	Status        string
-	ErrorClass    string
+	Status        vocab.Status
+	ErrorClass    vocab.ErrorClass
 	Message       string
 	Request       any // nil keeps the request already stored
 	Response      any
@@ -527,8 +491,8 @@ func (q q) FinishSyncAttempt(ctx context.Context, o SyncOutcome) error {
 		return err
 	}
 	attemptStatus := o.Status
-	if attemptStatus == SyncRetrying {
-		attemptStatus = SyncFailed
+	if attemptStatus == vocab.SyncRetrying {
+		attemptStatus = vocab.SyncFailed
 	}
 	_, err = q.ext.ExecContext(ctx, `WITH s AS (
   UPDATE syncs SET status = $3, error_class = $4, message = $5, request = COALESCE($6::jsonb, request),
@@ -538,7 +502,7 @@ func (q q) FinishSyncAttempt(ctx context.Context, o SyncOutcome) error {
   WHERE id = $1 RETURNING id)
 UPDATE sync_attempts SET finished_at = now(), status = $10, error_class = $4, message = $5, response = $7::jsonb
 WHERE sync_id = $1 AND attempt = $2`,
-		o.ID, o.Attempt, o.Status, nullString(o.ErrorClass), o.Message, request, response, o.TargetRef, nullTime(o.NextAttemptAt), attemptStatus)
+		o.ID, o.Attempt, o.Status, nullString(string(o.ErrorClass)), o.Message, request, response, o.TargetRef, nullTime(o.NextAttemptAt), attemptStatus)
 	if err != nil {
 		return fmt.Errorf("store: finish sync %d: %w", o.ID, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 type syncEnv struct {
@@ -25,9 +26,9 @@ func syncSetup(t *testing.T) syncEnv {
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	a := store.SystemActor("test")
-	shop, err := st.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Shop", Kind: store.KindShopify, Environment: store.EnvTest})
+	shop, err := st.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Shop", Kind: vocab.KindShopify, Environment: vocab.EnvTest})
 	require.NoError(t, err)
-	odoo, err := st.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo, Environment: store.EnvTest})
+	odoo, err := st.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvTest})
 	require.NoError(t, err)
 	return syncEnv{st: st, shop: shop, odoo: odoo}
 }
@@ -48,7 +49,7 @@ func TestInsertSyncsOnceAndInOrder(t *testing.T) {
 
 	a, b := e.newSync("A", "SKU-1", " Sku-2 ", ""), e.newSync("B")
 	a.WebhookEventID = evID
-	b.Status, b.ErrorClass, b.Message = store.SyncFailed, store.ClassValidation, "No lines."
+	b.Status, b.ErrorClass, b.Message = vocab.SyncFailed, vocab.ClassValidation, "No lines."
 	b.Payload = []byte("{\"note\":\"\\u0000\"}") // valid JSON that jsonb refuses as is
 	ids, err := e.st.InsertSyncs(ctx, []store.NewSync{a, b})
 	require.NoError(t, err)
@@ -58,14 +59,14 @@ func TestInsertSyncsOnceAndInOrder(t *testing.T) {
 	got, err := e.st.SyncByID(ctx, ids[0])
 	require.NoError(t, err)
 	require.Equal(t, "A", got.EntityRef)
-	require.Equal(t, store.SyncPending, got.Status)
+	require.Equal(t, vocab.SyncPending, got.Status)
 	require.Equal(t, []string{"sku-1", "sku-2"}, []string(got.SearchKeys))
 	require.JSONEq(t, `{"id":"A"}`, string(got.Payload))
 	require.Nil(t, got.Request)
 	require.Nil(t, got.FinishedAt)
 	got, err = e.st.SyncByID(ctx, ids[1])
 	require.NoError(t, err)
-	require.Equal(t, store.ClassValidation, got.Class())
+	require.Equal(t, vocab.ClassValidation, got.Class())
 	require.NotNil(t, got.FinishedAt, "a sync created failed has ended")
 	require.JSONEq(t, `{"note":"\ufffd"}`, string(got.Payload))
 
@@ -98,11 +99,11 @@ func TestListSyncsFiltersAndPages(t *testing.T) {
 		s := e.newSync(fmt.Sprintf("#%d", 1000+i), fmt.Sprintf("SKU-%d", i%5))
 		switch i % 5 {
 		case 0:
-			s.Status, s.ErrorClass = store.SyncFailed, store.ClassUnmapped
+			s.Status, s.ErrorClass = vocab.SyncFailed, vocab.ClassUnmapped
 		case 1:
-			s.Status, s.ErrorClass = store.SyncRejected, store.ClassOwnership
+			s.Status, s.ErrorClass = vocab.SyncRejected, vocab.ClassOwnership
 		case 2:
-			s.Status = store.SyncSucceeded
+			s.Status = vocab.SyncSucceeded
 		}
 		all = append(all, s)
 	}
@@ -116,8 +117,8 @@ func TestListSyncsFiltersAndPages(t *testing.T) {
 	}{
 		{"everything", store.SyncFilter{Limit: 100}, 25},
 		{"problems", store.SyncFilter{Problems: true, Limit: 100}, 10},
-		{"problems of a class", store.SyncFilter{Problems: true, ErrorClass: store.ClassUnmapped, Limit: 100}, 5},
-		{"a status", store.SyncFilter{Status: store.SyncSucceeded, Limit: 100}, 5},
+		{"problems of a class", store.SyncFilter{Problems: true, ErrorClass: vocab.ClassUnmapped, Limit: 100}, 5},
+		{"a status", store.SyncFilter{Status: vocab.SyncSucceeded, Limit: 100}, 5},
 		{"by SKU, any case", store.SyncFilter{Search: "sku-3", Limit: 100}, 5},
 		{"by order name", store.SyncFilter{Search: "#1007", Limit: 100}, 0}, // keys are what the flow gave
 		{"by target", store.SyncFilter{TargetConnectionID: e.odoo.ID, Limit: 100}, 25},
@@ -156,7 +157,7 @@ func TestListSyncsFiltersAndPages(t *testing.T) {
 
 	// Resolving takes a sync off the console.
 	require.NoError(t, e.st.ResolveSync(ctx, ids[0]))
-	got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Problems: true, ErrorClass: store.ClassUnmapped})
+	got, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Problems: true, ErrorClass: vocab.ClassUnmapped})
 	require.NoError(t, err)
 	require.Len(t, got, 4)
 }
@@ -172,15 +173,15 @@ func TestSyncAttemptsAreRecorded(t *testing.T) {
 	s, err := e.st.BeginSyncAttempt(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, 1, s.Attempts)
-	require.Equal(t, store.SyncRunning, s.Status)
+	require.Equal(t, vocab.SyncRunning, s.Status)
 	require.JSONEq(t, `{"id":"A"}`, string(s.Payload))
 	next := time.Now().Add(time.Minute)
-	require.NoError(t, e.st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: id, Attempt: 1, Status: store.SyncRetrying,
-		ErrorClass: store.ClassTransient, Message: "Odoo is down.", Request: map[string]int{"n": 1},
+	require.NoError(t, e.st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: id, Attempt: 1, Status: vocab.SyncRetrying,
+		ErrorClass: vocab.ClassTransient, Message: "Odoo is down.", Request: map[string]int{"n": 1},
 		Response: map[string]int{"status": 502}, NextAttemptAt: next}))
 	s, err = e.st.SyncByID(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, store.SyncRetrying, s.Status)
+	require.Equal(t, vocab.SyncRetrying, s.Status)
 	require.WithinDuration(t, next, *s.NextAttemptAt, time.Millisecond)
 	require.Nil(t, s.FinishedAt)
 	require.True(t, s.Problem())
@@ -188,12 +189,12 @@ func TestSyncAttemptsAreRecorded(t *testing.T) {
 	s, err = e.st.BeginSyncAttempt(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, 2, s.Attempts)
-	require.NoError(t, e.st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: id, Attempt: 2, Status: store.SyncSucceeded,
+	require.NoError(t, e.st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: id, Attempt: 2, Status: vocab.SyncSucceeded,
 		Message: "Created.", Response: map[string]int{"id": 57}, TargetRef: "57"}))
 
 	s, err = e.st.SyncByID(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, store.SyncSucceeded, s.Status)
+	require.Equal(t, vocab.SyncSucceeded, s.Status)
 	require.Equal(t, "", s.Class())
 	require.JSONEq(t, `{"n":1}`, string(s.Request), "the request is kept from the attempt that sent it")
 	require.JSONEq(t, `{"id":57}`, string(s.Response))
@@ -203,10 +204,10 @@ func TestSyncAttemptsAreRecorded(t *testing.T) {
 	attempts, err := e.st.SyncAttempts(ctx, id)
 	require.NoError(t, err)
 	require.Len(t, attempts, 2)
-	require.Equal(t, store.SyncFailed, attempts[0].Status)
-	require.Equal(t, store.ClassTransient, *attempts[0].ErrorClass)
+	require.Equal(t, vocab.SyncFailed, attempts[0].Status)
+	require.Equal(t, vocab.ClassTransient, *attempts[0].ErrorClass)
 	require.JSONEq(t, `{"status":502}`, string(attempts[0].Response))
-	require.Equal(t, store.SyncSucceeded, attempts[1].Status)
+	require.Equal(t, vocab.SyncSucceeded, attempts[1].Status)
 	require.Positive(t, attempts[1].Duration()+time.Nanosecond)
 
 	_, err = e.st.BeginSyncAttempt(ctx, id)

@@ -12,43 +12,16 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"crossdock/vocab"
 )
-
-// Role decides what a user may see and do.
-type Role string
-
-// The three roles of Crossdock.
-const (
-	RoleAdmin    Role = "admin"
-	RoleOperator Role = "operator"
-	RoleFinance  Role = "finance"
-)
-
-// Roles lists every role, in the order forms show them.
-var Roles = []Role{RoleOperator, RoleFinance, RoleAdmin}
-
-// Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleAdmin || r == RoleOperator || r == RoleFinance }
-
-// Describe says in plain words what the role may do.
-func (r Role) Describe() string {
-	switch r {
-	case RoleAdmin:
-		return "Everything, plus approving mapping changes, sources of truth, connections and users"
-	case RoleOperator:
-		return "Connects systems, watches syncs, maps identifiers, tries failed syncs again"
-	case RoleFinance:
-		return "Reviews prices and margins, acknowledges discrepancies, exports for month-end"
-	}
-	return ""
-}
 
 // User is a person who signs in to Crossdock.
 type User struct {
 	ID                int64      `db:"id" json:"id"`
 	Email             string     `db:"email" json:"email"`
 	Name              string     `db:"name" json:"name"`
-	Role              Role       `db:"role" json:"role"`
+	Role              vocab.Role `db:"role" json:"role"`
 	PasswordHash      string     `db:"password_hash" json:"-"`
 	Active            bool       `db:"active" json:"active"`
 	CreatedAt         time.Time  `db:"created_at" json:"-"`
@@ -57,14 +30,8 @@ type User struct {
 	LastLoginAt       *time.Time `db:"last_login_at" json:"-"`
 	// Scope is where the person may write (replays, pushed values, checks,
 	// subscriptions): ScopeAll or ScopeTest. See MayWriteInto.
-	Scope string `db:"environment_scope" json:"environment_scope"`
+	Scope vocab.Scope `db:"environment_scope" json:"environment_scope"`
 }
-
-// Environment scopes of a user.
-const (
-	ScopeAll  = "all"  // production and test systems
-	ScopeTest = "test" // test systems only
-)
 
 // Password rules, kept simple and long rather than clever (NIST SP 800-63B).
 const (
@@ -73,34 +40,6 @@ const (
 	MaxNameLen     = 100
 	MaxEmailLen    = 254
 )
-
-// FieldErrors maps a form field to what is wrong with it, in plain words.
-type FieldErrors map[string]string
-
-func (fe FieldErrors) Error() string {
-	parts := make([]string, 0, len(fe))
-	for _, k := range []string{"email", "name", "role", "password"} {
-		if m, ok := fe[k]; ok {
-			parts = append(parts, m)
-		}
-	}
-	for k, m := range fe {
-		if k != "email" && k != "name" && k != "role" && k != "password" {
-			parts = append(parts, m)
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// First returns the message of the first of fields that has one, or "".
-func (fe FieldErrors) First(fields ...string) string {
-	for _, f := range fields {
-		if m := fe[f]; m != "" {
-			return m
-		}
-	}
-	return ""
-}
 
 // CheckPassword says what is wrong with a new password, or "".
 func CheckPassword(pw string) string {
@@ -119,7 +58,7 @@ func CheckPassword(pw string) string {
 type NewUser struct {
 	Email    string
 	Name     string
-	Role     Role
+	Role     vocab.Role
 	Password string
 }
 
@@ -130,8 +69,8 @@ func (n *NewUser) Normalize() {
 }
 
 // Validate checks every field and names what is wrong with each.
-func (n NewUser) Validate() FieldErrors {
-	fe := FieldErrors{}
+func (n NewUser) Validate() vocab.FieldErrors {
+	fe := vocab.FieldErrors{}
 	if msg := checkEmail(n.Email); msg != "" {
 		fe["email"] = msg
 	}
@@ -226,7 +165,7 @@ func (s *Store) CreateUser(ctx context.Context, a Actor, n NewUser) (User, error
 // with ErrNotFirstUser if any user exists, even when two browsers race.
 func (s *Store) CreateFirstAdmin(ctx context.Context, n NewUser) (User, error) {
 	n.Normalize()
-	n.Role = RoleAdmin
+	n.Role = vocab.RoleAdmin
 	if fe := n.Validate(); fe != nil {
 		return User{}, fe
 	}
@@ -262,7 +201,7 @@ func (q q) insertUser(ctx context.Context, n NewUser, hash string) (User, error)
 	err := sqlxGet(ctx, q, &u, `INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4)
 RETURNING `+userColumns, n.Email, n.Name, n.Role, hash)
 	if isUniqueViolation(err) {
-		return User{}, FieldErrors{"email": "A user with this email already exists."}
+		return User{}, vocab.FieldErrors{"email": "A user with this email already exists."}
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("store: insert user: %w", err)
@@ -310,9 +249,9 @@ func (q q) ListUsers(ctx context.Context) ([]User, error) {
 // UserUpdate is an admin's change to a user.
 type UserUpdate struct {
 	Name   string
-	Role   Role
+	Role   vocab.Role
 	Active bool
-	Scope  string // ScopeAll or ScopeTest; "" keeps the current one
+	Scope  vocab.Scope // vocab.ScopeAll or vocab.ScopeTest; "" keeps the current one
 }
 
 // ErrLastAdmin is returned when a change would leave no active admin.
@@ -322,7 +261,7 @@ var ErrLastAdmin = errors.New("Crossdock needs at least one active admin: make s
 // or changing their role ends their sessions.
 func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, upd UserUpdate) (User, error) {
 	upd.Name = strings.TrimSpace(upd.Name)
-	fe := FieldErrors{}
+	fe := vocab.FieldErrors{}
 	if upd.Name == "" {
 		fe["name"] = "Enter the person's name."
 	} else if utf8.RuneCountInString(upd.Name) > MaxNameLen {
@@ -331,7 +270,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, upd UserUpdat
 	if !upd.Role.Valid() {
 		fe["role"] = "Choose a role: admin, operator or finance."
 	}
-	if upd.Scope != "" && upd.Scope != ScopeAll && upd.Scope != ScopeTest {
+	if upd.Scope != "" && upd.Scope != vocab.ScopeAll && upd.Scope != vocab.ScopeTest {
 		fe["scope"] = "Choose where this person may write: into every system, or into test systems only."
 	}
 	if len(fe) > 0 {
@@ -344,7 +283,7 @@ func (s *Store) UpdateUser(ctx context.Context, a Actor, id int64, upd UserUpdat
 			return err
 		}
 		upd.Scope = cmp.Or(upd.Scope, before.Scope)
-		if before.Role == RoleAdmin && before.Active && (upd.Role != RoleAdmin || !upd.Active) {
+		if before.Role == vocab.RoleAdmin && before.Active && (upd.Role != vocab.RoleAdmin || !upd.Active) {
 			if err := tx.ensureAnotherAdmin(ctx, id); err != nil {
 				return err
 			}
@@ -365,14 +304,6 @@ WHERE id = $1 RETURNING `+userColumns, id, upd.Name, upd.Role, upd.Active, upd.S
 	return after, err
 }
 
-// ScopeLabel says where a person with this scope may write.
-func ScopeLabel(scope string) string {
-	if scope == ScopeTest {
-		return "test systems only"
-	}
-	return "every system"
-}
-
 func describeUserChange(b, a User) string {
 	var parts []string
 	if b.Name != a.Name {
@@ -382,7 +313,7 @@ func describeUserChange(b, a User) string {
 		parts = append(parts, fmt.Sprintf("role %s → %s", b.Role, a.Role))
 	}
 	if b.Scope != a.Scope {
-		parts = append(parts, "may write into "+ScopeLabel(a.Scope))
+		parts = append(parts, "may write into "+vocab.Scope(a.Scope).Label())
 	}
 	if b.Active != a.Active {
 		if a.Active {
@@ -421,7 +352,7 @@ func (q q) ensureAnotherAdmin(ctx context.Context, id int64) error {
 // SetPassword replaces a user's password and ends all their sessions.
 func (s *Store) SetPassword(ctx context.Context, a Actor, id int64, pw string) error {
 	if msg := CheckPassword(pw); msg != "" {
-		return FieldErrors{"password": msg}
+		return vocab.FieldErrors{"password": msg}
 	}
 	hash, err := s.HashPassword(pw)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -25,17 +26,17 @@ func TestCreateUserValidation(t *testing.T) {
 		in    store.NewUser
 		field string
 	}{
-		{"missing email", store.NewUser{Name: "A", Role: store.RoleAdmin, Password: "long enough pw"}, "email"},
-		{"bad email", store.NewUser{Email: "nope", Name: "A", Role: store.RoleAdmin, Password: "long enough pw"}, "email"},
-		{"missing name", store.NewUser{Email: "a@b.co", Role: store.RoleAdmin, Password: "long enough pw"}, "name"},
+		{"missing email", store.NewUser{Name: "A", Role: vocab.RoleAdmin, Password: "long enough pw"}, "email"},
+		{"bad email", store.NewUser{Email: "nope", Name: "A", Role: vocab.RoleAdmin, Password: "long enough pw"}, "email"},
+		{"missing name", store.NewUser{Email: "a@b.co", Role: vocab.RoleAdmin, Password: "long enough pw"}, "name"},
 		{"unknown role", store.NewUser{Email: "a@b.co", Name: "A", Role: "boss", Password: "long enough pw"}, "role"},
-		{"short password", store.NewUser{Email: "a@b.co", Name: "A", Role: store.RoleAdmin, Password: "short"}, "password"},
-		{"repeated password", store.NewUser{Email: "a@b.co", Name: "A", Role: store.RoleAdmin, Password: "aaaaaaaaaaaa"}, "password"},
+		{"short password", store.NewUser{Email: "a@b.co", Name: "A", Role: vocab.RoleAdmin, Password: "short"}, "password"},
+		{"repeated password", store.NewUser{Email: "a@b.co", Name: "A", Role: vocab.RoleAdmin, Password: "aaaaaaaaaaaa"}, "password"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := st.CreateUser(ctx, admin, tc.in)
-			var fe store.FieldErrors
+			var fe vocab.FieldErrors
 			require.ErrorAs(t, err, &fe)
 			require.Contains(t, fe, tc.field)
 		})
@@ -49,10 +50,10 @@ func TestCreateUserDuplicateEmailIsCaseInsensitive(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
-	_, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "Ana@Shop.com", Name: "Ana", Role: store.RoleOperator, Password: "correct horse"})
+	_, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "Ana@Shop.com", Name: "Ana", Role: vocab.RoleOperator, Password: "correct horse"})
 	require.NoError(t, err)
-	_, err = st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "ana@shop.com", Name: "Ana 2", Role: store.RoleOperator, Password: "correct horse"})
-	var fe store.FieldErrors
+	_, err = st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "ana@shop.com", Name: "Ana 2", Role: vocab.RoleOperator, Password: "correct horse"})
+	var fe vocab.FieldErrors
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, "A user with this email already exists.", fe["email"])
 
@@ -88,7 +89,7 @@ func TestCreateFirstAdminRace(t *testing.T) {
 	users, err := st.ListUsers(ctx)
 	require.NoError(t, err)
 	require.Len(t, users, 1)
-	require.Equal(t, store.RoleAdmin, users[0].Role)
+	require.Equal(t, vocab.RoleAdmin, users[0].Role)
 }
 
 func TestLastAdminCannotBeRemoved(t *testing.T) {
@@ -99,16 +100,16 @@ func TestLastAdminCannotBeRemoved(t *testing.T) {
 	owner, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "owner@shop.com", Name: "Owner", Password: "correct horse battery"})
 	require.NoError(t, err)
 
-	_, err = st.UpdateUser(ctx, a, owner.ID, store.UserUpdate{Name: "Owner", Role: store.RoleOperator, Active: true})
+	_, err = st.UpdateUser(ctx, a, owner.ID, store.UserUpdate{Name: "Owner", Role: vocab.RoleOperator, Active: true})
 	require.ErrorIs(t, err, store.ErrLastAdmin)
-	_, err = st.UpdateUser(ctx, a, owner.ID, store.UserUpdate{Name: "Owner", Role: store.RoleAdmin, Active: false})
+	_, err = st.UpdateUser(ctx, a, owner.ID, store.UserUpdate{Name: "Owner", Role: vocab.RoleAdmin, Active: false})
 	require.ErrorIs(t, err, store.ErrLastAdmin)
 
-	second, err := st.CreateUser(ctx, a, store.NewUser{Email: "it@shop.com", Name: "IT", Role: store.RoleAdmin, Password: "correct horse battery"})
+	second, err := st.CreateUser(ctx, a, store.NewUser{Email: "it@shop.com", Name: "IT", Role: vocab.RoleAdmin, Password: "correct horse battery"})
 	require.NoError(t, err)
-	_, err = st.UpdateUser(ctx, a, owner.ID, store.UserUpdate{Name: "Owner", Role: store.RoleFinance, Active: true})
+	_, err = st.UpdateUser(ctx, a, owner.ID, store.UserUpdate{Name: "Owner", Role: vocab.RoleFinance, Active: true})
 	require.NoError(t, err)
-	_, err = st.UpdateUser(ctx, a, second.ID, store.UserUpdate{Name: "IT", Role: store.RoleOperator, Active: true})
+	_, err = st.UpdateUser(ctx, a, second.ID, store.UserUpdate{Name: "IT", Role: vocab.RoleOperator, Active: true})
 	require.True(t, errors.Is(err, store.ErrLastAdmin))
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // Statuses of a stored webhook event. Ingest stores 'received'; the sync
@@ -398,7 +399,7 @@ func pageLimit(n int) int {
 // WebhookTarget is what the ingest endpoint needs to know about a connection.
 type WebhookTarget struct {
 	ConnectionID int64
-	Kind         string
+	Kind         vocab.Kind
 	Enabled      bool
 	// ShopDomain is the connection's shop (lower case), from its settings.
 	// Shopify signs only the body, and one app's secret signs the

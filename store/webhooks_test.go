@@ -12,6 +12,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func webhookSetup(t *testing.T, secret string) (*store.Store, *secretbox.Box, store.Connection) {
@@ -20,7 +21,7 @@ func webhookSetup(t *testing.T, secret string) (*store.Store, *secretbox.Box, st
 	box, err := secretbox.New([]byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	c, err := st.CreateConnection(t.Context(), store.SystemActor("test"), box, store.ConnectionInput{Name: "Main store",
-		Kind: store.KindShopify, Environment: store.EnvTest, Secrets: map[string]string{"api_secret": secret}})
+		Kind: vocab.KindShopify, Environment: vocab.EnvTest, Secrets: map[string]string{"api_secret": secret}})
 	require.NoError(t, err)
 	return st, box, c
 }
@@ -183,7 +184,7 @@ func TestWebhookTargetsCacheSecrets(t *testing.T) {
 
 	got, err := targets.Target(ctx, c.ID)
 	require.NoError(t, err)
-	require.Equal(t, store.WebhookTarget{ConnectionID: c.ID, Kind: store.KindShopify, Enabled: true, Secrets: []string{"first"}}, got)
+	require.Equal(t, store.WebhookTarget{ConnectionID: c.ID, Kind: vocab.KindShopify, Enabled: true, Secrets: []string{"first"}}, got)
 
 	_, err = st.UpdateConnection(ctx, a, box, c.ID, store.ConnectionInput{Name: c.Name, Kind: c.Kind, Environment: c.Environment,
 		Secrets: map[string]string{"api_secret": "second"}})
@@ -248,7 +249,7 @@ func TestUnsignedWebhookRejectionsAreABoundedSampleCappedPerHour(t *testing.T) {
 	t.Parallel()
 	st, box, c := webhookSetup(t, "s")
 	other, err := st.CreateConnection(t.Context(), store.SystemActor("test"), box, store.ConnectionInput{Name: "Second store",
-		Kind: store.KindShopify, Environment: store.EnvTest})
+		Kind: vocab.KindShopify, Environment: vocab.EnvTest})
 	require.NoError(t, err)
 	ctx := t.Context()
 	hour := time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC)

@@ -365,7 +365,7 @@ type UserForm struct {
 	Email    string
 	Role     string
 	Active   bool
-	Scope    string // store.ScopeAll or store.ScopeTest
+	Scope    string // vocab.ScopeAll or vocab.ScopeTest
 	IsSelf   bool
 	Errors   map[string]string
 	PwErrors map[string]string

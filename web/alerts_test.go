@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -43,7 +44,7 @@ func TestAlertsPageAndAcknowledge(t *testing.T) {
 	env := webtest.Start(t)
 	a := fireAlert(t, env, "orders", "Orders: 12 syncs failed in the last 10 minutes")
 
-	fin := env.SignIn(t, store.RoleFinance)
+	fin := env.SignIn(t, vocab.RoleFinance)
 	res, body := fin.Get("/alerts")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "Orders: 12 syncs failed in the last 10 minutes")
@@ -51,7 +52,7 @@ func TestAlertsPageAndAcknowledge(t *testing.T) {
 	require.Contains(t, body, "No alert channel is set up")
 	require.NotContains(t, body, "I'm on it", "finance does not acknowledge")
 
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 	_, body = op.Get("/alerts")
 	require.Contains(t, body, "I'm on it")
 	res = op.PostForm(fmt.Sprintf("/alerts/%d/acknowledge", a.ID), nil)
@@ -74,7 +75,7 @@ func TestAlertsPageAndAcknowledge(t *testing.T) {
 func TestAlertSettingsForms(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	res, body := admin.Get("/alerts/settings")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	for _, title := range []string{"Webhooks failing", "Queue lag per flow", "Freshness target missed", "Failed syncs burst", "System unavailable", "Shopify webhook subscription missing"} {

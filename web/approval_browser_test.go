@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 )
 
@@ -31,21 +32,21 @@ func TestBrowserApprovalFixesTheLocationCause(t *testing.T) {
 		SourceConnectionID: e.odoo.ID, TargetConnectionID: e.shop.ID, Trigger: store.TriggerSweep, EntityType: "inventory_level",
 		EntityRef: "location:5", EntityKey: "30 stock levels at WH2/Stock", SearchKeys: []string{"WH2/Stock"},
 		Payload: map[string]any{"odoo_location_id": 5}, IdempotencyKey: "stock-wh2", MaxAttempts: 8,
-		Status: store.SyncFailed, ErrorClass: store.ClassUnmapped,
+		Status: vocab.SyncFailed, ErrorClass: vocab.ClassUnmapped,
 		Message:  "The Odoo location WH2/Stock is not mapped to a Shopify location yet. Map it on the Mappings page, then try this sync again.",
 		Response: store.UnmappedResponse("location", []string{"5"})}
 	price := store.NewSync{Family: "prices", Direction: "odoo_to_shopify", Flow: "prices.odoo_shopify",
 		SourceConnectionID: e.odoo.ID, TargetConnectionID: e.shop.ID, Trigger: store.TriggerSweep, EntityType: "variant_prices",
 		EntityRef: "product:77", EntityKey: "Price of SKU-000077-RED", SearchKeys: []string{"SKU-000077-RED"},
 		Payload: map[string]any{"items": []any{}}, IdempotencyKey: "price-77", MaxAttempts: 8,
-		Status: store.SyncFailed, ErrorClass: store.ClassUnmapped,
+		Status: vocab.SyncFailed, ErrorClass: vocab.ClassUnmapped,
 		Message:  "SKU-000077-RED is not mapped to a Shopify variant yet. Map it on the Mappings page, then try this sync again.",
 		Response: store.UnmappedResponse("variant", []string{"77"})}
 	ids := e.insert(t, loc, price)
 
 	// The operator proposes the mapping of the location; another admin
 	// approves it on its page.
-	opUser := e.env.Users[store.RoleOperator]
+	opUser := e.env.Users[vocab.RoleOperator]
 	cs, err := e.env.Store.CreateChangeSet(ctx, store.Actor{UserID: opUser.ID, Label: opUser.Email}, store.NewChangeSet{
 		Reason: "WH2 is the back store", Items: []store.ItemInput{
 			{EntityType: "location", ConnectionID: e.odoo.ID, EntityKey: "WH2/Stock", ExternalID: "5"},
@@ -55,7 +56,7 @@ func TestBrowserApprovalFixesTheLocationCause(t *testing.T) {
 	require.NoError(t, err)
 	csPath := fmt.Sprintf("/mappings/change-sets/%d", cs.ID)
 	adm := browsertest.Tab(t)
-	signIn(t, adm, e.env, e.env.Users[store.RoleAdmin].Email)
+	signIn(t, adm, e.env, e.env.Users[vocab.RoleAdmin].Email)
 	approve := `form[action$="/approve"] button[type="submit"]`
 	require.NoError(t, chromedp.Do(adm,
 		chromedp.Navigate(e.env.URL+csPath),
@@ -76,7 +77,7 @@ func TestBrowserApprovalFixesTheLocationCause(t *testing.T) {
 	next, err := e.env.Store.NextReplayFailures(ctx, b.ID, 1000)
 	require.NoError(t, err)
 	require.Equal(t, []int64{ids[0]}, next)
-	admin := e.env.Users[store.RoleAdmin]
+	admin := e.env.Users[vocab.RoleAdmin]
 	reps, err := e.env.Store.ReplayFailures(ctx, store.Actor{UserID: admin.ID, Label: "Crossdock, on behalf of " + admin.Name},
 		next, b.ID, 1, 1)
 	require.NoError(t, err)

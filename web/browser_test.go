@@ -9,7 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -128,14 +128,14 @@ func TestBrowserRolesSeeTheirAreasOnly(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	tests := []struct {
-		role      store.Role
+		role      vocab.Role
 		sees      []string
 		doesntSee []string
 		forbidden string
 	}{
-		{store.RoleOperator, []string{"Overview", "Connections", "Settings"}, []string{"Audit log", "Users"}, "/users"},
-		{store.RoleFinance, []string{"Overview", "Finance", "Settings"}, []string{"Connections", "Audit log", "Users"}, "/connections"},
-		{store.RoleAdmin, []string{"Overview", "Connections", "Audit log", "Users"}, nil, ""},
+		{vocab.RoleOperator, []string{"Overview", "Connections", "Settings"}, []string{"Audit log", "Users"}, "/users"},
+		{vocab.RoleFinance, []string{"Overview", "Finance", "Settings"}, []string{"Connections", "Audit log", "Users"}, "/connections"},
+		{vocab.RoleAdmin, []string{"Overview", "Connections", "Audit log", "Users"}, nil, ""},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.role), func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"crossdock/connectors/odoo/sandbox"
 	shopifysandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -23,7 +24,7 @@ func TestAddShopifyConnectionAndTestIt(t *testing.T) {
 	shop := shopifysandbox.New(shopifysandbox.Options{Plan: "advanced", AccessToken: "shpat_good", Seed: 3, ShopDomain: "demo-shop.myshopify.com"})
 	ts := httptest.NewServer(shop)
 	t.Cleanup(ts.Close)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 
 	form := url.Values{"kind": {"shopify"}, "name": {"Main store"}, "environment": {"test"},
 		"f_shop_domain": {"Demo-Shop.myshopify.com"}, "f_access_token": {"shpat_good"}, "f_api_secret": {"whsec-1"}, "f_api_base_url": {ts.URL}}
@@ -75,7 +76,7 @@ func TestConnectionTestExplainsWrongCredentials(t *testing.T) {
 	shop := shopifysandbox.New(shopifysandbox.Options{AccessToken: "shpat_right", ShopDomain: "x.myshopify.com"})
 	ts := httptest.NewServer(shop)
 	t.Cleanup(ts.Close)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	res := admin.PostForm("/connections", url.Values{"kind": {"shopify"}, "name": {"Wrong token"}, "environment": {"production"},
 		"f_shop_domain": {"x.myshopify.com"}, "f_access_token": {"shpat_wrong"}, "f_api_secret": {"s"}, "f_api_base_url": {ts.URL}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -94,7 +95,7 @@ func TestAddOdooConnectionBothProtocols(t *testing.T) {
 	odoo := sandbox.New(sandbox.Options{Database: "shop", Login: "api@shop.test", Password: "pw", APIKey: "key-19", Seed: 2, Version: "19.0"})
 	ts := httptest.NewServer(odoo)
 	t.Cleanup(ts.Close)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	for _, tc := range []struct{ protocol, user, secret string }{{"jsonrpc", "api@shop.test", "pw"}, {"json2", "", "key-19"}} {
 		t.Run(tc.protocol, func(t *testing.T) {
 			res := admin.PostForm("/connections", url.Values{"kind": {"odoo"}, "name": {"Odoo " + tc.protocol}, "environment": {"test"},
@@ -112,7 +113,7 @@ func TestAddOdooConnectionBothProtocols(t *testing.T) {
 func TestConnectionFormErrors(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	tests := []struct {
 		name string
 		form url.Values
@@ -142,7 +143,7 @@ func TestDisableConnectionIsAudited(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	conn := env.SandboxShopify(t, "Shop")
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	res := admin.PostForm(fmt.Sprintf("/connections/%d/disable", conn.ID), nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	_, body := admin.Get(fmt.Sprintf("/connections/%d", conn.ID))
@@ -157,7 +158,7 @@ func TestSubscriptionsShowMissingTopics(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	conn := env.SandboxShopify(t, "Shop")
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	res, body := admin.Get(fmt.Sprintf("/connections/%d/subscriptions", conn.ID))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "orders/create")

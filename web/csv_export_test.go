@@ -10,6 +10,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -46,8 +47,8 @@ func TestEveryCSVExportWritesFormulasAsText(t *testing.T) {
 		env := webtest.Start(t)
 		mappingConns(t, env)
 		ctx := t.Context()
-		op := store.Actor{UserID: env.Users[store.RoleOperator].ID, Label: "operator@shop.test"}
-		admin := store.Actor{UserID: env.Users[store.RoleAdmin].ID, Label: "admin@shop.test"}
+		op := store.Actor{UserID: env.Users[vocab.RoleOperator].ID, Label: "operator@shop.test"}
+		admin := store.Actor{UserID: env.Users[vocab.RoleAdmin].ID, Label: "admin@shop.test"}
 		file := "type,connection,external_id,entity_key,sku,barcode,email,name\n" +
 			`variant,Map shop,"=HYPERLINK(""http://evil.test"",""Open"")",@SUM(1+1),+cmd|' /C calc'!A0,-2+3,,"=1+1"` + "\n"
 		res, err := env.Store.ImportMappingsCSV(ctx, op, strings.NewReader(file), "evil.csv", "")
@@ -58,7 +59,7 @@ func TestEveryCSVExportWritesFormulasAsText(t *testing.T) {
 		_, err = env.Store.ApproveChangeSet(ctx, admin, res.ChangeSet.ID, "")
 		require.NoError(t, err)
 
-		resp, body := env.SignIn(t, store.RoleOperator).Get("/mappings/export.csv")
+		resp, body := env.SignIn(t, vocab.RoleOperator).Get("/mappings/export.csv")
 		recs := readCSV(t, resp, body)
 		require.Len(t, recs, 2)
 		require.Equal(t, []string{"variant", "Map shop", `'=HYPERLINK("http://evil.test","Open")`, "'@SUM(1+1)", "'+cmd|' /C calc'!A0", "'-2+3", "", "'=1+1", ""}, recs[1])
@@ -79,7 +80,7 @@ func TestEveryCSVExportWritesFormulasAsText(t *testing.T) {
 		require.NoError(t, err)
 		_, err = e.env.Store.DB.Exec(`UPDATE discrepancies SET note = '@SUM(1+1)', master_value = '-1+1' WHERE key = 'k1'`)
 		require.NoError(t, err)
-		res, body := e.env.SignIn(t, store.RoleOperator).Get("/reconciliation/discrepancies.csv")
+		res, body := e.env.SignIn(t, vocab.RoleOperator).Get("/reconciliation/discrepancies.csv")
 		recs := readCSV(t, res, body)
 		require.Len(t, recs, 3)
 		require.Contains(t, body, `'+cmd|' /C calc'!A0`)
@@ -94,11 +95,11 @@ func TestEveryCSVExportWritesFormulasAsText(t *testing.T) {
 		box, err := secretbox.New([]byte(webtest.SecretKey))
 		require.NoError(t, err)
 		a := store.SystemActor("test")
-		shop, err := env.Store.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-			Environment: store.EnvProduction, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
+		shop, err := env.Store.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+			Environment: vocab.EnvProduction, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
 		require.NoError(t, err)
-		odoo, err := env.Store.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
-			Environment: store.EnvProduction, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
+		odoo, err := env.Store.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo,
+			Environment: vocab.EnvProduction, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
 		require.NoError(t, err)
 		var run int64
 		require.NoError(t, env.Store.DB.Get(&run, `INSERT INTO recon_runs (family, trigger, status, started_at, finished_at) VALUES ('prices', 'manual', 'succeeded', now(), now()) RETURNING id`))
@@ -107,7 +108,7 @@ func TestEveryCSVExportWritesFormulasAsText(t *testing.T) {
 			run, odoo.ID, shop.ID)
 		require.NoError(t, err)
 		buildFinance(t, env)
-		res, body := env.SignIn(t, store.RoleFinance).Get("/finance.csv")
+		res, body := env.SignIn(t, vocab.RoleFinance).Get("/finance.csv")
 		recs := readCSV(t, res, body)
 		require.Len(t, recs, 2)
 		require.Equal(t, `'=HYPERLINK("http://evil.test")`, recs[1][0])

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
-	"crossdock/store/rules"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -32,8 +32,8 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	shopID, odooID := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
 	rs, err := env.Store.SourceRules(t.Context())
 	require.NoError(t, err)
-	for f, want := range map[rules.Family]int64{rules.Orders: shopID, rules.Refunds: shopID, rules.Customers: shopID, rules.Products: shopID,
-		rules.Prices: odooID, rules.Costs: odooID, rules.Inventory: odooID, rules.Fulfillments: odooID} {
+	for f, want := range map[vocab.Family]int64{vocab.Orders: shopID, vocab.Refunds: shopID, vocab.Customers: shopID, vocab.Products: shopID,
+		vocab.Prices: odooID, vocab.Costs: odooID, vocab.Inventory: odooID, vocab.Fulfillments: odooID} {
 		require.Equal(t, want, rs.Rule(f).Master, "the source of %s", f)
 	}
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "source_rule"})
@@ -64,7 +64,7 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		_, body := c.Get(fmt.Sprintf("/connections/%d", conn.ID))
 		require.Contains(t, body, "banner-success", "%s: test passes", conn.Name)
-		require.Equal(t, store.EnvTest, conn.Environment, "%s is a test-environment connection", conn.Name)
+		require.Equal(t, vocab.EnvTest, conn.Environment, "%s is a test-environment connection", conn.Name)
 		require.Regexp(t, `<h1>\s*`+regexp.QuoteMeta(conn.Name)+`\s*<span class="badge badge-info">Test</span>\s*</h1>`, body,
 			"%s's page wears the Test badge by its name", conn.Name)
 	}
@@ -119,7 +119,7 @@ func TestDemoFlowsAfterLoading(t *testing.T) {
 	// in Odoo fail as existing in only one system (nothing to map them to).
 	w := env.Server.DemoWorkspace()
 	require.NotNil(t, w)
-	skus := func(class string) []string {
+	skus := func(class vocab.ErrorClass) []string {
 		t.Helper()
 		var out []string
 		require.NoError(t, env.Store.DB.SelectContext(ctx, &out, `SELECT DISTINCT search_keys[1] FROM syncs
@@ -130,12 +130,12 @@ WHERE family = 'prices' AND status = 'failed' AND error_class = $1`, class))
 	for _, v := range w.Shop.Variants() {
 		shopSKUs[strings.ToLower(v.SKU)] = true
 	}
-	unmapped := skus(store.ClassUnmapped)
+	unmapped := skus(vocab.ClassUnmapped)
 	require.Len(t, unmapped, 8, "the 8 variants left unmapped on purpose")
 	for _, sku := range unmapped {
 		require.True(t, shopSKUs[strings.ToLower(sku)], "%s is in the shop: it can be mapped", sku)
 	}
-	onlyInOdoo := skus(store.ClassOnlyInOne)
+	onlyInOdoo := skus(vocab.ClassOnlyInOne)
 	require.Len(t, onlyInOdoo, len(w.Odoo.Products())-len(w.Shop.Variants()), "the products that exist only in Odoo")
 	for _, sku := range onlyInOdoo {
 		require.False(t, shopSKUs[strings.ToLower(sku)], "%s is not in the shop", sku)
@@ -165,7 +165,7 @@ func TestSavingASourceStartsItsComparison(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop, odoo := sourceSystems(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	runs := func() []string {
 		t.Helper()
 		rs, _, err := env.Store.ListReconRuns(t.Context(), store.ReconRunFilter{})

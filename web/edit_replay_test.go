@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // Edit and replay sends data a person typed into a connected system: only
@@ -20,8 +21,8 @@ func TestEditAndReplay(t *testing.T) {
 	e := syncsSetup(t)
 	ctx := t.Context()
 	db := e.env.Store.DB
-	ids := e.insert(t, e.failure("#E1", store.ClassValidation, "Odoo refused the change: customer 41 has no country.", "#E1"),
-		e.failure("#E2", store.ClassValidation, "Odoo refused the change: customer 42 has no country.", "#E2"))
+	ids := e.insert(t, e.failure("#E1", vocab.ClassValidation, "Odoo refused the change: customer 41 has no country.", "#E1"),
+		e.failure("#E2", vocab.ClassValidation, "Odoo refused the change: customer 42 has no country.", "#E2"))
 	failure, other := ids[0], ids[1]
 	path := fmt.Sprintf("/syncs/%d/edit-replay", failure)
 	// A fresh form for each post: posting adds the client's CSRF token to it.
@@ -43,7 +44,7 @@ func TestEditAndReplay(t *testing.T) {
 	res, _ := e.env.Anonymous(t).PostFormBody(path, corrected())
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Regexp(t, `^/login`, res.Header.Get("Location"))
-	for _, r := range []store.Role{store.RoleOperator, store.RoleFinance} {
+	for _, r := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance} {
 		res, body := e.env.SignIn(t, r).PostFormBody(path, corrected())
 		require.Equal(t, http.StatusForbidden, res.StatusCode, r)
 		require.Contains(t, body, "Not available for your role")
@@ -51,7 +52,7 @@ func TestEditAndReplay(t *testing.T) {
 	require.Zero(t, replays(failure))
 	require.Zero(t, edits())
 
-	admin := e.env.SignIn(t, store.RoleAdmin)
+	admin := e.env.SignIn(t, vocab.RoleAdmin)
 	// Data that is not a JSON object is refused in words; nothing is replayed.
 	body := flashAfter(t, admin, admin.PostForm(path, url.Values{"payload": {`["not", "an", "object"]`}}))
 	require.Contains(t, body, "The data must be a JSON object, like the one received")
@@ -76,7 +77,7 @@ func TestEditAndReplay(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"name": "#E1"}`, string(original.Payload), "the failure keeps the data as received")
 	require.NotNil(t, original.ResolvedAt, "the failure is marked replayed")
-	require.Equal(t, store.SyncFailed, original.Status)
+	require.Equal(t, vocab.SyncFailed, original.Status)
 
 	// Audited under the admin's name, saying it was edited.
 	var audit struct {
@@ -87,7 +88,7 @@ func TestEditAndReplay(t *testing.T) {
 	}
 	require.NoError(t, db.GetContext(ctx, &audit, `SELECT actor_id, object_id, summary, (after->>'edited')::boolean AS edited
 FROM audit_log WHERE action = 'sync.edited_replayed'`))
-	require.Equal(t, e.env.Users[store.RoleAdmin].ID, *audit.ActorID)
+	require.Equal(t, e.env.Users[vocab.RoleAdmin].ID, *audit.ActorID)
 	require.Equal(t, fmt.Sprint(failure), audit.ObjectID)
 	require.Equal(t, fmt.Sprintf("Edited and replayed #E1 (orders) as sync #%d", replay.ID), audit.Summary)
 	require.True(t, audit.Edited)
@@ -100,8 +101,8 @@ FROM audit_log WHERE action = 'sync.edited_replayed'`))
 
 	// An admin limited to test systems may not send edited data into
 	// production Odoo.
-	u := e.env.Users[store.RoleAdmin]
-	_, err = e.env.Store.UpdateUser(ctx, store.SystemActor("test"), u.ID, store.UserUpdate{Name: u.Name, Role: store.RoleAdmin, Active: true, Scope: store.ScopeTest})
+	u := e.env.Users[vocab.RoleAdmin]
+	_, err = e.env.Store.UpdateUser(ctx, store.SystemActor("test"), u.ID, store.UserUpdate{Name: u.Name, Role: vocab.RoleAdmin, Active: true, Scope: vocab.ScopeTest})
 	require.NoError(t, err)
 	body = flashAfter(t, admin, admin.PostForm(fmt.Sprintf("/syncs/%d/edit-replay", other), url.Values{"payload": {`{"name": "#E2", "country": "BE"}`}}))
 	require.Contains(t, body, scopeRefusal("Odoo")+" Nothing was tried again.")

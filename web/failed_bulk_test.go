@@ -12,21 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // onlyInOne is a stock failure of an Odoo product the shop has no variant
 // of, as the engine records it.
-func (e syncsEnv) onlyInOne(family string, pid int) store.NewSync {
+func (e syncsEnv) onlyInOne(family vocab.Family, pid int) store.NewSync {
 	sku := fmt.Sprintf("SKU-%06d-WHT", pid)
 	s := e.stock(fmt.Sprintf("%d@8", pid), sku)
 	s.Family, s.EntityKey, s.IdempotencyKey = family, sku+" at WH/Stock", fmt.Sprintf("%s-%d", family, pid)
-	s.Status, s.ErrorClass, s.Message = store.SyncFailed, store.ClassOnlyInOne, sku+" does not exist in Main store, so there is nothing to map it to."
+	s.Status, s.ErrorClass, s.Message = vocab.SyncFailed, vocab.ClassOnlyInOne, sku+" does not exist in Main store, so there is nothing to map it to."
 	s.Response = store.OnlyInOneResponse(store.MissingRecord{ConnectionID: e.odoo.ID, EntityType: "variant", ExternalID: fmt.Sprint(pid),
 		SKU: sku, Name: fmt.Sprintf("Linen shirt %d, white", pid)})
 	return s
 }
 
-func (e syncsEnv) onlyInOneMany(t *testing.T, family string, from, n int) []int64 {
+func (e syncsEnv) onlyInOneMany(t *testing.T, family vocab.Family, from, n int) []int64 {
 	t.Helper()
 	var rows []store.NewSync
 	for i := range n {
@@ -66,8 +67,8 @@ func TestFailedActOnEverythingMatching(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	e.onlyInOneMany(t, "inventory", 1, 30)
-	e.insert(t, e.failure("#1", store.ClassValidation, "Odoo refused the change: customer 1 has no country.", "#1"))
-	op := e.env.SignIn(t, store.RoleOperator)
+	e.insert(t, e.failure("#1", vocab.ClassValidation, "Odoo refused the change: customer 1 has no country.", "#1"))
+	op := e.env.SignIn(t, vocab.RoleOperator)
 
 	// The cause is its own, worded with the record, with its ways out.
 	_, body := op.Get("/failed")
@@ -113,7 +114,7 @@ func TestFailedActOnEverythingMatching(t *testing.T) {
 	require.Equal(t, 32, e.openOnlyInOne(t), "nothing was half-applied")
 
 	// The wrong role.
-	fin := e.env.SignIn(t, store.RoleFinance)
+	fin := e.env.SignIn(t, vocab.RoleFinance)
 	res = fin.PostForm("/failed/act", url.Values{"action": {"ignore"}, "filter": {"class=only_in_one"}, "upto": {upto}, "seen": {seen}, "note": {"why"}})
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 	res, _ = fin.Get("/failed/act?action=ignore&class=only_in_one")
@@ -144,8 +145,8 @@ func TestFailedExcludeTickedAndMatching(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	ids := e.onlyInOneMany(t, "inventory", 1, 3)
-	other := e.insert(t, e.failure("#1", store.ClassValidation, "Odoo refused the change: customer 1 has no country.", "#1"))
-	op := e.env.SignIn(t, store.RoleOperator)
+	other := e.insert(t, e.failure("#1", vocab.ClassValidation, "Odoo refused the change: customer 1 has no country.", "#1"))
+	op := e.env.SignIn(t, vocab.RoleOperator)
 
 	// Empty selection, and a failure of another kind: nothing excluded.
 	require.Equal(t, http.StatusSeeOther, op.PostForm("/failed/exclude", url.Values{"note": {"why"}}).StatusCode)
@@ -199,6 +200,6 @@ func TestFailedExcludeTickedAndMatching(t *testing.T) {
 	res = op.PostForm(fmt.Sprintf("/exclusions/%d/include", first), url.Values{})
 	require.Equal(t, http.StatusNotFound, res.StatusCode, "already included")
 
-	res, _ = e.env.SignIn(t, store.RoleFinance).Get("/exclusions")
+	res, _ = e.env.SignIn(t, vocab.RoleFinance).Get("/exclusions")
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 }

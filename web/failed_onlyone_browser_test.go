@@ -7,7 +7,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 )
 
@@ -23,11 +23,11 @@ func TestBrowserFailedOnlyInOneSystemExcluded(t *testing.T) {
 	e.onlyInOneMany(t, "prices", 1, products)
 	e.onlyInOneMany(t, "inventory", 1, products)
 	e.insert(t,
-		e.failure("#1001", store.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-RED is not mapped to an Odoo product yet.", "#1001", "sku-red"),
-		e.failure("#1002", store.ClassValidation, "Odoo refused the change: customer 41 has no country.", "#1002"))
+		e.failure("#1001", vocab.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-RED is not mapped to an Odoo product yet.", "#1001", "sku-red"),
+		e.failure("#1002", vocab.ClassValidation, "Odoo refused the change: customer 41 has no country.", "#1002"))
 
 	ctx := browsertest.Tab(t)
-	signIn(t, ctx, e.env, e.env.Users[store.RoleOperator].Email)
+	signIn(t, ctx, e.env, e.env.Users[vocab.RoleOperator].Email)
 	stockCause := `#failed-groups tbody tr:has(a[href*="class=only_in_one"][href*="family=inventory"])`
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(e.env.URL+"/failed"),

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 )
 
@@ -27,7 +28,7 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 	sku := map[string]string{blue: "SKU-BLUE", red: "SKU-RED", green: "SKU-GREEN"}
 	var rows []store.NewSync
 	for _, ref := range []string{"#6001", "#6002", "#6003", "#6004"} {
-		rows = append(rows, e.failure(ref, store.ClassUnmapped,
+		rows = append(rows, e.failure(ref, vocab.ClassUnmapped,
 			ref+" cannot be sent to Odoo: "+sku[missing[ref]]+" is not mapped to an Odoo product yet.", ref, sku[missing[ref]]))
 	}
 	ids := e.insert(t, rows...)
@@ -47,7 +48,7 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 
 	// The cause, with its button, in the causes table.
 	op := browsertest.Tab(t)
-	signIn(t, op, e.env, e.env.Users[store.RoleOperator].Email)
+	signIn(t, op, e.env, e.env.Users[vocab.RoleOperator].Email)
 	propose := `#failed-groups form[action="/failed/propose-mappings"] button`
 	require.NoError(t, chromedp.Do(op,
 		chromedp.Navigate(e.env.URL+"/failed"),
@@ -96,7 +97,7 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 
 	// An admin, in a browser of their own, approves it.
 	adm := browsertest.Tab(t)
-	signIn(t, adm, e.env, e.env.Users[store.RoleAdmin].Email)
+	signIn(t, adm, e.env, e.env.Users[vocab.RoleAdmin].Email)
 	approve := `form[action$="/approve"] button[type="submit"]`
 	require.NoError(t, chromedp.Do(adm,
 		chromedp.Navigate(e.env.URL+csPath),
@@ -148,7 +149,7 @@ func TestBrowserFailedProposeMissingMappings(t *testing.T) {
 	require.NoError(t, err)
 	decidedAt, err := chromedp.Run(op, chromedp.Text(chromedp.CSS("#decision time"), chromedp.AtLeast(0)))
 	require.NoError(t, err)
-	require.Contains(t, decision, e.env.Users[store.RoleAdmin].Name+" "+decidedAt, "who decided and when, apart")
+	require.Contains(t, decision, e.env.Users[vocab.RoleAdmin].Name+" "+decidedAt, "who decided and when, apart")
 	require.Contains(t, decision, "Same SKUs on both sides", "the approver's comment")
 	followUp, err := chromedp.Run(op, chromedp.Text(chromedp.CSS("#follow-up"), chromedp.AtLeast(0)))
 	require.NoError(t, err)

@@ -14,12 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 )
 
-func (e syncsEnv) failure(ref, class, msg string, keys ...string) store.NewSync {
+func (e syncsEnv) failure(ref string, class vocab.ErrorClass, msg string, keys ...string) store.NewSync {
 	s := e.order(ref, keys...)
-	s.Status, s.ErrorClass, s.Message = store.SyncFailed, class, msg
+	s.Status, s.ErrorClass, s.Message = vocab.SyncFailed, class, msg
 	return s
 }
 
@@ -27,11 +28,11 @@ func TestFailedConsoleGroupsFiltersAndResolves(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	ids := e.insert(t,
-		e.failure("#1001", store.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-RED is not mapped to an Odoo product yet.", "#1001", "sku-red"),
-		e.failure("#1002", store.ClassValidation, "Odoo refused the change: customer 41 has no country.", "#1002"),
-		e.failure("#1003", store.ClassValidation, "Odoo refused the change: customer 42 has no country.", "#1003"),
+		e.failure("#1001", vocab.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-RED is not mapped to an Odoo product yet.", "#1001", "sku-red"),
+		e.failure("#1002", vocab.ClassValidation, "Odoo refused the change: customer 41 has no country.", "#1002"),
+		e.failure("#1003", vocab.ClassValidation, "Odoo refused the change: customer 42 has no country.", "#1003"),
 	)
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	res, body := op.Get("/failed")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, `href="/failed" aria-current="page"`, "the nav marks Failed syncs, ready")
@@ -75,19 +76,19 @@ func TestFailedConsoleGroupsFiltersAndResolves(t *testing.T) {
 	require.Contains(t, body, `id="replay-one">Try again</button>`)
 	require.Contains(t, body, "version 0 (now 0)")
 	require.NotContains(t, body, "Edit the data and try again", "edit and try again is for admins")
-	_, body = e.env.SignIn(t, store.RoleAdmin).Get(fmt.Sprintf("/syncs/%d", ids[0]))
+	_, body = e.env.SignIn(t, vocab.RoleAdmin).Get(fmt.Sprintf("/syncs/%d", ids[0]))
 	require.Contains(t, body, "Edit the data and try again")
 
 	// Finance has no access to the area.
-	res, _ = e.env.SignIn(t, store.RoleFinance).Get("/failed")
+	res, _ = e.env.SignIn(t, vocab.RoleFinance).Get("/failed")
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 }
 
 func TestFailedReplaySelectionStartsABulkReplay(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
-	ids := e.insert(t, e.failure("#2001", store.ClassTransient, "Odoo was unavailable."))
-	op := e.env.SignIn(t, store.RoleOperator)
+	ids := e.insert(t, e.failure("#2001", vocab.ClassTransient, "Odoo was unavailable."))
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	res, _ := op.PostFormBody("/failed/replay", url.Values{})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	require.Equal(t, "/failed", res.Header.Get("Location"))
@@ -141,13 +142,13 @@ func TestBrowserFailedConsole(t *testing.T) {
 	e := syncsSetup(t)
 	var rows []store.NewSync
 	for i := range 12 {
-		rows = append(rows, e.failure(fmt.Sprintf("#30%02d", i), store.ClassUnmapped,
+		rows = append(rows, e.failure(fmt.Sprintf("#30%02d", i), vocab.ClassUnmapped,
 			fmt.Sprintf("#30%02d cannot be sent to Odoo: SKU-%d is not mapped to an Odoo product yet. Map it on the Mappings page, then try this order again.", i, i%3)))
 	}
-	rows = append(rows, e.failure("#3100", store.ClassValidation, "Odoo refused the change: customer 7 has no country."))
+	rows = append(rows, e.failure("#3100", vocab.ClassValidation, "Odoo refused the change: customer 7 has no country."))
 	e.insert(t, rows...)
 	ctx := browsertest.Tab(t)
-	signIn(t, ctx, e.env, e.env.Users[store.RoleOperator].Email)
+	signIn(t, ctx, e.env, e.env.Users[vocab.RoleOperator].Email)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(e.env.URL+"/failed"),
 		chromedp.WaitVisible(chromedp.CSS("#failed-groups")),
@@ -157,7 +158,7 @@ func TestBrowserFailedConsole(t *testing.T) {
 	require.Contains(t, text, "12 syncs of orders from Main store to Odoo failed because records are not mapped in Odoo (12 orders)")
 
 	// A new failure appears without reloading: the list refreshes itself.
-	e.insert(t, e.failure("#9999", store.ClassAuth, "Odoo refused Crossdock's access token."))
+	e.insert(t, e.failure("#9999", vocab.ClassAuth, "Odoo refused Crossdock's access token."))
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector("#failed-count").textContent.includes("14 failures")`,
 		chromedp.WithPollingTimeout(20*time.Second)))
 	require.NoError(t, err)
@@ -177,16 +178,16 @@ func TestBrowserFailedConsole(t *testing.T) {
 func TestFailedReplayScopeTestOnly(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
-	ids := e.insert(t, e.failure("#4001", store.ClassTransient, "Odoo was unavailable."))
-	op := e.env.SignIn(t, store.RoleOperator)
-	opUser := e.env.Users[store.RoleOperator]
+	ids := e.insert(t, e.failure("#4001", vocab.ClassTransient, "Odoo was unavailable."))
+	op := e.env.SignIn(t, vocab.RoleOperator)
+	opUser := e.env.Users[vocab.RoleOperator]
 	_, body := op.Get("/failed")
 	require.NotContains(t, body, "You may try again into test systems only")
 	require.NotContains(t, body, "Counted from the failures matching", "no search: the running totals")
 	_, body = op.Get("/failed?q=%234001")
 	require.Contains(t, body, "Counted from the failures matching your search or dates")
 
-	admin := e.env.SignIn(t, store.RoleAdmin)
+	admin := e.env.SignIn(t, vocab.RoleAdmin)
 	res, body := admin.Get(fmt.Sprintf("/users/%d", opUser.ID))
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "May write into")
@@ -221,10 +222,10 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	e := syncsSetup(t)
 	ctx := t.Context()
 	ids := e.insert(t,
-		e.failure("#5001", store.ClassUnmapped, "#5001 cannot be sent to Odoo: SKU-BLUE is not mapped to an Odoo product yet.", "#5001"),
-		e.failure("#5002", store.ClassUnmapped, "#5002 cannot be sent to Odoo: SKU-GREEN is not mapped to an Odoo product yet.", "#5002"),
+		e.failure("#5001", vocab.ClassUnmapped, "#5001 cannot be sent to Odoo: SKU-BLUE is not mapped to an Odoo product yet.", "#5001"),
+		e.failure("#5002", vocab.ClassUnmapped, "#5002 cannot be sent to Odoo: SKU-GREEN is not mapped to an Odoo product yet.", "#5002"),
 	)
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	_, body := op.Get("/failed")
 	require.Contains(t, body, "Propose the missing mappings")
 	group := url.Values{"g": {"1"}, "source": {fmt.Sprint(e.shop.ID)}, "target": {fmt.Sprint(e.odoo.ID)}, "cause": {""}, "class": {"unmapped"}}.Encode()
@@ -282,8 +283,8 @@ func TestFailedProposeMissingMappings(t *testing.T) {
 	// what became of the failures it fixes, with the way to the replay.
 	csID, err := strconv.ParseInt(strings.TrimPrefix(loc, "/mappings/change-sets/"), 10, 64)
 	require.NoError(t, err)
-	proposer := store.Actor{UserID: e.env.Users[store.RoleOperator].ID, Label: e.env.Users[store.RoleOperator].Email}
-	admin := store.Actor{UserID: e.env.Users[store.RoleAdmin].ID, Label: e.env.Users[store.RoleAdmin].Email}
+	proposer := store.Actor{UserID: e.env.Users[vocab.RoleOperator].ID, Label: e.env.Users[vocab.RoleOperator].Email}
+	admin := store.Actor{UserID: e.env.Users[vocab.RoleAdmin].ID, Label: e.env.Users[vocab.RoleAdmin].Email}
 	_, err = e.env.Store.SubmitChangeSet(ctx, proposer, csID)
 	require.NoError(t, err)
 	_, err = e.env.Store.ApproveChangeSet(ctx, admin, csID, "matches")

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // statusOf reads the one status at the top of a sync's page.
@@ -24,12 +24,12 @@ func TestFailureDetailOneStatusAndWho(t *testing.T) {
 	e := syncsSetup(t)
 	ctx := t.Context()
 	ids := e.insert(t,
-		e.failure("#7001", store.ClassUnmapped, "#7001 cannot be sent to Odoo: SKU-BLUE is not mapped to an Odoo product yet."),
-		e.failure("#7002", store.ClassValidation, "Odoo refused the change: customer has no country."),
-		e.failure("#7003", store.ClassValidation, "Odoo refused the change: customer has no country."),
+		e.failure("#7001", vocab.ClassUnmapped, "#7001 cannot be sent to Odoo: SKU-BLUE is not mapped to an Odoo product yet."),
+		e.failure("#7002", vocab.ClassValidation, "Odoo refused the change: customer has no country."),
+		e.failure("#7003", vocab.ClassValidation, "Odoo refused the change: customer has no country."),
 	)
-	op := e.env.SignIn(t, store.RoleOperator)
-	opName := e.env.Users[store.RoleOperator].Name
+	op := e.env.SignIn(t, vocab.RoleOperator)
+	opName := e.env.Users[vocab.RoleOperator].Name
 	status := func(id int64) (kind, text string, body string) {
 		t.Helper()
 		res, body := op.Get(fmt.Sprintf("/syncs/%d", id))
@@ -64,9 +64,12 @@ func TestFailureDetailOneStatusAndWho(t *testing.T) {
 	require.Contains(t, body, fmt.Sprintf(`href="/syncs/%d"`, ids[0]))
 
 	// The new attempt went through, or failed again.
-	for _, tc := range []struct{ status, want, kind string }{
-		{store.SyncSucceeded, "Tried again — fixed", "success"},
-		{store.SyncFailed, "Tried again — still failing", "critical"},
+	for _, tc := range []struct {
+		status     vocab.Status
+		want, kind string
+	}{
+		{vocab.SyncSucceeded, "Tried again — fixed", "success"},
+		{vocab.SyncFailed, "Tried again — still failing", "critical"},
 	} {
 		_, err = e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET status = $2, error_class = CASE WHEN $2 = 'failed' THEN 'unmapped' END,
   finished_at = now() WHERE id = $1`, replay, tc.status)

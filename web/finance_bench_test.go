@@ -12,6 +12,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -39,11 +40,11 @@ func BenchmarkFinanceReview(b *testing.B) {
 	box, err := secretbox.New([]byte(webtest.SecretKey))
 	require.NoError(b, err)
 	sys := store.SystemActor("bench")
-	shop, err := env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-		Environment: store.EnvProduction, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
+	shop, err := env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+		Environment: vocab.EnvProduction, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
 	require.NoError(b, err)
-	odoo, err := env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
-		Environment: store.EnvProduction, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
+	odoo, err := env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo,
+		Environment: vocab.EnvProduction, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
 	require.NoError(b, err)
 	start := time.Now()
 	var run int64
@@ -93,7 +94,7 @@ FROM generate_series(1, $3::int / 4) g`, shop.ID, odoo.ID, n)
 	build := time.Since(start)
 	b.Logf("built the review of %d variants in %s", built, build.Round(time.Millisecond))
 
-	c := env.SignIn(b, store.RoleFinance)
+	c := env.SignIn(b, vocab.RoleFinance)
 	cases := []struct{ name, path string }{
 		{"first_page", "/finance"},
 		{"filtered_page", "/finance?flag=critical"},

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -37,8 +38,8 @@ func collectionsSetup(t *testing.T) (*webtest.Env, string) {
 func TestFinanceCollectionThresholdsPage(t *testing.T) {
 	t.Parallel()
 	env, premium := collectionsSetup(t)
-	fin := env.SignIn(t, store.RoleFinance)
-	admin := env.SignIn(t, store.RoleAdmin)
+	fin := env.SignIn(t, vocab.RoleFinance)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 
 	res, body := fin.Get("/finance/collections")
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -102,7 +103,7 @@ func TestBrowserFinanceCollectionThresholds(t *testing.T) {
 	t.Parallel()
 	env, _ := collectionsSetup(t)
 	ctx := browsertest.Tab(t)
-	signIn(t, ctx, env, env.Users[store.RoleAdmin].Email)
+	signIn(t, ctx, env, env.Users[vocab.RoleAdmin].Email)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.URL+"/finance/collections"),
 		chromedp.WaitVisible(chromedp.CSS("#finance-collections table")),

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // Finance acknowledges, accepts with a reason and sends a price fix to the
@@ -26,8 +27,8 @@ func TestFinanceReviewActions(t *testing.T) {
 	_, err := env.Store.ComparePrices(t.Context(), run, odoo, shop)
 	require.NoError(t, err)
 
-	fin := env.SignIn(t, store.RoleFinance)
-	op := env.SignIn(t, store.RoleOperator)
+	fin := env.SignIn(t, vocab.RoleFinance)
+	op := env.SignIn(t, vocab.RoleOperator)
 	require.Equal(t, http.StatusForbidden, op.PostForm("/finance/variants/1/acknowledge", url.Values{}).StatusCode)
 
 	_, body := fin.Get("/finance")
@@ -98,7 +99,7 @@ func TestFinanceReviewRevenue(t *testing.T) {
 	t.Parallel()
 	env := financeSetup(t)
 	db := env.Store.DB
-	fin := env.SignIn(t, store.RoleFinance)
+	fin := env.SignIn(t, vocab.RoleFinance)
 	_, body := fin.Get("/finance")
 	require.Contains(t, body, "No order was synced in the last 30 days")
 

@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 )
 
@@ -21,7 +21,7 @@ import (
 func TestFinanceSummary(t *testing.T) {
 	t.Parallel()
 	env := financeSetup(t)
-	fin := env.SignIn(t, store.RoleFinance)
+	fin := env.SignIn(t, vocab.RoleFinance)
 	fin.PostForm("/finance/variants/3/accept", url.Values{"note": {"clearance sale"}})
 
 	res, body := fin.Get("/finance/summary")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -48,7 +48,7 @@ func buildFinance(t *testing.T, env *webtest.Env) {
 func TestFinanceReviewFlagsTotalsAndExport(t *testing.T) {
 	t.Parallel()
 	env := financeSetup(t)
-	c := env.SignIn(t, store.RoleFinance)
+	c := env.SignIn(t, vocab.RoleFinance)
 
 	res, body := c.Get("/finance")
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -73,7 +73,7 @@ func TestFinanceReviewFlagsTotalsAndExport(t *testing.T) {
 
 	// Only admins set the thresholds; a higher critical threshold flags more.
 	require.Equal(t, http.StatusForbidden, c.PostForm("/finance/thresholds", url.Values{"critical": {"50"}, "high": {"60"}, "medium": {"70"}}).StatusCode)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	require.Equal(t, http.StatusSeeOther, admin.PostForm("/finance/thresholds", url.Values{"critical": {"50"}, "high": {"40"}, "medium": {"70"}}).StatusCode)
 	_, body = admin.Get("/finance")
 	require.Contains(t, body, "Thresholds go up from critical to medium")
@@ -91,7 +91,7 @@ func TestFinanceReviewCurrenciesDiffer(t *testing.T) {
 	_, err := env.Store.DB.Exec(`UPDATE recon_prices SET currency = 'USD' WHERE variant_ref IN ('1', '2')`)
 	require.NoError(t, err)
 	buildFinance(t, env)
-	c := env.SignIn(t, store.RoleFinance)
+	c := env.SignIn(t, vocab.RoleFinance)
 
 	_, body := c.Get("/finance")
 	require.Contains(t, body, "Currencies differ</dt><dd>2</dd>")

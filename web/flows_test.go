@@ -1,16 +1,18 @@
 package web_test
 
 import (
-	"github.com/chromedp/chromedp"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 )
 
@@ -32,10 +34,10 @@ func TestOverviewFlows(t *testing.T) {
 	ctx := t.Context()
 	st := e.env.Store
 	a := store.SystemActor("test")
-	_, err := st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Orders, Master: e.shop.ID, Receivers: []int64{e.odoo.ID},
+	_, err := st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Orders, Master: e.shop.ID, Receivers: []int64{e.odoo.ID},
 		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
 	require.NoError(t, err)
-	_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Inventory, Master: e.odoo.ID, Receivers: []int64{e.shop.ID},
+	_, err = st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Inventory, Master: e.odoo.ID, Receivers: []int64{e.shop.ID},
 		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
 	require.NoError(t, err)
 
@@ -43,17 +45,17 @@ func TestOverviewFlows(t *testing.T) {
 	var failed []store.NewSync
 	for _, ref := range []string{"#1001", "#1002", "#1003"} {
 		f := e.order(ref)
-		f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassValidation, "Refused."
+		f.Status, f.ErrorClass, f.Message = vocab.SyncFailed, vocab.ClassValidation, "Refused."
 		failed = append(failed, f)
 	}
 	e.insert(t, failed...)
 	for _, id := range e.insert(t, e.stock("SKU-1"), e.stock("SKU-2")) {
 		s, err := st.BeginSyncAttempt(ctx, id)
 		require.NoError(t, err)
-		require.NoError(t, st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: id, Attempt: s.Attempts, Status: store.SyncSucceeded}))
+		require.NoError(t, st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: id, Attempt: s.Attempts, Status: vocab.SyncSucceeded}))
 	}
 
-	for _, role := range []store.Role{store.RoleOperator, store.RoleFinance} {
+	for _, role := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance} {
 		c := e.env.SignIn(t, role)
 		res, body := c.Get("/")
 		require.Equal(t, http.StatusOK, res.StatusCode)
@@ -66,7 +68,7 @@ func TestOverviewFlows(t *testing.T) {
 		require.NotContains(t, orders, "Healthy")
 		// Operators are sent to the failed syncs; finance, who may not
 		// open them, to the problems on the Syncs page.
-		if role == store.RoleFinance {
+		if role == vocab.RoleFinance {
 			require.Contains(t, orders, "Every sync that ended in the last hour failed (3); nothing has succeeded yet. 3 failures are open in Syncs → Problems.")
 			require.Contains(t, orders, `href="/syncs?family=orders&amp;problems=1"`)
 		} else {
@@ -102,11 +104,11 @@ func TestBrowserOverviewShowsFlowStates(t *testing.T) {
 	ctx := t.Context()
 	st := e.env.Store
 	a := store.SystemActor("test")
-	_, err := st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: rules.Orders, Master: e.shop.ID, Receivers: []int64{e.odoo.ID},
+	_, err := st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Orders, Master: e.shop.ID, Receivers: []int64{e.odoo.ID},
 		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
 	require.NoError(t, err)
 	f := e.order("#2001")
-	f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassUnmapped, "SKU-000001-BLK is not mapped to an Odoo product yet."
+	f.Status, f.ErrorClass, f.Message = vocab.SyncFailed, vocab.ClassUnmapped, "SKU-000001-BLK is not mapped to an Odoo product yet."
 	e.insert(t, f)
 
 	ctx2 := browsertest.Tab(t)
@@ -123,17 +125,17 @@ func TestAdminPausesAndResumesAFlow(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	ctx := t.Context()
-	_, err := e.env.Store.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: rules.Orders, Master: e.shop.ID,
+	_, err := e.env.Store.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Orders, Master: e.shop.ID,
 		Receivers: []int64{e.odoo.ID}, Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
 	require.NoError(t, err)
 
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	_, body := op.Get("/")
 	require.NotContains(t, body, "Pause Orders", "operators do not pause flows")
 	res := op.PostForm("/flows/orders/pause", url.Values{"reason": {"no"}})
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 
-	admin := e.env.SignIn(t, store.RoleAdmin)
+	admin := e.env.SignIn(t, vocab.RoleAdmin)
 	_, body = admin.Get("/")
 	require.Contains(t, body, "Pause Orders")
 	res = admin.PostForm("/flows/orders/pause", url.Values{"reason": {"Odoo maintenance tonight"}})

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -27,11 +28,11 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	env := webtest.StartDemo(t, webtest.Options{DemoSeed: 150})
 	ctx := t.Context()
 	second, err := env.Store.CreateUser(ctx, store.SystemActor("test"), store.NewUser{
-		Email: "bea@shop.test", Name: "Bea Approver", Role: store.RoleAdmin, Password: webtest.Password})
+		Email: "bea@shop.test", Name: "Bea Approver", Role: vocab.RoleAdmin, Password: webtest.Password})
 	require.NoError(t, err)
 
 	merchant := browsertest.Tab(t)
-	signIn(t, merchant, env, env.Users[store.RoleAdmin].Email)
+	signIn(t, merchant, env, env.Users[vocab.RoleAdmin].Email)
 
 	// 1. The Overview shows the problems: open failures, what to try.
 	require.NoError(t, chromedp.Do(merchant,
@@ -210,7 +211,7 @@ func TestBrowserMerchantLoop(t *testing.T) {
 	look(t, merchant, "walk-13-excluded-records")
 	text = pageText(t, merchant)
 	require.Contains(t, text, "Sold in the shop in Odoo only.")
-	require.Contains(t, text, env.Users[store.RoleAdmin].Name)
+	require.Contains(t, text, env.Users[vocab.RoleAdmin].Name)
 	first, err := chromedp.Run(merchant, chromedp.Text(chromedp.CSS(`#exclusions tbody tr:first-child strong`)))
 	require.NoError(t, err)
 	require.NoError(t, chromedp.Do(merchant,

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -20,7 +21,7 @@ import (
 func TestBrowserOperatorProposesAndAdminApprovesMappings(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	res := admin.PostForm("/demo", url.Values{})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	shopID, odooID := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")

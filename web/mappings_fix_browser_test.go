@@ -8,7 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 )
 
@@ -23,12 +23,12 @@ func TestBrowserMapItFromALocationCause(t *testing.T) {
 	e, _ := pickEnv(t)
 	s := e.stock("location:7")
 	s.EntityType, s.EntityKey = "inventory_level", "3 items at WH/Stock"
-	s.Status, s.ErrorClass, s.Message = store.SyncFailed, store.ClassUnmapped,
+	s.Status, s.ErrorClass, s.Message = vocab.SyncFailed, vocab.ClassUnmapped,
 		"The Odoo location WH/Stock is not mapped to a Shopify location yet. Map it on the Mappings page, then try this sync again."
 	e.insert(t, s)
 
 	op := browsertest.Tab(t)
-	signIn(t, op, e.env, e.env.Users[store.RoleOperator].Email)
+	signIn(t, op, e.env, e.env.Users[vocab.RoleOperator].Email)
 	mapIt := `#failed-groups a[href^="/mappings/fix?"]`
 	require.NoError(t, chromedp.Do(op,
 		chromedp.Navigate(e.env.URL+"/failed"),

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -51,22 +52,22 @@ func TestFixLinksLandOnTheExactRecord(t *testing.T) {
 		{"an Odoo stock location", func(e syncsEnv) store.NewSync {
 			s := e.stock("location:7")
 			s.EntityType, s.EntityKey = "inventory_level", "3 items at WH/Stock"
-			s.Status, s.ErrorClass, s.Message = store.SyncFailed, store.ClassUnmapped, "The Odoo location WH/Stock is not mapped to a Shopify location yet."
+			s.Status, s.ErrorClass, s.Message = vocab.SyncFailed, vocab.ClassUnmapped, "The Odoo location WH/Stock is not mapped to a Shopify location yet."
 			return s
 		}, "", want{odoo, shop, "location", "7", "7", "location"}},
 		{"a Shopify stock location", func(e syncsEnv) store.NewSync {
 			s := e.stock("55@9")
 			s.SourceConnectionID, s.TargetConnectionID, s.Direction = e.shop.ID, e.odoo.ID, "shopify_to_odoo"
 			s.EntityType = "inventory_level"
-			s.Status, s.ErrorClass, s.Message = store.SyncFailed, store.ClassUnmapped, "The Shopify location 9 is not mapped to an Odoo location yet."
+			s.Status, s.ErrorClass, s.Message = vocab.SyncFailed, vocab.ClassUnmapped, "The Shopify location 9 is not mapped to an Odoo location yet."
 			return s
 		}, "", want{shop, odoo, "location", "gid://shopify/Location/9", "gid://shopify/Location/9", "location"}},
 		{"a variant on an order", func(e syncsEnv) store.NewSync {
-			return e.failure("gid://shopify/Order/1001", store.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-RED is not mapped.", "#1001")
+			return e.failure("gid://shopify/Order/1001", vocab.ClassUnmapped, "#1001 cannot be sent to Odoo: SKU-RED is not mapped.", "#1001")
 		}, `{"unmapped": {"entity_type": "variant", "external_ids": ["gid://shopify/ProductVariant/31"]}}`,
 			want{shop, odoo, "variant", "gid://shopify/ProductVariant/31", "gid://shopify/Order/1001", "order"}},
 		{"a customer", func(e syncsEnv) store.NewSync {
-			s := e.failure("gid://shopify/Customer/5", store.ClassUnmapped, "Ada Lovelace is not mapped to an Odoo contact yet.")
+			s := e.failure("gid://shopify/Customer/5", vocab.ClassUnmapped, "Ada Lovelace is not mapped to an Odoo contact yet.")
 			s.Family, s.EntityType, s.Flow = "customers", "customer", "customers.shopify_odoo"
 			return s
 		}, `{"unmapped": {"entity_type": "customer", "external_ids": ["gid://shopify/Customer/5"]}}`,
@@ -85,7 +86,7 @@ func TestFixLinksLandOnTheExactRecord(t *testing.T) {
 			// first cause's links land.
 			var decoys []store.NewSync
 			for _, ref := range []string{"gid://shopify/Refund/1", "gid://shopify/Refund/2"} {
-				d := e.failure(ref, store.ClassUnmapped, "The refund cannot be sent to Odoo: DECOY-1 is not mapped.")
+				d := e.failure(ref, vocab.ClassUnmapped, "The refund cannot be sent to Odoo: DECOY-1 is not mapped.")
 				d.Family, d.EntityType, d.Flow, d.IdempotencyKey = "refunds", "refund", "refunds.shopify_odoo", "decoy-"+ref
 				decoys = append(decoys, d)
 			}
@@ -94,7 +95,7 @@ func TestFixLinksLandOnTheExactRecord(t *testing.T) {
 					`{"unmapped": {"entity_type": "variant", "external_ids": ["gid://shopify/ProductVariant/99"]}}`)
 				require.NoError(t, err)
 			}
-			op := e.env.SignIn(t, store.RoleOperator)
+			op := e.env.SignIn(t, vocab.RoleOperator)
 			check := func(q url.Values, where string) {
 				t.Helper()
 				require.Equal(t, tc.want.typ, q.Get("type"), where)
@@ -169,7 +170,7 @@ func pickEnv(t *testing.T) (syncsEnv, string) {
 func TestMapToPickerForLocations(t *testing.T) {
 	t.Parallel()
 	e, page := pickEnv(t)
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	res, body := op.Get(page)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "WH/Stock")
@@ -205,7 +206,7 @@ func TestMapToPickerForLocations(t *testing.T) {
 	sets, _, err := e.env.Store.ListChangeSets(t.Context(), store.ChangeSetFilter{})
 	require.NoError(t, err)
 	require.Empty(t, sets, "nothing half-applied")
-	res, _ = e.env.SignIn(t, store.RoleFinance).PostFormBody("/mappings/unmapped/pick", url.Values{"id": {"7"}})
+	res, _ = e.env.SignIn(t, vocab.RoleFinance).PostFormBody("/mappings/unmapped/pick", url.Values{"id": {"7"}})
 	require.Equal(t, http.StatusForbidden, res.StatusCode, "finance does not map")
 
 	res = pick(op, "7", "gid://shopify/Location/1")
@@ -241,7 +242,7 @@ func TestMapToPickerForLocations(t *testing.T) {
 func TestMapToPickerSearchesVariants(t *testing.T) {
 	t.Parallel()
 	e, _ := pickEnv(t)
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	page := fmt.Sprintf("/mappings/unmapped?from=%d&to=%d&type=variant", e.shop.ID, e.odoo.ID)
 	_, body := op.Get(page)
 	require.Contains(t, body, "Oak chair · OAK-1")
@@ -264,7 +265,7 @@ func TestMapToPickerSearchesVariants(t *testing.T) {
 	require.Contains(t, body, "Nothing in that system matches")
 	res, _ = op.Get(fmt.Sprintf("/mappings/candidates?from=%d&to=%d&type=variant&row=x&q=oak", e.shop.ID, e.odoo.ID))
 	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
-	res, _ = e.env.SignIn(t, store.RoleFinance).Get(cands + "oak")
+	res, _ = e.env.SignIn(t, vocab.RoleFinance).Get(cands + "oak")
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 
 	res, _ = op.PostFormBody("/mappings/unmapped/pick", url.Values{"from": {fmt.Sprint(e.shop.ID)}, "to": {fmt.Sprint(e.odoo.ID)},
@@ -291,7 +292,7 @@ func TestMappingReviewSpeaksInMatches(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.env.Store.UpsertExternalRecords(ctx, e.odoo.ID, "variant", odooRecs)
 	require.NoError(t, err)
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	page := fmt.Sprintf("/mappings/unmapped?from=%d&to=%d&type=variant", e.shop.ID, e.odoo.ID)
 
 	res := op.PostForm("/mappings/unmapped/accept", url.Values{"from": {fmt.Sprint(e.shop.ID)}, "to": {fmt.Sprint(e.odoo.ID)}, "type": {"variant"}, "all": {"1"}})
@@ -306,7 +307,7 @@ func TestMappingReviewSpeaksInMatches(t *testing.T) {
 	require.NotContains(t, body, "Chair 1", "rows in a draft are hidden")
 
 	// Someone else proposes two of the same matches by hand.
-	admin := e.env.SignIn(t, store.RoleAdmin)
+	admin := e.env.SignIn(t, vocab.RoleAdmin)
 	other, err := e.env.Store.CreateChangeSet(ctx, store.Actor{UserID: adminID(t, e), Label: "admin@shop.test"}, store.NewChangeSet{Items: []store.ItemInput{
 		{Op: store.OpSet, EntityType: "variant", ConnectionID: e.shop.ID, EntityKey: "SKU-1", ExternalID: "gid://shopify/ProductVariant/1"},
 		{Op: store.OpSet, EntityType: "variant", ConnectionID: e.odoo.ID, EntityKey: "SKU-1", ExternalID: "41"},
@@ -343,8 +344,8 @@ func TestCSVImportThatChangesNothingLeavesNoDraft(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop, odoo := mappingConns(t, env)
-	op := env.SignIn(t, store.RoleOperator)
-	admin := env.SignIn(t, store.RoleAdmin)
+	op := env.SignIn(t, vocab.RoleOperator)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	csv := fmt.Sprintf("type,connection,external_id,entity_key\nvariant,%s,gid://shopify/ProductVariant/1,SKU-1\nvariant,%s,41,SKU-1\n", shop.Name, odoo.Name)
 	res, _ := uploadCSV(t, op, env, "first.csv", csv)
 	id := created(t, res)

@@ -13,6 +13,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -23,9 +24,9 @@ func mappingConns(t *testing.T, env *webtest.Env) (shop, odoo store.Connection) 
 	box, err := secretbox.New([]byte(webtest.SecretKey))
 	require.NoError(t, err)
 	ctx := t.Context()
-	shop, err = env.Store.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Map shop", Kind: store.KindShopify, Environment: store.EnvTest})
+	shop, err = env.Store.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Map shop", Kind: vocab.KindShopify, Environment: vocab.EnvTest})
 	require.NoError(t, err)
-	odoo, err = env.Store.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Map ERP", Kind: store.KindOdoo, Environment: store.EnvTest})
+	odoo, err = env.Store.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Map ERP", Kind: vocab.KindOdoo, Environment: vocab.EnvTest})
 	require.NoError(t, err)
 	return shop, odoo
 }
@@ -44,9 +45,9 @@ func TestMappingMakerCheckerOverHTTP(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop, odoo := mappingConns(t, env)
-	op := env.SignIn(t, store.RoleOperator)
-	admin := env.SignIn(t, store.RoleAdmin)
-	fin := env.SignIn(t, store.RoleFinance)
+	op := env.SignIn(t, vocab.RoleOperator)
+	admin := env.SignIn(t, vocab.RoleAdmin)
+	fin := env.SignIn(t, vocab.RoleFinance)
 
 	// The operator maps a new variant, adds its Odoo id, and submits.
 	res := op.PostForm("/mappings/change-sets", url.Values{"type": {"variant"}, "entity_key": {"FURN-0042"}, "connection": {fmt.Sprint(shop.ID)},
@@ -120,7 +121,7 @@ func TestAdminCannotApproveOwnChangeSetEvenWithCraftedRequest(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop, _ := mappingConns(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	res := admin.PostForm("/mappings/change-sets", url.Values{"type": {"product"}, "entity_key": {"P1"}, "connection": {fmt.Sprint(shop.ID)}, "external_id": {"1"}})
 	id := created(t, res)
 	cs := fmt.Sprintf("/mappings/change-sets/%d", id)
@@ -142,7 +143,7 @@ func TestAdminCannotApproveOwnChangeSetEvenWithCraftedRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.ChangeSetPending, got.Status)
 
-	n, err := env.Store.CountPendingApprovals(t.Context(), env.Users[store.RoleAdmin].ID)
+	n, err := env.Store.CountPendingApprovals(t.Context(), env.Users[vocab.RoleAdmin].ID)
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
@@ -168,7 +169,7 @@ func TestMappingCSVImportPreviewAndExport(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	mappingConns(t, env)
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 
 	tests := []struct {
 		name, file string
@@ -228,7 +229,7 @@ func TestUnmappedSuggestionsBecomeAChangeSet(t *testing.T) {
 	require.NoError(t, err)
 	_, err = env.Store.UpsertExternalRecords(ctx, odoo.ID, "variant", []store.ExternalRecord{{ExternalID: "o1", SKU: "oak-1"}})
 	require.NoError(t, err)
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 
 	path := fmt.Sprintf("/mappings/unmapped?from=%d&to=%d&type=variant", shop.ID, odoo.ID)
 	res, body := op.Get(path)

@@ -17,6 +17,7 @@ import (
 
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // engineObserver is what the metrics read from the sync engine of this
@@ -176,9 +177,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		failed("queue")
 	} else {
 		for _, q := range qs {
-			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Pending), q.Family, store.SyncPending)
-			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Retrying), q.Family, store.SyncRetrying)
-			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Running), q.Family, store.SyncRunning)
+			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Pending), q.Family, string(vocab.SyncPending))
+			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Retrying), q.Family, string(vocab.SyncRetrying))
+			ch <- prometheus.MustNewConstMetric(descQueueDepth, prometheus.GaugeValue, float64(q.Running), q.Family, string(vocab.SyncRunning))
 			lag := 0.0
 			if q.OldestWaitingAt != nil {
 				lag = max(0, now.Sub(*q.OldestWaitingAt).Seconds())
@@ -190,7 +191,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		failed("problems")
 	} else {
 		for _, p := range ps {
-			ch <- prometheus.MustNewConstMetric(descUnresolved, prometheus.GaugeValue, float64(p.N), p.Family, p.Status, p.Class)
+			ch <- prometheus.MustNewConstMetric(descUnresolved, prometheus.GaugeValue, float64(p.N), p.Family, string(p.Status), string(p.Class))
 		}
 	}
 	if b, err := c.st.WebhookIntakeBacklog(ctx); err != nil {

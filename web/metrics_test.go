@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -88,7 +89,7 @@ func TestMetricsNeedTheToken(t *testing.T) {
 		})
 	}
 	// A signed-in session is not a token: the scraper is a machine.
-	c := env.SignIn(t, store.RoleAdmin)
+	c := env.SignIn(t, vocab.RoleAdmin)
 	res, body := c.Get("/metrics")
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 	require.Contains(t, body, "CROSSDOCK_METRICS_TOKEN")
@@ -102,7 +103,7 @@ func TestMetricsScrapeCountsWhatHappened(t *testing.T) {
 
 	// Two orders wait, a stock change failed unmapped, another is retrying.
 	failed := e.stock("SKU-RED", "SKU-RED")
-	failed.Status, failed.ErrorClass, failed.Message = store.SyncFailed, store.ClassUnmapped, "SKU-RED has no Shopify variant."
+	failed.Status, failed.ErrorClass, failed.Message = vocab.SyncFailed, vocab.ClassUnmapped, "SKU-RED has no Shopify variant."
 	e.insert(t, e.order("#1001"), e.order("#1002"), failed)
 
 	// Webhook deliveries: one accepted, one with a bad signature, one with a

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -17,7 +17,7 @@ func TestNULInSearchIsRefusedInWords(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop := shopifyConnection(t, env, testSecret)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 
 	paths := []struct{ name, path string }{
 		{"failed syncs search", "/failed?q=SKU%00"},

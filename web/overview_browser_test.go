@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -36,12 +37,12 @@ func TestBrowserOverviewOnTheDemoWorkspace(t *testing.T) {
 	var ns []store.NewSync
 	for i := range 1204 {
 		f := e.stock(fmt.Sprintf("SKU-%06d-WHT", i))
-		f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassUnmapped, "Not mapped yet — Map it on the Mappings page."
+		f.Status, f.ErrorClass, f.Message = vocab.SyncFailed, vocab.ClassUnmapped, "Not mapped yet — Map it on the Mappings page."
 		ns = append(ns, f)
 	}
 	for i := range 3 {
 		f := e.order(fmt.Sprintf("#D%d", 1001+i))
-		f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassValidation, "Odoo refused the order."
+		f.Status, f.ErrorClass, f.Message = vocab.SyncFailed, vocab.ClassValidation, "Odoo refused the order."
 		ns = append(ns, f)
 	}
 	var ok []store.NewSync

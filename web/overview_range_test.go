@@ -9,6 +9,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 )
 
@@ -17,16 +18,16 @@ func TestOverviewChartsOverSevenDays(t *testing.T) {
 	e := syncsSetup(t)
 	ctx := t.Context()
 	st := e.env.Store
-	_, err := st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: rules.Orders, Master: e.shop.ID,
+	_, err := st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Orders, Master: e.shop.ID,
 		Receivers: []int64{e.odoo.ID}, Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
 	require.NoError(t, err)
 	old := e.order("#3001")
-	old.Status, old.ErrorClass, old.Message = store.SyncFailed, store.ClassValidation, "Refused."
+	old.Status, old.ErrorClass, old.Message = vocab.SyncFailed, vocab.ClassValidation, "Refused."
 	e.insert(t, old, e.order("#3002"))
 	_, err = st.DB.ExecContext(ctx, `UPDATE syncs SET created_at = now() - interval '3 days', updated_at = now() - interval '3 days'`)
 	require.NoError(t, err)
 
-	c := e.env.SignIn(t, store.RoleOperator)
+	c := e.env.SignIn(t, vocab.RoleOperator)
 	_, body := c.Get("/")
 	orders := flowCard(t, body, "orders")
 	require.Contains(t, orders, "Attempts, last 24 hours: 0 succeeded, 0 failed.")
@@ -50,11 +51,11 @@ func TestBrowserOverviewSevenDays(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	ctx := t.Context()
-	_, err := e.env.Store.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: rules.Orders, Master: e.shop.ID,
+	_, err := e.env.Store.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Orders, Master: e.shop.ID,
 		Receivers: []int64{e.odoo.ID}, Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
 	require.NoError(t, err)
 	f := e.order("#4001")
-	f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassUnmapped, "Not mapped."
+	f.Status, f.ErrorClass, f.Message = vocab.SyncFailed, vocab.ClassUnmapped, "Not mapped."
 	e.insert(t, f, e.order("#4002"))
 	tab := browsertest.Tab(t)
 	signIn(t, tab, e.env, "operator@shop.test")

@@ -14,6 +14,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -40,7 +41,7 @@ func failedPageCount(t *testing.T, body string) int {
 	return n
 }
 
-func saveRule(t *testing.T, e syncsEnv, f rules.Family, master, receiver store.Connection) {
+func saveRule(t *testing.T, e syncsEnv, f vocab.Family, master, receiver store.Connection) {
 	t.Helper()
 	_, err := e.env.Store.SaveSourceRule(t.Context(), store.SystemActor("test"), store.SourceRuleInput{Family: f, Master: master.ID,
 		Receivers: []int64{receiver.ID}, Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins})
@@ -60,18 +61,18 @@ func TestOverviewCountsWhatFailedSyncsLists(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	ctx := t.Context()
-	saveRule(t, e, rules.Orders, e.shop, e.odoo)
-	saveRule(t, e, rules.Inventory, e.odoo, e.shop)
+	saveRule(t, e, vocab.Orders, e.shop, e.odoo)
+	saveRule(t, e, vocab.Inventory, e.odoo, e.shop)
 
 	var ns []store.NewSync
 	for i := range 7 {
 		f := e.order(fmt.Sprintf("#%d", 5000+i))
-		f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassValidation, "Refused."
+		f.Status, f.ErrorClass, f.Message = vocab.SyncFailed, vocab.ClassValidation, "Refused."
 		ns = append(ns, f)
 	}
 	for i := range 4 {
 		f := e.stock(fmt.Sprintf("SKU-R%d", i))
-		f.Status, f.ErrorClass, f.Message = store.SyncRetrying, store.ClassTransient, "Shopify did not answer."
+		f.Status, f.ErrorClass, f.Message = vocab.SyncRetrying, vocab.ClassTransient, "Shopify did not answer."
 		ns = append(ns, f)
 	}
 	for i := range 5 {
@@ -84,11 +85,11 @@ func TestOverviewCountsWhatFailedSyncsLists(t *testing.T) {
 	require.NoError(t, err)
 	// A failure of a family nobody decides any more still is open on Failed syncs.
 	c := e.order("#6000")
-	c.Family, c.Status, c.ErrorClass, c.Message = "customers", store.SyncFailed, store.ClassValidation, "Refused."
+	c.Family, c.Status, c.ErrorClass, c.Message = "customers", vocab.SyncFailed, vocab.ClassValidation, "Refused."
 	c.IdempotencyKey = "customer-6000"
 	e.insert(t, c)
 
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	_, overview := op.Get("/")
 	_, failed := op.Get("/failed")
 	require.Equal(t, 5+4+1, openCount(t, overview))
@@ -108,7 +109,7 @@ func TestOverviewCountsWhatFailedSyncsLists(t *testing.T) {
 	require.NotContains(t, overview, "syncs failed in the last hour")
 
 	// Finance, who may not open Failed syncs, sees the same number, pointing to Syncs → Problems.
-	_, body := e.env.SignIn(t, store.RoleFinance).Get("/")
+	_, body := e.env.SignIn(t, vocab.RoleFinance).Get("/")
 	require.Equal(t, 10, openCount(t, body))
 	require.Contains(t, body, `href="/syncs?problems=1"`)
 }
@@ -117,11 +118,11 @@ func TestOverviewCountsWhatFailedSyncsLists(t *testing.T) {
 func TestOverviewWritesNumbersOneWay(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
-	saveRule(t, e, rules.Inventory, e.odoo, e.shop)
+	saveRule(t, e, vocab.Inventory, e.odoo, e.shop)
 	var ns []store.NewSync
 	for i := range 1234 {
 		f := e.stock(fmt.Sprintf("SKU-%05d", i))
-		f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassUnmapped, "Not mapped yet."
+		f.Status, f.ErrorClass, f.Message = vocab.SyncFailed, vocab.ClassUnmapped, "Not mapped yet."
 		ns = append(ns, f)
 	}
 	for i := range 1100 {
@@ -130,7 +131,7 @@ func TestOverviewWritesNumbersOneWay(t *testing.T) {
 	ids := e.insert(t, ns...)
 	e.succeed(t, ids[1234:])
 
-	_, body := e.env.SignIn(t, store.RoleOperator).Get("/")
+	_, body := e.env.SignIn(t, vocab.RoleOperator).Get("/")
 	require.Equal(t, 1234, openCount(t, body))
 	require.Contains(t, body, `<p class="big-number">1,234</p>`)
 	require.Contains(t, body, "See the 1,234 open failed syncs")
@@ -152,15 +153,15 @@ func TestOverviewBadgesFollowTheNumbers(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	ctx := t.Context()
-	saveRule(t, e, rules.Orders, e.shop, e.odoo)       // no syncs at all
-	saveRule(t, e, rules.Inventory, e.odoo, e.shop)    // 53 % failed, a success 5 minutes ago
-	saveRule(t, e, rules.Fulfillments, e.odoo, e.shop) // all good
-	saveRule(t, e, rules.Refunds, e.shop, e.odoo)      // 1 in 10 failed, open
+	saveRule(t, e, vocab.Orders, e.shop, e.odoo)       // no syncs at all
+	saveRule(t, e, vocab.Inventory, e.odoo, e.shop)    // 53 % failed, a success 5 minutes ago
+	saveRule(t, e, vocab.Fulfillments, e.odoo, e.shop) // all good
+	saveRule(t, e, vocab.Refunds, e.shop, e.odoo)      // 1 in 10 failed, open
 
 	var ns []store.NewSync
 	for i := range 53 {
 		f := e.stock(fmt.Sprintf("SKU-F%d", i))
-		f.Status, f.ErrorClass, f.Message = store.SyncFailed, store.ClassUnmapped, "Not mapped yet."
+		f.Status, f.ErrorClass, f.Message = vocab.SyncFailed, vocab.ClassUnmapped, "Not mapped yet."
 		ns = append(ns, f)
 	}
 	var okStock []store.NewSync
@@ -192,10 +193,10 @@ func TestOverviewBadgesFollowTheNumbers(t *testing.T) {
 	}
 	e.succeed(t, e.insert(t, refunds...))
 	bad := ref("R-bad")
-	bad.Status, bad.ErrorClass, bad.Message = store.SyncFailed, store.ClassValidation, "Refused."
+	bad.Status, bad.ErrorClass, bad.Message = vocab.SyncFailed, vocab.ClassValidation, "Refused."
 	e.insert(t, bad)
 
-	_, body := e.env.SignIn(t, store.RoleOperator).Get("/")
+	_, body := e.env.SignIn(t, vocab.RoleOperator).Get("/")
 	badge := func(card string) string {
 		m := regexp.MustCompile(`<span class="badge badge-(\w+)">([^<]+)</span>`).FindAllStringSubmatch(card, -1)
 		require.NotEmpty(t, m)
@@ -225,7 +226,7 @@ func TestOverviewBadgesFollowTheNumbers(t *testing.T) {
 func TestOverviewTryListDismissed(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
-	admin := e.env.SignIn(t, store.RoleAdmin)
+	admin := e.env.SignIn(t, vocab.RoleAdmin)
 	_, body := admin.Get("/")
 	require.NotContains(t, body, `id="try-list"`, "no demo, no list")
 
@@ -239,11 +240,11 @@ func TestOverviewTryListDismissed(t *testing.T) {
 	require.Contains(t, body, `href="/failed?class=only_in_one"`)
 	require.Contains(t, body, `href="/finance"`)
 
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	_, body = op.Get("/")
 	require.Contains(t, body, `id="try-list"`)
 	require.NotContains(t, body, `href="/finance"`, "operators do not open the finance review")
-	_, body = e.env.SignIn(t, store.RoleFinance).Get("/")
+	_, body = e.env.SignIn(t, vocab.RoleFinance).Get("/")
 	require.Contains(t, body, `href="/finance"`)
 	require.NotContains(t, body, `href="/failed"`)
 
@@ -263,7 +264,7 @@ func TestOverviewConnectionHealthFromRealCalls(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	conn := env.SandboxShopify(t, "Demo shop")
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 	_, body := op.Get("/")
 	card := connectionCard(t, body, conn.ID)
 	require.Contains(t, card, "Not used yet")
@@ -301,12 +302,12 @@ func TestOverviewSaysToSetAnHTTPSBaseURL(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t) // its base URL is http://127.0.0.1:…
 	conn := env.SandboxShopify(t, "Demo shop")
-	_, body := env.SignIn(t, store.RoleAdmin).Get("/")
+	_, body := env.SignIn(t, vocab.RoleAdmin).Get("/")
 	require.Contains(t, body, `id="base-url-problem"`)
 	require.Contains(t, body, "Set CROSSDOCK_BASE_URL to the https address")
-	_, body = env.SignIn(t, store.RoleOperator).Get("/")
+	_, body = env.SignIn(t, vocab.RoleOperator).Get("/")
 	require.NotContains(t, body, `id="base-url-problem"`, "operators cannot set it")
-	_, panel := env.SignIn(t, store.RoleAdmin).Get(fmt.Sprintf("/connections/%d/subscriptions", conn.ID))
+	_, panel := env.SignIn(t, vocab.RoleAdmin).Get(fmt.Sprintf("/connections/%d/subscriptions", conn.ID))
 	require.Contains(t, panel, "Set CROSSDOCK_BASE_URL to the https address")
 }
 
@@ -326,15 +327,15 @@ func TestOperatorsSeeWhatFinanceSent(t *testing.T) {
 	_, err = db.Exec(`INSERT INTO discrepancies (family, kind, key, label, first_run_id, last_run_id) VALUES ('inventory', 'stock', 'x', 'OTHER-9', $1, $1)`, run)
 	require.NoError(t, err)
 
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 	_, body := op.Get("/")
 	require.NotContains(t, body, "data-sent-to-operators", "nothing sent yet: no badge")
 	require.Contains(t, body, `id="sent-to-operators" data-count="0"`)
 
-	fin := env.SignIn(t, store.RoleFinance)
+	fin := env.SignIn(t, vocab.RoleFinance)
 	require.Equal(t, http.StatusSeeOther, fin.PostForm("/finance/variants/2/send", url.Values{"note": {"Odoo is right"}}).StatusCode)
 
-	for _, role := range []store.Role{store.RoleOperator, store.RoleAdmin} {
+	for _, role := range []vocab.Role{vocab.RoleOperator, vocab.RoleAdmin} {
 		c := env.SignIn(t, role)
 		_, body = c.Get("/")
 		require.Contains(t, body, `data-sent-to-operators title="Price fixes finance sent to the operators">1<`, role)

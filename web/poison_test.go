@@ -13,6 +13,7 @@ import (
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -52,11 +53,11 @@ func ordersIntoOdoo(t *testing.T, env *webtest.Env) (shop, erp store.Connection)
 	t.Helper()
 	shop = shopifyConnection(t, env, testSecret)
 	erp, err := env.Store.CreateConnection(t.Context(), store.SystemActor("test"), testBox(t), store.ConnectionInput{
-		Name: fmt.Sprintf("Poison Odoo %d", connSeq.Add(1)), Kind: store.KindOdoo, Environment: store.EnvTest,
+		Name: fmt.Sprintf("Poison Odoo %d", connSeq.Add(1)), Kind: vocab.KindOdoo, Environment: vocab.EnvTest,
 		Settings: map[string]string{"url": "http://127.0.0.1:9", "database": "odoo", "protocol": "json2"},
 		Secrets:  map[string]string{"api_key": "key"}})
 	require.NoError(t, err)
-	_, err = env.Store.SaveSourceRule(t.Context(), store.SystemActor("test"), store.SourceRuleInput{Family: rules.Orders,
+	_, err = env.Store.SaveSourceRule(t.Context(), store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Orders,
 		Master: shop.ID, Receivers: []int64{erp.ID}, Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
 	require.NoError(t, err)
 	return shop, erp
@@ -120,13 +121,13 @@ func TestOrderWebhookWithNULFailsAlone(t *testing.T) {
 		s := syncs[0]
 		if tc.bad == "" {
 			require.Equal(t, store.WebhookProcessed, ev.Status)
-			require.Equal(t, store.SyncPending, s.Status, s.Message)
+			require.Equal(t, vocab.SyncPending, s.Status, s.Message)
 			continue
 		}
 		require.Equal(t, store.WebhookFailed, ev.Status, "order %d", tc.id)
 		require.Contains(t, ev.Error, tc.bad)
-		require.Equal(t, store.SyncFailed, s.Status)
-		require.Equal(t, store.ClassValidation, s.Class())
+		require.Equal(t, vocab.SyncFailed, s.Status)
+		require.Equal(t, vocab.ClassValidation, s.Class())
 		require.Equal(t, ev.Error, s.Message)
 		require.NotContains(t, s.EntityKey+s.Message, "\x00")
 	}
@@ -205,7 +206,7 @@ func TestCatalogueRefreshWithANULTitleSaysSoInWords(t *testing.T) {
 	ts := httptest.NewServer(shop)
 	t.Cleanup(ts.Close)
 	conn, err := env.Store.CreateConnection(t.Context(), store.SystemActor("test"), testBox(t), store.ConnectionInput{
-		Name: "NUL shop", Kind: store.KindShopify, Environment: store.EnvTest,
+		Name: "NUL shop", Kind: vocab.KindShopify, Environment: vocab.EnvTest,
 		Settings: map[string]string{"shop_domain": "nul-shop.myshopify.com", "api_base_url": ts.URL},
 		Secrets:  map[string]string{"access_token": "shpat_sandbox", "api_secret": "s"}})
 	require.NoError(t, err)
@@ -213,7 +214,7 @@ func TestCatalogueRefreshWithANULTitleSaysSoInWords(t *testing.T) {
 	_, err = shop.EditProduct(v.ProductGID(), func(p *sandbox.Product, _ []*sandbox.Variant) { p.Title = "Oak\x00 chair" })
 	require.NoError(t, err)
 
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 	res := op.PostForm(fmt.Sprintf("/connections/%d/catalogue", conn.ID), nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	res, body := op.Get(res.Header.Get("Location"))

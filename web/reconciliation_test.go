@@ -11,6 +11,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -26,7 +27,7 @@ func reconSetup(t *testing.T) reconEnv {
 	t.Helper()
 	env := webtest.Start(t)
 	shop, odoo := sourceSystems(t, env)
-	_, err := env.Store.SaveSourceRule(t.Context(), store.SystemActor("test"), store.SourceRuleInput{Family: rules.Inventory,
+	_, err := env.Store.SaveSourceRule(t.Context(), store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Inventory,
 		Master: odoo.ID, Receivers: []int64{shop.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
 	require.NoError(t, err)
 	e := reconEnv{env: env, shop: shop, odoo: odoo}
@@ -56,7 +57,7 @@ func (e reconEnv) disc(t *testing.T, key string) store.Discrepancy {
 func TestReconciliationPagesListFilterAndExport(t *testing.T) {
 	t.Parallel()
 	e := reconSetup(t)
-	c := e.env.SignIn(t, store.RoleFinance)
+	c := e.env.SignIn(t, vocab.RoleFinance)
 
 	res, body := c.Get("/reconciliation")
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -90,7 +91,7 @@ func TestReconciliationActionsAreAuditedAndChecked(t *testing.T) {
 	t.Parallel()
 	e := reconSetup(t)
 	d := e.disc(t, "k1")
-	fin := e.env.SignIn(t, store.RoleFinance)
+	fin := e.env.SignIn(t, vocab.RoleFinance)
 	path := fmt.Sprintf("/reconciliation/discrepancies/%d", d.ID)
 
 	// Acknowledging needs a note; nothing changes without one.
@@ -106,16 +107,16 @@ func TestReconciliationActionsAreAuditedAndChecked(t *testing.T) {
 	require.Equal(t, store.DiscAcknowledged, got.Status)
 	require.Contains(t, got.Note, "Stock count on Monday")
 
-	res = fin.PostForm(path+"/assign", url.Values{"assignee": {fmt.Sprint(e.env.Users[store.RoleOperator].ID)}})
+	res = fin.PostForm(path+"/assign", url.Values{"assignee": {fmt.Sprint(e.env.Users[vocab.RoleOperator].ID)}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
-	require.Equal(t, e.env.Users[store.RoleOperator].ID, *e.disc(t, "k1").AssigneeID)
+	require.Equal(t, e.env.Users[vocab.RoleOperator].ID, *e.disc(t, "k1").AssigneeID)
 
 	// Finance may not push values into a system.
 	res = fin.PostForm(path+"/push", nil)
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 
 	// An operator sends Odoo's value: a manual inventory sync, and the discrepancy is resolved.
-	op := e.env.SignIn(t, store.RoleOperator)
+	op := e.env.SignIn(t, vocab.RoleOperator)
 	_, body = op.Get(path)
 	require.Contains(t, body, "Send 12 to Main store")
 	res = op.PostForm(path+"/push", nil)

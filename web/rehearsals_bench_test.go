@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -59,7 +60,7 @@ func BenchmarkRehearsalCeiling(b *testing.B) {
 	for range b.N {
 		env := webtest.Start(b)
 		startEngine(b, env)
-		admin := env.SignIn(b, store.RoleAdmin)
+		admin := env.SignIn(b, vocab.RoleAdmin)
 		shop, _ := prepareRehearsal(b, env, admin)
 		admin.RefreshCSRF("/rehearsals")
 		var ceiling, p99, e2e99, synced float64

@@ -8,7 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -18,7 +18,7 @@ func TestBrowserAdminRehearsesAPeak(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	startEngine(t, env)
-	prepareRehearsal(t, env, env.SignIn(t, store.RoleAdmin))
+	prepareRehearsal(t, env, env.SignIn(t, vocab.RoleAdmin))
 
 	ctx := browsertest.Tab(t)
 	signIn(t, ctx, env, "admin@shop.test")

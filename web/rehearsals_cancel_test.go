@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -19,7 +20,7 @@ func TestRehearsalCancelStopsARunningRehearsal(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	startEngine(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	shop, _ := prepareRehearsal(t, env, admin)
 	admin.RefreshCSRF("/rehearsals")
 	res := admin.PostForm("/rehearsals", url.Values{"connection": {fmt.Sprint(shop)}, "profile": {"rate"}, "orders_per_min": {"60"},

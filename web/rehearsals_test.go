@@ -18,6 +18,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -47,8 +48,8 @@ func prepareRehearsal(t testing.TB, env *webtest.Env, admin *webtest.Client) (sh
 	ctx := t.Context()
 	require.Equal(t, http.StatusSeeOther, admin.PostForm("/demo", nil).StatusCode)
 	shop, erp = mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
-	proposer := store.Actor{UserID: env.Users[store.RoleAdmin].ID, Label: env.Users[store.RoleAdmin].Email}
-	for _, f := range []rules.Family{rules.Orders, rules.Inventory} {
+	proposer := store.Actor{UserID: env.Users[vocab.RoleAdmin].ID, Label: env.Users[vocab.RoleAdmin].Email}
+	for _, f := range []vocab.Family{vocab.Orders, vocab.Inventory} {
 		_, err := env.Store.SaveSourceRule(ctx, proposer, store.SourceRuleInput{Family: f, Master: shop, Receivers: []int64{erp},
 			Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins, Version: currentVersion(t, env, f)})
 		require.NoError(t, err)
@@ -71,7 +72,7 @@ func TestRehearsalRunsEndToEndAndReportsWhatHappened(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	startEngine(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	shop, _ := prepareRehearsal(t, env, admin)
 	erpOrdersBefore := len(env.Server.DemoWorkspace().Odoo.SaleOrders())
 	// The demo's own orders are real: they make the busiest hour so far.
@@ -210,7 +211,7 @@ func TestRehearsalRefusesWhatCannotRunEndToEnd(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	startEngine(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	ctx := t.Context()
 	a := store.SystemActor("test")
 	require.Equal(t, http.StatusSeeOther, admin.PostForm("/demo", nil).StatusCode)
@@ -224,32 +225,32 @@ func TestRehearsalRefusesWhatCannotRunEndToEnd(t *testing.T) {
 		return body
 	}
 	start := func(updates string) string { t.Helper(); return startOn(shop, updates) }
-	ruleOf := func(master int64, f rules.Family, receivers ...int64) {
+	ruleOf := func(master int64, f vocab.Family, receivers ...int64) {
 		t.Helper()
 		_, err := env.Store.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: f, Master: master, Receivers: receivers,
 			Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 2, Policy: rules.MasterWins, Version: currentVersion(t, env, f)})
 		require.NoError(t, err)
 	}
-	rule := func(f rules.Family, receivers ...int64) { t.Helper(); ruleOf(shop, f, receivers...) }
+	rule := func(f vocab.Family, receivers ...int64) { t.Helper(); ruleOf(shop, f, receivers...) }
 
 	// The demo comes with Shopify deciding orders: take that away first.
-	ruleOf(0, rules.Orders)
+	ruleOf(0, vocab.Orders)
 	require.Contains(t, start("0"), "Set Demo Shopify store as the source of truth for orders")
-	rule(rules.Orders, erp)
+	rule(vocab.Orders, erp)
 	require.Contains(t, start("1"), "Set Demo Shopify store as the source of truth for stock levels")
 	require.Contains(t, start("1"), "Or ask for 0 stock updates per order.")
 	// The demo's catalogue comes mapped; a second store's is not.
 	other := env.SandboxShopify(t, "Second store")
-	ruleOf(other.ID, rules.Orders, erp)
+	ruleOf(other.ID, vocab.Orders, erp)
 	require.Contains(t, startOn(other.ID, "0"), "Map at least one variant of Second store to a product of Demo Odoo")
 
 	box, err := secretbox.New([]byte(webtest.SecretKey))
 	require.NoError(t, err)
-	live, err := env.Store.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Live Odoo", Kind: store.KindOdoo, Environment: store.EnvProduction,
+	live, err := env.Store.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Live Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvProduction,
 		Settings: map[string]string{"url": "https://erp.example.com", "database": "live", "username": "api", "protocol": "json2"},
 		Secrets:  map[string]string{"api_key": "secret"}})
 	require.NoError(t, err)
-	rule(rules.Orders, erp, live.ID)
+	rule(vocab.Orders, erp, live.ID)
 	require.Contains(t, start("0"), "Live Odoo receives orders and is a production system")
 
 	rs, err := env.Store.ListRehearsals(ctx, 10)
@@ -257,7 +258,7 @@ func TestRehearsalRefusesWhatCannotRunEndToEnd(t *testing.T) {
 	require.Empty(t, rs, "nothing was queued")
 }
 
-func currentVersion(t testing.TB, env *webtest.Env, f rules.Family) int64 {
+func currentVersion(t testing.TB, env *webtest.Env, f vocab.Family) int64 {
 	t.Helper()
 	rs, err := env.Store.SourceRules(t.Context())
 	require.NoError(t, err)
@@ -271,11 +272,11 @@ func TestRehearsalRefusesProductionAndBadInput(t *testing.T) {
 	box, err := secretbox.New([]byte(webtest.SecretKey))
 	require.NoError(t, err)
 	prod, err := env.Store.CreateConnection(t.Context(), store.SystemActor("test"), box, store.ConnectionInput{
-		Name: "Live store", Kind: store.KindShopify, Environment: store.EnvProduction,
+		Name: "Live store", Kind: vocab.KindShopify, Environment: vocab.EnvProduction,
 		Settings: map[string]string{"shop_domain": "live.myshopify.com"}, Secrets: map[string]string{"access_token": "x", "api_secret": "y"}})
 	require.NoError(t, err)
 	test := env.SandboxShopify(t, "Test store")
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	admin.RefreshCSRF("/rehearsals")
 
 	res, body := admin.PostFormBody("/rehearsals", url.Values{"connection": {fmt.Sprint(prod.ID)}, "profile": {"rate"}, "orders_per_min": {"100"},

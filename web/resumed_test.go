@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -23,7 +24,7 @@ func TestResumedAfterARestartIsShown(t *testing.T) {
 	b, err := e.env.Store.CreateReplayBatch(ctx, store.SystemActor("Ana"), store.NewReplayBatch{IDs: []int64{1}, Description: "the ticked failures"})
 	require.NoError(t, err)
 	runPage, batchPage := fmt.Sprintf("/reconciliation/runs/%d", e.run), fmt.Sprintf("/failed/batches/%d", b.ID)
-	c := e.env.SignIn(t, store.RoleAdmin)
+	c := e.env.SignIn(t, vocab.RoleAdmin)
 	for _, page := range []string{runPage, batchPage} {
 		res, body := c.Get(page)
 		require.Equal(t, http.StatusOK, res.StatusCode)
@@ -40,7 +41,7 @@ func TestResumedAfterARestartIsShown(t *testing.T) {
 	require.Regexp(t, `<dt>Resumed after a restart</dt><dd id="resumed"><time[^>]*>[^<]*</time> \(2 times\)</dd>`, body)
 
 	tab := browsertest.Tab(t)
-	admin := e.env.Users[store.RoleAdmin]
+	admin := e.env.Users[vocab.RoleAdmin]
 	require.NoError(t, chromedp.Do(tab,
 		chromedp.Navigate(e.env.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS(`label[for="email"]`)),

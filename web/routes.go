@@ -10,17 +10,18 @@ import (
 	"crossdock/connectors/demo"
 	"crossdock/handlers"
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // access says who may use a route. It is checked on the server for every
 // request; hiding a button is never the only guard.
-type access []store.Role
+type access []vocab.Role
 
 var (
 	public    access = nil // anyone, signed in or not
-	everyone         = access{store.RoleAdmin, store.RoleOperator, store.RoleFinance}
-	operators        = access{store.RoleAdmin, store.RoleOperator}
-	admins           = access{store.RoleAdmin}
+	everyone         = access{vocab.RoleAdmin, vocab.RoleOperator, vocab.RoleFinance}
+	operators        = access{vocab.RoleAdmin, vocab.RoleOperator}
+	admins           = access{vocab.RoleAdmin}
 )
 
 // routes is the one table of every page and action of the console.

@@ -4,14 +4,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/handlers"
-	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // financeRoutes serve the margin review: finance and admins only; admins set
 // the thresholds.
 func (s *Server) financeRoutes() {
 	h := handlers.Finance{Base: s.base(), Store: s.cfg.Store}
-	finance := access{store.RoleAdmin, store.RoleFinance}
+	finance := access{vocab.RoleAdmin, vocab.RoleFinance}
 
 	s.route(fiber.MethodGet, "/finance", finance, h.List)
 	s.route(fiber.MethodGet, "/finance.csv", finance, h.CSV)

@@ -20,6 +20,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 
 const anon = "anonymous"
 
-var roles = []string{anon, string(store.RoleOperator), string(store.RoleFinance), string(store.RoleAdmin)}
+var roles = []string{anon, string(vocab.RoleOperator), string(vocab.RoleFinance), string(vocab.RoleAdmin)}
 
 // expect is the status each role gets; forbidden means 403 for a signed-in
 // role and a redirect to the sign-in page for an anonymous visitor.
@@ -145,7 +146,7 @@ func TestRouteAccessByRole(t *testing.T) {
 	env := webtest.Start(t)
 	// A user the admin's user actions can act on without locking anyone out,
 	// and a connection to a sandbox shop.
-	target, err := env.Store.CreateUser(t.Context(), store.SystemActor("test"), store.NewUser{Email: "target@shop.test", Name: "Target", Role: store.RoleOperator, Password: webtest.Password})
+	target, err := env.Store.CreateUser(t.Context(), store.SystemActor("test"), store.NewUser{Email: "target@shop.test", Name: "Target", Role: vocab.RoleOperator, Password: webtest.Password})
 	require.NoError(t, err)
 	conn := env.SandboxShopify(t, "Route shop")
 	shared := routeIDs{"/users/": target.ID, "/connections/": conn.ID}
@@ -174,7 +175,7 @@ func TestRouteAccessByRole(t *testing.T) {
 			if role == anon {
 				c = env.Anonymous(t)
 			} else {
-				c = env.SignIn(t, store.Role(role))
+				c = env.SignIn(t, vocab.Role(role))
 			}
 			for _, r := range tableRows() {
 				checkAccess(t, c, role, r.method, ids[role].fill(r.path), r.want[role])
@@ -203,7 +204,7 @@ func TestRouteAccessByRoleMissingRecords(t *testing.T) {
 			if role == anon {
 				c = env.Anonymous(t)
 			} else {
-				c = env.SignIn(t, store.Role(role))
+				c = env.SignIn(t, vocab.Role(role))
 			}
 			n := 0
 			for _, r := range tableRows() {
@@ -262,8 +263,8 @@ func routeRecords(t *testing.T, env *webtest.Env, shared routeIDs) map[string]ro
 	shop := env.SandboxShopify(t, "Records shop")
 	box, err := secretbox.New([]byte(webtest.SecretKey))
 	require.NoError(t, err)
-	odoo, err := env.Store.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
-		Environment: store.EnvTest, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
+	odoo, err := env.Store.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo,
+		Environment: vocab.EnvTest, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
 	require.NoError(t, err)
 
 	// One alert per role, opened together (applying conditions closes the
@@ -311,7 +312,7 @@ VALUES ($1, $2, $4, $5, 'SKU-' || $4, 50, NULL, 30, ''), ($1, $3, 'gid://shopify
 		synced, err := env.Store.InsertSyncs(ctx, []store.NewSync{{Family: "orders", Direction: "shopify_to_odoo", Flow: "orders.shopify_odoo",
 			SourceConnectionID: shop.ID, TargetConnectionID: odoo.ID, Trigger: store.TriggerWebhook, EntityType: "order",
 			EntityRef: ref, EntityKey: ref, Payload: map[string]string{"name": ref}, IdempotencyKey: "order-" + ref, MaxAttempts: 8,
-			Status: store.SyncFailed, ErrorClass: store.ClassValidation, Message: "Odoo refused the change: the customer has no country."}})
+			Status: vocab.SyncFailed, ErrorClass: vocab.ClassValidation, Message: "Odoo refused the change: the customer has no country."}})
 		require.NoError(t, err)
 		ids["/syncs/"] = synced[0]
 

@@ -19,6 +19,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 	"crossdock/web"
 	"crossdock/web/webtest"
 )
@@ -26,7 +27,7 @@ import (
 func TestMissingCSRFTokenChangesNothing(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	form := url.Values{"name": {"Mallory"}, "email": {"mallory@shop.test"}, "role": {"admin"}, "password": {webtest.Password}}
 
 	tests := []struct {
@@ -35,7 +36,7 @@ func TestMissingCSRFTokenChangesNothing(t *testing.T) {
 	}{
 		{"no token", ""},
 		{"wrong token", "not-the-token"},
-		{"token of another session", env.SignIn(t, store.RoleAdmin).CSRF},
+		{"token of another session", env.SignIn(t, vocab.RoleAdmin).CSRF},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +60,7 @@ func TestMissingCSRFTokenChangesNothing(t *testing.T) {
 func TestCSRFHeaderWorksForHTMX(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	form := url.Values{"name": {"Olga"}, "email": {"olga@shop.test"}, "role": {"operator"}, "password": {webtest.Password}}
 	req, _ := http.NewRequest(http.MethodPost, env.URL+"/users", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -75,7 +76,7 @@ func TestCSRFHeaderWorksForHTMX(t *testing.T) {
 func TestHTMXErrorsBecomeToasts(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 	req, _ := http.NewRequest(http.MethodGet, env.URL+"/users", nil)
 	req.Header.Set("HX-Request", "true")
 	res, body := op.Do(req)
@@ -185,9 +186,9 @@ func TestSessionRotatesAndLogoutEndsItOnTheServer(t *testing.T) {
 func TestDeactivatedUserIsSignedOutEverywhere(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	op := env.SignIn(t, store.RoleOperator)
-	admin := env.SignIn(t, store.RoleAdmin)
-	id := env.Users[store.RoleOperator].ID
+	op := env.SignIn(t, vocab.RoleOperator)
+	admin := env.SignIn(t, vocab.RoleAdmin)
+	id := env.Users[vocab.RoleOperator].ID
 	res := admin.PostForm(fmt.Sprintf("/users/%d", id), url.Values{"name": {"Operator User"}, "role": {"operator"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	res, _ = op.Get("/")
@@ -214,7 +215,7 @@ func TestDeactivatedUserIsSignedOutEverywhere(t *testing.T) {
 func TestUserFormErrorsKeepInputAndChangeNothing(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	tests := []struct {
 		name string
 		form url.Values
@@ -243,7 +244,7 @@ func TestUserFormErrorsKeepInputAndChangeNothing(t *testing.T) {
 func TestOversizedBodyIsRefusedPerRoute(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	// As browsers and proxies may: "Expect: 100-continue", and the server
 	// answers from the headers, before any of the body is sent. Spoken over a
 	// bare connection: an HTTP client would start sending the body once told
@@ -388,8 +389,8 @@ func TestAuditLogFiltersAndPages(t *testing.T) {
 	env := webtest.Start(t)
 	ctx := context.Background()
 	// Signed in first: the sign-in's own audit entry is then the oldest.
-	admin := env.SignIn(t, store.RoleAdmin)
-	a := store.Actor{UserID: env.Users[store.RoleAdmin].ID, Label: "admin@shop.test"}
+	admin := env.SignIn(t, vocab.RoleAdmin)
+	a := store.Actor{UserID: env.Users[vocab.RoleAdmin].ID, Label: "admin@shop.test"}
 	for i := 0; i < 60; i++ {
 		require.NoError(t, env.Store.Audit(ctx, a, store.Change{Action: "thing.changed", ObjectType: "thing", ObjectID: fmt.Sprint(i), Summary: fmt.Sprintf("Changed thing T%02d.", i)}))
 	}
@@ -446,7 +447,7 @@ func between(s, a, b string) string {
 func TestCSRFTokenInTheQueryStringIsRefused(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	token := admin.CSRF
 	admin.CSRF = "" // the token travels only in the address
 	form := url.Values{"name": {"Mallory"}, "email": {"mallory@shop.test"}, "role": {"admin"}, "password": {webtest.Password}}
@@ -465,7 +466,7 @@ func TestCSRFTokenInTheQueryStringIsRefused(t *testing.T) {
 func TestConsolePagesAreNotCachedAndHSTSOnlyOverHTTPS(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	finance := env.SignIn(t, store.RoleFinance)
+	finance := env.SignIn(t, vocab.RoleFinance)
 	for _, path := range []string{"/finance", "/settings", "/login"} {
 		res, _ := finance.Get(path)
 		require.Equal(t, "no-store", res.Header.Get("Cache-Control"), path)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/session"
 	"crossdock/web/webtest"
 )
@@ -31,12 +31,12 @@ func sessionCookie(t *testing.T, env *webtest.Env, c *webtest.Client) *http.Cook
 func TestExpiredSessionSendsToSignInSayingSo(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	c := env.SignIn(t, store.RoleOperator)
+	c := env.SignIn(t, vocab.RoleOperator)
 	res, _ := c.Get("/failed")
 	require.Equal(t, http.StatusOK, res.StatusCode, "signed in")
 
 	n, err := env.Store.DB.ExecContext(t.Context(), `UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1`,
-		env.Users[store.RoleOperator].ID)
+		env.Users[vocab.RoleOperator].ID)
 	require.NoError(t, err)
 	rows, err := n.RowsAffected()
 	require.NoError(t, err)
@@ -78,7 +78,7 @@ func TestTamperedSessionCookieOpensNothing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := env.SignIn(t, store.RoleAdmin)
+			c := env.SignIn(t, vocab.RoleAdmin)
 			res, _ := c.Get("/users")
 			require.Equal(t, http.StatusOK, res.StatusCode, "signed in")
 			ck := sessionCookie(t, env, c)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -19,7 +20,7 @@ import (
 func TestBrowserAdminUnlocksAHeldBackSignIn(t *testing.T) {
 	t.Parallel()
 	env, _ := startThrottled(t)
-	op := env.Users[store.RoleOperator]
+	op := env.Users[vocab.RoleOperator]
 	guesser := env.Anonymous(t).From(attacker)
 	for i := range store.DefaultAccountThrottle.Limit {
 		res, _ := postSignIn(guesser, op.Email, fmt.Sprint("guess number ", i))
@@ -43,7 +44,7 @@ func TestBrowserAdminUnlocksAHeldBackSignIn(t *testing.T) {
 
 	// The admin finds the account on Users, marked, and unlocks it.
 	adminTab := browsertest.Tab(t)
-	signIn(t, adminTab, env, env.Users[store.RoleAdmin].Email)
+	signIn(t, adminTab, env, env.Users[vocab.RoleAdmin].Email)
 	require.NoError(t, chromedp.Do(adminTab,
 		chromedp.Navigate(env.URL+"/users"),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`form[action="/users/%d/unlock"] button`, op.ID))),

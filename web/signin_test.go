@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -196,7 +197,7 @@ func TestUnknownEmailsThrottleTheirAddressNotOthers(t *testing.T) {
 func TestAdminUnlocksSignInFromTheUsersPage(t *testing.T) {
 	t.Parallel()
 	env, _ := startThrottled(t)
-	op := env.Users[store.RoleOperator]
+	op := env.Users[vocab.RoleOperator]
 	guesser := env.Anonymous(t).From(attacker)
 	for i := range store.DefaultAccountThrottle.Limit {
 		res, _ := postSignIn(guesser, op.Email, fmt.Sprint("guess number ", i))
@@ -204,7 +205,7 @@ func TestAdminUnlocksSignInFromTheUsersPage(t *testing.T) {
 	}
 	unlock := fmt.Sprintf("/users/%d/unlock", op.ID)
 
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	res, body := admin.Get("/users")
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Contains(t, body, "Sign-in held back")
@@ -212,7 +213,7 @@ func TestAdminUnlocksSignInFromTheUsersPage(t *testing.T) {
 	require.Contains(t, body, `action="`+unlock+`"`)
 
 	// Only admins may unlock.
-	res = env.SignIn(t, store.RoleFinance).PostForm(unlock, nil)
+	res = env.SignIn(t, vocab.RoleFinance).PostForm(unlock, nil)
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 	res, _ = postSignIn(env.Anonymous(t).From(office), op.Email, webtest.Password)
 	require.Equal(t, http.StatusTooManyRequests, res.StatusCode, "still held back")

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
-	"crossdock/store/rules"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -21,11 +21,11 @@ func sourceSystems(t *testing.T, env *webtest.Env) (shop, odoo store.Connection)
 	box, err := secretbox.New([]byte(webtest.SecretKey))
 	require.NoError(t, err)
 	a := store.SystemActor("test")
-	shop, err = env.Store.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-		Environment: store.EnvProduction, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
+	shop, err = env.Store.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+		Environment: vocab.EnvProduction, Settings: map[string]string{"shop_domain": "main.myshopify.com"}})
 	require.NoError(t, err)
-	odoo, err = env.Store.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
-		Environment: store.EnvProduction, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
+	odoo, err = env.Store.CreateConnection(t.Context(), a, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo,
+		Environment: vocab.EnvProduction, Settings: map[string]string{"url": "https://odoo.example", "database": "shop"}})
 	require.NoError(t, err)
 	return shop, odoo
 }
@@ -39,12 +39,12 @@ func TestSourcesEmptyStateSaysWhatToDoFirst(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	tests := []struct {
-		role store.Role
+		role vocab.Role
 		want string
 	}{
-		{store.RoleAdmin, `href="/connections"`},
-		{store.RoleOperator, `href="/connections"`},
-		{store.RoleFinance, "Ask an admin to connect your systems."},
+		{vocab.RoleAdmin, `href="/connections"`},
+		{vocab.RoleOperator, `href="/connections"`},
+		{vocab.RoleFinance, "Ask an admin to connect your systems."},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.role), func(t *testing.T) {
@@ -62,11 +62,11 @@ func TestAdminChoosesWhoDecidesStockLevels(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop, odoo := sourceSystems(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 
 	// Every family is listed, even the ones nobody set up yet.
 	_, body := admin.Get("/sources")
-	for _, f := range rules.Families() {
+	for _, f := range vocab.AllFamilies() {
 		require.Contains(t, body, fmt.Sprintf(`id="%s"`, f))
 	}
 	require.Contains(t, body, "Nobody decides stock levels yet, so Crossdock does not sync them.")
@@ -94,16 +94,16 @@ func TestAdminChoosesWhoDecidesStockLevels(t *testing.T) {
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "source_rule"})
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
-	require.Equal(t, env.Users[store.RoleAdmin].Name, entries[0].ActorLabel)
+	require.Equal(t, env.Users[vocab.RoleAdmin].Name, entries[0].ActorLabel)
 	require.NotNil(t, entries[0].After)
 
 	// The engine's view of what was saved.
 	rs, err := env.Store.SourceRules(t.Context())
 	require.NoError(t, err)
-	require.False(t, rs.Decide(rules.Inventory, shop.ID, odoo.ID, nil).Allowed, "never written into the master")
+	require.False(t, rs.Decide(vocab.Inventory, shop.ID, odoo.ID, nil).Allowed, "never written into the master")
 
 	// Operators and finance see the rules but cannot change them.
-	for _, role := range []store.Role{store.RoleOperator, store.RoleFinance} {
+	for _, role := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance} {
 		c := env.SignIn(t, role)
 		res, body := c.Get("/sources")
 		require.Equal(t, http.StatusOK, res.StatusCode)
@@ -117,14 +117,14 @@ func TestAdminChoosesWhoDecidesStockLevels(t *testing.T) {
 	}
 	rs, err = env.Store.SourceRules(t.Context())
 	require.NoError(t, err)
-	require.Equal(t, odoo.ID, rs.Rule(rules.Inventory).Master, "nothing changed")
+	require.Equal(t, odoo.ID, rs.Rule(vocab.Inventory).Master, "nothing changed")
 }
 
 func TestSourceFormErrors(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop, odoo := sourceSystems(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	tests := []struct {
 		name   string
 		change func(f url.Values)
@@ -169,7 +169,7 @@ func TestSourceFormBasedOnOldRulesIsNotSaved(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop, odoo := sourceSystems(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	require.Equal(t, http.StatusSeeOther, admin.PostForm("/sources/inventory", inventoryForm(shop, odoo)).StatusCode)
 	// A second tab still shows version 0.
 	stale := inventoryForm(odoo, shop)
@@ -182,14 +182,14 @@ func TestSourceFormBasedOnOldRulesIsNotSaved(t *testing.T) {
 	require.Contains(t, body, `name="version" value="1"`)
 	rs, err := env.Store.SourceRules(t.Context())
 	require.NoError(t, err)
-	require.Equal(t, odoo.ID, rs.Rule(rules.Inventory).Master)
+	require.Equal(t, odoo.ID, rs.Rule(vocab.Inventory).Master)
 }
 
 func TestSourcesWarnAboutRiskySetups(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	shop, odoo := sourceSystems(t, env)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 
 	// Stock levels also typed by hand in Shopify.
 	f := inventoryForm(shop, odoo)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web"
 	"crossdock/web/webtest"
 )
@@ -54,10 +55,10 @@ func TestSyncsListShowsEveryStatusNewestFirst(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	failed := e.order("#1001", "#1001", "ada@example.com", "SKU-RED")
-	failed.Status, failed.ErrorClass, failed.Message = store.SyncFailed, store.ClassUnmapped, "The SKU SKU-RED has no Odoo product yet."
+	failed.Status, failed.ErrorClass, failed.Message = vocab.SyncFailed, vocab.ClassUnmapped, "The SKU SKU-RED has no Odoo product yet."
 	e.insert(t, e.stock("SKU-BLUE", "SKU-BLUE"), failed)
 
-	for _, role := range []store.Role{store.RoleAdmin, store.RoleOperator, store.RoleFinance} {
+	for _, role := range []vocab.Role{vocab.RoleAdmin, vocab.RoleOperator, vocab.RoleFinance} {
 		res, body := e.env.SignIn(t, role).Get("/syncs")
 		require.Equal(t, http.StatusOK, res.StatusCode, role)
 		require.Contains(t, body, `href="/syncs" aria-current="page"`, "the nav marks Syncs")
@@ -69,7 +70,7 @@ func TestSyncsListShowsEveryStatusNewestFirst(t *testing.T) {
 		require.Contains(t, body, "Main store")
 		require.Contains(t, body, `badge badge-warning">Production<`)
 		require.Contains(t, body, `<label for="f-q">SKU, order number or email</label>`)
-		if role == store.RoleFinance {
+		if role == vocab.RoleFinance {
 			require.NotContains(t, body, "Check all systems now", "finance may not start a stock check")
 		} else {
 			require.Contains(t, body, "Check all systems now")
@@ -81,7 +82,7 @@ func TestSyncsListShowsEveryStatusNewestFirst(t *testing.T) {
 func TestSyncsEmptyStateSaysWhatToDo(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	c := env.SignIn(t, store.RoleAdmin)
+	c := env.SignIn(t, vocab.RoleAdmin)
 	_, body := c.Get("/syncs")
 	require.Contains(t, body, "Nothing has been synced yet")
 	require.Contains(t, body, `href="/connections"`)
@@ -99,11 +100,11 @@ func TestSyncsFiltersAndSearch(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	failed := e.order("#1001", "#1001", "ada@example.com", "SKU-RED")
-	failed.Status, failed.ErrorClass, failed.Message = store.SyncFailed, store.ClassUnmapped, "SKU-RED has no Odoo product yet."
+	failed.Status, failed.ErrorClass, failed.Message = vocab.SyncFailed, vocab.ClassUnmapped, "SKU-RED has no Odoo product yet."
 	refused := e.order("#1002", "#1002", "bob@example.com")
-	refused.Status, refused.ErrorClass, refused.Message = store.SyncRejected, store.ClassOwnership, "Orders are not sent into Odoo by the rules."
+	refused.Status, refused.ErrorClass, refused.Message = vocab.SyncRejected, vocab.ClassOwnership, "Orders are not sent into Odoo by the rules."
 	e.insert(t, failed, refused, e.order("#1003", "#1003", "cy@example.com"), e.stock("SKU-BLUE", "SKU-BLUE"))
-	c := e.env.SignIn(t, store.RoleFinance)
+	c := e.env.SignIn(t, vocab.RoleFinance)
 
 	tests := []struct {
 		query      string
@@ -143,7 +144,7 @@ func TestSyncsKeysetPages(t *testing.T) {
 		ns = append(ns, e.stock(fmt.Sprintf("SKU-%03d", i)))
 	}
 	e.insert(t, ns...)
-	c := e.env.SignIn(t, store.RoleOperator)
+	c := e.env.SignIn(t, vocab.RoleOperator)
 
 	_, body := c.Get("/syncs?family=inventory")
 	require.Contains(t, body, ">SKU-054<")
@@ -183,11 +184,11 @@ func TestSyncDetail(t *testing.T) {
 	st := e.env.Store
 	_, err := st.BeginSyncAttempt(ctx, ids[0])
 	require.NoError(t, err)
-	require.NoError(t, st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: ids[0], Attempt: 1, Status: store.SyncFailed,
-		ErrorClass: store.ClassValidation, Message: "Odoo refused the order: the customer has no address.",
+	require.NoError(t, st.FinishSyncAttempt(ctx, store.SyncOutcome{ID: ids[0], Attempt: 1, Status: vocab.SyncFailed,
+		ErrorClass: vocab.ClassValidation, Message: "Odoo refused the order: the customer has no address.",
 		Request: map[string]string{"partner": "Ada"}, Response: map[string]string{"error": "missing address"}}))
 
-	for _, role := range []store.Role{store.RoleAdmin, store.RoleOperator, store.RoleFinance} {
+	for _, role := range []vocab.Role{vocab.RoleAdmin, vocab.RoleOperator, vocab.RoleFinance} {
 		c := e.env.SignIn(t, role)
 		res, body := c.Get(fmt.Sprintf("/syncs/%d?back=%s", ids[0], url.QueryEscape("family=orders&evil=1")))
 		require.Equal(t, http.StatusOK, res.StatusCode, role)
@@ -207,7 +208,7 @@ func TestSyncDetail(t *testing.T) {
 		require.Contains(t, body, `href="/syncs?family=orders"`, "the way back keeps the list's filters, and only those")
 	}
 
-	res, _ := e.env.SignIn(t, store.RoleFinance).Get("/syncs/999999")
+	res, _ := e.env.SignIn(t, vocab.RoleFinance).Get("/syncs/999999")
 	require.Equal(t, http.StatusNotFound, res.StatusCode)
 }
 
@@ -215,7 +216,7 @@ func TestSyncDetailLinksFromTheList(t *testing.T) {
 	t.Parallel()
 	e := syncsSetup(t)
 	ids := e.insert(t, e.order("#1001", "#1001"))
-	c := e.env.SignIn(t, store.RoleOperator)
+	c := e.env.SignIn(t, vocab.RoleOperator)
 	_, body := c.Get("/syncs?status=pending")
 	href := regexpHref(t, body, "#1001")
 	require.Equal(t, fmt.Sprintf("/syncs/%d?back=status%%3Dpending", ids[0]), href)
@@ -229,7 +230,7 @@ func TestSyncDetailLinksFromTheList(t *testing.T) {
 func TestSyncSweepQueuesAStockCheck(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	c := env.SignIn(t, store.RoleOperator)
+	c := env.SignIn(t, vocab.RoleOperator)
 	c.RefreshCSRF("/syncs")
 	res := c.PostForm("/syncs/sweep", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -241,7 +242,7 @@ func TestSyncSweepQueuesAStockCheck(t *testing.T) {
 		`SELECT count(*) FROM river_job WHERE kind = 'crossdock_inventory_sweep'`))
 	require.Equal(t, 1, queued, "the engine queued one forced sweep")
 
-	res = env.SignIn(t, store.RoleFinance).PostForm("/syncs/sweep", nil)
+	res = env.SignIn(t, vocab.RoleFinance).PostForm("/syncs/sweep", nil)
 	require.Equal(t, http.StatusForbidden, res.StatusCode)
 }
 
@@ -251,7 +252,7 @@ func TestSyncSweepQueuesAStockCheck(t *testing.T) {
 func TestSyncSweepWithoutEngine(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	c := env.SignIn(t, store.RoleAdmin)
+	c := env.SignIn(t, vocab.RoleAdmin)
 	c.RefreshCSRF("/syncs")
 	bare, err := web.New(web.Config{Store: env.Store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SecretKey: []byte(webtest.SecretKey), Version: "test", BaseURL: env.URL})

@@ -19,6 +19,7 @@ import (
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 	"crossdock/web"
 	"crossdock/web/webtest"
 )
@@ -53,7 +54,7 @@ func shopifyConnection(t testing.TB, env *webtest.Env, secret string) store.Conn
 		secrets["api_secret"] = secret
 	}
 	c, err := env.Store.CreateConnection(t.Context(), store.SystemActor("test"), testBox(t), store.ConnectionInput{
-		Name: fmt.Sprintf("Webhook shop %d", connSeq.Add(1)), Kind: store.KindShopify, Environment: store.EnvTest,
+		Name: fmt.Sprintf("Webhook shop %d", connSeq.Add(1)), Kind: vocab.KindShopify, Environment: vocab.EnvTest,
 		Settings: map[string]string{"shop_domain": "crossdock-test.myshopify.com"}, Secrets: secrets})
 	require.NoError(t, err)
 	return c
@@ -342,7 +343,7 @@ func TestWebhookPages(t *testing.T) {
 	res, _ = deliver(t, env, path, product, h)
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 	list := fmt.Sprintf("/connections/%d/webhooks", c.ID)
 
 	t.Run("list shows the deliveries, newest first", func(t *testing.T) {
@@ -399,13 +400,13 @@ func TestWebhookPages(t *testing.T) {
 		require.Contains(t, body, "No deliveries were turned away")
 	})
 	t.Run("finance may not see webhooks", func(t *testing.T) {
-		res, body := env.SignIn(t, store.RoleFinance).Get(list)
+		res, body := env.SignIn(t, vocab.RoleFinance).Get(list)
 		require.Equal(t, http.StatusForbidden, res.StatusCode)
 		require.Contains(t, body, "Not available for your role")
 	})
 	t.Run("an Odoo connection has no webhooks page", func(t *testing.T) {
 		odoo, err := env.Store.CreateConnection(t.Context(), store.SystemActor("test"), testBox(t), store.ConnectionInput{
-			Name: "Odoo", Kind: store.KindOdoo, Environment: store.EnvTest})
+			Name: "Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvTest})
 		require.NoError(t, err)
 		res, _ := op.Get(fmt.Sprintf("/connections/%d/webhooks", odoo.ID))
 		require.Equal(t, http.StatusNotFound, res.StatusCode)
@@ -448,7 +449,7 @@ func TestUnsignedWebhookFloodKeepsASampleAndCountsTheRest(t *testing.T) {
 	require.NoError(t, env.Store.DB.GetContext(t.Context(), &largest, `SELECT max(octet_length(body)) FROM webhook_rejections WHERE connection_id = $1`, c.ID))
 	require.Equal(t, store.RejectionSampleBytes, largest)
 
-	op := env.SignIn(t, store.RoleOperator)
+	op := env.SignIn(t, vocab.RoleOperator)
 	_, page := op.Get(fmt.Sprintf("/connections/%d/webhooks?tab=rejected", c.ID))
 	require.Contains(t, page, fmt.Sprintf("%d more deliveries were turned away in the last 24 hours, only counted", dropped))
 

@@ -9,7 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
-	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
@@ -21,10 +21,10 @@ import (
 func TestBrowserPagesFitTheScreen(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	d := wordsDemo(t, env, env.SignIn(t, store.RoleAdmin))
+	d := wordsDemo(t, env, env.SignIn(t, vocab.RoleAdmin))
 
 	ctx := browsertest.Tab(t)
-	signIn(t, ctx, env, env.Users[store.RoleAdmin].Email)
+	signIn(t, ctx, env, env.Users[vocab.RoleAdmin].Email)
 	pages := append([]string{"/", "/failed", "/mappings"}, wordsPages...)
 	for _, width := range []int64{1280, 390} {
 		var opts []chromedp.EmulateViewportOption
@@ -66,7 +66,7 @@ func TestBrowserDoneActionsToast(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	ctx := browsertest.Tab(t)
-	signIn(t, ctx, env, env.Users[store.RoleAdmin].Email)
+	signIn(t, ctx, env, env.Users[vocab.RoleAdmin].Email)
 	const top = `document.querySelector("main h1").getBoundingClientRect().top`
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.EmulateViewport(1280, 900),
@@ -113,7 +113,7 @@ func TestBrowserTableSortAndBulkBar(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
 	ctx := browsertest.Tab(t)
-	signIn(t, ctx, env, env.Users[store.RoleAdmin].Email)
+	signIn(t, ctx, env, env.Users[vocab.RoleAdmin].Email)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.URL+"/settings"),
 		chromedp.WaitVisible(chromedp.CSS("main h1")),

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -86,7 +87,7 @@ var wordsPages = []string{
 func TestPagesSpeakTheMerchantsWords(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	admin := env.SignIn(t, store.RoleAdmin)
+	admin := env.SignIn(t, vocab.RoleAdmin)
 	d := wordsDemo(t, env, admin)
 	fill, ids, variant, sku, title := d.fill, d.syncs, d.variant, d.sku, d.title
 
@@ -104,7 +105,7 @@ func TestPagesSpeakTheMerchantsWords(t *testing.T) {
 	require.Contains(t, body, variant, "the id is one click down")
 	_, body = admin.Get("/audit")
 	require.Regexp(t, `just now\s+Ada Admin\s+Ada Admin signed in`, readableText(body), "the audit log names people, not addresses")
-	for _, role := range []store.Role{store.RoleOperator, store.RoleFinance, store.RoleAdmin} {
+	for _, role := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance, vocab.RoleAdmin} {
 		t.Run(string(role), func(t *testing.T) {
 			t.Parallel()
 			c := env.SignIn(t, role)
@@ -161,11 +162,11 @@ WHERE connection_id = $1 AND entity_type = 'variant' AND sku <> '' AND name <> '
 	ids, err := env.Store.InsertSyncs(ctx, []store.NewSync{{Family: "inventory", Direction: "odoo_to_shopify", Flow: "inventory.odoo_shopify",
 		SourceConnectionID: odoo, TargetConnectionID: shop, Trigger: store.TriggerWebhook, EntityType: "variant",
 		EntityRef: variant, EntityKey: sku, SearchKeys: []string{sku}, Payload: map[string]string{"variant": variant}, IdempotencyKey: "words-" + variant,
-		MaxAttempts: 8, Status: store.SyncFailed, ErrorClass: store.ClassValidation, Message: "Shopify refused the stock level: the location is not active."},
+		MaxAttempts: 8, Status: vocab.SyncFailed, ErrorClass: vocab.ClassValidation, Message: "Shopify refused the stock level: the location is not active."},
 		{Family: "inventory", Direction: "odoo_to_shopify", Flow: "inventory.odoo_shopify",
 			SourceConnectionID: odoo, TargetConnectionID: shop, Trigger: store.TriggerSweep, EntityType: "variant",
 			EntityRef: variant, EntityKey: sku, SearchKeys: []string{sku}, Payload: map[string]string{"variant": variant}, IdempotencyKey: "words-ok-" + variant,
-			MaxAttempts: 8, Status: store.SyncSucceeded}})
+			MaxAttempts: 8, Status: vocab.SyncSucceeded}})
 	require.NoError(t, err)
 	var run, disc int64
 	require.NoError(t, db.GetContext(ctx, &run, `INSERT INTO recon_runs (family, trigger, requested_by, status, started_at, finished_at, compared, differing)
@@ -184,6 +185,6 @@ VALUES ($1, $2, '7', 1, $4, 50, NULL, 30, ''), ($1, $3, $5, 1, $4, 45, NULL, 30,
 	require.NoError(t, err)
 
 	fill := strings.NewReplacer(":shop", fmt.Sprint(shop), ":odoo", fmt.Sprint(odoo), ":run", fmt.Sprint(run), ":disc", fmt.Sprint(disc),
-		":user", fmt.Sprint(env.Users[store.RoleOperator].ID), ":sync", fmt.Sprint(ids[1]))
+		":user", fmt.Sprint(env.Users[vocab.RoleOperator].ID), ":sync", fmt.Sprint(ids[1]))
 	return wordsData{fill: fill, syncs: ids, variant: variant, sku: sku, title: title}
 }

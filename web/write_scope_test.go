@@ -17,6 +17,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 	"crossdock/web/webtest"
 )
 
@@ -122,43 +123,43 @@ func scopeSetup(t *testing.T) *scopeEnv {
 	e.shop = shopsandbox.New(shopsandbox.Options{Plan: "plus", AccessToken: "shpat_live", Seed: 3, ShopDomain: "live-shop.myshopify.com"})
 	shopSrv := httptest.NewServer(e.shop)
 	t.Cleanup(shopSrv.Close)
-	e.shopConn, err = env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-		Environment: store.EnvProduction, Settings: map[string]string{"shop_domain": e.shop.Domain(), "api_base_url": shopSrv.URL},
+	e.shopConn, err = env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+		Environment: vocab.EnvProduction, Settings: map[string]string{"shop_domain": e.shop.Domain(), "api_base_url": shopSrv.URL},
 		Secrets: map[string]string{"access_token": e.shop.AccessToken(), "api_secret": "live-webhook-secret"}})
 	require.NoError(t, err)
 	e.odoo = odoosandbox.New(odoosandbox.Options{Seed: 3})
 	odooSrv := httptest.NewServer(e.odoo)
 	t.Cleanup(odooSrv.Close)
 	db, _, _, key := e.odoo.Credentials()
-	e.odooConn, err = env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo live", Kind: store.KindOdoo,
-		Environment: store.EnvProduction, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
+	e.odooConn, err = env.Store.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo live", Kind: vocab.KindOdoo,
+		Environment: vocab.EnvProduction, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
 		Secrets: map[string]string{"api_key": key}})
 	require.NoError(t, err)
 	// Odoo decides stock, so pushing its value into the shop is allowed by
 	// the sources of truth: only the scope stands in the way.
-	_, err = env.Store.SaveSourceRule(ctx, sys, store.SourceRuleInput{Family: rules.Inventory, Master: e.odooConn.ID,
+	_, err = env.Store.SaveSourceRule(ctx, sys, store.SourceRuleInput{Family: vocab.Inventory, Master: e.odooConn.ID,
 		Receivers: []int64{e.shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
 	require.NoError(t, err)
 
-	for _, r := range []store.Role{store.RoleAdmin, store.RoleOperator} {
+	for _, r := range []vocab.Role{vocab.RoleAdmin, vocab.RoleOperator} {
 		u := env.Users[r]
-		_, err := env.Store.UpdateUser(ctx, sys, u.ID, store.UserUpdate{Name: u.Name, Role: r, Active: true, Scope: store.ScopeTest})
+		_, err := env.Store.UpdateUser(ctx, sys, u.ID, store.UserUpdate{Name: u.Name, Role: r, Active: true, Scope: vocab.ScopeTest})
 		require.NoError(t, err)
 	}
-	e.admin, e.op = env.SignIn(t, store.RoleAdmin), env.SignIn(t, store.RoleOperator)
+	e.admin, e.op = env.SignIn(t, vocab.RoleAdmin), env.SignIn(t, vocab.RoleOperator)
 	return e
 }
 
 // failure records an order from the shop that failed to reach Odoo.
-func (e *scopeEnv) failure(t *testing.T, ref, class string) int64 {
+func (e *scopeEnv) failure(t *testing.T, ref string, class vocab.ErrorClass) int64 {
 	t.Helper()
 	ids, err := e.env.Store.InsertSyncs(t.Context(), []store.NewSync{syncsEnv{env: e.env, shop: e.shopConn, odoo: e.odooConn}.failure(ref, class, "Odoo did not answer.")})
 	require.NoError(t, err)
 	return ids[0]
 }
 
-func (e *scopeEnv) client(r store.Role) *webtest.Client {
-	if r == store.RoleAdmin {
+func (e *scopeEnv) client(r vocab.Role) *webtest.Client {
+	if r == vocab.RoleAdmin {
 		return e.admin
 	}
 	return e.op
@@ -211,35 +212,35 @@ func batchOf(t *testing.T, res *http.Response) int64 {
 type writeRoute struct {
 	name  string
 	route string // method and path as registered
-	as    store.Role
+	as    vocab.Role
 	// post makes what the write needs, into production, posts it and
 	// checks that the person was refused in words.
 	post func(t *testing.T, e *scopeEnv, c *webtest.Client)
 }
 
 var writeRoutes = []writeRoute{
-	{"replay one failure", "POST /syncs/:id<int>/replay", store.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
-		id := e.failure(t, "#S1", store.ClassTransient)
+	{"replay one failure", "POST /syncs/:id<int>/replay", vocab.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+		id := e.failure(t, "#S1", vocab.ClassTransient)
 		body := flashAfter(t, c, c.PostForm(fmt.Sprintf("/syncs/%d/replay", id), nil))
 		require.Contains(t, body, scopeRefusal("Odoo live")+" Nothing was tried again.")
 		s, err := e.env.Store.FailedSyncByID(t.Context(), id)
 		require.NoError(t, err)
 		require.Nil(t, s.ResolvedAt, "the failure stays open for someone else")
 	}},
-	{"edit and replay", "POST /syncs/:id<int>/edit-replay", store.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
-		id := e.failure(t, "#S2", store.ClassTransient)
+	{"edit and replay", "POST /syncs/:id<int>/edit-replay", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+		id := e.failure(t, "#S2", vocab.ClassTransient)
 		body := flashAfter(t, c, c.PostForm(fmt.Sprintf("/syncs/%d/edit-replay", id), url.Values{"payload": {`{"name": "#S2"}`}}))
 		require.Contains(t, body, scopeRefusal("Odoo live")+" Nothing was tried again.")
 	}},
-	{"replay the ticked failures", "POST /failed/replay", store.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
-		a, b := e.failure(t, "#S3", store.ClassTransient), e.failure(t, "#S4", store.ClassTransient)
+	{"replay the ticked failures", "POST /failed/replay", vocab.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+		a, b := e.failure(t, "#S3", vocab.ClassTransient), e.failure(t, "#S4", vocab.ClassTransient)
 		e.batchRefused(t, batchOf(t, c.PostForm("/failed/replay", url.Values{"id": {fmt.Sprint(a), fmt.Sprint(b)}})), 2)
 	}},
-	{"replay everything matching a filter", "POST /failed/replay", store.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
-		e.failure(t, "#S5", store.ClassValidation)
+	{"replay everything matching a filter", "POST /failed/replay", vocab.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+		e.failure(t, "#S5", vocab.ClassValidation)
 		e.batchRefused(t, batchOf(t, c.PostForm("/failed/replay", url.Values{"all": {"1"}, "filter": {"class=validation"}})), 1)
 	}},
-	{"push the master's value", "POST /reconciliation/discrepancies/:id<int>/push", store.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+	{"push the master's value", "POST /reconciliation/discrepancies/:id<int>/push", vocab.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		var run, id int64
 		db := e.env.Store.DB
 		require.NoError(t, db.Get(&run, `INSERT INTO recon_runs (family, trigger, requested_by, status, started_at, finished_at, compared, differing)
@@ -258,7 +259,7 @@ VALUES ('inventory', 'stock', 'scope', $1, $2, 'CHAIR-RED at WH/Stock', '12', '5
 		require.NoError(t, err)
 		require.Equal(t, store.DiscOpen, d.Status, "still open: nothing was sent")
 	}},
-	{"check all systems now", "POST /syncs/sweep", store.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+	{"check all systems now", "POST /syncs/sweep", vocab.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		const sweeps = `SELECT count(*) FROM river_job WHERE kind IN ('crossdock_inventory_sweep', 'crossdock_content_sweep')`
 		before := e.count(t, sweeps)
 		res, body := c.PostFormBody("/syncs/sweep", nil)
@@ -266,32 +267,32 @@ VALUES ('inventory', 'stock', 'scope', $1, $2, 'CHAIR-RED at WH/Stock', '12', '5
 		require.Contains(t, body, scopeRefusal("Main store"), "the first production system by name")
 		require.Equal(t, before, e.count(t, sweeps), "no sweep queued")
 	}},
-	{"refresh the catalogue", "POST /connections/:id<int>/catalogue", store.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+	{"refresh the catalogue", "POST /connections/:id<int>/catalogue", vocab.RoleOperator, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		res, body := c.PostFormBody(fmt.Sprintf("/connections/%d/catalogue", e.shopConn.ID), nil)
 		require.Equal(t, http.StatusForbidden, res.StatusCode)
 		require.Contains(t, body, scopeRefusal("Main store"))
 	}},
-	{"register webhook subscriptions", "POST /connections/:id<int>/subscriptions", store.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+	{"register webhook subscriptions", "POST /connections/:id<int>/subscriptions", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		res, body := c.PostFormBody(fmt.Sprintf("/connections/%d/subscriptions", e.shopConn.ID), nil)
 		require.Equal(t, http.StatusForbidden, res.StatusCode)
 		require.Contains(t, body, scopeRefusal("Main store"))
 	}},
-	{"start a peak rehearsal", "POST /rehearsals", store.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+	{"start a peak rehearsal", "POST /rehearsals", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		res, body := c.PostFormBody("/rehearsals", url.Values{"connection": {fmt.Sprint(e.shopConn.ID)}, "profile": {"rate"},
 			"orders_per_min": {"60"}, "minutes": {"1"}, "updates_per_order": {"0"}})
 		require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 		require.Contains(t, body, "is a production store")
 		require.Zero(t, e.count(t, `SELECT count(*) FROM rehearsals`))
 	}},
-	{"approve a mapping change set (its automatic replay)", "POST /mappings/change-sets/:id/approve", store.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+	{"approve a mapping change set (its automatic replay)", "POST /mappings/change-sets/:id/approve", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
 		ctx := t.Context()
-		id := e.failure(t, "#S6", store.ClassUnmapped)
+		id := e.failure(t, "#S6", vocab.ClassUnmapped)
 		v := e.shop.Variants()[0]
 		// The failure records the variant it lacks, as the orders flow does.
 		_, err := e.env.Store.DB.ExecContext(ctx, `UPDATE syncs SET response = $2 WHERE id = $1`, id,
 			`{"unmapped": {"entity_type": "variant", "external_ids": ["`+v.GID()+`"]}}`)
 		require.NoError(t, err)
-		opUser := e.env.Users[store.RoleOperator]
+		opUser := e.env.Users[vocab.RoleOperator]
 		proposer := store.Actor{UserID: opUser.ID, Label: opUser.Email}
 		cs, err := e.env.Store.CreateChangeSet(ctx, proposer, store.NewChangeSet{Title: "Chair", Reason: "unmapped order #S6", Items: []store.ItemInput{
 			{EntityType: "variant", ConnectionID: e.shopConn.ID, EntityKey: v.SKU, ExternalID: v.GID()},
@@ -306,7 +307,7 @@ VALUES ('inventory', 'stock', 'scope', $1, $2, 'CHAIR-RED at WH/Stock', '12', '5
 		var batch int64
 		require.NoError(t, e.env.Store.DB.GetContext(ctx, &batch, `SELECT id FROM replay_batches WHERE change_set_id = $1`, cs.ID))
 		b := e.batchRefused(t, batch, 1)
-		admin := e.env.Users[store.RoleAdmin]
+		admin := e.env.Users[vocab.RoleAdmin]
 		require.Equal(t, admin.ID, *b.CreatedBy)
 		require.Equal(t, "Crossdock, on behalf of "+admin.Name, b.CreatedLabel)
 		require.Contains(t, b.Description, "tried again automatically after "+admin.Name+" approved it")

@@ -27,6 +27,7 @@ import (
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 // serveChildEnv makes the test binary run `crossdock serve` instead of the
@@ -160,16 +161,16 @@ func TestKillNineUnderLoadLosesNothingAndDuplicatesNothing(t *testing.T) {
 	box, err := secretbox.New([]byte(crashSecret))
 	require.NoError(t, err)
 	sys := store.SystemActor("test")
-	shopConn, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: store.KindShopify,
-		Environment: store.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": shopSrv.URL},
+	shopConn, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Main store", Kind: vocab.KindShopify,
+		Environment: vocab.EnvTest, Settings: map[string]string{"shop_domain": shop.Domain(), "api_base_url": shopSrv.URL},
 		Secrets: map[string]string{"access_token": shop.AccessToken(), "api_secret": "whsec-crash"}})
 	require.NoError(t, err)
 	db, _, _, key := odoo.Credentials()
-	odooConn, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: store.KindOdoo,
-		Environment: store.EnvTest, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
+	odooConn, err := st.CreateConnection(ctx, sys, box, store.ConnectionInput{Name: "Odoo", Kind: vocab.KindOdoo,
+		Environment: vocab.EnvTest, Settings: map[string]string{"url": odooSrv.URL, "database": db, "protocol": "json2"},
 		Secrets: map[string]string{"api_key": key}})
 	require.NoError(t, err)
-	_, err = st.SaveSourceRule(ctx, sys, store.SourceRuleInput{Family: rules.Orders, Master: shopConn.ID, Receivers: []int64{odooConn.ID},
+	_, err = st.SaveSourceRule(ctx, sys, store.SourceRuleInput{Family: vocab.Orders, Master: shopConn.ID, Receivers: []int64{odooConn.ID},
 		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
 	require.NoError(t, err)
 	mapVariants(t, st, shop.Variants()[:20], odoo, shopConn.ID, odooConn.ID)
@@ -342,9 +343,9 @@ func mapVariants(t *testing.T, st *store.Store, variants []shopsandbox.Variant, 
 	t.Helper()
 	ctx := context.Background()
 	pw := "correct horse battery"
-	admin, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "ada@shop.test", Name: "Ada", Role: store.RoleAdmin, Password: pw})
+	admin, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "ada@shop.test", Name: "Ada", Role: vocab.RoleAdmin, Password: pw})
 	require.NoError(t, err)
-	op, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "olga@shop.test", Name: "Olga", Role: store.RoleOperator, Password: pw})
+	op, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: "olga@shop.test", Name: "Olga", Role: vocab.RoleOperator, Password: pw})
 	require.NoError(t, err)
 	products := map[string]int{}
 	for _, p := range odoo.Products() {

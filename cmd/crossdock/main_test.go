@@ -11,6 +11,7 @@ import (
 
 	"crossdock/store"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestMain(m *testing.M) {
@@ -91,7 +92,7 @@ func TestUserAdd(t *testing.T) {
 	u := users[0]
 	require.Equal(t, "ana@shop.test", u.Email)
 	require.Equal(t, "Ana", u.Name)
-	require.Equal(t, store.RoleAdmin, u.Role)
+	require.Equal(t, vocab.RoleAdmin, u.Role)
 	require.True(t, u.Active)
 	require.True(t, store.PasswordMatches(&u, "correct horse battery"), "the password read from standard input is the one stored")
 	require.False(t, store.PasswordMatches(&u, "argv-is-not-for-secrets"))

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"crossdock/store"
+	"crossdock/vocab"
 )
 
 // userAdd creates a user from the command line. The password comes from
@@ -31,7 +32,7 @@ func userAdd(ctx context.Context, cfg Config, log *slog.Logger, args []string, s
 	if err != nil {
 		return err
 	}
-	n := store.NewUser{Email: *email, Name: *name, Role: store.Role(*role), Password: password}
+	n := store.NewUser{Email: *email, Name: *name, Role: vocab.Role(*role), Password: password}
 	n.Normalize()
 	if fe := n.Validate(); fe != nil {
 		return fmt.Errorf("user not created: %s", fe.Error())
@@ -45,7 +46,7 @@ func userAdd(ctx context.Context, cfg Config, log *slog.Logger, args []string, s
 		return err
 	}
 	u, err := st.CreateUser(ctx, store.SystemActor("command line"), n)
-	var fe store.FieldErrors
+	var fe vocab.FieldErrors
 	if errors.As(err, &fe) {
 		return fmt.Errorf("user not created: %s", fe.Error())
 	}

@@ -28,6 +28,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
+	"crossdock/vocab"
 )
 
 // SettingKey is where the demo's configuration is stored.
@@ -347,13 +348,13 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	}
 	// The connections come first: their unique names stop a second, racing
 	// load; the setting that makes the demo "loaded" is written last.
-	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: store.KindShopify, Environment: store.EnvTest,
+	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: vocab.KindShopify, Environment: vocab.EnvTest,
 		Settings: map[string]string{"shop_domain": cfg.ShopDomain, "api_base_url": base + "/shopify"},
 		Secrets:  map[string]string{"access_token": cfg.ShopifyToken, "api_secret": "demo-webhook-" + randomHex(8)}})
 	if err != nil {
 		return Loaded{}, fmt.Errorf("demo: shopify connection: %w", err)
 	}
-	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Odoo", Kind: store.KindOdoo, Environment: store.EnvTest,
+	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvTest,
 		Settings: map[string]string{"url": base + "/odoo", "database": cfg.OdooDatabase, "username": cfg.OdooLogin, "protocol": "json2"},
 		Secrets:  map[string]string{"api_key": cfg.OdooAPIKey}})
 	if err != nil {
@@ -395,9 +396,9 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
 			Summary: fmt.Sprintf("Loaded the demo workspace: %s Shopify variants, %s Odoo products, %s mapped, %s price and %s stock differences, "+
 				"%s variants left unmapped, %s orders of which Odoo refuses %s, %s prices below cost and %s margins below threshold",
-				store.Thousands(len(w.Shop.Variants())), store.Thousands(len(w.Odoo.Products())), store.Thousands(drift.Mapped), store.Thousands(drift.Prices),
-				store.Thousands(drift.Stock), store.Thousands(drift.Unmapped), store.Thousands(drift.Orders), store.Thousands(drift.RefusedOrders),
-				store.Thousands(drift.BelowCost), store.Thousands(drift.BelowThreshold))})
+				vocab.Thousands(len(w.Shop.Variants())), vocab.Thousands(len(w.Odoo.Products())), vocab.Thousands(drift.Mapped), vocab.Thousands(drift.Prices),
+				vocab.Thousands(drift.Stock), vocab.Thousands(drift.Unmapped), vocab.Thousands(drift.Orders), vocab.Thousands(drift.RefusedOrders),
+				vocab.Thousands(drift.BelowCost), vocab.Thousands(drift.BelowThreshold))})
 	})
 	if err != nil {
 		return Loaded{}, err
@@ -417,7 +418,7 @@ const Actor = "Demo workspace"
 // product content in Shopify also means a record that exists only in Odoo
 // is not created in the store behind the merchant's back.
 func sourcesOf(shop, odoo int64) []store.SourceRuleInput {
-	rule := func(f rules.Family, master, receiver int64, t rules.Trigger, every int) store.SourceRuleInput {
+	rule := func(f vocab.Family, master, receiver int64, t rules.Trigger, every int) store.SourceRuleInput {
 		in := store.SourceRuleInput{Family: f, Master: master, Trigger: t, SweepMinutes: every, FreshnessMinutes: 60, Policy: rules.MasterWins}
 		if receiver != 0 {
 			in.Receivers = []int64{receiver}
@@ -425,14 +426,14 @@ func sourcesOf(shop, odoo int64) []store.SourceRuleInput {
 		return in
 	}
 	return []store.SourceRuleInput{
-		rule(rules.Orders, shop, odoo, rules.Realtime, 15),
-		rule(rules.Refunds, shop, odoo, rules.Realtime, 15),
-		rule(rules.Customers, shop, odoo, rules.Realtime, 15),
-		rule(rules.Prices, odoo, shop, rules.Scheduled, 5),
-		rule(rules.Costs, odoo, shop, rules.Scheduled, 5),
-		rule(rules.Inventory, odoo, shop, rules.Scheduled, 5),
-		rule(rules.Fulfillments, odoo, shop, rules.Scheduled, 5),
-		rule(rules.Products, shop, 0, rules.Scheduled, 60),
+		rule(vocab.Orders, shop, odoo, rules.Realtime, 15),
+		rule(vocab.Refunds, shop, odoo, rules.Realtime, 15),
+		rule(vocab.Customers, shop, odoo, rules.Realtime, 15),
+		rule(vocab.Prices, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Costs, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Inventory, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Fulfillments, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Products, shop, 0, rules.Scheduled, 60),
 	}
 }
 
@@ -447,8 +448,8 @@ func setSources(ctx context.Context, st *store.Store, a store.Actor, shop, odoo 
 }
 
 // Families lists the data families the demo gives a source of truth.
-func Families() []rules.Family {
-	var fs []rules.Family
+func Families() []vocab.Family {
+	var fs []vocab.Family
 	for _, in := range sourcesOf(1, 2) {
 		fs = append(fs, in.Family)
 	}
@@ -612,7 +613,7 @@ func randomHex(n int) string {
 
 // Summary says what the demo holds, for the page that loaded it.
 func (d Drift) Summary() string {
-	n := store.Thousands[int]
+	n := vocab.Thousands[int]
 	var b strings.Builder
 	fmt.Fprintf(&b, "The demo workspace is ready: a sandbox Shopify store and a sandbox Odoo, connected as test systems. "+
 		"Shopify decides orders, refunds, customers and product content; Odoo decides prices, costs, stock and shipments; "+

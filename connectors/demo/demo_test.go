@@ -9,9 +9,9 @@ import (
 	"crossdock/connectors/demo"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/store"
-	"crossdock/store/rules"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 )
 
 func TestDemoDriftIsDeliberateAndRepeatable(t *testing.T) {
@@ -86,12 +86,12 @@ func TestDemoLoadSetsSourcesAndSeedsMappings(t *testing.T) {
 
 	rs, err := st.SourceRules(ctx)
 	require.NoError(t, err)
-	for f, want := range map[rules.Family]int64{rules.Orders: l.ShopifyConnectionID, rules.Refunds: l.ShopifyConnectionID,
-		rules.Customers: l.ShopifyConnectionID, rules.Products: l.ShopifyConnectionID, rules.Prices: l.OdooConnectionID,
-		rules.Costs: l.OdooConnectionID, rules.Inventory: l.OdooConnectionID, rules.Fulfillments: l.OdooConnectionID} {
+	for f, want := range map[vocab.Family]int64{vocab.Orders: l.ShopifyConnectionID, vocab.Refunds: l.ShopifyConnectionID,
+		vocab.Customers: l.ShopifyConnectionID, vocab.Products: l.ShopifyConnectionID, vocab.Prices: l.OdooConnectionID,
+		vocab.Costs: l.OdooConnectionID, vocab.Inventory: l.OdooConnectionID, vocab.Fulfillments: l.OdooConnectionID} {
 		require.Equal(t, want, rs.Rule(f).Master, "the source of %s", f)
 	}
-	require.ElementsMatch(t, rules.Families(), demo.Families(), "every family has a source")
+	require.ElementsMatch(t, vocab.AllFamilies(), demo.Families(), "every family has a source")
 
 	// The catalogue is one seeded change set, applied by the system: no
 	// person proposed it, none approved it, and the history says so.

@@ -11,54 +11,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"crossdock/vocab"
 )
-
-// Family is a kind of data that flows between systems.
-type Family string
-
-// The data families, in the order pages list them.
-const (
-	Products     Family = "products" // product content: title, description, images...
-	Prices       Family = "prices"
-	Costs        Family = "costs"
-	Inventory    Family = "inventory"
-	Customers    Family = "customers"
-	Orders       Family = "orders"
-	Refunds      Family = "refunds" // refunds and returns
-	Fulfillments Family = "fulfillments"
-)
-
-var families = []Family{Products, Prices, Costs, Inventory, Customers, Orders, Refunds, Fulfillments}
-
-// Families lists every data family in page order.
-func Families() []Family { return slices.Clone(families) }
-
-type familyWords struct{ label, noun string }
-
-var words = map[Family]familyWords{
-	Products:     {"Products", "product content"},
-	Prices:       {"Prices", "prices"},
-	Costs:        {"Costs", "costs"},
-	Inventory:    {"Inventory", "stock levels"},
-	Customers:    {"Customers", "customers"},
-	Orders:       {"Orders", "orders"},
-	Refunds:      {"Refunds and returns", "refunds and returns"},
-	Fulfillments: {"Fulfillments", "fulfillments"},
-}
-
-// Valid reports whether f is a known family.
-func (f Family) Valid() bool { _, ok := words[f]; return ok }
-
-// Label is the family's title, e.g. "Refunds and returns".
-func (f Family) Label() string { return words[f].label }
-
-// Noun is how a sentence names the family's data, e.g. "stock levels".
-func (f Family) Noun() string {
-	if n := words[f].noun; n != "" {
-		return n
-	}
-	return string(f)
-}
 
 // Trigger is what starts a sync of a family.
 type Trigger string
@@ -106,21 +61,21 @@ type Field struct {
 	Label string
 	// Follows is the family whose master decides the field when nobody owns
 	// it: products for content, prices and costs for price and cost.
-	Follows Family
+	Follows vocab.Family
 }
 
 var productFields = []Field{
-	{"title", "Title", Products},
-	{"description", "Description", Products},
-	{"vendor", "Vendor", Products},
-	{"product_type", "Product type", Products},
-	{"tags", "Tags", Products},
-	{"images", "Images", Products},
-	{"sku", "SKU", Products},
-	{"barcode", "Barcode", Products},
-	{"weight", "Weight", Products},
-	{"price", "Price", Prices},
-	{"cost", "Cost", Costs},
+	{"title", "Title", vocab.Products},
+	{"description", "Description", vocab.Products},
+	{"vendor", "Vendor", vocab.Products},
+	{"product_type", "Product type", vocab.Products},
+	{"tags", "Tags", vocab.Products},
+	{"images", "Images", vocab.Products},
+	{"sku", "SKU", vocab.Products},
+	{"barcode", "Barcode", vocab.Products},
+	{"weight", "Weight", vocab.Products},
+	{"price", "Price", vocab.Prices},
+	{"cost", "Cost", vocab.Costs},
 }
 
 // ProductFields lists the product fields that can be owned field by field.
@@ -137,12 +92,12 @@ func ProductField(key string) (Field, bool) {
 
 // ConnInfo is what the rules need to know about a connected system.
 type ConnInfo struct {
-	ID            int64  `json:"id"`
-	Name          string `json:"name"`
-	Kind          string `json:"kind"`
-	Environment   string `json:"environment"` // production or test
-	Enabled       bool   `json:"enabled"`
-	SendsWebhooks bool   `json:"sends_webhooks"` // real time is possible from it
+	ID            int64             `json:"id"`
+	Name          string            `json:"name"`
+	Kind          vocab.Kind        `json:"kind"`
+	Environment   vocab.Environment `json:"environment"` // production or test
+	Enabled       bool              `json:"enabled"`
+	SendsWebhooks bool              `json:"sends_webhooks"` // real time is possible from it
 }
 
 // Receiver is a system a family is written into.
@@ -155,17 +110,17 @@ type Receiver struct {
 
 // Rule is the source of truth of one family.
 type Rule struct {
-	Family           Family     `json:"family"`
-	Set              bool       `json:"set"`    // false until an admin saves it
-	Master           int64      `json:"master"` // 0: nobody decides it yet
-	Receivers        []Receiver `json:"receivers"`
-	Trigger          Trigger    `json:"trigger"`
-	SweepMinutes     int        `json:"sweep_minutes"`
-	FreshnessMinutes int        `json:"freshness_minutes"`
-	Policy           Policy     `json:"conflict_policy"`
-	Version          int64      `json:"version"` // the rules version that last changed it
-	UpdatedAt        time.Time  `json:"updated_at"`
-	UpdatedBy        string     `json:"updated_by"`
+	Family           vocab.Family `json:"family"`
+	Set              bool         `json:"set"`    // false until an admin saves it
+	Master           int64        `json:"master"` // 0: nobody decides it yet
+	Receivers        []Receiver   `json:"receivers"`
+	Trigger          Trigger      `json:"trigger"`
+	SweepMinutes     int          `json:"sweep_minutes"`
+	FreshnessMinutes int          `json:"freshness_minutes"`
+	Policy           Policy       `json:"conflict_policy"`
+	Version          int64        `json:"version"` // the rules version that last changed it
+	UpdatedAt        time.Time    `json:"updated_at"`
+	UpdatedBy        string       `json:"updated_by"`
 }
 
 // Receives reports whether id is one of the rule's receivers.
@@ -179,7 +134,7 @@ type Rules struct {
 	// failed sync can show the rules in force at the time.
 	Version int64 `json:"version"`
 	// Families holds the rules that were saved; Rule fills in the others.
-	Families map[Family]Rule `json:"families"`
+	Families map[vocab.Family]Rule `json:"families"`
 	// FieldOwners names the system that owns a product field, when it is not
 	// the master of the family the field follows.
 	FieldOwners map[string]int64 `json:"field_owners"`
@@ -188,7 +143,7 @@ type Rules struct {
 }
 
 // Rule returns the rule of a family, with defaults when it was never set.
-func (r Rules) Rule(f Family) Rule {
+func (r Rules) Rule(f vocab.Family) Rule {
 	if rule, ok := r.Families[f]; ok {
 		return rule
 	}
@@ -215,22 +170,15 @@ func (r Rules) Name(id int64) string {
 	return fmt.Sprintf("a removed system (#%d)", id)
 }
 
-// ErrorClass groups refused changes on the failed-syncs page.
-type ErrorClass string
-
-// ClassOwnership: the change came from, or would go to, a system the sources
-// of truth do not allow.
-const ClassOwnership ErrorClass = "ownership"
-
 // Decision is the answer to "may this change go from one system to another?".
 type Decision struct {
-	Allowed bool       `json:"allowed"`
-	Class   ErrorClass `json:"class,omitempty"` // set when something was refused
+	Allowed bool             `json:"allowed"`
+	Class   vocab.ErrorClass `json:"class,omitempty"` // set when something was refused
 	// Reason says in plain words what is sent and what is not, and why.
-	Reason string `json:"reason"`
-	Family Family `json:"family"`
-	From   int64  `json:"from"`
-	To     int64  `json:"to"`
+	Reason string       `json:"reason"`
+	Family vocab.Family `json:"family"`
+	From   int64        `json:"from"`
+	To     int64        `json:"to"`
 	// Fields are the product fields that may be written (products only);
 	// Refused are those that may not. A products decision can allow some
 	// fields and refuse others: the engine writes Fields and records Refused.
@@ -248,7 +196,7 @@ type Decision struct {
 // change from Shopify can carry its title to Odoo while its SKU, owned by
 // Odoo, is refused. Decide never allows a write into the master of what is
 // written, and never passes on a change from a system that does not own it.
-func (r Rules) Decide(f Family, from, to int64, fields []string) Decision {
+func (r Rules) Decide(f vocab.Family, from, to int64, fields []string) Decision {
 	d := Decision{Family: f, From: from, To: to, RulesVersion: r.Version}
 	if !f.Valid() {
 		return d.refuse(fmt.Sprintf("Crossdock does not know the kind of data %q, so nothing is sent.", string(f)))
@@ -258,7 +206,7 @@ func (r Rules) Decide(f Family, from, to int64, fields []string) Decision {
 	if from == to {
 		return d.refuse(fmt.Sprintf("A change from %s is never written back into %s itself.", r.Name(from), r.Name(to)))
 	}
-	if f == Products {
+	if f == vocab.Products {
 		return r.decideFields(d, rule, fields)
 	}
 	noun := f.Noun()
@@ -283,7 +231,7 @@ func (r Rules) Decide(f Family, from, to int64, fields []string) Decision {
 }
 
 func (d Decision) refuse(reason string) Decision {
-	d.Allowed, d.Class, d.Reason, d.Fields = false, ClassOwnership, reason, nil
+	d.Allowed, d.Class, d.Reason, d.Fields = false, vocab.ClassOwnership, reason, nil
 	return d
 }
 
@@ -300,7 +248,7 @@ func (r Rules) FieldOwner(key string) (owner int64, conflict bool) {
 	switch {
 	case own == 0:
 		return master, false
-	case field.Follows != Products && master != 0 && master != own:
+	case field.Follows != vocab.Products && master != 0 && master != own:
 		return own, true
 	}
 	return own, false
@@ -308,7 +256,7 @@ func (r Rules) FieldOwner(key string) (owner int64, conflict bool) {
 
 // conflictingField finds the product field (price or cost) whose owner
 // contradicts the master of family f.
-func (r Rules) conflictingField(f Family) (Field, int64, bool) {
+func (r Rules) conflictingField(f vocab.Family) (Field, int64, bool) {
 	for _, field := range productFields {
 		if field.Follows != f {
 			continue
@@ -386,7 +334,7 @@ func (r Rules) decideFields(d Decision, rule Rule, fields []string) Decision {
 	d.Reason = strings.Join(parts, " ")
 	d.Allowed = len(d.Fields) > 0
 	if len(d.Refused) > 0 {
-		d.Class = ClassOwnership
+		d.Class = vocab.ClassOwnership
 	}
 	return d
 }
@@ -449,12 +397,12 @@ func Minutes(n int) string {
 
 // Explain says in one or two plain sentences who decides a family and who
 // follows, e.g. "Odoo decides stock levels; Shopify is updated within 2 minutes."
-func (r Rules) Explain(f Family) string {
+func (r Rules) Explain(f vocab.Family) string {
 	rule := r.Rule(f)
 	noun := f.Noun()
 	if rule.Master == 0 {
 		s := fmt.Sprintf("Nobody decides %s yet — choose a master.", noun)
-		if f == Products {
+		if f == vocab.Products {
 			if owned := r.ownedFieldsSentence(); owned != "" {
 				s += " " + owned
 			}
@@ -474,7 +422,7 @@ func (r Rules) Explain(f Family) string {
 	default:
 		s = fmt.Sprintf("%s decides %s; %s are updated within %s.", r.Name(rule.Master), noun, joinWords(names), Minutes(rule.FreshnessMinutes))
 	}
-	if f == Products {
+	if f == vocab.Products {
 		if owned := r.ownedFieldsSentence(); owned != "" {
 			s += " " + owned
 		}
@@ -504,7 +452,7 @@ func (r Rules) ownedFieldsSentence() string {
 }
 
 // ExplainTrigger says when a family is synced.
-func (r Rules) ExplainTrigger(f Family) string {
+func (r Rules) ExplainTrigger(f vocab.Family) string {
 	rule := r.Rule(f)
 	if rule.Trigger == Scheduled {
 		return fmt.Sprintf("On a schedule, every %s", Minutes(rule.SweepMinutes))
@@ -513,12 +461,12 @@ func (r Rules) ExplainTrigger(f Family) string {
 }
 
 // ExplainFreshness states the freshness target.
-func (r Rules) ExplainFreshness(f Family) string {
+func (r Rules) ExplainFreshness(f vocab.Family) string {
 	return fmt.Sprintf("Never more than %s out of date", Minutes(r.Rule(f).FreshnessMinutes))
 }
 
 // ExplainPolicy says what happens when a receiver changed the data too.
-func (r Rules) ExplainPolicy(f Family) string {
+func (r Rules) ExplainPolicy(f vocab.Family) string {
 	rule := r.Rule(f)
 	if rule.Policy == Hold {
 		return "Held for review: a conflicting change waits for a person to decide"
@@ -540,7 +488,7 @@ const (
 
 // Warning is a risky (or noteworthy) setup, in plain words, with its fix.
 type Warning struct {
-	Family  Family
+	Family  vocab.Family
 	Level   Level
 	Message string
 	Fix     string // empty for notes that need no action
@@ -549,7 +497,7 @@ type Warning struct {
 // Warnings lists the risky setups of every family, in page order.
 func (r Rules) Warnings() []Warning {
 	var out []Warning
-	for _, f := range families {
+	for _, f := range vocab.AllFamilies() {
 		out = append(out, r.WarningsFor(f)...)
 	}
 	return out
@@ -559,7 +507,7 @@ func (r Rules) Warnings() []Warning {
 // is disabled or missing, a receiver that is the master, disabled or edited by
 // hand, test data flowing into production, a schedule too slow for the
 // freshness target, and two masters for one product field.
-func (r Rules) WarningsFor(f Family) []Warning {
+func (r Rules) WarningsFor(f vocab.Family) []Warning {
 	rule := r.Rule(f)
 	noun := f.Noun()
 	var out []Warning
@@ -606,7 +554,7 @@ func (r Rules) WarningsFor(f Family) []Warning {
 					fmt.Sprintf("Make those edits in %s instead, or make %s the master of %s.", r.Name(rule.Master), c.Name, noun))
 			}
 		}
-		if masterKnown && master.Environment == "test" && c.Environment == "production" {
+		if masterKnown && master.Environment == vocab.EnvTest && c.Environment == vocab.EnvProduction {
 			warn(fmt.Sprintf("%s is a test system, and %s is production: test data would be written into production.", master.Name, c.Name),
 				"Choose a production master, or send to a test system.")
 		}
@@ -624,7 +572,7 @@ func (r Rules) WarningsFor(f Family) []Warning {
 	// Two masters for one field: a product field's owner against the master of
 	// the family the field follows.
 	for _, field := range productFields {
-		if field.Follows == Products || (f != Products && f != field.Follows) {
+		if field.Follows == vocab.Products || (f != vocab.Products && f != field.Follows) {
 			continue
 		}
 		if owner, conflict := r.FieldOwner(field.Key); conflict {
@@ -633,7 +581,7 @@ func (r Rules) WarningsFor(f Family) []Warning {
 				fmt.Sprintf("Choose the same system for %s in both places.", strings.ToLower(field.Label)))
 		}
 	}
-	if f == Products {
+	if f == vocab.Products {
 		for _, field := range productFields {
 			own := r.FieldOwners[field.Key]
 			if own == 0 {
@@ -647,8 +595,8 @@ func (r Rules) WarningsFor(f Family) []Warning {
 			}
 		}
 	}
-	if f == Prices || f == Costs {
-		p, c := r.Rule(Prices).Master, r.Rule(Costs).Master
+	if f == vocab.Prices || f == vocab.Costs {
+		p, c := r.Rule(vocab.Prices).Master, r.Rule(vocab.Costs).Master
 		if p != 0 && c != 0 && p != c {
 			note(fmt.Sprintf("Prices come from %s and costs from %s. That is fine: the margin review compares the two.", r.Name(p), r.Name(c)), "")
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store/rules"
+	"crossdock/vocab"
 )
 
 const (
@@ -25,7 +26,7 @@ func conns() []rules.ConnInfo {
 	}
 }
 
-func rule(f rules.Family, master int64, receivers ...int64) rules.Rule {
+func rule(f vocab.Family, master int64, receivers ...int64) rules.Rule {
 	r := rules.Rule{Family: f, Set: true, Master: master, Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins}
 	for _, id := range receivers {
 		r.Receivers = append(r.Receivers, rules.Receiver{ConnectionID: id})
@@ -41,16 +42,16 @@ func scheduled(r rules.Rule) rules.Rule {
 // shop is a typical merchant: Odoo decides stock, prices and costs; Shopify
 // decides product content, except SKU and barcode, which Odoo owns.
 func shop() rules.Rules {
-	inv := rule(rules.Inventory, odoo, shopify, wms)
+	inv := rule(vocab.Inventory, odoo, shopify, wms)
 	inv.SweepMinutes, inv.FreshnessMinutes = 1, 2
 	return rules.Rules{
 		Version: 7,
-		Families: map[rules.Family]rules.Rule{
-			rules.Products:  rule(rules.Products, shopify, odoo),
-			rules.Prices:    scheduled(rule(rules.Prices, odoo, shopify)),
-			rules.Costs:     scheduled(rule(rules.Costs, odoo, shopify)),
-			rules.Inventory: inv,
-			rules.Orders:    rule(rules.Orders, shopify, odoo),
+		Families: map[vocab.Family]rules.Rule{
+			vocab.Products:  rule(vocab.Products, shopify, odoo),
+			vocab.Prices:    scheduled(rule(vocab.Prices, odoo, shopify)),
+			vocab.Costs:     scheduled(rule(vocab.Costs, odoo, shopify)),
+			vocab.Inventory: inv,
+			vocab.Orders:    rule(vocab.Orders, shopify, odoo),
 		},
 		FieldOwners: map[string]int64{"sku": odoo, "barcode": odoo},
 		Connections: conns(),
@@ -62,32 +63,32 @@ func TestDecideFamilies(t *testing.T) {
 	tests := []struct {
 		name     string
 		rules    func() rules.Rules
-		family   rules.Family
+		family   vocab.Family
 		from, to int64
 		allowed  bool
 		reason   string
 	}{
-		{"master to receiver", shop, rules.Inventory, odoo, shopify, true, "Odoo decides stock levels; the change is sent to Shopify."},
-		{"master to second receiver", shop, rules.Inventory, odoo, wms, true, "sent to Warehouse"},
-		{"non-master change is not propagated", shop, rules.Inventory, shopify, wms, false, "Odoo decides stock levels; a change from Shopify is not sent on."},
-		{"never written into the master", shop, rules.Inventory, shopify, odoo, false, "Crossdock never writes stock levels into it"},
-		{"never written into the master, even from another receiver", shop, rules.Inventory, wms, odoo, false, "never writes stock levels into it"},
-		{"not a receiver", shop, rules.Prices, odoo, wms, false, "Warehouse does not receive prices"},
-		{"family nobody decides", shop, rules.Customers, shopify, odoo, false, "Nobody decides customers yet, so a change from Shopify is not sent on."},
-		{"into itself", shop, rules.Inventory, odoo, odoo, false, "never written back into Odoo itself"},
-		{"unknown family", shop, rules.Family("taxes"), odoo, shopify, false, `does not know the kind of data "taxes"`},
-		{"orders from the storefront", shop, rules.Orders, shopify, odoo, true, "Shopify decides orders"},
-		{"removed system named plainly", shop, rules.Inventory, 99, shopify, false, "a change from a removed system (#99) is not sent on"},
+		{"master to receiver", shop, vocab.Inventory, odoo, shopify, true, "Odoo decides stock levels; the change is sent to Shopify."},
+		{"master to second receiver", shop, vocab.Inventory, odoo, wms, true, "sent to Warehouse"},
+		{"non-master change is not propagated", shop, vocab.Inventory, shopify, wms, false, "Odoo decides stock levels; a change from Shopify is not sent on."},
+		{"never written into the master", shop, vocab.Inventory, shopify, odoo, false, "Crossdock never writes stock levels into it"},
+		{"never written into the master, even from another receiver", shop, vocab.Inventory, wms, odoo, false, "never writes stock levels into it"},
+		{"not a receiver", shop, vocab.Prices, odoo, wms, false, "Warehouse does not receive prices"},
+		{"family nobody decides", shop, vocab.Customers, shopify, odoo, false, "Nobody decides customers yet, so a change from Shopify is not sent on."},
+		{"into itself", shop, vocab.Inventory, odoo, odoo, false, "never written back into Odoo itself"},
+		{"unknown family", shop, vocab.Family("taxes"), odoo, shopify, false, `does not know the kind of data "taxes"`},
+		{"orders from the storefront", shop, vocab.Orders, shopify, odoo, true, "Shopify decides orders"},
+		{"removed system named plainly", shop, vocab.Inventory, 99, shopify, false, "a change from a removed system (#99) is not sent on"},
 		{"two masters for cost", func() rules.Rules {
 			r := shop()
 			r.FieldOwners["cost"] = shopify
 			return r
-		}, rules.Costs, odoo, shopify, false, "Two systems are set to decide Cost: Odoo (for costs) and Shopify (for the product's cost field)"},
+		}, vocab.Costs, odoo, shopify, false, "Two systems are set to decide Cost: Odoo (for costs) and Shopify (for the product's cost field)"},
 		{"a cost field owner that agrees is fine", func() rules.Rules {
 			r := shop()
 			r.FieldOwners["cost"] = odoo
 			return r
-		}, rules.Costs, odoo, shopify, true, "Odoo decides costs"},
+		}, vocab.Costs, odoo, shopify, true, "Odoo decides costs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,7 +100,7 @@ func TestDecideFamilies(t *testing.T) {
 			if tc.allowed {
 				require.Empty(t, d.Class)
 			} else {
-				require.Equal(t, rules.ClassOwnership, d.Class)
+				require.Equal(t, vocab.ClassOwnership, d.Class)
 			}
 		})
 	}
@@ -140,14 +141,14 @@ func TestDecideProductFields(t *testing.T) {
 		}, shopify, odoo, []string{"cost"}, false, nil, []string{"cost"}, []string{"Two systems are set to decide Cost"}},
 		{"no products master, but an owned field", func() rules.Rules {
 			r := shop()
-			r.Families[rules.Products] = rule(rules.Products, 0, shopify)
+			r.Families[vocab.Products] = rule(vocab.Products, 0, shopify)
 			return r
 		}, odoo, shopify, []string{"sku", "title"}, true, []string{"sku"}, []string{"title"}, []string{"Nobody decides Title yet"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			d := tc.rules().Decide(rules.Products, tc.from, tc.to, tc.fields)
+			d := tc.rules().Decide(vocab.Products, tc.from, tc.to, tc.fields)
 			require.Equal(t, tc.allowed, d.Allowed, d.Reason)
 			require.Equal(t, tc.sent, d.Fields)
 			require.Equal(t, tc.refused, d.Refused)
@@ -155,7 +156,7 @@ func TestDecideProductFields(t *testing.T) {
 				require.Contains(t, d.Reason, r)
 			}
 			if len(tc.refused) > 0 || !tc.allowed {
-				require.Equal(t, rules.ClassOwnership, d.Class, "refused fields are recorded as ownership problems")
+				require.Equal(t, vocab.ClassOwnership, d.Class, "refused fields are recorded as ownership problems")
 			}
 		})
 	}
@@ -169,11 +170,11 @@ func TestDecideNeverWritesIntoTheMaster(t *testing.T) {
 	r := shop()
 	r.FieldOwners["weight"] = wms
 	ids := []int64{shopify, odoo, wms, other}
-	for _, f := range rules.Families() {
+	for _, f := range vocab.AllFamilies() {
 		for _, from := range ids {
 			for _, to := range ids {
 				d := r.Decide(f, from, to, nil)
-				if f != rules.Products {
+				if f != vocab.Products {
 					if d.Allowed {
 						require.Equal(t, r.Rule(f).Master, from, "%s %d→%d", f, from, to)
 						require.NotEqual(t, r.Rule(f).Master, to)
@@ -194,23 +195,23 @@ func TestDecideNeverWritesIntoTheMaster(t *testing.T) {
 func TestExplain(t *testing.T) {
 	t.Parallel()
 	r := shop()
-	r.Families[rules.Customers] = rule(rules.Customers, shopify)
+	r.Families[vocab.Customers] = rule(vocab.Customers, shopify)
 	tests := []struct {
-		family rules.Family
+		family vocab.Family
 		want   string
 	}{
-		{rules.Inventory, "Odoo decides stock levels; Shopify and Warehouse are updated within 2 minutes."},
-		{rules.Prices, "Odoo decides prices; Shopify is updated within 15 minutes."},
-		{rules.Products, "Shopify decides product content; Odoo is updated within 15 minutes. Odoo decides SKU and Barcode."},
-		{rules.Customers, "Shopify decides customers; no other system receives them yet."},
-		{rules.Refunds, "Nobody decides refunds and returns yet — choose a master."},
+		{vocab.Inventory, "Odoo decides stock levels; Shopify and Warehouse are updated within 2 minutes."},
+		{vocab.Prices, "Odoo decides prices; Shopify is updated within 15 minutes."},
+		{vocab.Products, "Shopify decides product content; Odoo is updated within 15 minutes. Odoo decides SKU and Barcode."},
+		{vocab.Customers, "Shopify decides customers; no other system receives them yet."},
+		{vocab.Refunds, "Nobody decides refunds and returns yet — choose a master."},
 	}
 	for _, tc := range tests {
 		require.Equal(t, tc.want, r.Explain(tc.family), tc.family)
 	}
-	require.Equal(t, "Real time from webhooks, with a safety check every 1 minute", r.ExplainTrigger(rules.Inventory))
-	require.Equal(t, "Never more than 2 minutes out of date", r.ExplainFreshness(rules.Inventory))
-	require.Equal(t, "Odoo wins: its value replaces a change made elsewhere", r.ExplainPolicy(rules.Inventory))
+	require.Equal(t, "Real time from webhooks, with a safety check every 1 minute", r.ExplainTrigger(vocab.Inventory))
+	require.Equal(t, "Never more than 2 minutes out of date", r.ExplainFreshness(vocab.Inventory))
+	require.Equal(t, "Odoo wins: its value replaces a change made elsewhere", r.ExplainPolicy(vocab.Inventory))
 }
 
 func TestMinutes(t *testing.T) {
@@ -225,51 +226,51 @@ func TestWarnings(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(r *rules.Rules)
-		family rules.Family
+		family vocab.Family
 		level  rules.Level
 		msg    string
 		fix    string
 	}{
-		{"no master", func(r *rules.Rules) {}, rules.Customers, rules.LevelWarning,
+		{"no master", func(r *rules.Rules) {}, vocab.Customers, rules.LevelWarning,
 			"Nobody decides customers yet", "Choose the system that decides customers."},
-		{"disabled master", func(r *rules.Rules) { r.Connections[1].Enabled = false }, rules.Inventory, rules.LevelWarning,
+		{"disabled master", func(r *rules.Rules) { r.Connections[1].Enabled = false }, vocab.Inventory, rules.LevelWarning,
 			"Odoo decides stock levels but is disabled", "Enable Odoo on the Connections page, or choose another master."},
-		{"missing master", func(r *rules.Rules) { r.Families[rules.Inventory] = rule(rules.Inventory, 42, shopify) }, rules.Inventory, rules.LevelWarning,
+		{"missing master", func(r *rules.Rules) { r.Families[vocab.Inventory] = rule(vocab.Inventory, 42, shopify) }, vocab.Inventory, rules.LevelWarning,
 			"The system that decided stock levels no longer exists", "Choose another master."},
-		{"receiver that is the master", func(r *rules.Rules) { r.Families[rules.Prices] = rule(rules.Prices, odoo, odoo, shopify) }, rules.Prices, rules.LevelWarning,
+		{"receiver that is the master", func(r *rules.Rules) { r.Families[vocab.Prices] = rule(vocab.Prices, odoo, odoo, shopify) }, vocab.Prices, rules.LevelWarning,
 			"Odoo is both the master and a receiver of prices", "Untick Odoo"},
 		{"edited by hand, master wins", func(r *rules.Rules) {
-			inv := r.Families[rules.Inventory]
+			inv := r.Families[vocab.Inventory]
 			inv.Receivers[0].EditedByHand = true
-			r.Families[rules.Inventory] = inv
-		}, rules.Inventory, rules.LevelWarning,
+			r.Families[vocab.Inventory] = inv
+		}, vocab.Inventory, rules.LevelWarning,
 			"People also edit stock levels by hand in Shopify. Odoo wins, so their edits are overwritten within 2 minutes.", "Make those edits in Odoo instead, or make Shopify the master of stock levels."},
 		{"edited by hand, held", func(r *rules.Rules) {
-			p := scheduled(rule(rules.Prices, odoo, shopify))
+			p := scheduled(rule(vocab.Prices, odoo, shopify))
 			p.Policy = rules.Hold
 			p.Receivers[0].EditedByHand = true
-			r.Families[rules.Prices] = p
-		}, rules.Prices, rules.LevelWarning, "waits for review", "Make those edits in Odoo instead"},
-		{"disabled receiver", func(r *rules.Rules) { r.Connections[2].Enabled = false }, rules.Inventory, rules.LevelWarning,
+			r.Families[vocab.Prices] = p
+		}, vocab.Prices, rules.LevelWarning, "waits for review", "Make those edits in Odoo instead"},
+		{"disabled receiver", func(r *rules.Rules) { r.Connections[2].Enabled = false }, vocab.Inventory, rules.LevelWarning,
 			"Warehouse receives stock levels but is disabled", "Enable Warehouse, or stop sending stock levels to it."},
-		{"test into production", func(r *rules.Rules) { r.Families[rules.Customers] = rule(rules.Customers, other, shopify) }, rules.Customers, rules.LevelWarning,
+		{"test into production", func(r *rules.Rules) { r.Families[vocab.Customers] = rule(vocab.Customers, other, shopify) }, vocab.Customers, rules.LevelWarning,
 			"Spare is a test system, and Shopify is production", "Choose a production master"},
 		{"schedule slower than the target", func(r *rules.Rules) {
-			inv := r.Families[rules.Inventory]
+			inv := r.Families[vocab.Inventory]
 			inv.Trigger, inv.SweepMinutes = rules.Scheduled, 30
-			r.Families[rules.Inventory] = inv
-		}, rules.Inventory, rules.LevelWarning, "Checking every 30 minutes cannot keep stock levels within 2 minutes.", "Check at least every 2 minutes"},
-		{"real time from a system without webhooks", func(r *rules.Rules) {}, rules.Inventory, rules.LevelNote,
+			r.Families[vocab.Inventory] = inv
+		}, vocab.Inventory, rules.LevelWarning, "Checking every 30 minutes cannot keep stock levels within 2 minutes.", "Check at least every 2 minutes"},
+		{"real time from a system without webhooks", func(r *rules.Rules) {}, vocab.Inventory, rules.LevelNote,
 			"Odoo does not send webhooks, so its changes are picked up by the check every 1 minute.", ""},
-		{"no receivers", func(r *rules.Rules) { r.Families[rules.Customers] = rule(rules.Customers, shopify) }, rules.Customers, rules.LevelNote,
+		{"no receivers", func(r *rules.Rules) { r.Families[vocab.Customers] = rule(vocab.Customers, shopify) }, vocab.Customers, rules.LevelNote,
 			"No system receives customers yet.", "Tick the systems that should receive customers."},
-		{"two masters for one field", func(r *rules.Rules) { r.FieldOwners["cost"] = shopify }, rules.Products, rules.LevelWarning,
+		{"two masters for one field", func(r *rules.Rules) { r.FieldOwners["cost"] = shopify }, vocab.Products, rules.LevelWarning,
 			"Two systems decide cost: Odoo for costs, and Shopify for the product's cost field.", "Choose the same system for cost in both places."},
-		{"two masters for one field, on the family card too", func(r *rules.Rules) { r.FieldOwners["cost"] = shopify }, rules.Costs, rules.LevelWarning,
+		{"two masters for one field, on the family card too", func(r *rules.Rules) { r.FieldOwners["cost"] = shopify }, vocab.Costs, rules.LevelWarning,
 			"Two systems decide cost", ""},
-		{"disabled field owner", func(r *rules.Rules) { r.Connections[1].Enabled = false }, rules.Products, rules.LevelWarning,
+		{"disabled field owner", func(r *rules.Rules) { r.Connections[1].Enabled = false }, vocab.Products, rules.LevelWarning,
 			"Odoo decides sku but is disabled", "let sku follow the products master"},
-		{"prices and costs from different masters", func(r *rules.Rules) { r.Families[rules.Costs] = scheduled(rule(rules.Costs, wms, shopify)) }, rules.Prices, rules.LevelNote,
+		{"prices and costs from different masters", func(r *rules.Rules) { r.Families[vocab.Costs] = scheduled(rule(vocab.Costs, wms, shopify)) }, vocab.Prices, rules.LevelNote,
 			"Prices come from Odoo and costs from Warehouse. That is fine", ""},
 	}
 	for _, tc := range tests {
@@ -292,14 +293,14 @@ func TestWarnings(t *testing.T) {
 func TestNoWarningsForAGoodSetup(t *testing.T) {
 	t.Parallel()
 	r := shop()
-	for _, f := range []rules.Family{rules.Orders, rules.Prices, rules.Costs} {
+	for _, f := range []vocab.Family{vocab.Orders, vocab.Prices, vocab.Costs} {
 		require.Empty(t, r.WarningsFor(f), f)
 	}
 	// A Shopify master in real time is fresh from its webhooks, whatever the sweep.
-	o := r.Families[rules.Orders]
+	o := r.Families[vocab.Orders]
 	o.SweepMinutes, o.FreshnessMinutes = 60, 5
-	r.Families[rules.Orders] = o
-	require.Empty(t, r.WarningsFor(rules.Orders))
+	r.Families[vocab.Orders] = o
+	require.Empty(t, r.WarningsFor(vocab.Orders))
 	require.Len(t, r.Warnings(), 4, "customers, refunds and fulfillments have no master; inventory's master has no webhooks: %+v", r.Warnings())
 }
 

@@ -24,6 +24,7 @@ import (
 	"crossdock/store"
 	"crossdock/store/secretbox"
 	"crossdock/store/storetest"
+	"crossdock/vocab"
 	"crossdock/web"
 )
 
@@ -41,7 +42,7 @@ type Env struct {
 	// Engine is the console's sync engine, built but not started: a test
 	// calls the periodic work it needs (FollowApprovals) itself.
 	Engine *engine.Engine
-	Users  map[store.Role]store.User
+	Users  map[vocab.Role]store.User
 }
 
 // Options tune Start.
@@ -89,13 +90,13 @@ func Start(t testing.TB, opts ...Options) *Env {
 		defer cancel()
 		srv.Shutdown(ctx) //nolint:errcheck
 	})
-	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Users: map[store.Role]store.User{}}
+	env := &Env{URL: "http://" + ln.Addr().String(), Store: st, Server: srv, Engine: eng, Users: map[vocab.Role]store.User{}}
 	if !o.Empty {
 		ctx := context.Background()
 		admin, err := st.CreateFirstAdmin(ctx, store.NewUser{Email: "admin@shop.test", Name: "Ada Admin", Password: Password})
 		require.NoError(t, err)
-		env.Users[store.RoleAdmin] = admin
-		for _, r := range []store.Role{store.RoleOperator, store.RoleFinance} {
+		env.Users[vocab.RoleAdmin] = admin
+		for _, r := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance} {
 			u, err := st.CreateUser(ctx, store.SystemActor("test"), store.NewUser{Email: string(r) + "@shop.test", Name: strings.ToUpper(string(r[:1])) + string(r[1:]) + " User", Role: r, Password: Password})
 			require.NoError(t, err)
 			env.Users[r] = u
@@ -139,7 +140,7 @@ func (e *Env) Anonymous(t testing.TB) *Client {
 }
 
 // SignIn returns a client signed in as the role's test user.
-func (e *Env) SignIn(t testing.TB, role store.Role) *Client {
+func (e *Env) SignIn(t testing.TB, role vocab.Role) *Client {
 	t.Helper()
 	c := e.Anonymous(t)
 	res := c.PostForm("/login", url.Values{"email": {e.Users[role].Email}, "password": {Password}})
@@ -210,7 +211,7 @@ func (e *Env) SandboxShopify(t testing.TB, name string) store.Connection {
 	box, err := secretbox.New([]byte(SecretKey))
 	require.NoError(t, err)
 	c, err := e.Store.CreateConnection(context.Background(), store.SystemActor("test"), box, store.ConnectionInput{
-		Name: name, Kind: store.KindShopify, Environment: store.EnvTest,
+		Name: name, Kind: vocab.KindShopify, Environment: vocab.EnvTest,
 		Settings: map[string]string{"shop_domain": "route-shop.myshopify.com", "api_base_url": ts.URL},
 		Secrets:  map[string]string{"access_token": "shpat_sandbox", "api_secret": "sandbox-webhook-secret"},
 	})
@@ -250,7 +251,7 @@ func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
 func StartDemo(t testing.TB, opts ...Options) *Env {
 	t.Helper()
 	env := Start(t, opts...)
-	c := env.SignIn(t, store.RoleAdmin)
+	c := env.SignIn(t, vocab.RoleAdmin)
 	c.RefreshCSRF("/")
 	res := c.PostForm("/demo", nil)
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
