@@ -16,7 +16,6 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shopify"
-	"crossdock/store"
 	"crossdock/vocab"
 )
 
@@ -157,7 +156,7 @@ func contains(list []string, v string) bool {
 }
 
 // Shopify builds the Shopify client of a connection.
-func Shopify(c store.Connection, secrets map[string]string, hc *http.Client) (*shopify.Client, error) {
+func Shopify(c Conn, secrets map[string]string, hc *http.Client) (*shopify.Client, error) {
 	if c.Kind != vocab.KindShopify {
 		return nil, fmt.Errorf("connection %q is not a Shopify connection", c.Name)
 	}
@@ -171,7 +170,7 @@ func Shopify(c store.Connection, secrets map[string]string, hc *http.Client) (*s
 }
 
 // Odoo builds the Odoo client of a connection.
-func Odoo(c store.Connection, secrets map[string]string, hc *http.Client) (*odoo.Client, error) {
+func Odoo(c Conn, secrets map[string]string, hc *http.Client) (*odoo.Client, error) {
 	if c.Kind != vocab.KindOdoo {
 		return nil, fmt.Errorf("connection %q is not an Odoo connection", c.Name)
 	}
@@ -199,7 +198,7 @@ type CheckResult struct {
 }
 
 // Check calls the real system (or its sandbox) and reports what works.
-func Check(ctx context.Context, c store.Connection, secrets map[string]string, hc *http.Client) CheckResult {
+func Check(ctx context.Context, c Conn, secrets map[string]string, hc *http.Client) CheckResult {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	switch c.Kind {
@@ -211,7 +210,7 @@ func Check(ctx context.Context, c store.Connection, secrets map[string]string, h
 	return CheckResult{Summary: "Unknown kind of connection."}
 }
 
-func checkShopify(ctx context.Context, c store.Connection, secrets map[string]string, hc *http.Client) CheckResult {
+func checkShopify(ctx context.Context, c Conn, secrets map[string]string, hc *http.Client) CheckResult {
 	cl, err := Shopify(c, secrets, hc)
 	if err != nil {
 		return CheckResult{Summary: "The settings are incomplete: " + err.Error()}
@@ -247,7 +246,7 @@ func checkShopify(ctx context.Context, c store.Connection, secrets map[string]st
 	return res
 }
 
-func checkOdoo(ctx context.Context, c store.Connection, secrets map[string]string, hc *http.Client) CheckResult {
+func checkOdoo(ctx context.Context, c Conn, secrets map[string]string, hc *http.Client) CheckResult {
 	cl, err := Odoo(c, secrets, hc)
 	if err != nil {
 		return CheckResult{Summary: "The settings are incomplete: " + err.Error()}
@@ -309,4 +308,12 @@ func Explain(err error) string {
 		return oe.Error()
 	}
 	return err.Error()
+}
+
+// Conn is what building a client and checking a connection need of a stored
+// connection: its name (for messages), its kind and its settings.
+type Conn struct {
+	Name     string
+	Kind     vocab.Kind
+	Settings map[string]string
 }

@@ -344,7 +344,7 @@ func TestAlertMissingSubscriptionsClearOnceRegistered(t *testing.T) {
 	require.Contains(t, notices[0].Alert.Message, "register them")
 
 	// Someone registers them; once the check runs again the alert resolves.
-	cl, err := connectors.Shopify(e.shopConn, map[string]string{"access_token": e.shop.AccessToken()}, http.DefaultClient)
+	cl, err := connectors.Shopify(connectors.Conn{Name: e.shopConn.Name, Kind: e.shopConn.Kind, Settings: e.shopConn.Settings}, map[string]string{"access_token": e.shop.AccessToken()}, http.DefaultClient)
 	require.NoError(t, err)
 	n, err := connectors.RegisterMissing(ctx, cl, "https://crossdock.test/webhooks/shopify/"+strconv.FormatInt(e.shopConn.ID, 10))
 	require.NoError(t, err)

@@ -87,7 +87,7 @@ func TestCustomerWebhooksCreateThenUpdateOnePartner(t *testing.T) {
 	require.Len(t, ss, 1)
 	s := ss[0]
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
-	require.Equal(t, "customers", s.Family)
+	require.Equal(t, vocab.Customers, s.Family)
 	require.Equal(t, c.GID(), s.EntityRef)
 	require.Equal(t, "ada@example.org", s.EntityKey)
 	require.Contains(t, s.Message, "was created in Odoo")

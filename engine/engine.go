@@ -499,7 +499,7 @@ func (e *Engine) shopify(ctx context.Context, id int64) (*shopify.Client, store.
 	if err != nil {
 		return nil, c, fail(vocab.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
-	cl, err := connectors.Shopify(c, secrets, e.httpClientFor(c))
+	cl, err := connectors.Shopify(connectors.Conn{Name: c.Name, Kind: c.Kind, Settings: c.Settings}, secrets, e.httpClientFor(c))
 	if err != nil {
 		return nil, c, fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
 	}
@@ -523,7 +523,7 @@ func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connec
 	if err != nil {
 		return nil, c, fail(vocab.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
-	cl, err := connectors.Odoo(c, secrets, e.httpClientFor(c))
+	cl, err := connectors.Odoo(connectors.Conn{Name: c.Name, Kind: c.Kind, Settings: c.Settings}, secrets, e.httpClientFor(c))
 	if err != nil {
 		return nil, c, fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, err), err)
 	}

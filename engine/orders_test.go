@@ -37,7 +37,7 @@ func TestOrderWebhookBecomesOneSaleOrder(t *testing.T) {
 	s := e.sync(t, ss[0].ID)
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Equal(t, store.TriggerWebhook, s.Trigger)
-	require.Equal(t, "orders", s.Family)
+	require.Equal(t, vocab.Orders, s.Family)
 	require.Equal(t, e.shopConn.ID, s.SourceConnectionID)
 	require.Equal(t, e.odooConn.ID, s.TargetConnectionID)
 	require.Equal(t, o.GID(), s.EntityRef)

@@ -67,7 +67,7 @@ func TestProductUpdateWritesOnlyTheFieldsShopifyOwns(t *testing.T) {
 	require.Len(t, ss, 1)
 	s := e.sync(t, ss[0].ID)
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
-	require.Equal(t, "products", s.Family)
+	require.Equal(t, vocab.Products, s.Family)
 	require.Equal(t, v.ProductGID(), s.EntityRef)
 	require.Contains(t, s.Message, "sent to Odoo")
 	require.Contains(t, s.Message, "Odoo decides Barcode")

@@ -127,7 +127,7 @@ func TestRefundFullCreatesOneCreditNoteOnTheOrder(t *testing.T) {
 	s := e.endedSyncs(t, e.deliver(t, "refunds/create", payload))[0]
 	s = e.sync(t, s.ID)
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
-	require.Equal(t, "refunds", s.Family)
+	require.Equal(t, vocab.Refunds, s.Family)
 	require.Equal(t, ref, s.EntityRef)
 	require.Equal(t, ref, s.IdempotencyKey)
 	require.Equal(t, "The refund of order "+o.Name+" was created in Odoo as a draft credit note (#"+s.TargetRef+") for sales order "+so.Name+".", s.Message)

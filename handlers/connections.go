@@ -243,7 +243,7 @@ func (h Connections) Test(c *fiber.Ctx) error {
 	if err != nil {
 		return RenderStatus(c, fiber.StatusOK, views.CheckResultPanel(views.CheckView{Summary: secretbox.ErrOpen.Error()}))
 	}
-	res := connectors.Check(c.UserContext(), conn, secrets, h.client(c, conn))
+	res := connectors.Check(c.UserContext(), connectors.Conn{Name: conn.Name, Kind: conn.Kind, Settings: conn.Settings}, secrets, h.client(c, conn))
 	if res.Budget != nil {
 		b, _ := json.Marshal(res.Budget)
 		h.Store.RecordConnectionCall(c.UserContext(), conn.ID, store.ConnectionCall{OK: true, Budget: b}) //nolint:errcheck
@@ -283,7 +283,7 @@ func (h Connections) subscriptions(c *fiber.Ctx, conn store.Connection, notice s
 		v.Error = err.Error()
 		return v
 	}
-	cl, err := connectors.Shopify(conn, secrets, h.client(c, conn))
+	cl, err := connectors.Shopify(connectors.Conn{Name: conn.Name, Kind: conn.Kind, Settings: conn.Settings}, secrets, h.client(c, conn))
 	if err != nil {
 		v.Error = err.Error()
 		return v
@@ -320,7 +320,7 @@ func (h Connections) RegisterSubscriptions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cl, err := connectors.Shopify(conn, secrets, h.client(c, conn))
+	cl, err := connectors.Shopify(connectors.Conn{Name: conn.Name, Kind: conn.Kind, Settings: conn.Settings}, secrets, h.client(c, conn))
 	if err != nil {
 		return err
 	}

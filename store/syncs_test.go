@@ -195,7 +195,7 @@ func TestSyncAttemptsAreRecorded(t *testing.T) {
 	s, err = e.st.SyncByID(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, vocab.SyncSucceeded, s.Status)
-	require.Equal(t, "", s.Class())
+	require.Empty(t, s.Class())
 	require.JSONEq(t, `{"n":1}`, string(s.Request), "the request is kept from the attempt that sent it")
 	require.JSONEq(t, `{"id":57}`, string(s.Response))
 	require.Equal(t, "57", s.TargetRef)

@@ -126,7 +126,7 @@ func TestReconciliationActionsAreAuditedAndChecked(t *testing.T) {
 	require.NotNil(t, got.SyncID)
 	s, err := e.env.Store.SyncByID(t.Context(), *got.SyncID)
 	require.NoError(t, err)
-	require.Equal(t, "inventory", s.Family)
+	require.Equal(t, vocab.Inventory, s.Family)
 	require.Equal(t, store.TriggerManual, s.Trigger)
 	require.Equal(t, e.odoo.ID, s.SourceConnectionID)
 	require.Equal(t, e.shop.ID, s.TargetConnectionID)

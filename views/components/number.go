@@ -4,7 +4,7 @@ import (
 	"crossdock/vocab"
 )
 
-// Number formats n the one way numbers appear in Crossdock (store.Thousands):
+// Number formats n the one way numbers appear in Crossdock (vocab.Thousands):
 // thousands separated by a comma ("12,345").
 func Number[T ~int | ~int32 | ~int64](n T) string { return vocab.Thousands(n) }
 
