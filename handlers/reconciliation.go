@@ -159,7 +159,7 @@ func (h Reconciliation) Run(c *fiber.Ctx) error {
 	}
 	slices.Reverse(prev)
 	p := views.ReconRunPage{Meta: h.Meta(c, fmt.Sprintf("Run #%d · Reconciliation", r.ID), "reconciliation"), Run: runRow(r),
-		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Problems: r.Problems(), Now: now(),
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Problems: runProblems(r.Problems()), Now: now(),
 		Resumed:           views.Resumed{Times: r.Resumes, At: r.ResumedAt},
 		Trend:             views.TrendChart(trendPoints(prev, r.ID)),
 		DiscrepanciesHref: "/reconciliation/discrepancies?" + url.Values{"family": {r.Family}}.Encode()}
@@ -550,4 +550,12 @@ func (h Reconciliation) Push(c *fiber.Ctx) error {
 	}
 	h.Flash(c, "success", fmt.Sprintf("The source's value is on its way as sync #%d; the discrepancy is resolved.", syncID))
 	return Redirect(c, back)
+}
+
+func runProblems(ps []store.RunProblem) []views.RunProblem {
+	out := make([]views.RunProblem, len(ps))
+	for i, p := range ps {
+		out[i] = views.RunProblem(p)
+	}
+	return out
 }

@@ -333,6 +333,7 @@ func (h Webhooks) List(c *fiber.Ctx) error {
 		return err
 	}
 	p.RecentRejections = recent
+	p.RejectionsKeptPerHour, p.RejectionSampleKB = store.RejectionsKeptPerHour, store.RejectionSampleBytes>>10
 	if p.UnkeptRejections, err = h.Store.DroppedWebhookRejections(ctx, conn.ID, now().Add(-24*time.Hour)); err != nil {
 		return err
 	}
