@@ -11,8 +11,31 @@ package vocab
 
 import "slices"
 
-// word is a value's label and, where sentences need it, its noun.
-type word struct{ label, noun string }
+// table holds the values of one vocabulary type, in the order pages list
+// them, with their labels: what every type's All…, Valid and Label read.
+type table[T ~string] struct {
+	order  []T
+	labels map[T]string
+}
+
+// entry is one value and its label.
+type entry[T ~string] struct {
+	value T
+	label string
+}
+
+func newTable[T ~string](entries ...entry[T]) table[T] {
+	t := table[T]{labels: make(map[T]string, len(entries))}
+	for _, e := range entries {
+		t.order = append(t.order, e.value)
+		t.labels[e.value] = e.label
+	}
+	return t
+}
+
+func (t table[T]) all() []T         { return slices.Clone(t.order) }
+func (t table[T]) valid(v T) bool   { _, ok := t.labels[v]; return ok }
+func (t table[T]) label(v T) string { return t.labels[v] }
 
 // Family is a kind of data that flows between systems.
 type Family string
@@ -29,31 +52,31 @@ const (
 	Fulfillments Family = "fulfillments"
 )
 
-var families = []Family{Products, Prices, Costs, Inventory, Customers, Orders, Refunds, Fulfillments}
+var families = newTable(
+	entry[Family]{Products, "Products"}, entry[Family]{Prices, "Prices"}, entry[Family]{Costs, "Costs"},
+	entry[Family]{Inventory, "Inventory"}, entry[Family]{Customers, "Customers"}, entry[Family]{Orders, "Orders"},
+	entry[Family]{Refunds, "Refunds and returns"}, entry[Family]{Fulfillments, "Fulfillments"},
+)
 
-// AllFamilies lists every data family in page order.
-func AllFamilies() []Family { return slices.Clone(families) }
-
-var familyWords = map[Family]word{
-	Products:     {"Products", "product content"},
-	Prices:       {"Prices", "prices"},
-	Costs:        {"Costs", "costs"},
-	Inventory:    {"Inventory", "stock levels"},
-	Customers:    {"Customers", "customers"},
-	Orders:       {"Orders", "orders"},
-	Refunds:      {"Refunds and returns", "refunds and returns"},
-	Fulfillments: {"Fulfillments", "fulfillments"},
+// familyNouns are how sentences name a family's data.
+var familyNouns = map[Family]string{
+	Products: "product content", Prices: "prices", Costs: "costs", Inventory: "stock levels",
+	Customers: "customers", Orders: "orders", Refunds: "refunds and returns", Fulfillments: "fulfillments",
 }
 
+// AllFamilies lists every data family in page order.
+func AllFamilies() []Family { return families.all() }
+
 // Valid reports whether f is a known family.
-func (f Family) Valid() bool { _, ok := familyWords[f]; return ok }
+func (f Family) Valid() bool { return families.valid(f) }
 
 // Label is the family's title, e.g. "Refunds and returns"; "" when unknown.
-func (f Family) Label() string { return familyWords[f].label }
+func (f Family) Label() string { return families.label(f) }
 
-// Noun is how a sentence names the family's data, e.g. "stock levels".
+// Noun is how a sentence names the family's data, e.g. "stock levels"; an
+// unknown family is named by its key.
 func (f Family) Noun() string {
-	if n := familyWords[f].noun; n != "" {
+	if n := familyNouns[f]; n != "" {
 		return n
 	}
 	return string(f)
@@ -68,21 +91,16 @@ const (
 	OdooToShopify Direction = "odoo_to_shopify"
 )
 
-var directions = []Direction{ShopifyToOdoo, OdooToShopify}
+var directions = newTable(entry[Direction]{ShopifyToOdoo, "Shopify → Odoo"}, entry[Direction]{OdooToShopify, "Odoo → Shopify"})
 
 // AllDirections lists every direction, in the order filters show them.
-func AllDirections() []Direction { return slices.Clone(directions) }
-
-var directionWords = map[Direction]string{
-	ShopifyToOdoo: "Shopify → Odoo",
-	OdooToShopify: "Odoo → Shopify",
-}
+func AllDirections() []Direction { return directions.all() }
 
 // Valid reports whether d is a known direction.
-func (d Direction) Valid() bool { _, ok := directionWords[d]; return ok }
+func (d Direction) Valid() bool { return directions.valid(d) }
 
 // Label names the direction, e.g. "Shopify → Odoo"; "" when unknown.
-func (d Direction) Label() string { return directionWords[d] }
+func (d Direction) Label() string { return directions.label(d) }
 
 // Status is where a sync stands. A sync is created pending (or straight away
 // failed, rejected or skipped when intake already knows), runs, and ends
@@ -101,29 +119,24 @@ const (
 	SyncSkipped   Status = "skipped"  // nothing to do: superseded by a newer change, or a duplicate
 )
 
-var statuses = []Status{SyncFailed, SyncRetrying, SyncRejected, SyncPending, SyncRunning, SyncSucceeded, SyncSkipped}
+// statuses are in the order filters show them: problems first.
+var statuses = newTable(
+	entry[Status]{SyncFailed, "Failed"}, entry[Status]{SyncRetrying, "Will retry"}, entry[Status]{SyncRejected, "Not allowed"},
+	entry[Status]{SyncPending, "Waiting"}, entry[Status]{SyncRunning, "In progress"}, entry[Status]{SyncSucceeded, "Done"},
+	entry[Status]{SyncSkipped, "Nothing to do"},
+)
 
 // AllStatuses lists every status, in the order filters show them.
-func AllStatuses() []Status { return slices.Clone(statuses) }
+func AllStatuses() []Status { return statuses.all() }
 
 // ProblemStatuses are the statuses the failed-syncs console lists.
 func ProblemStatuses() []Status { return []Status{SyncFailed, SyncRetrying, SyncRejected} }
 
-var statusWords = map[Status]string{
-	SyncPending:   "Waiting",
-	SyncRunning:   "In progress",
-	SyncRetrying:  "Will retry",
-	SyncSucceeded: "Done",
-	SyncFailed:    "Failed",
-	SyncRejected:  "Not allowed",
-	SyncSkipped:   "Nothing to do",
-}
-
 // Valid reports whether s is a known status.
-func (s Status) Valid() bool { _, ok := statusWords[s]; return ok }
+func (s Status) Valid() bool { return statuses.valid(s) }
 
 // Label names the status in plain words, e.g. "Will retry"; "" when unknown.
-func (s Status) Label() string { return statusWords[s] }
+func (s Status) Label() string { return statuses.label(s) }
 
 // ErrorClass is what kind of fix a failed sync needs.
 type ErrorClass string
@@ -142,30 +155,23 @@ const (
 	ClassInternal    ErrorClass = "internal"     // a fault in Crossdock or an unreadable answer
 )
 
-var errorClasses = []ErrorClass{ClassUnmapped, ClassOnlyInOne, ClassValidation, ClassOwnership, ClassConflict, ClassNotFound, ClassAuth,
-	ClassRateLimited, ClassTransient, ClassInternal}
+// errorClasses are in the order filters show them: what a person can fix first.
+var errorClasses = newTable(
+	entry[ErrorClass]{ClassUnmapped, "Not mapped yet"}, entry[ErrorClass]{ClassOnlyInOne, "Exists in only one system"},
+	entry[ErrorClass]{ClassValidation, "Data was refused"}, entry[ErrorClass]{ClassOwnership, "Against the sources of truth"},
+	entry[ErrorClass]{ClassConflict, "Changed in both places"}, entry[ErrorClass]{ClassNotFound, "Missing in the other system"},
+	entry[ErrorClass]{ClassAuth, "Access refused"}, entry[ErrorClass]{ClassRateLimited, "Asked to slow down"},
+	entry[ErrorClass]{ClassTransient, "System unavailable"}, entry[ErrorClass]{ClassInternal, "Fault in Crossdock"},
+)
 
 // AllErrorClasses lists every class, in the order filters show them.
-func AllErrorClasses() []ErrorClass { return slices.Clone(errorClasses) }
-
-var classWords = map[ErrorClass]string{
-	ClassUnmapped:    "Not mapped yet",
-	ClassOnlyInOne:   "Exists in only one system",
-	ClassValidation:  "Data was refused",
-	ClassOwnership:   "Against the sources of truth",
-	ClassConflict:    "Changed in both places",
-	ClassNotFound:    "Missing in the other system",
-	ClassAuth:        "Access refused",
-	ClassRateLimited: "Asked to slow down",
-	ClassTransient:   "System unavailable",
-	ClassInternal:    "Fault in Crossdock",
-}
+func AllErrorClasses() []ErrorClass { return errorClasses.all() }
 
 // Valid reports whether c is a known class.
-func (c ErrorClass) Valid() bool { _, ok := classWords[c]; return ok }
+func (c ErrorClass) Valid() bool { return errorClasses.valid(c) }
 
 // Label names the class in plain words, e.g. "Not mapped yet"; "" when unknown.
-func (c ErrorClass) Label() string { return classWords[c] }
+func (c ErrorClass) Label() string { return errorClasses.label(c) }
 
 // Role decides what a user may see and do.
 type Role string
@@ -177,25 +183,26 @@ const (
 	RoleFinance  Role = "finance"
 )
 
-var roles = []Role{RoleOperator, RoleFinance, RoleAdmin}
+// roles are in the order forms show them.
+var roles = newTable(entry[Role]{RoleOperator, "Operator"}, entry[Role]{RoleFinance, "Finance"}, entry[Role]{RoleAdmin, "Admin"})
 
-// AllRoles lists every role, in the order forms show them.
-func AllRoles() []Role { return slices.Clone(roles) }
-
-var roleWords = map[Role]word{
-	RoleAdmin:    {"Admin", "Everything, plus approving mapping changes, sources of truth, connections and users"},
-	RoleOperator: {"Operator", "Connects systems, watches syncs, maps identifiers, tries failed syncs again"},
-	RoleFinance:  {"Finance", "Reviews prices and margins, acknowledges discrepancies, exports for month-end"},
+var roleDescriptions = map[Role]string{
+	RoleAdmin:    "Everything, plus approving mapping changes, sources of truth, connections and users",
+	RoleOperator: "Connects systems, watches syncs, maps identifiers, tries failed syncs again",
+	RoleFinance:  "Reviews prices and margins, acknowledges discrepancies, exports for month-end",
 }
 
+// AllRoles lists every role, in the order forms show them.
+func AllRoles() []Role { return roles.all() }
+
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { _, ok := roleWords[r]; return ok }
+func (r Role) Valid() bool { return roles.valid(r) }
 
 // Label names the role, e.g. "Operator"; "" when unknown.
-func (r Role) Label() string { return roleWords[r].label }
+func (r Role) Label() string { return roles.label(r) }
 
 // Describe says in plain words what the role may do.
-func (r Role) Describe() string { return roleWords[r].noun }
+func (r Role) Describe() string { return roleDescriptions[r] }
 
 // Environment is whether a connected system is the live one or a test one.
 // It is shown wherever the connection appears, so nobody replays test data
@@ -208,18 +215,16 @@ const (
 	EnvTest       Environment = "test"
 )
 
-var environments = []Environment{EnvProduction, EnvTest}
+var environments = newTable(entry[Environment]{EnvProduction, "Production"}, entry[Environment]{EnvTest, "Test"})
 
 // AllEnvironments lists every environment, in the order forms show them.
-func AllEnvironments() []Environment { return slices.Clone(environments) }
-
-var environmentWords = map[Environment]string{EnvProduction: "Production", EnvTest: "Test"}
+func AllEnvironments() []Environment { return environments.all() }
 
 // Valid reports whether e is a known environment.
-func (e Environment) Valid() bool { _, ok := environmentWords[e]; return ok }
+func (e Environment) Valid() bool { return environments.valid(e) }
 
 // Label names the environment, e.g. "Production"; "" when unknown.
-func (e Environment) Label() string { return environmentWords[e] }
+func (e Environment) Label() string { return environments.label(e) }
 
 // Scope is where a person may write (try syncs again, send values, run
 // checks, register webhooks): into every system, or into test systems only.
@@ -231,18 +236,21 @@ const (
 	ScopeTest Scope = "test" // test systems only
 )
 
-var scopeWords = map[Scope]string{ScopeAll: "every system", ScopeTest: "test systems only"}
+var scopes = newTable(entry[Scope]{ScopeAll, "every system"}, entry[Scope]{ScopeTest, "test systems only"})
+
+// AllScopes lists every scope, in the order forms show them.
+func AllScopes() []Scope { return scopes.all() }
 
 // Valid reports whether s is a known scope.
-func (s Scope) Valid() bool { _, ok := scopeWords[s]; return ok }
+func (s Scope) Valid() bool { return scopes.valid(s) }
 
 // Label says where a person with this scope may write, for a sentence:
 // "test systems only", and "every system" for anything but test only.
 func (s Scope) Label() string {
 	if s == ScopeTest {
-		return scopeWords[ScopeTest]
+		return scopes.label(ScopeTest)
 	}
-	return scopeWords[ScopeAll]
+	return scopes.label(ScopeAll)
 }
 
 // Kind is a kind of system Crossdock connects to.
@@ -254,15 +262,13 @@ const (
 	KindOdoo    Kind = "odoo"
 )
 
-var kinds = []Kind{KindShopify, KindOdoo}
+var kinds = newTable(entry[Kind]{KindShopify, "Shopify"}, entry[Kind]{KindOdoo, "Odoo"})
 
 // AllKinds lists every kind of system, in the order forms show them.
-func AllKinds() []Kind { return slices.Clone(kinds) }
-
-var kindWords = map[Kind]string{KindShopify: "Shopify", KindOdoo: "Odoo"}
+func AllKinds() []Kind { return kinds.all() }
 
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool { _, ok := kindWords[k]; return ok }
+func (k Kind) Valid() bool { return kinds.valid(k) }
 
 // Label names the kind, e.g. "Shopify"; "" when unknown.
-func (k Kind) Label() string { return kindWords[k] }
+func (k Kind) Label() string { return kinds.label(k) }

@@ -23,7 +23,7 @@ func TestEveryValueHasALabel(t *testing.T) {
 		"classes":      each(vocab.AllErrorClasses()),
 		"roles":        each(vocab.AllRoles()),
 		"environments": each(vocab.AllEnvironments()),
-		"scopes":       each([]vocab.Scope{vocab.ScopeAll, vocab.ScopeTest}),
+		"scopes":       each(vocab.AllScopes()),
 		"kinds":        each(vocab.AllKinds()),
 	}
 	for name, list := range lists {
