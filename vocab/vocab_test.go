@@ -101,13 +101,6 @@ func TestFieldErrors(t *testing.T) {
 	require.Empty(t, fe.First("name"))
 }
 
-func TestThousands(t *testing.T) {
-	t.Parallel()
-	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", -1234567: "-1,234,567"} {
-		require.Equal(t, want, vocab.Thousands(n))
-	}
-}
-
 func each[T value](vs []T) []value {
 	out := make([]value, len(vs))
 	for i, v := range vs {
