@@ -166,6 +166,13 @@ type replicas struct {
 	reconA *recon.Service
 }
 
+// The tests' beat and dead-after, much shorter than the defaults (5 s, 20 s)
+// so that a takeover takes seconds, not long enough that a busy machine's
+// slow beat (a second copy of the suite beside this one) makes the replica
+// taking over cut itself off: it does so when its beat stalls for three
+// quarters of the dead-after.
+const testBeat, testDeadAfter = 250 * time.Millisecond, 4 * time.Second
+
 func twoReplicas(t *testing.T, beat, dead time.Duration) *replicas {
 	t.Helper()
 	r := &replicas{gateA: newHoldGate(), gateB: newHoldGate()}
@@ -230,7 +237,7 @@ func (r *replicas) startB(t *testing.T) {
 // (5 s, 20 s) to measure the takeover times a merchant gets.
 func TestDeadReplicaWorkIsTakenOver(t *testing.T) {
 	t.Parallel()
-	beat, dead := 100*time.Millisecond, time.Second
+	beat, dead := testBeat, testDeadAfter
 	if os.Getenv("CROSSDOCK_TAKEOVER_DEFAULTS") != "" {
 		beat, dead = 0, 0 // the engine's defaults
 	}
@@ -425,7 +432,7 @@ func TestReplicaTakesOnlyTheOrdersItCanSend(t *testing.T) {
 // from two replicas at once.
 func TestCutOffReplicaStopsItsJobsBeforeOthersTakeOver(t *testing.T) {
 	t.Parallel()
-	r := twoReplicas(t, 100*time.Millisecond, time.Second)
+	r := twoReplicas(t, testBeat, testDeadAfter)
 	e := r.env
 	require.NoError(t, r.a.Start(context.Background()))
 	r.gateA.armed.Store(true)
