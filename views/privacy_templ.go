@@ -179,7 +179,7 @@ func Privacy(p PrivacyPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Privacy requests</h1><p>When a customer asks a store for their data or for its erasure, or a store removes the app, Shopify tells Crossdock. Each request is listed here with the date it must be answered by.</p></div></div><section class=\"card table-wrap\" id=\"privacy-requests\" aria-labelledby=\"privacy-h\"><h2 id=\"privacy-h\">Requests</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-head\"><div><h1>Privacy requests</h1><p>When a customer asks a store for their data or for its erasure, or a store removes the app, Shopify tells Crossdock. Each request is listed here with the date it must be answered by. <a href=\"/privacy/map\" id=\"privacy-map-link\">Where personal data flows</a></p></div></div><section class=\"card table-wrap\" id=\"privacy-requests\" aria-labelledby=\"privacy-h\"><h2 id=\"privacy-h\">Requests</h2>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -68,6 +68,9 @@ type Config struct {
 	Recon handlers.ReconEngine
 	// Observer gives /metrics this replica's engine state.
 	Observer EngineObserver
+	// PersonalFlows lists the flows that carry personal data (the personal
+	// data map).
+	PersonalFlows handlers.PersonalFlowLister
 }
 
 // featuresOff names the engine features left nil in the configuration.
@@ -80,6 +83,7 @@ func (cfg Config) featuresOff() []string {
 		{"connections", cfg.Connections != nil}, {"sweep", cfg.Sweep != nil}, {"replay", cfg.Replay != nil},
 		{"compare", cfg.Compare != nil}, {"alerts", cfg.Alerts != nil}, {"rehearsal", cfg.Rehearsal != nil},
 		{"reconciliation", cfg.Recon != nil}, {"engine metrics", cfg.Observer != nil},
+		{"personal data map", cfg.PersonalFlows != nil},
 	} {
 		if !f.on {
 			off = append(off, f.name)

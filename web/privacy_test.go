@@ -23,6 +23,7 @@ func init() {
 	writesNowhere["POST /privacy/:id<int>/answered"] = "records that a data request was answered"
 	addRoutes(
 		routeRow{"GET", "/privacy", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+		routeRow{"GET", "/privacy/map", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 		routeRow{"GET", "/privacy/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 		routeRow{"POST", "/privacy/:id<int>/answered", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 		routeRow{"GET", "/privacy/:id<int>/export", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},

@@ -88,6 +88,7 @@ func (s *Server) table() []route {
 	rehearsals := handlers.Rehearsals{Base: base, Store: st, Runner: cfg.Rehearsal}
 	privacy := handlers.Privacy{Base: base, Store: st}
 	privacyExports := handlers.PrivacyExports{Base: base, Store: st}
+	privacyMap := handlers.PrivacyMap{Base: base, Store: st, Flows: cfg.PersonalFlows}
 
 	return []route{
 		// Probes and metrics (metrics answer a bearer token, or only on
@@ -271,6 +272,7 @@ func (s *Server) table() []route {
 		// Privacy requests Shopify sends: admins only, as they show
 		// customers' personal data.
 		{get, "/privacy", admins, privacy.List},
+		{get, "/privacy/map", admins, privacyMap.Page},
 		{get, "/privacy/:id<int>", admins, privacy.Show},
 		{post, "/privacy/:id<int>/answered", admins, privacy.Answered},
 		{get, "/privacy/:id<int>/export", admins, privacyExports.Page},

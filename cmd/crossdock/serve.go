@@ -81,6 +81,7 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 		Rehearsal:      rehearsals,
 		Recon:          reconciler,
 		Observer:       eng,
+		PersonalFlows:  eng,
 	})
 	if err != nil {
 		return err

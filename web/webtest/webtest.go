@@ -120,14 +120,15 @@ func Start(t testing.TB, opts ...Options) *Env {
 	above := Above(t, eng)
 	srv, err := web.New(web.Config{Store: st, Kinds: kinds, Logger: log, SecretKey: []byte(SecretKey), Version: "test", BaseURL: baseURL, MetricsToken: o.MetricsToken,
 		TrustedProxies: o.TrustedProxies, DemoSeed: o.DemoSeed,
-		Connections: eng,
-		Sweep:       eng,
-		Replay:      eng,
-		Compare:     above.Recon,
-		Alerts:      above.Alerts,
-		Rehearsal:   above.Rehearsals,
-		Recon:       above.Recon,
-		Observer:    eng,
+		Connections:   eng,
+		Sweep:         eng,
+		Replay:        eng,
+		Compare:       above.Recon,
+		Alerts:        above.Alerts,
+		Rehearsal:     above.Rehearsals,
+		Recon:         above.Recon,
+		Observer:      eng,
+		PersonalFlows: eng,
 	})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck

@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"crossdock/engine"
+	"crossdock/store/rules"
+	"crossdock/views"
+)
+
+// PersonalFlowLister lists the flows that carry personal data, from their
+// own declarations (the engine).
+type PersonalFlowLister interface {
+	PersonalFlows() []engine.PersonalFlow
+}
+
+// PrivacyMapStore is what the personal-data map reads.
+type PrivacyMapStore interface {
+	SourceRules(ctx context.Context) (rules.Rules, error)
+	CountMappedPeople(ctx context.Context, from, to int64) (int64, error)
+}
+
+// PrivacyMap shows which personal fields flow from which system to which
+// (admins only).
+type PrivacyMap struct {
+	Base
+	Store PrivacyMapStore
+	// Flows is nil when the console runs without the sync engine.
+	Flows PersonalFlowLister
+}
+
+// Page is the personal-data map: per family and route set up in the sources
+// of truth, the personal fields its flows carry and the people held.
+func (h PrivacyMap) Page(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	p := views.PrivacyMapPage{Meta: h.Meta(c, "Personal data map", "privacy"), EngineOff: h.Flows == nil}
+	rs, err := h.Store.SourceRules(ctx)
+	if err != nil {
+		return err
+	}
+	p.NoConnections = len(rs.Connections) == 0
+	if p.EngineOff || p.NoConnections {
+		return Render(c, views.PrivacyMap(p))
+	}
+	people := map[[2]int64]int64{} // one count per route, however many families use it
+	for _, f := range h.Flows.PersonalFlows() {
+		rule := rs.Rule(f.Family)
+		src, ok := rs.Conn(rule.Master)
+		fields := personalWords(f.Fields)
+		if !ok || src.Kind != f.From {
+			p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: fields})
+			continue
+		}
+		routed := false
+		for _, rc := range rule.Receivers {
+			dst, ok := rs.Conn(rc.ConnectionID)
+			if !ok || dst.Kind != f.To {
+				continue
+			}
+			key := [2]int64{src.ID, dst.ID}
+			n, counted := people[key]
+			if !counted {
+				if n, err = h.Store.CountMappedPeople(ctx, src.ID, dst.ID); err != nil {
+					return err
+				}
+				people[key] = n
+			}
+			routed = true
+			p.Rows = append(p.Rows, views.PrivacyMapRow{Family: f.Family.Label(), From: src.Name, To: dst.Name, Fields: fields, People: n})
+		}
+		if !routed {
+			p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: fields})
+		}
+	}
+	return Render(c, views.PrivacyMap(p))
+}
+
+// personalWords joins field names for a sentence: "name, email and phone".
+func personalWords(fields []string) string {
+	if len(fields) <= 1 {
+		return strings.Join(fields, "")
+	}
+	return strings.Join(fields[:len(fields)-1], ", ") + " and " + fields[len(fields)-1]
+}
