@@ -10,6 +10,7 @@ import (
 // personal data: its family, the kinds of system it reads from and writes
 // to, and the personal fields it carries.
 type PersonalFlow struct {
+	Name     string // the flow's stored name, as sync records hold it
 	Family   vocab.Family
 	From, To vocab.Kind
 	Fields   []string
@@ -21,7 +22,7 @@ func (e *Engine) PersonalFlows() []PersonalFlow {
 	var out []PersonalFlow
 	for _, f := range Flows() {
 		if len(f.Personal) > 0 {
-			out = append(out, PersonalFlow{Family: f.Family, From: f.From, To: f.To, Fields: slices.Clone(f.Personal)})
+			out = append(out, PersonalFlow{Name: f.Name, Family: f.Family, From: f.From, To: f.To, Fields: slices.Clone(f.Personal)})
 		}
 	}
 	return out

@@ -20,7 +20,7 @@ type PersonalFlowLister interface {
 // PrivacyMapStore is what the personal-data map reads.
 type PrivacyMapStore interface {
 	SourceRules(ctx context.Context) (rules.Rules, error)
-	CountMappedPeople(ctx context.Context, from, to int64) (int64, error)
+	CountRouteRecords(ctx context.Context, flow string, from, to int64) (int64, error)
 }
 
 // PrivacyMap shows which personal fields flow from which system to which
@@ -33,7 +33,7 @@ type PrivacyMap struct {
 }
 
 // Page is the personal-data map: per family and route set up in the sources
-// of truth, the personal fields its flows carry and the people held.
+// of truth, the personal fields its flows carry and the records held.
 func (h PrivacyMap) Page(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p := views.PrivacyMapPage{Meta: h.Meta(c, "Personal data map", "privacy"), EngineOff: h.Flows == nil}
@@ -45,7 +45,6 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 	if p.EngineOff || p.NoConnections {
 		return Render(c, views.PrivacyMap(p))
 	}
-	people := map[[2]int64]int64{} // one count per route, however many families use it
 	for _, f := range h.Flows.PersonalFlows() {
 		rule := rs.Rule(f.Family)
 		src, ok := rs.Conn(rule.Master)
@@ -60,16 +59,12 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 			if !ok || dst.Kind != f.To {
 				continue
 			}
-			key := [2]int64{src.ID, dst.ID}
-			n, counted := people[key]
-			if !counted {
-				if n, err = h.Store.CountMappedPeople(ctx, src.ID, dst.ID); err != nil {
-					return err
-				}
-				people[key] = n
+			n, err := h.Store.CountRouteRecords(ctx, f.Name, src.ID, dst.ID)
+			if err != nil {
+				return err
 			}
 			routed = true
-			p.Rows = append(p.Rows, views.PrivacyMapRow{Family: f.Family.Label(), From: src.Name, To: dst.Name, Fields: fields, People: n})
+			p.Rows = append(p.Rows, views.PrivacyMapRow{Family: f.Family.Label(), From: src.Name, To: dst.Name, Fields: fields, Records: n})
 		}
 		if !routed {
 			p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: fields})

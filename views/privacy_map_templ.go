@@ -20,7 +20,7 @@ type PrivacyMapRow struct {
 	Family   string // the family's label
 	From, To string // the connections' names
 	Fields   string // the personal fields, in a sentence
-	People   int64  // customers mapped between the two systems
+	Records  int64  // distinct records of the flow on that route in the sync records
 }
 
 // PrivacyMapUnset is a family that carries personal data but has no route
@@ -106,7 +106,7 @@ func PrivacyMap(p PrivacyMapPage) templ.Component {
 				}
 			default:
 				if len(p.Rows) > 0 {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<table><thead><tr><th>Data</th><th>Route</th><th>Personal fields</th><th class=\"num\">People held</th></tr></thead> <tbody>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<table><thead><tr><th>Data</th><th>Route</th><th>Personal fields</th><th class=\"num\">Records held</th></tr></thead> <tbody>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -168,9 +168,9 @@ func PrivacyMap(p PrivacyMapPage) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var8 string
-						templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(Count(int(r.People), "person", "people"))
+						templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(Count(int(r.Records), "record"))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/privacy_map.templ`, Line: 63, Col: 68}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/privacy_map.templ`, Line: 63, Col: 59}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 						if templ_7745c5c3_Err != nil {
@@ -181,7 +181,7 @@ func PrivacyMap(p PrivacyMapPage) templ.Component {
 							return templ_7745c5c3_Err
 						}
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</tbody></table><p class=\"hint\" id=\"privacy-map-count\">People held: the customers the identifier mappings tie together in both systems of the route.</p>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</tbody></table><p class=\"hint\" id=\"privacy-map-count\">Records held: the distinct customers, orders or shipments of that data that Crossdock keeps in its sync records for the route, each about one person.</p>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

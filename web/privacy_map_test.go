@@ -35,12 +35,12 @@ func TestPrivacyMapPage(t *testing.T) {
 		require.True(t, ok, "no row for %s in %q", f.Label(), tbody)
 		require.Contains(t, row, "from Demo Shopify store to Demo Odoo")
 		require.Contains(t, row, "name, email, phone and address")
-		require.Regexp(t, `\d+ (person|people)`, row)
+		require.Regexp(t, `[1-9][\d,]* records?`, row, "the demo sent some")
 	}
 	for _, f := range []vocab.Family{vocab.Products, vocab.Prices, vocab.Inventory, vocab.Refunds} {
 		require.NotContains(t, byFamily, f.Label(), "a family with no personal fields has a row")
 	}
-	require.Contains(t, body, "People held: the customers the identifier mappings tie together")
+	require.Contains(t, body, "Records held: the distinct customers, orders or shipments")
 
 	for _, role := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance} {
 		resp, _ := env.SignIn(t, role).Get("/privacy/map")
@@ -48,11 +48,21 @@ func TestPrivacyMapPage(t *testing.T) {
 	}
 }
 
-// With no system connected the map says so and where to start.
-func TestPrivacyMapNoConnections(t *testing.T) {
+// With no system connected the map says so and where to start; once a
+// store is connected but no source of truth is set, each family that would
+// carry personal data says nothing flows there yet and where to set it.
+func TestPrivacyMapNothingFlowsYet(t *testing.T) {
 	t.Parallel()
 	env := webtest.Start(t)
-	_, body := env.SignIn(t, vocab.RoleAdmin).Get("/privacy/map")
+	admin := env.SignIn(t, vocab.RoleAdmin)
+	_, body := admin.Get("/privacy/map")
 	require.Contains(t, body, "No system is connected yet")
 	require.Contains(t, body, `href="/connections/new"`)
+
+	shopifyConnection(t, env, testSecret)
+	_, body = admin.Get("/privacy/map")
+	require.NotContains(t, body, "<table>")
+	require.Contains(t, body, "Orders (name, email, phone and address): nothing flows there yet.")
+	require.Contains(t, body, "Customers (name, email, phone and address): nothing flows there yet.")
+	require.Contains(t, body, `<a href="/sources">Sources of truth</a>`)
 }
