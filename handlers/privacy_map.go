@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -48,7 +47,7 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 	for _, f := range h.Flows.PersonalFlows() {
 		rule := rs.Rule(f.Family)
 		src, ok := rs.Conn(rule.Master)
-		fields := personalWords(f.Fields)
+		fields := rules.JoinWords(f.Fields)
 		if !ok || src.Kind != f.From {
 			p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: fields})
 			continue
@@ -71,12 +70,4 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 		}
 	}
 	return Render(c, views.PrivacyMap(p))
-}
-
-// personalWords joins field names for a sentence: "name, email and phone".
-func personalWords(fields []string) string {
-	if len(fields) <= 1 {
-		return strings.Join(fields, "")
-	}
-	return strings.Join(fields[:len(fields)-1], ", ") + " and " + fields[len(fields)-1]
 }

@@ -320,16 +320,16 @@ func (r Rules) decideFields(d Decision, rule Rule, fields []string) Decision {
 	for _, g := range refusedBy {
 		switch {
 		case g.owner == 0:
-			parts = append(parts, fmt.Sprintf("Nobody decides %s yet, so that change from %s is not sent on.", joinWords(g.keys), r.Name(d.From)))
+			parts = append(parts, fmt.Sprintf("Nobody decides %s yet, so that change from %s is not sent on.", JoinWords(g.keys), r.Name(d.From)))
 		default:
-			parts = append(parts, fmt.Sprintf("%s decides %s; a change from %s is not sent on.", r.Name(g.owner), joinWords(g.keys), r.Name(d.From)))
+			parts = append(parts, fmt.Sprintf("%s decides %s; a change from %s is not sent on.", r.Name(g.owner), JoinWords(g.keys), r.Name(d.From)))
 		}
 	}
 	if len(conflicts) > 0 {
-		parts = append(parts, fmt.Sprintf("Two systems are set to decide %s, so it is not sent until an admin chooses one.", joinWords(conflicts)))
+		parts = append(parts, fmt.Sprintf("Two systems are set to decide %s, so it is not sent until an admin chooses one.", JoinWords(conflicts)))
 	}
 	if len(unknown) > 0 {
-		parts = append(parts, fmt.Sprintf("Crossdock does not know the product field %s, so it is not sent.", joinWords(quoteAll(unknown))))
+		parts = append(parts, fmt.Sprintf("Crossdock does not know the product field %s, so it is not sent.", JoinWords(quoteAll(unknown))))
 	}
 	d.Reason = strings.Join(parts, " ")
 	d.Allowed = len(d.Fields) > 0
@@ -354,7 +354,7 @@ func listLabels(keys []string) string {
 		f, _ := ProductField(k)
 		labels = append(labels, f.Label)
 	}
-	return joinWords(labels)
+	return JoinWords(labels)
 }
 
 func quoteAll(ss []string) []string {
@@ -365,8 +365,8 @@ func quoteAll(ss []string) []string {
 	return out
 }
 
-// joinWords joins "a", "b" and "c" as "a, b and c".
-func joinWords(ss []string) string {
+// JoinWords joins "a", "b" and "c" as "a, b and c".
+func JoinWords(ss []string) string {
 	switch len(ss) {
 	case 0:
 		return ""
@@ -420,7 +420,7 @@ func (r Rules) Explain(f vocab.Family) string {
 	case 1:
 		s = fmt.Sprintf("%s decides %s; %s is updated within %s.", r.Name(rule.Master), noun, names[0], Minutes(rule.FreshnessMinutes))
 	default:
-		s = fmt.Sprintf("%s decides %s; %s are updated within %s.", r.Name(rule.Master), noun, joinWords(names), Minutes(rule.FreshnessMinutes))
+		s = fmt.Sprintf("%s decides %s; %s are updated within %s.", r.Name(rule.Master), noun, JoinWords(names), Minutes(rule.FreshnessMinutes))
 	}
 	if f == vocab.Products {
 		if owned := r.ownedFieldsSentence(); owned != "" {
@@ -446,7 +446,7 @@ func (r Rules) ownedFieldsSentence() string {
 	}
 	var parts []string
 	for _, own := range order {
-		parts = append(parts, fmt.Sprintf("%s decides %s.", r.Name(own), joinWords(byOwner[own])))
+		parts = append(parts, fmt.Sprintf("%s decides %s.", r.Name(own), JoinWords(byOwner[own])))
 	}
 	return strings.Join(parts, " ")
 }
