@@ -19,7 +19,6 @@ type PersonalFlowLister interface {
 // PrivacyMapStore is what the personal-data map reads.
 type PrivacyMapStore interface {
 	SourceRules(ctx context.Context) (rules.Rules, error)
-	CountRouteRecords(ctx context.Context, flow string, from, to int64) (int64, error)
 }
 
 // PrivacyMap shows which personal fields flow from which system to which
@@ -32,7 +31,7 @@ type PrivacyMap struct {
 }
 
 // Page is the personal-data map: per family and route set up in the sources
-// of truth, the personal fields its flows carry and the records held.
+// of truth, and the personal fields its flows carry.
 func (h PrivacyMap) Page(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	p := views.PrivacyMapPage{Meta: h.Meta(c, "Personal data map", "privacy"), EngineOff: h.Flows == nil}
@@ -58,12 +57,8 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 			if !ok || dst.Kind != f.To {
 				continue
 			}
-			n, err := h.Store.CountRouteRecords(ctx, f.Name, src.ID, dst.ID)
-			if err != nil {
-				return err
-			}
 			routed = true
-			p.Rows = append(p.Rows, views.PrivacyMapRow{Family: f.Family.Label(), From: src.Name, To: dst.Name, Fields: fields, Records: n})
+			p.Rows = append(p.Rows, views.PrivacyMapRow{Family: f.Family.Label(), From: src.Name, To: dst.Name, Fields: fields})
 		}
 		if !routed {
 			p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: fields})

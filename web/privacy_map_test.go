@@ -35,12 +35,10 @@ func TestPrivacyMapPage(t *testing.T) {
 		require.True(t, ok, "no row for %s in %q", f.Label(), tbody)
 		require.Contains(t, row, "from Demo Shopify store to Demo Odoo")
 		require.Contains(t, row, "name, email, phone and address")
-		require.Regexp(t, `[1-9][\d,]* records?`, row, "the demo sent some")
 	}
 	for _, f := range []vocab.Family{vocab.Products, vocab.Prices, vocab.Inventory, vocab.Refunds} {
 		require.NotContains(t, byFamily, f.Label(), "a family with no personal fields has a row")
 	}
-	require.Contains(t, body, "Records held: the distinct customers, orders or shipments")
 
 	for _, role := range []vocab.Role{vocab.RoleOperator, vocab.RoleFinance} {
 		resp, _ := env.SignIn(t, role).Get("/privacy/map")
