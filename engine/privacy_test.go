@@ -73,7 +73,13 @@ func TestPrivacyWebhooksBecomeRequests(t *testing.T) {
 			require.NotNil(t, got, "the event became a privacy request")
 			require.Equal(t, tc.kind, got.Kind)
 			require.Equal(t, tc.customer, got.CustomerID)
-			require.Equal(t, tc.email, got.CustomerEmail)
+			if tc.kind == store.PrivacyCustomerRedact && got.Status == store.PrivacyDone {
+				// The running engine erased the customer already, and with
+				// them the request's own copy of the e-mail.
+				require.Empty(t, got.CustomerEmail)
+			} else {
+				require.Equal(t, tc.email, got.CustomerEmail)
+			}
 			require.Equal(t, "954889", got.ShopID)
 			require.Equal(t, e.shop.Domain(), got.ShopDomain)
 			require.Equal(t, tc.requestID, got.ShopifyRequestID)
