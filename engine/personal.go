@@ -3,6 +3,7 @@ package engine
 import (
 	"slices"
 
+	"crossdock/store/rules"
 	"crossdock/vocab"
 )
 
@@ -26,4 +27,31 @@ func (e *Engine) PersonalFlows() []PersonalFlow {
 		}
 	}
 	return out
+}
+
+// PersonalRoute is one way personal data travels: a flow's fields from the
+// source of its family to one receiver, as the sources of truth set them.
+type PersonalRoute struct {
+	Flow     PersonalFlow
+	From, To string // the connections' names
+}
+
+// PersonalRoutes matches each flow that carries personal data to the source
+// and receivers the rules give its family, where their kinds are the flow's.
+// A flow with no such route yet is returned in unset.
+func (e *Engine) PersonalRoutes(rs rules.Rules) (routes []PersonalRoute, unset []PersonalFlow) {
+	for _, f := range e.PersonalFlows() {
+		rule := rs.Rule(f.Family)
+		src, ok := rs.Conn(rule.Master)
+		routed := false
+		for _, rc := range rule.Receivers {
+			if dst, found := rs.Conn(rc.ConnectionID); ok && src.Kind == f.From && found && dst.Kind == f.To {
+				routes, routed = append(routes, PersonalRoute{Flow: f, From: src.Name, To: dst.Name}), true
+			}
+		}
+		if !routed {
+			unset = append(unset, f)
+		}
+	}
+	return routes, unset
 }

@@ -13,7 +13,7 @@ import (
 // PersonalFlowLister lists the flows that carry personal data, from their
 // own declarations (the engine).
 type PersonalFlowLister interface {
-	PersonalFlows() []engine.PersonalFlow
+	PersonalRoutes(rs rules.Rules) ([]engine.PersonalRoute, []engine.PersonalFlow)
 }
 
 // PrivacyMapStore is what the personal-data map reads.
@@ -43,26 +43,12 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 	if p.EngineOff || p.NoConnections {
 		return Render(c, views.PrivacyMap(p))
 	}
-	for _, f := range h.Flows.PersonalFlows() {
-		rule := rs.Rule(f.Family)
-		src, ok := rs.Conn(rule.Master)
-		fields := rules.JoinWords(f.Fields)
-		if !ok || src.Kind != f.From {
-			p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: fields})
-			continue
-		}
-		routed := false
-		for _, rc := range rule.Receivers {
-			dst, ok := rs.Conn(rc.ConnectionID)
-			if !ok || dst.Kind != f.To {
-				continue
-			}
-			routed = true
-			p.Rows = append(p.Rows, views.PrivacyMapRow{Family: f.Family.Label(), From: src.Name, To: dst.Name, Fields: fields})
-		}
-		if !routed {
-			p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: fields})
-		}
+	routes, unset := h.Flows.PersonalRoutes(rs)
+	for _, r := range routes {
+		p.Rows = append(p.Rows, views.PrivacyMapRow{Family: r.Flow.Family.Label(), From: r.From, To: r.To, Fields: rules.JoinWords(r.Flow.Fields)})
+	}
+	for _, f := range unset {
+		p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: rules.JoinWords(f.Fields)})
 	}
 	return Render(c, views.PrivacyMap(p))
 }
