@@ -163,7 +163,12 @@ func (c *Config) defaults() {
 const (
 	queueSyncs     = "syncs"
 	queueSyncsOdoo = "syncs_odoo"
-	queueSweeps    = "sweeps"
+	// Syncs into QuickBooks Online (10 requests at once per company) and
+	// ShipBob (150 a minute) have queues of their own, so a slow system never
+	// holds up the others.
+	queueSyncsQuickBooks = "syncs_quickbooks"
+	queueSyncsShipBob    = "syncs_shipbob"
+	queueSweeps          = "sweeps"
 )
 
 // Engine is the sync engine of one replica.
@@ -258,9 +263,11 @@ func New(cfg Config) (*Engine, error) {
 	periodic = append(periodic, addFailedWorkers(workers, e)...) // failed.go: bulk replays, retention
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
-			queueSyncs:     {MaxWorkers: cfg.Workers},
-			queueSyncsOdoo: {MaxWorkers: cfg.OdooWorkers},
-			queueSweeps:    {MaxWorkers: 2},
+			queueSyncs:           {MaxWorkers: cfg.Workers},
+			queueSyncsOdoo:       {MaxWorkers: cfg.OdooWorkers},
+			queueSyncsQuickBooks: {MaxWorkers: 4},
+			queueSyncsShipBob:    {MaxWorkers: 2},
+			queueSweeps:          {MaxWorkers: 2},
 		},
 		// The client id is the replica's: a job's attempted_by names the
 		// replica running it, so the others can take it over when it stops.

@@ -84,8 +84,8 @@ type flowRegistry struct {
 	once    sync.Once
 	list    []Flow
 	byName  map[string]*Flow
-	byTopic map[[2]string]*Flow // (kind, topic)
-	kinds   map[vocab.Kind]bool // kinds whose webhooks plan some flow
+	byTopic map[[2]string][]*Flow // (kind, topic): every flow a topic plans
+	kinds   map[vocab.Kind]bool   // kinds whose webhooks plan some flow
 }
 
 // flows returns the engine's registry (built on first use, so that an
@@ -95,12 +95,13 @@ func (e *Engine) flows() *flowRegistry {
 	r.once.Do(func() {
 		r.list = Flows()
 		r.byName = make(map[string]*Flow, len(r.list))
-		r.byTopic, r.kinds = map[[2]string]*Flow{}, map[vocab.Kind]bool{}
+		r.byTopic, r.kinds = map[[2]string][]*Flow{}, map[vocab.Kind]bool{}
 		for i := range r.list {
 			f := &r.list[i]
 			r.byName[f.Name] = f
 			for _, t := range f.Topics {
-				r.byTopic[[2]string{string(f.From), t}] = f
+				k := [2]string{string(f.From), t}
+				r.byTopic[k] = append(r.byTopic[k], f)
 				r.kinds[f.From] = true
 			}
 		}
@@ -159,10 +160,18 @@ func syncQueue(flow string) string {
 // of its own, sized to what may call Odoo at once (its name is kept: jobs
 // queued in databases hold it).
 func queueInto(kind vocab.Kind) string {
-	if kind == vocab.KindOdoo {
-		return queueSyncsOdoo
+	if q, ok := kindQueues[kind]; ok {
+		return q
 	}
 	return queueSyncs
+}
+
+// kindQueues are the systems whose syncs have a queue of their own, sized to
+// what each lets Crossdock call at once.
+var kindQueues = map[vocab.Kind]string{
+	vocab.KindOdoo:       queueSyncsOdoo,
+	vocab.KindQuickBooks: queueSyncsQuickBooks,
+	vocab.KindShipBob:    queueSyncsShipBob,
 }
 
 // leaseOn is the lease of flows whose syncs write one entity each:

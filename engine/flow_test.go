@@ -16,14 +16,15 @@ import (
 )
 
 // Every registered flow is complete, and nothing it is found by is shared
-// with another: its name, or a webhook topic of the kind it reads from.
+// with another: its name, or a webhook topic of the kind it reads from into
+// the same kind.
 func TestFlowsAreComplete(t *testing.T) {
 	t.Parallel()
 	families := vocab.AllFamilies()
 	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo}
 	personal := []string{"name", "email", "phone", "address", "tracking number"}
 	names := map[string]bool{}
-	topics := map[[2]string]string{}
+	topics := map[[3]string]string{}
 	for _, f := range Flows() {
 		t.Run(f.Name, func(t *testing.T) {
 			require.NotEmpty(t, f.Name)
@@ -38,8 +39,9 @@ func TestFlowsAreComplete(t *testing.T) {
 			require.True(t, len(f.Topics) > 0 || f.Sweep != nil, "nothing plans it: no webhook topic and no sweep")
 			require.Equal(t, len(f.Topics) > 0, f.Plan != nil, "topics and their plan function go together")
 			for _, topic := range f.Topics {
-				k := [2]string{string(f.From), topic}
-				require.Empty(t, topics[k], "topic %s plans %s too", topic, topics[k])
+				// A topic may plan several flows, one per kind of target.
+				k := [3]string{string(f.From), topic, string(f.To)}
+				require.Empty(t, topics[k], "topic %s plans %s into the same kind too", topic, topics[k])
 				topics[k] = f.Name
 			}
 			if f.Sweep != nil {
@@ -179,4 +181,31 @@ func TestRunWithOpening(t *testing.T) {
 			require.Equal(t, c.message, res.message, c.name)
 		}
 	}
+}
+
+// Two flows planning one event give one plan: both their syncs, the one
+// watermark, and the outcome that says most.
+func TestMergePlans(t *testing.T) {
+	t.Parallel()
+	mark := &store.Watermark{ConnectionID: 1, EntityType: "order", ExternalID: "7"}
+	erp := eventPlan{outcome: store.WebhookOutcome{ID: 9, Status: store.WebhookProcessed}, mark: mark,
+		syncs: []queued{{sync: store.NewSync{TargetConnectionID: 2}}}}
+	none := eventPlan{outcome: store.WebhookOutcome{ID: 9, Status: store.WebhookIgnored, Error: "No warehouse receives orders."}}
+	bad := eventPlan{outcome: store.WebhookOutcome{ID: 9, Status: store.WebhookFailed, Error: "The order has no lines."},
+		syncs: []queued{{sync: store.NewSync{TargetConnectionID: 3}}}}
+
+	got := mergePlans(erp, none)
+	require.Equal(t, store.WebhookProcessed, got.outcome.Status)
+	require.Len(t, got.syncs, 1)
+	require.Same(t, mark, got.mark)
+
+	got = mergePlans(none, bad)
+	require.Equal(t, store.WebhookFailed, got.outcome.Status)
+	require.Equal(t, "The order has no lines.", got.outcome.Error)
+	require.Nil(t, got.mark)
+
+	got = mergePlans(mergePlans(none, erp), bad)
+	require.Equal(t, store.WebhookFailed, got.outcome.Status)
+	require.Len(t, got.syncs, 2)
+	require.Same(t, mark, got.mark)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"crossdock/store"
@@ -252,12 +253,61 @@ func (e *Engine) planEvent(rs rules.Rules, ev store.WebhookEvent) eventPlan {
 			return p
 		}
 	}
-	if f := flows.byTopic[[2]string{string(src.Kind), ev.Topic}]; f != nil {
-		return f.Plan(e, rs, ev, p)
+	fs := flows.byTopic[[2]string{string(src.Kind), ev.Topic}]
+	if len(fs) == 0 {
+		p.outcome.Status = store.WebhookIgnored
+		p.outcome.Error = fmt.Sprintf("Crossdock does not sync %q events yet; the event is kept here.", ev.Topic)
+		return p
 	}
-	p.outcome.Status = store.WebhookIgnored
-	p.outcome.Error = fmt.Sprintf("Crossdock does not sync %q events yet; the event is kept here.", ev.Topic)
-	return p
+	// A topic may plan several flows (an order goes to the ERP and to the
+	// warehouse): each flow whose kind of target is connected plans its own
+	// syncs. With none connected, the first says so in its own words.
+	var live []*Flow
+	for _, f := range fs {
+		if hasKind(rs, f.To) {
+			live = append(live, f)
+		}
+	}
+	if len(live) == 0 {
+		return fs[0].Plan(e, rs, ev, p)
+	}
+	out := live[0].Plan(e, rs, ev, p)
+	for _, f := range live[1:] {
+		out = mergePlans(out, f.Plan(e, rs, ev, p))
+	}
+	return out
+}
+
+// hasKind reports whether a system of a kind is connected.
+func hasKind(rs rules.Rules, kind vocab.Kind) bool {
+	for _, c := range rs.Connections {
+		if c.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// mergePlans joins the plans two flows made of one event: their syncs
+// together, one watermark (the event's version of its entity, the same for
+// both), and the outcome that says most: a failure over a processed event
+// over an ignored one, their reasons joined.
+func mergePlans(a, b eventPlan) eventPlan {
+	a.syncs = append(a.syncs, b.syncs...)
+	if a.mark == nil {
+		a.mark = b.mark
+	}
+	if a.superseded == "" {
+		a.superseded = b.superseded
+	}
+	rank := map[string]int{store.WebhookIgnored: 0, store.WebhookProcessed: 1, store.WebhookFailed: 2}
+	switch ra, rb := rank[a.outcome.Status], rank[b.outcome.Status]; {
+	case rb > ra:
+		a.outcome.Status, a.outcome.Error = b.outcome.Status, b.outcome.Error
+	case rb == ra && b.outcome.Error != "" && b.outcome.Error != a.outcome.Error:
+		a.outcome.Error = strings.TrimSpace(a.outcome.Error + " " + b.outcome.Error)
+	}
+	return a
 }
 
 // targets lists the systems of a kind a family could be written into: its

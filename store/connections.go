@@ -82,8 +82,10 @@ func (in ConnectionInput) Validate() vocab.FieldErrors {
 	case utf8.RuneCountInString(name) > 80:
 		fe["name"] = "Name must be at most 80 characters."
 	}
-	if in.Kind != vocab.KindShopify && in.Kind != vocab.KindOdoo {
-		fe["kind"] = "Choose the kind of system: Shopify or Odoo."
+	// The registry of connectors says which kinds this program offers; the
+	// store refuses only a kind no connector could ever be.
+	if !in.Kind.Valid() {
+		fe["kind"] = "Choose the kind of system."
 	}
 	if in.Environment != vocab.EnvProduction && in.Environment != vocab.EnvTest {
 		fe["environment"] = "Choose whether this is a production or a test system."

@@ -258,11 +258,14 @@ type Kind string
 
 // The kinds of system.
 const (
-	KindShopify Kind = "shopify"
-	KindOdoo    Kind = "odoo"
+	KindShopify    Kind = "shopify"
+	KindOdoo       Kind = "odoo"
+	KindQuickBooks Kind = "quickbooks"
+	KindShipBob    Kind = "shipbob"
 )
 
-var kinds = newTable(entry[Kind]{KindShopify, "Shopify"}, entry[Kind]{KindOdoo, "Odoo"})
+var kinds = newTable(entry[Kind]{KindShopify, "Shopify"}, entry[Kind]{KindOdoo, "Odoo"},
+	entry[Kind]{KindQuickBooks, "QuickBooks Online"}, entry[Kind]{KindShipBob, "ShipBob"})
 
 // AllKinds lists every kind of system, in the order forms show them.
 func AllKinds() []Kind { return kinds.all() }

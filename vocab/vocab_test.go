@@ -51,7 +51,7 @@ func TestUnknownValuesAreNotValid(t *testing.T) {
 		"role":        vocab.Role("owner"),
 		"environment": vocab.Environment("staging"),
 		"scope":       vocab.Scope("some"),
-		"kind":        vocab.Kind("quickbooks"),
+		"kind":        vocab.Kind("sage"),
 		"empty":       vocab.Status(""),
 	} {
 		require.False(t, v.Valid(), name)
