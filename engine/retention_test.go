@@ -157,6 +157,6 @@ func TestPrivacySettingsValidate(t *testing.T) {
 	require.Equal(t, store.DefaultPrivacySettings, def)
 	for _, days := range []int{0, -1, 3651} {
 		err := e.st.SavePrivacySettings(ctx, store.SystemActor("test"), store.PrivacySettings{RetentionDays: days})
-		require.ErrorContains(t, err, "between 1 and 3,650 days")
+		require.ErrorContains(t, err, "from 1 to 3,650 days")
 	}
 }

@@ -72,7 +72,7 @@ const MaxRetentionDays = 3650
 // SavePrivacySettings stores the settings, audited.
 func (s *Store) SavePrivacySettings(ctx context.Context, a Actor, in PrivacySettings) error {
 	if in.RetentionDays < 1 || in.RetentionDays > MaxRetentionDays {
-		return vocab.FieldErrors{"retention_days": "Keep personal data between 1 and 3,650 days after a sync ended."}
+		return vocab.FieldErrors{"retention_days": "Keep personal data from 1 to 3,650 days after a sync ended."}
 	}
 	return s.InTx(ctx, func(tx *Tx) error {
 		before, err := tx.PrivacySettings(ctx)
