@@ -187,4 +187,6 @@ WHERE c.kind = 'odoo' AND r.entity_type = 'customer' AND r.valid_to IS NULL`))
 	require.NotContains(t, body, "Not counted yet")
 }
 
-func peopleIn(n int, system string) string { return views.Count(n, "person", "people") + " in " + system }
+func peopleIn(n int, system string) string {
+	return views.Count(n, "person", "people") + " in " + system
+}
