@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -158,5 +159,30 @@ func TestPrivacySettingsValidate(t *testing.T) {
 	for _, days := range []int{0, -1, 3651} {
 		err := e.st.SavePrivacySettings(ctx, store.SystemActor("test"), store.PrivacySettings{RetentionDays: days})
 		require.ErrorContains(t, err, "from 1 to 3,650 days")
+	}
+}
+
+// The pseudonym key is made once and kept; the people a rehearsal stands
+// in for are the customers of production systems only.
+func TestPseudonymKeyAndProductionCustomers(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{})
+	ctx := context.Background()
+	k1, err := e.st.PseudonymKey(ctx)
+	require.NoError(t, err)
+	require.Len(t, k1, 32)
+	k2, err := e.st.PseudonymKey(ctx)
+	require.NoError(t, err)
+	require.Equal(t, k1, k2, "the same key every time: the same customer is the same fake person")
+
+	_, err = e.st.DB.ExecContext(ctx, `INSERT INTO external_records (connection_id, entity_type, external_id, email, name, seen_at)
+VALUES ($1, 'customer', 'gid://shopify/Customer/4242', 'real@shop.example', 'Real Person', now())`, e.shopConn.ID)
+	require.NoError(t, err)
+	for env, want := range map[string][]string{"test": nil, "production": {fmt.Sprintf("%d:gid://shopify/Customer/4242", e.shopConn.ID)}} {
+		_, err = e.st.DB.ExecContext(ctx, `UPDATE connections SET environment = $2 WHERE id = $1`, e.shopConn.ID, env)
+		require.NoError(t, err)
+		got, err := e.st.ProductionCustomers(ctx, 1000)
+		require.NoError(t, err)
+		require.Equal(t, want, got, env)
 	}
 }
