@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -136,6 +137,9 @@ func (e *Engine) PrunePersonal(ctx context.Context) (int64, error) {
 				return total, err
 			}
 		}
+	}
+	if err := e.countPeople(ctx, r); err != nil {
+		return total, err
 	}
 	if err := e.st.FinishRetentionRun(ctx, total); err != nil {
 		return total, err
@@ -316,4 +320,70 @@ func scrubBodies(ctx context.Context, tx *store.Tx, ids []int64) (int, error) {
 		bs[i].Payload = redactor{terms: cleanTerms(mask.Values(b.Payload))}.json(b.Payload)
 	}
 	return len(bs), tx.RewriteBodies(ctx, bs)
+}
+
+// peopleChunk is how many syncs one transaction of counting people reads.
+const peopleChunk = 2000
+
+// countPeople notes the people of the syncs created since its last pass
+// (and within the retention period) on their routes, and forgets those last
+// seen before the cutoff: the personal data map's counts. It reads the
+// syncs' search keys through syncs_created_idx, never their payloads.
+func (e *Engine) countPeople(ctx context.Context, r retention) error {
+	key, err := e.st.PseudonymKey(ctx)
+	if err != nil {
+		return err
+	}
+	// A sync's created_at is its transaction's start: the last minutes are
+	// left to the next pass, so none committed late is passed over.
+	before := time.Now().Add(-5 * time.Minute)
+	for more := true; more; {
+		err := e.st.InTx(ctx, func(tx *store.Tx) error {
+			at, err := tx.LockRetention(ctx)
+			if err != nil {
+				return err
+			}
+			ss, err := tx.NextPeopleSyncs(ctx, at.CountCreatedAt, at.CountID, r.cutoff, before, peopleChunk)
+			if err != nil || len(ss) == 0 {
+				more = false
+				return err
+			}
+			var ps []store.Person
+			for _, s := range ss {
+				if !r.flows[s.Flow] {
+					continue
+				}
+				for _, who := range personOf(s) {
+					ps = append(ps, store.Person{Route: store.Route{Family: s.Family, SourceID: s.SourceID, TargetID: s.TargetID},
+						Key: mask.PersonKey(key, who), LastSeen: s.CreatedAt})
+				}
+			}
+			last := ss[len(ss)-1]
+			more = len(ss) == peopleChunk
+			return tx.NotePeople(ctx, ps, last.CreatedAt, last.ID)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for {
+		n, err := e.st.ForgetPeople(ctx, r.cutoff, 2000)
+		if err != nil || n < 2000 {
+			return err
+		}
+	}
+}
+
+// personOf names the person a sync carries: the e-mail among its search
+// keys, else a customer's own id.
+func personOf(s store.PersonSync) []string {
+	for _, k := range s.SearchKeys {
+		if strings.Contains(k, "@") {
+			return []string{k}
+		}
+	}
+	if s.EntityType == entityCustomer && s.EntityRef != "" {
+		return []string{s.EntityRef}
+	}
+	return nil
 }

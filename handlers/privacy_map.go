@@ -45,9 +45,9 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 	if p.EngineOff || p.NoConnections {
 		return Render(c, views.PrivacyMap(p))
 	}
-	// People held: the customers in the current mappings of the route's
-	// two systems, as the hourly pruning job last counted them (nothing is
-	// counted on the syncs' write path, nor here).
+	// People held: the people whose data the route's syncs keep, as the
+	// hourly pruning job last counted them (nothing is counted on the
+	// syncs' write path, nor here).
 	st, err := h.Store.RetentionState(ctx)
 	if err != nil {
 		return err
@@ -57,7 +57,7 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 	routes, unset := h.Flows.PersonalRoutes(rs)
 	for _, r := range routes {
 		row := views.PrivacyMapRow{Family: r.Flow.Family.Label(), From: r.From, To: r.To, Fields: rules.JoinWords(r.Flow.Fields), Counted: st.CountedAt != nil}
-		row.PeopleFrom, row.PeopleTo = people[r.FromID], people[r.ToID]
+		row.People = people[store.Route{Family: string(r.Flow.Family), SourceID: r.FromID, TargetID: r.ToID}]
 		p.Rows = append(p.Rows, row)
 	}
 	for _, f := range unset {

@@ -92,37 +92,47 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, pri
 	})
 }
 
-// PeopleCount is how many people Crossdock holds of one connection: its
-// customers in the current mappings.
+// PeopleCount is how many people's personal data Crossdock keeps from the
+// syncs of one route: a family from one connection to another.
 type PeopleCount struct {
-	ConnectionID int64 `json:"connection_id"`
-	People       int64 `json:"people"`
+	Family   string `json:"family"`
+	SourceID int64  `json:"source_connection_id"`
+	TargetID int64  `json:"target_connection_id"`
+	People   int64  `json:"people"`
+}
+
+// Route names a route for PeopleCount lookups.
+type Route struct {
+	Family             string
+	SourceID, TargetID int64
 }
 
 // RetentionState is where the pruning of personal data stands.
 type RetentionState struct {
-	SyncCreatedAt time.Time  `db:"sync_created_at"`
-	SyncID        int64      `db:"sync_id"`
-	EventID       int64      `db:"event_id"`
-	LastRunAt     *time.Time `db:"last_run_at"`
-	LastPruned    int64      `db:"last_pruned"`
-	PrunedTotal   int64      `db:"pruned_total"`
-	PeopleJSON    []byte     `db:"people"`
-	CountedAt     *time.Time `db:"counted_at"`
+	SyncCreatedAt  time.Time  `db:"sync_created_at"`
+	SyncID         int64      `db:"sync_id"`
+	EventID        int64      `db:"event_id"`
+	CountCreatedAt time.Time  `db:"count_created_at"`
+	CountID        int64      `db:"count_id"`
+	LastRunAt      *time.Time `db:"last_run_at"`
+	LastPruned     int64      `db:"last_pruned"`
+	PrunedTotal    int64      `db:"pruned_total"`
+	PeopleJSON     []byte     `db:"people"`
+	CountedAt      *time.Time `db:"counted_at"`
 }
 
-// People are the counts of people held per connection.
-func (r RetentionState) People() map[int64]int64 {
+// People are the counts of people held per route.
+func (r RetentionState) People() map[Route]int64 {
 	var cs []PeopleCount
 	_ = json.Unmarshal(r.PeopleJSON, &cs)
-	out := make(map[int64]int64, len(cs))
+	out := make(map[Route]int64, len(cs))
 	for _, c := range cs {
-		out[c.ConnectionID] = c.People
+		out[Route{c.Family, c.SourceID, c.TargetID}] = c.People
 	}
 	return out
 }
 
-const retentionColumns = `sync_created_at, sync_id, event_id, last_run_at, last_pruned, pruned_total, people, counted_at`
+const retentionColumns = `sync_created_at, sync_id, event_id, count_created_at, count_id, last_run_at, last_pruned, pruned_total, people, counted_at`
 
 // RetentionState reads where pruning stands.
 func (q q) RetentionState(ctx context.Context) (RetentionState, error) {
@@ -260,16 +270,85 @@ ON CONFLICT DO NOTHING`, s.Kind, pq.Array(s.Wait)); err != nil {
 	return nil
 }
 
+// PersonSync is what counting people reads of a sync: its route and the
+// keys that name its person (its search keys, its record).
+type PersonSync struct {
+	ID         int64          `db:"id"`
+	CreatedAt  time.Time      `db:"created_at"`
+	Flow       string         `db:"flow"`
+	Family     string         `db:"family"`
+	SourceID   int64          `db:"source_connection_id"`
+	TargetID   int64          `db:"target_connection_id"`
+	EntityType string         `db:"entity_type"`
+	EntityRef  string         `db:"entity_ref"`
+	SearchKeys pq.StringArray `db:"search_keys"`
+}
+
+// NextPeopleSyncs lists up to limit syncs created in [from, before) after
+// (at, id), oldest first: a keyset range on syncs_created_idx.
+func (q q) NextPeopleSyncs(ctx context.Context, at time.Time, id int64, from, before time.Time, limit int) ([]PersonSync, error) {
+	var out []PersonSync
+	if at.Before(from) {
+		at, id = from, 0
+	}
+	if err := sqlxSelect(ctx, q, &out, `SELECT id, created_at, flow, family, source_connection_id, target_connection_id, entity_type,
+  entity_ref, search_keys FROM syncs WHERE (created_at, id) > ($1, $2) AND created_at < $3 ORDER BY created_at, id LIMIT $4`,
+		at, id, before, limit); err != nil {
+		return nil, fmt.Errorf("store: next syncs to count: %w", err)
+	}
+	return out, nil
+}
+
+// Person is one person seen on a route.
+type Person struct {
+	Route
+	Key      []byte
+	LastSeen time.Time
+}
+
+// NotePeople records people seen on their routes and moves the count
+// cursor to (at, id).
+func (q q) NotePeople(ctx context.Context, ps []Person, at time.Time, id int64) error {
+	if len(ps) > 0 {
+		fams, srcs, tgts, keys, seen := make([]string, len(ps)), make([]int64, len(ps)), make([]int64, len(ps)), make([][]byte, len(ps)), make([]time.Time, len(ps))
+		for i, p := range ps {
+			fams[i], srcs[i], tgts[i], keys[i], seen[i] = p.Family, p.SourceID, p.TargetID, p.Key, p.LastSeen
+		}
+		if _, err := q.ext.ExecContext(ctx, `INSERT INTO privacy_people AS p (family, source_connection_id, target_connection_id, person, last_seen)
+SELECT family, src, tgt, person, max(seen) FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bytea[], $5::timestamptz[])
+  AS t(family, src, tgt, person, seen) GROUP BY family, src, tgt, person
+ON CONFLICT (family, source_connection_id, target_connection_id, person) DO UPDATE SET last_seen = greatest(p.last_seen, EXCLUDED.last_seen)`,
+			pq.Array(fams), pq.Array(srcs), pq.Array(tgts), pq.Array(keys), pq.Array(seen)); err != nil {
+			return fmt.Errorf("store: note people: %w", err)
+		}
+	}
+	if _, err := q.ext.ExecContext(ctx, `UPDATE privacy_retention SET count_created_at = $1, count_id = $2`, at, id); err != nil {
+		return fmt.Errorf("store: advance the count of people: %w", err)
+	}
+	return nil
+}
+
+// ForgetPeople drops up to limit people last seen before cutoff (their
+// personal data is pruned by now), through privacy_people_last_seen_idx.
+func (q q) ForgetPeople(ctx context.Context, cutoff time.Time, limit int) (int64, error) {
+	res, err := q.ext.ExecContext(ctx, `DELETE FROM privacy_people WHERE ctid = ANY (ARRAY(
+  SELECT ctid FROM privacy_people WHERE last_seen < $1 ORDER BY last_seen LIMIT $2))`, cutoff, limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: forget people: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // FinishRetentionRun records a run's end: how many records it pruned, and
-// the people held per connection, counted from the current customer
-// mappings (an index-only range of mapping_refs_current_external per
-// connection; nothing on the syncs).
+// the people held per route, counted from privacy_people (one pass over a
+// table of people, nothing on the syncs).
 func (q q) FinishRetentionRun(ctx context.Context, pruned int64) error {
 	if _, err := q.ext.ExecContext(ctx, `UPDATE privacy_retention SET last_run_at = now(), last_pruned = $1,
   pruned_total = pruned_total + $1,
-  people = COALESCE((SELECT jsonb_agg(jsonb_build_object('connection_id', c.id, 'people', n.people) ORDER BY c.id)
-    FROM connections c CROSS JOIN LATERAL (SELECT count(*) AS people FROM mapping_refs r
-      WHERE r.connection_id = c.id AND r.entity_type = 'customer' AND r.valid_to IS NULL) n), '[]'),
+  people = COALESCE((SELECT jsonb_agg(jsonb_build_object('family', family, 'source_connection_id', source_connection_id,
+      'target_connection_id', target_connection_id, 'people', n) ORDER BY family, source_connection_id, target_connection_id)
+    FROM (SELECT family, source_connection_id, target_connection_id, count(*) AS n FROM privacy_people
+      GROUP BY family, source_connection_id, target_connection_id) c), '[]'),
   counted_at = now()`, pruned); err != nil {
 		return fmt.Errorf("store: finish retention run: %w", err)
 	}

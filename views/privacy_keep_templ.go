@@ -116,15 +116,20 @@ func PrivacySettings(p PrivacySettingsPage) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"page-head\"><div><h1>Keeping and showing personal data</h1><p>How long Crossdock keeps customers' names, e-mails, phones and addresses in what it stores, and who sees them. <a href=\"/privacy\">Privacy requests</a> · <a href=\"/privacy/map\">Where personal data flows</a></p></div></div><section class=\"card\" aria-labelledby=\"keep-h\"><h2 id=\"keep-h\">Where it stands</h2>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"page-head\"><div><h1>Keeping and showing personal data</h1><p>How long Crossdock keeps customers' names, e-mails, phones and addresses in what it stores, and who sees them. <a href=\"/privacy\">Privacy requests</a> · <a href=\"/privacy/map\">Where personal data flows</a></p></div></div><section class=\"card\" aria-labelledby=\"keep-h\"><h2 id=\"keep-h\">Where it stands</h2><p id=\"privacy-keep\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = PrivacyKeepLine(p.Keep).Render(ctx, templ_7745c5c3_Buffer)
+			var templ_7745c5c3_Var5 string
+			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(KeepSentence(p.Keep))
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/privacy_keep.templ`, Line: 57, Col: 46}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</section><section class=\"card\" aria-labelledby=\"keep-form-h\"><h2 id=\"keep-form-h\">Settings</h2><form class=\"form\" method=\"post\" action=\"/privacy/settings\" id=\"privacy-settings\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</p></section><section class=\"card\" aria-labelledby=\"keep-form-h\"><h2 id=\"keep-form-h\">Settings</h2><form class=\"form\" method=\"post\" action=\"/privacy/settings\" id=\"privacy-settings\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

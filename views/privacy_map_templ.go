@@ -21,10 +21,10 @@ type PrivacyMapRow struct {
 	Family   string // the family's label
 	From, To string // the connections' names
 	Fields   string // the personal fields, in a sentence
-	// PeopleFrom and PeopleTo are the customers Crossdock holds in the
-	// mappings of each system; Counted is false until first counted.
-	PeopleFrom, PeopleTo int64
-	Counted              bool
+	// People is how many people's personal data the route's syncs keep;
+	// Counted is false until first counted.
+	People  int64
+	Counted bool
 }
 
 // peopleWords says how many people a route's systems hold.
@@ -32,7 +32,7 @@ func peopleWords(r PrivacyMapRow) string {
 	if !r.Counted {
 		return "Not counted yet"
 	}
-	return Count(int(r.PeopleFrom), "person", "people") + " in " + r.From + ", " + Count(int(r.PeopleTo), "person", "people") + " in " + r.To
+	return Count(int(r.People), "person", "people")
 }
 
 // PrivacyMapUnset is a family that carries personal data but has no route
@@ -201,14 +201,14 @@ func PrivacyMap(p PrivacyMapPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					if p.CountedAt != nil {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "People are the customers in the current mappings of each system, counted at ")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "People held: the different customers (by e-mail, or by their id) whose personal data Crossdock keeps in the route's syncs of the retention period, counted at ")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var9 string
 						templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(p.CountedAt.Local().Format("15:04"))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/privacy_map.templ`, Line: 85, Col: 121}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/privacy_map.templ`, Line: 85, Col: 203}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 						if templ_7745c5c3_Err != nil {
@@ -221,7 +221,7 @@ func PrivacyMap(p PrivacyMapPage) templ.Component {
 						var templ_7745c5c3_Var10 string
 						templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(components.Relative(*p.CountedAt, p.Now))
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/privacy_map.templ`, Line: 85, Col: 167}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/privacy_map.templ`, Line: 85, Col: 249}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 						if templ_7745c5c3_Err != nil {
@@ -232,7 +232,7 @@ func PrivacyMap(p PrivacyMapPage) templ.Component {
 							return templ_7745c5c3_Err
 						}
 					} else {
-						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "People are the customers in the current mappings of each system; the hourly pruning of personal data counts them, and has not run yet.")
+						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "People held: the different customers whose personal data Crossdock keeps in the route's syncs; the hourly pruning of personal data counts them, and has not run yet.")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}

@@ -148,8 +148,11 @@ func TestPrivacySettingsPage(t *testing.T) {
 	require.Contains(t, body, `href="/privacy/settings"`)
 }
 
-// The map counts the people held per route from the customer mappings, as
-// the hourly pruning job last counted them, and says when.
+// The map counts the people held per route — the different customers in
+// the route's syncs of the retention period, by e-mail (or a customer's id)
+// — as the hourly pruning job last counted them, and says when. Syncs of
+// the last minutes wait for the next count; syncs past the retention period
+// are not counted.
 func TestPrivacyMapCountsPeople(t *testing.T) {
 	t.Parallel()
 	env := webtest.StartDemo(t, webtest.Options{DemoSeed: 150})
@@ -158,31 +161,33 @@ func TestPrivacyMapCountsPeople(t *testing.T) {
 	require.Contains(t, body, "Not counted yet")
 
 	ctx := context.Background()
-	// Customers mapped between the two systems: three in the store, two of
-	// them found in Odoo.
 	var shopID, odooID int64
 	require.NoError(t, env.Store.DB.GetContext(ctx, &shopID, `SELECT id FROM connections WHERE kind = 'shopify' ORDER BY id LIMIT 1`))
 	require.NoError(t, env.Store.DB.GetContext(ctx, &odooID, `SELECT id FROM connections WHERE kind = 'odoo' ORDER BY id LIMIT 1`))
-	var items []store.ItemInput
-	for i, who := range []string{"ada@example.com", "grace@example.com", "edsger@example.com"} {
-		email := who
-		items = append(items, store.ItemInput{EntityType: "customer", ConnectionID: shopID, EntityKey: who, ExternalID: "gid://shopify/Customer/99" + strconv.Itoa(i), Email: &email})
-		if i < 2 {
-			items = append(items, store.ItemInput{EntityType: "customer", ConnectionID: odooID, EntityKey: who, ExternalID: strconv.Itoa(700 + i), Email: &email})
-		}
+	for i, s := range []struct {
+		flow, family, entity, key string
+		ago                       string
+	}{
+		{"orders.shopify_odoo", "orders", "order", "ada@example.com", "1 hour"},
+		{"orders.shopify_odoo", "orders", "order", "ADA@example.com", "2 hours"}, // the same person
+		{"orders.shopify_odoo", "orders", "order", "grace@example.com", "3 hours"},
+		{"orders.shopify_odoo", "orders", "order", "old@example.com", "100 days"}, // past the retention period
+		{"orders.shopify_odoo", "orders", "order", "new@example.com", "1 second"}, // counted next time
+		{"customers.shopify_odoo", "customers", "customer", "edsger@example.com", "1 hour"},
+	} {
+		_, err := env.Store.DB.ExecContext(ctx, `INSERT INTO syncs (created_at, family, direction, flow, source_connection_id, target_connection_id,
+  trigger, entity_type, entity_ref, entity_key, search_keys, status, payload, idempotency_key, attempts, max_attempts, finished_at)
+VALUES (now() - $7::interval, $2, 'shopify_to_odoo', $1, $4, $5, 'webhook', $3, 'ref-' || $8, $6, ARRAY['#' || $8, lower($6)], 'succeeded', '{}',
+  'count-' || $8, 1, 1, now() - $7::interval)`, s.flow, s.family, s.entity, shopID, odooID, s.key, s.ago, strconv.Itoa(i))
+		require.NoError(t, err)
 	}
-	_, err := env.Store.SeedMappings(ctx, store.SystemActor("test"), store.NewChangeSet{Items: items})
-	require.NoError(t, err)
-	var shop, odoo int
-	require.NoError(t, env.Store.DB.GetContext(ctx, &shop, `SELECT count(*) FROM mapping_refs r JOIN connections c ON c.id = r.connection_id
-WHERE c.kind = 'shopify' AND r.entity_type = 'customer' AND r.valid_to IS NULL`))
-	require.NoError(t, env.Store.DB.GetContext(ctx, &odoo, `SELECT count(*) FROM mapping_refs r JOIN connections c ON c.id = r.connection_id
-WHERE c.kind = 'odoo' AND r.entity_type = 'customer' AND r.valid_to IS NULL`))
-	require.Equal(t, []int{3, 2}, []int{shop, odoo})
-	_, err = env.Engine.PrunePersonal(ctx)
+	_, err := env.Engine.PrunePersonal(ctx)
 	require.NoError(t, err)
 	_, body = admin.Get("/privacy/map")
-	require.Contains(t, body, peopleIn(shop, "Demo Shopify store")+", "+peopleIn(odoo, "Demo Odoo"))
+	tags := regexp.MustCompile(`<[^>]+>`)
+	text := tags.ReplaceAllString(body, "|")
+	require.Contains(t, text, "|Orders||from Demo Shopify store to Demo Odoo||name, email, phone and address||2 people|")
+	require.Contains(t, text, "|Customers||from Demo Shopify store to Demo Odoo||name, email, phone and address||1 person|")
 	require.Contains(t, body, "counted at")
 	require.NotContains(t, body, "Not counted yet")
 }

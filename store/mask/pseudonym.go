@@ -48,3 +48,12 @@ func Pseudonym(key []byte, who string) Person {
 	email := strings.ToLower(first+"."+last) + "." + hex.EncodeToString(sum[8:12]) + "@" + PseudonymDomain
 	return Person{FirstName: first, LastName: last, Email: email}
 }
+
+// PersonKey is a person's keyed hash (HMAC-SHA256, 16 bytes) under key:
+// how Crossdock counts the people it holds without keeping who they are a
+// second time.
+func PersonKey(key []byte, who string) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(strings.ToLower(strings.TrimSpace(who))))
+	return mac.Sum(nil)[:16]
+}
