@@ -51,6 +51,7 @@ func TestBrowserPrivacyKeep(t *testing.T) {
 	browsertest.ScreenshotWidths(t, admin, "privacy-map-counted")
 	require.NoError(t, chromedp.Do(admin, chromedp.Navigate(env.URL+"/privacy"), chromedp.WaitVisible(chromedp.CSS(`#privacy-keep`))))
 	require.Contains(t, pageText(t, admin), "last pruned just now, 0 records")
+	browsertest.ScreenshotWidths(t, admin, "privacy-requests-keep")
 
 	finance := browsertest.Tab(t)
 	signIn(t, finance, env, env.Users[vocab.RoleFinance].Email)
