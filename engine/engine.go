@@ -261,6 +261,8 @@ func New(cfg Config) (*Engine, error) {
 	river.AddWorker(workers, &sweepWorker{e: e})
 	river.AddWorker(workers, &contentSweepWorker{e: e})
 	periodic = append(periodic, addFailedWorkers(workers, e)...) // failed.go: bulk replays, retention
+
+	periodic = append(periodic, addRetentionWorkers(workers, e)...) // retention.go: personal data
 	e.river, err = river.NewClient(riverdatabasesql.New(cfg.Store.DB.DB), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueSyncs:           {MaxWorkers: cfg.Workers},

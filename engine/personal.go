@@ -32,8 +32,9 @@ func (e *Engine) PersonalFlows() []PersonalFlow {
 // PersonalRoute is one way personal data travels: a flow's fields from the
 // source of its family to one receiver, as the sources of truth set them.
 type PersonalRoute struct {
-	Flow     PersonalFlow
-	From, To string // the connections' names
+	Flow         PersonalFlow
+	From, To     string // the connections' names
+	FromID, ToID int64
 }
 
 // PersonalRoutes matches each flow that carries personal data to the source
@@ -46,7 +47,7 @@ func (e *Engine) PersonalRoutes(rs rules.Rules) (routes []PersonalRoute, unset [
 		routed := false
 		for _, rc := range rule.Receivers {
 			if dst, found := rs.Conn(rc.ConnectionID); ok && src.Kind == f.From && found && dst.Kind == f.To {
-				routes, routed = append(routes, PersonalRoute{Flow: f, From: src.Name, To: dst.Name}), true
+				routes, routed = append(routes, PersonalRoute{Flow: f, From: src.Name, To: dst.Name, FromID: src.ID, ToID: dst.ID}), true
 			}
 		}
 		if !routed {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"crossdock/store"
+	"crossdock/store/mask"
 	"crossdock/store/number"
 )
 
@@ -21,16 +22,6 @@ const Redacted = store.Redacted
 // transactions, so an erasure of a customer with thousands of syncs holds
 // no lock for long and resumes where it stopped after a restart.
 const erasureChunk = 500
-
-// personalKeys are the fields that always hold personal data, wherever they
-// appear in a stored payload, request or answer. Amounts, SKUs, ids, order
-// names and totals are not among them: history and finance stay whole.
-var personalKeys = map[string]bool{
-	"email": true, "contact_email": true, "customer_email": true, "phone": true, "mobile": true,
-	"first_name": true, "last_name": true, "firstname": true, "lastname": true,
-	"address1": true, "address2": true, "street": true, "street2": true, "zip": true, "city": true,
-	"company": true, "latitude": true, "longitude": true, "province": true, "vat": true,
-}
 
 // erasureLoop works through customers' erasures, a chunk at a time, until
 // ctx ends. Every replica runs one: the claim skips erasures another holds.
@@ -284,7 +275,7 @@ func (r redactor) value(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, c := range t {
-			if personalKeys[strings.ToLower(k)] {
+			if mask.PersonalKey(k) { // one list of personal fields: store/mask
 				switch c.(type) {
 				case string:
 					if c != "" {

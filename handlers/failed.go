@@ -23,6 +23,7 @@ import (
 
 // FailedStore is what the failed-syncs pages need from the store.
 type FailedStore interface {
+	SyncDocs // masking.go
 	ListFailed(ctx context.Context, f store.FailedFilter) ([]store.FailedSync, bool, error)
 	CountFailed(ctx context.Context, f store.FailedFilter, limit int) (int, bool, error)
 	FailedGroups(ctx context.Context, f store.FailedFilter, limit int) ([]store.FailureGroup, error)
@@ -188,8 +189,12 @@ func (h Failed) List(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		m, err := h.Masker(c)
+		if err != nil {
+			return err
+		}
 		for _, g := range groups {
-			p.Groups = append(p.Groups, groupView(g, f, conns, rs))
+			p.Groups = append(p.Groups, maskGroup(m, groupView(g, f, conns, rs)))
 		}
 	}
 	batches, err := h.Store.RecentReplayBatches(ctx, 5)
@@ -272,6 +277,20 @@ func (h Failed) list(c *fiber.Ctx, f store.FailedFilter, q url.Values, conns syn
 			r.QueuedIn = *s.QueuedIn
 		}
 		l.Rows = append(l.Rows, r)
+	}
+	m, err := h.Masker(c)
+	if err != nil {
+		return l, err
+	}
+	plain, shown := make([]store.Sync, len(rows)), make([]views.SyncRow, len(rows))
+	for i := range rows {
+		plain[i], shown[i] = rows[i].Sync, l.Rows[i].SyncRow
+	}
+	if err := maskSyncRows(ctx, m, h.Store, plain, shown); err != nil {
+		return l, err
+	}
+	for i := range shown {
+		l.Rows[i].SyncRow = shown[i]
 	}
 	l.FirstHref, l.NextHref = pageLinks("/failed", q, f.BeforeID != 0, more && len(rows) > 0, func() (time.Time, int64) {
 		return rows[len(rows)-1].CreatedAt, rows[len(rows)-1].ID

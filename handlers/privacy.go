@@ -21,6 +21,7 @@ type PrivacyStore interface {
 	PrivacyRequestByID(ctx context.Context, id int64) (store.PrivacyRequest, error)
 	PrivacySummary(ctx context.Context, now time.Time) (store.PrivacySummary, error)
 	AnswerPrivacyRequest(ctx context.Context, a store.Actor, id int64, progress string) error
+	PrivacySettingsStore // what is kept, how long (privacy_settings.go)
 }
 
 // Privacy handles the privacy requests Shopify sends (admins only).
@@ -45,6 +46,9 @@ func (h Privacy) List(c *fiber.Ctx) error {
 		return err
 	}
 	p := views.PrivacyPage{Meta: h.Meta(c, "Privacy requests", "privacy"), Open: sum.Open, Overdue: sum.Overdue, Now: t}
+	if p.Keep, _, err = privacyKeep(ctx, h.Store); err != nil {
+		return err
+	}
 	for _, r := range rs {
 		p.Rows = append(p.Rows, privacyRow(r, t))
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/engine"
+	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/views"
 )
@@ -19,6 +20,7 @@ type PersonalFlowLister interface {
 // PrivacyMapStore is what the personal-data map reads.
 type PrivacyMapStore interface {
 	SourceRules(ctx context.Context) (rules.Rules, error)
+	RetentionState(ctx context.Context) (store.RetentionState, error)
 }
 
 // PrivacyMap shows which personal fields flow from which system to which
@@ -43,9 +45,20 @@ func (h PrivacyMap) Page(c *fiber.Ctx) error {
 	if p.EngineOff || p.NoConnections {
 		return Render(c, views.PrivacyMap(p))
 	}
+	// People held: the people whose data the route's syncs keep, as the
+	// hourly pruning job last counted them (nothing is counted on the
+	// syncs' write path, nor here).
+	st, err := h.Store.RetentionState(ctx)
+	if err != nil {
+		return err
+	}
+	people := st.People()
+	p.CountedAt, p.Now = st.CountedAt, now()
 	routes, unset := h.Flows.PersonalRoutes(rs)
 	for _, r := range routes {
-		p.Rows = append(p.Rows, views.PrivacyMapRow{Family: r.Flow.Family.Label(), From: r.From, To: r.To, Fields: rules.JoinWords(r.Flow.Fields)})
+		row := views.PrivacyMapRow{Family: r.Flow.Family.Label(), From: r.From, To: r.To, Fields: rules.JoinWords(r.Flow.Fields), Counted: st.CountedAt != nil}
+		row.People = people[store.Route{Family: string(r.Flow.Family), SourceID: r.FromID, TargetID: r.ToID}]
+		p.Rows = append(p.Rows, row)
 	}
 	for _, f := range unset {
 		p.Unset = append(p.Unset, views.PrivacyMapUnset{Family: f.Family.Label(), Fields: rules.JoinWords(f.Fields)})

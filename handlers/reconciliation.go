@@ -340,6 +340,10 @@ func (h Reconciliation) Discrepancies(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	m, err := h.Masker(c)
+	if err != nil {
+		return err
+	}
 	ds, more, err := h.Store.ListDiscrepancies(ctx, f)
 	if err != nil {
 		return err
@@ -366,7 +370,7 @@ func (h Reconciliation) Discrepancies(c *fiber.Ctx) error {
 	p.Ages = []components.Option{{Value: "", Label: "Any age"}, {Value: "1", Label: "Older than a day"},
 		{Value: "7", Label: "Older than a week"}, {Value: "30", Label: "Older than 30 days"}}
 	for _, d := range ds {
-		p.Rows = append(p.Rows, discRow(d, conns))
+		p.Rows = append(p.Rows, discRow(maskDiscrepancy(m, d), conns))
 	}
 	if err := nameDiscRows(ctx, h.Store, ds, p.Rows); err != nil {
 		return err
@@ -402,6 +406,10 @@ func (h Reconciliation) CSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	m, err := h.Masker(c) // exports follow the pages' rule
+	if err != nil {
+		return err
+	}
 	name := "discrepancies"
 	for _, k := range discFilterKeys {
 		if v := q.Get(k); v != "" {
@@ -420,6 +428,7 @@ func (h Reconciliation) CSV(c *fiber.Ctx) error {
 			return err
 		}
 		for _, d := range ds {
+			d = maskDiscrepancy(m, d)
 			r := discRow(d, conns)
 			_ = w.Write([]string{strconv.FormatInt(d.ID, 10), r.Family, r.Kind, d.Label, r.Master, d.MasterValue,
 				r.Other, d.OtherValue, strconv.FormatFloat(d.Size, 'f', -1, 64), d.Status, r.Assignee,
@@ -455,6 +464,11 @@ func (h Reconciliation) Discrepancy(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	m, err := h.Masker(c)
+	if err != nil {
+		return err
+	}
+	d = maskDiscrepancy(m, d)
 	conns, _, us, err := h.names(ctx)
 	if err != nil {
 		return err

@@ -105,6 +105,9 @@ type Base struct {
 	// SentToOperators counts the open discrepancies finance sent to the
 	// operators (nil: none).
 	SentToOperators func(ctx context.Context) (int, error)
+	// SeesPersonal says whether a role sees customers' personal data (the
+	// Privacy settings); nil: the default settings (masking.go).
+	SeesPersonal func(ctx context.Context, r vocab.Role) (bool, error)
 }
 
 // Meta builds the layout's view model for a signed-in page.

@@ -19,6 +19,7 @@ import (
 
 // SyncStore is what the sync pages need from the store.
 type SyncStore interface {
+	SyncDocs // masking.go
 	ListSyncs(ctx context.Context, f store.SyncFilter) ([]store.Sync, bool, error)
 	SyncByID(ctx context.Context, id int64) (store.Sync, error)
 	SyncAttempts(ctx context.Context, syncID int64) ([]store.SyncAttempt, error)
@@ -230,6 +231,13 @@ func (h Syncs) List(c *fiber.Ctx) error {
 	if err := nameRows(ctx, h.Store, syncs, p.Rows); err != nil {
 		return err
 	}
+	m, err := h.Masker(c)
+	if err != nil {
+		return err
+	}
+	if err := maskSyncRows(ctx, m, h.Store, syncs, p.Rows); err != nil {
+		return err
+	}
 	p.FirstHref, p.NextHref = pageLinks("/syncs", q, f.BeforeID != 0, more && len(syncs) > 0, func() (time.Time, int64) {
 		return syncs[len(syncs)-1].CreatedAt, syncs[len(syncs)-1].ID
 	})
@@ -263,16 +271,22 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 	if len(q) > 0 {
 		back += "?" + q.Encode()
 	}
+	m, err := h.Masker(c)
+	if err != nil {
+		return err
+	}
+	m = m.WithDocs(s.Payload, s.Request, s.Response)
 	d := views.SyncDetail{SyncRow: syncRow(s, conns, ""), UpdatedAt: s.UpdatedAt, Trigger: views.TriggerLabel(s.Trigger),
 		Class: string(s.Class()), Attempts: s.Attempts, MaxAttempts: s.MaxAttempts, NextAttemptAt: s.NextAttemptAt, TargetRef: s.TargetRef,
-		Payload: prettyJSON(s.Payload), Request: prettyJSON(s.Request), Response: prettyJSON(s.Response)}
+		Payload: prettyJSON(m.JSON(s.Payload)), Request: prettyJSON(m.JSON(s.Request)), Response: prettyJSON(m.JSON(s.Response))}
 	one := []views.SyncRow{d.SyncRow}
 	if err := nameRows(ctx, h.Store, []store.Sync{s}, one); err != nil {
 		return err
 	}
+	maskSyncRow(m, &one[0], s.EntityType)
 	d.SyncRow = one[0]
 	for _, a := range attempts {
-		row := views.SyncAttemptRow{Number: a.Attempt, StartedAt: a.StartedAt, Status: string(a.Status), Message: a.Message}
+		row := views.SyncAttemptRow{Number: a.Attempt, StartedAt: a.StartedAt, Status: string(a.Status), Message: m.Text(a.Message)}
 		if a.ErrorClass != nil {
 			row.Class = string(*a.ErrorClass)
 		}
@@ -287,6 +301,7 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 		if page.Failure, err = failureDetail(c, h.Failures, id, conns); err != nil {
 			return err
 		}
+		maskFailure(m, page.Failure)
 		if page.Failure != nil && page.Failure.StartedBy != "" {
 			page.Sync.Trigger = page.Failure.StartedBy // by hand, or after an approval: who
 		}

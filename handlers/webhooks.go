@@ -452,6 +452,12 @@ func (h Webhooks) Show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	m, err := h.Masker(c)
+	if err != nil {
+		return err
+	}
+	m = m.WithDocs(e.Payload)
+	e.Payload, e.Error = m.JSON(e.Payload), m.Text(e.Error)
 	p := views.WebhookEventPage{Meta: h.Meta(c, e.Topic+" · "+conn.Name, "connections"), Connection: h.connectionView(c, conn), Now: now(),
 		Event: views.WebhookEventDetail{ID: e.ID, Topic: e.Topic, Status: e.Status, ShopDomain: e.ShopDomain, APIVersion: e.APIVersion,
 			WebhookID: e.WebhookID, EventID: e.EventID, TriggeredAt: e.TriggeredAt, ReceivedAt: e.ReceivedAt, ProcessedAt: e.ProcessedAt,

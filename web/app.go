@@ -164,7 +164,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) base() handlers.Base {
 	return handlers.Base{Sessions: s.sessions, PendingApprovals: s.cfg.Store.CountPendingApprovals,
-		SentToOperators: s.cfg.Store.CountSentToOperators}
+		SentToOperators: s.cfg.Store.CountSentToOperators, SeesPersonal: s.cfg.Store.SeesPersonal}
 }
 
 // DemoWorkspace returns the loaded demo workspace (its sandbox twins), or nil.

@@ -86,8 +86,8 @@ VALUES ($1, 'customer', 'gid://shopify/Customer/191167', 'john@example.com', 'Jo
 
 	require.Eventually(t, func() bool {
 		_, body = admin.Get("/privacy")
-		// Each request links to its page (the map's link is not one).
-		return strings.Count(body, `href="/privacy/`)-strings.Count(body, `href="/privacy/map"`) == 2
+		// Each request links to its page (the map's and the settings' links are not one).
+		return strings.Count(body, `href="/privacy/`)-strings.Count(body, `href="/privacy/map"`)-strings.Count(body, `href="/privacy/settings"`) == 2
 	}, 20*time.Second, 50*time.Millisecond, "the two requests are listed")
 	for _, want := range []string{"John Smith", "john@example.com · Shopify customer 191167", "Data request",
 		"Erase the shop", "The whole shop", "Due in 30 days", "Not started", "2 requests open, none past its due date"} {

@@ -89,6 +89,7 @@ func (s *Server) table() []route {
 	privacy := handlers.Privacy{Base: base, Store: st}
 	privacyExports := handlers.PrivacyExports{Base: base, Store: st}
 	privacyMap := handlers.PrivacyMap{Base: base, Store: st, Flows: cfg.PersonalFlows}
+	privacySettings := handlers.PrivacySettings{Base: base, Store: st}
 
 	return []route{
 		// Probes and metrics (metrics answer a bearer token, or only on
@@ -273,6 +274,8 @@ func (s *Server) table() []route {
 		// customers' personal data.
 		{get, "/privacy", admins, privacy.List},
 		{get, "/privacy/map", admins, privacyMap.Page},
+		{get, "/privacy/settings", admins, privacySettings.Show},
+		{post, "/privacy/settings", admins, privacySettings.Save},
 		{get, "/privacy/:id<int>", admins, privacy.Show},
 		{post, "/privacy/:id<int>/answered", admins, privacy.Answered},
 		{get, "/privacy/:id<int>/export", admins, privacyExports.Page},

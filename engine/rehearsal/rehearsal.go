@@ -29,6 +29,7 @@ import (
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
+	"crossdock/store/mask"
 	"crossdock/store/secretbox"
 	"crossdock/vocab"
 )
@@ -231,7 +232,11 @@ func (s *Service) run(ctx context.Context, a Args) error {
 	sender := &sandbox.Sender{URL: s.e.WebhookURL(conn),
 		Secret: secrets[0], ShopDomain: conn.Settings["shop_domain"], Client: client}
 
-	run := newRehearsalRun(r, set, items)
+	people, err := s.people(ctx)
+	if err != nil {
+		return err
+	}
+	run := newRehearsalRun(r, set, items, people)
 	start := time.Now().Add(-time.Millisecond) // created_at of the first sync is after this
 
 	rctx, cancel := context.WithCancel(ctx)
@@ -569,6 +574,8 @@ type rehearsalRun struct {
 	variants []rvariant
 	stocked  []rvariant // variants whose inventory item Shopify answered
 	locs     []int64
+	// people are the rehearsal's customers: pseudonyms (people.go).
+	people []mask.Person
 }
 
 type rvariant struct {
@@ -581,10 +588,10 @@ func gidNum(gid string) int64 {
 	return n
 }
 
-func newRehearsalRun(r store.Rehearsal, set rehearsalSetup, items map[string]string) *rehearsalRun {
+func newRehearsalRun(r store.Rehearsal, set rehearsalSetup, items map[string]string, people []mask.Person) *rehearsalRun {
 	// Whole milliseconds: PostgreSQL keeps microseconds, and a watermark
 	// rounded up past its own level would turn that level away as stale.
-	w := &rehearsalRun{r: r, base: 9_000_000_000_000 + r.ID*10_000_000, rng: rand.New(rand.NewPCG(uint64(r.ID), 8)), created: time.Now().Truncate(time.Millisecond)}
+	w := &rehearsalRun{r: r, base: 9_000_000_000_000 + r.ID*10_000_000, rng: rand.New(rand.NewPCG(uint64(r.ID), 8)), created: time.Now().Truncate(time.Millisecond), people: people}
 	for _, v := range set.Variants {
 		rv := rvariant{id: gidNum(v.ExternalID), sku: v.SKU}
 		if it, ok := items[v.ExternalID]; ok {
@@ -650,16 +657,18 @@ func (w *rehearsalRun) order(i int) []delivery {
 	t := strconv.FormatFloat(total, 'f', 2, 64)
 	name := fmt.Sprintf("#R%d-%d", w.r.ID, i+1)
 	// 1,000 customers: orders of one customer take turns on the partner,
-	// as on a real peak day with some repeat buyers.
-	c := int64(i % 1000)
-	email := fmt.Sprintf("rehearsal+%d@example.com", c)
+	// as on a real peak day with some repeat buyers. Fake people, never the
+	// store's own customers.
+	c := int64(i % len(w.people))
+	who := w.people[c]
+	email := who.Email
 	order := map[string]any{
 		"id": id, "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Order/%d", id), "cancel_reason": nil, "cancelled_at": nil,
 		"contact_email": email, "created_at": now, "currency": "EUR", "current_total_price": t, "email": email,
 		"financial_status": "paid", "fulfillment_status": nil, "name": name, "order_number": i + 1, "processed_at": now,
 		"subtotal_price": t, "subtotal_price_set": mset(t), "test": true, "total_price": t, "total_price_set": mset(t),
 		"updated_at": now, "line_items": ls, "refunds": []any{}, "fulfillments": []any{},
-		"customer": map[string]any{"id": 6_000_000 + c, "email": email, "first_name": "Rehearsal", "last_name": fmt.Sprintf("Customer %d", c),
+		"customer": map[string]any{"id": 6_000_000 + c, "email": email, "first_name": who.FirstName, "last_name": who.LastName,
 			"state": "enabled", "currency": "EUR", "admin_graphql_api_id": fmt.Sprintf("gid://shopify/Customer/%d", 6_000_000+c),
 			"created_at": now, "updated_at": now},
 	}
