@@ -134,4 +134,5 @@ func (c *Client) openDocuments(ctx context.Context, partners []int) ([]string, e
 	}
 	return out, nil
 }
+
 var _ connectors.Eraser = (*Client)(nil)
