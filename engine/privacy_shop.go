@@ -32,12 +32,19 @@ var shopStepWords = map[int][2]string{
 	store.ShopStepRest:       {"other row (stock levels, comparisons, discrepancies, exclusions)", "other rows (stock levels, comparisons, discrepancies, exclusions)"},
 }
 
-// ShopErasureSummary says in words what a shop's erasure deleted so far.
+// ShopErasureSummary says in words what a shop's erasure deleted so far
+// (what it found none of is left out).
 func ShopErasureSummary(counts map[int]int) string {
 	var parts []string
 	for step := store.ShopStepSyncs; step < store.ShopStepDone; step++ {
+		if counts[step] == 0 {
+			continue
+		}
 		w := shopStepWords[step]
 		parts = append(parts, counted(counts[step], w[0], w[1]))
+	}
+	if len(parts) == 0 {
+		return "nothing (Crossdock held no data of it)"
 	}
 	return strings.Join(parts, ", ")
 }
@@ -114,6 +121,10 @@ func (e *Engine) ConfirmShopErasure(ctx context.Context, a store.Actor, id int64
 	}
 	if w.Confirmed {
 		return store.ErrConflict
+	}
+	// Deleting the shop's data is a write about that system.
+	if err := e.st.MayWriteInto(ctx, a, w.ConnectionID); err != nil {
+		return err
 	}
 	if w.Enabled {
 		if _, err := e.st.SetConnectionEnabled(ctx, a, w.ConnectionID, false); err != nil {

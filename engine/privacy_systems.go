@@ -182,7 +182,8 @@ func (e *Engine) ErasureSettings(ctx context.Context) ([]ErasureSetting, error) 
 }
 
 // SetErasureSetting turns sending erasures to a connection on or off. A
-// system that cannot erase cannot be turned on.
+// system that cannot erase cannot be turned on, nor a production one by
+// someone limited to test systems (*store.OutOfScopeError).
 func (e *Engine) SetErasureSetting(ctx context.Context, a store.Actor, connectionID int64, send bool) error {
 	c, err := e.st.ConnectionByID(ctx, connectionID)
 	if err != nil {
@@ -190,6 +191,12 @@ func (e *Engine) SetErasureSetting(ctx context.Context, a store.Actor, connectio
 	}
 	if send && !e.kinds.Can(c.Kind, vocab.Customers, connectors.Erase) {
 		return fmt.Errorf("%w: Crossdock cannot erase customers in %s; erase them by hand there", ErrNotSupported, c.Name)
+	}
+	if send {
+		// Erasures write into the system on the admin's say-so.
+		if err := e.st.MayWriteInto(ctx, a, connectionID); err != nil {
+			return err
+		}
 	}
 	return e.st.InTx(ctx, func(tx *store.Tx) error { return tx.SetErasureSetting(ctx, a, connectionID, send) })
 }

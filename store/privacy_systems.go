@@ -176,9 +176,14 @@ FROM connections c WHERE c.id = e.connection_id AND e.request_id = $1 AND e.conn
 
 // RetrySystemErasure sends a request's erasure to a system again at once:
 // one that failed, was kept, or was not sent because the setting was off.
-// It returns ErrNotFound when there is no such erasure, ErrConflict when it
+// Someone limited to test systems gets an *OutOfScopeError for a production
+// one. It returns ErrNotFound when there is no such erasure, ErrConflict when it
 // is being sent or settled already.
 func (q q) RetrySystemErasure(ctx context.Context, a Actor, requestID, connectionID int64) error {
+	// Erasing writes into the system: the actor's environment scope applies.
+	if err := q.MayWriteInto(ctx, a, connectionID); err != nil {
+		return err
+	}
 	var name string
 	err := sqlxGet(ctx, q, &name, `UPDATE privacy_system_erasures e SET outcome = 'sending', next_attempt_at = now(), attempts = 0, updated_at = now()
 FROM connections c WHERE c.id = e.connection_id AND e.request_id = $1 AND e.connection_id = $2

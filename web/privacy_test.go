@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -28,6 +29,44 @@ func init() {
 		routeRow{"POST", "/privacy/:id<int>/answered", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 		routeRow{"GET", "/privacy/:id<int>/export", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 		routeRow{"GET", "/privacy/:id<int>/download", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+		// An empty form is refused in words (303 with a message) before any record is read.
+		routeRow{"POST", "/privacy/settings/erasures", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+		routeRow{"POST", "/privacy/:id<int>/systems/retry", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+		// The route table's request is a data request: confirming a shop's erasure of it is refused in words.
+		routeRow{"POST", "/privacy/:id<int>/erase-shop", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+	)
+}
+
+// The privacy routes that write into a connected system check the scope:
+// an admin limited to test systems cannot send erasures to, or erase the
+// shop's data of, a production system.
+func init() {
+	writeRoutes = append(writeRoutes,
+		writeRoute{"send erasures to a system", "POST /privacy/settings/erasures", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+			body := flashAfter(t, c, c.PostForm("/privacy/settings/erasures", url.Values{"connection_id": {fmt.Sprint(e.odooConn.ID)}, "send": {"on"}}))
+			require.Contains(t, body, scopeRefusal("Odoo live")+" The setting is unchanged.")
+			require.Zero(t, e.count(t, `SELECT count(*) FROM privacy_erasure_settings`))
+		}},
+		writeRoute{"send a customer's erasure again", "POST /privacy/:id<int>/systems/retry", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+			id := privacyRouteRecord(t, e.env, e.shopConn.ID, "scope")
+			_, err := e.env.Store.DB.ExecContext(t.Context(), `INSERT INTO privacy_system_erasures (request_id, connection_id, outcome, detail)
+VALUES ($1, $2, 'failed', 'failed: Odoo live did not answer')`, id, e.odooConn.ID)
+			require.NoError(t, err)
+			body := flashAfter(t, c, c.PostForm(fmt.Sprintf("/privacy/%d/systems/retry", id), url.Values{"connection_id": {fmt.Sprint(e.odooConn.ID)}}))
+			require.Contains(t, body, scopeRefusal("Odoo live")+" Nothing was sent.")
+			require.Zero(t, e.count(t, `SELECT count(*) FROM privacy_system_erasures WHERE outcome = 'sending'`))
+		}},
+		writeRoute{"erase a shop's data", "POST /privacy/:id<int>/erase-shop", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+			var id int64
+			require.NoError(t, e.env.Store.DB.GetContext(t.Context(), &id, `INSERT INTO privacy_requests (connection_id, kind, shop_domain, received_at, due_at)
+VALUES ($1, 'shop_redact', 'live-shop.myshopify.com', now(), now() + interval '30 days') RETURNING id`, e.shopConn.ID))
+			body := flashAfter(t, c, c.PostForm(fmt.Sprintf("/privacy/%d/erase-shop", id), nil))
+			require.Contains(t, body, scopeRefusal("Main store")+" Nothing was erased.")
+			conn, err := e.env.Store.ConnectionByID(t.Context(), e.shopConn.ID)
+			require.NoError(t, err)
+			require.True(t, conn.Enabled, "the shop stays enabled")
+			require.Zero(t, e.count(t, `SELECT count(*) FROM privacy_requests WHERE shop_confirmed_at IS NOT NULL`))
+		}},
 	)
 }
 

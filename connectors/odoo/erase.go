@@ -111,9 +111,13 @@ func (c *Client) openDocuments(ctx context.Context, partners []int) ([]string, e
 		return nil, fmt.Errorf("odoo: erase customer: open sale orders: %w", err)
 	}
 	var out []string
-	for _, o := range orders {
-		// A quotation is a sale order too in Odoo's Sales app.
-		out = append(out, "open sale order "+string(o.Name))
+	names := make([]string, len(orders))
+	for i, o := range orders {
+		names[i] = string(o.Name)
+	}
+	// A quotation is a sale order too in Odoo's Sales app.
+	if len(names) > 0 {
+		out = append(out, named("open sale order", "open sale orders", names))
 	}
 	var moves []struct {
 		Name     text `json:"name"`
@@ -125,14 +129,35 @@ func (c *Client) openDocuments(ctx context.Context, partners []int) ([]string, e
 		[]string{"name", "move_type"}, 0, 0, "id", nil, &moves); err != nil {
 		return nil, fmt.Errorf("odoo: erase customer: unpaid invoices: %w", err)
 	}
+	var invoices, credits []string
 	for _, m := range moves {
 		if m.MoveType == "out_refund" {
-			out = append(out, "credit note "+string(m.Name)+" not settled yet")
-			continue
+			credits = append(credits, string(m.Name))
+		} else {
+			invoices = append(invoices, string(m.Name))
 		}
-		out = append(out, "unpaid invoice "+string(m.Name))
+	}
+	if len(invoices) > 0 {
+		out = append(out, named("unpaid invoice", "unpaid invoices", invoices))
+	}
+	if len(credits) > 0 {
+		out = append(out, named("credit note", "credit notes", credits)+" not settled yet")
 	}
 	return out, nil
+}
+
+// named lists documents of one kind in words: "open sale order S00042",
+// "open sale orders S00001, S00011 and S00013", the first five and how
+// many more past that.
+func named(one, many string, names []string) string {
+	if len(names) == 1 {
+		return one + " " + names[0]
+	}
+	const shown = 5
+	if len(names) > shown {
+		return fmt.Sprintf("%s %s and %d more", many, strings.Join(names[:shown], ", "), len(names)-shown)
+	}
+	return many + " " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 var _ connectors.Eraser = (*Client)(nil)
