@@ -123,6 +123,9 @@ func (h Privacy) Show(c *fiber.Ctx) error {
 		}
 		p.Shop = shop
 	}
+	if c.Query("part") == "systems" && r.Kind == store.PrivacyCustomerRedact {
+		return Render(c, views.PrivacySystems(p))
+	}
 	return Render(c, views.PrivacyRequest(p))
 }
 

@@ -185,7 +185,7 @@ func (q q) RetrySystemErasure(ctx context.Context, a Actor, requestID, connectio
 		return err
 	}
 	var name string
-	err := sqlxGet(ctx, q, &name, `UPDATE privacy_system_erasures e SET outcome = 'sending', next_attempt_at = now(), attempts = 0, updated_at = now()
+	err := sqlxGet(ctx, q, &name, `UPDATE privacy_system_erasures e SET outcome = 'sending', detail = 'waiting to be sent', next_attempt_at = now(), attempts = 0, updated_at = now()
 FROM connections c WHERE c.id = e.connection_id AND e.request_id = $1 AND e.connection_id = $2
   AND e.outcome IN ('failed', 'kept', 'not_sent', 'not_found') RETURNING c.name`, requestID, connectionID)
 	if err == nil {
