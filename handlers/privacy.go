@@ -119,6 +119,9 @@ func (h Privacy) Show(c *fiber.Ctx) error {
 			shop.NeedsConfirmation, shop.Confirmed, shop.Enabled = s.NeedsConfirmation, s.Confirmed, s.Enabled
 			if s.NeedsConfirmation {
 				shop.Scope = engine.ShopScopeSentence(s)
+				if p.Row.Progress == "" {
+					p.Row.Progress = "Waiting for an admin: " + r.ConnectionName + " is still enabled, so Crossdock erases its data only once an admin confirms below."
+				}
 			}
 		}
 		p.Shop = shop

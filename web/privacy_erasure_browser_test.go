@@ -125,6 +125,8 @@ FROM syncs WHERE entity_type = 'order' AND status = 'succeeded' AND payload->'cu
 		chromedp.ScrollIntoView(chromedp.CSS("#privacy-shop"))))
 	look(t, tab, "privacy-erasure-05-confirm-shop")
 	text = pageText(t, tab)
+	require.Contains(t, text, "Erase the shop: Demo Shopify store")
+	require.Contains(t, text, "Waiting for an admin: Demo Shopify store is still enabled")
 	require.Contains(t, text, "Demo Shopify store is still enabled.")
 	require.Contains(t, text, "This cannot be undone.")
 	require.Contains(t, text, "catalogue records")
