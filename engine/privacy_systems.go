@@ -90,9 +90,12 @@ func (e *Engine) SendErasureOnce(ctx context.Context) (bool, error) {
 // pool and within the connection's limits.
 func (e *Engine) sendErasure(ctx context.Context, w store.SystemErasureWork) store.SystemErasureResult {
 	res := store.SystemErasureResult{RequestID: w.RequestID, ConnectionID: w.ConnectionID}
+	// retry is false for a failure that trying again as is cannot fix (the
+	// system refused the change itself): a person fixes it, then sends again.
+	retry := true
 	failed := func(why string) store.SystemErasureResult {
 		res.Outcome, res.Detail = store.SystemErasureFailed, "failed: "+strings.TrimSuffix(why, ".")
-		if w.Attempts < erasureMaxAttempts {
+		if retry && w.Attempts < erasureMaxAttempts {
 			at := time.Now().Add(erasureRetryAfter(w.Attempts))
 			res.RetryAt = &at
 		}
@@ -124,11 +127,16 @@ func (e *Engine) sendErasure(ctx context.Context, w store.SystemErasureWork) sto
 	cancel()
 	release()
 	if err != nil {
+		if ctx.Err() != nil {
+			// This replica is stopping: not the system's fault.
+			return failed("Crossdock stopped while sending it; it is sent again shortly")
+		}
 		f := classify(err, c.Name)
 		e.limits.record(c.ID, false, tripsBreaker(f.class))
 		if f.message == "" {
 			f.message = e.kinds.Explain(err)
 		}
+		retry = retryable(f.class) || f.class == vocab.ClassAuth || f.class == vocab.ClassInternal
 		return failed(f.message)
 	}
 	e.limits.record(c.ID, true, false)

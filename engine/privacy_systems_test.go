@@ -174,6 +174,17 @@ func TestPrivacyErasureSettingOffAndFailuresRetried(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, entries[0].Summary, "Customers' erasures are now sent to Odoo")
 
+	// Odoo refuses the change itself: trying again as is cannot help, a
+	// person fixes it and sends the erasure again.
+	refused := newCustomer("Ray", "ray@example.org")
+	e.odoo.FailNext(1000, odoosandbox.Validation("You cannot archive contacts linked to an active user."))
+	req = e.redactRequest(t, "evt-refused", e.redactBody(refused, "ray@example.org"))
+	got = e.systemErasure(t, req.ID)
+	e.odoo.ClearFailures()
+	require.Equal(t, store.SystemErasureFailed, got.Outcome)
+	require.Contains(t, got.Detail, "You cannot archive contacts linked to an active user")
+	require.Nil(t, got.NextAttemptAt, "not tried again by itself")
+
 	failing := newCustomer("Fay", "fay@example.org")
 	e.odoo.FailNext(1000, odoosandbox.Status502)
 	req = e.redactRequest(t, "evt-fail", e.redactBody(failing, "fay@example.org"))
