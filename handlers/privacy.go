@@ -25,6 +25,7 @@ type PrivacyStore interface {
 	PrivacySummary(ctx context.Context, now time.Time) (store.PrivacySummary, error)
 	AnswerPrivacyRequest(ctx context.Context, a store.Actor, id int64, progress string) error
 	SystemErasures(ctx context.Context, requestID int64) ([]store.SystemErasure, error)
+	SystemErasuresOf(ctx context.Context, ids []int64) (map[int64][]store.SystemErasure, error)
 	RetrySystemErasure(ctx context.Context, a store.Actor, requestID, connectionID int64) error
 }
 
@@ -62,8 +63,22 @@ func (h Privacy) List(c *fiber.Ctx) error {
 		return err
 	}
 	p := views.PrivacyPage{Meta: h.Meta(c, "Privacy requests", "privacy"), Open: sum.Open, Overdue: sum.Overdue, Now: t}
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	systems, err := h.Store.SystemErasuresOf(ctx, ids)
+	if err != nil {
+		return err
+	}
 	for _, r := range rs {
-		p.Rows = append(p.Rows, privacyRow(r, t))
+		row := privacyRow(r, t)
+		for _, s := range systems[r.ID] {
+			if s.Outcome != store.SystemErasureNotSupported {
+				row.Systems = append(row.Systems, views.PrivacySystemRow{ConnectionID: s.ConnectionID, Name: s.ConnectionName, Outcome: s.Outcome})
+			}
+		}
+		p.Rows = append(p.Rows, row)
 	}
 	if h.Engine == nil {
 		p.EngineOff = true

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lib/pq"
+
 	"crossdock/vocab"
 )
 
@@ -111,6 +113,25 @@ func (q q) SystemErasures(ctx context.Context, requestID int64) ([]SystemErasure
 FROM privacy_system_erasures e JOIN connections c ON c.id = e.connection_id
 WHERE e.request_id = $1 ORDER BY lower(c.name), c.id`, requestID); err != nil {
 		return nil, fmt.Errorf("store: erasures in connected systems of request %d: %w", requestID, err)
+	}
+	return out, nil
+}
+
+// SystemErasuresOf lists, per request, what the erasures of requests ids
+// did in the connected systems (one query for a page of requests).
+func (q q) SystemErasuresOf(ctx context.Context, ids []int64) (map[int64][]SystemErasure, error) {
+	out := map[int64][]SystemErasure{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []SystemErasure
+	if err := sqlxSelect(ctx, q, &rows, `SELECT `+systemErasureColumns+`
+FROM privacy_system_erasures e JOIN connections c ON c.id = e.connection_id
+WHERE e.request_id = ANY ($1) ORDER BY e.request_id, lower(c.name), c.id`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("store: erasures in connected systems: %w", err)
+	}
+	for _, r := range rows {
+		out[r.RequestID] = append(out[r.RequestID], r)
 	}
 	return out, nil
 }

@@ -278,6 +278,8 @@ VALUES ($1, $2, 'failed', 'failed: Main ERP did not answer in time', 10)`, id, e
 	require.Contains(t, body, `hx-trigger="every 3s"`, "the section follows the erasure on its way")
 	body = flashAfter(t, admin, admin.PostForm(retry, url.Values{"connection_id": {fmt.Sprint(erp.ID)}}))
 	require.Contains(t, body, "already on its way")
+	_, body = admin.Get("/privacy")
+	require.Contains(t, body, "Main ERP: sending", "the list says where each system stands")
 
 	body = flashAfter(t, admin, admin.PostForm(fmt.Sprintf("/privacy/%d/erase-shop", id), nil))
 	require.Contains(t, body, "erases a shop; this request is about one customer")
