@@ -28,6 +28,7 @@ func (e *env) shopRows(t *testing.T, id int64) map[string]int {
 		"external_records": e.count(t, `SELECT count(*) FROM external_records WHERE connection_id = $1`, id),
 		"mapping_refs":     e.count(t, `SELECT count(*) FROM mapping_refs WHERE connection_id = $1`, id),
 		"sync_watermarks":  e.count(t, `SELECT count(*) FROM sync_watermarks WHERE connection_id = $1`, id),
+		"finance_rows":     e.count(t, `SELECT count(*) FROM finance_rows WHERE run_id IN (SELECT run_id FROM finance_runs WHERE connection_id = $1)`, id),
 	}
 }
 
@@ -57,9 +58,17 @@ func TestPrivacyShopRedactRemovesThatShopsData(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.st.UpsertExternalRecords(ctx, other.ID, "variant", []store.ExternalRecord{{ExternalID: "gid://shopify/ProductVariant/1", SKU: "OTHER-1"}})
 	require.NoError(t, err)
+	// A finance review of each store.
+	for i, conn := range []int64{e.shopConn.ID, other.ID} {
+		_, err = e.st.DB.ExecContext(ctx, `INSERT INTO finance_runs (run_id, connection_id) VALUES ($1, $2)`, 9000+i, conn)
+		require.NoError(t, err)
+		_, err = e.st.DB.ExecContext(ctx, `INSERT INTO finance_rows (run_id, variant_id, sku, price_differs, cost_missing, currency_differs)
+VALUES ($1, 1, 'SKU-1', false, false, false)`, 9000+i)
+		require.NoError(t, err)
+	}
 	otherBefore, odooBefore := e.shopRows(t, other.ID), e.shopRows(t, e.odooConn.ID)
 	shopBefore := e.shopRows(t, e.shopConn.ID)
-	for _, k := range []string{"syncs", "webhook_events", "external_records", "mapping_refs"} {
+	for _, k := range []string{"syncs", "webhook_events", "external_records", "mapping_refs", "finance_rows"} {
 		require.NotZero(t, shopBefore[k], "the shop holds %s before", k)
 	}
 	require.NotZero(t, odooBefore["mapping_refs"])

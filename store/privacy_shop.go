@@ -15,8 +15,8 @@ import (
 // connection — its syncs (either way, with their attempts), its webhook
 // deliveries and turned-away deliveries, its catalogue, its side of the
 // mappings (and the proposed changes' lines about it), its high-water marks,
-// stock levels, exclusions, comparison rows and discrepancies, its call
-// counts, and its credentials. Kept: the audit log, the privacy requests
+// stock levels, exclusions, comparison rows and discrepancies, its finance
+// review, its call counts, and its credentials. Kept: the audit log, the privacy requests
 // (the shop's erasure says what it did), the connection's row (disabled,
 // without credentials: connections are never deleted, and the audit log and
 // requests name it), its rules and other systems' data.
@@ -240,6 +240,11 @@ func (q q) eraseShopRest(ctx context.Context, conn int64) (int, error) {
 		`DELETE FROM recon_refunds WHERE connection_id = $1`,
 		`DELETE FROM recon_records WHERE connection_id = $1`,
 		`DELETE FROM recon_collections WHERE connection_id = $1`,
+		// The finance review of the shop's prices, margins and revenue.
+		`DELETE FROM finance_rows WHERE run_id IN (SELECT run_id FROM finance_runs WHERE connection_id = $1)`,
+		`DELETE FROM finance_bands WHERE run_id IN (SELECT run_id FROM finance_runs WHERE connection_id = $1)`,
+		`DELETE FROM finance_collections WHERE run_id IN (SELECT run_id FROM finance_runs WHERE connection_id = $1)`,
+		`DELETE FROM finance_runs WHERE connection_id = $1`,
 		`DELETE FROM webhook_rejection_hours WHERE connection_id = $1`,
 		`DELETE FROM connection_call_hours WHERE connection_id = $1`,
 		`DELETE FROM replica_connection_states WHERE connection_id = $1`,
