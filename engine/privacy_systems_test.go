@@ -3,13 +3,17 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/connectors"
+	"crossdock/connectors/odoo"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	"crossdock/connectors/shopify"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
 	"crossdock/store"
@@ -209,4 +213,32 @@ func TestPrivacyErasureSettingOffAndFailuresRetried(t *testing.T) {
 	})
 	require.Empty(t, got.LookupEmail)
 	require.Empty(t, e.partnersWithEmail("fay@example.org"), "anonymised")
+}
+
+// A system whose kind does not declare the erase capability in the
+// registry is listed as not supported, to erase by hand, and cannot be
+// turned on: the engine asks the registry, never the system's name.
+func TestPrivacyErasureNotSupported(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	noErase := odoo.Kind()
+	noErase.Offers = maps.Clone(noErase.Offers)
+	noErase.Offers[vocab.Customers] = []connectors.Capability{connectors.Read, connectors.Write}
+	e := setup(t, options{configure: func(c *engine.Config) { c.Kinds = connectors.MustRegistry(shopify.Kind(), noErase) }})
+	e.customersFromShopify(t)
+	e.start(t)
+
+	err := e.eng.SetErasureSetting(ctx, store.SystemActor("Ada Admin"), e.odooConn.ID, true)
+	require.ErrorIs(t, err, engine.ErrNotSupported)
+	require.Contains(t, err.Error(), "Crossdock cannot erase customers in Odoo; erase them by hand there")
+	settings, err := e.eng.ErasureSettings(ctx)
+	require.NoError(t, err)
+	require.Len(t, settings, 1, "the store that sends the requests is not listed")
+	require.False(t, settings[0].Supported)
+
+	c := e.shop.AddCustomer(shopsandbox.NewCustomer{FirstName: "Nora", LastName: "Tester", Email: "nora@example.org"})
+	req := e.redactRequest(t, "evt-nora", e.redactBody(c, "nora@example.org"))
+	got := e.systemErasure(t, req.ID)
+	require.Equal(t, store.SystemErasureNotSupported, got.Outcome)
+	require.Equal(t, "not supported — erase by hand in Odoo", got.Detail)
 }
