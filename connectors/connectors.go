@@ -42,6 +42,9 @@ const (
 	Write     Capability = "write"     // Crossdock can write the family into it
 	Subscribe Capability = "subscribe" // it pushes changes of the family (webhooks)
 	Sweep     Capability = "sweep"     // Crossdock can list recent changes on a schedule
+	// Erase: Crossdock can erase a customer's personal data from it (offered
+	// for vocab.Customers by a kind whose client is an Eraser).
+	Erase Capability = "erase"
 )
 
 // Conn is a connection as a connector sees it: its settings and its opened
@@ -334,4 +337,44 @@ func YesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// ErasureSubject is the customer whose personal data an erasure removes
+// from a connected system, as Crossdock knows them.
+type ErasureSubject struct {
+	// Ref is the customer's id in the system the data came from, as the
+	// flows store it on the copy (a Shopify customer GID); "" when unknown.
+	Ref string
+	// Email is the customer's e-mail address, the fallback lookup.
+	Email string
+	// RecordID is the system's own id of the customer's record, found by an
+	// earlier try of the same erasure ("" on the first try).
+	RecordID string
+	// Pseudonym replaces the customer's name ("Erased customer 12").
+	Pseudonym string
+}
+
+// ErasureOutcome is what an erasure did in a connected system.
+type ErasureOutcome struct {
+	// RecordID and Record name the customer's record found ("" and "" when
+	// none was found): the system's id and a label ("contact #42").
+	RecordID, Record string
+	// Erased is true when the record was anonymised (and archived where the
+	// system archives). Found records not erased are kept for the reasons
+	// in Kept.
+	Erased bool
+	// Kept lists the open documents that keep the record, in plain words
+	// ("open sale order S00042").
+	Kept []string
+}
+
+// Found reports whether the system holds a record of the customer.
+func (o ErasureOutcome) Found() bool { return o.RecordID != "" }
+
+// Eraser is a client of a system that can erase a customer's personal data
+// on request (a customers/redact): it finds the customer's record and,
+// unless open documents still need it, anonymises it. Erasing twice is
+// harmless. A kind whose client is an Eraser offers Erase for Customers.
+type Eraser interface {
+	EraseCustomer(ctx context.Context, s ErasureSubject) (ErasureOutcome, error)
 }

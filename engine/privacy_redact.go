@@ -23,11 +23,12 @@ const Redacted = store.Redacted
 // no lock for long and resumes where it stopped after a restart.
 const erasureChunk = 500
 
-// erasureLoop works through customers' erasures, a chunk at a time, until
-// ctx ends. Every replica runs one: the claim skips erasures another holds.
+// erasureLoop works through customers' erasures, a chunk at a time, sends
+// them to the connected systems, and erases shops' data, until ctx ends.
+// Every replica runs one: the claims skip work another holds.
 func (e *Engine) erasureLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		did, err := e.EraseOnce(ctx)
+		did, err := e.erasureRound(ctx)
 		wait := time.Duration(0)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -43,6 +44,22 @@ func (e *Engine) erasureLoop(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// erasureRound takes one step of each kind of erasure work; one failing
+// never stops the others (an unreachable system never holds up Crossdock's
+// own erasure).
+func (e *Engine) erasureRound(ctx context.Context) (bool, error) {
+	var errs []error
+	did := false
+	for _, step := range []func(context.Context) (bool, error){e.EraseOnce, e.SendErasureOnce, e.EraseShopOnce} {
+		d, err := step(ctx)
+		did = did || d
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return did, errors.Join(errs...)
 }
 
 // EraseOnce takes the customer erasure due first one step on, in one
@@ -62,7 +79,10 @@ func (e *Engine) EraseOnce(ctx context.Context) (bool, error) {
 		}
 		did = true
 		if !w.Planned() {
-			return planErasure(ctx, tx, w)
+			if err := planErasure(ctx, tx, w); err != nil {
+				return err
+			}
+			return e.planSystemErasures(ctx, tx, w)
 		}
 		r := redactor{terms: w.Terms}
 		end := min(w.Position+erasureChunk, len(w.SyncIDs))

@@ -71,6 +71,9 @@ type Config struct {
 	// PersonalFlows lists the flows that carry personal data (the personal
 	// data map).
 	PersonalFlows handlers.PersonalFlowLister
+	// Privacy sends customers' erasures to the connected systems (their
+	// setting) and erases a shop's data once confirmed.
+	Privacy handlers.PrivacyEngine
 }
 
 // featuresOff names the engine features left nil in the configuration.
@@ -83,7 +86,7 @@ func (cfg Config) featuresOff() []string {
 		{"connections", cfg.Connections != nil}, {"sweep", cfg.Sweep != nil}, {"replay", cfg.Replay != nil},
 		{"compare", cfg.Compare != nil}, {"alerts", cfg.Alerts != nil}, {"rehearsal", cfg.Rehearsal != nil},
 		{"reconciliation", cfg.Recon != nil}, {"engine metrics", cfg.Observer != nil},
-		{"personal data map", cfg.PersonalFlows != nil},
+		{"personal data map", cfg.PersonalFlows != nil}, {"erasures in connected systems", cfg.Privacy != nil},
 	} {
 		if !f.on {
 			off = append(off, f.name)

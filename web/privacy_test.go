@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -28,6 +29,44 @@ func init() {
 		routeRow{"POST", "/privacy/:id<int>/answered", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 		routeRow{"GET", "/privacy/:id<int>/export", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 		routeRow{"GET", "/privacy/:id<int>/download", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
+		// An empty form is refused in words (303 with a message) before any record is read.
+		routeRow{"POST", "/privacy/settings/erasures", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+		routeRow{"POST", "/privacy/:id<int>/systems/retry", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+		// The route table's request is a data request: confirming a shop's erasure of it is refused in words.
+		routeRow{"POST", "/privacy/:id<int>/erase-shop", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+	)
+}
+
+// The privacy routes that write into a connected system check the scope:
+// an admin limited to test systems cannot send erasures to, or erase the
+// shop's data of, a production system.
+func init() {
+	writeRoutes = append(writeRoutes,
+		writeRoute{"send erasures to a system", "POST /privacy/settings/erasures", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+			body := flashAfter(t, c, c.PostForm("/privacy/settings/erasures", url.Values{"connection_id": {fmt.Sprint(e.odooConn.ID)}, "send": {"on"}}))
+			require.Contains(t, body, scopeRefusal("Odoo live")+" The setting is unchanged.")
+			require.Zero(t, e.count(t, `SELECT count(*) FROM privacy_erasure_settings`))
+		}},
+		writeRoute{"send a customer's erasure again", "POST /privacy/:id<int>/systems/retry", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+			id := privacyRouteRecord(t, e.env, e.shopConn.ID, "scope")
+			_, err := e.env.Store.DB.ExecContext(t.Context(), `INSERT INTO privacy_system_erasures (request_id, connection_id, outcome, detail)
+VALUES ($1, $2, 'failed', 'failed: Odoo live did not answer')`, id, e.odooConn.ID)
+			require.NoError(t, err)
+			body := flashAfter(t, c, c.PostForm(fmt.Sprintf("/privacy/%d/systems/retry", id), url.Values{"connection_id": {fmt.Sprint(e.odooConn.ID)}}))
+			require.Contains(t, body, scopeRefusal("Odoo live")+" Nothing was sent.")
+			require.Zero(t, e.count(t, `SELECT count(*) FROM privacy_system_erasures WHERE outcome = 'sending'`))
+		}},
+		writeRoute{"erase a shop's data", "POST /privacy/:id<int>/erase-shop", vocab.RoleAdmin, func(t *testing.T, e *scopeEnv, c *webtest.Client) {
+			var id int64
+			require.NoError(t, e.env.Store.DB.GetContext(t.Context(), &id, `INSERT INTO privacy_requests (connection_id, kind, shop_domain, received_at, due_at)
+VALUES ($1, 'shop_redact', 'live-shop.myshopify.com', now(), now() + interval '30 days') RETURNING id`, e.shopConn.ID))
+			body := flashAfter(t, c, c.PostForm(fmt.Sprintf("/privacy/%d/erase-shop", id), nil))
+			require.Contains(t, body, scopeRefusal("Main store")+" Nothing was erased.")
+			conn, err := e.env.Store.ConnectionByID(t.Context(), e.shopConn.ID)
+			require.NoError(t, err)
+			require.True(t, conn.Enabled, "the shop stays enabled")
+			require.Zero(t, e.count(t, `SELECT count(*) FROM privacy_requests WHERE shop_confirmed_at IS NOT NULL`))
+		}},
 	)
 }
 
@@ -157,4 +196,91 @@ WHERE kind = 'shop_redact'`)
 		require.Contains(t, body, "Not available for your role")
 		require.NotContains(t, body, "john@example.com")
 	}
+}
+
+// The erasure forms refuse bad values one by one, in words, and change
+// nothing: a NUL byte, a word, an unknown system, a system that cannot
+// erase, a value other than on or off. Good ones take effect and are audited.
+func TestPrivacyErasureForms(t *testing.T) {
+	t.Parallel()
+	env := webtest.Start(t)
+	ctx := t.Context()
+	admin := env.SignIn(t, vocab.RoleAdmin)
+	shop := shopifyConnection(t, env, testSecret)
+	erp, err := env.Store.CreateConnection(ctx, store.SystemActor("test"), testBox(t), store.ConnectionInput{Name: "Main ERP", Kind: vocab.KindOdoo,
+		Environment: vocab.EnvTest, Settings: map[string]string{"url": "https://erp.example.com", "database": "db", "username": "bot"}, Secrets: map[string]string{"api_key": "k"}})
+	require.NoError(t, err)
+
+	_, body := admin.Get("/privacy")
+	require.Contains(t, body, "Erasures in connected systems")
+	require.Contains(t, body, "Send erasures to Main ERP")
+	require.NotContains(t, body, "Send erasures to "+shop.Name, "a store erases its own data")
+
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want string
+	}{
+		{"a word", url.Values{"connection_id": {"abc"}, "send": {"on"}}, "Choose a system and whether erasures are sent to it"},
+		{"neither on nor off", url.Values{"connection_id": {fmt.Sprint(erp.ID)}, "send": {"maybe"}}, "Choose a system and whether erasures are sent to it"},
+		{"a huge number", url.Values{"connection_id": {strings.Repeat("9", 5000)}, "send": {"on"}}, "Choose a system and whether erasures are sent to it"},
+		{"nobody", url.Values{"connection_id": {"999999"}, "send": {"on"}}, "That system no longer exists."},
+		{"a store", url.Values{"connection_id": {fmt.Sprint(shop.ID)}, "send": {"on"}}, "Crossdock cannot erase customers in " + shop.Name + "; erase them by hand there."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := flashAfter(t, admin, admin.PostForm("/privacy/settings/erasures", tc.form))
+			require.Contains(t, body, tc.want)
+		})
+	}
+	// A NUL byte is refused before any handler, in words (web/middleware.go).
+	res, body := admin.PostFormBody("/privacy/settings/erasures", url.Values{"connection_id": {fmt.Sprint(erp.ID) + "\x00"}, "send": {"on"}})
+	require.Equal(t, http.StatusBadRequest, res.StatusCode)
+	require.Contains(t, body, "nothing was changed")
+	var n int
+	require.NoError(t, env.Store.DB.GetContext(ctx, &n, `SELECT count(*) FROM privacy_erasure_settings`))
+	require.Zero(t, n, "no bad value changed a setting")
+
+	body = flashAfter(t, admin, admin.PostForm("/privacy/settings/erasures", url.Values{"connection_id": {fmt.Sprint(erp.ID)}, "send": {"on"}}))
+	require.Contains(t, body, "erasures are now sent to this system.")
+	require.Contains(t, body, "Stop sending erasures to Main ERP")
+	require.NoError(t, env.Store.DB.GetContext(ctx, &n, `SELECT count(*) FROM audit_log WHERE action = 'privacy.erasure_setting'`))
+	require.Equal(t, 1, n)
+
+	// A customer's erasure that failed in the ERP.
+	var id int64
+	require.NoError(t, env.Store.DB.GetContext(ctx, &id, `INSERT INTO privacy_requests (connection_id, kind, shop_domain, customer_id, received_at, due_at, status, progress, completed_at)
+VALUES ($1, 'customer_redact', 'crossdock-test.myshopify.com', '191167', now(), now() + interval '30 days', 'done', 'Erased from Crossdock.', now()) RETURNING id`, shop.ID))
+	_, err = env.Store.DB.ExecContext(ctx, `INSERT INTO privacy_system_erasures (request_id, connection_id, outcome, detail, attempts)
+VALUES ($1, $2, 'failed', 'failed: Main ERP did not answer in time', 10)`, id, erp.ID)
+	require.NoError(t, err)
+	var part string
+	_, body = admin.Get(fmt.Sprintf("/privacy/%d", id))
+	for _, want := range []string{"In the connected systems", "Main ERP", "Failed", "Failed: Main ERP did not answer in time.",
+		"Tried 10 times; Crossdock stopped trying.", "Send the erasure to Main ERP again"} {
+		require.Contains(t, body, want)
+	}
+	res, part = admin.Get(fmt.Sprintf("/privacy/%d?part=systems", id))
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.True(t, strings.HasPrefix(strings.TrimSpace(part), `<section class="card" id="privacy-systems"`), "just the section: %.80s", part)
+
+	retry := fmt.Sprintf("/privacy/%d/systems/retry", id)
+	for _, bad := range []string{"", "x", "-4", strings.Repeat("7", 3000)} {
+		body = flashAfter(t, admin, admin.PostForm(retry, url.Values{"connection_id": {bad}}))
+		require.Contains(t, body, "Choose the system to send the erasure to")
+	}
+	body = flashAfter(t, admin, admin.PostForm(retry, url.Values{"connection_id": {fmt.Sprint(shop.ID)}}))
+	require.Contains(t, body, "never meant for that system")
+	body = flashAfter(t, admin, admin.PostForm(retry, url.Values{"connection_id": {fmt.Sprint(erp.ID)}}))
+	require.Contains(t, body, "The erasure is being sent again")
+	require.Contains(t, body, "Sending")
+	require.Contains(t, body, "Waiting to be sent.")
+	require.NotContains(t, body, "did not answer in time", "the old failure is not shown as the news")
+	require.Contains(t, body, `hx-trigger="every 3s"`, "the section follows the erasure on its way")
+	body = flashAfter(t, admin, admin.PostForm(retry, url.Values{"connection_id": {fmt.Sprint(erp.ID)}}))
+	require.Contains(t, body, "already on its way")
+	_, body = admin.Get("/privacy")
+	require.Contains(t, body, "Main ERP: sending", "the list says where each system stands")
+
+	body = flashAfter(t, admin, admin.PostForm(fmt.Sprintf("/privacy/%d/erase-shop", id), nil))
+	require.Contains(t, body, "erases a shop; this request is about one customer")
 }

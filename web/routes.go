@@ -86,7 +86,7 @@ func (s *Server) table() []route {
 	finance := handlers.Finance{Base: base, Store: st}
 	alerts := handlers.Alerts{Base: base, Store: s.vault, Sender: cfg.Alerts}
 	rehearsals := handlers.Rehearsals{Base: base, Store: st, Runner: cfg.Rehearsal}
-	privacy := handlers.Privacy{Base: base, Store: st}
+	privacy := handlers.Privacy{Base: base, Store: st, Engine: cfg.Privacy}
 	privacyExports := handlers.PrivacyExports{Base: base, Store: st}
 	privacyMap := handlers.PrivacyMap{Base: base, Store: st, Flows: cfg.PersonalFlows}
 	privacySettings := handlers.PrivacySettings{Base: base, Store: st}
@@ -278,6 +278,9 @@ func (s *Server) table() []route {
 		{post, "/privacy/settings", admins, privacySettings.Save},
 		{get, "/privacy/:id<int>", admins, privacy.Show},
 		{post, "/privacy/:id<int>/answered", admins, privacy.Answered},
+		{post, "/privacy/settings/erasures", admins, privacy.SetErasures},
+		{post, "/privacy/:id<int>/systems/retry", admins, privacy.RetryErasure},
+		{post, "/privacy/:id<int>/erase-shop", admins, privacy.ConfirmShopErasure},
 		{get, "/privacy/:id<int>/export", admins, privacyExports.Page},
 		{get, "/privacy/:id<int>/download", admins, privacyExports.Download},
 	}

@@ -82,6 +82,7 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 		Recon:          reconciler,
 		Observer:       eng,
 		PersonalFlows:  eng,
+		Privacy:        eng,
 	})
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ func Kind() connectors.Kind {
 			vocab.Prices:       {connectors.Read, connectors.Write, connectors.Sweep},
 			vocab.Costs:        {connectors.Read, connectors.Sweep},
 			vocab.Inventory:    {connectors.Read, connectors.Write, connectors.Sweep},
-			vocab.Customers:    {connectors.Read, connectors.Write},
+			vocab.Customers:    {connectors.Read, connectors.Write, connectors.Erase},
 			vocab.Orders:       {connectors.Read, connectors.Write},
 			vocab.Refunds:      {connectors.Read, connectors.Write},
 			vocab.Fulfillments: {connectors.Read, connectors.Sweep},

@@ -129,6 +129,7 @@ func Start(t testing.TB, opts ...Options) *Env {
 		Recon:         above.Recon,
 		Observer:      eng,
 		PersonalFlows: eng,
+		Privacy:       eng,
 	})
 	require.NoError(t, err)
 	go srv.App.Listener(ln) //nolint:errcheck

@@ -26,11 +26,13 @@ type Partner struct {
 	Email     string
 	Phone     string
 	Street    string
+	Street2   string
 	City      string
 	Zip       string
 	Ref       string
 	IsCompany bool
 	Active    bool
+	ParentID  int // the customer of a delivery address (0: none)
 }
 
 // SaleOrder is a sale.order record with its lines.
@@ -127,8 +129,8 @@ func (s *Server) Partners() []Partner {
 	for _, pid := range m.sortedIDs() {
 		r := m.recs[pid]
 		out = append(out, Partner{ID: pid, Name: str(r, "name"), Email: str(r, "email"), Phone: str(r, "phone"),
-			Street: str(r, "street"), City: str(r, "city"), Zip: str(r, "zip"), Ref: str(r, "ref"),
-			IsCompany: r["is_company"] == true, Active: r["active"] == true})
+			Street: str(r, "street"), Street2: str(r, "street2"), City: str(r, "city"), Zip: str(r, "zip"), Ref: str(r, "ref"),
+			IsCompany: r["is_company"] == true, Active: r["active"] == true, ParentID: id(r, "parent_id")})
 	}
 	return out
 }
@@ -347,5 +349,39 @@ func (s *Server) SetProductCompanyDirect(productID, companyID int) bool {
 		return false
 	}
 	p["company_id"] = companyID
+	return true
+}
+
+// SetPaymentStateDirect sets an account.move's payment_state (not_paid,
+// partial, in_payment, paid…) as reconciling payments with it does in Odoo,
+// without the write log. It reports whether the move exists.
+func (s *Server) SetPaymentStateDirect(moveID int, state string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.models["account.move"]
+	r := m.recs[moveID]
+	if r == nil {
+		return false
+	}
+	next := maps(r)
+	next["payment_state"] = state
+	m.put(moveID, next)
+	return true
+}
+
+// SetSaleOrderStateDirect sets a sale order's state and locked flag, as
+// confirming, locking or cancelling it in Odoo's interface does, without the
+// write log. It reports whether the order exists.
+func (s *Server) SetSaleOrderStateDirect(orderID int, state string, locked bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.models["sale.order"]
+	r := m.recs[orderID]
+	if r == nil {
+		return false
+	}
+	next := maps(r)
+	next["state"], next["locked"] = state, locked
+	m.put(orderID, next)
 	return true
 }

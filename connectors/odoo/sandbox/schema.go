@@ -473,12 +473,17 @@ func (s *Server) buildModels() {
 		"invoice_date":      date("Invoice/Bill Date"),
 		"reversed_entry_id": m2o("Reversal of", "account.move"),
 		"invoice_line_ids":  o2m("Invoice lines", "account.move.line", "move_id"),
+		// Stored and computed from the payments reconciled with the move in
+		// Odoo; the sandbox records no payments, so a move stays not_paid
+		// until a test marks it (SetPaymentStateDirect).
+		"payment_state": sel("Payment Status", "not_paid", "in_payment", "paid", "partial", "reversed", "invoicing_legacy"),
 		"amount_total": {typ: tFloat, label: "Total", compute: func(s *Server, r record) any {
 			return s.moveTotal(r["id"].(int))
 		}},
 	})
 	move.defaults = func(_ *Server, r record) {
 		setDefault(r, "move_type", "entry")
+		setDefault(r, "payment_state", "not_paid")
 		setDefault(r, "state", "draft")
 		setDefault(r, "name", "/")
 	}

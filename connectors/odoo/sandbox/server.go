@@ -136,6 +136,13 @@ func (s *Server) FailNext(n int, mode FailMode) {
 	}
 }
 
+// ClearFailures forgets the failures FailNext injected and not yet used.
+func (s *Server) ClearFailures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails = nil
+}
+
 func (s *Server) takeFail() FailMode {
 	s.mu.Lock()
 	defer s.mu.Unlock()
