@@ -4,7 +4,8 @@ SET lock_timeout = '10s';
 -- Money at stake per variant of a review (the "money at stake" sort): what
 -- the variant loses per unit (the price gap with Odoo when the prices differ,
 -- the loss when it sells below cost, the larger of the two) times the units
--- sold in the 30 days before the run, or one unit when no order was synced.
+-- sold in the 30 days before the run, at least one (so a variant that did not
+-- sell, or a review without order data, still ranks by its gap per unit).
 -- NULL for older runs, sorted last.
 ALTER TABLE finance_rows ADD COLUMN stake numeric;
 CREATE INDEX finance_rows_stake ON finance_rows (run_id, coalesce(stake, -1) DESC, variant_id);

@@ -128,9 +128,10 @@ type FinanceRow struct {
 	OutcomeNote   string     `db:"outcome_note"`
 	OutcomeBy     string     `db:"outcome_by"`
 	OutcomeAt     *time.Time `db:"outcome_at"`
-	// FixedAt: the variant's price difference was resolved after the
-	// review was built (Odoo's price sent to the storefront by FixSyncID,
-	// or an operator's "done"), so the price is fixed, not different.
+	// FixedAt: the variant's price difference was fixed after the review
+	// was built: Odoo's price sent to the storefront by sync FixSyncID
+	// (from the discrepancy, a scheduled check or a webhook), or, with no
+	// sync, the operators answered "done". The price shows as fixed.
 	FixedAt   *time.Time `db:"fixed_at"`
 	FixSyncID *int64     `db:"fix_sync_id"`
 	// The thresholds its level was measured against, and whether they are
@@ -304,18 +305,27 @@ const financeRowColumns = `r.variant_id, r.sku, r.shop_price, r.compare_at, r.li
   coalesce(e.high, $2) AS th_high, coalesce(e.medium, $3) AS th_medium, e.critical IS NOT NULL AS th_collection,
   r.stake, coalesce(fr.by_label, '') AS review_by, fr.discrepancy_id, coalesce(rd.status, '') AS request_status,
   coalesce(ru.name, '') AS assignee, coalesce(fr.outcome, '') AS outcome, coalesce(fr.outcome_note, '') AS outcome_note,
-  coalesce(fr.outcome_by, '') AS outcome_by, fr.outcome_at, fx.closed_at AS fixed_at, fx.sync_id AS fix_sync_id`
+  coalesce(fr.outcome_by, '') AS outcome_by, fr.outcome_at, coalesce(fx.closed_at, fs.updated_at) AS fixed_at,
+  coalesce(fx.sync_id, fs.id) AS fix_sync_id`
 
 // financeRowJoinsSQL joins to finance row r its review (fr), the price fix
-// it sent (rd, assigned to ru) and a price difference resolved since the
-// review was built (fx); $4 is the run's Shopify store, $5 when it was built.
+// it sent (rd, assigned to ru), and what fixed its price difference since
+// the review was built: its price discrepancy resolved (fx: Odoo's price
+// sent from the discrepancy, or the operators' "done"), or a prices sync of
+// its SKU that succeeded (fs: the scheduled check or a webhook sent Odoo's
+// price). $4 is the run's Shopify store, $5 when the review was built. Both
+// are probes of an index per row shown, and only for rows whose price
+// differs.
 const financeRowJoinsSQL = `
 LEFT JOIN finance_reviews fr ON fr.variant_id = r.variant_id
 LEFT JOIN discrepancies rd ON rd.id = fr.discrepancy_id
 LEFT JOIN users ru ON ru.id = rd.assignee_id
 LEFT JOIN LATERAL (SELECT x.closed_at, x.sync_id FROM discrepancies x
   WHERE r.price_differs AND x.kind = 'price' AND x.status = 'resolved' AND x.key = $4::bigint::text || ':v' || r.variant_id
-    AND x.closed_at > $5 ORDER BY x.closed_at DESC LIMIT 1) fx ON true`
+    AND x.closed_at > $5 ORDER BY x.closed_at DESC LIMIT 1) fx ON true
+LEFT JOIN LATERAL (SELECT s.id, s.updated_at FROM syncs s
+  WHERE r.price_differs AND s.search_keys @> ARRAY[lower(r.sku)] AND s.family = 'prices' AND s.status = 'succeeded'
+    AND s.updated_at > $5 ORDER BY s.updated_at DESC LIMIT 1) fs ON true`
 
 // financeReviewWhere is a review filter.
 func financeReviewWhere(review string) []string {

@@ -56,7 +56,7 @@ SELECT $1, variant_id, sku, shop_price, compare_at, list_price, odoo_cost, shop_
   margin, margin_pct, price_differs, cost IS NULL, prices_differ_in_currency OR (cost IS NOT NULL AND NOT cost_comparable),
   units, round(shop_price * units, 2), collections,
   -- Money at stake: the larger of the price gap with Odoo and the loss per
-  -- unit, times the units sold (one when no order was synced).
+  -- unit, times the units sold (at least one).
   round(greatest(CASE WHEN price_differs THEN abs(shop_price - list_price) ELSE 0 END, CASE WHEN margin < 0 THEN -margin ELSE 0 END)
     * coalesce(nullif(units, 0), 1), 2)
 FROM calc`
