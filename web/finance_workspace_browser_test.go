@@ -71,7 +71,9 @@ WHERE r.margin < 0 ORDER BY r.variant_id LIMIT 1`))
 		require.NoError(t, err)
 		require.True(t, ok, "the review action is visible at %d px", width)
 	}
+	require.NoError(t, chromedp.Do(fin, chromedp.ScrollIntoView(chromedp.CSS("#finance-rows"))))
 	browsertest.Screenshot(t, fin, "finance-workspace-review-1366")
+	shotRows(t, fin, "finance-workspace-review-rows")
 	browsertest.ScreenshotWidths(t, fin, "finance-workspace-review")
 
 	opUser := env.Users[vocab.RoleOperator]
@@ -121,10 +123,10 @@ WHERE r.margin < 0 ORDER BY r.variant_id LIMIT 1`))
 		chromedp.WaitVisible(chromedp.CSS(".finance-outcome")),
 	))
 	text = pageText(t, fin)
-	require.Contains(t, text, "Done, says "+opUser.Name+": Odoo's price is on the store now")
-	require.Contains(t, text, "Price fixed since")
+	require.Regexp(t, `Done\s+`+opUser.Name+`: Odoo's price is on the store now`, text)
+	require.Contains(t, text, "Price now fixed")
 	require.Regexp(t, `Fixed since the comparison, .*: Odoo's price was sent to the storefront by sync #\d+\.`, text)
-	browsertest.ScreenshotWidths(t, fin, "finance-workspace-answered")
+	shotRows(t, fin, "finance-workspace-answered")
 
 	// The month: printable, and its decisions as CSV.
 	require.NoError(t, chromedp.Do(fin,
@@ -142,4 +144,14 @@ WHERE r.margin < 0 ORDER BY r.variant_id LIMIT 1`))
 	require.Contains(t, csv, loss.SKU)
 	require.Contains(t, csv, "Odoo has the right price")
 	require.Contains(t, csv, "Odoo's price is on the store now")
+}
+
+// shotRows saves the review's rows as a person sees them on a phone and a
+// laptop (when CROSSDOCK_SCREENSHOTS names a folder).
+func shotRows(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	for _, w := range []int64{390, 1280} {
+		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(w, 900), chromedp.ScrollIntoView(chromedp.CSS("#finance-rows"))))
+		browsertest.Screenshot(t, ctx, name+"-"+strconv.FormatInt(w, 10))
+	}
 }

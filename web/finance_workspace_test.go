@@ -113,8 +113,8 @@ func TestFinancePriceFixRoundTrip(t *testing.T) {
 	require.Contains(t, body, "Answered by "+opUser.Name)
 
 	_, body = fin.Get("/finance")
-	require.Contains(t, body, "Done, says "+opUser.Name+": =sent 50 to the store")
-	require.Contains(t, body, "Price fixed since")
+	require.Contains(t, body, opUser.Name+": =sent 50 to the store")
+	require.Contains(t, body, "Price now fixed")
 	require.Contains(t, body, "Fixed since the comparison")
 	require.NotContains(t, body, `formaction="/finance/variants/2/send"`, "fixed: nothing left to send")
 
