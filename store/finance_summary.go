@@ -72,3 +72,28 @@ FROM finance_decisions WHERE decided_at >= $1 AND decided_at < $2 AND id > $3 OR
 	}
 	return out, false, nil
 }
+
+// PriceFixCounts are the price fixes finance sent, as the Overview counts
+// them: still open, open and assigned to the person asking, and answered
+// by the operators in the last 30 days.
+type PriceFixCounts struct {
+	Open     int `db:"open"`
+	Mine     int `db:"mine"`
+	Answered int `db:"answered"`
+}
+
+// CountPriceFixes counts the price fixes finance sent (userID: the person
+// whose own are counted as Mine). It reads the sent reviews only, a few
+// rows (finance_reviews_sent).
+func (q q) CountPriceFixes(ctx context.Context, userID int64) (PriceFixCounts, error) {
+	var c PriceFixCounts
+	if err := sqlxGet(ctx, q, &c, `SELECT
+  count(*) FILTER (WHERE d.status IN ('open', 'acknowledged')) AS open,
+  count(*) FILTER (WHERE d.status IN ('open', 'acknowledged') AND d.assignee_id = $1) AS mine,
+  count(*) FILTER (WHERE fr.outcome <> '' AND fr.outcome_at > now() - interval '30 days') AS answered
+FROM finance_reviews fr JOIN discrepancies d ON d.id = fr.discrepancy_id
+WHERE fr.state = 'sent'`, userID); err != nil {
+		return c, fmt.Errorf("store: count price fixes: %w", err)
+	}
+	return c, nil
+}
