@@ -327,13 +327,16 @@ LEFT JOIN LATERAL (SELECT s.id, s.updated_at FROM syncs s
   WHERE r.price_differs AND s.search_keys @> ARRAY[lower(r.sku)] AND s.family = 'prices' AND s.status = 'succeeded'
     AND s.updated_at > $5 ORDER BY s.updated_at DESC LIMIT 1) fs ON true`
 
-// financeReviewWhere is a review filter.
+// financeReviewWhere is a review filter. A semi- or anti-join on the
+// variant rather than a condition on the joined review: the planner then
+// filters the rows before it joins their thresholds, and drives a rare state
+// from the reviews' side.
 func financeReviewWhere(review string) []string {
 	switch review {
 	case ReviewNone:
-		return []string{"fr.state IS NULL"}
+		return []string{"NOT EXISTS (SELECT 1 FROM finance_reviews x WHERE x.variant_id = r.variant_id)"}
 	case ReviewAcknowledged, ReviewAccepted, ReviewSent:
-		return []string{"fr.state = '" + review + "'"}
+		return []string{"EXISTS (SELECT 1 FROM finance_reviews x WHERE x.variant_id = r.variant_id AND x.state = '" + review + "')"}
 	}
 	return nil
 }
