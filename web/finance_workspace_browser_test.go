@@ -85,6 +85,9 @@ WHERE r.margin < 0 ORDER BY r.variant_id LIMIT 1`))
 		chromedp.WaitVisible(chromedp.CSS("#note-"+id)),
 		chromedp.SendKeys(chromedp.CSS("#note-"+id), "Odoo has the right price"),
 		chromedp.SetValue(chromedp.CSS("#assignee-"+id), strconv.FormatInt(opUser.ID, 10)),
+	))
+	shotRows(t, fin, "finance-workspace-review-open")
+	require.NoError(t, chromedp.Do(fin,
 		chromedp.Click(chromedp.Search(`//form[@action="/finance/variants/`+id+`/acknowledge"]//button[text()="Send to operators as a price fix"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//*[contains(text(), "now carries your request")]`)),
 	))
