@@ -46,6 +46,7 @@ WHERE r.margin < 0 ORDER BY r.variant_id LIMIT 1`))
 	require.NoError(t, env.Server.DemoWorkspace().Shop.SetPriceDirect(loss.Ref, strconv.FormatFloat(loss.Price*0.9, 'f', 2, 64)))
 
 	fin := browsertest.Tab(t)
+	require.NoError(t, chromedp.Do(fin, chromedp.EmulateViewport(1280, 900))) // a laptop
 	signIn(t, fin, env, env.Users[vocab.RoleFinance].Email)
 	require.NoError(t, chromedp.Do(fin,
 		chromedp.Navigate(env.URL+"/finance"),
@@ -94,6 +95,7 @@ WHERE r.margin < 0 ORDER BY r.variant_id LIMIT 1`))
 
 	// The operator: a badge in the navigation, the filter, the request.
 	op := browsertest.Tab(t)
+	require.NoError(t, chromedp.Do(op, chromedp.EmulateViewport(1280, 900))) // a laptop
 	signIn(t, op, env, opUser.Email)
 	var disc int64
 	require.NoError(t, db.Get(&disc, `SELECT discrepancy_id FROM finance_reviews WHERE variant_id = $1`, variant))
