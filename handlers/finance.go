@@ -114,15 +114,25 @@ func financeAssignees(ctx context.Context, st FinanceStore) ([]components.Option
 	return opts, strconv.FormatInt(def, 10), nil
 }
 
-// liveComparison is the comparison of prices waiting or running, if any.
-func liveComparison(ctx context.Context, st FinanceStore) (*views.FinanceLiveRun, error) {
+// liveComparison is the comparison of prices waiting or running, or the
+// latest one when it failed after the review shown was built (its review
+// is then the older one); nil when there is neither.
+func liveComparison(ctx context.Context, st FinanceStore, shown int64) (*views.FinanceLiveRun, error) {
 	runs, _, err := st.ListReconRuns(ctx, store.ReconRunFilter{Family: "prices", Limit: 1})
-	if err != nil || len(runs) == 0 || runs[0].Ended() {
+	if err != nil || len(runs) == 0 {
 		return nil, err
 	}
 	r := runs[0]
-	return &views.FinanceLiveRun{ID: r.ID, By: r.RequestedBy, QueuedAt: r.CreatedAt, StartedAt: r.StartedAt,
-		Href: "/reconciliation/runs/" + strconv.FormatInt(r.ID, 10)}, nil
+	live := &views.FinanceLiveRun{ID: r.ID, By: r.RequestedBy, QueuedAt: r.CreatedAt, StartedAt: r.StartedAt,
+		Href: "/reconciliation/runs/" + strconv.FormatInt(r.ID, 10)}
+	switch {
+	case !r.Ended():
+		return live, nil
+	case r.Status == store.RunFailed && r.ID > shown:
+		live.Failed, live.Message = true, r.Message
+		return live, nil
+	}
+	return nil, nil
 }
 
 // List shows the review: totals, then the variants lowest margin first.
@@ -162,7 +172,7 @@ func (h Finance) List(c *fiber.Ctx) error {
 	if p.Assignees, p.DefaultAssignee, err = financeAssignees(ctx, h.Store); err != nil {
 		return err
 	}
-	if p.Live, err = liveComparison(ctx, h.Store); err != nil {
+	if p.Live, err = liveComparison(ctx, h.Store, totals.RunID); err != nil {
 		return err
 	}
 	for _, r := range rows {

@@ -45,6 +45,16 @@ func TestFinanceStartsAComparison(t *testing.T) {
 	var n int
 	require.NoError(t, env.Store.DB.Get(&n, `SELECT count(*) FROM recon_runs WHERE family = 'prices' AND finished_at IS NULL`))
 	require.Equal(t, 1, n)
+
+	// A comparison that fails says so, and why; the older review stays.
+	_, err := env.Store.DB.Exec(`UPDATE recon_runs SET status = 'failed', started_at = now(), finished_at = now(),
+  message = 'Odoo did not answer: check its address on Connections.' WHERE family = 'prices' AND finished_at IS NULL`)
+	require.NoError(t, err)
+	_, body = fin.Get("/finance")
+	require.Contains(t, body, `id="finance-comparison-failed"`)
+	require.Contains(t, body, "Odoo did not answer: check its address on Connections.")
+	require.Contains(t, body, "Variants reviewed</dt><dd>4</dd>")
+	require.Contains(t, body, `action="/finance/compare"`, "finance may try again")
 }
 
 // Finance sends a price fix to a chosen operator; the operator sees it on
