@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,6 +30,17 @@ type FinanceStore interface {
 	SetCollectionThresholds(ctx context.Context, a store.Actor, ref, title string, t store.Thresholds) error
 	ClearCollectionThresholds(ctx context.Context, a store.Actor, ref string) error
 	NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error)
+	ListReconRuns(ctx context.Context, f store.ReconRunFilter) ([]store.ReconRun, bool, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
+	FinanceDefaultAssignee(ctx context.Context) (int64, error)
+	FinancePeriodRuns(ctx context.Context, from, to time.Time) ([]store.FinanceRunTotal, error)
+	FinanceDecisions(ctx context.Context, from, to time.Time, afterID int64, limit int) ([]store.FinanceDecision, bool, error)
+	AnswerPriceFix(ctx context.Context, a store.Actor, in store.PriceFixAnswer) (store.FinanceRequest, error)
+}
+
+// FinanceEngine queues the comparison of prices and costs finance starts.
+type FinanceEngine interface {
+	RequestReconciliation(ctx context.Context, family, trigger, by string) (store.ReconRun, error)
 }
 
 // nameFinanceRows adds the product's title to each row, looked up at once.
@@ -53,6 +65,8 @@ func nameFinanceRows(ctx context.Context, st FinanceStore, rows []views.FinanceR
 type Finance struct {
 	Base
 	Store FinanceStore
+	// Engine is nil when no engine runs: finance cannot start a comparison.
+	Engine FinanceEngine
 }
 
 func financeQuery(c *fiber.Ctx) (store.FinanceFilter, string) {
@@ -62,6 +76,9 @@ func financeQuery(c *fiber.Ctx) (store.FinanceFilter, string) {
 		flag = ""
 	}
 	f.Flag = flag
+	if rv := c.Query("review"); slices.Contains(store.FinanceReviewFilters, rv) {
+		f.Review = rv
+	}
 	if srt := c.Query("sort"); slices.Contains(store.FinanceSorts, srt) && srt != store.SortMarginPct {
 		f.Sort = srt
 	}
@@ -73,7 +90,49 @@ func financeRow(r store.FinanceRow) views.FinanceRow {
 		ShopCost: r.ShopCost, Currency: r.Currency, OdooCurrency: r.OdooCurrency, Margin: r.Margin, MarginPct: r.MarginPct,
 		PriceDiffers: r.PriceDiffers, Level: r.Level, CostMissing: r.CostMissing, CurrencyDiffers: r.CurrencyDiffers,
 		CollectionLimits: r.CollectionLimits, Critical: r.Critical, High: r.High, Medium: r.Medium, VariantID: r.VariantID, ReviewState: r.ReviewState, ReviewNote: r.ReviewNote,
-		Units: r.Units, Revenue: r.Revenue}
+		Units: r.Units, Revenue: r.Revenue, Stake: r.Stake, ReviewBy: r.ReviewBy, RequestStatus: r.RequestStatus, Assignee: r.Assignee,
+		Outcome: r.Outcome, OutcomeNote: r.OutcomeNote, OutcomeBy: r.OutcomeBy, OutcomeAt: r.OutcomeAt, FixedAt: r.FixedAt, FixSyncID: r.FixSyncID}
+}
+
+// financeAssignees are the people a price fix may be assigned to (active
+// operators and admins), and the default one's id.
+func financeAssignees(ctx context.Context, st FinanceStore) ([]components.Option, string, error) {
+	us, err := st.ListUsers(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	def, err := st.FinanceDefaultAssignee(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	opts := []components.Option{{Value: "0", Label: "Nobody in particular"}}
+	for _, u := range us {
+		if u.Active && (u.Role == vocab.RoleOperator || u.Role == vocab.RoleAdmin) {
+			opts = append(opts, components.Option{Value: strconv.FormatInt(u.ID, 10), Label: u.Name + " (" + u.Role.Label() + ")"})
+		}
+	}
+	return opts, strconv.FormatInt(def, 10), nil
+}
+
+// liveComparison is the comparison of prices waiting or running, or the
+// latest one when it failed after the review shown was built (its review
+// is then the older one); nil when there is neither.
+func liveComparison(ctx context.Context, st FinanceStore, shown int64) (*views.FinanceLiveRun, error) {
+	runs, _, err := st.ListReconRuns(ctx, store.ReconRunFilter{Family: "prices", Limit: 1})
+	if err != nil || len(runs) == 0 {
+		return nil, err
+	}
+	r := runs[0]
+	live := &views.FinanceLiveRun{ID: r.ID, By: r.RequestedBy, QueuedAt: r.CreatedAt, StartedAt: r.StartedAt,
+		Href: "/reconciliation/runs/" + strconv.FormatInt(r.ID, 10)}
+	switch {
+	case !r.Ended():
+		return live, nil
+	case r.Status == store.RunFailed && r.ID > shown:
+		live.Failed, live.Message = true, r.Message
+		return live, nil
+	}
+	return nil, nil
 }
 
 // List shows the review: totals, then the variants lowest margin first.
@@ -101,10 +160,20 @@ func (h Finance) List(c *fiber.Ctx) error {
 	}
 	u := CurrentUser(c)
 	p := views.FinancePage{Meta: h.Meta(c, "Finance review", "finance"), Flag: flag, Totals: views.FinanceTotals(totals), Thresholds: views.MarginThresholds(t),
-		CanSetThresholds: u != nil && u.Role == vocab.RoleAdmin}
+		CanSetThresholds: u != nil && u.Role == vocab.RoleAdmin, CanCompare: h.Engine != nil, Review: f.Review, Now: now()}
 	p.Flags = []components.Option{{Value: "", Label: "Every variant"}}
 	for _, fl := range store.FinanceFlags {
 		p.Flags = append(p.Flags, components.Option{Value: fl, Label: views.FinanceFlagLabel(fl)})
+	}
+	p.Reviews = []components.Option{{Value: "", Label: "Any review state"}}
+	for _, rv := range store.FinanceReviewFilters {
+		p.Reviews = append(p.Reviews, components.Option{Value: rv, Label: views.FinanceReviewFilterLabel(rv)})
+	}
+	if p.Assignees, p.DefaultAssignee, err = financeAssignees(ctx, h.Store); err != nil {
+		return err
+	}
+	if p.Live, err = liveComparison(ctx, h.Store, totals.RunID); err != nil {
+		return err
 	}
 	for _, r := range rows {
 		p.Rows = append(p.Rows, financeRow(r))
@@ -112,13 +181,7 @@ func (h Finance) List(c *fiber.Ctx) error {
 	if err := nameFinanceRows(c.UserContext(), h.Store, p.Rows); err != nil {
 		return err
 	}
-	q := url.Values{}
-	if flag != "" {
-		q.Set("flag", flag)
-	}
-	if f.Sort != "" {
-		q.Set("sort", f.Sort)
-	}
+	q := financeValues(f)
 	p.Sort = f.Sort
 	p.OrdersKnown = totals.Revenue != nil
 	for _, srt := range store.FinanceSorts {
@@ -153,6 +216,39 @@ func (h Finance) List(c *fiber.Ctx) error {
 	return Render(c, views.FinanceReview(p))
 }
 
+// financeValues is a view's filters as a query string.
+func financeValues(f store.FinanceFilter) url.Values {
+	q := url.Values{}
+	if f.Flag != "" {
+		q.Set("flag", f.Flag)
+	}
+	if f.Review != "" {
+		q.Set("review", f.Review)
+	}
+	if f.Sort != "" {
+		q.Set("sort", f.Sort)
+	}
+	return q
+}
+
+// Compare starts a comparison of prices and costs (finance's own button):
+// the review is rebuilt when it ends.
+func (h Finance) Compare(c *fiber.Ctx) error {
+	if h.Engine == nil {
+		return fiber.NewError(fiber.StatusServiceUnavailable, "The sync engine is not running, so prices and costs cannot be compared now. Ask an admin to start Crossdock with its engine.")
+	}
+	_, err := h.Engine.RequestReconciliation(c.UserContext(), "prices", "manual", Actor(c).Label)
+	switch {
+	case errors.Is(err, store.ErrRunLive):
+		h.Flash(c, "info", "Prices and costs are already being compared; the review is rebuilt when that comparison ends.")
+	case err != nil:
+		return err
+	default:
+		h.Flash(c, "success", "Prices and costs are being compared. Reload this page in a minute: the review is rebuilt when the comparison ends.")
+	}
+	return Redirect(c, "/finance")
+}
+
 // CSV exports every variant of the view, with the filter in the file name.
 func (h Finance) CSV(c *fiber.Ctx) error {
 	ctx := c.UserContext()
@@ -165,6 +261,9 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 	if flag != "" {
 		name += "_flag-" + flag
 	}
+	if f.Review != "" {
+		name += "_review-" + f.Review
+	}
 	if f.Sort != "" {
 		name += "_sort-" + f.Sort
 	}
@@ -173,7 +272,8 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 	w := csvfile.NewWriter(c.Response().BodyWriter())
 	_ = w.Write([]string{"sku", "shopify_price", "shopify_compare_at", "odoo_list_price", "odoo_cost", "shopify_unit_cost", "currency",
 		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing", "units_sold_30_days", "revenue_30_days", "review",
-		"odoo_currency", "currencies_differ"})
+		"odoo_currency", "currencies_differ", "product", "money_at_stake", "review_note", "reviewer", "price_fix_assignee", "operators_answer",
+		"operators_note", "answered_by", "fixed_since_comparison"})
 	num := func(v *float64) string {
 		if v == nil {
 			return ""
@@ -186,10 +286,25 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		names := map[string]string{}
+		if len(rows) > 0 {
+			skus := make([]string, len(rows))
+			for i, r := range rows {
+				skus[i] = r.SKU
+			}
+			if names, err = h.Store.NamesBySKU(ctx, "variant", skus); err != nil {
+				return err
+			}
+		}
 		for _, r := range rows {
+			fixed := ""
+			if r.FixedAt != nil {
+				fixed = r.FixedAt.UTC().Format(time.RFC3339)
+			}
 			_ = w.Write([]string{r.SKU, num(r.ShopPrice), num(r.CompareAt), num(r.ListPrice), num(r.OdooCost), num(r.ShopCost),
 				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing),
-				num(r.Units), num(r.Revenue), r.ReviewState, r.OdooCurrency, strconv.FormatBool(r.CurrencyDiffers)})
+				num(r.Units), num(r.Revenue), r.ReviewState, r.OdooCurrency, strconv.FormatBool(r.CurrencyDiffers), names[r.SKU], num(r.Stake), r.ReviewNote,
+				r.ReviewBy, r.Assignee, r.Outcome, r.OutcomeNote, r.OutcomeBy, fixed})
 		}
 		if !more || len(rows) == 0 {
 			break

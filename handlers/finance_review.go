@@ -30,11 +30,18 @@ func (h Finance) Review(action string) fiber.Handler {
 			return fiber.ErrNotFound
 		}
 		back := financeBack(c)
-		st, err := h.Store.ReviewVariant(c.UserContext(), Actor(c), store.FinanceAction{VariantID: id, Action: action, Note: c.FormValue("note")})
+		in := store.FinanceAction{VariantID: id, Action: action, Note: c.FormValue("note")}
+		if a := strings.TrimSpace(c.FormValue("assignee")); a != "" && a != "0" {
+			if in.AssigneeID, err = strconv.ParseInt(a, 10, 64); err != nil || in.AssigneeID <= 0 {
+				h.Flash(c, "critical", "Choose who takes the price fix from the list. Nothing was sent.")
+				return Redirect(c, back)
+			}
+		}
+		st, err := h.Store.ReviewVariant(c.UserContext(), Actor(c), in)
 		var fe vocab.FieldErrors
 		switch {
 		case errors.As(err, &fe):
-			msg := fe.First("note", "action")
+			msg := fe.First("note", "action", "assignee")
 			h.Flash(c, "critical", msg)
 		case errors.Is(err, store.ErrNotFound):
 			h.Flash(c, "critical", "That variant is not in the latest comparison of prices any more. Look at the review again.")

@@ -26,7 +26,7 @@ type OverviewStore interface {
 	FlowPauses(ctx context.Context) (map[string]store.FlowPause, error)
 	// OpenFailures counts what the Failed syncs page lists as open, by kind of data.
 	OpenFailures(ctx context.Context, f store.FailedFilter) (map[string]int, error)
-	CountSentToOperators(ctx context.Context) (int, error)
+	CountPriceFixes(ctx context.Context, userID int64) (store.PriceFixCounts, error)
 	TryListDismissed(ctx context.Context, userID int64) (bool, error)
 	DismissTryList(ctx context.Context, userID int64) error
 }
@@ -98,13 +98,15 @@ func (h Overview) counts(ctx context.Context, u *store.User, byFamily map[string
 	if u.Role == vocab.RoleFinance {
 		n.OpenHref = "/syncs?problems=1" // finance may not open Failed syncs
 	}
-	if u.Role == vocab.RoleAdmin || u.Role == vocab.RoleOperator {
-		n.ShowSent = true
-		if n.SentToOperators, err = h.Store.CountSentToOperators(ctx); err != nil {
-			return views.OverviewCounts{}, err
-		}
-		n.SentText = views.Count(n.SentToOperators, "price fix", "price fixes")
+	c, err := h.Store.CountPriceFixes(ctx, u.ID)
+	if err != nil {
+		return views.OverviewCounts{}, err
 	}
+	n.ShowSent, n.SentToOperators, n.SentToMe, n.Answered = true, c.Open, c.Mine, c.Answered
+	n.SentText = views.Count(n.SentToOperators, "price fix", "price fixes")
+	n.SentHref = "/reconciliation/discrepancies?sent=operators"
+	n.MineHref = fmt.Sprintf("/reconciliation/discrepancies?sent=operators&assignee=%d", u.ID)
+	n.ForFinance = u.Role == vocab.RoleFinance
 	return n, nil
 }
 

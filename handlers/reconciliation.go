@@ -34,6 +34,7 @@ type ReconStore interface {
 	ListUsers(ctx context.Context) ([]store.User, error)
 	MayWriteInto(ctx context.Context, a store.Actor, connectionIDs ...int64) error
 	NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error)
+	FinanceRequestOf(ctx context.Context, discrepancyID int64) (store.FinanceRequest, error)
 }
 
 // nameDiscRows adds the product's title to the rows about a variant (their
@@ -483,6 +484,9 @@ func (h Reconciliation) Discrepancy(c *fiber.Ctx) error {
 	p.Row = one[0]
 	if d.SyncID != nil {
 		p.SyncHref = "/syncs/" + strconv.FormatInt(*d.SyncID, 10)
+	}
+	if p.FinanceRequest, err = financeRequest(c, h.Store, d.ID, p.Meta.CSRF); err != nil {
+		return err
 	}
 	if p.CanPush && d.OtherConnectionID != nil {
 		var oos *store.OutOfScopeError

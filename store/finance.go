@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -112,6 +113,27 @@ type FinanceRow struct {
 	Revenue *float64 `db:"revenue"`
 	// Collections are the Shopify collections of the variant's product.
 	Collections pq.StringArray `db:"collections"`
+	// Stake is the money at stake (see the finance_rows column); nil for
+	// reviews built before it was computed.
+	Stake *float64 `db:"stake"`
+	// ReviewBy is who took the review decision.
+	ReviewBy string `db:"review_by"`
+	// A price fix sent to the operators: the discrepancy carrying it, its
+	// status and assignee, and the operators' answer (done, not_a_problem
+	// or "" while they have not answered).
+	DiscrepancyID *int64     `db:"discrepancy_id"`
+	RequestStatus string     `db:"request_status"`
+	Assignee      string     `db:"assignee"`
+	Outcome       string     `db:"outcome"`
+	OutcomeNote   string     `db:"outcome_note"`
+	OutcomeBy     string     `db:"outcome_by"`
+	OutcomeAt     *time.Time `db:"outcome_at"`
+	// FixedAt: the variant's price difference was fixed after the review
+	// was built: Odoo's price sent to the storefront by sync FixSyncID
+	// (from the discrepancy, a scheduled check or a webhook), or, with no
+	// sync, the operators answered "done". The price shows as fixed.
+	FixedAt   *time.Time `db:"fixed_at"`
+	FixSyncID *int64     `db:"fix_sync_id"`
 	// The thresholds its level was measured against, and whether they are
 	// its collections' (the strictest of them) rather than the global ones.
 	Critical         float64 `db:"th_critical"`
@@ -123,6 +145,9 @@ type FinanceRow struct {
 // FinanceFilter selects rows of the review.
 type FinanceFilter struct {
 	Flag string
+	// Review: a review state (ReviewAcknowledged, ReviewAccepted,
+	// ReviewSent), ReviewNone for variants nobody reviewed, "" for all.
+	Review string
 	// Sort: SortMarginPct (default), SortMargin or SortRevenue.
 	Sort string
 	// Keyset: rows after (AfterKey, AfterID) in the sort's order.
@@ -136,10 +161,17 @@ const (
 	SortMarginPct = "margin_pct" // lowest margin % first, no margin first of all
 	SortMargin    = "margin"     // lowest margin in money first
 	SortRevenue   = "revenue"    // highest revenue of the last 30 days first
+	SortStake     = "stake"      // most money at stake first
 )
 
 // FinanceSorts lists the sorts in menu order.
-var FinanceSorts = []string{SortMarginPct, SortMargin, SortRevenue}
+var FinanceSorts = []string{SortMarginPct, SortMargin, SortRevenue, SortStake}
+
+// ReviewNone filters the variants nobody reviewed yet.
+const ReviewNone = "none"
+
+// FinanceReviewFilters lists the review filters in menu order.
+var FinanceReviewFilters = []string{ReviewNone, ReviewSent, ReviewAccepted, ReviewAcknowledged}
 
 // financeOrder is a sort's key expression and direction. NULL keys come
 // first for margins (-1e9 stands in for them) and last for revenue (-1).
@@ -150,6 +182,8 @@ func financeOrder(sort string) (key string, desc bool) {
 		return "coalesce(r.margin, -1e9)", false
 	case SortRevenue:
 		return "coalesce(r.revenue, -1)", true
+	case SortStake:
+		return "coalesce(r.stake, -1)", true
 	}
 	return "coalesce(r.margin_pct, -1e9)", false
 }
@@ -161,21 +195,27 @@ func (r FinanceRow) SortKey(sort string) *float64 {
 		return r.Margin
 	case SortRevenue:
 		return r.Revenue
+	case SortStake:
+		return r.Stake
 	}
 	return r.MarginPct
 }
 
 // FinanceTotals sum up the review.
 type FinanceTotals struct {
-	RunID        int64 `db:"run_id"`
-	Variants     int64 `db:"variants"`
-	PriceDiffers int64 `db:"price_differs"`
-	Negative     int64 `db:"negative"`
-	Critical     int64 `db:"critical"`
-	High         int64 `db:"high"`
-	Medium       int64 `db:"medium"`
-	CostMissing  int64 `db:"cost_missing"`
-	Currencies   int64 `db:"currency_differs"`
+	RunID int64 `db:"run_id"`
+	// ComparedAt is when the run started reading prices and costs;
+	// BuiltAt when it finished and built the review.
+	ComparedAt   *time.Time `db:"compared_at"`
+	BuiltAt      *time.Time `db:"built_at"`
+	Variants     int64      `db:"variants"`
+	PriceDiffers int64      `db:"price_differs"`
+	Negative     int64      `db:"negative"`
+	Critical     int64      `db:"critical"`
+	High         int64      `db:"high"`
+	Medium       int64      `db:"medium"`
+	CostMissing  int64      `db:"cost_missing"`
+	Currencies   int64      `db:"currency_differs"`
 	// CollectionThresholds counts the collections with thresholds of
 	// their own: the levels then depend on the variant's collections.
 	CollectionThresholds int64    `db:"collection_thresholds"`
@@ -262,7 +302,52 @@ func financeFlagWhere(flag string, b financeBounds, arg func(any) string) []stri
 const financeRowColumns = `r.variant_id, r.sku, r.shop_price, r.compare_at, r.list_price, r.odoo_cost, r.shop_cost, r.currency, r.odoo_currency,
   r.margin, r.margin_pct, r.price_differs, lv.level, r.cost_missing, r.currency_differs, coalesce(fr.state, '') AS review_state,
   coalesce(fr.note, '') AS review_note, r.units, r.revenue, r.collections, coalesce(e.critical, $1) AS th_critical,
-  coalesce(e.high, $2) AS th_high, coalesce(e.medium, $3) AS th_medium, e.critical IS NOT NULL AS th_collection`
+  coalesce(e.high, $2) AS th_high, coalesce(e.medium, $3) AS th_medium, e.critical IS NOT NULL AS th_collection,
+  r.stake, coalesce(fr.by_label, '') AS review_by, fr.discrepancy_id, coalesce(rd.status, '') AS request_status,
+  coalesce(ru.name, '') AS assignee, coalesce(fr.outcome, '') AS outcome, coalesce(fr.outcome_note, '') AS outcome_note,
+  coalesce(fr.outcome_by, '') AS outcome_by, fr.outcome_at, coalesce(fx.closed_at, fs.updated_at) AS fixed_at,
+  coalesce(fx.sync_id, fs.id) AS fix_sync_id`
+
+// financeRowJoinsSQL joins to finance row r its review (fr), the price fix
+// it sent (rd, assigned to ru), and what fixed its price difference since
+// the review was built: its price discrepancy resolved (fx: Odoo's price
+// sent from the discrepancy, or the operators' "done"), or a prices sync of
+// its SKU that succeeded (fs: the scheduled check or a webhook sent Odoo's
+// price). $4 is the run's Shopify store, $5 when the review was built. Both
+// are probes of an index per row shown, and only for rows whose price
+// differs.
+const financeRowJoinsSQL = `
+LEFT JOIN finance_reviews fr ON fr.variant_id = r.variant_id
+LEFT JOIN discrepancies rd ON rd.id = fr.discrepancy_id
+LEFT JOIN users ru ON ru.id = rd.assignee_id
+LEFT JOIN LATERAL (SELECT x.closed_at, x.sync_id FROM discrepancies x
+  WHERE r.price_differs AND x.kind = 'price' AND x.status = 'resolved' AND x.key = $4::bigint::text || ':v' || r.variant_id
+    AND x.closed_at > $5 ORDER BY x.closed_at DESC LIMIT 1) fx ON true
+LEFT JOIN LATERAL (SELECT s.id, s.updated_at FROM syncs s
+  WHERE r.price_differs AND s.search_keys @> ARRAY[lower(r.sku)] AND s.family = 'prices' AND s.status = 'succeeded'
+    AND s.updated_at > $5 ORDER BY s.updated_at DESC LIMIT 1) fs ON true`
+
+// financeReviewWhere is a review filter. A semi- or anti-join on the
+// variant rather than a condition on the joined review: the planner then
+// filters the rows before it joins their thresholds, and drives a rare state
+// from the reviews' side.
+func financeReviewWhere(review string) []string {
+	switch review {
+	case ReviewNone:
+		return []string{"NOT EXISTS (SELECT 1 FROM finance_reviews x WHERE x.variant_id = r.variant_id)"}
+	case ReviewAcknowledged, ReviewAccepted, ReviewSent:
+		return []string{"EXISTS (SELECT 1 FROM finance_reviews x WHERE x.variant_id = r.variant_id AND x.state = '" + review + "')"}
+	}
+	return nil
+}
+
+// financeRun is the run the review shows: its Shopify store and when its
+// review was built.
+type financeRun struct {
+	RunID        int64     `db:"run_id"`
+	ConnectionID int64     `db:"connection_id"`
+	BuiltAt      time.Time `db:"built_at"`
+}
 
 // FinanceReview returns a page of the review of the latest prices
 // comparison in the filter's order, and whether more rows follow. The rows
@@ -285,7 +370,13 @@ FROM finance_collection_thresholds`, t.Critical, t.High, t.Medium); err != nil {
 	if b.RunID == nil {
 		return nil, false, nil
 	}
+	var run financeRun
+	if err := sqlxGet(ctx, q, &run, `SELECT run_id, connection_id, built_at FROM finance_runs WHERE run_id = $1`, *b.RunID); err != nil {
+		return nil, false, fmt.Errorf("store: finance review: %w", err)
+	}
+	args = append(args, run.ConnectionID, run.BuiltAt)
 	where := append([]string{"r.run_id = " + arg(*b.RunID)}, financeFlagWhere(f.Flag, b, arg)...)
+	where = append(where, financeReviewWhere(f.Review)...)
 	key, desc := financeOrder(f.Sort)
 	if f.AfterID != 0 {
 		null := "-1e9"
@@ -307,8 +398,7 @@ FROM finance_collection_thresholds`, t.Critical, t.High, t.Medium); err != nil {
 	}
 	query := `SELECT ` + financeRowColumns + `
 FROM finance_rows r
-` + rowLevelSQL + `
-LEFT JOIN finance_reviews fr ON fr.variant_id = r.variant_id
+` + rowLevelSQL + financeRowJoinsSQL + `
 WHERE ` + strings.Join(where, " AND ") + fmt.Sprintf(`
 ORDER BY %s%s, r.variant_id LIMIT %s`, key, dir, arg(limit+1))
 	var rows []FinanceRow
@@ -334,6 +424,8 @@ rv AS (
   ` + rowLevelSQL + `
   WHERE (lv.level <> '' OR r.price_differs OR r.cost_missing OR r.currency_differs))
 SELECT coalesce((SELECT id FROM run), 0) AS run_id, coalesce(sum(variants), 0)::bigint AS variants,
+  (SELECT coalesce(started_at, created_at) FROM recon_runs WHERE id = (SELECT id FROM run)) AS compared_at,
+  (SELECT built_at FROM finance_runs WHERE run_id = (SELECT id FROM run)) AS built_at,
   coalesce(sum(variants) FILTER (WHERE price_differs), 0)::bigint AS price_differs,
   coalesce(sum(variants) FILTER (WHERE level = 'negative'), 0)::bigint AS negative,
   coalesce(sum(variants) FILTER (WHERE level = 'critical'), 0)::bigint AS critical,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
@@ -42,16 +43,23 @@ base AS (
   LEFT JOIN sold sd ON sd.ref = s.variant_ref
   LEFT JOIN collections c ON c.product_ref = s.product_ref),
 cmp AS (
-  SELECT b.*, (b.cost_currency = '' OR b.currency = '' OR b.cost_currency = b.currency) AS cost_comparable FROM base b)
+  SELECT b.*, (b.cost_currency = '' OR b.currency = '' OR b.cost_currency = b.currency) AS cost_comparable FROM base b),
+calc AS (
+  SELECT c.*,
+    CASE WHEN cost_comparable THEN round(shop_price - cost, 2) END AS margin,
+    CASE WHEN cost_comparable AND shop_price > 0 AND cost IS NOT NULL THEN round((shop_price - cost) / shop_price * 100, 1) END AS margin_pct,
+    NOT prices_differ_in_currency AND shop_price IS NOT NULL AND list_price IS NOT NULL AND round(shop_price, 2) <> round(list_price, 2) AS price_differs
+  FROM cmp c)
 INSERT INTO finance_rows (run_id, variant_id, sku, shop_price, compare_at, list_price, odoo_cost, shop_cost, currency, odoo_currency,
-  margin, margin_pct, price_differs, cost_missing, currency_differs, units, revenue, collections)
+  margin, margin_pct, price_differs, cost_missing, currency_differs, units, revenue, collections, stake)
 SELECT $1, variant_id, sku, shop_price, compare_at, list_price, odoo_cost, shop_cost, currency, odoo_currency,
-  CASE WHEN cost_comparable THEN round(shop_price - cost, 2) END,
-  CASE WHEN cost_comparable AND shop_price > 0 AND cost IS NOT NULL THEN round((shop_price - cost) / shop_price * 100, 1) END,
-  NOT prices_differ_in_currency AND shop_price IS NOT NULL AND list_price IS NOT NULL AND round(shop_price, 2) <> round(list_price, 2),
-  cost IS NULL, prices_differ_in_currency OR (cost IS NOT NULL AND NOT cost_comparable),
-  units, round(shop_price * units, 2), collections
-FROM cmp`
+  margin, margin_pct, price_differs, cost IS NULL, prices_differ_in_currency OR (cost IS NOT NULL AND NOT cost_comparable),
+  units, round(shop_price * units, 2), collections,
+  -- Money at stake: the larger of the price gap with Odoo and the loss per
+  -- unit, times the units sold (at least one).
+  round(greatest(CASE WHEN price_differs THEN abs(shop_price - list_price) ELSE 0 END, CASE WHEN margin < 0 THEN -margin ELSE 0 END)
+    * coalesce(nullif(units, 0), 1), 2)
+FROM calc`
 
 // financeBandsSQL counts the run's variants per margin % and flags, with
 // the thresholds of their collections, for the totals.
@@ -105,6 +113,24 @@ WHERE r.run_id = $1 GROUP BY c.ref`, runID, shop); err != nil {
 		}
 		if _, err := tx.ext.ExecContext(ctx, `INSERT INTO finance_runs (run_id, connection_id) VALUES ($1, $2)`, runID, shop); err != nil {
 			return fmt.Errorf("store: finance run: %w", err)
+		}
+		// The totals outlive the rows: a past month's summary shows them.
+		t, err := tx.FinanceThresholds(ctx)
+		if err != nil {
+			return err
+		}
+		totals, err := tx.FinanceReviewTotals(ctx, t)
+		if err != nil {
+			return err
+		}
+		tj, err := json.Marshal(totals)
+		if err != nil {
+			return fmt.Errorf("store: finance run totals: %w", err)
+		}
+		if _, err := tx.ext.ExecContext(ctx, `INSERT INTO finance_run_totals (run_id, compared_at, totals)
+VALUES ($1, coalesce((SELECT coalesce(started_at, created_at) FROM recon_runs WHERE id = $1), now()), $2)
+ON CONFLICT (run_id) DO UPDATE SET totals = EXCLUDED.totals`, runID, string(tj)); err != nil {
+			return fmt.Errorf("store: finance run totals: %w", err)
 		}
 		// Tables this size are analysed by autovacuum later; the pages read
 		// right after a run need the statistics now.

@@ -94,8 +94,34 @@ FROM generate_series(1, $3::int / 4) g`, shop.ID, odoo.ID, n)
 	build := time.Since(start)
 	b.Logf("built the review of %d variants in %s", built, build.Round(time.Millisecond))
 
+	// Finance's own decisions: one variant in a hundred accepted, one in a
+	// thousand sent to the operators; one in twenty prices sent by a later
+	// sync; 500 decisions kept from last month.
+	_, err = db.ExecContext(ctx, `INSERT INTO finance_reviews (variant_id, state, note, by_label)
+SELECT g, CASE WHEN g % 1000 = 0 THEN 'sent' ELSE 'accepted' END, 'bench', 'Bench' FROM generate_series(100, $1::int, 100) g`, n)
+	require.NoError(b, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO syncs (family, direction, flow, source_connection_id, target_connection_id, trigger, entity_type,
+  entity_ref, idempotency_key, max_attempts, status, search_keys, payload)
+SELECT 'prices', 'odoo_shopify', 'prices.odoo_shopify', $1, $2, 'sweep', 'variant_prices', 'product:' || g, 'p' || g, 5, 'succeeded',
+  ARRAY['sku-' || g], '{}'::jsonb
+FROM generate_series(20, $3::int, 20) g`, odoo.ID, shop.ID, n)
+	require.NoError(b, err)
+	lastMonth := time.Now().UTC().AddDate(0, -1, 0)
+	_, err = db.ExecContext(ctx, `INSERT INTO finance_decisions (variant_id, run_id, sku, decision, note, by_label, decided_at)
+SELECT g, $1, 'SKU-' || g, 'accepted', 'bench', 'Bench', $2 FROM generate_series(1, 500) g`, run, time.Date(lastMonth.Year(), lastMonth.Month(), 10, 0, 0, 0, 0, time.UTC))
+	require.NoError(b, err)
+	for _, t := range []string{"finance_reviews", "syncs", "finance_decisions"} {
+		_, err = db.ExecContext(ctx, `VACUUM ANALYZE `+t)
+		require.NoError(b, err)
+	}
+
 	c := env.SignIn(b, vocab.RoleFinance)
 	cases := []struct{ name, path string }{
+		{"stake_sort", "/finance?sort=stake"},
+		{"not_reviewed_by_stake", "/finance?review=none&sort=stake"},
+		{"sent_to_operators", "/finance?review=sent"},
+		{"price_differs", "/finance?flag=price_differs"},
+		{"past_month_summary", "/finance/summary?month=" + lastMonth.Format("2006-01")},
 		{"first_page", "/finance"},
 		{"filtered_page", "/finance?flag=critical"},
 		{"revenue_sort", "/finance?sort=revenue"},

@@ -49,7 +49,7 @@ func TestBrowserFinanceReviewAndSummary(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(env.URL+"/finance"),
 		chromedp.WaitVisible(chromedp.CSS("#finance-rows table")),
-		chromedp.Click(chromedp.Search(`//summary[text()="Review DIFF-2"]`)),
+		chromedp.Click(chromedp.Search(`//summary[@aria-label="Review DIFF-2"]`)),
 		chromedp.SendKeys(chromedp.CSS("#note-2"), "promo until Friday"),
 		chromedp.Click(chromedp.Search(`//button[text()="Accept" and ancestor::form[contains(@action, "/finance/variants/2/")]]`)),
 		chromedp.WaitVisible(chromedp.Search(`//*[contains(text(), "The price is accepted")]`)),

@@ -348,9 +348,16 @@ func TestOperatorsSeeWhatFinanceSent(t *testing.T) {
 		_, list = c.Get("/reconciliation/discrepancies")
 		require.Contains(t, list, "OTHER-9")
 	}
+	// Nobody chosen: the price fix went to the default assignee, the only operator.
+	_, body = env.SignIn(t, vocab.RoleOperator).Get("/")
+	require.Contains(t, body, `data-sent-to-me="1">1 is assigned to you<`)
+	_, body = env.SignIn(t, vocab.RoleAdmin).Get("/")
+	require.NotContains(t, body, "data-sent-to-me", "not the admin's")
 	_, body = fin.Get("/")
 	require.NotContains(t, body, "data-sent-to-operators", "finance sent it; the badge is the operators'")
-	require.NotContains(t, body, `id="sent-to-operators"`)
+	require.Contains(t, body, `id="sent-to-operators" data-count="1"`, "finance counts what it sent")
+	require.Contains(t, body, "Open; 0 answers from the operators in the last 30 days.")
+	require.Contains(t, body, `href="/finance?review=sent"`)
 
 	// A filter that names nothing is said, and ignored.
 	_, list := op.Get("/reconciliation/discrepancies?sent=nobody")

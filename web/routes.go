@@ -84,6 +84,9 @@ func (s *Server) table() []route {
 	exclusions := handlers.Exclusions{Base: base, Store: st}
 	recon := handlers.Reconciliation{Base: base, Store: st, Engine: cfg.Recon}
 	finance := handlers.Finance{Base: base, Store: st}
+	if cfg.Recon != nil {
+		finance.Engine = cfg.Recon
+	}
 	alerts := handlers.Alerts{Base: base, Store: s.vault, Sender: cfg.Alerts}
 	rehearsals := handlers.Rehearsals{Base: base, Store: st, Runner: cfg.Rehearsal}
 	privacy := handlers.Privacy{Base: base, Store: st, Engine: cfg.Privacy}
@@ -237,12 +240,16 @@ func (s *Server) table() []route {
 		{post, "/reconciliation/discrepancies/:id<int>/ignore", everyone, recon.Act("ignore")},
 		{post, "/reconciliation/discrepancies/:id<int>/reopen", everyone, recon.Act("reopen")},
 		{post, "/reconciliation/discrepancies/:id<int>/push", operators, recon.Push},
+		// The operators' answer to a price fix finance sent them.
+		{post, "/reconciliation/discrepancies/:id<int>/answer", operators, finance.Answer},
 
 		// The margin review: finance and admins only; admins set the
 		// thresholds.
 		{get, "/finance", financeTeam, finance.List},
 		{get, "/finance.csv", financeTeam, finance.CSV},
 		{get, "/finance/summary", financeTeam, finance.Summary},
+		{get, "/finance/summary.csv", financeTeam, finance.SummaryCSV},
+		{post, "/finance/compare", financeTeam, finance.Compare},
 		{post, "/finance/thresholds", admins, finance.SetThresholds},
 		{get, "/finance/collections", financeTeam, finance.Collections},
 		{post, "/finance/collections/thresholds", admins, finance.SetCollectionThresholds},

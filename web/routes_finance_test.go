@@ -6,6 +6,9 @@ func init() {
 		routeRow{"GET", "/finance", expect{anon: forbidden, "operator": forbidden, "finance": 200, "admin": 200}},
 		routeRow{"GET", "/finance.csv", expect{anon: forbidden, "operator": forbidden, "finance": 200, "admin": 200}},
 		routeRow{"GET", "/finance/summary", expect{anon: forbidden, "operator": forbidden, "finance": 200, "admin": 200}},
+		routeRow{"GET", "/finance/summary.csv", expect{anon: forbidden, "operator": forbidden, "finance": 200, "admin": 200}},
+		// Queues a comparison of prices (or says one is on its way).
+		routeRow{"POST", "/finance/compare", expect{anon: forbidden, "operator": forbidden, "finance": 303, "admin": 303}},
 		routeRow{"POST", "/finance/thresholds", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 		routeRow{"GET", "/finance/collections", expect{anon: forbidden, "operator": forbidden, "finance": 200, "admin": 200}},
 		// No collection in the form: the admin is told to choose one (422); finance_collections_test.go saves real ones.

@@ -17,6 +17,9 @@ func init() {
 		routeRow{"POST", "/reconciliation/discrepancies/:id<int>/ignore", expect{anon: forbidden, "operator": 303, "finance": 303, "admin": 303}},
 		routeRow{"POST", "/reconciliation/discrepancies/:id<int>/reopen", expect{anon: forbidden, "operator": 303, "finance": 303, "admin": 303}},
 		routeRow{"POST", "/reconciliation/discrepancies/:id<int>/push", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
+		// No price fix from finance on the role's discrepancy: answered in
+		// words on its page; finance_workspace_test.go answers real ones.
+		routeRow{"POST", "/reconciliation/discrepancies/:id<int>/answer", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 	)
 	// Without a note, the form is refused before the discrepancy is looked up.
 }
