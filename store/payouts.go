@@ -1,0 +1,394 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Shopify Payments payouts and their balance transactions, as the payouts
+// flow reads them; the deposit each payout was matched to in the
+// accounting system; the payouts dashboard, the true margin per order and
+// per variant, and the payouts comparison (discrepancies).
+
+// ReconPayouts is the comparison of payouts with the bank deposits in the
+// accounting system, their transactions and the orders they pay for.
+const ReconPayouts = "payouts"
+
+// PayoutRow is one payout as a Shopify connection reports it. Amounts are
+// decimal strings.
+type PayoutRow struct {
+	Ref, LegacyID             string
+	IssuedAt                  time.Time
+	Status, TransactionType   string
+	TraceID                   string
+	Net, Currency             string
+	ChargesGross, ChargesFee  string
+	RefundsGross, RefundsFee  string
+	AdjustGross, AdjustFee    string
+	ReservedGross, ReservedFe string
+	RetriedGross, RetriedFee  string
+}
+
+// SavedPayout is a payout whose row was created or changed by SavePayouts.
+type SavedPayout struct {
+	ID  int64  `db:"id"`
+	Ref string `db:"payout_ref"`
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+// SavePayouts inserts or updates the payouts of a connection in one
+// statement and returns those that are new or changed: reading the same
+// payouts again changes nothing and returns none.
+func (q q) SavePayouts(ctx context.Context, connID int64, rows []PayoutRow) ([]SavedPayout, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	n := len(rows)
+	cols := make([][]string, 19)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	issued := make([]time.Time, n)
+	for i, r := range rows {
+		issued[i] = r.IssuedAt
+		for j, v := range []string{r.Ref, r.LegacyID, r.Status, r.TransactionType, r.TraceID, orZero(r.Net), r.Currency,
+			orZero(r.ChargesGross), orZero(r.ChargesFee), orZero(r.RefundsGross), orZero(r.RefundsFee), orZero(r.AdjustGross),
+			orZero(r.AdjustFee), orZero(r.ReservedGross), orZero(r.ReservedFe), orZero(r.RetriedGross), orZero(r.RetriedFee)} {
+			cols[j][i] = v
+		}
+	}
+	var out []SavedPayout
+	args := []any{connID, pq.Array(issued)}
+	for j := 0; j < 17; j++ {
+		args = append(args, pq.Array(cols[j]))
+	}
+	err := sqlxSelect(ctx, q, &out, `INSERT INTO shop_payouts AS p (connection_id, issued_at, payout_ref, legacy_id, status, transaction_type,
+  trace_id, net, currency, charges_gross, charges_fee, refunds_gross, refunds_fee, adjustments_gross, adjustments_fee,
+  reserved_gross, reserved_fee, retried_gross, retried_fee)
+SELECT $1, u.* FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[], $9::text[],
+  $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[], $15::numeric[], $16::numeric[], $17::numeric[],
+  $18::numeric[], $19::numeric[]) AS u
+ON CONFLICT (connection_id, payout_ref) DO UPDATE SET issued_at = EXCLUDED.issued_at, status = EXCLUDED.status,
+  transaction_type = EXCLUDED.transaction_type, trace_id = EXCLUDED.trace_id, net = EXCLUDED.net, currency = EXCLUDED.currency,
+  charges_gross = EXCLUDED.charges_gross, charges_fee = EXCLUDED.charges_fee, refunds_gross = EXCLUDED.refunds_gross,
+  refunds_fee = EXCLUDED.refunds_fee, adjustments_gross = EXCLUDED.adjustments_gross, adjustments_fee = EXCLUDED.adjustments_fee,
+  reserved_gross = EXCLUDED.reserved_gross, reserved_fee = EXCLUDED.reserved_fee, retried_gross = EXCLUDED.retried_gross,
+  retried_fee = EXCLUDED.retried_fee, read_at = now()
+WHERE (p.issued_at, p.status, p.trace_id, p.net, p.currency) IS DISTINCT FROM
+  (EXCLUDED.issued_at, EXCLUDED.status, EXCLUDED.trace_id, EXCLUDED.net, EXCLUDED.currency)
+RETURNING id, payout_ref`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: save payouts: %w", err)
+	}
+	return out, nil
+}
+
+// BalanceTxRow is one balance transaction as a Shopify connection reports it.
+type BalanceTxRow struct {
+	Ref, PayoutRef, Kind, Type string
+	Test                       bool
+	Amount, Fee, Net, Currency string
+	OrderRef, OrderName        string
+	SourceType, Reason         string
+	ProcessedAt                time.Time
+}
+
+// SaveBalanceTransactions inserts or updates balance transactions of a
+// connection in one statement (a page of the sweep); it returns how many
+// were new or changed.
+func (q q) SaveBalanceTransactions(ctx context.Context, connID int64, rows []BalanceTxRow) (int64, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	n := len(rows)
+	cols := make([][]string, 12)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	tests := make([]bool, n)
+	at := make([]time.Time, n)
+	for i, r := range rows {
+		tests[i], at[i] = r.Test, r.ProcessedAt
+		for j, v := range []string{r.Ref, r.PayoutRef, r.Kind, r.Type, orZero(r.Amount), orZero(r.Fee), orZero(r.Net), r.Currency,
+			r.OrderRef, r.OrderName, r.SourceType, r.Reason} {
+			cols[j][i] = v
+		}
+	}
+	args := []any{connID, pq.Array(tests), pq.Array(at)}
+	for _, c := range cols {
+		args = append(args, pq.Array(c))
+	}
+	res, err := q.ext.ExecContext(ctx, `INSERT INTO shop_balance_transactions AS t (connection_id, test, processed_at, tx_ref, payout_ref,
+  kind, type, amount, fee, net, currency, order_ref, order_name, source_type, adjustment_reason)
+SELECT $1, u.* FROM unnest($2::boolean[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[],
+  $9::numeric[], $10::numeric[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) AS u
+ON CONFLICT (connection_id, tx_ref) DO UPDATE SET payout_ref = EXCLUDED.payout_ref, kind = EXCLUDED.kind, type = EXCLUDED.type,
+  amount = EXCLUDED.amount, fee = EXCLUDED.fee, net = EXCLUDED.net, currency = EXCLUDED.currency, order_ref = EXCLUDED.order_ref,
+  order_name = EXCLUDED.order_name, processed_at = EXCLUDED.processed_at
+WHERE (t.payout_ref, t.amount, t.fee, t.net, t.order_ref) IS DISTINCT FROM
+  (EXCLUDED.payout_ref, EXCLUDED.amount, EXCLUDED.fee, EXCLUDED.net, EXCLUDED.order_ref)`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: save balance transactions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// ShopPayout is a stored payout with the deposit it was matched to.
+type ShopPayout struct {
+	ID              int64     `db:"id"`
+	ConnectionID    int64     `db:"connection_id"`
+	ConnectionName  string    `db:"connection_name"`
+	Ref             string    `db:"payout_ref"`
+	LegacyID        string    `db:"legacy_id"`
+	IssuedAt        time.Time `db:"issued_at"`
+	Status          string    `db:"status"`
+	TransactionType string    `db:"transaction_type"`
+	TraceID         string    `db:"trace_id"`
+	Net             float64   `db:"net"`
+	Currency        string    `db:"currency"`
+	ChargesGross    float64   `db:"charges_gross"`
+	ChargesFee      float64   `db:"charges_fee"`
+	RefundsGross    float64   `db:"refunds_gross"`
+	RefundsFee      float64   `db:"refunds_fee"`
+	AdjustGross     float64   `db:"adjustments_gross"`
+	AdjustFee       float64   `db:"adjustments_fee"`
+	ReservedGross   float64   `db:"reserved_gross"`
+	ReservedFee     float64   `db:"reserved_fee"`
+	RetriedGross    float64   `db:"retried_gross"`
+	RetriedFee      float64   `db:"retried_fee"`
+	// The deposit: nil when no accounting system was looked at yet.
+	DepositCheckedAt *time.Time `db:"deposit_checked_at"`
+	DepositLine      *string    `db:"deposit_line"`
+	DepositAmount    *float64   `db:"deposit_amount"`
+	DepositDate      *time.Time `db:"deposit_date"`
+	DepositRef       *string    `db:"deposit_ref"`
+	// Open is the live discrepancies of the payout.
+	Open int64 `db:"open"`
+}
+
+// Fees is what Shopify Payments kept of the payout: every fee of its summary.
+func (p ShopPayout) Fees() float64 {
+	return p.ChargesFee + p.RefundsFee + p.AdjustFee + p.ReservedFee + p.RetriedFee
+}
+
+// Matched reports whether a deposit was found for it.
+func (p ShopPayout) Matched() bool { return p.DepositLine != nil && *p.DepositLine != "" }
+
+const payoutColumns = `p.id, p.connection_id, c.name AS connection_name, p.payout_ref, p.legacy_id, p.issued_at, p.status,
+p.transaction_type, p.trace_id, p.net, p.currency, p.charges_gross, p.charges_fee, p.refunds_gross, p.refunds_fee,
+p.adjustments_gross, p.adjustments_fee, p.reserved_gross, p.reserved_fee, p.retried_gross, p.retried_fee,
+d.checked_at AS deposit_checked_at, d.line_ref AS deposit_line, d.amount AS deposit_amount, d.deposit_date, d.reference AS deposit_ref,
+(SELECT count(*) FROM discrepancies x WHERE x.family = 'payouts' AND x.status IN ('open', 'acknowledged')
+  AND x.key LIKE p.id::text || ':%') AS open`
+
+// The deposit shown is the one of the first accounting system that looked.
+const payoutFrom = ` FROM shop_payouts p JOIN connections c ON c.id = p.connection_id
+LEFT JOIN LATERAL (SELECT * FROM payout_deposits d WHERE d.payout_id = p.id ORDER BY d.connection_id LIMIT 1) d ON true`
+
+// PayoutFilter selects payouts, newest first.
+type PayoutFilter struct {
+	// From and To bound the issue date (To exclusive); zero: unbounded.
+	From, To time.Time
+	// Unmatched keeps those with no deposit found.
+	Unmatched bool
+	// Keyset: issued before (BeforeAt, BeforeID).
+	BeforeAt time.Time
+	BeforeID int64
+	Limit    int
+}
+
+// ListPayouts returns one page of payouts, newest first; more says whether another page exists.
+func (q q) ListPayouts(ctx context.Context, f PayoutFilter) ([]ShopPayout, bool, error) {
+	where := "true"
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if !f.From.IsZero() {
+		where += " AND p.issued_at >= " + arg(f.From)
+	}
+	if !f.To.IsZero() {
+		where += " AND p.issued_at < " + arg(f.To)
+	}
+	if f.Unmatched {
+		where += " AND coalesce(d.line_ref, '') = ''"
+	}
+	if f.BeforeID > 0 {
+		where += fmt.Sprintf(" AND (p.issued_at, p.id) < (%s, %s)", arg(f.BeforeAt), arg(f.BeforeID))
+	}
+	limit := pageLimit(f.Limit)
+	var ps []ShopPayout
+	if err := sqlxSelect(ctx, q, &ps, `SELECT `+payoutColumns+payoutFrom+` WHERE `+where+
+		` ORDER BY p.issued_at DESC, p.id DESC LIMIT `+arg(limit+1), args...); err != nil {
+		return nil, false, fmt.Errorf("store: list payouts: %w", err)
+	}
+	if len(ps) > limit {
+		return ps[:limit], true, nil
+	}
+	return ps, false, nil
+}
+
+// PayoutByID reads one payout.
+func (q q) PayoutByID(ctx context.Context, id int64) (ShopPayout, error) {
+	var p ShopPayout
+	err := sqlxGet(ctx, q, &p, `SELECT `+payoutColumns+payoutFrom+` WHERE p.id = $1`, id)
+	return p, err
+}
+
+// PayoutByRef reads one payout by its connection and Shopify id.
+func (q q) PayoutByRef(ctx context.Context, connID int64, ref string) (ShopPayout, error) {
+	var p ShopPayout
+	err := sqlxGet(ctx, q, &p, `SELECT `+payoutColumns+payoutFrom+` WHERE p.connection_id = $1 AND p.payout_ref = $2`, connID, ref)
+	return p, err
+}
+
+// BalanceTx is a stored balance transaction.
+type BalanceTx struct {
+	ID          int64     `db:"id"`
+	Ref         string    `db:"tx_ref"`
+	Kind        string    `db:"kind"`
+	Type        string    `db:"type"`
+	Amount      float64   `db:"amount"`
+	Fee         float64   `db:"fee"`
+	Net         float64   `db:"net"`
+	Currency    string    `db:"currency"`
+	OrderRef    string    `db:"order_ref"`
+	OrderName   string    `db:"order_name"`
+	Reason      string    `db:"adjustment_reason"`
+	ProcessedAt time.Time `db:"processed_at"`
+}
+
+// PayoutTransactions returns one page of a payout's balance transactions,
+// in processing order, after the keyset (afterAt, afterID).
+func (q q) PayoutTransactions(ctx context.Context, p ShopPayout, afterAt time.Time, afterID int64, limit int) ([]BalanceTx, bool, error) {
+	limit = pageLimit(limit)
+	var ts []BalanceTx
+	if err := sqlxSelect(ctx, q, &ts, `SELECT id, tx_ref, kind, type, amount, fee, net, currency, order_ref, order_name,
+  adjustment_reason, processed_at FROM shop_balance_transactions
+WHERE connection_id = $1 AND payout_ref = $2 AND (processed_at, id) > ($3, $4)
+ORDER BY processed_at, id LIMIT $5`, p.ConnectionID, p.Ref, afterAt, afterID, limit+1); err != nil {
+		return nil, false, fmt.Errorf("store: payout transactions: %w", err)
+	}
+	if len(ts) > limit {
+		return ts[:limit], true, nil
+	}
+	return ts, false, nil
+}
+
+// PayoutDeposit is what an accounting system holds for a payout.
+type PayoutDeposit struct {
+	PayoutID, ConnectionID int64
+	// LineRef is the bank statement line; "" when none was found.
+	LineRef   string
+	Amount    float64
+	Currency  string
+	Date      time.Time
+	Reference string
+	ByTrace   bool
+}
+
+// SavePayoutDeposit records the deposit a payout was matched to (or that
+// none was found) in one accounting system.
+func (q q) SavePayoutDeposit(ctx context.Context, d PayoutDeposit) error {
+	var amount any
+	var date any
+	if d.LineRef != "" {
+		amount, date = d.Amount, d.Date
+	}
+	_, err := q.ext.ExecContext(ctx, `INSERT INTO payout_deposits (payout_id, connection_id, line_ref, amount, currency, deposit_date, reference, by_trace)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (payout_id, connection_id) DO UPDATE SET checked_at = now(), line_ref = EXCLUDED.line_ref, amount = EXCLUDED.amount,
+  currency = EXCLUDED.currency, deposit_date = EXCLUDED.deposit_date, reference = EXCLUDED.reference, by_trace = EXCLUDED.by_trace`,
+		d.PayoutID, d.ConnectionID, d.LineRef, amount, d.Currency, date, d.Reference, d.ByTrace)
+	if err != nil {
+		return fmt.Errorf("store: save payout deposit: %w", err)
+	}
+	return nil
+}
+
+// ClaimedDepositLines are the bank statement lines of an accounting system
+// already matched to a payout other than exceptID: one deposit pays one payout.
+func (q q) ClaimedDepositLines(ctx context.Context, connID, exceptID int64) (map[string]bool, error) {
+	var refs []string
+	if err := sqlxSelect(ctx, q, &refs, `SELECT line_ref FROM payout_deposits WHERE connection_id = $1 AND payout_id <> $2 AND line_ref <> ''`,
+		connID, exceptID); err != nil {
+		return nil, fmt.Errorf("store: claimed deposits: %w", err)
+	}
+	out := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		out[r] = true
+	}
+	return out, nil
+}
+
+// PayoutsSummary is the payouts dashboard's headline for a period.
+type PayoutsSummary struct {
+	Payouts   int64   `db:"payouts"`
+	Net       float64 `db:"net"`
+	Matched   int64   `db:"matched"`
+	Unmatched int64   `db:"unmatched"`
+	Currency  string  `db:"currency"`
+	// Differences are the live payout discrepancies (all periods).
+	Differences int64 `db:"differences"`
+	// Chargebacks are disputes debited and not reversed yet.
+	Chargebacks       int64   `db:"chargebacks"`
+	ChargebacksAmount float64 `db:"chargebacks_amount"`
+}
+
+// PayoutsSummaryOf sums the payouts issued in [from, to).
+func (q q) PayoutsSummaryOf(ctx context.Context, from, to time.Time) (PayoutsSummary, error) {
+	var s PayoutsSummary
+	err := sqlxGet(ctx, q, &s, `WITH p AS (
+  SELECT p.net, p.currency, EXISTS (SELECT 1 FROM payout_deposits d WHERE d.payout_id = p.id AND d.line_ref <> '') AS matched
+  FROM shop_payouts p WHERE p.issued_at >= $1 AND p.issued_at < $2),
+disputes AS (
+  SELECT order_ref, sum(amount) AS amount, bool_or(amount > 0) AS reversed FROM shop_balance_transactions
+  WHERE kind = 'dispute' GROUP BY connection_id, order_ref)
+SELECT (SELECT count(*) FROM p) AS payouts, (SELECT coalesce(sum(net), 0) FROM p) AS net,
+  (SELECT count(*) FILTER (WHERE matched) FROM p) AS matched, (SELECT count(*) FILTER (WHERE NOT matched) FROM p) AS unmatched,
+  coalesce((SELECT min(currency) FROM p), '') AS currency,
+  (SELECT count(*) FROM discrepancies WHERE family = 'payouts' AND status IN ('open', 'acknowledged')) AS differences,
+  (SELECT count(*) FROM disputes WHERE NOT reversed) AS chargebacks,
+  (SELECT coalesce(-sum(amount), 0) FROM disputes WHERE NOT reversed) AS chargebacks_amount`, from, to)
+	if err != nil {
+		return s, fmt.Errorf("store: payouts summary: %w", err)
+	}
+	return s, nil
+}
+
+// MonthFees is one month of payment fees against revenue (charges).
+type MonthFees struct {
+	Month    time.Time `db:"month"`
+	Revenue  float64   `db:"revenue"`
+	Fees     float64   `db:"fees"`
+	Refunds  float64   `db:"refunds"`
+	Currency string    `db:"currency"`
+}
+
+// Percent is the fees as a percentage of revenue; 0 without revenue.
+func (m MonthFees) Percent() float64 {
+	if m.Revenue == 0 {
+		return 0
+	}
+	return m.Fees / m.Revenue * 100
+}
+
+// FeesByMonth sums charges, fees and refunds per calendar month (UTC) of
+// the months from since on, oldest first.
+func (q q) FeesByMonth(ctx context.Context, since time.Time) ([]MonthFees, error) {
+	var ms []MonthFees
+	if err := sqlxSelect(ctx, q, &ms, `SELECT date_trunc('month', processed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month,
+  coalesce(sum(amount) FILTER (WHERE kind = 'charge'), 0) AS revenue, coalesce(sum(fee), 0) AS fees,
+  coalesce(-sum(amount) FILTER (WHERE kind = 'refund'), 0) AS refunds, min(currency) AS currency
+FROM shop_balance_transactions WHERE processed_at >= $1 AND NOT test GROUP BY 1 ORDER BY 1`, since); err != nil {
+		return nil, fmt.Errorf("store: fees by month: %w", err)
+	}
+	return ms, nil
+}
