@@ -51,7 +51,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 9)
+	require.Len(t, names, 10)
 }
 
 // The names are stored in sync records and queued jobs: they never change,

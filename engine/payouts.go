@@ -41,12 +41,16 @@ const (
 	// depositNear: a deposit within this share of the payout is taken as
 	// its deposit with a difference (listed), not as someone else's.
 	depositNear = 0.05
+	// recheckFor is how long a payout without a deposit is looked for again.
+	recheckFor = 30 * 24 * time.Hour
 )
 
 func payoutsFlow() Flow {
 	return Flow{Name: flowPayouts, Family: vocab.Payouts, From: vocab.KindShopify, To: vocab.KindOdoo,
 		Sweep: &flowSweep{job: sweepJobContent, run: (*Engine).SweepPayouts},
-		Lease: leaseOn("payout"),
+		// One payout of an accounting system at a time: two payouts of the
+		// same amount must not both take the same deposit.
+		Lease: func(target int64, _ string) string { return fmt.Sprintf("payouts:%d", target) },
 		Run:   runWith(runSpec[payoutRec, *odoo.Client]{record: "payout", connect: (*Engine).odoo, body: (*Engine).runPayout})}
 }
 
@@ -142,10 +146,38 @@ func (e *Engine) sweepPayoutsOf(ctx context.Context, rs rules.Rules, src int64, 
 		}
 		after = pg.PageInfo.EndCursor
 	}
-	if newest.IsZero() {
-		return queuedN, nil
+	n, err := e.recheckDeposits(ctx, rs, src, tgts, trigger)
+	queuedN += n
+	if err != nil || newest.IsZero() {
+		return queuedN, err
 	}
 	return queuedN, e.st.SaveSyncCursor(ctx, store.SyncCursor{ConnectionID: src, Name: cursorPayouts, PositionAt: &newest})
+}
+
+// recheckDeposits queues the recent paid payouts whose deposit was not in
+// an accounting system when it was last looked at: banks take days.
+func (e *Engine) recheckDeposits(ctx context.Context, rs rules.Rules, src int64, tgts []int64, trigger string) (int, error) {
+	n := 0
+	for _, tgt := range tgts {
+		ps, err := e.st.PayoutsWithoutDeposit(ctx, src, tgt, time.Now().Add(-recheckFor))
+		if err != nil {
+			return n, err
+		}
+		if len(ps) == 0 {
+			continue
+		}
+		var qs []queued
+		for _, p := range ps {
+			rec := payoutRec{ID: p.ID, Ref: p.Ref, LegacyID: p.LegacyID, IssuedAt: p.IssuedAt.UTC(), Status: p.Status,
+				Net: strconv.FormatFloat(p.Net, 'f', 2, 64), Currency: p.Currency, TraceID: p.TraceID}
+			qs = append(qs, e.sweptSyncs(rs, src, []int64{tgt}, vocab.Payouts, e.payoutSync(rec, src, trigger), rec, "", rec.label())...)
+		}
+		if err := e.st.InTx(ctx, func(tx *store.Tx) error { _, err := e.insertSyncs(ctx, tx, qs); return err }); err != nil {
+			return n, err
+		}
+		n += len(qs)
+	}
+	return n, nil
 }
 
 // readBalanceTransactions reads the balance transactions processed since

@@ -70,6 +70,14 @@ func DiscKindText(kind string) string {
 		return "Refund without credit note"
 	case "mapping_gone":
 		return "Mapped record no longer exists"
+	case "payout_no_deposit":
+		return "Payout not found in the bank"
+	case "payout_deposit_differs":
+		return "Deposit differs from the payout"
+	case "payout_sum_differs":
+		return "Transactions do not add up to the payout"
+	case "payout_orders_missing":
+		return "Orders paid out but missing in the ERP"
 	}
 	return kind
 }

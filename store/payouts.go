@@ -392,3 +392,97 @@ FROM shop_balance_transactions WHERE processed_at >= $1 AND NOT test GROUP BY 1 
 	}
 	return ms, nil
 }
+
+// payoutsSQL compares the paid payouts of master (Shopify, $2) issued
+// before $5 with what other (the accounting system, $3) holds: a deposit
+// missing, a deposit that differs in amount or currency, transactions that
+// do not add up to the payout, and charges on orders that never reached
+// the accounting system. Sizes are money; per mille of the payout in
+// detail and after the other value.
+const payoutsSQL = `WITH p AS (
+  SELECT p.id, p.payout_ref, p.legacy_id, p.issued_at, p.net, p.currency, d.line_ref, d.amount AS dep_amount, d.currency AS dep_cur,
+    d.deposit_date, 'Payout of ' || to_char(p.issued_at AT TIME ZONE 'UTC', 'FMDD Mon YYYY') AS label
+  FROM shop_payouts p JOIN payout_deposits d ON d.payout_id = p.id AND d.connection_id = $3
+  WHERE p.connection_id = $2 AND p.status = 'PAID' AND p.issued_at < $5),
+sums AS (
+  SELECT t.payout_ref, sum(t.net) AS net, count(*) AS n FROM shop_balance_transactions t
+  WHERE t.connection_id = $2 AND t.payout_ref IN (SELECT payout_ref FROM p) GROUP BY t.payout_ref),
+lost AS (
+  SELECT t.payout_ref, count(DISTINCT t.order_ref) AS orders, sum(t.amount) AS amount,
+    string_agg(DISTINCT t.order_name, ', ') AS names
+  FROM shop_balance_transactions t
+  WHERE t.connection_id = $2 AND t.kind = 'charge' AND t.order_ref <> '' AND t.payout_ref IN (SELECT payout_ref FROM p)
+    AND NOT EXISTS (SELECT 1 FROM syncs s WHERE s.entity_ref = t.order_ref AND s.target_connection_id = $3
+      AND s.status = 'succeeded' AND s.flow = 'orders.shopify_odoo')
+  GROUP BY t.payout_ref),
+diff AS (
+  SELECT 'payout_no_deposit' AS kind, p.id || ':' || $3 AS key, p.label, trim_scale(p.net)::text || ' ' || p.currency AS master_value,
+    'no deposit' AS other_value, abs(p.net) AS size,
+    jsonb_build_object('payout_id', p.id, 'payout', p.payout_ref, 'per_mille', 1000) AS detail
+  FROM p WHERE p.line_ref = ''
+  UNION ALL
+  SELECT 'payout_deposit_differs', p.id || ':' || $3, p.label, trim_scale(p.net)::text || ' ' || p.currency,
+    trim_scale(p.dep_amount)::text || ' ' || coalesce(nullif(p.dep_cur, ''), p.currency) || CASE WHEN p.net <> 0
+      THEN ' (' || to_char(round(abs(p.dep_amount - p.net) / abs(p.net) * 1000, 1), 'FM9999990.0') || ' ‰)' ELSE '' END,
+    CASE WHEN p.dep_cur <> '' AND p.dep_cur <> p.currency THEN abs(p.net) ELSE abs(p.dep_amount - p.net) END,
+    jsonb_build_object('payout_id', p.id, 'payout', p.payout_ref, 'deposit', p.line_ref, 'deposit_date', p.deposit_date,
+      'per_mille', CASE WHEN p.net <> 0 THEN round(abs(p.dep_amount - p.net) / abs(p.net) * 1000, 1) END)
+  FROM p WHERE p.line_ref <> '' AND (round(p.dep_amount, 2) <> round(p.net, 2) OR (p.dep_cur <> '' AND p.dep_cur <> p.currency))
+  UNION ALL
+  SELECT 'payout_sum_differs', p.id || ':' || $3, p.label, trim_scale(p.net)::text || ' ' || p.currency,
+    trim_scale(coalesce(s.net, 0))::text || ' in ' || coalesce(s.n, 0) || ' transactions' || CASE WHEN p.net <> 0
+      THEN ' (' || to_char(round(abs(coalesce(s.net, 0) - p.net) / abs(p.net) * 1000, 1), 'FM9999990.0') || ' ‰)' ELSE '' END,
+    abs(coalesce(s.net, 0) - p.net),
+    jsonb_build_object('payout_id', p.id, 'payout', p.payout_ref, 'transactions', coalesce(s.n, 0),
+      'per_mille', CASE WHEN p.net <> 0 THEN round(abs(coalesce(s.net, 0) - p.net) / abs(p.net) * 1000, 1) END)
+  FROM p LEFT JOIN sums s ON s.payout_ref = p.payout_ref WHERE round(coalesce(s.net, 0), 2) <> round(p.net, 2)
+  UNION ALL
+  SELECT 'payout_orders_missing', p.id || ':' || $3, p.label, l.orders || ' orders paid: ' || left(l.names, 200),
+    'not in the accounting system', l.amount,
+    jsonb_build_object('payout_id', p.id, 'payout', p.payout_ref, 'orders', l.orders,
+      'per_mille', CASE WHEN p.net <> 0 THEN round(l.amount / abs(p.net) * 1000, 1) END)
+  FROM p JOIN lost l ON l.payout_ref = p.payout_ref),
+` + upsertDiscrepancies + `
+SELECT (SELECT count(*) FROM p) AS compared, (SELECT count(*) FROM up) AS differing, (SELECT count(*) FROM up WHERE opened) AS opened`
+
+// ComparePayouts compares the payouts of master (Shopify) issued before
+// notAfter with the deposits, transactions and orders other holds.
+func (s *Store) ComparePayouts(ctx context.Context, runID, master, other int64, notAfter time.Time) (CompareResult, error) {
+	r, err := s.compare(ctx, payoutsSQL, runID, master, other, ReconPayouts, notAfter)
+	if err != nil {
+		return r, err
+	}
+	var nc struct {
+		Unchecked int64 `db:"unchecked"`
+		Recent    int64 `db:"recent"`
+	}
+	if err := sqlxGet(ctx, s.q, &nc, `SELECT
+  count(*) FILTER (WHERE p.issued_at < $3 AND NOT EXISTS (SELECT 1 FROM payout_deposits d WHERE d.payout_id = p.id AND d.connection_id = $2)) AS unchecked,
+  count(*) FILTER (WHERE p.issued_at >= $3) AS recent
+FROM shop_payouts p WHERE p.connection_id = $1 AND p.status = 'PAID'`, master, other, notAfter); err != nil {
+		return r, fmt.Errorf("store: payouts not compared: %w", err)
+	}
+	if nc.Unchecked > 0 {
+		r.NotComparable = append(r.NotComparable, RunProblem{What: "payouts not looked for in the bank statements yet",
+			Why: "Their syncs are still waiting or failed; see Failed syncs. The next comparison looks at them again.", Count: nc.Unchecked})
+	}
+	if nc.Recent > 0 {
+		r.NotComparable = append(r.NotComparable, RunProblem{What: "payouts issued in the last 3 days",
+			Why: "Their deposit may still be on its way to the bank; the next comparison looks at them again.", Count: nc.Recent})
+	}
+	return r, nil
+}
+
+// PayoutsWithoutDeposit are the paid payouts of a Shopify connection issued
+// since since for which the accounting system tgt had no deposit when it
+// was last looked at: their deposit may have arrived since.
+func (q q) PayoutsWithoutDeposit(ctx context.Context, src, tgt int64, since time.Time) ([]ShopPayout, error) {
+	var ps []ShopPayout
+	if err := sqlxSelect(ctx, q, &ps, `SELECT `+payoutColumns+payoutFrom+`
+WHERE p.connection_id = $1 AND p.status = 'PAID' AND p.issued_at >= $3
+  AND EXISTS (SELECT 1 FROM payout_deposits x WHERE x.payout_id = p.id AND x.connection_id = $2 AND x.line_ref = '')
+ORDER BY p.issued_at LIMIT 1000`, src, tgt, since); err != nil {
+		return nil, fmt.Errorf("store: payouts without deposit: %w", err)
+	}
+	return ps, nil
+}
