@@ -100,6 +100,8 @@ type DiscFilter struct {
 	// SentToOperators keeps those finance sent to the operators (a price fix
 	// asked from the finance review).
 	SentToOperators bool
+	// KeyPrefix keeps those whose key starts with it ("17:": payout 17's).
+	KeyPrefix string
 	// Keyset: ids below BeforeID.
 	BeforeID int64
 	Limit    int
@@ -134,6 +136,9 @@ func (q q) ListDiscrepancies(ctx context.Context, f DiscFilter) ([]Discrepancy, 
 	}
 	if f.SentToOperators {
 		where = append(where, sentToOperatorsSQL)
+	}
+	if f.KeyPrefix != "" {
+		where = append(where, "starts_with(d.key, "+arg(f.KeyPrefix)+")")
 	}
 	if f.BeforeID > 0 {
 		where = append(where, "d.id < "+arg(f.BeforeID))

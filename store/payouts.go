@@ -188,7 +188,7 @@ p.transaction_type, p.trace_id, p.net, p.currency, p.charges_gross, p.charges_fe
 p.adjustments_gross, p.adjustments_fee, p.reserved_gross, p.reserved_fee, p.retried_gross, p.retried_fee,
 d.checked_at AS deposit_checked_at, d.line_ref AS deposit_line, d.amount AS deposit_amount, d.deposit_date, d.reference AS deposit_ref,
 (SELECT count(*) FROM discrepancies x WHERE x.family = 'payouts' AND x.status IN ('open', 'acknowledged')
-  AND x.key LIKE p.id::text || ':%') AS open`
+  AND starts_with(x.key, p.id::text || ':')) AS open`
 
 // The deposit shown is the one of the first accounting system that looked.
 const payoutFrom = ` FROM shop_payouts p JOIN connections c ON c.id = p.connection_id
@@ -485,4 +485,127 @@ ORDER BY p.issued_at LIMIT 1000`, src, tgt, since); err != nil {
 		return nil, fmt.Errorf("store: payouts without deposit: %w", err)
 	}
 	return ps, nil
+}
+
+// OrderMargin is the true margin of one order paid through Shopify
+// Payments: what the customer paid, less payment fees, refunds, lost
+// disputes and the ERP cost of the goods, beside the list-price margin
+// (paid less cost).
+type OrderMargin struct {
+	OrderRef  string    `db:"order_ref"`
+	OrderName string    `db:"order_name"`
+	Currency  string    `db:"currency"`
+	PaidAt    time.Time `db:"paid_at"`
+	Revenue   float64   `db:"revenue"`
+	Fees      float64   `db:"fees"`
+	Refunds   float64   `db:"refunds"`
+	Disputes  float64   `db:"disputes"`
+	// Cost is nil when a line's cost is unknown (order not synced, variant
+	// not mapped, or no cost in the latest prices comparison).
+	Cost *float64 `db:"cost"`
+}
+
+// ListMargin is revenue less cost; nil without a cost.
+func (m OrderMargin) ListMargin() *float64 {
+	if m.Cost == nil {
+		return nil
+	}
+	v := m.Revenue - *m.Cost
+	return &v
+}
+
+// TrueMargin is revenue less fees, refunds, disputes and cost; nil without a cost.
+func (m OrderMargin) TrueMargin() *float64 {
+	if m.Cost == nil {
+		return nil
+	}
+	v := m.Revenue - m.Fees - m.Refunds - m.Disputes - *m.Cost
+	return &v
+}
+
+// marginLinesSQL are the order lines (from the order's latest sync into the
+// ERP) of the orders paid in [$1, $2), with the ERP cost of their variant
+// in the latest finance review, and their order's payment figures.
+const marginLinesSQL = `WITH o AS (
+  SELECT connection_id, order_ref, min(order_name) AS order_name, min(currency) AS currency, min(processed_at) AS paid_at,
+    coalesce(sum(amount) FILTER (WHERE kind = 'charge'), 0) AS revenue, coalesce(sum(fee), 0) AS fees,
+    coalesce(-sum(amount) FILTER (WHERE kind = 'refund'), 0) AS refunds,
+    greatest(coalesce(-sum(net) FILTER (WHERE kind = 'dispute'), 0), 0) AS disputes
+  FROM shop_balance_transactions WHERE order_ref <> '' AND processed_at >= $1 AND processed_at < $2 AND NOT test
+  GROUP BY connection_id, order_ref),
+fr AS (SELECT run_id FROM finance_runs ORDER BY built_at DESC LIMIT 1),
+lines AS (
+  SELECT o.*, l->>'variant_id' AS variant_ref, coalesce(nullif(l->>'sku', ''), l->>'title', '') AS sku,
+    (l->>'quantity')::numeric AS qty, (l->>'price')::numeric AS price
+  FROM o CROSS JOIN LATERAL (SELECT payload FROM syncs s WHERE s.entity_ref = o.order_ref AND s.status = 'succeeded'
+    AND s.flow = 'orders.shopify_odoo' ORDER BY s.id DESC LIMIT 1) s
+  CROSS JOIN LATERAL jsonb_array_elements(s.payload->'lines') l
+  WHERE (l->>'quantity')::numeric > 0),
+costed AS (
+  SELECT lines.*, r.entity_id AS variant_id, f.odoo_cost AS unit_cost,
+    lines.qty * lines.price / nullif(sum(lines.qty * lines.price) OVER (PARTITION BY lines.connection_id, lines.order_ref), 0) AS share
+  FROM lines LEFT JOIN mapping_refs r ON r.connection_id = lines.connection_id AND r.entity_type = 'variant'
+    AND r.external_id = lines.variant_ref AND r.valid_to IS NULL
+  LEFT JOIN finance_rows f ON f.run_id = (SELECT run_id FROM fr) AND f.variant_id = r.entity_id)`
+
+// OrderMargins returns the true margin of the orders paid in [from, to),
+// most recent first, up to limit.
+func (q q) OrderMargins(ctx context.Context, from, to time.Time, limit int) ([]OrderMargin, error) {
+	var ms []OrderMargin
+	if err := sqlxSelect(ctx, q, &ms, `WITH o AS (
+  SELECT connection_id, order_ref, min(order_name) AS order_name, min(currency) AS currency, min(processed_at) AS paid_at,
+    coalesce(sum(amount) FILTER (WHERE kind = 'charge'), 0) AS revenue, coalesce(sum(fee), 0) AS fees,
+    coalesce(-sum(amount) FILTER (WHERE kind = 'refund'), 0) AS refunds,
+    greatest(coalesce(-sum(net) FILTER (WHERE kind = 'dispute'), 0), 0) AS disputes
+  FROM shop_balance_transactions WHERE order_ref <> '' AND processed_at >= $1 AND processed_at < $2 AND NOT test
+  GROUP BY connection_id, order_ref ORDER BY min(processed_at) DESC, order_ref LIMIT $3),
+fr AS (SELECT run_id FROM finance_runs ORDER BY built_at DESC LIMIT 1)
+SELECT o.order_ref, o.order_name, o.currency, o.paid_at, o.revenue, o.fees, o.refunds, o.disputes, c.cost
+FROM o LEFT JOIN LATERAL (
+  SELECT CASE WHEN count(*) > 0 AND count(*) = count(f.odoo_cost) THEN sum((l->>'quantity')::numeric * f.odoo_cost) END AS cost
+  FROM (SELECT payload FROM syncs s WHERE s.entity_ref = o.order_ref AND s.status = 'succeeded' AND s.flow = 'orders.shopify_odoo'
+        ORDER BY s.id DESC LIMIT 1) s
+  CROSS JOIN LATERAL jsonb_array_elements(s.payload->'lines') l
+  LEFT JOIN mapping_refs r ON r.connection_id = o.connection_id AND r.entity_type = 'variant' AND r.external_id = l->>'variant_id' AND r.valid_to IS NULL
+  LEFT JOIN finance_rows f ON f.run_id = (SELECT run_id FROM fr) AND f.variant_id = r.entity_id
+  WHERE (l->>'quantity')::numeric > 0) c ON true
+ORDER BY o.paid_at DESC, o.order_ref`, from, to, pageLimit(limit)); err != nil {
+		return nil, fmt.Errorf("store: order margins: %w", err)
+	}
+	return ms, nil
+}
+
+// VariantMargin is the margin of one variant over the orders paid in a
+// period: at list price (what its lines sold for, less ERP cost) and true
+// (less its share of its orders' payment fees, refunds and lost disputes,
+// in proportion to the line's value in the order).
+type VariantMargin struct {
+	VariantID  int64    `db:"variant_id"`
+	SKU        string   `db:"sku"`
+	Currency   string   `db:"currency"`
+	Units      float64  `db:"units"`
+	Revenue    float64  `db:"revenue"`
+	Cost       *float64 `db:"cost"`
+	Fees       float64  `db:"fees"`
+	Refunds    float64  `db:"refunds"`
+	ListMargin *float64 `db:"list_margin"`
+	TrueMargin *float64 `db:"true_margin"`
+}
+
+// VariantMargins returns the mapped variants sold in the orders paid in
+// [from, to), lowest true margin first, up to limit.
+func (q q) VariantMargins(ctx context.Context, from, to time.Time, limit int) ([]VariantMargin, error) {
+	var vs []VariantMargin
+	if err := sqlxSelect(ctx, q, &vs, marginLinesSQL+`,
+v AS (
+  SELECT variant_id, min(sku) AS sku, min(currency) AS currency, sum(qty) AS units, sum(qty * price) AS revenue,
+    CASE WHEN count(*) = count(unit_cost) THEN sum(qty * unit_cost) END AS cost,
+    sum(coalesce(share, 0) * fees) AS fees, sum(coalesce(share, 0) * (refunds + disputes)) AS refunds
+  FROM costed WHERE variant_id IS NOT NULL GROUP BY variant_id)
+SELECT variant_id, sku, currency, units, round(revenue, 2) AS revenue, round(cost, 2) AS cost, round(fees, 2) AS fees,
+  round(refunds, 2) AS refunds, round(revenue - cost, 2) AS list_margin, round(revenue - cost - fees - refunds, 2) AS true_margin
+FROM v ORDER BY (revenue - cost - fees - refunds) NULLS LAST, variant_id LIMIT $3`, from, to, pageLimit(limit)); err != nil {
+		return nil, fmt.Errorf("store: variant margins: %w", err)
+	}
+	return vs, nil
 }

@@ -57,7 +57,7 @@ func TestPayoutsReadMatchedAndReconciled(t *testing.T) {
 	ctx := context.Background()
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -6).Add(9 * time.Hour)
 
-	exact := payout(e, day, "", 100000, 23456)                 // deposit of the same amount
+	exact := payout(e, day, "", 100000, 23456)                  // deposit of the same amount
 	short := payout(e, day.Add(24*time.Hour), "", 50000, 50000) // deposit 3 ‰ short
 	traced := payout(e, day.Add(48*time.Hour), "TRC-7781", 80000)
 	missing := payout(e, day.Add(72*time.Hour), "", 12345)
