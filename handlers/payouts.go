@@ -88,7 +88,8 @@ func (h Payouts) List(c *fiber.Ctx) error {
 	if b := c.Query("before"); b != "" {
 		at, id, ok := parseKeyset(b)
 		if !ok {
-			return fiber.NewError(fiber.StatusBadRequest, "This page link is damaged. Open Payouts again from the menu.")
+			h.Flash(c, "warning", "That page link was damaged, so here are the newest payouts.")
+			return Redirect(c, "/payouts")
 		}
 		f.BeforeAt, f.BeforeID = at, id
 	}
@@ -186,7 +187,8 @@ func (h Payouts) Show(c *fiber.Ctx) error {
 	if a := c.Query("after"); a != "" {
 		var ok bool
 		if afterAt, afterID, ok = parseKeyset(a); !ok {
-			return fiber.NewError(fiber.StatusBadRequest, "This page link is damaged. Open the payout again from Payouts.")
+			h.Flash(c, "warning", "That page link was damaged, so here are the payout's first transactions.")
+			return Redirect(c, "/payouts/"+strconv.FormatInt(id, 10))
 		}
 		p.FirstHref = "/payouts/" + strconv.FormatInt(id, 10)
 	}
