@@ -55,7 +55,7 @@ func (w *Workspace) seedPayouts(now time.Time) PayoutDrift {
 	if len(orders) == 0 {
 		return d
 	}
-	last := now.UTC().Truncate(24*time.Hour).Add(-4*24*time.Hour + 10*time.Hour)
+	last := now.UTC().Truncate(24 * time.Hour).Add(-4*24*time.Hour + 10*time.Hour)
 	for i := range demoPayouts {
 		issued := last.AddDate(0, 0, i-demoPayouts+1)
 		in := shopsandbox.NewPayout{IssuedAt: issued, TraceID: fmt.Sprintf("SHPY%07d", 4100+i)}
