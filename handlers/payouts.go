@@ -111,7 +111,9 @@ func (h Payouts) List(c *fiber.Ctx) error {
 		last := ps[len(ps)-1]
 		p.NextHref = base + "before=" + keyset(last.IssuedAt, last.ID)
 	}
-	orders, err := h.Store.OrderMargins(ctx, from, to, 20)
+	// Margins over the last 30 days: early in a month, the month alone says little.
+	mFrom, mTo := now.AddDate(0, 0, -30), now.Add(time.Hour)
+	orders, err := h.Store.OrderMargins(ctx, mFrom, mTo, 20)
 	if err != nil {
 		return err
 	}
@@ -119,7 +121,7 @@ func (h Payouts) List(c *fiber.Ctx) error {
 		p.Orders = append(p.Orders, views.OrderMarginRow{Order: o.OrderName, Paid: o.PaidAt, Currency: o.Currency, Revenue: o.Revenue,
 			Fees: o.Fees, Refunds: o.Refunds, Disputes: o.Disputes, Cost: o.Cost, ListMargin: o.ListMargin(), TrueMargin: o.TrueMargin()})
 	}
-	vs, err := h.Store.VariantMargins(ctx, from, to, 20)
+	vs, err := h.Store.VariantMargins(ctx, mFrom, mTo, 20)
 	if err != nil {
 		return err
 	}
@@ -179,9 +181,14 @@ func (h Payouts) Show(c *fiber.Ctx) error {
 	if sp.DepositRef != nil {
 		p.DepositRef = *sp.DepositRef
 	}
-	p.Summary = []views.PayoutLine{{Label: "Charges", Gross: sp.ChargesGross, Fee: sp.ChargesFee}, {Label: "Refunds", Gross: sp.RefundsGross, Fee: sp.RefundsFee},
+	lines := []views.PayoutLine{{Label: "Charges", Gross: sp.ChargesGross, Fee: sp.ChargesFee}, {Label: "Refunds", Gross: sp.RefundsGross, Fee: sp.RefundsFee},
 		{Label: "Adjustments and disputes", Gross: sp.AdjustGross, Fee: sp.AdjustFee}, {Label: "Reserved funds", Gross: sp.ReservedGross, Fee: sp.ReservedFee},
 		{Label: "Retried payouts", Gross: sp.RetriedGross, Fee: sp.RetriedFee}}
+	for _, l := range lines {
+		if l.Gross != 0 || l.Fee != 0 {
+			p.Summary = append(p.Summary, l)
+		}
+	}
 	var afterAt time.Time
 	var afterID int64
 	if a := c.Query("after"); a != "" {

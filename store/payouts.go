@@ -416,21 +416,21 @@ lost AS (
       AND s.status = 'succeeded' AND s.flow = 'orders.shopify_odoo')
   GROUP BY t.payout_ref),
 diff AS (
-  SELECT 'payout_no_deposit' AS kind, p.id || ':' || $3 AS key, p.label, trim_scale(p.net)::text || ' ' || p.currency AS master_value,
+  SELECT 'payout_no_deposit' AS kind, p.id || ':' || $3 AS key, p.label, to_char(p.net, 'FM999999999990.00') || ' ' || p.currency AS master_value,
     'no deposit' AS other_value, abs(p.net) AS size,
     jsonb_build_object('payout_id', p.id, 'payout', p.payout_ref, 'per_mille', 1000) AS detail
   FROM p WHERE p.line_ref = ''
   UNION ALL
-  SELECT 'payout_deposit_differs', p.id || ':' || $3, p.label, trim_scale(p.net)::text || ' ' || p.currency,
-    trim_scale(p.dep_amount)::text || ' ' || coalesce(nullif(p.dep_cur, ''), p.currency) || CASE WHEN p.net <> 0
+  SELECT 'payout_deposit_differs', p.id || ':' || $3, p.label, to_char(p.net, 'FM999999999990.00') || ' ' || p.currency,
+    to_char(p.dep_amount, 'FM999999999990.00') || ' ' || coalesce(nullif(p.dep_cur, ''), p.currency) || CASE WHEN p.net <> 0
       THEN ' (' || to_char(round(abs(p.dep_amount - p.net) / abs(p.net) * 1000, 1), 'FM9999990.0') || ' ‰)' ELSE '' END,
     CASE WHEN p.dep_cur <> '' AND p.dep_cur <> p.currency THEN abs(p.net) ELSE abs(p.dep_amount - p.net) END,
     jsonb_build_object('payout_id', p.id, 'payout', p.payout_ref, 'deposit', p.line_ref, 'deposit_date', p.deposit_date,
       'per_mille', CASE WHEN p.net <> 0 THEN round(abs(p.dep_amount - p.net) / abs(p.net) * 1000, 1) END)
   FROM p WHERE p.line_ref <> '' AND (round(p.dep_amount, 2) <> round(p.net, 2) OR (p.dep_cur <> '' AND p.dep_cur <> p.currency))
   UNION ALL
-  SELECT 'payout_sum_differs', p.id || ':' || $3, p.label, trim_scale(p.net)::text || ' ' || p.currency,
-    trim_scale(coalesce(s.net, 0))::text || ' in ' || coalesce(s.n, 0) || ' transactions' || CASE WHEN p.net <> 0
+  SELECT 'payout_sum_differs', p.id || ':' || $3, p.label, to_char(p.net, 'FM999999999990.00') || ' ' || p.currency,
+    to_char(coalesce(s.net, 0), 'FM999999999990.00') || ' in ' || coalesce(s.n, 0) || ' transactions' || CASE WHEN p.net <> 0
       THEN ' (' || to_char(round(abs(coalesce(s.net, 0) - p.net) / abs(p.net) * 1000, 1), 'FM9999990.0') || ' ‰)' ELSE '' END,
     abs(coalesce(s.net, 0) - p.net),
     jsonb_build_object('payout_id', p.id, 'payout', p.payout_ref, 'transactions', coalesce(s.n, 0),
