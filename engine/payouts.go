@@ -48,9 +48,9 @@ const (
 func payoutsFlow() Flow {
 	return Flow{Name: flowPayouts, Family: vocab.Payouts, From: vocab.KindShopify, To: vocab.KindOdoo,
 		Sweep: &flowSweep{job: sweepJobContent, run: (*Engine).SweepPayouts},
-		// One payout of an accounting system at a time: two payouts of the
-		// same amount must not both take the same deposit.
-		Lease: func(target int64, _ string) string { return fmt.Sprintf("payouts:%d", target) },
+		// Payouts are looked for in parallel: a unique index stops two of
+		// the same amount taking one deposit (the second tries again).
+		Lease: leaseOn("payout"),
 		Run:   runWith(runSpec[payoutRec, *odoo.Client]{record: "payout", connect: (*Engine).odoo, body: (*Engine).runPayout})}
 }
 
@@ -266,7 +266,9 @@ func (e *Engine) runPayout(ctx context.Context, s store.Sync, p payoutRec, cl *o
 		d.LineRef, d.Amount, d.Currency, d.Date, d.Reference = strconv.Itoa(dep.Line.ID), dep.Line.Amount, dep.Line.Currency, dep.Line.Date, dep.Line.Label
 		d.ByTrace = dep.ByTrace
 	}
-	if err := e.st.SavePayoutDeposit(ctx, d); err != nil {
+	if err := e.st.SavePayoutDeposit(ctx, d); errors.Is(err, store.ErrConflict) {
+		return result{err: fail(vocab.ClassTransient, p.label()+": another payout took the same deposit at the same moment; Crossdock looks again.", err)}
+	} else if err != nil {
 		return result{err: err}
 	}
 	if !found {

@@ -74,6 +74,9 @@ CREATE TABLE payout_deposits (
     by_trace           boolean     NOT NULL DEFAULT false,
     PRIMARY KEY (payout_id, connection_id)
 );
+-- One deposit pays one payout: two payouts of the same amount looked for at
+-- once cannot both take the same bank line (the second tries again).
+CREATE UNIQUE INDEX payout_deposits_line_idx ON payout_deposits (connection_id, line_ref) WHERE line_ref <> '';
 
 -- The payouts comparison asks, for each charge, whether its order reached
 -- the accounting system: one probe per order among the succeeded syncs of

@@ -295,7 +295,8 @@ type PayoutDeposit struct {
 }
 
 // SavePayoutDeposit records the deposit a payout was matched to (or that
-// none was found) in one accounting system.
+// none was found) in one accounting system. ErrConflict: another payout
+// took that deposit meanwhile.
 func (q q) SavePayoutDeposit(ctx context.Context, d PayoutDeposit) error {
 	var amount any
 	var date any
@@ -307,6 +308,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (payout_id, connection_id) DO UPDATE SET checked_at = now(), line_ref = EXCLUDED.line_ref, amount = EXCLUDED.amount,
   currency = EXCLUDED.currency, deposit_date = EXCLUDED.deposit_date, reference = EXCLUDED.reference, by_trace = EXCLUDED.by_trace`,
 		d.PayoutID, d.ConnectionID, d.LineRef, amount, d.Currency, date, d.Reference, d.ByTrace)
+	if isUniqueViolation(err) {
+		return ErrConflict
+	}
 	if err != nil {
 		return fmt.Errorf("store: save payout deposit: %w", err)
 	}
@@ -399,15 +403,17 @@ FROM shop_balance_transactions WHERE processed_at >= $1 AND NOT test GROUP BY 1 
 // do not add up to the payout, and charges on orders that never reached
 // the accounting system. Sizes are money; per mille of the payout in
 // detail and after the other value.
-const payoutsSQL = `WITH p AS (
+const payoutsSQL = `WITH p AS MATERIALIZED (
   SELECT p.id, p.payout_ref, p.legacy_id, p.issued_at, p.net, p.currency, d.line_ref, d.amount AS dep_amount, d.currency AS dep_cur,
     d.deposit_date, 'Payout of ' || to_char(p.issued_at AT TIME ZONE 'UTC', 'FMDD Mon YYYY') AS label
   FROM shop_payouts p JOIN payout_deposits d ON d.payout_id = p.id AND d.connection_id = $3
   WHERE p.connection_id = $2 AND p.status = 'PAID' AND p.issued_at < $5),
-sums AS (
+-- MATERIALIZED: computed once. Without statistics (a first read) the
+-- planner thinks p has one row and would aggregate again per payout.
+sums AS MATERIALIZED (
   SELECT t.payout_ref, sum(t.net) AS net, count(*) AS n FROM shop_balance_transactions t
   WHERE t.connection_id = $2 AND t.payout_ref IN (SELECT payout_ref FROM p) GROUP BY t.payout_ref),
-lost AS (
+lost AS MATERIALIZED (
   SELECT t.payout_ref, count(DISTINCT t.order_ref) AS orders, sum(t.amount) AS amount,
     string_agg(DISTINCT t.order_name, ', ') AS names
   FROM shop_balance_transactions t
