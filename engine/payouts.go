@@ -30,7 +30,7 @@ const (
 	cursorPayouts   = "shopify_payouts"
 	cursorBalanceTx = "shopify_balance_transactions"
 	payoutsPage     = 50
-	balanceTxPage   = 100
+	balanceTxPage   = 160
 	// payoutsOverlap is how far back each pass reads payouts again: a
 	// payout is issued scheduled and paid days later, and its status
 	// change must be seen.
@@ -192,14 +192,39 @@ func (e *Engine) readBalanceTransactions(ctx context.Context, cl *shopify.Client
 	if cur.PositionAt != nil {
 		since = cur.PositionAt.Add(-time.Minute)
 	}
-	newest, after := since, ""
-	for {
-		pg, err := cl.BalanceTransactionsSince(ctx, since, after, balanceTxPage)
-		if err != nil {
-			return fmt.Errorf("engine: balance transactions of %s: %w", conn.Name, err)
+	// The next page is read from Shopify while this one is written to
+	// PostgreSQL: a year of a busy store is thousands of pages, and each
+	// side mostly waits on the other system.
+	type txPage struct {
+		pg  shopify.BalanceTransactionPage
+		err error
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan txPage, 1)
+	go func() {
+		defer close(pages)
+		after := ""
+		for {
+			pg, err := cl.BalanceTransactionsSince(rctx, since, after, balanceTxPage)
+			select {
+			case pages <- txPage{pg, err}:
+			case <-rctx.Done():
+				return
+			}
+			if err != nil || !pg.PageInfo.HasNextPage || pg.PageInfo.EndCursor == "" {
+				return
+			}
+			after = pg.PageInfo.EndCursor
 		}
-		rows := make([]store.BalanceTxRow, len(pg.Transactions))
-		for i, t := range pg.Transactions {
+	}()
+	newest := since
+	for p := range pages {
+		if p.err != nil {
+			return fmt.Errorf("engine: balance transactions of %s: %w", conn.Name, p.err)
+		}
+		rows := make([]store.BalanceTxRow, len(p.pg.Transactions))
+		for i, t := range p.pg.Transactions {
 			rows[i] = store.BalanceTxRow{Ref: t.ID, PayoutRef: t.PayoutID, Kind: t.Kind, Type: t.Type, Test: t.Test,
 				Amount: t.Amount.Amount, Fee: t.Fee.Amount, Net: t.Net.Amount, Currency: t.Amount.CurrencyCode,
 				OrderRef: t.OrderID, OrderName: t.OrderName, SourceType: t.SourceType, Reason: t.AdjustmentReason,
@@ -211,10 +236,6 @@ func (e *Engine) readBalanceTransactions(ctx context.Context, cl *shopify.Client
 		if _, err := e.st.SaveBalanceTransactions(ctx, conn.ID, rows); err != nil {
 			return err
 		}
-		if !pg.PageInfo.HasNextPage || pg.PageInfo.EndCursor == "" {
-			break
-		}
-		after = pg.PageInfo.EndCursor
 	}
 	if newest.IsZero() {
 		return nil

@@ -195,7 +195,7 @@ func (c *Client) BalanceTransactionsSince(ctx context.Context, since time.Time, 
 			} `json:"balanceTransactions"`
 		} `json:"shopifyPaymentsAccount"`
 	}
-	vars := map[string]any{"first": clampFirst(first, 100, 100), "after": cursor(after), "query": nilIfEmpty(afterQuery("processed_at", since))}
+	vars := map[string]any{"first": clampFirst(first, 100, 160), "after": cursor(after), "query": nilIfEmpty(afterQuery("processed_at", since))}
 	if err := c.Do(ctx, BalanceTransactionsQuery, vars, &out); err != nil {
 		return BalanceTransactionPage{}, err
 	}
