@@ -71,6 +71,7 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"inventory.odoo_shopify", "syncs", "12@8", "inventory:7:location:8"},
 		{"prices.odoo_shopify", "syncs", "products:1-9", "prices:7"},
 		{"fulfillments.odoo_shopify", "syncs", "31", "fulfillment:7:picking:31"},
+		{"payouts.shopify_odoo", "syncs_odoo", "gid://shopify/ShopifyPaymentsPayout/1", "payout:7:gid://shopify/ShopifyPaymentsPayout/1"},
 		{"nobody.knows", "syncs", "x", ""},
 	} {
 		require.Equal(t, c.queue, syncQueue(c.flow), c.flow)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,4 +158,74 @@ func TestMatchDepositOneLinePerPayout(t *testing.T) {
 	pb, err := e.St.PayoutByRef(ctx, e.ShopConn.ID, b.GID())
 	require.NoError(t, err)
 	require.NotEqual(t, pa.Matched(), pb.Matched(), "one of the two has the deposit, the other none")
+}
+
+// The true margin of an order is what the customer paid less its payment
+// fees, refunds and the ERP cost of its lines; a variant's is its lines'
+// value less cost and its share (by value) of the order's fees and refunds.
+func TestTrueMarginPerOrderAndVariant(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	e.MapInDB(t)
+	e.priceRule(t, vocab.Prices, e.OdooConn.ID, e.ShopConn.ID)
+	e.priceRule(t, vocab.Costs, e.OdooConn.ID, e.ShopConn.ID)
+	e.payoutsRule(t)
+	ctx := context.Background()
+
+	skus := e.MappedSKUs(t, 2)
+	va, vb := e.Variant(t, skus[0]), e.Variant(t, skus[1])
+	o, _ := e.Placed(t, shopsandbox.NewLine{VariantID: va.GID(), Quantity: 2}, shopsandbox.NewLine{VariantID: vb.GID(), Quantity: 1})
+	run := e.reconcile(t, store.ReconPrices) // the finance review holds Odoo's costs
+	require.Equal(t, store.RunSucceeded, run.Status, run.Message)
+
+	price := func(v shopsandbox.Variant) float64 {
+		f, err := strconv.ParseFloat(v.Price, 64)
+		require.NoError(t, err)
+		return f
+	}
+	total := 2*price(va) + price(vb)
+	totalCents := int64(math.Round(total * 100))
+	const fee, refund = int64(321), int64(1500)
+	now := time.Now().UTC()
+	e.Shop.AddPayout(shopsandbox.NewPayout{IssuedAt: now.Add(-time.Hour), Txs: []shopsandbox.PayoutTx{
+		{Type: "CHARGE", Amount: totalCents, Fee: fee, OrderID: o.ID, OrderName: o.Name, ProcessedAt: now.Add(-3 * time.Hour)},
+		{Type: "REFUND", Amount: -refund, OrderID: o.ID, OrderName: o.Name, ProcessedAt: now.Add(-2 * time.Hour)},
+	}})
+	_, err := e.Eng.SweepPayouts(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+
+	costA, costB := e.ProductBySKU[skus[0]].StandardPrice, e.ProductBySKU[skus[1]].StandardPrice
+	cost := 2*costA + costB
+	ms, err := e.St.OrderMargins(ctx, now.Add(-24*time.Hour), now.Add(time.Hour), 50)
+	require.NoError(t, err)
+	var m *store.OrderMargin
+	for i := range ms {
+		if ms[i].OrderName == o.Name {
+			m = &ms[i]
+		}
+	}
+	require.NotNil(t, m, "the order paid through Shopify Payments is listed")
+	require.InDelta(t, total, m.Revenue, 0.001)
+	require.InDelta(t, float64(fee)/100, m.Fees, 0.001)
+	require.InDelta(t, float64(refund)/100, m.Refunds, 0.001)
+	require.NotNil(t, m.Cost, "every line has a cost in the finance review")
+	require.InDelta(t, cost, *m.Cost, 0.001)
+	require.InDelta(t, total-cost, *m.ListMargin(), 0.001)
+	require.InDelta(t, total-float64(fee+refund)/100-cost, *m.TrueMargin(), 0.001)
+
+	vs, err := e.St.VariantMargins(ctx, now.Add(-24*time.Hour), now.Add(time.Hour), 50)
+	require.NoError(t, err)
+	bySKU := map[string]store.VariantMargin{}
+	for _, v := range vs {
+		bySKU[v.SKU] = v
+	}
+	a := bySKU[skus[0]]
+	share := 2 * price(va) / total
+	require.InDelta(t, 2, a.Units, 0.001)
+	require.InDelta(t, 2*price(va), a.Revenue, 0.01)
+	require.InDelta(t, share*float64(fee)/100, a.Fees, 0.01)
+	require.InDelta(t, share*float64(refund)/100, a.Refunds, 0.01)
+	require.NotNil(t, a.ListMargin)
+	require.InDelta(t, 2*price(va)-2*costA, *a.ListMargin, 0.01)
+	require.InDelta(t, 2*price(va)-2*costA-share*float64(fee+refund)/100, *a.TrueMargin, 0.02)
 }
