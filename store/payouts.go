@@ -183,12 +183,16 @@ func (p ShopPayout) Fees() float64 {
 // Matched reports whether a deposit was found for it.
 func (p ShopPayout) Matched() bool { return p.DepositLine != nil && *p.DepositLine != "" }
 
+// payoutColumns: the key range ("17:" up to "17;") of a payout's
+// discrepancies reads the live discrepancies' index (family, kind, key)
+// rather than every discrepancy.
 const payoutColumns = `p.id, p.connection_id, c.name AS connection_name, p.payout_ref, p.legacy_id, p.issued_at, p.status,
 p.transaction_type, p.trace_id, p.net, p.currency, p.charges_gross, p.charges_fee, p.refunds_gross, p.refunds_fee,
 p.adjustments_gross, p.adjustments_fee, p.reserved_gross, p.reserved_fee, p.retried_gross, p.retried_fee,
 d.checked_at AS deposit_checked_at, d.line_ref AS deposit_line, d.amount AS deposit_amount, d.deposit_date, d.reference AS deposit_ref,
 (SELECT count(*) FROM discrepancies x WHERE x.family = 'payouts' AND x.status IN ('open', 'acknowledged')
-  AND starts_with(x.key, p.id::text || ':')) AS open`
+  AND x.kind IN ('payout_no_deposit', 'payout_deposit_differs', 'payout_sum_differs', 'payout_orders_missing')
+  AND x.key >= p.id::text || ':' AND x.key < p.id::text || ';') AS open`
 
 // The deposit shown is the one of the first accounting system that looked.
 const payoutFrom = ` FROM shop_payouts p JOIN connections c ON c.id = p.connection_id
