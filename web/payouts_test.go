@@ -2,16 +2,27 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/vocab"
 	"crossdock/web/webtest"
+)
+
+var (
+	// A transaction's amount, then its fee (0.59) in the next cell.
+	txAmounts = regexp.MustCompile(`<td class="num">(1[01]\.\d\d USD)</td><td class="num">0\.59 USD</td>`)
+	nextPage  = regexp.MustCompile(`href="([^"]+)">Next →`)
 )
 
 // payoutID finds the stored payout of a Shopify payout id.
@@ -63,6 +74,34 @@ func TestPayoutsOnTheDemoWorkspace(t *testing.T) {
 	require.Equal(t, 1, kinds["payout_deposit_differs"], "%v", kinds)
 	require.Equal(t, 1, kinds["payout_no_deposit"], "%v", kinds)
 	require.Zero(t, kinds["payout_sum_differs"], "every payout adds up")
+
+	// A payout of 120 charges: its transactions come 50 a page, in order,
+	// each page linking to the next.
+	issued := time.Now().UTC().Add(-5 * 24 * time.Hour)
+	in := shopsandbox.NewPayout{IssuedAt: issued}
+	for i := range 120 {
+		in.Txs = append(in.Txs, shopsandbox.PayoutTx{Type: "CHARGE", Amount: int64(1000 + i), Fee: 59, ProcessedAt: issued.Add(-time.Duration(120-i) * time.Minute)})
+	}
+	big := w.Shop.AddPayout(in)
+	_, err = env.Engine.RunScheduledOnce(t.Context())
+	require.NoError(t, err)
+	href := "/payouts/" + strconv.FormatInt(payoutID(t, env, big.GID()), 10)
+	var amounts []string
+	for pages := 0; href != "" && pages < 5; pages++ {
+		res, body = c.Get(href)
+		require.Equal(t, http.StatusOK, res.StatusCode, href)
+		for _, m := range txAmounts.FindAllStringSubmatch(body, -1) {
+			amounts = append(amounts, m[1])
+		}
+		href = ""
+		if m := nextPage.FindStringSubmatch(body); m != nil {
+			href = html.UnescapeString(m[1])
+		}
+	}
+	require.Len(t, amounts, 120, "every transaction once, over three pages")
+	require.Equal(t, "10.00 USD", amounts[0])
+	require.Equal(t, "11.19 USD", amounts[119])
+	require.True(t, slices.IsSorted(amounts), "in the order they were processed, none twice")
 
 	// The unmatched filter lists the payout without a deposit.
 	_, body = c.Get("/payouts?unmatched=1")
