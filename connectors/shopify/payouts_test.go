@@ -114,7 +114,7 @@ func TestPayoutsPaginateIncrementally(t *testing.T) {
 
 	n, after := 0, ""
 	for {
-		pg, err := c.BalanceTransactionsSince(ctx, time.Time{}, after, 100)
+		pg, err := c.BalanceTransactionsSince(ctx, time.Time{}, after, 160)
 		require.NoError(t, err)
 		n += len(pg.Transactions)
 		if !pg.PageInfo.HasNextPage {
@@ -124,7 +124,7 @@ func TestPayoutsPaginateIncrementally(t *testing.T) {
 	}
 	require.Equal(t, 4+120*9, n)
 	use := c.MeterCost()
-	_, err = c.BalanceTransactionsSince(ctx, time.Time{}, "", 100)
+	_, err = c.BalanceTransactionsSince(ctx, time.Time{}, "", 160) // the flow's page
 	require.NoError(t, err)
 	got := use.Stop()
 	require.Positive(t, got.Requested)
