@@ -53,7 +53,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 9)
+	require.Len(t, names, 10)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -73,6 +73,7 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"inventory.odoo_shopify", "syncs", "12@8", "inventory:7:location:8"},
 		{"prices.odoo_shopify", "syncs", "products:1-9", "prices:7"},
 		{"fulfillments.odoo_shopify", "syncs", "31", "fulfillment:7:picking:31"},
+		{"payouts.shopify_odoo", "syncs_odoo", "gid://shopify/ShopifyPaymentsPayout/1", "payout:7:gid://shopify/ShopifyPaymentsPayout/1"},
 		{"nobody.knows", "syncs", "x", ""},
 	} {
 		require.Equal(t, c.queue, syncQueue(c.flow), c.flow)
@@ -110,7 +111,7 @@ func TestSweepJobs(t *testing.T) {
 	}
 	require.Equal(t, map[string][]string{
 		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify"},
-		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify"},
+		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify", "payouts.shopify_odoo"},
 	}, jobs)
 }
 

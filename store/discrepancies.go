@@ -70,6 +70,14 @@ func DiscKindText(kind string) string {
 		return "Refund without credit note"
 	case "mapping_gone":
 		return "Mapped record no longer exists"
+	case "payout_no_deposit":
+		return "Payout not found in the bank"
+	case "payout_deposit_differs":
+		return "Deposit differs from the payout"
+	case "payout_sum_differs":
+		return "Transactions do not add up to the payout"
+	case "payout_orders_missing":
+		return "Orders paid out but missing in the ERP"
 	}
 	return kind
 }
@@ -92,6 +100,8 @@ type DiscFilter struct {
 	// SentToOperators keeps those finance sent to the operators (a price fix
 	// asked from the finance review).
 	SentToOperators bool
+	// KeyPrefix keeps those whose key starts with it ("17:": payout 17's).
+	KeyPrefix string
 	// Keyset: ids below BeforeID.
 	BeforeID int64
 	Limit    int
@@ -126,6 +136,9 @@ func (q q) ListDiscrepancies(ctx context.Context, f DiscFilter) ([]Discrepancy, 
 	}
 	if f.SentToOperators {
 		where = append(where, sentToOperatorsSQL)
+	}
+	if f.KeyPrefix != "" {
+		where = append(where, "starts_with(d.key, "+arg(f.KeyPrefix)+")")
 	}
 	if f.BeforeID > 0 {
 		where = append(where, "d.id < "+arg(f.BeforeID))

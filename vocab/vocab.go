@@ -50,18 +50,23 @@ const (
 	Orders       Family = "orders"
 	Refunds      Family = "refunds" // refunds and returns
 	Fulfillments Family = "fulfillments"
+	// Payouts are Shopify Payments' payouts into the bank and the balance
+	// transactions (charges, refunds, fees, disputes) they are made of.
+	Payouts Family = "payouts"
 )
 
 var families = newTable(
 	entry[Family]{Products, "Products"}, entry[Family]{Prices, "Prices"}, entry[Family]{Costs, "Costs"},
 	entry[Family]{Inventory, "Inventory"}, entry[Family]{Customers, "Customers"}, entry[Family]{Orders, "Orders"},
 	entry[Family]{Refunds, "Refunds and returns"}, entry[Family]{Fulfillments, "Fulfillments"},
+	entry[Family]{Payouts, "Payouts"},
 )
 
 // familyNouns are how sentences name a family's data.
 var familyNouns = map[Family]string{
 	Products: "product content", Prices: "prices", Costs: "costs", Inventory: "stock levels",
 	Customers: "customers", Orders: "orders", Refunds: "refunds and returns", Fulfillments: "fulfillments",
+	Payouts: "payouts",
 }
 
 // AllFamilies lists every data family in page order.

@@ -33,12 +33,12 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	rs, err := env.Store.SourceRules(t.Context())
 	require.NoError(t, err)
 	for f, want := range map[vocab.Family]int64{vocab.Orders: shopID, vocab.Refunds: shopID, vocab.Customers: shopID, vocab.Products: shopID,
-		vocab.Prices: odooID, vocab.Costs: odooID, vocab.Inventory: odooID, vocab.Fulfillments: odooID} {
+		vocab.Prices: odooID, vocab.Costs: odooID, vocab.Inventory: odooID, vocab.Fulfillments: odooID, vocab.Payouts: shopID} {
 		require.Equal(t, want, rs.Rule(f).Master, "the source of %s", f)
 	}
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "source_rule"})
 	require.NoError(t, err)
-	require.Len(t, entries, 8, "each source is saved through the audited path")
+	require.Len(t, entries, 9, "each source is saved through the audited path")
 	// Comparisons of the families with a source are queued at once.
 	runs, _, err := env.Store.ListReconRuns(t.Context(), store.ReconRunFilter{})
 	require.NoError(t, err)
@@ -46,7 +46,7 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	for _, r := range runs {
 		families = append(families, r.Family)
 	}
-	require.ElementsMatch(t, []string{store.ReconInventory, store.ReconPrices, store.ReconOrders, store.ReconRefunds}, families)
+	require.ElementsMatch(t, []string{store.ReconInventory, store.ReconPrices, store.ReconOrders, store.ReconRefunds, store.ReconPayouts}, families)
 
 	_, body = c.Get(fmt.Sprintf("/mappings/unmapped?from=%d&to=%d&type=variant", shopID, odooID))
 	require.Contains(t, body, "SKU-0", "the variants left unmapped on purpose are listed, with their match")

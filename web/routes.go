@@ -84,8 +84,10 @@ func (s *Server) table() []route {
 	exclusions := handlers.Exclusions{Base: base, Store: st}
 	recon := handlers.Reconciliation{Base: base, Store: st, Engine: cfg.Recon}
 	finance := handlers.Finance{Base: base, Store: st}
+	payouts := handlers.Payouts{Base: base, Store: st}
 	if cfg.Recon != nil {
 		finance.Engine = cfg.Recon
+		payouts.Engine = cfg.Recon
 	}
 	alerts := handlers.Alerts{Base: base, Store: s.vault, Sender: cfg.Alerts}
 	rehearsals := handlers.Rehearsals{Base: base, Store: st, Runner: cfg.Rehearsal}
@@ -257,6 +259,12 @@ func (s *Server) table() []route {
 		{post, "/finance/variants/:id<int>/acknowledge", financeTeam, finance.Review("acknowledge")},
 		{post, "/finance/variants/:id<int>/accept", financeTeam, finance.Review("accept")},
 		{post, "/finance/variants/:id<int>/send", financeTeam, finance.Review("send")},
+
+		// Payouts: finance and admins. Comparing payouts with the bank
+		// writes into no system, so finance may ask for it.
+		{get, "/payouts", financeTeam, payouts.List},
+		{get, "/payouts/:id<int>", financeTeam, payouts.Show},
+		{post, "/payouts/compare", financeTeam, payouts.Compare},
 
 		// Alerts: everyone sees them, operators and admins acknowledge them,
 		// admins set the rules and channels.

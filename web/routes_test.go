@@ -335,6 +335,9 @@ VALUES ('inventory', 'manual', 'test', 'succeeded', now(), now(), 10, 1) RETURNI
 VALUES ('inventory', 'stock', $1, $2, $3, 'CHAIR-RED at WH/Stock', '12', '5', 7, '{}', $4, $4) RETURNING id`, "route-"+role, odoo.ID, shop.ID, ids["/reconciliation/runs/"]))
 		ids["/reconciliation/discrepancies/"] = id
 		ids["/privacy/"] = privacyRouteRecord(t, env, shop.ID, role)
+		require.NoError(t, db.GetContext(ctx, &id, `INSERT INTO shop_payouts (connection_id, payout_ref, issued_at, status, net, currency)
+VALUES ($1, $2, now(), 'PAID', 41.90, 'USD') RETURNING id`, shop.ID, "gid://shopify/ShopifyPaymentsPayout/route-"+role))
+		ids["/payouts/"] = id
 		all[role] = ids
 	}
 	return all

@@ -89,6 +89,7 @@ var writesNowhere = map[string]string{
 	"POST /mappings/change-sets/:id/comments":                 "a comment",
 	"POST /mappings/change-sets/:id/reject":                   "closes a proposal",
 	"POST /reconciliation/runs":                               "compares what the systems hold: reads only",
+	"POST /payouts/compare":                                   "compares payouts with the bank deposits Crossdock read: reads only",
 	"POST /reconciliation/schedule":                           "comparison schedule",
 	"POST /reconciliation/discrepancies/:id<int>/assign":      "Crossdock's discrepancy list",
 	"POST /reconciliation/discrepancies/:id<int>/acknowledge": "Crossdock's discrepancy list",

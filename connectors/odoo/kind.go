@@ -39,6 +39,7 @@ func Kind() connectors.Kind {
 			vocab.Orders:       {connectors.Read, connectors.Write},
 			vocab.Refunds:      {connectors.Read, connectors.Write},
 			vocab.Fulfillments: {connectors.Read, connectors.Sweep},
+			vocab.Payouts:      {connectors.Read},
 		},
 	}
 }

@@ -57,6 +57,7 @@ func Kind() connectors.Kind {
 			vocab.Orders:       {connectors.Read, connectors.Subscribe, connectors.Sweep},
 			vocab.Refunds:      {connectors.Read, connectors.Subscribe},
 			vocab.Fulfillments: {connectors.Read, connectors.Write, connectors.Subscribe},
+			vocab.Payouts:      {connectors.Read, connectors.Sweep},
 		},
 	}
 }

@@ -23,6 +23,7 @@ var reconFamilies = map[string][]vocab.Family{
 	store.ReconPrices:    {vocab.Prices, vocab.Costs},
 	store.ReconOrders:    {vocab.Orders},
 	store.ReconRefunds:   {vocab.Refunds},
+	store.ReconPayouts:   {vocab.Payouts},
 }
 
 // hasSource reports whether a system decides the family.

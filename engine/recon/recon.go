@@ -230,7 +230,7 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 		return s.reconcileMappings(ctx, run, rs)
 	}
 	fam := map[string]vocab.Family{store.ReconInventory: vocab.Inventory, store.ReconPrices: vocab.Prices,
-		store.ReconOrders: vocab.Orders, store.ReconRefunds: vocab.Refunds}[run.Family]
+		store.ReconOrders: vocab.Orders, store.ReconRefunds: vocab.Refunds, store.ReconPayouts: vocab.Payouts}[run.Family]
 	rule := rs.Rule(fam)
 	master, ok := rs.Conn(rule.Master)
 	if !ok {
@@ -238,7 +238,7 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 			"No system decides %s yet, so there is nothing to compare against. Name one on the Sources of truth page.", fam.Noun())}
 	}
 	wantMaster, wantOther := vocab.KindOdoo, vocab.KindShopify
-	if fam == vocab.Orders || fam == vocab.Refunds {
+	if fam == vocab.Orders || fam == vocab.Refunds || fam == vocab.Payouts {
 		wantMaster, wantOther = vocab.KindShopify, vocab.KindOdoo
 	}
 	if master.Kind != wantMaster {
@@ -256,6 +256,9 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 			"No %s system receives %s from %s, so there is nothing to compare.", kindName(wantOther), fam.Noun(), master.Name)}
 	}
 	start := time.Now()
+	if run.Family == store.ReconPayouts {
+		return s.comparePayouts(ctx, run, master, others, start)
+	}
 	if err := s.pullStep(ctx, run, master.ID, func() error { return s.pullSnapshot(ctx, run, master) }); err != nil {
 		return failed(err, fmt.Sprintf("%s could not be read from %s", fam.Noun(), master.Name))
 	}

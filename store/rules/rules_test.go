@@ -301,7 +301,7 @@ func TestNoWarningsForAGoodSetup(t *testing.T) {
 	o.SweepMinutes, o.FreshnessMinutes = 60, 5
 	r.Families[vocab.Orders] = o
 	require.Empty(t, r.WarningsFor(vocab.Orders))
-	require.Len(t, r.Warnings(), 4, "customers, refunds and fulfillments have no master; inventory's master has no webhooks: %+v", r.Warnings())
+	require.Len(t, r.Warnings(), 5, "customers, refunds, fulfillments and payouts have no master; inventory's master has no webhooks: %+v", r.Warnings())
 }
 
 func contains(s, sub string) bool { return sub == "" || strings.Contains(s, sub) }

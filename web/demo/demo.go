@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
@@ -110,6 +111,8 @@ type Workspace struct {
 	Config Config
 	mux    *http.ServeMux
 	plan   plan
+	// Payouts is what the demo's Shopify Payments payouts show (payouts.go).
+	Payouts PayoutDrift
 }
 
 // Drift counts the deliberate differences the demo starts with: drift the
@@ -179,7 +182,9 @@ func New(baseURL string, cfg Config) (*Workspace, Drift) {
 	}
 	w.mux.Handle(PathPrefix+"/shopify/", http.StripPrefix(PathPrefix+"/shopify", w.Shop))
 	w.mux.Handle(PathPrefix+"/odoo/", http.StripPrefix(PathPrefix+"/odoo", w.Odoo))
-	return w, w.alignAndDrift()
+	d := w.alignAndDrift()
+	w.Payouts = w.seedPayouts(time.Now())
+	return w, d
 }
 
 // alignAndDrift makes Odoo agree with Shopify on every product both have, then
@@ -435,6 +440,7 @@ func sourcesOf(shop, odoo int64) []store.SourceRuleInput {
 		rule(vocab.Inventory, odoo, shop, rules.Scheduled, 5),
 		rule(vocab.Fulfillments, odoo, shop, rules.Scheduled, 5),
 		rule(vocab.Products, shop, 0, rules.Scheduled, 60),
+		rule(vocab.Payouts, shop, odoo, rules.Scheduled, 60),
 	}
 }
 

@@ -114,6 +114,7 @@ func New(opts Options) *Server {
 	_, _ = fmt.Sscanf(strings.TrimPrefix(opts.Version, "saas~"), "%d.%d", &s.major, &s.minor)
 	s.buildModels()
 	s.buildStockModels()
+	s.buildBankModels()
 	s.indexFields()
 	s.seed()
 	return s

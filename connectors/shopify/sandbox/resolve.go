@@ -231,6 +231,9 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 		}
 		return ed.node, nil
 	}
+	if isPaymentsType(typ) {
+		return s.paymentsField(e, typ, src, name, args)
+	}
 	switch typ {
 	case "QueryRoot":
 		return s.queryRoot(e, name, args)
@@ -478,6 +481,8 @@ func (s *Shop) queryRoot(e *executor, name string, args map[string]any) (any, er
 	switch name {
 	case "shop":
 		return shopSrc{}, nil
+	case "shopifyPaymentsAccount":
+		return paymentsAccountSrc{}, nil
 	case "currentAppInstallation":
 		return appSrc{}, nil
 	case "productVariants":

@@ -132,6 +132,7 @@ type Shop struct {
 	fails         []FailMode
 	seq, lineSeq  int64
 	fos           map[int64][]*FulfillmentOrder // by order id; see fulfillments.go
+	pay           payments                      // Shopify Payments; see payments.go
 }
 
 // New creates a seeded sandbox shop.
@@ -161,6 +162,7 @@ func New(opts Options) *Shop {
 	}
 	s.bucketAvail, s.bucketAt = s.bucketMax, time.Now()
 	s.seed(opts.Seed)
+	s.seedPayments()
 	return s
 }
 
