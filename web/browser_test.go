@@ -3,8 +3,10 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -31,6 +33,17 @@ func signIn(t *testing.T, ctx context.Context, env *webtest.Env, email string) {
 		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".sidebar-foot")),
 	))
+}
+
+// waitForText waits until the page shows text (an htmx swap may still be
+// on its way when a click returns): as long as the machine needs, up to
+// the test's own timeout.
+func waitForText(t *testing.T, ctx context.Context, text string) {
+	t.Helper()
+	js := fmt.Sprintf(`document.body.innerText.includes(%s)`, strconv.Quote(text))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(3*time.Minute))); err != nil {
+		require.Contains(t, pageText(t, ctx), text, "waited for it: %v", err)
+	}
 }
 
 func pageText(t *testing.T, ctx context.Context) string {

@@ -31,7 +31,7 @@ func TestRouteTableListsEachRouteOnce(t *testing.T) {
 // lost one is visible in its log, not only on the page that refuses.
 func TestFeaturesOffAreNamed(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"connections", "sweep", "replay", "compare", "alerts", "rehearsal", "reconciliation", "engine metrics", "personal data map"},
+	require.Equal(t, []string{"connections", "sweep", "replay", "compare", "alerts", "rehearsal", "reconciliation", "engine metrics", "personal data map", "erasures in connected systems"},
 		Config{}.featuresOff())
 	var r handlers.Replayer = replayer{}
 	require.NotContains(t, Config{Replay: r}.featuresOff(), "replay")

@@ -92,6 +92,8 @@ var writesNowhere = map[string]string{
 	"POST /payouts/compare":                                   "compares payouts with the bank deposits Crossdock read: reads only",
 	"POST /reconciliation/schedule":                           "comparison schedule",
 	"POST /reconciliation/discrepancies/:id<int>/assign":      "Crossdock's discrepancy list",
+	"POST /reconciliation/discrepancies/:id<int>/answer":      "Crossdock's discrepancy list (an operator's answer to finance)",
+	"POST /finance/compare":                                   "queues a comparison, which only reads",
 	"POST /reconciliation/discrepancies/:id<int>/acknowledge": "Crossdock's discrepancy list",
 	"POST /reconciliation/discrepancies/:id<int>/ignore":      "Crossdock's discrepancy list",
 	"POST /reconciliation/discrepancies/:id<int>/reopen":      "Crossdock's discrepancy list",
