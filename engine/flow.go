@@ -76,6 +76,8 @@ func Flows() []Flow {
 		inventoryFlow(),
 		pricesFlow(),
 		fulfillmentsFlow(),
+		shipbobOrdersFlow(),
+		shipbobShipmentsFlow(),
 	}
 }
 

@@ -78,6 +78,12 @@ type Address struct {
 	City      string `json:"city"`
 	Zip       string `json:"zip"`
 	Phone     string `json:"phone"`
+	// Where the address is, for a warehouse that ships to it.
+	Company      string `json:"company"`
+	Province     string `json:"province"`
+	ProvinceCode string `json:"province_code"`
+	Country      string `json:"country"`
+	CountryCode  string `json:"country_code"`
 }
 
 // CustomerEvent is the body of a customers/create or customers/update webhook.
