@@ -20,7 +20,7 @@ import (
 const (
 	flowShipBobShipments = "shipments.shipbob_shopify"
 	// entityWarehouseOrder is a ShipBob order (its id); also its watermark type.
-	entityWarehouseOrder = "shipbob_order"
+	entityWarehouseOrder  = "shipbob_order"
 	cursorShipBobTracking = "shipbob_tracking"
 )
 
