@@ -130,9 +130,14 @@ func (e *Engine) runShipBobOrder(ctx context.Context, s store.Sync, o warehouseO
 	}
 	req := shipbobOrderRequest{Channel: cl.ChannelID(), Location: location}
 	var products []shipbob.OrderProduct
+	assigned := 0
 	for _, fo := range ship.FulfillmentOrders.Nodes {
-		if fo.AssignedLocation.Location == nil || fo.AssignedLocation.Location.ID != location || fo.Status == "CANCELLED" {
+		if fo.AssignedLocation.Location == nil || fo.AssignedLocation.Location.ID != location {
 			continue
+		}
+		assigned++
+		if !fo.Fulfillable() {
+			continue // shipped, cancelled or on hold: nothing for the warehouse
 		}
 		for _, fl := range fo.LineItems.Nodes {
 			sku := ""
@@ -144,11 +149,11 @@ func (e *Engine) runShipBobOrder(ctx context.Context, s store.Sync, o warehouseO
 				req.NotSent = append(req.NotSent, cmpStr(line.Title, "a line without a SKU"))
 				continue
 			}
-			if fl.TotalQuantity <= 0 {
+			if fl.RemainingQuantity <= 0 {
 				continue
 			}
 			price, _ := strconv.ParseFloat(line.Price, 64)
-			products = append(products, shipbob.OrderProduct{ReferenceID: sku, SKU: sku, Name: cmpStr(line.Title, sku), Quantity: fl.TotalQuantity, UnitPrice: price})
+			products = append(products, shipbob.OrderProduct{ReferenceID: sku, SKU: sku, Name: cmpStr(line.Title, sku), Quantity: fl.RemainingQuantity, UnitPrice: price})
 		}
 	}
 	if len(req.NotSent) > 0 {
@@ -161,6 +166,10 @@ func (e *Engine) runShipBobOrder(ctx context.Context, s store.Sync, o warehouseO
 		res.status = vocab.SyncSkipped
 		res.request, res.response = req, ship.FulfillmentOrders.Nodes
 		res.message = fmt.Sprintf("%s ships from another location, not from the one %s ships for, so nothing was sent to %s.", label, conn.Name, conn.Name)
+		if assigned > 0 {
+			res.message = fmt.Sprintf("%s has nothing left to ship from the location %s ships for (it is fulfilled, cancelled or on hold in %s), so nothing was sent to %s.",
+				label, conn.Name, shopConn.Name, conn.Name)
+		}
 		return res
 	}
 	a := o.Ship

@@ -29,11 +29,11 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	require.Contains(t, body, "variants are mapped by SKU")
 
 	// The sources a typical merchant has, saved (and audited) as the demo's.
-	shopID, odooID := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
+	shopID, odooID, warehouseID := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo"), mustConn(t, env, "Demo ShipBob warehouse")
 	rs, err := env.Store.SourceRules(t.Context())
 	require.NoError(t, err)
 	for f, want := range map[vocab.Family]int64{vocab.Orders: shopID, vocab.Refunds: shopID, vocab.Customers: shopID, vocab.Products: shopID,
-		vocab.Prices: odooID, vocab.Costs: odooID, vocab.Inventory: odooID, vocab.Fulfillments: odooID} {
+		vocab.Prices: odooID, vocab.Costs: odooID, vocab.Inventory: odooID, vocab.Fulfillments: warehouseID} {
 		require.Equal(t, want, rs.Rule(f).Master, "the source of %s", f)
 	}
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "source_rule"})
