@@ -55,9 +55,8 @@ func (w warehouseShipmentsIn) label() string {
 	if w.OrderName != "" {
 		return "Shipments of order " + w.OrderName
 	}
-	if strings.HasPrefix(w.ReferenceID, shopify.GIDPrefix("Order")) {
-		return "Shipments of order " + gidTail(w.ReferenceID)
-	}
+	// The Shopify order's number is not in ShipBob's webhook: name the
+	// warehouse's order rather than show a raw id.
 	return fmt.Sprintf("Shipments of ShipBob order %d", w.OrderID)
 }
 

@@ -117,9 +117,9 @@ type Workspace struct {
 	Shop    *shopsandbox.Shop
 	Odoo    *odoosandbox.Server
 	ShipBob *shipbobsandbox.Server
-	Config Config
-	mux    *http.ServeMux
-	plan   plan
+	Config  Config
+	mux     *http.ServeMux
+	plan    plan
 }
 
 // Drift counts the deliberate differences the demo starts with: drift the
