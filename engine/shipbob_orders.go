@@ -31,14 +31,16 @@ func shipbobOrdersFlow() Flow {
 // warehouseOrderIn is a Shopify order as a warehouse needs it: who and where
 // it ships to. It is the sync's payload.
 type warehouseOrderIn struct {
-	ID        string           `json:"id"` // the order GID: ShipBob's reference_id
-	Name      string           `json:"name"`
-	Email     string           `json:"email,omitempty"`
-	UpdatedAt time.Time        `json:"updated_at"`
-	CreatedAt time.Time        `json:"created_at"`
-	Cancelled bool             `json:"cancelled,omitempty"`
-	Ship      *shopify.Address `json:"shipping_address,omitempty"`
-	Lines     []lineIn         `json:"lines"`
+	ID        string    `json:"id"` // the order GID: ShipBob's reference_id
+	Name      string    `json:"name"`
+	Email     string    `json:"email,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+	CreatedAt time.Time `json:"created_at"`
+	Cancelled bool      `json:"cancelled,omitempty"`
+	// Test is a Shopify test order: a warehouse would ship it for real.
+	Test  bool             `json:"test,omitempty"`
+	Ship  *shopify.Address `json:"shipping_address,omitempty"`
+	Lines []lineIn         `json:"lines"`
 }
 
 func (o warehouseOrderIn) label() string { return "Order " + cmpStr(o.Name, gidTail(o.ID)) }
@@ -56,7 +58,7 @@ func parseWarehouseOrder(payload []byte, topic string) (warehouseOrderIn, string
 	if err != nil {
 		return o, "Shopify sent an order Crossdock cannot read (" + err.Error() + "). Nothing was sent on."
 	}
-	o.Ship = r.Shipping
+	o.Ship, o.Test = r.Shipping, r.Test
 	return o, ""
 }
 
@@ -69,18 +71,36 @@ func (e *Engine) planShipBobOrder(rs rules.Rules, ev store.WebhookEvent, p event
 	for _, l := range o.Lines {
 		base.SearchKeys = append(base.SearchKeys, l.SKU)
 	}
-	tgts := targets(rs, vocab.Orders, vocab.KindShipBob)
+	// Only the warehouses the orders rule names: one connected for its stock
+	// alone is not refused every order (targets' fallback would record it).
+	var tgts []int64
+	for _, rc := range rs.Rule(vocab.Orders).Receivers {
+		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShipBob {
+			tgts = append(tgts, c.ID)
+		}
+	}
 	if len(tgts) == 0 {
-		p.outcome.Status, p.outcome.Error = store.WebhookIgnored, "No warehouse is connected to receive orders."
+		p.outcome.Status, p.outcome.Error = store.WebhookIgnored, "No warehouse receives orders."
 		return p
 	}
 	what := "is waiting to be sent to %s."
 	if o.Cancelled {
 		what = "is waiting to be cancelled in %s."
 	}
-	return e.fanOut(p, rs, ev, base, vocab.Orders, tgts, problem, o, func(t int64) string {
+	p = e.fanOut(p, rs, ev, base, vocab.Orders, tgts, problem, o, func(t int64) string {
 		return o.label() + " " + fmt.Sprintf(what, rs.Name(t))
 	})
+	if o.Test && problem == "" {
+		// A warehouse ships what it receives: a test order (Shopify's test
+		// payments, a peak rehearsal's) never goes there. Kept as skipped.
+		for i := range p.syncs {
+			if s := &p.syncs[i].sync; s.Status == "" {
+				s.Status, s.Message = vocab.SyncSkipped, o.label()+" is a test order (placed with Shopify's test payments), so it was not sent to "+
+					rs.Name(s.TargetConnectionID)+", which would ship it."
+			}
+		}
+	}
+	return p
 }
 
 // shipbobOrderRequest is what the flow sent to ShipBob, as recorded.

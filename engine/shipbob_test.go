@@ -324,3 +324,20 @@ func TestShipBobCancellation(t *testing.T) {
 	require.Equal(t, vocab.SyncFailed, s2.Status)
 	require.True(t, strings.Contains(s2.Message, "has already shipped it"), s2.Message)
 }
+
+// A Shopify test order (test payments, a peak rehearsal's) is never sent to
+// the warehouse, which would ship it; its sync says so.
+func TestShipBobTestOrderIsNotSent(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	_, payload := w.placeShipped(t)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(payload, &m))
+	m["test"] = true
+	payload, err := json.Marshal(m)
+	require.NoError(t, err)
+	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSkipped, s.Status)
+	require.Contains(t, s.Message, "is a test order (placed with Shopify's test payments), so it was not sent to Warehouse")
+	require.Empty(t, w.sb.Orders())
+}

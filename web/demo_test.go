@@ -53,11 +53,11 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	require.Contains(t, body, "Demo Shopify store")
 	require.Contains(t, body, "Demo Odoo")
 
-	// Both demo connections answer through Crossdock's own /sandbox/ address,
-	// with the real connector code.
+	// The three demo connections (store, ERP, warehouse) answer through
+	// Crossdock's own /sandbox/ address, with the real connector code.
 	cs, err := env.Store.ListConnections(t.Context())
 	require.NoError(t, err)
-	require.Len(t, cs, 2)
+	require.Len(t, cs, 3)
 	c.RefreshCSRF("/connections")
 	for _, conn := range cs {
 		res := c.PostForm(fmt.Sprintf("/connections/%d/test", conn.ID), nil)
@@ -80,7 +80,7 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	require.Contains(t, body, "already loaded")
 	cs, err = env.Store.ListConnections(t.Context())
 	require.NoError(t, err)
-	require.Len(t, cs, 2)
+	require.Len(t, cs, 3)
 }
 
 func mustConn(t testing.TB, env *webtest.Env, name string) int64 {

@@ -130,9 +130,11 @@ type OrderEvent struct {
 	UpdatedAt    time.Time
 	// Cancelled: the order has a cancelled_at.
 	Cancelled bool
-	Shipping  *Address
-	Customer  *OrderEventCustomer
-	Lines     []OrderEventLine
+	// Test: a test order (Shopify's test payment gateway), not a sale.
+	Test     bool
+	Shipping *Address
+	Customer *OrderEventCustomer
+	Lines    []OrderEventLine
 }
 
 // OrderEventCustomer is the customer an order names.
@@ -173,6 +175,7 @@ func DecodeOrder(body []byte) (OrderEvent, error) {
 		Currency     string   `json:"currency"`
 		TotalPrice   string   `json:"total_price"`
 		CancelledAt  *string  `json:"cancelled_at"`
+		Test         bool     `json:"test"`
 		Shipping     *Address `json:"shipping_address"`
 		Customer     *struct {
 			ID        int64  `json:"id"`
@@ -197,7 +200,7 @@ func DecodeOrder(body []byte) (OrderEvent, error) {
 		return OrderEvent{}, err
 	}
 	o := OrderEvent{ID: gidOr(r.GID, "Order", r.ID), Name: r.Name, Number: r.OrderNumber, Email: r.Email, ContactEmail: r.ContactEmail,
-		Currency: r.Currency, TotalPrice: r.TotalPrice, CreatedAt: timeOf(r.CreatedAt), UpdatedAt: timeOf(r.UpdatedAt),
+		Currency: r.Currency, TotalPrice: r.TotalPrice, CreatedAt: timeOf(r.CreatedAt), UpdatedAt: timeOf(r.UpdatedAt), Test: r.Test,
 		Cancelled: r.CancelledAt != nil && *r.CancelledAt != "", Shipping: r.Shipping}
 	if c := r.Customer; c != nil {
 		o.Customer = &OrderEventCustomer{ID: gidOr(c.GID, "Customer", c.ID), Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}
