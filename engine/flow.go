@@ -78,6 +78,7 @@ func Flows() []Flow {
 		fulfillmentsFlow(),
 		shipbobOrdersFlow(),
 		shipbobShipmentsFlow(),
+		shipbobStockFlow(),
 	}
 }
 

@@ -53,7 +53,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 11)
+	require.Len(t, names, 12)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -75,6 +75,7 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"fulfillments.odoo_shopify", "syncs", "31", "fulfillment:7:picking:31"},
 		{"orders.shopify_shipbob", "syncs_shipbob", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
 		{"shipments.shipbob_shopify", "syncs", "100000001", "fulfillment:7:100000001"},
+		{"inventory.shipbob_shopify", "syncs", "shipbob:72000000001", "inventory:7:shipbob:72000000001"},
 		{"nobody.knows", "syncs", "x", ""},
 	} {
 		require.Equal(t, c.queue, syncQueue(c.flow), c.flow)
@@ -117,7 +118,7 @@ func TestSweepJobs(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string][]string{
-		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify"},
+		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify"},
 		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify"},
 	}, jobs)
 }

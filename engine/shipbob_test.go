@@ -341,3 +341,77 @@ func TestShipBobTestOrderIsNotSent(t *testing.T) {
 	require.Contains(t, s.Message, "is a test order (placed with Shopify's test payments), so it was not sent to Warehouse")
 	require.Empty(t, w.sb.Orders())
 }
+
+// With ShipBob the source of stock, its sellable quantities become
+// Shopify's available ones at the warehouse's location, by SKU; a level
+// that did not change is not sent again.
+func TestShipBobStockReachesShopify(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	ctx := context.Background()
+	rs, err := w.st.SourceRules(ctx)
+	require.NoError(t, err)
+	_, err = w.st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Inventory, Master: w.sbConn.ID,
+		Receivers: []int64{w.shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins,
+		Version: rs.Rule(vocab.Inventory).Version})
+	require.NoError(t, err)
+	loc := w.shop.Locations()[0].GID()
+	var skus []string
+	for _, v := range w.shop.Variants() {
+		if v.SKU != "" && len(skus) < 3 {
+			skus = append(skus, v.SKU)
+		}
+	}
+	for i, sku := range skus {
+		w.sb.SetStockDirect(sku, "", 40+i, 5)
+	}
+	w.sb.SetStockDirect("ONLY-IN-SHIPBOB", "Spare part", 7, 0)
+	sweep := func() []store.Sync {
+		n, err := w.eng.SweepShipBobStock(ctx, store.TriggerManual, true)
+		require.NoError(t, err)
+		if n == 0 {
+			return nil
+		}
+		var out []store.Sync
+		wait(t, "the stock syncs to end", func() bool {
+			ss, _, err := w.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Inventory, Limit: 50})
+			require.NoError(t, err)
+			out = out[:0]
+			for _, s := range ss {
+				if s.Flow != "inventory.shipbob_shopify" {
+					continue
+				}
+				if s.FinishedAt == nil {
+					return false
+				}
+				out = append(out, s)
+			}
+			return len(out) >= n
+		})
+		return out
+	}
+	ss := sweep()
+	require.Len(t, ss, 1)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Contains(t, ss[0].Message, "3 stock levels sent to Main store")
+	require.Contains(t, ss[0].Message, "ONLY-IN-SHIPBOB is not stocked at that location in Main store")
+	avail := func(sku string) int {
+		for _, v := range w.shop.Variants() {
+			if v.SKU == sku {
+				q, _, ok := w.shop.InventoryLevel(v.InventoryItemGID(), loc)
+				require.True(t, ok)
+				return q
+			}
+		}
+		t.Fatalf("no variant %s", sku)
+		return 0
+	}
+	for i, sku := range skus {
+		require.Equal(t, 35+i, avail(sku), "sellable = on hand − committed")
+	}
+	require.Empty(t, sweep(), "nothing changed, nothing queued")
+	w.sb.SetStockDirect(skus[0], "", 10, 0)
+	ss = sweep()
+	require.Len(t, ss, 2)
+	require.Equal(t, 10, avail(skus[0]))
+}
