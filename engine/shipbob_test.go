@@ -15,6 +15,7 @@ import (
 	"crossdock/connectors/shipbob"
 	shipbobsandbox "crossdock/connectors/shipbob/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
 	"crossdock/store/secretbox"
@@ -33,11 +34,17 @@ type warehouseEnv struct {
 type warehouseOptions struct {
 	twin     shipbobsandbox.Options
 	location string // the connection's Shopify location ("": the shop's first)
+	// warehouseOnly: orders go to ShipBob alone (benchmarks measure its leg).
+	warehouseOnly bool
+	// configure tunes the engine (benchmarks: more workers).
+	configure func(*engine.Config)
+	// perMinute is the connection's requests a minute ("": ShipBob's 150).
+	perMinute string
 }
 
-func setupWarehouse(t *testing.T, o warehouseOptions) *warehouseEnv {
+func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
 	t.Helper()
-	e := setup(t, options{})
+	e := setup(t, options{configure: o.configure})
 	ctx := context.Background()
 	o.twin.AccessToken = "pat-warehouse"
 	sb := shipbobsandbox.New(o.twin)
@@ -51,10 +58,15 @@ func setupWarehouse(t *testing.T, o warehouseOptions) *warehouseEnv {
 	}
 	a := store.SystemActor("test")
 	conn, err := e.st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Warehouse", Kind: vocab.KindShipBob, Environment: vocab.EnvTest,
-		Settings: map[string]string{"environment": "sandbox", "api_base_url": srv.URL, "shipbob_channel_id": "100101", "shopify_location_id": loc},
+		Settings: map[string]string{"environment": "sandbox", "api_base_url": srv.URL, "shipbob_channel_id": "100101", "shopify_location_id": loc,
+			"requests_per_minute": o.perMinute},
 		Secrets:  map[string]string{"access_token": "pat-warehouse", "api_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
 	require.NoError(t, err)
-	_, err = e.st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Orders, Master: e.shopConn.ID, Receivers: []int64{e.odooConn.ID, conn.ID},
+	receivers := []int64{e.odooConn.ID, conn.ID}
+	if o.warehouseOnly {
+		receivers = []int64{conn.ID}
+	}
+	_, err = e.st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Orders, Master: e.shopConn.ID, Receivers: receivers,
 		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins, Version: 1})
 	require.NoError(t, err)
 	_, err = e.st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Fulfillments, Master: conn.ID, Receivers: []int64{e.shopConn.ID},
@@ -66,7 +78,7 @@ func setupWarehouse(t *testing.T, o warehouseOptions) *warehouseEnv {
 
 // placeShipped places an order in the Shopify twin and returns it with its
 // orders/create payload, given the shipping address a real one carries.
-func (w *warehouseEnv) placeShipped(t *testing.T, lines ...shopsandbox.NewLine) (shopsandbox.Order, []byte) {
+func (w *warehouseEnv) placeShipped(t testing.TB, lines ...shopsandbox.NewLine) (shopsandbox.Order, []byte) {
 	t.Helper()
 	o, payload := w.order(t, lines...)
 	var m map[string]any
@@ -79,7 +91,7 @@ func (w *warehouseEnv) placeShipped(t *testing.T, lines ...shopsandbox.NewLine) 
 }
 
 // warehouseSync is the ended ShipBob sync of a webhook event.
-func (w *warehouseEnv) warehouseSync(t *testing.T, eventID int64) store.Sync {
+func (w *warehouseEnv) warehouseSync(t testing.TB, eventID int64) store.Sync {
 	t.Helper()
 	for _, s := range w.endedSyncs(t, eventID) {
 		if s.Flow == "orders.shopify_shipbob" {

@@ -71,8 +71,9 @@ type Server struct {
 	sent      []Delivery
 	inflight  sync.WaitGroup
 	throttled int
-	// POST /order calls answered by kind, for benchmarks.
-	created, duplicates int
+	// POST /order calls answered by kind, and requests let through the
+	// window, for benchmarks.
+	created, duplicates, admitted int
 }
 
 // Write is one write the twin accepted, with its idempotency reference.
@@ -210,6 +211,7 @@ func (s *Server) admit() (wait time.Duration, left int, ok bool) {
 		return max(time.Duration((d+time.Second-1)/time.Second)*time.Second, time.Second), 0, false
 	}
 	s.calls = append(s.calls, now)
+	s.admitted++
 	return 0, limit - len(s.calls), true
 }
 
@@ -834,6 +836,14 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Stats{Created: s.created, Duplicates: s.duplicates, Throttled: s.throttled}
+}
+
+// Admitted counts the requests the rate window let through (none are
+// counted with the limit off).
+func (s *Server) Admitted() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.admitted
 }
 
 // Subscriptions lists the webhook subscriptions with their secrets.
