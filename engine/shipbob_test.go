@@ -60,7 +60,7 @@ func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
 	conn, err := e.st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Warehouse", Kind: vocab.KindShipBob, Environment: vocab.EnvTest,
 		Settings: map[string]string{"environment": "sandbox", "api_base_url": srv.URL, "shipbob_channel_id": "100101", "shopify_location_id": loc,
 			"requests_per_minute": o.perMinute},
-		Secrets:  map[string]string{"access_token": "pat-warehouse", "api_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
+		Secrets: map[string]string{"access_token": "pat-warehouse", "api_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
 	require.NoError(t, err)
 	receivers := []int64{e.odooConn.ID, conn.ID}
 	if o.warehouseOnly {
