@@ -225,8 +225,8 @@ func (h WebhookReceiver) receive(c *fiber.Ctx, want vocab.Kind) error {
 			payload = body
 		}
 		eventID, inserted, err := h.Store.InsertWebhookEvent(ctx, store.NewWebhookEvent{
-			ConnectionID: id, WebhookID: clip(ev.DeliveryID, 500), EventID: clip(ev.EventID, 500), Topic: clip(ev.Topic, 200),
-			ShopDomain: clip(ev.Account, 200), APIVersion: clip(ev.APIVersion, 50), TriggeredAt: ev.At, Headers: headers, Payload: payload,
+			ConnectionID: id, WebhookID: metaText(ev.DeliveryID, 500), EventID: metaText(ev.EventID, 500), Topic: metaText(ev.Topic, 200),
+			ShopDomain: metaText(ev.Account, 200), APIVersion: metaText(ev.APIVersion, 50), TriggeredAt: ev.At, Headers: headers, Payload: payload,
 		})
 		if err != nil {
 			// The events stored before it stay: the sender's retry finds them
@@ -261,8 +261,8 @@ func (h WebhookReceiver) reject(ctx context.Context, c *fiber.Ctx, d delivery, s
 	// The store keeps a sample of unsigned ones (RejectionSampleBytes of the
 	// body, RejectionsKeptPerHour per hour) and counts the rest.
 	if _, err := h.Store.RecordWebhookRejection(ctx, store.NewWebhookRejection{
-		ConnectionID: d.connectionID, Reason: reason, Detail: detail, StatusCode: status, WebhookID: clip(d.webhookID, 200),
-		Topic: clip(d.topic, 200), Headers: d.headers, Body: d.body, BodySize: int64(len(d.body)), RemoteAddr: d.remote, Signed: d.signed,
+		ConnectionID: d.connectionID, Reason: reason, Detail: detail, StatusCode: status, WebhookID: metaText(d.webhookID, 200),
+		Topic: metaText(d.topic, 200), Headers: d.headers, Body: d.body, BodySize: int64(len(d.body)), RemoteAddr: d.remote, Signed: d.signed,
 	}); err != nil {
 		// The answer is still the honest one; the missing record is logged.
 		h.Log.Error("record webhook rejection", "connection_id", d.connectionID, "reason", reason, "request_id", RequestID(c), "err", err)
@@ -323,6 +323,12 @@ func jsonProblem(body []byte) string {
 		return err.Error()
 	}
 	return "unknown problem"
+}
+
+// metaText is a header's (or a body's) word as a column can hold it: valid
+// UTF-8 without NUL bytes, which PostgreSQL refuses in text, capped.
+func metaText(s string, n int) string {
+	return clip(strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", ""), n)
 }
 
 func clip(s string, n int) string {
