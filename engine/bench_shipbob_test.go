@@ -19,9 +19,10 @@ import (
 // (default 1,000) to the ShipBob twin and brings their shipments back as
 // Shopify fulfillments with tracking, at the twin's rate limit. The twin's
 // window is scaled: 150 requests a second instead of a minute (the real
-// limit would make 10,000 orders a 3-hour run). It reports the wall time
-// against the theoretical minimum — the requests ShipBob let through ÷ 150
-// a second — and counts duplicates (second orders for one reference) and
+// limit would make 10,000 orders a 3-hour run). It reports the wall time,
+// from the first webhook to the last fulfillment, against the theoretical
+// minimum — the requests ShipBob let through, less the window's first 150,
+// ÷ 150 a second — and counts duplicates (second orders for one reference) and
 // lost tracking numbers (a shipped parcel whose number is not on a Shopify
 // fulfillment). Both must be 0.
 func BenchmarkShipBobRoundTrip(b *testing.B) {
@@ -33,16 +34,21 @@ func BenchmarkShipBobRoundTrip(b *testing.B) {
 	for range b.N {
 		w := setupWarehouse(b, warehouseOptions{warehouseOnly: true, perMinute: strconv.Itoa(rate * 60),
 			twin:      shipbobsandbox.Options{RateLimit: rate, RateWindow: time.Second},
-			configure: func(c *engine.Config) { c.Workers = 16 }})
+			configure: func(c *engine.Config) { c.Workers, c.ShipBobWorkers = 16, 8 }})
 		ctx := context.Background()
-		var events []int64
+		// The orders are placed first; the clock starts at the first webhook
+		// (the started engine takes them in as they arrive).
 		refs := make([]string, 0, n)
+		payloads := make([][]byte, 0, n)
 		for range n {
 			o, payload := w.placeShipped(b)
 			refs = append(refs, o.GID())
-			events = append(events, w.deliver(b, "orders/create", payload))
+			payloads = append(payloads, payload)
 		}
 		start := time.Now()
+		for _, p := range payloads {
+			w.deliver(b, "orders/create", p)
+		}
 		waitSyncs(b, w, "orders.shopify_shipbob", n)
 		out := time.Since(start)
 
@@ -85,7 +91,9 @@ func BenchmarkShipBobRoundTrip(b *testing.B) {
 				}
 			}
 		}
-		min := time.Duration(float64(w.sb.Admitted()) / rate * float64(time.Second))
+		// A sliding window lets its first 150 through at once: the fastest
+		// any client could make these requests.
+		min := time.Duration(float64(w.sb.Admitted()-rate) / rate * float64(time.Second))
 		b.ReportMetric(float64(n), "orders")
 		b.ReportMetric(wall.Seconds(), "wall_s")
 		b.ReportMetric(min.Seconds(), "min_s")
