@@ -111,6 +111,44 @@ type Webhooks struct {
 	// record of the kind its topic names ("" when it is): a system that
 	// signs the body but not the topic is acted on only when both agree.
 	CheckShape func(topic string, body []byte) string
+	// Signed, when set, is what the system signs of a delivery and when it
+	// signed it (Standard Webhooks: "id.timestamp.body", its timestamp
+	// header); nil when it signs the body alone. An error means a header it
+	// needs is missing or malformed: the delivery counts as unsigned.
+	Signed func(h http.Header, body []byte) (content []byte, at time.Time, err error)
+	// ReplayWindow, when not zero, turns away a genuine delivery signed
+	// further than this from now: a captured one replayed later.
+	ReplayWindow time.Duration
+	// Read reads a verified delivery: the id to deduplicate it on, its
+	// topic, account and time, from its headers or body. A body holding
+	// several events (QuickBooks sends arrays) is split, one event each,
+	// each with its own id. Its error names what is missing, in words;
+	// one wrapping ErrWebhookBody says the body is not what it should be.
+	Read func(h http.Header, body []byte) ([]WebhookEvent, error)
+	// CheckAccount, when set, says in a sentence why a
+	// delivery's account is not the connection's ("" when it is): one
+	// secret may sign the deliveries of several accounts.
+	CheckAccount func(settings map[string]string, account string) string
+	// TopicHeader carries the topic, when a header does (for metrics and
+	// the record of a rejected delivery).
+	TopicHeader, DeliveryIDHeader string
+}
+
+// WebhookEvent is one event of a verified delivery, as the receiver stores
+// it.
+type WebhookEvent struct {
+	// DeliveryID identifies one delivery of the event: the receiver keeps a
+	// delivery once per connection.
+	DeliveryID string
+	// EventID is shared by the re-deliveries of one event ("" when the
+	// system has none).
+	EventID    string
+	Topic      string
+	Account    string // the shop, company or account it comes from ("" when unsaid)
+	APIVersion string
+	At         time.Time // when the system says it happened; zero when unsaid
+	// Body is the event's own bytes; nil means the whole delivery's body.
+	Body []byte
 }
 
 // Webhook verdicts.
@@ -118,12 +156,22 @@ var (
 	ErrNoSignature  = errors.New("connectors: the delivery is not signed")
 	ErrBadSignature = errors.New("connectors: the signature does not match")
 	ErrNoWebhooks   = errors.New("connectors: this kind of system sends no webhooks")
+	// ErrStale is a genuine signature made outside the replay window.
+	ErrStale = errors.New("connectors: the delivery was signed too long ago")
+	// ErrWebhookBody wraps a Read error about the body rather than a header.
+	ErrWebhookBody = errors.New("connectors: the webhook body cannot be read")
 )
 
 // VerifyWebhook checks a delivery's signature against the secrets it may be
 // signed with (the current one and, during a rotation, the previous one):
-// nil when it is genuine, ErrNoSignature or ErrBadSignature otherwise.
+// nil when it is genuine, ErrNoSignature, ErrBadSignature or ErrStale
+// otherwise.
 func (k Kind) VerifyWebhook(body []byte, header http.Header, secrets []string) error {
+	return k.VerifyWebhookAt(body, header, secrets, time.Now())
+}
+
+// VerifyWebhookAt is VerifyWebhook with the replay window measured at now.
+func (k Kind) VerifyWebhookAt(body []byte, header http.Header, secrets []string, now time.Time) error {
 	if k.Webhooks == nil {
 		return ErrNoWebhooks
 	}
@@ -131,10 +179,42 @@ func (k Kind) VerifyWebhook(body []byte, header http.Header, secrets []string) e
 	if sig == "" {
 		return ErrNoSignature
 	}
-	if !k.Webhooks.Verify(body, sig, secrets) {
+	content, at := body, time.Time{}
+	if k.Webhooks.Signed != nil {
+		var err error
+		if content, at, err = k.Webhooks.Signed(header, body); err != nil {
+			return fmt.Errorf("%w: %w", ErrNoSignature, err)
+		}
+	}
+	if !k.Webhooks.Verify(content, sig, secrets) {
 		return ErrBadSignature
 	}
+	if w := k.Webhooks.ReplayWindow; w > 0 && !at.IsZero() && (now.Sub(at) > w || at.Sub(now) > w) {
+		return fmt.Errorf("%w (signed %s, %s accepted either way)", ErrStale, at.UTC().Format(time.RFC3339), w)
+	}
 	return nil
+}
+
+// ReadWebhook reads a verified delivery's events (Webhooks.Read); a kind
+// without Read has none to give.
+func (k Kind) ReadWebhook(header http.Header, body []byte) ([]WebhookEvent, error) {
+	if k.Webhooks == nil || k.Webhooks.Read == nil {
+		return nil, ErrNoWebhooks
+	}
+	return k.Webhooks.Read(header, body)
+}
+
+// SecretLabel is the form's label of the secret that signs the kind's
+// webhooks ("API secret key"), for the sentences that name it.
+func (k Kind) SecretLabel() string {
+	if k.Webhooks != nil {
+		for _, f := range k.Fields {
+			if f.Key == k.Webhooks.SecretField {
+				return f.Label
+			}
+		}
+	}
+	return "webhook secret"
 }
 
 // WebhookPath is where the console receives a kind's webhook deliveries;
@@ -169,6 +249,8 @@ func NewRegistry(kinds ...Kind) (*Registry, error) {
 			return nil, fmt.Errorf("connectors: kind %q has no client or no check", k.Key)
 		case k.Webhooks != nil && (k.Webhooks.Verify == nil || k.Webhooks.SignatureHeader == ""):
 			return nil, fmt.Errorf("connectors: kind %q has webhooks but no way to verify them", k.Key)
+		case k.Webhooks != nil && k.Webhooks.Read == nil:
+			return nil, fmt.Errorf("connectors: kind %q has webhooks but no way to read them", k.Key)
 		}
 		if _, ok := r.Kind(k.Key); ok {
 			return nil, fmt.Errorf("connectors: kind %q registered twice", k.Key)

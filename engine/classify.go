@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/shipbob"
 	"crossdock/connectors/shopify"
 	"crossdock/vocab"
 )
@@ -104,6 +105,26 @@ func classify(err error, system string) *failure {
 		}
 		return out
 	}
+	var be *shipbob.Error
+	if errors.As(err, &be) {
+		sentence, _ := shipbob.Explain(be)
+		out := &failure{message: system + ": " + sentence, err: err, evidence: shipbobEvidence(be)}
+		switch be.Kind {
+		case shipbob.KindTransient:
+			out.class = vocab.ClassTransient
+		case shipbob.KindThrottled:
+			out.class = vocab.ClassRateLimited
+		case shipbob.KindAuth, shipbob.KindNoChannel:
+			out.class = vocab.ClassAuth
+		case shipbob.KindNotFound:
+			out.class = vocab.ClassNotFound
+		case shipbob.KindValidation, shipbob.KindDuplicate:
+			out.class = vocab.ClassValidation
+		default:
+			out.class = vocab.ClassInternal
+		}
+		return out
+	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return &failure{class: vocab.ClassTransient, message: system + " did not answer in time; the change is sent again shortly.", err: err}
@@ -144,6 +165,23 @@ func odooEvidence(e *odoo.Error) map[string]any {
 	}
 	if e.Model != "" {
 		m["model"], m["method"] = e.Model, e.Method
+	}
+	if len(e.Body) > 0 {
+		m["body"] = string(e.Body)
+	}
+	return m
+}
+
+func shipbobEvidence(e *shipbob.Error) map[string]any {
+	m := map[string]any{"kind": e.Kind.String(), "request": e.Method + " " + e.Path}
+	if e.Status != 0 {
+		m["status"] = e.Status
+	}
+	if len(e.Fields) > 0 {
+		m["errors"] = e.Fields
+	}
+	if e.RetryAfter > 0 {
+		m["retry_after_seconds"] = e.RetryAfter.Seconds()
 	}
 	if len(e.Body) > 0 {
 		m["body"] = string(e.Body)

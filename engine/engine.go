@@ -70,6 +70,10 @@ type Config struct {
 	// of that kind when there are several.
 	Workers     int
 	OdooWorkers int
+	// ShipBobWorkers is how many syncs into ShipBob one replica runs at once
+	// [2: ShipBob allows 150 requests a minute, 2.5 a second]; a twin with a
+	// faster limit (the benchmark's) needs more.
+	ShipBobWorkers int
 	// PerConnection caps the syncs one replica runs against one target system
 	// at once [8]. The limit is per replica: N replicas allow N times as many.
 	PerConnection int
@@ -268,7 +272,7 @@ func New(cfg Config) (*Engine, error) {
 			queueSyncs:           {MaxWorkers: cfg.Workers},
 			queueSyncsOdoo:       {MaxWorkers: cfg.OdooWorkers},
 			queueSyncsQuickBooks: {MaxWorkers: 4},
-			queueSyncsShipBob:    {MaxWorkers: 2},
+			queueSyncsShipBob:    {MaxWorkers: cmp.Or(cfg.ShipBobWorkers, 2)},
 			queueSweeps:          {MaxWorkers: 2},
 		},
 		// The client id is the replica's: a job's attempted_by names the

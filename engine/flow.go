@@ -77,6 +77,9 @@ func Flows() []Flow {
 		pricesFlow(),
 		fulfillmentsFlow(),
 		payoutsFlow(),
+		shipbobOrdersFlow(),
+		shipbobShipmentsFlow(),
+		shipbobStockFlow(),
 	}
 }
 

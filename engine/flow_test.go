@@ -21,7 +21,7 @@ import (
 func TestFlowsAreComplete(t *testing.T) {
 	t.Parallel()
 	families := vocab.AllFamilies()
-	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo}
+	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo, vocab.KindShipBob}
 	personal := []string{"name", "email", "phone", "address", "tracking number"}
 	names := map[string]bool{}
 	topics := map[[3]string]string{}
@@ -53,7 +53,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 10)
+	require.Len(t, names, 13)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -74,6 +74,9 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"prices.odoo_shopify", "syncs", "products:1-9", "prices:7"},
 		{"fulfillments.odoo_shopify", "syncs", "31", "fulfillment:7:picking:31"},
 		{"payouts.shopify_odoo", "syncs_odoo", "gid://shopify/ShopifyPaymentsPayout/1", "payout:7:gid://shopify/ShopifyPaymentsPayout/1"},
+		{"orders.shopify_shipbob", "syncs_shipbob", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
+		{"shipments.shipbob_shopify", "syncs", "100000001", "fulfillment:7:100000001"},
+		{"inventory.shipbob_shopify", "syncs", "shipbob:72000000001", "inventory:7:shipbob:72000000001"},
 		{"nobody.knows", "syncs", "x", ""},
 	} {
 		require.Equal(t, c.queue, syncQueue(c.flow), c.flow)
@@ -84,17 +87,23 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 	}
 }
 
-// The topics the intake plans are those the flows register, and each is a
-// topic Shopify's shape check knows.
+// The topics the intake plans are those the flows register, and each of
+// Shopify's is a topic its shape check knows.
 func TestFlowTopics(t *testing.T) {
 	t.Parallel()
-	var got []string
+	var got, warehouse []string
 	for _, f := range Flows() {
+		if f.From == vocab.KindShipBob {
+			warehouse = append(warehouse, f.Topics...)
+			continue
+		}
 		got = append(got, f.Topics...)
 	}
 	slices.Sort(got)
+	got = slices.Compact(got)
 	require.Equal(t, []string{"customers/create", "customers/update", "inventory_levels/update", "orders/cancelled",
 		"orders/create", "orders/updated", "products/create", "products/update", "refunds/create"}, got)
+	require.Equal(t, []string{"order.shipped", "order.shipment.tracking.updated", "order.shipment.tracking_received", "order.shipment.delivered"}, warehouse)
 	for _, topic := range got {
 		require.NotEmpty(t, shopify.CheckTopicShape(topic, []byte(`{"line_items":[],"order_id":1,"variants":[],"inventory_item_id":1,"refund_line_items":[]}`)), topic)
 	}
@@ -110,7 +119,7 @@ func TestSweepJobs(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string][]string{
-		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify"},
+		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify"},
 		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify", "payouts.shopify_odoo"},
 	}, jobs)
 }

@@ -8,6 +8,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/shipbob"
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/vocab"
@@ -135,6 +136,11 @@ func (e *Engine) shopify(ctx context.Context, id int64) (*shopify.Client, store.
 // odoo returns the client of an Odoo connection from the pool.
 func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connection, error) {
 	return client[*odoo.Client](ctx, e, id, "Odoo")
+}
+
+// shipbob returns the client of a ShipBob connection from the pool.
+func (e *Engine) shipbob(ctx context.Context, id int64) (*shipbob.Client, store.Connection, error) {
+	return client[*shipbob.Client](ctx, e, id, "ShipBob")
 }
 
 // ShopifyClient returns the pooled client of an enabled Shopify connection,

@@ -19,7 +19,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/connectors"
-	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/views"
 	"crossdock/views/components"
@@ -48,31 +47,55 @@ type WebhookTargetSource interface {
 	Refresh(ctx context.Context, id int64) (store.WebhookTarget, bool, error)
 }
 
-// ShopifyWebhooks receives Shopify's webhook deliveries.
-type ShopifyWebhooks struct {
+// WebhookReceiver receives the webhook deliveries of every kind of system
+// that sends them (connectors.Webhooks), at /webhooks/<kind>/:connection:
+// one receiver, whatever the kind, so rejection records, deduplication, body
+// limits, the content type and secret rotation apply to all alike. What
+// differs per kind (what is signed, the headers, the account check, a body
+// of several events) is the connector's.
+type WebhookReceiver struct {
 	Store   WebhookIngestStore
 	Targets WebhookTargetSource
-	// Kinds verify a delivery's signature, as the connection's kind says.
+	// Kinds verify and read a delivery, as the connection's kind says.
 	Kinds *connectors.Registry
 	Log   *slog.Logger
+	// Now is the clock of replay windows (time.Now when nil).
+	Now func() time.Time
 }
 
-// webhookReply is every answer the endpoint gives: Shopify only looks at the
-// status, a person reading a delivery log reads the rest.
+// ShopifyWebhooks is the receiver's former name.
+type ShopifyWebhooks = WebhookReceiver
+
+// webhookReply is every answer the endpoint gives: the sender only looks at
+// the status, a person reading a delivery log reads the rest.
 type webhookReply struct {
-	Status    string `json:"status,omitempty"`
-	ID        int64  `json:"id,omitempty"`
-	Error     string `json:"error,omitempty"`
-	Message   string `json:"message,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
+	Status    string  `json:"status,omitempty"`
+	ID        int64   `json:"id,omitempty"`
+	IDs       []int64 `json:"ids,omitempty"`
+	Error     string  `json:"error,omitempty"`
+	Message   string  `json:"message,omitempty"`
+	RequestID string  `json:"request_id,omitempty"`
 }
 
-// Receive checks and stores one delivery to /webhooks/shopify/:connection.
-// It answers 200 only once the event is committed; every refusal has its own
-// status and is recorded with its evidence when the connection exists.
-func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
+// Receive checks and stores one Shopify delivery to /webhooks/shopify/:connection.
+func (h WebhookReceiver) Receive(c *fiber.Ctx) error { return h.receive(c, vocab.KindShopify) }
+
+// For is the handler of one kind's deliveries, at
+// connectors.WebhookPath(kind)+":connection".
+func (h WebhookReceiver) For(kind vocab.Kind) fiber.Handler {
+	return func(c *fiber.Ctx) error { return h.receive(c, kind) }
+}
+
+// receive checks and stores one delivery. It answers 200 only once its
+// events are committed; every refusal has its own status and is recorded
+// with its evidence when the connection exists.
+func (h WebhookReceiver) receive(c *fiber.Ctx, want vocab.Kind) error {
 	id, err := strconv.ParseInt(c.Params("connection"), 10, 64)
 	if err != nil || id <= 0 {
+		return h.unknown(c)
+	}
+	kind, ok := h.Kinds.Kind(want)
+	if !ok || kind.Webhooks == nil {
 		return h.unknown(c)
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), webhookStoreTimeout)
@@ -81,23 +104,33 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return h.unknown(c)
 	}
-	body := c.Request().Body() // the raw bytes Shopify signed, never decoded
+	body := c.Request().Body() // the raw bytes the system signed, never decoded
 	headers, hdr := requestHeaders(c)
-	d := delivery{connectionID: id, body: body, headers: headers, remote: ClientIP(c),
-		webhookID: hdr.Get(shopify.HeaderWebhookID), topic: hdr.Get(shopify.HeaderTopic)}
+	d := delivery{connectionID: id, body: body, headers: headers, remote: ClientIP(c)}
+	if kind.Webhooks.DeliveryIDHeader != "" {
+		d.webhookID = hdr.Get(kind.Webhooks.DeliveryIDHeader)
+	}
+	if kind.Webhooks.TopicHeader != "" {
+		d.topic = hdr.Get(kind.Webhooks.TopicHeader)
+	}
+	secretLabel := kind.SecretLabel()
 	if errors.Is(err, store.ErrSecretsUnreadable) {
-		// Only an operator can fix this; 503 keeps Shopify retrying meanwhile.
+		// Only an operator can fix this; 503 keeps the sender retrying meanwhile.
 		return h.reject(ctx, c, d, fiber.StatusServiceUnavailable, store.RejectSecretUnreadable,
-			"The API secret key saved for this connection cannot be decrypted (was CROSSDOCK_SECRET_KEY changed?): enter it again on the connection.")
+			"The "+secretLabel+" saved for this connection cannot be decrypted (was CROSSDOCK_SECRET_KEY changed?): enter it again on the connection.")
 	}
 	if err != nil {
 		return h.unavailable(c, id, err)
 	}
 
 	switch {
-	case t.Kind != vocab.KindShopify:
+	case t.Kind != want:
+		what := kind.Label + " connection"
+		if want == vocab.KindShopify {
+			what = "Shopify store"
+		}
 		return h.reject(ctx, c, d, fiber.StatusNotFound, store.RejectWrongKind,
-			"This connection is not a Shopify store, so it cannot receive Shopify webhooks: check the address of the subscription.")
+			fmt.Sprintf("This connection is not a %s, so it cannot receive %s webhooks: check the address of the subscription.", what, kind.Label))
 	case !t.Enabled:
 		return h.reject(ctx, c, d, fiber.StatusGone, store.RejectDisabled,
 			"This connection is disabled, so the delivery was turned away: enable the connection to receive webhooks again.")
@@ -112,13 +145,20 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 		return h.reject(ctx, c, d, fiber.StatusUnsupportedMediaType, store.RejectContentType,
 			fmt.Sprintf("The body was sent as %q, not application/json: create the webhook subscription with the JSON format.", ct))
 	}
-	kind, _ := h.Kinds.Kind(t.Kind)
-	verr := kind.VerifyWebhook(body, hdr, t.Secrets)
-	if errors.Is(verr, connectors.ErrNoSignature) {
-		return h.reject(ctx, c, d, fiber.StatusUnauthorized, store.RejectMissingSignature,
-			"The delivery has no "+shopify.HeaderHMAC+" signature header, so it cannot be shown to come from Shopify.")
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
 	}
-	if verr != nil {
+	verr := kind.VerifyWebhookAt(body, hdr, t.Secrets, now())
+	if errors.Is(verr, connectors.ErrNoSignature) {
+		missing := "no " + kind.Webhooks.SignatureHeader + " signature header"
+		if verr != connectors.ErrNoSignature { //nolint:errorlint // the bare sentinel means the header is absent
+			missing = "an incomplete signature (" + strings.TrimPrefix(verr.Error(), connectors.ErrNoSignature.Error()+": ") + ")"
+		}
+		return h.reject(ctx, c, d, fiber.StatusUnauthorized, store.RejectMissingSignature,
+			"The delivery has "+missing+", so it cannot be shown to come from "+kind.Label+".")
+	}
+	if verr != nil && !errors.Is(verr, connectors.ErrStale) {
 		// The secret may have just changed in the console: read it again (at
 		// most once a second) before turning the delivery away.
 		fresh, refreshed, err := h.Targets.Refresh(ctx, id)
@@ -128,48 +168,83 @@ func (h ShopifyWebhooks) Receive(c *fiber.Ctx) error {
 		case err != nil:
 			return h.unavailable(c, id, err)
 		}
-		if !refreshed || kind.VerifyWebhook(body, hdr, fresh.Secrets) != nil {
+		if refreshed {
+			verr = kind.VerifyWebhookAt(body, hdr, fresh.Secrets, now())
+		}
+		if !refreshed || (verr != nil && !errors.Is(verr, connectors.ErrStale)) {
 			if len(fresh.Secrets) == 0 && len(t.Secrets) == 0 {
 				return h.reject(ctx, c, d, fiber.StatusUnauthorized, store.RejectNoSecret,
-					"No API secret key is saved for this connection, so the signature cannot be checked: enter the app's API secret key on the connection.")
+					fmt.Sprintf("No %s is saved for this connection, so the signature cannot be checked: enter the %s on the connection.", secretLabel, secretLabel))
 			}
 			return h.reject(ctx, c, d, fiber.StatusUnauthorized, store.RejectBadSignature,
-				"Signature did not match: check the API secret key saved for this connection.")
+				"Signature did not match: check the "+secretLabel+" saved for this connection.")
 		}
 		t = fresh
 	}
-	// From here on the body is Shopify's own: keep all of it as evidence.
+	if errors.Is(verr, connectors.ErrStale) {
+		// Genuine, but signed outside the window: a captured delivery sent
+		// again. The sender's own retries are signed anew.
+		d.signed = true
+		return h.reject(ctx, c, d, fiber.StatusUnauthorized, store.RejectStale,
+			"The signature is genuine but was made too long ago "+strings.TrimPrefix(verr.Error(), connectors.ErrStale.Error()+" ")+
+				", so the delivery was turned away as a possible replay: check the clock of this server.")
+	}
+	// From here on the body is the system's own: keep all of it as evidence.
 	d.signed = true
-	meta, err := shopify.ParseWebhookHeaders(hdr)
+	evs, err := kind.ReadWebhook(hdr, body)
+	if errors.Is(err, connectors.ErrWebhookBody) {
+		problem := strings.TrimPrefix(err.Error(), connectors.ErrWebhookBody.Error()+": ")
+		if !json.Valid(body) {
+			problem = jsonProblem(body)
+		}
+		return h.reject(ctx, c, d, fiber.StatusBadRequest, store.RejectInvalidJSON,
+			"The body is not valid JSON ("+problem+"); it is kept here for inspection.")
+	}
+	if err == nil && len(evs) == 0 {
+		err = errors.New("the delivery holds no event")
+	}
 	if err != nil {
 		return h.reject(ctx, c, d, fiber.StatusBadRequest, store.RejectMissingHeader,
-			"A Shopify webhook header is missing or malformed: "+strings.TrimPrefix(err.Error(), "shopify webhook: ")+".")
+			"A "+kind.Label+" webhook header is missing or malformed: "+err.Error()+".")
 	}
-	// Shopify signs the body only, and an app's secret signs the deliveries
-	// of every shop the app is installed on: a signed body captured from
-	// another shop must not pass for this one's.
-	if shop := strings.ToLower(strings.TrimSpace(meta.ShopDomain)); t.ShopDomain == "" {
-		return h.reject(ctx, c, d, fiber.StatusForbidden, store.RejectWrongShop,
-			"No shop domain is saved for this connection, so Crossdock cannot tell that the delivery comes from its shop: enter the store's .myshopify.com address on the connection.")
-	} else if shop != t.ShopDomain {
-		return h.reject(ctx, c, d, fiber.StatusForbidden, store.RejectWrongShop,
-			fmt.Sprintf("The delivery comes from the shop %q, but this connection is for %q: it was turned away. Check the address of the webhook subscription in the other shop.", clip(shop, 200), t.ShopDomain))
+	if check := kind.Webhooks.CheckAccount; check != nil {
+		for _, ev := range evs {
+			if problem := check(t.Settings, ev.Account); problem != "" {
+				return h.reject(ctx, c, d, fiber.StatusForbidden, store.RejectWrongShop, problem)
+			}
+		}
 	}
 	if !json.Valid(body) {
 		return h.reject(ctx, c, d, fiber.StatusBadRequest, store.RejectInvalidJSON,
 			"The body is not valid JSON ("+jsonProblem(body)+"); it is kept here for inspection.")
 	}
-	eventID, inserted, err := h.Store.InsertWebhookEvent(ctx, store.NewWebhookEvent{
-		ConnectionID: id, WebhookID: meta.WebhookID, EventID: meta.EventID, Topic: meta.Topic, ShopDomain: meta.ShopDomain,
-		APIVersion: meta.APIVersion, TriggeredAt: meta.TriggeredAt, Headers: headers, Payload: body,
-	})
-	if err != nil {
-		return h.unavailable(c, id, err)
+	var ids []int64
+	for _, ev := range evs {
+		payload := ev.Body
+		if payload == nil {
+			payload = body
+		}
+		eventID, inserted, err := h.Store.InsertWebhookEvent(ctx, store.NewWebhookEvent{
+			ConnectionID: id, WebhookID: metaText(ev.DeliveryID, 500), EventID: metaText(ev.EventID, 500), Topic: metaText(ev.Topic, 200),
+			ShopDomain: metaText(ev.Account, 200), APIVersion: metaText(ev.APIVersion, 50), TriggeredAt: ev.At, Headers: headers, Payload: payload,
+		})
+		if err != nil {
+			// The events stored before it stay: the sender's retry finds them
+			// and stores only the rest.
+			return h.unavailable(c, id, err)
+		}
+		if inserted {
+			ids = append(ids, eventID)
+		}
 	}
-	if !inserted {
+	switch {
+	case len(ids) == 0:
 		return c.JSON(webhookReply{Status: "duplicate", Message: "This delivery was already received; nothing changed."})
+	case len(evs) == 1:
+		return c.JSON(webhookReply{Status: "stored", ID: ids[0]})
 	}
-	return c.JSON(webhookReply{Status: "stored", ID: eventID})
+	return c.JSON(webhookReply{Status: "stored", ID: ids[0], IDs: ids,
+		Message: fmt.Sprintf("%d of the delivery's %d events were stored (the others were already received).", len(ids), len(evs))})
 }
 
 // delivery is the evidence of one request, for a rejection record.
@@ -182,12 +257,12 @@ type delivery struct {
 	signed           bool
 }
 
-func (h ShopifyWebhooks) reject(ctx context.Context, c *fiber.Ctx, d delivery, status int, reason, detail string) error {
+func (h WebhookReceiver) reject(ctx context.Context, c *fiber.Ctx, d delivery, status int, reason, detail string) error {
 	// The store keeps a sample of unsigned ones (RejectionSampleBytes of the
 	// body, RejectionsKeptPerHour per hour) and counts the rest.
 	if _, err := h.Store.RecordWebhookRejection(ctx, store.NewWebhookRejection{
-		ConnectionID: d.connectionID, Reason: reason, Detail: detail, StatusCode: status, WebhookID: clip(d.webhookID, 200),
-		Topic: clip(d.topic, 200), Headers: d.headers, Body: d.body, BodySize: int64(len(d.body)), RemoteAddr: d.remote, Signed: d.signed,
+		ConnectionID: d.connectionID, Reason: reason, Detail: detail, StatusCode: status, WebhookID: metaText(d.webhookID, 200),
+		Topic: metaText(d.topic, 200), Headers: d.headers, Body: d.body, BodySize: int64(len(d.body)), RemoteAddr: d.remote, Signed: d.signed,
 	}); err != nil {
 		// The answer is still the honest one; the missing record is logged.
 		h.Log.Error("record webhook rejection", "connection_id", d.connectionID, "reason", reason, "request_id", RequestID(c), "err", err)
@@ -196,14 +271,14 @@ func (h ShopifyWebhooks) reject(ctx context.Context, c *fiber.Ctx, d delivery, s
 	return c.Status(status).JSON(webhookReply{Error: reason, Message: detail, RequestID: RequestID(c)})
 }
 
-func (h ShopifyWebhooks) unknown(c *fiber.Ctx) error {
+func (h WebhookReceiver) unknown(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusNotFound).JSON(webhookReply{Error: "unknown_connection",
 		Message: "No connection has this id: check the address of the webhook subscription.", RequestID: RequestID(c)})
 }
 
 // unavailable answers 503 when the database could not be reached in time:
 // Shopify retries, and the delivery is stored then.
-func (h ShopifyWebhooks) unavailable(c *fiber.Ctx, id int64, err error) error {
+func (h WebhookReceiver) unavailable(c *fiber.Ctx, id int64, err error) error {
 	h.Log.Error("webhook not stored", "connection_id", id, "request_id", RequestID(c), "err", err)
 	return c.Status(fiber.StatusServiceUnavailable).JSON(webhookReply{Error: "unavailable",
 		Message: "The delivery could not be stored just now; send it again.", RequestID: RequestID(c)})
@@ -250,6 +325,12 @@ func jsonProblem(body []byte) string {
 	return "unknown problem"
 }
 
+// metaText is a header's (or a body's) word as a column can hold it: valid
+// UTF-8 without NUL bytes, which PostgreSQL refuses in text, capped.
+func metaText(s string, n int) string {
+	return clip(strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", ""), n)
+}
+
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -288,12 +369,14 @@ type Webhooks struct {
 	Base
 	Store   WebhookPagesStore
 	BaseURL string // where Shopify reaches Crossdock, for the empty state
+	// Kinds says which kinds of system send webhooks (nil: Shopify only).
+	Kinds *connectors.Registry
 }
 
 const webhookPageSize = 50
 
-// webhookConnection loads the Shopify connection of the page, or ErrNotFound:
-// only Shopify connections receive webhooks.
+// webhookConnection loads the connection of the page, or ErrNotFound when
+// its kind of system sends no webhooks.
 func (h Webhooks) webhookConnection(c *fiber.Ctx) (store.Connection, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil {
@@ -303,7 +386,10 @@ func (h Webhooks) webhookConnection(c *fiber.Ctx) (store.Connection, error) {
 	if err != nil {
 		return store.Connection{}, err
 	}
-	if conn.Kind != vocab.KindShopify {
+	if conn.Kind == vocab.KindShopify {
+		return conn, nil
+	}
+	if k, ok := h.Kinds.Kind(conn.Kind); !ok || k.Webhooks == nil {
 		return store.Connection{}, store.ErrNotFound
 	}
 	return conn, nil

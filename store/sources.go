@@ -178,7 +178,7 @@ FROM source_rule_receivers r JOIN connections c ON c.id = r.connection_id ORDER 
 	}
 	for _, c := range conns {
 		rs.Connections = append(rs.Connections, rules.ConnInfo{ID: c.ID, Name: c.Name, Kind: c.Kind, Environment: c.Environment,
-			Enabled: c.Enabled, SendsWebhooks: c.Kind == vocab.KindShopify})
+			Enabled: c.Enabled, SendsWebhooks: c.Kind == vocab.KindShopify || c.Kind == vocab.KindShipBob})
 	}
 	return rs, nil
 }

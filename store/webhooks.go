@@ -204,6 +204,9 @@ const (
 	RejectWrongKind        = "wrong_kind"
 	RejectSecretUnreadable = "secret_unreadable"
 	RejectWrongShop        = "wrong_shop"
+	// RejectStale is a genuine signature made outside the kind's replay
+	// window: a captured delivery sent again later.
+	RejectStale = "stale"
 )
 
 // Limits on what rejected deliveries keep. Anyone can post to a webhook
@@ -406,6 +409,9 @@ type WebhookTarget struct {
 	// deliveries of every shop it is installed on: the domain header is
 	// what tells this shop's deliveries from another's.
 	ShopDomain string
+	// Settings are the connection's settings, for a kind's own account
+	// check (connectors.Webhooks.CheckAccount).
+	Settings map[string]string
 	// Secrets are the webhook secrets valid now: the current one and, during
 	// a rotation's grace period, the previous one. Empty when none is saved.
 	Secrets []string
@@ -493,7 +499,7 @@ func (w *WebhookTargets) load(ctx context.Context, id int64, old *webhookTargetE
 		e.target = old.target // unchanged: no need to open the secrets again
 	} else {
 		e.target = WebhookTarget{ConnectionID: c.ID, Kind: c.Kind, Enabled: c.Enabled,
-			ShopDomain: strings.ToLower(strings.TrimSpace(c.Settings["shop_domain"]))}
+			ShopDomain: strings.ToLower(strings.TrimSpace(c.Settings["shop_domain"])), Settings: c.Settings}
 		if w.box == nil {
 			return WebhookTarget{}, ErrNoSecretBox
 		}

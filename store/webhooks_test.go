@@ -184,7 +184,7 @@ func TestWebhookTargetsCacheSecrets(t *testing.T) {
 
 	got, err := targets.Target(ctx, c.ID)
 	require.NoError(t, err)
-	require.Equal(t, store.WebhookTarget{ConnectionID: c.ID, Kind: vocab.KindShopify, Enabled: true, Secrets: []string{"first"}}, got)
+	require.Equal(t, store.WebhookTarget{ConnectionID: c.ID, Kind: vocab.KindShopify, Enabled: true, Settings: map[string]string{}, Secrets: []string{"first"}}, got)
 
 	_, err = st.UpdateConnection(ctx, a, box, c.ID, store.ConnectionInput{Name: c.Name, Kind: c.Kind, Environment: c.Environment,
 		Secrets: map[string]string{"api_secret": "second"}})

@@ -94,9 +94,14 @@ type Direction string
 const (
 	ShopifyToOdoo Direction = "shopify_to_odoo"
 	OdooToShopify Direction = "odoo_to_shopify"
+	// ShopifyToShipBob carries orders to the warehouse; ShipBobToShopify
+	// brings shipments and stock back.
+	ShopifyToShipBob Direction = "shopify_to_shipbob"
+	ShipBobToShopify Direction = "shipbob_to_shopify"
 )
 
-var directions = newTable(entry[Direction]{ShopifyToOdoo, "Shopify → Odoo"}, entry[Direction]{OdooToShopify, "Odoo → Shopify"})
+var directions = newTable(entry[Direction]{ShopifyToOdoo, "Shopify → Odoo"}, entry[Direction]{OdooToShopify, "Odoo → Shopify"},
+	entry[Direction]{ShopifyToShipBob, "Shopify → ShipBob"}, entry[Direction]{ShipBobToShopify, "ShipBob → Shopify"})
 
 // AllDirections lists every direction, in the order filters show them.
 func AllDirections() []Direction { return directions.all() }

@@ -29,11 +29,11 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	require.Contains(t, body, "variants are mapped by SKU")
 
 	// The sources a typical merchant has, saved (and audited) as the demo's.
-	shopID, odooID := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo")
+	shopID, odooID, warehouseID := mustConn(t, env, "Demo Shopify store"), mustConn(t, env, "Demo Odoo"), mustConn(t, env, "Demo ShipBob warehouse")
 	rs, err := env.Store.SourceRules(t.Context())
 	require.NoError(t, err)
 	for f, want := range map[vocab.Family]int64{vocab.Orders: shopID, vocab.Refunds: shopID, vocab.Customers: shopID, vocab.Products: shopID,
-		vocab.Prices: odooID, vocab.Costs: odooID, vocab.Inventory: odooID, vocab.Fulfillments: odooID, vocab.Payouts: shopID} {
+		vocab.Prices: odooID, vocab.Costs: odooID, vocab.Inventory: odooID, vocab.Fulfillments: warehouseID, vocab.Payouts: shopID} {
 		require.Equal(t, want, rs.Rule(f).Master, "the source of %s", f)
 	}
 	entries, _, err := env.Store.ListAudit(t.Context(), store.AuditFilter{ObjectType: "source_rule"})
@@ -53,11 +53,11 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	require.Contains(t, body, "Demo Shopify store")
 	require.Contains(t, body, "Demo Odoo")
 
-	// Both demo connections answer through Crossdock's own /sandbox/ address,
-	// with the real connector code.
+	// The three demo connections (store, ERP, warehouse) answer through
+	// Crossdock's own /sandbox/ address, with the real connector code.
 	cs, err := env.Store.ListConnections(t.Context())
 	require.NoError(t, err)
-	require.Len(t, cs, 2)
+	require.Len(t, cs, 3)
 	c.RefreshCSRF("/connections")
 	for _, conn := range cs {
 		res := c.PostForm(fmt.Sprintf("/connections/%d/test", conn.ID), nil)
@@ -80,7 +80,7 @@ func TestFirstRunLoadsTheDemoWorkspace(t *testing.T) {
 	require.Contains(t, body, "already loaded")
 	cs, err = env.Store.ListConnections(t.Context())
 	require.NoError(t, err)
-	require.Len(t, cs, 2)
+	require.Len(t, cs, 3)
 }
 
 func mustConn(t testing.TB, env *webtest.Env, name string) int64 {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"net/http"
@@ -15,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"crossdock/connectors"
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/vocab"
@@ -63,7 +63,7 @@ func newMetrics(st *store.Store, eng EngineObserver) *metrics {
 
 // topicRe bounds the topic label: the header is the sender's to choose, and
 // an unauthenticated sender must not create unbounded label values.
-var topicRe = regexp.MustCompile(`^[a-z_]{1,40}/[a-z_]{1,40}$`)
+var topicRe = regexp.MustCompile(`^[a-z_]{1,40}(/[a-z_]{1,40}|(\.[a-z_]{1,40}){1,3})$`)
 
 func metricTopic(h string) string {
 	h = strings.ToLower(strings.TrimSpace(h))
@@ -91,8 +91,9 @@ func (s *Server) observeRequests(c *fiber.Ctx) error {
 	}
 	code := strconv.Itoa(status)
 	s.metrics.httpDur.WithLabelValues(c.Method(), route, code).Observe(time.Since(start).Seconds())
-	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), connectors.WebhookPath(vocab.KindShopify)) {
-		topic := metricTopic(c.Get("X-Shopify-Topic"))
+	if c.Method() == fiber.MethodPost && strings.HasPrefix(c.Path(), "/webhooks/") {
+		// Shopify names the topic in X-Shopify-Topic; Standard Webhooks senders (ShipBob) in X-Webhook-Topic.
+		topic := metricTopic(cmp.Or(c.Get("X-Shopify-Topic"), c.Get("X-Webhook-Topic")))
 		s.metrics.received.WithLabelValues(topic).Inc()
 		if status < 200 || status > 299 {
 			s.metrics.rejected.WithLabelValues(topic, code).Inc()

@@ -76,8 +76,8 @@ func (s *Server) table() []route {
 	audit := handlers.Audit{Base: base, Store: st}
 	mappings := handlers.Mappings{Base: base, Store: st}
 	conns := handlers.Connections{Base: base, Store: s.vault, Kinds: cfg.Kinds, BaseURL: cfg.BaseURL, Engine: cfg.Connections}
-	ingest := handlers.ShopifyWebhooks{Store: st, Targets: s.vault.WebhookTargets(0), Kinds: cfg.Kinds, Log: s.log}
-	webhooks := handlers.Webhooks{Base: base, Store: st, BaseURL: cfg.BaseURL}
+	ingest := handlers.WebhookReceiver{Store: st, Targets: s.vault.WebhookTargets(0), Kinds: cfg.Kinds, Log: s.log}
+	webhooks := handlers.Webhooks{Base: base, Store: st, BaseURL: cfg.BaseURL, Kinds: cfg.Kinds}
 	sources := handlers.Sources{Base: base, Store: st, Compare: cfg.Compare}
 	syncs := handlers.Syncs{Base: base, Store: st, Failures: st, Sweep: cfg.Sweep}
 	failed := handlers.Failed{Base: base, Store: st, Engine: cfg.Replay}
@@ -179,6 +179,8 @@ func (s *Server) table() []route {
 		// each body, not by a session (machinePath skips sessions and CSRF
 		// for it).
 		{post, connectors.WebhookPath(vocab.KindShopify) + ":connection", public, ingest.Receive},
+		// Every other kind that sends webhooks, through the same receiver.
+		{post, connectors.WebhookPath(vocab.KindShipBob) + ":connection", public, ingest.For(vocab.KindShipBob)},
 		{get, "/connections/:id<int>/webhooks", operators, webhooks.List},
 		{get, "/connections/:id<int>/webhooks/:event", operators, webhooks.Show},
 		{get, "/connections/:id<int>/webhooks/rejected/:rejection", operators, webhooks.ShowRejection},

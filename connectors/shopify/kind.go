@@ -47,7 +47,8 @@ func Kind() connectors.Kind {
 		EndOfSupport:      EndOfSupport,
 		Webhooks: &connectors.Webhooks{SignatureHeader: HeaderHMAC, SecretField: "api_secret", SecretGrace: time.Hour,
 			Verify:     func(body []byte, sig string, secrets []string) bool { return VerifyHMAC(body, sig, secrets...) },
-			CheckShape: CheckTopicShape},
+			CheckShape: CheckTopicShape, Read: ReadWebhook, CheckAccount: CheckShop,
+			TopicHeader: HeaderTopic, DeliveryIDHeader: HeaderWebhookID},
 		Offers: map[vocab.Family][]connectors.Capability{
 			vocab.Products:     {connectors.Read, connectors.Write, connectors.Subscribe, connectors.Sweep},
 			vocab.Prices:       {connectors.Read, connectors.Write, connectors.Subscribe},

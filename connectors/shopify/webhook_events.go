@@ -78,6 +78,12 @@ type Address struct {
 	City      string `json:"city"`
 	Zip       string `json:"zip"`
 	Phone     string `json:"phone"`
+	// Where the address is, for a warehouse that ships to it.
+	Company      string `json:"company"`
+	Province     string `json:"province"`
+	ProvinceCode string `json:"province_code"`
+	Country      string `json:"country"`
+	CountryCode  string `json:"country_code"`
 }
 
 // CustomerEvent is the body of a customers/create or customers/update webhook.
@@ -124,9 +130,11 @@ type OrderEvent struct {
 	UpdatedAt    time.Time
 	// Cancelled: the order has a cancelled_at.
 	Cancelled bool
-	Shipping  *Address
-	Customer  *OrderEventCustomer
-	Lines     []OrderEventLine
+	// Test: a test order (Shopify's test payment gateway), not a sale.
+	Test     bool
+	Shipping *Address
+	Customer *OrderEventCustomer
+	Lines    []OrderEventLine
 }
 
 // OrderEventCustomer is the customer an order names.
@@ -167,6 +175,7 @@ func DecodeOrder(body []byte) (OrderEvent, error) {
 		Currency     string   `json:"currency"`
 		TotalPrice   string   `json:"total_price"`
 		CancelledAt  *string  `json:"cancelled_at"`
+		Test         bool     `json:"test"`
 		Shipping     *Address `json:"shipping_address"`
 		Customer     *struct {
 			ID        int64  `json:"id"`
@@ -191,7 +200,7 @@ func DecodeOrder(body []byte) (OrderEvent, error) {
 		return OrderEvent{}, err
 	}
 	o := OrderEvent{ID: gidOr(r.GID, "Order", r.ID), Name: r.Name, Number: r.OrderNumber, Email: r.Email, ContactEmail: r.ContactEmail,
-		Currency: r.Currency, TotalPrice: r.TotalPrice, CreatedAt: timeOf(r.CreatedAt), UpdatedAt: timeOf(r.UpdatedAt),
+		Currency: r.Currency, TotalPrice: r.TotalPrice, CreatedAt: timeOf(r.CreatedAt), UpdatedAt: timeOf(r.UpdatedAt), Test: r.Test,
 		Cancelled: r.CancelledAt != nil && *r.CancelledAt != "", Shipping: r.Shipping}
 	if c := r.Customer; c != nil {
 		o.Customer = &OrderEventCustomer{ID: gidOr(c.GID, "Customer", c.ID), Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}

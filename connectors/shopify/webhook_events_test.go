@@ -29,7 +29,7 @@ func TestDecodeCustomer(t *testing.T) {
 	require.True(t, c.UpdatedAt.Equal(sampleTime), c.UpdatedAt)
 	require.NotNil(t, c.DefaultAddress)
 	require.Equal(t, Address{Name: "Bob Biller", FirstName: "Bob", LastName: "Biller", Address1: "151 O'Connor Street",
-		City: "Ottawa", Zip: "K2P 2L8", Phone: "555-555-5555"}, *c.DefaultAddress)
+		City: "Ottawa", Zip: "K2P 2L8", Phone: "555-555-5555", Province: "ON", ProvinceCode: "ON", Country: "CA", CountryCode: "CA"}, *c.DefaultAddress)
 }
 
 func TestDecodeOrder(t *testing.T) {

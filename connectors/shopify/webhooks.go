@@ -5,10 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"crossdock/connectors"
 )
 
 // VerifyHMAC reports whether header (X-Shopify-Hmac-Sha256) is the base64
@@ -86,6 +89,36 @@ func ParseWebhookHeaders(h http.Header) (WebhookMeta, error) {
 		m.TriggeredAt = t
 	}
 	return m, nil
+}
+
+// ReadWebhook reads a verified delivery for the webhook receiver: one event,
+// named by its headers (ParseWebhookHeaders), its account the shop domain.
+func ReadWebhook(h http.Header, _ []byte) ([]connectors.WebhookEvent, error) {
+	m, err := ParseWebhookHeaders(h)
+	if err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "shopify webhook: "))
+	}
+	return []connectors.WebhookEvent{{DeliveryID: m.WebhookID, EventID: m.EventID, Topic: m.Topic, Account: m.ShopDomain,
+		APIVersion: m.APIVersion, At: m.TriggeredAt}}, nil
+}
+
+// CheckShop says why a delivery's shop is not the connection's ("" when it
+// is). Shopify signs the body only, and an app's secret signs the
+// deliveries of every shop the app is installed on: a signed body captured
+// from another shop must not pass for this one's.
+func CheckShop(settings map[string]string, account string) string {
+	want := strings.ToLower(strings.TrimSpace(settings["shop_domain"]))
+	shop := strings.ToLower(strings.TrimSpace(account))
+	switch {
+	case want == "":
+		return "No shop domain is saved for this connection, so Crossdock cannot tell that the delivery comes from its shop: enter the store's .myshopify.com address on the connection."
+	case shop != want:
+		if len(shop) > 200 {
+			shop = strings.ToValidUTF8(shop[:200], "")
+		}
+		return fmt.Sprintf("The delivery comes from the shop %q, but this connection is for %q: it was turned away. Check the address of the webhook subscription in the other shop.", shop, want)
+	}
+	return ""
 }
 
 // TopicEnum turns "orders/create" into ORDERS_CREATE; enum values pass unchanged.

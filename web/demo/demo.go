@@ -12,6 +12,7 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -24,7 +25,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"crossdock/connectors"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	"crossdock/connectors/shipbob"
+	shipbobsandbox "crossdock/connectors/shipbob/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/number"
@@ -47,6 +51,9 @@ type Config struct {
 	ShopDomain   string
 	OdooDatabase string
 	OdooLogin    string
+	// ShipBobToken is the ShipBob twin's personal access token (empty in a
+	// demo loaded before the warehouse joined it: it has no ShipBob).
+	ShipBobToken string
 }
 
 // storedConfig is Config as the demo_workspace setting holds it: the twins'
@@ -68,12 +75,13 @@ type storedConfig struct {
 type demoSecrets struct {
 	ShopifyToken string `json:"shopify_token"`
 	OdooAPIKey   string `json:"odoo_api_key"`
+	ShipBobToken string `json:"shipbob_token,omitempty"`
 }
 
 const sealContext = "setting:" + SettingKey
 
 func seal(box *secretbox.Box, cfg Config) (storedConfig, error) {
-	b, err := json.Marshal(demoSecrets{ShopifyToken: cfg.ShopifyToken, OdooAPIKey: cfg.OdooAPIKey})
+	b, err := json.Marshal(demoSecrets{ShopifyToken: cfg.ShopifyToken, OdooAPIKey: cfg.OdooAPIKey, ShipBobToken: cfg.ShipBobToken})
 	if err != nil {
 		return storedConfig{}, err
 	}
@@ -97,20 +105,21 @@ func (sc storedConfig) open(box *secretbox.Box) (cfg Config, plain bool, err err
 	if err := json.Unmarshal(b, &sec); err != nil {
 		return Config{}, false, fmt.Errorf("demo: credentials of the sandbox systems: %w", err)
 	}
-	cfg.ShopifyToken, cfg.OdooAPIKey = sec.ShopifyToken, sec.OdooAPIKey
+	cfg.ShopifyToken, cfg.OdooAPIKey, cfg.ShipBobToken = sec.ShopifyToken, sec.OdooAPIKey, sec.ShipBobToken
 	return cfg, false, nil
 }
 
 // DefaultSeed gives about 3,000 Shopify variants and 4,500 Odoo products.
 const DefaultSeed = 1500
 
-// Workspace is the pair of twins.
+// Workspace is the twins: the store, the ERP and the 3PL warehouse.
 type Workspace struct {
-	Shop   *shopsandbox.Shop
-	Odoo   *odoosandbox.Server
-	Config Config
-	mux    *http.ServeMux
-	plan   plan
+	Shop    *shopsandbox.Shop
+	Odoo    *odoosandbox.Server
+	ShipBob *shipbobsandbox.Server
+	Config  Config
+	mux     *http.ServeMux
+	plan    plan
 	// Payouts is what the demo's Shopify Payments payouts show (payouts.go).
 	Payouts PayoutDrift
 }
@@ -142,6 +151,8 @@ type Drift struct {
 type Loaded struct {
 	Drift
 	ShopifyConnectionID, OdooConnectionID int64
+	// ShipBobConnectionID is the warehouse's connection.
+	ShipBobConnectionID int64
 }
 
 // pair is a Shopify variant and its Odoo product.
@@ -175,13 +186,16 @@ func New(baseURL string, cfg Config) (*Workspace, Drift) {
 	base := strings.TrimRight(baseURL, "/") + PathPrefix
 	w := &Workspace{Config: cfg,
 		Shop: shopsandbox.New(shopsandbox.Options{Plan: "advanced", AccessToken: cfg.ShopifyToken, Seed: cfg.Seed,
-			ShopDomain: cfg.ShopDomain, PublicURL: base + "/shopify"}),
+			ShopDomain: cfg.ShopDomain, PublicURL: base + "/shopify", ShippingAddresses: true}),
+		// ShipBob's own limit: 150 requests a minute.
+		ShipBob: shipbobsandbox.New(shipbobsandbox.Options{AccessToken: cfg.ShipBobToken, Delay: 200 * time.Millisecond}),
 		Odoo: odoosandbox.New(odoosandbox.Options{Database: cfg.OdooDatabase, Login: cfg.OdooLogin, APIKey: cfg.OdooAPIKey,
 			Password: cfg.OdooAPIKey, Seed: cfg.Seed, Version: "19.0"}),
 		mux: http.NewServeMux(),
 	}
 	w.mux.Handle(PathPrefix+"/shopify/", http.StripPrefix(PathPrefix+"/shopify", w.Shop))
 	w.mux.Handle(PathPrefix+"/odoo/", http.StripPrefix(PathPrefix+"/odoo", w.Odoo))
+	w.mux.Handle(PathPrefix+"/shipbob/", http.StripPrefix(PathPrefix+"/shipbob", w.ShipBob))
 	d := w.alignAndDrift()
 	w.Payouts = w.seedPayouts(time.Now())
 	return w, d
@@ -316,7 +330,7 @@ func (w *Workspace) alignAndDrift() Drift {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
-// ServeHTTP serves the twins under /sandbox/shopify/ and /sandbox/odoo/.
+// ServeHTTP serves the twins under /sandbox/shopify/, /sandbox/odoo/ and /sandbox/shipbob/.
 func (w *Workspace) ServeHTTP(rw http.ResponseWriter, r *http.Request) { w.mux.ServeHTTP(rw, r) }
 
 // Holder serves the loaded workspace, or 404 while there is none. It lets
@@ -344,7 +358,8 @@ var ErrLoaded = errors.New("the demo workspace is already loaded")
 // running twins. It is audited as one change.
 func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, baseURL string, h *Holder, seed int) (_ Loaded, err error) {
 	cfg := Config{Seed: seed, ShopifyToken: "shpat_demo_" + randomHex(12), OdooAPIKey: "demo-" + randomHex(16),
-		ShopDomain: "crossdock-demo.myshopify.com", OdooDatabase: "demo", OdooLogin: "integration@crossdock-demo.example"}
+		ShopDomain: "crossdock-demo.myshopify.com", OdooDatabase: "demo", OdooLogin: "integration@crossdock-demo.example",
+		ShipBobToken: "demo-pat-" + randomHex(16)}
 	base := strings.TrimRight(baseURL, "/") + PathPrefix
 	var existing storedConfig
 	if err := st.Setting(ctx, SettingKey, &existing); err == nil {
@@ -367,6 +382,18 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 		return Loaded{}, fmt.Errorf("demo: odoo connection: %w", err)
 	}
 	w, drift := New(baseURL, cfg)
+	// The warehouse ships what Shopify assigns to the store's main location,
+	// and signs its webhooks with its own secret.
+	hookSecret := "whsec_" + base64.StdEncoding.EncodeToString([]byte(randomHex(12)))
+	sbConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo ShipBob warehouse", Kind: vocab.KindShipBob, Environment: vocab.EnvTest,
+		Settings: map[string]string{"environment": "sandbox", "api_base_url": base + "/shipbob", "shipbob_channel_id": "100101",
+			"shopify_location_id": w.Shop.Locations()[0].GID()},
+		Secrets: map[string]string{"access_token": cfg.ShipBobToken, "api_secret": hookSecret}})
+	if err != nil {
+		return Loaded{}, fmt.Errorf("demo: shipbob connection: %w", err)
+	}
+	w.ShipBob.SubscribeDirect(connectors.WebhookURL(baseURL, vocab.KindShipBob, sbConn.ID), hookSecret,
+		shipbob.TopicShipped, shipbob.TopicTrackingUpdated, shipbob.TopicDelivered)
 	// The twins answer before anything makes the engine call them (sources,
 	// orders); the unique connection names above make this load the only
 	// one, and a load that fails below takes them down again.
@@ -379,7 +406,7 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	// What the demo writes itself is audited as the demo's, with the
 	// request of the person who loaded it.
 	sys := store.Actor{Label: Actor, RequestID: a.RequestID, IP: a.IP}
-	if err := setSources(ctx, st, sys, shopConn.ID, odooConn.ID); err != nil {
+	if err := setSources(ctx, st, sys, shopConn.ID, odooConn.ID, sbConn.ID); err != nil {
 		return Loaded{}, fmt.Errorf("demo: sources of truth: %w", err)
 	}
 	if _, err := st.SeedMappings(ctx, sys, w.mappings(shopConn.ID, odooConn.ID)); err != nil {
@@ -409,7 +436,7 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	if err != nil {
 		return Loaded{}, err
 	}
-	return Loaded{Drift: drift, ShopifyConnectionID: shopConn.ID, OdooConnectionID: odooConn.ID}, nil
+	return Loaded{Drift: drift, ShopifyConnectionID: shopConn.ID, OdooConnectionID: odooConn.ID, ShipBobConnectionID: sbConn.ID}, nil
 }
 
 // Actor is who the demo's own changes (sources, mappings) are audited as.
@@ -417,13 +444,15 @@ const Actor = "Demo workspace"
 
 // sourcesOf is what a typical merchant runs: the store decides what
 // shoppers do (orders, refunds, customers), the ERP decides what the
-// business knows (prices, costs, stock, shipments). Product content —
+// business knows (prices, costs, stock), and the warehouse that ships the
+// orders (ShipBob, a 3PL) says what shipped: orders go to both the ERP and
+// the warehouse, shipments come back from the warehouse. Product content —
 // titles, descriptions, images — is decided in Shopify, where merchants
 // write it for their storefront; Odoo keeps its own names for the
 // warehouse, so nothing is written into them (no receivers). A source of
 // product content in Shopify also means a record that exists only in Odoo
 // is not created in the store behind the merchant's back.
-func sourcesOf(shop, odoo int64) []store.SourceRuleInput {
+func sourcesOf(shop, odoo, warehouse int64) []store.SourceRuleInput {
 	rule := func(f vocab.Family, master, receiver int64, t rules.Trigger, every int) store.SourceRuleInput {
 		in := store.SourceRuleInput{Family: f, Master: master, Trigger: t, SweepMinutes: every, FreshnessMinutes: 60, Policy: rules.MasterWins}
 		if receiver != 0 {
@@ -431,22 +460,24 @@ func sourcesOf(shop, odoo int64) []store.SourceRuleInput {
 		}
 		return in
 	}
+	orders := rule(vocab.Orders, shop, odoo, rules.Realtime, 15)
+	orders.Receivers = append(orders.Receivers, warehouse)
 	return []store.SourceRuleInput{
-		rule(vocab.Orders, shop, odoo, rules.Realtime, 15),
+		orders,
 		rule(vocab.Refunds, shop, odoo, rules.Realtime, 15),
 		rule(vocab.Customers, shop, odoo, rules.Realtime, 15),
 		rule(vocab.Prices, odoo, shop, rules.Scheduled, 5),
 		rule(vocab.Costs, odoo, shop, rules.Scheduled, 5),
 		rule(vocab.Inventory, odoo, shop, rules.Scheduled, 5),
-		rule(vocab.Fulfillments, odoo, shop, rules.Scheduled, 5),
+		rule(vocab.Fulfillments, warehouse, shop, rules.Realtime, 5),
 		rule(vocab.Products, shop, 0, rules.Scheduled, 60),
 		rule(vocab.Payouts, shop, odoo, rules.Scheduled, 60),
 	}
 }
 
 // setSources saves each family's source through the audited path admins use.
-func setSources(ctx context.Context, st *store.Store, a store.Actor, shop, odoo int64) error {
-	for _, in := range sourcesOf(shop, odoo) {
+func setSources(ctx context.Context, st *store.Store, a store.Actor, shop, odoo, warehouse int64) error {
+	for _, in := range sourcesOf(shop, odoo, warehouse) {
 		if _, err := st.SaveSourceRule(ctx, a, in); err != nil {
 			return fmt.Errorf("%s: %w", in.Family.Label(), err)
 		}
@@ -457,7 +488,7 @@ func setSources(ctx context.Context, st *store.Store, a store.Actor, shop, odoo 
 // Families lists the data families the demo gives a source of truth.
 func Families() []vocab.Family {
 	var fs []vocab.Family
-	for _, in := range sourcesOf(1, 2) {
+	for _, in := range sourcesOf(1, 2, 3) {
 		fs = append(fs, in.Family)
 	}
 	return fs

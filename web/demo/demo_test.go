@@ -88,7 +88,7 @@ func TestDemoLoadSetsSourcesAndSeedsMappings(t *testing.T) {
 	require.NoError(t, err)
 	for f, want := range map[vocab.Family]int64{vocab.Orders: l.ShopifyConnectionID, vocab.Refunds: l.ShopifyConnectionID,
 		vocab.Customers: l.ShopifyConnectionID, vocab.Products: l.ShopifyConnectionID, vocab.Prices: l.OdooConnectionID,
-		vocab.Costs: l.OdooConnectionID, vocab.Inventory: l.OdooConnectionID, vocab.Fulfillments: l.OdooConnectionID} {
+		vocab.Costs: l.OdooConnectionID, vocab.Inventory: l.OdooConnectionID, vocab.Fulfillments: l.ShipBobConnectionID} {
 		require.Equal(t, want, rs.Rule(f).Master, "the source of %s", f)
 	}
 	require.ElementsMatch(t, vocab.AllFamilies(), demo.Families(), "every family has a source")

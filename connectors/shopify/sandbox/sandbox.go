@@ -52,6 +52,10 @@ type Options struct {
 	// under a path prefix (bulk result URLs are built from it); default: the
 	// request's own host.
 	PublicURL string
+	// ShippingAddresses gives orders/create payloads the shipping_address a
+	// real order that ships carries (the customer's name at a made-up
+	// street); off, they carry none, as before.
+	ShippingAddresses bool
 }
 
 // Plan rate limits from shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits.

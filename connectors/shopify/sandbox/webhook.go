@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -179,6 +180,7 @@ type restOrder struct {
 	TotalPriceSet     moneySet       `json:"total_price_set"`
 	UpdatedAt         string         `json:"updated_at"`
 	Customer          *restCustomer  `json:"customer"`
+	ShippingAddress   *restAddress   `json:"shipping_address,omitempty"`
 	LineItems         []restLineItem `json:"line_items"`
 	Refunds           []any          `json:"refunds"`
 	Fulfillments      []any          `json:"fulfillments"`
@@ -209,6 +211,12 @@ func (s *Shop) OrderCreatePayload(orderID string) ([]byte, error) {
 	if c := s.customerByID[o.CustomerID]; c != nil {
 		ro.Customer = &restCustomer{ID: c.ID, Email: c.Email, CreatedAt: restTime(c.CreatedAt), UpdatedAt: restTime(c.UpdatedAt),
 			FirstName: c.FirstName, LastName: c.LastName, State: "enabled", Currency: o.Currency, AdminGraphqlAPIID: c.GID()}
+		if s.opts.ShippingAddresses {
+			ro.ShippingAddress = &restAddress{FirstName: c.FirstName, LastName: c.LastName, Name: strings.TrimSpace(c.FirstName + " " + c.LastName),
+				Address1: strPtr(fmt.Sprintf("%d Market Street", 100+o.ID%800)), City: strPtr("San Francisco"), Province: strPtr("California"),
+				ProvinceCode: strPtr("CA"), Zip: strPtr("94103"), Country: strPtr("United States"), CountryCode: strPtr("US"),
+				CountryName: strPtr("United States")}
+		}
 	}
 	for _, li := range o.LineItems {
 		v := s.variantByID[li.VariantID]

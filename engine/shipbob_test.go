@@ -1,0 +1,429 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/connectors/shipbob"
+	shipbobsandbox "crossdock/connectors/shipbob/sandbox"
+	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/engine"
+	"crossdock/store"
+	"crossdock/store/rules"
+	"crossdock/store/secretbox"
+	"crossdock/vocab"
+)
+
+// warehouseEnv is the engine's test environment with a ShipBob twin as a
+// third system: Shopify decides orders (Odoo and ShipBob receive them),
+// ShipBob decides fulfillments (Shopify receives them).
+type warehouseEnv struct {
+	*env
+	sb     *shipbobsandbox.Server
+	sbConn store.Connection
+}
+
+type warehouseOptions struct {
+	twin     shipbobsandbox.Options
+	location string // the connection's Shopify location ("": the shop's first)
+	// warehouseOnly: orders go to ShipBob alone (benchmarks measure its leg).
+	warehouseOnly bool
+	// configure tunes the engine (benchmarks: more workers).
+	configure func(*engine.Config)
+	// perMinute is the connection's requests a minute ("": ShipBob's 150).
+	perMinute string
+}
+
+func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
+	t.Helper()
+	e := setup(t, options{configure: o.configure})
+	ctx := context.Background()
+	o.twin.AccessToken = "pat-warehouse"
+	sb := shipbobsandbox.New(o.twin)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	box, err := secretbox.New(secretKey)
+	require.NoError(t, err)
+	loc := o.location
+	if loc == "" {
+		loc = e.shop.Locations()[0].GID()
+	}
+	a := store.SystemActor("test")
+	conn, err := e.st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Warehouse", Kind: vocab.KindShipBob, Environment: vocab.EnvTest,
+		Settings: map[string]string{"environment": "sandbox", "api_base_url": srv.URL, "shipbob_channel_id": "100101", "shopify_location_id": loc,
+			"requests_per_minute": o.perMinute},
+		Secrets: map[string]string{"access_token": "pat-warehouse", "api_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
+	require.NoError(t, err)
+	receivers := []int64{e.odooConn.ID, conn.ID}
+	if o.warehouseOnly {
+		receivers = []int64{conn.ID}
+	}
+	_, err = e.st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Orders, Master: e.shopConn.ID, Receivers: receivers,
+		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins, Version: 1})
+	require.NoError(t, err)
+	_, err = e.st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Fulfillments, Master: conn.ID, Receivers: []int64{e.shopConn.ID},
+		Trigger: rules.Realtime, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins})
+	require.NoError(t, err)
+	e.start(t)
+	return &warehouseEnv{env: e, sb: sb, sbConn: conn}
+}
+
+// placeShipped places an order in the Shopify twin and returns it with its
+// orders/create payload, given the shipping address a real one carries.
+func (w *warehouseEnv) placeShipped(t testing.TB, lines ...shopsandbox.NewLine) (shopsandbox.Order, []byte) {
+	t.Helper()
+	o, payload := w.order(t, lines...)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(payload, &m))
+	m["shipping_address"] = map[string]any{"name": "Ada Lovelace", "first_name": "Ada", "last_name": "Lovelace", "address1": "12 Analytical Row",
+		"city": "Chicago", "province_code": "IL", "zip": "60601", "country_code": "US", "phone": "+1 312 555 0100"}
+	payload, err := json.Marshal(m)
+	require.NoError(t, err)
+	return o, payload
+}
+
+// warehouseSync is the ended ShipBob sync of a webhook event.
+func (w *warehouseEnv) warehouseSync(t testing.TB, eventID int64) store.Sync {
+	t.Helper()
+	for _, s := range w.endedSyncs(t, eventID) {
+		if s.Flow == "orders.shopify_shipbob" {
+			return s
+		}
+	}
+	t.Fatal("the event planned no ShipBob sync")
+	return store.Sync{}
+}
+
+// shipbobEvent stores a ShipBob webhook as the receiver does.
+func (w *warehouseEnv) shipbobEvent(t *testing.T, topic string, body any) int64 {
+	t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	id, inserted, err := w.st.InsertWebhookEvent(context.Background(), store.NewWebhookEvent{ConnectionID: w.sbConn.ID,
+		WebhookID: fmt.Sprintf("msg_%d", time.Now().UnixNano()), Topic: topic, Payload: b})
+	require.NoError(t, err)
+	require.True(t, inserted)
+	return id
+}
+
+// shipmentSyncs sweeps ShipBob's shipments awaiting tracking and returns the
+// ended syncs it queued.
+func (w *warehouseEnv) sweepTracking(t *testing.T) []store.Sync {
+	t.Helper()
+	ctx := context.Background()
+	n, err := w.eng.SweepShipBobTracking(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	if n == 0 {
+		return nil
+	}
+	var out []store.Sync
+	wait(t, "the shipment syncs to end", func() bool {
+		ss, _, err := w.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Fulfillments, Limit: 100})
+		require.NoError(t, err)
+		out = out[:0]
+		for _, s := range ss {
+			if s.Trigger != store.TriggerManual {
+				continue
+			}
+			if s.FinishedAt == nil {
+				return false
+			}
+			out = append(out, s)
+		}
+		return len(out) >= n
+	})
+	return out
+}
+
+func TestShipBobOrderIsSentOnce(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	o, payload := w.placeShipped(t)
+	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Contains(t, s.Message, "Order "+o.Name+" was sent to Warehouse as ShipBob order")
+	require.Contains(t, s.Message, "to ship from Cicero (IL)")
+	got, ok := w.sb.OrderByReference(o.GID())
+	require.True(t, ok, "the reference_id is the Shopify order")
+	require.Equal(t, strconv.FormatInt(got.ID, 10), s.TargetRef)
+	require.Equal(t, o.Name, got.OrderNumber)
+	require.Equal(t, o.LineItems[0].SKU, got.Products[0].ReferenceID)
+	require.Equal(t, 2, got.Products[0].Quantity)
+
+	// The same order again (a second delivery, a replay): ShipBob's 422 for
+	// the reference is answered by the order it has; nothing is created.
+	r, err := w.eng.Replay(context.Background(), store.SystemActor("test"), s.ID)
+	require.NoError(t, err)
+	r = w.ended(t, r.ID)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
+	require.Contains(t, r.Message, "was already in Warehouse (ShipBob order "+s.TargetRef+"); nothing was created again")
+	require.Equal(t, shipbobsandbox.Stats{Created: 1, Duplicates: 1}, w.sb.Stats())
+	require.Len(t, w.sb.Orders(), 1)
+}
+
+// An order the ShipBob account already has (sent by hand, or by an attempt
+// that stopped before recording its answer) is found, never doubled.
+func TestShipBobDuplicateReferenceIsAnsweredByTheExistingOrder(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{twin: shipbobsandbox.Options{RateLimit: -1}})
+	o, payload := w.placeShipped(t)
+	cl, err := shipbob.NewClient(shipbob.Config{BaseURL: w.sbConn.Settings["api_base_url"], AccessToken: "pat-warehouse", ChannelID: 100101})
+	require.NoError(t, err)
+	first, created, err := cl.CreateOrder(context.Background(), shipbob.NewOrder{ReferenceID: o.GID(), Type: "DTC", ShippingMethod: "Standard",
+		Recipient: shipbob.Recipient{Name: "Ada", Address: shipbob.Address{Address1: "1 Main", City: "Chicago", Country: "US"}},
+		Products:  []shipbob.OrderProduct{{ReferenceID: "X", Quantity: 1}}})
+	require.NoError(t, err)
+	require.True(t, created)
+	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Contains(t, s.Message, fmt.Sprintf("already in Warehouse (ShipBob order %d)", first.ID))
+	require.Len(t, w.sb.Orders(), 1)
+}
+
+func TestShipBobOrderOfAnotherLocationIsNotSent(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{location: "gid://shopify/Location/999"})
+	_, payload := w.placeShipped(t)
+	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSkipped, s.Status, s.Message)
+	require.Contains(t, s.Message, "ships from another location")
+	require.Empty(t, w.sb.Orders())
+}
+
+// "Shipped" can come before the tracking: the shipment waits, and the
+// scheduled check sends it once ShipBob has the tracking — once, whatever
+// webhooks come after, in whatever order.
+func TestShipBobTrackingAfterTheShipment(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	o, payload := w.placeShipped(t)
+	require.Equal(t, vocab.SyncSucceeded, w.warehouseSync(t, w.deliver(t, "orders/create", payload)).Status)
+	sbo, _ := w.sb.OrderByReference(o.GID())
+	sh := sbo.Shipments[0]
+	shippedAt := time.Now().UTC()
+
+	require.NoError(t, w.sb.Ship(sh.ID, false))
+	ss := w.endedSyncs(t, w.shipbobEvent(t, shipbob.TopicShipped, map[string]any{"event_time": shippedAt, "id": sh.ID, "order_id": sbo.ID,
+		"reference_id": o.GID(), "status": "Completed"}))
+	require.Len(t, ss, 1)
+	require.Equal(t, vocab.SyncSkipped, ss[0].Status, ss[0].Message)
+	require.Contains(t, ss[0].Message, "shipped 1 parcel without a tracking number yet")
+	require.Empty(t, w.shopOrder(t, o.GID()).Fulfillments, "nothing marked as shipped without tracking")
+	require.Empty(t, w.sweepTracking(t), "the check finds no tracking yet")
+
+	tr, err := w.sb.AddTracking(sh.ID)
+	require.NoError(t, err)
+	ss = w.sweepTracking(t)
+	require.Len(t, ss, 1)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Contains(t, ss[0].Message, "marked as shipped in Main store with tracking "+tr.TrackingNumber+" (USPS)")
+	fs := w.shopOrder(t, o.GID()).Fulfillments
+	require.Len(t, fs, 1)
+	require.Equal(t, tr.TrackingNumber, fs[0].Number)
+	require.Equal(t, "USPS", fs[0].Company)
+	require.Equal(t, tr.TrackingURL, fs[0].URL)
+	got, _ := w.sb.OrderByReference(o.GID())
+	require.True(t, got.Shipments[0].IsTrackingUploaded, "ShipBob is told, so the check stops listing it")
+	require.Empty(t, w.sweepTracking(t))
+
+	// Late and out of order: the tracking webhook, then the older shipped one again.
+	later := w.endedSyncs(t, w.shipbobEvent(t, shipbob.TopicTrackingUpdated, map[string]any{"event_time": shippedAt.Add(time.Minute),
+		"id": sh.ID, "order_id": sbo.ID, "reference_id": o.GID(), "tracking": map[string]any{"tracking_number": tr.TrackingNumber}}))
+	require.Len(t, later, 1)
+	require.Equal(t, vocab.SyncSucceeded, later[0].Status, later[0].Message)
+	require.Contains(t, later[0].Message, "was already in Main store; nothing was created again")
+	ev := w.shipbobEvent(t, shipbob.TopicShipped, map[string]any{"event_time": shippedAt, "id": sh.ID, "order_id": sbo.ID, "reference_id": o.GID()})
+	wait(t, "the older event to be handled", func() bool {
+		e, err := w.st.WebhookEventByID(context.Background(), w.sbConn.ID, ev)
+		require.NoError(t, err)
+		return e.Status != store.WebhookReceived
+	})
+	require.Len(t, w.shopOrder(t, o.GID()).Fulfillments, 1, "one fulfillment, whatever came after")
+	require.Equal(t, 1, w.fulfillmentCreates())
+}
+
+// A large order ships in two parcels: each becomes its own fulfillment with
+// its own tracking.
+func TestShipBobSplitShipments(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{twin: shipbobsandbox.Options{SplitOver: 1}})
+	vs := w.shop.Variants()
+	var lines []shopsandbox.NewLine
+	for _, v := range vs {
+		if v.SKU != "" && len(lines) < 2 {
+			lines = append(lines, shopsandbox.NewLine{VariantID: v.GID(), Quantity: 1})
+		}
+	}
+	o, payload := w.placeShipped(t, lines...)
+	require.Equal(t, vocab.SyncSucceeded, w.warehouseSync(t, w.deliver(t, "orders/create", payload)).Status)
+	sbo, _ := w.sb.OrderByReference(o.GID())
+	require.Len(t, sbo.Shipments, 2)
+	for _, sh := range sbo.Shipments {
+		require.NoError(t, w.sb.Ship(sh.ID, true))
+	}
+	ss := w.sweepTracking(t)
+	require.Len(t, ss, 1)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
+	fs := w.shopOrder(t, o.GID()).Fulfillments
+	require.Len(t, fs, 2)
+	require.NotEqual(t, fs[0].Number, fs[1].Number)
+	fos, err := w.shop.FulfillmentOrders(o.GID())
+	require.NoError(t, err)
+	require.Equal(t, "CLOSED", fos[0].Status, "both parcels ship the whole order")
+}
+
+// A burst of orders over ShipBob's limit: the 429s are waited out
+// (x-retry-after), every order arrives once.
+func TestShipBobRateLimitedOrdersAllArriveOnce(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{twin: shipbobsandbox.Options{RateLimit: 2, RateWindow: time.Second}})
+	var events []int64
+	var refs []string
+	for range 6 {
+		o, payload := w.placeShipped(t)
+		refs = append(refs, o.GID())
+		events = append(events, w.deliver(t, "orders/create", payload))
+	}
+	for _, ev := range events {
+		s := w.warehouseSync(t, ev)
+		require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	}
+	st := w.sb.Stats()
+	require.Positive(t, st.Throttled, "the burst met ShipBob's limit")
+	require.Equal(t, 6, st.Created)
+	for _, ref := range refs {
+		_, ok := w.sb.OrderByReference(ref)
+		require.True(t, ok, ref)
+	}
+	require.Len(t, w.sb.Orders(), 6)
+}
+
+// A cancelled Shopify order is cancelled in ShipBob before it ships; after,
+// the failure says what to do.
+func TestShipBobCancellation(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	cancel := func(t *testing.T, o shopsandbox.Order, payload []byte) store.Sync {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(payload, &m))
+		m["cancelled_at"] = time.Now().UTC().Format(time.RFC3339)
+		m["updated_at"] = time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		return w.warehouseSync(t, w.deliver(t, "orders/cancelled", b))
+	}
+	o, payload := w.placeShipped(t)
+	require.Equal(t, vocab.SyncSucceeded, w.warehouseSync(t, w.deliver(t, "orders/create", payload)).Status)
+	s := cancel(t, o, payload)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Contains(t, s.Message, "was cancelled in Warehouse")
+	got, _ := w.sb.OrderByReference(o.GID())
+	require.Equal(t, "Cancelled", got.Status)
+
+	o2, payload2 := w.placeShipped(t)
+	require.Equal(t, vocab.SyncSucceeded, w.warehouseSync(t, w.deliver(t, "orders/create", payload2)).Status)
+	got2, _ := w.sb.OrderByReference(o2.GID())
+	require.NoError(t, w.sb.Ship(got2.Shipments[0].ID, true))
+	s2 := cancel(t, o2, payload2)
+	require.Equal(t, vocab.SyncFailed, s2.Status)
+	require.True(t, strings.Contains(s2.Message, "has already shipped it"), s2.Message)
+}
+
+// A Shopify test order (test payments, a peak rehearsal's) is never sent to
+// the warehouse, which would ship it; its sync says so.
+func TestShipBobTestOrderIsNotSent(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	_, payload := w.placeShipped(t)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(payload, &m))
+	m["test"] = true
+	payload, err := json.Marshal(m)
+	require.NoError(t, err)
+	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSkipped, s.Status)
+	require.Contains(t, s.Message, "is a test order (placed with Shopify's test payments), so it was not sent to Warehouse")
+	require.Empty(t, w.sb.Orders())
+}
+
+// With ShipBob the source of stock, its sellable quantities become
+// Shopify's available ones at the warehouse's location, by SKU; a level
+// that did not change is not sent again.
+func TestShipBobStockReachesShopify(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	ctx := context.Background()
+	rs, err := w.st.SourceRules(ctx)
+	require.NoError(t, err)
+	_, err = w.st.SaveSourceRule(ctx, store.SystemActor("test"), store.SourceRuleInput{Family: vocab.Inventory, Master: w.sbConn.ID,
+		Receivers: []int64{w.shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins,
+		Version: rs.Rule(vocab.Inventory).Version})
+	require.NoError(t, err)
+	loc := w.shop.Locations()[0].GID()
+	var skus []string
+	for _, v := range w.shop.Variants() {
+		if v.SKU != "" && len(skus) < 3 {
+			skus = append(skus, v.SKU)
+		}
+	}
+	for i, sku := range skus {
+		w.sb.SetStockDirect(sku, "", 40+i, 5)
+	}
+	w.sb.SetStockDirect("ONLY-IN-SHIPBOB", "Spare part", 7, 0)
+	sweep := func() []store.Sync {
+		n, err := w.eng.SweepShipBobStock(ctx, store.TriggerManual, true)
+		require.NoError(t, err)
+		if n == 0 {
+			return nil
+		}
+		var out []store.Sync
+		wait(t, "the stock syncs to end", func() bool {
+			ss, _, err := w.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Inventory, Limit: 50})
+			require.NoError(t, err)
+			out = out[:0]
+			for _, s := range ss {
+				if s.Flow != "inventory.shipbob_shopify" {
+					continue
+				}
+				if s.FinishedAt == nil {
+					return false
+				}
+				out = append(out, s)
+			}
+			return len(out) >= n
+		})
+		return out
+	}
+	ss := sweep()
+	require.Len(t, ss, 1)
+	require.Equal(t, vocab.SyncSucceeded, ss[0].Status, ss[0].Message)
+	require.Contains(t, ss[0].Message, "3 stock levels sent to Main store")
+	require.Contains(t, ss[0].Message, "ONLY-IN-SHIPBOB is not stocked at that location in Main store")
+	avail := func(sku string) int {
+		for _, v := range w.shop.Variants() {
+			if v.SKU == sku {
+				q, _, ok := w.shop.InventoryLevel(v.InventoryItemGID(), loc)
+				require.True(t, ok)
+				return q
+			}
+		}
+		t.Fatalf("no variant %s", sku)
+		return 0
+	}
+	for i, sku := range skus {
+		require.Equal(t, 35+i, avail(sku), "sellable = on hand − committed")
+	}
+	require.Empty(t, sweep(), "nothing changed, nothing queued")
+	w.sb.SetStockDirect(skus[0], "", 10, 0)
+	ss = sweep()
+	require.Len(t, ss, 2)
+	require.Equal(t, 10, avail(skus[0]))
+}
