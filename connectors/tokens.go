@@ -35,3 +35,26 @@ type TokenKeeper interface {
 type KeepsTokens interface {
 	KeepTokensWith(TokenKeeper)
 }
+
+// The secrets an OAuth connection keeps its refresh token in.
+const (
+	SecretRefreshToken  = "refresh_token"
+	SecretPreviousToken = "previous_refresh_token"
+	SecretHardExpiresAt = "refresh_token_hard_expires_at" // RFC 3339
+)
+
+// StoredToken reads the refresh token kept in a connection's secrets.
+func StoredToken(secrets map[string]string) RefreshToken {
+	t := RefreshToken{Token: secrets[SecretRefreshToken], Previous: secrets[SecretPreviousToken]}
+	t.HardExpiresAt, _ = time.Parse(time.RFC3339, secrets[SecretHardExpiresAt])
+	return t
+}
+
+// TokenSecrets are the secrets that keep t: an empty value removes one.
+func TokenSecrets(t RefreshToken) map[string]string {
+	out := map[string]string{SecretRefreshToken: t.Token, SecretPreviousToken: t.Previous}
+	if !t.HardExpiresAt.IsZero() {
+		out[SecretHardExpiresAt] = t.HardExpiresAt.UTC().Format(time.RFC3339)
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	"crossdock/vocab"
 )
@@ -103,6 +104,10 @@ func classify(err error, system string) *failure {
 			out.class = vocab.ClassInternal
 		}
 		return out
+	}
+	var qe *quickbooks.Error
+	if errors.As(err, &qe) {
+		return classifyQuickBooks(qe, system, err)
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {

@@ -76,6 +76,7 @@ func Flows() []Flow {
 		inventoryFlow(),
 		pricesFlow(),
 		fulfillmentsFlow(),
+		quickbooksOrdersFlow(),
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 func TestFlowsAreComplete(t *testing.T) {
 	t.Parallel()
 	families := vocab.AllFamilies()
-	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo}
+	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo, vocab.KindQuickBooks}
 	personal := []string{"name", "email", "phone", "address", "tracking number"}
 	names := map[string]bool{}
 	topics := map[[3]string]string{}
@@ -53,7 +53,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 9)
+	require.Len(t, names, 10)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -73,6 +73,7 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"inventory.odoo_shopify", "syncs", "12@8", "inventory:7:location:8"},
 		{"prices.odoo_shopify", "syncs", "products:1-9", "prices:7"},
 		{"fulfillments.odoo_shopify", "syncs", "31", "fulfillment:7:picking:31"},
+		{"orders.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
 		{"nobody.knows", "syncs", "x", ""},
 	} {
 		require.Equal(t, c.queue, syncQueue(c.flow), c.flow)
@@ -93,7 +94,7 @@ func TestFlowTopics(t *testing.T) {
 	}
 	slices.Sort(got)
 	require.Equal(t, []string{"customers/create", "customers/update", "inventory_levels/update", "orders/cancelled",
-		"orders/create", "orders/updated", "products/create", "products/update", "refunds/create"}, got)
+		"orders/create", "orders/create", "orders/updated", "products/create", "products/update", "refunds/create"}, got)
 	for _, topic := range got {
 		require.NotEmpty(t, shopify.CheckTopicShape(topic, []byte(`{"line_items":[],"order_id":1,"variants":[],"inventory_item_id":1,"refund_line_items":[]}`)), topic)
 	}

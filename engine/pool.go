@@ -8,6 +8,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	"crossdock/store"
 	"crossdock/vocab"
@@ -87,6 +88,11 @@ func (e *Engine) pooled(c store.Connection) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errIncomplete, err)
 	}
+	// A client whose refresh tokens rotate stores each new one through the
+	// connection's keeper (quickbooks_tokens.go).
+	if k, ok := cl.(connectors.KeepsTokens); ok {
+		k.KeepTokensWith(e.tokenKeeper(c.ID))
+	}
 	delete(e.shops, c.ID)
 	delete(e.odoos, c.ID)
 	delete(e.others, c.ID)
@@ -135,6 +141,11 @@ func (e *Engine) shopify(ctx context.Context, id int64) (*shopify.Client, store.
 // odoo returns the client of an Odoo connection from the pool.
 func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connection, error) {
 	return client[*odoo.Client](ctx, e, id, "Odoo")
+}
+
+// quickbooks returns the client of a QuickBooks Online connection from the pool.
+func (e *Engine) quickbooks(ctx context.Context, id int64) (*quickbooks.Client, store.Connection, error) {
+	return client[*quickbooks.Client](ctx, e, id, "QuickBooks Online")
 }
 
 // ShopifyClient returns the pooled client of an enabled Shopify connection,

@@ -89,9 +89,12 @@ type Direction string
 const (
 	ShopifyToOdoo Direction = "shopify_to_odoo"
 	OdooToShopify Direction = "odoo_to_shopify"
+	// ShopifyToQuickBooks carries orders, customers and refunds into QuickBooks Online.
+	ShopifyToQuickBooks Direction = "shopify_to_quickbooks"
 )
 
-var directions = newTable(entry[Direction]{ShopifyToOdoo, "Shopify → Odoo"}, entry[Direction]{OdooToShopify, "Odoo → Shopify"})
+var directions = newTable(entry[Direction]{ShopifyToOdoo, "Shopify → Odoo"}, entry[Direction]{OdooToShopify, "Odoo → Shopify"},
+	entry[Direction]{ShopifyToQuickBooks, "Shopify → QuickBooks"})
 
 // AllDirections lists every direction, in the order filters show them.
 func AllDirections() []Direction { return directions.all() }

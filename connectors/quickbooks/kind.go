@@ -128,26 +128,6 @@ func ClientFor(c connectors.Conn, hc *http.Client) (*Client, error) {
 		HTTPClient: hc})
 }
 
-// StoredToken reads the refresh token kept in a connection's secrets.
-func StoredToken(secrets map[string]string) connectors.RefreshToken {
-	t := connectors.RefreshToken{Token: secrets[FieldRefreshToken], Previous: secrets[FieldPrevious]}
-	t.HardExpiresAt, _ = time.Parse(time.RFC3339, secrets[FieldHardExpiresAt])
-	return t
-}
-
-// PutToken writes a refresh token into a connection's secrets.
-func PutToken(secrets map[string]string, t connectors.RefreshToken) {
-	secrets[FieldRefreshToken] = t.Token
-	if t.Previous != "" {
-		secrets[FieldPrevious] = t.Previous
-	} else {
-		delete(secrets, FieldPrevious)
-	}
-	if !t.HardExpiresAt.IsZero() {
-		secrets[FieldHardExpiresAt] = t.HardExpiresAt.UTC().Format(time.RFC3339)
-	}
-}
-
 func check(ctx context.Context, client any) connectors.CheckResult {
 	cl, ok := client.(*Client)
 	if !ok {

@@ -23,6 +23,7 @@ import (
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
@@ -37,7 +38,10 @@ import (
 var SecretKey = []byte("0123456789abcdef0123456789abcdef")
 
 // Kinds are the connector kinds the tests' engines know, as the program wires them.
-func Kinds() *connectors.Registry { return connectors.MustRegistry(shopify.Kind(), odoo.Kind()) }
+func Kinds() *connectors.Registry {
+	return connectors.MustRegistry(shopify.Kind(), odoo.Kind(),
+		quickbooks.Kind())
+}
 
 // Resolver is an in-memory mapping table (the mapping store is tested on
 // its own); it translates in both directions.
