@@ -77,6 +77,8 @@ func Flows() []Flow {
 		pricesFlow(),
 		fulfillmentsFlow(),
 		quickbooksOrdersFlow(),
+		quickbooksCustomersFlow(),
+		quickbooksRefundsFlow(),
 	}
 }
 

@@ -53,7 +53,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 10)
+	require.Len(t, names, 12)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -74,6 +74,8 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"prices.odoo_shopify", "syncs", "products:1-9", "prices:7"},
 		{"fulfillments.odoo_shopify", "syncs", "31", "fulfillment:7:picking:31"},
 		{"orders.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
+		{"customers.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Customer/1", ""},
+		{"refunds.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Refund/1", "refund:7:gid://shopify/Refund/1"},
 		{"nobody.knows", "syncs", "x", ""},
 	} {
 		require.Equal(t, c.queue, syncQueue(c.flow), c.flow)
@@ -93,8 +95,8 @@ func TestFlowTopics(t *testing.T) {
 		got = append(got, f.Topics...)
 	}
 	slices.Sort(got)
-	require.Equal(t, []string{"customers/create", "customers/update", "inventory_levels/update", "orders/cancelled",
-		"orders/create", "orders/create", "orders/updated", "products/create", "products/update", "refunds/create"}, got)
+	require.Equal(t, []string{"customers/create", "customers/create", "customers/update", "customers/update", "inventory_levels/update", "orders/cancelled",
+		"orders/create", "orders/create", "orders/updated", "products/create", "products/update", "refunds/create", "refunds/create"}, got)
 	for _, topic := range got {
 		require.NotEmpty(t, shopify.CheckTopicShape(topic, []byte(`{"line_items":[],"order_id":1,"variants":[],"inventory_item_id":1,"refund_line_items":[]}`)), topic)
 	}
