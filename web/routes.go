@@ -162,6 +162,8 @@ func (s *Server) table() []route {
 		{get, "/connections/:id<int>/edit", admins, conns.Edit},
 		{post, "/connections/:id<int>", admins, conns.Update},
 		{post, "/connections/:id<int>/test", operators, conns.Test},
+		{post, "/connections/:id<int>/sign-in", admins, conns.SignIn},
+		{get, handlers.SignInCallbackPath, admins, conns.SignedIn},
 		{get, "/connections/:id<int>/subscriptions", operators, conns.Subscriptions},
 		{post, "/connections/:id<int>/subscriptions", admins, conns.RegisterSubscriptions},
 		{post, "/connections/:id<int>/disable", admins, conns.Disable},

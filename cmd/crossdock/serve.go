@@ -11,6 +11,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	"crossdock/engine"
 	"crossdock/engine/alert"
@@ -45,7 +46,8 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err := st.MigrateQueue(ctx); err != nil {
 		return err
 	}
-	kinds, err := connectors.NewRegistry(shopify.Kind(), odoo.Kind())
+	kinds, err := connectors.NewRegistry(shopify.Kind(), odoo.Kind(),
+		quickbooks.Kind())
 	if err != nil {
 		return err
 	}

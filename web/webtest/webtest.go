@@ -21,6 +21,7 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
@@ -65,7 +66,10 @@ const SecretKey = "test-secret-key-test-secret-key-0123"
 
 // Kinds are the connector kinds the test console knows, as
 // cmd/crossdock registers them.
-func Kinds() *connectors.Registry { return connectors.MustRegistry(shopify.Kind(), odoo.Kind()) }
+func Kinds() *connectors.Registry {
+	return connectors.MustRegistry(shopify.Kind(), odoo.Kind(),
+		quickbooks.Kind())
+}
 
 // Env is a running console.
 type Env struct {
