@@ -41,7 +41,9 @@ func (h Connections) signIn() (ConnectionSignIn, bool) {
 	return s, ok && h.Engine != nil
 }
 
-func (h Connections) redirectURI() string { return strings.TrimRight(h.BaseURL, "/") + SignInCallbackPath }
+func (h Connections) redirectURI() string {
+	return strings.TrimRight(h.BaseURL, "/") + SignInCallbackPath
+}
 
 // signInState binds a sign-in to the person's session and the connection:
 // "<id>.<expiry>.<nonce>.<mac>", the mac keyed by the session's CSRF token,
