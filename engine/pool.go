@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"crossdock/connectors"
@@ -112,7 +113,14 @@ func poolFailure(c store.Connection, err error) error {
 	if errors.Is(err, errSecretsUnreadable) {
 		return fail(vocab.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
-	return fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, errors.Unwrap(err)), err)
+	return fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %s", c.Name, incompleteReason(err)), err)
+}
+
+// incompleteReason is what the kind said of incomplete settings, without
+// the pool's own prefix. (errors.Unwrap gives nil here: the pool's error
+// wraps two.)
+func incompleteReason(err error) string {
+	return strings.TrimPrefix(err.Error(), errIncomplete.Error()+": ")
 }
 
 // client returns the pooled client of an enabled connection as a C.
@@ -192,7 +200,7 @@ func (e *Engine) CheckConnection(ctx context.Context, id int64) (connectors.Chec
 	case errors.Is(err, errSecretsUnreadable):
 		return connectors.CheckResult{Summary: store.ErrSecretsUnreadable.Error()}, nil
 	case err != nil:
-		return connectors.CheckResult{Summary: "The settings are incomplete: " + errors.Unwrap(err).Error()}, nil
+		return connectors.CheckResult{Summary: "The settings are incomplete: " + incompleteReason(err) + "."}, nil
 	}
 	release, ok := e.limits.acquire(ctx, id, checkTimeout/2)
 	if !ok {

@@ -287,6 +287,11 @@ func (h Connections) subscriptions(c *fiber.Ctx, conn store.Connection, notice s
 		return v
 	}
 	subs, err := h.Engine.WebhookSubscriptions(c.UserContext(), conn.ID)
+	if errors.Is(err, connectors.ErrNoWebhooks) {
+		k, _ := h.Kinds.Kind(conn.Kind)
+		v.Notice = k.Label + " does not let Crossdock register its webhooks: enter the address above in your app's webhook settings (for QuickBooks: developer.intuit.com → your app → Webhooks), with the verifier token it shows saved on this connection."
+		return v
+	}
 	if err != nil {
 		v.Error = "Could not read the webhook subscriptions: " + h.Kinds.Explain(err)
 		return v

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	qbsandbox "crossdock/connectors/quickbooks/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/store"
 	"crossdock/store/number"
@@ -107,6 +108,9 @@ const DefaultSeed = 1500
 type Workspace struct {
 	Shop   *shopsandbox.Shop
 	Odoo   *odoosandbox.Server
+	// Books is the QuickBooks Online twin, served beside them; it is
+	// connected when an admin adds it (AddQuickBooks).
+	Books  *qbsandbox.Server
 	Config Config
 	mux    *http.ServeMux
 	plan   plan
@@ -179,7 +183,10 @@ func New(baseURL string, cfg Config) (*Workspace, Drift) {
 	}
 	w.mux.Handle(PathPrefix+"/shopify/", http.StripPrefix(PathPrefix+"/shopify", w.Shop))
 	w.mux.Handle(PathPrefix+"/odoo/", http.StripPrefix(PathPrefix+"/odoo", w.Odoo))
-	return w, w.alignAndDrift()
+	d := w.alignAndDrift()
+	w.Books = newBooks(cfg, w.plan.mapped)
+	w.mux.Handle(PathPrefix+"/quickbooks/", http.StripPrefix(PathPrefix+"/quickbooks", w.Books))
+	return w, d
 }
 
 // alignAndDrift makes Odoo agree with Shopify on every product both have, then

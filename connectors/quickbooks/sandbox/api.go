@@ -210,6 +210,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, entity string, bo
 	}
 	var rec map[string]any
 	var f *faultError
+	isUpdate := in["Id"] != nil
 	if id, _ := in["Id"].(string); id != "" {
 		rec, f = s.update(entity, id, in)
 	} else {
@@ -220,7 +221,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, entity string, bo
 		return
 	}
 	b := s.answer(w, http.StatusOK, map[string]any{entities[entity]: rec})
-	s.writes = append(s.writes, Write{Entity: entities[entity], ID: rec["Id"].(string), RequestID: reqID, Update: in["Id"] != nil})
+	s.writes = append(s.writes, Write{Entity: entities[entity], ID: rec["Id"].(string), RequestID: reqID, Update: isUpdate})
 	if reqID != "" {
 		// Successes are replayed; whether QuickBooks replays a failure is not
 		// documented, so the twin lets a corrected request through.

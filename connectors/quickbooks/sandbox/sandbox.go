@@ -155,6 +155,12 @@ func (s *Server) insert(entity string, rec map[string]any) map[string]any {
 
 // ServeHTTP routes the twin's endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Strings of the request may share memory with a server that reuses its
+	// buffers (the console serves the demo's twins through Fiber): the
+	// twin keeps some of them (requestids, map keys), so it copies them.
+	u := *r.URL
+	u.Path, u.RawQuery = strings.Clone(u.Path), strings.Clone(u.RawQuery)
+	r.URL = &u
 	switch {
 	case r.URL.Path == "/oauth2/v1/tokens/bearer":
 		s.token(w, r)
