@@ -108,9 +108,7 @@ const DefaultSeed = 1500
 type Workspace struct {
 	Shop   *shopsandbox.Shop
 	Odoo   *odoosandbox.Server
-	// Books is the QuickBooks Online twin, served beside them; it is
-	// connected when an admin adds it (AddQuickBooks).
-	Books  *qbsandbox.Server
+	Books  *qbsandbox.Server // QuickBooks Online: connected when an admin adds it (AddQuickBooks)
 	Config Config
 	mux    *http.ServeMux
 	plan   plan
