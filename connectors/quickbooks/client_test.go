@@ -64,7 +64,9 @@ type twin struct {
 	url string
 }
 
-func newTwin(t *testing.T, o sandbox.Options) twin {
+func newTwin(t *testing.T, o sandbox.Options) twin { return newTwinTB(t, o) }
+
+func newTwinTB(t testing.TB, o sandbox.Options) twin {
 	t.Helper()
 	if o.Items == nil {
 		o.Items = []sandbox.SeedItem{{SKU: "SKU-1", Name: "Tent", Price: 120}, {SKU: "SKU-2", Name: "Stove", Price: 40}}
