@@ -572,11 +572,10 @@ func (s *Server) query(q string) (any, *faultError) {
 	if start < 1 || max < 1 || max > 1000 {
 		return nil, parseErr("STARTPOSITION must be at least 1 and MAXRESULTS between 1 and 1000")
 	}
-	ids := slices.Collect(mapsKeys(s.records[entity]))
-	slices.SortFunc(ids, func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y })
+	// Filter first, then order the matches by id: a lookup by number or
+	// e-mail among thousands of records sorts one.
 	var found []map[string]any
-	for _, id := range ids {
-		rec := s.records[entity][id]
+	for _, rec := range s.records[entity] {
 		if !activeAsked && rec["Active"] == false {
 			continue
 		}
@@ -591,6 +590,11 @@ func (s *Server) query(q string) (any, *faultError) {
 			found = append(found, rec)
 		}
 	}
+	slices.SortFunc(found, func(a, b map[string]any) int {
+		x, _ := strconv.Atoi(str(a["Id"]))
+		y, _ := strconv.Atoi(str(b["Id"]))
+		return x - y
+	})
 	if strings.HasPrefix(strings.ToLower(m[1]), "count") {
 		return map[string]any{"QueryResponse": map[string]any{"totalCount": len(found)}}, nil
 	}
@@ -600,16 +604,6 @@ func (s *Server) query(q string) (any, *faultError) {
 		qr[name], qr["startPosition"], qr["maxResults"] = page, start, len(page)
 	}
 	return map[string]any{"QueryResponse": qr}, nil
-}
-
-func mapsKeys(m map[string]map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // cdc answers GET /cdc?entities=A,B&changedSince=T: the records of each
