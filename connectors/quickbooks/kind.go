@@ -22,13 +22,16 @@ const (
 	FieldRefreshToken  = "refresh_token" // secret, filled by "Connect to QuickBooks", rotated
 	FieldPrevious      = "previous_refresh_token"
 	FieldHardExpiresAt = "refresh_token_hard_expires_at" // RFC 3339, kept with the tokens
-	FieldVerifierToken = "webhook_verifier_token"        // secret, signs webhooks
-	FieldAPIBaseURL    = "api_base_url"                  // advanced: the twin
-	FieldTokenURL      = "token_url"                     // advanced: the twin
-	FieldAuthorizeURL  = "authorize_url"                 // advanced: the twin
-	FieldOrdersAs      = "orders_as"                     // auto, sales_receipt or invoice
-	FieldTaxCode       = "tax_code"                      // the tax code of taxed lines
-	FieldDepositTo     = "deposit_account"               // the account sales receipts are deposited to
+	// FieldVerifierToken is the secret that signs webhooks. Its key is the
+	// one the store keeps a rotated-out webhook secret for (an hour), as
+	// Shopify's is; the form calls it the webhook verifier token.
+	FieldVerifierToken = "api_secret"
+	FieldAPIBaseURL    = "api_base_url"    // advanced: the twin
+	FieldTokenURL      = "token_url"       // advanced: the twin
+	FieldAuthorizeURL  = "authorize_url"   // advanced: the twin
+	FieldOrdersAs      = "orders_as"       // auto, sales_receipt or invoice
+	FieldTaxCode       = "tax_code"        // the tax code of taxed lines
+	FieldDepositTo     = "deposit_account" // the account sales receipts are deposited to
 )
 
 // How orders are recorded (FieldOrdersAs).
