@@ -7,6 +7,7 @@ import (
 
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shipbob"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	"crossdock/vocab"
 )
@@ -104,6 +105,10 @@ func classify(err error, system string) *failure {
 			out.class = vocab.ClassInternal
 		}
 		return out
+	}
+	var qe *quickbooks.Error
+	if errors.As(err, &qe) {
+		return classifyQuickBooks(qe, system, err)
 	}
 	var be *shipbob.Error
 	if errors.As(err, &be) {

@@ -80,6 +80,9 @@ func Flows() []Flow {
 		shipbobOrdersFlow(),
 		shipbobShipmentsFlow(),
 		shipbobStockFlow(),
+		quickbooksOrdersFlow(),
+		quickbooksCustomersFlow(),
+		quickbooksRefundsFlow(),
 	}
 }
 

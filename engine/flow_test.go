@@ -21,7 +21,7 @@ import (
 func TestFlowsAreComplete(t *testing.T) {
 	t.Parallel()
 	families := vocab.AllFamilies()
-	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo, vocab.KindShipBob}
+	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo, vocab.KindShipBob, vocab.KindQuickBooks}
 	personal := []string{"name", "email", "phone", "address", "tracking number"}
 	names := map[string]bool{}
 	topics := map[[3]string]string{}
@@ -53,7 +53,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 13)
+	require.Len(t, names, 16)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -77,6 +77,9 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"orders.shopify_shipbob", "syncs_shipbob", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
 		{"shipments.shipbob_shopify", "syncs", "100000001", "fulfillment:7:100000001"},
 		{"inventory.shipbob_shopify", "syncs", "shipbob:72000000001", "inventory:7:shipbob:72000000001"},
+		{"orders.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
+		{"customers.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Customer/1", ""},
+		{"refunds.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Refund/1", "refund:7:gid://shopify/Refund/1"},
 		{"nobody.knows", "syncs", "x", ""},
 	} {
 		require.Equal(t, c.queue, syncQueue(c.flow), c.flow)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shipbob"
 	"crossdock/connectors/shopify"
 	"crossdock/store"
@@ -88,6 +90,11 @@ func (e *Engine) pooled(c store.Connection) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errIncomplete, err)
 	}
+	// A client whose refresh tokens rotate stores each new one through the
+	// connection's keeper (quickbooks_tokens.go).
+	if k, ok := cl.(connectors.KeepsTokens); ok {
+		k.KeepTokensWith(e.tokenKeeper(c.ID))
+	}
 	delete(e.shops, c.ID)
 	delete(e.odoos, c.ID)
 	delete(e.others, c.ID)
@@ -107,7 +114,14 @@ func poolFailure(c store.Connection, err error) error {
 	if errors.Is(err, errSecretsUnreadable) {
 		return fail(vocab.ClassAuth, fmt.Sprintf("The saved credentials of %s cannot be opened (was the secret key changed?). Enter them again on the connection's page.", c.Name), err)
 	}
-	return fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %v", c.Name, errors.Unwrap(err)), err)
+	return fail(vocab.ClassAuth, fmt.Sprintf("The settings of %s are incomplete: %s", c.Name, incompleteReason(err)), err)
+}
+
+// incompleteReason is what the kind said of incomplete settings, without
+// the pool's own prefix. (errors.Unwrap gives nil here: the pool's error
+// wraps two.)
+func incompleteReason(err error) string {
+	return strings.TrimPrefix(err.Error(), errIncomplete.Error()+": ")
 }
 
 // client returns the pooled client of an enabled connection as a C.
@@ -141,6 +155,11 @@ func (e *Engine) odoo(ctx context.Context, id int64) (*odoo.Client, store.Connec
 // shipbob returns the client of a ShipBob connection from the pool.
 func (e *Engine) shipbob(ctx context.Context, id int64) (*shipbob.Client, store.Connection, error) {
 	return client[*shipbob.Client](ctx, e, id, "ShipBob")
+}
+
+// quickbooks returns the client of a QuickBooks Online connection from the pool.
+func (e *Engine) quickbooks(ctx context.Context, id int64) (*quickbooks.Client, store.Connection, error) {
+	return client[*quickbooks.Client](ctx, e, id, "QuickBooks Online")
 }
 
 // ShopifyClient returns the pooled client of an enabled Shopify connection,
@@ -187,7 +206,7 @@ func (e *Engine) CheckConnection(ctx context.Context, id int64) (connectors.Chec
 	case errors.Is(err, errSecretsUnreadable):
 		return connectors.CheckResult{Summary: store.ErrSecretsUnreadable.Error()}, nil
 	case err != nil:
-		return connectors.CheckResult{Summary: "The settings are incomplete: " + errors.Unwrap(err).Error()}, nil
+		return connectors.CheckResult{Summary: "The settings are incomplete: " + incompleteReason(err) + "."}, nil
 	}
 	release, ok := e.limits.acquire(ctx, id, checkTimeout/2)
 	if !ok {

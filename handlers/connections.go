@@ -223,6 +223,12 @@ func (h Connections) Show(c *fiber.Ctx) error {
 		CallsOK: stats.OK, CallsFailed: stats.Failed, ErrorRate: stats.ErrorRate(), HasWebhooks: k.Webhooks != nil,
 		WebhookURL: connectors.WebhookURL(h.BaseURL, conn.Kind, conn.ID), SecretsChangedAt: conn.SecretsChangedAt}
 	p.Row = connectionRow(h.Kinds, conn, p.Now)
+	if si, ok := h.signIn(); ok && si.SignsIn(conn.Kind) {
+		p.SignIn, p.SignedIn = true, conn.Settings["realm_id"] != ""
+		if t, ok := si.ReconnectBy(c.UserContext(), conn.ID); ok {
+			p.ReconnectBy = &t
+		}
+	}
 	if len(conn.Budget) > 0 {
 		var b struct{ MaximumAvailable, CurrentlyAvailable, RestoreRate float64 }
 		if json.Unmarshal(conn.Budget, &b) == nil && b.MaximumAvailable > 0 {
@@ -281,6 +287,11 @@ func (h Connections) subscriptions(c *fiber.Ctx, conn store.Connection, notice s
 		return v
 	}
 	subs, err := h.Engine.WebhookSubscriptions(c.UserContext(), conn.ID)
+	if errors.Is(err, connectors.ErrNoWebhooks) {
+		k, _ := h.Kinds.Kind(conn.Kind)
+		v.Notice = k.Label + " does not let Crossdock register its webhooks: enter the address above in your app's webhook settings (for QuickBooks: developer.intuit.com → your app → Webhooks), with the verifier token it shows saved on this connection."
+		return v
+	}
 	if err != nil {
 		v.Error = "Could not read the webhook subscriptions: " + h.Kinds.Explain(err)
 		return v

@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,15 +17,30 @@ type DemoLoader func(ctx context.Context, a store.Actor) (summary string, err er
 // ErrDemoLoaded is what a DemoLoader returns when the demo already exists.
 var ErrDemoLoaded = errors.New("the demo workspace is already loaded")
 
+// DemoConnector adds one more demo system to the loaded workspace and
+// returns its connection's id.
+type DemoConnector func(ctx context.Context, a store.Actor) (connectionID int64, err error)
+
 // Demo handles loading the demo workspace.
 type Demo struct {
 	Base
 	Load DemoLoader
+	// AddQuickBooks adds the demo QuickBooks company ("with=quickbooks");
+	// nil when the console offers none.
+	AddQuickBooks DemoConnector
 }
 
 // LoadWorkspace creates the sandbox systems and their connections.
 func (h Demo) LoadWorkspace(c *fiber.Ctx) error {
 	summary, err := h.Load(c.UserContext(), Actor(c))
+	if c.FormValue("with") == "quickbooks" && h.AddQuickBooks != nil && (err == nil || errors.Is(err, ErrDemoLoaded)) {
+		id, err := h.AddQuickBooks(c.UserContext(), Actor(c))
+		if err != nil {
+			return err
+		}
+		h.Flash(c, "success", strings.TrimSpace(summary+" The demo QuickBooks company is added: press “Connect to QuickBooks Online” and sign in to it."))
+		return Redirect(c, fmt.Sprintf("/connections/%d", id))
+	}
 	if errors.Is(err, ErrDemoLoaded) {
 		h.Flash(c, "info", "The demo workspace is already loaded: its two connections are below.")
 		return Redirect(c, "/connections")

@@ -98,10 +98,13 @@ const (
 	// brings shipments and stock back.
 	ShopifyToShipBob Direction = "shopify_to_shipbob"
 	ShipBobToShopify Direction = "shipbob_to_shopify"
+	// ShopifyToQuickBooks carries orders, customers and refunds into QuickBooks Online.
+	ShopifyToQuickBooks Direction = "shopify_to_quickbooks"
 )
 
 var directions = newTable(entry[Direction]{ShopifyToOdoo, "Shopify → Odoo"}, entry[Direction]{OdooToShopify, "Odoo → Shopify"},
-	entry[Direction]{ShopifyToShipBob, "Shopify → ShipBob"}, entry[Direction]{ShipBobToShopify, "ShipBob → Shopify"})
+	entry[Direction]{ShopifyToShipBob, "Shopify → ShipBob"}, entry[Direction]{ShipBobToShopify, "ShipBob → Shopify"},
+	entry[Direction]{ShopifyToQuickBooks, "Shopify → QuickBooks"})
 
 // AllDirections lists every direction, in the order filters show them.
 func AllDirections() []Direction { return directions.all() }

@@ -70,7 +70,7 @@ func (s *Server) table() []route {
 	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
 	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }, BaseURL: cfg.BaseURL, Kinds: cfg.Kinds}
 	flows := handlers.Flows{Base: base, Store: st}
-	demoWS := handlers.Demo{Base: base, Load: s.loadDemo}
+	demoWS := handlers.Demo{Base: base, Load: s.loadDemo, AddQuickBooks: s.addDemoQuickBooks}
 	settings := handlers.Settings{Base: base, Store: st, Version: cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
 	audit := handlers.Audit{Base: base, Store: st}
@@ -168,6 +168,8 @@ func (s *Server) table() []route {
 		{get, "/connections/:id<int>/edit", admins, conns.Edit},
 		{post, "/connections/:id<int>", admins, conns.Update},
 		{post, "/connections/:id<int>/test", operators, conns.Test},
+		{get, "/connections/:id<int>/sign-in", admins, conns.SignIn},
+		{get, handlers.SignInCallbackPath, admins, conns.SignedIn},
 		{get, "/connections/:id<int>/subscriptions", operators, conns.Subscriptions},
 		{post, "/connections/:id<int>/subscriptions", admins, conns.RegisterSubscriptions},
 		{post, "/connections/:id<int>/disable", admins, conns.Disable},
@@ -301,6 +303,12 @@ func (s *Server) table() []route {
 		{get, "/privacy/:id<int>/export", admins, privacyExports.Page},
 		{get, "/privacy/:id<int>/download", admins, privacyExports.Download},
 	}
+}
+
+// addDemoQuickBooks adds the demo QuickBooks company to the loaded demo.
+func (s *Server) addDemoQuickBooks(ctx context.Context, a store.Actor) (int64, error) {
+	c, err := demo.AddQuickBooks(ctx, s.cfg.Store, s.box, a, s.cfg.BaseURL, s.demo)
+	return c.ID, err
 }
 
 // loadDemo loads the demo workspace (sandbox Shopify and Odoo served under /sandbox/).

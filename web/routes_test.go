@@ -101,6 +101,8 @@ var allRoutes = []routeRow{
 	{"GET", "/connections/:id<int>/edit", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 	{"POST", "/connections/:id<int>", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 422}},
 	{"POST", "/connections/:id<int>/test", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
+	{"GET", "/connections/:id<int>/sign-in", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+	{"GET", "/connections/signed-in", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 	{"GET", "/connections/:id<int>/subscriptions", expect{anon: forbidden, "operator": 200, "finance": forbidden, "admin": 200}},
 	{"POST", "/connections/:id<int>/subscriptions", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 200}},
 	{"POST", "/connections/:id<int>/disable", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},

@@ -12,6 +12,7 @@ import (
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shipbob"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	"crossdock/engine"
 	"crossdock/engine/alert"
@@ -46,7 +47,7 @@ func serveWith(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writ
 	if err := st.MigrateQueue(ctx); err != nil {
 		return err
 	}
-	kinds, err := connectors.NewRegistry(shopify.Kind(), odoo.Kind(), shipbob.Kind())
+	kinds, err := connectors.NewRegistry(shopify.Kind(), odoo.Kind(), shipbob.Kind(), quickbooks.Kind())
 	if err != nil {
 		return err
 	}

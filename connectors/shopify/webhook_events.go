@@ -135,6 +135,19 @@ type OrderEvent struct {
 	Shipping *Address
 	Customer *OrderEventCustomer
 	Lines    []OrderEventLine
+	// FinancialStatus is "paid", "pending", "authorized", "partially_paid"…
+	FinancialStatus string
+	// TotalDiscounts and TotalTax are the order's amounts ("" when absent);
+	// TaxesIncluded says the prices include tax.
+	TotalDiscounts, TotalTax string
+	TaxesIncluded            bool
+	ShippingLines            []OrderEventShipping
+}
+
+// OrderEventShipping is a shipping line of an order.
+type OrderEventShipping struct {
+	Title string
+	Price string
 }
 
 // OrderEventCustomer is the customer an order names.
@@ -159,6 +172,8 @@ type OrderEventLine struct {
 	// units taken off); nil in payloads older than 2023-01.
 	CurrentQuantity *int
 	Price           string
+	// Taxable: the line is charged tax.
+	Taxable bool
 }
 
 // DecodeOrder reads an orders/* webhook body.
@@ -194,20 +209,33 @@ func DecodeOrder(body []byte) (OrderEvent, error) {
 			Quantity        int    `json:"quantity"`
 			CurrentQuantity *int   `json:"current_quantity"`
 			Price           string `json:"price"`
+			Taxable         bool   `json:"taxable"`
 		} `json:"line_items"`
+		FinancialStatus string `json:"financial_status"`
+		TotalDiscounts  string `json:"total_discounts"`
+		TotalTax        string `json:"total_tax"`
+		TaxesIncluded   bool   `json:"taxes_included"`
+		ShippingLines   []struct {
+			Title string `json:"title"`
+			Price string `json:"price"`
+		} `json:"shipping_lines"`
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
 		return OrderEvent{}, err
 	}
 	o := OrderEvent{ID: gidOr(r.GID, "Order", r.ID), Name: r.Name, Number: r.OrderNumber, Email: r.Email, ContactEmail: r.ContactEmail,
 		Currency: r.Currency, TotalPrice: r.TotalPrice, CreatedAt: timeOf(r.CreatedAt), UpdatedAt: timeOf(r.UpdatedAt), Test: r.Test,
-		Cancelled: r.CancelledAt != nil && *r.CancelledAt != "", Shipping: r.Shipping}
+		Cancelled: r.CancelledAt != nil && *r.CancelledAt != "", Shipping: r.Shipping,
+		FinancialStatus: r.FinancialStatus, TotalDiscounts: r.TotalDiscounts, TotalTax: r.TotalTax, TaxesIncluded: r.TaxesIncluded}
+	for _, sl := range r.ShippingLines {
+		o.ShippingLines = append(o.ShippingLines, OrderEventShipping{Title: sl.Title, Price: sl.Price})
+	}
 	if c := r.Customer; c != nil {
 		o.Customer = &OrderEventCustomer{ID: gidOr(c.GID, "Customer", c.ID), Email: c.Email, FirstName: c.FirstName, LastName: c.LastName}
 	}
 	for _, l := range r.LineItems {
 		ol := OrderEventLine{ID: gidOr(l.GID, "LineItem", l.ID), SKU: l.SKU, Title: l.Title, Name: l.Name, Quantity: l.Quantity,
-			CurrentQuantity: l.CurrentQuantity, Price: l.Price}
+			CurrentQuantity: l.CurrentQuantity, Price: l.Price, Taxable: l.Taxable}
 		if l.VariantID != nil && *l.VariantID != 0 {
 			ol.VariantID = GID("ProductVariant", *l.VariantID)
 		}

@@ -24,6 +24,7 @@ import (
 	"crossdock/connectors/odoo"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
 	"crossdock/connectors/shipbob"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
@@ -39,7 +40,7 @@ var SecretKey = []byte("0123456789abcdef0123456789abcdef")
 
 // Kinds are the connector kinds the tests' engines know, as the program wires them.
 func Kinds() *connectors.Registry {
-	return connectors.MustRegistry(shopify.Kind(), odoo.Kind(), shipbob.Kind())
+	return connectors.MustRegistry(shopify.Kind(), odoo.Kind(), shipbob.Kind(), quickbooks.Kind())
 }
 
 // Resolver is an in-memory mapping table (the mapping store is tested on

@@ -27,6 +27,7 @@ import (
 
 	"crossdock/connectors"
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	qbsandbox "crossdock/connectors/quickbooks/sandbox"
 	"crossdock/connectors/shipbob"
 	shipbobsandbox "crossdock/connectors/shipbob/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
@@ -122,6 +123,7 @@ type Workspace struct {
 	plan    plan
 	// Payouts is what the demo's Shopify Payments payouts show (payouts.go).
 	Payouts PayoutDrift
+	Books   *qbsandbox.Server // QuickBooks Online: connected when an admin adds it (AddQuickBooks)
 }
 
 // Drift counts the deliberate differences the demo starts with: drift the
@@ -198,6 +200,8 @@ func New(baseURL string, cfg Config) (*Workspace, Drift) {
 	w.mux.Handle(PathPrefix+"/shipbob/", http.StripPrefix(PathPrefix+"/shipbob", w.ShipBob))
 	d := w.alignAndDrift()
 	w.Payouts = w.seedPayouts(time.Now())
+	w.Books = newBooks(cfg, w.plan.mapped)
+	w.mux.Handle(PathPrefix+"/quickbooks/", http.StripPrefix(PathPrefix+"/quickbooks", w.Books))
 	return w, d
 }
 

@@ -22,6 +22,7 @@ import (
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
 	"crossdock/connectors/shipbob"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
@@ -67,7 +68,7 @@ const SecretKey = "test-secret-key-test-secret-key-0123"
 // Kinds are the connector kinds the test console knows, as
 // cmd/crossdock registers them.
 func Kinds() *connectors.Registry {
-	return connectors.MustRegistry(shopify.Kind(), odoo.Kind(), shipbob.Kind())
+	return connectors.MustRegistry(shopify.Kind(), odoo.Kind(), shipbob.Kind(), quickbooks.Kind())
 }
 
 // Env is a running console.

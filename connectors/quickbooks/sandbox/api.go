@@ -1,0 +1,648 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// entities the twin serves, by path name.
+var entities = map[string]string{
+	"customer": "Customer", "item": "Item", "salesreceipt": "SalesReceipt", "invoice": "Invoice",
+	"refundreceipt": "RefundReceipt", "creditmemo": "CreditMemo", "deposit": "Deposit", "account": "Account",
+	"taxcode": "TaxCode", "paymentmethod": "PaymentMethod",
+}
+
+// txnEntities are the sales documents: lines, totals, document numbers.
+var txnEntities = map[string]bool{"salesreceipt": true, "invoice": true, "refundreceipt": true, "creditmemo": true}
+
+// maxBody bounds a request body (QuickBooks takes about 1 MB... the twin a bit more).
+const maxBody = 4 << 20
+
+// faultError is an answer in the fault envelope.
+type faultError struct {
+	status              int
+	typ, code, msg, det string
+	element             string
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, f faultError) {
+	writeJSON(w, f.status, map[string]any{
+		"Fault": map[string]any{"Error": []map[string]string{{"Message": f.msg, "Detail": f.det, "code": f.code, "element": f.element}},
+			"type": f.typ},
+		"time": s.now().Format("2006-01-02T15:04:05.000-07:00"),
+	})
+}
+
+func validation(code, msg, detail, element string) *faultError {
+	return &faultError{status: http.StatusBadRequest, typ: "ValidationFault", code: code, msg: msg, det: detail, element: element}
+}
+
+func notFound(what string) *faultError {
+	return validation("610", "Object Not Found",
+		"Object Not Found : Something you're trying to use has been made inactive. Check the fields with accounts, customers, items, vendors or employees. ("+what+")", "")
+}
+
+// stale is the 5010 answer, worded as QuickBooks words it
+// (fixtures/next/quickbooks-error-stale-object-errors-array.json).
+var stale = validation("5010", "Stale Object Error",
+	"Stale Object Error : You and API API were working on this at the same time. API API finished before you did, so your work was not saved.", "")
+
+var pathRE = regexp.MustCompile(`^/v3/company/([^/]+)/([a-z]+)(?:/([^/]+))?$`)
+
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("intuit_tid", newToken("tid-"))
+	if f := s.admit(); f != nil {
+		s.writeFault(w, *f)
+		return
+	}
+	defer s.leave()
+	m := pathRE.FindStringSubmatch(r.URL.Path)
+	if m == nil {
+		s.writeFault(w, faultError{status: http.StatusNotFound, typ: "SystemFault", code: "10000", msg: "An application error has occurred while processing your request", det: "Unknown path " + r.URL.Path})
+		return
+	}
+	realm, entity, id := m[1], m[2], m[3]
+	if f := s.authenticate(r, realm); f != nil {
+		s.writeFault(w, *f)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		s.writeFault(w, *validation("2020", "Request has invalid or unsupported property", "The request is too large or could not be read.", ""))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out any
+	var f *faultError
+	switch {
+	case entity == "query" && r.Method == http.MethodGet:
+		out, f = s.query(r.URL.Query().Get("query"))
+	case entity == "cdc" && r.Method == http.MethodGet:
+		out, f = s.cdc(r.URL.Query().Get("entities"), r.URL.Query().Get("changedSince"))
+	case entity == "companyinfo" && r.Method == http.MethodGet:
+		out = map[string]any{"CompanyInfo": map[string]any{"Id": "1", "SyncToken": "0", "CompanyName": s.opts.CompanyName,
+			"Country": "US", "CompanyAddr": map[string]any{"Country": "US", "City": "Mountain View"}, "SupportedLanguages": "en"}}
+	case entity == "preferences" && r.Method == http.MethodGet:
+		out = map[string]any{"Preferences": map[string]any{
+			"ProductAndServicesPrefs": map[string]any{"ForSales": true, "QuantityOnHand": true},
+			"SalesFormsPrefs":         map[string]any{"AllowShipping": !s.opts.NoShipping, "AllowDiscount": !s.opts.NoDiscount, "CustomTxnNumbers": true},
+			"CurrencyPrefs":           map[string]any{"MultiCurrencyEnabled": false, "HomeCurrency": map[string]any{"value": "USD"}},
+			"TaxPrefs":                map[string]any{"UsingSalesTax": true},
+		}}
+	case entities[entity] != "" && r.Method == http.MethodGet && id != "":
+		rec := s.records[entity][id]
+		if rec == nil {
+			f = notFound(entities[entity] + " " + id)
+		} else {
+			out = map[string]any{entities[entity]: rec}
+		}
+	case entities[entity] != "" && r.Method == http.MethodPost && id == "":
+		s.write(w, r, entity, body)
+		return
+	default:
+		f = &faultError{status: http.StatusMethodNotAllowed, typ: "ValidationFault", code: "2010", msg: "Unsupported Operation",
+			det: fmt.Sprintf("Operation %s %s is not supported.", r.Method, entity)}
+	}
+	if f != nil {
+		s.writeFault(w, *f)
+		return
+	}
+	s.answer(w, http.StatusOK, out)
+}
+
+// answer writes a success with the envelope's "time".
+func (s *Server) answer(w http.ResponseWriter, status int, out any) []byte {
+	m, _ := out.(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	m["time"] = s.now().Format("2006-01-02T15:04:05.000-07:00")
+	b, _ := json.Marshal(m)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return b
+}
+
+// admit applies the company's limits: 10 requests at once, 500 a minute
+// (a bucket of 500 refilled evenly). A refused call gets 429. The real 429
+// body was not found published (FACTS-next §8): this one uses the envelope.
+func (s *Server) admit() *faultError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	throttle := func(det string) *faultError {
+		s.limited++
+		return &faultError{status: http.StatusTooManyRequests, typ: "ThrottlingFault", code: "3001",
+			msg: "message=ThrottleExceeded; errorCode=003001; statusCode=429", det: det}
+	}
+	if s.throttleFor > 0 {
+		s.throttleFor--
+		return throttle("The request limit was reached; wait a minute and try again.")
+	}
+	if s.inFlight >= s.opts.Concurrency {
+		return throttle(fmt.Sprintf("More than %d requests at once for this company.", s.opts.Concurrency))
+	}
+	now := s.now()
+	interval := time.Minute / time.Duration(s.opts.RatePerMinute)
+	if s.tat.Before(now) {
+		s.tat = now
+	}
+	if s.tat.Sub(now) > time.Minute-interval {
+		return throttle(fmt.Sprintf("More than %d requests a minute for this company.", s.opts.RatePerMinute))
+	}
+	s.tat = s.tat.Add(interval)
+	s.inFlight++
+	return nil
+}
+
+func (s *Server) leave() {
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
+}
+
+func (s *Server) authenticate(r *http.Request, realm string) *faultError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	auth := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	exp, known := s.access[tok]
+	if !ok || !known || !s.now().Before(exp) {
+		return &faultError{status: http.StatusUnauthorized, typ: "AUTHENTICATION", code: "120",
+			msg: "message=AuthenticationFailed; errorCode=003200; statusCode=401", det: "Authorization Failure: the access token is missing, invalid or expired."}
+	}
+	if realm != s.opts.RealmID {
+		return &faultError{status: http.StatusForbidden, typ: "AUTHORIZATION", code: "120",
+			msg: "Authorization Failure", det: "The app is not connected to company " + realm + "."}
+	}
+	return nil
+}
+
+// write creates or updates a record: POST /{entity}, with "Id" for an update.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, entity string, body []byte) {
+	reqID := r.URL.Query().Get("requestid")
+	if len(reqID) > 50 {
+		s.writeFault(w, *validation("2050", "Invalid Request ID", "The requestid is longer than 50 characters.", "requestid"))
+		return
+	}
+	if reqID != "" {
+		if rep, ok := s.replies[reqID]; ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(rep.status)
+			_, _ = w.Write(rep.body)
+			return
+		}
+	}
+	var in map[string]any
+	if err := json.Unmarshal(body, &in); err != nil || in == nil {
+		s.writeFault(w, *validation("2020", "Request has invalid or unsupported property", "The body is not a JSON object.", ""))
+		return
+	}
+	var rec map[string]any
+	var f *faultError
+	isUpdate := in["Id"] != nil
+	if id, _ := in["Id"].(string); id != "" {
+		rec, f = s.update(entity, id, in)
+	} else {
+		rec, f = s.create(entity, in, r.URL.Query().Get("include") == "allowduplicatedocnum")
+	}
+	if f != nil {
+		s.writeFault(w, *f)
+		return
+	}
+	b := s.answer(w, http.StatusOK, map[string]any{entities[entity]: rec})
+	s.writes = append(s.writes, Write{Entity: entities[entity], ID: rec["Id"].(string), RequestID: reqID, Update: isUpdate})
+	if reqID != "" {
+		// Successes are replayed; whether QuickBooks replays a failure is not
+		// documented, so the twin lets a corrected request through.
+		s.replies[reqID] = reply{status: http.StatusOK, body: b}
+	}
+}
+
+func (s *Server) create(entity string, in map[string]any, allowDupDoc bool) (map[string]any, *faultError) {
+	delete(in, "Id")
+	delete(in, "SyncToken")
+	delete(in, "sparse")
+	if f := s.check(entity, in, "", allowDupDoc); f != nil {
+		return nil, f
+	}
+	if _, ok := in["Active"]; !ok && !txnEntities[entity] {
+		in["Active"] = true
+	}
+	if txnEntities[entity] && str(in["DocNumber"]) == "" {
+		in["DocNumber"] = strconv.Itoa(1000 + len(s.records[entity]) + 1)
+	}
+	if txnEntities[entity] && str(in["TxnDate"]) == "" {
+		in["TxnDate"] = s.now().Format("2006-01-02")
+	}
+	return s.insert(entity, in), nil
+}
+
+func (s *Server) update(entity, id string, in map[string]any) (map[string]any, *faultError) {
+	cur := s.records[entity][id]
+	if cur == nil {
+		return nil, notFound(entities[entity] + " " + id)
+	}
+	if s.conflicts > 0 {
+		s.conflicts--
+		s.bump(cur)
+		return nil, stale
+	}
+	if str(in["SyncToken"]) != str(cur["SyncToken"]) {
+		return nil, stale
+	}
+	next := map[string]any{}
+	if sparse, _ := in["sparse"].(bool); sparse {
+		next = deepCopy(cur)
+	} else {
+		// A full update clears every field left out (a Line array replaces
+		// every line).
+		next["Id"], next["MetaData"], next["domain"] = cur["Id"], cur["MetaData"], cur["domain"]
+	}
+	for k, v := range in {
+		if k != "MetaData" && k != "Id" {
+			next[k] = v
+		}
+	}
+	next["sparse"] = false
+	if f := s.check(entity, next, id, true); f != nil {
+		return nil, f
+	}
+	next["SyncToken"] = cur["SyncToken"]
+	s.records[entity][id] = next
+	s.bump(next)
+	return next, nil
+}
+
+// bump moves a record's SyncToken on and stamps its change.
+func (s *Server) bump(rec map[string]any) {
+	n, _ := strconv.Atoi(str(rec["SyncToken"]))
+	rec["SyncToken"] = strconv.Itoa(n + 1)
+	md, _ := rec["MetaData"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		rec["MetaData"] = md
+	}
+	md["LastUpdatedTime"] = s.now().UTC().Format(time.RFC3339Nano)
+}
+
+// check validates a record about to be stored (self: its own id on an update).
+func (s *Server) check(entity string, rec map[string]any, self string, allowDupDoc bool) *faultError {
+	switch {
+	case entity == "customer":
+		name := strings.TrimSpace(str(rec["DisplayName"]))
+		if name == "" {
+			name = strings.TrimSpace(strings.Join(nonEmpty(str(rec["GivenName"]), str(rec["FamilyName"])), " "))
+			rec["DisplayName"] = name
+		}
+		if name == "" {
+			return validation("6000", "A business validation error has occurred while processing your request",
+				"Business Validation Error: You must enter a name for this customer.", "DisplayName")
+		}
+		for id, c := range s.records["customer"] {
+			if id != self && strings.EqualFold(str(c["DisplayName"]), name) {
+				return validation("6240", "Duplicate Name Exists Error",
+					"The name supplied already exists. : Another customer, vendor or employee is already using this name. Please use a different name. Id="+id, "")
+			}
+		}
+	case entity == "item":
+		if strings.TrimSpace(str(rec["Name"])) == "" {
+			return validation("2020", "Required param missing, need to supply the required value for the API", "Required parameter Name is missing in the request", "Name")
+		}
+	case txnEntities[entity]:
+		return s.checkTxn(entity, rec, self, allowDupDoc)
+	}
+	return nil
+}
+
+func (s *Server) checkTxn(entity string, rec map[string]any, self string, allowDupDoc bool) *faultError {
+	if ref := refValue(rec["CustomerRef"]); ref != "" {
+		if c := s.records["customer"][ref]; c == nil || c["Active"] == false {
+			return notFound("Customer " + ref)
+		}
+	} else if entity == "invoice" || entity == "creditmemo" {
+		return validation("2020", "Required param missing, need to supply the required value for the API", "Required parameter CustomerRef is missing in the request", "CustomerRef")
+	}
+	lines, _ := rec["Line"].([]any)
+	if len(lines) == 0 {
+		return validation("2020", "Required param missing, need to supply the required value for the API", "Required parameter Line is missing in the request", "Line")
+	}
+	total := 0.0
+	for i, l := range lines {
+		lm, _ := l.(map[string]any)
+		amt, ok := lm["Amount"].(float64)
+		if lm == nil || !ok {
+			return validation("2020", "Required param missing, need to supply the required value for the API", fmt.Sprintf("Required parameter Line.Amount is missing in line %d", i+1), "Line.Amount")
+		}
+		switch str(lm["DetailType"]) {
+		case "SalesItemLineDetail":
+			d, _ := lm["SalesItemLineDetail"].(map[string]any)
+			item := refValue(d["ItemRef"])
+			switch {
+			case item == "SHIPPING_ITEM_ID" && s.opts.NoShipping:
+				return validation("6000", "A business validation error has occurred while processing your request",
+					"Business Validation Error: Shipping is not turned on for sales forms.", "Line.SalesItemLineDetail.ItemRef")
+			case item == "SHIPPING_ITEM_ID":
+			case item == "" || s.records["item"][item] == nil || s.records["item"][item]["Active"] == false:
+				return notFound("Item " + item)
+			}
+			if tc := refValue(d["TaxCodeRef"]); tc != "" && !s.taxCode(tc) {
+				return notFound("TaxCode " + tc)
+			}
+			total += amt
+		case "DiscountLineDetail":
+			if s.opts.NoDiscount {
+				return validation("6000", "A business validation error has occurred while processing your request",
+					"Business Validation Error: Discounts are not turned on for sales forms.", "Line.DiscountLineDetail")
+			}
+			total -= amt
+		case "SubTotalLineDetail":
+		default:
+			return validation("2020", "Request has invalid or unsupported property", fmt.Sprintf("Line %d has an unsupported DetailType %q", i+1, str(lm["DetailType"])), "Line.DetailType")
+		}
+	}
+	rec["TotalAmt"] = math.Round(total*100) / 100
+	if entity == "invoice" {
+		rec["Balance"] = rec["TotalAmt"]
+	}
+	if doc := str(rec["DocNumber"]); doc != "" && !allowDupDoc {
+		if len(doc) > 21 {
+			return validation("6000", "A business validation error has occurred while processing your request", "DocNumber is longer than 21 characters.", "DocNumber")
+		}
+		for id, t := range s.records[entity] {
+			if id != self && str(t["DocNumber"]) == doc {
+				return validation("6210", "Duplicate Document Number Error",
+					"Duplicate Document Number Error : You must specify a different number. This number has already been used. DocNumber="+doc+" is assigned to TxnType="+entities[entity]+" with TxnId="+id, "")
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) taxCode(v string) bool {
+	for id, t := range s.records["taxcode"] {
+		if id == v || str(t["Name"]) == v {
+			return true
+		}
+	}
+	return false
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+func refValue(v any) string {
+	m, _ := v.(map[string]any)
+	return str(m["value"])
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+var (
+	queryRE = regexp.MustCompile(`(?is)^\s*select\s+(\*|count\(\*\))\s+from\s+(\w+)(?:\s+where\s+(.+?))?(?:\s+orderby\s+[\w.]+(?:\s+(?:asc|desc))?)?(?:\s+startposition\s+(\d+))?(?:\s+maxresults\s+(\d+))?\s*$`)
+	condRE  = regexp.MustCompile(`(?is)^\s*([\w.]+)\s*(=|in|>=|<=|>|<)\s*(.+?)\s*$`)
+	andRE   = regexp.MustCompile(`(?i)\s+and\s+`)
+)
+
+func parseErr(detail string) *faultError {
+	return &faultError{status: http.StatusBadRequest, typ: "ValidationFault", code: "4000", msg: "Error parsing query", det: "QueryParserError: " + detail}
+}
+
+type cond struct {
+	field, op string
+	values    []string
+}
+
+// parseValues reads 'a' or ('a', 'b') or true/false/numbers.
+func parseValues(raw string) ([]string, bool) {
+	raw = strings.TrimSpace(raw)
+	if strings.HasPrefix(raw, "(") && strings.HasSuffix(raw, ")") {
+		var out []string
+		for _, p := range splitTop(raw[1 : len(raw)-1]) {
+			v, ok := parseValues(p)
+			if !ok || len(v) != 1 {
+				return nil, false
+			}
+			out = append(out, v[0])
+		}
+		return out, len(out) > 0
+	}
+	if strings.HasPrefix(raw, "'") && strings.HasSuffix(raw, "'") && len(raw) >= 2 {
+		return []string{strings.ReplaceAll(raw[1:len(raw)-1], `\'`, `'`)}, true
+	}
+	if raw != "" && !strings.ContainsAny(raw, " '") {
+		return []string{raw}, true
+	}
+	return nil, false
+}
+
+// splitTop splits on commas outside quotes.
+func splitTop(s string) []string {
+	var out []string
+	inQ, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s):
+			i++
+		case s[i] == '\'':
+			inQ = !inQ
+		case s[i] == ',' && !inQ:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// fieldOf reads a record's field for a query: PrimaryEmailAddr compares its
+// Address, MetaData.X its nested value.
+func fieldOf(rec map[string]any, field string) string {
+	if field == "PrimaryEmailAddr" {
+		m, _ := rec[field].(map[string]any)
+		return str(m["Address"])
+	}
+	if a, b, ok := strings.Cut(field, "."); ok {
+		m, _ := rec[a].(map[string]any)
+		return str(m[b])
+	}
+	if m, ok := rec[field].(map[string]any); ok {
+		return str(m["value"])
+	}
+	return str(rec[field])
+}
+
+func (c cond) match(rec map[string]any) bool {
+	v := fieldOf(rec, c.field)
+	switch c.op {
+	case "=":
+		return strings.EqualFold(v, c.values[0])
+	case "in":
+		return slices.ContainsFunc(c.values, func(x string) bool { return strings.EqualFold(v, x) })
+	}
+	cmp := strings.Compare(v, c.values[0])
+	if a, err1 := strconv.ParseFloat(v, 64); err1 == nil {
+		if b, err2 := strconv.ParseFloat(c.values[0], 64); err2 == nil {
+			cmp = 0
+			if a < b {
+				cmp = -1
+			} else if a > b {
+				cmp = 1
+			}
+		}
+	}
+	switch c.op {
+	case ">":
+		return cmp > 0
+	case "<":
+		return cmp < 0
+	case ">=":
+		return cmp >= 0
+	default:
+		return cmp <= 0
+	}
+}
+
+// query answers the subset of the query language the connector uses:
+// select * | count(*) from X [where F = 'v' and F in ('a','b') and F > 'v']
+// [orderby F] [startposition n] [maxresults m ≤ 1000].
+func (s *Server) query(q string) (any, *faultError) {
+	m := queryRE.FindStringSubmatch(q)
+	if m == nil {
+		return nil, parseErr("Encountered an unsupported query: " + q)
+	}
+	entity := strings.ToLower(m[2])
+	name := entities[entity]
+	if name == "" {
+		return nil, parseErr("Invalid entity " + m[2])
+	}
+	var conds []cond
+	activeAsked := false
+	if m[3] != "" {
+		for _, part := range andRE.Split(m[3], -1) {
+			cm := condRE.FindStringSubmatch(part)
+			if cm == nil {
+				return nil, parseErr("Cannot read the condition " + strings.TrimSpace(part))
+			}
+			vals, ok := parseValues(cm[3])
+			if !ok {
+				return nil, parseErr("Cannot read the value in " + strings.TrimSpace(part))
+			}
+			c := cond{field: cm[1], op: strings.ToLower(cm[2]), values: vals}
+			if c.op != "in" && len(vals) != 1 {
+				return nil, parseErr("One value expected in " + strings.TrimSpace(part))
+			}
+			activeAsked = activeAsked || strings.EqualFold(c.field, "Active")
+			conds = append(conds, c)
+		}
+	}
+	start, max := 1, 100
+	if m[4] != "" {
+		start, _ = strconv.Atoi(m[4])
+	}
+	if m[5] != "" {
+		max, _ = strconv.Atoi(m[5])
+	}
+	if start < 1 || max < 1 || max > 1000 {
+		return nil, parseErr("STARTPOSITION must be at least 1 and MAXRESULTS between 1 and 1000")
+	}
+	// Filter first, then order the matches by id: a lookup by number or
+	// e-mail among thousands of records sorts one.
+	var found []map[string]any
+	for _, rec := range s.records[entity] {
+		if !activeAsked && rec["Active"] == false {
+			continue
+		}
+		ok := true
+		for _, c := range conds {
+			if !c.match(rec) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			found = append(found, rec)
+		}
+	}
+	slices.SortFunc(found, func(a, b map[string]any) int {
+		x, _ := strconv.Atoi(str(a["Id"]))
+		y, _ := strconv.Atoi(str(b["Id"]))
+		return x - y
+	})
+	if strings.HasPrefix(strings.ToLower(m[1]), "count") {
+		return map[string]any{"QueryResponse": map[string]any{"totalCount": len(found)}}, nil
+	}
+	qr := map[string]any{}
+	if start-1 < len(found) {
+		page := found[start-1 : min(len(found), start-1+max)]
+		qr[name], qr["startPosition"], qr["maxResults"] = page, start, len(page)
+	}
+	return map[string]any{"QueryResponse": qr}, nil
+}
+
+// cdc answers GET /cdc?entities=A,B&changedSince=T: the records of each
+// entity changed since T (at most 30 days back, at most 1000 objects).
+func (s *Server) cdc(list, since string) (any, *faultError) {
+	t, err := time.Parse(time.RFC3339, since)
+	if err != nil {
+		return nil, validation("2020", "Required param missing, need to supply the required value for the API", "changedSince must be a date and time (ISO 8601).", "changedSince")
+	}
+	if s.now().Sub(t) > 30*24*time.Hour {
+		return nil, validation("2020", "Request has invalid or unsupported property", "changedSince must be within the last 30 days.", "changedSince")
+	}
+	var qrs []any
+	budget := 1000
+	for _, e := range strings.Split(list, ",") {
+		entity := strings.ToLower(strings.TrimSpace(e))
+		name := entities[entity]
+		if name == "" {
+			return nil, validation("2020", "Request has invalid or unsupported property", "Unknown entity "+e, "entities")
+		}
+		var recs []map[string]any
+		for _, rec := range s.records[entity] {
+			md, _ := rec["MetaData"].(map[string]any)
+			lu, err := time.Parse(time.RFC3339Nano, str(md["LastUpdatedTime"]))
+			if err == nil && !lu.Before(t) && budget > 0 {
+				recs = append(recs, rec)
+				budget--
+			}
+		}
+		slices.SortFunc(recs, func(a, b map[string]any) int {
+			x, _ := strconv.Atoi(str(a["Id"]))
+			y, _ := strconv.Atoi(str(b["Id"]))
+			return x - y
+		})
+		qr := map[string]any{"startPosition": 1, "maxResults": len(recs)}
+		if len(recs) > 0 {
+			qr[name] = recs
+		}
+		qrs = append(qrs, qr)
+	}
+	return map[string]any{"CDCResponse": []any{map[string]any{"QueryResponse": qrs}}}, nil
+}

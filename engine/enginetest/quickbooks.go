@@ -1,0 +1,70 @@
+package enginetest
+
+import (
+	"context"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/connectors/quickbooks"
+	qbsandbox "crossdock/connectors/quickbooks/sandbox"
+	"crossdock/store"
+	"crossdock/store/rules"
+	"crossdock/store/secretbox"
+	"crossdock/vocab"
+)
+
+// QuickBooks is a QuickBooks Online twin behind an HTTP server and its
+// connection.
+type QuickBooks struct {
+	Twin *qbsandbox.Server
+	URL  string
+	Conn store.Connection
+	// ItemBySKU pairs the shop's SKUs with the twin's items.
+	ItemBySKU map[string]string
+}
+
+// AddQuickBooks connects a QuickBooks twin whose items carry the shop's
+// SKUs, maps the shop's variants to them (unless the Env has no in-memory
+// table), and makes it a receiver of orders beside the Odoo system.
+// settings add to or replace the connection's settings.
+func (e *Env) AddQuickBooks(t testing.TB, o qbsandbox.Options, settings map[string]string) *QuickBooks {
+	t.Helper()
+	ctx := context.Background()
+	if o.Items == nil {
+		for sku, v := range e.VariantBySKU {
+			price, _ := strconv.ParseFloat(v.Price, 64)
+			o.Items = append(o.Items, qbsandbox.SeedItem{SKU: sku, Name: v.Title + " " + sku, Price: price})
+		}
+	}
+	twin := qbsandbox.New(o)
+	srv := httptest.NewServer(twin)
+	t.Cleanup(srv.Close)
+	id, secret := twin.ClientCredentials()
+	st := map[string]string{quickbooks.FieldEnvironment: quickbooks.EnvSandbox, quickbooks.FieldClientID: id,
+		quickbooks.FieldRealmID: twin.RealmID(), quickbooks.FieldAPIBaseURL: srv.URL, quickbooks.FieldTokenURL: qbsandbox.TokenURL(srv.URL)}
+	for k, v := range settings {
+		st[k] = v
+	}
+	box, err := secretbox.New(SecretKey)
+	require.NoError(t, err)
+	a := store.SystemActor("test")
+	conn, err := e.St.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Books", Kind: vocab.KindQuickBooks, Environment: vocab.EnvTest,
+		Settings: st, Secrets: map[string]string{quickbooks.FieldClientSecret: secret, quickbooks.FieldRefreshToken: twin.IssueRefreshToken(),
+			quickbooks.FieldVerifierToken: "verifier"}})
+	require.NoError(t, err)
+	e.SourceRule(t, store.SourceRuleInput{Family: vocab.Orders, Master: e.ShopConn.ID, Receivers: []int64{e.OdooConn.ID, conn.ID},
+		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
+	q := &QuickBooks{Twin: twin, URL: srv.URL, Conn: conn, ItemBySKU: map[string]string{}}
+	for sku := range e.VariantBySKU {
+		if item, ok := twin.ItemBySKU(sku); ok {
+			q.ItemBySKU[sku] = item
+			if e.Res != nil {
+				e.Res.Set(e.ShopConn.ID, conn.ID, "variant", e.VariantBySKU[sku].GID(), item)
+			}
+		}
+	}
+	return q
+}

@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"crossdock/connectors/quickbooks"
+	"crossdock/store"
+	"crossdock/store/rules"
+	"crossdock/vocab"
+)
+
+// The refunds flow into QuickBooks Online: a Shopify refund of products
+// becomes a refund receipt when its order is a sales receipt there, or a
+// credit memo when it is an invoice, for the same customer, with a line per
+// refunded product (mapped item, quantity, refunded amount). The order's
+// document is the one the orders flow made (its sync's target); a refund
+// whose order has not reached QuickBooks yet waits for it. Restock lines are
+// not sent (QuickBooks restocks the quantities of a refund receipt's
+// inventory items itself).
+const flowRefundsQuickBooks = "refunds.shopify_quickbooks"
+
+// quickbooksRefundsFlow sends Shopify refunds into QuickBooks Online.
+func quickbooksRefundsFlow() Flow {
+	return Flow{Name: flowRefundsQuickBooks, Family: vocab.Refunds, From: vocab.KindShopify, To: vocab.KindQuickBooks,
+		Topics: []string{"refunds/create"}, Plan: (*Engine).planQuickBooksRefund, Lease: leaseOn("refund"),
+		Run: runWith(runSpec[refundIn, *quickbooks.Client]{record: "refund", connect: (*Engine).quickbooks, body: (*Engine).runQuickBooksRefund})}
+}
+
+func (e *Engine) planQuickBooksRefund(rs rules.Rules, ev store.WebhookEvent, p eventPlan) eventPlan {
+	r, problem := parseRefund(ev.Payload)
+	key := refundLabel(r, "")
+	if r.ID != "" {
+		key = "Refund " + gidTail(r.ID) + " of order " + gidTail(r.OrderID)
+	}
+	base := store.NewSync{Family: vocab.Refunds, Direction: vocab.ShopifyToQuickBooks, Flow: flowRefundsQuickBooks,
+		SourceConnectionID: ev.ConnectionID, Trigger: store.TriggerWebhook, EntityType: entityRefund, EntityRef: r.ID,
+		EntityKey: key, SearchKeys: r.searchKeys(), SourceVersion: r.CreatedAt,
+		IdempotencyKey: r.ID, MaxAttempts: e.cfg.MaxAttempts}
+	return e.planToQuickBooks(rs, ev, p, vocab.Refunds, base, problem, r, refundLabel(r, ""))
+}
+
+// quickbooksOrderDoc finds the QuickBooks document the orders flow made of
+// a Shopify order: the target of its last successful sync into conn.
+func (e *Engine) quickbooksOrderDoc(ctx context.Context, cl *quickbooks.Client, conn store.Connection, orderGID string) (quickbooks.Txn, string, bool, error) {
+	ss, _, err := e.st.ListSyncs(ctx, store.SyncFilter{Status: vocab.SyncSucceeded, Family: vocab.Orders,
+		TargetConnectionID: conn.ID, Search: orderGID, Limit: 20})
+	if err != nil {
+		return quickbooks.Txn{}, "", false, err
+	}
+	for _, s := range ss {
+		if s.Flow != flowOrdersQuickBooks || s.TargetRef == "" || s.EntityRef != orderGID {
+			continue
+		}
+		for _, entity := range []string{quickbooks.EntitySalesReceipt, quickbooks.EntityInvoice} {
+			var t quickbooks.Txn
+			err := cl.Read(ctx, entity, s.TargetRef, &t)
+			if quickbooks.IsKind(err, quickbooks.KindNotFound) {
+				continue
+			}
+			if err != nil {
+				return quickbooks.Txn{}, "", false, err
+			}
+			if strings.Contains(t.PrivateNote, orderGID) {
+				return t, entity, true, nil
+			}
+		}
+	}
+	return quickbooks.Txn{}, "", false, nil
+}
+
+func (e *Engine) runQuickBooksRefund(ctx context.Context, s store.Sync, r refundIn, cl *quickbooks.Client, conn store.Connection, _ verdict) result {
+	var res result
+	label := refundLabel(r, "")
+	doc, docEntity, found, err := e.quickbooksOrderDoc(ctx, cl, conn, r.OrderID)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if !found {
+		res.err = waitFor(fmt.Sprintf("%s cannot be sent to %s yet: its order is not there (it may still be on its way, or have failed: see Failed syncs).", label, conn.Name))
+		return res
+	}
+	label = refundLabel(r, "#"+doc.DocNumber)
+	entity := quickbooks.EntityRefundReceipt
+	if docEntity == quickbooks.EntityInvoice {
+		entity = quickbooks.EntityCreditMemo
+	}
+	num := "R" + gidTail(r.ID)
+	if len(num) > 21 {
+		num = num[:1] + num[len(num)-20:]
+	}
+	if ex, ok, err := cl.TxnByDocNumber(ctx, entity, num); err != nil {
+		res.err = err
+		return res
+	} else if ok {
+		res.status, res.targetRef = vocab.SyncSucceeded, ex.ID
+		res.response = map[string]any{"entity": entity, "id": ex.ID, "doc_number": ex.DocNumber, "created": false}
+		res.message = fmt.Sprintf("%s was already in %s as %s %s; nothing was created again.", label, conn.Name, qbLabel(entity), ex.DocNumber)
+		return res
+	}
+	variants := make([]string, 0, len(r.Lines))
+	for _, l := range r.Lines {
+		variants = append(variants, l.VariantID)
+	}
+	mapped, unmapped, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, variants)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	if len(unmapped) > 0 {
+		var names []string
+		for _, v := range unmapped {
+			for _, l := range r.Lines {
+				if l.VariantID == v {
+					names = append(names, cmpStr(l.SKU, l.Title+" ("+v+")"))
+					break
+				}
+			}
+		}
+		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this refund again.",
+			label, conn.Name, notMapped(names, "a QuickBooks product")), nil)
+		res.response = store.UnmappedResponse(entityVariant, unmapped)
+		return res
+	}
+	txn := quickbooks.Txn{DocNumber: num, TxnDate: r.CreatedAt.Format("2006-01-02"), CustomerRef: doc.CustomerRef,
+		PrivateNote: cmp.Or(r.Note+" — ", "") + "Shopify refund " + r.ID + " of order " + r.OrderID}
+	if acct := strings.TrimSpace(conn.Settings[quickbooks.FieldDepositTo]); acct != "" && entity == quickbooks.EntityRefundReceipt {
+		txn.DepositToAccountRef = &quickbooks.Ref{Value: acct}
+	}
+	for _, l := range r.Lines {
+		txn.Line = append(txn.Line, quickbooks.Line{Description: l.Title, Amount: round2(l.Subtotal), DetailType: "SalesItemLineDetail",
+			SalesItemLineDetail: &quickbooks.SalesItemLineDetail{ItemRef: quickbooks.Ref{Value: mapped[l.VariantID]}, Qty: float64(l.Quantity),
+				UnitPrice: l.PriceUnit(), TaxCodeRef: &quickbooks.Ref{Value: "NON"}}})
+	}
+	reqID := qbRequestID(s.Flow, s.IdempotencyKey, txn)
+	res.request = map[string]any{"entity": entity, "requestid": reqID, "body": txn}
+	var created quickbooks.Txn
+	if err := cl.Create(ctx, entity, reqID, txn, &created); err != nil {
+		res.err = err
+		return res
+	}
+	res.status, res.targetRef = vocab.SyncSucceeded, created.ID
+	res.response = map[string]any{"entity": entity, "id": created.ID, "doc_number": created.DocNumber, "total": created.TotalAmt, "created": true,
+		"order_document": doc.ID}
+	res.message = fmt.Sprintf("%s was created in %s as %s %s (total %s).", label, conn.Name, qbLabel(entity), created.DocNumber,
+		strconv.FormatFloat(created.TotalAmt, 'f', 2, 64))
+	return res
+}
