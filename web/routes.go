@@ -183,6 +183,7 @@ func (s *Server) table() []route {
 		{post, connectors.WebhookPath(vocab.KindShopify) + ":connection", public, ingest.Receive},
 		// Every other kind that sends webhooks, through the same receiver.
 		{post, connectors.WebhookPath(vocab.KindShipBob) + ":connection", public, ingest.For(vocab.KindShipBob)},
+		{post, connectors.WebhookPath(vocab.KindQuickBooks) + ":connection", public, ingest.For(vocab.KindQuickBooks)},
 		{get, "/connections/:id<int>/webhooks", operators, webhooks.List},
 		{get, "/connections/:id<int>/webhooks/:event", operators, webhooks.Show},
 		{get, "/connections/:id<int>/webhooks/rejected/:rejection", operators, webhooks.ShowRejection},

@@ -101,6 +101,7 @@ var writesNowhere = map[string]string{
 	"POST /sources/:family":                                   "sources of truth: who decides what (the writes that follow are Crossdock's own)",
 	"POST /webhooks/shopify/:connection":                      "a shop's deliveries to Crossdock",
 	"POST /webhooks/shipbob/:connection":                      "a warehouse's deliveries to Crossdock",
+	"POST /webhooks/quickbooks/:connection":                   "QuickBooks Online's deliveries to Crossdock",
 }
 
 // scopeEnv is a console with its engine running, connected to a Shopify

@@ -84,7 +84,7 @@ func Kind() connectors.Kind {
 		APIVersion:        func(map[string]string) string { return MinorVersion },
 		DefaultAPIVersion: MinorVersion,
 		Webhooks: &connectors.Webhooks{SignatureHeader: SignatureHeader, SecretField: FieldVerifierToken,
-			SecretGrace: time.Hour, Verify: VerifySignature},
+			SecretGrace: time.Hour, Verify: VerifySignature, Read: ReadWebhook, CheckAccount: CheckRealm},
 		Offers: map[vocab.Family][]connectors.Capability{
 			vocab.Products:  {connectors.Read},
 			vocab.Customers: {connectors.Write},

@@ -2,12 +2,14 @@ package quickbooks
 
 import (
 	"bytes"
+	"crossdock/connectors"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -170,4 +172,46 @@ func CloudEventType(entity, op string) string {
 		}
 	}
 	return "qbo." + strings.ToLower(entity) + "." + past + ".v1"
+}
+
+// ReadWebhook reads a verified delivery for the shared receiver: one event
+// per changed record, each deduplicated on its CloudEvents id (or, in the
+// legacy format, on the company, record, operation and time), its topic
+// "qbo.<entity>.<operation>" and its body the event alone.
+func ReadWebhook(_ http.Header, body []byte) ([]connectors.WebhookEvent, error) {
+	evs, err := DecodeWebhook(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", connectors.ErrWebhookBody, err)
+	}
+	out := make([]connectors.WebhookEvent, 0, len(evs))
+	for _, ev := range evs {
+		one, err := json.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		id := ev.EventID
+		if id == "" {
+			id = strings.Join([]string{ev.RealmID, ev.Entity, ev.ID, ev.Operation, ev.Time.UTC().Format(time.RFC3339Nano)}, ":")
+		}
+		out = append(out, connectors.WebhookEvent{DeliveryID: id, EventID: ev.EventID,
+			Topic: "qbo." + strings.ToLower(ev.Entity) + "." + strings.ToLower(ev.Operation), Account: ev.RealmID, At: ev.Time, Body: one})
+	}
+	return out, nil
+}
+
+// CheckRealm says why a delivery's company is not the connection's ("" when
+// it is): one app's verifier token signs the deliveries of every company
+// connected to it.
+func CheckRealm(settings map[string]string, realm string) string {
+	want := strings.TrimSpace(settings[FieldRealmID])
+	switch {
+	case want == "":
+		return "This connection is not connected to a QuickBooks company yet, so Crossdock cannot tell that the delivery is for it: use \"Connect to QuickBooks Online\" on the connection."
+	case strings.TrimSpace(realm) != want:
+		if len(realm) > 40 {
+			realm = strings.ToValidUTF8(realm[:40], "")
+		}
+		return fmt.Sprintf("The delivery is about the QuickBooks company %q, but this connection is for company %q: it was turned away.", realm, want)
+	}
+	return ""
 }

@@ -21,8 +21,8 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
-	"crossdock/connectors/shipbob"
 	"crossdock/connectors/quickbooks"
+	"crossdock/connectors/shipbob"
 	"crossdock/connectors/shopify"
 	"crossdock/connectors/shopify/sandbox"
 	"crossdock/engine"
