@@ -6,8 +6,8 @@ import (
 	"net"
 
 	"crossdock/connectors/odoo"
-	"crossdock/connectors/shipbob"
 	"crossdock/connectors/quickbooks"
+	"crossdock/connectors/shipbob"
 	"crossdock/connectors/shopify"
 	"crossdock/vocab"
 )

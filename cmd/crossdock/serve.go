@@ -11,8 +11,8 @@ import (
 
 	"crossdock/connectors"
 	"crossdock/connectors/odoo"
-	"crossdock/connectors/shipbob"
 	"crossdock/connectors/quickbooks"
+	"crossdock/connectors/shipbob"
 	"crossdock/connectors/shopify"
 	"crossdock/engine"
 	"crossdock/engine/alert"
