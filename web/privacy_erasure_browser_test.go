@@ -87,7 +87,7 @@ FROM syncs WHERE entity_type = 'order' AND status = 'succeeded' AND payload->'cu
 	var request int64
 	require.NoError(t, env.Store.DB.GetContext(ctx, &request, `SELECT id FROM privacy_requests WHERE kind = 'customer_redact'`))
 	var order string
-	require.NoError(t, env.Store.DB.GetContext(ctx, &order, `SELECT detail FROM privacy_system_erasures WHERE request_id = $1`, request))
+	require.NoError(t, env.Store.DB.GetContext(ctx, &order, `SELECT detail FROM privacy_system_erasures WHERE request_id = $1 AND connection_id = $2`, request, mustConn(t, env, "Demo Odoo")))
 	require.Regexp(t, `^kept: open sale orders? S\d{5}`, order)
 
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(fmt.Sprintf("%s/privacy/%d", env.URL, request)), chromedp.WaitVisible(chromedp.CSS("#privacy-systems")),

@@ -330,6 +330,13 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 			}
 		}
 		summary += " Their catalogues are read."
+		// The warehouse has no catalogue to read: its connection is tested,
+		// so that the Overview shows it answering from the start.
+		if d.ShipBobConnectionID != 0 {
+			if res, err := s.cfg.Connections.CheckConnection(ctx, d.ShipBobConnectionID); err != nil || !res.OK {
+				return summary + " Testing the warehouse's connection failed; use Test connection on its page.", nil
+			}
+		}
 	}
 	if s.cfg.Compare != nil {
 		// Every family the demo gives a source is compared now, not at the
