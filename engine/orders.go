@@ -214,28 +214,8 @@ func (e *Engine) runOrder(ctx context.Context, s store.Sync, o orderIn, cl *odoo
 	}
 
 	// Lines: Shopify variants to Odoo products, through the mappings.
-	variants := make([]string, 0, len(o.Lines))
-	for _, l := range o.Lines {
-		variants = append(variants, l.VariantID)
-	}
-	mapped, unmapped, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, variants)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	if len(unmapped) > 0 {
-		var names []string
-		for _, v := range unmapped {
-			for _, l := range o.Lines {
-				if l.VariantID == v {
-					names = append(names, cmpStr(l.SKU, l.Title+" ("+v+")"))
-					break
-				}
-			}
-		}
-		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this order again.",
-			label, conn.Name, notMapped(names, "an Odoo product")), nil)
-		res.response = store.UnmappedResponse(entityVariant, unmapped)
+	mapped, ok := mapLines(ctx, e, s, conn, o.Lines, "order", "an Odoo product", func() string { return label }, &res)
+	if !ok {
 		return res
 	}
 	req := saleOrderRequest{ClientOrderRef: o.ID}
@@ -517,4 +497,45 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// lineRef names one line of an order or a refund: its Shopify variant, and
+// the SKU or title a sentence shows.
+type lineRef struct{ variant, sku, title string }
+
+func (l lineIn) ref() lineRef       { return lineRef{l.VariantID, l.SKU, l.Title} }
+func (l refundLineIn) ref() lineRef { return lineRef{l.VariantID, l.SKU, l.Title} }
+
+// mapLines maps the lines' Shopify variants to the target system's products
+// (product names them: "an Odoo product"). When some are not mapped it sets
+// res to the failure naming them — "Map it on the Mappings page, then try
+// this <what> again" — and returns false; label names the order or refund,
+// asked only then.
+func mapLines[L interface{ ref() lineRef }](ctx context.Context, e *Engine, s store.Sync, conn store.Connection, lines []L,
+	what, product string, label func() string, res *result) (map[string]string, bool) {
+	variants := make([]string, 0, len(lines))
+	for _, l := range lines {
+		variants = append(variants, l.ref().variant)
+	}
+	mapped, unmapped, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, variants)
+	if err != nil {
+		res.err = err
+		return nil, false
+	}
+	if len(unmapped) == 0 {
+		return mapped, true
+	}
+	var names []string
+	for _, v := range unmapped {
+		for _, l := range lines {
+			if r := l.ref(); r.variant == v {
+				names = append(names, cmpStr(r.sku, r.title+" ("+v+")"))
+				break
+			}
+		}
+	}
+	res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this %s again.",
+		label(), conn.Name, notMapped(names, product), what), nil)
+	res.response = store.UnmappedResponse(entityVariant, unmapped)
+	return nil, false
 }

@@ -178,28 +178,8 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 	what := qbLabel(entity)
 
 	// Lines: Shopify variants to QuickBooks items, through the mappings.
-	variants := make([]string, 0, len(o.Lines))
-	for _, l := range o.Lines {
-		variants = append(variants, l.VariantID)
-	}
-	mapped, unmapped, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, variants)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	if len(unmapped) > 0 {
-		var names []string
-		for _, v := range unmapped {
-			for _, l := range o.Lines {
-				if l.VariantID == v {
-					names = append(names, cmpStr(l.SKU, l.Title+" ("+v+")"))
-					break
-				}
-			}
-		}
-		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this order again.",
-			label, conn.Name, notMapped(names, "a QuickBooks product")), nil)
-		res.response = store.UnmappedResponse(entityVariant, unmapped)
+	mapped, ok := mapLines(ctx, e, s, conn, o.Lines, "order", "a QuickBooks product", func() string { return label }, &res)
+	if !ok {
 		return res
 	}
 

@@ -102,28 +102,8 @@ func (e *Engine) runQuickBooksRefund(ctx context.Context, s store.Sync, r refund
 		res.message = fmt.Sprintf("%s was already in %s as %s %s; nothing was created again.", label, conn.Name, qbLabel(entity), ex.DocNumber)
 		return res
 	}
-	variants := make([]string, 0, len(r.Lines))
-	for _, l := range r.Lines {
-		variants = append(variants, l.VariantID)
-	}
-	mapped, unmapped, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, variants)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	if len(unmapped) > 0 {
-		var names []string
-		for _, v := range unmapped {
-			for _, l := range r.Lines {
-				if l.VariantID == v {
-					names = append(names, cmpStr(l.SKU, l.Title+" ("+v+")"))
-					break
-				}
-			}
-		}
-		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this refund again.",
-			label, conn.Name, notMapped(names, "a QuickBooks product")), nil)
-		res.response = store.UnmappedResponse(entityVariant, unmapped)
+	mapped, ok := mapLines(ctx, e, s, conn, r.Lines, "refund", "a QuickBooks product", func() string { return label }, &res)
+	if !ok {
 		return res
 	}
 	txn := quickbooks.Txn{DocNumber: num, TxnDate: r.CreatedAt.Format("2006-01-02"), CustomerRef: doc.CustomerRef,

@@ -205,29 +205,8 @@ func (e *Engine) runRefund(ctx context.Context, s store.Sync, r refundIn, cl *od
 
 	// Lines first: a refund of unmapped products cannot be sent whether or
 	// not its order is there.
-	variants := make([]string, 0, len(r.Lines))
-	for _, l := range r.Lines {
-		variants = append(variants, l.VariantID)
-	}
-	mapped, unmapped, err := e.cfg.Resolver.ResolveRefs(ctx, s.SourceConnectionID, s.TargetConnectionID, entityVariant, variants)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	if len(unmapped) > 0 {
-		var names []string
-		for _, v := range unmapped {
-			for _, l := range r.Lines {
-				if l.VariantID == v {
-					names = append(names, cmpStr(l.SKU, l.Title+" ("+v+")"))
-					break
-				}
-			}
-		}
-		label := refundLabel(r, e.shopifyOrderName(ctx, r.OrderID))
-		res.err = fail(vocab.ClassUnmapped, fmt.Sprintf("%s cannot be sent to %s: %s. Map it on the Mappings page, then try this refund again.",
-			label, conn.Name, notMapped(names, "an Odoo product")), nil)
-		res.response = store.UnmappedResponse(entityVariant, unmapped)
+	mapped, ok := mapLines(ctx, e, s, conn, r.Lines, "refund", "an Odoo product", func() string { return refundLabel(r, e.shopifyOrderName(ctx, r.OrderID)) }, &res)
+	if !ok {
 		return res
 	}
 	req := creditNoteRequest{Ref: r.ID, ClientOrderRef: r.OrderID}
