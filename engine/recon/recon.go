@@ -247,7 +247,9 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 	}
 	var others []rules.ConnInfo
 	for _, rc := range rule.Receivers {
-		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == wantOther {
+		// Payouts are compared with the deposits of QuickBooks too: the
+		// payouts flow records the deposit it made there as Odoo's found.
+		if c, ok := rs.Conn(rc.ConnectionID); ok && (c.Kind == wantOther || fam == vocab.Payouts && c.Kind == vocab.KindQuickBooks) {
 			others = append(others, c)
 		}
 	}
