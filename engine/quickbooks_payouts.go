@@ -123,8 +123,12 @@ func (e *Engine) runQuickBooksPayout(ctx context.Context, s store.Sync, rec payo
 	}
 	res.status, res.targetRef = vocab.SyncSucceeded, made.ID
 	res.response = map[string]any{"entity": quickbooks.EntityDeposit, "id": made.ID, "total": made.TotalAmt, "date": made.TxnDate, "created": true}
-	res.message = fmt.Sprintf("%s was deposited in %s: %s on %s into the payouts bank account.", rec.label(), conn.Name,
-		strconv.FormatFloat(made.TotalAmt, 'f', 2, 64), p.IssuedAt.UTC().Format("2 Jan 2006"))
+	into := "the payouts bank account"
+	if made.DepositToAccountRef != nil && made.DepositToAccountRef.Name != "" {
+		into = made.DepositToAccountRef.Name
+	}
+	res.message = fmt.Sprintf("%s was deposited in %s: %s on %s into %s.", rec.label(), conn.Name,
+		strconv.FormatFloat(made.TotalAmt, 'f', 2, 64), p.IssuedAt.UTC().Format("2 Jan 2006"), into)
 	return res
 }
 

@@ -67,7 +67,7 @@ func TestQuickBooksPayoutBecomesOneDeposit(t *testing.T) {
 	require.Equal(t, 3, n, "the fixture's payout and the two added, one sync each")
 	s := payoutSyncOf(t, env, paid.GID())
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
-	require.Contains(t, s.Message, "was deposited in Books: 1184.26 on "+day.Format("2 Jan 2006"))
+	require.Contains(t, s.Message, "was deposited in Books: 1184.26 on "+day.Format("2 Jan 2006")+" into Checking.")
 	sk := payoutSyncOf(t, env, scheduled.GID())
 	require.Equal(t, vocab.SyncSkipped, sk.Status, sk.Message)
 	require.Contains(t, sk.Message, "scheduled in Shopify, not paid yet")

@@ -588,7 +588,7 @@ func TestTwinDeposits(t *testing.T) {
 	require.Equal(t, made.ID, again.ID)
 	require.Len(t, tw.srv.Records(quickbooks.EntityDeposit), 1, "the same requestid makes one deposit")
 	require.NoError(t, cl.Read(ctx, quickbooks.EntityDeposit, made.ID, &read))
-	require.Equal(t, bank, read.DepositToAccountRef.Value)
+	require.Equal(t, quickbooks.Ref{Value: bank, Name: "Checking"}, *read.DepositToAccountRef, "references carry the name")
 	require.Len(t, read.Line, 3)
 	require.Equal(t, fees, read.Line[2].DepositLineDetail.AccountRef.Value)
 	require.InDelta(t, made.TotalAmt, read.TotalAmt, 0.001)

@@ -342,6 +342,9 @@ func (s *Server) checkDeposit(rec map[string]any) *faultError {
 	if !account(to) {
 		return notFound("Account " + to)
 	}
+	// QuickBooks answers references with the name of what they point at.
+	named := func(id string) map[string]any { return map[string]any{"value": id, "name": str(s.records["account"][id]["Name"])} }
+	rec["DepositToAccountRef"] = named(to)
 	lines, _ := rec["Line"].([]any)
 	if len(lines) == 0 {
 		return validation("2020", "Required param missing, need to supply the required value for the API", "Required parameter Line is missing in the request", "Line")
@@ -357,9 +360,11 @@ func (s *Server) checkDeposit(rec map[string]any) *faultError {
 			return validation("2020", "Request has invalid or unsupported property", fmt.Sprintf("Line %d has an unsupported DetailType %q", i+1, str(lm["DetailType"])), "Line.DetailType")
 		}
 		d, _ := lm["DepositLineDetail"].(map[string]any)
-		if a := refValue(d["AccountRef"]); a == "" || !account(a) {
+		a := refValue(d["AccountRef"])
+		if a == "" || !account(a) {
 			return notFound("Account " + a)
 		}
+		d["AccountRef"] = named(a)
 		total += amt
 	}
 	total = math.Round(total*100) / 100
