@@ -171,6 +171,9 @@ func (e *Engine) recheckQuickBooksDeposit(ctx context.Context, cl *quickbooks.Cl
 // the payouts comparison reads it as it reads a bank line found in Odoo.
 func (e *Engine) recordQuickBooksDeposit(ctx context.Context, conn store.Connection, p store.ShopPayout, d quickbooks.Deposit) error {
 	rec := store.PayoutDeposit{PayoutID: p.ID, ConnectionID: conn.ID, LineRef: d.ID, Amount: d.TotalAmt, Reference: "QuickBooks deposit " + d.ID}
+	if d.DepositToAccountRef != nil && d.DepositToAccountRef.Name != "" {
+		rec.Reference += " into " + d.DepositToAccountRef.Name
+	}
 	if d.CurrencyRef != nil {
 		rec.Currency = d.CurrencyRef.Value
 	}

@@ -99,6 +99,8 @@ func TestQuickBooksPayoutBecomesOneDeposit(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, s.TargetRef, rec.LineRef)
 	require.InDelta(t, p.Net, rec.Amount, 0.001)
+	require.Equal(t, "QuickBooks deposit "+s.TargetRef+" into Checking", rec.Reference)
+	require.Equal(t, day.Format(time.DateOnly), rec.Date.Format(time.DateOnly))
 
 	// Replayed: read back, not made again.
 	r, err := env.Eng.Replay(ctx, store.SystemActor("test"), s.ID)
@@ -108,6 +110,20 @@ func TestQuickBooksPayoutBecomesOneDeposit(t *testing.T) {
 	require.Contains(t, r.Message, "nothing was made again")
 	require.Equal(t, s.TargetRef, r.TargetRef)
 	require.Len(t, qb.Twin.Records(quickbooks.EntityDeposit), 2)
+	// A deposit made whose record was lost (the attempt ended between
+	// QuickBooks' answer and the database): the replay sends the same
+	// requestid and QuickBooks answers the first deposit again.
+	_, err = env.St.DB.ExecContext(ctx, `DELETE FROM payout_deposits WHERE payout_id = $1 AND connection_id = $2`, p.ID, qb.Conn.ID)
+	require.NoError(t, err)
+	r, err = env.Eng.Replay(ctx, store.SystemActor("test"), r.ID)
+	require.NoError(t, err)
+	r = env.Ended(t, r.ID)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
+	require.Equal(t, s.TargetRef, r.TargetRef)
+	require.Len(t, qb.Twin.Records(quickbooks.EntityDeposit), 2, "the requestid made no second deposit")
+	_, ok, err = env.St.PayoutDepositOf(ctx, p.ID, qb.Conn.ID)
+	require.NoError(t, err)
+	require.True(t, ok, "recorded again")
 	// Read again: nothing changed, nothing queued (QuickBooks is not
 	// waited on like a bank).
 	n, err = env.Eng.SweepPayouts(ctx, store.TriggerManual, true)
