@@ -343,7 +343,9 @@ func (s *Server) checkDeposit(rec map[string]any) *faultError {
 		return notFound("Account " + to)
 	}
 	// QuickBooks answers references with the name of what they point at.
-	named := func(id string) map[string]any { return map[string]any{"value": id, "name": str(s.records["account"][id]["Name"])} }
+	named := func(id string) map[string]any {
+		return map[string]any{"value": id, "name": str(s.records["account"][id]["Name"])}
+	}
 	rec["DepositToAccountRef"] = named(to)
 	lines, _ := rec["Line"].([]any)
 	if len(lines) == 0 {
