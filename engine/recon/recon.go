@@ -254,8 +254,12 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 		}
 	}
 	if len(others) == 0 {
+		which := kindName(wantOther) + " system"
+		if fam == vocab.Payouts {
+			which = "accounting system (Odoo or QuickBooks)"
+		}
 		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
-			"No %s system receives %s from %s, so there is nothing to compare.", kindName(wantOther), fam.Noun(), master.Name)}
+			"No %s receives %s from %s, so there is nothing to compare.", which, fam.Noun(), master.Name)}
 	}
 	start := time.Now()
 	if run.Family == store.ReconPayouts {
