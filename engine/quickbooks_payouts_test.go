@@ -146,3 +146,22 @@ func TestQuickBooksPayoutNeedsItsAccounts(t *testing.T) {
 	require.Contains(t, s.Message, `"Bank account payouts are deposited to" is not set. Set it on the connection's page`)
 	require.Empty(t, qb.Twin.Records(quickbooks.EntityDeposit))
 }
+
+// A paid payout that takes money from the bank (refunds beyond sales) is
+// no deposit: its sync says so and what to do; nothing is made.
+func TestQuickBooksPayoutWithdrawalMakesNoDeposit(t *testing.T) {
+	t.Parallel()
+	env := enginetest.Setup(t, enginetest.Options{Start: true})
+	qb := payoutsToQuickBooks(t, env, nil)
+	day := time.Now().UTC().AddDate(0, 0, -4)
+	out := env.Shop.AddPayout(shopsandbox.NewPayout{IssuedAt: day, Txs: []shopsandbox.PayoutTx{{Type: "REFUND", Amount: -8000}, {Type: "CHARGE", Amount: 1000, Fee: 59}}})
+	require.Negative(t, out.Net)
+	_, err := env.Eng.SweepPayouts(context.Background(), store.TriggerManual, true)
+	require.NoError(t, err)
+	s := payoutSyncOf(t, env, out.GID())
+	require.Equal(t, vocab.SyncSkipped, s.Status, s.Message)
+	require.Contains(t, s.Message, "takes money from the bank rather than paying into it")
+	require.Contains(t, s.Message, "record it there by hand")
+	payoutSyncOf(t, env, env.Shop.Payouts()[0].GID())
+	require.Len(t, qb.Twin.Records(quickbooks.EntityDeposit), 1, "only the fixture's payout")
+}
