@@ -24,7 +24,9 @@ import (
 // changed, one sync per accounting system that receives payouts. That sync
 // writes nothing: it looks for the payout's deposit among the bank
 // statement lines and records what it found; the payouts comparison
-// (engine/recon) turns what does not agree into discrepancies.
+// (engine/recon) turns what does not agree into discrepancies. A
+// QuickBooks company's sync makes the deposit instead and records it the
+// same way (quickbooks_payouts.go).
 const (
 	flowPayouts     = "payouts.shopify_odoo"
 	entityPayout    = "payout"
@@ -82,9 +84,13 @@ func (e *Engine) SweepPayouts(ctx context.Context, trigger string, force bool) (
 	allowed := func(src, tgt int64) bool { return rs.Decide(vocab.Payouts, src, tgt, nil).Allowed }
 	srcs := shopifySources(rs, vocab.Payouts, allowed)
 	// QuickBooks companies receive payouts as deposits (quickbooks_payouts.go).
+	books := targets(rs, vocab.Payouts, vocab.KindQuickBooks)
 	for _, c := range rs.Connections {
-		for _, t := range targets(rs, vocab.Payouts, vocab.KindQuickBooks) {
-			if c.Kind == vocab.KindShopify && c.Enabled && allowed(c.ID, t) && !slices.Contains(srcs[c.ID], t) {
+		if c.Kind != vocab.KindShopify || !c.Enabled {
+			continue
+		}
+		for _, t := range books {
+			if allowed(c.ID, t) && !slices.Contains(srcs[c.ID], t) {
 				srcs[c.ID] = append(srcs[c.ID], t)
 			}
 		}
