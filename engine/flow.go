@@ -61,6 +61,9 @@ const (
 type flowSweep struct {
 	job string // sweepJobStock or sweepJobContent
 	run func(e *Engine, ctx context.Context, trigger string, force bool) (int, error)
+	// of names the flow whose sweep plans this one too (one read of the
+	// source for every kind of target); run is then nil.
+	of string
 }
 
 // Flows lists the flows Crossdock runs. Adding a flow is a file declaring
@@ -83,6 +86,7 @@ func Flows() []Flow {
 		quickbooksOrdersFlow(),
 		quickbooksCustomersFlow(),
 		quickbooksRefundsFlow(),
+		quickbooksPayoutsFlow(),
 	}
 }
 
@@ -198,7 +202,7 @@ func (e *Engine) runSweeps(ctx context.Context, job, trigger string, force bool)
 	total := 0
 	var errs []error
 	for _, f := range e.flows().list {
-		if f.Sweep != nil && f.Sweep.job == job {
+		if f.Sweep != nil && f.Sweep.job == job && f.Sweep.run != nil {
 			n, err := f.Sweep.run(e, ctx, trigger, force)
 			total += n
 			errs = append(errs, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +24,9 @@ import (
 // changed, one sync per accounting system that receives payouts. That sync
 // writes nothing: it looks for the payout's deposit among the bank
 // statement lines and records what it found; the payouts comparison
-// (engine/recon) turns what does not agree into discrepancies.
+// (engine/recon) turns what does not agree into discrepancies. A
+// QuickBooks company's sync makes the deposit instead and records it the
+// same way (quickbooks_payouts.go).
 const (
 	flowPayouts     = "payouts.shopify_odoo"
 	entityPayout    = "payout"
@@ -78,7 +81,20 @@ func (e *Engine) SweepPayouts(ctx context.Context, trigger string, force bool) (
 	if err != nil {
 		return 0, err
 	}
-	srcs := shopifySources(rs, vocab.Payouts, func(src, tgt int64) bool { return rs.Decide(vocab.Payouts, src, tgt, nil).Allowed })
+	allowed := func(src, tgt int64) bool { return rs.Decide(vocab.Payouts, src, tgt, nil).Allowed }
+	srcs := shopifySources(rs, vocab.Payouts, allowed)
+	// QuickBooks companies receive payouts as deposits (quickbooks_payouts.go).
+	books := targets(rs, vocab.Payouts, vocab.KindQuickBooks)
+	for _, c := range rs.Connections {
+		if c.Kind != vocab.KindShopify || !c.Enabled {
+			continue
+		}
+		for _, t := range books {
+			if allowed(c.ID, t) && !slices.Contains(srcs[c.ID], t) {
+				srcs[c.ID] = append(srcs[c.ID], t)
+			}
+		}
+	}
 	total := 0
 	var errs []error
 	for src, tgts := range srcs {
@@ -132,7 +148,7 @@ func (e *Engine) sweepPayoutsOf(ctx context.Context, rs rules.Rules, src int64, 
 				p := byRef[sp.Ref]
 				rec := payoutRec{ID: sp.ID, Ref: p.ID, LegacyID: p.LegacyResourceID, IssuedAt: p.IssuedAt.UTC(), Status: p.Status,
 					Net: p.Net.Amount, Currency: p.Net.CurrencyCode, TraceID: p.TraceID()}
-				qs = append(qs, e.sweptSyncs(rs, src, tgts, vocab.Payouts, e.payoutSync(rec, src, trigger), rec, "", rec.label())...)
+				qs = append(qs, e.payoutSyncs(rs, src, tgts, rec, trigger)...)
 			}
 			_, err = e.insertSyncs(ctx, tx, qs)
 			queuedN += len(qs)
@@ -159,6 +175,9 @@ func (e *Engine) sweepPayoutsOf(ctx context.Context, rs rules.Rules, src int64, 
 func (e *Engine) recheckDeposits(ctx context.Context, rs rules.Rules, src int64, tgts []int64, trigger string) (int, error) {
 	n := 0
 	for _, tgt := range tgts {
+		if c, ok := rs.Conn(tgt); ok && c.Kind == vocab.KindQuickBooks {
+			continue // Crossdock makes QuickBooks' deposits; none arrives later
+		}
 		ps, err := e.st.PayoutsWithoutDeposit(ctx, src, tgt, time.Now().Add(-recheckFor))
 		if err != nil {
 			return n, err
@@ -170,7 +189,7 @@ func (e *Engine) recheckDeposits(ctx context.Context, rs rules.Rules, src int64,
 		for _, p := range ps {
 			rec := payoutRec{ID: p.ID, Ref: p.Ref, LegacyID: p.LegacyID, IssuedAt: p.IssuedAt.UTC(), Status: p.Status,
 				Net: strconv.FormatFloat(p.Net, 'f', 2, 64), Currency: p.Currency, TraceID: p.TraceID}
-			qs = append(qs, e.sweptSyncs(rs, src, []int64{tgt}, vocab.Payouts, e.payoutSync(rec, src, trigger), rec, "", rec.label())...)
+			qs = append(qs, e.payoutSyncs(rs, src, []int64{tgt}, rec, trigger)...)
 		}
 		if err := e.st.InTx(ctx, func(tx *store.Tx) error { _, err := e.insertSyncs(ctx, tx, qs); return err }); err != nil {
 			return n, err
@@ -259,6 +278,20 @@ func (e *Engine) payoutSync(p payoutRec, src int64, trigger string) store.NewSyn
 		EntityKey:  "Payout of " + p.IssuedAt.UTC().Format("2 Jan 2006"),
 		SearchKeys: []string{p.LegacyID, p.TraceID}, SourceVersion: p.IssuedAt,
 		IdempotencyKey: p.Ref + "@" + p.Status + ":" + p.Net, MaxAttempts: e.cfg.MaxAttempts}
+}
+
+// payoutSyncs are a payout's syncs, one per accounting system: Odoo's
+// looks for its deposit, QuickBooks' makes it.
+func (e *Engine) payoutSyncs(rs rules.Rules, src int64, tgts []int64, rec payoutRec, trigger string) []queued {
+	var qs []queued
+	for _, t := range tgts {
+		base := e.payoutSync(rec, src, trigger)
+		if c, ok := rs.Conn(t); ok && c.Kind == vocab.KindQuickBooks {
+			base.Flow, base.Direction = flowPayoutsQuickBooks, vocab.ShopifyToQuickBooks
+		}
+		qs = append(qs, e.sweptSyncs(rs, src, []int64{t}, vocab.Payouts, base, rec, "", rec.label())...)
+	}
+	return qs
 }
 
 // runPayout looks for the payout's deposit among the bank statement lines

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -321,6 +322,35 @@ ON CONFLICT (payout_id, connection_id) DO UPDATE SET checked_at = now(), line_re
 	return nil
 }
 
+// PayoutDepositOf is what one accounting system held for a payout when it
+// was last looked at; false when it was never looked at.
+func (q q) PayoutDepositOf(ctx context.Context, payoutID, connID int64) (PayoutDeposit, bool, error) {
+	var r struct {
+		LineRef   string     `db:"line_ref"`
+		Amount    *float64   `db:"amount"`
+		Currency  string     `db:"currency"`
+		Date      *time.Time `db:"deposit_date"`
+		Reference string     `db:"reference"`
+		ByTrace   bool       `db:"by_trace"`
+	}
+	err := sqlxGet(ctx, q, &r, `SELECT line_ref, amount, currency, deposit_date, reference, by_trace FROM payout_deposits
+WHERE payout_id = $1 AND connection_id = $2`, payoutID, connID)
+	if errors.Is(err, ErrNotFound) {
+		return PayoutDeposit{}, false, nil
+	}
+	if err != nil {
+		return PayoutDeposit{}, false, fmt.Errorf("store: payout deposit: %w", err)
+	}
+	d := PayoutDeposit{PayoutID: payoutID, ConnectionID: connID, LineRef: r.LineRef, Currency: r.Currency, Reference: r.Reference, ByTrace: r.ByTrace}
+	if r.Amount != nil {
+		d.Amount = *r.Amount
+	}
+	if r.Date != nil {
+		d.Date = *r.Date
+	}
+	return d, true, nil
+}
+
 // ClaimedDepositLines are the bank statement lines of an accounting system
 // already matched to a payout other than exceptID: one deposit pays one payout.
 func (q q) ClaimedDepositLines(ctx context.Context, connID, exceptID int64) (map[string]bool, error) {
@@ -423,7 +453,7 @@ lost AS MATERIALIZED (
   FROM shop_balance_transactions t
   WHERE t.connection_id = $2 AND t.kind = 'charge' AND t.order_ref <> '' AND t.payout_ref IN (SELECT payout_ref FROM p)
     AND NOT EXISTS (SELECT 1 FROM syncs s WHERE s.entity_ref = t.order_ref AND s.target_connection_id = $3
-      AND s.status = 'succeeded' AND s.flow = 'orders.shopify_odoo')
+      AND s.status = 'succeeded' AND s.family = 'orders')
   GROUP BY t.payout_ref),
 diff AS (
   SELECT 'payout_no_deposit' AS kind, p.id || ':' || $3 AS key, p.label, to_char(p.net, 'FM999999999990.00') || ' ' || p.currency AS master_value,

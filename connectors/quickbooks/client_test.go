@@ -557,5 +557,73 @@ func TestKindForm(t *testing.T) {
 	k, _ := r.Kind("quickbooks")
 	_, err := k.NewClient(connectors.Conn{Settings: map[string]string{"client_id": "a"}, Secrets: map[string]string{"client_secret": "b"}}, nil)
 	require.ErrorContains(t, err, "connect to QuickBooks first")
+	fe = r.Validate("quickbooks", map[string]string{"environment": "production", "client_id": "abc", "payouts_bank_account": "Checking",
+		"payouts_fees_account": "12"}, map[string]string{"client_secret": "s"}, nil)
+	require.Contains(t, fe["payouts_bank_account"], "account id is a number")
+	require.NotContains(t, fe, "payouts_fees_account")
 	require.Equal(t, "https://sandbox-quickbooks.api.intuit.com", quickbooks.BaseURL(map[string]string{"environment": "sandbox"}))
+}
+
+// A deposit: its total is the sum of its lines (a negative fees line
+// lowers it), it is made once per requestid, read back by id and found by
+// date; a missing bank account, an unknown account, a line of another
+// kind and a negative total are each refused in QuickBooks' words.
+func TestTwinDeposits(t *testing.T) {
+	t.Parallel()
+	tw := newTwin(t, sandbox.Options{})
+	cl := tw.client(t, nil, nil)
+	ctx := context.Background()
+	bank, ok := tw.srv.AccountID("Checking")
+	require.True(t, ok)
+	clearing, _ := tw.srv.AccountID("Undeposited Funds")
+	fees, ok := tw.srv.AccountID("Bank Charges & Fees")
+	require.True(t, ok)
+	dep := quickbooks.Deposit{TxnDate: "2026-11-03", DepositToAccountRef: &quickbooks.Ref{Value: bank}, PrivateNote: "payout 1",
+		Line: []quickbooks.DepositLine{quickbooks.DepositLineOf("Sales", 1234.56, clearing), quickbooks.DepositLineOf("Refunds", -34.50, clearing),
+			quickbooks.DepositLineOf("Fees", -37.04, fees)}}
+	var made, again, read quickbooks.Deposit
+	require.NoError(t, cl.Create(ctx, quickbooks.EntityDeposit, quickbooks.RequestID("p1"), dep, &made))
+	require.InDelta(t, 1163.02, made.TotalAmt, 0.001)
+	require.NoError(t, cl.Create(ctx, quickbooks.EntityDeposit, quickbooks.RequestID("p1"), dep, &again))
+	require.Equal(t, made.ID, again.ID)
+	require.Len(t, tw.srv.Records(quickbooks.EntityDeposit), 1, "the same requestid makes one deposit")
+	require.NoError(t, cl.Read(ctx, quickbooks.EntityDeposit, made.ID, &read))
+	require.Equal(t, quickbooks.Ref{Value: bank, Name: "Checking"}, *read.DepositToAccountRef, "references carry the name")
+	require.Len(t, read.Line, 3)
+	require.Equal(t, fees, read.Line[2].DepositLineDetail.AccountRef.Value)
+	require.InDelta(t, made.TotalAmt, read.TotalAmt, 0.001)
+
+	got, err := cl.DepositsBetween(ctx, "2026-11-01", "2026-11-05")
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, made.ID, got[0].ID)
+	require.Equal(t, "2026-11-03", got[0].TxnDate)
+	none, err := cl.DepositsBetween(ctx, "2026-11-04", "2026-11-30")
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	var qe *quickbooks.Error
+	for name, c := range map[string]struct {
+		change func(d *quickbooks.Deposit)
+		code   string
+	}{
+		"no bank account": {func(d *quickbooks.Deposit) { d.DepositToAccountRef = nil }, "2020"},
+		"unknown bank":    {func(d *quickbooks.Deposit) { d.DepositToAccountRef = &quickbooks.Ref{Value: "999"} }, "610"},
+		"unknown line":    {func(d *quickbooks.Deposit) { d.Line[1].DepositLineDetail.AccountRef.Value = "998" }, "610"},
+		"sales line":      {func(d *quickbooks.Deposit) { d.Line[0].DetailType = "SalesItemLineDetail" }, "2020"},
+		"negative total":  {func(d *quickbooks.Deposit) { d.Line[0].Amount = 10 }, "6000"},
+		"no lines":        {func(d *quickbooks.Deposit) { d.Line = nil }, "2020"},
+	} {
+		d := dep
+		d.Line = slices.Clone(dep.Line)
+		for i := range d.Line {
+			det := *d.Line[i].DepositLineDetail
+			d.Line[i].DepositLineDetail = &det
+		}
+		c.change(&d)
+		err := cl.Create(ctx, quickbooks.EntityDeposit, quickbooks.RequestID("bad "+name), d, nil)
+		require.ErrorAs(t, err, &qe, name)
+		require.Equal(t, c.code, qe.Code, name)
+	}
+	require.Len(t, tw.srv.Records(quickbooks.EntityDeposit), 1, "no refused deposit was kept")
 }

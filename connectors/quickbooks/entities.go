@@ -123,6 +123,59 @@ type Txn struct {
 	MetaData            *MetaData `json:"MetaData,omitempty"`
 }
 
+// DepositLineDetail names the account a deposit line's money comes from.
+type DepositLineDetail struct {
+	AccountRef Ref `json:"AccountRef"`
+}
+
+// DepositLine is one line of a deposit: an amount from an account, negative
+// for money kept back (fees).
+type DepositLine struct {
+	ID                string             `json:"Id,omitempty"`
+	Description       string             `json:"Description,omitempty"`
+	Amount            float64            `json:"Amount"`
+	DetailType        string             `json:"DetailType"` // DepositLineDetail
+	DepositLineDetail *DepositLineDetail `json:"DepositLineDetail,omitempty"`
+}
+
+// Deposit is money put into a bank account: its total is the sum of its
+// lines, computed by QuickBooks.
+type Deposit struct {
+	ID                  string        `json:"Id,omitempty"`
+	SyncToken           string        `json:"SyncToken,omitempty"`
+	TxnDate             string        `json:"TxnDate,omitempty"`
+	PrivateNote         string        `json:"PrivateNote,omitempty"`
+	DepositToAccountRef *Ref          `json:"DepositToAccountRef,omitempty"`
+	CurrencyRef         *Ref          `json:"CurrencyRef,omitempty"`
+	Line                []DepositLine `json:"Line,omitempty"`
+	TotalAmt            float64       `json:"TotalAmt,omitempty"`
+	MetaData            *MetaData     `json:"MetaData,omitempty"`
+}
+
+// DepositLineOf is a deposit line of amount from an account.
+func DepositLineOf(description string, amount float64, account string) DepositLine {
+	return DepositLine{Description: description, Amount: amount, DetailType: "DepositLineDetail",
+		DepositLineDetail: &DepositLineDetail{AccountRef: Ref{Value: account}}}
+}
+
+// DepositsBetween lists the deposits dated from from to to (inclusive,
+// dates as YYYY-MM-DD), at most 1000.
+func (c *Client) DepositsBetween(ctx context.Context, from, to string) ([]Deposit, error) {
+	p, err := c.Query(ctx, EntityDeposit, "select * from Deposit where TxnDate >= "+Quote(from)+" and TxnDate <= "+Quote(to)+" MAXRESULTS 1000")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Deposit, 0, len(p.Records))
+	for _, r := range p.Records {
+		var d Deposit
+		if err := json.Unmarshal(r, &d); err != nil {
+			return nil, &Error{Kind: KindProtocol, Entity: EntityDeposit, Err: err}
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 // RequestID derives a requestid (at most 50 characters, unique per company)
 // from an idempotency key: the same key always gives the same id, so a
 // retry or a replay gets QuickBooks' first answer instead of a duplicate.

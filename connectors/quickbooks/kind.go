@@ -32,6 +32,12 @@ const (
 	FieldOrdersAs      = "orders_as"       // auto, sales_receipt or invoice
 	FieldTaxCode       = "tax_code"        // the tax code of taxed lines
 	FieldDepositTo     = "deposit_account" // the account sales receipts are deposited to
+	// Payouts become deposits (engine/quickbooks_payouts.go): into the bank
+	// account, their gross from the clearing account, their fees to an
+	// expense account.
+	FieldPayoutsBank     = "payouts_bank_account"
+	FieldPayoutsClearing = "payouts_clearing_account"
+	FieldPayoutsFees     = "payouts_fees_account"
 )
 
 // How orders are recorded (FieldOrdersAs).
@@ -63,6 +69,11 @@ func Kind() connectors.Kind {
 			{Key: FieldTaxCode, Label: "Tax code for taxed lines", Placeholder: "TAX",
 				Hint: "The QuickBooks tax code put on lines Shopify charged tax on; untaxed lines get NON."},
 			{Key: FieldDepositTo, Label: "Deposit sales receipts to (account id)", Hint: "Leave empty for Undeposited Funds."},
+			{Key: FieldPayoutsBank, Label: "Bank account payouts are deposited to (account id)",
+				Hint: "The bank account Shopify Payments pays into. Leave empty to not record payouts in QuickBooks."},
+			{Key: FieldPayoutsClearing, Label: "Account the payouts' sales come from (account id)",
+				Hint: "Usually Undeposited Funds, where sales receipts wait for their deposit, or an income account."},
+			{Key: FieldPayoutsFees, Label: "Expense account for payment fees (account id)", Hint: "Shopify Payments' fees are a negative line of each deposit."},
 			{Key: FieldVerifierToken, Label: "Webhook verifier token", Secret: true, Hint: "From your app's Webhooks page; it is not the client secret."},
 			{Key: FieldRefreshToken, Label: "Refresh token", Secret: true, Advanced: true, Hint: "Filled in by \"Connect to QuickBooks\"; it changes at every refresh."},
 			{Key: FieldAPIBaseURL, Label: "API address", Advanced: true, Placeholder: ProductionBaseURL, Hint: "Only to point Crossdock at a test double."},
@@ -90,6 +101,7 @@ func Kind() connectors.Kind {
 			vocab.Customers: {connectors.Write},
 			vocab.Orders:    {connectors.Write},
 			vocab.Refunds:   {connectors.Write},
+			vocab.Payouts:   {connectors.Write},
 		},
 	}
 }
@@ -104,6 +116,13 @@ func validate(s map[string]string) connectors.FieldErrors {
 	for _, f := range []string{FieldAPIBaseURL, FieldTokenURL, FieldAuthorizeURL} {
 		if msg := connectors.CheckURL(s[f]); msg != "" {
 			fe[f] = msg
+		}
+	}
+	for _, f := range []string{FieldPayoutsBank, FieldPayoutsClearing, FieldPayoutsFees} {
+		if a := strings.TrimSpace(s[f]); a != "" {
+			if _, err := strconv.ParseUint(a, 10, 64); err != nil {
+				fe[f] = "An account id is a number, such as 35: the account's id in QuickBooks' chart of accounts."
+			}
 		}
 	}
 	if t := strings.TrimSpace(s[FieldTaxCode]); len(t) > 20 {

@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
+	"crossdock/connectors/quickbooks"
+	qbsandbox "crossdock/connectors/quickbooks/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine/enginetest"
 	"crossdock/store"
@@ -228,4 +230,68 @@ func TestTrueMarginPerOrderAndVariant(t *testing.T) {
 	require.NotNil(t, a.ListMargin)
 	require.InDelta(t, 2*price(va)-2*costA, *a.ListMargin, 0.01)
 	require.InDelta(t, 2*price(va)-2*costA-share*float64(fee+refund)/100, *a.TrueMargin, 0.02)
+}
+
+// QuickBooks receives payouts as the deposits Crossdock makes there: the
+// payouts comparison compares each payout with its deposit as it compares
+// a bank line found in Odoo. A deposit someone changed in QuickBooks is
+// read again by the payout's next sync and listed as differing.
+func TestPayoutsComparedWithQuickBooksDeposits(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{start: true})
+	ctx := context.Background()
+	fees := strconv.Itoa(6 + len(e.VariantBySKU) + 1)
+	qb := e.AddQuickBooks(t, qbsandbox.Options{}, map[string]string{quickbooks.FieldPayoutsBank: "3",
+		quickbooks.FieldPayoutsClearing: "1", quickbooks.FieldPayoutsFees: fees})
+	e.SourceRule(t, store.SourceRuleInput{Family: vocab.Payouts, Master: e.ShopConn.ID, Receivers: []int64{qb.Conn.ID},
+		Trigger: rules.Scheduled, SweepMinutes: 60, FreshnessMinutes: 1440, Policy: rules.MasterWins})
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -6).Add(9 * time.Hour)
+	same := payout(e, day, "", 100000, 23456)
+	changed := payout(e, day.Add(24*time.Hour), "", 50000)
+	_, err := e.Eng.SweepPayouts(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	e.waitDeposits(t, same.GID(), changed.GID())
+	require.Len(t, qb.Twin.Records(quickbooks.EntityDeposit), 3, "the fixture's payout and the two added")
+
+	// Someone lowers the second deposit by 2.00 in QuickBooks; its sync,
+	// replayed, reads it again.
+	var syncID int64
+	require.NoError(t, e.St.DB.GetContext(ctx, &syncID, `SELECT id FROM syncs WHERE flow = 'payouts.shopify_quickbooks' AND entity_ref = $1`, changed.GID()))
+	s := e.Ended(t, syncID)
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	cl, _, err := e.Eng.QuickBooksClient(ctx, qb.Conn.ID)
+	require.NoError(t, err)
+	var dep quickbooks.Deposit
+	require.NoError(t, cl.Read(ctx, quickbooks.EntityDeposit, s.TargetRef, &dep))
+	dep.Line[0].Amount -= 2
+	require.NoError(t, cl.SparseUpdate(ctx, quickbooks.EntityDeposit, s.TargetRef, func(id, token string) any {
+		return map[string]any{"Id": id, "SyncToken": token, "sparse": true, "Line": dep.Line}
+	}, nil))
+	r, err := e.Eng.Replay(ctx, store.SystemActor("test"), s.ID)
+	require.NoError(t, err)
+	r = e.Ended(t, r.ID)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
+	require.Contains(t, r.Message, "no longer matches the payout")
+	require.Len(t, qb.Twin.Records(quickbooks.EntityDeposit), 3)
+
+	run := e.reconcile(t, store.ReconPayouts)
+	require.Equal(t, store.RunSucceeded, run.Status, run.Message)
+	byPayout := map[string][]string{}
+	var differs store.Discrepancy
+	for _, d := range e.discrepancies(t, store.DiscFilter{Family: store.ReconPayouts}) {
+		var det struct {
+			Payout string `json:"payout"`
+		}
+		require.NoError(t, json.Unmarshal(d.Detail, &det))
+		require.True(t, strings.HasSuffix(d.Key, ":"+strconv.FormatInt(qb.Conn.ID, 10)), "compared with QuickBooks: %s", d.Key)
+		if d.Kind != "payout_orders_missing" {
+			byPayout[det.Payout] = append(byPayout[det.Payout], d.Kind)
+		}
+		if d.Kind == "payout_deposit_differs" {
+			differs = d
+		}
+	}
+	require.Empty(t, byPayout[same.GID()], "the deposit Crossdock made agrees")
+	require.Equal(t, []string{"payout_deposit_differs"}, byPayout[changed.GID()])
+	require.InDelta(t, 2, differs.Size, 0.001)
 }

@@ -247,13 +247,19 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 	}
 	var others []rules.ConnInfo
 	for _, rc := range rule.Receivers {
-		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == wantOther {
+		// Payouts are compared with the deposits of QuickBooks too: the
+		// payouts flow records the deposit it made there as Odoo's found.
+		if c, ok := rs.Conn(rc.ConnectionID); ok && (c.Kind == wantOther || fam == vocab.Payouts && c.Kind == vocab.KindQuickBooks) {
 			others = append(others, c)
 		}
 	}
 	if len(others) == 0 {
+		which := kindName(wantOther) + " system"
+		if fam == vocab.Payouts {
+			which = "accounting system (Odoo or QuickBooks)"
+		}
 		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
-			"No %s system receives %s from %s, so there is nothing to compare.", kindName(wantOther), fam.Noun(), master.Name)}
+			"No %s receives %s from %s, so there is nothing to compare.", which, fam.Noun(), master.Name)}
 	}
 	start := time.Now()
 	if run.Family == store.ReconPayouts {

@@ -242,7 +242,7 @@ func (s *Server) create(entity string, in map[string]any, allowDupDoc bool) (map
 	if txnEntities[entity] && str(in["DocNumber"]) == "" {
 		in["DocNumber"] = strconv.Itoa(1000 + len(s.records[entity]) + 1)
 	}
-	if txnEntities[entity] && str(in["TxnDate"]) == "" {
+	if (txnEntities[entity] || entity == "deposit") && str(in["TxnDate"]) == "" {
 		in["TxnDate"] = s.now().Format("2006-01-02")
 	}
 	return s.insert(entity, in), nil
@@ -321,7 +321,60 @@ func (s *Server) check(entity string, rec map[string]any, self string, allowDupD
 		}
 	case txnEntities[entity]:
 		return s.checkTxn(entity, rec, self, allowDupDoc)
+	case entity == "deposit":
+		return s.checkDeposit(rec)
 	}
+	return nil
+}
+
+// checkDeposit validates a deposit: an active account to deposit to, lines
+// from active accounts (negative ones allowed: cash back, fees), a total
+// (the sum of the lines, set by the twin as QuickBooks does) not negative.
+func (s *Server) checkDeposit(rec map[string]any) *faultError {
+	account := func(v string) bool {
+		a := s.records["account"][v]
+		return a != nil && a["Active"] != false
+	}
+	to := refValue(rec["DepositToAccountRef"])
+	if to == "" {
+		return validation("2020", "Required param missing, need to supply the required value for the API", "Required parameter DepositToAccountRef is missing in the request", "DepositToAccountRef")
+	}
+	if !account(to) {
+		return notFound("Account " + to)
+	}
+	// QuickBooks answers references with the name of what they point at.
+	named := func(id string) map[string]any {
+		return map[string]any{"value": id, "name": str(s.records["account"][id]["Name"])}
+	}
+	rec["DepositToAccountRef"] = named(to)
+	lines, _ := rec["Line"].([]any)
+	if len(lines) == 0 {
+		return validation("2020", "Required param missing, need to supply the required value for the API", "Required parameter Line is missing in the request", "Line")
+	}
+	total := 0.0
+	for i, l := range lines {
+		lm, _ := l.(map[string]any)
+		amt, ok := lm["Amount"].(float64)
+		if lm == nil || !ok {
+			return validation("2020", "Required param missing, need to supply the required value for the API", fmt.Sprintf("Required parameter Line.Amount is missing in line %d", i+1), "Line.Amount")
+		}
+		if str(lm["DetailType"]) != "DepositLineDetail" {
+			return validation("2020", "Request has invalid or unsupported property", fmt.Sprintf("Line %d has an unsupported DetailType %q", i+1, str(lm["DetailType"])), "Line.DetailType")
+		}
+		d, _ := lm["DepositLineDetail"].(map[string]any)
+		a := refValue(d["AccountRef"])
+		if a == "" || !account(a) {
+			return notFound("Account " + a)
+		}
+		d["AccountRef"] = named(a)
+		total += amt
+	}
+	total = math.Round(total*100) / 100
+	if total < 0 {
+		return validation("6000", "A business validation error has occurred while processing your request",
+			"Business Validation Error: The deposit total cannot be negative.", "Line.Amount")
+	}
+	rec["TotalAmt"] = total
 	return nil
 }
 

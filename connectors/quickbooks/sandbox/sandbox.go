@@ -135,6 +135,8 @@ func (s *Server) seed() {
 		add("Item", map[string]any{"Name": cmp.Or(it.Name, it.SKU), "Sku": it.SKU, "Type": "NonInventory", "UnitPrice": it.Price,
 			"Active": t, "IncomeAccountRef": map[string]any{"value": "2", "name": "Sales of Product Income"}})
 	}
+	// Last, so that the ids above stay as they were.
+	add("Account", map[string]any{"Name": "Bank Charges & Fees", "AccountType": "Expense", "Active": t})
 }
 
 // insert stores a new record with its Id, SyncToken 0 and MetaData; the
@@ -358,6 +360,18 @@ func (s *Server) AddCustomer(displayName, email string) string {
 		rec["PrimaryEmailAddr"] = map[string]any{"Address": email}
 	}
 	return s.insert("customer", rec)["Id"].(string)
+}
+
+// AccountID returns the id of the account of a name.
+func (s *Server) AccountID(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, a := range s.records["account"] {
+		if str(a["Name"]) == name {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 // ConflictNextUpdates makes the next n updates fail with a stale SyncToken
