@@ -50,7 +50,11 @@ func (s *Service) compareWarehouse(ctx context.Context, run store.ReconRun) stor
 	}
 	out := outcome(res, fails, closePairs, n)
 	if out.Status == store.RunSucceeded {
-		out.Message = fmt.Sprintf("%d orders sent more than %d days ago checked, %d not shipped.", res.Compared, set.LateAfterDays, res.Differing)
+		orders := "orders"
+		if res.Compared == 1 {
+			orders = "order"
+		}
+		out.Message = fmt.Sprintf("%d %s sent more than %d days ago checked, %d not shipped.", res.Compared, orders, set.LateAfterDays, res.Differing)
 	}
 	return out
 }
