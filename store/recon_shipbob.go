@@ -107,8 +107,8 @@ cmp AS (
   WHERE NOT o.cancelled AND o.sent_at < $5),
 diff AS (
   SELECT 'warehouse_not_shipped' AS kind, $3::bigint::text || ':' || ref AS key,
-    'Order ' || coalesce(nullif(name, ''), 'without a number') || ' was sent to ' || $8 || ' ' ||
-      CASE WHEN days = 1 THEN '1 day ago' ELSE days || ' days ago' END || ' and has not shipped' AS label,
+    'Order ' || coalesce(nullif(name, ''), 'without a number') || ' has not shipped ' ||
+      CASE WHEN days = 1 THEN '1 day' ELSE days || ' days' END || ' after it was sent to ' || $8 AS label,
     'sent ' || to_char(sent_at AT TIME ZONE 'UTC', 'FMDD Mon YYYY') AS master_value, 'not shipped' AS other_value, days AS size,
     jsonb_build_object('order', ref, 'order_name', name, 'shipbob_order_id', sb_ref, 'sent_at', sent_at) AS detail
   FROM cmp WHERE NOT shipped),

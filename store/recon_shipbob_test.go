@@ -119,7 +119,7 @@ func TestCompareWarehouseListsLateOrders(t *testing.T) {
 		byName[det.Name] = d
 	}
 	late := byName["#1043"]
-	require.Equal(t, "Order #1043 was sent to Warehouse East 4 days ago and has not shipped", late.Label)
+	require.Equal(t, "Order #1043 has not shipped 4 days after it was sent to Warehouse East", late.Label)
 	require.Equal(t, "Order not shipped by the warehouse", late.KindText())
 	require.Equal(t, "not shipped", late.OtherValue)
 	require.True(t, strings.HasPrefix(late.MasterValue, "sent "), late.MasterValue)
@@ -163,7 +163,7 @@ func TestCompareWarehouseKeepsOldListedOrders(t *testing.T) {
 	require.EqualValues(t, 0, run.Closed)
 	ds := warehouseDiscs(t, e.st, store.DiscOpen)
 	require.Len(t, ds, 1)
-	require.Equal(t, "Order #2001 was sent to Warehouse East 110 days ago and has not shipped", ds[0].Label)
+	require.Equal(t, "Order #2001 has not shipped 110 days after it was sent to Warehouse East", ds[0].Label)
 }
 
 // The late-after days are an admin's setting: 3 until saved, 1 to 60, audited.

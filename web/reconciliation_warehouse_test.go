@@ -8,18 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
 	"crossdock/vocab"
+	"crossdock/web/browsertest"
 	"crossdock/web/webtest"
 )
 
-// An order the warehouse has had for days without shipping it is listed on
-// the reconciliation page in words, after a comparison an operator asks for;
-// a shipped one and a recent one are not.
-func TestReconciliationListsOrdersTheWarehouseHasNotShipped(t *testing.T) {
-	t.Parallel()
+// warehouseSetup starts a console with a shop and a warehouse, and the
+// syncs of three orders sent to it: #1043 four days ago, not shipped;
+// #1044 five days ago, shipped; #1045 a day ago.
+func warehouseSetup(t *testing.T) (*webtest.Env, store.Connection) {
+	t.Helper()
 	env := webtest.Start(t)
 	shop, _ := sourceSystems(t, env)
 	sb := shipbobConnection(t, env, "")
@@ -42,6 +44,15 @@ VALUES ('fulfillments', 'shipbob_to_shopify', 'shipments.shipbob_shopify', $1, $
   'succeeded', 's502', 1, 8)`, sb.ID, shop.ID)
 	require.NoError(t, err)
 
+	return env, sb
+}
+
+// An order the warehouse has had for days without shipping it is listed on
+// the reconciliation page in words, after a comparison an operator asks for;
+// a shipped one and a recent one are not.
+func TestReconciliationListsOrdersTheWarehouseHasNotShipped(t *testing.T) {
+	t.Parallel()
+	env, sb := warehouseSetup(t)
 	op := env.SignIn(t, vocab.RoleOperator)
 	_, body := op.Get("/reconciliation")
 	require.Contains(t, body, "Orders at the warehouse")
@@ -62,7 +73,7 @@ VALUES ('fulfillments', 'shipbob_to_shopify', 'shipments.shipbob_shopify', $1, $
 	fin := env.SignIn(t, vocab.RoleFinance)
 	res, body = fin.Get("/reconciliation/discrepancies?family=warehouse")
 	require.Equal(t, http.StatusOK, res.StatusCode)
-	require.Contains(t, body, "Order #1043 was sent to "+sb.Name+" 4 days ago and has not shipped")
+	require.Contains(t, body, "Order #1043 has not shipped 4 days after it was sent to "+sb.Name)
 	require.Contains(t, body, "Order not shipped by the warehouse")
 	require.NotContains(t, body, "#1044")
 	require.NotContains(t, body, "#1045")
@@ -71,7 +82,7 @@ VALUES ('fulfillments', 'shipbob_to_shopify', 'shipments.shipbob_shopify', $1, $
 	// An admin raises the days to 5: the next comparison resolves #1043 (4 days).
 	adm := env.SignIn(t, vocab.RoleAdmin)
 	_, body = adm.Get("/reconciliation")
-	require.Contains(t, body, "Listed when not shipped after")
+	require.Contains(t, body, "Late after")
 	require.Contains(t, body, `name="late_after_days" type="number" min="1" max="60" value="3"`)
 	adm.RefreshCSRF("/reconciliation")
 	// A NUL byte is refused before the handler, as every form is.
@@ -88,6 +99,7 @@ VALUES ('fulfillments', 'shipbob_to_shopify', 'shipments.shipbob_shopify', $1, $
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	_, body = adm.Get("/reconciliation")
 	require.Contains(t, body, "not shipped after 5 days")
+	require.Contains(t, body, `max="60" value="5"`)
 	run, err = env.Recon.RequestReconciliation(t.Context(), store.ReconWarehouse, "manual", "test")
 	require.NoError(t, err)
 	run, err = env.Recon.Reconcile(t.Context(), run.ID)
@@ -96,4 +108,44 @@ VALUES ('fulfillments', 'shipbob_to_shopify', 'shipments.shipbob_shopify', $1, $
 	require.EqualValues(t, 1, run.Closed)
 	_, body = fin.Get("/reconciliation/discrepancies?family=warehouse&status=open")
 	require.NotContains(t, body, "#1043")
+}
+
+// An admin sees the warehouse card with its days, opens the late order from
+// the list and acknowledges it, as with every discrepancy.
+func TestBrowserReconciliationWarehouseOrder(t *testing.T) {
+	t.Parallel()
+	env, sb := warehouseSetup(t)
+	run, err := env.Recon.RequestReconciliation(t.Context(), store.ReconWarehouse, "manual", "test")
+	require.NoError(t, err)
+	_, err = env.Recon.Reconcile(t.Context(), run.ID)
+	require.NoError(t, err)
+	ctx := browsertest.Tab(t)
+	signIn(t, ctx, env, "admin@shop.test")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/reconciliation"),
+		chromedp.ScrollIntoView(chromedp.CSS("#recon-warehouse")),
+	))
+	browsertest.ScreenshotWidths(t, ctx, "recon-warehouse-card")
+	text := pageText(t, ctx)
+	require.Contains(t, text, "Late after")
+	label := "Order #1043 has not shipped 4 days after it was sent to " + sb.Name
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(env.URL+"/reconciliation/discrepancies?family=warehouse"),
+		chromedp.WaitVisible(chromedp.CSS("#discrepancies table")),
+	))
+	browsertest.ScreenshotWidths(t, ctx, "recon-warehouse-list")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Click(chromedp.Search(`//a[text()="`+label+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#disc-actions")),
+	))
+	browsertest.ScreenshotWidths(t, ctx, "recon-warehouse-disc")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#ack-note"), "Asked the warehouse"),
+		chromedp.Click(chromedp.Search(`//button[text()="Acknowledge"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#disc-note")),
+	))
+	text = pageText(t, ctx)
+	require.Contains(t, text, "Asked the warehouse")
+	require.Contains(t, text, label)
+	require.NotContains(t, text, "gid://")
 }

@@ -46,7 +46,7 @@ VALUES (now() - interval '100 hours', now() - interval '100 hours', 'orders', 's
 	ds, _, err := e.St.ListDiscrepancies(ctx, store.DiscFilter{Family: store.ReconWarehouse})
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
-	require.Equal(t, "Order #1077 was sent to Warehouse East 4 days ago and has not shipped", ds[0].Label)
+	require.Equal(t, "Order #1077 has not shipped 4 days after it was sent to Warehouse East", ds[0].Label)
 	require.Equal(t, sb.ID, *ds[0].OtherConnectionID)
 
 	// The warehouse turned off: nothing to compare, said so; nothing closed.
