@@ -26,6 +26,8 @@ type ReconStore interface {
 	ReconRunByID(ctx context.Context, id int64) (store.ReconRun, error)
 	ReconSchedules(ctx context.Context) (map[string]int, error)
 	SetReconSchedule(ctx context.Context, a store.Actor, family string, minutes int) error
+	WarehouseSettings(ctx context.Context) (store.WarehouseSettings, error)
+	SaveWarehouseSettings(ctx context.Context, a store.Actor, in store.WarehouseSettings) error
 	ReconCounts(ctx context.Context) (map[string]int64, error)
 	ListDiscrepancies(ctx context.Context, f store.DiscFilter) ([]store.Discrepancy, bool, error)
 	DiscrepancyByID(ctx context.Context, id int64) (store.Discrepancy, error)
@@ -116,6 +118,13 @@ func (h Reconciliation) Overview(c *fiber.Ctx) error {
 		if len(last) > 0 {
 			r := runRow(last[0])
 			card.Last = &r
+		}
+		if f == store.ReconWarehouse {
+			ws, err := h.Store.WarehouseSettings(ctx)
+			if err != nil {
+				return err
+			}
+			card.LateAfterDays = ws.LateAfterDays
 		}
 		p.Families = append(p.Families, card)
 	}

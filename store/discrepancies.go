@@ -78,6 +78,8 @@ func DiscKindText(kind string) string {
 		return "Transactions do not add up to the payout"
 	case "payout_orders_missing":
 		return "Orders paid out but missing in the ERP"
+	case DiscNotShipped:
+		return "Order not shipped by the warehouse"
 	}
 	return kind
 }

@@ -238,6 +238,7 @@ func (s *Server) table() []route {
 		{get, "/reconciliation", everyone, recon.Overview},
 		{post, "/reconciliation/runs", operators, recon.RequestRun},
 		{post, "/reconciliation/schedule", admins, recon.Schedule},
+		{post, "/reconciliation/warehouse", admins, recon.SaveWarehouse},
 		{get, "/reconciliation/runs/:id<int>", everyone, recon.Run},
 		{get, "/reconciliation/discrepancies", everyone, recon.Discrepancies},
 		{get, "/reconciliation/discrepancies.csv", everyone, recon.CSV},

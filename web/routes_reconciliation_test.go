@@ -8,6 +8,7 @@ func init() {
 		routeRow{"GET", "/reconciliation", expect{anon: forbidden, "operator": 200, "finance": 200, "admin": 200}},
 		routeRow{"POST", "/reconciliation/runs", expect{anon: forbidden, "operator": 303, "finance": forbidden, "admin": 303}},
 		routeRow{"POST", "/reconciliation/schedule", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
+		routeRow{"POST", "/reconciliation/warehouse", expect{anon: forbidden, "operator": forbidden, "finance": forbidden, "admin": 303}},
 		routeRow{"GET", "/reconciliation/runs/:id<int>", expect{anon: forbidden, "operator": 200, "finance": 200, "admin": 200}},
 		routeRow{"GET", "/reconciliation/discrepancies", expect{anon: forbidden, "operator": 200, "finance": 200, "admin": 200}},
 		routeRow{"GET", "/reconciliation/discrepancies.csv", expect{anon: forbidden, "operator": 200, "finance": 200, "admin": 200}},

@@ -91,6 +91,7 @@ var writesNowhere = map[string]string{
 	"POST /reconciliation/runs":                               "compares what the systems hold: reads only",
 	"POST /payouts/compare":                                   "compares payouts with the bank deposits Crossdock read: reads only",
 	"POST /reconciliation/schedule":                           "comparison schedule",
+	"POST /reconciliation/warehouse":                          "comparison settings",
 	"POST /reconciliation/discrepancies/:id<int>/assign":      "Crossdock's discrepancy list",
 	"POST /reconciliation/discrepancies/:id<int>/answer":      "Crossdock's discrepancy list (an operator's answer to finance)",
 	"POST /finance/compare":                                   "queues a comparison, which only reads",

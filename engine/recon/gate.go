@@ -36,6 +36,9 @@ func hasSource(rs rules.Rules, f vocab.Family) bool {
 // The mapping check compares each system with the mappings, not with a
 // source, and always has one.
 func reconHasSource(rs rules.Rules, recon string) bool {
+	if recon == store.ReconWarehouse {
+		return warehouseReceivesOrders(rs)
+	}
 	fams, ok := reconFamilies[recon]
 	if !ok {
 		return true
@@ -96,4 +99,15 @@ func (s *Service) SourceSaved(ctx context.Context, f vocab.Family, by string) (s
 		return run, false, err
 	}
 	return run, true, s.st.MarkReconQueued(ctx, recon)
+}
+
+// warehouseReceivesOrders reports whether a warehouse (ShipBob) receives
+// orders: only then can an order wait there unshipped.
+func warehouseReceivesOrders(rs rules.Rules) bool {
+	for _, rc := range rs.Rule(vocab.Orders).Receivers {
+		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShipBob {
+			return true
+		}
+	}
+	return false
 }

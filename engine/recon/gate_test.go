@@ -45,6 +45,7 @@ func TestComparisonRunsOnlyForFamiliesWithASource(t *testing.T) {
 	require.Contains(t, live, store.ReconMappings, "the mapping check needs no source")
 	require.NotContains(t, live, store.ReconPrices, "nobody decides prices: nothing to compare them with")
 	require.NotContains(t, live, store.ReconRefunds)
+	require.NotContains(t, live, store.ReconWarehouse, "no warehouse receives orders")
 
 	// A comparison that failed, and differences left, from before the
 	// source was removed or never set, raise nothing the merchant cannot clear.

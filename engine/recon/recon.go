@@ -226,8 +226,11 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 	if err != nil {
 		return failed(err, "the sources of truth could not be read")
 	}
-	if run.Family == store.ReconMappings {
+	switch run.Family {
+	case store.ReconMappings:
 		return s.reconcileMappings(ctx, run, rs)
+	case store.ReconWarehouse:
+		return s.compareWarehouse(ctx, run)
 	}
 	fam := map[string]vocab.Family{store.ReconInventory: vocab.Inventory, store.ReconPrices: vocab.Prices,
 		store.ReconOrders: vocab.Orders, store.ReconRefunds: vocab.Refunds, store.ReconPayouts: vocab.Payouts}[run.Family]

@@ -1,0 +1,4 @@
+package store
+
+// WarehouseSQLForPlan is the warehouse comparison's statement, for its plan.
+const WarehouseSQLForPlan = warehouseSQL
