@@ -143,27 +143,40 @@ func PrivacySettings(p PrivacySettingsPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<fieldset><legend>Who sees customers' personal data</legend><p class=\"hint\">Admins always see it. A role that does not sees it masked, on the pages and in exports: j•••@example.com, J••• D•••.</p><div class=\"check\"><input type=\"checkbox\" id=\"p-operators\" name=\"operators_see\" value=\"1\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<fieldset><legend>Who sees customers' personal data</legend><p class=\"hint\">Admins always see it. A role that does not sees it masked, on the pages and in exports: j•••")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var6 string
+			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs("@")
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/privacy_keep.templ`, Line: 68, Col: 124}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "example.com, J••• D•••.</p><div class=\"check\"><input type=\"checkbox\" id=\"p-operators\" name=\"operators_see\" value=\"1\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if p.OperatorsSee {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " checked")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, " checked")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "> <label for=\"p-operators\">Operators see it (they fix failed customer and order syncs, which often needs the e-mail or address)</label></div><div class=\"check\"><input type=\"checkbox\" id=\"p-finance\" name=\"finance_sees\" value=\"1\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "> <label for=\"p-operators\">Operators see it (they fix failed customer and order syncs, which often needs the e-mail or address)</label></div><div class=\"check\"><input type=\"checkbox\" id=\"p-finance\" name=\"finance_sees\" value=\"1\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if p.FinanceSees {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, " checked")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, " checked")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "> <label for=\"p-finance\">Finance sees it (margins and discrepancies rarely need to know who bought)</label></div></fieldset><button class=\"btn btn-primary\" type=\"submit\">Save settings</button></form></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "> <label for=\"p-finance\">Finance sees it (margins and discrepancies rarely need to know who bought)</label></div></fieldset><button class=\"btn btn-primary\" type=\"submit\">Save settings</button></form></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
