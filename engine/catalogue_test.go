@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +29,23 @@ func TestCatalogueSuggestionsApprovedMappingsCarryAnOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(e.shop.Variants()), shopN.Variants)
 	require.Equal(t, len(e.shop.Locations()), shopN.Locations)
+	// Each variant is kept with its own title and its image (its product's
+	// when it has none of its own), as the finance review shows them.
+	var skus []string
+	for _, v := range e.shop.Variants() {
+		skus = append(skus, v.SKU)
+	}
+	cards, err := e.st.CardsBySKU(ctx, "variant", skus)
+	require.NoError(t, err)
+	images := 0
+	for _, v := range e.shop.Variants() {
+		p, _, _ := e.shop.ShopProduct(v.ProductGID())
+		require.Equal(t, store.RecordCard{Name: p.Title, VariantTitle: v.Title, ImageURL: cmp.Or(v.ImageURL, p.ImageURL)}, cards[v.SKU], v.SKU)
+		if cards[v.SKU].ImageURL != "" {
+			images++
+		}
+	}
+	require.Positive(t, images)
 	odooN, err := e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.odooConn.ID)
 	require.NoError(t, err)
 	require.Equal(t, len(e.odoo.Products()), odooN.Variants)
