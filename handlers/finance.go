@@ -30,6 +30,7 @@ type FinanceStore interface {
 	SetCollectionThresholds(ctx context.Context, a store.Actor, ref, title string, t store.Thresholds) error
 	ClearCollectionThresholds(ctx context.Context, a store.Actor, ref string) error
 	NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error)
+	CardsBySKU(ctx context.Context, entityType string, skus []string) (map[string]store.RecordCard, error)
 	ListReconRuns(ctx context.Context, f store.ReconRunFilter) ([]store.ReconRun, bool, error)
 	ListUsers(ctx context.Context) ([]store.User, error)
 	FinanceDefaultAssignee(ctx context.Context) (int64, error)
@@ -43,7 +44,8 @@ type FinanceEngine interface {
 	RequestReconciliation(ctx context.Context, family, trigger, by string) (store.ReconRun, error)
 }
 
-// nameFinanceRows adds the product's title to each row, looked up at once.
+// nameFinanceRows adds the product's and the variant's title and the image
+// to each row, looked up at once.
 func nameFinanceRows(ctx context.Context, st FinanceStore, rows []views.FinanceRow) error {
 	skus := make([]string, 0, len(rows))
 	for _, r := range rows {
@@ -51,12 +53,13 @@ func nameFinanceRows(ctx context.Context, st FinanceStore, rows []views.FinanceR
 			skus = append(skus, r.SKU)
 		}
 	}
-	names, err := st.NamesBySKU(ctx, "variant", skus)
+	cards, err := st.CardsBySKU(ctx, "variant", skus)
 	if err != nil {
 		return err
 	}
 	for i := range rows {
-		rows[i].Title = names[rows[i].SKU]
+		c := cards[rows[i].SKU]
+		rows[i].Title, rows[i].VariantTitle, rows[i].ImageURL = c.Name, c.VariantTitle, c.ImageURL
 	}
 	return nil
 }
