@@ -387,13 +387,17 @@ var swatchHex = map[string]string{"BLK": "#222222", "WHT": "#e8e8e8", "RED": "#c
 // data: URIs, so the console shows them with no network and no other host.
 func seedImages(i int, p *Product, vs []*Variant) {
 	if i%5 != 4 {
-		fill := "#5b6b7a"
+		fill, ink := "#5b6b7a", "#fff"
 		if len(vs) > 0 {
-			fill = swatchHex[vs[0].SKU[len(vs[0].SKU)-3:]]
+			code := vs[0].SKU[len(vs[0].SKU)-3:]
+			fill = swatchHex[code]
+			if code == "WHT" {
+				ink = "#202223"
+			}
 		}
 		p.ImageURL = svgDataURI(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 80 80"><rect width="80" height="80" rx="10" fill="#f3f1ec"/>` +
 			`<rect x="14" y="14" width="52" height="52" rx="8" fill="` + fill + `"/><text x="40" y="51" font-family="sans-serif" font-size="30" ` +
-			`text-anchor="middle" fill="#fff" stroke="#000" stroke-opacity=".25">` + p.Title[:1] + `</text></svg>`)
+			`text-anchor="middle" fill="`+ink+`">` + p.Title[:1] + `</text></svg>`)
 	}
 	if i%3 != 0 {
 		return
