@@ -44,6 +44,9 @@ func TestCardsBySKU(t *testing.T) {
 		"ODOO-ONLY": {Name: "Odoo only"},
 	}, cards)
 
+	require.Equal(t, "Blue / L", cards["tee-BLU-l"].Variant())
+	require.Empty(t, cards["MUG"].Variant(), "a product without options has no variant to name")
+
 	names, err := e.st.NamesBySKU(ctx, "variant", []string{"tee-BLU-l", "ODOO-ONLY"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"tee-BLU-l": "Linen tee", "ODOO-ONLY": "Odoo only"}, names)

@@ -71,6 +71,15 @@ type RecordCard struct {
 	ImageURL     string `db:"image_url"`
 }
 
+// Variant is the variant's own title as a page names it: none for a product
+// without options (Shopify calls its one variant "Default Title").
+func (c RecordCard) Variant() string {
+	if c.VariantTitle == "Default Title" {
+		return ""
+	}
+	return c.VariantTitle
+}
+
 // CardsBySKU is NamesBySKU with the record's variant title and image: the
 // record of the system named first (Shopify's, else another's).
 func (q q) CardsBySKU(ctx context.Context, entityType string, skus []string) (map[string]RecordCard, error) {

@@ -44,6 +44,22 @@ func TestFinanceReviewNamesVariantsWithImages(t *testing.T) {
 	// The SKU stays below the names.
 	require.Contains(t, body, "<small>GOOD-1</small>")
 
+	// The export names them too: the product, and the variant in its own
+	// column (none for a product without options).
+	res, csv := c.Get("/finance.csv")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	require.True(t, strings.HasSuffix(lines[0], ",fixed_since_comparison,variant"), lines[0])
+	byStart := map[string]string{}
+	for _, l := range lines[1:] {
+		byStart[strings.SplitN(l, ",", 2)[0]] = l
+	}
+	require.Contains(t, byStart["GOOD-1"], ",Linen tee,")
+	require.True(t, strings.HasSuffix(byStart["GOOD-1"], ",Blue / L"), byStart["GOOD-1"])
+	require.Contains(t, byStart["DIFF-2"], ",Stoneware mug,")
+	require.True(t, strings.HasSuffix(byStart["DIFF-2"], ","), "no variant for a product without options: %s", byStart["DIFF-2"])
+
+	res, _ = c.Get("/finance")
 	csp := res.Header.Get("Content-Security-Policy")
 	require.Contains(t, csp, "img-src 'self' data:;")
 	require.NotContains(t, csp, "https:")
