@@ -397,7 +397,7 @@ func seedImages(i int, p *Product, vs []*Variant) {
 		}
 		p.ImageURL = svgDataURI(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 80 80"><rect width="80" height="80" rx="10" fill="#f3f1ec"/>` +
 			`<rect x="14" y="14" width="52" height="52" rx="8" fill="` + fill + `"/><text x="40" y="51" font-family="sans-serif" font-size="30" ` +
-			`text-anchor="middle" fill="`+ink+`">` + p.Title[:1] + `</text></svg>`)
+			`text-anchor="middle" fill="` + ink + `">` + p.Title[:1] + `</text></svg>`)
 	}
 	if i%3 != 0 {
 		return
