@@ -11,6 +11,9 @@ const (
 // Record is one record of a system's catalogue.
 type Record struct {
 	ExternalID, SKU, Barcode, Name string
+	// VariantTitle is a variant's own title ("Blue / L"), ImageURL its
+	// image (else its product's): "" when the system has none.
+	VariantTitle, ImageURL string
 }
 
 // CatalogueReader is a client that can list what its system holds: the

@@ -79,7 +79,7 @@ func (e *Engine) upsertRecords(ctx context.Context, id int64, typ string, recs [
 // mendRecord replaces NUL characters in a record's fields by U+FFFD and
 // reports whether it had any.
 func mendRecord(r store.ExternalRecord) (store.ExternalRecord, bool) {
-	fields := []*string{&r.ExternalID, &r.SKU, &r.Barcode, &r.Email, &r.Name}
+	fields := []*string{&r.ExternalID, &r.SKU, &r.Barcode, &r.Email, &r.Name, &r.VariantTitle}
 	mended := false
 	for _, f := range fields {
 		if strings.ContainsRune(*f, 0) {
@@ -142,7 +142,8 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 	err = reader.ReadCatalogue(ctx, func(entity string, batch []connectors.Record) error {
 		recs := make([]store.ExternalRecord, len(batch))
 		for i, r := range batch {
-			recs[i] = store.ExternalRecord{ExternalID: r.ExternalID, SKU: r.SKU, Barcode: r.Barcode, Name: r.Name}
+			recs[i] = store.ExternalRecord{ExternalID: r.ExternalID, SKU: r.SKU, Barcode: r.Barcode, Name: r.Name,
+				VariantTitle: r.VariantTitle, ImageURL: r.ImageURL}
 		}
 		stored, err := e.upsertRecords(ctx, connectionID, entity, recs, &n)
 		switch entity {

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +29,23 @@ func TestCatalogueSuggestionsApprovedMappingsCarryAnOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(e.shop.Variants()), shopN.Variants)
 	require.Equal(t, len(e.shop.Locations()), shopN.Locations)
+	// Each variant is kept with its own title and its image (its product's
+	// when it has none of its own), as the finance review shows them.
+	var skus []string
+	for _, v := range e.shop.Variants() {
+		skus = append(skus, v.SKU)
+	}
+	cards, err := e.st.CardsBySKU(ctx, "variant", skus)
+	require.NoError(t, err)
+	images := 0
+	for _, v := range e.shop.Variants() {
+		p, _, _ := e.shop.ShopProduct(v.ProductGID())
+		require.Equal(t, store.RecordCard{Name: p.Title, VariantTitle: v.Title, ImageURL: cmp.Or(v.ImageURL, p.ImageURL)}, cards[v.SKU], v.SKU)
+		if cards[v.SKU].ImageURL != "" {
+			images++
+		}
+	}
+	require.Positive(t, images)
 	odooN, err := e.eng.RefreshCatalogue(ctx, store.SystemActor("test"), e.odooConn.ID)
 	require.NoError(t, err)
 	require.Equal(t, len(e.odoo.Products()), odooN.Variants)
@@ -88,8 +106,13 @@ func TestCatalogueRefreshSetsPoisonRecordsAside(t *testing.T) {
 	vs := e.shop.Variants()
 	nul, long := vs[0], vs[len(vs)-1]
 	require.NotEqual(t, nul.ProductID, long.ProductID)
-	_, err := e.shop.EditProduct(fmt.Sprintf("gid://shopify/Product/%d", nul.ProductID), func(p *shopsandbox.Product, _ []*shopsandbox.Variant) {
+	_, err := e.shop.EditProduct(fmt.Sprintf("gid://shopify/Product/%d", nul.ProductID), func(p *shopsandbox.Product, vs []*shopsandbox.Variant) {
 		p.Title = "Oak\x00 chair"
+		for _, v := range vs {
+			if v.ID == nul.ID {
+				v.Title, v.ImageURL = "Blue\x00 / L", "data:image/png;base64,AA\x00"
+			}
+		}
 	})
 	require.NoError(t, err)
 	noise := make([]byte, 4000)
@@ -123,6 +146,14 @@ func TestCatalogueRefreshSetsPoisonRecordsAside(t *testing.T) {
 	require.NoError(t, e.st.DB.GetContext(ctx, &name, `SELECT name FROM external_records WHERE connection_id = $1 AND external_id = $2`,
 		e.shopConn.ID, nul.GID()))
 	require.Equal(t, "Oak\ufffd chair", name)
+	var look struct {
+		Title string `db:"variant_title"`
+		Image string `db:"image_url"`
+	}
+	require.NoError(t, e.st.DB.GetContext(ctx, &look, `SELECT variant_title, image_url FROM external_records WHERE connection_id = $1 AND external_id = $2`,
+		e.shopConn.ID, nul.GID()))
+	require.Equal(t, "Blue\ufffd / L", look.Title, "a variant title is mended like a name")
+	require.Empty(t, look.Image, "an image address holding NUL is not kept")
 	var refused int
 	require.NoError(t, e.st.DB.GetContext(ctx, &refused, `SELECT count(*) FROM external_records WHERE connection_id = $1 AND external_id = $2`,
 		e.shopConn.ID, long.GID()))

@@ -29,7 +29,7 @@ type FinanceStore interface {
 	FinanceCollections(ctx context.Context) ([]store.FinanceCollection, error)
 	SetCollectionThresholds(ctx context.Context, a store.Actor, ref, title string, t store.Thresholds) error
 	ClearCollectionThresholds(ctx context.Context, a store.Actor, ref string) error
-	NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error)
+	CardsBySKU(ctx context.Context, entityType string, skus []string) (map[string]store.RecordCard, error)
 	ListReconRuns(ctx context.Context, f store.ReconRunFilter) ([]store.ReconRun, bool, error)
 	ListUsers(ctx context.Context) ([]store.User, error)
 	FinanceDefaultAssignee(ctx context.Context) (int64, error)
@@ -43,7 +43,8 @@ type FinanceEngine interface {
 	RequestReconciliation(ctx context.Context, family, trigger, by string) (store.ReconRun, error)
 }
 
-// nameFinanceRows adds the product's title to each row, looked up at once.
+// nameFinanceRows adds the product's and the variant's title and the image
+// to each row, looked up at once.
 func nameFinanceRows(ctx context.Context, st FinanceStore, rows []views.FinanceRow) error {
 	skus := make([]string, 0, len(rows))
 	for _, r := range rows {
@@ -51,12 +52,13 @@ func nameFinanceRows(ctx context.Context, st FinanceStore, rows []views.FinanceR
 			skus = append(skus, r.SKU)
 		}
 	}
-	names, err := st.NamesBySKU(ctx, "variant", skus)
+	cards, err := st.CardsBySKU(ctx, "variant", skus)
 	if err != nil {
 		return err
 	}
 	for i := range rows {
-		rows[i].Title = names[rows[i].SKU]
+		c := cards[rows[i].SKU]
+		rows[i].Title, rows[i].VariantTitle, rows[i].ImageURL = c.Name, c.Variant(), c.ImageURL
 	}
 	return nil
 }
@@ -273,7 +275,7 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 	_ = w.Write([]string{"sku", "shopify_price", "shopify_compare_at", "odoo_list_price", "odoo_cost", "shopify_unit_cost", "currency",
 		"margin", "margin_percent", "storefront_differs_from_master", "margin_level", "cost_missing", "units_sold_30_days", "revenue_30_days", "review",
 		"odoo_currency", "currencies_differ", "product", "money_at_stake", "review_note", "reviewer", "price_fix_assignee", "operators_answer",
-		"operators_note", "answered_by", "fixed_since_comparison"})
+		"operators_note", "answered_by", "fixed_since_comparison", "variant"})
 	num := func(v *float64) string {
 		if v == nil {
 			return ""
@@ -286,13 +288,13 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		names := map[string]string{}
+		cards := map[string]store.RecordCard{}
 		if len(rows) > 0 {
 			skus := make([]string, len(rows))
 			for i, r := range rows {
 				skus[i] = r.SKU
 			}
-			if names, err = h.Store.NamesBySKU(ctx, "variant", skus); err != nil {
+			if cards, err = h.Store.CardsBySKU(ctx, "variant", skus); err != nil {
 				return err
 			}
 		}
@@ -303,8 +305,8 @@ func (h Finance) CSV(c *fiber.Ctx) error {
 			}
 			_ = w.Write([]string{r.SKU, num(r.ShopPrice), num(r.CompareAt), num(r.ListPrice), num(r.OdooCost), num(r.ShopCost),
 				r.Currency, num(r.Margin), num(r.MarginPct), strconv.FormatBool(r.PriceDiffers), r.Level, strconv.FormatBool(r.CostMissing),
-				num(r.Units), num(r.Revenue), r.ReviewState, r.OdooCurrency, strconv.FormatBool(r.CurrencyDiffers), names[r.SKU], num(r.Stake), r.ReviewNote,
-				r.ReviewBy, r.Assignee, r.Outcome, r.OutcomeNote, r.OutcomeBy, fixed})
+				num(r.Units), num(r.Revenue), r.ReviewState, r.OdooCurrency, strconv.FormatBool(r.CurrencyDiffers), cards[r.SKU].Name, num(r.Stake), r.ReviewNote,
+				r.ReviewBy, r.Assignee, r.Outcome, r.OutcomeNote, r.OutcomeBy, fixed, cards[r.SKU].Variant()})
 		}
 		if !more || len(rows) == 0 {
 			break

@@ -15,13 +15,17 @@ import (
 // ExternalRecord is a record a connected system has, as the sync engine last
 // saw it. The unmapped view and auto-match suggestions are built from them.
 type ExternalRecord struct {
-	ConnectionID int64      `db:"connection_id"`
-	EntityType   string     `db:"entity_type"`
-	ExternalID   string     `db:"external_id"`
-	SKU          string     `db:"sku"`
-	Barcode      string     `db:"barcode"`
-	Email        string     `db:"email"`
-	Name         string     `db:"name"`
+	ConnectionID int64  `db:"connection_id"`
+	EntityType   string `db:"entity_type"`
+	ExternalID   string `db:"external_id"`
+	SKU          string `db:"sku"`
+	Barcode      string `db:"barcode"`
+	Email        string `db:"email"`
+	Name         string `db:"name"`
+	// VariantTitle and ImageURL: how a catalogue's variant looks ("" when
+	// the system says nothing of it).
+	VariantTitle string     `db:"variant_title"`
+	ImageURL     string     `db:"image_url"`
 	SeenAt       time.Time  `db:"seen_at"`
 	DeletedAt    *time.Time `db:"deleted_at"`
 }
@@ -35,6 +39,7 @@ func (q q) UpsertExternalRecords(ctx context.Context, connectionID int64, entity
 	}
 	ids := make([]string, 0, len(recs))
 	skus, barcodes, emails, names := make([]string, 0, len(recs)), make([]string, 0, len(recs)), make([]string, 0, len(recs)), make([]string, 0, len(recs))
+	titles, images := make([]string, 0, len(recs)), make([]string, 0, len(recs))
 	seen := make(map[string]bool, len(recs))
 	for _, r := range recs {
 		id := strings.TrimSpace(r.ExternalID)
@@ -45,17 +50,39 @@ func (q q) UpsertExternalRecords(ctx context.Context, connectionID int64, entity
 		ids = append(ids, id)
 		skus, barcodes = append(skus, strings.TrimSpace(r.SKU)), append(barcodes, strings.TrimSpace(r.Barcode))
 		emails, names = append(emails, strings.TrimSpace(r.Email)), append(names, strings.TrimSpace(r.Name))
+		titles, images = append(titles, strings.TrimSpace(r.VariantTitle)), append(images, imageURL(r.ImageURL))
 	}
-	res, err := q.ext.ExecContext(ctx, `INSERT INTO external_records (connection_id, entity_type, external_id, sku, barcode, email, name, seen_at)
-SELECT $1, $2, x.id, x.sku, x.barcode, x.email, x.name, now()
-FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(id, sku, barcode, email, name)
+	res, err := q.ext.ExecContext(ctx, `INSERT INTO external_records (connection_id, entity_type, external_id, sku, barcode, email, name, variant_title, image_url, seen_at)
+SELECT $1, $2, x.id, x.sku, x.barcode, x.email, x.name, x.variant_title, x.image_url, now()
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS x(id, sku, barcode, email, name, variant_title, image_url)
 ON CONFLICT (connection_id, entity_type, external_id) DO UPDATE SET sku = EXCLUDED.sku, barcode = EXCLUDED.barcode,
-  email = EXCLUDED.email, name = EXCLUDED.name, seen_at = EXCLUDED.seen_at, deleted_at = NULL`,
-		connectionID, entityType, pq.Array(ids), pq.Array(skus), pq.Array(barcodes), pq.Array(emails), pq.Array(names))
+  email = EXCLUDED.email, name = EXCLUDED.name, variant_title = EXCLUDED.variant_title, image_url = EXCLUDED.image_url,
+  seen_at = EXCLUDED.seen_at, deleted_at = NULL`,
+		connectionID, entityType, pq.Array(ids), pq.Array(skus), pq.Array(barcodes), pq.Array(emails), pq.Array(names),
+		pq.Array(titles), pq.Array(images))
 	if err != nil {
 		return 0, fmt.Errorf("store: upsert external records: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// maxImageURL bounds a stored image address: a catalogue's image is a CDN
+// address or a small data: URI; anything longer is dropped, not stored.
+const maxImageURL = 8 << 10
+
+// imageURL keeps an image address pages may show: https (or a path on the
+// console itself) or a data: image, at most maxImageURL long; else "".
+func imageURL(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > maxImageURL || strings.ContainsAny(s, "\x00\n\r\"<> ") {
+		return ""
+	}
+	switch {
+	case strings.HasPrefix(s, "https://"), strings.HasPrefix(s, "data:image/"),
+		strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//"):
+		return s
+	}
+	return ""
 }
 
 // MarkMissingExternalRecords marks as deleted the records of a system not

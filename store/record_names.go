@@ -51,7 +51,39 @@ WHERE x.name <> ''`, pq.Array(conns), pq.Array(types), pq.Array(ids)); err != ni
 // (the storefront's title), else another system's. One index probe per
 // connection.
 func (q q) NamesBySKU(ctx context.Context, entityType string, skus []string) (map[string]string, error) {
-	out := make(map[string]string, len(skus))
+	cards, err := q.CardsBySKU(ctx, entityType, skus)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(cards))
+	for s, c := range cards {
+		out[s] = c.Name
+	}
+	return out, nil
+}
+
+// RecordCard is how a page shows a record read from a system's catalogue:
+// its product's name, its own title ("Blue / L", "" when the system has
+// none) and an image ("" for none).
+type RecordCard struct {
+	Name         string `db:"name"`
+	VariantTitle string `db:"variant_title"`
+	ImageURL     string `db:"image_url"`
+}
+
+// Variant is the variant's own title as a page names it: none for a product
+// without options (Shopify calls its one variant "Default Title").
+func (c RecordCard) Variant() string {
+	if c.VariantTitle == "Default Title" {
+		return ""
+	}
+	return c.VariantTitle
+}
+
+// CardsBySKU is NamesBySKU with the record's variant title and image: the
+// record of the system named first (Shopify's, else another's).
+func (q q) CardsBySKU(ctx context.Context, entityType string, skus []string) (map[string]RecordCard, error) {
+	out := make(map[string]RecordCard, len(skus))
 	if len(skus) == 0 {
 		return out, nil
 	}
@@ -60,23 +92,23 @@ func (q q) NamesBySKU(ctx context.Context, entityType string, skus []string) (ma
 		lowered[i] = strings.ToLower(s)
 	}
 	var rows []struct {
-		SKU  string `db:"sku"`
-		Name string `db:"name"`
+		SKU string `db:"sku"`
+		RecordCard
 	}
-	if err := sqlxSelect(ctx, q, &rows, `SELECT DISTINCT ON (lower(x.sku)) lower(x.sku) AS sku, x.name
+	if err := sqlxSelect(ctx, q, &rows, `SELECT DISTINCT ON (lower(x.sku)) lower(x.sku) AS sku, x.name, x.variant_title, x.image_url
 FROM connections c
-JOIN LATERAL (SELECT r.sku, r.name FROM external_records r
+JOIN LATERAL (SELECT r.sku, r.name, r.variant_title, r.image_url FROM external_records r
   WHERE r.connection_id = c.id AND r.entity_type = $1 AND lower(r.sku) = ANY($2) AND r.sku <> '' AND r.name <> '' AND r.deleted_at IS NULL) x ON true
 ORDER BY lower(x.sku), c.kind = 'shopify' DESC, c.id`, entityType, pq.Array(lowered)); err != nil {
 		return nil, fmt.Errorf("store: names by SKU: %w", err)
 	}
-	byLower := make(map[string]string, len(rows))
+	byLower := make(map[string]RecordCard, len(rows))
 	for _, r := range rows {
-		byLower[r.SKU] = r.Name
+		byLower[r.SKU] = r.RecordCard
 	}
 	for _, s := range skus {
-		if n, ok := byLower[strings.ToLower(s)]; ok {
-			out[s] = n
+		if c, ok := byLower[strings.ToLower(s)]; ok {
+			out[s] = c
 		}
 	}
 	return out, nil

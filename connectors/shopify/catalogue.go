@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,21 +10,40 @@ import (
 	"crossdock/connectors"
 )
 
-// catalogueBulkQuery exports every variant with its product's title. Children
-// come after their parent in the JSONL, each naming it in __parentId.
+// catalogueBulkQuery exports every variant with its product's title and
+// featured image, and its own title and image. Children come after their
+// parent in the JSONL, each naming it in __parentId. The product's image is
+// read through featuredMedia (featuredImage is deprecated); a preview image
+// is null until the media is READY.
 const catalogueBulkQuery = `{
   products {
     edges {
       node {
         id
         title
+        featuredMedia { preview { image { url } } }
         variants {
-          edges { node { id sku barcode } }
+          edges { node { id sku barcode title image { url } } }
         }
       }
     }
   }
 }`
+
+// catalogueImage is an Image as the Admin API writes it (null when absent).
+type catalogueImage struct {
+	URL string `json:"url"`
+}
+
+func urlOf(i *catalogueImage) string {
+	if i == nil {
+		return ""
+	}
+	return i.URL
+}
+
+// catalogueProduct is what the catalogue keeps of a product for its variants.
+type catalogueProduct struct{ title, image string }
 
 // ReadCatalogue reads the shop's variants with a bulk operation, then its
 // locations (connectors.CatalogueReader). A full pass through paginated
@@ -41,7 +61,7 @@ func (c *Client) ReadCatalogue(ctx context.Context, put func(entity string, batc
 	if op.Status != "COMPLETED" {
 		return fmt.Errorf("shopify: the catalogue export ended %s %s", op.Status, op.ErrorCode)
 	}
-	titles := map[string]string{}
+	products := map[string]catalogueProduct{}
 	var batch []connectors.Record
 	flush := func() error {
 		if len(batch) == 0 {
@@ -54,20 +74,32 @@ func (c *Client) ReadCatalogue(ctx context.Context, put func(entity string, batc
 	if op.URL != "" { // an empty shop exports no file
 		err = c.StreamJSONL(ctx, op.URL, func(line []byte) error {
 			var row struct {
-				ID       string  `json:"id"`
-				Title    string  `json:"title"`
-				SKU      string  `json:"sku"`
-				Barcode  *string `json:"barcode"`
-				ParentID string  `json:"__parentId"`
+				ID            string          `json:"id"`
+				Title         string          `json:"title"`
+				SKU           string          `json:"sku"`
+				Barcode       *string         `json:"barcode"`
+				ParentID      string          `json:"__parentId"`
+				Image         *catalogueImage `json:"image"`
+				FeaturedMedia *struct {
+					Preview *struct {
+						Image *catalogueImage `json:"image"`
+					} `json:"preview"`
+				} `json:"featuredMedia"`
 			}
 			if err := json.Unmarshal(line, &row); err != nil {
 				return fmt.Errorf("shopify: catalogue export line: %w", err)
 			}
 			if row.ParentID == "" {
-				titles[row.ID] = row.Title
+				p := catalogueProduct{title: row.Title}
+				if row.FeaturedMedia != nil && row.FeaturedMedia.Preview != nil {
+					p.image = urlOf(row.FeaturedMedia.Preview.Image)
+				}
+				products[row.ID] = p
 				return nil
 			}
-			r := connectors.Record{ExternalID: row.ID, SKU: row.SKU, Name: titles[row.ParentID]}
+			p := products[row.ParentID]
+			r := connectors.Record{ExternalID: row.ID, SKU: row.SKU, Name: p.title, VariantTitle: row.Title,
+				ImageURL: cmp.Or(urlOf(row.Image), p.image)}
 			if row.Barcode != nil {
 				r.Barcode = *row.Barcode
 			}

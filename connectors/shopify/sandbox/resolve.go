@@ -298,6 +298,8 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 		return "Access to " + strings.ReplaceAll(string(src.(scopeSrc)), "_", " "), nil
 	case "Product":
 		return s.product(e, src.(*Product), name, args)
+	case "Media", "MediaPreviewImage", "Image":
+		return imageField(typ, src.(imageSrc), name), nil
 	case "ProductVariant":
 		return s.variant(src.(*Variant), name)
 	case "Collection":
@@ -773,6 +775,11 @@ func (s *Shop) product(e *executor, p *Product, name string, args map[string]any
 			vs = append(vs, s.variantByID[id])
 		}
 		return paginate(e, vs, func(v *Variant) int64 { return v.ID }, args)
+	case "featuredMedia":
+		if p.ImageURL == "" {
+			return nil, nil
+		}
+		return imageSrc{url: p.ImageURL, id: p.ID, alt: p.Title}, nil
 	case "collections":
 		cs := make([]*Collection, 0, len(p.CollectionIDs))
 		for _, id := range p.CollectionIDs {
@@ -850,8 +857,40 @@ func (s *Shop) variant(v *Variant, name string) (any, error) {
 		return s.productByID[v.ProductID], nil
 	case "inventoryItem":
 		return invItem{v}, nil
+	case "image":
+		if v.ImageURL == "" {
+			return nil, nil
+		}
+		return imageSrc{url: v.ImageURL, id: v.ID, alt: v.Title}, nil
 	}
 	return nil, nil
+}
+
+// imageSrc is an image of a product or a variant, answered as its Media,
+// the media's preview, or the Image itself.
+type imageSrc struct {
+	url, alt string
+	id       int64
+}
+
+func imageField(typ string, im imageSrc, name string) any {
+	switch typ + "." + name {
+	case "Media.id":
+		return gid("MediaImage", im.id)
+	case "Image.id":
+		return gid("ProductImage", im.id)
+	case "Media.alt", "Image.altText":
+		return im.alt
+	case "Media.mediaContentType":
+		return "IMAGE"
+	case "Media.status", "MediaPreviewImage.status":
+		return "READY"
+	case "Media.preview", "MediaPreviewImage.image":
+		return im
+	case "Image.url":
+		return im.url
+	}
+	return nil
 }
 
 func (s *Shop) inventoryItem(e *executor, v *Variant, name string, args map[string]any) (any, error) {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -23,6 +24,8 @@ type Product struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	VariantIDs  []int64
+	// ImageURL is the product's featured image ("" for none).
+	ImageURL string
 	// CollectionIDs are the (manual) collections the product is in.
 	CollectionIDs []int64
 }
@@ -57,6 +60,9 @@ type Variant struct {
 	Tracked   bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// ImageURL is the variant's own image ("" for none: the storefront
+	// shows the product's).
+	ImageURL string
 }
 
 // GID is the variant's global id.
@@ -311,6 +317,7 @@ func (s *Shop) seed(n int) {
 				s.levels[levelKey{v.InventoryItemID, l.ID}] = &level{available: avail, onHand: avail + r.IntN(3), createdAt: created, updatedAt: created}
 			}
 		}
+		seedImages(i, p, s.variants[len(s.variants)-nv:])
 		s.products = append(s.products, p)
 		s.productByID[pid] = p
 	}
@@ -367,4 +374,40 @@ func (s *Shop) seed(n int) {
 		s.orders = append(s.orders, o)
 		s.orderByID[o.ID] = o
 	}
+}
+
+// swatchHex colours the seeded images.
+var swatchHex = map[string]string{"BLK": "#222222", "WHT": "#e8e8e8", "RED": "#c0392b", "BLU": "#2e6bc6", "GRN": "#2e8b57", "GRY": "#8a8a8a"}
+
+// seedImages gives the i-th seeded product its images without drawing from
+// the seed's random source (the rest of the seed stays as it was): every
+// product but each fifth a featured image (a tile with its initial), every
+// third product's variants their own colour swatch; so some variants show
+// their product's image and some products have none. Images are small SVG
+// data: URIs, so the console shows them with no network and no other host.
+func seedImages(i int, p *Product, vs []*Variant) {
+	if i%5 != 4 {
+		fill, ink := "#5b6b7a", "#fff"
+		if len(vs) > 0 {
+			code := vs[0].SKU[len(vs[0].SKU)-3:]
+			fill = swatchHex[code]
+			if code == "WHT" {
+				ink = "#202223"
+			}
+		}
+		p.ImageURL = svgDataURI(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 80 80"><rect width="80" height="80" rx="10" fill="#f3f1ec"/>` +
+			`<rect x="14" y="14" width="52" height="52" rx="8" fill="` + fill + `"/><text x="40" y="51" font-family="sans-serif" font-size="30" ` +
+			`text-anchor="middle" fill="` + ink + `">` + p.Title[:1] + `</text></svg>`)
+	}
+	if i%3 != 0 {
+		return
+	}
+	for _, v := range vs {
+		v.ImageURL = svgDataURI(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 80 80"><rect width="80" height="80" rx="10" fill="` +
+			swatchHex[v.SKU[len(v.SKU)-3:]] + `"/><circle cx="40" cy="40" r="18" fill="#fff" fill-opacity=".35"/></svg>`)
+	}
+}
+
+func svgDataURI(svg string) string {
+	return "data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString([]byte(svg))
 }
