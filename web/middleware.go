@@ -57,11 +57,15 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 // browsers never to reach it over plain http again (HSTS). HSTS is only sent
 // for an https base URL: over http a browser ignores it, and a console first
 // tried over http must not lock its people out once they switch.
+// shopifyImages is the one outside host pages load anything from: Shopify's
+// image CDN, for the catalogue's product and variant images.
+const shopifyImages = "https://cdn.shopify.com"
+
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	if s.https {
 		c.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+	c.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: "+shopifyImages+"; "+
 		"connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'")
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("X-Frame-Options", "DENY")
