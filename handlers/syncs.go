@@ -276,12 +276,7 @@ func (h Syncs) Show(c *fiber.Ctx) error {
 		return err
 	}
 	m = m.WithDocs(s.Payload, s.Request, s.Response)
-	trigger := views.TriggerLabel(s.Trigger)
-	if src, ok := conns[s.SourceConnectionID]; ok && s.Trigger == store.TriggerWebhook && src.Kind != vocab.KindShopify {
-		// A webhook of another kind of system (ShipBob's): name it.
-		trigger = "A change reported by " + src.Kind.Label()
-	}
-	d := views.SyncDetail{SyncRow: syncRow(s, conns, ""), UpdatedAt: s.UpdatedAt, Trigger: trigger,
+	d := views.SyncDetail{SyncRow: syncRow(s, conns, ""), UpdatedAt: s.UpdatedAt, Trigger: views.TriggerLabel(s.Trigger, conns[s.SourceConnectionID].Kind.Label()),
 		Class: string(s.Class()), Attempts: s.Attempts, MaxAttempts: s.MaxAttempts, NextAttemptAt: s.NextAttemptAt, TargetRef: s.TargetRef,
 		Payload: prettyJSON(m.JSON(s.Payload)), Request: prettyJSON(m.JSON(s.Request)), Response: prettyJSON(m.JSON(s.Response))}
 	one := []views.SyncRow{d.SyncRow}
