@@ -112,23 +112,7 @@ func classify(err error, system string) *failure {
 	}
 	var be *shipbob.Error
 	if errors.As(err, &be) {
-		sentence, _ := shipbob.Explain(be)
-		out := &failure{message: system + ": " + sentence, err: err, evidence: shipbobEvidence(be)}
-		switch be.Kind {
-		case shipbob.KindTransient:
-			out.class = vocab.ClassTransient
-		case shipbob.KindThrottled:
-			out.class = vocab.ClassRateLimited
-		case shipbob.KindAuth, shipbob.KindNoChannel:
-			out.class = vocab.ClassAuth
-		case shipbob.KindNotFound:
-			out.class = vocab.ClassNotFound
-		case shipbob.KindValidation, shipbob.KindDuplicate:
-			out.class = vocab.ClassValidation
-		default:
-			out.class = vocab.ClassInternal
-		}
-		return out
+		return classifyShipBob(be, system, err)
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
@@ -175,6 +159,27 @@ func odooEvidence(e *odoo.Error) map[string]any {
 		m["body"] = string(e.Body)
 	}
 	return m
+}
+
+// classifyShipBob turns a ShipBob error into a class and a sentence.
+func classifyShipBob(be *shipbob.Error, system string, err error) *failure {
+	sentence, _ := shipbob.Explain(be)
+	out := &failure{message: system + ": " + sentence, err: err, evidence: shipbobEvidence(be)}
+	switch be.Kind {
+	case shipbob.KindTransient:
+		out.class = vocab.ClassTransient
+	case shipbob.KindThrottled:
+		out.class = vocab.ClassRateLimited
+	case shipbob.KindAuth, shipbob.KindNoChannel:
+		out.class = vocab.ClassAuth
+	case shipbob.KindNotFound:
+		out.class = vocab.ClassNotFound
+	case shipbob.KindValidation, shipbob.KindDuplicate:
+		out.class = vocab.ClassValidation
+	default:
+		out.class = vocab.ClassInternal
+	}
+	return out
 }
 
 func shipbobEvidence(e *shipbob.Error) map[string]any {
