@@ -50,6 +50,16 @@ func itemForm(c *fiber.Ctx) (store.ItemInput, views.ItemFormView, bool) {
 // entity form, or an entity page's propose / remove buttons).
 func (h Mappings) CreateChangeSet(c *fiber.Ctx) error {
 	in, fv, ok := itemForm(c)
+	// An entity page names its entity by id: its key may be a customer's
+	// e-mail, which the page shows masked to some roles.
+	entity := mappingID(c.FormValue("entity"))
+	if entity != 0 {
+		e, err := h.Store.EntityByID(c.UserContext(), entity)
+		if err != nil {
+			return err
+		}
+		in.EntityKey = e.Key
+	}
 	errs := map[string]string{}
 	if !ok {
 		errs["form"] = "One of the fields is far too long."
@@ -72,6 +82,9 @@ func (h Mappings) CreateChangeSet(c *fiber.Ctx) error {
 	}
 	if errs["form"] == "" && len(errs) > 0 {
 		errs["form"] = "Nothing was created: correct the fields below."
+	}
+	if entity != 0 {
+		return h.renderEntity(c, entity, fiber.StatusUnprocessableEntity, fv, errs)
 	}
 	return RenderStatus(c, fiber.StatusUnprocessableEntity, views.NewMapping(views.NewMappingPage{Meta: h.Meta(c, "Map a new record", "mappings"),
 		Types: l.typeOptions(""), Connections: l.connOptions(""), Form: fv, Errors: errs}))

@@ -3,6 +3,7 @@ package handlers
 import (
 	"cmp"
 	"context"
+	"crossdock/store/mask"
 	"fmt"
 	"io"
 	"net/url"
@@ -24,7 +25,7 @@ type MappingStore interface {
 	EntityTypes(ctx context.Context) ([]store.EntityType, error)
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	ListMappings(ctx context.Context, f store.MappingFilter) ([]store.MappingRow, bool, error)
-	ExportMappingsCSV(ctx context.Context, w io.Writer, f store.MappingFilter) (int, error)
+	ExportMappingsCSV(ctx context.Context, w io.Writer, f store.MappingFilter, m *mask.Masker) (int, error)
 	EntityByID(ctx context.Context, id int64) (store.Entity, error)
 	CurrentRefs(ctx context.Context, entityIDs []int64) ([]store.Ref, error)
 	EntityTimeline(ctx context.Context, entityID int64) ([]store.TimelineEvent, error)
@@ -183,6 +184,10 @@ func (h Mappings) List(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	m, err := h.Masker(c)
+	if err != nil {
+		return err
+	}
 	p := views.MappingsPage{Meta: h.Meta(c, "Mappings", "mappings"), Filter: fv, HasConns: len(l.conns) > 0,
 		Types: l.typeOptions("Every type"), Connections: l.connOptions("Every system"),
 		Filtered: fv != (views.MappingFilterView{}),
@@ -195,6 +200,9 @@ func (h Mappings) List(c *fiber.Ctx) error {
 		col[cn.ID] = i
 	}
 	for _, r := range rows {
+		if r.Entity.EntityType == "customer" {
+			maskCustomer(m, &r.Entity, r.Refs)
+		}
 		rv := views.MappingRowView{ID: r.Entity.ID, Key: r.Entity.Key, Name: r.Entity.Name, Type: l.typeLabel(r.Entity.EntityType),
 			Cells: make([][]views.RefCell, len(l.conns))}
 		for _, ref := range r.Refs {
@@ -247,22 +255,25 @@ func (h Mappings) Export(c *fiber.Ctx) error {
 	}
 	f, _ := mappingFilter(c, l)
 	f.AfterKey, f.AfterID = "", 0
+	m, err := h.Masker(c) // exports follow the pages' rule
+	if err != nil {
+		return err
+	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="mappings-%s.csv"`, now().UTC().Format("2006-01-02")))
 	// Written to the response buffer page by page; export size is bounded by
 	// the mappings themselves (a few MB per 100,000 references).
-	_, err = h.Store.ExportMappingsCSV(ctx, c.Response().BodyWriter(), f)
+	_, err = h.Store.ExportMappingsCSV(ctx, c.Response().BodyWriter(), f, m)
 	return err
 }
 
 // Entity shows one entity: references, history, open proposed changes.
 func (h Mappings) Entity(c *fiber.Ctx) error {
-	return h.renderEntity(c, fiber.StatusOK, views.ItemFormView{}, nil)
+	return h.renderEntity(c, mappingID(c.Params("id")), fiber.StatusOK, views.ItemFormView{}, nil)
 }
 
-func (h Mappings) renderEntity(c *fiber.Ctx, status int, form views.ItemFormView, errs map[string]string) error {
+func (h Mappings) renderEntity(c *fiber.Ctx, id int64, status int, form views.ItemFormView, errs map[string]string) error {
 	ctx := c.UserContext()
-	id := mappingID(c.Params("id"))
 	e, err := h.Store.EntityByID(ctx, id)
 	if err != nil {
 		return err
@@ -282,6 +293,17 @@ func (h Mappings) renderEntity(c *fiber.Ctx, status int, form views.ItemFormView
 	open, _, err := h.Store.ListChangeSets(ctx, store.ChangeSetFilter{EntityID: id, Statuses: []string{store.ChangeSetDraft, store.ChangeSetPending}, Limit: 20})
 	if err != nil {
 		return err
+	}
+	m, err := h.Masker(c)
+	if err != nil {
+		return err
+	}
+	if e.EntityType == "customer" {
+		m = m.With(e.Key, e.Name)
+		for i := range tl {
+			tl[i].Email, tl[i].Name, tl[i].Title = m.Whole(tl[i].Email), m.Whole(tl[i].Name), m.Text(tl[i].Title)
+		}
+		maskCustomer(m, &e, refs)
 	}
 	p := views.EntityPage{Meta: h.Meta(c, e.Key, "mappings"), ID: e.ID, Key: e.Key, Name: e.Name, Type: e.EntityType,
 		TypeLabel: l.typeLabel(e.EntityType), Connections: l.connOptions(""), Form: form, Errors: errs, Now: now()}
@@ -319,6 +341,18 @@ func (h Mappings) renderEntity(c *fiber.Ctx, status int, form views.ItemFormView
 		p.Open = append(p.Open, changeSetRow(cs))
 	}
 	return RenderStatus(c, status, views.Entity(p))
+}
+
+// maskCustomer hides a customer's e-mail and name, their key and their
+// references', from a person whose role does not see them (masking.go).
+func maskCustomer(m *mask.Masker, e *store.Entity, refs []store.Ref) {
+	if m == nil {
+		return
+	}
+	e.Key, e.Name = m.Whole(e.Key), m.Whole(e.Name)
+	for i := range refs {
+		refs[i].Email, refs[i].Name = m.Whole(refs[i].Email), m.Whole(refs[i].Name)
+	}
 }
 
 func refView(r store.Ref) views.EntityRefView {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crossdock/store/mask"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -409,8 +410,9 @@ func csvReason(err error) string {
 
 // ExportMappingsCSV writes the current references of the entities matching
 // f as a mapping CSV (the import format), page by page, and returns the
-// number of rows written.
-func (q q) ExportMappingsCSV(ctx context.Context, w io.Writer, f MappingFilter) (int, error) {
+// number of rows written. A masker hides customers' e-mails and names, as
+// the pages do for the person exporting (nil: written whole).
+func (q q) ExportMappingsCSV(ctx context.Context, w io.Writer, f MappingFilter, m *mask.Masker) (int, error) {
 	cw := csvfile.NewWriter(w)
 	if err := cw.Write(MappingCSVColumns); err != nil {
 		return 0, err
@@ -431,7 +433,11 @@ func (q q) ExportMappingsCSV(ctx context.Context, w io.Writer, f MappingFilter) 
 		}
 		for _, r := range rows {
 			for _, ref := range r.Refs {
-				if err := cw.Write([]string{ref.EntityType, ref.ConnectionName, ref.ExternalID, r.Entity.Key, ref.SKU, ref.Barcode,
+				key := r.Entity.Key
+				if ref.EntityType == "customer" {
+					key, ref.Email, ref.Name = m.Whole(key), m.Whole(ref.Email), m.Whole(ref.Name)
+				}
+				if err := cw.Write([]string{ref.EntityType, ref.ConnectionName, ref.ExternalID, key, ref.SKU, ref.Barcode,
 					ref.Email, ref.Name, ""}); err != nil {
 					return n, err
 				}

@@ -51,7 +51,7 @@ func TestImportCSVPreviewAndApprove(t *testing.T) {
 
 	// Export, then import the export: every row is unchanged.
 	var buf bytes.Buffer
-	n, err := e.st.ExportMappingsCSV(ctx, &buf, store.MappingFilter{})
+	n, err := e.st.ExportMappingsCSV(ctx, &buf, store.MappingFilter{}, nil)
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 	require.True(t, strings.HasPrefix(buf.String(), strings.Join(store.MappingCSVColumns, ",")+"\n"))

@@ -195,3 +195,48 @@ VALUES (now() - $7::interval, $2, 'shopify_to_odoo', $1, $4, $5, 'webhook', $3, 
 func peopleIn(n int, system string) string {
 	return views.Count(n, "person", "people") + " in " + system
 }
+
+// A customer's mapping names them (their e-mail is its key, their name is
+// on every system's record): once an admin says operators do not see
+// personal data, an operator sees it masked on the mappings list, the
+// customer's page and the mappings CSV; an admin sees it whole.
+func TestCustomerMappingsMaskedByRole(t *testing.T) {
+	t.Parallel()
+	env := webtest.StartDemo(t, webtest.Options{DemoSeed: 151})
+	ctx := context.Background()
+	var shopID int64
+	require.NoError(t, env.Store.DB.GetContext(ctx, &shopID, `SELECT id FROM connections WHERE kind = 'shopify' ORDER BY id LIMIT 1`))
+	_, err := env.Store.SeedMappings(ctx, store.SystemActor("test"), store.NewChangeSet{Items: []store.ItemInput{{
+		EntityType: "customer", ConnectionID: shopID, EntityKey: "grace.hopper@example.com", ExternalID: "gid://shopify/Customer/770001",
+		Email: store.Str("grace.hopper@example.com"), Name: store.Str("Grace Hopper")}}})
+	require.NoError(t, err)
+	var entity int64
+	require.NoError(t, env.Store.DB.GetContext(ctx, &entity, `SELECT id FROM mapping_entities WHERE key = 'grace.hopper@example.com'`))
+	pages := []string{"/mappings?type=customer", "/mappings/entities/" + strconv.FormatInt(entity, 10), "/mappings/export.csv?type=customer"}
+
+	operator := env.SignIn(t, vocab.RoleOperator)
+	_, body := operator.Get(pages[0])
+	require.Contains(t, body, "grace.hopper@example.com", "operators see personal data by default")
+
+	admin := env.SignIn(t, vocab.RoleAdmin)
+	admin.RefreshCSRF("/privacy/settings")
+	resp := admin.PostForm("/privacy/settings", url.Values{"retention_days": {"90"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	for _, p := range pages {
+		resp, body := operator.Get(p)
+		require.Equal(t, http.StatusOK, resp.StatusCode, p)
+		body = regexp.MustCompile(`href="[^"]*"|value="[^"]*"`).ReplaceAllString(body, "")
+		require.NotContains(t, body, "grace.hopper@example.com", p)
+		require.NotContains(t, body, "Grace Hopper", p)
+		require.Contains(t, body, "g•••@example.com", p)
+	}
+	_, csv := operator.Get("/mappings/export.csv?type=customer")
+	require.Contains(t, csv, "G••• H•••", "the name is masked in the export")
+	require.Contains(t, csv, "gid://shopify/Customer/770001", "ids are kept")
+
+	for _, p := range pages {
+		_, body := admin.Get(p)
+		require.Contains(t, body, "grace.hopper@example.com", p)
+		require.NotContains(t, body, "g•••@example.com", p)
+	}
+}
