@@ -78,6 +78,9 @@ func (e *Engine) EraseOnce(ctx context.Context) (bool, error) {
 			return err
 		}
 		did = true
+		if err := tx.PlanAsLookups(ctx); err != nil {
+			return err
+		}
 		if !w.Planned() {
 			if err := planErasure(ctx, tx, w); err != nil {
 				return err

@@ -70,6 +70,9 @@ type CustomerData struct {
 // events, attempts and discrepancies of those syncs by key.
 func (q q) CustomerData(ctx context.Context, c CustomerQuery) (CustomerData, error) {
 	var d CustomerData
+	if err := q.PlanAsLookups(ctx); err != nil {
+		return d, err
+	}
 	if err := sqlxSelect(ctx, q, &d.Refs, `SELECT r.connection_id, cn.name AS connection_name, cn.kind AS connection_kind, r.entity_id,
   r.entity_type, r.external_id, r.email, r.name, NULL::timestamptz AS seen_at
 FROM mapping_refs r JOIN connections cn ON cn.id = r.connection_id
@@ -195,8 +198,20 @@ type ExportSystem struct {
 }
 
 // PrivacyExport reads what Crossdock holds about a privacy request's
-// customer. A shop's erasure names no customer: ErrNotFound.
-func (q q) PrivacyExport(ctx context.Context, id int64, at time.Time) (PrivacyExport, error) {
+// customer, in one transaction: one consistent picture, read as the index
+// lookups it is (PlanAsLookups). A shop's erasure names no customer:
+// ErrNotFound.
+func (s *Store) PrivacyExport(ctx context.Context, id int64, at time.Time) (PrivacyExport, error) {
+	var x PrivacyExport
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		x, err = tx.privacyExport(ctx, id, at)
+		return err
+	})
+	return x, err
+}
+
+func (q q) privacyExport(ctx context.Context, id int64, at time.Time) (PrivacyExport, error) {
 	r, err := q.PrivacyRequestByID(ctx, id)
 	if err != nil {
 		return PrivacyExport{}, err

@@ -109,6 +109,23 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	return nil
 }
 
+// PlanAsLookups has PostgreSQL run the rest of a transaction's statements as
+// the index lookups they are. The search-key index's estimates grow with the
+// table (41,670 rows expected where a customer has 12, at 10,000,000 syncs),
+// and past its cost thresholds the planner JIT-compiles the plan and starts
+// parallel workers: measured at 10,000,000 syncs, 0.8–1.5 s of a lookup that
+// then runs in 1 ms. Outside a transaction it does nothing (SET LOCAL would
+// not outlive the statement).
+func (q q) PlanAsLookups(ctx context.Context) error {
+	if _, ok := q.ext.(*sqlx.Tx); !ok {
+		return nil
+	}
+	if _, err := q.ext.ExecContext(ctx, `SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0`); err != nil {
+		return fmt.Errorf("store: plan as lookups: %w", err)
+	}
+	return nil
+}
+
 func isUniqueViolation(err error) bool {
 	var pqErr *pq.Error
 	return errors.As(err, &pqErr) && pqErr.Code == "23505"
