@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"crossdock/store"
@@ -57,15 +58,23 @@ FROM generate_series(1, 12) g`, e.shopConn.ID, e.odooConn.ID, c, email)
 	require.NoError(b, err)
 	b.Logf("seeded %d syncs and %d customers of 12 in %s", n, customers, time.Since(start).Round(time.Second))
 
-	var plan []string
-	// The second lookup's shape: the orders' ids, a dozen keys.
-	require.NoError(b, db.SelectContext(ctx, &plan, `EXPLAIN WITH matches AS MATERIALIZED (
-  SELECT id, created_at FROM syncs WHERE search_keys && (SELECT array_agg('gid://shopify/order/' || (900000000 + g)) FROM generate_series(1, 12) g)
-  AND (source_connection_id = $1 OR target_connection_id = $1))
-SELECT id FROM matches ORDER BY created_at DESC, id DESC LIMIT 20001`, e.shopConn.ID))
+	// The second lookup's shape, as the erasure's transaction plans it: a
+	// dozen order ids, which the index's statistics expect in 583,786 of
+	// 10,000,000 syncs. Left to the defaults the planner reads the whole
+	// table, or starts parallel workers and compiles the plan.
+	keys := make([]string, 12)
+	for g := range keys {
+		keys[g] = fmt.Sprintf("gid://shopify/order/%d", 900000001+g)
+	}
+	plan, err := e.st.ExplainAsLookup(ctx, `WITH matches AS MATERIALIZED (
+  SELECT id, created_at FROM syncs WHERE search_keys && $2::text[] AND (source_connection_id = $1 OR target_connection_id = $1))
+SELECT id FROM matches ORDER BY created_at DESC, id DESC LIMIT 20001`, e.shopConn.ID, pq.Array(keys))
+	require.NoError(b, err)
 	b.Log("\n" + strings.Join(plan, "\n"))
 	require.Contains(b, strings.Join(plan, "\n"), "syncs_search_keys_idx", "the customer's syncs are found by index")
-	require.NotContains(b, strings.Join(plan, "\n"), "Seq Scan on syncs")
+	for _, not := range []string{"Seq Scan on syncs", "Gather", "JIT"} {
+		require.NotContains(b, strings.Join(plan, "\n"), not)
+	}
 
 	for b.Loop() {
 		var ds []time.Duration
