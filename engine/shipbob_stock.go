@@ -160,23 +160,16 @@ func (e *Engine) queueWarehouseStock(ctx context.Context, rs rules.Rules, src in
 func (e *Engine) runShipBobStock(ctx context.Context, s store.Sync, b warehouseStockIn, cl *shopify.Client, conn store.Connection, _ verdict) result {
 	var res result
 	for try := 0; ; try++ {
+		levels, err := levelsAt(ctx, cl, b.Location)
+		if err != nil {
+			res.err = err
+			return res
+		}
 		current := map[string]shopify.InventoryLevel{}
-		after := ""
-		for {
-			page, err := cl.InventoryLevels(ctx, b.Location, after, 250)
-			if err != nil {
-				res.err = err
-				return res
+		for _, lv := range levels {
+			if lv.SKU != "" {
+				current[strings.ToUpper(lv.SKU)] = lv
 			}
-			for _, lv := range page.Levels {
-				if lv.SKU != "" {
-					current[strings.ToUpper(lv.SKU)] = lv
-				}
-			}
-			if !page.PageInfo.HasNextPage {
-				break
-			}
-			after = page.PageInfo.EndCursor
 		}
 		in := shopify.SetQuantitiesInput{Name: e.cfg.InventoryQuantity, Reason: "correction",
 			ReferenceDocumentURI: fmt.Sprintf("gid://crossdock/Sync/%d", s.ID)}
@@ -231,5 +224,22 @@ func (e *Engine) runShipBobStock(ctx context.Context, s store.Sync, b warehouseS
 			res.targetRef = groups[0].ID
 		}
 		return res
+	}
+}
+
+// levelsAt reads every stock level at a Shopify location, a page of 250 at
+// a time: what a compare-and-set write compares with.
+func levelsAt(ctx context.Context, cl *shopify.Client, loc string) ([]shopify.InventoryLevel, error) {
+	var out []shopify.InventoryLevel
+	for after := ""; ; {
+		page, err := cl.InventoryLevels(ctx, loc, after, 250)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Levels...)
+		if !page.PageInfo.HasNextPage {
+			return out, nil
+		}
+		after = page.PageInfo.EndCursor
 	}
 }
