@@ -20,8 +20,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"crossdock/connectors/odoo"
-	"crossdock/connectors/shopify"
 	"crossdock/connectors/quickbooks"
+	"crossdock/connectors/shopify"
 	"crossdock/engine"
 	"crossdock/store"
 	"crossdock/store/rules"
