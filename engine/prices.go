@@ -92,17 +92,26 @@ func (e *Engine) SweepPrices(ctx context.Context, trigger string, force bool) (i
 	if err != nil {
 		return 0, err
 	}
+	return sweepEachMaster(rs, vocab.KindOdoo, priceFamilies, func(m int64) (int, error) {
+		return e.sweepPricesOf(ctx, rs, m, trigger, force)
+	})
+}
+
+// sweepEachMaster runs sweep for each enabled system of a kind that is the
+// source of one of the families, once each, whatever the others meet. It
+// returns how many syncs they queued.
+func sweepEachMaster(rs rules.Rules, kind vocab.Kind, fs []vocab.Family, sweep func(src int64) (int, error)) (int, error) {
 	var masters []int64
-	for _, f := range priceFamilies {
+	for _, f := range fs {
 		m := rs.Rule(f).Master
-		if c, ok := rs.Conn(m); ok && c.Kind == vocab.KindOdoo && c.Enabled && !slices.Contains(masters, m) {
+		if c, ok := rs.Conn(m); ok && c.Kind == kind && c.Enabled && !slices.Contains(masters, m) {
 			masters = append(masters, m)
 		}
 	}
 	total := 0
 	var errs []error
 	for _, m := range masters {
-		n, err := e.sweepPricesOf(ctx, rs, m, trigger, force)
+		n, err := sweep(m)
 		total += n
 		errs = append(errs, err)
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -179,21 +178,9 @@ func (e *Engine) SweepQuickBooksItems(ctx context.Context, trigger string, force
 	if err != nil {
 		return 0, err
 	}
-	var masters []int64
-	for _, f := range []vocab.Family{vocab.Inventory, vocab.Prices, vocab.Costs} {
-		m := rs.Rule(f).Master
-		if c, ok := rs.Conn(m); ok && c.Kind == vocab.KindQuickBooks && c.Enabled && !slices.Contains(masters, m) {
-			masters = append(masters, m)
-		}
-	}
-	total := 0
-	var errs []error
-	for _, m := range masters {
-		n, err := e.sweepQuickBooksItemsOf(ctx, rs, m, trigger, force)
-		total += n
-		errs = append(errs, err)
-	}
-	return total, errors.Join(errs...)
+	return sweepEachMaster(rs, vocab.KindQuickBooks, []vocab.Family{vocab.Inventory, vocab.Prices, vocab.Costs}, func(m int64) (int, error) {
+		return e.sweepQuickBooksItemsOf(ctx, rs, m, trigger, force)
+	})
 }
 
 func (e *Engine) sweepQuickBooksItemsOf(ctx context.Context, rs rules.Rules, src int64, trigger string, force bool) (int, error) {
@@ -549,22 +536,10 @@ func (e *Engine) runQuickBooksStock(ctx context.Context, s store.Sync, b qbStock
 			res.status, res.message = vocab.SyncSkipped, "Nothing to send. "+strings.Join(parts, " ")
 			return res
 		}
-		key := shopifyKey(fmt.Sprintf("%s-%d", s.IdempotencyKey, try), in)
-		res.request = map[string]any{"mutation": "inventorySetQuantities", "idempotency_key": key, "input": in}
-		groups, err := cl.SetInventoryQuantities(ctx, in, key)
-		var se *shopify.Error
-		if errors.As(err, &se) && se.Kind == shopify.KindConflict && try < 2 {
-			continue // sold in between: read again, set again
-		}
-		if err != nil {
-			res.err = err
+		if res, stale := setCompared(ctx, cl, s, try, in, strings.Join(parts, " ")); !stale {
 			return res
 		}
-		res.status, res.response, res.message = vocab.SyncSucceeded, groups, strings.Join(parts, " ")
-		if len(groups) > 0 {
-			res.targetRef = groups[0].ID
-		}
-		return res
+		// Sold in between: read again, set again.
 	}
 }
 

@@ -208,23 +208,34 @@ func (e *Engine) runShipBobStock(ctx context.Context, s store.Sync, b warehouseS
 			res.status, res.message = vocab.SyncSkipped, "Nothing to send. "+strings.Join(parts, " ")
 			return res
 		}
-		key := shopifyKey(fmt.Sprintf("%s-%d", s.IdempotencyKey, try), in)
-		res.request = map[string]any{"mutation": "inventorySetQuantities", "idempotency_key": key, "input": in}
-		groups, err := cl.SetInventoryQuantities(ctx, in, key)
-		var se *shopify.Error
-		if errors.As(err, &se) && se.Kind == shopify.KindConflict && try < 2 {
-			continue // sold in between: read again, set again
-		}
-		if err != nil {
-			res.err = err
+		if res, stale := setCompared(ctx, cl, s, try, in, strings.Join(parts, " ")); !stale {
 			return res
 		}
-		res.status, res.response, res.message = vocab.SyncSucceeded, groups, strings.Join(parts, " ")
-		if len(groups) > 0 {
-			res.targetRef = groups[0].ID
-		}
-		return res
+		// Sold in between: read again, set again.
 	}
+}
+
+// setCompared makes one compare-and-set write of stock levels (the try-th
+// of a sync, each with a key of its own). stale reports that a level changed
+// in Shopify since it was read, up to the third try: the caller reads the
+// levels again and sets them once more.
+func setCompared(ctx context.Context, cl *shopify.Client, s store.Sync, try int, in shopify.SetQuantitiesInput, message string) (res result, stale bool) {
+	key := shopifyKey(fmt.Sprintf("%s-%d", s.IdempotencyKey, try), in)
+	res.request = map[string]any{"mutation": "inventorySetQuantities", "idempotency_key": key, "input": in}
+	groups, err := cl.SetInventoryQuantities(ctx, in, key)
+	var se *shopify.Error
+	if errors.As(err, &se) && se.Kind == shopify.KindConflict && try < 2 {
+		return res, true
+	}
+	if err != nil {
+		res.err = err
+		return res, false
+	}
+	res.status, res.response, res.message = vocab.SyncSucceeded, groups, message
+	if len(groups) > 0 {
+		res.targetRef = groups[0].ID
+	}
+	return res, false
 }
 
 // levelsAt reads every stock level at a Shopify location, a page of 250 at
