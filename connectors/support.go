@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -64,4 +65,18 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return string(s[0]|0x20) + s[1:]
+}
+
+// ShopifyLocation reads a Shopify location a person typed into a
+// connection's settings — its number, its GID or the admin address ending
+// in it — as its GID; "" when it is none of those.
+func ShopifyLocation(v string) string {
+	v = strings.TrimRight(strings.TrimSpace(v), "/")
+	if i := strings.LastIndex(v, "/"); i >= 0 {
+		v = v[i+1:]
+	}
+	if len(v) == 0 || len(v) > 18 || strings.Trim(v, "0123456789") != "" {
+		return ""
+	}
+	return "gid://shopify/Location/" + v
 }

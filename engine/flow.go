@@ -87,6 +87,8 @@ func Flows() []Flow {
 		quickbooksCustomersFlow(),
 		quickbooksRefundsFlow(),
 		quickbooksPayoutsFlow(),
+		quickbooksStockFlow(),
+		quickbooksPricesFlow(),
 	}
 }
 

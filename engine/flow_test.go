@@ -24,7 +24,7 @@ func TestFlowsAreComplete(t *testing.T) {
 	kinds := []vocab.Kind{vocab.KindShopify, vocab.KindOdoo, vocab.KindShipBob, vocab.KindQuickBooks}
 	personal := []string{"name", "email", "phone", "address", "tracking number"}
 	names := map[string]bool{}
-	topics := map[[3]string]string{}
+	topics := map[[4]string]string{}
 	for _, f := range Flows() {
 		t.Run(f.Name, func(t *testing.T) {
 			require.NotEmpty(t, f.Name)
@@ -39,8 +39,9 @@ func TestFlowsAreComplete(t *testing.T) {
 			require.True(t, len(f.Topics) > 0 || f.Sweep != nil, "nothing plans it: no webhook topic and no sweep")
 			require.Equal(t, len(f.Topics) > 0, f.Plan != nil, "topics and their plan function go together")
 			for _, topic := range f.Topics {
-				// A topic may plan several flows, one per kind of target.
-				k := [3]string{string(f.From), topic, string(f.To)}
+				// A topic may plan several flows, one per kind of target
+				// and family (a QuickBooks item's stock and its prices).
+				k := [4]string{string(f.From), topic, string(f.To), string(f.Family)}
 				require.Empty(t, topics[k], "topic %s plans %s into the same kind too", topic, topics[k])
 				topics[k] = f.Name
 			}
@@ -61,7 +62,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 17)
+	require.Len(t, names, 19)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -89,6 +90,8 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"customers.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Customer/1", ""},
 		{"refunds.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Refund/1", "refund:7:gid://shopify/Refund/1"},
 		{"payouts.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/ShopifyPaymentsPayout/1", "payout:7:gid://shopify/ShopifyPaymentsPayout/1"},
+		{"inventory.quickbooks_shopify", "syncs", "items:1-9", "inventory:7:items:1-9"},
+		{"prices.quickbooks_shopify", "syncs", "items:1-9", "prices:7"},
 		{"nobody.knows", "syncs", "x", ""},
 	} {
 		require.Equal(t, c.queue, syncQueue(c.flow), c.flow)
@@ -103,10 +106,14 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 // Shopify's is a topic its shape check knows.
 func TestFlowTopics(t *testing.T) {
 	t.Parallel()
-	var got, warehouse []string
+	var got, warehouse, books []string
 	for _, f := range Flows() {
 		if f.From == vocab.KindShipBob {
 			warehouse = append(warehouse, f.Topics...)
+			continue
+		}
+		if f.From == vocab.KindQuickBooks {
+			books = append(books, f.Topics...)
 			continue
 		}
 		got = append(got, f.Topics...)
@@ -116,6 +123,8 @@ func TestFlowTopics(t *testing.T) {
 	require.Equal(t, []string{"customers/create", "customers/update", "inventory_levels/update", "orders/cancelled",
 		"orders/create", "orders/updated", "products/create", "products/update", "refunds/create"}, got)
 	require.Equal(t, []string{"order.shipped", "order.shipment.tracking.updated", "order.shipment.tracking_received", "order.shipment.delivered"}, warehouse)
+	// QuickBooks' topics as its connector names them ("qbo.<entity>.<operation>").
+	require.Equal(t, []string{"qbo.item.create", "qbo.item.update", "qbo.item.create", "qbo.item.update"}, books)
 	for _, topic := range got {
 		require.NotEmpty(t, shopify.CheckTopicShape(topic, []byte(`{"line_items":[],"order_id":1,"variants":[],"inventory_item_id":1,"refund_line_items":[]}`)), topic)
 	}
@@ -131,7 +140,8 @@ func TestSweepJobs(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string][]string{
-		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify"},
+		sweepJobStock: {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify",
+			"inventory.quickbooks_shopify"},
 		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify", "payouts.shopify_odoo"},
 	}, jobs)
 }

@@ -48,21 +48,29 @@ func pricesFlow() Flow {
 // priceBatch is the payload of a prices sync: the products' prices and costs
 // as Odoo had them, and which of the two families flow to the target.
 type priceBatch struct {
-	Prices bool      `json:"prices"`
-	Costs  bool      `json:"costs"`
+	Prices bool `json:"prices"`
+	Costs  bool `json:"costs"`
+	// System is the source's kind of system in sentences ("" for Odoo).
+	System string    `json:"system,omitempty"`
 	Items  []priceIn `json:"items"`
 }
+
+// from names the system the prices come from.
+func (b priceBatch) from() string { return cmpStr(b.System, "Odoo") }
 
 type priceIn struct {
 	ProductID int       `json:"product_id"`
 	SKU       string    `json:"sku"`
+	Name      string    `json:"name,omitempty"` // said when there is no SKU ("" for Odoo: its number is)
 	Price     float64   `json:"list_price"`
 	Cost      float64   `json:"standard_price"`
 	Version   time.Time `json:"write_date"`
 }
 
-func (p priceIn) ref() string  { return "product:" + strconv.Itoa(p.ProductID) }
-func (p priceIn) name() string { return cmpStr(p.SKU, fmt.Sprintf("Odoo product #%d", p.ProductID)) }
+func (p priceIn) ref() string { return "product:" + strconv.Itoa(p.ProductID) }
+func (p priceIn) name() string {
+	return cmpStr(p.SKU, cmpStr(p.Name, fmt.Sprintf("Odoo product #%d", p.ProductID)))
+}
 
 // money is how a price is written to Shopify and compared with its own.
 func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
@@ -84,17 +92,26 @@ func (e *Engine) SweepPrices(ctx context.Context, trigger string, force bool) (i
 	if err != nil {
 		return 0, err
 	}
+	return sweepEachMaster(rs, vocab.KindOdoo, priceFamilies, func(m int64) (int, error) {
+		return e.sweepPricesOf(ctx, rs, m, trigger, force)
+	})
+}
+
+// sweepEachMaster runs sweep for each enabled system of a kind that is the
+// source of one of the families, once each, whatever the others meet. It
+// returns how many syncs they queued.
+func sweepEachMaster(rs rules.Rules, kind vocab.Kind, fs []vocab.Family, sweep func(src int64) (int, error)) (int, error) {
 	var masters []int64
-	for _, f := range priceFamilies {
+	for _, f := range fs {
 		m := rs.Rule(f).Master
-		if c, ok := rs.Conn(m); ok && c.Kind == vocab.KindOdoo && c.Enabled && !slices.Contains(masters, m) {
+		if c, ok := rs.Conn(m); ok && c.Kind == kind && c.Enabled && !slices.Contains(masters, m) {
 			masters = append(masters, m)
 		}
 	}
 	total := 0
 	var errs []error
 	for _, m := range masters {
-		n, err := e.sweepPricesOf(ctx, rs, m, trigger, force)
+		n, err := sweep(m)
 		total += n
 		errs = append(errs, err)
 	}
@@ -165,51 +182,9 @@ func (e *Engine) queuePrices(ctx context.Context, rs rules.Rules, src int64, tgt
 		var qs []queued
 		for start := 0; start < len(items); start += maxBatch {
 			part := items[start:min(start+maxBatch, len(items))]
-			keys := make([]string, 0, len(part))
-			var newest time.Time
-			for _, it := range part {
-				keys = append(keys, it.SKU)
-				if it.Version.After(newest) {
-					newest = it.Version
-				}
-			}
 			ref := fmt.Sprintf("products:%d-%d", part[0].ProductID, part[len(part)-1].ProductID)
-			for _, t := range tgts {
-				base := store.NewSync{Direction: vocab.OdooToShopify, Flow: flowPrices, SourceConnectionID: src, TargetConnectionID: t,
-					Trigger: trigger, EntityType: entityPrices, EntityRef: ref, SearchKeys: keys, SourceVersion: newest,
-					MaxAttempts: e.cfg.MaxAttempts}
-				b := priceBatch{Items: part}
-				for _, f := range priceFamilies {
-					d := rs.Decide(f, src, t, nil)
-					switch {
-					case d.Allowed && f == vocab.Prices:
-						b.Prices = true
-					case d.Allowed:
-						b.Costs = true
-					case refusalWorthRecording(rs.Rule(f), src, t):
-						// Someone else decides the family (or two systems
-						// do): the change would have gone, and is refused.
-						s := base
-						s.Family, s.Status, s.ErrorClass, s.Message = f, vocab.SyncRejected, vocab.ClassOwnership, d.Reason
-						s.EntityKey = pricesLabel(f, len(part))
-						s.Payload = priceBatch{Prices: f == vocab.Prices, Costs: f == vocab.Costs, Items: part}
-						s.IdempotencyKey = newKey()
-						qs = append(qs, queued{sync: s})
-					}
-				}
-				if !b.Prices && !b.Costs {
-					continue
-				}
-				s := base
-				s.Family = vocab.Prices
-				if !b.Prices {
-					s.Family = vocab.Costs
-				}
-				s.EntityKey = batchLabel(b, len(part))
-				s.Payload, s.IdempotencyKey = b, newKey()
-				s.Message = fmt.Sprintf("%s from %s are waiting to be sent to %s.", capital(whatFlows(b)), rs.Name(src), rs.Name(t))
-				qs = append(qs, queued{sync: s, lease: pricesLease(t)})
-			}
+			qs = append(qs, e.priceSyncs(rs, store.NewSync{Direction: vocab.OdooToShopify, Flow: flowPrices, SourceConnectionID: src,
+				Trigger: trigger, EntityType: entityPrices, EntityRef: ref}, tgts, priceBatch{Items: part})...)
 		}
 		if _, err := e.insertSyncs(ctx, tx, qs); err != nil {
 			return err
@@ -218,6 +193,59 @@ func (e *Engine) queuePrices(ctx context.Context, rs rules.Rules, src int64, tgt
 		return tx.SaveSyncCursor(ctx, cur)
 	})
 	return n, err
+}
+
+// priceSyncs are the syncs of one batch of prices and costs for each
+// target: one carrying the families the sources of truth let through, and a
+// rejected one for each family refused that is worth recording. base names
+// the flow, source, trigger and entity; b the items and, for a source that
+// is not Odoo, its system.
+func (e *Engine) priceSyncs(rs rules.Rules, base store.NewSync, tgts []int64, b priceBatch) []queued {
+	src, part := base.SourceConnectionID, b.Items
+	base.SearchKeys = make([]string, 0, len(part))
+	for _, it := range part {
+		base.SearchKeys = append(base.SearchKeys, it.SKU)
+		if it.Version.After(base.SourceVersion) {
+			base.SourceVersion = it.Version
+		}
+	}
+	base.MaxAttempts = e.cfg.MaxAttempts
+	var qs []queued
+	for _, t := range tgts {
+		base.TargetConnectionID = t
+		b.Prices, b.Costs = false, false
+		for _, f := range priceFamilies {
+			d := rs.Decide(f, src, t, nil)
+			switch {
+			case d.Allowed && f == vocab.Prices:
+				b.Prices = true
+			case d.Allowed:
+				b.Costs = true
+			case refusalWorthRecording(rs.Rule(f), src, t):
+				// Someone else decides the family (or two systems
+				// do): the change would have gone, and is refused.
+				s := base
+				s.Family, s.Status, s.ErrorClass, s.Message = f, vocab.SyncRejected, vocab.ClassOwnership, d.Reason
+				s.EntityKey = pricesLabel(f, len(part))
+				s.Payload = priceBatch{Prices: f == vocab.Prices, Costs: f == vocab.Costs, System: b.System, Items: part}
+				s.IdempotencyKey = newKey()
+				qs = append(qs, queued{sync: s})
+			}
+		}
+		if !b.Prices && !b.Costs {
+			continue
+		}
+		s := base
+		s.Family = vocab.Prices
+		if !b.Prices {
+			s.Family = vocab.Costs
+		}
+		s.EntityKey = batchLabel(b, len(part))
+		s.Payload, s.IdempotencyKey = b, newKey()
+		s.Message = fmt.Sprintf("%s from %s are waiting to be sent to %s.", capital(whatFlows(b)), rs.Name(src), rs.Name(t))
+		qs = append(qs, queued{sync: s, lease: pricesLease(t)})
+	}
+	return qs
 }
 
 // refusalWorthRecording: a family refused for a target is recorded as a
@@ -320,13 +348,13 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync, b priceBatch, cl *
 		switch {
 		case b.Prices && it.Price == 0:
 			problems = append(problems, priceProblem{it, vocab.ClassValidation, fmt.Sprintf(
-				"%s has a price of %s in Odoo; Shopify would sell it for free. Fix the price in Odoo.", it.name(), money(it.Price))})
+				"%s has a price of %s in %s; Shopify would sell it for free. Fix the price in %[3]s.", it.name(), money(it.Price), b.from())})
 		case b.Prices && it.Price < 0:
 			problems = append(problems, priceProblem{it, vocab.ClassValidation, fmt.Sprintf(
-				"%s has a price of %s in Odoo; Shopify does not take a negative price. Fix the price in Odoo.", it.name(), money(it.Price))})
+				"%s has a price of %s in %s; Shopify does not take a negative price. Fix the price in %[3]s.", it.name(), money(it.Price), b.from())})
 		case b.Costs && it.Cost < 0:
 			problems = append(problems, priceProblem{it, vocab.ClassValidation, fmt.Sprintf(
-				"%s has a cost of %s in Odoo; Shopify does not take a negative cost. Fix the cost in Odoo.", it.name(), money(it.Cost))})
+				"%s has a cost of %s in %s; Shopify does not take a negative cost. Fix the cost in %[3]s.", it.name(), money(it.Cost), b.from())})
 		default:
 			valid = append(valid, it)
 		}
@@ -449,7 +477,7 @@ func (e *Engine) runPrices(ctx context.Context, s store.Sync, b priceBatch, cl *
 			parts = append(parts, fmt.Sprintf("%d already matched.", unchanged))
 		}
 		if superseded > 0 {
-			parts = append(parts, fmt.Sprintf("%d had changed again in Odoo and go with a newer sync.", superseded))
+			parts = append(parts, fmt.Sprintf("%d had changed again in %s and go with a newer sync.", superseded, b.from()))
 		}
 		if len(problems) > 0 {
 			parts = append(parts, fmt.Sprintf("%d could not be sent and have a failed sync each.", len(problems)))
@@ -515,7 +543,7 @@ func (e *Engine) splitOffPrices(ctx context.Context, s store.Sync, b priceBatch,
 	}
 	ns := make([]store.NewSync, len(problems))
 	for i, p := range problems {
-		one := priceBatch{Prices: b.Prices, Costs: b.Costs, Items: []priceIn{p.p}}
+		one := priceBatch{Prices: b.Prices, Costs: b.Costs, System: b.System, Items: []priceIn{p.p}}
 		ns[i] = store.NewSync{Family: s.Family, Direction: s.Direction, Flow: s.Flow, SourceConnectionID: s.SourceConnectionID,
 			TargetConnectionID: s.TargetConnectionID, Trigger: s.Trigger, EntityType: s.EntityType,
 			EntityRef: p.p.ref(), EntityKey: batchLabel(one, 1), SearchKeys: []string{p.p.SKU}, SourceVersion: p.p.Version,

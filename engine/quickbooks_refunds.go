@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,9 +19,14 @@ import (
 // credit memo when it is an invoice, for the same customer, with a line per
 // refunded product (mapped item, quantity, refunded amount). The order's
 // document is the one the orders flow made (its sync's target); a refund
-// whose order has not reached QuickBooks yet waits for it. Restock lines are
-// not sent (QuickBooks restocks the quantities of a refund receipt's
-// inventory items itself).
+// whose order has not reached QuickBooks yet waits for it.
+//
+// Stock: QuickBooks puts the quantity of a refund receipt's or credit
+// memo's line back on hand when its item is an inventory item and the
+// company tracks quantities. A line Shopify restocked carries its item and
+// quantity, so it goes back on hand; a line Shopify did not restock (kept,
+// damaged) is sent as its amount alone when its item tracks quantities, so
+// QuickBooks' count is left as it is.
 const flowRefundsQuickBooks = "refunds.shopify_quickbooks"
 
 // quickbooksRefundsFlow sends Shopify refunds into QuickBooks Online.
@@ -111,10 +117,19 @@ func (e *Engine) runQuickBooksRefund(ctx context.Context, s store.Sync, r refund
 	if acct := strings.TrimSpace(conn.Settings[quickbooks.FieldDepositTo]); acct != "" && entity == quickbooks.EntityRefundReceipt {
 		txn.DepositToAccountRef = &quickbooks.Ref{Value: acct}
 	}
+	counted, err := countedItems(ctx, cl, r.Lines, mapped)
+	if err != nil {
+		res.err = err
+		return res
+	}
 	for _, l := range r.Lines {
+		d := &quickbooks.SalesItemLineDetail{ItemRef: quickbooks.Ref{Value: mapped[l.VariantID]}, Qty: float64(l.Quantity),
+			UnitPrice: l.PriceUnit(), TaxCodeRef: &quickbooks.Ref{Value: "NON"}}
+		if !l.Restocked && counted[d.ItemRef.Value] {
+			d.Qty, d.UnitPrice = 0, 0 // the amount alone: nothing goes back on hand
+		}
 		txn.Line = append(txn.Line, quickbooks.Line{Description: l.Title, Amount: round2(l.Subtotal), DetailType: "SalesItemLineDetail",
-			SalesItemLineDetail: &quickbooks.SalesItemLineDetail{ItemRef: quickbooks.Ref{Value: mapped[l.VariantID]}, Qty: float64(l.Quantity),
-				UnitPrice: l.PriceUnit(), TaxCodeRef: &quickbooks.Ref{Value: "NON"}}})
+			SalesItemLineDetail: d})
 	}
 	reqID := qbRequestID(s.Flow, s.IdempotencyKey, txn)
 	res.request = map[string]any{"entity": entity, "requestid": reqID, "body": txn}
@@ -129,4 +144,33 @@ func (e *Engine) runQuickBooksRefund(ctx context.Context, s store.Sync, r refund
 	res.message = fmt.Sprintf("%s was created in %s as %s %s (total %s).", label, conn.Name, qbLabel(entity), created.DocNumber,
 		strconv.FormatFloat(created.TotalAmt, 'f', 2, 64))
 	return res
+}
+
+// countedItems are the items of a refund's lines not restocked whose
+// quantity QuickBooks counts (the company tracks quantities on hand and the
+// item is an inventory item tracking its own): none when every line was
+// restocked, without asking QuickBooks.
+func countedItems(ctx context.Context, cl *quickbooks.Client, lines []refundLineIn, mapped map[string]string) (map[string]bool, error) {
+	var ids []string
+	for _, l := range lines {
+		if !l.Restocked && !slices.Contains(ids, mapped[l.VariantID]) {
+			ids = append(ids, mapped[l.VariantID])
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	prefs, err := cl.Preferences(ctx)
+	if err != nil || !prefs.ProductAndServicesPrefs.QuantityOnHand {
+		return nil, err
+	}
+	items, err := cl.ItemsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, it := range items {
+		out[it.ID] = it.TracksQuantity()
+	}
+	return out, nil
 }

@@ -44,7 +44,8 @@ type refundLineIn struct {
 	SKU       string  `json:"sku,omitempty"`
 	Title     string  `json:"title,omitempty"`
 	Quantity  int     `json:"quantity"`
-	Subtotal  float64 `json:"subtotal"` // what is refunded for the line, before tax
+	Subtotal  float64 `json:"subtotal"`            // what is refunded for the line, before tax
+	Restocked bool    `json:"restocked,omitempty"` // the quantity went back into stock
 }
 
 // PriceUnit is the refunded amount per unit.
@@ -94,7 +95,7 @@ func parseRefund(payload []byte) (refundIn, string) {
 		if l.Subtotal != nil {
 			sub = *l.Subtotal
 		}
-		out.Lines = append(out.Lines, refundLineIn{VariantID: l.VariantID, SKU: l.SKU, Title: title, Quantity: l.Quantity, Subtotal: sub})
+		out.Lines = append(out.Lines, refundLineIn{VariantID: l.VariantID, SKU: l.SKU, Title: title, Quantity: l.Quantity, Subtotal: sub, Restocked: l.Restocked})
 	}
 	if len(out.Lines) == 0 {
 		return out, label + " refunds no products (an amount or shipping only); Crossdock sends only refunds of products, so enter this one in the ERP by hand."

@@ -160,23 +160,16 @@ func (e *Engine) queueWarehouseStock(ctx context.Context, rs rules.Rules, src in
 func (e *Engine) runShipBobStock(ctx context.Context, s store.Sync, b warehouseStockIn, cl *shopify.Client, conn store.Connection, _ verdict) result {
 	var res result
 	for try := 0; ; try++ {
+		levels, err := levelsAt(ctx, cl, b.Location)
+		if err != nil {
+			res.err = err
+			return res
+		}
 		current := map[string]shopify.InventoryLevel{}
-		after := ""
-		for {
-			page, err := cl.InventoryLevels(ctx, b.Location, after, 250)
-			if err != nil {
-				res.err = err
-				return res
+		for _, lv := range levels {
+			if lv.SKU != "" {
+				current[strings.ToUpper(lv.SKU)] = lv
 			}
-			for _, lv := range page.Levels {
-				if lv.SKU != "" {
-					current[strings.ToUpper(lv.SKU)] = lv
-				}
-			}
-			if !page.PageInfo.HasNextPage {
-				break
-			}
-			after = page.PageInfo.EndCursor
 		}
 		in := shopify.SetQuantitiesInput{Name: e.cfg.InventoryQuantity, Reason: "correction",
 			ReferenceDocumentURI: fmt.Sprintf("gid://crossdock/Sync/%d", s.ID)}
@@ -215,21 +208,49 @@ func (e *Engine) runShipBobStock(ctx context.Context, s store.Sync, b warehouseS
 			res.status, res.message = vocab.SyncSkipped, "Nothing to send. "+strings.Join(parts, " ")
 			return res
 		}
-		key := shopifyKey(fmt.Sprintf("%s-%d", s.IdempotencyKey, try), in)
-		res.request = map[string]any{"mutation": "inventorySetQuantities", "idempotency_key": key, "input": in}
-		groups, err := cl.SetInventoryQuantities(ctx, in, key)
-		var se *shopify.Error
-		if errors.As(err, &se) && se.Kind == shopify.KindConflict && try < 2 {
-			continue // sold in between: read again, set again
-		}
-		if err != nil {
-			res.err = err
+		if res, stale := setCompared(ctx, cl, s, try, in, strings.Join(parts, " ")); !stale {
 			return res
 		}
-		res.status, res.response, res.message = vocab.SyncSucceeded, groups, strings.Join(parts, " ")
-		if len(groups) > 0 {
-			res.targetRef = groups[0].ID
+		// Sold in between: read again, set again.
+	}
+}
+
+// setCompared makes one compare-and-set write of stock levels (the try-th
+// of a sync, each with a key of its own). stale reports that a level changed
+// in Shopify since it was read, up to the third try: the caller reads the
+// levels again and sets them once more.
+func setCompared(ctx context.Context, cl *shopify.Client, s store.Sync, try int, in shopify.SetQuantitiesInput, message string) (res result, stale bool) {
+	key := shopifyKey(fmt.Sprintf("%s-%d", s.IdempotencyKey, try), in)
+	res.request = map[string]any{"mutation": "inventorySetQuantities", "idempotency_key": key, "input": in}
+	groups, err := cl.SetInventoryQuantities(ctx, in, key)
+	var se *shopify.Error
+	if errors.As(err, &se) && se.Kind == shopify.KindConflict && try < 2 {
+		return res, true
+	}
+	if err != nil {
+		res.err = err
+		return res, false
+	}
+	res.status, res.response, res.message = vocab.SyncSucceeded, groups, message
+	if len(groups) > 0 {
+		res.targetRef = groups[0].ID
+	}
+	return res, false
+}
+
+// levelsAt reads every stock level at a Shopify location, a page of 250 at
+// a time: what a compare-and-set write compares with.
+func levelsAt(ctx context.Context, cl *shopify.Client, loc string) ([]shopify.InventoryLevel, error) {
+	var out []shopify.InventoryLevel
+	for after := ""; ; {
+		page, err := cl.InventoryLevels(ctx, loc, after, 250)
+		if err != nil {
+			return nil, err
 		}
-		return res
+		out = append(out, page.Levels...)
+		if !page.PageInfo.HasNextPage {
+			return out, nil
+		}
+		after = page.PageInfo.EndCursor
 	}
 }

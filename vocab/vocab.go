@@ -100,11 +100,14 @@ const (
 	ShipBobToShopify Direction = "shipbob_to_shopify"
 	// ShopifyToQuickBooks carries orders, customers and refunds into QuickBooks Online.
 	ShopifyToQuickBooks Direction = "shopify_to_quickbooks"
+	// QuickBooksToShopify carries QuickBooks items' stock, prices and costs
+	// to the storefront.
+	QuickBooksToShopify Direction = "quickbooks_to_shopify"
 )
 
 var directions = newTable(entry[Direction]{ShopifyToOdoo, "Shopify → Odoo"}, entry[Direction]{OdooToShopify, "Odoo → Shopify"},
 	entry[Direction]{ShopifyToShipBob, "Shopify → ShipBob"}, entry[Direction]{ShipBobToShopify, "ShipBob → Shopify"},
-	entry[Direction]{ShopifyToQuickBooks, "Shopify → QuickBooks"})
+	entry[Direction]{ShopifyToQuickBooks, "Shopify → QuickBooks"}, entry[Direction]{QuickBooksToShopify, "QuickBooks → Shopify"})
 
 // AllDirections lists every direction, in the order filters show them.
 func AllDirections() []Direction { return directions.all() }

@@ -77,6 +77,8 @@ type Item struct {
 	QtyOnHand      float64   `json:"QtyOnHand,omitempty"`
 	IncomeAccount  *Ref      `json:"IncomeAccountRef,omitempty"`
 	MetaData       *MetaData `json:"MetaData,omitempty"`
+	// Status is "Deleted" for an item change data capture reports deleted.
+	Status string `json:"status,omitempty"`
 }
 
 // SalesItemLineDetail is an item line's detail.

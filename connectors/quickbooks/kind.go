@@ -38,6 +38,10 @@ const (
 	FieldPayoutsBank     = "payouts_bank_account"
 	FieldPayoutsClearing = "payouts_clearing_account"
 	FieldPayoutsFees     = "payouts_fees_account"
+	// FieldStockLocation is the Shopify location QuickBooks' quantities on
+	// hand are set at, when QuickBooks is the source of stock (QuickBooks
+	// has no locations of its own).
+	FieldStockLocation = "shopify_location_id"
 )
 
 // How orders are recorded (FieldOrdersAs).
@@ -74,6 +78,8 @@ func Kind() connectors.Kind {
 			{Key: FieldPayoutsClearing, Label: "Account the payouts' sales come from (account id)",
 				Hint: "Usually Undeposited Funds, where sales receipts wait for their deposit, or an income account."},
 			{Key: FieldPayoutsFees, Label: "Expense account for payment fees (account id)", Hint: "Shopify Payments' fees are a negative line of each deposit."},
+			{Key: FieldStockLocation, Label: "Shopify location QuickBooks' stock is counted at", Placeholder: "71234567890",
+				Hint: "When QuickBooks is the source of stock, its quantities on hand are set there: the number at the end of the location's address in Shopify admin → Settings → Locations."},
 			{Key: FieldVerifierToken, Label: "Webhook verifier token", Secret: true, Hint: "From your app's Webhooks page; it is not the client secret."},
 			{Key: FieldRefreshToken, Label: "Refresh token", Secret: true, Advanced: true, Hint: "Filled in by \"Connect to QuickBooks\"; it changes at every refresh."},
 			{Key: FieldAPIBaseURL, Label: "API address", Advanced: true, Placeholder: ProductionBaseURL, Hint: "Only to point Crossdock at a test double."},
@@ -98,6 +104,9 @@ func Kind() connectors.Kind {
 			SecretGrace: time.Hour, Verify: VerifySignature, Read: ReadWebhook, CheckAccount: CheckRealm},
 		Offers: map[vocab.Family][]connectors.Capability{
 			vocab.Products:  {connectors.Read},
+			vocab.Inventory: {connectors.Read, connectors.Subscribe, connectors.Sweep},
+			vocab.Prices:    {connectors.Read, connectors.Subscribe, connectors.Sweep},
+			vocab.Costs:     {connectors.Read, connectors.Subscribe, connectors.Sweep},
 			vocab.Customers: {connectors.Write},
 			vocab.Orders:    {connectors.Write},
 			vocab.Refunds:   {connectors.Write},
@@ -124,6 +133,9 @@ func validate(s map[string]string) connectors.FieldErrors {
 				fe[f] = "An account id is a number, such as 35: the account's id in QuickBooks' chart of accounts."
 			}
 		}
+	}
+	if v := strings.TrimSpace(s[FieldStockLocation]); v != "" && connectors.ShopifyLocation(v) == "" {
+		fe[FieldStockLocation] = "A Shopify location is a number, such as 71234567890: the end of the location's address in Shopify admin → Settings → Locations."
 	}
 	if t := strings.TrimSpace(s[FieldTaxCode]); len(t) > 20 {
 		fe[FieldTaxCode] = "A tax code is at most 20 characters (TAX, NON, or a code's id)."

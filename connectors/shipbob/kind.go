@@ -146,11 +146,7 @@ func locationTail(v string) string {
 // LocationID is the Shopify location GID a connection's orders come from
 // ("" when none is set).
 func LocationID(settings map[string]string) string {
-	n := locationTail(settings[SettingLocation])
-	if !digitsRe.MatchString(n) {
-		return ""
-	}
-	return "gid://shopify/Location/" + n
+	return connectors.ShopifyLocation(settings[SettingLocation])
 }
 
 // ShippingMethod is the ship option of a connection's orders.

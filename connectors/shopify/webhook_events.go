@@ -268,6 +268,10 @@ type RefundEventLine struct {
 	Title     string
 	Name      string
 	Price     float64 // the line's unit price
+	// Restocked is true when the refunded quantity went back into stock
+	// (restock_type return, cancel or legacy_restock; no_restock leaves it
+	// out).
+	Restocked bool
 }
 
 // RefundEventTransaction is a payment movement of the refund.
@@ -286,10 +290,12 @@ func DecodeRefund(body []byte) (RefundEvent, error) {
 		Note            string `json:"note"`
 		CreatedAt       string `json:"created_at"`
 		ProcessedAt     string `json:"processed_at"`
+		Restock         bool   `json:"restock"`
 		RefundLineItems []struct {
-			Quantity int     `json:"quantity"`
-			Subtotal *Amount `json:"subtotal"`
-			LineItem struct {
+			Quantity    int     `json:"quantity"`
+			RestockType string  `json:"restock_type"`
+			Subtotal    *Amount `json:"subtotal"`
+			LineItem    struct {
 				VariantID *int64 `json:"variant_id"`
 				SKU       string `json:"sku"`
 				Title     string `json:"title"`
@@ -315,7 +321,7 @@ func DecodeRefund(body []byte) (RefundEvent, error) {
 	}
 	for _, l := range r.RefundLineItems {
 		rl := RefundEventLine{Quantity: l.Quantity, SKU: l.LineItem.SKU, Title: l.LineItem.Title, Name: l.LineItem.Name,
-			Price: float64(l.LineItem.Price)}
+			Price: float64(l.LineItem.Price), Restocked: l.RestockType != "" && l.RestockType != "no_restock" || l.RestockType == "" && r.Restock}
 		if l.Subtotal != nil {
 			sub := float64(*l.Subtotal)
 			rl.Subtotal = &sub

@@ -68,3 +68,34 @@ func (e *Env) AddQuickBooks(t testing.TB, o qbsandbox.Options, settings map[stri
 	}
 	return q
 }
+
+// InventoryItems seeds a QuickBooks twin whose items are inventory items
+// carrying the shop's SKUs, each with qty on hand, its variant's price and
+// a purchase cost of half that.
+func (e *Env) InventoryItems(qty float64) []qbsandbox.SeedItem {
+	var out []qbsandbox.SeedItem
+	for sku, v := range e.VariantBySKU {
+		price, _ := strconv.ParseFloat(v.Price, 64)
+		out = append(out, qbsandbox.SeedItem{SKU: sku, Name: v.Title + " " + sku, Price: price, Cost: price / 2, Inventory: true, Qty: qty})
+	}
+	return out
+}
+
+// Deliver stores a QuickBooks webhook delivery as the shared receiver does
+// (one event per change, read by the connector from the twin's signed body
+// in a format); it returns the events' ids.
+func (q *QuickBooks) Deliver(t testing.TB, st *store.Store, format string, changes ...qbsandbox.Change) []int64 {
+	t.Helper()
+	body, _ := q.Twin.Notification(format, "verifier", changes)
+	evs, err := quickbooks.ReadWebhook(nil, body)
+	require.NoError(t, err)
+	var ids []int64
+	for _, ev := range evs {
+		id, inserted, err := st.InsertWebhookEvent(context.Background(), store.NewWebhookEvent{ConnectionID: q.Conn.ID,
+			WebhookID: ev.DeliveryID, EventID: ev.EventID, Topic: ev.Topic, Payload: ev.Body})
+		require.NoError(t, err)
+		require.True(t, inserted)
+		ids = append(ids, id)
+	}
+	return ids
+}

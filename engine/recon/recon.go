@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"crossdock/connectors/odoo"
+	"crossdock/connectors/quickbooks"
 	"crossdock/connectors/shopify"
 	"crossdock/engine"
 	"crossdock/store"
@@ -244,6 +245,11 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 	if fam == vocab.Orders || fam == vocab.Refunds || fam == vocab.Payouts {
 		wantMaster, wantOther = vocab.KindShopify, vocab.KindOdoo
 	}
+	if fam == vocab.Prices && master.Kind == vocab.KindQuickBooks {
+		// QuickBooks' items carry a sales price and a purchase cost: they are
+		// compared, and make the finance review, as Odoo's products do.
+		wantMaster = vocab.KindQuickBooks
+	}
 	if master.Kind != wantMaster {
 		return store.RunOutcome{Status: store.RunFailed, Message: fmt.Sprintf(
 			"Crossdock compares %s when %s decides them; %s decides them here.", fam.Noun(), kindName(wantMaster), master.Name)}
@@ -391,8 +397,11 @@ func failed(err error, what string) store.RunOutcome {
 }
 
 func kindName(k vocab.Kind) string {
-	if k == vocab.KindShopify {
+	switch k {
+	case vocab.KindShopify:
 		return "Shopify"
+	case vocab.KindQuickBooks:
+		return "QuickBooks"
 	}
 	return "Odoo"
 }
@@ -425,6 +434,8 @@ func (s *Service) pullSnapshot(ctx context.Context, run store.ReconRun, c rules.
 		return s.odooPrices(ctx, run, c.ID)
 	case c.Kind == vocab.KindShopify && run.Family == store.ReconPrices:
 		return s.shopifyPrices(ctx, run, c.ID)
+	case c.Kind == vocab.KindQuickBooks && run.Family == store.ReconPrices:
+		return s.quickbooksPrices(ctx, run, c.ID)
 	case c.Kind == vocab.KindShopify && (run.Family == store.ReconOrders || run.Family == store.ReconRefunds):
 		return s.shopifyOrders(ctx, run, c.ID)
 	case c.Kind == vocab.KindOdoo && run.Family == store.ReconOrders:
@@ -689,6 +700,42 @@ func (s *Service) odooPrices(ctx context.Context, run store.ReconRun, connID int
 			return nil
 		}
 		after = ps[len(ps)-1].ID
+	}
+}
+
+// quickbooksPrices reads every active item of a QuickBooks company: its
+// sales price (UnitPrice) and purchase cost (PurchaseCost), in the
+// company's home currency. A cost of 0 is no cost, as Odoo's is.
+func (s *Service) quickbooksPrices(ctx context.Context, run store.ReconRun, connID int64) error {
+	cl, _, err := s.e.QuickBooksClient(ctx, connID)
+	if err != nil {
+		return err
+	}
+	prefs, err := cl.Preferences(ctx)
+	if err != nil {
+		return err
+	}
+	currency := prefs.CurrencyPrefs.HomeCurrency.Value
+	for start := 1; ; start += quickbooks.CDCLimit {
+		items, err := cl.Items(ctx, start, quickbooks.CDCLimit)
+		if err != nil {
+			return err
+		}
+		out := make([]store.PriceRow, 0, len(items))
+		for _, it := range items {
+			if it.Type == "Category" {
+				continue
+			}
+			price, cost := it.UnitPrice, it.PurchaseCost
+			out = append(out, store.PriceRow{VariantRef: it.ID, Label: engine.Or(strings.TrimSpace(it.Sku), it.Name), Price: &price, Cost: &cost,
+				Currency: currency, CostCurrency: currency})
+		}
+		if err := s.st.AddPriceSnapshot(ctx, run.ID, connID, out); err != nil {
+			return err
+		}
+		if len(items) < quickbooks.CDCLimit {
+			return nil
+		}
 	}
 }
 

@@ -93,7 +93,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			"Country": "US", "CompanyAddr": map[string]any{"Country": "US", "City": "Mountain View"}, "SupportedLanguages": "en"}}
 	case entity == "preferences" && r.Method == http.MethodGet:
 		out = map[string]any{"Preferences": map[string]any{
-			"ProductAndServicesPrefs": map[string]any{"ForSales": true, "QuantityOnHand": true},
+			"ProductAndServicesPrefs": map[string]any{"ForSales": true, "QuantityOnHand": !s.opts.NoInventoryTracking},
 			"SalesFormsPrefs":         map[string]any{"AllowShipping": !s.opts.NoShipping, "AllowDiscount": !s.opts.NoDiscount, "CustomTxnNumbers": true},
 			"CurrencyPrefs":           map[string]any{"MultiCurrencyEnabled": false, "HomeCurrency": map[string]any{"value": "USD"}},
 			"TaxPrefs":                map[string]any{"UsingSalesTax": true},
@@ -245,7 +245,39 @@ func (s *Server) create(entity string, in map[string]any, allowDupDoc bool) (map
 	if (txnEntities[entity] || entity == "deposit") && str(in["TxnDate"]) == "" {
 		in["TxnDate"] = s.now().Format("2006-01-02")
 	}
-	return s.insert(entity, in), nil
+	rec := s.insert(entity, in)
+	s.moveStock(entity, rec)
+	return rec, nil
+}
+
+// stockSign is how a sales document moves the quantity on hand of the
+// inventory items on its lines: a sale takes them off, a refund puts them
+// back.
+var stockSign = map[string]float64{"salesreceipt": -1, "invoice": -1, "refundreceipt": 1, "creditmemo": 1}
+
+// moveStock applies a new sales document to the quantity on hand of its
+// inventory items, as QuickBooks does when the company tracks quantities:
+// only items whose TrackQtyOnHand is on, by the line's Qty (a line without
+// one moves nothing). The item's change is stamped, so change data capture
+// reports it. Updates of a document are not re-applied.
+func (s *Server) moveStock(entity string, rec map[string]any) {
+	sign := stockSign[entity]
+	if sign == 0 || s.opts.NoInventoryTracking {
+		return
+	}
+	lines, _ := rec["Line"].([]any)
+	for _, l := range lines {
+		lm, _ := l.(map[string]any)
+		d, _ := lm["SalesItemLineDetail"].(map[string]any)
+		qty, _ := d["Qty"].(float64)
+		item := s.records["item"][refValue(d["ItemRef"])]
+		if item == nil || qty == 0 || item["TrackQtyOnHand"] != true {
+			continue
+		}
+		on, _ := item["QtyOnHand"].(float64)
+		item["QtyOnHand"] = on + sign*qty
+		s.bump(item)
+	}
 }
 
 func (s *Server) update(entity, id string, in map[string]any) (map[string]any, *faultError) {
@@ -660,7 +692,10 @@ func (s *Server) query(q string) (any, *faultError) {
 }
 
 // cdc answers GET /cdc?entities=A,B&changedSince=T: the records of each
-// entity changed since T (at most 30 days back, at most 1000 objects).
+// entity changed since T (at most 30 days back), at most 1000 objects in
+// all. QuickBooks does not say which changes a full answer keeps: the twin
+// keeps the oldest (by LastUpdatedTime, then id), so a client that asks
+// again from the newest change it got misses none.
 func (s *Server) cdc(list, since string) (any, *faultError) {
 	t, err := time.Parse(time.RFC3339, since)
 	if err != nil {
@@ -669,21 +704,43 @@ func (s *Server) cdc(list, since string) (any, *faultError) {
 	if s.now().Sub(t) > 30*24*time.Hour {
 		return nil, validation("2020", "Request has invalid or unsupported property", "changedSince must be within the last 30 days.", "changedSince")
 	}
-	var qrs []any
-	budget := 1000
+	type changed struct {
+		entity string
+		at     time.Time
+		id     int
+		rec    map[string]any
+	}
+	var all []changed
+	var names []string
 	for _, e := range strings.Split(list, ",") {
 		entity := strings.ToLower(strings.TrimSpace(e))
 		name := entities[entity]
 		if name == "" {
 			return nil, validation("2020", "Request has invalid or unsupported property", "Unknown entity "+e, "entities")
 		}
-		var recs []map[string]any
+		names = append(names, entity)
 		for _, rec := range s.records[entity] {
 			md, _ := rec["MetaData"].(map[string]any)
 			lu, err := time.Parse(time.RFC3339Nano, str(md["LastUpdatedTime"]))
-			if err == nil && !lu.Before(t) && budget > 0 {
-				recs = append(recs, rec)
-				budget--
+			if err == nil && !lu.Before(t) {
+				id, _ := strconv.Atoi(str(rec["Id"]))
+				all = append(all, changed{entity, lu, id, rec})
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b changed) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.id - b.id
+	})
+	all = all[:min(len(all), CDCLimit)]
+	var qrs []any
+	for _, entity := range names {
+		var recs []map[string]any
+		for _, c := range all {
+			if c.entity == entity {
+				recs = append(recs, c.rec)
 			}
 		}
 		slices.SortFunc(recs, func(a, b map[string]any) int {
@@ -693,9 +750,13 @@ func (s *Server) cdc(list, since string) (any, *faultError) {
 		})
 		qr := map[string]any{"startPosition": 1, "maxResults": len(recs)}
 		if len(recs) > 0 {
-			qr[name] = recs
+			qr[entities[entity]] = recs
 		}
 		qrs = append(qrs, qr)
 	}
 	return map[string]any{"CDCResponse": []any{map[string]any{"QueryResponse": qrs}}}, nil
 }
+
+// CDCLimit is how many objects one change-data-capture answer carries at
+// most.
+const CDCLimit = 1000

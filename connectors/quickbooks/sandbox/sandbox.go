@@ -44,12 +44,21 @@ type Options struct {
 	Now func() time.Time
 	// NoShipping and NoDiscount turn the sales-form preferences off.
 	NoShipping, NoDiscount bool
+	// NoInventoryTracking turns the company's quantity-on-hand tracking off
+	// (Preferences.ProductAndServicesPrefs.QuantityOnHand): sales and
+	// refunds then leave every item's quantity as it is.
+	NoInventoryTracking bool
 }
 
-// SeedItem is an item of the seeded catalogue.
+// SeedItem is an item of the seeded catalogue. An inventory item tracks
+// its quantity on hand (Type Inventory, TrackQtyOnHand); the others are
+// non-inventory items.
 type SeedItem struct {
 	SKU, Name string
 	Price     float64
+	Cost      float64 // PurchaseCost; 0 leaves it out
+	Inventory bool
+	Qty       float64 // QtyOnHand of an inventory item
 }
 
 // Write is one recorded create or update.
@@ -132,8 +141,16 @@ func (s *Server) seed() {
 	add("TaxCode", map[string]any{"Name": "NON", "Active": t, "Taxable": false})
 	add("PaymentMethod", map[string]any{"Name": "Credit Card", "Type": "CREDIT_CARD", "Active": t})
 	for _, it := range s.opts.Items {
-		add("Item", map[string]any{"Name": cmp.Or(it.Name, it.SKU), "Sku": it.SKU, "Type": "NonInventory", "UnitPrice": it.Price,
-			"Active": t, "IncomeAccountRef": map[string]any{"value": "2", "name": "Sales of Product Income"}})
+		rec := map[string]any{"Name": cmp.Or(it.Name, it.SKU), "Sku": it.SKU, "Type": "NonInventory", "UnitPrice": it.Price,
+			"Active": t, "IncomeAccountRef": map[string]any{"value": "2", "name": "Sales of Product Income"}}
+		if it.Cost != 0 {
+			rec["PurchaseCost"] = it.Cost
+		}
+		if it.Inventory {
+			rec["Type"], rec["TrackQtyOnHand"], rec["QtyOnHand"] = "Inventory", true, it.Qty
+			rec["InvStartDate"] = s.now().AddDate(0, -1, 0).Format("2006-01-02")
+		}
+		add("Item", rec)
 	}
 	// Last, so that the ids above stay as they were.
 	add("Account", map[string]any{"Name": "Bank Charges & Fees", "AccountType": "Expense", "Active": t})
@@ -349,6 +366,24 @@ func (s *Server) ItemBySKU(sku string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// EditItem changes an item's fields as a person would in QuickBooks
+// (UnitPrice, PurchaseCost, QtyOnHand…): its SyncToken moves on and its
+// LastUpdatedTime is now. It returns the change a webhook would announce.
+func (s *Server) EditItem(id string, fields map[string]any) (Change, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.records["item"][id]
+	if it == nil {
+		return Change{}, false
+	}
+	for k, v := range fields {
+		it[k] = v
+	}
+	s.bump(it)
+	at, _ := time.Parse(time.RFC3339Nano, str(it["MetaData"].(map[string]any)["LastUpdatedTime"]))
+	return Change{Entity: "Item", ID: id, Operation: "Update", At: at}, true
 }
 
 // AddCustomer adds a customer as a person would in QuickBooks.
