@@ -132,7 +132,7 @@ var ruleWords = map[string]struct{ title, help, label, hint string }{
 	store.AlertFreshnessMissed: {"Freshness target missed", "A flow has not delivered within its own freshness target (set under Sources of truth) while changes wait.", "", ""},
 	store.AlertFailedSyncsBurst: {"Failed syncs burst", "This many syncs of one flow fail (or start retrying) within the window: you hear of the first burst, not after the last retry.",
 		"Alert at (failed syncs)", "A whole number, at least 1."},
-	store.AlertBreakerOpen: {"System unavailable", "Crossdock paused sending to a system after it failed several times in a row (circuit breaker open).", "", ""},
+	store.AlertBreakerOpen:  {"System unavailable", "Crossdock paused sending to a system after it failed several times in a row (circuit breaker open).", "", ""},
 	store.AlertSignInEnding: {"Reconnect needed", "A system Crossdock is connected to by signing in (QuickBooks Online lets a sign-in last at most 5 years) must be connected again: 30 days before its sign-in ends, again 7 days before, and when it ended or the system refused it.", "", ""},
 	store.AlertReconDiscrepancies: {"Reconciliation differences piling up", "A kind of data has this many open (or acknowledged) differences between systems after its comparisons.",
 		"Alert at (open differences in one kind of data)", "A whole number, at least 1."},
