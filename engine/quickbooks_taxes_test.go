@@ -2,35 +2,31 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"crossdock/connectors/quickbooks"
 	qbsandbox "crossdock/connectors/quickbooks/sandbox"
+	shopsandbox "crossdock/connectors/shopify/sandbox"
 	"crossdock/engine/enginetest"
 	"crossdock/store"
 	"crossdock/vocab"
 )
 
 // taxedOrder is an order of the shop whose lines Shopify charged a tax on,
-// paid through gateway, as the REST body carries them (tax_lines on the
-// order and on each line, payment_gateway_names).
+// paid through gateway: the twin's orders/create body carries them as
+// Shopify's does (tax_lines on the order and on each line,
+// payment_gateway_names).
 func taxedOrder(t *testing.T, env *enginetest.Env, title string, rate float64, gateway string) (string, []byte) {
 	t.Helper()
-	o, payload := env.Order(t)
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(payload, &m))
-	tax := []map[string]any{{"title": title, "rate": rate, "price": "1.45", "channel_liable": false}}
-	for _, l := range m["line_items"].([]any) {
-		l.(map[string]any)["taxable"] = true
-		l.(map[string]any)["tax_lines"] = tax
-	}
-	m["tax_lines"], m["total_tax"], m["payment_gateway_names"] = tax, "1.45", []string{gateway}
-	b, err := json.Marshal(m)
+	v := env.Shop.Variants()[0]
+	o, err := env.Shop.AddOrder(shopsandbox.NewOrder{Lines: []shopsandbox.NewLine{{VariantID: v.GID(), Quantity: 2}},
+		Tax: &shopsandbox.Tax{Title: title, Rate: rate}, Gateway: gateway})
 	require.NoError(t, err)
-	return o.Name, b
+	payload, err := env.Shop.OrderCreatePayload(o.GID())
+	require.NoError(t, err)
+	return o.Name, payload
 }
 
 func lineTaxCode(t *testing.T, receipt map[string]any) string {
