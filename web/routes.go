@@ -70,7 +70,7 @@ func (s *Server) table() []route {
 	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
 	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }, BaseURL: cfg.BaseURL, Kinds: cfg.Kinds}
 	flows := handlers.Flows{Base: base, Store: st}
-	demoWS := handlers.Demo{Base: base, Load: s.loadDemo, AddQuickBooks: s.addDemoQuickBooks}
+	demoWS := handlers.Demo{Base: base, Load: s.loadDemo, AddQuickBooks: s.addDemoQuickBooks, LoadQuickBooks: s.loadDemoQuickBooks}
 	settings := handlers.Settings{Base: base, Store: st, Version: cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
 	audit := handlers.Audit{Base: base, Store: st}
@@ -311,6 +311,28 @@ func (s *Server) table() []route {
 func (s *Server) addDemoQuickBooks(ctx context.Context, a store.Actor) (int64, error) {
 	c, err := demo.AddQuickBooks(ctx, s.cfg.Store, s.box, a, s.cfg.BaseURL, s.demo)
 	return c.ID, err
+}
+
+// loadDemoQuickBooks loads the Shopify + QuickBooks demo, and reads both
+// catalogues so the mapping pages offer QuickBooks' products, tax codes
+// and payment methods.
+func (s *Server) loadDemoQuickBooks(ctx context.Context, a store.Actor) (string, error) {
+	d, err := demo.LoadWithQuickBooks(ctx, s.cfg.Store, s.box, a, s.cfg.BaseURL, s.demo, cmp.Or(s.cfg.DemoSeed, demo.DefaultSeed))
+	if errors.Is(err, demo.ErrLoaded) {
+		return "", handlers.ErrDemoLoaded
+	}
+	if err != nil {
+		return "", err
+	}
+	summary := d.Summary()
+	if s.cfg.Connections != nil {
+		for _, id := range []int64{d.ShopifyConnectionID, d.QuickBooksConnectionID} {
+			if _, err := s.cfg.Connections.RefreshCatalogue(ctx, a, id); err != nil {
+				return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", nil
+			}
+		}
+	}
+	return summary, nil
 }
 
 // loadDemo loads the demo workspace (sandbox Shopify and Odoo served under /sandbox/).

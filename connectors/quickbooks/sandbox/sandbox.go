@@ -199,6 +199,20 @@ func (s *Server) IssueRefreshToken() string {
 	return t
 }
 
+// AcceptRefreshToken makes the twin accept a refresh token it issued before
+// a restart (the demo's twin keeps its tokens in memory; the connection
+// kept the newest one).
+func (s *Server) AcceptRefreshToken(t string) {
+	if t == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refresh[t] == nil {
+		s.refresh[t] = &refreshToken{issued: s.now()}
+	}
+}
+
 // RevokeRefreshTokens makes every refresh token invalid (a person
 // disconnected the app).
 func (s *Server) RevokeRefreshTokens() {
