@@ -129,7 +129,7 @@ func Overview(p OverviewPage) templ.Component {
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
-							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<button class=\"btn\" type=\"submit\" id=\"demo-odoo\">Demo: Shopify + Odoo</button></form><form method=\"post\" action=\"/demo\">")
+							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<button class=\"btn\" type=\"submit\" id=\"demo-odoo\">Load the Shopify + Odoo demo</button></form><form method=\"post\" action=\"/demo\">")
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
@@ -137,7 +137,7 @@ func Overview(p OverviewPage) templ.Component {
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
-							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<input type=\"hidden\" name=\"with\" value=\"quickbooks_only\"> <button class=\"btn\" type=\"submit\" id=\"demo-shopify-quickbooks\">Demo: Shopify + QuickBooks</button></form><form method=\"post\" action=\"/demo\">")
+							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<input type=\"hidden\" name=\"with\" value=\"quickbooks_only\"> <button class=\"btn\" type=\"submit\" id=\"demo-shopify-quickbooks\">Load the Shopify + QuickBooks demo</button></form><form method=\"post\" action=\"/demo\">")
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
@@ -145,7 +145,7 @@ func Overview(p OverviewPage) templ.Component {
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
-							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<input type=\"hidden\" name=\"with\" value=\"quickbooks\"> <button class=\"btn\" type=\"submit\" id=\"demo-quickbooks\">Demo: Shopify + Odoo + QuickBooks</button></form>")
+							templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<input type=\"hidden\" name=\"with\" value=\"quickbooks\"> <button class=\"btn\" type=\"submit\" id=\"demo-quickbooks\">Load the Shopify + Odoo + QuickBooks demo</button></form>")
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
