@@ -324,15 +324,23 @@ func (s *Server) loadDemoQuickBooks(ctx context.Context, a store.Actor) (string,
 	if err != nil {
 		return "", err
 	}
-	summary := d.Summary()
-	if s.cfg.Connections != nil {
-		for _, id := range []int64{d.ShopifyConnectionID, d.QuickBooksConnectionID} {
-			if _, err := s.cfg.Connections.RefreshCatalogue(ctx, a, id); err != nil {
-				return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", nil
-			}
+	summary, _ := s.readDemoCatalogues(ctx, a, d.Summary(), d.ShopifyConnectionID, d.QuickBooksConnectionID)
+	return summary, nil
+}
+
+// readDemoCatalogues reads the demo systems' catalogues now, so the mapping
+// pages have something to match; a failure is said after the summary, and
+// ok is false.
+func (s *Server) readDemoCatalogues(ctx context.Context, a store.Actor, summary string, ids ...int64) (_ string, ok bool) {
+	if s.cfg.Connections == nil {
+		return summary, true
+	}
+	for _, id := range ids {
+		if _, err := s.cfg.Connections.RefreshCatalogue(ctx, a, id); err != nil {
+			return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", false
 		}
 	}
-	return summary, nil
+	return summary + " Their catalogues are read.", true
 }
 
 // loadDemo loads the demo workspace (sandbox Shopify and Odoo served under /sandbox/).
@@ -344,15 +352,11 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	summary := d.Summary()
+	summary, ok := s.readDemoCatalogues(ctx, a, d.Summary(), d.ShopifyConnectionID, d.OdooConnectionID)
+	if !ok {
+		return summary, nil
+	}
 	if s.cfg.Connections != nil {
-		// Read both catalogues now, so the mapping pages have something to match.
-		for _, id := range []int64{d.ShopifyConnectionID, d.OdooConnectionID} {
-			if _, err := s.cfg.Connections.RefreshCatalogue(ctx, a, id); err != nil {
-				return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", nil
-			}
-		}
-		summary += " Their catalogues are read."
 		// The warehouse has no catalogue to read: its connection is tested,
 		// so that the Overview shows it answering from the start.
 		if d.ShipBobConnectionID != 0 {

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -97,21 +96,8 @@ func LoadWithQuickBooks(ctx context.Context, st *store.Store, box *secretbox.Box
 	if out.Orders, err = w.placeBooksOrders(ctx, st, shop.ID); err != nil {
 		return BooksLoaded{}, fmt.Errorf("demo: orders: %w", err)
 	}
-	sealed, err := seal(box, cfg)
-	if err != nil {
-		return BooksLoaded{}, err
-	}
-	err = st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertSetting(ctx, SettingKey, sealed); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return ErrLoaded
-			}
-			return err
-		}
-		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
-			Summary: fmt.Sprintf("Loaded the Shopify + QuickBooks demo: %s products mapped, the state tax and 2 payment gateways mapped, %s orders",
-				number.Thousands(out.Mapped), number.Thousands(out.Orders))})
-	})
+	err = markLoaded(ctx, st, box, a, cfg, fmt.Sprintf("Loaded the Shopify + QuickBooks demo: %s products mapped, the state tax and 2 payment gateways mapped, %s orders",
+		number.Thousands(out.Mapped), number.Thousands(out.Orders)))
 	if err != nil {
 		return BooksLoaded{}, err
 	}

@@ -416,24 +416,11 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	if err = w.placeOrders(ctx, st, shopConn.ID, &drift); err != nil {
 		return Loaded{}, fmt.Errorf("demo: orders: %w", err)
 	}
-	sealed, err := seal(box, cfg)
-	if err != nil {
-		return Loaded{}, err
-	}
-	err = st.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.InsertSetting(ctx, SettingKey, sealed); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return ErrLoaded
-			}
-			return err
-		}
-		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
-			Summary: fmt.Sprintf("Loaded the demo workspace: %s Shopify variants, %s Odoo products, %s mapped, %s price and %s stock differences, "+
-				"%s variants left unmapped, %s orders of which Odoo refuses %s, %s prices below cost and %s margins below threshold",
-				number.Thousands(len(w.Shop.Variants())), number.Thousands(len(w.Odoo.Products())), number.Thousands(drift.Mapped), number.Thousands(drift.Prices),
-				number.Thousands(drift.Stock), number.Thousands(drift.Unmapped), number.Thousands(drift.Orders), number.Thousands(drift.RefusedOrders),
-				number.Thousands(drift.BelowCost), number.Thousands(drift.BelowThreshold))})
-	})
+	err = markLoaded(ctx, st, box, a, cfg, fmt.Sprintf("Loaded the demo workspace: %s Shopify variants, %s Odoo products, %s mapped, %s price and %s stock differences, "+
+		"%s variants left unmapped, %s orders of which Odoo refuses %s, %s prices below cost and %s margins below threshold",
+		number.Thousands(len(w.Shop.Variants())), number.Thousands(len(w.Odoo.Products())), number.Thousands(drift.Mapped), number.Thousands(drift.Prices),
+		number.Thousands(drift.Stock), number.Thousands(drift.Unmapped), number.Thousands(drift.Orders), number.Thousands(drift.RefusedOrders),
+		number.Thousands(drift.BelowCost), number.Thousands(drift.BelowThreshold)))
 	if err != nil {
 		return Loaded{}, err
 	}
@@ -456,6 +443,24 @@ func notLoaded(ctx context.Context, st *store.Store) error {
 		return err
 	}
 	return nil
+}
+
+// markLoaded writes the setting that makes the demo loaded, sealed, and
+// audits the load, in one transaction: a second, racing load gets ErrLoaded.
+func markLoaded(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, cfg Config, summary string) error {
+	sealed, err := seal(box, cfg)
+	if err != nil {
+		return err
+	}
+	return st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertSetting(ctx, SettingKey, sealed); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return ErrLoaded
+			}
+			return err
+		}
+		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1", Summary: summary})
+	})
 }
 
 // createShop adds the demo store's connection.
