@@ -6,6 +6,10 @@ import "context"
 const (
 	EntityVariant  = "variant"
 	EntityLocation = "location"
+	// EntityTaxCode and EntityPaymentMethod are an accounting system's tax
+	// codes, and its payment methods with the accounts money is deposited to.
+	EntityTaxCode       = "tax_code"
+	EntityPaymentMethod = "payment_method"
 )
 
 // Record is one record of a system's catalogue.
@@ -21,6 +25,8 @@ type Record struct {
 type CatalogueReader interface {
 	// ReadCatalogue hands every product variant, then every stock
 	// location, to put in batches (entity is EntityVariant or
-	// EntityLocation). An error from put stops the reading.
+	// EntityLocation; an accounting system also hands its EntityTaxCode
+	// and EntityPaymentMethod records). An error from put stops the
+	// reading.
 	ReadCatalogue(ctx context.Context, put func(entity string, batch []Record) error) error
 }

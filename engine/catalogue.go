@@ -14,6 +14,9 @@ import (
 // CatalogueCounts says how many records a catalogue refresh read.
 type CatalogueCounts struct {
 	Variants, Locations int
+	// TaxCodes and PaymentMethods count an accounting system's tax codes,
+	// and its payment methods with its deposit accounts.
+	TaxCodes, PaymentMethods int
 	// Gone is how many previously seen records the system no longer has.
 	Gone int64
 	// Mended names the records kept with U+FFFD in place of a NUL
@@ -139,7 +142,11 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 		return CatalogueCounts{}, fmt.Errorf("engine: no catalogue for %s connections", conn.Kind)
 	}
 	var n CatalogueCounts
+	read := []string{entityVariant, entityLocation}
 	err = reader.ReadCatalogue(ctx, func(entity string, batch []connectors.Record) error {
+		if !containsStr(read, entity) {
+			read = append(read, entity)
+		}
 		recs := make([]store.ExternalRecord, len(batch))
 		for i, r := range batch {
 			recs[i] = store.ExternalRecord{ExternalID: r.ExternalID, SKU: r.SKU, Barcode: r.Barcode, Name: r.Name,
@@ -151,6 +158,10 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 			n.Variants += stored
 		case entityLocation:
 			n.Locations += stored
+		case connectors.EntityTaxCode:
+			n.TaxCodes += stored
+		case connectors.EntityPaymentMethod:
+			n.PaymentMethods += stored
 		}
 		return err
 	})
@@ -158,7 +169,7 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 		return n, err
 	}
 	// Everything read in this pass was stamped after start; older rows are gone.
-	for _, typ := range []string{entityVariant, entityLocation} {
+	for _, typ := range read {
 		gone, err := e.cfg.Store.MarkMissingExternalRecords(ctx, connectionID, typ, start)
 		if err != nil {
 			return n, err

@@ -46,6 +46,10 @@ import (
 // table. *store.Store implements it.
 type Resolver interface {
 	ResolveRefs(ctx context.Context, fromConn, toConn int64, entityType string, externalIDs []string) (map[string]string, []string, error)
+	// ResolveAllRefs gives every reference in toConn, oldest first (types
+	// with several references per system: a payment method's method and
+	// deposit account).
+	ResolveAllRefs(ctx context.Context, fromConn, toConn int64, entityType string, externalIDs []string) (map[string][]string, []string, error)
 }
 
 // Config configures an Engine. Zero values get the defaults in brackets.

@@ -23,9 +23,10 @@ import (
 // receipt (paid) or an invoice (not paid yet), as the connection's "Record
 // orders as" setting says. Its lines are the mapped items, then shipping
 // (QuickBooks' shipping item) and the order's discount as lines; taxed
-// lines carry the connection's tax code (a per-connection default: tax
-// codes are not a mapping type yet), the others NON. The customer is found
-// by e-mail or created, one per e-mail.
+// lines carry the tax code their Shopify tax maps to, the others NON, and a
+// sales receipt the payment method and deposit account its payment gateway
+// maps to (quickbooks_taxes.go). The customer is found by e-mail or
+// created, one per e-mail.
 //
 // Exactly once: the document's number is the Shopify order number, looked
 // up before creating, and the create carries a requestid derived from the
@@ -49,6 +50,12 @@ type qbOrderIn struct {
 	Taxed     bool         `json:"taxed,omitempty"` // Shopify charged tax on the order
 	Shipping  []qbShipping `json:"shipping_lines,omitempty"`
 	TaxedSKUs []string     `json:"taxed_lines,omitempty"` // variant GIDs of the taxable lines
+	// LineTaxes are the taxes of each taxed line (variant GID → tax keys,
+	// qbTaxKey); Taxes the order's, for lines that name none.
+	LineTaxes map[string][]string `json:"line_taxes,omitempty"`
+	Taxes     []string            `json:"taxes,omitempty"`
+	// Gateway is the payment gateway the order is mapped by (qbGateway).
+	Gateway string `json:"gateway,omitempty"`
 }
 
 type qbShipping struct {
@@ -101,9 +108,16 @@ func parseQuickBooksOrder(payload []byte, topic string) (qbOrderIn, string) {
 			o.Shipping = append(o.Shipping, qbShipping{Title: s.Title, Price: p})
 		}
 	}
+	o.Taxes, o.Gateway = qbTaxKeys(r.TaxLines), qbGateway(r.Gateways)
 	for _, l := range r.Lines {
 		if l.Taxable && l.VariantID != "" {
 			o.TaxedSKUs = append(o.TaxedSKUs, l.VariantID)
+			if ks := qbTaxKeys(l.TaxLines); len(ks) > 0 {
+				if o.LineTaxes == nil {
+					o.LineTaxes = map[string][]string{}
+				}
+				o.LineTaxes[l.VariantID] = ks
+			}
 		}
 	}
 	return o, ""
@@ -182,6 +196,14 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 	if !ok {
 		return res
 	}
+	// Tax codes: a tax with no QuickBooks code fails the order before
+	// anything is written.
+	codes := map[string]string{}
+	if o.Taxed {
+		if codes, ok = e.qbTaxCodes(ctx, s, conn, o, label, &res); !ok {
+			return res
+		}
+	}
 
 	// Sent already (by an earlier sync, or a person)? Its number says.
 	if ex, found, err := cl.TxnByDocNumber(ctx, entity, doc); err != nil {
@@ -200,25 +222,20 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 		return res
 	}
 
-	taxCode := cmp.Or(strings.TrimSpace(conn.Settings[quickbooks.FieldTaxCode]), "TAX")
-	taxed := map[string]bool{}
-	for _, v := range o.TaxedSKUs {
-		taxed[v] = true
-	}
 	txn := quickbooks.Txn{DocNumber: doc, TxnDate: o.CreatedAt.Format("2006-01-02"), CustomerRef: &quickbooks.Ref{Value: cust.ID, Name: cust.DisplayName},
 		PrivateNote: "Shopify order " + cmpStr(o.Name, o.ID) + " (" + o.ID + ")"}
 	if o.Email != "" {
 		txn.BillEmail = &quickbooks.Email{Address: o.Email}
 	}
-	if acct := strings.TrimSpace(conn.Settings[quickbooks.FieldDepositTo]); acct != "" && entity == quickbooks.EntitySalesReceipt {
-		txn.DepositToAccountRef = &quickbooks.Ref{Value: acct}
+	if entity == quickbooks.EntitySalesReceipt {
+		if txn.PaymentMethodRef, txn.DepositToAccountRef, err = e.qbPayment(ctx, s, conn, o.Gateway); err != nil {
+			res.err = err
+			return res
+		}
 	}
 	for _, l := range o.Lines {
 		price, _ := strconv.ParseFloat(l.Price, 64)
-		code := "NON"
-		if o.Taxed && taxed[l.VariantID] {
-			code = taxCode
-		}
+		code := cmp.Or(codes[l.VariantID], "NON")
 		txn.Line = append(txn.Line, quickbooks.Line{Description: l.Title, Amount: round2(price * float64(l.Quantity)), DetailType: "SalesItemLineDetail",
 			SalesItemLineDetail: &quickbooks.SalesItemLineDetail{ItemRef: quickbooks.Ref{Value: mapped[l.VariantID]}, Qty: float64(l.Quantity),
 				UnitPrice: price, TaxCodeRef: &quickbooks.Ref{Value: code}}})

@@ -402,6 +402,9 @@ func (h Connections) RefreshCatalogue(c *fiber.Ctx) error {
 		return Redirect(c, fmt.Sprintf("/connections/%d", conn.ID))
 	}
 	msg := fmt.Sprintf("Read %d variants and %d locations from %s.", n.Variants, n.Locations, conn.Name)
+	if n.TaxCodes > 0 || n.PaymentMethods > 0 {
+		msg = fmt.Sprintf("Read %d products, %d tax codes and %d payment methods and deposit accounts from %s.", n.Variants, n.TaxCodes, n.PaymentMethods, conn.Name)
+	}
 	if n.Gone > 0 {
 		msg += fmt.Sprintf(" %d records it had before are gone.", n.Gone)
 	}

@@ -28,11 +28,18 @@ type Demo struct {
 	// AddQuickBooks adds the demo QuickBooks company ("with=quickbooks");
 	// nil when the console offers none.
 	AddQuickBooks DemoConnector
+	// LoadQuickBooks loads the Shopify + QuickBooks demo instead
+	// ("with=quickbooks_only"); nil when the console offers none.
+	LoadQuickBooks DemoLoader
 }
 
 // LoadWorkspace creates the sandbox systems and their connections.
 func (h Demo) LoadWorkspace(c *fiber.Ctx) error {
-	summary, err := h.Load(c.UserContext(), Actor(c))
+	load := h.Load
+	if c.FormValue("with") == "quickbooks_only" && h.LoadQuickBooks != nil {
+		load = h.LoadQuickBooks
+	}
+	summary, err := load(c.UserContext(), Actor(c))
 	if c.FormValue("with") == "quickbooks" && h.AddQuickBooks != nil && (err == nil || errors.Is(err, ErrDemoLoaded)) {
 		id, err := h.AddQuickBooks(c.UserContext(), Actor(c))
 		if err != nil {
@@ -42,7 +49,7 @@ func (h Demo) LoadWorkspace(c *fiber.Ctx) error {
 		return Redirect(c, fmt.Sprintf("/connections/%d", id))
 	}
 	if errors.Is(err, ErrDemoLoaded) {
-		h.Flash(c, "info", "The demo workspace is already loaded: its two connections are below.")
+		h.Flash(c, "info", "The demo workspace is already loaded: its connections are below.")
 		return Redirect(c, "/connections")
 	}
 	if err != nil {

@@ -173,17 +173,22 @@ func (h Mappings) Unmapped(c *fiber.Ctx) error {
 	for _, w := range waiting {
 		p.Waiting = append(p.Waiting, views.WaitingView{ChangeSetID: w.ChangeSetID, Pending: w.Status == store.ChangeSetPending, N: w.N})
 	}
-	// Locations are few: every candidate in a drop-down. Other types are
-	// searched as the person types.
-	if p.Type == "location" {
+	// Locations, tax codes and payment methods are few: every candidate in
+	// a drop-down. Other types are searched as the person types. A tax
+	// code or a payment method may be the counterpart of several records,
+	// so those mapped already stay offered.
+	if p.Type == "location" || l.manyPer(p.Type) {
 		cands, err := h.Store.MappingCandidates(ctx, store.CandidateFilter{In: to, Other: from, EntityType: p.Type, Limit: store.MaxCandidates})
 		if err != nil {
 			return err
 		}
 		p.Dropdown = true
 		for _, cd := range cands {
-			if cd.MappedTo == "" {
+			switch {
+			case cd.MappedTo == "":
 				p.Choices = append(p.Choices, components.Option{Value: cd.ExternalID, Label: store.RecordLabel(cd.ExternalRecord)})
+			case l.manyPer(p.Type):
+				p.Choices = append(p.Choices, components.Option{Value: cd.ExternalID, Label: store.RecordLabel(cd.ExternalRecord) + " (as " + cd.MappedTo + ")"})
 			}
 		}
 	}

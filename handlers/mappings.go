@@ -133,6 +133,17 @@ func (l mappingLookups) hasType(key string) bool {
 	return false
 }
 
+// manyPer reports whether records of a type may share a counterpart
+// (tax codes, payment methods).
+func (l mappingLookups) manyPer(key string) bool {
+	for _, t := range l.types {
+		if t.Key == key {
+			return t.ManyPerConnection
+		}
+	}
+	return false
+}
+
 func (l mappingLookups) connName(id int64) string {
 	for _, c := range l.conns {
 		if c.ID == id {

@@ -156,14 +156,19 @@ func overviewConnection(kinds *connectors.Registry, conn store.Connection, at ti
 // tryList is the demo's "what to try" steps for a role: each links to the
 // exact place where the problem it names can be seen and fixed.
 func tryList(role vocab.Role, cs []store.Connection) []views.TryStep {
-	var shop, odoo int64
+	var shop, odoo, books int64
 	for _, c := range cs {
 		switch {
 		case c.Kind == vocab.KindShopify && shop == 0:
 			shop = c.ID
 		case c.Kind == vocab.KindOdoo && odoo == 0:
 			odoo = c.ID
+		case c.Kind == vocab.KindQuickBooks && books == 0:
+			books = c.ID
 		}
+	}
+	if odoo == 0 && books != 0 {
+		return tryBooks(role, shop, books)
 	}
 	var steps []views.TryStep
 	if role != vocab.RoleFinance {
@@ -186,6 +191,23 @@ func tryList(role vocab.Role, cs []store.Connection) []views.TryStep {
 			Text: "Price fixes finance asked for wait here for an operator."})
 	}
 	return steps
+}
+
+// tryBooks is "what to try" in the Shopify + QuickBooks demo.
+func tryBooks(role vocab.Role, shop, books int64) []views.TryStep {
+	if role == vocab.RoleFinance {
+		return []views.TryStep{{Title: "See the orders QuickBooks received", Href: "/syncs?" + url.Values{"family": {string(vocab.Orders)}}.Encode(),
+			Text: "Each order of the store becomes a sales receipt in QuickBooks, with its tax code and the account it is deposited to."}}
+	}
+	return []views.TryStep{
+		{Title: "See the orders become sales receipts", Href: "/syncs?" + url.Values{"family": {string(vocab.Orders)}}.Encode(),
+			Text: "Each order of the store becomes a sales receipt in QuickBooks, with its tax code and the account it is deposited to."},
+		{Title: "Map the tax that is not mapped", Href: "/mappings/unmapped?" + url.Values{
+			"type": {"tax_code"}, "from": {strconv.FormatInt(shop, 10)}, "to": {strconv.FormatInt(books, 10)}}.Encode(),
+			Text: "One order carries a city tax QuickBooks has no tax code for yet: map it, have another admin approve it, and the order goes through."},
+		{Title: "See how taxes and payments are mapped", Href: "/mappings?" + url.Values{"type": {"tax_code"}}.Encode(),
+			Text: "The store's sales tax is a QuickBooks tax code; Shopify Payments and PayPal are payment methods with the accounts their money goes to."},
+	}
 }
 
 // sentHref lists the discrepancies finance sent to the operators.

@@ -29,6 +29,10 @@ const (
 	AlertReconRunFailed     = "recon_run_failed"
 	AlertIntakeStuck        = "webhook_intake_stuck"
 	AlertLongWorkStuck      = "long_work_stuck"
+	// AlertSignInEnding: a connection made by signing in (QuickBooks) must
+	// be connected again soon (30 days ahead, again at 7), or now: its
+	// sign-in ended or was refused.
+	AlertSignInEnding = "sign_in_ending"
 )
 
 // Alert states.
@@ -40,7 +44,7 @@ const (
 
 // AlertKinds lists the rule kinds in page order.
 var AlertKinds = []string{AlertWebhookFailureRate, AlertQueueLag, AlertIntakeStuck, AlertFreshnessMissed, AlertFailedSyncsBurst,
-	AlertBreakerOpen, AlertSubscriptionGone, AlertReconDiscrepancies, AlertReconRunFailed, AlertLongWorkStuck}
+	AlertBreakerOpen, AlertSignInEnding, AlertSubscriptionGone, AlertReconDiscrepancies, AlertReconRunFailed, AlertLongWorkStuck}
 
 // AlertRule is one kind of condition Crossdock watches.
 type AlertRule struct {
@@ -170,6 +174,10 @@ type AlertCondition struct {
 	Kind, Key      string
 	Title, Message string
 	Value          float64
+	// Escalate: Value is a stage (a sign-in ending in 30 days, in 7, now);
+	// a higher stage than the open alert's closes it without a "resolved"
+	// notice and fires a new alert, acknowledged or not.
+	Escalate bool
 }
 
 // Alert is one firing of a condition, open or resolved.
@@ -219,6 +227,12 @@ func (s *Store) ApplyAlertConditions(ctx context.Context, rules []AlertRule, con
 		held := map[[2]string]bool{}
 		for _, c := range conds {
 			held[[2]string{c.Kind, c.Key}] = true
+			if c.Escalate {
+				if _, err := tx.ext.ExecContext(ctx, `UPDATE alerts SET state = 'resolved', resolved_at = $4, resolved_notified_at = $4
+WHERE kind = $1 AND key = $2 AND state <> 'resolved' AND value < $3`, c.Kind, c.Key, c.Value, now); err != nil {
+					return fmt.Errorf("store: escalate alert: %w", err)
+				}
+			}
 			var a Alert
 			var inserted bool
 			row := tx.ext.QueryRowxContext(ctx, `INSERT INTO alerts (kind, key, title, message, value, started_at, last_seen_at)
@@ -661,6 +675,29 @@ FROM (SELECT DISTINCT family FROM syncs WHERE status IN ('pending', 'retrying'))
 		if r.At != nil {
 			out[r.Family] = *r.At
 		}
+	}
+	return out, nil
+}
+
+// RefusedSignIns lists the connections of a kind whose sign-in their
+// system refused (an open failure of class auth answered invalid_grant)
+// since they were last connected, with when it last happened. Connecting
+// again changes the secrets, which clears it.
+func (q q) RefusedSignIns(ctx context.Context, kind vocab.Kind) (map[int64]time.Time, error) {
+	var rows []struct {
+		ID int64     `db:"id"`
+		At time.Time `db:"at"`
+	}
+	if err := sqlxSelect(ctx, q, &rows, `SELECT c.id, max(s.updated_at) AS at
+FROM connections c JOIN syncs s ON s.target_connection_id = c.id
+WHERE c.kind = $1 AND s.status IN ('failed', 'retrying', 'rejected') AND s.resolved_at IS NULL AND s.error_class = 'auth'
+  AND s.response->>'code' = 'invalid_grant' AND s.updated_at > COALESCE(c.secrets_changed_at, c.created_at)
+GROUP BY c.id`, string(kind)); err != nil {
+		return nil, fmt.Errorf("store: refused sign-ins: %w", err)
+	}
+	out := make(map[int64]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.At
 	}
 	return out, nil
 }

@@ -154,12 +154,16 @@ func (s *Store) ProposePick(ctx context.Context, a Actor, p Pick) (ChangeSet, er
 		ID         int64  `db:"id"`
 		Key        string `db:"key"`
 		HasFromRef bool   `db:"has_from"`
+		Many       bool   `db:"many_per_connection"`
 	}
-	err = sqlxGet(ctx, s.q, &ent, `SELECT e.id, e.key, EXISTS (SELECT 1 FROM mapping_refs o WHERE o.entity_id = e.id AND o.connection_id = $4 AND o.valid_to IS NULL) AS has_from
-FROM mapping_refs r JOIN mapping_entities e ON e.id = r.entity_id
+	err = sqlxGet(ctx, s.q, &ent, `SELECT e.id, e.key, EXISTS (SELECT 1 FROM mapping_refs o WHERE o.entity_id = e.id AND o.connection_id = $4 AND o.valid_to IS NULL) AS has_from,
+  t.many_per_connection
+FROM mapping_refs r JOIN mapping_entities e ON e.id = r.entity_id JOIN entity_types t ON t.key = r.entity_type
 WHERE r.connection_id = $1 AND r.entity_type = $2 AND r.external_id = $3 AND r.valid_to IS NULL`, p.To, p.EntityType, p.MatchID, p.From)
 	switch {
-	case err == nil && (ent.HasFromRef || x.EntityID != nil):
+	// Several records of one system may share a counterpart when the type
+	// allows it: two Shopify taxes charged as one QuickBooks tax code.
+	case err == nil && (ent.HasFromRef && !ent.Many || x.EntityID != nil):
 		return ChangeSet{}, vocab.FieldErrors{"form": fmt.Sprintf("%s is already mapped to %s. Pick another one, or change that mapping on its page first.", RecordLabel(y), ent.Key)}
 	case err == nil:
 		sug.EntityID, sug.EntityKey = &ent.ID, ent.Key

@@ -112,8 +112,23 @@ func (q q) VersionAt(ctx context.Context, t time.Time) (int64, error) {
 // connection to, in one query. It returns the translations and, in the order
 // given, the ids that have no counterpart (not mapped, or their entity has no
 // reference in to). For types that allow several references per system the
-// oldest reference in to is the one returned.
+// oldest reference in to is the one returned (ResolveAllRefs returns them all).
 func (q q) ResolveRefs(ctx context.Context, from, to int64, entityType string, externalIDs []string) (map[string]string, []string, error) {
+	all, unmapped, err := q.ResolveAllRefs(ctx, from, to, entityType, externalIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make(map[string]string, len(all))
+	for id, refs := range all {
+		out[id] = refs[0]
+	}
+	return out, unmapped, nil
+}
+
+// ResolveAllRefs is ResolveRefs giving every current reference in to of
+// each id's entity, oldest first: a payment method's payment method and
+// deposit account in an accounting system.
+func (q q) ResolveAllRefs(ctx context.Context, from, to int64, entityType string, externalIDs []string) (map[string][]string, []string, error) {
 	type pair struct {
 		From string `db:"from_id"`
 		To   string `db:"to_id"`
@@ -121,16 +136,15 @@ func (q q) ResolveRefs(ctx context.Context, from, to int64, entityType string, e
 	var pairs []pair
 	if err := sqlxSelect(ctx, q, &pairs, `SELECT a.external_id AS from_id, b.external_id AS to_id
 FROM mapping_refs a
-JOIN LATERAL (SELECT b.external_id FROM mapping_refs b
-              WHERE b.entity_id = a.entity_id AND b.connection_id = $2 AND b.valid_to IS NULL
-              ORDER BY b.id LIMIT 1) b ON true
-WHERE a.connection_id = $1 AND a.entity_type = $3 AND a.external_id = ANY($4) AND a.valid_to IS NULL`,
+JOIN mapping_refs b ON b.entity_id = a.entity_id AND b.connection_id = $2 AND b.valid_to IS NULL
+WHERE a.connection_id = $1 AND a.entity_type = $3 AND a.external_id = ANY($4) AND a.valid_to IS NULL
+ORDER BY b.id`,
 		from, to, entityType, pq.Array(externalIDs)); err != nil {
 		return nil, nil, fmt.Errorf("store: resolve refs: %w", err)
 	}
-	out := make(map[string]string, len(pairs))
+	out := make(map[string][]string, len(pairs))
 	for _, p := range pairs {
-		out[p.From] = p.To
+		out[p.From] = append(out[p.From], p.To)
 	}
 	var unmapped []string
 	for _, id := range externalIDs {

@@ -70,7 +70,7 @@ func (s *Server) table() []route {
 	auth := handlers.Auth{Base: base, Store: st, FirstRunDone: func() { s.setUp.Store(true) }, LoadDemo: s.loadDemo}
 	overview := handlers.Overview{Base: base, Store: st, DemoLoaded: func() bool { return s.demo.Workspace() != nil }, BaseURL: cfg.BaseURL, Kinds: cfg.Kinds}
 	flows := handlers.Flows{Base: base, Store: st}
-	demoWS := handlers.Demo{Base: base, Load: s.loadDemo, AddQuickBooks: s.addDemoQuickBooks}
+	demoWS := handlers.Demo{Base: base, Load: s.loadDemo, AddQuickBooks: s.addDemoQuickBooks, LoadQuickBooks: s.loadDemoQuickBooks}
 	settings := handlers.Settings{Base: base, Store: st, Version: cfg.Version}
 	users := handlers.Users{Base: base, Store: st}
 	audit := handlers.Audit{Base: base, Store: st}
@@ -313,6 +313,36 @@ func (s *Server) addDemoQuickBooks(ctx context.Context, a store.Actor) (int64, e
 	return c.ID, err
 }
 
+// loadDemoQuickBooks loads the Shopify + QuickBooks demo, and reads both
+// catalogues so the mapping pages offer QuickBooks' products, tax codes
+// and payment methods.
+func (s *Server) loadDemoQuickBooks(ctx context.Context, a store.Actor) (string, error) {
+	d, err := demo.LoadWithQuickBooks(ctx, s.cfg.Store, s.box, a, s.cfg.BaseURL, s.demo, cmp.Or(s.cfg.DemoSeed, demo.DefaultSeed))
+	if errors.Is(err, demo.ErrLoaded) {
+		return "", handlers.ErrDemoLoaded
+	}
+	if err != nil {
+		return "", err
+	}
+	summary, _ := s.readDemoCatalogues(ctx, a, d.Summary(), d.ShopifyConnectionID, d.QuickBooksConnectionID)
+	return summary, nil
+}
+
+// readDemoCatalogues reads the demo systems' catalogues now, so the mapping
+// pages have something to match; a failure is said after the summary, and
+// ok is false.
+func (s *Server) readDemoCatalogues(ctx context.Context, a store.Actor, summary string, ids ...int64) (_ string, ok bool) {
+	if s.cfg.Connections == nil {
+		return summary, true
+	}
+	for _, id := range ids {
+		if _, err := s.cfg.Connections.RefreshCatalogue(ctx, a, id); err != nil {
+			return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", false
+		}
+	}
+	return summary + " Their catalogues are read.", true
+}
+
 // loadDemo loads the demo workspace (sandbox Shopify and Odoo served under /sandbox/).
 func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 	d, err := demo.Load(ctx, s.cfg.Store, s.box, a, s.cfg.BaseURL, s.demo, cmp.Or(s.cfg.DemoSeed, demo.DefaultSeed))
@@ -322,15 +352,11 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	summary := d.Summary()
+	summary, ok := s.readDemoCatalogues(ctx, a, d.Summary(), d.ShopifyConnectionID, d.OdooConnectionID)
+	if !ok {
+		return summary, nil
+	}
 	if s.cfg.Connections != nil {
-		// Read both catalogues now, so the mapping pages have something to match.
-		for _, id := range []int64{d.ShopifyConnectionID, d.OdooConnectionID} {
-			if _, err := s.cfg.Connections.RefreshCatalogue(ctx, a, id); err != nil {
-				return summary + " Reading its catalogue failed (" + err.Error() + "); use Refresh catalogue on the connection.", nil
-			}
-		}
-		summary += " Their catalogues are read."
 		// The warehouse has no catalogue to read: its connection is tested,
 		// so that the Overview shows it answering from the start.
 		if d.ShipBobConnectionID != 0 {

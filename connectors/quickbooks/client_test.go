@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -344,6 +345,15 @@ func TestCreateWithRequestIDOnce(t *testing.T) {
 	err = cl.Create(ctx, quickbooks.EntitySalesReceipt, quickbooks.RequestID("x3"), receipt, nil)
 	require.ErrorAs(t, err, &qe)
 	require.Equal(t, "610", qe.Code)
+	// So are an unknown payment method and an unknown deposit account.
+	receipt.Line[0].SalesItemLineDetail.ItemRef.Value = item
+	for i, bad := range []quickbooks.Txn{{PaymentMethodRef: &quickbooks.Ref{Value: "999"}}, {DepositToAccountRef: &quickbooks.Ref{Value: "999"}}} {
+		r := receipt
+		r.PaymentMethodRef, r.DepositToAccountRef = bad.PaymentMethodRef, bad.DepositToAccountRef
+		err = cl.Create(ctx, quickbooks.EntitySalesReceipt, quickbooks.RequestID("bad-ref-"+strconv.Itoa(i)), r, nil)
+		require.ErrorAs(t, err, &qe)
+		require.Equal(t, "610", qe.Code, "%v", err)
+	}
 
 	found, ok, err := cl.TxnByDocNumber(ctx, quickbooks.EntitySalesReceipt, "1001")
 	require.NoError(t, err)
@@ -501,14 +511,28 @@ func TestQueryPagesAndCDC(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, p1, 10)
 	require.Len(t, p3, 5)
-	var recs []connectors.Record
+	byEntity := map[string][]connectors.Record{}
 	require.NoError(t, cl.ReadCatalogue(ctx, func(entity string, b []connectors.Record) error {
-		require.Equal(t, connectors.EntityVariant, entity)
-		recs = append(recs, b...)
+		byEntity[entity] = append(byEntity[entity], b...)
 		return nil
 	}))
+	recs := byEntity[connectors.EntityVariant]
 	require.Len(t, recs, 25)
 	require.Equal(t, "S-A", recs[0].SKU)
+	// The lists the mappings of taxes and payment gateways pick from, by name.
+	names := func(entity string) []string {
+		var out []string
+		for _, r := range byEntity[entity] {
+			require.NotEmpty(t, r.ExternalID)
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	require.Equal(t, []string{"TAX", "NON", "CA Sales Tax"}, names(connectors.EntityTaxCode))
+	require.Equal(t, []string{"Credit Card", "PayPal", "Undeposited Funds (account)", "Checking (account)", "PayPal Bank (account)"},
+		names(connectors.EntityPaymentMethod), "payment methods, then the accounts a sales receipt can be deposited to; not income or expense accounts")
+	checking, _ := tw.srv.AccountID("Checking")
+	require.Contains(t, byEntity[connectors.EntityPaymentMethod], connectors.Record{ExternalID: quickbooks.AccountRefPrefix + checking, Name: "Checking (account)"})
 
 	since := time.Now().Add(-time.Minute)
 	require.NoError(t, cl.Create(ctx, quickbooks.EntityCustomer, "cdc-1", quickbooks.Customer{DisplayName: "Cy"}, nil))

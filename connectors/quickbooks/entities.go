@@ -398,8 +398,10 @@ func (c *Client) Preferences(ctx context.Context) (Preferences, error) {
 }
 
 // ReadCatalogue lists the company's active products and services, a page
-// at a time, as variants to map Shopify's to (connectors.CatalogueReader).
-// QuickBooks has no stock locations.
+// at a time, as variants to map Shopify's to (connectors.CatalogueReader);
+// then its tax codes, and its payment methods with the accounts sales
+// receipts can be deposited to (AccountRefPrefix), for the mappings of
+// Shopify's taxes and payment gateways. QuickBooks has no stock locations.
 func (c *Client) ReadCatalogue(ctx context.Context, put func(entity string, batch []connectors.Record) error) error {
 	const page = 1000
 	for start := 1; ; start += page {
@@ -418,7 +420,96 @@ func (c *Client) ReadCatalogue(ctx context.Context, put func(entity string, batc
 			return err
 		}
 		if len(items) < page {
-			return nil
+			break
+		}
+	}
+	codes, err := List[TaxCode](ctx, c, EntityTaxCode)
+	if err != nil {
+		return err
+	}
+	recs := make([]connectors.Record, 0, len(codes))
+	for _, t := range codes {
+		recs = append(recs, connectors.Record{ExternalID: t.ID, Name: t.Name})
+	}
+	if err := put(connectors.EntityTaxCode, recs); err != nil {
+		return err
+	}
+	methods, err := List[PaymentMethod](ctx, c, EntityPaymentMethod)
+	if err != nil {
+		return err
+	}
+	accounts, err := List[Account](ctx, c, EntityAccount)
+	if err != nil {
+		return err
+	}
+	recs = make([]connectors.Record, 0, len(methods)+len(accounts))
+	for _, m := range methods {
+		recs = append(recs, connectors.Record{ExternalID: m.ID, Name: m.Name})
+	}
+	for _, a := range accounts {
+		if a.DepositsTo() {
+			recs = append(recs, connectors.Record{ExternalID: AccountRefPrefix + a.ID, Name: a.Name + " (account)"})
+		}
+	}
+	return put(connectors.EntityPaymentMethod, recs)
+}
+
+// TaxCode is a sales tax code: TAX and NON in US companies, a code per
+// rate elsewhere.
+type TaxCode struct {
+	ID      string `json:"Id,omitempty"`
+	Name    string `json:"Name,omitempty"`
+	Active  *bool  `json:"Active,omitempty"`
+	Taxable *bool  `json:"Taxable,omitempty"`
+}
+
+// PaymentMethod is how a customer paid ("Credit Card", "PayPal").
+type PaymentMethod struct {
+	ID     string `json:"Id,omitempty"`
+	Name   string `json:"Name,omitempty"`
+	Type   string `json:"Type,omitempty"` // CREDIT_CARD, NON_CREDIT_CARD
+	Active *bool  `json:"Active,omitempty"`
+}
+
+// Account is an account of the chart of accounts.
+type Account struct {
+	ID          string `json:"Id,omitempty"`
+	Name        string `json:"Name,omitempty"`
+	AccountType string `json:"AccountType,omitempty"` // Bank, Other Current Asset, Income…
+	Active      *bool  `json:"Active,omitempty"`
+}
+
+// DepositsTo reports whether sales receipts can be deposited to the
+// account: a bank account, or another current asset such as Undeposited
+// Funds.
+func (a Account) DepositsTo() bool {
+	return a.AccountType == "Bank" || a.AccountType == "Other Current Asset"
+}
+
+// AccountRefPrefix marks, among the QuickBooks references of a payment
+// method mapping, the account its sales receipts are deposited to
+// ("account:35"); the others are PaymentMethod ids.
+const AccountRefPrefix = "account:"
+
+// List reads every active record of a small list entity (TaxCode,
+// PaymentMethod, Account), a page of 1000 at a time.
+func List[T any](ctx context.Context, c *Client, entity string) ([]T, error) {
+	const page = 1000
+	var out []T
+	for start := 1; ; start += page {
+		p, err := c.Query(ctx, entity, fmt.Sprintf("select * from %s STARTPOSITION %d MAXRESULTS %d", entity, start, page))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range p.Records {
+			var v T
+			if err := json.Unmarshal(r, &v); err != nil {
+				return nil, &Error{Kind: KindProtocol, Entity: entity, Err: err}
+			}
+			out = append(out, v)
+		}
+		if len(p.Records) < page {
+			return out, nil
 		}
 	}
 }

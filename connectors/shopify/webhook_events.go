@@ -142,6 +142,19 @@ type OrderEvent struct {
 	TotalDiscounts, TotalTax string
 	TaxesIncluded            bool
 	ShippingLines            []OrderEventShipping
+	// TaxLines are the order's taxes (each line has its own too).
+	TaxLines []OrderEventTax
+	// Gateways are the payment gateways the order was paid through
+	// (payment_gateway_names: "shopify_payments", "paypal", "manual"…).
+	Gateways []string
+}
+
+// OrderEventTax is one tax Shopify charged: its title ("CA State Tax"),
+// its rate (0.0725) and its amount ("" when absent).
+type OrderEventTax struct {
+	Title string
+	Rate  float64
+	Price string
 }
 
 // OrderEventShipping is a shipping line of an order.
@@ -174,6 +187,23 @@ type OrderEventLine struct {
 	Price           string
 	// Taxable: the line is charged tax.
 	Taxable bool
+	// TaxLines are the taxes charged on the line.
+	TaxLines []OrderEventTax
+}
+
+// restTaxLine is a tax line as orders' REST bodies carry it.
+type restTaxLine struct {
+	Title string  `json:"title"`
+	Rate  float64 `json:"rate"`
+	Price string  `json:"price"`
+}
+
+func taxesOf(ts []restTaxLine) []OrderEventTax {
+	var out []OrderEventTax
+	for _, t := range ts {
+		out = append(out, OrderEventTax(t))
+	}
+	return out
 }
 
 // DecodeOrder reads an orders/* webhook body.
@@ -200,21 +230,24 @@ func DecodeOrder(body []byte) (OrderEvent, error) {
 			LastName  string `json:"last_name"`
 		} `json:"customer"`
 		LineItems []struct {
-			ID              int64  `json:"id"`
-			GID             string `json:"admin_graphql_api_id"`
-			VariantID       *int64 `json:"variant_id"`
-			SKU             string `json:"sku"`
-			Title           string `json:"title"`
-			Name            string `json:"name"`
-			Quantity        int    `json:"quantity"`
-			CurrentQuantity *int   `json:"current_quantity"`
-			Price           string `json:"price"`
-			Taxable         bool   `json:"taxable"`
+			ID              int64         `json:"id"`
+			GID             string        `json:"admin_graphql_api_id"`
+			VariantID       *int64        `json:"variant_id"`
+			SKU             string        `json:"sku"`
+			Title           string        `json:"title"`
+			Name            string        `json:"name"`
+			Quantity        int           `json:"quantity"`
+			CurrentQuantity *int          `json:"current_quantity"`
+			Price           string        `json:"price"`
+			Taxable         bool          `json:"taxable"`
+			TaxLines        []restTaxLine `json:"tax_lines"`
 		} `json:"line_items"`
-		FinancialStatus string `json:"financial_status"`
-		TotalDiscounts  string `json:"total_discounts"`
-		TotalTax        string `json:"total_tax"`
-		TaxesIncluded   bool   `json:"taxes_included"`
+		TaxLines        []restTaxLine `json:"tax_lines"`
+		Gateways        []string      `json:"payment_gateway_names"`
+		FinancialStatus string        `json:"financial_status"`
+		TotalDiscounts  string        `json:"total_discounts"`
+		TotalTax        string        `json:"total_tax"`
+		TaxesIncluded   bool          `json:"taxes_included"`
 		ShippingLines   []struct {
 			Title string `json:"title"`
 			Price string `json:"price"`
@@ -226,7 +259,8 @@ func DecodeOrder(body []byte) (OrderEvent, error) {
 	o := OrderEvent{ID: gidOr(r.GID, "Order", r.ID), Name: r.Name, Number: r.OrderNumber, Email: r.Email, ContactEmail: r.ContactEmail,
 		Currency: r.Currency, TotalPrice: r.TotalPrice, CreatedAt: timeOf(r.CreatedAt), UpdatedAt: timeOf(r.UpdatedAt), Test: r.Test,
 		Cancelled: r.CancelledAt != nil && *r.CancelledAt != "", Shipping: r.Shipping,
-		FinancialStatus: r.FinancialStatus, TotalDiscounts: r.TotalDiscounts, TotalTax: r.TotalTax, TaxesIncluded: r.TaxesIncluded}
+		FinancialStatus: r.FinancialStatus, TotalDiscounts: r.TotalDiscounts, TotalTax: r.TotalTax, TaxesIncluded: r.TaxesIncluded,
+		TaxLines: taxesOf(r.TaxLines), Gateways: r.Gateways}
 	for _, sl := range r.ShippingLines {
 		o.ShippingLines = append(o.ShippingLines, OrderEventShipping{Title: sl.Title, Price: sl.Price})
 	}
@@ -235,7 +269,7 @@ func DecodeOrder(body []byte) (OrderEvent, error) {
 	}
 	for _, l := range r.LineItems {
 		ol := OrderEventLine{ID: gidOr(l.GID, "LineItem", l.ID), SKU: l.SKU, Title: l.Title, Name: l.Name, Quantity: l.Quantity,
-			CurrentQuantity: l.CurrentQuantity, Price: l.Price, Taxable: l.Taxable}
+			CurrentQuantity: l.CurrentQuantity, Price: l.Price, Taxable: l.Taxable, TaxLines: taxesOf(l.TaxLines)}
 		if l.VariantID != nil && *l.VariantID != 0 {
 			ol.VariantID = GID("ProductVariant", *l.VariantID)
 		}

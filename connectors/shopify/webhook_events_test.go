@@ -58,6 +58,22 @@ func TestDecodeOrder(t *testing.T) {
 	require.Equal(t, 1, l.Quantity)
 	require.Equal(t, 1, *l.CurrentQuantity)
 	require.Equal(t, "89.99", l.Price)
+	require.Equal(t, []string{"visa", "bogus"}, o.Gateways, "payment_gateway_names")
+	require.Empty(t, o.TaxLines, "the sample charged no tax")
+}
+
+// Tax lines as Shopify's REST order resource documents them, on the order
+// and on each line.
+func TestDecodeOrderTaxLines(t *testing.T) {
+	t.Parallel()
+	o, err := DecodeOrder([]byte(`{"id":5,"payment_gateway_names":["shopify_payments"],
+"tax_lines":[{"price":"13.50","rate":0.06,"title":"State tax","price_set":{"shop_money":{"amount":"13.50","currency_code":"USD"}},"channel_liable":false}],
+"line_items":[{"id":6,"variant_id":7,"taxable":true,"tax_lines":[{"price":"13.50","rate":0.06,"title":"State tax","channel_liable":false}]}]}`))
+	require.NoError(t, err)
+	want := []OrderEventTax{{Title: "State tax", Rate: 0.06, Price: "13.50"}}
+	require.Equal(t, want, o.TaxLines)
+	require.Equal(t, want, o.Lines[0].TaxLines)
+	require.Equal(t, []string{"shopify_payments"}, o.Gateways)
 }
 
 func TestDecodeOrderBuildsGIDs(t *testing.T) {

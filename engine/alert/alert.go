@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -268,6 +269,8 @@ func (s *Service) conditions(ctx context.Context, r store.AlertRule, now time.Ti
 		}
 	case store.AlertSubscriptionGone:
 		return s.subscriptionConditions(ctx, r, now)
+	case store.AlertSignInEnding:
+		return s.signInConditions(ctx, r, now)
 	case store.AlertReconDiscrepancies:
 		n, err := s.st.ReconCounts(ctx)
 		if err != nil {
@@ -385,6 +388,79 @@ func (s *Service) subscriptionConditions(ctx context.Context, r store.AlertRule,
 				strings.Join(missing, ", "))})
 	}
 	s.memo.subsAt, s.memo.subsConds = now, out
+	return out, nil
+}
+
+// Stages of a sign-in that is ending (the alert's value): each fires a new
+// alert.
+const (
+	signInIn30Days = 1
+	signInIn7Days  = 2
+	signInEnded    = 3
+)
+
+// signInAhead is when the first alert of an ending sign-in fires, as the
+// connection's page starts warning; signInSoon when it fires again.
+const (
+	signInAhead = 30 * 24 * time.Hour
+	signInSoon  = 7 * 24 * time.Hour
+)
+
+// signInConditions lists the enabled connections made by signing in whose
+// sign-in ends within 30 days (QuickBooks' 5-year limit), has ended, or
+// was refused by their system (invalid_grant) since they were last
+// connected. Connecting again clears it: the new sign-in's end is years
+// away, and a refusal from before it no longer counts.
+func (s *Service) signInConditions(ctx context.Context, r store.AlertRule, now time.Time) ([]store.AlertCondition, error) {
+	cs, err := s.st.ListConnections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.AlertCondition
+	refused := map[vocab.Kind]map[int64]time.Time{}
+	for _, c := range cs {
+		if !c.Enabled || !s.e.SignsIn(c.Kind) {
+			continue
+		}
+		system := string(c.Kind)
+		if k, ok := s.e.Kinds().Kind(c.Kind); ok {
+			system = k.Label
+		}
+		if _, ok := refused[c.Kind]; !ok {
+			if refused[c.Kind], err = s.st.RefusedSignIns(ctx, c.Kind); err != nil {
+				return nil, err
+			}
+		}
+		cond := store.AlertCondition{Kind: r.Kind, Key: strconv.FormatInt(c.ID, 10), Escalate: true}
+		again := fmt.Sprintf("Open the connection %s in Crossdock and press “Connect to %s”, then sign in to the same company.", c.Name, system)
+		by, known := s.e.ReconnectBy(ctx, c.ID)
+		left := by.Sub(now)
+		switch at, ok := refused[c.Kind][c.ID]; {
+		case ok:
+			cond.Value = signInEnded
+			cond.Title = fmt.Sprintf("Reconnect needed: %s refused Crossdock's sign-in to %s", system, c.Name)
+			cond.Message = fmt.Sprintf("%s no longer accepts Crossdock's sign-in to %s (last refused %s): someone disconnected the app, "+
+				"or the sign-in expired. Syncs into it fail until it is connected again; nothing is lost, they can be tried again then. %s",
+				system, c.Name, at.UTC().Format("2 January 2006 15:04 MST"), again)
+		case !known || left > signInAhead:
+			continue
+		case left <= 0:
+			cond.Value = signInEnded
+			cond.Title = fmt.Sprintf("Reconnect needed: the sign-in to %s ended on %s", c.Name, by.UTC().Format("2 January 2006"))
+			cond.Message = fmt.Sprintf("%s lets a sign-in last at most 5 years, and the one Crossdock uses for %s ended on %s: "+
+				"syncs into it fail until it is connected again. %s", system, c.Name, by.UTC().Format("2 January 2006"), again)
+		default:
+			cond.Value = signInIn30Days
+			if left <= signInSoon {
+				cond.Value = signInIn7Days
+			}
+			days := int(math.Ceil(left.Hours() / 24))
+			cond.Title = fmt.Sprintf("Reconnect %s within %s", c.Name, map[bool]string{true: "a day", false: fmt.Sprintf("%d days", days)}[days == 1])
+			cond.Message = fmt.Sprintf("%s lets a sign-in last at most 5 years: the one Crossdock uses for %s ends on %s, "+
+				"and syncs into it stop then. %s", system, c.Name, by.UTC().Format("2 January 2006"), again)
+		}
+		out = append(out, cond)
+	}
 	return out, nil
 }
 

@@ -90,6 +90,17 @@ func (r *Resolver) ResolveRefs(_ context.Context, from, to int64, typ string, id
 	return out, missing, nil
 }
 
+// ResolveAllRefs implements engine.Resolver: the table holds one
+// reference per record.
+func (r *Resolver) ResolveAllRefs(ctx context.Context, from, to int64, typ string, ids []string) (map[string][]string, []string, error) {
+	one, missing, err := r.ResolveRefs(ctx, from, to, typ, ids)
+	out := make(map[string][]string, len(one))
+	for k, v := range one {
+		out[k] = []string{v}
+	}
+	return out, missing, err
+}
+
 var mappingActors atomic.Int64
 
 // ApproveMappings saves items (pairs of records in two systems) as people

@@ -27,8 +27,8 @@ type QuickBooks struct {
 }
 
 // AddQuickBooks connects a QuickBooks twin whose items carry the shop's
-// SKUs, maps the shop's variants to them (unless the Env has no in-memory
-// table), and makes it a receiver of orders beside the Odoo system.
+// SKUs, maps the shop's variants to them (in the in-memory table, or
+// through an approved change set with RealMappings), and makes it a receiver of orders beside the Odoo system.
 // settings add to or replace the connection's settings.
 func (e *Env) AddQuickBooks(t testing.TB, o qbsandbox.Options, settings map[string]string) *QuickBooks {
 	t.Helper()
@@ -58,13 +58,21 @@ func (e *Env) AddQuickBooks(t testing.TB, o qbsandbox.Options, settings map[stri
 	e.SourceRule(t, store.SourceRuleInput{Family: vocab.Orders, Master: e.ShopConn.ID, Receivers: []int64{e.OdooConn.ID, conn.ID},
 		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
 	q := &QuickBooks{Twin: twin, URL: srv.URL, Conn: conn, ItemBySKU: map[string]string{}}
+	var items []store.ItemInput
 	for sku := range e.VariantBySKU {
 		if item, ok := twin.ItemBySKU(sku); ok {
 			q.ItemBySKU[sku] = item
 			if e.Res != nil {
 				e.Res.Set(e.ShopConn.ID, conn.ID, "variant", e.VariantBySKU[sku].GID(), item)
+			} else {
+				items = append(items, store.ItemInput{EntityType: "variant", ConnectionID: conn.ID, EntityKey: sku, ExternalID: item, SKU: store.Str(sku)})
 			}
 		}
+	}
+	if len(items) > 0 {
+		// Real mappings: the items join the variants' entities (by SKU,
+		// their key).
+		ApproveMappings(t, e.St, items)
 	}
 	return q
 }

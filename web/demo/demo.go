@@ -55,6 +55,9 @@ type Config struct {
 	// ShipBobToken is the ShipBob twin's personal access token (empty in a
 	// demo loaded before the warehouse joined it: it has no ShipBob).
 	ShipBobToken string
+	// Books: the Shopify + QuickBooks demo (no Odoo, no warehouse
+	// connected).
+	Books bool
 }
 
 // storedConfig is Config as the demo_workspace setting holds it: the twins'
@@ -67,6 +70,7 @@ type storedConfig struct {
 	ShopDomain   string `json:"shop_domain"`
 	OdooDatabase string `json:"odoo_database"`
 	OdooLogin    string `json:"odoo_login"`
+	Books        bool   `json:"books,omitempty"`
 	Secrets      []byte `json:"secrets,omitempty"`
 	// Plain-text credentials of settings written before sealing.
 	ShopifyToken string `json:"shopify_token,omitempty"`
@@ -87,13 +91,13 @@ func seal(box *secretbox.Box, cfg Config) (storedConfig, error) {
 		return storedConfig{}, err
 	}
 	return storedConfig{Seed: cfg.Seed, ShopDomain: cfg.ShopDomain, OdooDatabase: cfg.OdooDatabase, OdooLogin: cfg.OdooLogin,
-		Secrets: box.Seal(b, sealContext)}, nil
+		Books: cfg.Books, Secrets: box.Seal(b, sealContext)}, nil
 }
 
 // open returns the configuration, and whether its credentials were stored in
 // plain text.
 func (sc storedConfig) open(box *secretbox.Box) (cfg Config, plain bool, err error) {
-	cfg = Config{Seed: sc.Seed, ShopDomain: sc.ShopDomain, OdooDatabase: sc.OdooDatabase, OdooLogin: sc.OdooLogin}
+	cfg = Config{Seed: sc.Seed, ShopDomain: sc.ShopDomain, OdooDatabase: sc.OdooDatabase, OdooLogin: sc.OdooLogin, Books: sc.Books}
 	if len(sc.Secrets) == 0 {
 		cfg.ShopifyToken, cfg.OdooAPIKey = sc.ShopifyToken, sc.OdooAPIKey
 		return cfg, true, nil
@@ -361,23 +365,16 @@ var ErrLoaded = errors.New("the demo workspace is already loaded")
 // Load creates the demo: its configuration, two test connections, and the
 // running twins. It is audited as one change.
 func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, baseURL string, h *Holder, seed int) (_ Loaded, err error) {
-	cfg := Config{Seed: seed, ShopifyToken: "shpat_demo_" + randomHex(12), OdooAPIKey: "demo-" + randomHex(16),
-		ShopDomain: "crossdock-demo.myshopify.com", OdooDatabase: "demo", OdooLogin: "integration@crossdock-demo.example",
-		ShipBobToken: "demo-pat-" + randomHex(16)}
+	cfg := newConfig(seed)
 	base := strings.TrimRight(baseURL, "/") + PathPrefix
-	var existing storedConfig
-	if err := st.Setting(ctx, SettingKey, &existing); err == nil {
-		return Loaded{}, ErrLoaded
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if err := notLoaded(ctx, st); err != nil {
 		return Loaded{}, err
 	}
 	// The connections come first: their unique names stop a second, racing
 	// load; the setting that makes the demo "loaded" is written last.
-	shopConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: vocab.KindShopify, Environment: vocab.EnvTest,
-		Settings: map[string]string{"shop_domain": cfg.ShopDomain, "api_base_url": base + "/shopify"},
-		Secrets:  map[string]string{"access_token": cfg.ShopifyToken, "api_secret": "demo-webhook-" + randomHex(8)}})
+	shopConn, err := createShop(ctx, st, box, a, cfg, base)
 	if err != nil {
-		return Loaded{}, fmt.Errorf("demo: shopify connection: %w", err)
+		return Loaded{}, err
 	}
 	odooConn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Odoo", Kind: vocab.KindOdoo, Environment: vocab.EnvTest,
 		Settings: map[string]string{"url": base + "/odoo", "database": cfg.OdooDatabase, "username": cfg.OdooLogin, "protocol": "json2"},
@@ -419,28 +416,62 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	if err = w.placeOrders(ctx, st, shopConn.ID, &drift); err != nil {
 		return Loaded{}, fmt.Errorf("demo: orders: %w", err)
 	}
-	sealed, err := seal(box, cfg)
+	err = markLoaded(ctx, st, box, a, cfg, fmt.Sprintf("Loaded the demo workspace: %s Shopify variants, %s Odoo products, %s mapped, %s price and %s stock differences, "+
+		"%s variants left unmapped, %s orders of which Odoo refuses %s, %s prices below cost and %s margins below threshold",
+		number.Thousands(len(w.Shop.Variants())), number.Thousands(len(w.Odoo.Products())), number.Thousands(drift.Mapped), number.Thousands(drift.Prices),
+		number.Thousands(drift.Stock), number.Thousands(drift.Unmapped), number.Thousands(drift.Orders), number.Thousands(drift.RefusedOrders),
+		number.Thousands(drift.BelowCost), number.Thousands(drift.BelowThreshold)))
 	if err != nil {
 		return Loaded{}, err
 	}
-	err = st.InTx(ctx, func(tx *store.Tx) error {
+	return Loaded{Drift: drift, ShopifyConnectionID: shopConn.ID, OdooConnectionID: odooConn.ID, ShipBobConnectionID: sbConn.ID}, nil
+}
+
+// newConfig is a new demo's configuration: fresh credentials for its twins.
+func newConfig(seed int) Config {
+	return Config{Seed: seed, ShopifyToken: "shpat_demo_" + randomHex(12), OdooAPIKey: "demo-" + randomHex(16),
+		ShopDomain: "crossdock-demo.myshopify.com", OdooDatabase: "demo", OdooLogin: "integration@crossdock-demo.example",
+		ShipBobToken: "demo-pat-" + randomHex(16)}
+}
+
+// notLoaded returns ErrLoaded when a demo workspace exists.
+func notLoaded(ctx context.Context, st *store.Store) error {
+	var existing storedConfig
+	if err := st.Setting(ctx, SettingKey, &existing); err == nil {
+		return ErrLoaded
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// markLoaded writes the setting that makes the demo loaded, sealed, and
+// audits the load, in one transaction: a second, racing load gets ErrLoaded.
+func markLoaded(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, cfg Config, summary string) error {
+	sealed, err := seal(box, cfg)
+	if err != nil {
+		return err
+	}
+	return st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.InsertSetting(ctx, SettingKey, sealed); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return ErrLoaded
 			}
 			return err
 		}
-		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1",
-			Summary: fmt.Sprintf("Loaded the demo workspace: %s Shopify variants, %s Odoo products, %s mapped, %s price and %s stock differences, "+
-				"%s variants left unmapped, %s orders of which Odoo refuses %s, %s prices below cost and %s margins below threshold",
-				number.Thousands(len(w.Shop.Variants())), number.Thousands(len(w.Odoo.Products())), number.Thousands(drift.Mapped), number.Thousands(drift.Prices),
-				number.Thousands(drift.Stock), number.Thousands(drift.Unmapped), number.Thousands(drift.Orders), number.Thousands(drift.RefusedOrders),
-				number.Thousands(drift.BelowCost), number.Thousands(drift.BelowThreshold))})
+		return tx.Audit(ctx, a, store.Change{Action: "demo.loaded", ObjectType: "demo", ObjectID: "1", Summary: summary})
 	})
+}
+
+// createShop adds the demo store's connection.
+func createShop(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, cfg Config, base string) (store.Connection, error) {
+	c, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Demo Shopify store", Kind: vocab.KindShopify, Environment: vocab.EnvTest,
+		Settings: map[string]string{"shop_domain": cfg.ShopDomain, "api_base_url": base + "/shopify"},
+		Secrets:  map[string]string{"access_token": cfg.ShopifyToken, "api_secret": "demo-webhook-" + randomHex(8)}})
 	if err != nil {
-		return Loaded{}, err
+		return store.Connection{}, fmt.Errorf("demo: shopify connection: %w", err)
 	}
-	return Loaded{Drift: drift, ShopifyConnectionID: shopConn.ID, OdooConnectionID: odooConn.ID, ShipBobConnectionID: sbConn.ID}, nil
+	return c, nil
 }
 
 // Actor is who the demo's own changes (sources, mappings) are audited as.
@@ -643,6 +674,9 @@ func Restore(ctx context.Context, st *store.Store, box *secretbox.Box, baseURL s
 		}
 	}
 	w, _ := New(baseURL, cfg)
+	if err := w.keepBooksSignedIn(ctx, st, box); err != nil {
+		return false, err
+	}
 	h.p.Store(w)
 	return true, nil
 }

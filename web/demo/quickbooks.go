@@ -69,14 +69,9 @@ func AddQuickBooks(ctx context.Context, st *store.Store, box *secretbox.Box, a s
 	if shop == 0 {
 		return store.Connection{}, ErrNoDemo
 	}
-	base := strings.TrimRight(baseURL, "/") + PathPrefix + "/quickbooks"
-	conn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: QuickBooksName, Kind: vocab.KindQuickBooks, Environment: vocab.EnvTest,
-		Settings: map[string]string{quickbooks.FieldEnvironment: quickbooks.EnvSandbox, quickbooks.FieldClientID: booksClientID,
-			quickbooks.FieldOrdersAs: quickbooks.OrdersAuto, quickbooks.FieldAPIBaseURL: base,
-			quickbooks.FieldTokenURL: qbsandbox.TokenURL(base), quickbooks.FieldAuthorizeURL: qbsandbox.AuthorizeURL(base)},
-		Secrets: map[string]string{quickbooks.FieldClientSecret: booksSecret(w.Config), quickbooks.FieldVerifierToken: "demo-verifier-" + randomHex(8)}})
+	conn, err := createBooks(ctx, st, box, a, baseURL, w, false)
 	if err != nil {
-		return store.Connection{}, fmt.Errorf("demo: quickbooks connection: %w", err)
+		return store.Connection{}, err
 	}
 	sys := store.Actor{Label: Actor, RequestID: a.RequestID, IP: a.IP}
 	rs, err := st.SourceRules(ctx)
@@ -98,13 +93,7 @@ func AddQuickBooks(ctx context.Context, st *store.Store, box *secretbox.Box, a s
 			return conn, fmt.Errorf("demo: %s: %w", f.Label(), err)
 		}
 	}
-	var items []store.ItemInput
-	for _, p := range w.plan.mapped {
-		if id, ok := w.Books.ItemBySKU(p.v.SKU); ok {
-			items = append(items, store.ItemInput{EntityType: "variant", ConnectionID: conn.ID, EntityKey: p.v.SKU, ExternalID: id,
-				SKU: store.Str(p.v.SKU), Name: store.Str(p.odooName)})
-		}
-	}
+	items := w.booksItems(conn.ID)
 	if len(items) > 0 {
 		if _, err := st.SeedMappings(ctx, sys, store.NewChangeSet{Title: "Demo workspace: QuickBooks products mapped by SKU",
 			Reason: "Written by Crossdock when the demo QuickBooks company was added: every product whose SKU the store has.",
@@ -113,4 +102,47 @@ func AddQuickBooks(ctx context.Context, st *store.Store, box *secretbox.Box, a s
 		}
 	}
 	return conn, nil
+}
+
+// createBooks adds the demo QuickBooks company's connection. Signed in, it
+// holds a refresh token of the twin already, as if the admin had pressed
+// "Connect to QuickBooks Online" (the Shopify + QuickBooks demo); else the
+// admin connects it by signing in.
+func createBooks(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Actor, baseURL string, w *Workspace, signedIn bool) (store.Connection, error) {
+	base := strings.TrimRight(baseURL, "/") + PathPrefix + "/quickbooks"
+	settings := map[string]string{quickbooks.FieldEnvironment: quickbooks.EnvSandbox, quickbooks.FieldClientID: booksClientID,
+		quickbooks.FieldOrdersAs: quickbooks.OrdersAuto, quickbooks.FieldAPIBaseURL: base,
+		quickbooks.FieldTokenURL: qbsandbox.TokenURL(base), quickbooks.FieldAuthorizeURL: qbsandbox.AuthorizeURL(base)}
+	secrets := map[string]string{quickbooks.FieldClientSecret: booksSecret(w.Config), quickbooks.FieldVerifierToken: "demo-verifier-" + randomHex(8)}
+	if signedIn {
+		settings[quickbooks.FieldRealmID] = w.Books.RealmID()
+		secrets[quickbooks.FieldRefreshToken] = w.Books.IssueRefreshToken()
+		// Payouts are deposited to Checking, their sales taken from
+		// Undeposited Funds, their fees to Bank Charges & Fees.
+		for field, account := range map[string]string{quickbooks.FieldPayoutsBank: "Checking",
+			quickbooks.FieldPayoutsClearing: "Undeposited Funds", quickbooks.FieldPayoutsFees: "Bank Charges & Fees"} {
+			if id, ok := w.Books.AccountID(account); ok {
+				settings[field] = id
+			}
+		}
+	}
+	conn, err := st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: QuickBooksName, Kind: vocab.KindQuickBooks, Environment: vocab.EnvTest,
+		Settings: settings, Secrets: secrets})
+	if err != nil {
+		return store.Connection{}, fmt.Errorf("demo: quickbooks connection: %w", err)
+	}
+	return conn, nil
+}
+
+// booksItems maps the store's variants to the QuickBooks company's
+// products, by SKU (the entity key the store's mappings use too).
+func (w *Workspace) booksItems(conn int64) []store.ItemInput {
+	var items []store.ItemInput
+	for _, p := range w.plan.mapped {
+		if id, ok := w.Books.ItemBySKU(p.v.SKU); ok {
+			items = append(items, store.ItemInput{EntityType: "variant", ConnectionID: conn, EntityKey: p.v.SKU, ExternalID: id,
+				SKU: store.Str(p.v.SKU), Name: store.Str(p.odooName)})
+		}
+	}
+	return items
 }

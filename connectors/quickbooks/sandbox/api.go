@@ -418,6 +418,15 @@ func (s *Server) checkTxn(entity string, rec map[string]any, self string, allowD
 	} else if entity == "invoice" || entity == "creditmemo" {
 		return validation("2020", "Required param missing, need to supply the required value for the API", "Required parameter CustomerRef is missing in the request", "CustomerRef")
 	}
+	// References to lists must point at active records, as QuickBooks
+	// answers 610 Object Not Found for an inactive or unknown one.
+	for field, list := range map[string]string{"PaymentMethodRef": "paymentmethod", "DepositToAccountRef": "account"} {
+		if ref := refValue(rec[field]); ref != "" {
+			if r := s.records[list][ref]; r == nil || r["Active"] == false {
+				return notFound(entities[list] + " " + ref)
+			}
+		}
+	}
 	lines, _ := rec["Line"].([]any)
 	if len(lines) == 0 {
 		return validation("2020", "Required param missing, need to supply the required value for the API", "Required parameter Line is missing in the request", "Line")

@@ -154,6 +154,9 @@ func (s *Server) seed() {
 	}
 	// Last, so that the ids above stay as they were.
 	add("Account", map[string]any{"Name": "Bank Charges & Fees", "AccountType": "Expense", "Active": t})
+	add("PaymentMethod", map[string]any{"Name": "PayPal", "Type": "NON_CREDIT_CARD", "Active": t})
+	add("Account", map[string]any{"Name": "PayPal Bank", "AccountType": "Bank", "Active": t})
+	add("TaxCode", map[string]any{"Name": "CA Sales Tax", "Active": t, "Taxable": true})
 }
 
 // insert stores a new record with its Id, SyncToken 0 and MetaData; the
@@ -211,6 +214,20 @@ func (s *Server) IssueRefreshToken() string {
 	t := newToken("RT1-")
 	s.refresh[t] = &refreshToken{issued: s.now()}
 	return t
+}
+
+// AcceptRefreshToken makes the twin accept a refresh token it issued before
+// a restart (the demo's twin keeps its tokens in memory; the connection
+// kept the newest one).
+func (s *Server) AcceptRefreshToken(t string) {
+	if t == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refresh[t] == nil {
+		s.refresh[t] = &refreshToken{issued: s.now()}
+	}
 }
 
 // RevokeRefreshTokens makes every refresh token invalid (a person
@@ -398,16 +415,27 @@ func (s *Server) AddCustomer(displayName, email string) string {
 }
 
 // AccountID returns the id of the account of a name.
-func (s *Server) AccountID(name string) (string, bool) {
+func (s *Server) AccountID(name string) (string, bool) { return s.NamedID(EntityAccount, name) }
+
+// NamedID returns the id of the record of entity ("TaxCode",
+// "PaymentMethod", "Account") with a name.
+func (s *Server) NamedID(entity, name string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, a := range s.records["account"] {
+	for id, a := range s.records[strings.ToLower(entity)] {
 		if str(a["Name"]) == name {
 			return id, true
 		}
 	}
 	return "", false
 }
+
+// Entities the twin's helpers name.
+const (
+	EntityAccount       = "Account"
+	EntityTaxCode       = "TaxCode"
+	EntityPaymentMethod = "PaymentMethod"
+)
 
 // ConflictNextUpdates makes the next n updates fail with a stale SyncToken
 // (5010), as if someone edited the record meanwhile: its SyncToken moves on.

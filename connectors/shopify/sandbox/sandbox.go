@@ -332,6 +332,17 @@ type NewOrder struct {
 	// CustomerID is a customer GID; empty picks the first customer.
 	CustomerID string
 	Lines      []NewLine
+	// Tax, when set, is charged on every line (its tax_lines in the
+	// webhook bodies); Gateway is the payment gateway it was paid through
+	// ("shopify_payments", "paypal"), "" for none named.
+	Tax     *Tax
+	Gateway string
+}
+
+// Tax is a tax Shopify charges: its title and rate (0.0725 for 7.25 %).
+type Tax struct {
+	Title string
+	Rate  float64
 }
 
 // NewLine is one line of a NewOrder.
@@ -349,7 +360,7 @@ func (s *Shop) AddOrder(in NewOrder) (Order, error) {
 	s.seq++
 	id := 5000000000000 + int64(len(s.orders)+1) + s.seq*1000
 	o := &Order{ID: id, Name: "#" + fmt.Sprint(1001+len(s.orders)), CreatedAt: now, UpdatedAt: now,
-		FinancialStatus: "PAID", Currency: "USD"}
+		FinancialStatus: "PAID", Currency: "USD", Tax: in.Tax, Gateway: in.Gateway}
 	if in.CustomerID != "" {
 		_, cid, _ := parseGID(in.CustomerID)
 		c := s.customerByID[cid]

@@ -164,6 +164,9 @@ type Order struct {
 	LineItems       []LineItem
 	Refunds         []Refund
 	Fulfillments    []Fulfillment
+	// Tax is charged on every line when set; Gateway names how it was paid.
+	Tax     *Tax
+	Gateway string
 }
 
 // GID is the order's global id.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -122,28 +123,38 @@ func mset(amount, cur string) moneySet {
 }
 
 type restLineItem struct {
-	ID                 int64    `json:"id"`
-	AdminGraphqlAPIID  string   `json:"admin_graphql_api_id"`
-	Name               string   `json:"name"`
-	Price              string   `json:"price"`
-	PriceSet           moneySet `json:"price_set"`
-	ProductID          int64    `json:"product_id"`
-	Quantity           int      `json:"quantity"`
-	RequiresShipping   bool     `json:"requires_shipping"`
-	SKU                string   `json:"sku"`
-	Title              string   `json:"title"`
-	VariantID          int64    `json:"variant_id"`
-	VariantTitle       string   `json:"variant_title"`
-	Vendor             string   `json:"vendor"`
-	FulfillmentStatus  *string  `json:"fulfillment_status"`
-	TotalDiscount      string   `json:"total_discount"`
-	TotalDiscountSet   moneySet `json:"total_discount_set"`
-	CurrentQuantity    int      `json:"current_quantity"`
-	FulfillableQty     int      `json:"fulfillable_quantity"`
-	GiftCard           bool     `json:"gift_card"`
-	Taxable            bool     `json:"taxable"`
-	ProductExists      bool     `json:"product_exists"`
-	VariantInventoryMg string   `json:"variant_inventory_management"`
+	ID                 int64     `json:"id"`
+	AdminGraphqlAPIID  string    `json:"admin_graphql_api_id"`
+	Name               string    `json:"name"`
+	Price              string    `json:"price"`
+	PriceSet           moneySet  `json:"price_set"`
+	ProductID          int64     `json:"product_id"`
+	Quantity           int       `json:"quantity"`
+	RequiresShipping   bool      `json:"requires_shipping"`
+	SKU                string    `json:"sku"`
+	Title              string    `json:"title"`
+	VariantID          int64     `json:"variant_id"`
+	VariantTitle       string    `json:"variant_title"`
+	Vendor             string    `json:"vendor"`
+	FulfillmentStatus  *string   `json:"fulfillment_status"`
+	TotalDiscount      string    `json:"total_discount"`
+	TotalDiscountSet   moneySet  `json:"total_discount_set"`
+	CurrentQuantity    int       `json:"current_quantity"`
+	FulfillableQty     int       `json:"fulfillable_quantity"`
+	GiftCard           bool      `json:"gift_card"`
+	Taxable            bool      `json:"taxable"`
+	ProductExists      bool      `json:"product_exists"`
+	VariantInventoryMg string    `json:"variant_inventory_management"`
+	TaxLines           []restTax `json:"tax_lines"`
+}
+
+// restTax is a tax line as the REST order resource documents it.
+type restTax struct {
+	Price         string   `json:"price"`
+	Rate          float64  `json:"rate"`
+	Title         string   `json:"title"`
+	PriceSet      moneySet `json:"price_set"`
+	ChannelLiable bool     `json:"channel_liable"`
 }
 
 type restCustomer struct {
@@ -184,6 +195,10 @@ type restOrder struct {
 	LineItems         []restLineItem `json:"line_items"`
 	Refunds           []any          `json:"refunds"`
 	Fulfillments      []any          `json:"fulfillments"`
+	TaxLines          []restTax      `json:"tax_lines"`
+	TotalTax          string         `json:"total_tax"`
+	TaxesIncluded     bool           `json:"taxes_included"`
+	Gateways          []string       `json:"payment_gateway_names"`
 }
 
 func restTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05-07:00") }
@@ -230,8 +245,29 @@ func (s *Shop) OrderCreatePayload(orderID string) ([]byte, error) {
 			PriceSet: mset(li.Price, o.Currency), ProductID: pid, Quantity: li.Quantity, RequiresShipping: true,
 			SKU: li.SKU, Title: li.Title, VariantID: li.VariantID, VariantTitle: vt, Vendor: "Crossdock Demo",
 			TotalDiscount: "0.00", TotalDiscountSet: mset("0.00", o.Currency), CurrentQuantity: li.Quantity,
-			FulfillableQty: li.Quantity, Taxable: true, ProductExists: true, VariantInventoryMg: "shopify",
+			FulfillableQty: li.Quantity, Taxable: true, ProductExists: true, VariantInventoryMg: "shopify", TaxLines: []restTax{},
 		})
+	}
+	// Tax on each line, rounded per line as Shopify does, and summed on
+	// the order; the total includes it.
+	var taxCents int64
+	if o.Tax != nil && o.Tax.Rate > 0 {
+		for i, li := range o.LineItems {
+			c := int64(math.Round(float64(parseCents(li.Price)*int64(li.Quantity)) * o.Tax.Rate))
+			taxCents += c
+			ro.LineItems[i].TaxLines = []restTax{{Price: formatCents(c), Rate: o.Tax.Rate, Title: o.Tax.Title, PriceSet: mset(formatCents(c), o.Currency)}}
+		}
+		ro.TaxLines = []restTax{{Price: formatCents(taxCents), Rate: o.Tax.Rate, Title: o.Tax.Title, PriceSet: mset(formatCents(taxCents), o.Currency)}}
+		withTax := formatCents(parseCents(total) + taxCents)
+		ro.TotalPrice, ro.CurrentTotalPrice, ro.TotalPriceSet = withTax, withTax, mset(withTax, o.Currency)
+	}
+	ro.TotalTax = formatCents(taxCents)
+	if ro.TaxLines == nil {
+		ro.TaxLines = []restTax{}
+	}
+	ro.Gateways = []string{}
+	if o.Gateway != "" {
+		ro.Gateways = []string{o.Gateway}
 	}
 	return json.Marshal(ro)
 }
