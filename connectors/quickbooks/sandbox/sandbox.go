@@ -2,8 +2,9 @@
 // demo and benchmarks. It serves the accounting API under
 // /v3/company/{realm}/… (create, read, sparse and full update of customer,
 // item, salesreceipt, invoice, refundreceipt, creditmemo, deposit, account,
-// taxcode and paymentmethod; companyinfo and preferences; the query subset
-// the connector uses; change data capture), with the fault envelope and its
+// taxcode and paymentmethod; delete of sales documents and deposits;
+// companyinfo and preferences; the query subset the connector and
+// node-quickbooks use; change data capture), with the fault envelope and its
 // codes (5010 stale SyncToken, 6240 duplicate name, 6210 duplicate document
 // number, 610 object not found, 120 authentication), requestid replay, the
 // rate limits (500 requests a minute and 10 at once per company → 429), the
@@ -11,7 +12,9 @@
 // Intuit answers it), an authorize page that sends the browser back with a
 // code and realmId, and signed webhooks in both formats.
 //
-// The connector code that calls the twin is the same that calls QuickBooks.
+// The connector code that calls the twin is the same that calls QuickBooks,
+// and the npm client node-quickbooks works against it unchanged apart from
+// its base URLs (node_client_test.go).
 package sandbox
 
 import (
@@ -52,12 +55,13 @@ type SeedItem struct {
 	Price     float64
 }
 
-// Write is one recorded create or update.
+// Write is one recorded create, update or delete.
 type Write struct {
 	Entity    string
 	ID        string
 	RequestID string
 	Update    bool
+	Delete    bool
 }
 
 // Server is the twin. It is safe for concurrent use.
@@ -67,6 +71,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	records map[string]map[string]map[string]any // entity (lower case) → id → record
+	deleted map[string]map[string]map[string]any // entity → id → what CDC says of a deleted record
 	nextID  int
 	// requestid replay: the first answer of each requestid.
 	replies map[string]reply
@@ -107,7 +112,7 @@ func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{opts: o, now: o.Now, records: map[string]map[string]map[string]any{},
+	s := &Server{opts: o, now: o.Now, records: map[string]map[string]map[string]any{}, deleted: map[string]map[string]map[string]any{},
 		replies: map[string]reply{}, refresh: map[string]*refreshToken{}, access: map[string]time.Time{}, codes: map[string]string{}}
 	s.hardExpires = s.now().AddDate(5, 0, 0)
 	s.seed()
