@@ -134,8 +134,9 @@ func (s *Server) answer(w http.ResponseWriter, status int, out any) []byte {
 }
 
 // admit applies the company's limits: 10 requests at once, 500 a minute
-// (a bucket of 500 refilled evenly). A refused call gets 429. The real 429
-// body was not found published (FACTS-next §8): this one uses the envelope.
+// (a bucket of 500 refilled evenly over the window). A refused call gets
+// 429. The real 429 body was not found published (FACTS-next §8): this one
+// uses the envelope.
 func (s *Server) admit() *faultError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,11 +154,11 @@ func (s *Server) admit() *faultError {
 		return throttle(fmt.Sprintf("More than %d requests at once for this company.", s.opts.Concurrency))
 	}
 	now := s.now()
-	interval := time.Minute / time.Duration(s.opts.RatePerMinute)
+	interval := s.opts.RateWindow / time.Duration(s.opts.RatePerMinute)
 	if s.tat.Before(now) {
 		s.tat = now
 	}
-	if s.tat.Sub(now) > time.Minute-interval {
+	if s.tat.Sub(now) > s.opts.RateWindow-interval {
 		return throttle(fmt.Sprintf("More than %d requests a minute for this company.", s.opts.RatePerMinute))
 	}
 	s.tat = s.tat.Add(interval)
@@ -197,6 +198,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, entity string, bo
 	}
 	if reqID != "" {
 		if rep, ok := s.replies[reqID]; ok {
+			s.replayed++
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(rep.status)
 			_, _ = w.Write(rep.body)
@@ -288,7 +290,9 @@ func (s *Server) update(entity, id string, in map[string]any) (map[string]any, *
 		return nil, f
 	}
 	next["SyncToken"] = cur["SyncToken"]
+	s.unindex(entity, id, cur)
 	s.records[entity][id] = next
+	s.index(entity, id, next)
 	s.bump(next)
 	return next, nil
 }
@@ -311,6 +315,7 @@ func (s *Server) delete(entity, id string, in map[string]any) (map[string]any, *
 		return nil, stale
 	}
 	delete(s.records[entity], id)
+	s.unindex(entity, id, cur)
 	tomb := map[string]any{"Id": id, "status": "Deleted", "domain": "QBO",
 		"MetaData": map[string]any{"LastUpdatedTime": s.now().UTC().Format(time.RFC3339Nano)}}
 	if s.deleted[entity] == nil {
@@ -643,6 +648,36 @@ func like(v, pattern string) bool {
 	return strings.HasSuffix(v, parts[last])
 }
 
+// indexed are the fields an equality lookup finds through an index:
+// the connector's lookups by document number, e-mail and name.
+var indexed = map[string]bool{"DocNumber": true, "PrimaryEmailAddr": true, "DisplayName": true}
+
+// indexKey is an entity's field value (lower case: = ignores case).
+type indexKey struct{ entity, field, value string }
+
+// index and unindex keep byValue in step with a record; the caller holds mu.
+func (s *Server) index(entity, id string, rec map[string]any) {
+	for f := range indexed {
+		if v := fieldOf(rec, f); v != "" {
+			k := indexKey{entity, f, strings.ToLower(v)}
+			if s.byValue[k] == nil {
+				s.byValue[k] = map[string]struct{}{}
+			}
+			s.byValue[k][id] = struct{}{}
+		}
+	}
+}
+
+func (s *Server) unindex(entity, id string, rec map[string]any) {
+	for f := range indexed {
+		k := indexKey{entity, f, strings.ToLower(fieldOf(rec, f))}
+		delete(s.byValue[k], id)
+		if len(s.byValue[k]) == 0 {
+			delete(s.byValue, k)
+		}
+	}
+}
+
 // query answers the subset of the query language the connector uses:
 // select * | count(*) from X [where F = 'v' and F in ('a','b') and F > 'v'
 // and F like 'a%']
@@ -688,9 +723,20 @@ func (s *Server) query(q string) (any, *faultError) {
 		return nil, parseErr("STARTPOSITION must be at least 1 and MAXRESULTS between 1 and 1000")
 	}
 	// Filter first, then order the matches by id: a lookup by number or
-	// e-mail among thousands of records sorts one.
+	// e-mail among thousands of records sorts one, and reads only the
+	// records its value indexes (as QuickBooks' own lookups are indexed).
 	var found []map[string]any
-	for _, rec := range s.records[entity] {
+	candidates := s.records[entity]
+	for _, c := range conds {
+		if c.op == "=" && indexed[c.field] {
+			candidates = map[string]map[string]any{}
+			for id := range s.byValue[indexKey{entity, c.field, strings.ToLower(c.values[0])}] {
+				candidates[id] = s.records[entity][id]
+			}
+			break
+		}
+	}
+	for _, rec := range candidates {
 		if !activeAsked && rec["Active"] == false {
 			continue
 		}
