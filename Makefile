@@ -12,7 +12,7 @@ export GOTOOLCHAIN ?= go1.27.3
 # The Go vulnerability database as a module, for govulncheck without network.
 VULNDB_VERSION ?= v0.0.0-20261105234957-e22db6528018
 
-.PHONY: run build test check bench generate vuln vulndb fuzz
+.PHONY: run build test check bench generate vuln vulndb fuzz npm-deps
 
 ## run: build and start Crossdock (embedded PostgreSQL unless DATABASE_URL is set)
 run: build
@@ -23,8 +23,20 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/crossdock ./cmd/crossdock
 
 ## test: every test (unit, database, HTTP, browser), after the static checks
-test: check
+test: check npm-deps
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The npm client the QuickBooks twin is proven against (node-quickbooks, pinned by its
+# package-lock.json; connectors/quickbooks/sandbox/node_client_test.go).
+NODE_PROOF := connectors/quickbooks/sandbox/testdata/nodeqb
+
+## npm-deps: install node-quickbooks into $(NODE_PROOF)/node_modules (ignored by git) with npm ci,
+## again only when its package-lock.json changes. Without npm it says so, and fails in CI (CI set)
+npm-deps:
+	@if [ -f $(NODE_PROOF)/node_modules/.package-lock.json ] && [ ! $(NODE_PROOF)/package-lock.json -nt $(NODE_PROOF)/node_modules/.package-lock.json ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then cd $(NODE_PROOF) && npm ci --no-audit --no-fund --loglevel=error; \
+	elif [ -n "$$CI" ]; then echo "npm is missing: apt-get install nodejs npm"; exit 1; \
+	else echo "npm-deps skipped: npm is not installed (apt-get install nodejs npm); the node-quickbooks test skips outside CI"; fi
 
 ## check: formatting, vet, the layering rule (layers_test.go) and generated templates up to date
 check:

@@ -49,7 +49,7 @@ func BenchmarkShipBobRoundTrip(b *testing.B) {
 		for _, p := range payloads {
 			w.deliver(b, "orders/create", p)
 		}
-		waitSyncs(b, w, "orders.shopify_shipbob", n)
+		waitSyncs(b, w.st, "orders.shopify_shipbob", n)
 		out := time.Since(start)
 
 		// The warehouse ships every parcel, with tracking; the scheduled
@@ -65,7 +65,7 @@ func BenchmarkShipBobRoundTrip(b *testing.B) {
 			q, err := w.eng.SweepShipBobTracking(ctx, store.TriggerManual, true)
 			require.NoError(b, err)
 			queued += q
-			waitSyncs(b, w, "shipments.shipbob_shopify", queued)
+			waitSyncs(b, w.st, "shipments.shipbob_shopify", queued)
 			if q == 0 {
 				break
 			}
@@ -113,14 +113,27 @@ func BenchmarkShipBobRoundTrip(b *testing.B) {
 }
 
 // waitSyncs waits until want syncs of a flow have ended, all succeeded.
-func waitSyncs(t testing.TB, w *warehouseEnv, flow string, want int) {
+func waitSyncs(t testing.TB, st *store.Store, flow string, want int) {
+	t.Helper()
+	waitSyncsUntil(t, st, flow, want, waitDeadline(t))
+}
+
+// waitSyncsUntil is waitSyncs with its own deadline (a benchmark's run may
+// be longer than a test's wait).
+func waitSyncsUntil(t testing.TB, st *store.Store, flow string, want int, deadline time.Time) {
 	t.Helper()
 	var done int
-	wait(t, flow+" syncs to end", func() bool {
-		require.NoError(t, w.st.DB.GetContext(context.Background(), &done, `SELECT count(*) FROM syncs WHERE flow = $1 AND finished_at IS NOT NULL`, flow))
-		return done >= want
-	})
+	for {
+		require.NoError(t, st.DB.GetContext(context.Background(), &done, `SELECT count(*) FROM syncs WHERE flow = $1 AND finished_at IS NOT NULL`, flow))
+		if done >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s syncs to end: %d of %d", flow, done, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	var bad int
-	require.NoError(t, w.st.DB.GetContext(context.Background(), &bad, `SELECT count(*) FROM syncs WHERE flow = $1 AND status <> $2`, flow, vocab.SyncSucceeded))
+	require.NoError(t, st.DB.GetContext(context.Background(), &bad, `SELECT count(*) FROM syncs WHERE flow = $1 AND status <> $2`, flow, vocab.SyncSucceeded))
 	require.Zero(t, bad, "every %s sync succeeded", flow)
 }

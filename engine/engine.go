@@ -78,6 +78,10 @@ type Config struct {
 	// [2: ShipBob allows 150 requests a minute, 2.5 a second]; a twin with a
 	// faster limit (the benchmark's) needs more.
 	ShipBobWorkers int
+	// QuickBooksWorkers is how many syncs into QuickBooks Online one replica
+	// runs at once [4; QuickBooks allows 10 requests at once per company and
+	// PerConnection caps one company's share].
+	QuickBooksWorkers int
 	// PerConnection caps the syncs one replica runs against one target system
 	// at once [8]. The limit is per replica: N replicas allow N times as many.
 	PerConnection int
@@ -275,7 +279,7 @@ func New(cfg Config) (*Engine, error) {
 		Queues: map[string]river.QueueConfig{
 			queueSyncs:           {MaxWorkers: cfg.Workers},
 			queueSyncsOdoo:       {MaxWorkers: cfg.OdooWorkers},
-			queueSyncsQuickBooks: {MaxWorkers: 4},
+			queueSyncsQuickBooks: {MaxWorkers: cmp.Or(cfg.QuickBooksWorkers, 4)},
 			queueSyncsShipBob:    {MaxWorkers: cmp.Or(cfg.ShipBobWorkers, 2)},
 			queueSweeps:          {MaxWorkers: 2},
 		},

@@ -85,3 +85,38 @@ func TestQuickBooksRefundBecomesARefundReceipt(t *testing.T) {
 	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Len(t, qb.Twin.Records(quickbooks.EntityRefundReceipt), 1)
 }
+
+// A repeat buyer's customer is remembered between orders; made inactive in
+// QuickBooks meanwhile, the next order is refused (610), looks the customer
+// up again and goes to a new one, once.
+func TestQuickBooksRememberedCustomerMadeInactive(t *testing.T) {
+	t.Parallel()
+	env := enginetest.Setup(t, enginetest.Options{Start: true})
+	qb := env.AddQuickBooks(t, qbsandbox.Options{}, nil)
+	_, first := env.Order(t)
+	s1 := qbSync(t, env, env.Deliver(t, "orders/create", first))
+	require.Equal(t, vocab.SyncSucceeded, s1.Status, s1.Message)
+	customers := qb.Twin.Records(quickbooks.EntityCustomer)
+	require.Len(t, customers, 1)
+	old := customers[0]["Id"].(string)
+
+	// The second order of the same buyer: no customer lookup this time.
+	calls, _ := qb.Twin.Calls()
+	_, second := env.Order(t)
+	s2 := qbSync(t, env, env.Deliver(t, "orders/create", second))
+	require.Equal(t, vocab.SyncSucceeded, s2.Status, s2.Message)
+	after, _ := qb.Twin.Calls()
+	require.Equal(t, 2, after-calls, "the number looked up, the receipt created; the customer remembered")
+
+	// Someone merges the customer away in QuickBooks (it becomes inactive).
+	require.True(t, qb.Twin.MakeInactive(quickbooks.EntityCustomer, old))
+	_, third := env.Order(t)
+	s3 := qbSync(t, env, env.Deliver(t, "orders/create", third))
+	require.Equal(t, vocab.SyncSucceeded, s3.Status, s3.Message)
+	require.Equal(t, 1, s3.Attempts, "looked up again within the attempt")
+	receipts := qb.Twin.Records(quickbooks.EntitySalesReceipt)
+	require.Len(t, receipts, 3)
+	now := receipts[2]["CustomerRef"].(map[string]any)["value"]
+	require.NotEqual(t, old, now, "the third receipt names the active customer")
+	require.Len(t, qb.Twin.Records(quickbooks.EntityCustomer), 2)
+}

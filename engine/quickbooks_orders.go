@@ -216,6 +216,7 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 		return res
 	}
 
+	_, remembered := cl.KnownCustomer(o.Email)
 	cust, custCreated, err := e.ensureQuickBooksCustomer(ctx, s, cl, qbCustomerOf(o.orderIn))
 	if err != nil {
 		res.err = err
@@ -251,7 +252,24 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 	reqID := qbRequestID(s.Flow, s.IdempotencyKey, txn)
 	res.request = map[string]any{"entity": entity, "requestid": reqID, "body": txn}
 	var created quickbooks.Txn
-	if err := cl.Create(ctx, entity, reqID, txn, &created); err != nil {
+	err = cl.Create(ctx, entity, reqID, txn, &created)
+	if remembered && isQBCode(err, quickbooks.CodeNotFound) {
+		// The customer remembered may have been made inactive or merged in
+		// QuickBooks since: look it up again, and send once more if it is
+		// another one (the same one means something else was not found).
+		cl.ForgetCustomer(o.Email)
+		c := qbCustomerOf(o.orderIn)
+		c.Replaces = cust.ID
+		again, againCreated, lookErr := e.ensureQuickBooksCustomer(ctx, s, cl, c)
+		if lookErr == nil && again.ID != cust.ID {
+			cust, custCreated = again, againCreated
+			txn.CustomerRef = &quickbooks.Ref{Value: cust.ID, Name: cust.DisplayName}
+			reqID = qbRequestID(s.Flow, s.IdempotencyKey, txn)
+			res.request = map[string]any{"entity": entity, "requestid": reqID, "body": txn}
+			err = cl.Create(ctx, entity, reqID, txn, &created)
+		}
+	}
+	if err != nil {
 		res.err = err
 		return res
 	}
@@ -266,6 +284,10 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 // qbCustomer is a Shopify customer as QuickBooks gets it.
 type qbCustomer struct {
 	Email, First, Last string
+	// Replaces is the customer this one stands in for, found inactive: its
+	// create gets a requestid of its own (the first create's would be
+	// answered with the inactive customer).
+	Replaces string
 }
 
 func (c qbCustomer) name() string {
@@ -281,12 +303,26 @@ func qbCustomerOf(o orderIn) qbCustomer {
 }
 
 // ensureQuickBooksCustomer finds the customer by e-mail, or creates it: one
-// per e-mail. QuickBooks wants display names unique across customers,
+// per e-mail. The client remembers it for a while (quickbooks.CustomerMemory),
+// so a repeat buyer's next orders cost no lookup.
+func (e *Engine) ensureQuickBooksCustomer(ctx context.Context, s store.Sync, cl *quickbooks.Client, c qbCustomer) (quickbooks.Customer, bool, error) {
+	if known, ok := cl.KnownCustomer(c.Email); ok && (known.GivenName != "" || known.FamilyName != "" || c.First == "" && c.Last == "") {
+		return known, false, nil
+	}
+	cust, created, err := e.findOrCreateQuickBooksCustomer(ctx, s, cl, c)
+	if err == nil {
+		cl.RememberCustomer(c.Email, cust)
+	}
+	return cust, created, err
+}
+
+// findOrCreateQuickBooksCustomer finds the customer by e-mail in QuickBooks,
+// or creates it. QuickBooks wants display names unique across customers,
 // suppliers and employees (6240), so a name taken by someone else gets the
 // e-mail, then a number, after it; the e-mail finds the customer next time.
 // A customer found without names gets them (a sparse update, re-read on a
 // stale SyncToken). Two syncs of one new customer take turns on the e-mail.
-func (e *Engine) ensureQuickBooksCustomer(ctx context.Context, s store.Sync, cl *quickbooks.Client, c qbCustomer) (quickbooks.Customer, bool, error) {
+func (e *Engine) findOrCreateQuickBooksCustomer(ctx context.Context, s store.Sync, cl *quickbooks.Client, c qbCustomer) (quickbooks.Customer, bool, error) {
 	found, ok, err := cl.CustomerByEmail(ctx, c.Email)
 	if err != nil {
 		return quickbooks.Customer{}, false, err
@@ -323,7 +359,11 @@ func (e *Engine) ensureQuickBooksCustomer(ctx context.Context, s store.Sync, cl 
 		}
 		in := quickbooks.Customer{DisplayName: dn, GivenName: c.First, FamilyName: c.Last, PrimaryEmailAddr: &quickbooks.Email{Address: c.Email}}
 		var out quickbooks.Customer
-		err := cl.Create(ctx, quickbooks.EntityCustomer, qbRequestID("customer", strings.ToLower(c.Email), in), in, &out)
+		key := strings.ToLower(c.Email)
+		if c.Replaces != "" {
+			key += "|replaces " + c.Replaces
+		}
+		err := cl.Create(ctx, quickbooks.EntityCustomer, qbRequestID("customer", key, in), in, &out)
 		if err == nil {
 			return out, true, nil
 		}

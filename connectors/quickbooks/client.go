@@ -77,6 +77,7 @@ type Client struct {
 		hardUntil time.Time
 	}
 	keeper connectors.TokenKeeper
+	known  customerMemory
 }
 
 // NewClient returns a client of one company.

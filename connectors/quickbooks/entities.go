@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"crossdock/connectors"
@@ -296,6 +297,58 @@ func queryOne[T any](ctx context.Context, c *Client, entity, where string) (T, b
 // CustomerByEmail finds a customer by primary e-mail.
 func (c *Client) CustomerByEmail(ctx context.Context, email string) (Customer, bool, error) {
 	return queryOne[Customer](ctx, c, EntityCustomer, "PrimaryEmailAddr = "+Quote(email))
+}
+
+// customerMemory remembers the customers the client found or created by
+// e-mail, for a while: a shop's repeat buyers then cost one lookup per
+// CustomerMemory, not one per order, out of the company's 500 requests a
+// minute. A customer made inactive or merged in QuickBooks meanwhile fails
+// the document that names it (610): the caller forgets it and looks again.
+type customerMemory struct {
+	mu sync.Mutex
+	m  map[string]knownCustomer // lower-case e-mail →
+}
+
+type knownCustomer struct {
+	c     Customer
+	until time.Time
+}
+
+// CustomerMemory is how long a customer found by e-mail is remembered.
+const CustomerMemory = 10 * time.Minute
+
+// maxKnownCustomers bounds the memory; when full it starts again.
+const maxKnownCustomers = 50000
+
+// KnownCustomer returns the customer remembered for an e-mail.
+func (c *Client) KnownCustomer(email string) (Customer, bool) {
+	c.known.mu.Lock()
+	defer c.known.mu.Unlock()
+	k, ok := c.known.m[strings.ToLower(email)]
+	if !ok || !c.cfg.Now().Before(k.until) {
+		return Customer{}, false
+	}
+	return k.c, true
+}
+
+// RememberCustomer remembers the customer of an e-mail for CustomerMemory.
+func (c *Client) RememberCustomer(email string, cust Customer) {
+	if email == "" || cust.ID == "" {
+		return
+	}
+	c.known.mu.Lock()
+	defer c.known.mu.Unlock()
+	if c.known.m == nil || len(c.known.m) >= maxKnownCustomers {
+		c.known.m = map[string]knownCustomer{}
+	}
+	c.known.m[strings.ToLower(email)] = knownCustomer{c: cust, until: c.cfg.Now().Add(CustomerMemory)}
+}
+
+// ForgetCustomer drops what is remembered of an e-mail's customer.
+func (c *Client) ForgetCustomer(email string) {
+	c.known.mu.Lock()
+	delete(c.known.m, strings.ToLower(email))
+	c.known.mu.Unlock()
 }
 
 // CustomerByDisplayName finds a customer by display name.

@@ -44,6 +44,10 @@ const (
 	FieldStockLocation = "shopify_location_id"
 )
 
+// FieldRate is the requests a minute the company allows [500]: only a test
+// double with a shortened window (the benchmark's) allows more.
+const FieldRate = "requests_per_minute"
+
 // How orders are recorded (FieldOrdersAs).
 const (
 	OrdersAuto         = "auto"          // paid orders as sales receipts, the others as invoices
@@ -85,6 +89,8 @@ func Kind() connectors.Kind {
 			{Key: FieldAPIBaseURL, Label: "API address", Advanced: true, Placeholder: ProductionBaseURL, Hint: "Only to point Crossdock at a test double."},
 			{Key: FieldTokenURL, Label: "Token address", Advanced: true, Placeholder: TokenURL},
 			{Key: FieldAuthorizeURL, Label: "Sign-in address", Advanced: true, Placeholder: AuthorizeURL},
+			{Key: FieldRate, Label: "Requests a minute", Advanced: true, Placeholder: strconv.Itoa(RatePerMinute),
+				Hint: "QuickBooks allows 500 a minute per company; only a test double allows more."},
 		},
 		Validate: validate,
 		Address: func(s map[string]string) string {
@@ -137,6 +143,11 @@ func validate(s map[string]string) connectors.FieldErrors {
 	if v := strings.TrimSpace(s[FieldStockLocation]); v != "" && connectors.ShopifyLocation(v) == "" {
 		fe[FieldStockLocation] = "A Shopify location is a number, such as 71234567890: the end of the location's address in Shopify admin → Settings → Locations."
 	}
+	if v := strings.TrimSpace(s[FieldRate]); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			fe[FieldRate] = "Enter a whole number of requests a minute, like 500."
+		}
+	}
 	if t := strings.TrimSpace(s[FieldTaxCode]); len(t) > 20 {
 		fe[FieldTaxCode] = "A tax code is at most 20 characters (TAX, NON, or a code's id)."
 	}
@@ -157,9 +168,13 @@ func BaseURL(settings map[string]string) string {
 
 // ClientFor builds the client of a connection.
 func ClientFor(c connectors.Conn, hc *http.Client) (*Client, error) {
-	return NewClient(Config{BaseURL: BaseURL(c.Settings), TokenURL: c.Settings[FieldTokenURL], RealmID: c.Settings[FieldRealmID],
+	cfg := Config{BaseURL: BaseURL(c.Settings), TokenURL: c.Settings[FieldTokenURL], RealmID: c.Settings[FieldRealmID],
 		ClientID: c.Settings[FieldClientID], ClientSecret: c.Secrets[FieldClientSecret], RefreshToken: c.Secrets[FieldRefreshToken],
-		HTTPClient: hc})
+		HTTPClient: hc}
+	if n, err := strconv.Atoi(strings.TrimSpace(c.Settings[FieldRate])); err == nil && n > 0 {
+		cfg.RatePerMinute = n
+	}
+	return NewClient(cfg)
 }
 
 func check(ctx context.Context, client any) connectors.CheckResult {

@@ -134,8 +134,9 @@ func (s *Server) answer(w http.ResponseWriter, status int, out any) []byte {
 }
 
 // admit applies the company's limits: 10 requests at once, 500 a minute
-// (a bucket of 500 refilled evenly). A refused call gets 429. The real 429
-// body was not found published (FACTS-next §8): this one uses the envelope.
+// (a bucket of 500 refilled evenly over the window). A refused call gets
+// 429. The real 429 body was not found published (FACTS-next §8): this one
+// uses the envelope.
 func (s *Server) admit() *faultError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -153,11 +154,11 @@ func (s *Server) admit() *faultError {
 		return throttle(fmt.Sprintf("More than %d requests at once for this company.", s.opts.Concurrency))
 	}
 	now := s.now()
-	interval := time.Minute / time.Duration(s.opts.RatePerMinute)
+	interval := s.opts.RateWindow / time.Duration(s.opts.RatePerMinute)
 	if s.tat.Before(now) {
 		s.tat = now
 	}
-	if s.tat.Sub(now) > time.Minute-interval {
+	if s.tat.Sub(now) > s.opts.RateWindow-interval {
 		return throttle(fmt.Sprintf("More than %d requests a minute for this company.", s.opts.RatePerMinute))
 	}
 	s.tat = s.tat.Add(interval)
@@ -197,6 +198,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, entity string, bo
 	}
 	if reqID != "" {
 		if rep, ok := s.replies[reqID]; ok {
+			s.replayed++
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(rep.status)
 			_, _ = w.Write(rep.body)
@@ -210,10 +212,19 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, entity string, bo
 	}
 	var rec map[string]any
 	var f *faultError
-	isUpdate := in["Id"] != nil
-	if id, _ := in["Id"].(string); id != "" {
+	op := r.URL.Query().Get("operation")
+	isUpdate := in["Id"] != nil && op != "delete"
+	switch id, _ := in["Id"].(string); {
+	case op == "delete":
+		rec, f = s.delete(entity, id, in)
+	case op != "" && op != "update":
+		// QuickBooks also voids sales documents (operation=void); the twin
+		// refuses what it does not do rather than treat it as an update.
+		f = &faultError{status: http.StatusBadRequest, typ: "ValidationFault", code: "2010", msg: "Unsupported Operation",
+			det: fmt.Sprintf("Operation %s is not supported by the twin for %s.", op, entities[entity])}
+	case id != "":
 		rec, f = s.update(entity, id, in)
-	} else {
+	default:
 		rec, f = s.create(entity, in, r.URL.Query().Get("include") == "allowduplicatedocnum")
 	}
 	if f != nil {
@@ -221,7 +232,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, entity string, bo
 		return
 	}
 	b := s.answer(w, http.StatusOK, map[string]any{entities[entity]: rec})
-	s.writes = append(s.writes, Write{Entity: entities[entity], ID: rec["Id"].(string), RequestID: reqID, Update: isUpdate})
+	s.writes = append(s.writes, Write{Entity: entities[entity], ID: rec["Id"].(string), RequestID: reqID, Update: isUpdate, Delete: op == "delete"})
 	if reqID != "" {
 		// Successes are replayed; whether QuickBooks replays a failure is not
 		// documented, so the twin lets a corrected request through.
@@ -311,9 +322,39 @@ func (s *Server) update(entity, id string, in map[string]any) (map[string]any, *
 		return nil, f
 	}
 	next["SyncToken"] = cur["SyncToken"]
+	s.unindex(entity, id, cur)
 	s.records[entity][id] = next
+	s.index(entity, id, next)
 	s.bump(next)
 	return next, nil
+}
+
+// delete removes a sales document or deposit (POST
+// /{entity}?operation=delete with its Id and current SyncToken). Names —
+// customers, items, accounts — are never deleted in QuickBooks, only made
+// inactive. The answer is {"status":"Deleted","domain":"QBO","Id":…}; change
+// data capture lists it so until it is older than its window.
+func (s *Server) delete(entity, id string, in map[string]any) (map[string]any, *faultError) {
+	if !txnEntities[entity] && entity != "deposit" {
+		return nil, validation("6000", "A business validation error has occurred while processing your request",
+			"Business Validation Error: "+entities[entity]+" records cannot be deleted; make them inactive instead.", "")
+	}
+	cur := s.records[entity][id]
+	if id == "" || cur == nil {
+		return nil, notFound(entities[entity] + " " + id)
+	}
+	if str(in["SyncToken"]) != str(cur["SyncToken"]) {
+		return nil, stale
+	}
+	delete(s.records[entity], id)
+	s.unindex(entity, id, cur)
+	tomb := map[string]any{"Id": id, "status": "Deleted", "domain": "QBO",
+		"MetaData": map[string]any{"LastUpdatedTime": s.now().UTC().Format(time.RFC3339Nano)}}
+	if s.deleted[entity] == nil {
+		s.deleted[entity] = map[string]map[string]any{}
+	}
+	s.deleted[entity][id] = tomb
+	return map[string]any{"Id": id, "status": "Deleted", "domain": "QBO"}, nil
 }
 
 // bump moves a record's SyncToken on and stamps its change.
@@ -521,7 +562,7 @@ func nonEmpty(ss ...string) []string {
 
 var (
 	queryRE = regexp.MustCompile(`(?is)^\s*select\s+(\*|count\(\*\))\s+from\s+(\w+)(?:\s+where\s+(.+?))?(?:\s+orderby\s+[\w.]+(?:\s+(?:asc|desc))?)?(?:\s+startposition\s+(\d+))?(?:\s+maxresults\s+(\d+))?\s*$`)
-	condRE  = regexp.MustCompile(`(?is)^\s*([\w.]+)\s*(=|in|>=|<=|>|<)\s*(.+?)\s*$`)
+	condRE  = regexp.MustCompile(`(?is)^\s*([\w.]+)\s*(=|in\b|like\b|>=|<=|>|<)\s*(.+?)\s*$`)
 	andRE   = regexp.MustCompile(`(?i)\s+and\s+`)
 )
 
@@ -599,6 +640,8 @@ func (c cond) match(rec map[string]any) bool {
 		return strings.EqualFold(v, c.values[0])
 	case "in":
 		return slices.ContainsFunc(c.values, func(x string) bool { return strings.EqualFold(v, x) })
+	case "like":
+		return like(v, c.values[0])
 	}
 	cmp := strings.Compare(v, c.values[0])
 	if a, err1 := strconv.ParseFloat(v, 64); err1 == nil {
@@ -623,8 +666,62 @@ func (c cond) match(rec map[string]any) bool {
 	}
 }
 
+// like matches a value to a LIKE pattern, where % stands for any run of
+// characters, ignoring case as QuickBooks' = does.
+func like(v, pattern string) bool {
+	v, pattern = strings.ToLower(v), strings.ToLower(pattern)
+	parts := strings.Split(pattern, "%")
+	if !strings.HasPrefix(v, parts[0]) {
+		return false
+	}
+	v = v[len(parts[0]):]
+	last := len(parts) - 1
+	for _, p := range parts[1:last] {
+		i := strings.Index(v, p)
+		if i < 0 {
+			return false
+		}
+		v = v[i+len(p):]
+	}
+	if last == 0 {
+		return v == ""
+	}
+	return strings.HasSuffix(v, parts[last])
+}
+
+// indexed are the fields an equality lookup finds through an index:
+// the connector's lookups by document number, e-mail and name.
+var indexed = map[string]bool{"DocNumber": true, "PrimaryEmailAddr": true, "DisplayName": true}
+
+// indexKey is an entity's field value (lower case: = ignores case).
+type indexKey struct{ entity, field, value string }
+
+// index and unindex keep byValue in step with a record; the caller holds mu.
+func (s *Server) index(entity, id string, rec map[string]any) {
+	for f := range indexed {
+		if v := fieldOf(rec, f); v != "" {
+			k := indexKey{entity, f, strings.ToLower(v)}
+			if s.byValue[k] == nil {
+				s.byValue[k] = map[string]struct{}{}
+			}
+			s.byValue[k][id] = struct{}{}
+		}
+	}
+}
+
+func (s *Server) unindex(entity, id string, rec map[string]any) {
+	for f := range indexed {
+		k := indexKey{entity, f, strings.ToLower(fieldOf(rec, f))}
+		delete(s.byValue[k], id)
+		if len(s.byValue[k]) == 0 {
+			delete(s.byValue, k)
+		}
+	}
+}
+
 // query answers the subset of the query language the connector uses:
-// select * | count(*) from X [where F = 'v' and F in ('a','b') and F > 'v']
+// select * | count(*) from X [where F = 'v' and F in ('a','b') and F > 'v'
+// and F like 'a%']
 // [orderby F] [startposition n] [maxresults m ≤ 1000].
 func (s *Server) query(q string) (any, *faultError) {
 	m := queryRE.FindStringSubmatch(q)
@@ -667,9 +764,20 @@ func (s *Server) query(q string) (any, *faultError) {
 		return nil, parseErr("STARTPOSITION must be at least 1 and MAXRESULTS between 1 and 1000")
 	}
 	// Filter first, then order the matches by id: a lookup by number or
-	// e-mail among thousands of records sorts one.
+	// e-mail among thousands of records sorts one, and reads only the
+	// records its value indexes (as QuickBooks' own lookups are indexed).
 	var found []map[string]any
-	for _, rec := range s.records[entity] {
+	candidates := s.records[entity]
+	for _, c := range conds {
+		if c.op == "=" && indexed[c.field] {
+			candidates = map[string]map[string]any{}
+			for id := range s.byValue[indexKey{entity, c.field, strings.ToLower(c.values[0])}] {
+				candidates[id] = s.records[entity][id]
+			}
+			break
+		}
+	}
+	for _, rec := range candidates {
 		if !activeAsked && rec["Active"] == false {
 			continue
 		}
@@ -728,12 +836,16 @@ func (s *Server) cdc(list, since string) (any, *faultError) {
 			return nil, validation("2020", "Request has invalid or unsupported property", "Unknown entity "+e, "entities")
 		}
 		names = append(names, entity)
-		for _, rec := range s.records[entity] {
-			md, _ := rec["MetaData"].(map[string]any)
-			lu, err := time.Parse(time.RFC3339Nano, str(md["LastUpdatedTime"]))
-			if err == nil && !lu.Before(t) {
-				id, _ := strconv.Atoi(str(rec["Id"]))
-				all = append(all, changed{entity, lu, id, rec})
+		// Deleted records come back too, as QuickBooks' CDC lists them
+		// (status "Deleted").
+		for _, set := range []map[string]map[string]any{s.records[entity], s.deleted[entity]} {
+			for _, rec := range set {
+				md, _ := rec["MetaData"].(map[string]any)
+				lu, err := time.Parse(time.RFC3339Nano, str(md["LastUpdatedTime"]))
+				if err == nil && !lu.Before(t) {
+					id, _ := strconv.Atoi(str(rec["Id"]))
+					all = append(all, changed{entity, lu, id, rec})
+				}
 			}
 		}
 	}

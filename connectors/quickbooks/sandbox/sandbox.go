@@ -2,8 +2,9 @@
 // demo and benchmarks. It serves the accounting API under
 // /v3/company/{realm}/… (create, read, sparse and full update of customer,
 // item, salesreceipt, invoice, refundreceipt, creditmemo, deposit, account,
-// taxcode and paymentmethod; companyinfo and preferences; the query subset
-// the connector uses; change data capture), with the fault envelope and its
+// taxcode and paymentmethod; delete of sales documents and deposits;
+// companyinfo and preferences; the query subset the connector and
+// node-quickbooks use; change data capture), with the fault envelope and its
 // codes (5010 stale SyncToken, 6240 duplicate name, 6210 duplicate document
 // number, 610 object not found, 120 authentication), requestid replay, the
 // rate limits (500 requests a minute and 10 at once per company → 429), the
@@ -11,7 +12,9 @@
 // Intuit answers it), an authorize page that sends the browser back with a
 // code and realmId, and signed webhooks in both formats.
 //
-// The connector code that calls the twin is the same that calls QuickBooks.
+// The connector code that calls the twin is the same that calls QuickBooks,
+// and the npm client node-quickbooks works against it unchanged apart from
+// its base URLs (node_client_test.go).
 package sandbox
 
 import (
@@ -40,6 +43,9 @@ type Options struct {
 	// RatePerMinute and Concurrency are the limits per company [500, 10].
 	RatePerMinute int
 	Concurrency   int
+	// RateWindow is the window RatePerMinute counts over [a minute];
+	// benchmarks shrink it to shorten the clock, not the limit's shape.
+	RateWindow time.Duration
 	// Now is the twin's clock (token lifetimes, MetaData, CDC) [time.Now].
 	Now func() time.Time
 	// NoShipping and NoDiscount turn the sales-form preferences off.
@@ -61,12 +67,13 @@ type SeedItem struct {
 	Qty       float64 // QtyOnHand of an inventory item
 }
 
-// Write is one recorded create or update.
+// Write is one recorded create, update or delete.
 type Write struct {
 	Entity    string
 	ID        string
 	RequestID string
 	Update    bool
+	Delete    bool
 }
 
 // Server is the twin. It is safe for concurrent use.
@@ -76,6 +83,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	records map[string]map[string]map[string]any // entity (lower case) → id → record
+	deleted map[string]map[string]map[string]any // entity → id → what CDC says of a deleted record
+	byValue map[indexKey]map[string]struct{}     // the ids of the records with a value (query)
 	nextID  int
 	// requestid replay: the first answer of each requestid.
 	replies map[string]reply
@@ -93,6 +102,7 @@ type Server struct {
 	inFlight int
 	calls    int
 	limited  int
+	replayed int // writes answered from the requestid store
 }
 
 type reply struct {
@@ -113,10 +123,12 @@ func New(o Options) *Server {
 	o.ClientSecret = cmp.Or(o.ClientSecret, "sandbox-client-secret")
 	o.RatePerMinute = cmp.Or(o.RatePerMinute, 500)
 	o.Concurrency = cmp.Or(o.Concurrency, 10)
+	o.RateWindow = cmp.Or(o.RateWindow, time.Minute)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{opts: o, now: o.Now, records: map[string]map[string]map[string]any{},
+	s := &Server{opts: o, now: o.Now, records: map[string]map[string]map[string]any{}, deleted: map[string]map[string]map[string]any{},
+		byValue: map[indexKey]map[string]struct{}{},
 		replies: map[string]reply{}, refresh: map[string]*refreshToken{}, access: map[string]time.Time{}, codes: map[string]string{}}
 	s.hardExpires = s.now().AddDate(5, 0, 0)
 	s.seed()
@@ -172,6 +184,7 @@ func (s *Server) insert(entity string, rec map[string]any) map[string]any {
 		s.records[entity] = map[string]map[string]any{}
 	}
 	s.records[entity][id] = rec
+	s.index(entity, id, rec)
 	return rec
 }
 
@@ -352,6 +365,14 @@ func (s *Server) Calls() (calls, throttled int) {
 	return s.calls, s.limited
 }
 
+// Replayed counts the writes answered with the first answer of their
+// requestid (nothing written again).
+func (s *Server) Replayed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replayed
+}
+
 // Writes lists the recorded creates and updates.
 func (s *Server) Writes() []Write {
 	s.mu.Lock()
@@ -412,6 +433,21 @@ func (s *Server) AddCustomer(displayName, email string) string {
 		rec["PrimaryEmailAddr"] = map[string]any{"Address": email}
 	}
 	return s.insert("customer", rec)["Id"].(string)
+}
+
+// MakeInactive makes a record inactive as a person would in QuickBooks
+// (customers and items are never deleted; merging one into another leaves
+// it inactive too). It reports whether the record exists.
+func (s *Server) MakeInactive(entity, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.records[strings.ToLower(entity)][id]
+	if rec == nil {
+		return false
+	}
+	rec["Active"] = false
+	s.bump(rec)
+	return true
 }
 
 // AccountID returns the id of the account of a name.
