@@ -185,6 +185,8 @@ type Engine struct {
 	limits *limiter
 	counts syncCounter // finished attempts, for metrics
 	calls  *callHealth // calls to each connection since the last flush (callhealth.go)
+	// uploads marks ShipBob shipments as uploaded, in batches (shipbob_uploads.go).
+	uploads *trackingUploads
 
 	// What packages above the core added (export_api.go): River's workers
 	// (the client reads the bundle when it works a job) and their share of
@@ -249,6 +251,7 @@ func New(cfg Config) (*Engine, error) {
 		kinds:  cfg.Kinds, shops: map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{}, others: map[int64]*otherEntry{},
 		replica: newReplicaID(), statesChanged: make(chan struct{}, 1), calls: newCallHealth(), fence: newFence()}
 	e.limits.changed = e.stateChanged
+	e.uploads = newTrackingUploads(e, time.Second)
 
 	var periodic []*river.PeriodicJob
 	if !cfg.ManualSweepsOnly {
@@ -360,6 +363,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 		}
 		return fmt.Errorf("engine: stop queue: %w", err)
 	}
+	// What the ended syncs sent to Shopify, told to ShipBob.
+	e.uploads.flushAll(ctx)
 	return nil
 }
 

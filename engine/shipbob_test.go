@@ -165,7 +165,9 @@ func TestShipBobOrderIsSentOnce(t *testing.T) {
 	r = w.ended(t, r.ID)
 	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Contains(t, r.Message, "was already in Warehouse (ShipBob order "+s.TargetRef+"); nothing was created again")
-	require.Equal(t, shipbobsandbox.Stats{Created: 1, Duplicates: 1}, w.sb.Stats())
+	st := w.sb.Stats()
+	require.Equal(t, shipbobsandbox.Stats{Created: 1, Duplicates: 1, Throttled: 0,
+		Requests: map[string]int{"POST /order": 2, "GET /order": 1}}, st, "the replay's POST was refused and the first order read back by its reference")
 	require.Len(t, w.sb.Orders(), 1)
 }
 
@@ -230,8 +232,10 @@ func TestShipBobTrackingAfterTheShipment(t *testing.T) {
 	require.Equal(t, tr.TrackingNumber, fs[0].Number)
 	require.Equal(t, "USPS", fs[0].Company)
 	require.Equal(t, tr.TrackingURL, fs[0].URL)
-	got, _ := w.sb.OrderByReference(o.GID())
-	require.True(t, got.Shipments[0].IsTrackingUploaded, "ShipBob is told, so the check stops listing it")
+	wait(t, "ShipBob to be told, so the check stops listing it", func() bool {
+		got, _ := w.sb.OrderByReference(o.GID())
+		return got.Shipments[0].IsTrackingUploaded
+	})
 	require.Empty(t, w.sweepTracking(t))
 
 	// Late and out of order: the tracking webhook, then the older shipped one again.
