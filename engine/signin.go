@@ -3,77 +3,78 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
+	"net/url"
 	"time"
 
 	"crossdock/connectors"
-	"crossdock/connectors/quickbooks"
 	"crossdock/store"
-	"crossdock/vocab"
 )
 
-// Signing a QuickBooks connection in (OAuth 2.0 authorization code): the
-// console sends the person to Intuit's sign-in page with AuthorizeLink;
-// Intuit sends them back with a code and the company's realmId, which
-// CompleteAuthorization trades for the first tokens and keeps, sealed.
+// Signing a connection in (OAuth 2.0 authorization code), for every kind
+// that offers it (connectors.Kind.SignIn: QuickBooks Online, ShipBob): the
+// console sends the person to the system's sign-in page with
+// AuthorizeLink; the system sends them back with a code (QuickBooks adds
+// the company's realmId), which CompleteAuthorization trades for the first
+// tokens and keeps, sealed.
 
-// ErrNoSignIn is returned for a connection whose kind has no sign-in.
-var ErrNoSignIn = errors.New("this kind of connection is not connected by signing in")
+// ErrNoSignIn is returned for a connection that is not connected by
+// signing in.
+var ErrNoSignIn = errors.New("this connection is not connected by signing in")
+
+// signInOf returns a connection and its kind's sign-in, when it signs in.
+func (e *Engine) signInOf(ctx context.Context, id int64) (store.Connection, *connectors.SignIn, error) {
+	c, err := e.st.ConnectionByID(ctx, id)
+	if err != nil {
+		return store.Connection{}, nil, err
+	}
+	k, ok := e.kinds.Kind(c.Kind)
+	if !ok || !k.SignIn.Applies(c.Settings) {
+		return c, nil, ErrNoSignIn
+	}
+	return c, k.SignIn, nil
+}
 
 // AuthorizeLink is the page a person signs in on to connect connection id,
 // coming back to redirectURI with state.
 func (e *Engine) AuthorizeLink(ctx context.Context, id int64, redirectURI, state string) (string, error) {
-	c, err := e.st.ConnectionByID(ctx, id)
+	c, si, err := e.signInOf(ctx, id)
 	if err != nil {
 		return "", err
 	}
-	if c.Kind != vocab.KindQuickBooks {
-		return "", ErrNoSignIn
-	}
-	if c.Settings[quickbooks.FieldClientID] == "" {
-		return "", errors.New("enter the app's client id and client secret first (Edit), then connect")
-	}
-	return quickbooks.AuthorizeLink(c.Settings[quickbooks.FieldAuthorizeURL], c.Settings[quickbooks.FieldClientID], redirectURI, state), nil
+	return si.Link(c.Settings, redirectURI, state)
 }
 
-// CompleteAuthorization trades the code Intuit sent back for the first
-// tokens and keeps them with the company's id. Its errors are sentences.
-func (e *Engine) CompleteAuthorization(ctx context.Context, a store.Actor, id int64, code, realmID, redirectURI string) (store.Connection, error) {
-	c, err := e.st.ConnectionByID(ctx, id)
+// CompleteAuthorization trades what the system sent back (the callback's
+// query: its code, QuickBooks' realmId) for the first tokens and keeps
+// them. Its errors are sentences. It also says what was connected.
+func (e *Engine) CompleteAuthorization(ctx context.Context, a store.Actor, id int64, back url.Values, redirectURI string) (store.Connection, string, error) {
+	c, si, err := e.signInOf(ctx, id)
 	if err != nil {
-		return store.Connection{}, err
-	}
-	if c.Kind != vocab.KindQuickBooks {
-		return store.Connection{}, ErrNoSignIn
-	}
-	if code == "" || realmID == "" || len(code) > 512 || len(realmID) > 32 {
-		return store.Connection{}, errors.New("QuickBooks sent no usable authorization back; press Connect to QuickBooks again")
-	}
-	if cur := c.Settings[quickbooks.FieldRealmID]; cur != "" && cur != realmID {
-		return store.Connection{}, fmt.Errorf("you signed in to another QuickBooks company (%s) than the one this connection is for (%s); add a new connection for it, or sign in to company %s", realmID, cur, cur)
+		return store.Connection{}, "", err
 	}
 	sec, err := store.ConnectionSecrets(e.box, c)
 	if err != nil {
-		return store.Connection{}, errors.New("the saved credentials cannot be opened (was the secret key changed?); enter the client secret again (Edit)")
+		return store.Connection{}, "", errors.New("the saved credentials cannot be opened (was the secret key changed?); enter the client secret again (Edit)")
 	}
 	actx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	t, err := quickbooks.ExchangeCode(actx, e.httpClientFor(c), c.Settings[quickbooks.FieldTokenURL], c.Settings[quickbooks.FieldClientID],
-		sec[quickbooks.FieldClientSecret], code, redirectURI)
+	got, err := si.Complete(actx, e.httpClientFor(c), connectors.Conn{ID: c.ID, Name: c.Name, Settings: c.Settings, Secrets: sec}, back, redirectURI)
 	if err != nil {
-		s, _ := quickbooks.Explain(err)
-		return store.Connection{}, errors.New(s)
+		return store.Connection{}, "", err
 	}
-	kept := connectors.TokenSecrets(connectors.RefreshToken{Token: t.RefreshToken, HardExpiresAt: t.HardExpiresAt()})
-	return e.st.AuthorizeConnection(ctx, a, e.box, id, map[string]string{quickbooks.FieldRealmID: realmID}, kept)
+	conn, err := e.st.AuthorizeConnection(ctx, a, e.box, id, got.Settings, got.Secrets)
+	if err != nil {
+		return store.Connection{}, "", err
+	}
+	return conn, si.Connected(conn.Settings), nil
 }
 
 // ReconnectBy is when a signed-in connection's authorisation ends whatever
 // its refreshes (QuickBooks' 5-year limit): a person must connect again by
 // then. ok is false when unknown.
 func (e *Engine) ReconnectBy(ctx context.Context, id int64) (time.Time, bool) {
-	c, err := e.st.ConnectionByID(ctx, id)
-	if err != nil || c.Kind != vocab.KindQuickBooks {
+	c, _, err := e.signInOf(ctx, id)
+	if err != nil {
 		return time.Time{}, false
 	}
 	sec, err := store.ConnectionSecrets(e.box, c)
@@ -84,6 +85,12 @@ func (e *Engine) ReconnectBy(ctx context.Context, id int64) (time.Time, bool) {
 	return t, !t.IsZero()
 }
 
-// SignsIn reports whether connections of a kind are connected by signing
-// in to their system.
-func (e *Engine) SignsIn(kind vocab.Kind) bool { return kind == vocab.KindQuickBooks }
+// SignsIn reports whether a connection is connected by signing in to its
+// system, and whether it has been.
+func (e *Engine) SignsIn(c store.Connection) (signsIn, signedIn bool) {
+	k, ok := e.kinds.Kind(c.Kind)
+	if !ok || !k.SignIn.Applies(c.Settings) {
+		return false, false
+	}
+	return true, k.SignIn.SignedIn(c.Settings)
+}
