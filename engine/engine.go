@@ -127,6 +127,10 @@ type Config struct {
 	// PausedRecheck is how often a queued sync of a paused flow looks again
 	// whether its flow was resumed [30 s].
 	PausedRecheck time.Duration
+	// TrackingUploadLinger is how long shipments whose tracking reached
+	// Shopify wait for others before ShipBob is told of them in one batch
+	// [1 s]; the next tracking check tells it first in any case.
+	TrackingUploadLinger time.Duration
 	// StatePublishInterval is how often the replica writes its breakers and
 	// API budgets to the database besides on every breaker change [10 s].
 	StatePublishInterval time.Duration
@@ -251,7 +255,7 @@ func New(cfg Config) (*Engine, error) {
 		kinds:  cfg.Kinds, shops: map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{}, others: map[int64]*otherEntry{},
 		replica: newReplicaID(), statesChanged: make(chan struct{}, 1), calls: newCallHealth(), fence: newFence()}
 	e.limits.changed = e.stateChanged
-	e.uploads = newTrackingUploads(e, time.Second)
+	e.uploads = newTrackingUploads(e, cmp.Or(cfg.TrackingUploadLinger, time.Second))
 
 	var periodic []*river.PeriodicJob
 	if !cfg.ManualSweepsOnly {

@@ -505,3 +505,43 @@ func TestShipBobCrashBetweenRefreshAndSave(t *testing.T) {
 	require.True(t, ok)
 	require.Len(t, w.sb.Orders(), 1)
 }
+
+// The tracking check's list read holds each order's shipments: their syncs
+// read nothing more from ShipBob, and the shipments are marked as uploaded
+// together, in one request, not one per order.
+func TestShipBobTrackingCheckReadsOnceAndMarksInOneBatch(t *testing.T) {
+	t.Parallel()
+	// A long linger: the check itself tells ShipBob, so the count is exact.
+	w := setupWarehouse(t, warehouseOptions{configure: func(c *engine.Config) { c.TrackingUploadLinger = time.Hour }})
+	var refs []string
+	for range 5 {
+		o, payload := w.placeShipped(t)
+		require.Equal(t, vocab.SyncSucceeded, w.warehouseSync(t, w.deliver(t, "orders/create", payload)).Status)
+		refs = append(refs, o.GID())
+	}
+	for _, o := range w.sb.Orders() {
+		require.NoError(t, w.sb.Ship(o.Shipments[0].ID, true))
+	}
+	before := w.sb.Stats().Requests
+	ss := w.sweepTracking(t)
+	require.Len(t, ss, 5)
+	for _, s := range ss {
+		require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	}
+	for _, o := range w.sb.Orders() {
+		require.False(t, o.Shipments[0].IsTrackingUploaded, "waiting for the batch")
+	}
+	require.Empty(t, w.sweepTracking(t), "the next check tells ShipBob first, then lists nothing")
+	for _, o := range w.sb.Orders() {
+		require.True(t, o.Shipments[0].IsTrackingUploaded)
+	}
+	after := w.sb.Stats().Requests
+	require.Equal(t, before["GET /order"]+2, after["GET /order"], "one page lists them all; the next check's page is empty")
+	require.Equal(t, before["GET /order/{id}/shipment"], after["GET /order/{id}/shipment"], "no shipment read per order")
+	require.Equal(t, before["POST /shipment:batchUpdateTrackingUpload"]+1, after["POST /shipment:batchUpdateTrackingUpload"], "one request marks them all")
+	for _, ref := range refs {
+		o, _ := w.sb.OrderByReference(ref)
+		require.Len(t, w.shopOrder(t, ref).Fulfillments, 1)
+		require.Equal(t, o.Shipments[0].TrackingNumber(), w.shopOrder(t, ref).Fulfillments[0].Number)
+	}
+}
