@@ -90,6 +90,41 @@ type Kind struct {
 	Webhooks *Webhooks
 	// Offers lists what the kind can do per data family.
 	Offers map[vocab.Family][]Capability
+	// SignIn, when set, connects a connection by a person signing in to
+	// the system (OAuth 2.0 authorization code) rather than pasting a key.
+	SignIn *SignIn
+}
+
+// SignIn is how a kind's connections are connected by signing in: the
+// console sends the person to Link, the system sends them back to the
+// console with a code (and whatever else it adds: QuickBooks' realmId),
+// and Complete trades it for the first tokens.
+type SignIn struct {
+	// Uses reports whether a connection with these settings signs in (a
+	// kind may also take a pasted token); nil means always.
+	Uses func(settings map[string]string) bool
+	// Link is the system's sign-in page, coming back to redirectURI with
+	// state. Its error is a sentence (settings missing).
+	Link func(settings map[string]string, redirectURI, state string) (string, error)
+	// Complete trades what the system sent back (the callback's query) for
+	// the settings and secrets to keep. Its errors are sentences.
+	Complete func(ctx context.Context, hc *http.Client, c Conn, back url.Values, redirectURI string) (Authorized, error)
+	// SignedIn reports whether a connection has been signed in.
+	SignedIn func(settings map[string]string) bool
+	// Connected names what a finished sign-in connected ("QuickBooks
+	// company 9130…"), for the message that says it worked.
+	Connected func(settings map[string]string) string
+}
+
+// Applies reports whether a connection with these settings signs in.
+func (s *SignIn) Applies(settings map[string]string) bool {
+	return s != nil && (s.Uses == nil || s.Uses(settings))
+}
+
+// Authorized is what a sign-in gave a connection: settings to set and
+// secrets to seal (TokenSecrets).
+type Authorized struct {
+	Settings, Secrets map[string]string
 }
 
 // Can reports whether the kind offers capability c for family f.

@@ -135,6 +135,10 @@ type Config struct {
 	// PausedRecheck is how often a queued sync of a paused flow looks again
 	// whether its flow was resumed [30 s].
 	PausedRecheck time.Duration
+	// TrackingUploadLinger is how long shipments whose tracking reached
+	// Shopify wait for others before ShipBob is told of them in one batch
+	// [1 s]; the next tracking check tells it first in any case.
+	TrackingUploadLinger time.Duration
 	// StatePublishInterval is how often the replica writes its breakers and
 	// API budgets to the database besides on every breaker change [10 s].
 	StatePublishInterval time.Duration
@@ -193,6 +197,8 @@ type Engine struct {
 	limits *limiter
 	counts syncCounter // finished attempts, for metrics
 	calls  *callHealth // calls to each connection since the last flush (callhealth.go)
+	// uploads marks ShipBob shipments as uploaded, in batches (shipbob_uploads.go).
+	uploads *trackingUploads
 
 	// What packages above the core added (export_api.go): River's workers
 	// (the client reads the bundle when it works a job) and their share of
@@ -257,6 +263,7 @@ func New(cfg Config) (*Engine, error) {
 		kinds:  cfg.Kinds, shops: map[int64]*shopEntry{}, odoos: map[int64]*odooEntry{}, others: map[int64]*otherEntry{},
 		replica: newReplicaID(), statesChanged: make(chan struct{}, 1), calls: newCallHealth(), fence: newFence()}
 	e.limits.changed = e.stateChanged
+	e.uploads = newTrackingUploads(e, cmp.Or(cfg.TrackingUploadLinger, time.Second))
 
 	var periodic []*river.PeriodicJob
 	if !cfg.ManualSweepsOnly {
@@ -368,6 +375,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 		}
 		return fmt.Errorf("engine: stop queue: %w", err)
 	}
+	// What the ended syncs sent to Shopify, told to ShipBob.
+	e.uploads.flushAll(ctx)
 	return nil
 }
 

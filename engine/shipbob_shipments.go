@@ -49,6 +49,25 @@ type warehouseShipmentsIn struct {
 	OrderName   string `json:"order_name,omitempty"`
 	// Event is what the webhook said, as evidence.
 	Event *shipbob.ShipmentEvent `json:"event,omitempty"`
+	// Shipments are the order's shipments as the tracking check listed them
+	// at ListedAt: the list read already holds them, so a first attempt
+	// soon after needs not ask ShipBob again (listedFresh).
+	Shipments []shipbob.Shipment `json:"shipments,omitempty"`
+	ListedAt  *time.Time         `json:"listed_at,omitempty"`
+}
+
+// listedFor is how long after the tracking check its list of an order's
+// shipments stands for a read of them. Shipped parcels with tracking do not
+// change back; one added since is listed by the next check.
+const listedFor = 10 * time.Minute
+
+// listed returns the shipments the tracking check listed, when this is the
+// sync's first attempt (not a retry or a replay) and the list is recent.
+func (w warehouseShipmentsIn) listed(s store.Sync) ([]shipbob.Shipment, bool) {
+	if w.ListedAt == nil || len(w.Shipments) == 0 || s.Attempts > 1 || s.ReplayOf != nil || time.Since(*w.ListedAt) > listedFor {
+		return nil, false
+	}
+	return w.Shipments, true
 }
 
 func (w warehouseShipmentsIn) label() string {
@@ -128,23 +147,34 @@ func (e *Engine) SweepShipBobTracking(ctx context.Context, trigger string, force
 	if err != nil {
 		return 0, err
 	}
-	queued := 0
-	for page := 1; ; page++ {
-		orders, err := cl.OrdersAwaitingTracking(ctx, page)
+	// Shipments already in Shopify are told to ShipBob first, so the list
+	// holds only what is left to send.
+	e.uploads.flush(ctx, master.ID)
+	// Every page is read before anything is queued: the syncs mark their
+	// shipments as uploaded, which takes them off the list and would shift
+	// the pages still to read past orders never seen.
+	var orders []shipbob.Order
+	listedAt := time.Now().UTC()
+	for page := 1; page <= maxTrackingPages; page++ {
+		got, err := cl.OrdersAwaitingTracking(ctx, page)
 		if err != nil {
-			return queued, fmt.Errorf("engine: tracking check of %s: %w", master.Name, err)
+			return 0, fmt.Errorf("engine: tracking check of %s: %w", master.Name, err)
 		}
-		n, err := e.queueWarehouseOrders(ctx, rs, master.ID, tgts, trigger, orders)
-		queued += n
-		if err != nil || len(orders) < shipbob.OrderPageSize {
-			return queued, err
+		orders = append(orders, got...)
+		if len(got) < shipbob.OrderPageSize {
+			break
 		}
 	}
+	return e.queueWarehouseOrders(ctx, rs, master.ID, tgts, trigger, orders, listedAt)
 }
+
+// maxTrackingPages bounds one tracking check (250 orders a page): a larger
+// backlog is the next check's.
+const maxTrackingPages = 200
 
 // queueWarehouseOrders queues one sync per order and target, unless the
 // order's shipments and tracking are the ones an earlier sync carried.
-func (e *Engine) queueWarehouseOrders(ctx context.Context, rs rules.Rules, src int64, tgts []int64, trigger string, orders []shipbob.Order) (int, error) {
+func (e *Engine) queueWarehouseOrders(ctx context.Context, rs rules.Rules, src int64, tgts []int64, trigger string, orders []shipbob.Order, listedAt time.Time) (int, error) {
 	n := 0
 	err := e.st.InTx(ctx, func(tx *store.Tx) error {
 		marks := make([]store.Watermark, len(orders))
@@ -170,7 +200,7 @@ func (e *Engine) queueWarehouseOrders(ctx context.Context, rs rules.Rules, src i
 			if !accepted[i] {
 				continue
 			}
-			in := warehouseShipmentsIn{OrderID: o.ID, ReferenceID: o.ReferenceID, OrderName: o.OrderNumber}
+			in := warehouseShipmentsIn{OrderID: o.ID, ReferenceID: o.ReferenceID, OrderName: o.OrderNumber, Shipments: o.Shipments, ListedAt: &listedAt}
 			for _, t := range tgts {
 				s := e.shipmentSync(src, trigger, in, versions[i])
 				s.TargetConnectionID, s.Payload = t, in
@@ -210,10 +240,12 @@ func (e *Engine) runShipBobShipments(ctx context.Context, s store.Sync, in wareh
 		res.err, res.system = err, whConn.Name
 		return res
 	}
-	shipments, err := wh.Shipments(ctx, in.OrderID)
-	if err != nil {
-		res.err, res.system = err, whConn.Name
-		return res
+	shipments, ok := in.listed(s)
+	if !ok {
+		if shipments, err = wh.Shipments(ctx, in.OrderID); err != nil {
+			res.err, res.system = err, whConn.Name
+			return res
+		}
 	}
 	if in.ReferenceID == "" {
 		o, err := wh.Order(ctx, in.OrderID)
@@ -302,13 +334,8 @@ func (e *Engine) runShipBobShipments(ctx context.Context, s store.Sync, in wareh
 	}
 	res.request, res.targetRef = req, firstRef
 	res.response = map[string]any{"shipbob_shipments": shipments}
-	if len(uploaded) > 0 {
-		if err := wh.MarkTrackingUploaded(ctx, uploaded); err != nil {
-			// Shopify has the fulfillments; the scheduled check finds them
-			// there by tracking and marks them again.
-			e.log.Warn("mark ShipBob tracking uploaded", "connection_id", s.SourceConnectionID, "err", err)
-		}
-	}
+	// Told to ShipBob in a batch with other orders' (shipbob_uploads.go).
+	e.uploads.add(ctx, s.SourceConnectionID, uploaded)
 	var b strings.Builder
 	switch {
 	case len(sent) > 0:

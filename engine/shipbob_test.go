@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"crossdock/connectors"
 	"crossdock/connectors/shipbob"
 	shipbobsandbox "crossdock/connectors/shipbob/sandbox"
 	shopsandbox "crossdock/connectors/shopify/sandbox"
@@ -40,6 +43,9 @@ type warehouseOptions struct {
 	configure func(*engine.Config)
 	// perMinute is the connection's requests a minute ("": ShipBob's 150).
 	perMinute string
+	// signIn: the connection signs in to ShipBob (OAuth) instead of using
+	// a personal access token.
+	signIn bool
 }
 
 func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
@@ -57,10 +63,17 @@ func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
 		loc = e.shop.Locations()[0].GID()
 	}
 	a := store.SystemActor("test")
+	settings := map[string]string{"environment": "sandbox", "api_base_url": srv.URL, "shipbob_channel_id": "100101", "shopify_location_id": loc,
+		"requests_per_minute": o.perMinute}
+	secrets := map[string]string{"access_token": "pat-warehouse", "api_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+	if o.signIn {
+		maps.Copy(settings, map[string]string{shipbob.SettingAuth: shipbob.AuthSignIn, shipbob.SettingClientID: o.twin.ClientID,
+			shipbob.SettingTokenURL: srv.URL + "/connect/token", shipbob.SettingScopes: strings.Join(shipbob.Scopes, " ")})
+		secrets = map[string]string{shipbob.SecretClientSecret: o.twin.ClientSecret, "api_secret": secrets["api_secret"],
+			connectors.SecretRefreshToken: sb.SignInDirect(strings.Join(shipbob.Scopes, " "))}
+	}
 	conn, err := e.st.CreateConnection(ctx, a, box, store.ConnectionInput{Name: "Warehouse", Kind: vocab.KindShipBob, Environment: vocab.EnvTest,
-		Settings: map[string]string{"environment": "sandbox", "api_base_url": srv.URL, "shipbob_channel_id": "100101", "shopify_location_id": loc,
-			"requests_per_minute": o.perMinute},
-		Secrets: map[string]string{"access_token": "pat-warehouse", "api_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
+		Settings: settings, Secrets: secrets})
 	require.NoError(t, err)
 	receivers := []int64{e.odooConn.ID, conn.ID}
 	if o.warehouseOnly {
@@ -165,7 +178,9 @@ func TestShipBobOrderIsSentOnce(t *testing.T) {
 	r = w.ended(t, r.ID)
 	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
 	require.Contains(t, r.Message, "was already in Warehouse (ShipBob order "+s.TargetRef+"); nothing was created again")
-	require.Equal(t, shipbobsandbox.Stats{Created: 1, Duplicates: 1}, w.sb.Stats())
+	st := w.sb.Stats()
+	require.Equal(t, shipbobsandbox.Stats{Created: 1, Duplicates: 1, Throttled: 0,
+		Requests: map[string]int{"POST /order": 2, "GET /order": 1}}, st, "the replay's POST was refused and the first order read back by its reference")
 	require.Len(t, w.sb.Orders(), 1)
 }
 
@@ -230,8 +245,10 @@ func TestShipBobTrackingAfterTheShipment(t *testing.T) {
 	require.Equal(t, tr.TrackingNumber, fs[0].Number)
 	require.Equal(t, "USPS", fs[0].Company)
 	require.Equal(t, tr.TrackingURL, fs[0].URL)
-	got, _ := w.sb.OrderByReference(o.GID())
-	require.True(t, got.Shipments[0].IsTrackingUploaded, "ShipBob is told, so the check stops listing it")
+	wait(t, "ShipBob to be told, so the check stops listing it", func() bool {
+		got, _ := w.sb.OrderByReference(o.GID())
+		return got.Shipments[0].IsTrackingUploaded
+	})
 	require.Empty(t, w.sweepTracking(t))
 
 	// Late and out of order: the tracking webhook, then the older shipped one again.
@@ -426,4 +443,105 @@ func TestShipBobStockReachesShopify(t *testing.T) {
 	ss = sweep()
 	require.Len(t, ss, 2)
 	require.Equal(t, 10, avail(skus[0]))
+}
+
+func shipbobToken(t *testing.T, w *warehouseEnv) connectors.RefreshToken {
+	t.Helper()
+	c, err := w.st.ConnectionByID(context.Background(), w.sbConn.ID)
+	require.NoError(t, err)
+	sec, err := store.ConnectionSecrets(mustBox(t), c)
+	require.NoError(t, err)
+	return connectors.StoredToken(sec)
+}
+
+// A connection signed in to ShipBob: each refresh rotates the refresh
+// token, and the engine stores each one as it comes.
+func TestShipBobSignedInRotationIsStored(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{signIn: true, twin: shipbobsandbox.Options{ClientID: "app", ClientSecret: "s3cret"}})
+	first := shipbobToken(t, w)
+	_, payload := w.placeShipped(t)
+	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	second := shipbobToken(t, w)
+	require.NotEqual(t, first.Token, second.Token)
+	require.False(t, w.sb.ValidRefreshToken(first.Token), "ShipBob killed the used token")
+	require.True(t, w.sb.ValidRefreshToken(second.Token), "the stored token is the live one")
+
+	w.sb.ExpireAccessTokens() // an hour passes between two orders
+	_, payload = w.placeShipped(t)
+	s = w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.True(t, w.sb.ValidRefreshToken(shipbobToken(t, w).Token))
+	require.Len(t, w.sb.Orders(), 2)
+}
+
+// A replica refreshed and died before saving: ShipBob rotated, the stored
+// token is dead. The order's sync fails saying to sign in again; once
+// signed in again, its replay sends it, once.
+func TestShipBobCrashBetweenRefreshAndSave(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{signIn: true, twin: shipbobsandbox.Options{ClientID: "app", ClientSecret: "s3cret"}})
+	kept := shipbobToken(t, w)
+	_, err := shipbob.RefreshGrant(context.Background(), http.DefaultClient, w.sbConn.Settings[shipbob.SettingTokenURL], "app", "s3cret", kept.Token)
+	require.NoError(t, err, "the crashed replica's refresh")
+
+	o, payload := w.placeShipped(t)
+	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncFailed, s.Status, s.Message)
+	require.Equal(t, vocab.ClassAuth, s.Class())
+	require.Contains(t, s.Message, "Press Connect to ShipBob on the connection and sign in again")
+	require.Empty(t, w.sb.Orders())
+
+	// The admin signs in again (the twin's sign-in, as the console keeps it).
+	_, err = w.st.AuthorizeConnection(context.Background(), store.SystemActor("test"), mustBox(t), w.sbConn.ID, nil,
+		connectors.TokenSecrets(connectors.RefreshToken{Token: w.sb.SignInDirect(strings.Join(shipbob.Scopes, " "))}))
+	require.NoError(t, err)
+	r, err := w.eng.Replay(context.Background(), store.SystemActor("test"), s.ID)
+	require.NoError(t, err)
+	r = w.ended(t, r.ID)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
+	_, ok := w.sb.OrderByReference(o.GID())
+	require.True(t, ok)
+	require.Len(t, w.sb.Orders(), 1)
+}
+
+// The tracking check's list read holds each order's shipments: their syncs
+// read nothing more from ShipBob, and the shipments are marked as uploaded
+// together, in one request, not one per order.
+func TestShipBobTrackingCheckReadsOnceAndMarksInOneBatch(t *testing.T) {
+	t.Parallel()
+	// A long linger: the check itself tells ShipBob, so the count is exact.
+	w := setupWarehouse(t, warehouseOptions{configure: func(c *engine.Config) { c.TrackingUploadLinger = time.Hour }})
+	var refs []string
+	for range 5 {
+		o, payload := w.placeShipped(t)
+		require.Equal(t, vocab.SyncSucceeded, w.warehouseSync(t, w.deliver(t, "orders/create", payload)).Status)
+		refs = append(refs, o.GID())
+	}
+	for _, o := range w.sb.Orders() {
+		require.NoError(t, w.sb.Ship(o.Shipments[0].ID, true))
+	}
+	before := w.sb.Stats().Requests
+	ss := w.sweepTracking(t)
+	require.Len(t, ss, 5)
+	for _, s := range ss {
+		require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	}
+	for _, o := range w.sb.Orders() {
+		require.False(t, o.Shipments[0].IsTrackingUploaded, "waiting for the batch")
+	}
+	require.Empty(t, w.sweepTracking(t), "the next check tells ShipBob first, then lists nothing")
+	for _, o := range w.sb.Orders() {
+		require.True(t, o.Shipments[0].IsTrackingUploaded)
+	}
+	after := w.sb.Stats().Requests
+	require.Equal(t, before["GET /order"]+2, after["GET /order"], "one page lists them all; the next check's page is empty")
+	require.Equal(t, before["GET /order/{id}/shipment"], after["GET /order/{id}/shipment"], "no shipment read per order")
+	require.Equal(t, before["POST /shipment:batchUpdateTrackingUpload"]+1, after["POST /shipment:batchUpdateTrackingUpload"], "one request marks them all")
+	for _, ref := range refs {
+		o, _ := w.sb.OrderByReference(ref)
+		require.Len(t, w.shopOrder(t, ref).Fulfillments, 1)
+		require.Equal(t, o.Shipments[0].TrackingNumber(), w.shopOrder(t, ref).Fulfillments[0].Number)
+	}
 }

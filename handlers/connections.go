@@ -223,8 +223,10 @@ func (h Connections) Show(c *fiber.Ctx) error {
 		CallsOK: stats.OK, CallsFailed: stats.Failed, ErrorRate: stats.ErrorRate(), HasWebhooks: k.Webhooks != nil,
 		WebhookURL: connectors.WebhookURL(h.BaseURL, conn.Kind, conn.ID), SecretsChangedAt: conn.SecretsChangedAt}
 	p.Row = connectionRow(h.Kinds, conn, p.Now)
-	if si, ok := h.signIn(); ok && si.SignsIn(conn.Kind) {
-		p.SignIn, p.SignedIn = true, conn.Settings["realm_id"] != ""
+	if si, ok := h.signIn(); ok {
+		p.SignIn, p.SignedIn = si.SignsIn(conn)
+	}
+	if si, ok := h.signIn(); ok && p.SignIn {
 		if t, ok := si.ReconnectBy(c.UserContext(), conn.ID); ok {
 			p.ReconnectBy = &t
 		}

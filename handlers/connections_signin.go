@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,18 +16,19 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"crossdock/store"
-	"crossdock/vocab"
 	"crossdock/web/session"
 )
 
 // ConnectionSignIn connects a system by signing in to it (OAuth 2.0
-// authorization code: QuickBooks Online). The engine implements it; a
-// ConnectionEngine that does not has no sign-in.
+// authorization code: QuickBooks Online, ShipBob). The engine implements
+// it; a ConnectionEngine that does not has no sign-in.
 type ConnectionSignIn interface {
 	AuthorizeLink(ctx context.Context, id int64, redirectURI, state string) (string, error)
-	CompleteAuthorization(ctx context.Context, a store.Actor, id int64, code, realmID, redirectURI string) (store.Connection, error)
+	// CompleteAuthorization takes the callback's query (code, and what the
+	// system adds) and says what was connected.
+	CompleteAuthorization(ctx context.Context, a store.Actor, id int64, back url.Values, redirectURI string) (store.Connection, string, error)
 	ReconnectBy(ctx context.Context, id int64) (time.Time, bool)
-	SignsIn(kind vocab.Kind) bool
+	SignsIn(c store.Connection) (signsIn, signedIn bool)
 }
 
 // SignInCallbackPath is where the system sends the person back after
@@ -83,7 +85,7 @@ func (h Connections) checkState(c *fiber.Ctx, state string) (int64, error) {
 }
 
 // SignIn sends an admin to the system's sign-in page ("Connect to
-// QuickBooks").
+// QuickBooks", "Connect to ShipBob").
 func (h Connections) SignIn(c *fiber.Ctx) error {
 	conn, err := h.load(c)
 	if err != nil {
@@ -118,30 +120,36 @@ func (h Connections) SignedIn(c *fiber.Ctx) error {
 		h.Flash(c, "critical", "Crossdock did not accept this sign-in: "+err.Error()+". Open the connection and press Connect again.")
 		return Redirect(c, "/connections")
 	}
-	back := fmt.Sprintf("/connections/%d", id)
+	page := fmt.Sprintf("/connections/%d", id)
 	if e := c.Query("error"); e != "" {
 		msg := "You did not allow Crossdock access"
 		if e != "access_denied" {
 			msg = "The sign-in did not finish (" + clip(printable(e), 60) + ")"
 		}
 		h.Flash(c, "critical", msg+"; nothing was changed. Press Connect again when you are ready.")
-		return Redirect(c, back)
+		return Redirect(c, page)
 	}
 	si, ok := h.signIn()
 	if !ok {
 		h.Flash(c, "critical", "The sync engine is not running, so Crossdock cannot finish the sign-in. Try again once it runs.")
-		return Redirect(c, back)
+		return Redirect(c, page)
 	}
-	conn, err := si.CompleteAuthorization(c.UserContext(), Actor(c), id, strings.Clone(c.Query("code")), strings.Clone(c.Query("realmId")), h.redirectURI())
+	back := url.Values{}
+	for _, k := range []string{"code", "realmId", "scope"} {
+		if v := c.Query(k); v != "" {
+			back.Set(k, strings.Clone(v))
+		}
+	}
+	conn, what, err := si.CompleteAuthorization(c.UserContext(), Actor(c), id, back, h.redirectURI())
 	if errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if err != nil {
 		h.Flash(c, "critical", "Crossdock could not finish connecting: "+err.Error()+".")
-		return Redirect(c, back)
+		return Redirect(c, page)
 	}
-	h.Flash(c, "success", fmt.Sprintf("Connected %s to QuickBooks company %s. Test it to see what Crossdock can reach.", conn.Name, conn.Settings["realm_id"]))
-	return Redirect(c, back)
+	h.Flash(c, "success", fmt.Sprintf("Connected %s to %s. Test it to see what Crossdock can reach.", conn.Name, what))
+	return Redirect(c, page)
 }
 
 // printable drops control characters from what another system sent.

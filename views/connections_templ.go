@@ -984,7 +984,7 @@ type ConnectionPage struct {
 	CanReadCatalogue bool
 	Now              time.Time
 	// SignIn: the connection is connected by signing in to its system
-	// (QuickBooks); SignedIn once it has been. ReconnectBy is when that
+	// (QuickBooks, ShipBob); SignedIn once it has been. ReconnectBy is when that
 	// sign-in ends whatever happens (nil when unknown).
 	SignIn      bool
 	SignedIn    bool
@@ -1191,7 +1191,7 @@ func ConnectionShow(p ConnectionPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 77, "” and sign in, so Crossdock can reach your company.</div>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 77, "” and sign in, so Crossdock can reach your account.</div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

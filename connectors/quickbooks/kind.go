@@ -104,6 +104,7 @@ func Kind() connectors.Kind {
 		},
 		Check:             check,
 		Explain:           Explain,
+		SignIn:            signIn(),
 		APIVersion:        func(map[string]string) string { return MinorVersion },
 		DefaultAPIVersion: MinorVersion,
 		Webhooks: &connectors.Webhooks{SignatureHeader: SignatureHeader, SecretField: FieldVerifierToken,

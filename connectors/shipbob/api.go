@@ -253,6 +253,11 @@ func (c *Client) OrdersAwaitingTracking(ctx context.Context, page int) ([]Order,
 	return out, err
 }
 
+// TrackingUploadBatch is how many shipments Crossdock marks as uploaded in
+// one request: ShipBob documents no maximum for shipment_ids, so Crossdock
+// keeps to its page size.
+const TrackingUploadBatch = OrderPageSize
+
 // MarkTrackingUploaded tells ShipBob the shipments' tracking reached the
 // store, so polling stops returning them.
 func (c *Client) MarkTrackingUploaded(ctx context.Context, shipmentIDs []int64) error {

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"crossdock/connectors"
 )
 
 // DefaultAPIVersion is the dated API version Crossdock is written against.
@@ -58,6 +60,9 @@ type Config struct {
 	// 429's x-retry-after) before giving up with KindThrottled (30 s when
 	// zero); a context deadline shortens it.
 	MaxThrottleWait time.Duration
+	// Tokens, for a connection that signs in (OAuth), gives the access
+	// tokens instead of AccessToken.
+	Tokens *connectors.TokenSource
 }
 
 // Client calls one ShipBob account. It is safe for concurrent use; all its
@@ -70,6 +75,7 @@ type Client struct {
 	http    *http.Client
 	window  *window
 	maxWait time.Duration
+	tokens  *connectors.TokenSource
 
 	webhookSecret string
 }
@@ -83,13 +89,46 @@ func NewClient(cfg Config) (*Client, error) {
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("the ShipBob address %q is not a full http(s) address", base)
 	}
-	if strings.TrimSpace(cfg.AccessToken) == "" {
+	if strings.TrimSpace(cfg.AccessToken) == "" && cfg.Tokens == nil {
 		return nil, errors.New("no personal access token")
 	}
-	return &Client{base: base, token: strings.TrimSpace(cfg.AccessToken), version: cmp.Or(strings.TrimSpace(cfg.APIVersion), DefaultAPIVersion),
+	return &Client{tokens: cfg.Tokens, base: base, token: strings.TrimSpace(cfg.AccessToken), version: cmp.Or(strings.TrimSpace(cfg.APIVersion), DefaultAPIVersion),
 		channel: cfg.ChannelID, http: cmp.Or(cfg.HTTPClient, &http.Client{Timeout: 30 * time.Second}),
 		window:  newWindow(cmp.Or(cfg.RateLimit, RateLimit), cmp.Or(cfg.RateWindow, time.Minute)),
 		maxWait: cmp.Or(cfg.MaxThrottleWait, 30*time.Second), webhookSecret: strings.TrimSpace(cfg.WebhookSecret)}, nil
+}
+
+// KeepTokensWith makes a signed-in connection's client read and store its
+// rotating refresh tokens through k (connectors.KeepsTokens); a client with
+// a personal access token has none.
+func (c *Client) KeepTokensWith(k connectors.TokenKeeper) {
+	if c.tokens != nil {
+		c.tokens.KeepTokensWith(k)
+	}
+}
+
+// SignsIn reports whether the client reaches ShipBob by a sign-in (OAuth).
+func (c *Client) SignsIn() bool { return c.tokens != nil }
+
+// GrantedScopes are the scopes ShipBob's last token answer granted ("" for
+// a personal access token, or before the first call).
+func (c *Client) GrantedScopes() string {
+	if c.tokens == nil {
+		return ""
+	}
+	return c.tokens.Scope()
+}
+
+// accessToken is the bearer token of the next call.
+func (c *Client) accessToken(ctx context.Context, method, path string) (string, error) {
+	if c.tokens == nil {
+		return c.token, nil
+	}
+	t, err := c.tokens.Token(ctx)
+	if errors.Is(err, connectors.ErrNoRefreshToken) {
+		return "", &Error{Kind: KindAuth, Method: method, Path: path, SignIn: true, Message: "not signed in to ShipBob yet", Err: err}
+	}
+	return t, err
 }
 
 // APIVersion is the version the client speaks.
@@ -131,7 +170,10 @@ type Error struct {
 	// Fields are the envelope's field errors ("" for the whole request).
 	Fields map[string][]string
 	// RetryAfter is the 429's x-retry-after.
-	RetryAfter   time.Duration
+	RetryAfter time.Duration
+	// SignIn: the connection signs in (OAuth), so a refusal asks a person
+	// to sign in again rather than for a new token.
+	SignIn       bool
 	Method, Path string
 	Body         []byte // the raw answer, capped, as evidence
 	Err          error
@@ -295,7 +337,12 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		u += "?" + query.Encode()
 	}
 	deadline := time.Now().Add(c.maxWait)
+	refreshed := false
 	for {
+		token, err := c.accessToken(ctx, method, path)
+		if err != nil {
+			return nil, err
+		}
 		if err := c.window.wait(ctx, deadline); err != nil {
 			return nil, &Error{Kind: KindThrottled, Method: method, Path: path, Message: "Crossdock's share of the 150 requests a minute is used up", Err: err}
 		}
@@ -303,7 +350,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		if err != nil {
 			return nil, &Error{Kind: KindProtocol, Method: method, Path: path, Err: err}
 		}
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Accept", "application/json")
 		if in != nil {
 			req.Header.Set("Content-Type", "application/json")
@@ -330,6 +377,13 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			return res.Header, nil
 		}
 		e := readError(method, path, res, body)
+		e.SignIn = c.tokens != nil
+		if e.Kind == KindAuth && res.StatusCode == http.StatusUnauthorized && c.tokens != nil && !refreshed {
+			// The access token ended early (or was revoked): refresh once.
+			refreshed = true
+			c.tokens.Forget(token)
+			continue
+		}
 		if e.Kind != KindThrottled {
 			return nil, e
 		}

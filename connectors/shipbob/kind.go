@@ -43,8 +43,12 @@ func Kind() connectors.Kind {
 		Key: vocab.KindShipBob, Label: "ShipBob",
 		Description: "Your ShipBob fulfilment account (3PL): orders go to its warehouses, shipments with tracking and stock come back.",
 		Fields: []connectors.Field{
-			{Key: "access_token", Label: "Personal access token", Secret: true, Required: true,
-				Hint: "From ShipBob → Integrations → API Tokens. It gives full access to the account and does not expire: keep it here only."},
+			{Key: SettingAuth, Label: "How Crossdock connects", Options: []string{AuthToken, AuthSignIn},
+				Hint: "A personal access token you paste here, or signing in to ShipBob with your app (Connect to ShipBob, after saving)."},
+			{Key: "access_token", Label: "Personal access token", Secret: true,
+				Hint: "From ShipBob → Integrations → API Tokens. It gives full access to the account and does not expire: keep it here only. Not needed when you sign in."},
+			{Key: SettingClientID, Label: "App client id", Hint: "To sign in: your app's client id, from ShipBob → Integrations → Apps."},
+			{Key: SecretClientSecret, Label: "App client secret", Secret: true, Hint: "To sign in: shown once, when the app is made."},
 			{Key: SettingEnvironment, Label: "ShipBob environment", Required: true, Options: []string{"production", "sandbox"},
 				Hint: "sandbox for a test account made at webstage.shipbob.dev, production for your real warehouse."},
 			{Key: SettingChannel, Label: "Channel", Placeholder: "123456",
@@ -60,7 +64,13 @@ func Kind() connectors.Kind {
 				Hint: "Advanced: only for a sandbox twin or a proxy. Leave empty to talk to ShipBob."},
 			{Key: SettingRate, Label: "Requests a minute", Placeholder: "150", Advanced: true,
 				Hint: "Advanced: ShipBob allows 150. Change it only for a sandbox twin with a faster limit."},
+			{Key: SettingScopes, Label: "Scopes granted", Advanced: true, Hint: "Filled in by \"Connect to ShipBob\": what ShipBob allowed Crossdock."},
+			{Key: connectors.SecretRefreshToken, Label: "Refresh token", Secret: true, Advanced: true,
+				Hint: "Filled in by \"Connect to ShipBob\"; it changes at every refresh."},
+			{Key: SettingTokenURL, Label: "Token address", Advanced: true, Placeholder: TokenURL},
+			{Key: SettingAuthorizeURL, Label: "Sign-in address", Advanced: true, Placeholder: AuthorizeURL},
 		},
+		SignIn:   signIn(),
 		Validate: validate,
 		Address:  func(s map[string]string) string { return baseURL(s) },
 		NewClient: func(c connectors.Conn, hc *http.Client) (any, error) {
@@ -123,8 +133,13 @@ func validate(s map[string]string) connectors.FieldErrors {
 	if v := strings.TrimSpace(s[SettingVersion]); v != "" && !versionRe.MatchString(v) {
 		fe[SettingVersion] = "ShipBob's API versions look like 2026-01 (a year and 01 or 07)."
 	}
-	if msg := connectors.CheckURL(s[SettingBaseURL]); msg != "" {
-		fe[SettingBaseURL] = msg
+	for _, k := range []string{SettingBaseURL, SettingTokenURL, SettingAuthorizeURL} {
+		if msg := connectors.CheckURL(s[k]); msg != "" {
+			fe[k] = msg
+		}
+	}
+	if SignsIn(s) && strings.TrimSpace(s[SettingClientID]) == "" {
+		fe[SettingClientID] = "Signing in needs your ShipBob app's client id."
 	}
 	if v := strings.TrimSpace(s[SettingRate]); v != "" {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 600000 {
@@ -169,6 +184,14 @@ func ClientFor(c connectors.Conn, hc *http.Client) (*Client, error) {
 	}
 	cfg := Config{BaseURL: baseURL(c.Settings), AccessToken: c.Secrets["access_token"], APIVersion: c.Settings[SettingVersion],
 		ChannelID: channel, HTTPClient: hc, WebhookSecret: c.Secrets["api_secret"]}
+	if SignsIn(c.Settings) {
+		if strings.TrimSpace(c.Settings[SettingClientID]) == "" {
+			return nil, errors.New("no app client id to sign in with")
+		}
+		cfg.AccessToken = ""
+		cfg.Tokens = tokenSource(hc, c.Settings[SettingTokenURL], strings.TrimSpace(c.Settings[SettingClientID]), c.Secrets[SecretClientSecret],
+			c.Secrets[connectors.SecretRefreshToken])
+	}
 	if n, err := strconv.Atoi(strings.TrimSpace(c.Settings[SettingRate])); err == nil && n > 0 && n != RateLimit {
 		// A twin's faster limit is counted per second (n/60 a second), as
 		// the benchmark's scaled twin counts it.
@@ -189,13 +212,13 @@ func check(ctx context.Context, client any) connectors.CheckResult {
 		reached := errors.As(err, &se) && se.Kind != KindTransient
 		res := connectors.CheckResult{Summary: s, Lines: []connectors.CheckLine{{Label: "Reachable", Value: connectors.YesNo(reached), OK: reached}}}
 		if reached {
-			res.Lines = append(res.Lines, connectors.CheckLine{Label: "Access token accepted", Value: connectors.YesNo(se.Kind != KindAuth), OK: se.Kind != KindAuth})
+			res.Lines = append(res.Lines, connectors.CheckLine{Label: accepted(cl), Value: connectors.YesNo(se.Kind != KindAuth), OK: se.Kind != KindAuth})
 		}
 		return res
 	}
 	res := connectors.CheckResult{Lines: []connectors.CheckLine{
 		{Label: "Reachable", Value: "yes, " + cl.Endpoint(), OK: true},
-		{Label: "Access token accepted", Value: "yes", OK: true},
+		{Label: accepted(cl), Value: "yes", OK: true},
 		{Label: "API version", Value: cl.APIVersion(), OK: true},
 	}}
 	var writable []string
@@ -221,6 +244,14 @@ func check(ctx context.Context, client any) connectors.CheckResult {
 	default:
 		res.Lines = append(res.Lines, connectors.CheckLine{Label: "Channel", Value: fmt.Sprintf("%s (%d), can create orders", chosen.Name, chosen.ID), OK: true})
 	}
+	// What the token may do, where ShipBob says: the sign-in's granted
+	// scopes (its token answer), or the chosen channel's.
+	switch {
+	case cl.GrantedScopes() != "":
+		res.Lines = append(res.Lines, connectors.CheckLine{Label: "Scopes granted", Value: scopeList(cl.GrantedScopes()), OK: true})
+	case chosen != nil && len(chosen.Scopes) > 0:
+		res.Lines = append(res.Lines, connectors.CheckLine{Label: "Channel's scopes", Value: strings.Join(chosen.Scopes, ", "), OK: true})
+	}
 	centres, err := cl.FulfillmentCenters(ctx)
 	if err != nil {
 		s, _ := Explain(err)
@@ -245,6 +276,14 @@ func check(ctx context.Context, client any) connectors.CheckResult {
 	return res
 }
 
+// accepted names what ShipBob took: the sign-in, or the pasted token.
+func accepted(cl *Client) string {
+	if cl.SignsIn() {
+		return "Sign-in accepted"
+	}
+	return "Access token accepted"
+}
+
 func listOrNone(xs []string) string {
 	if len(xs) == 0 {
 		return "none"
@@ -260,6 +299,9 @@ func Explain(err error) (string, bool) {
 	}
 	switch se.Kind {
 	case KindAuth:
+		if se.SignIn {
+			return "ShipBob refused Crossdock's sign-in (it was withdrawn, or not used for 30 days). Press Connect to ShipBob on the connection and sign in again.", true
+		}
 		return "ShipBob refused the personal access token. Create a new one in ShipBob → Integrations → API Tokens and enter it on the connection.", true
 	case KindNotFound:
 		return "ShipBob has no such record (" + se.Method + " " + se.Path + "). It may have been deleted in ShipBob.", true

@@ -144,7 +144,9 @@ func TestCreateOrderTwiceMakesOneOrder(t *testing.T) {
 	require.False(t, created)
 	require.Equal(t, first.ID, again.ID)
 	require.Len(t, sb.Orders(), 1)
-	require.Equal(t, sandbox.Stats{Created: 1, Duplicates: 1}, sb.Stats())
+	st := sb.Stats()
+	require.Equal(t, sandbox.Stats{Created: 1, Duplicates: 1, Requests: map[string]int{"POST /order": 2, "GET /order": 1}}, st,
+		"the second POST was refused and the first order read back by its reference")
 }
 
 func TestErrorEnvelopes(t *testing.T) {

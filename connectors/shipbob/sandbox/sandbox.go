@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -32,6 +33,11 @@ const Version = shipbob.DefaultAPIVersion
 type Options struct {
 	// AccessToken is the personal access token it accepts.
 	AccessToken string
+	// ClientID and ClientSecret are the app that may sign in
+	// (/connect/authorize and /connect/token); none when empty.
+	ClientID, ClientSecret string
+	// DenySignIn answers the sign-in page as a person who refused.
+	DenySignIn bool
 	// RateLimit requests per RateWindow (150 a minute when zero); a
 	// negative RateLimit turns the limit off.
 	RateLimit  int
@@ -74,6 +80,10 @@ type Server struct {
 	// POST /order calls answered by kind, and requests let through the
 	// window, for benchmarks.
 	created, duplicates, admitted int
+	// requests counts the requests let through by kind ("GET /order/{id}/shipment").
+	requests map[string]int
+	// The sign-in's codes, tokens and refresh tokens (oauth.go).
+	oauth oauthState
 }
 
 // Write is one write the twin accepted, with its idempotency reference.
@@ -99,7 +109,7 @@ func New(opt Options) *Server {
 		opt.FulfillmentCenters = []shipbob.FulfillmentCenter{{ID: 11, Name: "Cicero (IL)", City: "Cicero", State: "IL", Country: "US"}}
 	}
 	s := &Server{opt: opt, now: opt.Now, byRef: map[string]*shipbob.Order{}, shipments: map[int64]*shipbob.Shipment{},
-		nextID: 100000000, stock: map[string]*shipbob.InventoryLevel{}}
+		nextID: 100000000, stock: map[string]*shipbob.InventoryLevel{}, requests: map[string]int{}, oauth: newOAuthState()}
 	if opt.Now == nil {
 		s.now = time.Now
 	}
@@ -108,7 +118,15 @@ func New(opt Options) *Server {
 
 // ServeHTTP answers /<version>/… like ShipBob.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok || got != s.opt.AccessToken || s.opt.AccessToken == "" {
+	switch r.URL.Path {
+	case "/connect/authorize":
+		s.authorize(w, r)
+		return
+	case "/connect/token":
+		s.token(w, r)
+		return
+	}
+	if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); !ok || !s.acceptsToken(got) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Authorization has been denied for this request."})
 		return
 	}
@@ -122,6 +140,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Remaining-Calls", strconv.Itoa(left))
 	}
 	path, ok := strings.CutPrefix(r.URL.Path, "/"+Version)
+	s.mu.Lock()
+	s.requests[r.Method+" "+requestKind(path)]++
+	s.mu.Unlock()
 	if !ok {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "No API version " + strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0] + " here; this twin serves " + Version + "."})
 		return
@@ -180,6 +201,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "No HTTP resource was found that matches the request URI."})
 	}
+}
+
+// requestKind is a path with its ids written {id}: /order/{id}/shipment,
+// /order/{id}:cancel.
+func requestKind(path string) string {
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		id, action, colon := strings.Cut(p, ":")
+		if id == "" || strings.Trim(id, "0123456789") != "" {
+			continue
+		}
+		parts[i] = "{id}"
+		if colon {
+			parts[i] += ":" + action
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -828,14 +866,18 @@ func (s *Server) Writes() []Write {
 	return slices.Clone(s.writes)
 }
 
-// Stats counts POST /order answers and 429s, for benchmarks.
-type Stats struct{ Created, Duplicates, Throttled int }
+// Stats counts POST /order answers, 429s and the requests let through by
+// kind ("POST /order", "GET /order/{id}/shipment"), for benchmarks.
+type Stats struct {
+	Created, Duplicates, Throttled int
+	Requests                       map[string]int
+}
 
 // Stats reports the twin's counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Created: s.created, Duplicates: s.duplicates, Throttled: s.throttled}
+	return Stats{Created: s.created, Duplicates: s.duplicates, Throttled: s.throttled, Requests: maps.Clone(s.requests)}
 }
 
 // Admitted counts the requests the rate window let through (none are
