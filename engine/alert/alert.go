@@ -419,7 +419,7 @@ func (s *Service) signInConditions(ctx context.Context, r store.AlertRule, now t
 	var out []store.AlertCondition
 	refused := map[vocab.Kind]map[int64]time.Time{}
 	for _, c := range cs {
-		if !c.Enabled || !s.e.SignsIn(c.Kind) {
+		if signs, _ := s.e.SignsIn(c); !c.Enabled || !signs {
 			continue
 		}
 		system := string(c.Kind)
