@@ -63,7 +63,7 @@ func TestCompareWarehouseStockPerCentre(t *testing.T) {
 		{VariantRef: "TB-1", LocationRef: "11", Label: "Table", Location: "Cicero (IL)", Available: 4, OnHand: 4}, // agrees
 		{VariantRef: "CH-1", LocationRef: "228", Label: "Chair", Location: "Moreno Valley (CA)", Available: 3, OnHand: 3},
 		{VariantRef: "LAMP-1", LocationRef: "228", Label: "Brass lamp", Location: "Moreno Valley (CA)", Available: 2, OnHand: 2}, // not in Shopify there
-		{VariantRef: "CH-1", LocationRef: "500", Label: "Chair", Location: "Wall (NJ)", Available: 5}, // centre not mapped
+		{VariantRef: "CH-1", LocationRef: "500", Label: "Chair", Location: "Wall (NJ)", Available: 5},                            // centre not mapped
 	}
 	run := e.stockRun(t, shop, sb)
 	r, err := e.st.CompareWarehouseStock(ctx, run.ID, e.shop.ID, e.sb.ID, "")
