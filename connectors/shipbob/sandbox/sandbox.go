@@ -997,6 +997,11 @@ func (s *Server) Admitted() int {
 	return s.admitted
 }
 
+// FulfillmentCenters lists the account's fulfilment centres.
+func (s *Server) FulfillmentCenters() []shipbob.FulfillmentCenter {
+	return slices.Clone(s.opt.FulfillmentCenters)
+}
+
 // Subscriptions lists the webhook subscriptions with their secrets.
 func (s *Server) Subscriptions() []shipbob.Subscription {
 	s.mu.Lock()
