@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -71,6 +72,10 @@ func (e *Engine) sweepShipBobCharges(ctx context.Context, src int64, cl *shipbob
 			continue // not a shipment id ShipBob would answer for
 		}
 		sh, err := cl.Shipment(ctx, id)
+		var se *shipbob.Error
+		if errors.As(err, &se) && se.Kind == shipbob.KindNotFound {
+			continue // kept unmatched: its order is not in the margin
+		}
 		if err != nil {
 			return fmt.Errorf("shipment %s of a charge: %w", ref, err)
 		}

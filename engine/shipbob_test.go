@@ -493,3 +493,29 @@ func TestShipBobStockPerFulfilmentCentre(t *testing.T) {
 	require.Equal(t, 28, avail(locs[0].GID()), "Cicero's fulfillable at the location it is mapped to")
 	require.Equal(t, 12, avail(locs[1].GID()), "Moreno Valley's at its own")
 }
+
+// What the warehouse billed for a shipment is read with the tracking
+// sweep and matched to the Shopify order through the shipment; a charge
+// read again is not counted twice.
+func TestShipBobChargesAreMatchedToTheirOrder(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	ctx := context.Background()
+	now := time.Now()
+	ship := w.sb.ShippedOrderDirect("gid://shopify/Order/7001", "#7001", []shipbob.OrderProduct{{ReferenceID: "CH-1", Quantity: 2}}, now.Add(-48*time.Hour))
+	w.sb.ChargeDirect(ship, "Shipping", 7.10, now.Add(-24*time.Hour))
+	w.sb.ChargeDirect(ship, "Per Pick Fee", 0.25, now.Add(-24*time.Hour))
+	w.sb.ChargeDirect(999, "Shipping", 3, now) // a shipment ShipBob no longer shows: kept, not matched
+	sum := func() (total float64, unmatched int) {
+		require.NoError(t, w.st.DB.GetContext(ctx, &total, `SELECT coalesce(sum(amount), 0) FROM warehouse_charges WHERE order_ref = 'gid://shopify/Order/7001'`))
+		require.NoError(t, w.st.DB.GetContext(ctx, &unmatched, `SELECT count(*) FROM warehouse_charges WHERE order_ref = ''`))
+		return total, unmatched
+	}
+	for range 2 {
+		_, err := w.eng.SweepShipBobTracking(ctx, store.TriggerManual, true)
+		require.NoError(t, err)
+		total, unmatched := sum()
+		require.InDelta(t, 7.35, total, 0.001)
+		require.Equal(t, 1, unmatched)
+	}
+}
