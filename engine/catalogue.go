@@ -128,9 +128,10 @@ func (e *Engine) RefreshCatalogue(ctx context.Context, a store.Actor, connection
 	if err != nil {
 		return CatalogueCounts{}, err
 	}
-	// The catalogue is what a system offers to read of its products.
+	// The catalogue is what a system offers to read of its products, or
+	// of its stock (a warehouse lists its fulfilment centres as locations).
 	k, ok := e.kinds.Kind(conn.Kind)
-	if !ok || !k.Can(vocab.Products, connectors.Read) {
+	if !ok || !k.Can(vocab.Products, connectors.Read) && !k.Can(vocab.Inventory, connectors.Read) {
 		return CatalogueCounts{}, fmt.Errorf("engine: no catalogue for %s connections", conn.Kind)
 	}
 	cl, err := e.pooled(conn)

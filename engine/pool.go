@@ -162,6 +162,11 @@ func (e *Engine) quickbooks(ctx context.Context, id int64) (*quickbooks.Client, 
 	return client[*quickbooks.Client](ctx, e, id, "QuickBooks Online")
 }
 
+// ShipBobClient returns the pooled client of an enabled ShipBob connection.
+func (e *Engine) ShipBobClient(ctx context.Context, id int64) (*shipbob.Client, store.Connection, error) {
+	return e.shipbob(ctx, id)
+}
+
 // ShopifyClient returns the pooled client of an enabled Shopify connection,
 // for work outside the engine package that calls the shop.
 func (e *Engine) ShopifyClient(ctx context.Context, id int64) (*shopify.Client, store.Connection, error) {

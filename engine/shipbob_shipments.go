@@ -147,6 +147,11 @@ func (e *Engine) SweepShipBobTracking(ctx context.Context, trigger string, force
 	if err != nil {
 		return 0, err
 	}
+	// What the warehouse billed is read with its shipments, on its own
+	// (hourly) cursor; a billing read that fails holds no parcel back.
+	if err := e.sweepShipBobCharges(ctx, master.ID, cl, force); err != nil {
+		e.log.Warn("shipbob: the warehouse's charges could not be read", "connection_id", master.ID, "err", err)
+	}
 	// Shipments already in Shopify are told to ShipBob first, so the list
 	// holds only what is left to send.
 	e.uploads.flush(ctx, master.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,10 +24,11 @@ const (
 	cursorShipBobStock  = "shipbob_stock"
 )
 
-// shipbobStockFlow sends the warehouse's sellable stock into Shopify, at the
-// Shopify location the ShipBob connection ships for, when ShipBob is the
-// source of stock. ShipBob's levels are totals over its fulfilment centres;
-// a level per fulfilment centre and Shopify location is not mapped yet.
+// shipbobStockFlow sends the warehouse's sellable stock into Shopify when
+// ShipBob is the source of stock: each fulfilment centre's at the Shopify
+// location it is mapped to (the location mapping type; several centres
+// mapped to one location add up), or, for an account with a single centre
+// not mapped, at the location the ShipBob connection ships for.
 func shipbobStockFlow() Flow {
 	return Flow{Name: flowShipBobStock, Family: vocab.Inventory, From: vocab.KindShipBob, To: vocab.KindShopify,
 		Sweep: &flowSweep{job: sweepJobStock, run: (*Engine).SweepShipBobStock}, Lease: leaseOn("inventory"),
@@ -38,6 +40,8 @@ func shipbobStockFlow() Flow {
 type warehouseStockIn struct {
 	Location string               `json:"shopify_location"` // GID
 	Items    []warehouseStockItem `json:"items"`
+	// Centres names the fulfilment centres whose stock it is.
+	Centres []string `json:"centres,omitempty"`
 }
 
 type warehouseStockItem struct {
@@ -49,8 +53,9 @@ type warehouseStockItem struct {
 	OnHand   int `json:"on_hand"`
 }
 
-// SweepShipBobStock reads the warehouse's inventory levels (every page) and
-// queues the levels that changed since they were last queued, 250 a sync.
+// SweepShipBobStock reads the warehouse's stock per fulfilment centre (every
+// page) and queues, per Shopify store and location, the levels that
+// changed since they were last queued, 250 a sync.
 func (e *Engine) SweepShipBobStock(ctx context.Context, trigger string, force bool) (int, error) {
 	rs, err := e.st.SourceRules(ctx)
 	if err != nil {
@@ -77,76 +82,139 @@ func (e *Engine) SweepShipBobStock(ctx context.Context, trigger string, force bo
 	if err != nil {
 		return 0, err
 	}
-	loc := shipbob.LocationID(conn.Settings)
-	if loc == "" {
-		return 0, fmt.Errorf("engine: stock check of %s: no Shopify location is set on the connection", conn.Name)
-	}
-	levels, err := cl.InventoryLevels(ctx)
+	centres, err := cl.FulfillmentCenters(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("engine: stock check of %s: %w", conn.Name, err)
 	}
+	levels, err := cl.InventoryByCentre(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("engine: stock check of %s: %w", conn.Name, err)
+	}
+	fallback := shipbob.FallbackLocation(conn.Settings, centres)
 	queued := 0
-	for start := 0; start < len(levels); start += maxBatch {
-		n, err := e.queueWarehouseStock(ctx, rs, master.ID, tgts, trigger, loc, levels[start:min(start+maxBatch, len(levels))])
-		queued += n
+	for _, t := range tgts {
+		byLoc, err := e.stockByLocation(ctx, master.ID, t, centres, levels, fallback)
 		if err != nil {
-			return queued, err
+			return queued, fmt.Errorf("engine: stock check of %s: %w", conn.Name, err)
+		}
+		for _, b := range byLoc {
+			for start := 0; start < len(b.Items); start += maxBatch {
+				page := warehouseStockIn{Location: b.Location, Centres: b.Centres, Items: b.Items[start:min(start+maxBatch, len(b.Items))]}
+				n, err := e.queueWarehouseStock(ctx, rs, master.ID, t, trigger, page)
+				queued += n
+				if err != nil {
+					return queued, err
+				}
+			}
 		}
 	}
 	return queued, nil
 }
 
-// queueWarehouseStock queues the changed levels of one page, and raises
-// their marks, in one transaction.
-func (e *Engine) queueWarehouseStock(ctx context.Context, rs rules.Rules, src int64, tgts []int64, trigger, loc string, levels []shipbob.InventoryLevel) (int, error) {
-	n := 0
-	err := e.st.InTx(ctx, func(tx *store.Tx) error {
-		var marks []store.Watermark
-		var items []warehouseStockItem
-		for _, lv := range levels {
-			if strings.TrimSpace(lv.SKU) == "" {
+// stockByLocation groups the warehouse's levels by the Shopify location of
+// tgt their centre is mapped to (fallback for a centre not mapped), one
+// batch per location in the order of ShipBob's centres. A centre with no
+// location is left out and logged: the stock comparison names it.
+func (e *Engine) stockByLocation(ctx context.Context, src, tgt int64, centres []shipbob.FulfillmentCenter, levels []shipbob.CentreLevels, fallback string) ([]warehouseStockIn, error) {
+	ids := make([]string, len(centres))
+	for i, fc := range centres {
+		ids[i] = strconv.FormatInt(fc.ID, 10)
+	}
+	mapped, unmapped, err := e.st.ResolveRefs(ctx, src, tgt, entityLocation, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []warehouseStockIn
+	at := map[int64]int{} // centre id: index in out
+	for i, fc := range centres {
+		loc := cmpStr(mapped[ids[i]], fallback)
+		if loc == "" {
+			continue
+		}
+		k := slices.IndexFunc(out, func(b warehouseStockIn) bool { return b.Location == loc })
+		if k < 0 {
+			out, k = append(out, warehouseStockIn{Location: loc}), len(out)
+		}
+		out[k].Centres = append(out[k].Centres, fc.Name)
+		at[fc.ID] = k
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no fulfilment centre is mapped to a Shopify location: map them on the Mappings page, or set the connection's Shopify location when ShipBob ships from one centre")
+	}
+	if len(unmapped) > 0 && fallback == "" {
+		e.log.Warn("shipbob stock: fulfilment centres not mapped to a Shopify location are left out", "connection_id", src, "centres", unmapped)
+	}
+	// Per batch, an item's index by SKU: centres mapped to one location add up.
+	index := make([]map[string]int, len(out))
+	for i := range index {
+		index[i] = map[string]int{}
+	}
+	for _, lv := range levels {
+		sku := strings.TrimSpace(lv.SKU)
+		if sku == "" {
+			continue
+		}
+		for _, l := range lv.Locations {
+			k, ok := at[l.LocationID]
+			if !ok {
 				continue
 			}
-			it := warehouseStockItem{SKU: strings.TrimSpace(lv.SKU), Name: lv.Name, InventoryID: lv.InventoryID, Sellable: max(lv.Fulfillable, 0), OnHand: lv.OnHand}
-			items = append(items, it)
+			j, ok := index[k][sku]
+			if !ok {
+				j = len(out[k].Items)
+				index[k][sku] = j
+				out[k].Items = append(out[k].Items, warehouseStockItem{SKU: sku, Name: lv.Name, InventoryID: lv.InventoryID})
+			}
+			out[k].Items[j].Sellable += max(l.Fulfillable, 0)
+			out[k].Items[j].OnHand += l.OnHand
+		}
+	}
+	return out, nil
+}
+
+// queueWarehouseStock queues the changed levels of one batch for one
+// Shopify store, and raises their marks (per SKU and location), in one
+// transaction.
+func (e *Engine) queueWarehouseStock(ctx context.Context, rs rules.Rules, src, tgt int64, trigger string, in warehouseStockIn) (int, error) {
+	n := 0
+	err := e.st.InTx(ctx, func(tx *store.Tx) error {
+		marks := make([]store.Watermark, 0, len(in.Items))
+		for _, it := range in.Items {
 			// One version for all: the quantity (the digest) says whether it changed.
-			marks = append(marks, store.Watermark{ConnectionID: src, EntityType: entityWarehouseItem, ExternalID: it.SKU,
+			marks = append(marks, store.Watermark{ConnectionID: src, EntityType: entityWarehouseItem, ExternalID: it.SKU + "@" + in.Location,
 				Version: time.Unix(0, 0).UTC(), Digest: strconv.Itoa(it.Sellable)})
 		}
 		accepted, err := tx.AdvanceWatermarksOrEqual(ctx, marks)
 		if err != nil {
 			return err
 		}
-		b := warehouseStockIn{Location: loc}
+		b := warehouseStockIn{Location: in.Location, Centres: in.Centres}
 		for i, ok := range accepted {
 			if ok {
-				b.Items = append(b.Items, items[i])
+				b.Items = append(b.Items, in.Items[i])
 			}
 		}
 		if len(b.Items) == 0 {
 			return nil
 		}
 		now := time.Now().UTC()
-		var qs []queued
-		for _, t := range tgts {
-			label := fmt.Sprintf("%s from %s", stockLevels(len(b.Items)), rs.Name(src))
-			keys := make([]string, 0, len(b.Items))
-			for _, it := range b.Items {
-				keys = append(keys, it.SKU)
-			}
-			s := store.NewSync{Family: vocab.Inventory, Direction: vocab.ShipBobToShopify, Flow: flowShipBobStock, SourceConnectionID: src,
-				TargetConnectionID: t, Trigger: trigger, EntityType: entityLevel, EntityRef: "shipbob:" + gidTail(loc), EntityKey: label,
-				SearchKeys: keys, SourceVersion: now, Payload: b, MaxAttempts: e.cfg.MaxAttempts,
-				IdempotencyKey: fmt.Sprintf("shipbob-%d-stock-%s", src, now.Format(time.RFC3339Nano))}
-			if d := rs.Decide(vocab.Inventory, src, t, nil); !d.Allowed {
-				s.Status, s.ErrorClass, s.Message = vocab.SyncRejected, vocab.ClassOwnership, d.Reason
-			} else {
-				s.Message = capital(label) + " are waiting to be sent to " + rs.Name(t) + "."
-			}
-			qs = append(qs, queued{sync: s, lease: e.flows().lease(flowShipBobStock, t, s.EntityRef)})
+		label := fmt.Sprintf("%s from %s", stockLevels(len(b.Items)), rs.Name(src))
+		keys := make([]string, 0, len(b.Items)+len(b.Centres))
+		for _, it := range b.Items {
+			keys = append(keys, it.SKU)
 		}
-		_, err = e.insertSyncs(ctx, tx, qs)
-		n = len(qs)
+		keys = append(keys, b.Centres...)
+		s := store.NewSync{Family: vocab.Inventory, Direction: vocab.ShipBobToShopify, Flow: flowShipBobStock, SourceConnectionID: src,
+			TargetConnectionID: tgt, Trigger: trigger, EntityType: entityLevel, EntityRef: "shipbob:" + gidTail(in.Location), EntityKey: label,
+			SearchKeys: keys, SourceVersion: now, Payload: b, MaxAttempts: e.cfg.MaxAttempts,
+			IdempotencyKey: fmt.Sprintf("shipbob-%d-stock-%d-%s-%s", src, tgt, gidTail(in.Location), now.Format(time.RFC3339Nano))}
+		if d := rs.Decide(vocab.Inventory, src, tgt, nil); !d.Allowed {
+			s.Status, s.ErrorClass, s.Message = vocab.SyncRejected, vocab.ClassOwnership, d.Reason
+		} else {
+			s.Message = capital(label) + " are waiting to be sent to " + rs.Name(tgt) + "."
+		}
+		_, err = e.insertSyncs(ctx, tx, []queued{{sync: s, lease: e.flows().lease(flowShipBobStock, tgt, s.EntityRef)}})
+		n = 1
 		return err
 	})
 	return n, err

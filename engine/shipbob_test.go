@@ -545,3 +545,95 @@ func TestShipBobTrackingCheckReadsOnceAndMarksInOneBatch(t *testing.T) {
 		require.Equal(t, o.Shipments[0].TrackingNumber(), w.shopOrder(t, ref).Fulfillments[0].Number)
 	}
 }
+
+// Each fulfilment centre's stock reaches the Shopify location it is mapped
+// to; a centre mapped to no location is left out (an account with several
+// centres has no single location to fall back on).
+func TestShipBobStockPerFulfilmentCentre(t *testing.T) {
+	t.Parallel()
+	centres := []shipbob.FulfillmentCenter{{ID: 11, Name: "Cicero (IL)"}, {ID: 228, Name: "Moreno Valley (CA)"}, {ID: 500, Name: "Wall (NJ)"}}
+	w := setupWarehouse(t, warehouseOptions{twin: shipbobsandbox.Options{FulfillmentCenters: centres}})
+	ctx := context.Background()
+	a := store.SystemActor("test")
+	rs, err := w.st.SourceRules(ctx)
+	require.NoError(t, err)
+	_, err = w.st.SaveSourceRule(ctx, a, store.SourceRuleInput{Family: vocab.Inventory, Master: w.sbConn.ID,
+		Receivers: []int64{w.shopConn.ID}, Trigger: rules.Scheduled, SweepMinutes: 5, FreshnessMinutes: 15, Policy: rules.MasterWins,
+		Version: rs.Rule(vocab.Inventory).Version})
+	require.NoError(t, err)
+	locs := w.shop.Locations()
+	require.GreaterOrEqual(t, len(locs), 2)
+	var items []store.ItemInput
+	for i, fc := range centres[:2] {
+		items = append(items,
+			store.ItemInput{EntityType: "location", ConnectionID: w.sbConn.ID, EntityKey: fc.Name, ExternalID: strconv.FormatInt(fc.ID, 10), Name: store.Str(fc.Name)},
+			store.ItemInput{EntityType: "location", ConnectionID: w.shopConn.ID, EntityKey: fc.Name, ExternalID: locs[i].GID(), Name: store.Str(locs[i].Name)})
+	}
+	_, err = w.st.SeedMappings(ctx, a, store.NewChangeSet{Title: "centres", Items: items})
+	require.NoError(t, err)
+	var sku string
+	for _, v := range w.shop.Variants() {
+		if v.SKU != "" {
+			sku = v.SKU
+			break
+		}
+	}
+	w.sb.SetCentreStockDirect(sku, "", 11, 30, 2)
+	w.sb.SetCentreStockDirect(sku, "", 228, 12, 0)
+	w.sb.SetCentreStockDirect(sku, "", 500, 99, 0)
+	n, err := w.eng.SweepShipBobStock(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "one sync per Shopify location")
+	var ss []store.Sync
+	wait(t, "the stock syncs to end", func() bool {
+		ss, _, err = w.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Inventory, Limit: 50})
+		require.NoError(t, err)
+		for _, s := range ss {
+			if s.Flow == "inventory.shipbob_shopify" && s.FinishedAt == nil {
+				return false
+			}
+		}
+		return len(ss) >= 2
+	})
+	for _, s := range ss {
+		require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	}
+	avail := func(loc string) int {
+		for _, v := range w.shop.Variants() {
+			if v.SKU == sku {
+				q, _, ok := w.shop.InventoryLevel(v.InventoryItemGID(), loc)
+				require.True(t, ok, "stocked at %s", loc)
+				return q
+			}
+		}
+		return -1
+	}
+	require.Equal(t, 28, avail(locs[0].GID()), "Cicero's fulfillable at the location it is mapped to")
+	require.Equal(t, 12, avail(locs[1].GID()), "Moreno Valley's at its own")
+}
+
+// What the warehouse billed for a shipment is read with the tracking
+// sweep and matched to the Shopify order through the shipment; a charge
+// read again is not counted twice.
+func TestShipBobChargesAreMatchedToTheirOrder(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	ctx := context.Background()
+	now := time.Now()
+	ship := w.sb.ShippedOrderDirect("gid://shopify/Order/7001", "#7001", []shipbob.OrderProduct{{ReferenceID: "CH-1", Quantity: 2}}, now.Add(-48*time.Hour))
+	w.sb.ChargeDirect(ship, "Shipping", 7.10, now.Add(-24*time.Hour))
+	w.sb.ChargeDirect(ship, "Per Pick Fee", 0.25, now.Add(-24*time.Hour))
+	w.sb.ChargeDirect(999, "Shipping", 3, now) // a shipment ShipBob no longer shows: kept, not matched
+	sum := func() (total float64, unmatched int) {
+		require.NoError(t, w.st.DB.GetContext(ctx, &total, `SELECT coalesce(sum(amount), 0) FROM warehouse_charges WHERE order_ref = 'gid://shopify/Order/7001'`))
+		require.NoError(t, w.st.DB.GetContext(ctx, &unmatched, `SELECT count(*) FROM warehouse_charges WHERE order_ref = ''`))
+		return total, unmatched
+	}
+	for range 2 {
+		_, err := w.eng.SweepShipBobTracking(ctx, store.TriggerManual, true)
+		require.NoError(t, err)
+		total, unmatched := sum()
+		require.InDelta(t, 7.35, total, 0.001)
+		require.Equal(t, 1, unmatched)
+	}
+}

@@ -80,7 +80,8 @@ func (h Payouts) List(c *fiber.Ctx) error {
 	p := views.PayoutsPage{Meta: h.Meta(c, "Payouts", "payouts"), Now: now, Month: "This month, " + from.Format("January 2006"),
 		Summary: views.PayoutsSummary{Payouts: sum.Payouts, Matched: sum.Matched, Unmatched: sum.Unmatched, Differences: sum.Differences,
 			Chargebacks: sum.Chargebacks, Net: sum.Net, ChargebacksAmount: sum.ChargebacksAmount, Currency: sum.Currency},
-		CanCompare: h.Engine != nil, NoSource: rs.Rule(vocab.Payouts).Master == 0, Unmatched: c.Query("unmatched") == "1"}
+		CanCompare: h.Engine != nil, NoSource: rs.Rule(vocab.Payouts).Master == 0, Unmatched: c.Query("unmatched") == "1",
+		Warehouse: shipsThroughWarehouse(rs)}
 	for _, m := range fees {
 		p.Fees = append(p.Fees, views.FeeMonth{Label: m.Month.Format("Jan 2006"), Revenue: m.Revenue, Fees: m.Fees, Percent: m.Percent(), Currency: m.Currency})
 	}
@@ -119,7 +120,8 @@ func (h Payouts) List(c *fiber.Ctx) error {
 	}
 	for _, o := range orders {
 		p.Orders = append(p.Orders, views.OrderMarginRow{Order: o.OrderName, Paid: o.PaidAt, Currency: o.Currency, Revenue: o.Revenue,
-			Fees: o.Fees, Refunds: o.Refunds, Disputes: o.Disputes, Cost: o.Cost, ListMargin: o.ListMargin(), TrueMargin: o.TrueMargin()})
+			Fees: o.Fees, Refunds: o.Refunds, Disputes: o.Disputes, Cost: o.Cost, ListMargin: o.ListMargin(), TrueMargin: o.TrueMargin(),
+			WarehouseShipping: o.WarehouseShipping})
 	}
 	vs, err := h.Store.VariantMargins(ctx, mFrom, mTo, 20)
 	if err != nil {
@@ -138,6 +140,17 @@ func (h Payouts) List(c *fiber.Ctx) error {
 			Units: v.Units, Revenue: v.Revenue, Fees: v.Fees, Refunds: v.Refunds, Cost: v.Cost, ListMargin: v.ListMargin, TrueMargin: v.TrueMargin})
 	}
 	return Render(c, views.Payouts(p))
+}
+
+// shipsThroughWarehouse reports whether a warehouse (ShipBob) receives the
+// orders: its billing is then part of an order's margin.
+func shipsThroughWarehouse(rs rules.Rules) bool {
+	for _, rc := range rs.Rule(vocab.Orders).Receivers {
+		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShipBob {
+			return true
+		}
+	}
+	return false
 }
 
 func cmpName(name, sku string) string {

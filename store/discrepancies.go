@@ -80,6 +80,8 @@ func DiscKindText(kind string) string {
 		return "Orders paid out but missing in the ERP"
 	case DiscNotShipped:
 		return "Order not shipped by the warehouse"
+	case DiscWarehouseStock:
+		return "Stock at the warehouse differs"
 	}
 	return kind
 }

@@ -543,6 +543,10 @@ type OrderMargin struct {
 	// Cost is nil when a line's cost is unknown (order not synced, variant
 	// not mapped, or no cost in the latest prices comparison).
 	Cost *float64 `db:"cost"`
+	// WarehouseShipping is what the warehouse (ShipBob) billed for the
+	// order's shipments, in the order's currency; nil when it has billed
+	// nothing yet.
+	WarehouseShipping *float64 `db:"warehouse_shipping"`
 }
 
 // ListMargin is revenue less cost; nil without a cost.
@@ -554,12 +558,16 @@ func (m OrderMargin) ListMargin() *float64 {
 	return &v
 }
 
-// TrueMargin is revenue less fees, refunds, disputes and cost; nil without a cost.
+// TrueMargin is revenue less fees, refunds, disputes, cost and what the
+// warehouse billed for shipping it (when it has); nil without a cost.
 func (m OrderMargin) TrueMargin() *float64 {
 	if m.Cost == nil {
 		return nil
 	}
 	v := m.Revenue - m.Fees - m.Refunds - m.Disputes - *m.Cost
+	if m.WarehouseShipping != nil {
+		v -= *m.WarehouseShipping
+	}
 	return &v
 }
 
@@ -600,7 +608,11 @@ func (q q) OrderMargins(ctx context.Context, from, to time.Time, limit int) ([]O
   FROM shop_balance_transactions WHERE order_ref <> '' AND processed_at >= $1 AND processed_at < $2 AND NOT test
   GROUP BY connection_id, order_ref ORDER BY min(processed_at) DESC, order_ref LIMIT $3),
 fr AS (SELECT run_id FROM finance_runs ORDER BY built_at DESC LIMIT 1)
-SELECT o.order_ref, o.order_name, o.currency, o.paid_at, o.revenue, o.fees, o.refunds, o.disputes, c.cost
+SELECT o.order_ref, o.order_name, o.currency, o.paid_at, o.revenue, o.fees, o.refunds, o.disputes, c.cost,
+  -- One probe of warehouse_charges_order per order; charges in another
+  -- currency are not converted, so not counted.
+  (SELECT round(sum(w.amount), 2) FROM warehouse_charges w WHERE w.order_ref = o.order_ref
+     AND (w.currency = '' OR o.currency = '' OR w.currency = o.currency)) AS warehouse_shipping
 FROM o LEFT JOIN LATERAL (
   SELECT CASE WHEN count(*) > 0 AND count(*) = count(f.odoo_cost) THEN sum((l->>'quantity')::numeric * f.odoo_cost) END AS cost
   FROM (SELECT payload FROM syncs s WHERE s.entity_ref = o.order_ref AND s.status = 'succeeded' AND s.flow = 'orders.shopify_odoo'

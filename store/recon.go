@@ -22,7 +22,7 @@ const (
 )
 
 // ReconFamilies lists the families in page order.
-var ReconFamilies = []string{ReconInventory, ReconPrices, ReconOrders, ReconRefunds, ReconPayouts, ReconWarehouse, ReconMappings}
+var ReconFamilies = []string{ReconInventory, ReconPrices, ReconOrders, ReconRefunds, ReconPayouts, ReconWarehouse, ReconWarehouseStock, ReconMappings}
 
 // Run statuses. A partial run compared some pairs of systems but not all; a
 // failed or partial run never closes a discrepancy it could not see.

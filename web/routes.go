@@ -357,9 +357,13 @@ func (s *Server) loadDemo(ctx context.Context, a store.Actor) (string, error) {
 		return summary, nil
 	}
 	if s.cfg.Connections != nil {
-		// The warehouse has no catalogue to read: its connection is tested,
-		// so that the Overview shows it answering from the start.
+		// The warehouse's catalogue is its fulfilment centres; its
+		// connection is tested, so that the Overview shows it answering
+		// from the start.
 		if d.ShipBobConnectionID != 0 {
+			if _, err := s.cfg.Connections.RefreshCatalogue(ctx, a, d.ShipBobConnectionID); err != nil {
+				return summary + " Reading the warehouse's fulfilment centres failed (" + err.Error() + "); use Refresh catalogue on its connection.", nil
+			}
 			if res, err := s.cfg.Connections.CheckConnection(ctx, d.ShipBobConnectionID); err != nil || !res.OK {
 				return summary + " Testing the warehouse's connection failed; use Test connection on its page.", nil
 			}

@@ -287,27 +287,7 @@ type InventoryLevel struct {
 // InventoryLevels reads every inventory item's levels, following the
 // pages' next links.
 func (c *Client) InventoryLevels(ctx context.Context) ([]InventoryLevel, error) {
-	var all []InventoryLevel
-	q := url.Values{"PageSize": {"250"}}
-	for range 10000 {
-		var out struct {
-			Items []InventoryLevel `json:"items"`
-			Next  string           `json:"next"`
-		}
-		if _, err := c.call(ctx, http.MethodGet, "/inventory-level", q, nil, &out, false); err != nil {
-			return nil, err
-		}
-		all = append(all, out.Items...)
-		if out.Next == "" || len(out.Items) == 0 {
-			return all, nil
-		}
-		next, err := nextQuery(out.Next)
-		if err != nil {
-			return nil, &Error{Kind: KindProtocol, Method: http.MethodGet, Path: "/inventory-level", Message: "a next-page link Crossdock cannot follow", Err: err}
-		}
-		q = next
-	}
-	return all, nil
+	return pages[InventoryLevel](ctx, c, "/inventory-level", url.Values{"PageSize": {"250"}})
 }
 
 // nextQuery reads the query of a next-page link (absolute or relative).
@@ -430,4 +410,132 @@ func (c *Client) SimulateShipment(ctx context.Context, shipmentID int64, deliver
 	_, err := c.call(ctx, http.MethodPost, "/simulate/shipment", nil,
 		map[string]any{"shipment_id": strconv.FormatInt(shipmentID, 10), "simulation": sim}, &out, false)
 	return out.SimulationID, err
+}
+
+// CentreLevel is one inventory item's stock at one fulfilment centre.
+type CentreLevel struct {
+	LocationID       int64  `json:"location_id"`
+	Name             string `json:"name"`
+	OnHand           int    `json:"on_hand_quantity"`
+	Fulfillable      int    `json:"fulfillable_quantity"`
+	Committed        int    `json:"committed_quantity"`
+	Awaiting         int    `json:"awaiting_quantity"`
+	InternalTransfer int    `json:"internal_transfer_quantity"`
+}
+
+// CentreLevels is one inventory item's stock per fulfilment centre (GET
+// /inventory-level/locations: Inventory.InventoryQuantityFcResponse).
+type CentreLevels struct {
+	InventoryID int64         `json:"inventory_id"`
+	SKU         string        `json:"sku"`
+	Name        string        `json:"name"`
+	Locations   []CentreLevel `json:"locations"`
+}
+
+// InventoryByCentre reads every inventory item's levels per fulfilment
+// centre, following the pages' next links.
+func (c *Client) InventoryByCentre(ctx context.Context) ([]CentreLevels, error) {
+	return pages[CentreLevels](ctx, c, "/inventory-level/locations", url.Values{"PageSize": {"250"}})
+}
+
+// pages reads a GET list whose answer is {items, next} and follows next.
+func pages[T any](ctx context.Context, c *Client, path string, q url.Values) ([]T, error) {
+	var all []T
+	for range 10000 {
+		var out struct {
+			Items []T    `json:"items"`
+			Next  string `json:"next"`
+		}
+		if _, err := c.call(ctx, http.MethodGet, path, q, nil, &out, false); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Items...)
+		if out.Next == "" || len(out.Items) == 0 {
+			return all, nil
+		}
+		next, err := nextQuery(out.Next)
+		if err != nil {
+			return nil, &Error{Kind: KindProtocol, Method: http.MethodGet, Path: path, Message: "a next-page link Crossdock cannot follow", Err: err}
+		}
+		q = next
+	}
+	return all, nil
+}
+
+// Charge is one billing transaction (POST /transactions:query:
+// Billing.TransactionDtoV3). Amount is in CurrencyCode; ReferenceID is the
+// shipment's id when ReferenceType is "Shipment".
+type Charge struct {
+	TransactionID   string  `json:"transaction_id"`
+	Amount          float64 `json:"amount"`
+	CurrencyCode    string  `json:"currency_code"`
+	ChargeDate      string  `json:"charge_date"`
+	InvoiceID       *int64  `json:"invoice_id"`
+	InvoiceType     string  `json:"invoice_type"`
+	InvoicedStatus  bool    `json:"invoiced_status"`
+	ReferenceID     string  `json:"reference_id"`
+	ReferenceType   string  `json:"reference_type"`
+	TransactionFee  string  `json:"transaction_fee"`
+	TransactionType string  `json:"transaction_type"`
+	Centre          string  `json:"fulfillment_center"`
+}
+
+// ShipmentCharges reads the charges and refunds of shipments dated from
+// from to to, billed or not yet invoiced, every page (the billing_read
+// scope). The first page is asked with the filter, the next ones with the
+// cursor of the answer's next link alone, as ShipBob wants.
+func (c *Client) ShipmentCharges(ctx context.Context, from, to time.Time) ([]Charge, error) {
+	filter := map[string]any{"from_date": from.UTC().Format(time.RFC3339), "to_date": to.UTC().Format(time.RFC3339),
+		"reference_types": []string{"Shipment"}, "transaction_types": []string{"Charge", "Refund"}, "page_size": 1000}
+	var all []Charge
+	var q url.Values
+	for range 10000 {
+		var out struct {
+			Items []Charge `json:"items"`
+			Next  string   `json:"next"`
+		}
+		var body any = filter
+		if q != nil {
+			body = nil
+		}
+		if _, err := c.call(ctx, http.MethodPost, "/transactions:query", q, body, &out, false); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Items...)
+		if out.Next == "" || len(out.Items) == 0 {
+			return all, nil
+		}
+		next, err := nextQuery(out.Next)
+		if err != nil || next.Get("Cursor") == "" {
+			return nil, &Error{Kind: KindProtocol, Method: http.MethodPost, Path: "/transactions:query", Message: "a next-page link Crossdock cannot follow", Err: err}
+		}
+		q = url.Values{"Cursor": {next.Get("Cursor")}}
+	}
+	return all, nil
+}
+
+// Shipment reads one shipment (its reference_id is the order's).
+func (c *Client) Shipment(ctx context.Context, id int64) (Shipment, error) {
+	var out Shipment
+	_, err := c.call(ctx, http.MethodGet, "/shipment/"+strconv.FormatInt(id, 10), nil, nil, &out, false)
+	return out, err
+}
+
+// ReadCatalogue lists the account's fulfilment centres as stock locations,
+// so each can be mapped to the Shopify location its stock is shown at
+// (connectors.CatalogueReader). ShipBob's products are known by SKU and are
+// not listed.
+func (c *Client) ReadCatalogue(ctx context.Context, put func(entity string, batch []connectors.Record) error) error {
+	centres, err := c.FulfillmentCenters(ctx)
+	if err != nil {
+		return err
+	}
+	recs := make([]connectors.Record, 0, len(centres))
+	for _, fc := range centres {
+		recs = append(recs, connectors.Record{ExternalID: strconv.FormatInt(fc.ID, 10), Name: fc.Name})
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	return put(connectors.EntityLocation, recs)
 }

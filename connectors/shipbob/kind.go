@@ -164,6 +164,17 @@ func LocationID(settings map[string]string) string {
 	return connectors.ShopifyLocation(settings[SettingLocation])
 }
 
+// FallbackLocation is the Shopify location GID that the stock of a
+// fulfilment centre not mapped to one is shown at: the connection's
+// "Shopify location ShipBob ships from" when the account has a single
+// centre, "" otherwise (each centre is then mapped on the Mappings page).
+func FallbackLocation(settings map[string]string, centres []FulfillmentCenter) string {
+	if len(centres) != 1 {
+		return ""
+	}
+	return LocationID(settings)
+}
+
 // ShippingMethod is the ship option of a connection's orders.
 func ShippingMethod(settings map[string]string) string {
 	if m := strings.TrimSpace(settings[SettingShipping]); m != "" {

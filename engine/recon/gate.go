@@ -39,6 +39,9 @@ func reconHasSource(rs rules.Rules, recon string) bool {
 	if recon == store.ReconWarehouse {
 		return warehouseReceivesOrders(rs)
 	}
+	if recon == store.ReconWarehouseStock {
+		return len(warehouseShops(rs)) > 0
+	}
 	fams, ok := reconFamilies[recon]
 	if !ok {
 		return true

@@ -232,6 +232,8 @@ func (s *Service) reconcile(ctx context.Context, run store.ReconRun) (out store.
 		return s.reconcileMappings(ctx, run, rs)
 	case store.ReconWarehouse:
 		return s.compareWarehouse(ctx, run)
+	case store.ReconWarehouseStock:
+		return s.compareWarehouseStock(ctx, run, rs)
 	}
 	fam := map[string]vocab.Family{store.ReconInventory: vocab.Inventory, store.ReconPrices: vocab.Prices,
 		store.ReconOrders: vocab.Orders, store.ReconRefunds: vocab.Refunds, store.ReconPayouts: vocab.Payouts}[run.Family]

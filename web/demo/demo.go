@@ -151,6 +151,9 @@ type Drift struct {
 	// unmapped or refused, so they never reached Odoo, nor their
 	// PastRefundsMissing refunds: the comparison of orders finds them.
 	PastOrdersMissing, PastRefundsMissing int
+	// WarehouseStock variants are counted differently at the warehouse's
+	// fulfilment centre than in Odoo (and so, once synced, in Shopify).
+	WarehouseStock int
 }
 
 // Loaded is what Load created.
@@ -183,6 +186,7 @@ const (
 	wantRefused        = 3
 	wantBelowCost      = 4
 	wantBelowThreshold = 6
+	wantWarehouseStock = 3
 	demoOrders         = 12
 )
 
@@ -227,6 +231,7 @@ func (w *Workspace) alignAndDrift() Drift {
 	zero := 0.0
 	var both []pair
 	prices := map[int][2]float64{} // Odoo product id: list price, cost
+	warehouseQty := map[string]int{}
 	for i, v := range w.Shop.Variants() {
 		p, ok := odooBySKU[v.SKU]
 		if !ok {
@@ -253,6 +258,9 @@ func (w *Workspace) alignAndDrift() Drift {
 			}
 			// Nothing reserved: what Odoo has available is what the store shows.
 			quants = append(quants, odoosandbox.QuantSet{ProductID: p.ID, LocationID: odoosandbox.LocationStock, Quantity: qty, Reserved: &zero})
+			// The warehouse holds what Odoo counts at WH/Stock.
+			w.ShipBob.SetStockDirect(v.SKU, p.Name, int(qty), 0)
+			warehouseQty[v.SKU] = int(qty)
 		}
 	}
 	d.OnlyInOdoo = len(odooBySKU) - len(seen)
@@ -286,6 +294,17 @@ func (w *Workspace) alignAndDrift() Drift {
 	for _, p := range w.plan.refused {
 		refused[p.productID] = true
 	}
+	// A few counted at the warehouse with fewer than Odoo has: units found
+	// damaged at the fulfilment centre, which nobody told Odoo about.
+	damaged := take(wantWarehouseStock)
+	for i, p := range damaged {
+		q := warehouseQty[p.v.SKU] - 2 - i
+		if q < 0 { // too few to lose any: a miscount the other way
+			q = warehouseQty[p.v.SKU] + 3 + i
+		}
+		w.ShipBob.SetStockDirect(p.v.SKU, "", q, 0)
+	}
+	d.WarehouseStock = len(damaged)
 	for _, k := range order {
 		w.plan.fine = append(w.plan.fine, both[k])
 	}
@@ -410,7 +429,7 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 	if err := setSources(ctx, st, sys, shopConn.ID, odooConn.ID, sbConn.ID); err != nil {
 		return Loaded{}, fmt.Errorf("demo: sources of truth: %w", err)
 	}
-	if _, err := st.SeedMappings(ctx, sys, w.mappings(shopConn.ID, odooConn.ID)); err != nil {
+	if _, err := st.SeedMappings(ctx, sys, w.mappings(shopConn.ID, odooConn.ID, sbConn.ID)); err != nil {
 		return Loaded{}, fmt.Errorf("demo: mappings: %w", err)
 	}
 	if err = w.placeOrders(ctx, st, shopConn.ID, &drift); err != nil {
@@ -531,7 +550,7 @@ func Families() []vocab.Family {
 
 // mappings is the demo's seed: every variant whose SKU exists on both sides
 // (but those left out on purpose), and the main location to WH/Stock.
-func (w *Workspace) mappings(shop, odoo int64) store.NewChangeSet {
+func (w *Workspace) mappings(shop, odoo, warehouse int64) store.NewChangeSet {
 	items := make([]store.ItemInput, 0, 2*len(w.plan.mapped)+2)
 	titles := map[string]string{}
 	for _, p := range w.plan.mapped {
@@ -550,10 +569,17 @@ func (w *Workspace) mappings(shop, odoo int64) store.NewChangeSet {
 		items = append(items,
 			store.ItemInput{EntityType: "location", ConnectionID: odoo, EntityKey: "WH/Stock", ExternalID: strconv.Itoa(odoosandbox.LocationStock), Name: store.Str("WH/Stock")},
 			store.ItemInput{EntityType: "location", ConnectionID: shop, EntityKey: "WH/Stock", ExternalID: w.plan.location[0], Name: store.Str(w.Shop.Locations()[0].Name)})
+		if warehouse != 0 {
+			// The warehouse's fulfilment centre is that location too: its
+			// stock is what the store shows there.
+			fc := w.ShipBob.FulfillmentCenters()[0]
+			items = append(items, store.ItemInput{EntityType: "location", ConnectionID: warehouse, EntityKey: "WH/Stock",
+				ExternalID: strconv.FormatInt(fc.ID, 10), Name: store.Str(fc.Name)})
+		}
 	}
 	return store.NewChangeSet{Title: "Demo workspace: the catalogue mapped by SKU",
 		Reason: "Written by Crossdock when the demo workspace was loaded: every variant whose SKU exists in both systems, " +
-			"and the main Shopify location to WH/Stock. A few are left unmapped on purpose, to practise on.",
+			"and the main Shopify location to WH/Stock and to the warehouse's fulfilment centre. A few are left unmapped on purpose, to practise on.",
 		Items: items}
 }
 

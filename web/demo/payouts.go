@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"crossdock/connectors/shipbob"
 	"fmt"
 	"math"
 	"time"
@@ -26,6 +27,9 @@ type PayoutDrift struct {
 	// Short is the payout whose deposit is 3 ‰ short; Lost the one whose
 	// deposit is missing (zero when the shop has too few orders).
 	Short, Lost shopsandbox.Payout
+	// Shipped paid orders were shipped by the warehouse before the demo
+	// began; it billed Billed of them, the others not yet.
+	Shipped, Billed int
 }
 
 func (w *Workspace) seedPayouts(now time.Time) PayoutDrift {
@@ -68,6 +72,7 @@ func (w *Workspace) seedPayouts(now time.Time) PayoutDrift {
 			at := issued.Add(-30*time.Hour + time.Duration(k%20)*time.Minute)
 			in.Txs = append(in.Txs, shopsandbox.PayoutTx{Type: "CHARGE", Amount: cents, Fee: cents*29/1000 + 30,
 				OrderID: o.ID, OrderName: o.Name, ProcessedAt: at})
+			w.shipPast(o, at, &d)
 			if i == payoutDispute && len(in.Txs) == 1 {
 				in.Txs = append(in.Txs, shopsandbox.PayoutTx{Type: "DISPUTE", Amount: -cents / 2, Fee: 1500,
 					OrderID: o.ID, OrderName: o.Name, ProcessedAt: at.Add(time.Hour)})
@@ -91,6 +96,26 @@ func (w *Workspace) seedPayouts(now time.Time) PayoutDrift {
 			Label: "SHOPIFY PAYMENTS PAYOUT " + p.TraceID})
 	}
 	return d
+}
+
+// shipPast records a paid past order as shipped by the warehouse, and,
+// for all but every fifth, the warehouse's bill for it: shipping by the
+// units, and a pick fee per line. The fifth ones are not billed yet.
+func (w *Workspace) shipPast(o shopsandbox.Order, at time.Time, d *PayoutDrift) {
+	var products []shipbob.OrderProduct
+	units := 0
+	for _, l := range o.LineItems {
+		products = append(products, shipbob.OrderProduct{ReferenceID: l.SKU, SKU: l.SKU, Name: l.Title, Quantity: l.Quantity})
+		units += l.Quantity
+	}
+	ship := w.ShipBob.ShippedOrderDirect(o.GID(), o.Name, products, at)
+	d.Shipped++
+	if d.Shipped%5 == 0 {
+		return
+	}
+	w.ShipBob.ChargeDirect(ship, "Shipping", round2(5.40+0.85*float64(units)), at.Add(24*time.Hour))
+	w.ShipBob.ChargeDirect(ship, "Per Pick Fee", round2(0.25*float64(len(o.LineItems))), at.Add(24*time.Hour))
+	d.Billed++
 }
 
 func parseAmount(s string) float64 {

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -69,7 +70,9 @@ type Server struct {
 	byRef     map[string]*shipbob.Order
 	shipments map[int64]*shipbob.Shipment
 	nextID    int64
-	stock     map[string]*shipbob.InventoryLevel // by SKU
+	stock     map[string]*shipbob.InventoryLevel // by SKU: the totals of centres
+	centres   map[string]map[int64][2]int        // by SKU, by centre: on hand, committed
+	charges   []shipbob.Charge
 	returns   []*shipbob.Return
 	subs      []shipbob.Subscription
 	calls     []time.Time // the sliding window
@@ -109,7 +112,8 @@ func New(opt Options) *Server {
 		opt.FulfillmentCenters = []shipbob.FulfillmentCenter{{ID: 11, Name: "Cicero (IL)", City: "Cicero", State: "IL", Country: "US"}}
 	}
 	s := &Server{opt: opt, now: opt.Now, byRef: map[string]*shipbob.Order{}, shipments: map[int64]*shipbob.Shipment{},
-		nextID: 100000000, stock: map[string]*shipbob.InventoryLevel{}, requests: map[string]int{}, oauth: newOAuthState()}
+		nextID: 100000000, stock: map[string]*shipbob.InventoryLevel{}, requests: map[string]int{}, oauth: newOAuthState(),
+		centres: map[string]map[int64][2]int{}}
 	if opt.Now == nil {
 		s.now = time.Now
 	}
@@ -181,7 +185,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && path == "/simulate/shipment":
 		s.simulate(w, body)
 	case r.Method == http.MethodGet && path == "/inventory-level":
-		s.inventory(w, q)
+		s.inventory(w, q, false)
+	case r.Method == http.MethodGet && path == "/inventory-level/locations":
+		s.inventory(w, q, true)
+	case r.Method == http.MethodPost && path == "/transactions:query":
+		s.transactions(w, q, body)
 	case r.Method == http.MethodPost && path == "/return":
 		s.createReturn(w, r, body)
 	case r.Method == http.MethodGet && path == "/return":
@@ -421,14 +429,7 @@ func (s *Server) listOrders(w http.ResponseWriter, q url.Values) {
 		slices.Reverse(match)
 	}
 	from := min((page-1)*limit, len(match))
-	writeJSON(w, 200, nonNilOrders(match[from:min(from+limit, len(match))]))
-}
-
-func nonNilOrders(o []shipbob.Order) []shipbob.Order {
-	if o == nil {
-		return []shipbob.Order{}
-	}
-	return o
+	writeJSON(w, 200, nonNil(match[from:min(from+limit, len(match))]))
 }
 
 func (s *Server) orderByPath(w http.ResponseWriter, raw string) *shipbob.Order {
@@ -637,8 +638,15 @@ func (s *Server) updateOrderStatusLocked(orderID int64) {
 	}
 }
 
-// SetStockDirect sets an inventory item's levels by SKU.
+// SetStockDirect sets an inventory item's levels by SKU, at the account's
+// first fulfilment centre.
 func (s *Server) SetStockDirect(sku, name string, onHand, committed int) shipbob.InventoryLevel {
+	return s.SetCentreStockDirect(sku, name, s.opt.FulfillmentCenters[0].ID, onHand, committed)
+}
+
+// SetCentreStockDirect sets an inventory item's levels at one fulfilment
+// centre; the item's totals are the sums over its centres.
+func (s *Server) SetCentreStockDirect(sku, name string, centre int64, onHand, committed int) shipbob.InventoryLevel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lv, ok := s.stock[sku]
@@ -646,15 +654,37 @@ func (s *Server) SetStockDirect(sku, name string, onHand, committed int) shipbob
 		s.nextID++
 		lv = &shipbob.InventoryLevel{InventoryID: s.nextID, SKU: sku}
 		s.stock[sku] = lv
+		s.centres[sku] = map[int64][2]int{}
 	}
 	lv.Name = cmp.Or(name, lv.Name, sku)
-	lv.OnHand, lv.Committed = onHand, committed
-	lv.Fulfillable = max(onHand-committed, 0)
+	s.centres[sku][centre] = [2]int{onHand, committed}
+	lv.OnHand, lv.Committed, lv.Fulfillable = 0, 0, 0
+	for _, q := range s.centres[sku] {
+		lv.OnHand += q[0]
+		lv.Committed += q[1]
+		lv.Fulfillable += max(q[0]-q[1], 0)
+	}
 	lv.Sellable = lv.Fulfillable
 	return *lv
 }
 
-func (s *Server) inventory(w http.ResponseWriter, q url.Values) {
+// centreLevels is an item's stock per centre, in the account's centre
+// order. The caller holds mu.
+func (s *Server) centreLevels(lv *shipbob.InventoryLevel) shipbob.CentreLevels {
+	out := shipbob.CentreLevels{InventoryID: lv.InventoryID, SKU: lv.SKU, Name: lv.Name, Locations: []shipbob.CentreLevel{}}
+	for _, fc := range s.opt.FulfillmentCenters {
+		if q, ok := s.centres[lv.SKU][fc.ID]; ok {
+			out.Locations = append(out.Locations, shipbob.CentreLevel{LocationID: fc.ID, Name: fc.Name, OnHand: q[0], Committed: q[1],
+				Fulfillable: max(q[0]-q[1], 0)})
+		}
+	}
+	return out
+}
+
+// inventory answers GET /inventory-level (totals) and, byCentre, GET
+// /inventory-level/locations (per fulfilment centre), a page at a time in
+// inventory id order.
+func (s *Server) inventory(w http.ResponseWriter, q url.Values, byCentre bool) {
 	size, _ := strconv.Atoi(cmp.Or(q.Get("PageSize"), "100"))
 	if size < 1 || size > 250 {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"type": "https://tools.ietf.org/html/rfc7231#section-6.5.1",
@@ -662,20 +692,142 @@ func (s *Server) inventory(w http.ResponseWriter, q url.Values) {
 		return
 	}
 	after, _ := strconv.ParseInt(q.Get("Cursor"), 10, 64)
+	path := "/" + Version + "/inventory-level"
+	if byCentre {
+		path += "/locations"
+	}
 	s.mu.Lock()
-	all := make([]shipbob.InventoryLevel, 0, len(s.stock))
+	all := make([]*shipbob.InventoryLevel, 0, len(s.stock))
 	for _, lv := range s.stock {
-		all = append(all, *lv)
+		all = append(all, lv)
+	}
+	slices.SortFunc(all, func(a, b *shipbob.InventoryLevel) int { return cmp.Compare(a.InventoryID, b.InventoryID) })
+	i, _ := slices.BinarySearchFunc(all, after+1, func(a *shipbob.InventoryLevel, id int64) int { return cmp.Compare(a.InventoryID, id) })
+	page := all[i:min(i+size, len(all))]
+	items := make([]any, 0, len(page))
+	for _, lv := range page {
+		if byCentre {
+			items = append(items, s.centreLevels(lv))
+		} else {
+			items = append(items, *lv)
+		}
 	}
 	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b shipbob.InventoryLevel) int { return cmp.Compare(a.InventoryID, b.InventoryID) })
-	i, _ := slices.BinarySearchFunc(all, after+1, func(a shipbob.InventoryLevel, id int64) int { return cmp.Compare(a.InventoryID, id) })
-	page := all[i:min(i+size, len(all))]
-	out := map[string]any{"items": page, "first": "/" + Version + "/inventory-level?PageSize=" + strconv.Itoa(size), "next": nil, "prev": nil, "last": nil}
+	out := map[string]any{"items": items, "first": path + "?PageSize=" + strconv.Itoa(size), "next": nil, "prev": nil, "last": nil}
 	if i+size < len(all) {
-		out["next"] = fmt.Sprintf("/%s/inventory-level?PageSize=%d&Cursor=%d", Version, size, page[len(page)-1].InventoryID)
+		out["next"] = fmt.Sprintf("%s?PageSize=%d&Cursor=%d", path, size, page[len(page)-1].InventoryID)
 	}
 	writeJSON(w, 200, out)
+}
+
+// ChargeDirect bills a shipment as ShipBob's billing does once it ships:
+// fee is the transaction fee ("Shipping", "Per Pick Fee"…), amount in USD.
+func (s *Server) ChargeDirect(shipmentID int64, fee string, amount float64, at time.Time) shipbob.Charge {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	centre := ""
+	if sh, ok := s.shipments[shipmentID]; ok {
+		centre = sh.Location.Name
+	}
+	c := shipbob.Charge{TransactionID: "txn_" + strconv.FormatInt(s.nextID, 10), Amount: amount, CurrencyCode: "USD",
+		ChargeDate: at.UTC().Format("2006-01-02"), InvoiceType: "Shipping", ReferenceID: strconv.FormatInt(shipmentID, 10),
+		ReferenceType: "Shipment", TransactionFee: fee, TransactionType: "Charge", Centre: centre}
+	s.charges = append(s.charges, c)
+	return c
+}
+
+// transactions answers POST /transactions:query: the filter in the body on
+// the first page, the cursor alone (an offset here) on the next ones.
+func (s *Server) transactions(w http.ResponseWriter, q url.Values, body []byte) {
+	var f struct {
+		From       *time.Time `json:"from_date"`
+		To         *time.Time `json:"to_date"`
+		RefTypes   []string   `json:"reference_types"`
+		TxTypes    []string   `json:"transaction_types"`
+		PageSize   int        `json:"page_size"`
+		References []string   `json:"reference_ids"`
+	}
+	from := 0
+	if c := q.Get("Cursor"); c != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(c)
+		if err == nil {
+			err = json.Unmarshal(raw, &struct {
+				F    any  `json:"f"`
+				From *int `json:"from"`
+			}{F: &f, From: &from})
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"title": "Bad Request", "status": 400, "detail": "The cursor is not valid."})
+			return
+		}
+	} else if err := json.Unmarshal(body, &f); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"title": "Bad Request", "status": 400, "detail": "The filter is not valid JSON: " + err.Error()})
+		return
+	}
+	size := cmp.Or(f.PageSize, 100)
+	if size < 1 || size > 1000 {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"title": "Bad Request", "status": 400, "detail": "page_size must be between 1 and 1000."})
+		return
+	}
+	s.mu.Lock()
+	var match []shipbob.Charge
+	for _, c := range s.charges {
+		day, _ := time.Parse("2006-01-02", c.ChargeDate)
+		if (f.From != nil && day.Before(f.From.Truncate(24*time.Hour))) || (f.To != nil && day.After(*f.To)) ||
+			(len(f.RefTypes) > 0 && !slices.Contains(f.RefTypes, c.ReferenceType)) ||
+			(len(f.TxTypes) > 0 && !slices.Contains(f.TxTypes, c.TransactionType)) ||
+			(len(f.References) > 0 && !slices.Contains(f.References, c.ReferenceID)) {
+			continue
+		}
+		match = append(match, c)
+	}
+	s.mu.Unlock()
+	from = min(max(from, 0), len(match))
+	page := match[from:min(from+size, len(match))]
+	out := map[string]any{"items": nonNil(page), "first": nil, "next": nil, "prev": nil, "last": nil}
+	if from+size < len(match) {
+		b, _ := json.Marshal(map[string]any{"f": f, "from": from + size})
+		out["next"] = "/" + Version + "/transactions:query?Cursor=" + base64.RawURLEncoding.EncodeToString(b)
+	}
+	writeJSON(w, 200, out)
+}
+
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}
+
+// ShippedOrderDirect records an order the warehouse received and shipped
+// before Crossdock was connected (one shipment, with tracking), and
+// returns its shipment's id: the demo's past orders.
+func (s *Server) ShippedOrderDirect(ref, number string, products []shipbob.OrderProduct, at time.Time) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.byRef[ref]; ok && len(o.Shipments) > 0 {
+		return o.Shipments[0].ID
+	}
+	s.nextID++
+	o := &shipbob.Order{ID: s.nextID, ReferenceID: ref, OrderNumber: number, Status: "Fulfilled", Type: "DTC", CreatedDate: at.UTC().Format(time.RFC3339)}
+	o.Channel.ID = s.opt.Channels[0].ID
+	fc := s.opt.FulfillmentCenters[0]
+	s.nextID++
+	done := at.UTC().Add(20 * time.Hour)
+	sh := &shipbob.Shipment{ID: s.nextID, OrderID: o.ID, ReferenceID: ref, Status: "Completed", CreatedDate: at.UTC(), ActualFulfillmentDate: &done,
+		LastUpdateAt: &done, Location: shipbob.FulfillmentCenter{ID: fc.ID, Name: fc.Name}, IsTrackingUploaded: true}
+	sh.Tracking = trackingFor(sh.ID, done)
+	for _, p := range products {
+		o.Products = append(o.Products, shipbob.OrderLine{ID: s.productID(p.ReferenceID), ReferenceID: p.ReferenceID, SKU: cmp.Or(p.SKU, p.ReferenceID), Quantity: p.Quantity})
+		sh.Products = append(sh.Products, shipbob.ShipmentProduct{ID: s.productID(p.ReferenceID), ReferenceID: p.ReferenceID, Name: p.Name,
+			SKU: cmp.Or(p.SKU, p.ReferenceID), InventoryItems: []shipbob.InventoryItem{{ID: s.productID(p.ReferenceID), Name: p.Name, Quantity: p.Quantity}}})
+	}
+	s.shipments[sh.ID] = sh
+	o.Shipments = []shipbob.Shipment{*sh}
+	s.orders = append(s.orders, o)
+	s.byRef[ref] = o
+	return sh.ID
 }
 
 func (s *Server) createReturn(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -886,6 +1038,11 @@ func (s *Server) Admitted() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.admitted
+}
+
+// FulfillmentCenters lists the account's fulfilment centres.
+func (s *Server) FulfillmentCenters() []shipbob.FulfillmentCenter {
+	return slices.Clone(s.opt.FulfillmentCenters)
 }
 
 // Subscriptions lists the webhook subscriptions with their secrets.
