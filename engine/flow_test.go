@@ -61,7 +61,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 17)
+	require.Len(t, names, 18)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -85,6 +85,7 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"orders.shopify_shipbob", "syncs_shipbob", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
 		{"shipments.shipbob_shopify", "syncs", "100000001", "fulfillment:7:100000001"},
 		{"inventory.shipbob_shopify", "syncs", "shipbob:72000000001", "inventory:7:shipbob:72000000001"},
+		{"returns.shipbob_shopify", "syncs", "100000007", "return:7:100000007"},
 		{"orders.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
 		{"customers.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Customer/1", ""},
 		{"refunds.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Refund/1", "refund:7:gid://shopify/Refund/1"},
@@ -115,7 +116,8 @@ func TestFlowTopics(t *testing.T) {
 	got = slices.Compact(got)
 	require.Equal(t, []string{"customers/create", "customers/update", "inventory_levels/update", "orders/cancelled",
 		"orders/create", "orders/updated", "products/create", "products/update", "refunds/create"}, got)
-	require.Equal(t, []string{"order.shipped", "order.shipment.tracking.updated", "order.shipment.tracking_received", "order.shipment.delivered"}, warehouse)
+	require.Equal(t, []string{"order.shipped", "order.shipment.tracking.updated", "order.shipment.tracking_received", "order.shipment.delivered",
+		"return.created", "return.updated", "return.completed"}, warehouse)
 	for _, topic := range got {
 		require.NotEmpty(t, shopify.CheckTopicShape(topic, []byte(`{"line_items":[],"order_id":1,"variants":[],"inventory_item_id":1,"refund_line_items":[]}`)), topic)
 	}
@@ -131,7 +133,8 @@ func TestSweepJobs(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string][]string{
-		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify"},
+		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify",
+			"returns.shipbob_shopify"},
 		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify", "payouts.shopify_odoo"},
 	}, jobs)
 }
