@@ -133,7 +133,7 @@ func TestSweepJobs(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string][]string{
-		sweepJobStock:   {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify",
+		sweepJobStock: {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify",
 			"returns.shipbob_shopify"},
 		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify", "payouts.shopify_odoo"},
 	}, jobs)
