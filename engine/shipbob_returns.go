@@ -102,23 +102,9 @@ func (e *Engine) returnSync(src int64, trigger string, in warehouseReturnIn, ver
 // a day back the first time), and queues one sync per return not planned
 // before. It returns how many syncs it queued.
 func (e *Engine) SweepShipBobReturns(ctx context.Context, trigger string, force bool) (int, error) {
-	rs, err := e.st.SourceRules(ctx)
-	if err != nil {
+	rs, master, tgts, err := e.warehouseSource(ctx, vocab.Refunds)
+	if err != nil || len(tgts) == 0 {
 		return 0, err
-	}
-	rule := rs.Rule(vocab.Refunds)
-	master, ok := rs.Conn(rule.Master)
-	if !ok || master.Kind != vocab.KindShipBob || !master.Enabled {
-		return 0, nil
-	}
-	var tgts []int64
-	for _, rc := range rule.Receivers {
-		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShopify {
-			tgts = append(tgts, c.ID)
-		}
-	}
-	if len(tgts) == 0 {
-		return 0, nil
 	}
 	cur, due, err := e.st.ClaimSweep(ctx, master.ID, cursorShipBobReturns, e.every(rs, vocab.Refunds, force))
 	if err != nil || !due {
@@ -157,6 +143,28 @@ func (e *Engine) SweepShipBobReturns(ctx context.Context, trigger string, force 
 	return queued, e.st.SaveSyncCursor(ctx, cur)
 }
 
+// warehouseSource is what a scheduled check of ShipBob reads for a family:
+// the rules, the ShipBob system that is its source (enabled), and the
+// Shopify stores receiving it; none when ShipBob is not its source.
+func (e *Engine) warehouseSource(ctx context.Context, f vocab.Family) (rules.Rules, rules.ConnInfo, []int64, error) {
+	rs, err := e.st.SourceRules(ctx)
+	if err != nil {
+		return rs, rules.ConnInfo{}, nil, err
+	}
+	rule := rs.Rule(f)
+	master, ok := rs.Conn(rule.Master)
+	if !ok || master.Kind != vocab.KindShipBob || !master.Enabled {
+		return rs, master, nil, nil
+	}
+	var tgts []int64
+	for _, rc := range rule.Receivers {
+		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShopify {
+			tgts = append(tgts, c.ID)
+		}
+	}
+	return rs, master, tgts, nil
+}
+
 // queueWarehouseReturns queues one sync per completed return and target,
 // unless a webhook or an earlier check planned it already (its completion
 // is the return's watermark).
@@ -183,16 +191,7 @@ func (e *Engine) queueWarehouseReturns(ctx context.Context, rs rules.Rules, src 
 				continue
 			}
 			in := warehouseReturnIn{ReturnID: r.ID, Reference: r.ReferenceID}
-			for _, t := range tgts {
-				s := e.returnSync(src, trigger, in, *r.CompletedDate)
-				s.TargetConnectionID, s.Payload = t, in
-				if d := rs.Decide(vocab.Refunds, src, t, nil); !d.Allowed {
-					s.Status, s.ErrorClass, s.Message = vocab.SyncRejected, vocab.ClassOwnership, d.Reason
-				} else {
-					s.Message = in.label() + " is waiting to be refunded in " + rs.Name(t) + "."
-				}
-				qs = append(qs, queued{sync: s, lease: e.flows().lease(flowShipBobReturns, t, s.EntityRef)})
-			}
+			qs = append(qs, e.sweptSyncs(rs, src, tgts, vocab.Refunds, e.returnSync(src, trigger, in, *r.CompletedDate), in, "", in.label())...)
 		}
 		_, err = e.insertSyncs(ctx, tx, qs)
 		n = len(qs)
