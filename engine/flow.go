@@ -83,6 +83,7 @@ func Flows() []Flow {
 		shipbobOrdersFlow(),
 		shipbobShipmentsFlow(),
 		shipbobStockFlow(),
+		shipbobReturnsFlow(),
 		quickbooksOrdersFlow(),
 		quickbooksCustomersFlow(),
 		quickbooksRefundsFlow(),

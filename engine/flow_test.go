@@ -62,7 +62,7 @@ func TestFlowsAreComplete(t *testing.T) {
 			}
 		})
 	}
-	require.Len(t, names, 19)
+	require.Len(t, names, 20)
 }
 
 // The names are stored in sync records and queued jobs: they never change,
@@ -86,6 +86,7 @@ func TestFlowNamesQueuesAndLeases(t *testing.T) {
 		{"orders.shopify_shipbob", "syncs_shipbob", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
 		{"shipments.shipbob_shopify", "syncs", "100000001", "fulfillment:7:100000001"},
 		{"inventory.shipbob_shopify", "syncs", "shipbob:72000000001", "inventory:7:shipbob:72000000001"},
+		{"returns.shipbob_shopify", "syncs", "100000007", "return:7:100000007"},
 		{"orders.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Order/1", "order:7:gid://shopify/Order/1"},
 		{"customers.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Customer/1", ""},
 		{"refunds.shopify_quickbooks", "syncs_quickbooks", "gid://shopify/Refund/1", "refund:7:gid://shopify/Refund/1"},
@@ -122,7 +123,8 @@ func TestFlowTopics(t *testing.T) {
 	got = slices.Compact(got)
 	require.Equal(t, []string{"customers/create", "customers/update", "inventory_levels/update", "orders/cancelled",
 		"orders/create", "orders/updated", "products/create", "products/update", "refunds/create"}, got)
-	require.Equal(t, []string{"order.shipped", "order.shipment.tracking.updated", "order.shipment.tracking_received", "order.shipment.delivered"}, warehouse)
+	require.Equal(t, []string{"order.shipped", "order.shipment.tracking.updated", "order.shipment.tracking_received", "order.shipment.delivered",
+		"return.created", "return.updated", "return.completed"}, warehouse)
 	// QuickBooks' topics as its connector names them ("qbo.<entity>.<operation>").
 	require.Equal(t, []string{"qbo.item.create", "qbo.item.update", "qbo.item.create", "qbo.item.update"}, books)
 	for _, topic := range got {
@@ -141,7 +143,7 @@ func TestSweepJobs(t *testing.T) {
 	}
 	require.Equal(t, map[string][]string{
 		sweepJobStock: {"inventory.odoo_shopify", "prices.odoo_shopify", "fulfillments.odoo_shopify", "shipments.shipbob_shopify", "inventory.shipbob_shopify",
-			"inventory.quickbooks_shopify"},
+			"returns.shipbob_shopify", "inventory.quickbooks_shopify"},
 		sweepJobContent: {"customers.shopify_odoo", "products.shopify_odoo", "products.odoo_shopify", "payouts.shopify_odoo"},
 	}, jobs)
 }

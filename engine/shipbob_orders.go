@@ -20,10 +20,11 @@ const flowShipBobOrders = "orders.shopify_shipbob"
 // shipbobOrdersFlow sends Shopify orders to the ShipBob warehouse — only
 // the part Shopify assigns to the Shopify location the ShipBob connection
 // names (its "Shopify location ShipBob ships from" setting) — and cancels
-// them there while they have not shipped.
+// them there while they have not shipped; a new shipping address given in
+// Shopify reaches the shipments ShipBob has not shipped yet.
 func shipbobOrdersFlow() Flow {
 	return Flow{Name: flowShipBobOrders, Family: vocab.Orders, From: vocab.KindShopify, To: vocab.KindShipBob,
-		Topics: []string{"orders/create", "orders/cancelled"}, Plan: (*Engine).planShipBobOrder,
+		Topics: []string{"orders/create", "orders/updated", "orders/cancelled"}, Plan: (*Engine).planShipBobOrder,
 		Lease: leaseOn("order"), Personal: []string{"name", "email", "phone", "address"},
 		Run: runWith(runSpec[warehouseOrderIn, *shipbob.Client]{record: "order", connect: (*Engine).shipbob, body: (*Engine).runShipBobOrder})}
 }
@@ -37,6 +38,10 @@ type warehouseOrderIn struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	CreatedAt time.Time `json:"created_at"`
 	Cancelled bool      `json:"cancelled,omitempty"`
+	// AddressEdit: the order was changed in Shopify (orders/updated, the
+	// topic whose body carries the shipping address; orders/edited carries
+	// line changes only), so only its address is sent on.
+	AddressEdit bool `json:"address_edit,omitempty"`
 	// Test is a Shopify test order: a warehouse would ship it for real.
 	Test  bool             `json:"test,omitempty"`
 	Ship  *shopify.Address `json:"shipping_address,omitempty"`
@@ -45,12 +50,30 @@ type warehouseOrderIn struct {
 
 func (o warehouseOrderIn) label() string { return "Order " + cmpStr(o.Name, gidTail(o.ID)) }
 
+// recipient is who and where the order ships to, in ShipBob's shape; ok is
+// false without a full address (street, city and country).
+func (o warehouseOrderIn) recipient() (shipbob.Recipient, bool) {
+	a := o.Ship
+	if a == nil || strings.TrimSpace(a.Address1) == "" || strings.TrimSpace(a.City) == "" || strings.TrimSpace(cmpStr(a.CountryCode, a.Country)) == "" {
+		return shipbob.Recipient{}, false
+	}
+	name := cmpStr(strings.TrimSpace(a.Name), strings.TrimSpace(a.FirstName+" "+a.LastName))
+	return shipbob.Recipient{Name: cmpStr(name, a.Address1), Email: o.Email, PhoneNumber: a.Phone,
+		Address: shipbob.Address{Address1: a.Address1, Address2: a.Address2, CompanyName: a.Company, City: a.City,
+			State: cmpStr(a.ProvinceCode, a.Province), Country: cmpStr(a.CountryCode, a.Country), ZipCode: a.Zip}}, true
+}
+
+func noAddress(label, warehouse string) error {
+	return fail(vocab.ClassValidation, fmt.Sprintf("%s has no full shipping address in Shopify (street, city and country), so %s cannot ship it. Add the address to the order in Shopify, then try again.",
+		label, warehouse), nil)
+}
+
 // parseWarehouseOrder reads an orders/create or orders/cancelled payload; a
 // problem is a sentence for the merchant.
 func parseWarehouseOrder(payload []byte, topic string) (warehouseOrderIn, string) {
 	base, problem := parseOrder(payload, topic)
 	o := warehouseOrderIn{ID: base.ID, Name: base.Name, Email: base.Email, UpdatedAt: base.UpdatedAt, CreatedAt: base.CreatedAt,
-		Cancelled: base.Cancelled, Lines: base.Lines}
+		Cancelled: base.Cancelled, Lines: base.Lines, AddressEdit: base.Edit}
 	if problem != "" {
 		return o, problem
 	}
@@ -71,6 +94,11 @@ func (e *Engine) planShipBobOrder(rs rules.Rules, ev store.WebhookEvent, p event
 	for _, l := range o.Lines {
 		base.SearchKeys = append(base.SearchKeys, l.SKU)
 	}
+	if o.AddressEdit {
+		// Told apart from the order's own sync (whose key is the order's id)
+		// by an edit of its address that waits for it.
+		base.IdempotencyKey = addressEditKey(o)
+	}
 	// Only the warehouses the orders rule names: one connected for its stock
 	// alone is not refused every order (targets' fallback would record it).
 	var tgts []int64
@@ -84,8 +112,11 @@ func (e *Engine) planShipBobOrder(rs rules.Rules, ev store.WebhookEvent, p event
 		return p
 	}
 	what := "is waiting to be sent to %s."
-	if o.Cancelled {
+	switch {
+	case o.Cancelled && !o.AddressEdit:
 		what = "is waiting to be cancelled in %s."
+	case o.AddressEdit:
+		what = "was changed in Shopify; its shipping address is waiting to be checked against %s."
 	}
 	p = e.fanOut(p, rs, ev, base, vocab.Orders, tgts, problem, o, func(t int64) string {
 		return o.label() + " " + fmt.Sprintf(what, rs.Name(t))
@@ -119,6 +150,9 @@ type shipbobOrderRequest struct {
 func (e *Engine) runShipBobOrder(ctx context.Context, s store.Sync, o warehouseOrderIn, cl *shipbob.Client, conn store.Connection, _ verdict) result {
 	var res result
 	label := o.label()
+	if o.AddressEdit {
+		return e.updateShipBobAddress(ctx, cl, conn, o)
+	}
 	if o.Cancelled {
 		return e.cancelShipBobOrder(ctx, cl, conn, o)
 	}
@@ -192,18 +226,13 @@ func (e *Engine) runShipBobOrder(ctx context.Context, s store.Sync, o warehouseO
 		}
 		return res
 	}
-	a := o.Ship
-	if a == nil || strings.TrimSpace(a.Address1) == "" || strings.TrimSpace(a.City) == "" || strings.TrimSpace(cmpStr(a.CountryCode, a.Country)) == "" {
-		res.err = fail(vocab.ClassValidation, fmt.Sprintf("%s has no full shipping address in Shopify (street, city and country), so %s cannot ship it. Add the address to the order in Shopify, then try again.",
-			label, conn.Name), nil)
+	recipient, ok := o.recipient()
+	if !ok {
+		res.err = noAddress(label, conn.Name)
 		return res
 	}
-	name := cmpStr(strings.TrimSpace(a.Name), strings.TrimSpace(a.FirstName+" "+a.LastName))
 	req.Order = shipbob.NewOrder{ReferenceID: o.ID, OrderNumber: o.Name, Type: "DTC", ShippingMethod: shipbob.ShippingMethod(conn.Settings),
-		Recipient: shipbob.Recipient{Name: cmpStr(name, a.Address1), Email: o.Email, PhoneNumber: a.Phone,
-			Address: shipbob.Address{Address1: a.Address1, Address2: a.Address2, CompanyName: a.Company, City: a.City,
-				State: cmpStr(a.ProvinceCode, a.Province), Country: cmpStr(a.CountryCode, a.Country), ZipCode: a.Zip}},
-		Products: products}
+		Recipient: recipient, Products: products}
 	if !o.CreatedAt.IsZero() {
 		at := o.CreatedAt.UTC()
 		req.Order.PurchaseDate = &at

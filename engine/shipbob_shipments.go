@@ -122,23 +122,9 @@ func (e *Engine) shipmentSync(src int64, trigger string, in warehouseShipmentsIn
 // false), and queues one sync per order whose shipments changed since. It
 // returns how many syncs it queued.
 func (e *Engine) SweepShipBobTracking(ctx context.Context, trigger string, force bool) (int, error) {
-	rs, err := e.st.SourceRules(ctx)
-	if err != nil {
+	rs, master, tgts, err := e.warehouseSource(ctx, vocab.Fulfillments)
+	if err != nil || len(tgts) == 0 {
 		return 0, err
-	}
-	rule := rs.Rule(vocab.Fulfillments)
-	master, ok := rs.Conn(rule.Master)
-	if !ok || master.Kind != vocab.KindShipBob || !master.Enabled {
-		return 0, nil
-	}
-	var tgts []int64
-	for _, rc := range rule.Receivers {
-		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShopify {
-			tgts = append(tgts, c.ID)
-		}
-	}
-	if len(tgts) == 0 {
-		return 0, nil
 	}
 	if _, due, err := e.st.ClaimSweep(ctx, master.ID, cursorShipBobTracking, e.every(rs, vocab.Fulfillments, force)); err != nil || !due {
 		return 0, err

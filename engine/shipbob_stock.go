@@ -57,23 +57,9 @@ type warehouseStockItem struct {
 // page) and queues, per Shopify store and location, the levels that
 // changed since they were last queued, 250 a sync.
 func (e *Engine) SweepShipBobStock(ctx context.Context, trigger string, force bool) (int, error) {
-	rs, err := e.st.SourceRules(ctx)
-	if err != nil {
+	rs, master, tgts, err := e.warehouseSource(ctx, vocab.Inventory)
+	if err != nil || len(tgts) == 0 {
 		return 0, err
-	}
-	rule := rs.Rule(vocab.Inventory)
-	master, ok := rs.Conn(rule.Master)
-	if !ok || master.Kind != vocab.KindShipBob || !master.Enabled {
-		return 0, nil
-	}
-	var tgts []int64
-	for _, rc := range rule.Receivers {
-		if c, ok := rs.Conn(rc.ConnectionID); ok && c.Kind == vocab.KindShopify {
-			tgts = append(tgts, c.ID)
-		}
-	}
-	if len(tgts) == 0 {
-		return 0, nil
 	}
 	if _, due, err := e.st.ClaimSweep(ctx, master.ID, cursorShipBobStock, e.every(rs, vocab.Inventory, force)); err != nil || !due {
 		return 0, err

@@ -143,9 +143,12 @@ type Shipment struct {
 	LastUpdateAt          *time.Time        `json:"last_update_at,omitempty"`
 	ActualFulfillmentDate *time.Time        `json:"actual_fulfillment_date,omitempty"`
 	Location              FulfillmentCenter `json:"location"`
-	Tracking              *Tracking         `json:"tracking,omitempty"`
-	IsTrackingUploaded    bool              `json:"is_tracking_uploaded"`
-	Products              []ShipmentProduct `json:"products"`
+	// Recipient is who and where the shipment goes (an address edit
+	// changes it per shipment).
+	Recipient          *Recipient        `json:"recipient,omitempty"`
+	Tracking           *Tracking         `json:"tracking,omitempty"`
+	IsTrackingUploaded bool              `json:"is_tracking_uploaded"`
+	Products           []ShipmentProduct `json:"products"`
 }
 
 // TrackingNumber is the shipment's tracking number, "" while it has none.
@@ -299,52 +302,6 @@ func nextQuery(link string) (url.Values, error) {
 	return u.Query(), nil
 }
 
-// ReturnItem is one item of a return.
-type ReturnItem struct {
-	ID              int64  `json:"id"`
-	Quantity        int    `json:"quantity"`
-	RequestedAction string `json:"requested_action,omitempty"`
-	Action          string `json:"action,omitempty"`
-}
-
-// Return is a return order.
-type Return struct {
-	ID                int64  `json:"id"`
-	ReferenceID       string `json:"reference_id"`
-	Status            string `json:"status"`
-	OriginalShipment  int64  `json:"original_shipment_id,omitempty"`
-	FulfillmentCenter struct {
-		ID int64 `json:"id"`
-	} `json:"fulfillment_center"`
-	Inventory []ReturnItem `json:"inventory"`
-}
-
-// Returns reads one page of returns in the given statuses (Arrived,
-// Processing, Completed…).
-func (c *Client) Returns(ctx context.Context, statuses []string, cursor string) ([]Return, string, error) {
-	q := url.Values{"Limit": {"100"}}
-	if len(statuses) > 0 {
-		q.Set("Status", strings.Join(statuses, ","))
-	}
-	if cursor != "" {
-		q.Set("Cursor", cursor)
-	}
-	var out struct {
-		Items []Return `json:"items"`
-		Next  string   `json:"next"`
-	}
-	if _, err := c.call(ctx, http.MethodGet, "/return", q, nil, &out, false); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if out.Next != "" {
-		if v, err := nextQuery(out.Next); err == nil {
-			next = v.Get("Cursor")
-		}
-	}
-	return out.Items, next, nil
-}
-
 // Webhook topics Crossdock subscribes to.
 const (
 	TopicShipped         = "order.shipped"
@@ -354,9 +311,10 @@ const (
 )
 
 // WebhookTopics are the topics Crossdock needs: shipments (with or without
-// tracking yet) and their cancellations. The topics of the 2026-01 spec.
+// tracking yet), their cancellations, and completed returns. The topics of
+// the 2026-01 spec.
 func (c *Client) WebhookTopics() []string {
-	return []string{TopicShipped, TopicDelivered, TopicCancelled}
+	return []string{TopicShipped, TopicDelivered, TopicCancelled, TopicReturnCompleted}
 }
 
 // Subscription is one of the account's webhook subscriptions.

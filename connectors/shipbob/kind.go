@@ -93,7 +93,7 @@ func Kind() connectors.Kind {
 			vocab.Orders:       {connectors.Write},
 			vocab.Fulfillments: {connectors.Read, connectors.Subscribe, connectors.Sweep},
 			vocab.Inventory:    {connectors.Read, connectors.Sweep},
-			vocab.Refunds:      {connectors.Read, connectors.Subscribe},
+			vocab.Refunds:      {connectors.Read, connectors.Subscribe, connectors.Sweep},
 		},
 	}
 }

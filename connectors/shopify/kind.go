@@ -56,7 +56,7 @@ func Kind() connectors.Kind {
 			vocab.Inventory:    {connectors.Read, connectors.Write, connectors.Subscribe, connectors.Sweep},
 			vocab.Customers:    {connectors.Read, connectors.Write, connectors.Subscribe},
 			vocab.Orders:       {connectors.Read, connectors.Subscribe, connectors.Sweep},
-			vocab.Refunds:      {connectors.Read, connectors.Subscribe},
+			vocab.Refunds:      {connectors.Read, connectors.Write, connectors.Subscribe},
 			vocab.Fulfillments: {connectors.Read, connectors.Write, connectors.Subscribe},
 			vocab.Payouts:      {connectors.Read, connectors.Sweep},
 		},

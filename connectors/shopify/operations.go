@@ -403,7 +403,9 @@ type Refund struct {
 	RefundLineItems  struct {
 		Nodes []struct {
 			Quantity int `json:"quantity"`
-			LineItem struct {
+			// RestockType is asked by refundCreate only ("" elsewhere).
+			RestockType string `json:"restockType,omitempty"`
+			LineItem    struct {
 				ID  string `json:"id"`
 				SKU string `json:"sku"`
 			} `json:"lineItem"`

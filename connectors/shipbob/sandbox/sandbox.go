@@ -194,6 +194,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.createReturn(w, r, body)
 	case r.Method == http.MethodGet && path == "/return":
 		s.listReturns(w, q)
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/return/"):
+		s.getReturn(w, strings.TrimPrefix(path, "/return/"))
+	case r.Method == http.MethodPut && strings.HasPrefix(path, "/shipment/") && strings.HasSuffix(path, ":updateAddress"):
+		s.updateAddress(w, r, strings.TrimSuffix(strings.TrimPrefix(path, "/shipment/"), ":updateAddress"), body)
 	case r.Method == http.MethodPost && path == "/webhook":
 		s.subscribe(w, body)
 	case r.Method == http.MethodGet && path == "/webhook":
@@ -348,8 +352,9 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request, body []byte
 	fc := s.opt.FulfillmentCenters[0]
 	for _, part := range parts {
 		s.nextID++
+		recipient := in.Recipient
 		sh := &shipbob.Shipment{ID: s.nextID, OrderID: o.ID, ReferenceID: in.ReferenceID, Status: "Processing", CreatedDate: s.now().UTC(),
-			Location: shipbob.FulfillmentCenter{ID: fc.ID, Name: fc.Name}}
+			Location: shipbob.FulfillmentCenter{ID: fc.ID, Name: fc.Name}, Recipient: &recipient}
 		for _, p := range part {
 			sh.Products = append(sh.Products, shipbob.ShipmentProduct{ID: s.productID(p.ReferenceID), ReferenceID: p.ReferenceID,
 				Name: p.Name, SKU: cmp.Or(p.SKU, p.ReferenceID),
@@ -828,55 +833,6 @@ func (s *Server) ShippedOrderDirect(ref, number string, products []shipbob.Order
 	s.orders = append(s.orders, o)
 	s.byRef[ref] = o
 	return sh.ID
-}
-
-func (s *Server) createReturn(w http.ResponseWriter, r *http.Request, body []byte) {
-	var in shipbob.Return
-	if err := json.Unmarshal(body, &in); err != nil || in.ReferenceID == "" || len(in.Inventory) == 0 {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"title": "One or more validation errors occurred.", "status": 422,
-			"errors": map[string][]string{"reference_id": {"A reference_id and at least one inventory item are required."}}})
-		return
-	}
-	s.mu.Lock()
-	s.nextID++
-	in.ID, in.Status = s.nextID, "AwaitingArrival"
-	s.returns = append(s.returns, &in)
-	s.writes = append(s.writes, Write{Method: r.Method, Path: "/return", Reference: in.ReferenceID, At: s.now()})
-	s.mu.Unlock()
-	s.emit("return.created", in)
-	writeJSON(w, http.StatusCreated, in)
-}
-
-// CompleteReturnDirect marks a return as received and processed.
-func (s *Server) CompleteReturnDirect(id int64) error {
-	s.mu.Lock()
-	for _, rt := range s.returns {
-		if rt.ID == id {
-			rt.Status = "Completed"
-			ev := *rt
-			s.mu.Unlock()
-			s.emit("return.completed", ev)
-			return nil
-		}
-	}
-	s.mu.Unlock()
-	return fmt.Errorf("Return %d not found.", id)
-}
-
-func (s *Server) listReturns(w http.ResponseWriter, q url.Values) {
-	var statuses []string
-	if v := q.Get("Status"); v != "" {
-		statuses = strings.Split(v, ",")
-	}
-	s.mu.Lock()
-	items := []shipbob.Return{}
-	for _, rt := range s.returns {
-		if statuses == nil || slices.Contains(statuses, rt.Status) {
-			items = append(items, *rt)
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, 200, map[string]any{"items": items, "next": nil})
 }
 
 func (s *Server) subscribe(w http.ResponseWriter, body []byte) {

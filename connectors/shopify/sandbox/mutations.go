@@ -228,6 +228,13 @@ func (s *Shop) mutation(e *executor, f *ast.Field, args map[string]any) (any, er
 	case "fulfillmentCreate":
 		p := s.fulfillmentCreate(args)
 		payload, errs = p, p.errs
+	case "refundCreate":
+		if key == "" && e.req.version >= "2026-04" {
+			return nil, &codedError{code: "BAD_REQUEST",
+				msg: "The @idempotent directive is required for this mutation. Add @idempotent(key: \"<unique key>\") to refundCreate."}
+		}
+		p := s.refundCreate(args)
+		payload, errs = p, p.errs
 	default:
 		return nil, nil
 	}
@@ -245,6 +252,8 @@ func mismatchPayload(op string) any {
 		return setQtyPayload{errs: ue}
 	case "productVariantsBulkUpdate":
 		return variantsPayload{errs: ue}
+	case "refundCreate":
+		return refundCreateP{errs: ue}
 	}
 	return injectedPayload{}
 }

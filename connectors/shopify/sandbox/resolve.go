@@ -404,7 +404,9 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 		case "quantity":
 			return r.rl.Quantity, nil
 		case "restockType":
-			return "RETURN", nil
+			return cmpOr(r.rl.RestockType, "RETURN"), nil
+		case "location":
+			return nilIfMissing(s.locationByID(r.rl.LocationID)), nil
 		case "lineItem":
 			for i := range r.o.LineItems {
 				if r.o.LineItems[i].ID == r.rl.LineItemID {
@@ -471,6 +473,9 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 	default:
 		if v, ok, err := s.fulfillmentField(e, src, name, args); ok {
 			return v, err
+		}
+		if p, ok := src.(refundCreateP); ok {
+			return p.field(name), nil
 		}
 		return s.payloadField(e, typ, src, name)
 	}

@@ -136,6 +136,11 @@ type RefundLine struct {
 	ID         int64
 	LineItemID int64
 	Quantity   int
+	// RestockType is RETURN, CANCEL, NO_RESTOCK or LEGACY_RESTOCK ("" for
+	// seeded refunds, which returned their items); LocationID where the
+	// quantity went back to stock (0: none).
+	RestockType string
+	LocationID  int64
 }
 
 // Fulfillment is a shipment of an order.

@@ -1,0 +1,269 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"crossdock/connectors/shipbob"
+	shipbobsandbox "crossdock/connectors/shipbob/sandbox"
+	shopsandbox "crossdock/connectors/shopify/sandbox"
+	"crossdock/store"
+	"crossdock/store/rules"
+	"crossdock/vocab"
+)
+
+// refundsFromShipBob makes ShipBob the source of refunds, Shopify receiving them.
+func (w *warehouseEnv) refundsFromShipBob(t *testing.T) {
+	t.Helper()
+	w.x.SourceRule(t, store.SourceRuleInput{Family: vocab.Refunds, Master: w.sbConn.ID, Receivers: []int64{w.shopConn.ID},
+		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
+}
+
+func (w *warehouseEnv) client(t *testing.T) *shipbob.Client {
+	t.Helper()
+	cl, err := shipbob.NewClient(shipbob.Config{BaseURL: w.sbConn.Settings["api_base_url"], AccessToken: "pat-warehouse", ChannelID: 100101})
+	require.NoError(t, err)
+	return cl
+}
+
+// shippedToCustomer places a Shopify order, sends it to ShipBob through the
+// orders flow and ships it; it returns the order and ShipBob's shipment.
+func (w *warehouseEnv) shippedToCustomer(t *testing.T, lines ...shopsandbox.NewLine) (shopsandbox.Order, shipbob.Shipment) {
+	t.Helper()
+	o, payload := w.placeShipped(t, lines...)
+	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	sbo, ok := w.sb.OrderByReference(o.GID())
+	require.True(t, ok)
+	require.NoError(t, w.sb.Ship(sbo.Shipments[0].ID, true))
+	sh, ok := w.sb.Shipment(sbo.Shipments[0].ID)
+	require.True(t, ok)
+	return o, sh
+}
+
+// sendBack creates a return of every unit of a shipment, as the customer
+// sends it back.
+func (w *warehouseEnv) sendBack(t *testing.T, sh shipbob.Shipment, rma string) shipbob.Return {
+	t.Helper()
+	var inv []shipbob.ReturnInventory
+	for _, p := range sh.Products {
+		for _, ii := range p.InventoryItems {
+			inv = append(inv, shipbob.ReturnInventory{ID: ii.ID, Quantity: ii.Quantity, RequestedAction: shipbob.ActionDefault})
+		}
+	}
+	rt, err := w.client(t).CreateReturn(context.Background(), shipbob.NewReturn{ReferenceID: rma, FulfillmentCenter: shipbob.Facility{ID: 11},
+		OriginalShipmentID: sh.ID, Inventory: inv})
+	require.NoError(t, err)
+	return rt
+}
+
+// returnEvent is the body of a return webhook as the twin sends it.
+func returnEvent(t *testing.T, rt shipbob.Return) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(rt)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	m["event_time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	return m
+}
+
+func (w *warehouseEnv) refundCreates() int {
+	n := 0
+	for _, wr := range w.shop.Writes() {
+		if wr.Op == "refundCreate" && wr.Result == "ok" {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *warehouseEnv) returnSync(t *testing.T, eventID int64) store.Sync {
+	t.Helper()
+	ss := w.endedSyncs(t, eventID)
+	require.Len(t, ss, 1)
+	require.Equal(t, "returns.shipbob_shopify", ss[0].Flow)
+	return ss[0]
+}
+
+func TestShipBobCompletedReturnIsOneRefundWithRestock(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	o, sh := w.shippedToCustomer(t)
+	loc := w.shop.Locations()[0].GID()
+	item := w.shop.Variants()[0].InventoryItemGID()
+	before, _, ok := w.shop.InventoryLevel(item, loc)
+	require.True(t, ok)
+
+	rt := w.sendBack(t, sh, "RMA-1001")
+	done, err := w.sb.CompleteReturnDirect(rt.ID, nil)
+	require.NoError(t, err)
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Contains(t, s.Message, "Return ")
+	require.Contains(t, s.Message, "of order "+o.Name+" (RMA RMA-1001): 2 items refunded in Main store (2 back in stock at the warehouse's location)")
+
+	got := w.shopOrder(t, o.GID())
+	require.Len(t, got.Refunds, 1)
+	r := got.Refunds[0]
+	require.True(t, strings.HasPrefix(r.Note, "ShipBob return "), r.Note)
+	require.Len(t, r.Lines, 1)
+	require.Equal(t, 2, r.Lines[0].Quantity)
+	require.Equal(t, "RETURN", r.Lines[0].RestockType)
+	after, _, _ := w.shop.InventoryLevel(item, loc)
+	require.Equal(t, before+2, after, "restocked at the location ShipBob ships for")
+}
+
+// What ShipBob quarantines (or disposes of) is refunded but never restocked.
+func TestShipBobQuarantinedItemIsNotRestocked(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	o, sh := w.shippedToCustomer(t)
+	loc := w.shop.Locations()[0].GID()
+	item := w.shop.Variants()[0].InventoryItemGID()
+	before, _, _ := w.shop.InventoryLevel(item, loc)
+	rt := w.sendBack(t, sh, "RMA-Q")
+	done, err := w.sb.CompleteReturnDirect(rt.ID, map[int64][]shipbob.ActionTaken{rt.Inventory[0].ID: {
+		{Action: shipbob.ActionRestock, QuantityProcessed: 1}, {Action: shipbob.ActionQuarantine, ActionReason: "Damaged", QuantityProcessed: 1}}})
+	require.NoError(t, err)
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Contains(t, s.Message, "2 items refunded in Main store (1 back in stock at the warehouse's location, 1 quarantined by ShipBob)")
+	r := w.shopOrder(t, o.GID()).Refunds
+	require.Len(t, r, 1)
+	types := map[string]int{}
+	for _, l := range r[0].Lines {
+		types[l.RestockType] += l.Quantity
+	}
+	require.Equal(t, map[string]int{"RETURN": 1, "NO_RESTOCK": 1}, types)
+	after, _, _ := w.shop.InventoryLevel(item, loc)
+	require.Equal(t, before+1, after, "only the restocked unit is back in stock")
+}
+
+// A return of an order Crossdock never sent to ShipBob fails on its own, in
+// words, and the next return goes on.
+func TestShipBobReturnOfAnOrderCrossdockNeverSentFailsAlone(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	ctx := context.Background()
+	cl := w.client(t)
+	other, _, err := cl.CreateOrder(ctx, shipbob.NewOrder{ReferenceID: "AMAZON-77", Type: "DTC", ShippingMethod: "Standard",
+		Recipient: shipbob.Recipient{Name: "Ada", Address: shipbob.Address{Address1: "1 Main", City: "Chicago", Country: "US"}},
+		Products:  []shipbob.OrderProduct{{ReferenceID: w.shop.Variants()[0].SKU, Quantity: 1}}})
+	require.NoError(t, err)
+	require.NoError(t, w.sb.Ship(other.Shipments[0].ID, true))
+	foreign, _ := w.sb.Shipment(other.Shipments[0].ID)
+	bad, err := w.sb.CompleteReturnDirect(w.sendBack(t, foreign, "RMA-X").ID, nil)
+	require.NoError(t, err)
+	o, sh := w.shippedToCustomer(t)
+	good, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-OK").ID, nil)
+	require.NoError(t, err)
+
+	badEv := w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, bad))
+	goodEv := w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, good))
+	s := w.returnSync(t, badEv)
+	require.Equal(t, vocab.SyncFailed, s.Status)
+	require.Equal(t, vocab.ClassNotFound, s.Class())
+	require.Contains(t, s.Message, `(RMA RMA-X) is for ShipBob order`)
+	require.Contains(t, s.Message, `(reference "AMAZON-77"), which Crossdock never sent there from Main store`)
+	require.Contains(t, s.Message, "Nothing was refunded")
+	require.Equal(t, vocab.SyncSucceeded, w.returnSync(t, goodEv).Status)
+	require.Len(t, w.shopOrder(t, o.GID()).Refunds, 1)
+	require.Equal(t, 1, w.refundCreates())
+}
+
+// Webhooks come twice and out of order, the scheduled check finds the same
+// return again, a person replays it: Shopify gets one refund.
+func TestShipBobReturnIsRefundedOnce(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	ctx := context.Background()
+	o, sh := w.shippedToCustomer(t)
+	rt := w.sendBack(t, sh, "RMA-DUP")
+	arrived := returnEvent(t, rt)
+	arrived["status"] = shipbob.ReturnArrived
+	done, err := w.sb.CompleteReturnDirect(rt.ID, nil)
+	require.NoError(t, err)
+	body := returnEvent(t, done)
+
+	first := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, body))
+	require.Equal(t, vocab.SyncSucceeded, first.Status, first.Message)
+	for _, ev := range []int64{w.shipbobEvent(t, shipbob.TopicReturnCompleted, body), w.shipbobEvent(t, shipbob.TopicReturnUpdated, arrived)} {
+		var e store.WebhookEvent
+		wait(t, "the late event to be handled", func() bool {
+			var err error
+			e, err = w.st.WebhookEventByID(ctx, w.sbConn.ID, ev)
+			require.NoError(t, err)
+			return e.Status != store.WebhookReceived
+		})
+		require.Equal(t, store.WebhookIgnored, e.Status, e.Error)
+	}
+	ss, _, err := w.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Refunds, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, ss, 1, "a duplicate or an older status plans nothing")
+	n, err := w.eng.SweepShipBobReturns(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	require.Zero(t, n, "the check finds it planned already")
+
+	r, err := w.eng.Replay(ctx, store.SystemActor("test"), first.ID)
+	require.NoError(t, err)
+	r = w.ended(t, r.ID)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
+	require.Contains(t, r.Message, "was already refunded in Main store; nothing was created again")
+	require.Len(t, w.shopOrder(t, o.GID()).Refunds, 1)
+	require.Equal(t, 1, w.refundCreates())
+}
+
+// A return whose webhook never came is found by the scheduled check of the
+// returns completed since the last one.
+func TestShipBobReturnsCheckFindsWhatWebhooksMissed(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	ctx := context.Background()
+	o, sh := w.shippedToCustomer(t)
+	_, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-SWEEP").ID, nil)
+	require.NoError(t, err)
+	n, err := w.eng.SweepShipBobReturns(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	wait(t, "the refund", func() bool { return len(w.shopOrder(t, o.GID()).Refunds) == 1 })
+	wait(t, "the sync to end", func() bool {
+		ss, _, err := w.st.ListSyncs(ctx, store.SyncFilter{Family: vocab.Refunds, Status: vocab.SyncSucceeded, Limit: 5})
+		require.NoError(t, err)
+		return len(ss) == 1 && ss[0].Flow == "returns.shipbob_shopify"
+	})
+	n, err = w.eng.SweepShipBobReturns(ctx, store.TriggerManual, true)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, 1, w.refundCreates())
+}
+
+// Unless ShipBob is the source of refunds, a completed return writes
+// nothing into Shopify; the refusal is recorded, as every flow's is.
+func TestShipBobReturnIsNotRefundedWhenShipBobIsNotTheSourceOfRefunds(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{twin: shipbobsandbox.Options{}})
+	w.x.SourceRule(t, store.SourceRuleInput{Family: vocab.Refunds, Master: w.shopConn.ID, Receivers: []int64{w.odooConn.ID},
+		Trigger: rules.Realtime, SweepMinutes: 15, FreshnessMinutes: 15, Policy: rules.MasterWins})
+	o, sh := w.shippedToCustomer(t)
+	done, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-NO").ID, nil)
+	require.NoError(t, err)
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncRejected, s.Status, s.Message)
+	require.Equal(t, vocab.ClassOwnership, s.Class())
+	n, err := w.eng.SweepShipBobReturns(context.Background(), store.TriggerManual, true)
+	require.NoError(t, err)
+	require.Zero(t, n, "the check runs only for a ShipBob that is the source of refunds")
+	require.Empty(t, w.shopOrder(t, o.GID()).Refunds)
+	require.Zero(t, w.refundCreates())
+}
