@@ -105,7 +105,7 @@ func TestDemoLoadSetsSourcesAndSeedsMappings(t *testing.T) {
 	require.Nil(t, cs.DecidedBy)
 	require.Equal(t, demo.Actor, cs.ProposedLabel)
 	require.Equal(t, demo.Actor, cs.DecidedLabel)
-	require.Equal(t, 2*l.Mapped+2, cs.NAdd, "both sides of every mapped variant, and the main location")
+	require.Equal(t, 2*l.Mapped+3, cs.NAdd, "both sides of every mapped variant, and the main location in Shopify, Odoo and the warehouse (its fulfilment centre)")
 	audit, _, err := st.ListAudit(ctx, store.AuditFilter{ObjectType: "change_set"})
 	require.NoError(t, err)
 	require.Len(t, audit, 1, "one audited change")
