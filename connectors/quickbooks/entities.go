@@ -164,19 +164,7 @@ func DepositLineOf(description string, amount float64, account string) DepositLi
 // DepositsBetween lists the deposits dated from from to to (inclusive,
 // dates as YYYY-MM-DD), at most 1000.
 func (c *Client) DepositsBetween(ctx context.Context, from, to string) ([]Deposit, error) {
-	p, err := c.Query(ctx, EntityDeposit, "select * from Deposit where TxnDate >= "+Quote(from)+" and TxnDate <= "+Quote(to)+" MAXRESULTS 1000")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Deposit, 0, len(p.Records))
-	for _, r := range p.Records {
-		var d Deposit
-		if err := json.Unmarshal(r, &d); err != nil {
-			return nil, &Error{Kind: KindProtocol, Entity: EntityDeposit, Err: err}
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return queryAll[Deposit](ctx, c, EntityDeposit, "select * from Deposit where TxnDate >= "+Quote(from)+" and TxnDate <= "+Quote(to)+" MAXRESULTS 1000")
 }
 
 // RequestID derives a requestid (at most 50 characters, unique per company)
@@ -363,19 +351,7 @@ func (c *Client) TxnByDocNumber(ctx context.Context, entity, doc string) (Txn, b
 
 // Items lists items, a page at a time (at most 1000 a page).
 func (c *Client) Items(ctx context.Context, start, max int) ([]Item, error) {
-	p, err := c.Query(ctx, EntityItem, fmt.Sprintf("select * from Item STARTPOSITION %d MAXRESULTS %d", start, max))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Item, 0, len(p.Records))
-	for _, r := range p.Records {
-		var it Item
-		if err := json.Unmarshal(r, &it); err != nil {
-			return nil, &Error{Kind: KindProtocol, Entity: EntityItem, Err: err}
-		}
-		out = append(out, it)
-	}
-	return out, nil
+	return queryAll[Item](ctx, c, EntityItem, fmt.Sprintf("select * from Item STARTPOSITION %d MAXRESULTS %d", start, max))
 }
 
 // Changes are the records of each entity changed since a time (CDC).
@@ -550,18 +526,12 @@ func List[T any](ctx context.Context, c *Client, entity string) ([]T, error) {
 	const page = 1000
 	var out []T
 	for start := 1; ; start += page {
-		p, err := c.Query(ctx, entity, fmt.Sprintf("select * from %s STARTPOSITION %d MAXRESULTS %d", entity, start, page))
+		rows, err := queryAll[T](ctx, c, entity, fmt.Sprintf("select * from %s STARTPOSITION %d MAXRESULTS %d", entity, start, page))
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range p.Records {
-			var v T
-			if err := json.Unmarshal(r, &v); err != nil {
-				return nil, &Error{Kind: KindProtocol, Entity: entity, Err: err}
-			}
-			out = append(out, v)
-		}
-		if len(p.Records) < page {
+		out = append(out, rows...)
+		if len(rows) < page {
 			return out, nil
 		}
 	}

@@ -39,16 +39,26 @@ func (it Item) Label() string {
 	return "QuickBooks item #" + it.ID
 }
 
-func decodeItems(recs []json.RawMessage) ([]Item, error) {
-	out := make([]Item, 0, len(recs))
+// decodeRecords decodes the records of an answer about entity.
+func decodeRecords[T any](entity string, recs []json.RawMessage) ([]T, error) {
+	out := make([]T, 0, len(recs))
 	for _, r := range recs {
-		var it Item
-		if err := json.Unmarshal(r, &it); err != nil {
-			return nil, &Error{Kind: KindProtocol, Entity: EntityItem, Err: err}
+		var v T
+		if err := json.Unmarshal(r, &v); err != nil {
+			return nil, &Error{Kind: KindProtocol, Entity: entity, Err: err}
 		}
-		out = append(out, it)
+		out = append(out, v)
 	}
 	return out, nil
+}
+
+// queryAll runs a query and decodes its records.
+func queryAll[T any](ctx context.Context, c *Client, entity, query string) ([]T, error) {
+	p, err := c.Query(ctx, entity, query)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRecords[T](entity, p.Records)
 }
 
 // Item reads one item by id.
@@ -75,7 +85,7 @@ func (c *Client) ItemsByID(ctx context.Context, ids []string) ([]Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeItems(p.Records)
+	return decodeRecords[Item](EntityItem, p.Records)
 }
 
 // ItemsChangedSince lists the items changed since a time (within the last
@@ -92,7 +102,7 @@ func (c *Client) ItemsChangedSince(ctx context.Context, since time.Time) ([]Item
 		if err != nil {
 			return nil, err
 		}
-		items, err := decodeItems(ch[EntityItem])
+		items, err := decodeRecords[Item](EntityItem, ch[EntityItem])
 		if err != nil {
 			return nil, err
 		}
