@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	odoosandbox "crossdock/connectors/odoo/sandbox"
@@ -250,8 +251,20 @@ func TestPayoutsComparedWithQuickBooksDeposits(t *testing.T) {
 	changed := payout(e, day.Add(24*time.Hour), "", 50000)
 	_, err := e.Eng.SweepPayouts(ctx, store.TriggerManual, true)
 	require.NoError(t, err)
-	e.waitDeposits(t, same.GID(), changed.GID())
-	require.Len(t, qb.Twin.Records(quickbooks.EntityDeposit), 3, "the fixture's payout and the two added")
+	// Every payout the shop has, the fixture's included, ends in a deposit:
+	// wait for all of their syncs, not only the two added here.
+	var payouts []string
+	for _, p := range e.Shop.Payouts() {
+		payouts = append(payouts, p.GID())
+	}
+	require.Len(t, payouts, 3, "the fixture's payout and the two added")
+	enginetest.Wait(t, "a deposit for each of the 3 payouts", func() bool {
+		var done int
+		err := e.St.DB.GetContext(ctx, &done, `SELECT count(DISTINCT entity_ref) FROM syncs
+			WHERE flow = 'payouts.shopify_quickbooks' AND status = $1 AND entity_ref = ANY($2)`, vocab.SyncSucceeded, pq.Array(payouts))
+		return err == nil && done == len(payouts)
+	})
+	require.Len(t, qb.Twin.Records(quickbooks.EntityDeposit), 3, "one deposit per payout")
 
 	// Someone lowers the second deposit by 2.00 in QuickBooks; its sync,
 	// replayed, reads it again.
