@@ -206,13 +206,25 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 	}
 
 	// Sent already (by an earlier sync, or a person)? Its number says.
-	if ex, found, err := cl.TxnByDocNumber(ctx, entity, doc); err != nil {
-		res.err = err
-		return res
-	} else if found {
-		res.status, res.targetRef = vocab.SyncSucceeded, ex.ID
-		res.response = map[string]any{"entity": entity, "id": ex.ID, "doc_number": ex.DocNumber, "total": ex.TotalAmt, "created": false}
-		res.message = fmt.Sprintf("%s was already in %s as %s %s; nothing was created again.", label, conn.Name, what, cmpStr(ex.DocNumber, ex.ID))
+	// A sync's first attempt does not ask: the requestid answers a retry
+	// with the first result, and QuickBooks refuses a second use of a
+	// number (6210), which is when the number is looked up. A retry or a
+	// replay asks first: its body, and so its requestid, may have changed
+	// since, and a company may allow numbers twice.
+	alreadyThere := func() bool {
+		ex, found, err := cl.TxnByDocNumber(ctx, entity, doc)
+		if err != nil {
+			res.err = err
+			return true
+		}
+		if found {
+			res.status, res.targetRef = vocab.SyncSucceeded, ex.ID
+			res.response = map[string]any{"entity": entity, "id": ex.ID, "doc_number": ex.DocNumber, "total": ex.TotalAmt, "created": false}
+			res.message = fmt.Sprintf("%s was already in %s as %s %s; nothing was created again.", label, conn.Name, what, cmpStr(ex.DocNumber, ex.ID))
+		}
+		return found
+	}
+	if (s.Attempts > 1 || s.ReplayOf != nil) && alreadyThere() {
 		return res
 	}
 
@@ -269,6 +281,9 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 			err = cl.Create(ctx, entity, reqID, txn, &created)
 		}
 	}
+	if isQBCode(err, quickbooks.CodeDuplicateDoc) && alreadyThere() {
+		return res
+	}
 	if err != nil {
 		res.err = err
 		return res
@@ -323,6 +338,14 @@ func (e *Engine) ensureQuickBooksCustomer(ctx context.Context, s store.Sync, cl 
 // A customer found without names gets them (a sparse update, re-read on a
 // stale SyncToken). Two syncs of one new customer take turns on the e-mail.
 func (e *Engine) findOrCreateQuickBooksCustomer(ctx context.Context, s store.Sync, cl *quickbooks.Client, c qbCustomer) (quickbooks.Customer, bool, error) {
+	// The e-mail's turn is taken before the lookup, not between lookup and
+	// create: a lookup made outside it would have to be made again inside,
+	// one request more for every new customer.
+	lease := fmt.Sprintf("qbcustomer:%d:%s", s.TargetConnectionID, strings.ToLower(c.Email))
+	if err := e.waitLease(ctx, lease, s.ID, 2*time.Second); err != nil {
+		return quickbooks.Customer{}, false, err
+	}
+	defer e.releaseLease(ctx, lease, s.ID)
 	found, ok, err := cl.CustomerByEmail(ctx, c.Email)
 	if err != nil {
 		return quickbooks.Customer{}, false, err
@@ -339,14 +362,6 @@ func (e *Engine) findOrCreateQuickBooksCustomer(ctx context.Context, s store.Syn
 			return out, false, nil
 		}
 		return found, false, nil
-	}
-	lease := fmt.Sprintf("qbcustomer:%d:%s", s.TargetConnectionID, strings.ToLower(c.Email))
-	if err := e.waitLease(ctx, lease, s.ID, 2*time.Second); err != nil {
-		return quickbooks.Customer{}, false, err
-	}
-	defer e.releaseLease(ctx, lease, s.ID)
-	if found, ok, err := cl.CustomerByEmail(ctx, c.Email); err != nil || ok {
-		return found, false, err
 	}
 	names := []string{c.name(), c.name() + " (" + c.Email + ")"}
 	for i := 2; i <= 5; i++ {

@@ -106,6 +106,32 @@ func TestQuickBooksOrderBecomesOneSalesReceipt(t *testing.T) {
 	require.Len(t, qb.Twin.Records(quickbooks.EntityCustomer), 1, "one customer per e-mail")
 }
 
+// A person entered the order in QuickBooks before Crossdock sent it: the
+// first attempt's create, with no lookup before it, is refused for its
+// number (6210); the number is then looked up and the sync ends with the
+// receipt found, not a second one.
+func TestQuickBooksOrderEnteredByHandIsNotSentTwice(t *testing.T) {
+	t.Parallel()
+	env := enginetest.Setup(t, enginetest.Options{Start: true})
+	qb := env.AddQuickBooks(t, qbsandbox.Options{}, map[string]string{quickbooks.FieldOrdersAs: quickbooks.OrdersSalesReceipt})
+	o, payload := env.Order(t)
+	doc := strings.TrimPrefix(o.Name, "#")
+	cl, _, err := env.Eng.QuickBooksClient(context.Background(), qb.Conn.ID)
+	require.NoError(t, err)
+	var byHand quickbooks.Txn
+	v := env.Shop.Variants()[0]
+	require.NoError(t, cl.Create(context.Background(), quickbooks.EntitySalesReceipt, quickbooks.RequestID("entered by hand"), quickbooks.Txn{DocNumber: doc,
+		Line: []quickbooks.Line{{Amount: 10, DetailType: "SalesItemLineDetail", SalesItemLineDetail: &quickbooks.SalesItemLineDetail{ItemRef: quickbooks.Ref{Value: qb.ItemBySKU[v.SKU]}, Qty: 1, UnitPrice: 10}}}},
+		&byHand))
+
+	s := qbSync(t, env, env.Deliver(t, "orders/create", payload))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, 1, s.Attempts, "found on the first attempt")
+	require.Contains(t, s.Message, "was already in Books as sales receipt "+doc)
+	require.Equal(t, byHand.ID, s.TargetRef)
+	require.Len(t, qb.Twin.Records(quickbooks.EntitySalesReceipt), 1)
+}
+
 func TestQuickBooksUnpaidOrderBecomesAnInvoice(t *testing.T) {
 	t.Parallel()
 	env := enginetest.Setup(t, enginetest.Options{Start: true})

@@ -382,8 +382,8 @@ func (s *Server) check(entity string, rec map[string]any, self string, allowDupD
 			return validation("6000", "A business validation error has occurred while processing your request",
 				"Business Validation Error: You must enter a name for this customer.", "DisplayName")
 		}
-		for id, c := range s.records["customer"] {
-			if id != self && strings.EqualFold(str(c["DisplayName"]), name) {
+		for id := range s.byValue[indexKey{"customer", "DisplayName", strings.ToLower(name)}] {
+			if c := s.records["customer"][id]; id != self && c != nil && strings.EqualFold(str(c["DisplayName"]), name) {
 				return validation("6240", "Duplicate Name Exists Error",
 					"The name supplied already exists. : Another customer, vendor or employee is already using this name. Please use a different name. Id="+id, "")
 			}
@@ -514,8 +514,8 @@ func (s *Server) checkTxn(entity string, rec map[string]any, self string, allowD
 		if len(doc) > 21 {
 			return validation("6000", "A business validation error has occurred while processing your request", "DocNumber is longer than 21 characters.", "DocNumber")
 		}
-		for id, t := range s.records[entity] {
-			if id != self && str(t["DocNumber"]) == doc {
+		for id := range s.byValue[indexKey{entity, "DocNumber", strings.ToLower(doc)}] {
+			if t := s.records[entity][id]; id != self && t != nil && str(t["DocNumber"]) == doc {
 				return validation("6210", "Duplicate Document Number Error",
 					"Duplicate Document Number Error : You must specify a different number. This number has already been used. DocNumber="+doc+" is assigned to TxnType="+entities[entity]+" with TxnId="+id, "")
 			}
