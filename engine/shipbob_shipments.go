@@ -135,7 +135,8 @@ func (e *Engine) SweepShipBobTracking(ctx context.Context, trigger string, force
 	}
 	// What the warehouse billed is read with its shipments, on its own
 	// (hourly) cursor; a billing read that fails holds no parcel back.
-	if err := e.sweepShipBobCharges(ctx, master.ID, cl, force); err != nil {
+	// Only a check asked for by a person reads them out of turn.
+	if err := e.sweepShipBobCharges(ctx, master.ID, cl, force && trigger == store.TriggerManual); err != nil {
 		e.log.Warn("shipbob: the warehouse's charges could not be read", "connection_id", master.ID, "err", err)
 	}
 	// Shipments already in Shopify are told to ShipBob first, so the list

@@ -46,6 +46,9 @@ type warehouseOptions struct {
 	// signIn: the connection signs in to ShipBob (OAuth) instead of using
 	// a personal access token.
 	signIn bool
+	// wrap, when set, stands between the twin and its callers (benchmarks:
+	// a warehouse that ships what it receives).
+	wrap func(*shipbobsandbox.Server, http.Handler) http.Handler
 }
 
 func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
@@ -54,7 +57,11 @@ func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
 	ctx := context.Background()
 	o.twin.AccessToken = "pat-warehouse"
 	sb := shipbobsandbox.New(o.twin)
-	srv := httptest.NewServer(sb)
+	var h http.Handler = sb
+	if o.wrap != nil {
+		h = o.wrap(sb, sb)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	box, err := secretbox.New(secretKey)
 	require.NoError(t, err)

@@ -343,11 +343,13 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 		if err != nil {
 			return nil, err
 		}
-		if err := c.window.wait(ctx, deadline); err != nil {
+		answered, err := c.window.wait(ctx, deadline)
+		if err != nil {
 			return nil, &Error{Kind: KindThrottled, Method: method, Path: path, Message: "Crossdock's share of the 150 requests a minute is used up", Err: err}
 		}
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(payload))
 		if err != nil {
+			answered()
 			return nil, &Error{Kind: KindProtocol, Method: method, Path: path, Err: err}
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -359,6 +361,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			req.Header.Set(HeaderChannel, strconv.FormatInt(c.channel, 10))
 		}
 		res, err := c.http.Do(req)
+		answered()
 		if err != nil {
 			return nil, &Error{Kind: KindTransient, Method: method, Path: path, Err: err}
 		}
@@ -395,56 +398,70 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	}
 }
 
-// window is a sliding window of request times: at most limit in any span
-// of per, and none while a 429's retry-after runs.
+// window is a sliding window of requests: at most limit in any span of
+// per, and none while a 429's retry-after runs. A request holds its place
+// from when it is sent until per after its answer came: ShipBob counts a
+// request when it arrives, which is after it was sent and before its answer
+// — so a request sent once an earlier one's place is free arrives at least
+// per after it, however long either took on the way, and the window never
+// earns a 429 of its own making.
 type window struct {
 	limit int
 	per   time.Duration
 	now   func() time.Time
 
 	mu          sync.Mutex
-	times       []time.Time // oldest first, within per of now
+	places      []*place // oldest first
 	pausedUntil time.Time
 }
+
+// place is one request's place in the window: answered is zero while it is
+// on its way.
+type place struct{ answered time.Time }
 
 func newWindow(limit int, per time.Duration) *window {
 	return &window{limit: limit, per: per, now: time.Now}
 }
 
 // wait takes a place in the window, waiting for one until deadline or the
-// context's end.
-func (w *window) wait(ctx context.Context, deadline time.Time) error {
+// context's end; answered gives it back, to be freed per later, once the
+// request's answer (or failure) is in.
+func (w *window) wait(ctx context.Context, deadline time.Time) (answered func(), err error) {
 	for {
 		w.mu.Lock()
 		now := w.now()
-		// A place frees a little after the window: ShipBob counts a request
-		// when it arrives, later than Crossdock sent it.
-		span := w.per + w.per/50
 		cut := 0
-		for cut < len(w.times) && !w.times[cut].After(now.Add(-span)) {
+		for cut < len(w.places) && !w.places[cut].answered.IsZero() && !w.places[cut].answered.After(now.Add(-w.per)) {
 			cut++
 		}
-		w.times = w.times[cut:]
+		w.places = w.places[cut:]
 		var d time.Duration
 		switch {
 		case now.Before(w.pausedUntil):
 			d = w.pausedUntil.Sub(now)
-		case len(w.times) >= w.limit:
-			d = w.times[0].Add(span).Sub(now)
+		case len(w.places) >= w.limit && w.places[0].answered.IsZero():
+			d = time.Millisecond // the oldest is still on its way
+		case len(w.places) >= w.limit:
+			d = w.places[0].answered.Add(w.per).Sub(now)
 		default:
-			w.times = append(w.times, now)
+			p := &place{}
+			w.places = append(w.places, p)
 			w.mu.Unlock()
-			return nil
+			return func() {
+				w.mu.Lock()
+				p.answered = w.now()
+				w.mu.Unlock()
+			}, nil
 		}
 		w.mu.Unlock()
 		if now.Add(d).After(deadline) {
-			return fmt.Errorf("the next free place is %s away", d.Round(time.Millisecond))
+			return nil, fmt.Errorf("the next free place is %s away", d.Round(time.Millisecond))
 		}
 		t := time.NewTimer(max(d, time.Millisecond))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-t.C:
 		}
 	}
@@ -464,8 +481,8 @@ func (c *Client) Used() (used, limit int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.now()
-	for _, t := range w.times {
-		if t.After(now.Add(-w.per)) {
+	for _, p := range w.places {
+		if p.answered.IsZero() || p.answered.After(now.Add(-w.per)) {
 			used++
 		}
 	}
