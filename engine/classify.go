@@ -187,6 +187,9 @@ func shipbobEvidence(e *shipbob.Error) map[string]any {
 	if e.Status != 0 {
 		m["status"] = e.Status
 	}
+	if e.Code != "" {
+		m["code"] = e.Code // the sign-in alert reads invalid_grant here
+	}
 	if len(e.Fields) > 0 {
 		m["errors"] = e.Fields
 	}

@@ -499,6 +499,12 @@ func TestShipBobCrashBetweenRefreshAndSave(t *testing.T) {
 	require.Equal(t, vocab.ClassAuth, s.Class())
 	require.Contains(t, s.Message, "Press Connect to ShipBob on the connection and sign in again")
 	require.Empty(t, w.sb.Orders())
+	// ShipBob's answer is kept with its OAuth code, which the "reconnect
+	// needed" alert reads.
+	require.Contains(t, string(w.ended(t, s.ID).Response), `"code": "invalid_grant"`)
+	refused, err := w.st.RefusedSignIns(context.Background(), vocab.KindShipBob)
+	require.NoError(t, err)
+	require.Contains(t, refused, w.sbConn.ID)
 
 	// The admin signs in again (the twin's sign-in, as the console keeps it).
 	_, err = w.st.AuthorizeConnection(context.Background(), store.SystemActor("test"), mustBox(t), w.sbConn.ID, nil,
@@ -511,6 +517,9 @@ func TestShipBobCrashBetweenRefreshAndSave(t *testing.T) {
 	_, ok := w.sb.OrderByReference(o.GID())
 	require.True(t, ok)
 	require.Len(t, w.sb.Orders(), 1)
+	refused, err = w.st.RefusedSignIns(context.Background(), vocab.KindShipBob)
+	require.NoError(t, err)
+	require.NotContains(t, refused, w.sbConn.ID, "signed in again: the refusal from before no longer counts")
 }
 
 // The tracking check's list read holds each order's shipments: their syncs

@@ -173,7 +173,10 @@ type Error struct {
 	RetryAfter time.Duration
 	// SignIn: the connection signs in (OAuth), so a refusal asks a person
 	// to sign in again rather than for a new token.
-	SignIn       bool
+	SignIn bool
+	// Code is the sign-in service's OAuth error ("invalid_grant": the
+	// refresh token was revoked or is too old; a person signs in again).
+	Code         string
 	Method, Path string
 	Body         []byte // the raw answer, capped, as evidence
 	Err          error

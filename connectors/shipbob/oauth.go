@@ -108,7 +108,7 @@ func tokenCall(ctx context.Context, hc *http.Client, tokenURL string, form url.V
 	}
 	jerr := json.Unmarshal(body, &t)
 	if res.StatusCode != http.StatusOK || t.Error != "" {
-		e := &Error{Status: res.StatusCode, Method: http.MethodPost, Path: path, SignIn: true, Body: body[:min(len(body), maxEvidence)],
+		e := &Error{Status: res.StatusCode, Method: http.MethodPost, Path: path, SignIn: true, Code: t.Error, Body: body[:min(len(body), maxEvidence)],
 			Message: strings.TrimSpace(cmp.Or(t.Description, t.Error))}
 		switch {
 		case t.Error == "invalid_grant" || t.Error == "invalid_client" || t.Error == "unauthorized_client" ||

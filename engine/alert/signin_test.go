@@ -94,3 +94,41 @@ func TestAlertSignInEndingFiresAheadAgainAndWhenRefused(t *testing.T) {
 	require.Len(t, n, 1)
 	require.Contains(t, n[0].Alert.Title, "Reconnect needed: the sign-in to Books ended on")
 }
+
+// The refusal the alert reads is the one a real refresh meets: the twin
+// revokes every refresh token and ends the access tokens, the next order's
+// sync asks for a new token, QuickBooks answers invalid_grant, and the
+// alert says "reconnect needed" — from the sync as the engine recorded it,
+// not one written for the test.
+func TestAlertReconnectNeededWhenQuickBooksRefusesARefresh(t *testing.T) {
+	t.Parallel()
+	e := setup(t, "https://crossdock.test")
+	enginetest.OnlyAlertRule(t, e.St, store.AlertSignInEnding)
+	qb := e.AddQuickBooks(t, qbsandbox.Options{}, nil)
+	n, err := e.al.Evaluate(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, n, "a fresh sign-in raises nothing")
+
+	qb.Twin.RevokeRefreshTokens()
+	qb.Twin.ExpireAccessTokens()
+	enginetest.StartEngine(t, e.Eng)
+	_, payload := e.Order(t)
+	ev := e.Deliver(t, "orders/create", payload)
+	var refused store.Sync
+	for _, s := range e.EndedSyncs(t, ev) {
+		if s.TargetConnectionID == qb.Conn.ID {
+			refused = s
+		}
+	}
+	require.NotZero(t, refused.ID, "a sync into QuickBooks was planned")
+	refused = e.Ended(t, refused.ID) // with its answer (lists leave it out)
+	require.Equal(t, vocab.SyncFailed, refused.Status, refused.Message)
+	require.Equal(t, vocab.ClassAuth, refused.Class())
+	require.Contains(t, string(refused.Response), `"invalid_grant"`, "the engine recorded QuickBooks' answer: %s", refused.Message)
+
+	n, err = e.al.Evaluate(t.Context())
+	require.NoError(t, err)
+	require.Len(t, n, 1)
+	require.Equal(t, "firing", n[0].Event)
+	require.Equal(t, "Reconnect needed: QuickBooks Online refused Crossdock's sign-in to Books", n[0].Alert.Title)
+}
