@@ -135,6 +135,7 @@ type Shop struct {
 	replays       int
 	fails         []FailMode
 	seq, lineSeq  int64
+	txSeq         int64                         // order transactions
 	fos           map[int64][]*FulfillmentOrder // by order id; see fulfillments.go
 	pay           payments                      // Shopify Payments; see payments.go
 }
@@ -337,6 +338,9 @@ type NewOrder struct {
 	// ("shopify_payments", "paypal"), "" for none named.
 	Tax     *Tax
 	Gateway string
+	// Discount is an order discount ("10.00"), shared by the lines in
+	// proportion to their price × quantity; "" for none.
+	Discount string
 }
 
 // Tax is a tax Shopify charges: its title and rate (0.0725 for 7.25 %).
@@ -388,6 +392,11 @@ func (s *Shop) AddOrder(in NewOrder) (Order, error) {
 			}
 		}
 	}
+	if err := shareDiscount(o.LineItems, parseCents(in.Discount)); err != nil {
+		return Order{}, err
+	}
+	// The checkout took the money: one SALE of what the customer paid.
+	s.addSale(o, now)
 	s.orders = append(s.orders, o)
 	s.orderByID[o.ID] = o
 	return *o, nil
