@@ -136,6 +136,7 @@ type Shop struct {
 	fails         []FailMode
 	seq, lineSeq  int64
 	txSeq         int64                         // order transactions
+	lose          map[string]int                // mutations whose next answers are lost (LoseAnswerOf)
 	fos           map[int64][]*FulfillmentOrder // by order id; see fulfillments.go
 	pay           payments                      // Shopify Payments; see payments.go
 }
@@ -187,6 +188,18 @@ func (s *Shop) FailNext(n int, mode FailMode) {
 	for range n {
 		s.fails = append(s.fails, mode)
 	}
+}
+
+// LoseAnswerOf makes the next n mutations named op (refundCreate, ...)
+// take effect, then answer 502 Bad Gateway, as when the answer is lost on
+// its way back: the caller cannot tell the mutation was made.
+func (s *Shop) LoseAnswerOf(op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lose == nil {
+		s.lose = map[string]int{}
+	}
+	s.lose[op] += n
 }
 
 // takeFail consumes the next injected failure if it applies.
@@ -617,6 +630,9 @@ func (s *Shop) graphql(req *request, query string, vars map[string]any, opName s
 		ex.injectUserError = true
 	}
 	data, actual := ex.run(op)
+	if ex.lost {
+		return http.StatusBadGateway, answer{Errors: []gqlError{{Message: "Bad Gateway"}}}
+	}
 	if actual > requested {
 		actual = requested
 	}
