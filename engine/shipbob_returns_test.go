@@ -407,3 +407,43 @@ func TestShipBobReturnOfAnOrderRefundedByHand(t *testing.T) {
 	require.Equal(t, "42.50", got.TotalRefunded(), "refunded once, by hand")
 	require.Equal(t, []string{"shopify_payments 42.50 SUCCESS"}, refundTxs(got))
 }
+
+// Shopify makes the refund but its answer is lost: the sync is retried,
+// finds the refund made, and the customer's money is refunded once.
+func TestShipBobReturnRetriedAfterALostAnswerRefundsOnce(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	o, sh := w.paidAndShipped(t, w.paidOrder(t))
+	done, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-LOST").ID, nil)
+	require.NoError(t, err)
+	w.shop.LoseAnswerOf("refundCreate", 1)
+
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, 2, s.Attempts, "the first attempt's answer was lost")
+	require.Contains(t, s.Message, "was already refunded in Main store; nothing was created again")
+	got := w.shopOrder(t, o.GID())
+	require.Len(t, got.Refunds, 1)
+	require.Equal(t, "42.50", got.TotalRefunded())
+	require.Equal(t, []string{"shopify_payments 42.50 SUCCESS"}, refundTxs(got))
+	require.Equal(t, 1, w.refundCreates())
+}
+
+// Part of the money was refunded by hand: the return refunds what is left.
+func TestShipBobReturnRefundsWhatIsLeftAfterAPartialRefundByHand(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	o, sh := w.paidAndShipped(t, w.paidOrder(t))
+	require.NoError(t, w.shop.RefundDirect(o.GID(), "20.00", "Goodwill"))
+	done, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-PART").ID, nil)
+	require.NoError(t, err)
+
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Contains(t, s.Message, "(RMA RMA-PART): refunded $22.50 to the customer (shopify_payments) for 2 items in Main store;")
+	got := w.shopOrder(t, o.GID())
+	require.Equal(t, "42.50", got.TotalRefunded())
+	require.Equal(t, []string{"shopify_payments 20.00 SUCCESS", "shopify_payments 22.50 SUCCESS"}, refundTxs(got))
+}
