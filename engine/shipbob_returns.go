@@ -316,8 +316,10 @@ func (e *Engine) runShipBobReturn(ctx context.Context, s store.Sync, in warehous
 		// Shopify works out what exactly these lines are worth (their
 		// discounts and tax) and what is left to refund of the payments:
 		// nothing when the merchant refunded the money by hand already.
-		// A replay never gets here twice: the refund's note is found
-		// first, and the idempotency key answers a refund already made.
+		// A retry or replay of a refund made is stopped above by its
+		// note; were it missed, the same idempotency key answers the
+		// first refund (same transactions) or is refused (others, as
+		// once the money is refunded): never a second refund.
 		sug, err := cl.SuggestRefund(ctx, orderGID, lines)
 		if err != nil {
 			res.err = err
@@ -359,7 +361,9 @@ func refundedAmount(r shopify.Refund, sent []shopify.RefundTransactionInput) str
 		m.Amount = fmt.Sprintf("%d.%02d", cents/100, cents%100)
 	}
 	switch m.CurrencyCode {
-	case "USD", "":
+	case "":
+		return m.Amount
+	case "USD":
 		return "$" + m.Amount
 	case "EUR":
 		return "€" + m.Amount
