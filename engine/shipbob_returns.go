@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,8 +32,10 @@ const (
 // completed (inspected, each quantity restocked, quarantined or disposed
 // of), the returned lines of the order Crossdock sent become one Shopify
 // refund, restocked at the location ShipBob ships for only as far as
-// ShipBob restocked them. Its webhooks say when; a scheduled check of the
-// returns completed since the last one catches what they miss.
+// ShipBob restocked them, and refunding the customer's money through the
+// payment Shopify suggests for those lines (unless the ShipBob connection
+// records returned items only). Its webhooks say when; a scheduled check
+// of the returns completed since the last one catches what they miss.
 func shipbobReturnsFlow() Flow {
 	return Flow{Name: flowShipBobReturns, Family: vocab.Refunds, From: vocab.KindShipBob, To: vocab.KindShopify,
 		Topics: []string{shipbob.TopicReturnCreated, shipbob.TopicReturnUpdated, shipbob.TopicReturnCompleted},
@@ -203,6 +206,9 @@ func (e *Engine) queueWarehouseReturns(ctx context.Context, rs rules.Rules, src 
 // returnRequest is what the flow sent to Shopify, as recorded.
 type returnRequest struct {
 	Refund shopify.RefundInput `json:"refund"`
+	// Suggested is what Shopify suggested refunding for the lines (nil
+	// when the connection records returned items only).
+	Suggested *shopify.SuggestedRefund `json:"suggested_refund,omitempty"`
 	// Order is the Shopify order the return's original shipment was sent for.
 	Order          string `json:"shopify_order"`
 	ShipBobOrder   int64  `json:"shipbob_order_id"`
@@ -305,19 +311,95 @@ func (e *Engine) runShipBobReturn(ctx context.Context, s store.Sync, in warehous
 		res.message = fmt.Sprintf("%s: %s processed none of its items, so there is nothing to refund.", label, whConn.Name)
 		return res
 	}
+	money := shipbob.RefundsMoney(whConn.Settings)
+	if money {
+		// Shopify works out what exactly these lines are worth (their
+		// discounts and tax) and what is left to refund of the payments:
+		// nothing when the merchant refunded the money by hand already.
+		// A retry or replay of a refund made is stopped above by its
+		// note; were it missed, the same idempotency key answers the
+		// first refund (same transactions) or is refused (others, as
+		// once the money is refunded): never a second refund.
+		sug, err := cl.SuggestRefund(ctx, orderGID, lines)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		req.Suggested = &sug
+		req.Refund.Transactions = sug.RefundTransactions(orderGID)
+		res.request = req
+	}
 	refund, err := cl.CreateRefund(ctx, req.Refund, s.IdempotencyKey)
 	if err != nil {
 		res.err = err
 		return res
 	}
 	res.status, res.targetRef, res.response = vocab.SyncSucceeded, refund.ID, refund
-	res.message = fmt.Sprintf("%s: %s refunded in %s%s.", label, items(tally.refunded), conn.Name, tally.String())
+	switch {
+	case !money:
+		res.message = fmt.Sprintf("%s: %s recorded as returned in %s%s. The money was not refunded (this ShipBob connection records returned items only): refund the customer in Shopify admin, on order %s → Refund.",
+			label, items(tally.refunded), conn.Name, tally.String(), o.Name)
+	case len(req.Refund.Transactions) == 0:
+		res.message = fmt.Sprintf("%s: %s recorded as returned in %s%s. The money had already been refunded to the customer, so none was refunded again.",
+			label, items(tally.refunded), conn.Name, tally.String())
+	default:
+		res.message = fmt.Sprintf("%s: refunded %s to the customer%s for %s in %s%s.", label, refundedAmount(refund, req.Refund.Transactions),
+			gateways(req.Refund.Transactions), items(tally.refunded), conn.Name, tally.String())
+	}
 	return res
+}
+
+// refundedAmount is the money a refund gave back, as Shopify recorded it
+// (the transactions sent when it did not say), for a merchant to read.
+func refundedAmount(r shopify.Refund, sent []shopify.RefundTransactionInput) string {
+	m := r.TotalRefundedSet.ShopMoney
+	if m.Amount == "" {
+		var cents int64
+		for _, t := range sent {
+			cents += decimalCents(t.Amount)
+		}
+		m.Amount = fmt.Sprintf("%d.%02d", cents/100, cents%100)
+	}
+	switch m.CurrencyCode {
+	case "":
+		return m.Amount
+	case "USD":
+		return "$" + m.Amount
+	case "EUR":
+		return "€" + m.Amount
+	case "GBP":
+		return "£" + m.Amount
+	}
+	return m.Amount + " " + m.CurrencyCode
+}
+
+// decimalCents reads a decimal amount ("42.5", "42.50") in cents.
+func decimalCents(s string) int64 {
+	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
+	w, _ := strconv.ParseInt(whole, 10, 64)
+	f, _ := strconv.ParseInt((frac + "00")[:2], 10, 64)
+	return w*100 + f
+}
+
+// gateways names the payment gateways a refund went through: " (paypal)".
+func gateways(ts []shopify.RefundTransactionInput) string {
+	var names []string
+	for _, t := range ts {
+		if t.Gateway != "" && !slices.Contains(names, t.Gateway) {
+			names = append(names, t.Gateway)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(names, ", ") + ")"
 }
 
 // returnTally counts what a refund did with the returned quantities.
 type returnTally struct{ refunded, restocked, quarantined, disposed int }
 
+// String is what became of the returned items, after the refund's
+// sentence: "; 2 back in stock at the warehouse's location".
 func (t returnTally) String() string {
 	var parts []string
 	if t.restocked > 0 {
@@ -335,7 +417,7 @@ func (t returnTally) String() string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return " (" + strings.Join(parts, ", ") + ")"
+	return "; " + strings.Join(parts, ", ")
 }
 
 // refundLines turns what ShipBob received into refund lines of the order,

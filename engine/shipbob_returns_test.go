@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,23 @@ func (w *warehouseEnv) client(t *testing.T) *shipbob.Client {
 func (w *warehouseEnv) shippedToCustomer(t *testing.T, lines ...shopsandbox.NewLine) (shopsandbox.Order, shipbob.Shipment) {
 	t.Helper()
 	o, payload := w.placeShipped(t, lines...)
+	return o, w.ship(t, o, payload)
+}
+
+// paidAndShipped places an order paid as in sets it (its gateway, tax and
+// discount), sends it to ShipBob and ships it.
+func (w *warehouseEnv) paidAndShipped(t *testing.T, in shopsandbox.NewOrder) (shopsandbox.Order, shipbob.Shipment) {
+	t.Helper()
+	o, err := w.shop.AddOrder(in)
+	require.NoError(t, err)
+	payload, err := w.shop.OrderCreatePayload(o.GID())
+	require.NoError(t, err)
+	return o, w.ship(t, o, withShippingAddress(t, payload))
+}
+
+// ship sends a placed order to ShipBob through the orders flow and ships it.
+func (w *warehouseEnv) ship(t *testing.T, o shopsandbox.Order, payload []byte) shipbob.Shipment {
+	t.Helper()
 	s := w.warehouseSync(t, w.deliver(t, "orders/create", payload))
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	sbo, ok := w.sb.OrderByReference(o.GID())
@@ -43,7 +62,7 @@ func (w *warehouseEnv) shippedToCustomer(t *testing.T, lines ...shopsandbox.NewL
 	require.NoError(t, w.sb.Ship(sbo.Shipments[0].ID, true))
 	sh, ok := w.sb.Shipment(sbo.Shipments[0].ID)
 	require.True(t, ok)
-	return o, sh
+	return sh
 }
 
 // sendBack creates a return of every unit of a shipment, as the customer
@@ -107,7 +126,10 @@ func TestShipBobCompletedReturnIsOneRefundWithRestock(t *testing.T) {
 	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
 	require.Contains(t, s.Message, "Return ")
-	require.Contains(t, s.Message, "of order "+o.Name+" (RMA RMA-1001): 2 items refunded in Main store (2 back in stock at the warehouse's location)")
+	// The order was paid by hand (no gateway named): "manual".
+	paid := w.shop.Variants()[0].Price
+	require.Contains(t, s.Message, "of order "+o.Name+" (RMA RMA-1001): refunded $"+twice(t, paid)+
+		" to the customer (manual) for 2 items in Main store; 2 back in stock at the warehouse's location.")
 
 	got := w.shopOrder(t, o.GID())
 	require.Len(t, got.Refunds, 1)
@@ -135,7 +157,7 @@ func TestShipBobQuarantinedItemIsNotRestocked(t *testing.T) {
 	require.NoError(t, err)
 	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
-	require.Contains(t, s.Message, "2 items refunded in Main store (1 back in stock at the warehouse's location, 1 quarantined by ShipBob)")
+	require.Contains(t, s.Message, "for 2 items in Main store; 1 back in stock at the warehouse's location, 1 quarantined by ShipBob.")
 	r := w.shopOrder(t, o.GID()).Refunds
 	require.Len(t, r, 1)
 	types := map[string]int{}
@@ -266,4 +288,162 @@ func TestShipBobReturnIsNotRefundedWhenShipBobIsNotTheSourceOfRefunds(t *testing
 	require.Zero(t, n, "the check runs only for a ShipBob that is the source of refunds")
 	require.Empty(t, w.shopOrder(t, o.GID()).Refunds)
 	require.Zero(t, w.refundCreates())
+}
+
+// twice is two units of a price ("12.34" → "24.68").
+func twice(t *testing.T, price string) string {
+	t.Helper()
+	whole, frac, _ := strings.Cut(price, ".")
+	w, err := strconv.ParseInt(whole, 10, 64)
+	require.NoError(t, err)
+	f, err := strconv.ParseInt((frac + "00")[:2], 10, 64)
+	require.NoError(t, err)
+	c := 2 * (w*100 + f)
+	return fmt.Sprintf("%d.%02d", c/100, c%100)
+}
+
+// paidOrder is 2 × 25.00 with 10.00 off and 6.25 % tax on the 40.00 left
+// (2.50): the customer paid 42.50 through Shopify Payments.
+func (w *warehouseEnv) paidOrder(t *testing.T) shopsandbox.NewOrder {
+	t.Helper()
+	v := w.shop.Variants()[0]
+	require.NoError(t, w.shop.SetPriceDirect(v.GID(), "25.00"))
+	return shopsandbox.NewOrder{Lines: []shopsandbox.NewLine{{VariantID: v.GID(), Quantity: 2}}, Discount: "10.00",
+		Tax: &shopsandbox.Tax{Title: "IL State Tax", Rate: 0.0625}, Gateway: "shopify_payments"}
+}
+
+// refundTxs are the REFUND transactions of an order in the twin.
+func refundTxs(o shopsandbox.Order) []string {
+	var out []string
+	for _, t := range o.Transactions {
+		if t.Kind == "REFUND" {
+			out = append(out, t.Gateway+" "+t.Amount+" "+t.Status)
+		}
+	}
+	return out
+}
+
+// A received return gives the customer's money back, once: what Shopify
+// suggests for the returned lines (their discount and tax included),
+// through the payment they were paid with. A replay refunds nothing again.
+func TestShipBobReturnRefundsTheMoneyOnce(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	ctx := context.Background()
+	o, sh := w.paidAndShipped(t, w.paidOrder(t))
+	require.Equal(t, "42.50", o.Transactions[0].Amount, "the customer paid the discounted lines and their tax")
+	done, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-CASH").ID, nil)
+	require.NoError(t, err)
+
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, fmt.Sprintf("Return %d of order %s (RMA RMA-CASH): refunded $42.50 to the customer (shopify_payments) for 2 items in Main store; 2 back in stock at the warehouse's location.",
+		done.ID, o.Name), s.Message)
+	got := w.shopOrder(t, o.GID())
+	require.Equal(t, "42.50", got.TotalRefunded())
+	require.Equal(t, []string{"shopify_payments 42.50 SUCCESS"}, refundTxs(got))
+	require.Len(t, got.Refunds, 1)
+	require.Equal(t, "42.50", got.Refunds[0].Amount)
+	require.Equal(t, 2, got.Refunds[0].Lines[0].Quantity)
+	require.Equal(t, "REFUNDED", got.FinancialStatus)
+
+	r, err := w.eng.Replay(ctx, store.SystemActor("test"), s.ID)
+	require.NoError(t, err)
+	r = w.ended(t, r.ID)
+	require.Equal(t, vocab.SyncSucceeded, r.Status, r.Message)
+	require.Contains(t, r.Message, "was already refunded in Main store; nothing was created again")
+	got = w.shopOrder(t, o.GID())
+	require.Len(t, got.Refunds, 1, "the replay created no refund")
+	require.Equal(t, "42.50", got.TotalRefunded(), "and moved no money")
+	require.Equal(t, []string{"shopify_payments 42.50 SUCCESS"}, refundTxs(got))
+	require.Equal(t, 1, w.refundCreates())
+}
+
+// With "record the returned items only", the refund records the lines and
+// their restock and moves no money; the message says where to refund it.
+func TestShipBobReturnItemsOnlyMovesNoMoney(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{onReturn: shipbob.ReturnItemsOnly})
+	w.refundsFromShipBob(t)
+	o, sh := w.paidAndShipped(t, w.paidOrder(t))
+	done, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-ITEMS").ID, nil)
+	require.NoError(t, err)
+
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, fmt.Sprintf("Return %d of order %s (RMA RMA-ITEMS): 2 items recorded as returned in Main store; 2 back in stock at the warehouse's location. "+
+		"The money was not refunded (this ShipBob connection records returned items only): refund the customer in Shopify admin, on order %s → Refund.",
+		done.ID, o.Name, o.Name), s.Message)
+	got := w.shopOrder(t, o.GID())
+	require.Len(t, got.Refunds, 1)
+	require.Equal(t, 2, got.Refunds[0].Lines[0].Quantity)
+	require.Empty(t, got.Refunds[0].TransactionIDs)
+	require.Equal(t, "0.00", got.TotalRefunded())
+	require.Empty(t, refundTxs(got))
+	require.Equal(t, "PAID", got.FinancialStatus)
+}
+
+// The merchant refunded the money by hand before the parcel came back:
+// Shopify has nothing left to refund, so the refund records the lines and
+// the message says the money was refunded already.
+func TestShipBobReturnOfAnOrderRefundedByHand(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	o, sh := w.paidAndShipped(t, w.paidOrder(t))
+	require.NoError(t, w.shop.RefundDirect(o.GID(), "42.50", "Refunded on the phone"))
+	done, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-HAND").ID, nil)
+	require.NoError(t, err)
+
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, fmt.Sprintf("Return %d of order %s (RMA RMA-HAND): 2 items recorded as returned in Main store; 2 back in stock at the warehouse's location. "+
+		"The money had already been refunded to the customer, so none was refunded again.", done.ID, o.Name), s.Message)
+	got := w.shopOrder(t, o.GID())
+	require.Len(t, got.Refunds, 2, "the one by hand and the return's")
+	require.Equal(t, 2, got.Refunds[1].Lines[0].Quantity)
+	require.Empty(t, got.Refunds[1].TransactionIDs)
+	require.Equal(t, "42.50", got.TotalRefunded(), "refunded once, by hand")
+	require.Equal(t, []string{"shopify_payments 42.50 SUCCESS"}, refundTxs(got))
+}
+
+// Shopify makes the refund but its answer is lost: the sync is retried,
+// finds the refund made, and the customer's money is refunded once.
+func TestShipBobReturnRetriedAfterALostAnswerRefundsOnce(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	o, sh := w.paidAndShipped(t, w.paidOrder(t))
+	done, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-LOST").ID, nil)
+	require.NoError(t, err)
+	w.shop.LoseAnswerOf("refundCreate", 1)
+
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Equal(t, 2, s.Attempts, "the first attempt's answer was lost")
+	require.Contains(t, s.Message, "was already refunded in Main store; nothing was created again")
+	got := w.shopOrder(t, o.GID())
+	require.Len(t, got.Refunds, 1)
+	require.Equal(t, "42.50", got.TotalRefunded())
+	require.Equal(t, []string{"shopify_payments 42.50 SUCCESS"}, refundTxs(got))
+	require.Equal(t, 1, w.refundCreates())
+}
+
+// Part of the money was refunded by hand: the return refunds what is left.
+func TestShipBobReturnRefundsWhatIsLeftAfterAPartialRefundByHand(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	w.refundsFromShipBob(t)
+	o, sh := w.paidAndShipped(t, w.paidOrder(t))
+	require.NoError(t, w.shop.RefundDirect(o.GID(), "20.00", "Goodwill"))
+	done, err := w.sb.CompleteReturnDirect(w.sendBack(t, sh, "RMA-PART").ID, nil)
+	require.NoError(t, err)
+
+	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
+	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
+	require.Contains(t, s.Message, "(RMA RMA-PART): refunded $22.50 to the customer (shopify_payments) for 2 items in Main store;")
+	got := w.shopOrder(t, o.GID())
+	require.Equal(t, "42.50", got.TotalRefunded())
+	require.Equal(t, []string{"shopify_payments 20.00 SUCCESS", "shopify_payments 22.50 SUCCESS"}, refundTxs(got))
 }

@@ -49,6 +49,9 @@ type warehouseOptions struct {
 	// wrap, when set, stands between the twin and its callers (benchmarks:
 	// a warehouse that ships what it receives).
 	wrap func(*shipbobsandbox.Server, http.Handler) http.Handler
+	// onReturn is the connection's "When a return is received" ("": the
+	// default, refund the money and the items).
+	onReturn string
 }
 
 func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
@@ -71,7 +74,7 @@ func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
 	}
 	a := store.SystemActor("test")
 	settings := map[string]string{"environment": "sandbox", "api_base_url": srv.URL, "shipbob_channel_id": "100101", "shopify_location_id": loc,
-		"requests_per_minute": o.perMinute}
+		"requests_per_minute": o.perMinute, shipbob.SettingOnReturn: o.onReturn}
 	secrets := map[string]string{"access_token": "pat-warehouse", "api_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
 	if o.signIn {
 		maps.Copy(settings, map[string]string{shipbob.SettingAuth: shipbob.AuthSignIn, shipbob.SettingClientID: o.twin.ClientID,
@@ -101,13 +104,20 @@ func setupWarehouse(t testing.TB, o warehouseOptions) *warehouseEnv {
 func (w *warehouseEnv) placeShipped(t testing.TB, lines ...shopsandbox.NewLine) (shopsandbox.Order, []byte) {
 	t.Helper()
 	o, payload := w.order(t, lines...)
+	return o, withShippingAddress(t, payload)
+}
+
+// withShippingAddress gives an orders/create payload the shipping address
+// a real one carries.
+func withShippingAddress(t testing.TB, payload []byte) []byte {
+	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(payload, &m))
 	m["shipping_address"] = map[string]any{"name": "Ada Lovelace", "first_name": "Ada", "last_name": "Lovelace", "address1": "12 Analytical Row",
 		"city": "Chicago", "province_code": "IL", "zip": "60601", "country_code": "US", "phone": "+1 312 555 0100"}
 	payload, err := json.Marshal(m)
 	require.NoError(t, err)
-	return o, payload
+	return payload
 }
 
 // warehouseSync is the ended ShipBob sync of a webhook event.

@@ -26,6 +26,19 @@ const (
 	SettingBaseURL  = "api_base_url"
 	// SettingRate is the requests a minute the account allows (150).
 	SettingRate = "requests_per_minute"
+	// SettingOnReturn is what a return ShipBob has received does in
+	// Shopify: ReturnRefundsMoney (the default) or ReturnItemsOnly.
+	SettingOnReturn = "on_return"
+)
+
+// Choices of SettingOnReturn, in the merchant's words.
+const (
+	// ReturnRefundsMoney refunds the returned items and the money they
+	// are worth to the customer, through the payment they were paid with.
+	ReturnRefundsMoney = "refund the money and the items"
+	// ReturnItemsOnly records the returned items (and their restock) only:
+	// the merchant refunds the money by hand in Shopify.
+	ReturnItemsOnly = "record the returned items only"
 )
 
 // SupportMonths is how long ShipBob serves a dated version (the current
@@ -57,6 +70,8 @@ func Kind() connectors.Kind {
 				Hint: "Only orders Shopify assigns to this location go to ShipBob: the number at the end of the location's address in Shopify admin → Settings → Locations."},
 			{Key: SettingShipping, Label: "Shipping method", Placeholder: "Standard",
 				Hint: "The ship option ShipBob uses for these orders, as named in your ShipBob account. Leave empty for Standard."},
+			{Key: SettingOnReturn, Label: "When a return is received", Options: []string{ReturnRefundsMoney, ReturnItemsOnly},
+				Hint: "When ShipBob is where refunds come from: refund the customer's money with the returned items, or only record the items (and what went back in stock) and refund the money yourself in Shopify."},
 			{Key: "api_secret", Label: "Webhook signing secret", Placeholder: "whsec_…", Secret: true,
 				Hint: "Signs the webhooks ShipBob sends (whsec_ and 32 characters). When you change it, the previous one keeps working for one hour."},
 			{Key: SettingVersion, Label: "API version", Placeholder: DefaultAPIVersion, Advanced: true, Hint: "Leave empty for " + DefaultAPIVersion + "."},
@@ -173,6 +188,13 @@ func FallbackLocation(settings map[string]string, centres []FulfillmentCenter) s
 		return ""
 	}
 	return LocationID(settings)
+}
+
+// RefundsMoney reports whether a received return refunds the customer's
+// money in Shopify, not only the items: the default, unless the connection
+// records returned items only.
+func RefundsMoney(settings map[string]string) bool {
+	return strings.TrimSpace(settings[SettingOnReturn]) != ReturnItemsOnly
 }
 
 // ShippingMethod is the ship option of a connection's orders.

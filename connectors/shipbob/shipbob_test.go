@@ -329,8 +329,12 @@ func TestKindForm(t *testing.T) {
 	k := shipbob.Kind()
 	r := connectors.MustRegistry(k)
 	fe := r.Validate(k.Key, map[string]string{"environment": "sandbox", "shipbob_channel_id": "12x", "shopify_location_id": "gid://shopify/Location/55",
-		"api_version": "2026-02"}, map[string]string{"access_token": "pat"}, nil)
+		"api_version": "2026-02", "on_return": "refund later"}, map[string]string{"access_token": "pat"}, nil)
 	require.Contains(t, fe["shipbob_channel_id"], "is a number")
+	require.Equal(t, "When a return is received must be one of: refund the money and the items, record the returned items only.", fe["on_return"])
+	require.True(t, shipbob.RefundsMoney(map[string]string{}), "refunding the money is the default")
+	require.True(t, shipbob.RefundsMoney(map[string]string{"on_return": shipbob.ReturnRefundsMoney}))
+	require.False(t, shipbob.RefundsMoney(map[string]string{"on_return": "record the returned items only"}))
 	require.Contains(t, fe["api_version"], "2026-01")
 	require.NotContains(t, fe, "shopify_location_id", "a location's GID is accepted")
 	require.Equal(t, "gid://shopify/Location/55", shipbob.LocationID(map[string]string{"shopify_location_id": "gid://shopify/Location/55"}))

@@ -411,7 +411,24 @@ type Refund struct {
 			} `json:"lineItem"`
 		} `json:"nodes"`
 	} `json:"refundLineItems"`
+	// Transactions are asked by refundCreate only (nil elsewhere): the
+	// money the refund moved.
+	Transactions *struct {
+		Nodes []OrderTransaction `json:"nodes"`
+	} `json:"transactions,omitempty"`
 }
+
+// OrderTransaction is a payment or refund of an order's money.
+type OrderTransaction struct {
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"`
+	Status    string   `json:"status"`
+	Gateway   string   `json:"gateway"`
+	AmountSet moneyBag `json:"amountSet"`
+}
+
+// Amount is the transaction's amount in shop currency.
+func (t OrderTransaction) Amount() Money { return t.AmountSet.ShopMoney }
 
 // Fulfillment is a (minimal) fulfillment of an order.
 type Fulfillment struct {

@@ -71,6 +71,8 @@ type executor struct {
 	mutation bool
 	// injectUserError makes mutations answer a userError without effect (FailUserError).
 	injectUserError bool
+	// lost: a mutation took effect whose answer is to be lost (LoseAnswerOf).
+	lost bool
 }
 
 func (e *executor) run(op *ast.OperationDefinition) (*omap, float64) {

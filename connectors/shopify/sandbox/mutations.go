@@ -238,6 +238,10 @@ func (s *Shop) mutation(e *executor, f *ast.Field, args map[string]any) (any, er
 	default:
 		return nil, nil
 	}
+	if s.lose[f.Name] > 0 {
+		s.lose[f.Name]--
+		e.lost = true
+	}
 	s.writes = append(s.writes, Write{Op: f.Name, IdempotencyKey: key, Input: input, At: s.now(), Result: resultOf(errs)})
 	if key != "" {
 		s.idem[key] = idem{op: f.Name, input: string(input), payload: payload}

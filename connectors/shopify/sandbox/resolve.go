@@ -387,6 +387,8 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 			return nullable(r.r.Note), nil
 		case "totalRefundedSet":
 			return moneyBagSrc{r.r.Amount}, nil
+		case "transactions":
+			return s.refundTxs(e, r.o, r.r, args)
 		case "order":
 			return r.o, nil
 		case "refundLineItems":
@@ -476,6 +478,9 @@ func (s *Shop) resolve(e *executor, typ string, src any, f *ast.Field, args map[
 		}
 		if p, ok := src.(refundCreateP); ok {
 			return p.field(name), nil
+		}
+		if v, ok, err := s.moneyField(src, name); ok {
+			return v, err
 		}
 		return s.payloadField(e, typ, src, name)
 	}
@@ -1077,6 +1082,14 @@ func (s *Shop) order(e *executor, o *Order, name string, args map[string]any) (a
 		return o.Currency, nil
 	case "totalPriceSet", "subtotalPriceSet":
 		return moneyBagSrc{o.Total()}, nil
+	case "totalRefundedSet":
+		return moneyBagSrc{o.TotalRefunded()}, nil
+	case "totalReceivedSet":
+		return moneyBagSrc{formatCents(o.refundableCents() + o.refundedFrom(0))}, nil
+	case "transactions":
+		return orderTxs(o, args), nil
+	case "suggestedRefund":
+		return s.suggestRefund(o, args)
 	case "customer":
 		return nilIfMissing(s.customerByID[o.CustomerID]), nil
 	case "lineItems":

@@ -135,6 +135,8 @@ type Shop struct {
 	replays       int
 	fails         []FailMode
 	seq, lineSeq  int64
+	txSeq         int64                         // order transactions
+	lose          map[string]int                // mutations whose next answers are lost (LoseAnswerOf)
 	fos           map[int64][]*FulfillmentOrder // by order id; see fulfillments.go
 	pay           payments                      // Shopify Payments; see payments.go
 }
@@ -186,6 +188,18 @@ func (s *Shop) FailNext(n int, mode FailMode) {
 	for range n {
 		s.fails = append(s.fails, mode)
 	}
+}
+
+// LoseAnswerOf makes the next n mutations named op (refundCreate, ...)
+// take effect, then answer 502 Bad Gateway, as when the answer is lost on
+// its way back: the caller cannot tell the mutation was made.
+func (s *Shop) LoseAnswerOf(op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lose == nil {
+		s.lose = map[string]int{}
+	}
+	s.lose[op] += n
 }
 
 // takeFail consumes the next injected failure if it applies.
@@ -337,6 +351,9 @@ type NewOrder struct {
 	// ("shopify_payments", "paypal"), "" for none named.
 	Tax     *Tax
 	Gateway string
+	// Discount is an order discount ("10.00"), shared by the lines in
+	// proportion to their price × quantity; "" for none.
+	Discount string
 }
 
 // Tax is a tax Shopify charges: its title and rate (0.0725 for 7.25 %).
@@ -388,6 +405,11 @@ func (s *Shop) AddOrder(in NewOrder) (Order, error) {
 			}
 		}
 	}
+	if err := shareDiscount(o.LineItems, parseCents(in.Discount)); err != nil {
+		return Order{}, err
+	}
+	// The checkout took the money: one SALE of what the customer paid.
+	s.addSale(o, now)
 	s.orders = append(s.orders, o)
 	s.orderByID[o.ID] = o
 	return *o, nil
@@ -608,6 +630,9 @@ func (s *Shop) graphql(req *request, query string, vars map[string]any, opName s
 		ex.injectUserError = true
 	}
 	data, actual := ex.run(op)
+	if ex.lost {
+		return http.StatusBadGateway, answer{Errors: []gqlError{{Message: "Bad Gateway"}}}
+	}
 	if actual > requested {
 		actual = requested
 	}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -120,6 +121,9 @@ type LineItem struct {
 	Title     string
 	Quantity  int
 	Price     string
+	// Discount is the line's share of the order's discounts, for its whole
+	// quantity ("" for none).
+	Discount string
 }
 
 // Refund is a refund of some order lines.
@@ -127,9 +131,30 @@ type Refund struct {
 	ID        int64
 	CreatedAt time.Time
 	Note      string
-	Amount    string
-	Lines     []RefundLine
+	// Amount is the money refunded: the sum of its transactions; a refund
+	// made without transactions keeps its lines' price, as before money was
+	// modelled.
+	Amount string
+	Lines  []RefundLine
+	// TransactionIDs are the order's REFUND transactions this refund made.
+	TransactionIDs []int64
 }
+
+// Transaction is a payment transaction of an order (OrderTransaction): the
+// checkout's SALE (or CAPTURE) of the order's total, and the REFUNDs made
+// against it. Amounts are in the shop's currency.
+type Transaction struct {
+	ID        int64
+	Kind      string // SALE, CAPTURE, REFUND
+	Status    string // SUCCESS
+	Gateway   string // shopify_payments, paypal, manual, ...
+	Amount    string
+	ParentID  int64 // the SALE or CAPTURE a REFUND is taken from (0: none)
+	CreatedAt time.Time
+}
+
+// GID is the transaction's global id.
+func (t Transaction) GID() string { return gid("OrderTransaction", t.ID) }
 
 // RefundLine refunds a quantity of one line item.
 type RefundLine struct {
@@ -172,19 +197,72 @@ type Order struct {
 	// Tax is charged on every line when set; Gateway names how it was paid.
 	Tax     *Tax
 	Gateway string
+	// Transactions are the order's payments and refunds of them, oldest first.
+	Transactions []Transaction
 }
 
 // GID is the order's global id.
 func (o Order) GID() string { return gid("Order", o.ID) }
 
-// Total is the sum of line prices × quantities.
+// Total is the sum of line prices × quantities, less the lines' discounts.
 func (o Order) Total() string {
 	var cents int64
 	for _, l := range o.LineItems {
-		cents += parseCents(l.Price) * int64(l.Quantity)
+		cents += parseCents(l.Price)*int64(l.Quantity) - parseCents(l.Discount)
 	}
 	return formatCents(cents)
 }
+
+// lineTax is the tax charged on a line, in cents: its discounted price
+// times the order's rate, rounded per line as Shopify does.
+func (o Order) lineTax(li LineItem) int64 {
+	if o.Tax == nil || o.Tax.Rate <= 0 {
+		return 0
+	}
+	return int64(math.Round(float64(parseCents(li.Price)*int64(li.Quantity)-parseCents(li.Discount)) * o.Tax.Rate))
+}
+
+// paidCents is what the customer paid: the discounted lines and their tax.
+func (o Order) paidCents() int64 {
+	c := parseCents(o.Total())
+	for _, li := range o.LineItems {
+		c += o.lineTax(li)
+	}
+	return c
+}
+
+// isPayment reports whether a transaction took money from the customer.
+func (t Transaction) isPayment() bool {
+	return (t.Kind == "SALE" || t.Kind == "CAPTURE") && t.Status == "SUCCESS"
+}
+
+// refundedFrom is what REFUND transactions took back from a payment (id),
+// or from every payment (id 0), in cents.
+func (o Order) refundedFrom(id int64) int64 {
+	var c int64
+	for _, t := range o.Transactions {
+		if t.Kind == "REFUND" && t.Status == "SUCCESS" && (id == 0 || t.ParentID == id) {
+			c += parseCents(t.Amount)
+		}
+	}
+	return c
+}
+
+// refundableCents is the money still refundable on the order: its payments
+// less what was refunded of them.
+func (o Order) refundableCents() int64 {
+	var c int64
+	for _, t := range o.Transactions {
+		if t.isPayment() {
+			c += parseCents(t.Amount)
+		}
+	}
+	return max(c-o.refundedFrom(0), 0)
+}
+
+// TotalRefunded is the money refunded to the customer (the sum of the
+// order's REFUND transactions), as totalRefundedSet shows it.
+func (o Order) TotalRefunded() string { return formatCents(o.refundedFrom(0)) }
 
 func (o Order) fulfillmentStatus() string {
 	shipped, all, some := o.shippedByLine(), true, false
@@ -372,11 +450,17 @@ func (s *Shop) seed(n int) {
 				CreatedAt: created.Add(6 * time.Hour), Company: "DHL Express", Number: fmt.Sprintf("JD0146%08d", s.seq),
 				URL: "https://www.dhl.com/en/express/tracking.html?AWB=" + strconv.FormatInt(s.seq, 10)})
 		}
+		sale := s.addSale(o, created)
 		if r.IntN(5) == 0 {
 			li := o.LineItems[0]
 			s.seq++
+			s.txSeq++
+			back := Transaction{ID: 6000000000000 + s.txSeq, Kind: "REFUND", Status: "SUCCESS", Gateway: sale.Gateway, Amount: li.Price,
+				ParentID: sale.ID, CreatedAt: created.Add(48 * time.Hour)}
+			o.Transactions = append(o.Transactions, back)
 			o.Refunds = append(o.Refunds, Refund{ID: 9000000000000 + s.seq, CreatedAt: created.Add(48 * time.Hour),
-				Note: "Damaged in transit", Amount: li.Price, Lines: []RefundLine{{ID: 11000000000000 + s.seq, LineItemID: li.ID, Quantity: 1}}})
+				Note: "Damaged in transit", Amount: li.Price, Lines: []RefundLine{{ID: 11000000000000 + s.seq, LineItemID: li.ID, Quantity: 1}},
+				TransactionIDs: []int64{back.ID}})
 			o.FinancialStatus = "PARTIALLY_REFUNDED"
 		}
 		s.orders = append(s.orders, o)

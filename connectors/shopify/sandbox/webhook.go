@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -244,7 +243,7 @@ func (s *Shop) OrderCreatePayload(orderID string) ([]byte, error) {
 			ID: li.ID, AdminGraphqlAPIID: gid("LineItem", li.ID), Name: li.Title + " - " + vt, Price: li.Price,
 			PriceSet: mset(li.Price, o.Currency), ProductID: pid, Quantity: li.Quantity, RequiresShipping: true,
 			SKU: li.SKU, Title: li.Title, VariantID: li.VariantID, VariantTitle: vt, Vendor: "Crossdock Demo",
-			TotalDiscount: "0.00", TotalDiscountSet: mset("0.00", o.Currency), CurrentQuantity: li.Quantity,
+			TotalDiscount: formatCents(parseCents(li.Discount)), TotalDiscountSet: mset(formatCents(parseCents(li.Discount)), o.Currency), CurrentQuantity: li.Quantity,
 			FulfillableQty: li.Quantity, Taxable: true, ProductExists: true, VariantInventoryMg: "shopify", TaxLines: []restTax{},
 		})
 	}
@@ -253,7 +252,7 @@ func (s *Shop) OrderCreatePayload(orderID string) ([]byte, error) {
 	var taxCents int64
 	if o.Tax != nil && o.Tax.Rate > 0 {
 		for i, li := range o.LineItems {
-			c := int64(math.Round(float64(parseCents(li.Price)*int64(li.Quantity)) * o.Tax.Rate))
+			c := o.lineTax(li)
 			taxCents += c
 			ro.LineItems[i].TaxLines = []restTax{{Price: formatCents(c), Rate: o.Tax.Rate, Title: o.Tax.Title, PriceSet: mset(formatCents(c), o.Currency)}}
 		}
