@@ -90,41 +90,50 @@ func (c *Client) ItemsByID(ctx context.Context, ids []string) ([]Item, error) {
 
 // ItemsChangedSince lists the items changed since a time (within the last
 // 30 days), by change data capture. An answer holds at most 1000 objects,
-// and a full one may have left changes out: the window is then narrowed to
-// start at the newest change it carried, and asked again, until an answer
-// is not full. An item seen twice is listed once, as last seen. Deleted
-// items come with Status "Deleted".
+// and QuickBooks does not say which 1000 it keeps when more changed: a full
+// answer is set aside, and the items changed since are read by a query
+// instead, page by page in id order (QuickBooks never deletes an item, it
+// makes it inactive, which the query lists too). An item is listed once,
+// as last seen.
 func (c *Client) ItemsChangedSince(ctx context.Context, since time.Time) ([]Item, error) {
-	var out []Item
-	at := map[string]int{}
-	for {
-		ch, err := c.CDC(ctx, []string{EntityItem}, since)
-		if err != nil {
-			return nil, err
-		}
-		items, err := decodeRecords[Item](EntityItem, ch[EntityItem])
-		if err != nil {
-			return nil, err
-		}
-		newest := since
-		for _, it := range items {
-			if i, ok := at[it.ID]; ok {
-				out[i] = it
-			} else {
-				at[it.ID] = len(out)
-				out = append(out, it)
-			}
-			if u := it.Updated(); u.After(newest) {
-				newest = u
-			}
-		}
-		if len(items) < CDCLimit {
-			return out, nil
-		}
-		if !newest.After(since) {
-			return nil, &Error{Kind: KindProtocol, Entity: "cdc", Message: fmt.Sprintf(
-				"more than %d items changed at the same moment (%s): change data capture cannot list them all", CDCLimit, since.UTC().Format(time.RFC3339))}
-		}
-		since = newest
+	ch, err := c.CDC(ctx, []string{EntityItem}, since)
+	if err != nil {
+		return nil, err
 	}
+	items, err := decodeRecords[Item](EntityItem, ch[EntityItem])
+	if err != nil {
+		return nil, err
+	}
+	if len(items) < CDCLimit {
+		return lastSeen(items), nil
+	}
+	items = items[:0]
+	for start := 1; ; start += CDCLimit {
+		page, err := queryAll[Item](ctx, c, EntityItem, fmt.Sprintf(
+			"select * from Item where MetaData.LastUpdatedTime >= '%s' and Active in (true, false) ORDERBY Id STARTPOSITION %d MAXRESULTS %d",
+			since.UTC().Format(time.RFC3339), start, CDCLimit))
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, page...)
+		if len(page) < CDCLimit {
+			return lastSeen(items), nil
+		}
+	}
+}
+
+// lastSeen keeps one item per id, the last one listed, in the order first
+// seen.
+func lastSeen(items []Item) []Item {
+	out := make([]Item, 0, len(items))
+	at := make(map[string]int, len(items))
+	for _, it := range items {
+		if i, ok := at[it.ID]; ok {
+			out[i] = it
+			continue
+		}
+		at[it.ID] = len(out)
+		out = append(out, it)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package quickbooks_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -59,51 +60,62 @@ func TestItemsReadWithStockPriceAndCost(t *testing.T) {
 	require.True(t, quickbooks.IsKind(err, quickbooks.KindNotFound), "%v", err)
 }
 
-// More than 1000 items changed: a full answer is followed by another from
-// its newest change, so every change is listed once; a window older than
-// 30 days is refused as QuickBooks refuses it.
-func TestItemsChangedSinceNarrowsAFullWindow(t *testing.T) {
+// More than 1000 items changed: a change data capture answer holds 1000,
+// and which 1000 QuickBooks keeps is not documented — the twin keeps the
+// oldest or the newest — so a full answer is set aside and the items are
+// read by query: every change is listed once either way, edits made since
+// are found from a later time, and a window older than 30 days is refused
+// as QuickBooks refuses it.
+func TestItemsChangedSinceListsAFullWindowWhicheverEndQuickBooksKeeps(t *testing.T) {
 	t.Parallel()
-	start := time.Now().Add(-2 * time.Hour)
-	var seed []sandbox.SeedItem
-	for i := range 1500 {
-		seed = append(seed, sandbox.SeedItem{SKU: fmt.Sprintf("S-%04d", i), Price: 1})
+	for _, newest := range []bool{false, true} {
+		t.Run(fmt.Sprintf("newest kept %v", newest), func(t *testing.T) {
+			t.Parallel()
+			start := time.Now().Add(-2 * time.Hour)
+			var seed []sandbox.SeedItem
+			for i := range 2500 {
+				seed = append(seed, sandbox.SeedItem{SKU: fmt.Sprintf("S-%04d", i), Price: 1})
+			}
+			tw := newTwin(t, sandbox.Options{Items: seed, Now: steppingClock(start), CDCNewest: newest})
+			cl := tw.client(t, nil, nil)
+			ctx := context.Background()
+
+			// One answer is capped at 1000, from the end the twin keeps.
+			ch, err := cl.CDC(ctx, []string{quickbooks.EntityItem}, start)
+			require.NoError(t, err)
+			require.Len(t, ch[quickbooks.EntityItem], quickbooks.CDCLimit)
+			var first quickbooks.Item
+			require.NoError(t, json.Unmarshal(ch[quickbooks.EntityItem][0], &first))
+			require.Equal(t, !newest, first.Sku < "S-1000", "the answer kept the %s changes", map[bool]string{false: "oldest", true: "newest"}[newest])
+
+			items, err := cl.ItemsChangedSince(ctx, start)
+			require.NoError(t, err)
+			require.Len(t, items, 2500)
+			seen := map[string]bool{}
+			for _, it := range items {
+				require.False(t, seen[it.Sku], "%s listed twice", it.Sku)
+				seen[it.Sku] = true
+			}
+
+			// An edit after the first read is found from a later time.
+			id, _ := tw.srv.ItemBySKU("S-0007")
+			ch1, ok := tw.srv.EditItem(id, map[string]any{"UnitPrice": 9.5})
+			require.True(t, ok)
+			items, err = cl.ItemsChangedSince(ctx, ch1.At.Add(-time.Millisecond))
+			require.NoError(t, err)
+			require.Len(t, items, 1)
+			require.Equal(t, 9.5, items[0].UnitPrice)
+
+			_, err = cl.ItemsChangedSince(ctx, time.Now().Add(-quickbooks.CDCLookBack-24*time.Hour))
+			require.True(t, quickbooks.IsKind(err, quickbooks.KindValidation), "%#v", err)
+		})
 	}
-	tw := newTwin(t, sandbox.Options{Items: seed, Now: steppingClock(start)})
-	cl := tw.client(t, nil, nil)
-	ctx := context.Background()
-
-	// One answer is capped at 1000.
-	ch, err := cl.CDC(ctx, []string{quickbooks.EntityItem}, start)
-	require.NoError(t, err)
-	require.Len(t, ch[quickbooks.EntityItem], quickbooks.CDCLimit)
-
-	items, err := cl.ItemsChangedSince(ctx, start)
-	require.NoError(t, err)
-	require.Len(t, items, 1500)
-	seen := map[string]bool{}
-	for _, it := range items {
-		require.False(t, seen[it.Sku], "%s listed twice", it.Sku)
-		seen[it.Sku] = true
-	}
-
-	// An edit after the first read is found from a later time.
-	id, _ := tw.srv.ItemBySKU("S-0007")
-	ch1, ok := tw.srv.EditItem(id, map[string]any{"UnitPrice": 9.5})
-	require.True(t, ok)
-	items, err = cl.ItemsChangedSince(ctx, ch1.At.Add(-time.Millisecond))
-	require.NoError(t, err)
-	require.Len(t, items, 1)
-	require.Equal(t, 9.5, items[0].UnitPrice)
-
-	_, err = cl.ItemsChangedSince(ctx, time.Now().Add(-quickbooks.CDCLookBack-24*time.Hour))
-	require.True(t, quickbooks.IsKind(err, quickbooks.KindValidation), "%#v", err)
 }
 
-// BenchmarkItemsChangedSince reads QB_BENCH_ITEMS [5,000] changed items by
-// change data capture from the twin, a full answer of 1000 narrowed and
-// asked again, and reports the items read a second and the calls made
-// (items ÷ 1000 + 1 expected).
+// BenchmarkItemsChangedSince reads QB_BENCH_ITEMS [5,000] changed items
+// from the twin — a full change data capture answer, then the query's pages
+// of 1000 — and reports the items read a second and the calls made
+// (items ÷ 1000 + 2 expected).
 func BenchmarkItemsChangedSince(b *testing.B) {
 	n := envInt("QB_BENCH_ITEMS", 5000)
 	start := time.Now().Add(-24 * time.Hour)

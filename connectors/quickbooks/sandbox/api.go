@@ -644,7 +644,13 @@ func (c cond) match(rec map[string]any) bool {
 		return like(v, c.values[0])
 	}
 	cmp := strings.Compare(v, c.values[0])
-	if a, err1 := strconv.ParseFloat(v, 64); err1 == nil {
+	// Dates and times compare as times (MetaData.LastUpdatedTime >= '…'),
+	// whatever their fractions of a second and zones.
+	if a, err1 := time.Parse(time.RFC3339Nano, v); err1 == nil {
+		if b, err2 := time.Parse(time.RFC3339Nano, c.values[0]); err2 == nil {
+			cmp = a.Compare(b)
+		}
+	} else if a, err1 := strconv.ParseFloat(v, 64); err1 == nil {
 		if b, err2 := strconv.ParseFloat(c.values[0], 64); err2 == nil {
 			cmp = 0
 			if a < b {
@@ -855,7 +861,11 @@ func (s *Server) cdc(list, since string) (any, *faultError) {
 		}
 		return a.id - b.id
 	})
-	all = all[:min(len(all), CDCLimit)]
+	if s.opts.CDCNewest {
+		all = all[max(len(all)-CDCLimit, 0):]
+	} else {
+		all = all[:min(len(all), CDCLimit)]
+	}
 	var qrs []any
 	for _, entity := range names {
 		var recs []map[string]any

@@ -54,6 +54,10 @@ type Options struct {
 	// (Preferences.ProductAndServicesPrefs.QuantityOnHand): sales and
 	// refunds then leave every item's quantity as it is.
 	NoInventoryTracking bool
+	// CDCNewest: a change data capture answer with more than 1000 changes
+	// keeps the newest 1000 rather than the oldest. QuickBooks documents
+	// the cap, not which end it keeps; the connector must work with either.
+	CDCNewest bool
 }
 
 // SeedItem is an item of the seeded catalogue. An inventory item tracks
