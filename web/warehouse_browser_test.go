@@ -53,7 +53,7 @@ func TestBrowserWarehouseStockAndShipping(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#margins-orders table")),
 		chromedp.ScrollIntoView(chromedp.CSS("#margins-orders")),
 	))
-	browsertest.ScreenshotWidths(t, tab, "margins-warehouse-shipping")
+	browsertest.ScreenshotWidths(t, tab, "margins-warehouse-shipping", "#margins-orders")
 	text = pageText(t, tab)
 	require.Contains(t, text, "Warehouse shipping")
 	require.Contains(t, text, "not billed yet")

@@ -113,8 +113,10 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 
 // ScreenshotWidths saves the page as a person sees it on a laptop (1280 px)
 // and on a phone (390 px), as name-1280.png and name-390.png, when
-// CROSSDOCK_SCREENSHOTS names a folder; the window is left at 1280 px.
-func ScreenshotWidths(t testing.TB, ctx context.Context, name string) {
+// CROSSDOCK_SCREENSHOTS names a folder; the window is left at 1280 px. With
+// scrollTo (a CSS selector), each width shows that part of the page: a new
+// width moves what is in view.
+func ScreenshotWidths(t testing.TB, ctx context.Context, name string, scrollTo ...string) {
 	t.Helper()
 	if os.Getenv("CROSSDOCK_SCREENSHOTS") == "" {
 		return
@@ -127,7 +129,11 @@ func ScreenshotWidths(t testing.TB, ctx context.Context, name string) {
 		if w.mobile {
 			opts = append(opts, chromedp.EmulateMobile)
 		}
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w.width, w.height, opts...)); err != nil {
+		actions := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(w.width, w.height, opts...)}
+		for _, sel := range scrollTo {
+			actions = append(actions, chromedp.ScrollIntoView(chromedp.CSS(sel)))
+		}
+		if err := chromedp.Do(ctx, actions...); err != nil {
 			t.Logf("screenshot %s at %d px: %v", name, w.width, err)
 			return
 		}
