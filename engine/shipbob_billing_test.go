@@ -218,3 +218,27 @@ func TestShipBobMalformedBillingFailsAlone(t *testing.T) {
 	require.Equal(t, []charge{{TransactionID: "txn-10", ShipmentRef: "100000091", Fee: "Shipping", Amount: 4.4, ChargedOn: "2026-12-01"}},
 		w.charges(t))
 }
+
+// A shipment the tracking check listed is known too: its charge's webhook
+// is matched to the order without a call.
+func TestShipBobChargeOfAShipmentTheTrackingCheckListed(t *testing.T) {
+	t.Parallel()
+	w := setupWarehouse(t, warehouseOptions{})
+	o, payload := w.placeShipped(t)
+	require.Equal(t, vocab.SyncSucceeded, w.warehouseSync(t, w.deliver(t, "orders/create", payload)).Status)
+	sbo, _ := w.sb.OrderByReference(o.GID())
+	sh := sbo.Shipments[0]
+	require.NoError(t, w.sb.Ship(sh.ID, true)) // no webhook subscribed: the check finds it
+	require.Len(t, w.sweepTracking(t), 1)
+	before := w.sb.Stats().Requests
+
+	w.shipbobEvent(t, shipbob.TopicBillingCharge, map[string]any{"transaction_id": "txn-31", "amount": 8.15, "currency_code": "USD",
+		"charge_date": "2026-12-06", "reference_id": strconv.FormatInt(sh.ID, 10), "reference_type": "Shipment", "transaction_fee": "Shipping"})
+	require.Equal(t, store.WebhookProcessed, w.billingEvents(t, 1)[0].Status)
+	require.Equal(t, []charge{{TransactionID: "txn-31", ShipmentRef: strconv.FormatInt(sh.ID, 10), OrderRef: o.GID(), Fee: "Shipping", Amount: 8.15,
+		Currency: "USD", ChargedOn: "2026-12-06"}}, w.charges(t))
+	after := w.sb.Stats().Requests
+	for _, k := range []string{"POST /transactions:query", "GET /shipment/{id}", "GET /order/{id}"} {
+		require.Equal(t, before[k], after[k], "nothing asked of ShipBob: %s", k)
+	}
+}
