@@ -144,6 +144,9 @@ func (e *Engine) intakeBatch(ctx context.Context, limit int) ([]int64, error) {
 		if evs, err = e.takePrivacyRequests(ctx, tx, rs, evs); err != nil {
 			return err
 		}
+		if evs, err = e.takeWarehouseCharges(ctx, tx, rs, evs); err != nil {
+			return err
+		}
 		plans := make([]eventPlan, len(evs))
 		var marks []store.Watermark
 		var markOf []int

@@ -187,6 +187,19 @@ func (e *Engine) queueWarehouseOrders(ctx context.Context, rs rules.Rules, src i
 		if err != nil {
 			return err
 		}
+		// Each listed shipment's order is noted, so a billing webhook for
+		// it is matched without asking ShipBob (takeWarehouseCharges).
+		links := map[string]string{}
+		for _, o := range orders {
+			for _, sh := range o.Shipments {
+				if o.ReferenceID != "" {
+					links[strconv.FormatInt(sh.ID, 10)] = o.ReferenceID
+				}
+			}
+		}
+		if err := tx.NoteWarehouseShipments(ctx, src, links); err != nil {
+			return err
+		}
 		var qs []queued
 		for i, o := range orders {
 			if !accepted[i] {

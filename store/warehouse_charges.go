@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lib/pq"
@@ -49,14 +50,18 @@ ON CONFLICT (connection_id, transaction_id) DO UPDATE SET shipment_ref = EXCLUDE
 }
 
 // ChargeOrders returns, of the given shipments of a warehouse, those whose
-// Shopify order is known, with it.
+// Shopify order is known, with it: from a shipment Crossdock saw
+// (warehouse_shipments) or an earlier charge of the shipment.
 func (q q) ChargeOrders(ctx context.Context, conn int64, shipments []string) (map[string]string, error) {
 	var rows []struct {
 		Ship  string `db:"shipment_ref"`
 		Order string `db:"order_ref"`
 	}
-	if err := sqlxSelect(ctx, q, &rows, `SELECT DISTINCT ON (shipment_ref) shipment_ref, order_ref FROM warehouse_charges
-WHERE connection_id = $1 AND shipment_ref = ANY($2) AND order_ref <> '' ORDER BY shipment_ref`, conn, pq.Array(shipments)); err != nil {
+	if err := sqlxSelect(ctx, q, &rows, `SELECT shipment_ref, order_ref FROM warehouse_shipments
+WHERE connection_id = $1 AND shipment_ref = ANY($2)
+UNION
+(SELECT DISTINCT ON (shipment_ref) shipment_ref, order_ref FROM warehouse_charges
+WHERE connection_id = $1 AND shipment_ref = ANY($2) AND order_ref <> '' ORDER BY shipment_ref)`, conn, pq.Array(shipments)); err != nil {
 		return nil, fmt.Errorf("store: charge orders: %w", err)
 	}
 	out := make(map[string]string, len(rows))
@@ -79,9 +84,38 @@ WHERE connection_id = $1 AND order_ref = '' ORDER BY shipment_ref LIMIT $2`, con
 
 // MatchChargeShipment records the Shopify order of a shipment's charges.
 func (q q) MatchChargeShipment(ctx context.Context, conn int64, shipment, order string) error {
-	if _, err := q.ext.ExecContext(ctx, `UPDATE warehouse_charges SET order_ref = $3 WHERE connection_id = $1 AND shipment_ref = $2`,
-		conn, shipment, order); err != nil {
-		return fmt.Errorf("store: match charges: %w", err)
+	return q.NoteWarehouseShipments(ctx, conn, map[string]string{shipment: order})
+}
+
+// NoteWarehouseShipments records the Shopify order of each shipment of a
+// warehouse (shipment to order), and gives it to the shipments' charges not
+// matched yet (through warehouse_charges_unresolved): a charge billed before
+// Crossdock saw its shipment is matched when it does. A shipment belongs to
+// one order: one seen again is left as it is.
+func (q q) NoteWarehouseShipments(ctx context.Context, conn int64, links map[string]string) error {
+	// In one order, so that two transactions noting the same shipments
+	// (the intake, the tracking check) wait for each other, never deadlock.
+	ships := make([]string, 0, len(links))
+	for s, o := range links {
+		if s != "" && o != "" {
+			ships = append(ships, s)
+		}
+	}
+	if len(ships) == 0 {
+		return nil
+	}
+	slices.Sort(ships)
+	orders := make([]string, len(ships))
+	for i, s := range ships {
+		orders[i] = links[s]
+	}
+	if _, err := q.ext.ExecContext(ctx, `WITH l AS (SELECT * FROM unnest($2::text[], $3::text[]) AS t(ship, ord)),
+seen AS (INSERT INTO warehouse_shipments (connection_id, shipment_ref, order_ref)
+  SELECT $1, ship, ord FROM l ON CONFLICT (connection_id, shipment_ref) DO NOTHING)
+UPDATE warehouse_charges w SET order_ref = l.ord FROM l
+WHERE w.connection_id = $1 AND w.shipment_ref = l.ship AND w.order_ref = ''`,
+		conn, pq.Array(ships), pq.Array(orders)); err != nil {
+		return fmt.Errorf("store: note warehouse shipments: %w", err)
 	}
 	return nil
 }

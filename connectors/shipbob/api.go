@@ -311,10 +311,11 @@ const (
 )
 
 // WebhookTopics are the topics Crossdock needs: shipments (with or without
-// tracking yet), their cancellations, and completed returns. The topics of
-// the 2026-01 spec.
+// tracking yet), their cancellations, completed returns, and what the
+// warehouse bills (charges, refunds, credits). The topics of the 2026-01
+// spec.
 func (c *Client) WebhookTopics() []string {
-	return []string{TopicShipped, TopicDelivered, TopicCancelled, TopicReturnCompleted}
+	return append([]string{TopicShipped, TopicDelivered, TopicCancelled, TopicReturnCompleted}, BillingTopics...)
 }
 
 // Subscription is one of the account's webhook subscriptions.
@@ -421,8 +422,10 @@ func pages[T any](ctx context.Context, c *Client, path string, q url.Values) ([]
 }
 
 // Charge is one billing transaction (POST /transactions:query:
-// Billing.TransactionDtoV3). Amount is in CurrencyCode; ReferenceID is the
-// shipment's id when ReferenceType is "Shipment".
+// Billing.TransactionDtoV3; the billing webhooks' too, see
+// DecodeBillingEvent). Amount is in CurrencyCode, as ShipBob signs it
+// (Signed is the cost); ReferenceID is the shipment's id when ReferenceType
+// is "Shipment".
 type Charge struct {
 	TransactionID   string  `json:"transaction_id"`
 	Amount          float64 `json:"amount"`
@@ -438,13 +441,13 @@ type Charge struct {
 	Centre          string  `json:"fulfillment_center"`
 }
 
-// ShipmentCharges reads the charges and refunds of shipments dated from
+// ShipmentCharges reads the charges, refunds and credits of shipments dated from
 // from to to, billed or not yet invoiced, every page (the billing_read
 // scope). The first page is asked with the filter, the next ones with the
 // cursor of the answer's next link alone, as ShipBob wants.
 func (c *Client) ShipmentCharges(ctx context.Context, from, to time.Time) ([]Charge, error) {
 	filter := map[string]any{"from_date": from.UTC().Format(time.RFC3339), "to_date": to.UTC().Format(time.RFC3339),
-		"reference_types": []string{"Shipment"}, "transaction_types": []string{"Charge", "Refund"}, "page_size": 1000}
+		"reference_types": []string{"Shipment"}, "transaction_types": []string{TransactionCharge, TransactionRefund, TransactionCredit}, "page_size": 1000}
 	var all []Charge
 	var q url.Values
 	for range 10000 {

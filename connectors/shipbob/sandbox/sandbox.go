@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -727,19 +728,58 @@ func (s *Server) inventory(w http.ResponseWriter, q url.Values, byCentre bool) {
 
 // ChargeDirect bills a shipment as ShipBob's billing does once it ships:
 // fee is the transaction fee ("Shipping", "Per Pick Fee"…), amount in USD.
+// The transaction is listed by POST /transactions:query and sent to the
+// billing.charge.created subscriptions.
 func (s *Server) ChargeDirect(shipmentID int64, fee string, amount float64, at time.Time) shipbob.Charge {
+	return s.bill(shipbob.TopicBillingCharge, shipbob.TransactionCharge, shipmentID, fee, amount, at)
+}
+
+// RefundDirect refunds part of what a shipment was billed (a positive
+// amount, in USD): a Refund transaction, listed and sent
+// (billing.refund.created) with a negative amount.
+func (s *Server) RefundDirect(shipmentID int64, fee string, amount float64, at time.Time) shipbob.Charge {
+	return s.bill(shipbob.TopicBillingRefund, shipbob.TransactionRefund, shipmentID, fee, -math.Abs(amount), at)
+}
+
+// CreditDirect credits the account for a shipment (a positive amount, in
+// USD): a Credit transaction, listed and sent (billing.credit.created) with
+// a negative amount.
+func (s *Server) CreditDirect(shipmentID int64, fee string, amount float64, at time.Time) shipbob.Charge {
+	return s.bill(shipbob.TopicBillingCredit, shipbob.TransactionCredit, shipmentID, fee, -math.Abs(amount), at)
+}
+
+// bill records one billing transaction of a shipment and emits its webhook:
+// the transaction in the transactions API's model (the webhook's own is not
+// published) with the event's time, as the other webhooks carry it.
+func (s *Server) bill(topic, typ string, shipmentID int64, fee string, amount float64, at time.Time) shipbob.Charge {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.nextID++
 	centre := ""
 	if sh, ok := s.shipments[shipmentID]; ok {
 		centre = sh.Location.Name
 	}
+	invoice := "Shipping"
+	if typ == shipbob.TransactionCredit {
+		invoice = "Credits"
+	}
 	c := shipbob.Charge{TransactionID: "txn_" + strconv.FormatInt(s.nextID, 10), Amount: amount, CurrencyCode: "USD",
-		ChargeDate: at.UTC().Format("2006-01-02"), InvoiceType: "Shipping", ReferenceID: strconv.FormatInt(shipmentID, 10),
-		ReferenceType: "Shipment", TransactionFee: fee, TransactionType: "Charge", Centre: centre}
+		ChargeDate: at.UTC().Format("2006-01-02"), InvoiceType: invoice, ReferenceID: strconv.FormatInt(shipmentID, 10),
+		ReferenceType: shipbob.ReferenceShipment, TransactionFee: fee, TransactionType: typ, Centre: centre}
 	s.charges = append(s.charges, c)
+	now := s.now().UTC()
+	s.mu.Unlock()
+	s.emit(topic, billingEvent(c, now))
 	return c
+}
+
+// billingEvent is a billing webhook's body: the transaction's fields, and
+// the event's time.
+func billingEvent(c shipbob.Charge, at time.Time) map[string]any {
+	b, _ := json.Marshal(c)
+	var ev map[string]any
+	_ = json.Unmarshal(b, &ev)
+	ev["event_time"] = at.Format(time.RFC3339Nano)
+	return ev
 }
 
 // transactions answers POST /transactions:query: the filter in the body on
