@@ -417,7 +417,7 @@ func (e *Engine) runFulfillment(ctx context.Context, s store.Sync, sh shipmentIn
 	res.request = req
 	if sent == 0 {
 		res.response = o
-		if !anyOpenLine && sh.TrackingRef == "" && (s.Attempts > 1 || s.ReplayOf != nil) && fulfilledSince(o, e.firstCreated(ctx, s)) {
+		if !anyOpenLine && sh.TrackingRef == "" && retriedOrReplayed(s) && fulfilledSince(o, e.firstCreated(ctx, s)) {
 			// An earlier attempt of this sync shipped it and stopped before recording it.
 			res.status = vocab.SyncSucceeded
 			res.message = fmt.Sprintf("%s was already in %s (everything is marked as shipped); nothing was created again.", label, conn.Name)

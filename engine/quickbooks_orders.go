@@ -224,7 +224,7 @@ func (e *Engine) runQuickBooksOrder(ctx context.Context, s store.Sync, o qbOrder
 		}
 		return found
 	}
-	if (s.Attempts > 1 || s.ReplayOf != nil) && alreadyThere() {
+	if retriedOrReplayed(s) && alreadyThere() {
 		return res
 	}
 

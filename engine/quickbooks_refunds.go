@@ -99,13 +99,22 @@ func (e *Engine) runQuickBooksRefund(ctx context.Context, s store.Sync, r refund
 	if len(num) > 21 {
 		num = num[:1] + num[len(num)-20:]
 	}
-	if ex, ok, err := cl.TxnByDocNumber(ctx, entity, num); err != nil {
-		res.err = err
-		return res
-	} else if ok {
-		res.status, res.targetRef = vocab.SyncSucceeded, ex.ID
-		res.response = map[string]any{"entity": entity, "id": ex.ID, "doc_number": ex.DocNumber, "created": false}
-		res.message = fmt.Sprintf("%s was already in %s as %s %s; nothing was created again.", label, conn.Name, qbLabel(entity), ex.DocNumber)
+	// Sent already? Its number says; asked first only on a retry or a
+	// replay, as for orders (runQuickBooksOrder).
+	alreadyThere := func() bool {
+		ex, ok, err := cl.TxnByDocNumber(ctx, entity, num)
+		if err != nil {
+			res.err = err
+			return true
+		}
+		if ok {
+			res.status, res.targetRef = vocab.SyncSucceeded, ex.ID
+			res.response = map[string]any{"entity": entity, "id": ex.ID, "doc_number": ex.DocNumber, "created": false}
+			res.message = fmt.Sprintf("%s was already in %s as %s %s; nothing was created again.", label, conn.Name, qbLabel(entity), ex.DocNumber)
+		}
+		return ok
+	}
+	if retriedOrReplayed(s) && alreadyThere() {
 		return res
 	}
 	mapped, ok := mapLines(ctx, e, s, conn, r.Lines, "refund", "a QuickBooks product", func() string { return label }, &res)
@@ -134,7 +143,11 @@ func (e *Engine) runQuickBooksRefund(ctx context.Context, s store.Sync, r refund
 	reqID := qbRequestID(s.Flow, s.IdempotencyKey, txn)
 	res.request = map[string]any{"entity": entity, "requestid": reqID, "body": txn}
 	var created quickbooks.Txn
-	if err := cl.Create(ctx, entity, reqID, txn, &created); err != nil {
+	err = cl.Create(ctx, entity, reqID, txn, &created)
+	if isQBCode(err, quickbooks.CodeDuplicateDoc) && alreadyThere() {
+		return res
+	}
+	if err != nil {
 		res.err = err
 		return res
 	}

@@ -64,7 +64,7 @@ const listedFor = 10 * time.Minute
 // listed returns the shipments the tracking check listed, when this is the
 // sync's first attempt (not a retry or a replay) and the list is recent.
 func (w warehouseShipmentsIn) listed(s store.Sync) ([]shipbob.Shipment, bool) {
-	if w.ListedAt == nil || len(w.Shipments) == 0 || s.Attempts > 1 || s.ReplayOf != nil || time.Since(*w.ListedAt) > listedFor {
+	if w.ListedAt == nil || len(w.Shipments) == 0 || retriedOrReplayed(s) || time.Since(*w.ListedAt) > listedFor {
 		return nil, false
 	}
 	return w.Shipments, true

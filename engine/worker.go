@@ -117,6 +117,10 @@ func (e *Engine) run(ctx context.Context, s store.Sync) (res result) {
 	return result{err: fail(vocab.ClassInternal, fmt.Sprintf("Crossdock does not know the flow %q.", s.Flow), nil)}
 }
 
+// retriedOrReplayed reports whether a sync runs again: a retry after a
+// failure (an answer lost on its way back, perhaps) or a replay.
+func retriedOrReplayed(s store.Sync) bool { return s.Attempts > 1 || s.ReplayOf != nil }
+
 // finish records the outcome and tells River what to do with the job.
 // The lease, when not empty, is given up in the statement that records it.
 func (e *Engine) finish(ctx context.Context, s store.Sync, res result, lease string) error {

@@ -413,7 +413,7 @@ func Load(ctx context.Context, st *store.Store, box *secretbox.Box, a store.Acto
 		return Loaded{}, fmt.Errorf("demo: shipbob connection: %w", err)
 	}
 	w.ShipBob.SubscribeDirect(connectors.WebhookURL(baseURL, vocab.KindShipBob, sbConn.ID), hookSecret,
-		shipbob.TopicShipped, shipbob.TopicTrackingUpdated, shipbob.TopicDelivered)
+		append([]string{shipbob.TopicShipped, shipbob.TopicTrackingUpdated, shipbob.TopicDelivered}, shipbob.BillingTopics...)...)
 	// The twins answer before anything makes the engine call them (sources,
 	// orders); the unique connection names above make this load the only
 	// one, and a load that fails below takes them down again.
