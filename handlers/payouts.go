@@ -137,7 +137,7 @@ func (h Payouts) List(c *fiber.Ctx) error {
 	}
 	for _, v := range vs {
 		p.Variants = append(p.Variants, views.VariantMarginRow{Name: cmpName(names[v.SKU], v.SKU), SKU: v.SKU, Currency: v.Currency,
-			Units: v.Units, Revenue: v.Revenue, Fees: v.Fees, Refunds: v.Refunds, Cost: v.Cost, ListMargin: v.ListMargin, TrueMargin: v.TrueMargin})
+			Units: v.Units, Revenue: v.Revenue, Fees: v.Fees, Refunds: v.Refunds, Warehouse: v.Warehouse, Cost: v.Cost, ListMargin: v.ListMargin, TrueMargin: v.TrueMargin})
 	}
 	return Render(c, views.Payouts(p))
 }

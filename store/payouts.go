@@ -581,11 +581,16 @@ const marginLinesSQL = `WITH o AS (
     greatest(coalesce(-sum(net) FILTER (WHERE kind = 'dispute'), 0), 0) AS disputes
   FROM shop_balance_transactions WHERE order_ref <> '' AND processed_at >= $1 AND processed_at < $2 AND NOT test
   GROUP BY connection_id, order_ref),
+-- What the warehouse billed for each order (as OrderMargins counts it).
+ow AS (
+  SELECT o.*, coalesce((SELECT sum(w.amount) FROM warehouse_charges w WHERE w.order_ref = o.order_ref
+    AND (w.currency = '' OR o.currency = '' OR w.currency = o.currency)), 0) AS warehouse
+  FROM o),
 fr AS (SELECT run_id FROM finance_runs ORDER BY built_at DESC LIMIT 1),
 lines AS (
-  SELECT o.*, l->>'variant_id' AS variant_ref, coalesce(nullif(l->>'sku', ''), l->>'title', '') AS sku,
+  SELECT ow.*, l->>'variant_id' AS variant_ref, coalesce(nullif(l->>'sku', ''), l->>'title', '') AS sku,
     (l->>'quantity')::numeric AS qty, (l->>'price')::numeric AS price
-  FROM o CROSS JOIN LATERAL (SELECT payload FROM syncs s WHERE s.entity_ref = o.order_ref AND s.status = 'succeeded'
+  FROM ow CROSS JOIN LATERAL (SELECT payload FROM syncs s WHERE s.entity_ref = ow.order_ref AND s.status = 'succeeded'
     AND s.flow = 'orders.shopify_odoo' ORDER BY s.id DESC LIMIT 1) s
   CROSS JOIN LATERAL jsonb_array_elements(s.payload->'lines') l
   WHERE (l->>'quantity')::numeric > 0),
@@ -629,17 +634,20 @@ ORDER BY o.paid_at DESC, o.order_ref`, from, to, pageLimit(limit)); err != nil {
 
 // VariantMargin is the margin of one variant over the orders paid in a
 // period: at list price (what its lines sold for, less ERP cost) and true
-// (less its share of its orders' payment fees, refunds and lost disputes,
-// in proportion to the line's value in the order).
+// (less its share of its orders' payment fees, refunds, lost disputes and
+// warehouse shipping, in proportion to the line's value in the order).
 type VariantMargin struct {
-	VariantID  int64    `db:"variant_id"`
-	SKU        string   `db:"sku"`
-	Currency   string   `db:"currency"`
-	Units      float64  `db:"units"`
-	Revenue    float64  `db:"revenue"`
-	Cost       *float64 `db:"cost"`
-	Fees       float64  `db:"fees"`
-	Refunds    float64  `db:"refunds"`
+	VariantID int64    `db:"variant_id"`
+	SKU       string   `db:"sku"`
+	Currency  string   `db:"currency"`
+	Units     float64  `db:"units"`
+	Revenue   float64  `db:"revenue"`
+	Cost      *float64 `db:"cost"`
+	Fees      float64  `db:"fees"`
+	Refunds   float64  `db:"refunds"`
+	// Warehouse is the variant's share of what the warehouse billed for
+	// shipping its orders (0 without a warehouse, or not billed yet).
+	Warehouse  float64  `db:"warehouse"`
 	ListMargin *float64 `db:"list_margin"`
 	TrueMargin *float64 `db:"true_margin"`
 }
@@ -652,11 +660,13 @@ func (q q) VariantMargins(ctx context.Context, from, to time.Time, limit int) ([
 v AS (
   SELECT variant_id, min(sku) AS sku, min(currency) AS currency, sum(qty) AS units, sum(qty * price) AS revenue,
     CASE WHEN count(*) = count(unit_cost) THEN sum(qty * unit_cost) END AS cost,
-    sum(coalesce(share, 0) * fees) AS fees, sum(coalesce(share, 0) * (refunds + disputes)) AS refunds
+    sum(coalesce(share, 0) * fees) AS fees, sum(coalesce(share, 0) * (refunds + disputes)) AS refunds,
+    sum(coalesce(share, 0) * warehouse) AS warehouse
   FROM costed WHERE variant_id IS NOT NULL GROUP BY variant_id)
 SELECT variant_id, sku, currency, units, round(revenue, 2) AS revenue, round(cost, 2) AS cost, round(fees, 2) AS fees,
-  round(refunds, 2) AS refunds, round(revenue - cost, 2) AS list_margin, round(revenue - cost - fees - refunds, 2) AS true_margin
-FROM v ORDER BY (revenue - cost - fees - refunds) NULLS LAST, variant_id LIMIT $3`, from, to, pageLimit(limit)); err != nil {
+  round(refunds, 2) AS refunds, round(warehouse, 2) AS warehouse, round(revenue - cost, 2) AS list_margin,
+  round(revenue - cost - fees - refunds - warehouse, 2) AS true_margin
+FROM v ORDER BY (revenue - cost - fees - refunds - warehouse) NULLS LAST, variant_id LIMIT $3`, from, to, pageLimit(limit)); err != nil {
 		return nil, fmt.Errorf("store: variant margins: %w", err)
 	}
 	return vs, nil

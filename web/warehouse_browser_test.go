@@ -58,4 +58,12 @@ func TestBrowserWarehouseStockAndShipping(t *testing.T) {
 	require.Contains(t, text, "Warehouse shipping")
 	require.Contains(t, text, "not billed yet")
 	require.Regexp(t, `Warehouse shipping[\s\S]*\d+\.\d\d USD`, text)
+
+	// Each variant carries its share of its orders' warehouse shipping.
+	require.NoError(t, chromedp.Do(tab, chromedp.ScrollIntoView(chromedp.CSS("#margins-variants"))))
+	browsertest.ScreenshotWidths(t, tab, "margins-variants-warehouse", "#margins-variants")
+	variants, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector('#margins-variants').innerText`))
+	require.NoError(t, err)
+	require.Contains(t, variants, "warehouse shipping are shared among its lines")
+	require.Regexp(t, `Warehouse shipping`, variants)
 }

@@ -19,6 +19,7 @@ import (
 	"crossdock/engine/enginetest"
 	"crossdock/store"
 	"crossdock/store/rules"
+	"crossdock/store/secretbox"
 	"crossdock/vocab"
 )
 
@@ -231,6 +232,39 @@ func TestTrueMarginPerOrderAndVariant(t *testing.T) {
 	require.NotNil(t, a.ListMargin)
 	require.InDelta(t, 2*price(va)-2*costA, *a.ListMargin, 0.01)
 	require.InDelta(t, 2*price(va)-2*costA-share*float64(fee+refund)/100, *a.TrueMargin, 0.02)
+	require.Zero(t, a.Warehouse, "no warehouse billed anything")
+
+	// A warehouse bills 8.10 for shipping the order and takes 0.60 back:
+	// the order's true margin loses 7.50, each variant its share by value.
+	box, err := secretbox.New(enginetest.SecretKey)
+	require.NoError(t, err)
+	wh, err := e.St.CreateConnection(ctx, store.SystemActor("test"), box, store.ConnectionInput{Name: "Warehouse", Kind: vocab.KindShipBob,
+		Environment: vocab.EnvTest, Settings: map[string]string{"environment": "sandbox"}, Secrets: map[string]string{"access_token": "pat"}})
+	require.NoError(t, err)
+	require.NoError(t, e.St.SaveWarehouseCharges(ctx, wh.ID, []store.WarehouseCharge{
+		{TransactionID: "T1", ShipmentRef: "501", OrderRef: m.OrderRef, Fee: "Shipping", Amount: 7.85, Currency: m.Currency, ChargedOn: now},
+		{TransactionID: "T2", ShipmentRef: "501", OrderRef: m.OrderRef, Fee: "Per Pick Fee", Amount: 0.25, Currency: m.Currency, ChargedOn: now},
+		{TransactionID: "T3", ShipmentRef: "501", OrderRef: m.OrderRef, Fee: "Shipping", Amount: -0.60, Currency: m.Currency, ChargedOn: now},
+	}))
+	ms, err = e.St.OrderMargins(ctx, now.Add(-24*time.Hour), now.Add(time.Hour), 50)
+	require.NoError(t, err)
+	for i := range ms {
+		if ms[i].OrderName == o.Name {
+			m = &ms[i]
+		}
+	}
+	require.NotNil(t, m.WarehouseShipping)
+	require.InDelta(t, 7.50, *m.WarehouseShipping, 0.001)
+	require.InDelta(t, total-float64(fee+refund)/100-cost-7.50, *m.TrueMargin(), 0.001)
+	vs, err = e.St.VariantMargins(ctx, now.Add(-24*time.Hour), now.Add(time.Hour), 50)
+	require.NoError(t, err)
+	for _, v := range vs {
+		bySKU[v.SKU] = v
+	}
+	a = bySKU[skus[0]]
+	require.InDelta(t, share*7.50, a.Warehouse, 0.01)
+	require.InDelta(t, 2*price(va)-2*costA-share*(float64(fee+refund)/100+7.50), *a.TrueMargin, 0.02)
+	require.InDelta(t, (1-share)*7.50, bySKU[skus[1]].Warehouse, 0.01)
 }
 
 // QuickBooks receives payouts as the deposits Crossdock makes there: the

@@ -105,6 +105,10 @@ func (s *Shop) fulfillmentOrdersLocked(o *Order) []*FulfillmentOrder {
 		fo.Status = "CLOSED"
 	}
 	s.fos[o.ID] = []*FulfillmentOrder{fo}
+	if s.foByID == nil {
+		s.foByID = map[int64]*FulfillmentOrder{}
+	}
+	s.foByID[fo.ID] = fo
 	return s.fos[o.ID]
 }
 
@@ -194,13 +198,7 @@ func (s *Shop) fulfillmentCreate(args map[string]any) fulfillCreateP {
 		kind, num, ok := parseGID(foID)
 		var fo *FulfillmentOrder
 		if ok && kind == "FulfillmentOrder" {
-			for _, fos := range s.fos {
-				for _, f := range fos {
-					if f.ID == num {
-						fo = f
-					}
-				}
-			}
+			fo = s.foByID[num]
 		}
 		if fo == nil {
 			return bad([]string{"fulfillment"}, "Fulfillment order does not exist.")
@@ -413,12 +411,8 @@ func (s *Shop) fulfillmentLines(e *executor, f *Fulfillment, args map[string]any
 }
 
 func (s *Shop) fulfillmentOrderByID(num int64) any {
-	for _, fos := range s.fos {
-		for _, fo := range fos {
-			if fo.ID == num {
-				return foRef{fo}
-			}
-		}
+	if fo := s.foByID[num]; fo != nil {
+		return foRef{fo}
 	}
 	return nil
 }

@@ -138,6 +138,7 @@ type Shop struct {
 	txSeq         int64                         // order transactions
 	lose          map[string]int                // mutations whose next answers are lost (LoseAnswerOf)
 	fos           map[int64][]*FulfillmentOrder // by order id; see fulfillments.go
+	foByID        map[int64]*FulfillmentOrder   // the same, by their own id
 	pay           payments                      // Shopify Payments; see payments.go
 }
 
