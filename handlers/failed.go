@@ -139,7 +139,12 @@ func failedQuery(getRaw func(string) string) (store.FailedFilter, views.FailedFi
 			q.Set("g", "1")
 			q.Set("source", get("source"))
 			q.Set("target", get("target"))
-			q.Set("cause", f.Cause)
+			if key := get("cause_key"); causeKeyRe.MatchString(key) {
+				f.Cause, f.CauseKey = "", key
+				q.Set("cause_key", key)
+			} else {
+				q.Set("cause", f.Cause)
+			}
 		}
 	}
 	if len(bad) > 0 {
@@ -178,7 +183,11 @@ func (h Failed) List(c *fiber.Ctx) error {
 		if f.Cause != "" && f.ErrorClass == vocab.ClassUnmapped {
 			p.Filter.GroupLabel += ": " + missingKinds(f.Cause)
 		} else if f.Cause != "" {
-			p.Filter.GroupLabel += ": " + f.Cause
+			m, err := h.Masker(c)
+			if err != nil {
+				return err
+			}
+			p.Filter.GroupLabel += ": " + m.Text(f.Cause)
 		}
 	} else if f.Status == store.FailedOpen {
 		groups, err := h.Store.FailedGroups(ctx, f, 50)

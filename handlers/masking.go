@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"net/url"
+	"regexp"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -103,9 +105,29 @@ func maskSyncRows(ctx context.Context, m *mask.Masker, st SyncDocs, syncs []stor
 }
 
 // maskGroup hides the e-mails in a cause's sentences (a cause holds no
-// stored data to learn names from). Its link keeps the cause itself: it is
-// the filter.
+// stored data to learn names from). Its links, whose filter is the cause,
+// name a cause holding personal data by its key instead (cause_key), so
+// the e-mail is not in their address either.
 func maskGroup(m *mask.Masker, v views.FailedGroupView) views.FailedGroupView {
 	v.Sentence, v.Sample = m.Text(v.Sentence), m.Text(v.Sample)
+	if m == nil {
+		return v
+	}
+	for _, href := range []*string{&v.Href, &v.FixHref, &v.ExcludeHref, &v.IgnoreHref} {
+		u, err := url.Parse(*href)
+		if err != nil || *href == "" {
+			continue
+		}
+		q := u.Query()
+		if cause := q.Get("cause"); cause != "" && m.Text(cause) != cause {
+			q.Del("cause")
+			q.Set("cause_key", store.CauseKey(cause))
+			u.RawQuery = q.Encode()
+			*href = u.String()
+		}
+	}
 	return v
 }
+
+// causeKeyRe is the form of a cause key (store.CauseKey).
+var causeKeyRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
