@@ -193,13 +193,19 @@ func (h Mappings) Unmapped(c *fiber.Ctx) error {
 		}
 	}
 	p.Ready = true
+	m, err := h.customerMasker(c, p.Type)
+	if err != nil {
+		return err
+	}
 	for _, r := range rows {
 		rv := views.UnmappedRowView{ExternalID: r.Record.ExternalID, EntityKey: r.EntityKey, Label: store.RecordLabel(r.Record),
 			Detail: joinMappingKeys(r.Record.SKU, r.Record.Barcode, r.Record.Email)}
+		maskRecord(m, r.Record, &rv.Label, &rv.Detail, &rv.EntityKey)
 		if s := r.Suggestion; s != nil {
 			rv.Rule, rv.MatchID, rv.MatchKey = s.Rule, s.Record.ExternalID, s.EntityKey
 			rv.MatchLabel = store.RecordLabel(s.Record)
 			rv.MatchInfo = joinMappingKeys(s.Record.SKU, s.Record.Barcode, s.Record.Email)
+			maskRecord(m, s.Record, &rv.MatchLabel, &rv.MatchInfo, &rv.MatchKey)
 			p.Suggested++
 		}
 		p.Rows = append(p.Rows, rv)
@@ -243,12 +249,18 @@ func (h Mappings) Candidates(c *fiber.Ctx) error {
 		v.Hint = "That search is far too long."
 		return RenderStatus(c, fiber.StatusUnprocessableEntity, views.MapCandidates(v))
 	}
+	m, err := h.customerMasker(c, typ)
+	if err != nil {
+		return err
+	}
 	cands, err := h.Store.MappingCandidates(c.UserContext(), store.CandidateFilter{In: to, Other: from, EntityType: typ, Query: term, Limit: 8})
 	if err != nil {
 		return err
 	}
 	for _, cd := range cands {
-		v.Items = append(v.Items, views.CandidateView{ExternalID: cd.ExternalID, Label: store.RecordLabel(cd.ExternalRecord), MappedTo: cd.MappedTo})
+		item := views.CandidateView{ExternalID: cd.ExternalID, Label: store.RecordLabel(cd.ExternalRecord), MappedTo: cd.MappedTo}
+		maskRecord(m, cd.ExternalRecord, &item.Label, &item.MappedTo)
+		v.Items = append(v.Items, item)
 	}
 	if len(v.Items) == 0 {
 		v.Hint = "Nothing in that system matches “" + term + "”."

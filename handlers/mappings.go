@@ -366,6 +366,28 @@ func maskCustomer(m *mask.Masker, e *store.Entity, refs []store.Ref) {
 	}
 }
 
+// customerMasker is the masker of the unmapped records' page for a type:
+// customers' names and e-mails are personal data, other records' are not.
+func (h Mappings) customerMasker(c *fiber.Ctx, typ string) (*mask.Masker, error) {
+	if typ != "customer" {
+		return nil, nil
+	}
+	return h.Masker(c)
+}
+
+// maskRecord hides a customer record's name and e-mail in the texts shown
+// of it (its label, keys, what it is mapped to); a nil masker changes
+// nothing.
+func maskRecord(m *mask.Masker, r store.ExternalRecord, texts ...*string) {
+	if m == nil {
+		return
+	}
+	m = m.With(r.Name, r.Email)
+	for _, t := range texts {
+		*t = m.Text(*t)
+	}
+}
+
 func refView(r store.Ref) views.EntityRefView {
 	return views.EntityRefView{ConnectionID: r.ConnectionID, ConnectionName: r.ConnectionName, ExternalID: r.ExternalID,
 		SKU: r.SKU, Barcode: r.Barcode, Email: r.Email, Name: r.Name, Since: r.ValidFrom}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -219,9 +220,16 @@ func TestCustomerMappingsMaskedByRole(t *testing.T) {
 		EntityType: "customer", ConnectionID: shopID, EntityKey: "grace.hopper@example.com", ExternalID: "gid://shopify/Customer/770001",
 		Email: store.Str("grace.hopper@example.com"), Name: store.Str("Grace Hopper")}}})
 	require.NoError(t, err)
-	var entity int64
+	var entity, odooID int64
 	require.NoError(t, env.Store.DB.GetContext(ctx, &entity, `SELECT id FROM mapping_entities WHERE key = 'grace.hopper@example.com'`))
-	pages := []string{"/mappings?type=customer", "/mappings/entities/" + strconv.FormatInt(entity, 10), "/mappings/export.csv?type=customer"}
+	require.NoError(t, env.Store.DB.GetContext(ctx, &odooID, `SELECT id FROM connections WHERE kind = 'odoo' ORDER BY id LIMIT 1`))
+	// A Shopify customer not mapped to Odoo yet: the "not mapped yet" page
+	// lists it, with its name and e-mail.
+	_, err = env.Store.UpsertExternalRecords(ctx, shopID, "customer", []store.ExternalRecord{{ExternalID: "gid://shopify/Customer/770002",
+		Name: "Grace Hopper", Email: "grace.hopper@example.com"}})
+	require.NoError(t, err)
+	unmapped := fmt.Sprintf("/mappings/unmapped?from=%d&to=%d&type=customer", shopID, odooID)
+	pages := []string{"/mappings?type=customer", "/mappings/entities/" + strconv.FormatInt(entity, 10), "/mappings/export.csv?type=customer", unmapped}
 
 	operator := env.SignIn(t, vocab.RoleOperator)
 	_, body := operator.Get(pages[0])
@@ -239,6 +247,8 @@ func TestCustomerMappingsMaskedByRole(t *testing.T) {
 		require.NotContains(t, body, "Grace Hopper", p)
 		require.Contains(t, body, "g•••@example.com", p)
 	}
+	_, body = operator.Get(unmapped)
+	require.Contains(t, body, "G••• H•••", "the unmapped customer is named, masked")
 	_, csv := operator.Get("/mappings/export.csv?type=customer")
 	require.Contains(t, csv, "G••• H•••", "the name is masked in the export")
 	require.Contains(t, csv, "gid://shopify/Customer/770001", "ids are kept")
