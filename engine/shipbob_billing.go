@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -199,15 +200,8 @@ func warehouseCharge(ev store.WebhookEvent) (row store.WarehouseCharge, problem,
 	}
 	day, err := time.Parse("2006-01-02", firstN(c.ChargeDate, 10))
 	if err != nil {
-		day = cmpTime(be.EventTime, ev.ReceivedAt).UTC().Truncate(24 * time.Hour)
+		day = cmp.Or(be.EventTime, ev.ReceivedAt).UTC().Truncate(24 * time.Hour)
 	}
 	return store.WarehouseCharge{TransactionID: c.TransactionID, ShipmentRef: c.ReferenceID, Fee: c.TransactionFee, Amount: c.Signed(),
 		Currency: c.CurrencyCode, ChargedOn: day}, "", ""
-}
-
-func cmpTime(a, b time.Time) time.Time {
-	if a.IsZero() {
-		return b
-	}
-	return a
 }

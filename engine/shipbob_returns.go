@@ -350,35 +350,19 @@ func (e *Engine) runShipBobReturn(ctx context.Context, s store.Sync, in warehous
 }
 
 // refundedAmount is the money a refund gave back, as Shopify recorded it
-// (the transactions sent when it did not say), for a merchant to read.
+// (the transactions sent when it did not say), written as Crossdock writes
+// money in sentences: "42.50 USD".
 func refundedAmount(r shopify.Refund, sent []shopify.RefundTransactionInput) string {
 	m := r.TotalRefundedSet.ShopMoney
 	if m.Amount == "" {
-		var cents int64
+		var sum float64
 		for _, t := range sent {
-			cents += decimalCents(t.Amount)
+			f, _ := strconv.ParseFloat(t.Amount, 64)
+			sum += f
 		}
-		m.Amount = fmt.Sprintf("%d.%02d", cents/100, cents%100)
+		m.Amount = money(sum)
 	}
-	switch m.CurrencyCode {
-	case "":
-		return m.Amount
-	case "USD":
-		return "$" + m.Amount
-	case "EUR":
-		return "€" + m.Amount
-	case "GBP":
-		return "£" + m.Amount
-	}
-	return m.Amount + " " + m.CurrencyCode
-}
-
-// decimalCents reads a decimal amount ("42.5", "42.50") in cents.
-func decimalCents(s string) int64 {
-	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f, _ := strconv.ParseInt((frac + "00")[:2], 10, 64)
-	return w*100 + f
+	return strings.TrimSpace(m.Amount + " " + m.CurrencyCode)
 }
 
 // gateways names the payment gateways a refund went through: " (paypal)".

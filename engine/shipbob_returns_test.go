@@ -128,8 +128,8 @@ func TestShipBobCompletedReturnIsOneRefundWithRestock(t *testing.T) {
 	require.Contains(t, s.Message, "Return ")
 	// The order was paid by hand (no gateway named): "manual".
 	paid := w.shop.Variants()[0].Price
-	require.Contains(t, s.Message, "of order "+o.Name+" (RMA RMA-1001): refunded $"+twice(t, paid)+
-		" to the customer (manual) for 2 items in Main store; 2 back in stock at the warehouse's location.")
+	require.Contains(t, s.Message, "of order "+o.Name+" (RMA RMA-1001): refunded "+twice(t, paid)+
+		" USD to the customer (manual) for 2 items in Main store; 2 back in stock at the warehouse's location.")
 
 	got := w.shopOrder(t, o.GID())
 	require.Len(t, got.Refunds, 1)
@@ -338,7 +338,7 @@ func TestShipBobReturnRefundsTheMoneyOnce(t *testing.T) {
 
 	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
-	require.Equal(t, fmt.Sprintf("Return %d of order %s (RMA RMA-CASH): refunded $42.50 to the customer (shopify_payments) for 2 items in Main store; 2 back in stock at the warehouse's location.",
+	require.Equal(t, fmt.Sprintf("Return %d of order %s (RMA RMA-CASH): refunded 42.50 USD to the customer (shopify_payments) for 2 items in Main store; 2 back in stock at the warehouse's location.",
 		done.ID, o.Name), s.Message)
 	got := w.shopOrder(t, o.GID())
 	require.Equal(t, "42.50", got.TotalRefunded())
@@ -442,7 +442,7 @@ func TestShipBobReturnRefundsWhatIsLeftAfterAPartialRefundByHand(t *testing.T) {
 
 	s := w.returnSync(t, w.shipbobEvent(t, shipbob.TopicReturnCompleted, returnEvent(t, done)))
 	require.Equal(t, vocab.SyncSucceeded, s.Status, s.Message)
-	require.Contains(t, s.Message, "(RMA RMA-PART): refunded $22.50 to the customer (shopify_payments) for 2 items in Main store;")
+	require.Contains(t, s.Message, "(RMA RMA-PART): refunded 22.50 USD to the customer (shopify_payments) for 2 items in Main store;")
 	got := w.shopOrder(t, o.GID())
 	require.Equal(t, "42.50", got.TotalRefunded())
 	require.Equal(t, []string{"shopify_payments 20.00 SUCCESS", "shopify_payments 22.50 SUCCESS"}, refundTxs(got))

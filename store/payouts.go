@@ -571,6 +571,12 @@ func (m OrderMargin) TrueMargin() *float64 {
 	return &v
 }
 
+// warehouseCharged is what the warehouse billed for the order o (NULL
+// when nothing yet): one probe of warehouse_charges_order per order;
+// charges in another currency are not converted, so not counted.
+const warehouseCharged = `(SELECT sum(w.amount) FROM warehouse_charges w WHERE w.order_ref = o.order_ref
+    AND (w.currency = '' OR o.currency = '' OR w.currency = o.currency))`
+
 // marginLinesSQL are the order lines (from the order's latest sync into the
 // ERP) of the orders paid in [$1, $2), with the ERP cost of their variant
 // in the latest finance review, and their order's payment figures.
@@ -583,9 +589,7 @@ const marginLinesSQL = `WITH o AS (
   GROUP BY connection_id, order_ref),
 -- What the warehouse billed for each order (as OrderMargins counts it).
 ow AS (
-  SELECT o.*, coalesce((SELECT sum(w.amount) FROM warehouse_charges w WHERE w.order_ref = o.order_ref
-    AND (w.currency = '' OR o.currency = '' OR w.currency = o.currency)), 0) AS warehouse
-  FROM o),
+  SELECT o.*, coalesce(` + warehouseCharged + `, 0) AS warehouse FROM o),
 fr AS (SELECT run_id FROM finance_runs ORDER BY built_at DESC LIMIT 1),
 lines AS (
   SELECT ow.*, l->>'variant_id' AS variant_ref, coalesce(nullif(l->>'sku', ''), l->>'title', '') AS sku,
@@ -614,10 +618,7 @@ func (q q) OrderMargins(ctx context.Context, from, to time.Time, limit int) ([]O
   GROUP BY connection_id, order_ref ORDER BY min(processed_at) DESC, order_ref LIMIT $3),
 fr AS (SELECT run_id FROM finance_runs ORDER BY built_at DESC LIMIT 1)
 SELECT o.order_ref, o.order_name, o.currency, o.paid_at, o.revenue, o.fees, o.refunds, o.disputes, c.cost,
-  -- One probe of warehouse_charges_order per order; charges in another
-  -- currency are not converted, so not counted.
-  (SELECT round(sum(w.amount), 2) FROM warehouse_charges w WHERE w.order_ref = o.order_ref
-     AND (w.currency = '' OR o.currency = '' OR w.currency = o.currency)) AS warehouse_shipping
+  round(`+warehouseCharged+`, 2) AS warehouse_shipping
 FROM o LEFT JOIN LATERAL (
   SELECT CASE WHEN count(*) > 0 AND count(*) = count(f.odoo_cost) THEN sum((l->>'quantity')::numeric * f.odoo_cost) END AS cost
   FROM (SELECT payload FROM syncs s WHERE s.entity_ref = o.order_ref AND s.status = 'succeeded' AND s.flow = 'orders.shopify_odoo'
